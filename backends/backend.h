@@ -1,0 +1,112 @@
+/*
+ * backend.h -- the contract between the core and a memory backend.
+ * Internal, not installed.
+ *
+ * A backend says where guest memory comes from: a dump file, a live QEMU
+ * process, a Xen domain. The arch and OS layers never see a backend; they go
+ * through the core (core/internal.h), which checks ranges and caches pages.
+ *
+ * To add a backend:
+ *  1. Define `struct foo_backend { struct xa_backend base; ...state... };`
+ *     (base first) and a `const struct xa_backend_ops xa_backend_foo`.
+ *  2. Implement at least open, close, read_pa; map_page if memory can be
+ *     mapped without a copy.
+ *  3. In open, fill base.ranges/base.nr_ranges (sorted, non-overlapping),
+ *     base.method, base.caps, base.nr_vcpus.
+ *  4. List it in backends/registry.c under its target prefix, behind its
+ *     Meson feature (XA_HAVE_FOO).
+ *  5. Run the conformance tests against it.
+ */
+#ifndef XA_BACKEND_H
+#define XA_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenaccess.h"
+
+#define XA_PAGE_SHIFT 12
+#define XA_PAGE_SIZE ((uint64_t)1 << XA_PAGE_SHIFT)
+#define XA_PAGE_MASK (~(XA_PAGE_SIZE - 1))
+
+enum xa_backend_caps {
+    XA_CAP_WRITE = 1u << 0, /* write_pa works (and was asked for) */
+    XA_CAP_LIVE = 1u << 1,  /* memory changes while we look: caches go stale */
+    XA_CAP_PAUSE = 1u << 2, /* pause/resume work */
+    XA_CAP_REGS = 1u << 3,  /* get_vcpu_regs works */
+    XA_CAP_STABLE_MAP = 1u << 4, /* map_page pointers stay valid until close: unmap is a no-op */
+};
+
+struct xa_backend_ops;
+
+struct xa_backend {
+    const struct xa_backend_ops *ops; /* set by the core */
+    struct xa_instance *xa;           /* for xa__set_error() */
+    uint32_t caps;                    /* enum xa_backend_caps, set by open */
+    struct xa_mem_range *ranges;      /* guest RAM, sorted; owned by the backend */
+    size_t nr_ranges;
+    unsigned nr_vcpus;                /* vCPUs whose registers can be read */
+    char method[256];                 /* how memory is reached, for xa-info */
+};
+
+struct xa_backend_ops {
+    const char *name;     /* "file", "qemu", "xen" */
+    size_t instance_size; /* the core calloc()s this many bytes; base comes first */
+
+    /*
+     * Open the target named by @spec (the part after "name:").
+     * @flags: enum xa_init_flags; open read-only unless XA_INIT_WRITE.
+     * On failure return a negative XA_E* code after xa__set_error() with a
+     * one-line message naming the file/socket/domain; close() is still
+     * called, so leave the struct in a state close() can release.
+     */
+    int (*open)(struct xa_backend *be, const char *spec, uint32_t flags);
+
+    /* Release everything. Must cope with a half-done open(). */
+    void (*close)(struct xa_backend *be);
+
+    /*
+     * Read @len bytes at guest-physical @pa. All or error: a byte outside
+     * guest RAM gives XA_ERANGE (the core has already checked ranges, but
+     * a live target may shrink), a host failure XA_EIO, a vanished target
+     * XA_EGONE.
+     */
+    int (*read_pa)(struct xa_backend *be, uint64_t pa, void *buf, size_t len);
+
+    /* Optional. Only called when XA_CAP_WRITE is in caps. */
+    int (*write_pa)(struct xa_backend *be, uint64_t pa, const void *buf, size_t len);
+
+    /*
+     * Optional: map the 4 KiB guest page @pfn for reading, without a copy
+     * where possible. *out points to XA_PAGE_SIZE readable bytes until
+     * unmap_page(be, pfn, *out) (never called under XA_CAP_STABLE_MAP).
+     * Without map_page the core reads pages into its own buffers.
+     */
+    int (*map_page)(struct xa_backend *be, uint64_t pfn, const void **out);
+    void (*unmap_page)(struct xa_backend *be, uint64_t pfn, const void *page);
+
+    /* Optional: registers of @vcpu (< nr_vcpus). */
+    int (*get_vcpu_regs)(struct xa_backend *be, unsigned vcpu, struct xa_regs *out);
+
+    /* Optional: stop and restart the guest's vCPUs. */
+    int (*pause)(struct xa_backend *be);
+    int (*resume)(struct xa_backend *be);
+};
+
+/* Registry: the backend for a target prefix ("file"), or NULL. Sets
+ * *not_built when the prefix is known but compiled out. */
+const struct xa_backend_ops *xa__backend_find(const char *prefix, bool *not_built);
+
+extern const struct xa_backend_ops xa_backend_file;
+#ifdef XA_HAVE_QEMU
+extern const struct xa_backend_ops xa_backend_qemu;
+#endif
+#ifdef XA_HAVE_XEN
+extern const struct xa_backend_ops xa_backend_xen;
+#endif
+#ifdef XA_HAVE_LIBVIRT
+extern const struct xa_backend_ops xa_backend_libvirt;
+#endif
+
+#endif /* XA_BACKEND_H */

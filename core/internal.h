@@ -1,0 +1,95 @@
+/*
+ * internal.h -- the core's internal API, used by the OS layer and tools
+ * inside the library. Not installed.
+ *
+ * Layering: os/ calls only these functions (never a backend op); arch/ sees
+ * only a read callback; backends/ see only backends/backend.h.
+ */
+#ifndef XA_CORE_INTERNAL_H
+#define XA_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86.h"
+#include "backends/backend.h"
+#include "core/lru.h"
+#include "xenaccess.h"
+
+#if defined(__GNUC__)
+#define XA_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define XA_PRINTF(a, b)
+#endif
+
+#define XA_ERRMSG_LEN 512
+
+struct xa_os_ops;
+
+/* A page handed out by xa_access_*(), until xa_release_page(). */
+struct xa_outstanding_page {
+    const void *page;
+    uint64_t pfn;
+    bool mapped; /* came from backend map_page (else malloc'd copy) */
+};
+
+struct xa_instance {
+    struct xa_backend *be;
+    uint32_t flags;
+    char errmsg[XA_ERRMSG_LEN];
+
+    /* Memory layout, copied from the backend, sorted. */
+    struct xa_mem_range *ranges;
+    size_t nr_ranges;
+    uint64_t memsize, max_pa;
+
+    /* Kernel paging: from registers, the OS layer, or xa_set_kernel_paging(). */
+    struct x86_paging paging;
+    uint64_t kernel_dtb;
+
+    /* Caches. */
+    struct xa_lru v2p;   /* key (dtb, vpn) -> pa of the 4 KiB page */
+    struct xa_lru pages; /* key pfn -> mapped page pointer */
+    uint64_t v2p_hits, v2p_misses, page_hits, page_misses;
+
+    /* Pages out via xa_access_*. */
+    struct xa_outstanding_page *outstanding;
+    size_t nr_outstanding, cap_outstanding;
+
+    /* OS layer. */
+    const struct xa_os_ops *os_ops;
+    void *os; /* state owned by the OS layer */
+};
+
+/* Set the handle's message and return @code (negative XA_E*). */
+int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
+/* Prefix the current message: "what: <old message>". Returns @code. */
+int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
+
+/* Physical memory, through the page cache. All or error. */
+int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
+/* Pointer to the guest page @pfn through the page cache; valid until the next
+ * core call on @xa (do not keep it). */
+int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
+/* True when [pa, pa+len) lies inside guest RAM. */
+bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len);
+
+/* Translation with the v2p cache; dtb 0 = kernel. */
+int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);
+/* Translation with an explicit paging mode (for discovery before it is known). */
+int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
+                       uint64_t va, uint64_t *pa);
+int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
+                size_t *nread);
+int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out);
+int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out);
+
+/* Set the kernel's paging mode and page-table root (OS discovery, registers). */
+void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb);
+
+/* Registers of vCPU 0 if the backend has them: 0, or XA_ENOTSUP. */
+int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out);
+
+#endif /* XA_CORE_INTERNAL_H */

@@ -1,0 +1,214 @@
+/*
+ * xenaccess_os.h -- the OS layer: kernel symbols, processes, modules, user
+ * memory. Included by xenaccess.h; do not include directly.
+ *
+ * For Linux guests nothing needs configuring: xa_init() finds the kernel in
+ * guest memory, decodes its kallsyms tables (KASLR handled) and loads its
+ * own BTF for structure layouts. A System.map and a BTF file can be given in
+ * struct xa_init_opts for kernels built without them.
+ *
+ * Walks over guest lists (tasks, modules) and trees (VMAs) are bounded: a
+ * walk that meets a cycle, a bad pointer or a limit ends with an error, and
+ * the items returned before it stay valid (a *partial* result).
+ */
+#ifndef XENACCESS_OS_H
+#define XENACCESS_OS_H
+
+#ifndef XENACCESS_H
+#error "include <xenaccess.h>, not <xenaccess_os.h>"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum xa_os_type {
+    XA_OS_UNKNOWN = 0,
+    XA_OS_LINUX,
+};
+
+/** What OS discovery found. Strings are borrowed for the life of the handle. */
+struct xa_os_info {
+    enum xa_os_type type;
+    const char *version;    /**< e.g. "Linux version 6.1.0-28-amd64 (...) ..." */
+    const char *release;    /**< e.g. "6.1.0-28-amd64" */
+    uint64_t kaslr_slide;   /**< virtual slide of the kernel text vs. its link address */
+    uint64_t phys_base;     /**< physical load offset of the kernel */
+    uint64_t kernel_dtb;    /**< kernel page-table root (physical) */
+    uint64_t text_start;    /**< virtual address of _text */
+    uint64_t page_offset;   /**< base of the direct map */
+    enum xa_page_mode page_mode;
+    size_t num_symbols;     /**< kernel symbols known */
+    size_t num_btf_types;   /**< BTF types loaded (0 when none) */
+    const char *symbols_from; /**< "kallsyms in guest memory", "System.map FILE" */
+    const char *types_from;   /**< "BTF in guest memory", "BTF file FILE", or "none" */
+};
+
+/** @brief OS facts; XA_ENOOS when no OS was recognised (or XA_INIT_NO_OS). */
+XA_API XA_NODISCARD int xa_os_get_info(struct xa_instance *xa, struct xa_os_info *out);
+
+/** @defgroup symbols Kernel symbols
+ *  @{ */
+
+/** @brief Address of a kernel symbol (KASLR applied). XA_ENOENT if unknown. */
+XA_API XA_NODISCARD int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr);
+
+/**
+ * @brief Nearest kernel symbol at or below @p addr.
+ * @param[out] name borrowed for the life of @p xa.
+ * @param[out] offset addr - symbol address.
+ */
+XA_API XA_NODISCARD int xa_sym_at(struct xa_instance *xa, uint64_t addr, const char **name,
+                                  uint64_t *offset);
+
+/**
+ * @brief The paper's call: map the page holding kernel symbol @p name.
+ * @return the page (release with xa_release_page()) or NULL; *offset is the
+ *         symbol's offset within it.
+ */
+XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *name,
+                                           uint32_t *offset);
+
+/** @brief Read @p len bytes at kernel symbol @p name. */
+XA_API XA_NODISCARD int xa_read_ksym(struct xa_instance *xa, const char *name, void *buf,
+                                     size_t len);
+
+/** Iterate all kernel symbols, in address order. Return non-zero from @p fn to stop. */
+typedef int (*xa_sym_fn)(const char *name, uint64_t addr, char type, void *ctx);
+XA_API XA_NODISCARD int xa_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx);
+
+/** @} */
+
+/** @defgroup types Kernel types (BTF)
+ *  @{ */
+
+/**
+ * @brief Offset in bytes of member @p member of struct @p type ("task_struct",
+ * "pid"). Nested anonymous members are searched. XA_ENOENT if unknown.
+ */
+XA_API XA_NODISCARD int xa_type_offset(struct xa_instance *xa, const char *type,
+                                       const char *member, uint64_t *offset);
+
+/** @brief Size in bytes of struct @p type. */
+XA_API XA_NODISCARD int xa_type_size(struct xa_instance *xa, const char *type, uint64_t *size);
+
+/** @} */
+
+/** @defgroup procs Processes
+ *  @{ */
+
+#define XA_COMM_LEN 16
+
+struct xa_process {
+    int32_t pid;    /**< thread-group id as user space sees it (the process id) */
+    int32_t tgid;
+    int32_t ppid;   /**< pid of the real parent's thread group */
+    uint32_t uid, gid;   /**< real ids */
+    uint32_t euid, egid; /**< effective ids */
+    char comm[XA_COMM_LEN + 1];
+    char state;         /**< 'R', 'S', 'D', 'T', 't', 'Z', 'X', 'I' as in ps */
+    uint32_t flags;     /**< task flags (PF_KTHREAD = 0x00200000 marks kernel threads) */
+    uint64_t task;      /**< task_struct address (kernel virtual) */
+    uint64_t mm;        /**< mm_struct address, 0 for kernel threads */
+    uint64_t dtb;       /**< page-table root (physical) of the process, kernel's for kthreads */
+    uint64_t start_time; /**< ns since boot */
+};
+
+struct xa_process_iter;
+
+/**
+ * @brief Start a walk over the guest's processes (thread-group leaders, in
+ * the kernel's task-list order).
+ */
+XA_API XA_NODISCARD int xa_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out);
+
+/**
+ * @brief Next process.
+ * @return 1 with *out filled, 0 at the end of the list, or a negative error
+ *         (XA_ELIMIT on a cycle or too long a list, XA_EFAULT on a bad
+ *         pointer) after which the walk is over and what came before is a
+ *         partial list.
+ */
+XA_API int xa_process_iter_next(struct xa_process_iter *it, struct xa_process *out);
+XA_API void xa_process_iter_free(struct xa_process_iter *it);
+
+/** @brief Find one process by pid. XA_ENOENT if absent. */
+XA_API XA_NODISCARD int xa_process_by_pid(struct xa_instance *xa, int32_t pid,
+                                          struct xa_process *out);
+
+/** @brief Page-table root of process @p pid (its mm->pgd, physical). */
+XA_API XA_NODISCARD int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb);
+
+/**
+ * @brief Read user memory of process @p pid (0 = kernel) in bulk.
+ * Same contract as xa_read_va().
+ */
+XA_API int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va, void *buf,
+                          size_t len, size_t *nread);
+
+/**
+ * @brief The paper's call: map the page holding user virtual address @p va of
+ * process @p pid (pid 0 = kernel). Release with xa_release_page().
+ */
+XA_API const void *xa_access_user_virtual_address(struct xa_instance *xa, uint64_t va,
+                                                  uint32_t *offset, int32_t pid);
+
+/** @} */
+
+/** @defgroup modules Kernel modules
+ *  @{ */
+
+#define XA_MODULE_NAME_LEN 56
+
+struct xa_module {
+    char name[XA_MODULE_NAME_LEN + 1];
+    uint64_t base;   /**< start of the module's core text */
+    uint64_t size;   /**< bytes of core layout */
+    uint64_t module; /**< struct module address */
+    int32_t refcount;
+    uint32_t state;  /**< MODULE_STATE_* (0 live, 1 coming, 2 going, 3 unformed) */
+};
+
+struct xa_module_iter;
+XA_API XA_NODISCARD int xa_module_iter_new(struct xa_instance *xa, struct xa_module_iter **out);
+/** @return 1, 0 at end, negative error (partial list). */
+XA_API int xa_module_iter_next(struct xa_module_iter *it, struct xa_module *out);
+XA_API void xa_module_iter_free(struct xa_module_iter *it);
+
+/** @} */
+
+/** @defgroup vmas Process memory maps
+ *  @{ */
+
+#define XA_PATH_MAX 4096
+
+enum xa_vma_flags {
+    XA_VMA_READ = 1u << 0,
+    XA_VMA_WRITE = 1u << 1,
+    XA_VMA_EXEC = 1u << 2,
+    XA_VMA_SHARED = 1u << 3,
+};
+
+struct xa_vma {
+    uint64_t start, end; /**< [start, end) user virtual */
+    uint32_t flags;      /**< enum xa_vma_flags */
+    uint64_t pgoff;      /**< file offset in pages */
+    uint64_t vma;        /**< vm_area_struct address */
+    char path[XA_PATH_MAX]; /**< backing file path, "[heap]", "[stack]", or "" for anonymous */
+};
+
+struct xa_vma_iter;
+/** @brief Walk the memory map of process @p pid, in address order. */
+XA_API XA_NODISCARD int xa_vma_iter_new(struct xa_instance *xa, int32_t pid,
+                                        struct xa_vma_iter **out);
+/** @return 1, 0 at end, negative error (partial list). */
+XA_API int xa_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out);
+XA_API void xa_vma_iter_free(struct xa_vma_iter *it);
+
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* XENACCESS_OS_H */

@@ -1,0 +1,81 @@
+/*
+ * linux.h -- state and internal interfaces of the Linux OS layer.
+ *
+ * Files, one job each:
+ *   linux.c     glue: init sequence, struct xa_os_ops, get_info
+ *   symtab.c    the symbol table (name <-> address), whatever filled it
+ *   kallsyms.c  find the kernel in memory and decode its kallsyms tables
+ *   sysmap.c    symbols from a user-given System.map
+ *   btf.c       kernel BTF from guest memory or a file (libbpf); offsets by name
+ *   tasks.c     process list (init_task.tasks), pid lookup
+ *   modules.c   module list
+ *   vma.c       memory maps (maple tree in 6.1+, mm->mmap list before)
+ */
+#ifndef XA_OS_LINUX_H
+#define XA_OS_LINUX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+#include "os/linux/symtab.h"
+#include "os/os.h"
+
+struct btf; /* libbpf */
+
+/* Member offsets the walks need, resolved from BTF by name. UINT64_MAX when
+ * absent in this kernel (optional members are checked before use). */
+struct linux_offsets {
+    /* filled in by btf.c; see linux_offsets_resolve() */
+    uint64_t task_tasks, task_pid, task_tgid, task_comm, task_real_parent, task_parent,
+        task_mm, task_active_mm, task_real_cred, task_cred, task_state, task_exit_state,
+        task_flags, task_start_time, task_thread_group, task_signal;
+    uint64_t mm_pgd, mm_mm_mt, mm_mmap, mm_map_count;
+    uint64_t cred_uid, cred_gid, cred_euid, cred_egid;
+    uint64_t module_list, module_name, module_state, module_refcnt, module_core_base,
+        module_core_size;
+    uint64_t vma_start, vma_end, vma_flags, vma_pgoff, vma_file, vma_next;
+    uint64_t maple_tree_root, file_f_path, path_dentry, path_mnt, dentry_d_name,
+        dentry_d_parent, qstr_name, qstr_len;
+    uint64_t task_struct_size, module_struct_size;
+};
+
+struct linux_os {
+    struct linux_symtab syms;
+    char symbols_from[512];
+    char types_from[512];
+    struct btf *btf;
+    size_t num_btf_types;
+
+    char version[512]; /* the "Linux version ..." banner, NUL-terminated */
+    char release[128];
+    uint64_t kaslr_slide, phys_base, text_start, page_offset, kernel_dtb;
+    enum xa_page_mode mode;
+
+    struct linux_offsets off;
+    bool have_offsets;
+};
+
+static inline struct linux_os *linux_os(struct xa_instance *xa)
+{
+    return (struct linux_os *)xa->os;
+}
+
+/* kallsyms.c: find the kernel and decode kallsyms into lx->syms; set
+ * version, phys_base, kernel_dtb, mode, kaslr_slide, text_start, page_offset
+ * and xa's kernel paging. XA_ENOOS when no Linux kernel is found. */
+int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx);
+
+/* sysmap.c: load symbols from a System.map; the KASLR slide is found in
+ * memory. Sets the same fields as discovery. */
+int linux_sysmap_load(struct xa_instance *xa, struct linux_os *lx, const char *path);
+
+/* btf.c: load BTF from @path, or from guest memory (__start_BTF..__stop_BTF)
+ * when @path is NULL; then resolve lx->off. */
+int linux_btf_load(struct xa_instance *xa, struct linux_os *lx, const char *path);
+void linux_btf_free(struct linux_os *lx);
+int linux_type_offset(struct xa_instance *xa, const char *type, const char *member,
+                      uint64_t *off);
+int linux_type_size(struct xa_instance *xa, const char *type, uint64_t *size);
+
+#endif /* XA_OS_LINUX_H */

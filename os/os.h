@@ -1,0 +1,60 @@
+/*
+ * os.h -- the contract between the core and an OS layer. Internal.
+ *
+ * An OS layer turns memory into kernel facts: symbols, types, processes,
+ * modules, memory maps. It reads memory only through core/internal.h, so it
+ * never knows which backend it runs on.
+ *
+ * To add an OS: implement struct xa_os_ops, list it in os/os.c's table
+ * (tried in order at xa_init() time; init() returns XA_ENOOS when the guest
+ * is not that OS, any other error stops the open).
+ */
+#ifndef XA_OS_H
+#define XA_OS_H
+
+#include "core/internal.h"
+
+struct xa_os_ops {
+    const char *name;
+    enum xa_os_type type;
+
+    /* Recognise the OS and build state; XA_ENOOS if it is not this OS. On
+     * success *state belongs to the layer until destroy(). */
+    int (*init)(struct xa_instance *xa, const struct xa_init_opts *opts, void **state);
+    void (*destroy)(void *state);
+    /* Forget data derived from guest memory (live targets). */
+    void (*flush)(void *state);
+
+    int (*get_info)(struct xa_instance *xa, struct xa_os_info *out);
+
+    int (*sym_lookup)(struct xa_instance *xa, const char *name, uint64_t *addr);
+    int (*sym_at)(struct xa_instance *xa, uint64_t addr, const char **name, uint64_t *off);
+    int (*sym_foreach)(struct xa_instance *xa, xa_sym_fn fn, void *ctx);
+
+    int (*type_offset)(struct xa_instance *xa, const char *type, const char *member,
+                       uint64_t *off);
+    int (*type_size)(struct xa_instance *xa, const char *type, uint64_t *size);
+
+    int (*process_iter_new)(struct xa_instance *xa, struct xa_process_iter **out);
+    int (*process_iter_next)(struct xa_process_iter *it, struct xa_process *out);
+    void (*process_iter_free)(struct xa_process_iter *it);
+    /* Optional: faster than a walk. */
+    int (*process_by_pid)(struct xa_instance *xa, int32_t pid, struct xa_process *out);
+
+    int (*module_iter_new)(struct xa_instance *xa, struct xa_module_iter **out);
+    int (*module_iter_next)(struct xa_module_iter *it, struct xa_module *out);
+    void (*module_iter_free)(struct xa_module_iter *it);
+
+    int (*vma_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_vma_iter **out);
+    int (*vma_iter_next)(struct xa_vma_iter *it, struct xa_vma *out);
+    void (*vma_iter_free)(struct xa_vma_iter *it);
+};
+
+extern const struct xa_os_ops xa_os_linux;
+
+/* Called by xa_init(): try each OS layer in turn. */
+int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts);
+void xa__os_destroy(struct xa_instance *xa);
+void xa__os_flush(struct xa_instance *xa);
+
+#endif /* XA_OS_H */
