@@ -1,1 +1,53 @@
-/* placeholder: not written yet */
+/* error.c -- error codes and per-handle messages. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+XA_API const char *xa_strerror(int err)
+{
+    switch (err) {
+#define XA__CASE(name, val, text)                                                                  \
+    case val:                                                                                      \
+        return text;
+        XA_ERRNO_MAP(XA__CASE)
+#undef XA__CASE
+    default:
+        return "unknown error";
+    }
+}
+
+XA_API const char *xa_errmsg(const struct xa_instance *xa)
+{
+    if (!xa)
+        return "no handle";
+    return xa->errmsg[0] ? xa->errmsg : "no error";
+}
+
+int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
+{
+    if (xa) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(xa->errmsg, sizeof(xa->errmsg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
+{
+    if (!xa)
+        return code;
+    char old[XA_ERRMSG_LEN], prefix[XA_ERRMSG_LEN];
+    memcpy(old, xa->errmsg, sizeof(old));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    if (old[0])
+        snprintf(xa->errmsg, sizeof(xa->errmsg), "%s: %s", prefix, old);
+    else
+        snprintf(xa->errmsg, sizeof(xa->errmsg), "%s: %s", prefix, xa_strerror(code));
+    return code;
+}

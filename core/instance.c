@@ -1,1 +1,351 @@
-/* placeholder: not written yet */
+/*
+ * instance.c -- opening and closing targets: the target-string parser,
+ * backend lifecycle, memory layout, registers, pause/resume.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/internal.h"
+#include "os/os.h"
+
+#define XA_DEFAULT_V2P_ENTRIES 65536
+#define XA_DEFAULT_PAGE_ENTRIES 4096
+/* More RAM ranges than any real machine has: a cap against hostile dumps. */
+#define XA_MAX_RANGES 65536
+
+static _Thread_local char init_errmsg[XA_ERRMSG_LEN];
+
+XA_API const char *xa_last_init_error(void)
+{
+    return init_errmsg[0] ? init_errmsg : "no error";
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const struct xa_mem_range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Copy, sort and check the backend's ranges; merge adjacent ones. */
+static int take_layout(struct xa_instance *xa)
+{
+    struct xa_backend *be = xa->be;
+    if (be->nr_ranges == 0 || !be->ranges)
+        return xa__set_error(xa, XA_EBADDATA, "target has no guest memory");
+    if (be->nr_ranges > XA_MAX_RANGES)
+        return xa__set_error(xa, XA_ELIMIT, "target has %zu memory ranges (limit %d)",
+                             be->nr_ranges, XA_MAX_RANGES);
+    xa->ranges = calloc(be->nr_ranges, sizeof(*xa->ranges));
+    if (!xa->ranges)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    memcpy(xa->ranges, be->ranges, be->nr_ranges * sizeof(*xa->ranges));
+    qsort(xa->ranges, be->nr_ranges, sizeof(*xa->ranges), range_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < be->nr_ranges; i++) {
+        struct xa_mem_range r = xa->ranges[i];
+        if (r.size == 0)
+            continue;
+        if (r.start + r.size < r.start)
+            return xa__set_error(xa, XA_EBADDATA, "memory range 0x%llx+0x%llx wraps around",
+                                 (unsigned long long)r.start, (unsigned long long)r.size);
+        if (n > 0) {
+            struct xa_mem_range *prev = &xa->ranges[n - 1];
+            if (r.start < prev->start + prev->size)
+                return xa__set_error(xa, XA_EBADDATA, "memory ranges overlap at 0x%llx",
+                                     (unsigned long long)r.start);
+            if (r.start == prev->start + prev->size) {
+                prev->size += r.size;
+                continue;
+            }
+        }
+        xa->ranges[n++] = r;
+    }
+    if (n == 0)
+        return xa__set_error(xa, XA_EBADDATA, "target has no guest memory");
+    xa->nr_ranges = n;
+    for (size_t i = 0; i < n; i++)
+        xa->memsize += xa->ranges[i].size;
+    xa->max_pa = xa->ranges[n - 1].start + xa->ranges[n - 1].size;
+    return 0;
+}
+
+int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out)
+{
+    struct xa_backend *be = xa->be;
+    if (!(be->caps & XA_CAP_REGS) || !be->ops->get_vcpu_regs || be->nr_vcpus == 0)
+        return XA_ENOTSUP;
+    return be->ops->get_vcpu_regs(be, 0, out);
+}
+
+void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb)
+{
+    if (xa->paging.mode != pg->mode || xa->kernel_dtb != dtb)
+        xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa->paging = *pg;
+    xa->kernel_dtb = dtb;
+}
+
+/* Paging from vCPU 0's registers, if the target has them. */
+static void paging_from_registers(struct xa_instance *xa)
+{
+    struct xa_regs regs;
+    if (xa__vcpu0_regs(xa, &regs) < 0)
+        return;
+    struct x86_paging pg = {0};
+    x86_paging_from_regs(&pg, regs.cr0, regs.cr4, regs.efer);
+    if (pg.mode == XA_PM_UNKNOWN)
+        return;
+    xa__set_kernel_paging(xa, &pg, x86_dtb_from_cr3(pg.mode, regs.cr3));
+}
+
+/* Split "prefix:rest"; a bare path (with a '/' or existing) means "file:". */
+static int parse_target(struct xa_instance *xa, const char *target, char *prefix, size_t plen,
+                        const char **spec)
+{
+    const char *colon = strchr(target, ':');
+    size_t n = colon ? (size_t)(colon - target) : 0;
+    bool has_prefix = n > 0 && n < plen && strspn(target, "abcdefghijklmnopqrstuvwxyz") == n;
+    if (!has_prefix) {
+        struct stat st;
+        if (strchr(target, '/') || stat(target, &st) == 0) {
+            snprintf(prefix, plen, "file");
+            *spec = target;
+            return 0;
+        }
+        return xa__set_error(xa, XA_EINVAL,
+                             "%s: not a target (use file:PATH, qemu:QMP_SOCKET, xen:DOMAIN or "
+                             "libvirt:NAME)",
+                             target);
+    }
+    memcpy(prefix, target, n);
+    prefix[n] = '\0';
+    *spec = colon + 1;
+    if (!**spec)
+        return xa__set_error(xa, XA_EINVAL, "%s: nothing after '%s:'", target, prefix);
+    return 0;
+}
+
+static int open_backend(struct xa_instance *xa, const char *target, uint32_t flags)
+{
+    char prefix[32];
+    const char *spec;
+    int rc = parse_target(xa, target, prefix, sizeof(prefix), &spec);
+    if (rc < 0)
+        return rc;
+    bool not_built = false;
+    const struct xa_backend_ops *ops = xa__backend_find(prefix, &not_built);
+    if (!ops && not_built)
+        return xa__set_error(xa, XA_ENOTBUILT,
+                             "%s: the %s backend is not built in (install its development "
+                             "package and rebuild with -D%s=enabled)",
+                             target, prefix, prefix);
+    if (!ops)
+        return xa__set_error(xa, XA_EINVAL,
+                             "%s: unknown target type '%s' (use file:, qemu:, xen: or libvirt:)",
+                             target, prefix);
+    if (ops->instance_size < sizeof(struct xa_backend))
+        return xa__set_error(xa, XA_EINVAL, "backend %s is malformed", ops->name);
+    xa->be = calloc(1, ops->instance_size);
+    if (!xa->be)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    xa->be->ops = ops;
+    xa->be->xa = xa;
+    rc = ops->open(xa->be, spec, flags);
+    if (rc < 0) {
+        if (!xa->errmsg[0])
+            xa__set_error(xa, rc, "%s: %s", target, xa_strerror(rc));
+        return rc;
+    }
+    if (!(flags & XA_INIT_WRITE))
+        xa->be->caps &= ~(uint32_t)XA_CAP_WRITE;
+    return 0;
+}
+
+XA_API int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **out)
+{
+    init_errmsg[0] = '\0';
+    if (!out) {
+        snprintf(init_errmsg, sizeof(init_errmsg), "xa_init: NULL output handle");
+        return XA_EINVAL;
+    }
+    *out = NULL;
+    if (!opts || opts->sz < sizeof(size_t) || !opts->target) {
+        snprintf(init_errmsg, sizeof(init_errmsg), "xa_init: no target given");
+        return XA_EINVAL;
+    }
+    /* Callers built against an older, smaller struct: copy what they have. */
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+
+    struct xa_instance *xa = calloc(1, sizeof(*xa));
+    if (!xa) {
+        snprintf(init_errmsg, sizeof(init_errmsg), "out of memory");
+        return XA_ENOMEM;
+    }
+    xa->flags = o.flags;
+    int rc = open_backend(xa, o.target, o.flags);
+    if (rc == 0)
+        rc = take_layout(xa);
+    if (rc == 0)
+        rc = xa_lru_init(&xa->v2p, o.v2p_cache_entries ? o.v2p_cache_entries
+                                                       : XA_DEFAULT_V2P_ENTRIES);
+    if (rc == 0)
+        rc = xa_lru_init(&xa->pages, o.page_cache_entries ? o.page_cache_entries
+                                                          : XA_DEFAULT_PAGE_ENTRIES);
+    if (rc == XA_EINVAL && !xa->v2p.e)
+        xa__set_error(xa, rc, "cache size too large");
+    if (rc < 0)
+        goto fail;
+
+    paging_from_registers(xa);
+
+    if (!(o.flags & XA_INIT_NO_OS)) {
+        /* A guest we cannot read an OS from still gives memory access; OS calls
+         * then fail with the reason kept here. */
+        int orc = xa__os_init(xa, &o);
+        if (orc < 0) {
+            xa->os_err = orc;
+            snprintf(xa->os_errmsg, sizeof(xa->os_errmsg), "%s", xa->errmsg);
+            xa->errmsg[0] = '\0';
+        }
+    } else {
+        xa->os_err = XA_ENOOS;
+        snprintf(xa->os_errmsg, sizeof(xa->os_errmsg), "OS layer disabled (XA_INIT_NO_OS)");
+    }
+    *out = xa;
+    return 0;
+
+fail:
+    snprintf(init_errmsg, sizeof(init_errmsg), "%s",
+             xa->errmsg[0] ? xa->errmsg : xa_strerror(rc));
+    xa_destroy(xa);
+    return rc;
+}
+
+XA_API int xa_init(const char *target, uint32_t flags, struct xa_instance **out)
+{
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    o.target = target;
+    o.flags = flags;
+    return xa_init_opts(&o, out);
+}
+
+XA_API void xa_destroy(struct xa_instance *xa)
+{
+    if (!xa)
+        return;
+    xa__os_destroy(xa);
+    xa__release_all_pages(xa);
+    if (xa->pages.e)
+        xa__page_cache_destroy(xa);
+    xa_lru_destroy(&xa->v2p, NULL, NULL);
+    if (xa->be) {
+        xa->be->ops->close(xa->be);
+        free(xa->be);
+    }
+    free(xa->ranges);
+    free(xa);
+}
+
+XA_API const char *xa_backend_name(const struct xa_instance *xa)
+{
+    return xa && xa->be ? xa->be->ops->name : "";
+}
+
+XA_API const char *xa_access_method(const struct xa_instance *xa)
+{
+    return xa && xa->be ? xa->be->method : "";
+}
+
+XA_API uint64_t xa_memsize(const struct xa_instance *xa)
+{
+    return xa ? xa->memsize : 0;
+}
+
+XA_API uint64_t xa_max_pa(const struct xa_instance *xa)
+{
+    return xa ? xa->max_pa : 0;
+}
+
+XA_API const struct xa_mem_range *xa_mem_ranges(const struct xa_instance *xa, size_t *count)
+{
+    if (count)
+        *count = xa ? xa->nr_ranges : 0;
+    return xa ? xa->ranges : NULL;
+}
+
+XA_API unsigned xa_vcpu_count(const struct xa_instance *xa)
+{
+    return xa && xa->be && (xa->be->caps & XA_CAP_REGS) ? xa->be->nr_vcpus : 0;
+}
+
+XA_API int xa_get_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out)
+{
+    if (!xa || !out)
+        return xa__set_error(xa, XA_EINVAL, "xa_get_vcpu_regs: NULL argument");
+    struct xa_backend *be = xa->be;
+    if (!(be->caps & XA_CAP_REGS) || !be->ops->get_vcpu_regs)
+        return xa__set_error(xa, XA_ENOTSUP, "%s target has no vCPU registers", be->ops->name);
+    if (vcpu >= be->nr_vcpus)
+        return xa__set_error(xa, XA_EINVAL, "no vCPU %u (target has %u)", vcpu, be->nr_vcpus);
+    return be->ops->get_vcpu_regs(be, vcpu, out);
+}
+
+XA_API enum xa_page_mode xa_get_page_mode(const struct xa_instance *xa)
+{
+    return xa ? xa->paging.mode : XA_PM_UNKNOWN;
+}
+
+XA_API const char *xa_page_mode_name(enum xa_page_mode mode)
+{
+    return x86_mode_name(mode);
+}
+
+XA_API uint64_t xa_kernel_dtb(const struct xa_instance *xa)
+{
+    return xa ? xa->kernel_dtb : 0;
+}
+
+XA_API int xa_set_kernel_paging(struct xa_instance *xa, enum xa_page_mode mode, uint64_t dtb)
+{
+    if (!xa)
+        return XA_EINVAL;
+    if (mode < XA_PM_NONE || mode > XA_PM_LA57)
+        return xa__set_error(xa, XA_EINVAL, "bad paging mode %d", (int)mode);
+    struct x86_paging pg = {.mode = mode, .nxe = true, .pse = true};
+    xa__set_kernel_paging(xa, &pg, dtb);
+    return 0;
+}
+
+XA_API int xa_is_live(const struct xa_instance *xa)
+{
+    return xa && xa->be && (xa->be->caps & XA_CAP_LIVE);
+}
+
+static int pause_or_resume(struct xa_instance *xa, bool pause)
+{
+    if (!xa)
+        return XA_EINVAL;
+    struct xa_backend *be = xa->be;
+    int (*op)(struct xa_backend *) = pause ? be->ops->pause : be->ops->resume;
+    if (!(be->caps & XA_CAP_PAUSE) || !op)
+        return xa__set_error(xa, XA_ENOTSUP, "%s target cannot be paused or resumed",
+                             be->ops->name);
+    int rc = op(be);
+    /* Whatever the guest did before the pause, or will do after the resume,
+     * invalidates what we cached. */
+    xa_cache_flush(xa, XA_CACHE_ALL);
+    return rc;
+}
+
+XA_API int xa_pause(struct xa_instance *xa)
+{
+    return pause_or_resume(xa, true);
+}
+
+XA_API int xa_resume(struct xa_instance *xa)
+{
+    return pause_or_resume(xa, false);
+}

@@ -29,10 +29,16 @@
 struct xa_os_ops;
 
 /* A page handed out by xa_access_*(), until xa_release_page(). */
+enum xa_page_origin {
+    XA_PAGE_STABLE, /* pointer into a mapping that lives until close */
+    XA_PAGE_MAPPED, /* backend map_page: unmap_page on release */
+    XA_PAGE_COPY,   /* malloc'd copy: free on release */
+};
+
 struct xa_outstanding_page {
     const void *page;
     uint64_t pfn;
-    bool mapped; /* came from backend map_page (else malloc'd copy) */
+    enum xa_page_origin origin;
 };
 
 struct xa_instance {
@@ -60,7 +66,11 @@ struct xa_instance {
 
     /* OS layer. */
     const struct xa_os_ops *os_ops;
-    void *os; /* state owned by the OS layer */
+    void *os;       /* state owned by the OS layer */
+    int os_err;     /* why there is no OS layer (0 when there is one) */
+    char os_errmsg[XA_ERRMSG_LEN];
+
+    size_t last_range; /* range index of the last physical hit (fast path) */
 };
 
 /* Set the handle's message and return @code (negative XA_E*). */
@@ -73,6 +83,12 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
 /* Pointer to the guest page @pfn through the page cache; valid until the next
  * core call on @xa (do not keep it). */
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
+/* Map or copy one page without the cache (for pages handed to callers). */
+int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                   enum xa_page_origin *origin);
+void xa__page_cache_drop_all(struct xa_instance *xa);
+void xa__page_cache_destroy(struct xa_instance *xa);
+void xa__release_all_pages(struct xa_instance *xa);
 /* True when [pa, pa+len) lies inside guest RAM. */
 bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len);
 

@@ -1,1 +1,182 @@
-/* placeholder: not written yet */
+/*
+ * memory.c -- guest-physical memory: range checks, the page cache, reads
+ * and writes. Every physical access of the library goes through here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len)
+{
+    if (len == 0 || pa + len < pa)
+        return false;
+    for (size_t i = 0; i < xa->nr_ranges; i++) {
+        const struct xa_mem_range *r = &xa->ranges[i];
+        if (pa >= r->start && pa - r->start < r->size)
+            return len <= r->size - (pa - r->start);
+    }
+    return false;
+}
+
+/* Physical range check with the last hit remembered (reads cluster). */
+static bool pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
+{
+    if (xa->last_range < xa->nr_ranges) {
+        const struct xa_mem_range *r = &xa->ranges[xa->last_range];
+        if (pa >= r->start && pa - r->start < r->size && len <= r->size - (pa - r->start) &&
+            pa + len >= pa)
+            return true;
+    }
+    for (size_t i = 0; i < xa->nr_ranges; i++) {
+        const struct xa_mem_range *r = &xa->ranges[i];
+        if (pa >= r->start && pa - r->start < r->size) {
+            xa->last_range = i;
+            return pa + len >= pa && len <= r->size - (pa - r->start);
+        }
+    }
+    return false;
+}
+
+/* What the page cache does with a page it drops. */
+static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
+{
+    (void)unused;
+    struct xa_instance *xa = ctx;
+    const void *page = (const void *)(uintptr_t)val;
+    struct xa_backend *be = xa->be;
+    if (be->caps & XA_CAP_STABLE_MAP)
+        return;
+    if (be->ops->map_page)
+        be->ops->unmap_page(be, pfn, page);
+    else
+        free((void *)(uintptr_t)val);
+}
+
+void xa__page_cache_drop_all(struct xa_instance *xa)
+{
+    xa_lru_clear(&xa->pages, page_drop, xa);
+}
+
+void xa__page_cache_destroy(struct xa_instance *xa)
+{
+    xa_lru_destroy(&xa->pages, page_drop, xa);
+}
+
+/* Map or copy one page from the backend, without the cache. */
+int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                   enum xa_page_origin *origin)
+{
+    struct xa_backend *be = xa->be;
+    uint64_t pa = pfn << XA_PAGE_SHIFT;
+    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !pa_in_ram(xa, pa, 1))
+        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
+                             (unsigned long long)pa);
+    if (be->ops->map_page) {
+        int rc = be->ops->map_page(be, pfn, out);
+        if (rc < 0)
+            return rc;
+        *origin = (be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
+        return 0;
+    }
+    void *buf = malloc(XA_PAGE_SIZE);
+    if (!buf)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    int rc;
+    if (pa_in_ram(xa, pa, XA_PAGE_SIZE)) {
+        rc = be->ops->read_pa(be, pa, buf, XA_PAGE_SIZE);
+    } else {
+        /* A page straddling the end of a RAM range: read what is RAM. */
+        memset(buf, 0, XA_PAGE_SIZE);
+        rc = 0;
+        for (uint64_t off = 0; off < XA_PAGE_SIZE && rc == 0; off += 256)
+            if (pa_in_ram(xa, pa + off, 256))
+                rc = be->ops->read_pa(be, pa + off, (uint8_t *)buf + off, 256);
+    }
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *origin = XA_PAGE_COPY;
+    return 0;
+}
+
+int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
+{
+    uint64_t val;
+    if (xa_lru_get(&xa->pages, pfn, 0, &val)) {
+        xa->page_hits++;
+        *out = (const uint8_t *)(uintptr_t)val;
+        return 0;
+    }
+    xa->page_misses++;
+    const void *page;
+    enum xa_page_origin origin;
+    int rc = xa__page_fetch(xa, pfn, &page, &origin);
+    if (rc < 0)
+        return rc;
+    xa_lru_put(&xa->pages, pfn, 0, (uint64_t)(uintptr_t)page, page_drop, xa);
+    *out = page;
+    return 0;
+}
+
+/* Reads larger than this go straight to the backend instead of the cache. */
+#define XA_DIRECT_READ_MIN (2 * XA_PAGE_SIZE)
+
+int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (!pa_in_ram(xa, pa, len))
+        return xa__set_error(xa, XA_ERANGE,
+                             "physical range 0x%llx+0x%zx is outside guest RAM",
+                             (unsigned long long)pa, len);
+    if (len >= XA_DIRECT_READ_MIN)
+        return xa->be->ops->read_pa(xa->be, pa, buf, len);
+    uint8_t *dst = buf;
+    while (len) {
+        uint64_t off = pa & (XA_PAGE_SIZE - 1);
+        size_t chunk = (size_t)(XA_PAGE_SIZE - off);
+        if (chunk > len)
+            chunk = len;
+        const uint8_t *page;
+        int rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
+        if (rc < 0)
+            return rc;
+        memcpy(dst, page + off, chunk);
+        dst += chunk;
+        pa += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+XA_API int xa_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
+{
+    if (!xa || (!buf && len))
+        return xa__set_error(xa, XA_EINVAL, "xa_read_pa: NULL argument");
+    return xa__read_pa(xa, pa, buf, len);
+}
+
+XA_API int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, size_t len)
+{
+    if (!xa || (!buf && len))
+        return xa__set_error(xa, XA_EINVAL, "xa_write_pa: NULL argument");
+    if (!(xa->flags & XA_INIT_WRITE) || !(xa->be->caps & XA_CAP_WRITE) || !xa->be->ops->write_pa)
+        return xa__set_error(xa, XA_EPERM,
+                             "write access not enabled (open with XA_INIT_WRITE on a "
+                             "target that supports writes)");
+    if (len == 0)
+        return 0;
+    if (!pa_in_ram(xa, pa, len))
+        return xa__set_error(xa, XA_ERANGE,
+                             "physical range 0x%llx+0x%zx is outside guest RAM",
+                             (unsigned long long)pa, len);
+    int rc = xa->be->ops->write_pa(xa->be, pa, buf, len);
+    /* Cached copies of the written pages are now stale. */
+    if (!(xa->be->caps & XA_CAP_STABLE_MAP))
+        for (uint64_t pfn = pa >> XA_PAGE_SHIFT; pfn <= (pa + len - 1) >> XA_PAGE_SHIFT; pfn++)
+            xa_lru_remove(&xa->pages, pfn, 0, page_drop, xa);
+    return rc;
+}
