@@ -1,0 +1,80 @@
+/*
+ * xa-info -- what a target is: backend, memory, paging, kernel.
+ *   xa-info TARGET [--json]
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "tool.h"
+
+static void add_hex(json_object *o, const char *key, uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+    json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+int main(int argc, char **argv)
+{
+    tool_init(argv[0]);
+    struct tool_opts o = {0};
+    const char *pos[1];
+    tool_parse(argc, argv, &o, NULL, NULL, pos, 1, "TARGET [--json]");
+    struct xa_instance *xa = tool_open(&o);
+    struct xa_os_info info;
+    if (xa_os_get_info(xa, &info) < 0)
+        tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
+    size_t nranges;
+    const struct xa_mem_range *r = xa_mem_ranges(xa, &nranges);
+    if (o.json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "target", json_object_new_string(o.target));
+        json_object_object_add(j, "backend", json_object_new_string(xa_backend_name(xa)));
+        json_object_object_add(j, "access", json_object_new_string(xa_access_method(xa)));
+        json_object_object_add(j, "memory_bytes", json_object_new_int64((int64_t)xa_memsize(xa)));
+        json_object *ranges = json_object_new_array();
+        for (size_t i = 0; i < nranges; i++) {
+            json_object *e = json_object_new_object();
+            add_hex(e, "start", r[i].start);
+            add_hex(e, "size", r[i].size);
+            json_object_array_add(ranges, e);
+        }
+        json_object_object_add(j, "ranges", ranges);
+        json_object_object_add(j, "vcpus", json_object_new_int((int)xa_vcpu_count(xa)));
+        json_object_object_add(j, "live", json_object_new_boolean(xa_is_live(xa)));
+        json_object_object_add(j, "os", json_object_new_string("linux"));
+        json_object_object_add(j, "version", json_object_new_string(info.version));
+        json_object_object_add(j, "release", json_object_new_string(info.release));
+        json_object_object_add(j, "paging", json_object_new_string(xa_page_mode_name(info.page_mode)));
+        add_hex(j, "dtb", info.kernel_dtb);
+        add_hex(j, "kaslr_slide", info.kaslr_slide);
+        add_hex(j, "phys_base", info.phys_base);
+        add_hex(j, "text", info.text_start);
+        add_hex(j, "page_offset", info.page_offset);
+        json_object_object_add(j, "symbols", json_object_new_int64((int64_t)info.num_symbols));
+        json_object_object_add(j, "symbols_from", json_object_new_string(info.symbols_from));
+        json_object_object_add(j, "btf_types", json_object_new_int64((int64_t)info.num_btf_types));
+        json_object_object_add(j, "types_from", json_object_new_string(info.types_from));
+        tool_json_line(j);
+    } else {
+        printf("target:       %s\n", o.target);
+        printf("backend:      %s (%s)\n", xa_backend_name(xa), xa_access_method(xa));
+        printf("memory:       %" PRIu64 " MiB in %zu range(s)\n", xa_memsize(xa) >> 20, nranges);
+        for (size_t i = 0; i < nranges; i++)
+            printf("              0x%012" PRIx64 "-0x%012" PRIx64 "\n", r[i].start,
+                   r[i].start + r[i].size);
+        printf("vcpus:        %u%s\n", xa_vcpu_count(xa), xa_is_live(xa) ? " (live)" : "");
+        printf("kernel:       %s\n", info.version);
+        printf("release:      %s\n", info.release);
+        printf("paging:       %s\n", xa_page_mode_name(info.page_mode));
+        printf("kernel dtb:   0x%" PRIx64 "\n", info.kernel_dtb);
+        printf("kaslr slide:  0x%" PRIx64 "\n", info.kaslr_slide);
+        printf("phys_base:    0x%" PRIx64 "\n", info.phys_base);
+        printf("_text:        0x%" PRIx64 "\n", info.text_start);
+        printf("page_offset:  0x%" PRIx64 "\n", info.page_offset);
+        printf("symbols:      %zu (%s)\n", info.num_symbols, info.symbols_from);
+        printf("BTF types:    %zu (%s)\n", info.num_btf_types, info.types_from);
+    }
+    xa_destroy(xa);
+    return TOOL_OK;
+}

@@ -1,0 +1,66 @@
+/*
+ * xa-maps -- a process's memory map, like /proc/PID/maps.
+ *   xa-maps TARGET --pid PID [--json]
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "tool.h"
+
+static int maps_extra(int argc, char **argv, int *i, void *ctx)
+{
+    if (strcmp(argv[*i], "--pid"))
+        return 0;
+    if (*i + 1 >= argc)
+        tool_die(TOOL_USAGE, "--pid needs a value");
+    *(const char **)ctx = argv[++*i];
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    tool_init(argv[0]);
+    struct tool_opts o = {0};
+    const char *pid_s = NULL;
+    const char *pos[1];
+    tool_parse(argc, argv, &o, maps_extra, &pid_s, pos, 1, "TARGET --pid PID [--json]");
+    if (!pid_s)
+        tool_die(TOOL_USAGE, "give --pid PID");
+    int32_t pid = (int32_t)tool_parse_u64(pid_s, "pid");
+    struct xa_instance *xa = tool_open(&o);
+    struct xa_vma_iter *it;
+    if (xa_vma_iter_new(xa, pid, &it) < 0)
+        tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, pid, xa_errmsg(xa));
+    static struct xa_vma v;
+    int rc;
+    size_t n = 0;
+    while ((rc = xa_vma_iter_next(it, &v)) == 1) {
+        n++;
+        char perms[5] = {v.flags & XA_VMA_READ ? 'r' : '-', v.flags & XA_VMA_WRITE ? 'w' : '-',
+                         v.flags & XA_VMA_EXEC ? 'x' : '-', v.flags & XA_VMA_SHARED ? 's' : 'p',
+                         0};
+        if (o.json) {
+            json_object *j = json_object_new_object();
+            char buf[32];
+            snprintf(buf, sizeof(buf), "0x%" PRIx64, v.start);
+            json_object_object_add(j, "start", json_object_new_string(buf));
+            snprintf(buf, sizeof(buf), "0x%" PRIx64, v.end);
+            json_object_object_add(j, "end", json_object_new_string(buf));
+            json_object_object_add(j, "perms", json_object_new_string(perms));
+            json_object_object_add(j, "offset", json_object_new_int64((int64_t)(v.pgoff << 12)));
+            json_object_object_add(j, "path", json_object_new_string(v.path));
+            tool_json_line(j);
+        } else {
+            printf("%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %s\n", v.start, v.end, perms,
+                   v.pgoff << 12, v.path);
+        }
+    }
+    int code = TOOL_OK;
+    if (rc < 0) {
+        tool_warn("memory map is partial after %zu areas: %s", n, xa_errmsg(xa));
+        code = TOOL_PARTIAL;
+    }
+    xa_vma_iter_free(it);
+    xa_destroy(xa);
+    return code;
+}

@@ -1,0 +1,57 @@
+/*
+ * xa-modules -- loaded kernel modules.
+ *   xa-modules TARGET [--json]
+ */
+#include <inttypes.h>
+
+#include "tool.h"
+
+static const char *state_name(uint32_t s)
+{
+    static const char *const names[] = {"Live", "Loading", "Unloading", "Unformed"};
+    return s < 4 ? names[s] : "?";
+}
+
+int main(int argc, char **argv)
+{
+    tool_init(argv[0]);
+    struct tool_opts o = {0};
+    const char *pos[1];
+    tool_parse(argc, argv, &o, NULL, NULL, pos, 1, "TARGET [--json]");
+    struct xa_instance *xa = tool_open(&o);
+    struct xa_module_iter *it;
+    if (xa_module_iter_new(xa, &it) < 0)
+        tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
+    if (!o.json)
+        printf("%-24s %10s %4s %-9s %s\n", "NAME", "SIZE", "REFS", "STATE", "BASE");
+    struct xa_module m;
+    int rc;
+    size_t n = 0;
+    while ((rc = xa_module_iter_next(it, &m)) == 1) {
+        n++;
+        if (o.json) {
+            json_object *j = json_object_new_object();
+            char buf[32];
+            json_object_object_add(j, "name", json_object_new_string(m.name));
+            json_object_object_add(j, "size", json_object_new_int64((int64_t)m.size));
+            json_object_object_add(j, "refcount", json_object_new_int(m.refcount));
+            json_object_object_add(j, "state", json_object_new_string(state_name(m.state)));
+            snprintf(buf, sizeof(buf), "0x%" PRIx64, m.base);
+            json_object_object_add(j, "base", json_object_new_string(buf));
+            snprintf(buf, sizeof(buf), "0x%" PRIx64, m.module);
+            json_object_object_add(j, "module", json_object_new_string(buf));
+            tool_json_line(j);
+        } else {
+            printf("%-24s %10" PRIu64 " %4d %-9s 0x%" PRIx64 "\n", m.name, m.size, m.refcount,
+                   state_name(m.state), m.base);
+        }
+    }
+    int code = TOOL_OK;
+    if (rc < 0) {
+        tool_warn("module list is partial after %zu modules: %s", n, xa_errmsg(xa));
+        code = TOOL_PARTIAL;
+    }
+    xa_module_iter_free(it);
+    xa_destroy(xa);
+    return code;
+}

@@ -1,0 +1,68 @@
+/*
+ * xa-sym -- kernel symbol to address and back.
+ *   xa-sym TARGET NAME|ADDRESS [--json]
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "tool.h"
+
+static bool looks_like_address(const char *s)
+{
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        return true;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    tool_init(argv[0]);
+    struct tool_opts o = {0};
+    const char *pos[2];
+    int n = tool_parse(argc, argv, &o, NULL, NULL, pos, 2, "TARGET NAME|ADDRESS [--json]");
+    if (n < 2)
+        tool_die(TOOL_USAGE, "give a symbol name or an address");
+    struct xa_instance *xa = tool_open(&o);
+    const char *q = pos[1];
+    int code = TOOL_OK;
+    if (looks_like_address(q)) {
+        uint64_t addr = tool_parse_u64(q, "address"), off;
+        const char *name;
+        if (xa_sym_at(xa, addr, &name, &off) < 0) {
+            tool_warn("%s: no symbol at or below 0x%" PRIx64 ": %s", o.target, addr,
+                      xa_errmsg(xa));
+            code = TOOL_ERR;
+        } else if (o.json) {
+            json_object *j = json_object_new_object();
+            char buf[32];
+            snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
+            json_object_object_add(j, "address", json_object_new_string(buf));
+            json_object_object_add(j, "symbol", json_object_new_string(name));
+            json_object_object_add(j, "offset", json_object_new_int64((int64_t)off));
+            tool_json_line(j);
+        } else {
+            printf("0x%016" PRIx64 " %s+0x%" PRIx64 "\n", addr, name, off);
+        }
+    } else {
+        uint64_t addr;
+        if (xa_sym_lookup(xa, q, &addr) < 0) {
+            tool_warn("%s: no kernel symbol '%s'", o.target, q);
+            code = TOOL_ERR;
+        } else if (o.json) {
+            json_object *j = json_object_new_object();
+            char buf[32];
+            snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
+            json_object_object_add(j, "symbol", json_object_new_string(q));
+            json_object_object_add(j, "address", json_object_new_string(buf));
+            tool_json_line(j);
+        } else {
+            printf("0x%016" PRIx64 " %s\n", addr, q);
+        }
+    }
+    xa_destroy(xa);
+    return code;
+}
