@@ -1,1 +1,304 @@
-/* placeholder: not written yet */
+/*
+ * kallsyms.c -- find a Linux kernel in raw guest-physical memory with no
+ * configuration: scan for the kallsyms token tables, decode every symbol,
+ * then derive the physical load offset, the kernel page tables, the paging
+ * mode and the KASLR'd memory layout from the symbols.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/linux/kallsyms_tables.h"
+#include "os/linux/linux.h"
+
+#define START_KERNEL_MAP 0xffffffff80000000ULL
+#define DEFAULT_TEXT 0xffffffff81000000ULL /* _text without KASLR */
+#define KERNEL_IMAGE_MAX (1ULL << 30)      /* KERNEL_IMAGE_SIZE on x86-64 */
+#define PHYS_ALIGN (2ULL << 20)            /* CONFIG_PHYSICAL_ALIGN minimum */
+#define LOW_SCAN_END (16ULL << 20)         /* kernels load at or above 16 MiB */
+
+/* Guest memory copied around a token-index candidate. The names table sits
+ * below the token tables (1-2 MiB for 6.x); offsets may sit above (6.4+). */
+#define PROBE_BEFORE (64u << 10)
+#define WINDOW_BEFORE (24u << 20)
+#define WINDOW_AFTER (8u << 20)
+
+struct window {
+    uint64_t pa; /* guest-physical address of buf[0] */
+    uint8_t *buf;
+    size_t len;
+};
+
+static const struct xa_mem_range *range_of(const struct xa_instance *xa, uint64_t pa)
+{
+    for (size_t i = 0; i < xa->nr_ranges; i++) {
+        const struct xa_mem_range *r = &xa->ranges[i];
+        if (pa >= r->start && pa - r->start < r->size)
+            return r;
+    }
+    return NULL;
+}
+
+/* Copy [pa - before, pa + after) clipped to the RAM range holding pa; the
+ * copy starts 8-byte aligned in guest memory. */
+static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
+                       struct window *w)
+{
+    const struct xa_mem_range *r = range_of(xa, pa);
+    if (!r)
+        return XA_ERANGE;
+    uint64_t lo = pa - r->start > before ? pa - before : r->start;
+    lo = (lo + 7) & ~7ULL;
+    uint64_t end = r->start + r->size;
+    uint64_t hi = end - pa > after ? pa + after : end;
+    if (lo > pa || hi <= lo)
+        return XA_ERANGE;
+    w->pa = lo;
+    w->len = (size_t)(hi - lo);
+    w->buf = malloc(w->len);
+    if (!w->buf)
+        return XA_ENOMEM;
+    int rc = xa__read_pa(xa, lo, w->buf, w->len);
+    if (rc < 0) {
+        free(w->buf);
+        w->buf = NULL;
+    }
+    return rc;
+}
+
+/* Is the token index candidate at @pa the real thing? On success @w holds
+ * the tables and @l their layout within it. */
+static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
+                         struct ksym_layout *l)
+{
+    struct window probe;
+    if (read_window(xa, pa, PROBE_BEFORE, KSYM_TOKEN_INDEX_SIZE, &probe) < 0)
+        return XA_ENOENT;
+    size_t table;
+    int rc = ksym_find_token_table(probe.buf, probe.len, (size_t)(pa - probe.pa), &table);
+    uint64_t table_pa = probe.pa + table;
+    free(probe.buf);
+    if (rc < 0)
+        return XA_ENOENT;
+
+    if (read_window(xa, pa, WINDOW_BEFORE, WINDOW_AFTER, w) < 0)
+        return XA_ENOENT;
+    memset(l, 0, sizeof(*l));
+    l->token_table = (size_t)(table_pa - w->pa);
+    l->token_index = (size_t)(pa - w->pa);
+    if (ksym_find_tables(w->buf, w->len, l) == 0)
+        return 0;
+    free(w->buf);
+    w->buf = NULL;
+    return XA_ENOENT;
+}
+
+/* Cheap first filter at an 8-aligned word: token_index[0] == 0 and small
+ * increasing steps after it. Rejects zero pages at the first step. */
+static inline bool index_start_filter(const uint8_t *p)
+{
+    uint16_t a = (uint16_t)(p[2] | (p[3] << 8)), b = (uint16_t)(p[4] | (p[5] << 8));
+    return p[0] == 0 && p[1] == 0 && a >= 2 && a <= KSYM_TOKEN_MAX + 1 && b > a &&
+           b - a <= KSYM_TOKEN_MAX + 1;
+}
+
+static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struct window *w,
+                     struct ksym_layout *l)
+{
+    for (uint64_t pfn = start >> XA_PAGE_SHIFT; (pfn << XA_PAGE_SHIFT) < end; pfn++) {
+        const uint8_t *page;
+        if (xa__page(xa, pfn, &page) < 0)
+            continue;
+        for (size_t off = 0; off < XA_PAGE_SIZE; off += 8) {
+            if (!index_start_filter(page + off))
+                continue;
+            uint64_t pa = (pfn << XA_PAGE_SHIFT) + off;
+            bool full;
+            if (off + KSYM_TOKEN_INDEX_SIZE <= XA_PAGE_SIZE) {
+                full = ksym_looks_like_token_index(page + off, XA_PAGE_SIZE - off);
+            } else {
+                uint8_t idx[KSYM_TOKEN_INDEX_SIZE];
+                full = xa__read_pa(xa, pa, idx, sizeof(idx)) == 0 &&
+                       ksym_looks_like_token_index(idx, sizeof(idx));
+            }
+            if (full && try_candidate(xa, pa, w, l) == 0)
+                return 0;
+            /* Core calls above may have recycled the page pointer. */
+            if (xa__page(xa, pfn, &page) < 0)
+                break;
+        }
+    }
+    return XA_ENOENT;
+}
+
+/* Scan RAM from 16 MiB up (where kernels load), then below. */
+static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_layout *l)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < xa->nr_ranges; i++) {
+            uint64_t s = xa->ranges[i].start, e = s + xa->ranges[i].size;
+            if (pass == 0 && s < LOW_SCAN_END)
+                s = LOW_SCAN_END;
+            if (pass == 1 && e > LOW_SCAN_END)
+                e = LOW_SCAN_END;
+            if (s < e && scan_span(xa, s, e, w, l) == 0)
+                return 0;
+        }
+    }
+    return XA_ENOENT;
+}
+
+static bool banner_at(struct xa_instance *xa, uint64_t pa)
+{
+    char buf[14];
+    return xa__read_pa(xa, pa, buf, sizeof(buf)) == 0 && memcmp(buf, "Linux version ", 14) == 0;
+}
+
+/*
+ * phys_base: the kallsyms tables lie inside the image [_text, _end), so the
+ * image's physical offset is pinned to a small set; the one that puts the
+ * linux_banner string where its symbol says wins. Wrapping arithmetic on
+ * purpose: with KASLR phys_base is often "negative".
+ */
+static int find_phys_base(struct xa_instance *xa, const struct linux_symtab *t,
+                          uint64_t tables_pa, uint64_t *phys_base)
+{
+    uint64_t text, end, banner;
+    if (symtab_lookup(t, "_text", &text) < 0 || symtab_lookup(t, "linux_banner", &banner) < 0)
+        return xa__set_error(xa, XA_EBADDATA, "kallsyms found but _text or linux_banner missing");
+    if (symtab_lookup(t, "_end", &end) < 0 || end <= text || end - text > KERNEL_IMAGE_MAX)
+        end = text + KERNEL_IMAGE_MAX;
+    /* Highest candidate: the tables at _text; lower ones: further into the image. */
+    uint64_t top = tables_pa - (text - START_KERNEL_MAP);
+    for (uint64_t step = PHYS_ALIGN; step >= XA_PAGE_SIZE; step = step == PHYS_ALIGN ? XA_PAGE_SIZE : 0) {
+        uint64_t first = top & ~(step - 1);
+        for (uint64_t k = 0; k <= (end - text) / step + 1; k++) {
+            uint64_t pb = first - k * step;
+            if (banner_at(xa, banner - START_KERNEL_MAP + pb)) {
+                *phys_base = pb;
+                return 0;
+            }
+        }
+    }
+    return xa__set_error(xa, XA_EBADDATA,
+                         "kallsyms found but the linux_banner string is not where it should be");
+}
+
+/* Does @pg with root @dtb map @va to @want? */
+static bool maps_to(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
+                    uint64_t va, uint64_t want)
+{
+    uint64_t pa;
+    return xa__translate_mode(xa, pg, dtb, va, &pa) == 0 && pa == want;
+}
+
+/* Paging mode: registers when they agree with the symbols, else probe 4- and
+ * 5-level on two known addresses. */
+static int find_paging(struct xa_instance *xa, uint64_t dtb, uint64_t va1, uint64_t pa1,
+                       uint64_t va2, uint64_t pa2, struct x86_paging *out)
+{
+    struct xa_regs regs;
+    if (xa__vcpu0_regs(xa, &regs) == 0) {
+        struct x86_paging pg = {0};
+        x86_paging_from_regs(&pg, regs.cr0, regs.cr4, regs.efer);
+        if ((pg.mode == XA_PM_IA32E || pg.mode == XA_PM_LA57) &&
+            maps_to(xa, &pg, dtb, va1, pa1) && maps_to(xa, &pg, dtb, va2, pa2)) {
+            *out = pg;
+            return 0;
+        }
+    }
+    static const enum xa_page_mode modes[] = {XA_PM_IA32E, XA_PM_LA57};
+    for (size_t i = 0; i < 2; i++) {
+        struct x86_paging pg = {.mode = modes[i], .nxe = true};
+        if (maps_to(xa, &pg, dtb, va1, pa1) && maps_to(xa, &pg, dtb, va2, pa2)) {
+            *out = pg;
+            return 0;
+        }
+    }
+    return xa__set_error(xa, XA_EBADDATA,
+                         "kernel page tables at 0x%llx do not map the kernel image "
+                         "(neither 4- nor 5-level)",
+                         (unsigned long long)dtb);
+}
+
+/* "Linux version 6.1.0-28-amd64 (...) ..." -> version and release. */
+static void read_banner(struct xa_instance *xa, struct linux_os *lx, uint64_t banner)
+{
+    size_t n = 0;
+    lx->version[0] = lx->release[0] = '\0';
+    xa__read_va(xa, 0, banner, lx->version, sizeof(lx->version) - 1, &n);
+    lx->version[n] = '\0';
+    lx->version[strcspn(lx->version, "\n")] = '\0';
+    for (char *c = lx->version; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+            *c = '?';
+    const char *prefix = "Linux version ";
+    if (strncmp(lx->version, prefix, strlen(prefix)) == 0) {
+        const char *rel = lx->version + strlen(prefix);
+        size_t rl = strcspn(rel, " ");
+        if (rl >= sizeof(lx->release))
+            rl = sizeof(lx->release) - 1;
+        memcpy(lx->release, rel, rl);
+        lx->release[rl] = '\0';
+    }
+}
+
+/* Direct-map base: page_offset_base under KASLR, else the fixed default. */
+static uint64_t read_page_offset(struct xa_instance *xa, const struct linux_symtab *t,
+                                 enum xa_page_mode mode)
+{
+    uint64_t va, val;
+    if (symtab_lookup(t, "page_offset_base", &va) == 0 && xa__read_u64(xa, 0, va, &val) == 0 &&
+        (val >> 63))
+        return val;
+    return mode == XA_PM_LA57 ? 0xff11000000000000ULL : 0xffff888000000000ULL;
+}
+
+int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
+{
+    struct window w = {0};
+    struct ksym_layout l;
+    if (scan_memory(xa, &w, &l) < 0)
+        return xa__set_error(xa, XA_ENOOS,
+                             "no Linux kernel found in guest memory (no kallsyms tables)");
+    uint64_t tables_pa = w.pa + l.token_table;
+    symtab_free(&lx->syms);
+    int rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
+    free(w.buf);
+    if (rc < 0) {
+        symtab_free(&lx->syms);
+        return xa__set_error(xa, rc == XA_ENOMEM ? rc : XA_EBADDATA,
+                             "kallsyms tables at 0x%llx do not decode",
+                             (unsigned long long)tables_pa);
+    }
+    rc = symtab_freeze(&lx->syms);
+    if (rc < 0)
+        return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
+
+    const struct linux_symtab *t = &lx->syms;
+    uint64_t phys_base, text, banner, pgt;
+    rc = find_phys_base(xa, t, tables_pa, &phys_base);
+    if (rc < 0)
+        return rc;
+    symtab_lookup(t, "_text", &text);
+    symtab_lookup(t, "linux_banner", &banner);
+    if (symtab_lookup(t, "init_top_pgt", &pgt) < 0 && symtab_lookup(t, "init_level4_pgt", &pgt) < 0)
+        return xa__set_error(xa, XA_EBADDATA, "kallsyms has no init_top_pgt");
+    uint64_t dtb = pgt - START_KERNEL_MAP + phys_base;
+    struct x86_paging pg;
+    rc = find_paging(xa, dtb, banner, banner - START_KERNEL_MAP + phys_base, text,
+                     text - START_KERNEL_MAP + phys_base, &pg);
+    if (rc < 0)
+        return rc;
+    xa__set_kernel_paging(xa, &pg, dtb);
+
+    lx->phys_base = phys_base;
+    lx->kernel_dtb = dtb;
+    lx->mode = pg.mode;
+    lx->text_start = text;
+    lx->kaslr_slide = text - DEFAULT_TEXT;
+    lx->page_offset = read_page_offset(xa, t, pg.mode);
+    read_banner(xa, lx, banner);
+    snprintf(lx->symbols_from, sizeof(lx->symbols_from), "kallsyms in guest memory");
+    return 0;
+}

@@ -1,1 +1,200 @@
-/* placeholder: not written yet */
+/*
+ * symtab.c -- kernel symbol table: growable arrays while filling, then a
+ * frozen form sorted by address with an open-addressing name hash.
+ */
+#include "os/linux/symtab.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xenaccess.h"
+
+/* Longest name kept; kallsyms names are at most 512 bytes (KSYM_NAME_LEN). */
+#define SYMTAB_NAME_MAX 1024
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 1024;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / elem)
+            return XA_ENOMEM;
+        ncap *= 2;
+    }
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return XA_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t addr, char type)
+{
+    if (t->buckets)
+        return XA_EINVAL; /* frozen */
+    if (t->n >= LINUX_SYMTAB_MAX)
+        return XA_ELIMIT;
+    if (len == 0 || len > SYMTAB_NAME_MAX || memchr(name, '\0', len))
+        return XA_EINVAL;
+    if (t->names_len + len + 1 > UINT32_MAX)
+        return XA_ELIMIT;
+    void *syms = t->syms, *names = t->names;
+    if (grow(&syms, &t->cap, t->n + 1, sizeof(*t->syms)) < 0)
+        return XA_ENOMEM;
+    t->syms = syms;
+    if (grow(&names, &t->names_cap, t->names_len + len + 1, 1) < 0)
+        return XA_ENOMEM;
+    t->names = names;
+
+    struct linux_sym *s = &t->syms[t->n++];
+    s->addr = addr;
+    s->name = (uint32_t)t->names_len;
+    s->type = type ? type : '?';
+    memcpy(t->names + t->names_len, name, len);
+    t->names[t->names_len + len] = '\0';
+    t->names_len += len + 1;
+    return 0;
+}
+
+/* Sorting key that keeps insertion order among equal addresses, so that the
+ * first-added symbol of a name can still be found after sorting. */
+struct sym_sort {
+    struct linux_sym sym;
+    uint32_t seq;
+};
+
+static int cmp_sym(const void *a, const void *b)
+{
+    const struct sym_sort *x = a, *y = b;
+    if (x->sym.addr != y->sym.addr)
+        return x->sym.addr < y->sym.addr ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int symtab_freeze(struct linux_symtab *t)
+{
+    if (t->buckets)
+        return XA_EINVAL;
+    struct sym_sort *tmp = NULL;
+    size_t nb = 16;
+    while (nb < t->n * 2)
+        nb *= 2;
+    uint32_t *buckets = calloc(nb, sizeof(*buckets));
+    if (t->n) {
+        tmp = malloc(t->n * sizeof(*tmp));
+    }
+    if (!buckets || (t->n && !tmp)) {
+        free(buckets);
+        free(tmp);
+        return XA_ENOMEM;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        tmp[i].sym = t->syms[i];
+        tmp[i].seq = (uint32_t)i;
+    }
+    if (t->n)
+        qsort(tmp, t->n, sizeof(*tmp), cmp_sym);
+
+    for (size_t i = 0; i < t->n; i++) {
+        t->syms[i] = tmp[i].sym;
+        const char *name = t->names + tmp[i].sym.name;
+        size_t b = name_hash(name) & (nb - 1);
+        /* Linear probing; nb >= 2n so an empty slot always exists. */
+        for (;;) {
+            uint32_t cur = buckets[b];
+            if (cur == 0) {
+                buckets[b] = (uint32_t)(i + 1);
+                break;
+            }
+            if (strcmp(t->names + tmp[cur - 1].sym.name, name) == 0) {
+                if (tmp[i].seq < tmp[cur - 1].seq)
+                    buckets[b] = (uint32_t)(i + 1);
+                break;
+            }
+            b = (b + 1) & (nb - 1);
+        }
+    }
+    free(tmp);
+    t->buckets = buckets;
+    t->nbuckets = nb;
+    return 0;
+}
+
+int symtab_lookup(const struct linux_symtab *t, const char *name, uint64_t *addr)
+{
+    if (!t->buckets || !name)
+        return XA_ENOENT;
+    size_t mask = t->nbuckets - 1;
+    for (size_t b = name_hash(name) & mask, probes = 0; probes < t->nbuckets;
+         b = (b + 1) & mask, probes++) {
+        uint32_t cur = t->buckets[b];
+        if (cur == 0)
+            return XA_ENOENT;
+        const struct linux_sym *s = &t->syms[cur - 1];
+        if (strcmp(symtab_name(t, s), name) == 0) {
+            if (addr)
+                *addr = s->addr;
+            return 0;
+        }
+    }
+    return XA_ENOENT;
+}
+
+static bool is_absolute(const struct linux_sym *s)
+{
+    return s->type == 'a' || s->type == 'A';
+}
+
+int symtab_at(const struct linux_symtab *t, uint64_t addr, const char **name, uint64_t *off)
+{
+    if (!t->buckets || t->n == 0 || t->syms[0].addr > addr)
+        return XA_ENOENT;
+    /* Last index with syms[i].addr <= addr. */
+    size_t lo = 0, hi = t->n;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->syms[mid].addr <= addr)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* Absolute symbols (per-cpu offsets, constants) name no code or data
+     * here; skip back to a real one. Among equal addresses the last added
+     * sorts last, so prefer the first of the run for a stable answer. */
+    size_t i = lo + 1;
+    while (i > 0 && is_absolute(&t->syms[i - 1]))
+        i--;
+    if (i == 0)
+        return XA_ENOENT;
+    i--;
+    while (i > 0 && t->syms[i - 1].addr == t->syms[i].addr && !is_absolute(&t->syms[i - 1]))
+        i--;
+    if (name)
+        *name = symtab_name(t, &t->syms[i]);
+    if (off)
+        *off = addr - t->syms[i].addr;
+    return 0;
+}
+
+void symtab_free(struct linux_symtab *t)
+{
+    if (!t)
+        return;
+    free(t->syms);
+    free(t->names);
+    free(t->buckets);
+    memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,311 @@
+/*
+ * kallsyms_tables.c -- find and decode kallsyms tables in a memory buffer.
+ * The buffer is a copy of hostile guest memory: every offset is checked
+ * against @len before use, counts are capped, token expansion is one level
+ * (tokens are plain text) and bounded.
+ */
+#include "os/linux/kallsyms_tables.h"
+
+#include <string.h>
+
+#include "xenaccess.h"
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) | ((uint64_t)get32(p + 4) << 32);
+}
+
+bool ksym_looks_like_token_index(const uint8_t *p, size_t avail)
+{
+    if (avail < KSYM_TOKEN_INDEX_SIZE || get16(p) != 0)
+        return false;
+    uint16_t prev = 0;
+    for (int i = 1; i < 256; i++) {
+        uint16_t v = get16(p + 2 * i);
+        /* Each token is at least one char plus its NUL. */
+        if (v < prev + 2 || v - prev > KSYM_TOKEN_MAX + 1)
+            return false;
+        prev = v;
+    }
+    return true;
+}
+
+static bool token_char_ok(uint8_t c)
+{
+    return c >= 0x20 && c < 0x7f;
+}
+
+int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
+                          size_t *token_table)
+{
+    if (token_index > len || len - token_index < KSYM_TOKEN_INDEX_SIZE ||
+        !ksym_looks_like_token_index(buf + token_index, len - token_index))
+        return XA_ENOENT;
+    const uint8_t *idx = buf + token_index;
+    size_t last = get16(idx + 2 * 255);
+
+    /* Before the index: the last token's NUL, then up to 7 bytes of padding. */
+    size_t q = token_index;
+    size_t zeros = 0;
+    while (q > 0 && buf[q - 1] == 0 && zeros < 9) {
+        q--;
+        zeros++;
+    }
+    if (zeros == 0 || zeros > 8 || q == 0)
+        return XA_ENOENT;
+    /* q is one past the last token's last char; find its start. */
+    size_t start = q;
+    while (start > 0 && buf[start - 1] != 0 && q - start <= KSYM_TOKEN_MAX)
+        start--;
+    if (start == 0 || q - start > KSYM_TOKEN_MAX || start < last)
+        return XA_ENOENT;
+    size_t table = start - last;
+    if (table % 8 != 0 || ALIGN8(q + 1) != token_index)
+        return XA_ENOENT;
+
+    for (int i = 0; i < 256; i++) {
+        size_t s = table + get16(idx + 2 * i);
+        size_t e = i < 255 ? table + get16(idx + 2 * (i + 1)) - 1 : q;
+        if (e <= s || e >= len || buf[e] != 0)
+            return XA_ENOENT;
+        for (size_t k = s; k < e; k++)
+            if (!token_char_ok(buf[k]))
+                return XA_ENOENT;
+    }
+    *token_table = table;
+    return 0;
+}
+
+/* Length prefix of a compressed name: one byte, or two when the first has
+ * bit 7 set (6.1+ "big symbols"). Returns bytes used, 0 when out of buffer. */
+static size_t name_len_at(const uint8_t *buf, size_t end, size_t pos, size_t *out)
+{
+    if (pos >= end)
+        return 0;
+    size_t n = buf[pos];
+    if (!(n & 0x80)) {
+        *out = n;
+        return 1;
+    }
+    if (pos + 1 >= end)
+        return 0;
+    *out = (n & 0x7f) | ((size_t)buf[pos + 1] << 7);
+    return 2;
+}
+
+/*
+ * Walk the names region [names, names + size) for @n symbols, checking
+ * every 256th against the markers. True when the walk lands on the end of
+ * the region (modulo alignment) with every step inside it.
+ */
+static bool names_match_markers(const uint8_t *buf, size_t names, size_t size, uint32_t n,
+                                size_t markers, size_t marker_size)
+{
+    size_t pos = names, end = names + size;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i % 256 == 0) {
+            const uint8_t *m = buf + markers + (size_t)(i / 256) * marker_size;
+            uint64_t want = marker_size == 4 ? get32(m) : get64(m);
+            if (want != pos - names)
+                return false;
+        }
+        size_t l, used = name_len_at(buf, end, pos, &l);
+        if (!used || l == 0 || l > KSYM_NAME_MAX || l > end - pos - used)
+            return false;
+        pos += used + l;
+    }
+    return end - pos < 8;
+}
+
+/* Markers at @m: monotonic, start at 0, below @names_size. */
+static bool markers_plausible(const uint8_t *buf, size_t m, size_t count, size_t msize,
+                              size_t names_size)
+{
+    uint64_t prev = 0;
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *p = buf + m + i * msize;
+        uint64_t v = msize == 4 ? get32(p) : get64(p);
+        if (i == 0 ? v != 0 : v <= prev)
+            return false;
+        prev = v;
+    }
+    return prev < names_size;
+}
+
+/*
+ * With num_syms at @s, try the marker placements: markers end right before
+ * the token table, or before seqs_of_names (3 bytes a symbol); entries u32
+ * (4.20+) or unsigned long (older).
+ */
+static bool try_num_syms_at(const uint8_t *buf, size_t s, uint32_t n, struct ksym_layout *l)
+{
+    size_t names = s + 8;
+    size_t nmark = ((size_t)n + 255) / 256;
+    for (int seqs = 0; seqs <= 1; seqs++) {
+        size_t mend = l->token_table;
+        if (seqs) {
+            size_t seqs_size = (size_t)n * 3;
+            if (seqs_size > mend)
+                continue;
+            size_t ss = (mend - seqs_size) & ~(size_t)7;
+            if (ALIGN8(ss + seqs_size) != mend)
+                continue;
+            mend = ss;
+        }
+        for (size_t msize = 4; msize <= 8; msize += 4) {
+            if (nmark * msize > mend)
+                continue;
+            size_t ms = (mend - nmark * msize) & ~(size_t)7;
+            if (ALIGN8(ms + nmark * msize) != mend || ms <= names)
+                continue;
+            size_t names_size = ms - names;
+            /* Each name takes at least 2 bytes (length + one token). */
+            if (names_size / 2 < n)
+                continue;
+            if (!markers_plausible(buf, ms, nmark, msize, names_size))
+                continue;
+            if (!names_match_markers(buf, names, names_size, n, ms, msize))
+                continue;
+            l->num_syms_at = s;
+            l->num_syms = n;
+            l->names = names;
+            l->names_size = names_size;
+            l->markers = ms;
+            l->has_seqs = seqs;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Address of symbol @i under the chosen rule. */
+static uint64_t sym_addr(const uint8_t *buf, const struct ksym_layout *l, uint32_t i)
+{
+    int32_t off = (int32_t)get32(buf + l->offsets + (size_t)i * 4);
+    if (!l->absolute_percpu)
+        return l->relative_base + (uint32_t)off;
+    if (off >= 0)
+        return (uint64_t)off;
+    return l->relative_base - 1 - (uint64_t)(int64_t)off;
+}
+
+/* Offsets at @o and base at @r: base in the kernel half, addresses sorted. */
+static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r,
+                              struct ksym_layout *l)
+{
+    if (o > len || len - o < (size_t)l->num_syms * 4 || r > len || len - r < 8)
+        return false;
+    uint64_t base = get64(buf + r);
+    if (!(base >> 63))
+        return false;
+    size_t negative = 0;
+    for (uint32_t i = 0; i < l->num_syms; i++)
+        negative += (int32_t)get32(buf + o + (size_t)i * 4) < 0;
+    l->offsets = o;
+    l->relative_base_at = r;
+    l->relative_base = base;
+    l->absolute_percpu = negative > l->num_syms / 2;
+    size_t descents = 0;
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < l->num_syms; i++) {
+        uint64_t a = sym_addr(buf, l, i);
+        descents += a < prev;
+        prev = a;
+    }
+    return descents <= l->num_syms / 100;
+}
+
+int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
+{
+    if (l->token_table >= len || l->token_index > len ||
+        len - l->token_index < KSYM_TOKEN_INDEX_SIZE)
+        return XA_ENOENT;
+    /* num_syms: the closest 8-aligned word below the tables that fits. */
+    bool found = false;
+    for (size_t s = l->token_table & ~(size_t)7; s >= 8 && !found;) {
+        s -= 8;
+        uint32_t n = get32(buf + s);
+        if (get32(buf + s + 4) != 0 || n == 0 || n > LINUX_SYMTAB_MAX)
+            continue;
+        found = try_num_syms_at(buf, s, n, l);
+    }
+    if (!found)
+        return XA_ENOENT;
+
+    size_t n4 = (size_t)l->num_syms * 4;
+    /* Old order: offsets, relative_base, then num_syms. */
+    if (l->num_syms_at >= 8 + n4) {
+        size_t r = l->num_syms_at - 8;
+        size_t o = (r - n4) & ~(size_t)7;
+        l->new_order = false;
+        if (ALIGN8(o + n4) == r && offsets_plausible(buf, len, o, r, l))
+            return 0;
+    }
+    /* 6.4+ order: offsets and relative_base after the token index. */
+    size_t o = ALIGN8(l->token_index + KSYM_TOKEN_INDEX_SIZE);
+    l->new_order = true;
+    if (o <= len && offsets_plausible(buf, len, o, ALIGN8(o + n4), l))
+        return 0;
+    return XA_ENOENT;
+}
+
+int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+                struct linux_symtab *t)
+{
+    if (l->names > len || len - l->names < l->names_size || l->token_index > len ||
+        len - l->token_index < KSYM_TOKEN_INDEX_SIZE || l->offsets > len ||
+        len - l->offsets < (size_t)l->num_syms * 4)
+        return XA_EINVAL;
+    /* Token texts, validated by ksym_find_token_table. */
+    const char *tok[256];
+    size_t toklen[256];
+    for (int i = 0; i < 256; i++) {
+        size_t s = l->token_table + get16(buf + l->token_index + 2 * i);
+        if (s >= len)
+            return XA_EBADDATA;
+        const uint8_t *z = memchr(buf + s, 0, len - s < KSYM_TOKEN_MAX + 1 ? len - s
+                                                                            : KSYM_TOKEN_MAX + 1);
+        if (!z)
+            return XA_EBADDATA;
+        tok[i] = (const char *)buf + s;
+        toklen[i] = (size_t)(z - (buf + s));
+    }
+
+    char name[KSYM_NAME_MAX * 2 + 1];
+    size_t pos = l->names, end = l->names + l->names_size;
+    for (uint32_t i = 0; i < l->num_syms; i++) {
+        size_t clen, used = name_len_at(buf, end, pos, &clen);
+        if (!used || clen == 0 || clen > end - pos - used)
+            return XA_EBADDATA;
+        pos += used;
+        size_t nl = 0;
+        for (size_t k = 0; k < clen; k++) {
+            uint8_t c = buf[pos + k];
+            if (nl + toklen[c] > sizeof(name) - 1)
+                return XA_EBADDATA;
+            memcpy(name + nl, tok[c], toklen[c]);
+            nl += toklen[c];
+        }
+        pos += clen;
+        /* First char is the type letter; the rest is the name. */
+        if (nl < 2)
+            return XA_EBADDATA;
+        int rc = symtab_add(t, name + 1, nl - 1, sym_addr(buf, l, i), name[0]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,68 @@
+/*
+ * kallsyms_tables.h -- locate and decode the kernel's kallsyms tables inside
+ * a buffer of guest memory. Pure code (no xa_instance) so that it can be
+ * tested on synthetic tables.
+ *
+ * Tables written by scripts/kallsyms.c into .rodata, each 8-byte aligned:
+ *   up to 6.3:  offsets, relative_base, num_syms, names, markers,
+ *               [seqs_of_names], token_table, token_index
+ *   6.4 on:     num_syms, names, markers, token_table, token_index,
+ *               offsets, relative_base, [seqs_of_names]
+ * (seqs_of_names, 3 bytes per symbol, came in 6.2 and was backported to some
+ * 6.1 stable kernels, e.g. Debian's.) The token_index/token_table pair is the
+ * anchor; everything else is found relative to it and cross-checked.
+ *
+ * All buffer offsets are relative to a buffer whose start is 8-byte aligned
+ * in guest memory, so that offset alignment equals address alignment.
+ */
+#ifndef XA_OS_LINUX_KALLSYMS_TABLES_H
+#define XA_OS_LINUX_KALLSYMS_TABLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "os/linux/symtab.h"
+
+#define KSYM_TOKEN_INDEX_SIZE 512 /* 256 u16 */
+#define KSYM_TOKEN_MAX 256        /* longest token accepted */
+#define KSYM_NAME_MAX 512         /* KSYM_NAME_LEN in 6.1+ */
+
+struct ksym_layout {
+    size_t token_table, token_index; /* buffer offsets */
+    size_t num_syms_at, names, names_size, markers;
+    size_t offsets, relative_base_at;
+    uint32_t num_syms;
+    uint64_t relative_base;
+    bool new_order;       /* 6.4+ order: offsets after token_index */
+    bool has_seqs;        /* kallsyms_seqs_of_names between markers and tokens */
+    bool absolute_percpu; /* CONFIG_KALLSYMS_ABSOLUTE_PERCPU address rule */
+};
+
+/*
+ * Cheap check that @p (with @avail bytes readable) looks like a
+ * kallsyms_token_index: 256 strictly increasing u16 starting at 0 with small
+ * steps. Needs avail >= 512 for a full check; returns false otherwise.
+ */
+bool ksym_looks_like_token_index(const uint8_t *p, size_t avail);
+
+/*
+ * The token table that @token_index (buffer offset) indexes: it must end
+ * just before the index, hold 256 NUL-terminated printable tokens and start
+ * 8-byte aligned. 0 with *token_table set, or XA_ENOENT.
+ */
+int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
+                          size_t *token_table);
+
+/*
+ * Find and validate num_syms, names, markers, offsets and relative_base
+ * around the token tables already in @l. Every name is decoded once to check
+ * it against the markers. 0, or XA_ENOENT when no consistent set is found.
+ */
+int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l);
+
+/* Decode all symbols of a validated layout into @t (not frozen). */
+int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+                struct linux_symtab *t);
+
+#endif /* XA_OS_LINUX_KALLSYMS_TABLES_H */
