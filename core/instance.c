@@ -130,7 +130,7 @@ static int parse_target(struct xa_instance *xa, const char *target, char *prefix
 static int open_backend(struct xa_instance *xa, const char *target, uint32_t flags)
 {
     char prefix[32];
-    const char *spec;
+    const char *spec = NULL;
     int rc = parse_target(xa, target, prefix, sizeof(prefix), &spec);
     if (rc < 0)
         return rc;
