@@ -1,0 +1,61 @@
+#!/bin/bash
+# The whole test suite, from a fresh Debian 12 machine (as root):
+#   installs what is missing, builds with ASan+UBSan, makes real guest dumps
+#   (boots a Debian kernel under QEMU; cached in $XA_CACHE), runs the Meson
+#   tests (unit, dump and guest tests) and the Python tests, and ends with a
+#   line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export XA_CACHE=${XA_CACHE:-/var/tmp/xenaccess-cache}
+export XA_BUILD=${XA_BUILD:-$ROOT/build-test}
+export XA_TEST_DUMPS=${XA_TEST_DUMPS:-$XA_CACHE/dumps}
+# Abort with a report on the first sanitizer finding.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+LOG=$ROOT/build-test-logs
+mkdir -p "$LOG"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+sh scripts/deps.sh || { echo "deps failed"; echo "0 passed, 1 failed"; exit 1; }
+
+step "build (ASan + UBSan, warnings are errors)"
+if [ ! -f "$XA_BUILD/build.ninja" ]; then
+    meson setup "$XA_BUILD" -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true \
+        >"$LOG/setup.log" 2>&1 || { cat "$LOG/setup.log"; echo "0 passed, 1 failed"; exit 1; }
+fi
+ninja -C "$XA_BUILD" >"$LOG/build.log" 2>&1 || { tail -40 "$LOG/build.log"; echo "0 passed, 1 failed"; exit 1; }
+
+step "guest dumps (real Debian kernel under QEMU TCG; cached)"
+for kind in l4 l5; do
+    flag=""; [ $kind = l5 ] && flag="--la57"
+    python3 tests/guest/harness.py make-dumps --out "$XA_TEST_DUMPS/$kind" $flag \
+        >"$LOG/dumps-$kind.log" 2>&1 || { echo "making $kind dumps failed:"; tail -20 "$LOG/dumps-$kind.log"; }
+done
+
+passed=0; failed=0; skipped=0
+
+step "meson tests"
+meson test -C "$XA_BUILD" --print-errorlogs --num-processes 2 2>&1 | tee "$LOG/meson-test.log" | grep -E "^ *[0-9]+/[0-9]+ |^(Ok|Fail|Skipped|Expected Fail|Unexpected Pass|Timeout):"
+m_ok=$(grep -E '^Ok:' "$LOG/meson-test.log" | awk '{print $2}')
+m_fail=$(grep -E '^(Fail|Timeout|Unexpected Pass):' "$LOG/meson-test.log" | awk '{s+=$2} END {print s+0}')
+m_skip=$(grep -E '^Skipped:' "$LOG/meson-test.log" | awk '{print $2}')
+if [ -z "$m_ok" ]; then m_fail=$((m_fail + 1)); m_ok=0; fi
+passed=$((passed + m_ok)); failed=$((failed + m_fail)); skipped=$((skipped + ${m_skip:-0}))
+
+step "python tests (real guests: dumps and live)"
+if ls tests/*/test_*.py >/dev/null 2>&1; then
+    python3 -m pytest -q -p no:cacheprovider -o addopts="" tests 2>&1 | tee "$LOG/pytest.log" | tail -25
+    line=$(grep -E '(passed|failed|error|skipped|no tests ran)' "$LOG/pytest.log" | tail -1)
+    p_ok=$(echo "$line" | grep -oE '[0-9]+ passed' | awk '{print $1}')
+    p_fail=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{s+=$1} END {print s+0}')
+    p_skip=$(echo "$line" | grep -oE '[0-9]+ skipped' | awk '{print $1}')
+    [ -z "$line" ] && p_fail=1
+    passed=$((passed + ${p_ok:-0})); failed=$((failed + ${p_fail:-0})); skipped=$((skipped + ${p_skip:-0}))
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
