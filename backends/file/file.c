@@ -1,1 +1,592 @@
-/* placeholder: not written yet */
+/*
+ * file.c -- the "file" backend: guest memory from a dump file, mapped whole.
+ *
+ * Formats, detected from content (never from the name):
+ *  - ELF64 x86-64 core from QEMU dump-guest-memory (elf.c), with registers;
+ *  - LiME (Linux Memory Extractor) images, ranges from their headers;
+ *  - raw: guest-physical memory from address 0, anything not recognised as
+ *    something else. Known non-dump files (compressed files, disk images,
+ *    kernels, executables, kdump/Windows dumps) are rejected by name.
+ *
+ * map_page returns a pointer into the mapping when the page is file-backed in
+ * one segment, a shared zero page when it is all zero-fill (p_memsz beyond
+ * p_filesz), and otherwise (page straddling a hole or a segment edge) a
+ * copy assembled once and kept until close. Every pointer therefore stays
+ * valid until close: XA_CAP_STABLE_MAP, no unmap_page. write_pa refreshes
+ * assembled copies it touches so they never go stale.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backends/backend.h"
+#include "backends/file/file_layout.h"
+#include "core/internal.h"
+
+/* Cap on assembled partial pages (at most ~3 per segment are ever needed). */
+#define FILE_MAX_ASSEMBLED (1u << 16)
+/* LiME: the image may hold at most this many ranges. */
+#define LIME_MAX_RANGES (1u << 16)
+
+struct assembled_page {
+    uint64_t pfn;
+    uint8_t *data;
+};
+
+struct file_backend {
+    struct xa_backend base;
+    int fd;
+    bool have_fd;
+    uint8_t *map;
+    size_t map_len;
+    bool writable;
+    char *path;
+    struct file_segment *segs; /* sorted by pa, non-overlapping */
+    size_t nr_segs;
+    struct xa_regs *vcpus;
+    struct assembled_page *assembled; /* sorted by pfn */
+    size_t nr_assembled, cap_assembled;
+};
+
+static const uint8_t zero_page[XA_PAGE_SIZE];
+
+static struct file_backend *to_file(struct xa_backend *be)
+{
+    return (struct file_backend *)be;
+}
+
+/* ---- format detection ---------------------------------------------------- */
+
+struct magic {
+    uint64_t offset;
+    const char *bytes;
+    size_t len;
+    const char *what;
+};
+
+/* Files people pass by mistake. */
+static const struct magic not_dumps[] = {
+    {0, "\x1f\x8b", 2, "a gzip-compressed file (decompress it first)"},
+    {0, "\xfd" "7zXZ\0", 6, "an xz-compressed file (decompress it first)"},
+    {0, "\x28\xb5\x2f\xfd", 4, "a zstd-compressed file (decompress it first)"},
+    {0, "BZh", 3, "a bzip2-compressed file (decompress it first)"},
+    {0, "QFI\xfb", 4, "a qcow2 disk image"},
+    {0, "KDUMP   ", 8, "a compressed kdump file (use dump-guest-memory without -z/-l/-s)"},
+    {0, "makedumpfile", 12, "a flattened makedumpfile dump"},
+    {0, "PAGEDU64", 8, "a Windows crash dump"},
+    {0, "PAGEDUMP", 8, "a Windows crash dump"},
+    {0x202, "HdrS", 4, "a Linux kernel image (bzImage)"},
+};
+
+static const char *known_non_dump(const uint8_t *img, uint64_t size)
+{
+    for (size_t i = 0; i < sizeof(not_dumps) / sizeof(not_dumps[0]); i++) {
+        const struct magic *m = &not_dumps[i];
+        if (size >= m->offset + m->len && memcmp(img + m->offset, m->bytes, m->len) == 0)
+            return m->what;
+    }
+    return NULL;
+}
+
+/* ---- LiME ---------------------------------------------------------------- */
+
+#define LIME_MAGIC 0x4C694D45u /* "EMiL" on disk */
+#define LIME_HEADER_SIZE 32
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return le64toh(v);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return le32toh(v);
+}
+
+static bool is_lime(const uint8_t *img, uint64_t size)
+{
+    return size >= LIME_HEADER_SIZE && get_le32(img) == LIME_MAGIC;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const struct file_segment *x = a, *y = b;
+    return (x->pa > y->pa) - (x->pa < y->pa);
+}
+
+/* LiME: a sequence of { magic, version 1, s_addr, e_addr (inclusive), 8 reserved } + data. */
+static int parse_lime(struct file_backend *f)
+{
+    struct xa_instance *xa = f->base.xa;
+    uint64_t pos = 0, size = f->map_len;
+    size_t cap = 0;
+    while (pos < size) {
+        if (size - pos < LIME_HEADER_SIZE || get_le32(f->map + pos) != LIME_MAGIC)
+            return xa__set_error(xa, XA_EBADDATA,
+                                 "file:%s: LiME image: no range header at offset 0x%llx",
+                                 f->path, (unsigned long long)pos);
+        const uint8_t *h = f->map + pos;
+        uint32_t version = get_le32(h + 4);
+        uint64_t start = get_le64(h + 8), last = get_le64(h + 16);
+        if (version != 1)
+            return xa__set_error(xa, XA_EFORMAT, "file:%s: LiME version %u not supported",
+                                 f->path, version);
+        if (last < start || last == UINT64_MAX)
+            return xa__set_error(xa, XA_EBADDATA,
+                                 "file:%s: LiME range at offset 0x%llx is inverted "
+                                 "(0x%llx..0x%llx)",
+                                 f->path, (unsigned long long)pos, (unsigned long long)start,
+                                 (unsigned long long)last);
+        uint64_t len = last - start + 1;
+        pos += LIME_HEADER_SIZE;
+        if (size - pos < len)
+            return xa__set_error(xa, XA_EBADDATA,
+                                 "file:%s: LiME range 0x%llx..0x%llx runs past the end of the "
+                                 "file (truncated image?)",
+                                 f->path, (unsigned long long)start, (unsigned long long)last);
+        if (f->nr_segs == cap) {
+            if (cap >= LIME_MAX_RANGES)
+                return xa__set_error(xa, XA_EBADDATA, "file:%s: LiME image has more than %u "
+                                     "ranges", f->path, LIME_MAX_RANGES);
+            size_t ncap = cap ? cap * 2 : 16;
+            struct file_segment *n = realloc(f->segs, ncap * sizeof(*n));
+            if (!n)
+                return xa__set_error(xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+            f->segs = n;
+            cap = ncap;
+        }
+        f->segs[f->nr_segs++] =
+            (struct file_segment){.pa = start, .file_size = len, .mem_size = len, .offset = pos};
+        pos += len;
+    }
+    qsort(f->segs, f->nr_segs, sizeof(*f->segs), cmp_seg);
+    for (size_t i = 0; i + 1 < f->nr_segs; i++)
+        if (f->segs[i].pa + f->segs[i].mem_size > f->segs[i + 1].pa)
+            return xa__set_error(xa, XA_EBADDATA,
+                                 "file:%s: LiME ranges overlap at guest-physical 0x%llx",
+                                 f->path, (unsigned long long)f->segs[i + 1].pa);
+    snprintf(f->base.method, sizeof(f->base.method), "LiME image (%zu ranges)", f->nr_segs);
+    return 0;
+}
+
+/* ---- ELF and raw ----------------------------------------------------------- */
+
+static int parse_elf(struct file_backend *f)
+{
+    char why[256];
+    struct elf_core core;
+    int rc = elf_core_parse(f->map, f->map_len, &core, why, sizeof(why));
+    if (rc < 0)
+        return xa__set_error(f->base.xa, rc, "file:%s: %s", f->path, why);
+    f->segs = core.segs;
+    f->nr_segs = core.nr_segs;
+    f->vcpus = core.vcpus;
+    f->base.nr_vcpus = core.nr_vcpus;
+    if (core.nr_vcpus)
+        f->base.caps |= XA_CAP_REGS;
+    if (core.qemu_note_version_ignored)
+        snprintf(f->base.method, sizeof(f->base.method),
+                 "ELF core (%zu segments; QEMU CPU note version %u not understood, so no "
+                 "control registers)",
+                 core.nr_segs, core.qemu_note_version_ignored);
+    else
+        snprintf(f->base.method, sizeof(f->base.method), "ELF core (%zu segments)",
+                 core.nr_segs);
+    return 0;
+}
+
+static int parse_raw(struct file_backend *f)
+{
+    f->segs = calloc(1, sizeof(*f->segs));
+    if (!f->segs)
+        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+    f->segs[0] = (struct file_segment){.pa = 0, .file_size = f->map_len,
+                                       .mem_size = f->map_len, .offset = 0};
+    f->nr_segs = 1;
+    snprintf(f->base.method, sizeof(f->base.method), "raw image");
+    return 0;
+}
+
+/* base.ranges: the segments with adjacent ones merged. */
+static int build_ranges(struct file_backend *f)
+{
+    f->base.ranges = calloc(f->nr_segs, sizeof(*f->base.ranges));
+    if (!f->base.ranges)
+        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+    size_t n = 0;
+    for (size_t i = 0; i < f->nr_segs; i++) {
+        const struct file_segment *s = &f->segs[i];
+        if (n && f->base.ranges[n - 1].start + f->base.ranges[n - 1].size == s->pa)
+            f->base.ranges[n - 1].size += s->mem_size;
+        else
+            f->base.ranges[n++] = (struct xa_mem_range){.start = s->pa, .size = s->mem_size};
+    }
+    f->base.nr_ranges = n;
+    return 0;
+}
+
+static int detect_and_parse(struct file_backend *f)
+{
+    const uint8_t *img = f->map;
+    uint64_t size = f->map_len;
+    const char *what = known_non_dump(img, size);
+    if (what)
+        return xa__set_error(f->base.xa, XA_EFORMAT, "file:%s: is %s, not a memory dump",
+                             f->path, what);
+    if (elf_has_magic(img, size))
+        return parse_elf(f);
+    if (is_lime(img, size))
+        return parse_lime(f);
+    if (size < XA_PAGE_SIZE)
+        return xa__set_error(f->base.xa, XA_EFORMAT,
+                             "file:%s: only %llu bytes, smaller than one page: not a memory "
+                             "dump",
+                             f->path, (unsigned long long)size);
+    return parse_raw(f);
+}
+
+/* ---- open/close ------------------------------------------------------------ */
+
+static int open_error(struct file_backend *f, int err, bool rw)
+{
+    struct xa_instance *xa = f->base.xa;
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        return xa__set_error(xa, XA_ENOENT, "file:%s: no such file", f->path);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return xa__set_error(xa, XA_EACCES, "file:%s: permission denied (opening for %s)",
+                             f->path, rw ? "read-write" : "reading");
+    case EISDIR:
+        return xa__set_error(xa, XA_EINVAL, "file:%s: is a directory, not a memory dump",
+                             f->path);
+    default:
+        return xa__set_error(xa, XA_EIO, "file:%s: cannot open: %s", f->path, strerror(err));
+    }
+}
+
+static void file_close(struct xa_backend *be)
+{
+    struct file_backend *f = to_file(be);
+    if (f->map && f->map != MAP_FAILED) {
+        if (f->writable)
+            msync(f->map, f->map_len, MS_SYNC);
+        munmap(f->map, f->map_len);
+    }
+    f->map = NULL;
+    if (f->have_fd)
+        close(f->fd);
+    f->have_fd = false;
+    for (size_t i = 0; i < f->nr_assembled; i++)
+        free(f->assembled[i].data);
+    free(f->assembled);
+    f->assembled = NULL;
+    f->nr_assembled = f->cap_assembled = 0;
+    free(f->segs);
+    f->segs = NULL;
+    f->nr_segs = 0;
+    free(f->vcpus);
+    f->vcpus = NULL;
+    free(f->base.ranges);
+    f->base.ranges = NULL;
+    f->base.nr_ranges = 0;
+    free(f->path);
+    f->path = NULL;
+}
+
+static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
+{
+    struct file_backend *f = to_file(be);
+    if (!spec || !*spec)
+        return xa__set_error(be->xa, XA_EINVAL, "file: no path given (use file:PATH)");
+    f->path = strdup(spec);
+    if (!f->path)
+        return xa__set_error(be->xa, XA_ENOMEM, "file:%s: out of memory", spec);
+    f->writable = (flags & XA_INIT_WRITE) != 0;
+
+    f->fd = open(f->path, (f->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (f->fd < 0)
+        return open_error(f, errno, f->writable);
+    f->have_fd = true;
+    struct stat st;
+    if (fstat(f->fd, &st) < 0)
+        return xa__set_error(be->xa, XA_EIO, "file:%s: cannot stat: %s", f->path,
+                             strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return xa__set_error(be->xa, XA_EINVAL, "file:%s: is a directory, not a memory dump",
+                             f->path);
+    if (!S_ISREG(st.st_mode))
+        return xa__set_error(be->xa, XA_EINVAL,
+                             "file:%s: not a regular file (devices and pipes are not supported)",
+                             f->path);
+    if (st.st_size == 0)
+        return xa__set_error(be->xa, XA_EFORMAT, "file:%s: empty file, not a memory dump",
+                             f->path);
+    if ((uint64_t)st.st_size > SIZE_MAX)
+        return xa__set_error(be->xa, XA_ENOTSUP, "file:%s: too large to map", f->path);
+
+    f->map_len = (size_t)st.st_size;
+    int prot = PROT_READ | (f->writable ? PROT_WRITE : 0);
+    void *m = mmap(NULL, f->map_len, prot, MAP_SHARED, f->fd, 0);
+    if (m == MAP_FAILED)
+        return xa__set_error(be->xa, XA_EIO, "file:%s: cannot map %zu bytes: %s", f->path,
+                             f->map_len, strerror(errno));
+    f->map = m;
+
+    int rc = detect_and_parse(f);
+    if (rc < 0)
+        return rc;
+    rc = build_ranges(f);
+    if (rc < 0)
+        return rc;
+    be->caps |= XA_CAP_STABLE_MAP | (f->writable ? XA_CAP_WRITE : 0);
+    return 0;
+}
+
+/* ---- memory ---------------------------------------------------------------- */
+
+/* Index of the first segment starting above @pa (nr_segs if none). */
+static size_t first_seg_above(const struct file_backend *f, uint64_t pa)
+{
+    size_t lo = 0, hi = f->nr_segs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->segs[mid].pa <= pa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The segment holding @pa, or NULL. */
+static const struct file_segment *find_seg(const struct file_backend *f, uint64_t pa)
+{
+    size_t i = first_seg_above(f, pa);
+    if (i == 0)
+        return NULL;
+    const struct file_segment *s = &f->segs[i - 1];
+    return pa - s->pa < s->mem_size ? s : NULL;
+}
+
+/* The first segment starting above @pa, or NULL. */
+static const struct file_segment *next_seg(const struct file_backend *f, uint64_t pa)
+{
+    size_t i = first_seg_above(f, pa);
+    return i < f->nr_segs ? &f->segs[i] : NULL;
+}
+
+static int out_of_range(struct file_backend *f, uint64_t pa, size_t len)
+{
+    return xa__set_error(f->base.xa, XA_ERANGE,
+                         "file:%s: guest-physical 0x%llx (+%zu) is not in the dump", f->path,
+                         (unsigned long long)pa, len);
+}
+
+/* Copy [pa, pa+len) of one segment into @buf (file bytes, then zero-fill). */
+static void copy_from_seg(const struct file_backend *f, const struct file_segment *s,
+                          uint64_t pa, uint8_t *buf, size_t len)
+{
+    uint64_t rel = pa - s->pa;
+    size_t from_file = 0;
+    if (rel < s->file_size) {
+        from_file = s->file_size - rel < len ? (size_t)(s->file_size - rel) : len;
+        memcpy(buf, f->map + s->offset + rel, from_file);
+    }
+    memset(buf + from_file, 0, len - from_file);
+}
+
+static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t len)
+{
+    struct file_backend *f = to_file(be);
+    uint8_t *out = buf;
+    if (len && pa + len - 1 < pa)
+        return out_of_range(f, pa, len);
+    for (size_t done = 0; done < len;) {
+        uint64_t at = pa + done;
+        const struct file_segment *s = find_seg(f, at);
+        if (!s)
+            return out_of_range(f, at, len - done);
+        uint64_t room = s->mem_size - (at - s->pa);
+        size_t chunk = room < len - done ? (size_t)room : len - done;
+        copy_from_seg(f, s, at, out + done, chunk);
+        done += chunk;
+    }
+    return 0;
+}
+
+/* Fill a page from whatever segments cover it; holes read as zero.
+ * Returns the number of bytes that are guest RAM. */
+static size_t assemble_page(const struct file_backend *f, uint64_t pfn, uint8_t *page)
+{
+    uint64_t base = pfn << XA_PAGE_SHIFT;
+    size_t ram = 0;
+    memset(page, 0, XA_PAGE_SIZE);
+    for (uint64_t off = 0; off < XA_PAGE_SIZE;) {
+        const struct file_segment *s = find_seg(f, base + off);
+        if (!s) { /* skip the hole up to the next segment */
+            const struct file_segment *n = next_seg(f, base + off);
+            if (!n || n->pa >= base + XA_PAGE_SIZE)
+                break;
+            off = n->pa - base;
+            continue;
+        }
+        uint64_t room = s->mem_size - (base + off - s->pa);
+        size_t chunk = room < XA_PAGE_SIZE - off ? (size_t)room : (size_t)(XA_PAGE_SIZE - off);
+        copy_from_seg(f, s, base + off, page + off, chunk);
+        ram += chunk;
+        off += chunk;
+    }
+    return ram;
+}
+
+/* Index of the assembled copy of @pfn, or where it would be inserted. */
+static size_t assembled_index(const struct file_backend *f, uint64_t pfn, bool *found)
+{
+    size_t lo = 0, hi = f->nr_assembled;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->assembled[mid].pfn < pfn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = lo < f->nr_assembled && f->assembled[lo].pfn == pfn;
+    return lo;
+}
+
+static int map_assembled(struct file_backend *f, uint64_t pfn, const void **out)
+{
+    bool found;
+    size_t at = assembled_index(f, pfn, &found);
+    if (found) {
+        *out = f->assembled[at].data;
+        return 0;
+    }
+    if (f->nr_assembled >= FILE_MAX_ASSEMBLED)
+        return xa__set_error(f->base.xa, XA_ELIMIT,
+                             "file:%s: more than %u partial pages mapped", f->path,
+                             FILE_MAX_ASSEMBLED);
+    uint8_t *page = malloc(XA_PAGE_SIZE);
+    if (!page)
+        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+    if (assemble_page(f, pfn, page) == 0) {
+        free(page);
+        return out_of_range(f, pfn << XA_PAGE_SHIFT, XA_PAGE_SIZE);
+    }
+    if (f->nr_assembled == f->cap_assembled) {
+        size_t ncap = f->cap_assembled ? f->cap_assembled * 2 : 16;
+        struct assembled_page *n = realloc(f->assembled, ncap * sizeof(*n));
+        if (!n) {
+            free(page);
+            return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+        }
+        f->assembled = n;
+        f->cap_assembled = ncap;
+    }
+    memmove(&f->assembled[at + 1], &f->assembled[at],
+            (f->nr_assembled - at) * sizeof(*f->assembled));
+    f->assembled[at] = (struct assembled_page){.pfn = pfn, .data = page};
+    f->nr_assembled++;
+    *out = page;
+    return 0;
+}
+
+static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
+{
+    struct file_backend *f = to_file(be);
+    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT))
+        return out_of_range(f, UINT64_MAX, XA_PAGE_SIZE);
+    uint64_t pa = pfn << XA_PAGE_SHIFT;
+    const struct file_segment *s = find_seg(f, pa);
+    if (s) {
+        uint64_t rel = pa - s->pa;
+        if (rel + XA_PAGE_SIZE <= s->file_size) {
+            *out = f->map + s->offset + rel;
+            return 0;
+        }
+        if (rel >= s->file_size && rel + XA_PAGE_SIZE <= s->mem_size) {
+            *out = zero_page;
+            return 0;
+        }
+    }
+    return map_assembled(f, pfn, out);
+}
+
+static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, size_t len)
+{
+    struct file_backend *f = to_file(be);
+    if (!f->writable)
+        return xa__set_error(be->xa, XA_EPERM, "file:%s: opened read-only", f->path);
+    if (len && pa + len - 1 < pa)
+        return out_of_range(f, pa, len);
+    /* Check everything first: all or nothing. */
+    for (size_t done = 0; done < len;) {
+        uint64_t at = pa + done;
+        const struct file_segment *s = find_seg(f, at);
+        if (!s)
+            return out_of_range(f, at, len - done);
+        uint64_t rel = at - s->pa;
+        if (rel >= s->file_size)
+            return xa__set_error(be->xa, XA_ENOTSUP,
+                                 "file:%s: guest-physical 0x%llx is zero-fill, not stored in "
+                                 "the file: cannot write it",
+                                 f->path, (unsigned long long)at);
+        uint64_t room = s->file_size - rel;
+        done += room < len - done ? (size_t)room : len - done;
+    }
+    const uint8_t *in = buf;
+    for (size_t done = 0; done < len;) {
+        uint64_t at = pa + done;
+        const struct file_segment *s = find_seg(f, at);
+        uint64_t rel = at - s->pa, room = s->file_size - rel;
+        size_t chunk = room < len - done ? (size_t)room : len - done;
+        memcpy(f->map + s->offset + rel, in + done, chunk);
+        done += chunk;
+    }
+    /* Keep assembled copies in step with the file. */
+    if (len) {
+        uint64_t first = pa >> XA_PAGE_SHIFT, last = (pa + len - 1) >> XA_PAGE_SHIFT;
+        bool found;
+        for (size_t i = assembled_index(f, first, &found);
+             i < f->nr_assembled && f->assembled[i].pfn <= last; i++)
+            assemble_page(f, f->assembled[i].pfn, f->assembled[i].data);
+    }
+    return 0;
+}
+
+static int file_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)
+{
+    struct file_backend *f = to_file(be);
+    if (vcpu >= be->nr_vcpus || !f->vcpus)
+        return xa__set_error(be->xa, XA_EINVAL, "file:%s: no vCPU %u (the dump has %u)",
+                             f->path, vcpu, be->nr_vcpus);
+    *out = f->vcpus[vcpu];
+    return 0;
+}
+
+const struct xa_backend_ops xa_backend_file = {
+    .name = "file",
+    .instance_size = sizeof(struct file_backend),
+    .open = file_open,
+    .close = file_close,
+    .read_pa = file_read_pa,
+    .write_pa = file_write_pa,
+    .map_page = file_map_page,
+    .unmap_page = NULL, /* XA_CAP_STABLE_MAP */
+    .get_vcpu_regs = file_get_vcpu_regs,
+};
