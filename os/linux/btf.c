@@ -1,1 +1,458 @@
-/* placeholder: not written yet */
+/*
+ * btf.c -- kernel type information: the kernel's own BTF, read from guest
+ * memory between __start_BTF and __stop_BTF, or a BTF file (raw or ELF);
+ * parsed with libbpf. Member offsets are resolved by name, so one binary
+ * follows the layout of whatever kernel it looks at.
+ *
+ * The BTF in guest memory is hostile input: its size is capped, its magic
+ * checked, libbpf validates the type section, and our own searches bound
+ * their recursion (a struct may claim to contain itself).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "os/linux/linux.h"
+#include "os/linux/lxpriv.h"
+
+/* A 6.x distribution kernel carries ~5 MiB of BTF. */
+#define BTF_MAX_BYTES (64u << 20)
+#define BTF_MAGIC 0xeB9F
+/* Anonymous struct/union nesting we follow; real kernels use 3 or 4. */
+#define BTF_MAX_NESTING 16
+/* Typedef/const/volatile chains we follow. */
+#define BTF_MAX_MODIFIERS 32
+#define MEMBER_NAME_MAX 128
+
+static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct btf **out)
+{
+    uint64_t start, stop;
+    if (symtab_lookup(&lx->syms, "__start_BTF", &start) < 0 ||
+        symtab_lookup(&lx->syms, "__stop_BTF", &stop) < 0)
+        return xa__set_error(xa, XA_ENOENT,
+                             "kernel has no BTF in memory (CONFIG_DEBUG_INFO_BTF?): "
+                             "no __start_BTF/__stop_BTF symbols -- give a BTF file with --btf");
+    if (stop <= start || stop - start < 24 || stop - start > BTF_MAX_BYTES)
+        return xa__set_error(xa, XA_EBADDATA,
+                             "kernel BTF size %llu (0x%llx..0x%llx) is implausible -- give a "
+                             "BTF file with --btf",
+                             (unsigned long long)(stop - start), (unsigned long long)start,
+                             (unsigned long long)stop);
+    size_t size = (size_t)(stop - start);
+    uint8_t *buf = malloc(size);
+    if (!buf)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory for %zu bytes of BTF", size);
+    size_t got = 0;
+    int rc = xa__read_va(xa, 0, start, buf, size, &got);
+    if (rc < 0) {
+        free(buf);
+        return xa__prefix_error(xa, rc, "reading kernel BTF (%zu of %zu bytes read)", got, size);
+    }
+    if ((buf[0] | (buf[1] << 8)) != BTF_MAGIC) {
+        free(buf);
+        return xa__set_error(xa, XA_EBADDATA,
+                             "no BTF magic at __start_BTF (0x%llx) -- give a BTF file with --btf",
+                             (unsigned long long)start);
+    }
+    errno = 0;
+    struct btf *btf = btf__new(buf, (uint32_t)size); /* copies the data */
+    int err = errno;
+    free(buf);
+    if (!btf)
+        return xa__set_error(xa, XA_EBADDATA, "kernel BTF in memory does not parse (%s)",
+                             strerror(err ? err : EINVAL));
+    *out = btf;
+    snprintf(lx->types_from, sizeof(lx->types_from), "BTF in guest memory");
+    return 0;
+}
+
+static int load_from_file(struct xa_instance *xa, struct linux_os *lx, const char *path,
+                          struct btf **out)
+{
+    errno = 0;
+    struct btf *btf = btf__parse(path, NULL); /* raw BTF or an ELF with .BTF */
+    if (!btf) {
+        int err = errno ? errno : EINVAL;
+        return xa__set_error(xa, err == ENOENT ? XA_ENOENT : XA_EFORMAT,
+                             "cannot load BTF file %s: %s", path, strerror(err));
+    }
+    *out = btf;
+    snprintf(lx->types_from, sizeof(lx->types_from), "BTF file %s", path);
+    return 0;
+}
+
+int linux_btf_load(struct xa_instance *xa, struct linux_os *lx, const char *path)
+{
+    struct btf *btf = NULL;
+    int rc = path ? load_from_file(xa, lx, path, &btf) : load_from_memory(xa, lx, &btf);
+    if (rc < 0)
+        return rc;
+    lx->btf = btf;
+    lx->num_btf_types = btf__type_cnt(btf) - 1; /* id 0 is void */
+    return 0;
+}
+
+void linux_btf_free(struct linux_os *lx)
+{
+    btf__free(lx->btf);
+    lx->btf = NULL;
+    lx->num_btf_types = 0;
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+/* Skip typedefs and qualifiers (bounded). Returns the id or -1. */
+static int64_t skip_modifiers(const struct btf *btf, uint32_t id)
+{
+    for (int i = 0; i < BTF_MAX_MODIFIERS; i++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        if (!t)
+            return -1;
+        switch (btf_kind(t)) {
+        case BTF_KIND_TYPEDEF:
+        case BTF_KIND_CONST:
+        case BTF_KIND_VOLATILE:
+        case BTF_KIND_RESTRICT:
+        case BTF_KIND_TYPE_TAG:
+            id = t->type;
+            break;
+        default:
+            return id;
+        }
+    }
+    return -1;
+}
+
+/* Struct or union named @name (also through a typedef). */
+static int64_t find_composite(const struct btf *btf, const char *name)
+{
+    int32_t id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+    if (id <= 0)
+        id = btf__find_by_name_kind(btf, name, BTF_KIND_UNION);
+    if (id <= 0) {
+        id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+        if (id <= 0)
+            return -1;
+        int64_t real = skip_modifiers(btf, (uint32_t)id);
+        if (real < 0)
+            return -1;
+        const struct btf_type *t = btf__type_by_id(btf, (uint32_t)real);
+        if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+            return -1;
+        return real;
+    }
+    return id;
+}
+
+/* Find member @name (length @len) in struct/union @id, descending into
+ * anonymous members. Adds the member's bit offset to *bits, sets *type.
+ * 0, XA_ENOENT, or XA_EINVAL for a bitfield. */
+static int find_member(const struct btf *btf, uint32_t id, const char *name, size_t len,
+                       uint64_t *bits, uint32_t *type, int depth)
+{
+    if (depth > BTF_MAX_NESTING)
+        return XA_ENOENT;
+    int64_t real = skip_modifiers(btf, id);
+    if (real < 0)
+        return XA_ENOENT;
+    const struct btf_type *t = btf__type_by_id(btf, (uint32_t)real);
+    if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+        return XA_ENOENT;
+    const struct btf_member *m = btf_members(t);
+    for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+        const char *mname = btf__name_by_offset(btf, m->name_off);
+        uint32_t boff = btf_member_bit_offset(t, i);
+        if (mname && mname[0]) {
+            if (strlen(mname) != len || memcmp(mname, name, len) != 0)
+                continue;
+            if (btf_member_bitfield_size(t, i) != 0 || boff % 8 != 0)
+                return XA_EINVAL;
+            *bits += boff;
+            *type = m->type;
+            return 0;
+        }
+        uint64_t sub = 0;
+        int rc = find_member(btf, m->type, name, len, &sub, type, depth + 1);
+        if (rc == 0) {
+            *bits += boff + sub;
+            return 0;
+        }
+        if (rc != XA_ENOENT)
+            return rc;
+    }
+    return XA_ENOENT;
+}
+
+/* Resolve "a.b.c" in @type: byte offset and the last member's type id. */
+static int resolve_path(const struct btf *btf, const char *type, const char *path,
+                        uint64_t *off, uint32_t *last_type)
+{
+    if (!btf)
+        return XA_ENOENT;
+    int64_t id = find_composite(btf, type);
+    if (id < 0)
+        return XA_ENOENT;
+    uint64_t bits = 0;
+    uint32_t cur = (uint32_t)id;
+    const char *p = path;
+    for (int hops = 0; hops < BTF_MAX_NESTING; hops++) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (len == 0 || len > MEMBER_NAME_MAX)
+            return XA_EINVAL;
+        uint32_t mtype = 0;
+        int rc = find_member(btf, cur, p, len, &bits, &mtype, 0);
+        if (rc < 0)
+            return rc;
+        cur = mtype;
+        if (!dot) {
+            *off = bits / 8;
+            if (last_type)
+                *last_type = cur;
+            return 0;
+        }
+        p = dot + 1;
+    }
+    return XA_EINVAL;
+}
+
+int linux_btf_member(const struct linux_os *lx, const char *type, const char *path,
+                     uint64_t *off)
+{
+    return resolve_path(lx->btf, type, path, off, NULL);
+}
+
+int linux_btf_array(const struct linux_os *lx, const char *type, const char *path,
+                    uint64_t *count, uint64_t *elem_size)
+{
+    uint64_t off;
+    uint32_t tid;
+    int rc = resolve_path(lx->btf, type, path, &off, &tid);
+    if (rc < 0)
+        return rc;
+    int64_t real = skip_modifiers(lx->btf, tid);
+    const struct btf_type *t = real < 0 ? NULL : btf__type_by_id(lx->btf, (uint32_t)real);
+    if (!t || !btf_is_array(t))
+        return XA_EINVAL;
+    const struct btf_array *a = btf_array(t);
+    int64_t esz = btf__resolve_size(lx->btf, a->type);
+    if (esz <= 0)
+        return XA_EINVAL;
+    *count = a->nelems;
+    *elem_size = (uint64_t)esz;
+    return 0;
+}
+
+int linux_type_offset(struct xa_instance *xa, const char *type, const char *member,
+                      uint64_t *off)
+{
+    const struct linux_os *lx = linux_os(xa);
+    if (!lx->btf)
+        return xa__set_error(xa, XA_ENOENT, "no kernel type information (no BTF loaded)");
+    int rc = resolve_path(lx->btf, type, member, off, NULL);
+    if (rc == XA_EINVAL)
+        return xa__set_error(xa, XA_EINVAL, "%s.%s is a bitfield or a malformed member name",
+                             type, member);
+    if (rc < 0)
+        return xa__set_error(xa, XA_ENOENT, "no member %s in struct %s", member, type);
+    return 0;
+}
+
+int linux_type_size(struct xa_instance *xa, const char *type, uint64_t *size)
+{
+    const struct linux_os *lx = linux_os(xa);
+    if (!lx->btf)
+        return xa__set_error(xa, XA_ENOENT, "no kernel type information (no BTF loaded)");
+    int64_t id = find_composite(lx->btf, type);
+    int64_t sz = id < 0 ? -1 : btf__resolve_size(lx->btf, (uint32_t)id);
+    if (sz < 0)
+        return xa__set_error(xa, XA_ENOENT, "no struct or union %s in the kernel's BTF", type);
+    *size = (uint64_t)sz;
+    return 0;
+}
+
+/* ---- the offsets the walks need ---------------------------------------- */
+
+struct wanted {
+    uint64_t *dst;
+    const char *type;
+    const char *paths[3]; /* alternatives, first found wins */
+};
+
+/* Resolve each entry; on the first required one missing, describe it in
+ * @why and return false. Optional entries stay LX_NO_OFFSET. */
+static bool resolve_all(const struct linux_os *lx, const struct wanted *w, size_t n,
+                        bool required, char *why, size_t why_len)
+{
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        *w[i].dst = LX_NO_OFFSET;
+        for (size_t k = 0; k < 3 && w[i].paths[k]; k++)
+            if (linux_btf_member(lx, w[i].type, w[i].paths[k], w[i].dst) == 0)
+                break;
+        if (*w[i].dst == LX_NO_OFFSET && required && ok) {
+            snprintf(why, why_len, "the kernel's BTF has no %s.%s", w[i].type, w[i].paths[0]);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static uint64_t composite_size(const struct btf *btf, const char *name)
+{
+    int64_t id = find_composite(btf, name);
+    int64_t sz = id > 0 ? btf__resolve_size(btf, (uint32_t)id) : -1;
+    return sz > 0 ? (uint64_t)sz : LX_NO_OFFSET;
+}
+
+void linux_offsets_resolve(struct linux_priv *p)
+{
+    struct linux_os *lx = &p->lx;
+    struct linux_offsets *o = &lx->off;
+    struct linux_more_offsets *m = &p->more;
+
+    const struct wanted task_req[] = {
+        {&o->task_tasks, "task_struct", {"tasks"}},
+        {&o->task_pid, "task_struct", {"pid"}},
+        {&o->task_tgid, "task_struct", {"tgid"}},
+        {&o->task_comm, "task_struct", {"comm"}},
+        {&o->task_real_parent, "task_struct", {"real_parent"}},
+        {&o->task_mm, "task_struct", {"mm"}},
+        {&o->task_real_cred, "task_struct", {"real_cred"}},
+        {&o->task_state, "task_struct", {"__state", "state"}},
+        {&o->task_exit_state, "task_struct", {"exit_state"}},
+        {&o->task_flags, "task_struct", {"flags"}},
+        {&o->task_start_time, "task_struct", {"start_time"}},
+        {&o->cred_uid, "cred", {"uid.val", "uid"}},
+        {&o->cred_gid, "cred", {"gid.val", "gid"}},
+        {&o->cred_euid, "cred", {"euid.val", "euid"}},
+        {&o->cred_egid, "cred", {"egid.val", "egid"}},
+        {&o->mm_pgd, "mm_struct", {"pgd"}},
+    };
+    const struct wanted task_opt[] = {
+        {&o->task_parent, "task_struct", {"parent"}},
+        {&o->task_active_mm, "task_struct", {"active_mm"}},
+        {&o->task_cred, "task_struct", {"cred"}},
+        {&o->task_thread_group, "task_struct", {"thread_group"}},
+        {&o->task_signal, "task_struct", {"signal"}},
+        {&o->mm_map_count, "mm_struct", {"map_count"}},
+    };
+    const struct wanted mod_req[] = {
+        {&o->module_list, "module", {"list"}},
+        {&o->module_name, "module", {"name"}},
+        {&o->module_state, "module", {"state"}},
+    };
+    const struct wanted mod_opt[] = {
+        {&o->module_refcnt, "module", {"refcnt"}},
+    };
+    const struct wanted vma_req[] = {
+        {&o->vma_start, "vm_area_struct", {"vm_start"}},
+        {&o->vma_end, "vm_area_struct", {"vm_end"}},
+        {&o->vma_flags, "vm_area_struct", {"vm_flags", "__vm_flags"}},
+        {&o->vma_pgoff, "vm_area_struct", {"vm_pgoff"}},
+        {&o->vma_file, "vm_area_struct", {"vm_file"}},
+        {&m->mm_start_brk, "mm_struct", {"start_brk"}},
+        {&m->mm_brk, "mm_struct", {"brk"}},
+        {&m->mm_start_stack, "mm_struct", {"start_stack"}},
+        {&o->file_f_path, "file", {"f_path"}},
+        {&o->path_dentry, "path", {"dentry"}},
+        {&o->dentry_d_name, "dentry", {"d_name"}},
+        {&o->dentry_d_parent, "dentry", {"d_parent"}},
+        {&o->qstr_name, "qstr", {"name"}},
+        {&o->qstr_len, "qstr", {"len"}},
+    };
+    const struct wanted vma_opt[] = {
+        {&o->mm_mm_mt, "mm_struct", {"mm_mt"}},
+        {&o->mm_mmap, "mm_struct", {"mmap"}},
+        {&o->vma_next, "vm_area_struct", {"vm_next"}},
+        {&o->maple_tree_root, "maple_tree", {"ma_root"}},
+        {&o->path_mnt, "path", {"mnt"}},
+        {&m->vma_ops, "vm_area_struct", {"vm_ops"}},
+        {&m->vma_private_data, "vm_area_struct", {"vm_private_data"}},
+        {&m->special_mapping_name, "vm_special_mapping", {"name"}},
+        {&m->mr64_pivot, "maple_range_64", {"pivot"}},
+        {&m->mr64_slot, "maple_range_64", {"slot"}},
+        {&m->mr64_meta, "maple_range_64", {"meta"}},
+        {&m->ma64_pivot, "maple_arange_64", {"pivot"}},
+        {&m->ma64_slot, "maple_arange_64", {"slot"}},
+        {&m->ma64_meta, "maple_arange_64", {"meta"}},
+        {&m->meta_end, "maple_metadata", {"end"}},
+        {&m->mount_mnt, "mount", {"mnt"}},
+        {&m->mount_parent, "mount", {"mnt_parent"}},
+        {&m->mount_mountpoint, "mount", {"mnt_mountpoint"}},
+        {&m->vfsmount_mnt_root, "vfsmount", {"mnt_root"}},
+    };
+
+    bool tasks_ok = resolve_all(lx, task_req, N(task_req), true, p->tasks_missing,
+                                sizeof(p->tasks_missing));
+    resolve_all(lx, task_opt, N(task_opt), false, NULL, 0);
+    bool mods_ok = resolve_all(lx, mod_req, N(mod_req), true, p->modules_missing,
+                               sizeof(p->modules_missing));
+    resolve_all(lx, mod_opt, N(mod_opt), false, NULL, 0);
+    bool vmas_ok = resolve_all(lx, vma_req, N(vma_req), true, p->vmas_missing,
+                               sizeof(p->vmas_missing));
+    resolve_all(lx, vma_opt, N(vma_opt), false, NULL, 0);
+
+    /* Module memory: 6.1 core_layout, or 6.4+ mem[MOD_TEXT..]. */
+    m->module_mem_stride = 0;
+    m->module_mem_count = 1;
+    o->module_core_base = o->module_core_size = LX_NO_OFFSET;
+    uint64_t count, esz, base_in, size_in;
+    if (linux_btf_member(lx, "module", "core_layout.base", &o->module_core_base) == 0 &&
+        linux_btf_member(lx, "module", "core_layout.size", &o->module_core_size) == 0) {
+        /* one layout */
+    } else if (linux_btf_array(lx, "module", "mem", &count, &esz) == 0 && count > 0 &&
+               count <= 16 && linux_btf_member(lx, "module", "mem", &o->module_core_base) == 0 &&
+               linux_btf_member(lx, "module_memory", "base", &base_in) == 0 &&
+               linux_btf_member(lx, "module_memory", "size", &size_in) == 0) {
+        o->module_core_size = o->module_core_base + size_in;
+        o->module_core_base += base_in;
+        m->module_mem_stride = esz;
+        m->module_mem_count = count;
+    } else if (mods_ok) {
+        snprintf(p->modules_missing, sizeof(p->modules_missing),
+                 "the kernel's BTF has neither module.core_layout nor module.mem");
+        mods_ok = false;
+    }
+
+    /* Maple node arrays: their lengths come from BTF too. */
+    uint64_t n_slots;
+    if (linux_btf_array(lx, "maple_range_64", "pivot", &m->mr64_npivots, &esz) != 0 ||
+        esz != 8 || linux_btf_array(lx, "maple_range_64", "slot", &n_slots, &esz) != 0 ||
+        n_slots != m->mr64_npivots + 1)
+        m->mr64_npivots = 0;
+    if (linux_btf_array(lx, "maple_arange_64", "pivot", &m->ma64_npivots, &esz) != 0 ||
+        esz != 8 || linux_btf_array(lx, "maple_arange_64", "slot", &n_slots, &esz) != 0 ||
+        n_slots != m->ma64_npivots + 1)
+        m->ma64_npivots = 0;
+    if (vmas_ok && o->mm_mm_mt != LX_NO_OFFSET) {
+        if (o->maple_tree_root == LX_NO_OFFSET || m->mr64_npivots == 0 || m->ma64_npivots == 0 ||
+            m->mr64_meta == LX_NO_OFFSET || m->ma64_meta == LX_NO_OFFSET ||
+            m->meta_end == LX_NO_OFFSET) {
+            snprintf(p->vmas_missing, sizeof(p->vmas_missing),
+                     "the kernel's BTF lacks the maple tree node layout");
+            vmas_ok = false;
+        }
+    } else if (vmas_ok && (o->mm_mmap == LX_NO_OFFSET || o->vma_next == LX_NO_OFFSET)) {
+        snprintf(p->vmas_missing, sizeof(p->vmas_missing),
+                 "the kernel's BTF has neither mm_struct.mm_mt nor mm_struct.mmap");
+        vmas_ok = false;
+    }
+
+    o->task_struct_size = composite_size(lx->btf, "task_struct");
+    o->module_struct_size = composite_size(lx->btf, "module");
+
+    if (tasks_ok)
+        p->tasks_missing[0] = '\0';
+    if (mods_ok)
+        p->modules_missing[0] = '\0';
+    if (vmas_ok)
+        p->vmas_missing[0] = '\0';
+    lx->have_offsets = tasks_ok;
+}

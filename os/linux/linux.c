@@ -1,1 +1,146 @@
-/* placeholder: not written yet */
+/*
+ * linux.c -- the Linux OS layer's glue: init sequence (symbols, then BTF),
+ * struct xa_os_ops, get_info, symbol and type calls.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/linux/linux.h"
+#include "os/linux/lxpriv.h"
+
+static void linux_destroy(void *state)
+{
+    struct linux_priv *p = state;
+    if (!p)
+        return;
+    symtab_free(&p->lx.syms);
+    linux_btf_free(&p->lx);
+    free(p);
+}
+
+static void linux_flush(void *state)
+{
+    struct linux_priv *p = state;
+    if (p)
+        p->cache_valid = false;
+}
+
+static void note_missing(char *dst, size_t cap, const char *why)
+{
+    snprintf(dst, cap, "%s", why);
+}
+
+static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, void **state)
+{
+    struct linux_priv *p = calloc(1, sizeof(*p));
+    if (!p)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    struct linux_os *lx = &p->lx;
+
+    int rc = opts->sysmap ? linux_sysmap_load(xa, lx, opts->sysmap)
+                          : linux_kallsyms_discover(xa, lx);
+    if (rc < 0) {
+        linux_destroy(p);
+        return rc;
+    }
+
+    /* Types: without BTF the symbols still work; the walks then explain
+     * why they cannot run. A BTF file the user named must load. */
+    rc = linux_btf_load(xa, lx, opts->btf);
+    if (rc < 0 && opts->btf) {
+        linux_destroy(p);
+        return rc;
+    }
+    if (rc < 0) {
+        char why[XA_ERRMSG_LEN];
+        snprintf(why, sizeof(why), "no kernel types: %.480s", xa->errmsg);
+        note_missing(p->tasks_missing, sizeof(p->tasks_missing), why);
+        note_missing(p->modules_missing, sizeof(p->modules_missing), why);
+        note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
+        snprintf(lx->types_from, sizeof(lx->types_from), "none");
+        xa->errmsg[0] = '\0';
+    } else {
+        linux_offsets_resolve(p);
+    }
+
+    uint64_t a;
+    if (symtab_lookup(&lx->syms, "special_mapping_vmops", &a) == 0)
+        p->special_mapping_vmops = a;
+    if (symtab_lookup(&lx->syms, "legacy_special_mapping_vmops", &a) == 0)
+        p->legacy_special_mapping_vmops = a;
+
+    *state = p;
+    return 0;
+}
+
+static int linux_get_info(struct xa_instance *xa, struct xa_os_info *out)
+{
+    const struct linux_os *lx = linux_os(xa);
+    *out = (struct xa_os_info){
+        .type = XA_OS_LINUX,
+        .version = lx->version,
+        .release = lx->release,
+        .kaslr_slide = lx->kaslr_slide,
+        .phys_base = lx->phys_base,
+        .kernel_dtb = lx->kernel_dtb,
+        .text_start = lx->text_start,
+        .page_offset = lx->page_offset,
+        .page_mode = lx->mode,
+        .num_symbols = lx->syms.n,
+        .num_btf_types = lx->num_btf_types,
+        .symbols_from = lx->symbols_from,
+        .types_from = lx->types_from[0] ? lx->types_from : "none",
+    };
+    return 0;
+}
+
+static int linux_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
+{
+    if (symtab_lookup(&linux_os(xa)->syms, name, addr) < 0)
+        return xa__set_error(xa, XA_ENOENT, "unknown kernel symbol '%s'", name);
+    return 0;
+}
+
+static int linux_sym_at(struct xa_instance *xa, uint64_t addr, const char **name, uint64_t *off)
+{
+    if (symtab_at(&linux_os(xa)->syms, addr, name, off) < 0)
+        return xa__set_error(xa, XA_ENOENT, "no kernel symbol at or below 0x%llx",
+                             (unsigned long long)addr);
+    return 0;
+}
+
+static int linux_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx)
+{
+    const struct linux_symtab *t = &linux_os(xa)->syms;
+    for (size_t i = 0; i < t->n; i++) {
+        const struct linux_sym *s = &t->syms[i];
+        if (fn(symtab_name(t, s), s->addr, s->type, ctx))
+            break;
+    }
+    return 0;
+}
+
+const struct xa_os_ops xa_os_linux = {
+    .name = "linux",
+    .type = XA_OS_LINUX,
+    .init = linux_init,
+    .destroy = linux_destroy,
+    .flush = linux_flush,
+    .get_info = linux_get_info,
+    .sym_lookup = linux_sym_lookup,
+    .sym_at = linux_sym_at,
+    .sym_foreach = linux_sym_foreach,
+    .type_offset = linux_type_offset,
+    .type_size = linux_type_size,
+    .process_iter_new = linux_process_iter_new,
+    .process_iter_next = linux_process_iter_next,
+    .process_iter_free = linux_process_iter_free,
+    .process_by_pid = linux_process_by_pid,
+    .module_iter_new = linux_module_iter_new,
+    .module_iter_next = linux_module_iter_next,
+    .module_iter_free = linux_module_iter_free,
+    .vma_iter_new = linux_vma_iter_new,
+    .vma_iter_next = linux_vma_iter_next,
+    .vma_iter_free = linux_vma_iter_free,
+};

@@ -1,1 +1,251 @@
-/* placeholder: not written yet */
+/*
+ * tasks.c -- the process list: init_task.tasks, a circular list of the
+ * thread-group leaders, walked with cycle detection and a hard cap. Each
+ * task is read in one piece and checked before its fields are believed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/linux/linux.h"
+#include "os/linux/lxpriv.h"
+
+/* Thread-group leaders we walk at most. PID_MAX_LIMIT is 4M and a real
+ * guest has thousands; a million means the list is garbage. */
+#define LINUX_MAX_TASKS 1000000u
+/* PID_MAX_LIMIT on 64-bit. */
+#define LINUX_PID_MAX 4194304
+/* A 6.x task_struct is ~10 KiB; anything far larger is not a kernel's. */
+#define TASK_STRUCT_MAX (64u << 10)
+
+/* Task state bits (include/linux/sched.h, 4.14+; 6.1 values). */
+#define TASK_REPORT 0x7fu      /* RUNNING..PARKED, the states ps can show */
+#define TASK_IDLE_BITS 0x402u  /* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
+#define TASK_REPORT_IDLE 0x80u
+#define TASK_RTLOCK_WAIT 0x1000u
+
+static uint64_t get64(const uint8_t *b, uint64_t off)
+{
+    uint64_t v;
+    memcpy(&v, b + off, sizeof(v));
+    return v;
+}
+
+static uint32_t get32(const uint8_t *b, uint64_t off)
+{
+    uint32_t v;
+    memcpy(&v, b + off, sizeof(v));
+    return v;
+}
+
+/* ps's letter, as the kernel's task_state_index() computes it. */
+static char task_state_char(uint32_t state, uint32_t exit_state)
+{
+    static const char letters[] = "RSDTtXZPI";
+    uint32_t s = (state | exit_state) & TASK_REPORT;
+    if ((state & TASK_IDLE_BITS) == TASK_IDLE_BITS)
+        s = TASK_REPORT_IDLE;
+    if (state == TASK_RTLOCK_WAIT)
+        s = 2; /* shown as an uninterruptible sleep */
+    unsigned idx = 0; /* fls(s) */
+    while (s) {
+        idx++;
+        s >>= 1;
+    }
+    return letters[idx];
+}
+
+static int need_tasks(struct xa_instance *xa)
+{
+    struct linux_priv *p = linux_priv(xa);
+    if (p->tasks_missing[0])
+        return xa__set_error(xa, XA_ENOTSUP, "cannot list processes: %s", p->tasks_missing);
+    uint64_t size = p->lx.off.task_struct_size;
+    if (size == LX_NO_OFFSET || size > TASK_STRUCT_MAX)
+        return xa__set_error(xa, XA_ENOTSUP, "cannot list processes: task_struct size unknown");
+    const struct linux_offsets *o = &p->lx.off;
+    const uint64_t fields[] = {o->task_tasks, o->task_pid, o->task_tgid, o->task_comm,
+                               o->task_real_parent, o->task_mm, o->task_real_cred,
+                               o->task_state, o->task_exit_state, o->task_flags,
+                               o->task_start_time};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (fields[i] > size - 16) /* comm is the widest field read */
+            return xa__set_error(xa, XA_EBADDATA, "task_struct member offset %llu beyond its size",
+                                 (unsigned long long)fields[i]);
+    return 0;
+}
+
+int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
+{
+    const struct linux_os *lx = linux_os(xa);
+    if (mm == 0) {
+        *dtb = lx->kernel_dtb ? lx->kernel_dtb : xa->kernel_dtb;
+        return 0;
+    }
+    uint64_t pgd, pa;
+    int rc = lx_u64(xa, mm + lx->off.mm_pgd, &pgd);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "reading mm_struct at 0x%llx", (unsigned long long)mm);
+    if (!lx_kernel_ptr(pgd) || (pgd & (XA_PAGE_SIZE - 1)))
+        return xa__set_error(xa, XA_EBADDATA, "mm_struct at 0x%llx has a bad pgd 0x%llx",
+                             (unsigned long long)mm, (unsigned long long)pgd);
+    rc = xa__translate(xa, 0, pgd, &pa);
+    if (rc < 0) {
+        /* pgd is in the direct map, where va - page_offset is physical. */
+        if (!lx->page_offset || pgd < lx->page_offset ||
+            !xa__pa_valid(xa, pgd - lx->page_offset, XA_PAGE_SIZE))
+            return xa__prefix_error(xa, rc, "translating pgd 0x%llx of mm 0x%llx",
+                                    (unsigned long long)pgd, (unsigned long long)mm);
+        pa = pgd - lx->page_offset;
+    }
+    *dtb = pa & XA_PAGE_MASK;
+    return 0;
+}
+
+/* Read and check one task_struct. */
+static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *out)
+{
+    const struct linux_os *lx = linux_os(xa);
+    const struct linux_offsets *o = &lx->off;
+    size_t size = (size_t)o->task_struct_size;
+    uint8_t *b = malloc(size);
+    if (!b)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    int rc = lx_read(xa, task, b, size);
+    if (rc < 0) {
+        free(b);
+        return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
+                                (unsigned long long)task);
+    }
+
+    memset(out, 0, sizeof(*out));
+    int32_t pid = (int32_t)get32(b, o->task_pid);
+    int32_t tgid = (int32_t)get32(b, o->task_tgid);
+    const char *comm = (const char *)b + o->task_comm;
+    const char *nul = memchr(comm, '\0', XA_COMM_LEN);
+    if (pid < 0 || pid > LINUX_PID_MAX || tgid < 0 || tgid > LINUX_PID_MAX || !nul) {
+        free(b);
+        return xa__set_error(xa, XA_EBADDATA,
+                             "implausible task at 0x%llx (pid %d, tgid %d, comm %s)",
+                             (unsigned long long)task, (int)pid, (int)tgid,
+                             nul ? "ok" : "unterminated");
+    }
+    out->pid = tgid; /* the process id user space sees */
+    out->tgid = tgid;
+    /* comm is set by the task itself (prctl): show control bytes as '?'. */
+    for (size_t i = 0; comm + i < nul; i++)
+        out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
+    out->flags = get32(b, o->task_flags);
+    out->state = task_state_char(get32(b, o->task_state), get32(b, o->task_exit_state));
+    out->task = task;
+    out->start_time = get64(b, o->task_start_time);
+    out->mm = get64(b, o->task_mm);
+    uint64_t parent = get64(b, o->task_real_parent);
+    uint64_t cred = get64(b, o->task_real_cred);
+    free(b);
+
+    if (out->mm && !lx_kernel_ptr(out->mm))
+        return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx has a bad mm 0x%llx", (int)pid,
+                             (unsigned long long)task, (unsigned long long)out->mm);
+
+    uint32_t v;
+    if (parent == task) {
+        out->ppid = 0; /* init_task is its own parent */
+    } else {
+        if (!lx_kernel_ptr(parent) || lx_u32(xa, parent + o->task_tgid, &v) < 0)
+            return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_parent 0x%llx",
+                                 (int)pid, (unsigned long long)task, (unsigned long long)parent);
+        out->ppid = (int32_t)v;
+    }
+
+    uint32_t ids[4];
+    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
+    for (int i = 0; i < 4; i++)
+        if (!lx_kernel_ptr(cred) || lx_u32(xa, cred + id_off[i], &ids[i]) < 0)
+            return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
+                                 (int)pid, (unsigned long long)task, (unsigned long long)cred);
+    out->uid = ids[0];
+    out->gid = ids[1];
+    out->euid = ids[2];
+    out->egid = ids[3];
+
+    rc = linux_mm_dtb(xa, out->mm, &out->dtb);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "task %d", (int)pid);
+    return 0;
+}
+
+int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
+{
+    int rc = need_tasks(xa);
+    if (rc < 0)
+        return rc;
+    const struct linux_os *lx = linux_os(xa);
+    uint64_t init_task;
+    if (symtab_lookup(&lx->syms, "init_task", &init_task) < 0)
+        return xa__set_error(xa, XA_ENOENT, "cannot list processes: no init_task symbol");
+    struct xa_process_iter *it = calloc(1, sizeof(*it));
+    if (!it)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    it->xa = xa;
+    lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
+    *out = it;
+    return 0;
+}
+
+int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
+{
+    struct xa_instance *xa = it->xa;
+    const struct linux_offsets *o = &linux_os(xa)->off;
+    uint64_t node = it->walk.head;
+    if (it->head_done) {
+        int rc = lx_list_next(xa, &it->walk, &node);
+        if (rc <= 0)
+            return rc;
+    }
+    it->head_done = true; /* init_task (pid 0) comes first */
+    int rc = read_task(xa, node - o->task_tasks, out);
+    if (rc < 0)
+        return it->walk.err = rc;
+    return 1;
+}
+
+void linux_process_iter_free(struct xa_process_iter *it)
+{
+    free(it);
+}
+
+int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task)
+{
+    struct xa_process p;
+    int rc = linux_process_by_pid(xa, pid, &p);
+    if (rc == 0)
+        *task = p.task;
+    return rc;
+}
+
+int linux_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_process *out)
+{
+    struct linux_priv *priv = linux_priv(xa);
+    int rc;
+    if (priv->cache_valid && priv->cached_pid == pid && need_tasks(xa) == 0 &&
+        read_task(xa, priv->cached_task, out) == 0 && out->pid == pid)
+        return 0;
+    priv->cache_valid = false;
+
+    struct xa_process_iter *it;
+    rc = linux_process_iter_new(xa, &it);
+    if (rc < 0)
+        return rc;
+    while ((rc = linux_process_iter_next(it, out)) == 1)
+        if (out->pid == pid)
+            break;
+    linux_process_iter_free(it);
+    if (rc == 0)
+        return xa__set_error(xa, XA_ENOENT, "no process with pid %d", (int)pid);
+    if (rc < 0)
+        return rc;
+    priv->cached_pid = pid;
+    priv->cached_task = out->task;
+    priv->cache_valid = true;
+    return 0;
+}

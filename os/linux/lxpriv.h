@@ -1,0 +1,203 @@
+/*
+ * lxpriv.h -- private state of the Linux OS layer beyond struct linux_os,
+ * and small helpers shared by tasks.c, modules.c and vma.c.
+ *
+ * linux.c allocates a struct linux_priv whose first member is the
+ * struct linux_os of linux.h, so xa->os works with both linux_os() and
+ * linux_priv(). Everything here is internal to os/linux/.
+ */
+#ifndef XA_OS_LINUX_LXPRIV_H
+#define XA_OS_LINUX_LXPRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "os/linux/linux.h"
+
+#define LX_NO_OFFSET UINT64_MAX
+
+/* Layout facts the walks need that struct linux_offsets has no room for.
+ * UINT64_MAX when absent. */
+struct linux_more_offsets {
+    uint64_t mm_start_brk, mm_brk, mm_start_stack;
+    uint64_t vma_ops, vma_private_data, special_mapping_name;
+    /* Module memory: 6.1 has one core_layout; 6.4+ an array mem[] of
+     * struct module_memory, whose sizes add up to the /proc/modules size. */
+    uint64_t module_mem_stride, module_mem_count;
+    /* Maple tree nodes (6.1+): struct maple_range_64 (also used by leaves)
+     * and struct maple_arange_64. */
+    uint64_t mr64_pivot, mr64_slot, mr64_meta, mr64_npivots;
+    uint64_t ma64_pivot, ma64_slot, ma64_meta, ma64_npivots;
+    uint64_t meta_end;
+    /* Mount crossing for file paths (struct mount is private to fs/). */
+    uint64_t mount_mnt, mount_parent, mount_mountpoint, vfsmount_mnt_root;
+};
+
+struct linux_priv {
+    struct linux_os lx; /* first: xa->os points here */
+    struct linux_more_offsets more;
+
+    /* Why a walk cannot run, "" when it can (missing BTF or members). */
+    char tasks_missing[XA_ERRMSG_LEN];
+    char modules_missing[XA_ERRMSG_LEN];
+    char vmas_missing[XA_ERRMSG_LEN];
+
+    /* Special mappings ([vdso], [vvar]) are named through these vm_ops. */
+    uint64_t special_mapping_vmops, legacy_special_mapping_vmops;
+
+    /* One-entry pid -> task cache (forgotten on flush). */
+    int32_t cached_pid;
+    uint64_t cached_task;
+    bool cache_valid;
+};
+
+static inline struct linux_priv *linux_priv(struct xa_instance *xa)
+{
+    return (struct linux_priv *)xa->os;
+}
+
+/* btf.c: resolve a dotted member path ("core_layout.base") in struct/union
+ * @type, searching anonymous members. Bitfields give XA_EINVAL. */
+int linux_btf_member(const struct linux_os *lx, const char *type, const char *path,
+                     uint64_t *off);
+/* btf.c: element count and element size of array member @path of @type. */
+int linux_btf_array(const struct linux_os *lx, const char *type, const char *path,
+                    uint64_t *count, uint64_t *elem_size);
+/* btf.c: fill lx->off and the private offsets; record what is missing. */
+void linux_offsets_resolve(struct linux_priv *p);
+
+/* tasks.c: find the task of a thread-group id (walks the list). */
+int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
+/* tasks.c: page-table root of mm_struct @mm (kernel's when mm is 0). */
+int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb);
+
+/* The walks behind struct xa_os_ops (tasks.c, modules.c, vma.c). */
+int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out);
+int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out);
+void linux_process_iter_free(struct xa_process_iter *it);
+int linux_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_process *out);
+int linux_module_iter_new(struct xa_instance *xa, struct xa_module_iter **out);
+int linux_module_iter_next(struct xa_module_iter *it, struct xa_module *out);
+void linux_module_iter_free(struct xa_module_iter *it);
+int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter **out);
+int linux_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out);
+void linux_vma_iter_free(struct xa_vma_iter *it);
+
+/* ---- reading guest kernel memory -------------------------------------- */
+
+/* x86-64 kernel addresses live in the upper canonical half. */
+static inline bool lx_kernel_ptr(uint64_t va)
+{
+    return va >= 0xff00000000000000ULL;
+}
+
+static inline int lx_read(struct xa_instance *xa, uint64_t va, void *buf, size_t len)
+{
+    return xa__read_va(xa, 0, va, buf, len, NULL);
+}
+
+static inline int lx_u64(struct xa_instance *xa, uint64_t va, uint64_t *out)
+{
+    return xa__read_u64(xa, 0, va, out);
+}
+
+static inline int lx_u32(struct xa_instance *xa, uint64_t va, uint32_t *out)
+{
+    return xa__read_u32(xa, 0, va, out);
+}
+
+/* ---- bounded walk over a circular struct list_head -------------------- */
+
+/* A walk from @head following ->next until it comes back to @head. Brent's
+ * cycle detection catches a list that loops without returning to the head;
+ * @max caps the length whatever happens. */
+struct lx_list_walk {
+    uint64_t head;      /* address of the anchoring list_head */
+    uint64_t cur;       /* list_head last returned (head at start) */
+    uint64_t tortoise;  /* Brent: saved position */
+    uint64_t power, lam;
+    uint64_t steps, max;
+    const char *what;   /* "task list", for messages */
+    int err;            /* sticky: once the walk failed it stays failed */
+    bool done;
+};
+
+static inline void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max,
+                                const char *what)
+{
+    *w = (struct lx_list_walk){.head = head, .cur = head, .tortoise = head, .power = 1,
+                               .lam = 1, .max = max, .what = what};
+}
+
+/* Next list_head address: 1 with *node, 0 back at the head, or a negative
+ * error (sticky). */
+static inline int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
+{
+    if (w->err)
+        return w->err;
+    if (w->done)
+        return 0;
+    uint64_t next;
+    int rc = lx_u64(xa, w->cur, &next);
+    if (rc < 0)
+        return w->err = xa__set_error(xa, XA_EFAULT, "%s broken at 0x%llx: cannot read its next pointer",
+                                      w->what, (unsigned long long)w->cur);
+    if (next == w->head) {
+        w->done = true;
+        return 0;
+    }
+    if (!lx_kernel_ptr(next) || (next & 7))
+        return w->err = xa__set_error(xa, XA_EFAULT, "%s broken at 0x%llx: bad next pointer 0x%llx",
+                                      w->what, (unsigned long long)w->cur,
+                                      (unsigned long long)next);
+    if (next == w->tortoise || next == w->cur)
+        return w->err = xa__set_error(xa, XA_ELIMIT, "%s loops (at 0x%llx) without returning to its head",
+                                      w->what, (unsigned long long)next);
+    if (++w->steps > w->max)
+        return w->err = xa__set_error(xa, XA_ELIMIT, "%s longer than %llu entries", w->what,
+                                      (unsigned long long)w->max);
+    if (w->power == w->lam) {
+        w->tortoise = next;
+        w->power *= 2;
+        w->lam = 0;
+    }
+    w->lam++;
+    w->cur = next;
+    *node = next;
+    return 1;
+}
+
+/* ---- iterators (opaque in the public API) ------------------------------ */
+
+struct xa_process_iter {
+    struct xa_instance *xa; /* first member: os.c dispatches through it */
+    struct lx_list_walk walk;
+    bool head_done; /* init_task itself comes first */
+};
+
+struct xa_module_iter {
+    struct xa_instance *xa; /* first member: os.c dispatches through it */
+    struct lx_list_walk walk;
+};
+
+struct found_vma;
+
+struct xa_vma_iter {
+    struct xa_instance *xa; /* first member: os.c dispatches through it */
+    int32_t pid;
+    uint64_t mm; /* 0 for a kernel thread: no VMAs */
+    uint64_t start_brk, brk, start_stack;
+    uint64_t prev_end; /* VMAs must come in increasing order */
+    int err;           /* sticky */
+    /* Maple tree (6.1+): walked once at creation; an error met during the
+     * walk is reported after the VMAs found before it. */
+    struct found_vma *found;
+    size_t nr_vmas, pos;
+    int deferred_err;
+    char deferred_msg[XA_ERRMSG_LEN];
+    /* mm->mmap list (before 6.1): followed lazily, Brent's cycle check. */
+    bool linked_list;
+    uint64_t next_vma, tortoise, power, lam, steps;
+};
+
+#endif /* XA_OS_LINUX_LXPRIV_H */
