@@ -276,7 +276,7 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
         return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
 
     const struct linux_symtab *t = &lx->syms;
-    uint64_t phys_base, text, banner, pgt;
+    uint64_t phys_base = 0, text = 0, banner = 0, pgt = 0;
     rc = find_phys_base(xa, t, tables_pa, &phys_base);
     if (rc < 0)
         return rc;
