@@ -1,0 +1,74 @@
+/*
+ * qemu.h -- state of the qemu backend, shared by its files. Internal.
+ *
+ * qemu.c  backend ops (open/close/read/map/regs/pause)
+ * qmp.c   the QMP client
+ * ram.c   finding guest RAM: memory backends, guest-physical layout,
+ *         shared-file mmap or /proc/PID/mem
+ * regs.c  parsing HMP "info registers"
+ */
+#ifndef XA_QEMU_QEMU_H
+#define XA_QEMU_QEMU_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backends/backend.h"
+#include "backends/qemu/qmp.h"
+
+/* Hard caps on what QEMU tells us (a QEMU we talk to is trusted less than
+ * fully: its replies are bounded like guest data). */
+#define QEMU_MAX_BLOCKS 64
+#define QEMU_MAX_SEGMENTS 256
+#define QEMU_MAX_VCPUS 4096
+
+/* One memory backend object (memdev): a RAM block of QEMU. */
+struct qemu_block {
+    char id[128];
+    uint64_t size;
+    bool share;
+    char *mem_path;          /* memory-backend-file only (malloc), else NULL */
+    uint8_t *map;            /* our mmap of its pages, or NULL */
+    size_t map_len;
+    uint64_t host_addr;      /* address in QEMU's process (/proc/PID/mem path) */
+};
+
+/* A guest-physical range backed by part of a block. */
+struct qemu_segment {
+    uint64_t gpa, size;
+    unsigned block;
+    uint64_t offset; /* into the block */
+};
+
+struct qemu_backend {
+    struct xa_backend base;
+    struct qmp qmp;
+    char sock_path[PATH_MAX];
+    bool writable;
+
+    struct qemu_block blocks[QEMU_MAX_BLOCKS];
+    unsigned nr_blocks;
+    struct qemu_segment segs[QEMU_MAX_SEGMENTS];
+    unsigned nr_segs;
+    unsigned last_seg;
+
+    pid_t pid;        /* QEMU's pid, 0 if unknown */
+    int mem_fd;       /* /proc/PID/mem, or -1 when every block is mapped */
+    bool all_mapped;  /* every block is mmapped: map_page never copies */
+
+    bool found_stopped; /* the last pause() found the guest stopped: resume() leaves it */
+};
+
+/* ram.c: discover blocks, layout and access path; fills base.ranges/method. */
+int qemu_ram_open(struct qemu_backend *qb);
+void qemu_ram_close(struct qemu_backend *qb);
+/* The segment holding @pa, or NULL. */
+const struct qemu_segment *qemu_seg_find(struct qemu_backend *qb, uint64_t pa);
+
+/* regs.c: parse the text of "info registers" for one vCPU. Returns 0, or
+ * XA_EBADDATA when the text holds no register dump. */
+int qemu_parse_regs(const char *text, struct xa_regs *out);
+
+#endif /* XA_QEMU_QEMU_H */
