@@ -16,10 +16,13 @@
 #define KERNEL_IMAGE_MAX (1ULL << 30)      /* KERNEL_IMAGE_SIZE on x86-64 */
 #define PHYS_ALIGN (2ULL << 20)            /* CONFIG_PHYSICAL_ALIGN minimum */
 #define LOW_SCAN_END (16ULL << 20)         /* kernels load at or above 16 MiB */
+#define HINT_SPAN (96ULL << 20)            /* image size bound around a text address */
 
 /* Guest memory copied around a token-index candidate. The names table sits
  * below the token tables (1-2 MiB for 6.x); offsets may sit above (6.4+). */
 #define PROBE_BEFORE (64u << 10)
+#define WINDOW_BEFORE_SMALL (4u << 20) /* enough for ~250k symbols */
+#define WINDOW_AFTER_SMALL (1u << 20)
 #define WINDOW_BEFORE (24u << 20)
 #define WINDOW_AFTER (8u << 20)
 
@@ -81,25 +84,33 @@ static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
     if (rc < 0)
         return XA_ENOENT;
 
-    if (read_window(xa, pa, WINDOW_BEFORE, WINDOW_AFTER, w) < 0)
-        return XA_ENOENT;
-    memset(l, 0, sizeof(*l));
-    l->token_table = (size_t)(table_pa - w->pa);
-    l->token_index = (size_t)(pa - w->pa);
-    if (ksym_find_tables(w->buf, w->len, l) == 0)
-        return 0;
-    free(w->buf);
-    w->buf = NULL;
+    /* A small window first (it is copied), a large one for huge tables. */
+    static const uint32_t before[] = {WINDOW_BEFORE_SMALL, WINDOW_BEFORE};
+    static const uint32_t after[] = {WINDOW_AFTER_SMALL, WINDOW_AFTER};
+    for (int i = 0; i < 2; i++) {
+        if (read_window(xa, pa, before[i], after[i], w) < 0)
+            return XA_ENOENT;
+        memset(l, 0, sizeof(*l));
+        l->token_table = (size_t)(table_pa - w->pa);
+        l->token_index = (size_t)(pa - w->pa);
+        if (ksym_find_tables(w->buf, w->len, l) == 0)
+            return 0;
+        free(w->buf);
+        w->buf = NULL;
+    }
     return XA_ENOENT;
 }
 
-/* Cheap first filter at an 8-aligned word: token_index[0] == 0 and small
- * increasing steps after it. Rejects zero pages at the first step. */
+/* Cheap first filter at an 8-aligned word: token_index[0] == 0, then two
+ * small increasing steps. Rejects zero pages at the first step. */
 static inline bool index_start_filter(const uint8_t *p)
 {
-    uint16_t a = (uint16_t)(p[2] | (p[3] << 8)), b = (uint16_t)(p[4] | (p[5] << 8));
-    return p[0] == 0 && p[1] == 0 && a >= 2 && a <= KSYM_TOKEN_MAX + 1 && b > a &&
-           b - a <= KSYM_TOKEN_MAX + 1;
+    uint64_t w;
+    memcpy(&w, p, sizeof(w)); /* little-endian host, as the guest */
+    if ((w & 0xffff) != 0)
+        return false;
+    uint32_t a = (uint32_t)(w >> 16) & 0xffff, b = (uint32_t)(w >> 32) & 0xffff;
+    return a - 2 <= KSYM_TOKEN_MAX - 1 && b > a && b - a <= KSYM_TOKEN_MAX + 1;
 }
 
 static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struct window *w,
@@ -131,9 +142,37 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
     return XA_ENOENT;
 }
 
-/* Scan RAM from 16 MiB up (where kernels load), then below. */
+/*
+ * Where to look first: when vCPU 0 was running kernel code, its RIP
+ * translates (through its own CR3) into the kernel image, and the tables
+ * are within the image. Returns 0 and a physical address, or an error.
+ */
+static int kernel_hint(struct xa_instance *xa, uint64_t *pa)
+{
+    struct xa_regs regs;
+    if (xa__vcpu0_regs(xa, &regs) < 0 || regs.rip < START_KERNEL_MAP)
+        return XA_ENOENT;
+    struct x86_paging pg = {0};
+    x86_paging_from_regs(&pg, regs.cr0, regs.cr4, regs.efer);
+    if (pg.mode != XA_PM_IA32E && pg.mode != XA_PM_LA57)
+        return XA_ENOENT;
+    return xa__translate_mode(xa, &pg, x86_dtb_from_cr3(pg.mode, regs.cr3), regs.rip, pa);
+}
+
+/* Scan near the registers' hint, then RAM from 16 MiB up (where kernels
+ * load), then below. A span scanned twice costs time, not correctness. */
 static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_layout *l)
 {
+    uint64_t hint;
+    const struct xa_mem_range *r;
+    if (kernel_hint(xa, &hint) == 0 && (r = range_of(xa, hint)) != NULL) {
+        uint64_t s = hint - r->start > HINT_SPAN ? (hint - HINT_SPAN) & ~(XA_PAGE_SIZE - 1)
+                                                 : r->start;
+        uint64_t e = r->start + r->size - hint > HINT_SPAN ? hint + HINT_SPAN
+                                                           : r->start + r->size;
+        if (scan_span(xa, s, e, w, l) == 0)
+            return 0;
+    }
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < xa->nr_ranges; i++) {
             uint64_t s = xa->ranges[i].start, e = s + xa->ranges[i].size;
