@@ -20,7 +20,7 @@
 
 /* Guest memory copied around a token-index candidate. The names table sits
  * below the token tables (1-2 MiB for 6.x); offsets may sit above (6.4+). */
-#define PROBE_BEFORE (64u << 10)
+#define PROBE_BEFORE (72u << 10) /* > largest token table (256 x 257 bytes) */
 #define WINDOW_BEFORE_SMALL (4u << 20) /* enough for ~250k symbols */
 #define WINDOW_AFTER_SMALL (1u << 20)
 #define WINDOW_BEFORE (24u << 20)
