@@ -94,7 +94,7 @@ static int read_module(struct xa_instance *xa, uint64_t mod, struct xa_module *o
 int linux_module_iter_next(struct xa_module_iter *it, struct xa_module *out)
 {
     struct xa_instance *xa = it->xa;
-    uint64_t node;
+    uint64_t node = 0;
     int rc = lx_list_next(xa, &it->walk, &node);
     if (rc <= 0)
         return rc;

@@ -494,7 +494,7 @@ int linux_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out)
         return 0;
     int rc;
     if (it->linked_list) {
-        uint64_t vma;
+        uint64_t vma = 0;
         rc = list_next(it, &vma);
         if (rc <= 0)
             return it->err = rc;
