@@ -14,6 +14,9 @@
 #define MODULE_NAME_LEN 56
 #define MODULE_STATE_MAX 3       /* MODULE_STATE_UNFORMED */
 #define MODULE_SIZE_MAX (1u << 30) /* modules live in a 1 GiB area */
+/* refcnt counts one extra reference while the module lives (MODULE_REF_BASE);
+ * /proc/modules and lsmod show refcnt - 1, and so do we. */
+#define MODULE_REF_BASE 1
 
 static int need_modules(struct xa_instance *xa)
 {
@@ -67,7 +70,7 @@ static int read_module(struct xa_instance *xa, uint64_t mod, struct xa_module *o
     out->refcount = -1;
     uint32_t ref;
     if (o->module_refcnt != LX_NO_OFFSET && lx_u32(xa, mod + o->module_refcnt, &ref) == 0)
-        out->refcount = (int32_t)ref;
+        out->refcount = (int32_t)ref - MODULE_REF_BASE;
 
     uint64_t base;
     if (lx_u64(xa, mod + o->module_core_base, &base) < 0)

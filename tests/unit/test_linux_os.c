@@ -459,7 +459,7 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
         strcpy((char *)img + pa_of(mod_va[i] + MOD_NAME), i ? "ext4" : "e1000");
         vput64(mod_va[i] + MOD_CORE, i ? 0xffffffffc0100000ULL : 0xffffffffc0000000ULL);
         vput32(mod_va[i] + MOD_CORE + 8, i ? 0x20000 : 0x1000);
-        vput32(mod_va[i] + MOD_REFCNT, i ? 0 : 2);
+        vput32(mod_va[i] + MOD_REFCNT, i ? 1 : 3); /* lsmod shows one less */
     }
     link_list(kva(K_MODULES), mod_va, 2, MOD_LIST);
 }

@@ -1,0 +1,338 @@
+/*
+ * test_linux_dumps.c -- the Linux OS layer against real guest dumps made by
+ * tests/guest/harness.py: $XA_TEST_DUMPS (default
+ * /var/tmp/xenaccess-cache/dumps)/{l4,l5}/{raw.img,core.elf,truth.json}.
+ * Exit 77 (skip) when no dump set exists.
+ *
+ * For each dump and each way of finding symbols (kallsyms discovery, and a
+ * System.map written from truth.json's kallsyms sample) it compares:
+ *  - the process list (pid, ppid, comm, uid, gid) with the guest's /proc;
+ *  - the module list (name, base, size, refcount) with /proc/modules;
+ *  - the marker strings, read through each marker process's page tables;
+ *  - the marker process's memory map with its /proc/PID/maps.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xenaccess.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                       \
+    do {                                                                                       \
+        if (!(cond)) {                                                                         \
+            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
+            fprintf(stderr, __VA_ARGS__);                                                      \
+            fputc('\n', stderr);                                                               \
+            failures++;                                                                        \
+        }                                                                                      \
+    } while (0)
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v = jget(o, key);
+    return v ? json_object_get_string(v) : "";
+}
+
+static long long jint(json_object *o, const char *key)
+{
+    json_object *v = jget(o, key);
+    return v ? json_object_get_int64(v) : -1;
+}
+
+static uint64_t jhex(json_object *o, const char *key)
+{
+    return strtoull(jstr(o, key), NULL, 16);
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+#define MAX_PROCS 4096
+
+static void check_processes(struct xa_instance *xa, json_object *truth)
+{
+    static struct xa_process got[MAX_PROCS];
+    size_t n = 0;
+    struct xa_process_iter *it;
+    double t0 = now_ms();
+    int rc = xa_process_iter_new(xa, &it);
+    CHECK(rc == 0, "process_iter_new: %s", xa_errmsg(xa));
+    if (rc)
+        return;
+    while (n < MAX_PROCS && (rc = xa_process_iter_next(it, &got[n])) == 1)
+        n++;
+    CHECK(rc == 0, "process walk ended with %d: %s", rc, xa_errmsg(xa));
+    xa_process_iter_free(it);
+    double ms = now_ms() - t0;
+
+    json_object *procs = jget(truth, "procs");
+    size_t nt = procs ? json_object_array_length(procs) : 0;
+    size_t matched = 0, missing = 0, wrong = 0;
+    for (size_t i = 0; i < nt; i++) {
+        json_object *p = json_object_array_get_idx(procs, i);
+        int pid = (int)jint(p, "pid");
+        const struct xa_process *g = NULL;
+        for (size_t k = 0; k < n && !g; k++)
+            if (got[k].pid == pid)
+                g = &got[k];
+        if (!g) {
+            missing++;
+            fprintf(stderr, "    missing pid %d (%s)\n", pid, jstr(p, "comm"));
+            continue;
+        }
+        matched++;
+        if (g->ppid != jint(p, "ppid") || strcmp(g->comm, jstr(p, "comm")) != 0 ||
+            g->uid != (uint32_t)jint(p, "uid") || g->gid != (uint32_t)jint(p, "gid")) {
+            wrong++;
+            fprintf(stderr, "    pid %d: got ppid %d comm '%s' uid %u gid %u, want %lld '%s' %lld %lld\n",
+                    pid, g->ppid, g->comm, g->uid, g->gid, jint(p, "ppid"), jstr(p, "comm"),
+                    jint(p, "uid"), jint(p, "gid"));
+        }
+    }
+    /* Ours minus pid 0 (swapper is not in /proc) minus the matched ones. */
+    size_t extra = n - 1 - matched;
+    printf("    processes: %zu walked in %.1f ms, %zu in truth, %zu matched, %zu wrong, "
+           "%zu missing, %zu extra\n",
+           n, ms, nt, matched, wrong, missing, extra);
+    CHECK(nt > 100, "truth lists only %zu processes", nt);
+    CHECK(n > 0 && got[0].pid == 0, "the walk does not start at init_task");
+    CHECK(wrong == 0, "%zu processes differ", wrong);
+    CHECK(missing + extra <= 2, "%zu missing + %zu extra processes", missing, extra);
+    /* Every user process has page tables distinct from the kernel's. */
+    size_t bad_dtb = 0;
+    for (size_t k = 0; k < n; k++)
+        if (got[k].mm && (got[k].dtb == 0 || got[k].dtb == xa_kernel_dtb(xa)))
+            bad_dtb++;
+    CHECK(bad_dtb == 0, "%zu processes with an mm have no own dtb", bad_dtb);
+}
+
+/* ---- modules -------------------------------------------------------------- */
+
+static void check_modules(struct xa_instance *xa, json_object *truth)
+{
+    static struct xa_module got[1024];
+    size_t n = 0;
+    struct xa_module_iter *it;
+    int rc = xa_module_iter_new(xa, &it);
+    CHECK(rc == 0, "module_iter_new: %s", xa_errmsg(xa));
+    if (rc)
+        return;
+    while (n < 1024 && (rc = xa_module_iter_next(it, &got[n])) == 1)
+        n++;
+    CHECK(rc == 0, "module walk ended with %d: %s", rc, xa_errmsg(xa));
+    xa_module_iter_free(it);
+
+    json_object *mods = jget(truth, "modules");
+    size_t nt = mods ? json_object_array_length(mods) : 0;
+    size_t wrong = 0, missing = 0;
+    for (size_t i = 0; i < nt; i++) {
+        json_object *m = json_object_array_get_idx(mods, i);
+        const struct xa_module *g = NULL;
+        for (size_t k = 0; k < n && !g; k++)
+            if (strcmp(got[k].name, jstr(m, "name")) == 0)
+                g = &got[k];
+        if (!g) {
+            missing++;
+            fprintf(stderr, "    missing module %s\n", jstr(m, "name"));
+            continue;
+        }
+        uint64_t addr = jhex(m, "addr");
+        if (g->size != (uint64_t)jint(m, "size") || g->refcount != jint(m, "refcount") ||
+            (addr && g->base != addr) || g->state != 0) {
+            wrong++;
+            fprintf(stderr, "    module %s: got base 0x%llx size %llu ref %d state %u, want %s %lld %lld\n",
+                    g->name, (unsigned long long)g->base, (unsigned long long)g->size,
+                    g->refcount, g->state, jstr(m, "addr"), jint(m, "size"), jint(m, "refcount"));
+        }
+    }
+    printf("    modules: %zu walked, %zu in truth, %zu wrong, %zu missing\n", n, nt, wrong, missing);
+    CHECK(nt > 0, "truth lists no modules");
+    CHECK(n == nt && wrong == 0 && missing == 0, "module lists differ");
+}
+
+/* ---- markers and maps ------------------------------------------------------ */
+
+static void check_markers(struct xa_instance *xa, json_object *truth)
+{
+    json_object *marks = jget(truth, "markers");
+    size_t nm = marks ? json_object_array_length(marks) : 0;
+    size_t ok = 0;
+    for (size_t i = 0; i < nm; i++) {
+        json_object *m = json_object_array_get_idx(marks, i);
+        const char *want = jstr(m, "str");
+        char buf[256] = {0};
+        size_t len = strlen(want) < sizeof(buf) - 1 ? strlen(want) : sizeof(buf) - 1;
+        size_t got = 0;
+        int rc = xa_read_pid_va(xa, (int32_t)jint(m, "pid"), jhex(m, "va"), buf, len, &got);
+        if (rc == 0 && memcmp(buf, want, len) == 0)
+            ok++;
+        else
+            fprintf(stderr, "    marker %s (%s) of pid %lld at %s: rc %d (%s), read '%.*s'\n",
+                    want, jstr(m, "kind"), jint(m, "pid"), jstr(m, "va"), rc,
+                    rc ? xa_errmsg(xa) : "", (int)got, buf);
+    }
+    printf("    markers: %zu of %zu read through the process's page tables\n", ok, nm);
+    CHECK(nm > 0 && ok == nm, "markers unreadable");
+}
+
+static void perms_of(const struct xa_vma *v, char out[5])
+{
+    out[0] = (v->flags & XA_VMA_READ) ? 'r' : '-';
+    out[1] = (v->flags & XA_VMA_WRITE) ? 'w' : '-';
+    out[2] = (v->flags & XA_VMA_EXEC) ? 'x' : '-';
+    out[3] = (v->flags & XA_VMA_SHARED) ? 's' : 'p';
+    out[4] = '\0';
+}
+
+static void check_maps(struct xa_instance *xa, json_object *truth)
+{
+    json_object *maps = jget(truth, "maps"), *regions = maps ? jget(maps, "regions") : NULL;
+    if (!regions) {
+        CHECK(0, "truth has no maps");
+        return;
+    }
+    int32_t pid = (int32_t)jint(maps, "pid");
+    struct xa_vma_iter *it;
+    int rc = xa_vma_iter_new(xa, pid, &it);
+    CHECK(rc == 0, "vma_iter_new(%d): %s", pid, xa_errmsg(xa));
+    if (rc)
+        return;
+    static struct xa_vma v;
+    size_t k = 0, nt = json_object_array_length(regions), wrong = 0, n = 0;
+    while ((rc = xa_vma_iter_next(it, &v)) == 1) {
+        n++;
+        json_object *r = k < nt ? json_object_array_get_idx(regions, k) : NULL;
+        if (r && strcmp(jstr(r, "path"), "[vsyscall]") == 0)
+            r = NULL; /* the gate area is not in the mm */
+        char perms[5];
+        perms_of(&v, perms);
+        if (!r || jhex(r, "start") != v.start || jhex(r, "end") != v.end ||
+            strcmp(jstr(r, "perms"), perms) != 0 || jhex(r, "offset") != v.pgoff * 4096 ||
+            strcmp(jstr(r, "path"), v.path) != 0) {
+            wrong++;
+            fprintf(stderr, "    vma %llx-%llx %s %llx '%s' vs truth %s-%s %s %s '%s'\n",
+                    (unsigned long long)v.start, (unsigned long long)v.end, perms,
+                    (unsigned long long)v.pgoff * 4096, v.path, r ? jstr(r, "start") : "-",
+                    r ? jstr(r, "end") : "-", r ? jstr(r, "perms") : "-",
+                    r ? jstr(r, "offset") : "-", r ? jstr(r, "path") : "-");
+        }
+        k++;
+    }
+    CHECK(rc == 0, "vma walk ended with %d: %s", rc, xa_errmsg(xa));
+    xa_vma_iter_free(it);
+    size_t want = nt;
+    for (size_t i = 0; i < nt; i++)
+        if (strcmp(jstr(json_object_array_get_idx(regions, i), "path"), "[vsyscall]") == 0)
+            want--;
+    printf("    maps of pid %d: %zu VMAs, %zu in truth, %zu differ\n", pid, n, want, wrong);
+    CHECK(n == want && wrong == 0, "memory map differs");
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+/* A System.map from truth's kallsyms sample (runtime addresses: slide 0). */
+static int write_sysmap(json_object *truth, char *path)
+{
+    json_object *ks = jget(truth, "kallsyms");
+    if (!ks)
+        return -1;
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "w");
+    for (size_t i = 0; i < json_object_array_length(ks); i++) {
+        json_object *e = json_object_array_get_idx(ks, i);
+        if (jget(e, "module"))
+            continue;
+        fprintf(f, "%016llx %s %s\n", (unsigned long long)jhex(e, "addr"), jstr(e, "type"),
+                jstr(e, "name"));
+    }
+    fclose(f);
+    return 0;
+}
+
+static void run_one(const char *target, const char *sysmap, json_object *truth)
+{
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    o.target = target;
+    o.sysmap = sysmap;
+    struct xa_instance *xa = NULL;
+    double t0 = now_ms();
+    int rc = xa_init_opts(&o, &xa);
+    CHECK(rc == 0, "open %s: %s", target, xa_last_init_error());
+    if (rc)
+        return;
+    struct xa_os_info info;
+    rc = xa_os_get_info(xa, &info);
+    CHECK(rc == 0, "%s: no OS: %s", target, xa_errmsg(xa));
+    if (rc == 0) {
+        printf("    opened in %.0f ms: %s, %zu symbols (%s), %zu BTF types (%s), %s\n",
+               now_ms() - t0, info.release, info.num_symbols, info.symbols_from,
+               info.num_btf_types, info.types_from, xa_page_mode_name(info.page_mode));
+        check_processes(xa, truth);
+        check_modules(xa, truth);
+        check_markers(xa, truth);
+        check_maps(xa, truth);
+    }
+    xa_destroy(xa);
+}
+
+int main(void)
+{
+    const char *dir = getenv("XA_TEST_DUMPS");
+    if (!dir)
+        dir = "/var/tmp/xenaccess-cache/dumps";
+    int sets = 0;
+    const char *levels[] = {"l4", "l5"};
+    for (int l = 0; l < 2; l++) {
+        char truth_path[1024], raw[1100], elf[1100];
+        snprintf(truth_path, sizeof(truth_path), "%s/%s/truth.json", dir, levels[l]);
+        if (access(truth_path, R_OK) != 0)
+            continue;
+        json_object *truth = json_object_from_file(truth_path);
+        if (!truth) {
+            CHECK(0, "cannot parse %s", truth_path);
+            continue;
+        }
+        sets++;
+        snprintf(raw, sizeof(raw), "file:%s/%s/raw.img", dir, levels[l]);
+        snprintf(elf, sizeof(elf), "file:%s/%s/core.elf", dir, levels[l]);
+        const char *targets[] = {raw, elf};
+        for (int t = 0; t < 2; t++) {
+            if (access(targets[t] + 5, R_OK) != 0)
+                continue;
+            printf("%s, kallsyms discovery\n", targets[t]);
+            run_one(targets[t], NULL, truth);
+        }
+        char map[] = "/tmp/xa-test-sysmap-XXXXXX";
+        if (write_sysmap(truth, map) == 0) {
+            printf("%s, System.map from truth's kallsyms sample\n", raw);
+            run_one(raw, map, truth);
+            unlink(map);
+        }
+        json_object_put(truth);
+    }
+    if (!sets) {
+        printf("no dumps in %s: skipped\n", dir);
+        return 77;
+    }
+    if (failures)
+        fprintf(stderr, "%d check(s) failed\n", failures);
+    return failures ? 1 : 0;
+}
