@@ -34,6 +34,8 @@
 #define PATH_DEPTH_MAX 256          /* dentries from a file up to its root */
 #define NAME_MAX_LEN 255            /* NAME_MAX */
 #define USER_SPACE_END (1ULL << 56) /* above TASK_SIZE_MAX, 4- or 5-level */
+#define VM_SHARED 0x08ULL
+#define VM_MAYSHARE 0x80ULL
 
 enum maple_type { maple_dense, maple_leaf_64, maple_range_64, maple_arange_64 };
 
@@ -467,7 +469,11 @@ static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
                              (unsigned long long)out->start, (unsigned long long)out->end,
                              (unsigned long long)it->prev_end);
     it->prev_end = out->end;
-    out->flags = (uint32_t)(flags & 0xf); /* VM_READ..VM_SHARED match XA_VMA_* */
+    /* VM_READ/WRITE/EXEC are XA_VMA_*'s bits; "shared" is VM_MAYSHARE, as
+     * the 's' of /proc/PID/maps (a read-only MAP_SHARED lacks VM_SHARED). */
+    out->flags = (uint32_t)(flags & (XA_VMA_READ | XA_VMA_WRITE | XA_VMA_EXEC));
+    if (flags & (VM_SHARED | VM_MAYSHARE))
+        out->flags |= XA_VMA_SHARED;
 
     if (file) {
         if (!lx_kernel_ptr(file))

@@ -414,7 +414,7 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
 
     uint64_t v1 = make_vma(0x400000, 0x401000, 5, f_init, 0);
     uint64_t v2 = make_vma(0x401000, 0x403000, 3, 0, 0);
-    uint64_t v3 = make_vma(0x10000000, 0x10001000, 0xb, f_data, 2);
+    uint64_t v3 = make_vma(0x10000000, 0x10001000, 0x81, f_data, 2); /* MAP_SHARED read-only */
     uint64_t v4 = make_vma(0x7ffde000, 0x7ffff000, 3, 0, 0);
     uint64_t v5 = make_vma(0x7ffff000, 0x80000000, 5, 0, 0);
     uint64_t special = galloc(40, 64);
@@ -690,7 +690,7 @@ static void test_vmas(struct xa_instance *xa)
     } want[] = {
         {0x400000, 0x401000, 5, 0, "/bin/init"},
         {0x401000, 0x403000, 3, 0, "[heap]"},
-        {0x10000000, 0x10001000, 0xb, 2, "/tmp/data.bin"},
+        {0x10000000, 0x10001000, 9, 2, "/tmp/data.bin"},
         {0x7ffde000, 0x7ffff000, 3, 0, "[stack]"},
         {0x7ffff000, 0x80000000, 5, 0, "[vdso]"},
     };
