@@ -15,6 +15,7 @@
  * loops) and check that the walks end with the right error after a partial
  * result.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,7 +27,7 @@
 
 #define MIB (1024u * 1024u)
 #define IMG_SIZE (32u * MIB)
-#define DM 0xffff888000000000ULL         /* direct map base */
+#define DM dm_base                       /* direct map base */
 #define KLINK 0xffffffff81000000ULL      /* _text in the System.map */
 #define SLIDE 0x600000ULL                /* KASLR slide we apply */
 #define KVIRT (KLINK + SLIDE)            /* _text at run time */
@@ -44,6 +45,8 @@
 #define K_MODULES 0x7000
 #define K_SPECIAL_VMOPS 0x7100
 #define K_INIT_TASK 0x8000
+#define K_L4_K 0xa000 /* 5-level only */
+#define K_L4_D 0xb000
 #define K_BTF 0x10000
 
 /* Structure layouts (our own, told to the library only through BTF). */
@@ -90,6 +93,8 @@
 
 static uint8_t *img;
 static uint64_t heap_top;
+static bool la57; /* build 5-level page tables */
+static uint64_t dm_base = 0xffff888000000000ULL;
 
 static void put64(uint64_t pa, uint64_t v) { memcpy(img + pa, &v, 8); }
 static void put32(uint64_t pa, uint32_t v) { memcpy(img + pa, &v, 4); }
@@ -123,13 +128,19 @@ static uint64_t gstr(const char *s)
 
 static void build_kernel_tables(void)
 {
-    uint64_t top = kpa(K_TOP_PGT);
+    uint64_t top = kpa(K_TOP_PGT), l4_k = top, l4_d = top;
+    if (la57) { /* one more level above the 4-level tables */
+        l4_k = kpa(K_L4_K);
+        l4_d = kpa(K_L4_D);
+        put64(top + 511 * 8, l4_k | 3);
+        put64(top + ((DM >> 48) & 511) * 8, l4_d | 3);
+    }
     /* Kernel map: PML4[511] -> PDPT[510] -> PD, one 2 MiB page for the image. */
-    put64(top + 511 * 8, kpa(K_PDPT_K) | 3);
+    put64(l4_k + 511 * 8, kpa(K_PDPT_K) | 3);
     put64(kpa(K_PDPT_K) + 510 * 8, kpa(K_PD_K) | 3);
     put64(kpa(K_PD_K) + ((KVIRT >> 21) & 511) * 8, KPHYS | 0x83);
     /* Direct map of all 32 MiB with 2 MiB pages. */
-    put64(top + ((DM >> 39) & 511) * 8, kpa(K_PDPT_D) | 3);
+    put64(l4_d + ((DM >> 39) & 511) * 8, kpa(K_PDPT_D) | 3);
     put64(kpa(K_PDPT_D) + ((DM >> 30) & 511) * 8, kpa(K_PD_D) | 3);
     for (uint64_t i = 0; i < IMG_SIZE / (2 * MIB); i++)
         put64(kpa(K_PD_D) + i * 8, (i * 2 * MIB) | 0x83);
@@ -138,9 +149,13 @@ static void build_kernel_tables(void)
 /* User tables mapping VA 0x400000 to a page with a marker; returns the pgd VA. */
 static uint64_t build_user_tables(void)
 {
-    uint64_t pgd = galloc(4096, 4096), pdpt = galloc(4096, 4096), pd = galloc(4096, 4096),
-             pt = galloc(4096, 4096), page = galloc(4096, 4096);
-    vput64(pgd, pa_of(pdpt) | 7);
+    uint64_t pgd = galloc(4096, 4096), pml4 = pgd, pdpt = galloc(4096, 4096),
+             pd = galloc(4096, 4096), pt = galloc(4096, 4096), page = galloc(4096, 4096);
+    if (la57) {
+        pml4 = galloc(4096, 4096);
+        vput64(pgd, pa_of(pml4) | 7);
+    }
+    vput64(pml4, pa_of(pdpt) | 7);
     vput64(pdpt, pa_of(pd) | 7);
     vput64(pd + 2 * 8, pa_of(pt) | 7);
     vput64(pt, pa_of(page) | 7);
@@ -557,7 +572,7 @@ static void test_info_and_symbols(struct xa_instance *xa)
     CHECK_EQ(info.kernel_dtb, kpa(K_TOP_PGT));
     CHECK_EQ(info.text_start, KVIRT);
     CHECK_EQ(info.page_offset, DM);
-    CHECK_EQ(info.page_mode, XA_PM_IA32E);
+    CHECK_EQ(info.page_mode, la57 ? XA_PM_LA57 : XA_PM_IA32E);
     CHECK_EQ(strcmp(info.release, "6.1.0-fake"), 0);
     CHECK(strncmp(info.version, "Linux version 6.1.0-fake (test@xenaccess)", 41) == 0);
     CHECK(strstr(info.symbols_from, "System.map") != NULL);
@@ -755,6 +770,19 @@ int main(void)
         test_vmas(xa);
         xa_destroy(xa);
     }
+
+    /* 1b. The same with 5-level paging and its direct-map base. */
+    la57 = true;
+    dm_base = 0xff11000000000000ULL;
+    build_guest(false, btf, btf_size);
+    if ((xa = open_guest(map_path, btf_path))) {
+        test_info_and_symbols(xa);
+        test_processes(xa);
+        test_vmas(xa);
+        xa_destroy(xa);
+    }
+    la57 = false;
+    dm_base = 0xffff888000000000ULL;
 
     /* 2. BTF read from guest memory between __start_BTF and __stop_BTF. */
     build_guest(true, btf, btf_size);
