@@ -34,6 +34,7 @@
 #define PATH_DEPTH_MAX 256          /* dentries from a file up to its root */
 #define NAME_MAX_LEN 255            /* NAME_MAX */
 #define USER_SPACE_END (1ULL << 56) /* above TASK_SIZE_MAX, 4- or 5-level */
+#define SPECIAL_NAME_MAX 64          /* "[vdso]", "[vvar]", "[uprobes]" */
 #define VM_SHARED 0x08ULL
 #define VM_MAYSHARE 0x80ULL
 
@@ -344,25 +345,37 @@ static int file_path(struct xa_instance *xa, uint64_t file, char *out)
     return 0;
 }
 
-/* Name of a special mapping ([vdso], [vvar]): vm_private_data points at a
- * struct vm_special_mapping whose first word is the name. */
+/* Name of a special mapping ([vdso], [vvar]): its vm_ops are
+ * special_mapping_vmops and vm_private_data points at a struct
+ * vm_special_mapping holding the name. Without that symbol (a partial
+ * System.map) any vm_ops whose private data names a "[...]" string of
+ * printable bytes is taken for one. */
 static int special_name(struct xa_instance *xa, uint64_t vma, char *out, size_t cap)
 {
     const struct linux_priv *p = linux_priv(xa);
     const struct linux_more_offsets *m = &p->more;
     uint64_t ops, priv, name;
-    if (!p->special_mapping_vmops || m->vma_ops == LX_NO_OFFSET ||
-        m->vma_private_data == LX_NO_OFFSET || m->special_mapping_name == LX_NO_OFFSET)
+    if (m->vma_ops == LX_NO_OFFSET || m->vma_private_data == LX_NO_OFFSET ||
+        m->special_mapping_name == LX_NO_OFFSET)
         return 0;
-    if (lx_u64(xa, vma + m->vma_ops, &ops) < 0 || ops != p->special_mapping_vmops)
+    if (lx_u64(xa, vma + m->vma_ops, &ops) < 0 || !lx_kernel_ptr(ops))
+        return 0;
+    if (p->special_mapping_vmops && ops != p->special_mapping_vmops)
         return 0;
     if (lx_u64(xa, vma + m->vma_private_data, &priv) < 0 || !lx_kernel_ptr(priv) ||
         lx_u64(xa, priv + m->special_mapping_name, &name) < 0 || !lx_kernel_ptr(name))
         return 0;
-    if (xa__read_va(xa, 0, name, out, cap - 1, NULL) < 0)
-        return 0;
-    out[cap - 1] = '\0';
-    return out[0] != '\0';
+    char buf[SPECIAL_NAME_MAX + 1] = {0};
+    size_t got = 0;
+    xa__read_va(xa, 0, name, buf, SPECIAL_NAME_MAX, &got);
+    size_t len = strnlen(buf, got);
+    if (len < 3 || len == got || buf[0] != '[' || buf[len - 1] != ']')
+        return 0; /* unterminated, or not a special mapping's name */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
+            return 0;
+    snprintf(out, cap, "%s", buf);
+    return 1;
 }
 
 /* ---- the iterator ---------------------------------------------------- */
@@ -475,6 +488,8 @@ static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
     if (flags & (VM_SHARED | VM_MAYSHARE))
         out->flags |= XA_VMA_SHARED;
 
+    if (!file)
+        out->pgoff = 0; /* anonymous: vm_pgoff is the address; /proc shows 0 */
     if (file) {
         if (!lx_kernel_ptr(file))
             return xa__set_error(xa, XA_EBADDATA, "VMA 0x%llx has a bad vm_file 0x%llx",

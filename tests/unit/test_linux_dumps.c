@@ -250,6 +250,53 @@ static void check_maps(struct xa_instance *xa, json_object *truth)
     CHECK(n == want && wrong == 0, "memory map differs");
 }
 
+/* Every process's map walks without error and has mm->map_count VMAs. */
+static void check_all_maps(struct xa_instance *xa)
+{
+    uint64_t map_count_off;
+    int rc = xa_type_offset(xa, "mm_struct", "map_count", &map_count_off);
+    CHECK(rc == 0, "no mm_struct.map_count: %s", xa_errmsg(xa));
+    if (rc)
+        return;
+    struct xa_process_iter *pit;
+    if (xa_process_iter_new(xa, &pit) < 0)
+        return;
+    static struct xa_process procs[MAX_PROCS];
+    size_t np = 0;
+    while (np < MAX_PROCS && xa_process_iter_next(pit, &procs[np]) == 1)
+        np++;
+    xa_process_iter_free(pit);
+    size_t walked = 0, vmas = 0, bad = 0;
+    double t0 = now_ms();
+    for (size_t i = 0; i < np; i++) {
+        if (!procs[i].mm)
+            continue;
+        uint32_t want;
+        if (xa_read_kva_u32(xa, procs[i].mm + map_count_off, &want) < 0)
+            continue;
+        struct xa_vma_iter *it;
+        if (xa_vma_iter_new(xa, procs[i].pid, &it) < 0) {
+            bad++;
+            continue;
+        }
+        static struct xa_vma v;
+        uint32_t n = 0;
+        while ((rc = xa_vma_iter_next(it, &v)) == 1)
+            n++;
+        xa_vma_iter_free(it);
+        walked++;
+        vmas += n;
+        if (rc != 0 || n != want) {
+            bad++;
+            fprintf(stderr, "    pid %d: %u VMAs (rc %d: %s), map_count %u\n", procs[i].pid, n, rc,
+                    rc ? xa_errmsg(xa) : "", want);
+        }
+    }
+    printf("    all maps: %zu processes, %zu VMAs in %.1f ms, %zu disagree with map_count\n",
+           walked, vmas, now_ms() - t0, bad);
+    CHECK(walked > 100 && bad == 0, "maps disagree with map_count");
+}
+
 /* ---- driver ------------------------------------------------------------- */
 
 /* A System.map from truth's kallsyms sample (runtime addresses: slide 0). */
@@ -295,6 +342,7 @@ static void run_one(const char *target, const char *sysmap, json_object *truth)
         check_modules(xa, truth);
         check_markers(xa, truth);
         check_maps(xa, truth);
+        check_all_maps(xa);
     }
     xa_destroy(xa);
 }
