@@ -120,6 +120,24 @@ static void check_processes(struct xa_instance *xa, json_object *truth)
     CHECK(n > 0 && got[0].pid == 0, "the walk does not start at init_task");
     CHECK(wrong == 0, "%zu processes differ", wrong);
     CHECK(missing + extra <= 2, "%zu missing + %zu extra processes", missing, extra);
+    /* States against /proc/PID/stat (read at boot: a few may have moved on). */
+    json_object *stat = jget(truth, "stat");
+    size_t ns = stat ? json_object_array_length(stat) : 0, compared = 0, differ = 0;
+    for (size_t i = 0; i < ns; i++) {
+        json_object *st = json_object_array_get_idx(stat, i);
+        for (size_t k = 0; k < n; k++) {
+            if (got[k].pid != jint(st, "pid"))
+                continue;
+            compared++;
+            if (got[k].state != jstr(st, "state")[0]) {
+                differ++;
+                fprintf(stderr, "    pid %d (%s): state %c, /proc said %s\n", got[k].pid,
+                        got[k].comm, got[k].state, jstr(st, "state"));
+            }
+        }
+    }
+    printf("    states: %zu compared with /proc/PID/stat, %zu differ\n", compared, differ);
+    CHECK(compared > 100 && differ <= 3, "%zu of %zu states differ", differ, compared);
     /* Every user process has page tables distinct from the kernel's. */
     size_t bad_dtb = 0;
     for (size_t k = 0; k < n; k++)
