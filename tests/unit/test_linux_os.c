@@ -75,6 +75,7 @@
 #define V_START 0
 #define V_END 8
 #define V_FLAGS 32
+#define V_NEXT 40 /* old layout only */
 #define V_OPS 80
 #define V_PGOFF 96
 #define V_FILE 104
@@ -94,6 +95,9 @@
 static uint8_t *img;
 static uint64_t heap_top;
 static bool la57; /* build 5-level page tables */
+/* Describe older layouts: task_struct.state, mm->mmap + vm_next lists, and
+ * the 6.4+ module.mem[] array instead of core_layout. */
+static bool old_layout;
 static uint64_t dm_base = 0xffff888000000000ULL;
 
 static void put64(uint64_t pa, uint64_t v) { memcpy(img + pa, &v, 8); }
@@ -201,7 +205,10 @@ static void *build_btf(uint32_t *size)
     btf__add_field(b, "pad", t_ulong, 0, 0);
     btf__add_field(b, "comm", a_comm, 64, 0);
     btf__add_struct(b, "task_struct", TASK_SIZE);
-    btf__add_field(b, "__state", t_uint, T_STATE * 8, 0);
+    if (old_layout)
+        btf__add_field(b, "state", t_ulong, T_STATE * 8, 0);
+    else
+        btf__add_field(b, "__state", t_uint, T_STATE * 8, 0);
     btf__add_field(b, "flags", t_uint, T_FLAGS * 8, 0);
     btf__add_field(b, "in_execve", t_uint, 0x30 * 8, 1); /* a bitfield */
     btf__add_field(b, "tasks", s_list, T_TASKS * 8, 0);
@@ -219,7 +226,10 @@ static void *build_btf(uint32_t *size)
     btf__add_field(b, "ma_root", t_ptr, 64, 0);
     btf__add_field(b, "ma_flags", t_uint, 128, 0);
     int s_mm_anon = btf__add_struct(b, NULL, 0x100);
-    btf__add_field(b, "mm_mt", s_mt, MM_MT * 8, 0);
+    if (old_layout)
+        btf__add_field(b, "mmap", t_ptr, MM_MT * 8, 0);
+    else
+        btf__add_field(b, "mm_mt", s_mt, MM_MT * 8, 0);
     btf__add_field(b, "pgd", t_ptr, MM_PGD * 8, 0);
     btf__add_field(b, "start_brk", t_ulong, MM_START_BRK * 8, 0);
     btf__add_field(b, "brk", t_ulong, MM_BRK * 8, 0);
@@ -258,6 +268,8 @@ static void *build_btf(uint32_t *size)
     btf__add_field(b, "vm_pgoff", t_ulong, V_PGOFF * 8, 0);
     btf__add_field(b, "vm_file", t_ptr, V_FILE * 8, 0);
     btf__add_field(b, "vm_private_data", t_ptr, V_PRIVATE * 8, 0);
+    if (old_layout)
+        btf__add_field(b, "vm_next", t_ptr, V_NEXT * 8, 0);
 
     int s_path = btf__add_struct(b, "path", 16);
     btf__add_field(b, "mnt", t_ptr, 0, 0);
@@ -294,11 +306,18 @@ static void *build_btf(uint32_t *size)
     int s_atomic = btf__add_struct(b, NULL, 4);
     btf__add_field(b, "counter", t_int, 0, 0);
     int td_atomic = btf__add_typedef(b, "atomic_t", s_atomic);
+    int s_modmem = btf__add_struct(b, "module_memory", 0x20);
+    btf__add_field(b, "base", t_ptr, 0, 0);
+    btf__add_field(b, "size", t_uint, 64, 0);
+    int a_modmem = btf__add_array(b, t_int, s_modmem, 3);
     btf__add_struct(b, "module", 0x300);
     btf__add_field(b, "state", t_int, MOD_STATE * 8, 0);
     btf__add_field(b, "list", s_list, MOD_LIST * 8, 0);
     btf__add_field(b, "name", a_name, MOD_NAME * 8, 0);
-    btf__add_field(b, "core_layout", s_layout, MOD_CORE * 8, 0);
+    if (old_layout)
+        btf__add_field(b, "mem", a_modmem, MOD_CORE * 8, 0);
+    else
+        btf__add_field(b, "core_layout", s_layout, MOD_CORE * 8, 0);
     btf__add_field(b, "refcnt", td_atomic, MOD_REFCNT * 8, 0);
 
     const void *raw = btf__raw_data(b, size);
@@ -313,6 +332,7 @@ static void *build_btf(uint32_t *size)
 static uint64_t task_va[5];
 static uint64_t mm1, maple_root_node, leaf2_node;
 static uint64_t mod_va[2];
+static uint64_t vma_va[3];
 
 static uint64_t make_cred(uint32_t uid, uint32_t gid, uint32_t euid, uint32_t egid)
 {
@@ -452,7 +472,18 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
 
     mm1 = galloc(0x200, 64);
     vput64(mm1 + MM_PGD, build_user_tables());
-    vput64(mm1 + MM_MT + 8, ENODE(maple_root_node, 3) | 2); /* root: arange_64 */
+    if (old_layout) { /* mm->mmap and vm_next instead of the tree */
+        vput64(mm1 + MM_MT, v1);
+        vput64(v1 + V_NEXT, v2);
+        vput64(v2 + V_NEXT, v3);
+        vput64(v3 + V_NEXT, v4);
+        vput64(v4 + V_NEXT, v5);
+        vma_va[0] = v1;
+        vma_va[1] = v2;
+        vma_va[2] = v3;
+    } else {
+        vput64(mm1 + MM_MT + 8, ENODE(maple_root_node, 3) | 2); /* root: arange_64 */
+    }
     vput64(mm1 + MM_START_BRK, 0x401000);
     vput64(mm1 + MM_BRK, 0x402800);
     vput64(mm1 + MM_START_STACK, 0x7fffe000);
@@ -473,7 +504,13 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
         mod_va[i] = galloc(0x300, 64);
         strcpy((char *)img + pa_of(mod_va[i] + MOD_NAME), i ? "ext4" : "e1000");
         vput64(mod_va[i] + MOD_CORE, i ? 0xffffffffc0100000ULL : 0xffffffffc0000000ULL);
-        vput32(mod_va[i] + MOD_CORE + 8, i ? 0x20000 : 0x1000);
+        uint32_t size = i ? 0x20000 : 0x1000;
+        if (old_layout) { /* mem[0..2]: the sizes add up */
+            vput32(mod_va[i] + MOD_CORE + 0x20 + 8, 0x100);
+            vput32(mod_va[i] + MOD_CORE + 0x40 + 8, 0x80);
+            size -= 0x180;
+        }
+        vput32(mod_va[i] + MOD_CORE + 8, size);
         vput32(mod_va[i] + MOD_REFCNT, i ? 1 : 3); /* lsmod shows one less */
     }
     link_list(kva(K_MODULES), mod_va, 2, MOD_LIST);
@@ -485,6 +522,7 @@ static char img_path[] = "/tmp/xa-test-linux-img-XXXXXX";
 static char map_path[] = "/tmp/xa-test-linux-map-XXXXXX";
 static char map_nobtf_path[] = "/tmp/xa-test-linux-map2-XXXXXX";
 static char btf_path[] = "/tmp/xa-test-linux-btf-XXXXXX";
+static char old_btf_path[] = "/tmp/xa-test-linux-oldbtf-XXXXXX";
 static char target[128];
 
 static void write_file(char *tmpl, const void *data, size_t len)
@@ -784,6 +822,38 @@ int main(void)
     la57 = false;
     dm_base = 0xffff888000000000ULL;
 
+    /* 1c. Older layouts: task_struct.state, mm->mmap list, module.mem[]. */
+    old_layout = true;
+    void *old_btf = build_btf(&btf_size);
+    write_file(old_btf_path, old_btf, btf_size);
+    build_guest(false, btf, btf_size);
+    if ((xa = open_guest(map_path, old_btf_path))) {
+        test_processes(xa);
+        test_modules(xa);
+        test_vmas(xa);
+        xa_destroy(xa);
+    }
+    /* ... and a VMA list that loops. */
+    vput64(vma_va[2] + V_NEXT, vma_va[1]);
+    if ((xa = open_guest(map_path, old_btf_path))) {
+        struct xa_vma_iter *it;
+        CHECK_EQ(xa_vma_iter_new(xa, 1, &it), 0);
+        static struct xa_vma v;
+        n = 0;
+        int rc;
+        while ((rc = xa_vma_iter_next(it, &v)) == 1 && n < 100)
+            n++;
+        CHECK_EQ(n, 3); /* the repeat of v2 comes out of order */
+        CHECK(rc == XA_ELIMIT || rc == XA_EBADDATA);
+        xa_vma_iter_free(it);
+        xa_destroy(xa);
+    }
+    old_layout = false;
+    free(old_btf);
+    btf_size = 0;
+    free(btf);
+    btf = build_btf(&btf_size);
+
     /* 2. BTF read from guest memory between __start_BTF and __stop_BTF. */
     build_guest(true, btf, btf_size);
     if ((xa = open_guest(map_path, NULL))) {
@@ -908,6 +978,7 @@ int main(void)
     unlink(map_path);
     unlink(map_nobtf_path);
     unlink(btf_path);
+    unlink(old_btf_path);
     free(btf);
     free(img);
     CHECK_DONE();
