@@ -1,0 +1,658 @@
+/*
+ * xadisk.c -- the public xadisk API: targets, the tap connection and its
+ * framing, optional supervision of a tap we started, watches, events.
+ */
+#include "xadisk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "disk/proto.h"
+#include "engine.h"
+#include "evq.h"
+#include "internal.h"
+
+#define RBUF_INITIAL (1u << 20)
+#define IDLE_ROUND_MS 1000
+#define RECONNECT_GIVE_UP_MS 30000
+
+struct watch {
+    char *path;
+    uint32_t flags, mask;
+};
+
+struct xadisk {
+    char errmsg[256];
+    char *event_socket, *nbd_socket, *image, *qemu_args;
+    uint32_t flags;
+    uint64_t ring_bytes;
+    bool own_tap;
+    pid_t tap_pid;
+    int fd;
+    bool active, connected, have_hello, engine_up;
+    uint64_t disconnected_at_ms, last_data_ms;
+    uint8_t *rbuf;
+    size_t rstart, rlen, rcap;
+    struct engine eng;
+    struct evq q;
+    struct xadisk_event cur;
+    struct watch *w;
+    size_t nw;
+    struct xadisk_stats st;
+};
+
+static _Thread_local char init_error[256];
+
+const char *xd_strerror(int err)
+{
+    switch (err) {
+#define XA__CASE(name, val, text) case val: return text;
+        XA_ERRNO_MAP(XA__CASE)
+#undef XA__CASE
+    default: return "unknown error";
+    }
+}
+
+static int fail(struct xadisk *xd, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(xd->errmsg, sizeof(xd->errmsg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *xadisk_last_init_error(void) { return init_error; }
+const char *xadisk_errmsg(const struct xadisk *xd) { return xd ? xd->errmsg : init_error; }
+const char *xadisk_qemu_args(const struct xadisk *xd) { return xd ? xd->qemu_args : NULL; }
+int xadisk_get_fd(const struct xadisk *xd) { return xd && xd->active ? xd->fd : -1; }
+
+/* ---------------------------------------------------------- the tap --- */
+
+static const char *filter_path(void)
+{
+    const char *env = getenv("XADISK_TAP_FILTER");
+    if (env && *env)
+        return env;
+    if (access(XADISK_FILTER_BUILD, R_OK) == 0)
+        return XADISK_FILTER_BUILD;
+    return XADISK_FILTER_INSTALL;
+}
+
+static int connect_unix(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sa.sun_path))
+        return -1;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        close(fd);
+        return -1;
+    }
+    int rcvbuf = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    return fd;
+}
+
+static int start_tap(struct xadisk *xd)
+{
+    char ring[32], lossless[32], events[4200], file[4200], sock[4200], filter[4200];
+    snprintf(ring, sizeof(ring), "ring=%llu", (unsigned long long)(xd->ring_bytes ? xd->ring_bytes : 64u << 20));
+    snprintf(lossless, sizeof(lossless), "lossless=%s", (xd->flags & XADISK_LOSSLESS) ? "true" : "false");
+    snprintf(events, sizeof(events), "events=%s", xd->event_socket);
+    snprintf(file, sizeof(file), "file=%s", xd->image);
+    snprintf(sock, sizeof(sock), "%s", xd->nbd_socket);
+    snprintf(filter, sizeof(filter), "--filter=%s", filter_path());
+    unlink(xd->event_socket);
+    char pidfile[4200];
+    snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
+    unlink(pidfile);
+    /* nbdkit daemonizes itself: the guest's disk must outlive a crashed monitor */
+    pid_t pid = fork();
+    if (pid < 0)
+        return fail(xd, XA_EIO, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 1);
+        }
+        execlp("nbdkit", "nbdkit", "-P", pidfile, "-U", sock, filter, "file", file, events, ring,
+               lossless, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return fail(xd, XA_EIO, "nbdkit failed to start the tap on %s", xd->image);
+    FILE *f = fopen(pidfile, "r");
+    int tpid = 0;
+    if (!f || fscanf(f, "%d", &tpid) != 1 || tpid <= 0) {
+        if (f)
+            fclose(f);
+        return fail(xd, XA_EIO, "nbdkit wrote no pid to %s", pidfile);
+    }
+    fclose(f);
+    xd->tap_pid = tpid;
+    for (int i = 0; i < 200; i++) { /* up to 10 s for the event socket */
+        int fd = connect_unix(xd->event_socket);
+        if (fd >= 0) {
+            close(fd);
+            return 0;
+        }
+        if (kill(tpid, 0) < 0) {
+            xd->tap_pid = 0;
+            return fail(xd, XA_EIO, "the tap exited at start");
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return fail(xd, XA_ETIMEDOUT, "the tap did not open %s", xd->event_socket);
+}
+
+static void stop_tap(struct xadisk *xd)
+{
+    if (xd->tap_pid > 0) {
+        kill(xd->tap_pid, SIGTERM);
+        for (int i = 0; i < 100 && kill(xd->tap_pid, 0) == 0; i++) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+            if (i == 99)
+                kill(xd->tap_pid, SIGKILL);
+        }
+    }
+    xd->tap_pid = 0;
+}
+
+static char *dupcat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 1);
+    if (s) {
+        memcpy(s, a, la);
+        memcpy(s + la, b, lb + 1);
+    }
+    return s;
+}
+
+int xadisk_init(const struct xadisk_opts *opts, struct xadisk **out)
+{
+    *out = NULL;
+    init_error[0] = 0;
+    if (!opts || opts->sz < sizeof(struct xadisk_opts) || !opts->target) {
+        snprintf(init_error, sizeof(init_error), "xadisk_init: opts/target missing");
+        return XA_EINVAL;
+    }
+    struct xadisk *xd = calloc(1, sizeof(*xd));
+    if (!xd)
+        return XA_ENOMEM;
+    xd->fd = -1;
+    xd->flags = opts->flags;
+    xd->ring_bytes = opts->ring_bytes;
+    int rc = 0;
+    if (strncmp(opts->target, "tap:", 4) == 0 && opts->target[4]) {
+        xd->event_socket = strdup(opts->target + 4);
+    } else if (strncmp(opts->target, "image:", 6) == 0 && opts->target[6]) {
+        xd->own_tap = true;
+        xd->image = realpath(opts->target + 6, NULL);
+        if (!xd->image) {
+            snprintf(init_error, sizeof(init_error), "%s: %s", opts->target + 6, strerror(errno));
+            free(xd);
+            return XA_ENOENT;
+        }
+        xd->event_socket = opts->event_socket ? strdup(opts->event_socket)
+                                              : dupcat(xd->image, ".events.sock");
+        xd->nbd_socket = opts->nbd_socket ? strdup(opts->nbd_socket)
+                                          : dupcat(xd->image, ".nbd.sock");
+        if (xd->event_socket && xd->nbd_socket) {
+            size_t n = strlen(xd->nbd_socket) + 200;
+            xd->qemu_args = malloc(n);
+            if (xd->qemu_args)
+                snprintf(xd->qemu_args, n,
+                         "-blockdev driver=nbd,server.type=unix,server.path=%s,"
+                         "node-name=xadisk0,reconnect-delay=10 "
+                         "-device virtio-blk-pci,drive=xadisk0",
+                         xd->nbd_socket);
+            rc = start_tap(xd);
+            if (rc < 0)
+                snprintf(init_error, sizeof(init_error), "%s", xd->errmsg);
+        }
+    } else {
+        snprintf(init_error, sizeof(init_error), "target must be tap:SOCKET or image:PATH: %s",
+                 opts->target);
+        free(xd);
+        return XA_EINVAL;
+    }
+    if (rc == 0 && (!xd->event_socket || (xd->own_tap && (!xd->nbd_socket || !xd->qemu_args))))
+        rc = XA_ENOMEM;
+    if (rc < 0) {
+        if (!init_error[0])
+            snprintf(init_error, sizeof(init_error), "%s", xd_strerror(rc));
+        xadisk_destroy(xd);
+        return rc;
+    }
+    *out = xd;
+    return 0;
+}
+
+/* ------------------------------------------------------- connection --- */
+
+static void disconnect(struct xadisk *xd)
+{
+    if (xd->fd >= 0)
+        close(xd->fd);
+    xd->fd = -1;
+    xd->connected = false;
+    xd->have_hello = false;
+    xd->rstart = xd->rlen = 0;
+}
+
+static int do_connect(struct xadisk *xd)
+{
+    xd->fd = connect_unix(xd->event_socket);
+    if (xd->fd < 0)
+        return fail(xd, XA_EIO, "cannot connect to the tap at %s: %s", xd->event_socket,
+                    strerror(errno));
+    xd->connected = true;
+    xd->have_hello = false;
+    xd->rstart = xd->rlen = 0;
+    xd->last_data_ms = now_ms();
+    return 0;
+}
+
+/* Read whatever is available (waiting up to timeout_ms). 1 = got data, 0 = timeout, <0 = EOF/error. */
+static int fill(struct xadisk *xd, int timeout_ms)
+{
+    struct pollfd p = {.fd = xd->fd, .events = POLLIN};
+    int r = poll(&p, 1, timeout_ms);
+    if (r < 0)
+        return errno == EINTR ? 0 : XA_EIO;
+    if (r == 0)
+        return 0;
+    if (xd->rstart && xd->rstart == xd->rlen)
+        xd->rstart = xd->rlen = 0;
+    if (xd->rcap - xd->rlen < 65536) {
+        if (xd->rstart) {
+            memmove(xd->rbuf, xd->rbuf + xd->rstart, xd->rlen - xd->rstart);
+            xd->rlen -= xd->rstart;
+            xd->rstart = 0;
+        }
+        if (xd->rcap - xd->rlen < 65536) {
+            size_t ncap = xd->rcap ? xd->rcap * 2 : RBUF_INITIAL;
+            if (ncap > XDP_MAX_PAYLOAD + (8u << 20))
+                return XA_ELIMIT;
+            uint8_t *nb = realloc(xd->rbuf, ncap);
+            if (!nb)
+                return XA_ENOMEM;
+            xd->rbuf = nb;
+            xd->rcap = ncap;
+        }
+    }
+    ssize_t n = recv(xd->fd, xd->rbuf + xd->rlen, xd->rcap - xd->rlen, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return 0;
+    if (n <= 0)
+        return XA_EGONE;
+    xd->rlen += (size_t)n;
+    xd->last_data_ms = now_ms();
+    return 1;
+}
+
+static int on_hello(struct xadisk *xd, const struct xdp_hdr *h, const uint8_t *p)
+{
+    if (h->payload_len < sizeof(struct xdp_hello) + 1 || p[h->payload_len - 1] != 0)
+        return fail(xd, XA_EBADDATA, "malformed HELLO from the tap");
+    struct xdp_hello hello;
+    memcpy(&hello, p, sizeof(hello));
+    if (hello.version != XDP_VERSION)
+        return fail(xd, XA_ENOTSUP, "tap speaks protocol %u, we speak %u", hello.version,
+                    XDP_VERSION);
+    const char *image = (const char *)p + sizeof(hello);
+    if (!*image)
+        return fail(xd, XA_ENOTSUP, "the tap does not say which image it serves");
+    xd->have_hello = true;
+    if (!xd->engine_up) {
+        int rc = engine_start(&xd->eng, image);
+        if (rc < 0)
+            return fail(xd, rc, "%s", xd->eng.err);
+        xd->engine_up = true;
+        return 0;
+    }
+    /* reconnected (tap restart): whatever happened in between is found by a rescan */
+    return engine_resync(&xd->eng, 0, &xd->q);
+}
+
+/* Process the complete frames in the buffer. */
+static int drain(struct xadisk *xd)
+{
+    while (xd->rlen - xd->rstart >= XDP_HDR_SIZE) {
+        struct xdp_hdr h;
+        memcpy(&h, xd->rbuf + xd->rstart, sizeof(h));
+        if (h.magic != XDP_MAGIC || h.payload_len > XDP_MAX_PAYLOAD)
+            return fail(xd, XA_EBADDATA, "bad frame from the tap (magic %#x)", h.magic);
+        size_t frame = XDP_HDR_SIZE + xdp_pad8(h.payload_len);
+        if (xd->rlen - xd->rstart < frame) {
+            if (frame > xd->rcap) { /* make room for one big frame */
+                uint8_t *nb = realloc(xd->rbuf, frame + RBUF_INITIAL);
+                if (!nb)
+                    return XA_ENOMEM;
+                xd->rbuf = nb;
+                xd->rcap = frame + RBUF_INITIAL;
+            }
+            return 0;
+        }
+        const uint8_t *payload = xd->rbuf + xd->rstart + XDP_HDR_SIZE;
+        xd->rstart += frame;
+        xd->st.records++;
+        xd->st.bytes += h.payload_len;
+        int rc;
+        if (!xd->have_hello) {
+            if (h.type != XDP_HELLO)
+                return fail(xd, XA_EBADDATA, "the tap did not start with HELLO");
+            rc = on_hello(xd, &h, payload);
+        } else {
+            if (h.type == XDP_RESYNC)
+                xd->st.dropped += h.offset;
+            rc = engine_record(&xd->eng, &h, payload, &xd->q);
+        }
+        if (rc < 0 && rc != XA_EBADDATA)
+            return rc;
+        if (xd->q.n)
+            return 0; /* hand out what we have before reading on */
+    }
+    return 0;
+}
+
+/* ----------------------------------------------------------- public --- */
+
+int xadisk_activate(struct xadisk *xd)
+{
+    if (xd->active)
+        return fail(xd, XA_EBUSY, "already active");
+    int rc = do_connect(xd);
+    if (rc < 0)
+        return rc;
+    /* the HELLO comes first; the shadow is built from it before returning */
+    uint64_t deadline = now_ms() + 10000;
+    while (!xd->have_hello) {
+        int left = (int)(deadline - now_ms());
+        if (left <= 0) {
+            disconnect(xd);
+            return fail(xd, XA_ETIMEDOUT, "no HELLO from the tap");
+        }
+        rc = fill(xd, left);
+        if (rc < 0) {
+            disconnect(xd);
+            return fail(xd, XA_EIO, "the tap closed the connection");
+        }
+        struct xdp_hdr h;
+        if (xd->rlen - xd->rstart >= XDP_HDR_SIZE) {
+            memcpy(&h, xd->rbuf + xd->rstart, sizeof(h));
+            size_t frame = XDP_HDR_SIZE + xdp_pad8(h.payload_len);
+            if (h.magic != XDP_MAGIC || h.type != XDP_HELLO || h.payload_len > 65536) {
+                disconnect(xd);
+                return fail(xd, XA_EBADDATA, "the tap did not start with HELLO");
+            }
+            if (xd->rlen - xd->rstart >= frame) {
+                xd->rstart += frame;
+                rc = on_hello(xd, &h, xd->rbuf + xd->rstart - frame + XDP_HDR_SIZE);
+                if (rc < 0) {
+                    disconnect(xd);
+                    return rc;
+                }
+            }
+        }
+    }
+    xd->active = true;
+    return 0;
+}
+
+int xadisk_deactivate(struct xadisk *xd)
+{
+    if (!xd->active)
+        return fail(xd, XA_EINVAL, "not active");
+    disconnect(xd);
+    if (xd->engine_up)
+        engine_stop(&xd->eng);
+    xd->engine_up = false;
+    evq_clear(&xd->q);
+    evq_event_free(&xd->cur);
+    xd->active = false;
+    return 0;
+}
+
+void xadisk_destroy(struct xadisk *xd)
+{
+    if (!xd)
+        return;
+    if (xd->active && xadisk_deactivate(xd) < 0)
+        xd->active = false;
+    if (xd->own_tap)
+        stop_tap(xd);
+    for (size_t i = 0; i < xd->nw; i++)
+        free(xd->w[i].path);
+    free(xd->w);
+    free(xd->rbuf);
+    free(xd->event_socket);
+    free(xd->nbd_socket);
+    free(xd->image);
+    free(xd->qemu_args);
+    free(xd);
+}
+
+static bool path_under(const char *path, const struct watch *w)
+{
+    if (!path)
+        return false;
+    size_t l = strlen(w->path);
+    if (strcmp(w->path, "/") == 0) {
+        if (w->flags & XADISK_WATCH_RECURSIVE)
+            return true;
+        return path[0] == '/' && !strchr(path + 1, '/');
+    }
+    if (strncmp(path, w->path, l) != 0)
+        return false;
+    if (path[l] == 0)
+        return true;
+    if (path[l] != '/')
+        return false;
+    return (w->flags & XADISK_WATCH_RECURSIVE) || !strchr(path + l + 1, '/');
+}
+
+static bool wanted(const struct xadisk *xd, const struct xadisk_event *ev)
+{
+    if (!xd->nw || ev->type == XADISK_EV_RESYNC)
+        return true;
+    for (size_t i = 0; i < xd->nw; i++)
+        if ((xd->w[i].mask & ev->type) &&
+            (path_under(ev->path, &xd->w[i]) || path_under(ev->old_path, &xd->w[i])))
+            return true;
+    return false;
+}
+
+static char *normalize(const char *p)
+{
+    if (!p || p[0] != '/')
+        return NULL;
+    char *s = strdup(p);
+    if (!s)
+        return NULL;
+    size_t l = strlen(s);
+    while (l > 1 && s[l - 1] == '/')
+        s[--l] = 0;
+    return s;
+}
+
+int xadisk_set_watch(struct xadisk *xd, const char *path, uint32_t flags, uint32_t mask)
+{
+    char *p = normalize(path);
+    if (!p)
+        return fail(xd, XA_EINVAL, "watch path must be absolute: %s", path ? path : "(null)");
+    for (size_t i = 0; i < xd->nw; i++)
+        if (strcmp(xd->w[i].path, p) == 0) {
+            free(p);
+            xd->w[i].flags = flags;
+            xd->w[i].mask = mask;
+            return 0;
+        }
+    void *n = realloc(xd->w, (xd->nw + 1) * sizeof(*xd->w));
+    if (!n) {
+        free(p);
+        return XA_ENOMEM;
+    }
+    xd->w = n;
+    xd->w[xd->nw++] = (struct watch){.path = p, .flags = flags, .mask = mask};
+    return 0;
+}
+
+int xadisk_unset_watch(struct xadisk *xd, const char *path)
+{
+    char *p = normalize(path);
+    if (!p)
+        return fail(xd, XA_EINVAL, "watch path must be absolute");
+    for (size_t i = 0; i < xd->nw; i++)
+        if (strcmp(xd->w[i].path, p) == 0) {
+            free(xd->w[i].path);
+            xd->w[i] = xd->w[--xd->nw];
+            free(p);
+            return 0;
+        }
+    free(p);
+    return fail(xd, XA_ENOENT, "no watch on %s", path);
+}
+
+/* The tap went away: restart ours, or wait for someone to restart theirs. */
+static int try_reconnect(struct xadisk *xd)
+{
+    if (!xd->disconnected_at_ms)
+        xd->disconnected_at_ms = now_ms();
+    if (xd->own_tap) {
+        if (xd->tap_pid <= 0 || kill(xd->tap_pid, 0) < 0) {
+            xd->tap_pid = 0;
+            int rc = start_tap(xd);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (do_connect(xd) == 0) {
+        xd->disconnected_at_ms = 0;
+        return 0;
+    }
+    if (now_ms() - xd->disconnected_at_ms > RECONNECT_GIVE_UP_MS)
+        return fail(xd, XA_EGONE, "the tap at %s is gone", xd->event_socket);
+    return 1;
+}
+
+int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_event **ev)
+{
+    *ev = NULL;
+    if (!xd->active)
+        return fail(xd, XA_EINVAL, "not active");
+    evq_event_free(&xd->cur);
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+    for (;;) {
+        while (evq_pop(&xd->q, &xd->cur)) {
+            xd->st.events++;
+            if (wanted(xd, &xd->cur)) {
+                *ev = &xd->cur;
+                return 0;
+            }
+            evq_event_free(&xd->cur);
+        }
+        if (!xd->connected) {
+            int rc = try_reconnect(xd);
+            if (rc < 0)
+                return rc;
+            if (rc > 0) {
+                uint64_t t = now_ms();
+                if (t >= deadline)
+                    return XA_ETIMEDOUT;
+                struct timespec ts = {0, 100 * 1000000L};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+        }
+        int rc = drain(xd);
+        if (rc < 0)
+            return rc;
+        if (xd->q.n)
+            continue;
+        uint64_t t = now_ms();
+        if (t >= deadline && timeout_ms != 0)
+            return XA_ETIMEDOUT;
+        int wait = deadline == UINT64_MAX ? IDLE_ROUND_MS
+                   : deadline > t ? (int)(deadline - t) : 0;
+        if (wait > IDLE_ROUND_MS)
+            wait = IDLE_ROUND_MS;
+        rc = fill(xd, wait);
+        if (rc == XA_EGONE) {
+            disconnect(xd);
+            continue;
+        }
+        if (rc < 0)
+            return fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
+        if (rc == 0) {
+            if (now_ms() - xd->last_data_ms >= IDLE_ROUND_MS && xd->engine_up) {
+                engine_idle(&xd->eng, &xd->q);
+                xd->last_data_ms = now_ms();
+            }
+            if (xd->q.n)
+                continue;
+            if (timeout_ms == 0 || now_ms() >= deadline)
+                return XA_ETIMEDOUT;
+        }
+    }
+}
+
+void xadisk_get_stats(const struct xadisk *xd, struct xadisk_stats *st)
+{
+    *st = xd->st;
+    if (xd->engine_up) {
+        st->transactions = xd->eng.transactions;
+        st->resyncs = xd->eng.resyncs;
+        st->bad_journal = xd->eng.bad_journal;
+        st->inodes = xd->eng.m.nodes.count;
+    }
+}
+
+const char *xadisk_event_name(uint32_t type)
+{
+    switch (type) {
+    case XADISK_EV_CREATE: return "create";
+    case XADISK_EV_DELETE: return "delete";
+    case XADISK_EV_RENAME: return "rename";
+    case XADISK_EV_WRITE: return "write";
+    case XADISK_EV_TRUNCATE: return "truncate";
+    case XADISK_EV_ATTRIB: return "attrib";
+    case XADISK_EV_LINK: return "link";
+    case XADISK_EV_RESYNC: return "resync";
+    default: return "unknown";
+    }
+}
+
+const char *xadisk_file_type_name(uint32_t t)
+{
+    static const char *const names[] = {"unknown", "file", "dir", "symlink", "chardev",
+                                        "blockdev", "fifo", "socket"};
+    return t < sizeof(names) / sizeof(names[0]) ? names[t] : "unknown";
+}
