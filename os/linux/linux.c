@@ -14,6 +14,7 @@ static void linux_destroy(void *state)
     struct linux_priv *p = state;
     if (!p)
         return;
+    free(p->pid_index);
     symtab_free(&p->lx.syms);
     linux_btf_free(&p->lx);
     free(p);
@@ -22,8 +23,11 @@ static void linux_destroy(void *state)
 static void linux_flush(void *state)
 {
     struct linux_priv *p = state;
-    if (p)
-        p->cache_valid = false;
+    if (!p)
+        return;
+    free(p->pid_index);
+    p->pid_index = NULL;
+    p->nr_pid_index = 0;
 }
 
 static void note_missing(char *dst, size_t cap, const char *why)

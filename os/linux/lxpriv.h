@@ -33,6 +33,11 @@ struct linux_more_offsets {
     uint64_t mount_mnt, mount_parent, mount_mountpoint, vfsmount_mnt_root;
 };
 
+struct linux_pid_entry {
+    int32_t pid;
+    uint64_t task;
+};
+
 struct linux_priv {
     struct linux_os lx; /* first: xa->os points here */
     struct linux_more_offsets more;
@@ -45,10 +50,11 @@ struct linux_priv {
     /* Special mappings ([vdso], [vvar]) are named through these vm_ops. */
     uint64_t special_mapping_vmops, legacy_special_mapping_vmops;
 
-    /* One-entry pid -> task cache (forgotten on flush). */
-    int32_t cached_pid;
-    uint64_t cached_task;
-    bool cache_valid;
+    /* pid -> task index from the last full walk, sorted by pid; forgotten
+     * on flush. A hit is re-read and re-checked, so a stale entry can only
+     * cost a walk. */
+    struct linux_pid_entry *pid_index;
+    size_t nr_pid_index;
 };
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)

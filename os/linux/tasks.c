@@ -223,29 +223,75 @@ int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task)
     return rc;
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+    const struct linux_pid_entry *x = a, *y = b;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static const struct linux_pid_entry *index_find(const struct linux_priv *p, int32_t pid)
+{
+    struct linux_pid_entry key = {.pid = pid};
+    if (!p->pid_index)
+        return NULL;
+    return bsearch(&key, p->pid_index, p->nr_pid_index, sizeof(key), cmp_pid);
+}
+
+/* Walk the whole list, remembering every pid's task; stop early at none:
+ * the index is only kept when the walk completed. */
+static int walk_and_index(struct xa_instance *xa, int32_t pid, struct xa_process *out)
+{
+    struct linux_priv *p = linux_priv(xa);
+    struct xa_process_iter *it;
+    int rc = linux_process_iter_new(xa, &it);
+    if (rc < 0)
+        return rc;
+    struct linux_pid_entry *idx = NULL;
+    size_t n = 0, cap = 0;
+    bool found = false, no_index = false;
+    struct xa_process cur;
+    while ((rc = linux_process_iter_next(it, &cur)) == 1) {
+        if (cur.pid == pid && !found) {
+            *out = cur;
+            found = true;
+        }
+        if (no_index)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 512;
+            struct linux_pid_entry *ni = realloc(idx, ncap * sizeof(*ni));
+            if (!ni) {
+                no_index = true; /* still answer the lookup */
+                continue;
+            }
+            idx = ni;
+            cap = ncap;
+        }
+        idx[n++] = (struct linux_pid_entry){cur.pid, cur.task};
+    }
+    linux_process_iter_free(it);
+    if (rc == 0 && !no_index) {
+        qsort(idx, n, sizeof(*idx), cmp_pid);
+        free(p->pid_index);
+        p->pid_index = idx;
+        p->nr_pid_index = n;
+    } else {
+        free(idx);
+    }
+    if (found)
+        return 0;
+    if (rc < 0)
+        return rc;
+    return xa__set_error(xa, XA_ENOENT, "no process with pid %d", (int)pid);
+}
+
 int linux_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_process *out)
 {
-    struct linux_priv *priv = linux_priv(xa);
-    int rc;
-    if (priv->cache_valid && priv->cached_pid == pid && need_tasks(xa) == 0 &&
-        read_task(xa, priv->cached_task, out) == 0 && out->pid == pid)
+    int rc = need_tasks(xa);
+    if (rc < 0)
+        return rc;
+    const struct linux_pid_entry *e = index_find(linux_priv(xa), pid);
+    if (e && read_task(xa, e->task, out) == 0 && out->pid == pid)
         return 0;
-    priv->cache_valid = false;
-
-    struct xa_process_iter *it;
-    rc = linux_process_iter_new(xa, &it);
-    if (rc < 0)
-        return rc;
-    while ((rc = linux_process_iter_next(it, out)) == 1)
-        if (out->pid == pid)
-            break;
-    linux_process_iter_free(it);
-    if (rc == 0)
-        return xa__set_error(xa, XA_ENOENT, "no process with pid %d", (int)pid);
-    if (rc < 0)
-        return rc;
-    priv->cached_pid = pid;
-    priv->cached_task = out->task;
-    priv->cache_valid = true;
-    return 0;
+    return walk_and_index(xa, pid, out);
 }
