@@ -1,0 +1,101 @@
+#!/bin/busybox sh
+# /init of the xenaccess test-guest initramfs (busybox).  See README.md.
+# ttyS0: kernel console and this script's log.  ttyS1: ground truth between
+# "=== BEGIN x ===" / "=== END x ===" markers, then "XA-READY", then a shell.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin /root
+/bin/busybox --install -s
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+echo 0 > /proc/sys/kernel/kptr_restrict
+echo 0 > /proc/sys/kernel/dmesg_restrict
+hostname xa-guest
+
+NPROC=300
+for a in $(cat /proc/cmdline); do
+    case "$a" in
+        xa_nproc=*) NPROC="${a#xa_nproc=}" ;;
+    esac
+done
+
+KVER=$(uname -r)
+echo "xa-init: kernel $KVER, loading modules"
+while read -r m; do
+    [ -n "$m" ] || continue
+    insmod "/lib/modules/$KVER/$m" || echo "XA-WARN: insmod $m failed"
+done < /xa/modules.list
+
+echo "xa-init: starting workload ($NPROC processes)"
+/xa/workload "$NPROC" > /tmp/workload.out 2>&1 &
+i=0
+while ! grep -q XA-WORKLOAD-READY /tmp/workload.out; do
+    i=$((i + 1))
+    if [ $i -gt 1200 ]; then echo "XA-WARN: workload not ready"; break; fi
+    sleep 0.1
+done
+cat /tmp/workload.out
+
+MARKER_PID=$(sed -n 's/^XA-MARKER pid=\([0-9]*\) .*/\1/p' /tmp/workload.out | head -n 1)
+
+# Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
+stty -F /dev/ttyS1 raw -echo
+
+T=/tmp/truth.txt
+{
+    echo "=== BEGIN uname ==="; uname -r; echo "=== END uname ==="
+    echo "=== BEGIN version ==="; cat /proc/version; echo "=== END version ==="
+    echo "=== BEGIN cmdline ==="; cat /proc/cmdline; echo "=== END cmdline ==="
+    echo "=== BEGIN procs ==="
+    # pid ppid uid gid comm  (authoritative; real uid/gid, thread-group leaders)
+    awk 'BEGIN { getline s < "/proc/self/stat"; split(s, a, " "); self = a[1] }
+         FNR == 1 { if (pid != "" && pid != self) print pid, ppid, uid, gid, name; pid = "" }
+         /^Name:/ { sub(/^Name:[ \t]*/, ""); name = $0 }
+         $1 == "Pid:" { pid = $2 } $1 == "PPid:" { ppid = $2 }
+         $1 == "Uid:" { uid = $2 } $1 == "Gid:" { gid = $2 }
+         END { if (pid != "" && pid != self) print pid, ppid, uid, gid, name }' /proc/[0-9]*/status
+    echo "=== END procs ==="
+    echo "=== BEGIN stat ==="; cat /proc/[0-9]*/stat 2>/dev/null; echo; echo "=== END stat ==="
+    echo "=== BEGIN ps ==="; ps -o pid,ppid,user,group,comm; echo "=== END ps ==="
+    echo "=== BEGIN modules ==="; cat /proc/modules; echo "=== END modules ==="
+    echo "=== BEGIN kallsyms ==="
+    awk 'BEGIN { n = split("init_task linux_banner init_top_pgt swapper_pg_dir _stext _text _etext modules __start_BTF __stop_BTF phys_base kallsyms_num_syms page_offset_base vmemmap_base vmalloc_base", a, " ")
+                 for (i = 1; i <= n; i++) want[a[i]] = 1 }
+         ($3 in want) && $4 == "" { print; next }
+         { if (++k % 97 == 0) print }' /proc/kallsyms
+    echo "=== END kallsyms ==="
+    echo "=== BEGIN markers ==="; grep '^XA-MARKER' /tmp/workload.out; echo "=== END markers ==="
+    echo "=== BEGIN maps ==="; echo "pid $MARKER_PID"; cat "/proc/$MARKER_PID/maps"; echo "=== END maps ==="
+    echo "=== BEGIN iomem ==="; cat /proc/iomem; echo "=== END iomem ==="
+    echo "=== BEGIN meminfo ==="; cat /proc/meminfo; echo "=== END meminfo ==="
+} > $T 2>&1
+echo "xa-init: truth is $(wc -c < $T) bytes"
+cat $T > /dev/ttyS1
+echo "XA-READY" > /dev/ttyS1
+echo "XA-READY"
+
+# Command server on ttyS1.  The host sends one line per command:
+#   XARUN <tag> <base64 of the command>     -> runs it with sh -c, prints
+#   __XA_B_<tag>__\n<output>\n__XA_E_<tag>__ <rc>\n
+#   XAPING <n>                              -> prints __XA_PING_<n>__
+# Each command runs in its own sh (no state is kept between commands), with
+# stdin from /dev/null and stderr merged into stdout.
+while :; do
+    while IFS= read -r line; do
+        case "$line" in
+            XARUN\ *)
+                set -- $line
+                cmd=$(echo "$3" | base64 -d)
+                printf '__XA_B_%s__\n' "$2"
+                sh -c "$cmd" < /dev/null 2>&1
+                printf '\n__XA_E_%s__ %d\n' "$2" $?
+                ;;
+            XAPING\ *)
+                set -- $line
+                printf '__XA_PING_%s__\n' "$2"
+                ;;
+        esac
+    done < /dev/ttyS1 > /dev/ttyS1 2>&1
+    sleep 1
+done
