@@ -521,6 +521,7 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
 static char img_path[] = "/tmp/xa-test-linux-img-XXXXXX";
 static char map_path[] = "/tmp/xa-test-linux-map-XXXXXX";
 static char map_nobtf_path[] = "/tmp/xa-test-linux-map2-XXXXXX";
+static char map_hugebtf_path[] = "/tmp/xa-test-linux-map3-XXXXXX";
 static char btf_path[] = "/tmp/xa-test-linux-btf-XXXXXX";
 static char old_btf_path[] = "/tmp/xa-test-linux-oldbtf-XXXXXX";
 static char target[128];
@@ -555,6 +556,11 @@ static void write_maps(uint32_t btf_size)
         n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx %c %s\n",
                       (unsigned long long)(KLINK + syms[i].off), syms[i].type, syms[i].name);
     write_file(map_nobtf_path, text, (size_t)n);
+    int base = n;
+    n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx R __start_BTF\n%016llx R __stop_BTF\n",
+                  (unsigned long long)(KLINK + K_BTF), (unsigned long long)(KLINK + K_BTF + (100u << 20)));
+    write_file(map_hugebtf_path, text, (size_t)n);
+    n = base;
     n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx R __start_BTF\n%016llx R __stop_BTF\n",
                   (unsigned long long)(KLINK + K_BTF), (unsigned long long)(KLINK + K_BTF + btf_size));
     write_file(map_path, text, (size_t)n);
@@ -958,6 +964,53 @@ int main(void)
         xa_destroy(xa);
     }
 
+    /* 3b. BTF in memory that is too large, or lacks its magic: no types. */
+    build_guest(true, btf, btf_size);
+    if ((xa = open_guest(map_hugebtf_path, NULL))) {
+        struct xa_process_iter *it = NULL;
+        CHECK_EQ(xa_process_iter_new(xa, &it), XA_ENOTSUP);
+        CHECK(strstr(xa_errmsg(xa), "implausible") != NULL);
+        uint64_t off;
+        CHECK_EQ(xa_type_offset(xa, "task_struct", "pid", &off), XA_ENOENT);
+        xa_destroy(xa);
+    }
+    build_guest(true, btf, btf_size);
+    img[kpa(K_BTF)] ^= 0xff;
+    if ((xa = open_guest(map_path, NULL))) {
+        struct xa_module_iter *it = NULL;
+        CHECK_EQ(xa_module_iter_new(xa, &it), XA_ENOTSUP);
+        CHECK(strstr(xa_errmsg(xa), "no BTF magic") != NULL);
+        xa_destroy(xa);
+    }
+    /* ... and a BTF file that does not exist fails the OS layer. */
+    build_guest(false, btf, btf_size);
+    if ((xa = open_guest(map_path, "/nonexistent/vmlinux.btf"))) {
+        struct xa_os_info info;
+        CHECK_EQ(xa_os_get_info(xa, &info), XA_ENOOS);
+        CHECK(strstr(xa_errmsg(xa), "/nonexistent/vmlinux.btf") != NULL);
+        xa_destroy(xa);
+    }
+
+    /* 5b. Implausible tasks: a pid beyond PID_MAX_LIMIT, an unterminated comm. */
+    build_guest(false, btf, btf_size);
+    vput32(task_va[3] + T_PID, 5000000);
+    vput32(task_va[3] + T_TGID, 5000000);
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_processes(xa, &err);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK_EQ(n, 3);
+        CHECK(strstr(xa_errmsg(xa), "implausible task") != NULL);
+        xa_destroy(xa);
+    }
+    build_guest(false, btf, btf_size);
+    memset(img + pa_of(task_va[2] + T_COMM), 'k', 16);
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_processes(xa, &err);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK_EQ(n, 2);
+        xa_destroy(xa);
+    }
+
     /* 9. Not this kernel: the map's init_top_pgt maps no banner. Memory
      * access still works; OS calls say why they cannot. */
     build_guest(false, btf, btf_size);
@@ -977,6 +1030,7 @@ int main(void)
     unlink(img_path);
     unlink(map_path);
     unlink(map_nobtf_path);
+    unlink(map_hugebtf_path);
     unlink(btf_path);
     unlink(old_btf_path);
     free(btf);
