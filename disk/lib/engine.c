@@ -94,9 +94,23 @@ static int map_journal(struct engine *e)
 }
 
 /* Write a committed transaction's blocks into the shadow; collect inode-table inodes. */
-static int replay_txn(struct engine *e, const struct jbd2_txn *t, uint32_t **inos, size_t *ninos,
-                      const struct u64map *revoked)
+static void push_ino(uint32_t **v, size_t *n, size_t *cap, uint32_t ino)
 {
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        void *p = realloc(*v, nc * sizeof(**v));
+        if (!p)
+            return;
+        *v = p;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = ino;
+}
+
+static int replay_txn(struct engine *e, const struct jbd2_txn *t, uint32_t **inos, size_t *ninos,
+                      uint32_t **dirs, size_t *ndirs, const struct u64map *revoked)
+{
+    size_t dcap = 0;
     uint8_t *blk = malloc(e->sh.bsize);
     size_t cap = 0;
     if (!blk)
@@ -121,6 +135,12 @@ static int replay_txn(struct engine *e, const struct jbd2_txn *t, uint32_t **ino
         jbd2_unescape(tag, blk);
         if (shadow_put_block(&e->sh, tag->fsblock, blk) < 0)
             continue;
+        if (dirs) {
+            uint32_t d[8];
+            size_t nd = model_dirs_in_block(&e->m, tag->fsblock, d, 8);
+            for (size_t k = 0; k < nd; k++)
+                push_ino(dirs, ndirs, &dcap, d[k]);
+        }
         uint32_t first, cnt = model_inodes_in_block(&e->m, tag->fsblock, &first);
         if (cnt && inos) {
             if (*ninos + cnt > cap) {
@@ -182,7 +202,7 @@ static int recover_journal(struct engine *e)
         e->jseq = t.seq + 1;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = replay_txn(e, &txns[i], NULL, NULL, &revoked);
+        rc = replay_txn(e, &txns[i], NULL, NULL, NULL, NULL, &revoked);
         e->last_txn = txns[i].seq;
     }
     for (size_t i = 0; i < n; i++)
@@ -264,6 +284,9 @@ void engine_stop(struct engine *e)
     free(e->jmap);
     free(e->desc);
     free(e->dirty);
+    free(e->dirtydirs);
+    e->dirtydirs = NULL;
+    e->ndirtydirs = e->dirtydirs_cap = 0;
     e->jmap = NULL;
     e->desc = NULL;
     e->dirty = NULL;
@@ -292,7 +315,7 @@ int engine_resync(struct engine *e, uint64_t dropped, struct evq *q)
     }
     e->m.nodes = nodes;
     e->m.bmap_dirty = true;
-    return model_refresh(&e->m, NULL, 0, true, e->last_txn, q);
+    return model_refresh(&e->m, NULL, 0, NULL, 0, true, e->last_txn, q);
 }
 
 /* ------------------------------------------------------------ journal --- */
@@ -309,7 +332,8 @@ static void note_descriptor(struct engine *e, uint32_t pos, uint32_t seq)
 }
 
 /* The expected transaction is not where we thought: the kernel restarted the
- * log (mount) or we started on an empty one.  Take the oldest new descriptor. */
+ * log (mount) or we started on an empty one.  Take the oldest transaction
+ * seen being written, at the first block written for it (its start). */
 static bool reanchor(struct engine *e)
 {
     bool found = false;
@@ -318,7 +342,7 @@ static bool reanchor(struct engine *e)
         uint32_t s = e->desc[i].seq;
         if (e->jsynced && (int32_t)(s - e->jseq) < 0)
             continue;
-        if (!found || (int32_t)(s - best_seq) < 0) {
+        if (!found || (int32_t)(s - best_seq) < 0) { /* first written wins on ties */
             found = true;
             best_seq = s;
             best_pos = e->desc[i].pos;
@@ -339,9 +363,9 @@ static int advance_journal(struct engine *e, struct evq *q)
         struct jbd2_txn t = {0};
         int r = jbd2_read_txn(&e->jsb, read_log, e, e->jpos, e->jseq, &t, &e->bad_journal);
         if (r == JBD2_TXN_OK) {
-            uint32_t *inos = NULL;
-            size_t ninos = 0;
-            replay_txn(e, &t, &inos, &ninos, NULL);
+            uint32_t *inos = NULL, *dirs = NULL;
+            size_t ninos = 0, ndirs = 0;
+            replay_txn(e, &t, &inos, &ninos, &dirs, &ndirs, NULL);
             for (size_t k = 0; k < t.nrevoked; k++) {
                 bool relogged = false;
                 for (size_t j = 0; j < t.ntags && !relogged; j++)
@@ -355,8 +379,9 @@ static int advance_journal(struct engine *e, struct evq *q)
             e->jsynced = true;
             e->transactions++;
             e->last_txn = t.seq;
-            rc = model_refresh(&e->m, inos, ninos, false, t.seq, q);
+            rc = model_refresh(&e->m, inos, ninos, dirs, ndirs, false, t.seq, q);
             free(inos);
+            free(dirs);
             jbd2_txn_free(&t);
             if (rc < 0)
                 return rc;
@@ -382,14 +407,20 @@ static int advance_journal(struct engine *e, struct evq *q)
 
 static int no_journal_round(struct engine *e, struct evq *q)
 {
-    int rc = model_refresh(&e->m, e->dirty, e->ndirty, false, e->flushes, q);
+    int rc = model_refresh(&e->m, e->dirty, e->ndirty, e->dirtydirs, e->ndirtydirs, false,
+                           e->flushes, q);
     e->ndirty = 0;
+    e->ndirtydirs = 0;
     e->writes_since_round = 0;
     return rc;
 }
 
 static void mark_dirty(struct engine *e, uint64_t blk)
 {
+    uint32_t d[8];
+    size_t nd = model_dirs_in_block(&e->m, blk, d, 8);
+    for (size_t k = 0; k < nd && e->ndirtydirs < (1u << 20); k++)
+        push_ino(&e->dirtydirs, &e->ndirtydirs, &e->dirtydirs_cap, d[k]);
     uint32_t first, cnt = model_inodes_in_block(&e->m, blk, &first);
     if (!cnt)
         return;
@@ -427,9 +458,9 @@ static void written_block(struct engine *e, uint64_t blk, uint32_t in, const uin
         shadow_put_block(&e->sh, blk, buf);
         uint32_t seq;
         int kind = jbd2_block_kind(buf, &seq);
-        if (kind == JBD2_DESCRIPTOR) {
+        if ((kind == JBD2_DESCRIPTOR || kind == JBD2_REVOKE || kind == JBD2_COMMIT) && lblk != 0)
             note_descriptor(e, lblk, seq);
-        } else if (kind == JBD2_COMMIT && lblk != 0) {
+        if (kind == JBD2_COMMIT && lblk != 0) {
             *commit = true;
             if (!e->commit_seen || (int32_t)(seq - e->last_commit_seen) > 0)
                 e->last_commit_seen = seq;
@@ -491,7 +522,7 @@ int engine_record(struct engine *e, const struct xdp_hdr *h, const uint8_t *payl
 
 int engine_idle(struct engine *e, struct evq *q)
 {
-    if (!e->journaled && (e->ndirty || e->writes_since_round))
+    if (!e->journaled && (e->ndirty || e->ndirtydirs || e->writes_since_round))
         return no_journal_round(e, q);
     return 0;
 }

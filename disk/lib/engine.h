@@ -37,6 +37,8 @@ struct engine {
     /* no journal: inodes touched since the last flush */
     uint32_t *dirty;
     size_t ndirty, dirty_cap;
+    uint32_t *dirtydirs; /* directories whose blocks were written */
+    size_t ndirtydirs, dirtydirs_cap;
     uint64_t flushes;
     uint64_t writes_since_round;
     /* counters */

@@ -312,7 +312,8 @@ static void read_extents(struct xd_model *m, struct xd_node *n, struct istate *s
     free(n->ext);
     n->ext = NULL;
     n->next = 0;
-    if (!LINUX_S_ISREG(st->mode) || !st->alive || (st->flags & EXT4_INLINE_DATA_FL))
+    if ((!LINUX_S_ISREG(st->mode) && !LINUX_S_ISDIR(st->mode)) || !st->alive ||
+        (st->flags & EXT4_INLINE_DATA_FL))
         return;
     struct ext_ctx c = {0};
     if (st->flags & EXT4_EXTENTS_FL) {
@@ -557,6 +558,25 @@ static void rebuild_bmap(struct xd_model *m)
     m->bmap_dirty = false;
 }
 
+size_t model_dirs_in_block(struct xd_model *m, uint64_t blk, uint32_t *out, size_t max)
+{
+    rebuild_bmap(m);
+    size_t lo = 0, hi = m->nbmap, n = 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->bmap[mid].pblk + m->bmap[mid].len <= blk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t j = lo; j < m->nbmap && m->bmap[j].pblk <= blk && n < max; j++) {
+        const struct xd_node *d = node_get(m, m->bmap[j].ino);
+        if (d && LINUX_S_ISDIR(d->mode) && blk < m->bmap[j].pblk + m->bmap[j].len)
+            out[n++] = d->ino;
+    }
+    return n;
+}
+
 struct rlist {
     struct xadisk_range *v;
     size_t n, cap;
@@ -624,6 +644,9 @@ static void attribute_pending(struct xd_model *m, struct u64map *out)
         }
         for (size_t j = lo; j < m->nbmap && m->bmap[j].pblk < p.start + p.len; j++) {
             const struct xd_bmap_ent *b = &m->bmap[j];
+            const struct xd_node *owner = node_get(m, b->ino);
+            if (!owner || !LINUX_S_ISREG(owner->mode))
+                continue;
             uint64_t s = p.start > b->pblk ? p.start : b->pblk;
             uint64_t e = p.start + p.len < b->pblk + b->len ? p.start + p.len : b->pblk + b->len;
             if (s >= e)
@@ -797,11 +820,12 @@ static void drop_subtree(struct xd_model *m, uint32_t ino, uint64_t txn, struct 
     node_free(n);
 }
 
-int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, bool all_known,
-                  uint64_t txn, struct evq *q)
+int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
+                  size_t nforce, bool all_known, uint64_t txn, struct evq *q)
 {
+    size_t n_in = n;
     ext2fs_flush_icache(m->fs);
-    size_t total = n + (all_known ? m->nodes.count : 0);
+    size_t total = n + nforce + (all_known ? m->nodes.count : 0);
     uint32_t *cand = malloc((total ? total : 1) * sizeof(*cand));
     struct chg *chg = calloc(total ? total : 1, sizeof(*chg));
     struct dvec removed = {0}, added = {0};
@@ -813,7 +837,11 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, bool all_k
         free(chg);
         return XA_ENOMEM;
     }
-    memcpy(cand, inos, n * sizeof(*cand));
+    if (n)
+        memcpy(cand, inos, n * sizeof(*cand));
+    if (nforce)
+        memcpy(cand + n, force, nforce * sizeof(*cand));
+    n += nforce;
     if (all_known) {
         size_t pos = 0;
         uint64_t k;
@@ -838,8 +866,15 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, bool all_k
         struct xd_node *old = node_get(m, ino);
         if (!old && !c->st.alive)
             continue;
-        if (old && old->rawsum == c->st.rawsum)
-            continue;
+        if (old && old->rawsum == c->st.rawsum && !all_known) {
+            /* unchanged inode: skip, unless one of its directory blocks changed */
+            bool forced = false;
+            for (size_t k = 0; k < nforce && !forced; k++)
+                forced = force[k] == ino;
+            if (!forced)
+                continue;
+        }
+        (void)n_in;
         c->ino = ino;
         if (old) {
             c->known = true;
@@ -894,6 +929,11 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, bool all_k
         struct xd_node *nd = node_get(m, chg[i].ino);
         if (!nd)
             continue;
+        if (!chg[i].st.alive) { /* keep the last attributes for the DELETE event */
+            nd->links = 0;
+            nd->rawsum = chg[i].st.rawsum;
+            continue;
+        }
         apply_state(nd, &chg[i].st);
         read_extents(m, nd, &chg[i].st);
     }
@@ -979,13 +1019,17 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, bool all_k
         ev.path = path;
         ev.old_size = 0;
         evq_push(&creates, &ev);
-        if (LINUX_S_ISREG(t->mode) && t->size > 0 && t->nlk == 1) {
+        if (LINUX_S_ISREG(t->mode) && t->size > 0 && t->nlk == 1 && u64map_get(&ranges, t->ino)) {
+            /* data seen with the create; data written after the commit (ext4
+             * fills unwritten extents after it) comes as a later WRITE */
             ev_fill(&ev, XADISK_EV_WRITE, t, txn);
             ev.old_size = 0;
             ev.path = join_path(m, x->dir, x->name);
             ev_take_ranges(&ev, &ranges, t->ino, t->size);
-            if (ev.path)
+            if (ev.path && ev.nranges)
                 evq_push(&creates, &ev);
+            else
+                evq_event_free(&ev);
         }
     }
 
@@ -1111,5 +1155,5 @@ int model_attribute(struct xd_model *m, uint64_t txn, struct evq *q)
 {
     if (!m->npend)
         return 0;
-    return model_refresh(m, NULL, 0, false, txn, q);
+    return model_refresh(m, NULL, 0, NULL, 0, false, txn, q);
 }

@@ -91,11 +91,15 @@ void model_note_write(struct xd_model *m, uint64_t blk, uint64_t count);
 
 /*
  * Re-read the given inodes (deduplicated inside), update the model and
- * append events (tagged with `txn`) to q.  all_known: also re-read every
- * inode in the model (a resync).
+ * append events (tagged with `txn`) to q.  Inodes whose raw bytes did not
+ * change are skipped, except those in `force` (directories whose blocks
+ * changed).  all_known: re-read every inode in the model (a resync).
  */
-int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, bool all_known,
-                  uint64_t txn, struct evq *q);
+int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
+                  size_t nforce, bool all_known, uint64_t txn, struct evq *q);
+
+/* Directories that own block `blk` (their entries must be re-read when it changes). */
+size_t model_dirs_in_block(struct xd_model *m, uint64_t blk, uint32_t *out, size_t max);
 
 /* Attribute pending data writes to files and emit WRITE events for them. */
 int model_attribute(struct xd_model *m, uint64_t txn, struct evq *q);
