@@ -387,6 +387,7 @@ void linux_offsets_resolve(struct linux_priv *p)
         {&m->mount_parent, "mount", {"mnt_parent"}},
         {&m->mount_mountpoint, "mount", {"mnt_mountpoint"}},
         {&m->vfsmount_mnt_root, "vfsmount", {"mnt_root"}},
+        {&m->dentry_hash_pprev, "dentry", {"d_hash.pprev"}},
     };
 
     bool tasks_ok = resolve_all(lx, task_req, N(task_req), true, p->tasks_missing,

@@ -31,6 +31,8 @@ struct linux_more_offsets {
     uint64_t meta_end;
     /* Mount crossing for file paths (struct mount is private to fs/). */
     uint64_t mount_mnt, mount_parent, mount_mountpoint, vfsmount_mnt_root;
+    /* dentry.d_hash.pprev: NULL when the file was unlinked (" (deleted)"). */
+    uint64_t dentry_hash_pprev;
 };
 
 struct linux_pid_entry {

@@ -289,6 +289,20 @@ static int prepend_name(struct xa_instance *xa, uint64_t dentry, char *buf, size
     return 0;
 }
 
+/* d_unlinked(): unhashed (d_hash.pprev NULL) and not a root; /proc then
+ * appends " (deleted)" to the path. */
+static bool is_deleted(struct xa_instance *xa, uint64_t dentry)
+{
+    const struct linux_priv *p = linux_priv(xa);
+    uint64_t pprev, parent;
+    if (p->more.dentry_hash_pprev == LX_NO_OFFSET)
+        return false;
+    if (lx_u64(xa, dentry + p->more.dentry_hash_pprev, &pprev) < 0 ||
+        lx_u64(xa, dentry + p->lx.off.dentry_d_parent, &parent) < 0)
+        return false;
+    return pprev == 0 && parent != dentry;
+}
+
 /* Path of struct file @file: dentry names up to the root, crossing mount
  * points when BTF describes struct mount. */
 static int file_path(struct xa_instance *xa, uint64_t file, char *out)
@@ -305,6 +319,7 @@ static int file_path(struct xa_instance *xa, uint64_t file, char *out)
         return xa__set_error(xa, XA_EFAULT, "struct file 0x%llx unreadable",
                              (unsigned long long)file);
 
+    uint64_t file_dentry = dentry;
     char buf[XA_PATH_MAX];
     size_t pos = sizeof(buf) - 1;
     buf[pos] = '\0';
@@ -342,6 +357,10 @@ static int file_path(struct xa_instance *xa, uint64_t file, char *out)
     if (pos == sizeof(buf) - 1)
         buf[--pos] = '/';
     memcpy(out, buf + pos, sizeof(buf) - pos);
+    if (is_deleted(xa, file_dentry)) {
+        size_t len = strlen(out);
+        snprintf(out + len, XA_PATH_MAX - len, " (deleted)");
+    }
     return 0;
 }
 

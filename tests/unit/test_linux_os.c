@@ -81,6 +81,7 @@
 #define V_FILE 104
 #define V_PRIVATE 112
 #define F_PATH 16
+#define D_HASH 8 /* hlist_bl_node: pprev at +8, NULL once unlinked */
 #define D_PARENT 24
 #define D_NAME 32 /* qstr: len at +4, name at +8 */
 #define MNT_PARENT 16
@@ -285,8 +286,12 @@ static void *build_btf(uint32_t *size)
     int s_qstr = btf__add_struct(b, "qstr", 16);
     btf__add_field(b, NULL, u_hl, 0, 0);
     btf__add_field(b, "name", t_ptr, 64, 0);
+    int s_hnode = btf__add_struct(b, "hlist_bl_node", 16);
+    btf__add_field(b, "next", t_ptr, 0, 0);
+    btf__add_field(b, "pprev", t_ptr, 64, 0);
     btf__add_struct(b, "dentry", 128);
     btf__add_field(b, "d_flags", t_uint, 0, 0);
+    btf__add_field(b, "d_hash", s_hnode, D_HASH * 8, 0);
     btf__add_field(b, "d_parent", t_ptr, D_PARENT * 8, 0);
     btf__add_field(b, "d_name", s_qstr, D_NAME * 8, 0);
     int s_vfsmount = btf__add_struct(b, "vfsmount", 32);
@@ -333,6 +338,7 @@ static uint64_t task_va[5];
 static uint64_t mm1, maple_root_node, leaf2_node;
 static uint64_t mod_va[2];
 static uint64_t vma_va[3];
+static uint64_t init_dentry;
 
 static uint64_t make_cred(uint32_t uid, uint32_t gid, uint32_t euid, uint32_t egid)
 {
@@ -379,6 +385,7 @@ static uint64_t make_dentry(const char *name, uint64_t parent)
 {
     uint64_t d = galloc(128, 64);
     vput64(d + D_PARENT, parent ? parent : d);
+    vput64(d + D_HASH + 8, d + 0x40); /* hashed: not deleted */
     vput32(d + D_NAME + 4, (uint32_t)strlen(name));
     vput64(d + D_NAME + 8, gstr(name));
     return d;
@@ -437,6 +444,7 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
     /* Files: /bin/init on the root mount, /tmp/data.bin on a second one. */
     uint64_t root = make_dentry("/", 0), bin = make_dentry("bin", root),
              init_d = make_dentry("init", bin), tmp = make_dentry("tmp", root);
+    init_dentry = init_d;
     uint64_t tmpfs_root = make_dentry("/", 0), data = make_dentry("data.bin", tmpfs_root);
     uint64_t m0 = galloc(96, 64), m1 = galloc(96, 64);
     vput64(m0 + MNT_PARENT, m0);
@@ -859,6 +867,19 @@ int main(void)
     btf_size = 0;
     free(btf);
     btf = build_btf(&btf_size);
+
+    /* 1d. An unlinked file is shown as /proc does. */
+    build_guest(false, btf, btf_size);
+    vput64(init_dentry + D_HASH + 8, 0);
+    if ((xa = open_guest(map_path, btf_path))) {
+        struct xa_vma_iter *it;
+        static struct xa_vma v;
+        CHECK_EQ(xa_vma_iter_new(xa, 1, &it), 0);
+        CHECK_EQ(xa_vma_iter_next(it, &v), 1);
+        CHECK(strcmp(v.path, "/bin/init (deleted)") == 0);
+        xa_vma_iter_free(it);
+        xa_destroy(xa);
+    }
 
     /* 2. BTF read from guest memory between __start_BTF and __stop_BTF. */
     build_guest(true, btf, btf_size);
