@@ -647,6 +647,18 @@ static size_t regs_txt_values(const char *text, const char *name, uint64_t *out,
     return n;
 }
 
+/* GS bases ("GS =sel base limit flags") in order of appearance. */
+static size_t regs_txt_gs_bases(const char *text, uint64_t *out, size_t max)
+{
+    size_t n = 0;
+    for (const char *p = text; n < max && (p = strstr(p, "\nGS =")) != NULL; p += 5) {
+        char *end;
+        strtoull(p + 5, &end, 16); /* selector */
+        out[n++] = strtoull(end, NULL, 16);
+    }
+    return n;
+}
+
 static int test_real_dumps(const char *dir)
 {
     char core[512], raw[512], regs[512];
@@ -697,18 +709,27 @@ static int test_real_dumps(const char *dir)
     text[n] = '\0';
     if (f)
         fclose(f);
-    uint64_t cr0[64], cr3[64], cr4[64];
-    size_t n0 = regs_txt_values(text, "CR0", cr0, 64), n3 = regs_txt_values(text, "CR3", cr3, 64),
-           n4 = regs_txt_values(text, "CR4", cr4, 64);
-    CHECK(n3 > 0 && n3 == ce->nr_vcpus && n0 == n3 && n4 == n3);
+    uint64_t cr0[64], cr2[64], cr3[64], cr4[64], rip[64], rsp[64], efer[64], gs[64];
+    size_t n3 = regs_txt_values(text, "CR3", cr3, 64);
+    CHECK(n3 > 0 && n3 == ce->nr_vcpus);
+    CHECK(regs_txt_values(text, "CR0", cr0, 64) == n3);
+    CHECK(regs_txt_values(text, "CR2", cr2, 64) == n3);
+    CHECK(regs_txt_values(text, "CR4", cr4, 64) == n3);
+    CHECK(regs_txt_values(text, "RIP", rip, 64) == n3);
+    CHECK(regs_txt_values(text, "RSP", rsp, 64) == n3);
+    CHECK(regs_txt_values(text, "EFER", efer, 64) == n3);
+    CHECK(regs_txt_gs_bases(text, gs, 64) == n3);
     for (unsigned c = 0; c < ce->nr_vcpus && c < n3; c++) {
         struct xa_regs r;
         CHECK(ce->ops->get_vcpu_regs(ce, c, &r) == 0);
         printf("vCPU %u: cr3 0x%" PRIx64 " (regs.txt 0x%" PRIx64 "), cr4 0x%" PRIx64
                ", efer 0x%" PRIx64 "\n",
                c, r.cr3, cr3[c], r.cr4, r.efer);
-        CHECK(r.cr3 == cr3[c] && r.cr0 == cr0[c] && r.cr4 == cr4[c]);
-        CHECK(r.efer & (1u << 10)); /* Linux x86-64 runs in long mode */
+        CHECK(r.cr3 == cr3[c] && r.cr0 == cr0[c] && r.cr4 == cr4[c] && r.cr2 == cr2[c]);
+        CHECK(r.rip == rip[c] && r.rsp == rsp[c] && r.gs_base == gs[c]);
+        /* EFER is derived: its long-mode bits must agree with the real one. */
+        const uint64_t lm = (1u << 8) | (1u << 10);
+        CHECK((r.efer & lm) == (efer[c] & lm) && (r.efer & lm) == lm);
     }
 out:
     be_close(ce);
