@@ -16,6 +16,11 @@
  * The tree is walked once, depth first in address order, when the iterator
  * is created: every node is visited at most once (a visited set catches
  * nodes that point at each other), the depth and node count are capped.
+ *
+ * Names follow /proc/PID/maps: the file's path (dentry names up to the root,
+ * across mounts; " (deleted)" when unlinked), the special mapping's name
+ * ([vdso], [vvar]), [heap], [stack], or "" for anonymous memory. The
+ * [vsyscall] gate area is not in the mm and so not listed.
  */
 #include <stddef.h>
 #include <stdio.h>
