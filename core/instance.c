@@ -97,6 +97,11 @@ static void paging_from_registers(struct xa_instance *xa)
     x86_paging_from_regs(&pg, regs.cr0, regs.cr4, regs.efer);
     if (pg.mode == XA_PM_UNKNOWN)
         return;
+    /* Some backends derive EFER (an ELF core does not record it). A running
+     * guest's entries can only carry XD if NXE was on, so allow it rather
+     * than call every no-execute mapping a reserved-bit fault. */
+    if (pg.mode != XA_PM_LEGACY)
+        pg.nxe = true;
     xa__set_kernel_paging(xa, &pg, x86_dtb_from_cr3(pg.mode, regs.cr3));
 }
 
@@ -188,16 +193,17 @@ XA_API int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **ou
     int rc = open_backend(xa, o.target, o.flags);
     if (rc == 0)
         rc = take_layout(xa);
-    if (rc == 0)
-        rc = xa_lru_init(&xa->v2p, o.v2p_cache_entries ? o.v2p_cache_entries
-                                                       : XA_DEFAULT_V2P_ENTRIES);
+    if (rc < 0)
+        goto fail;
+    rc = xa_lru_init(&xa->v2p, o.v2p_cache_entries ? o.v2p_cache_entries
+                                                   : XA_DEFAULT_V2P_ENTRIES);
     if (rc == 0)
         rc = xa_lru_init(&xa->pages, o.page_cache_entries ? o.page_cache_entries
                                                           : XA_DEFAULT_PAGE_ENTRIES);
-    if (rc == XA_EINVAL && !xa->v2p.e)
-        xa__set_error(xa, rc, "cache size too large");
-    if (rc < 0)
+    if (rc < 0) {
+        xa__set_error(xa, rc, "cannot set up caches of that size: %s", xa_strerror(rc));
         goto fail;
+    }
 
     paging_from_registers(xa);
 

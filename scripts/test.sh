@@ -31,7 +31,7 @@ ninja -C "$XA_BUILD" >"$LOG/build.log" 2>&1 || { tail -40 "$LOG/build.log"; echo
 step "guest dumps (real Debian kernel under QEMU TCG; cached)"
 for kind in l4 l5; do
     flag=""; [ $kind = l5 ] && flag="--la57"
-    python3 tests/guest/harness.py make-dumps --out "$XA_TEST_DUMPS/$kind" $flag \
+    /usr/bin/python3 tests/guest/harness.py make-dumps --out "$XA_TEST_DUMPS/$kind" $flag \
         >"$LOG/dumps-$kind.log" 2>&1 || { echo "making $kind dumps failed:"; tail -20 "$LOG/dumps-$kind.log"; }
 done
 
@@ -47,7 +47,7 @@ passed=$((passed + m_ok)); failed=$((failed + m_fail)); skipped=$((skipped + ${m
 
 step "python tests (real guests: dumps and live)"
 if ls tests/*/test_*.py >/dev/null 2>&1; then
-    python3 -m pytest -q -p no:cacheprovider -o addopts="" tests 2>&1 | tee "$LOG/pytest.log" | tail -25
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider -o addopts="" tests 2>&1 | tee "$LOG/pytest.log" | tail -25
     line=$(grep -E '(passed|failed|error|skipped|no tests ran)' "$LOG/pytest.log" | tail -1)
     p_ok=$(echo "$line" | grep -oE '[0-9]+ passed' | awk '{print $1}')
     p_fail=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{s+=$1} END {print s+0}')

@@ -1,0 +1,157 @@
+"""The xa-* tools on real guest dumps, checked against what the guest itself said."""
+import os
+
+import pytest
+
+from conftest import json_lines, run_tool
+
+KINDS = [("l4", "raw.img"), ("l4", "core.elf"), ("l5", "raw.img"), ("l5", "core.elf")]
+
+
+def target(dumps, kind, fname):
+    if kind not in dumps:
+        pytest.skip(f"no {kind} dump")
+    return "file:" + os.path.join(dumps[kind]["dir"], fname), dumps[kind]["truth"]
+
+
+@pytest.mark.parametrize("kind,fname", KINDS)
+def test_ps_matches_guest(dumps, kind, fname):
+    tgt, truth = target(dumps, kind, fname)
+    got = {p["pid"]: p for p in json_lines(run_tool("xa-ps", tgt, "--json").stdout)}
+    want = {p["pid"]: p for p in truth["procs"]}
+    assert len(want) > 300
+    assert set(got) - {0} == set(want), "pid sets differ"
+    for pid, w in want.items():
+        g = got[pid]
+        assert g["ppid"] == w["ppid"], pid
+        assert g["comm"] == w["kcomm"], pid
+        assert g["uid"] == w["uid"], pid
+        assert g["gid"] == w["gid"], pid
+        assert int(g["dtb"], 16) > 0
+    # The workload sets varied uids; make sure they really came out varied.
+    assert len({p["uid"] for p in got.values()}) >= 5
+    # Processes with an mm have their own page tables; kernel threads share the kernel's.
+    user = [g for g in got.values() if not g["kthread"]]
+    assert len({g["dtb"] for g in user}) == len(user)
+
+
+@pytest.mark.parametrize("kind,fname", KINDS)
+def test_info(dumps, kind, fname):
+    tgt, truth = target(dumps, kind, fname)
+    info = json_lines(run_tool("xa-info", tgt, "--json").stdout)[0]
+    assert info["version"] == truth["version"].strip()
+    assert info["release"] == truth["kernel_release"]
+    assert info["paging"] == ("IA-32e 5-level (LA57)" if kind == "l5" else "IA-32e 4-level")
+    assert int(info["kaslr_slide"], 16) == int(truth["kaslr"]["slide"], 16)
+    assert int(info["text"], 16) == int(truth["kaslr"]["_text"], 16)
+    assert info["symbols"] > 50000 and info["btf_types"] > 50000
+
+
+@pytest.mark.parametrize("kind,fname", KINDS[:3])
+def test_symbols_both_ways(dumps, kind, fname):
+    tgt, truth = target(dumps, kind, fname)
+    # Well-known (unique) names: name -> address.
+    for name, addr in truth["symbols"].items():
+        out = json_lines(run_tool("xa-sym", tgt, name, "--json", check=False).stdout)
+        if name in ("swapper_pg_dir", "kallsyms_num_syms"):
+            continue  # not in the guest's /proc/kallsyms either
+        assert out and int(out[0]["address"], 16) == int(addr, 16), name
+    # A sample of /proc/kallsyms: address -> a symbol starting exactly there.
+    # (Names repeat for static functions and aliases share addresses, so the
+    # name must match for nearly all, not all.)
+    sample = [s for s in truth["kallsyms"] if "module" not in s and s["type"] not in "aA"][::20]
+    assert len(sample) > 20
+    same = 0
+    for s in sample:
+        back = json_lines(run_tool("xa-sym", tgt, s["addr"], "--json").stdout)[0]
+        assert back["offset"] == 0, s
+        same += back["symbol"] == s["name"]
+    assert same >= 0.9 * len(sample)
+
+
+@pytest.mark.parametrize("kind,fname", KINDS)
+def test_user_memory_markers(dumps, kind, fname):
+    tgt, truth = target(dumps, kind, fname)
+    for m in truth["markers"]:
+        n = len(m["str"])
+        p = run_tool("xa-read", tgt, "--va", m["va"], "--pid", m["pid"], "--len", n, "--raw")
+        assert p.stdout == m["str"], m["kind"]
+
+
+@pytest.mark.parametrize("kind,fname", KINDS[:2])
+def test_modules(dumps, kind, fname):
+    tgt, truth = target(dumps, kind, fname)
+    got = {m["name"]: m for m in json_lines(run_tool("xa-modules", tgt, "--json").stdout)}
+    want = {m["name"]: m for m in truth["modules"]}
+    assert set(got) == set(want)
+    for name, w in want.items():
+        assert got[name]["refcount"] == w["refcount"], name
+        assert int(got[name]["base"], 16) == int(w["addr"], 16), name
+
+
+@pytest.mark.parametrize("kind,fname", KINDS[:2])
+def test_maps(dumps, kind, fname):
+    tgt, truth = target(dumps, kind, fname)
+    pid = truth["maps"]["pid"]
+    got = json_lines(run_tool("xa-maps", tgt, "--pid", pid, "--json").stdout)
+    want = truth["maps"]["regions"]
+    assert [(int(g["start"], 16), int(g["end"], 16), g["perms"]) for g in got] == \
+           [(int(w["start"], 16), int(w["end"], 16), w["perms"]) for w in want]
+    for g, w in zip(got, want):
+        assert g["path"] == w["path"], (g, w)
+
+
+def test_read_kernel_banner_by_symbol(dumps):
+    tgt, truth = target(dumps, "l4", "core.elf")
+    p = run_tool("xa-read", tgt, "--sym", "linux_banner", "--len", 64, "--raw")
+    assert truth["version"].startswith(p.stdout.split("\0")[0][:60])
+
+
+# ---- bad input: one clear line, non-zero exit ----
+
+def one_line_error(p):
+    assert p.returncode != 0
+    assert p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    return lines[0]
+
+
+def test_missing_file():
+    msg = one_line_error(run_tool("xa-ps", "file:/nonexistent/guest.img", check=False))
+    assert "/nonexistent/guest.img" in msg
+
+
+def test_not_a_dump(tmp_path):
+    f = tmp_path / "disk.qcow2"
+    f.write_bytes(b"QFI\xfb" + b"\0" * 8192)
+    msg = one_line_error(run_tool("xa-ps", f"file:{f}", check=False))
+    assert "qcow2" in msg
+
+
+def test_not_linux(tmp_path):
+    f = tmp_path / "zeros.img"
+    with open(f, "wb") as fh:
+        fh.truncate(64 << 20)
+    msg = one_line_error(run_tool("xa-ps", f"file:{f}", check=False))
+    assert "Linux" in msg or "kernel" in msg
+
+
+def test_unknown_pid(dumps):
+    tgt, _ = target(dumps, "l4", "raw.img")
+    msg = one_line_error(run_tool("xa-read", tgt, "--va", "0x400000", "--pid", 99999, "--len", 8,
+                                  check=False))
+    assert "99999" in msg
+    msg = one_line_error(run_tool("xa-maps", tgt, "--pid", 99999, check=False))
+    assert "99999" in msg
+
+
+def test_unknown_symbol(dumps):
+    tgt, _ = target(dumps, "l4", "raw.img")
+    msg = one_line_error(run_tool("xa-sym", tgt, "no_such_symbol_xyz", check=False))
+    assert "no_such_symbol_xyz" in msg
+
+
+def test_bad_target_kind():
+    msg = one_line_error(run_tool("xa-ps", "floppy:/dev/fd0", check=False))
+    assert "floppy" in msg
