@@ -456,6 +456,16 @@ static void written_block(struct engine *e, uint64_t blk, uint32_t in, const uin
         else
             memset(buf + in, 0, len);
         shadow_put_block(&e->sh, blk, buf);
+        if (lblk == 0) {
+            /* the kernel rewrites the journal superblock at mount (e.g. turning on
+             * checksum v3) and when the log tail moves: take its features */
+            struct jbd2_sb nsb;
+            if (jbd2_parse_sb(buf, e->sh.bsize, &nsb) == 0 && nsb.bsize == e->jsb.bsize &&
+                nsb.maxlen <= e->jsb.maxlen && nsb.last > nsb.first)
+                e->jsb = nsb;
+            else
+                e->bad_journal++;
+        }
         uint32_t seq;
         int kind = jbd2_block_kind(buf, &seq);
         if ((kind == JBD2_DESCRIPTOR || kind == JBD2_REVOKE || kind == JBD2_COMMIT) && lblk != 0)

@@ -254,7 +254,8 @@ static int read_dir(struct xd_model *m, uint32_t ino, struct xd_dent **out, size
         free_dents(c.v, c.n);
         return c.err;
     }
-    qsort(c.v, c.n, sizeof(*c.v), cmp_dent);
+    if (c.n)
+        qsort(c.v, c.n, sizeof(*c.v), cmp_dent);
     size_t w = 0;
     for (size_t i = 0; i < c.n; i++) {
         if (w && strcmp(c.v[w - 1].name, c.v[i].name) == 0) {
@@ -554,7 +555,8 @@ static void rebuild_bmap(struct xd_model *m)
                                                        .lblk = nd->ext[i].lblk,
                                                        .len = nd->ext[i].len, .ino = nd->ino};
     }
-    qsort(m->bmap, m->nbmap, sizeof(*m->bmap), cmp_bmap);
+    if (m->nbmap)
+        qsort(m->bmap, m->nbmap, sizeof(*m->bmap), cmp_bmap);
     m->bmap_dirty = false;
 }
 
@@ -606,7 +608,8 @@ static size_t rlist_finish(struct rlist *r, uint64_t size)
 {
     if (!r->n)
         return 0;
-    qsort(r->v, r->n, sizeof(*r->v), cmp_range);
+    if (r->n > 1)
+        qsort(r->v, r->n, sizeof(*r->v), cmp_range);
     size_t w = 0;
     for (size_t i = 0; i < r->n; i++) {
         struct xadisk_range x = r->v[i];
@@ -849,7 +852,8 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         while (u64map_next(&m->nodes, &pos, &k, &v))
             cand[n++] = (uint32_t)k;
     }
-    qsort(cand, n, sizeof(*cand), cmp_u32);
+    if (n)
+        qsort(cand, n, sizeof(*cand), cmp_u32);
 
     /* 1. new state of every candidate that changed */
     size_t nchg = 0;
@@ -1033,7 +1037,10 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         }
     }
 
-    /* 8. deletes: names that went away without reappearing */
+    /* 8. deletes: names that went away without reappearing; nodes that lost
+     *    their last name are dropped after all names were reported */
+    uint32_t *gone = malloc((removed.n ? removed.n : 1) * sizeof(*gone));
+    size_t ngone = 0;
     for (size_t i = 0; i < removed.n; i++) {
         struct delta *r = &removed.v[i];
         struct xd_node *t = node_get(m, r->ino);
@@ -1043,14 +1050,14 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         ev_fill(&ev, XADISK_EV_DELETE, t, txn);
         ev.path = r->old_path ? r->old_path : strdup("?");
         r->old_path = NULL;
-        if (!t->nlk) {
-            ev.nlink = 0;
-            evq_push(&dels, &ev);
-            drop_subtree(m, t->ino, txn, &dels, MAX_PATH_DEPTH);
-        } else {
-            evq_push(&dels, &ev);
-        }
+        ev.nlink = t->nlk ? t->links : 0;
+        evq_push(&dels, &ev);
+        if (!t->nlk && gone)
+            gone[ngone++] = t->ino;
     }
+    for (size_t i = 0; i < ngone; i++)
+        drop_subtree(m, gone[i], txn, &dels, MAX_PATH_DEPTH);
+    free(gone);
 
     /* 9. changed attributes, sizes and data of files that stayed */
     for (size_t i = 0; i < nchg; i++) {
@@ -1135,7 +1142,8 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
     while (dv && evq_pop(&dels, &ev))
         dv[nd++] = ev;
     if (dv) {
-        qsort(dv, nd, sizeof(*dv), cmp_delete_depth);
+        if (nd)
+            qsort(dv, nd, sizeof(*dv), cmp_delete_depth);
         for (size_t i = 0; i < nd; i++)
             evq_push(q, &dv[i]);
     }
