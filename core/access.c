@@ -73,7 +73,7 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
         size_t chunk = (size_t)(XA_PAGE_SIZE - off);
         if (chunk > len - done)
             chunk = len - done;
-        uint64_t pa;
+        uint64_t pa = 0;
         const uint8_t *page;
         rc = xa__translate(xa, dtb, va, &pa);
         if (rc == 0)
@@ -132,7 +132,7 @@ XA_API int xa_write_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, const 
         size_t chunk = (size_t)(XA_PAGE_SIZE - (va & (XA_PAGE_SIZE - 1)));
         if (chunk > len - done)
             chunk = len - done;
-        uint64_t pa;
+        uint64_t pa = 0;
         rc = xa__translate(xa, dtb, va, &pa);
         if (rc == 0)
             rc = xa_write_pa(xa, pa, (const uint8_t *)buf + done, chunk);
@@ -257,7 +257,7 @@ XA_API const void *xa_access_physical_address(struct xa_instance *xa, uint64_t p
 XA_API const void *xa_access_dtb_virtual_address(struct xa_instance *xa, uint64_t dtb,
                                                  uint64_t va, uint32_t *offset)
 {
-    uint64_t pa;
+    uint64_t pa = 0;
     if (!xa || xa__translate(xa, dtb, va, &pa) < 0)
         return NULL;
     return hand_out_page(xa, pa, offset);

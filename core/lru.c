@@ -114,7 +114,7 @@ bool xa_lru_get(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t *val)
 
 bool xa_lru_remove(struct xa_lru *l, uint64_t k1, uint64_t k2, xa_lru_drop_fn drop, void *ctx)
 {
-    uint32_t *link;
+    uint32_t *link = NULL;
     uint32_t i = find(l, k1, k2, &link);
     if (i == XA_LRU_NIL)
         return false;
@@ -136,7 +136,7 @@ void xa_lru_put(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t val, xa_lru
     }
     if (l->free_list == XA_LRU_NIL) {
         uint32_t victim = l->tail;
-        uint32_t *link;
+        uint32_t *link = NULL;
         find(l, l->e[victim].k1, l->e[victim].k2, &link);
         drop_entry(l, link, victim, drop, ctx);
     }
