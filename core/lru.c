@@ -153,18 +153,21 @@ void xa_lru_put(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t val, xa_lru
     l->count++;
 }
 
+/* O(entries), not O(capacity): live targets flush often, usually with few entries. */
 void xa_lru_clear(struct xa_lru *l, xa_lru_drop_fn drop, void *ctx)
 {
     if (!l->e)
         return;
-    for (uint32_t i = l->head; i != XA_LRU_NIL; i = l->e[i].next)
+    uint32_t next;
+    for (uint32_t i = l->head; i != XA_LRU_NIL; i = next) {
+        struct xa_lru_entry *e = &l->e[i];
+        next = e->next;
         if (drop)
-            drop(ctx, l->e[i].k1, l->e[i].k2, l->e[i].val);
-    for (uint32_t b = 0; b <= l->mask; b++)
-        l->buckets[b] = XA_LRU_NIL;
-    for (uint32_t i = 0; i < l->cap; i++)
-        l->e[i].hnext = i + 1 < l->cap ? i + 1 : XA_LRU_NIL;
-    l->free_list = 0;
+            drop(ctx, e->k1, e->k2, e->val);
+        l->buckets[lru_hash(l, e->k1, e->k2)] = XA_LRU_NIL;
+        e->hnext = l->free_list;
+        l->free_list = i;
+    }
     l->head = l->tail = XA_LRU_NIL;
     l->count = 0;
 }
