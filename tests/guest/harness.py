@@ -466,6 +466,9 @@ class Guest:
         self.shmdir = os.path.join("/dev/shm", "xenaccess-" + tag)
         self.ram_path = os.path.join(self.shmdir, "ram")
         self.qmp_path = os.path.join(self.workdir, "qmp.sock")
+        # A second QMP socket for monitors (xenaccess): a QMP socket serves one
+        # client at a time, and the harness keeps the first one.
+        self.monitor_path = os.path.join(self.workdir, "monitor.sock")
         self.serial_path = os.path.join(self.workdir, "ttyS1.sock")
         self.serial_log = os.path.join(self.workdir, "serial.log")
         self.proc = None
@@ -495,6 +498,7 @@ class Guest:
         else:
             args += ["-machine", "pc"]
         args += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+                 "-qmp", "unix:%s,server=on,wait=off" % self.monitor_path,
                  "-chardev", "file,id=ser0,path=%s" % self.serial_log,
                  "-serial", "chardev:ser0",
                  "-chardev", "socket,id=ser1,path=%s,server=on,wait=on" % self.serial_path,
@@ -509,7 +513,7 @@ class Guest:
         initrd = build_initramfs(kernel)
         os.makedirs(self.workdir, exist_ok=True)
         os.makedirs(self.shmdir, exist_ok=True)
-        for p in (self.qmp_path, self.serial_path):
+        for p in (self.qmp_path, self.monitor_path, self.serial_path):
             if os.path.exists(p):
                 os.unlink(p)
         cmd = self.qemu_cmdline(kernel["VMLINUZ"], initrd)
@@ -803,6 +807,7 @@ def main(argv=None):
         g._ser.close()
         g._ser = None
         print("QMP=%s" % g.qmp_path)
+        print("MONITOR=%s" % g.monitor_path)
         print("TTYS1=%s" % g.serial_path)
         print("RAM=%s" % g.ram_path)
         print("TRUTH=%s" % os.path.join(g.workdir, "truth.json"))
