@@ -1,0 +1,580 @@
+"""The VM object: one open target (dump, live QEMU guest, Xen domain)."""
+import contextlib
+import ctypes
+import dataclasses
+import operator
+import os
+import threading
+
+from . import _lib
+from .errors import (EFAULT, EINVAL, ERANGE, PartialResult, XenaccessError, error_for)
+
+SCHEMES = ("file", "qemu", "xen", "libvirt")
+MAX_READ = 256 << 20          # one read: larger sizes are a caller bug, not a request
+MAX_STR = 1 << 20
+PF_KTHREAD = 0x00200000
+PAGE_SIZE = 4096
+
+CACHE_V2P, CACHE_PAGES, CACHE_OS, CACHE_ALL = 1, 2, 4, 7
+_CACHE_NAMES = {"v2p": CACHE_V2P, "pages": CACHE_PAGES, "os": CACHE_OS, "all": CACHE_ALL}
+
+INIT_WRITE, INIT_NO_OS = 1, 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Process:
+    pid: int
+    tgid: int
+    ppid: int
+    uid: int
+    gid: int
+    euid: int
+    egid: int
+    comm: str
+    state: str
+    flags: int
+    task: int
+    mm: int
+    dtb: int
+    start_time: int
+    kthread: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Module:
+    name: str
+    base: int
+    size: int
+    module: int
+    refcount: int
+    state: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Mapping:
+    start: int
+    end: int
+    flags: int
+    pgoff: int
+    vma: int
+    path: str
+    perms: str  # "r-xp" as /proc/PID/maps shows it
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Symbol:
+    name: str
+    addr: int
+    type: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Info:
+    backend: str
+    access_method: str
+    live: bool
+    memory_size: int
+    max_pa: int
+    vcpus: int
+    page_mode: str
+    dtb: int
+    os: str              # "linux", or None when no OS was recognised
+    version: str = None
+    release: str = None
+    kaslr_slide: int = None
+    phys_base: int = None
+    text_start: int = None
+    page_offset: int = None
+    symbols: int = 0
+    btf_types: int = 0
+    symbols_from: str = None
+    types_from: str = None
+    os_error: str = None  # why no OS was recognised
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _u64(value, what):
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__)) from None
+    if not 0 <= value < 1 << 64:
+        raise ValueError("%s out of range: %#x" % (what, value) if value >= 0 else
+                         "%s is negative: %d" % (what, value))
+    return value
+
+
+def _size(value, limit, what="size"):
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__)) from None
+    if value < 0:
+        raise ValueError("%s is negative: %d" % (what, value))
+    if value > limit:
+        raise ValueError("%s %d is larger than the limit %d" % (what, value, limit))
+    return value
+
+
+def _pid(pid):
+    if pid is None:
+        return 0
+    try:
+        pid = operator.index(pid)
+    except TypeError:
+        raise TypeError("pid must be an int, not %s" % type(pid).__name__) from None
+    if not 0 <= pid < 1 << 31:
+        raise ValueError("pid out of range: %d" % pid)
+    return pid
+
+
+def _perms(flags):
+    return "".join((c if flags & bit else "-") for c, bit in (("r", 1), ("w", 2), ("x", 4))) + \
+        ("s" if flags & 8 else "p")
+
+
+def _process(p):
+    return Process(pid=p.pid, tgid=p.tgid, ppid=p.ppid, uid=p.uid, gid=p.gid, euid=p.euid,
+                   egid=p.egid, comm=_lib.text(p.comm), state=_lib.text(p.state) or "?",
+                   flags=p.flags, task=p.task, mm=p.mm, dtb=p.dtb, start_time=p.start_time,
+                   kthread=bool(p.flags & PF_KTHREAD))
+
+
+def _module(m):
+    return Module(name=_lib.text(m.name), base=m.base, size=m.size, module=m.module,
+                  refcount=m.refcount, state=m.state)
+
+
+def _mapping(v):
+    return Mapping(start=v.start, end=v.end, flags=v.flags, pgoff=v.pgoff, vma=v.vma,
+                   path=_lib.text(v.path), perms=_perms(v.flags))
+
+
+class _Walk:
+    """Iterator over a C walk (processes, modules, maps).  Yields items, then
+    stops, or raises PartialResult when the walk over guest data broke off."""
+
+    def __init__(self, vm, what, new, nxt, free, ctype, convert, *args):
+        self._vm, self._what, self._next, self._free = vm, what, nxt, free
+        self._buf, self._convert, self.count = ctype(), convert, 0
+        it = ctypes.c_void_p()
+        with vm._lock:
+            h = vm._handle()
+            vm._check(new(h, *args, ctypes.byref(it)), what)
+            self._it = it
+            vm._walks.add(self)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        vm = self._vm
+        with vm._lock:
+            if self._it is None:
+                raise StopIteration
+            rc = self._next(self._it, ctypes.byref(self._buf))
+            if rc == 1:
+                self.count += 1
+                return self._convert(self._buf)
+            msg = vm._errmsg() if rc < 0 else None
+            self.close()
+        if rc == 0:
+            raise StopIteration
+        err = PartialResult("%s stopped after %d: %s" % (self._what, self.count, msg), rc)
+        err.count = err.items = self.count
+        raise err
+
+    def close(self):
+        with self._vm._lock:
+            if self._it is not None:
+                self._free(self._it)
+                self._it = None
+                self._vm._walks.discard(self)
+
+    def __del__(self):
+        if getattr(self, "_it", None) is not None:
+            self.close()
+
+
+class VM:
+    """An open target.  Use as a context manager or call close().
+
+    One thread at a time touches the C handle (a lock serialises calls)."""
+
+    def __init__(self, target, write=False, sysmap=None, btf=None, no_os=False,
+                 v2p_cache=0, page_cache=0):
+        self._h = None
+        self._lock = threading.RLock()
+        self._walks = set()
+        self._lib = _lib.xa()
+        if isinstance(target, os.PathLike):
+            target = "file:" + os.fspath(target)
+        if isinstance(target, str) and target.split(":", 1)[0] not in SCHEMES \
+                and os.path.exists(target):
+            target = "file:" + target
+        self.target = target
+        keep = [_lib.cstr(target, "target")]  # keep the bytes alive across the call
+        opts = _lib.InitOpts(sz=ctypes.sizeof(_lib.InitOpts), target=keep[0])
+        opts.flags = (INIT_WRITE if write else 0) | (INIT_NO_OS if no_os else 0)
+        if sysmap is not None:
+            keep.append(_lib.cstr(sysmap, "sysmap"))
+            opts.sysmap = keep[-1]
+        if btf is not None:
+            keep.append(_lib.cstr(btf, "btf"))
+            opts.btf = keep[-1]
+        opts.v2p_cache_entries = _size(v2p_cache, 1 << 26, "v2p_cache")
+        opts.page_cache_entries = _size(page_cache, 1 << 22, "page_cache")
+        h = ctypes.c_void_p()
+        rc = self._lib.xa_init_opts(ctypes.byref(opts), ctypes.byref(h))
+        if rc < 0:
+            raise error_for(rc, _lib.text(self._lib.xa_last_init_error()) or
+                            _lib.text(self._lib.xa_strerror(rc)))
+        if not h.value:
+            raise XenaccessError("xa_init_opts returned no handle", EINVAL)
+        self._h = h
+        self.writable = bool(write)
+
+    # -- plumbing --
+    def _handle(self):
+        if self._h is None:
+            raise ValueError("operation on a closed VM")
+        return self._h
+
+    def _errmsg(self):
+        return _lib.text(self._lib.xa_errmsg(self._h)) if self._h is not None else None
+
+    def _check(self, rc, what=None):
+        if rc < 0:
+            msg = self._errmsg() or _lib.text(self._lib.xa_strerror(rc))
+            raise error_for(rc, msg)
+        return rc
+
+    def close(self):
+        """Release the target (idempotent).  Open iterators are ended first."""
+        with self._lock:
+            for w in list(self._walks):
+                w.close()
+            if self._h is not None:
+                self._lib.xa_destroy(self._h)
+                self._h = None
+
+    @property
+    def closed(self):
+        return self._h is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        if getattr(self, "_h", None) is not None:
+            self.close()
+
+    def __repr__(self):
+        return "<xenaccess.VM %r%s>" % (self.target, " closed" if self.closed else "")
+
+    # -- target facts --
+    @property
+    def live(self):
+        with self._lock:
+            return bool(self._lib.xa_is_live(self._handle()))
+
+    @property
+    def info(self):
+        """Target and OS facts (an Info; .as_dict() for a dict)."""
+        L = self._lib
+        with self._lock:
+            h = self._handle()
+            base = dict(backend=_lib.text(L.xa_backend_name(h)),
+                        access_method=_lib.text(L.xa_access_method(h)),
+                        live=bool(L.xa_is_live(h)), memory_size=L.xa_memsize(h),
+                        max_pa=L.xa_max_pa(h), vcpus=L.xa_vcpu_count(h),
+                        page_mode=_lib.text(L.xa_page_mode_name(L.xa_get_page_mode(h))),
+                        dtb=L.xa_kernel_dtb(h), os=None)
+            oi = _lib.OsInfo()
+            if L.xa_os_get_info(h, ctypes.byref(oi)) == 0:
+                base.update(os="linux" if oi.type == 1 else "unknown",
+                            version=_lib.text(oi.version), release=_lib.text(oi.release),
+                            kaslr_slide=oi.kaslr_slide, phys_base=oi.phys_base,
+                            text_start=oi.text_start, page_offset=oi.page_offset,
+                            symbols=oi.num_symbols, btf_types=oi.num_btf_types,
+                            symbols_from=_lib.text(oi.symbols_from),
+                            types_from=_lib.text(oi.types_from))
+            else:
+                base.update(os_error=self._errmsg())
+            return Info(**base)
+
+    def mem_ranges(self):
+        """Guest-physical RAM as [(start, size), ...]."""
+        with self._lock:
+            n = ctypes.c_size_t()
+            p = self._lib.xa_mem_ranges(self._handle(), ctypes.byref(n))
+            if not p:
+                return []
+            return [(p[i].start, p[i].size) for i in range(min(n.value, 1 << 16))]
+
+    def regs(self, vcpu=0):
+        """Registers of a vCPU as a dict (asks the hypervisor on live targets)."""
+        vcpu = _size(vcpu, 0xffffffff, "vcpu")
+        r = _lib.Regs()
+        with self._lock:
+            self._check(self._lib.xa_get_vcpu_regs(self._handle(), vcpu, ctypes.byref(r)))
+        return {name: getattr(r, name) for name, _ in r._fields_}
+
+    def set_kernel_paging(self, mode, dtb):
+        """Set paging mode (1 none .. 5 LA57, as enum xa_page_mode) and kernel root by hand."""
+        mode = _size(mode, 5, "mode")
+        with self._lock:
+            self._check(self._lib.xa_set_kernel_paging(self._handle(), mode, _u64(dtb, "dtb")))
+
+    # -- live control and caches --
+    def pause(self):
+        """Pause a live guest (NotSupported on dumps).  Flushes caches."""
+        with self._lock:
+            self._check(self._lib.xa_pause(self._handle()))
+
+    def resume(self):
+        with self._lock:
+            self._check(self._lib.xa_resume(self._handle()))
+
+    @contextlib.contextmanager
+    def paused(self):
+        """`with vm.paused():` a consistent view of a live guest; nothing on dumps."""
+        if not self.live:
+            yield self
+            return
+        self.pause()
+        try:
+            yield self
+        finally:
+            if not self.closed:
+                self.resume()
+
+    def flush(self, kinds="all"):
+        """Drop cached translations/pages/OS data: "all", "v2p", "pages", "os" or a mask."""
+        if isinstance(kinds, str):
+            try:
+                mask = _CACHE_NAMES[kinds]
+            except KeyError:
+                raise ValueError("unknown cache %r (one of %s)" % (kinds, ", ".join(_CACHE_NAMES)))
+        else:
+            mask = _size(kinds, CACHE_ALL, "cache mask")
+        with self._lock:
+            self._lib.xa_cache_flush(self._handle(), mask)
+
+    def cache_stats(self):
+        st = _lib.CacheStats()
+        with self._lock:
+            self._lib.xa_cache_stats(self._handle(), ctypes.byref(st))
+        return {name: getattr(st, name) for name, _ in st._fields_}
+
+    # -- symbols and types --
+    def symbol(self, name):
+        """Address of a kernel symbol (KASLR applied); NotFound if unknown."""
+        out = ctypes.c_uint64()
+        with self._lock:
+            self._check(self._lib.xa_sym_lookup(self._handle(), _lib.cstr(name, "name"),
+                                                ctypes.byref(out)))
+        return out.value
+
+    def symbol_at(self, addr):
+        """(name, offset) of the nearest kernel symbol at or below addr."""
+        name, off = ctypes.c_char_p(), ctypes.c_uint64()
+        with self._lock:
+            self._check(self._lib.xa_sym_at(self._handle(), _u64(addr, "addr"),
+                                            ctypes.byref(name), ctypes.byref(off)))
+            return _lib.text(name.value), off.value
+
+    def symbols(self):
+        """All kernel symbols, in address order, as a list of Symbol."""
+        out = []
+
+        def each(name, addr, typ, _ctx):
+            out.append(Symbol(_lib.text(name), addr, _lib.text(typ)))
+            return 0
+
+        cb = _lib.SYM_FN(each)
+        with self._lock:
+            self._check(self._lib.xa_sym_foreach(self._handle(), cb, None))
+        return out
+
+    def type_offset(self, struct, member):
+        """Byte offset of member in struct (BTF); NotFound if unknown."""
+        out = ctypes.c_uint64()
+        with self._lock:
+            self._check(self._lib.xa_type_offset(self._handle(), _lib.cstr(struct, "struct"),
+                                                 _lib.cstr(member, "member"), ctypes.byref(out)))
+        return out.value
+
+    def type_size(self, struct):
+        out = ctypes.c_uint64()
+        with self._lock:
+            self._check(self._lib.xa_type_size(self._handle(), _lib.cstr(struct, "struct"),
+                                               ctypes.byref(out)))
+        return out.value
+
+    # -- OS objects --
+    def processes(self):
+        """Iterate processes (thread-group leaders); PartialResult if the walk broke off."""
+        L = self._lib
+        return _Walk(self, "process list", L.xa_process_iter_new, L.xa_process_iter_next,
+                     L.xa_process_iter_free, _lib.Process, _process)
+
+    def process(self, pid):
+        """One process by pid; NotFound if absent."""
+        p = _lib.Process()
+        with self._lock:
+            self._check(self._lib.xa_process_by_pid(self._handle(), _pid(pid), ctypes.byref(p)))
+        return _process(p)
+
+    def modules(self):
+        L = self._lib
+        return _Walk(self, "module list", L.xa_module_iter_new, L.xa_module_iter_next,
+                     L.xa_module_iter_free, _lib.Module, _module)
+
+    def maps(self, pid):
+        """Iterate the memory map of process pid (Mapping objects, address order)."""
+        L = self._lib
+        return _Walk(self, "memory map of %s" % pid, L.xa_vma_iter_new, L.xa_vma_iter_next,
+                     L.xa_vma_iter_free, _lib.Vma, _mapping, _pid(pid))
+
+    def dtb_of(self, pid):
+        """Page-table root (physical) of process pid."""
+        out = ctypes.c_uint64()
+        with self._lock:
+            self._check(self._lib.xa_pid_to_dtb(self._handle(), _pid(pid), ctypes.byref(out)))
+        return out.value
+
+    def _root(self, pid, dtb):
+        if dtb is not None:
+            if pid is not None:
+                raise ValueError("give pid or dtb, not both")
+            return _u64(dtb, "dtb")
+        return self.dtb_of(pid) if _pid(pid) else 0
+
+    # -- memory --
+    def read(self, addr, size, pid=None, dtb=None, partial=False):
+        """Read virtual memory: the kernel's (pid None or 0), process pid's, or
+        through page-table root dtb.  Raises on the first unreadable byte;
+        with partial=True returns the bytes read before it instead."""
+        addr, size = _u64(addr, "addr"), _size(size, MAX_READ)
+        if size == 0:
+            return b""
+        buf = ctypes.create_string_buffer(size)
+        n = ctypes.c_size_t()
+        with self._lock:
+            h = self._handle()
+            if dtb is None and pid:
+                rc = self._lib.xa_read_pid_va(h, _pid(pid), addr, buf, size, ctypes.byref(n))
+            else:
+                rc = self._lib.xa_read_va(h, self._root(pid, dtb), addr, buf, size,
+                                          ctypes.byref(n))
+            if rc < 0 and not partial:
+                self._check(rc)
+        got = min(n.value, size) if rc < 0 else size
+        return buf.raw[:got] if got < size else buf.raw
+
+    def _int(self, addr, width, pid, dtb):
+        return int.from_bytes(self.read(addr, width, pid=pid, dtb=dtb), "little")
+
+    def read_u8(self, addr, pid=None, dtb=None):
+        return self._int(addr, 1, pid, dtb)
+
+    def read_u16(self, addr, pid=None, dtb=None):
+        return self._int(addr, 2, pid, dtb)
+
+    def read_u32(self, addr, pid=None, dtb=None):
+        return self._int(addr, 4, pid, dtb)
+
+    def read_u64(self, addr, pid=None, dtb=None):
+        return self._int(addr, 8, pid, dtb)
+
+    def read_str(self, addr, max_len=256, pid=None, dtb=None, encoding="utf-8"):
+        """A NUL-terminated string of at most max_len bytes (decoded; bytes if encoding=None)."""
+        addr, max_len = _u64(addr, "addr"), _size(max_len, MAX_STR, "max_len")
+        buf = ctypes.create_string_buffer(max_len + 1)
+        with self._lock:
+            root = self._root(pid, dtb)
+            self._check(self._lib.xa_read_va_str(self._handle(), root, addr, buf, max_len + 1))
+        return buf.value if encoding is None else buf.value.decode(encoding, "replace")
+
+    def read_symbol(self, name, size):
+        """size bytes at kernel symbol name."""
+        size = _size(size, MAX_READ)
+        buf = ctypes.create_string_buffer(max(size, 1))
+        with self._lock:
+            self._check(self._lib.xa_read_ksym(self._handle(), _lib.cstr(name, "name"), buf, size))
+        return buf.raw[:size]
+
+    def read_pa(self, pa, size):
+        """Read guest-physical memory; OutOfRange if any byte is outside RAM."""
+        pa, size = _u64(pa, "pa"), _size(size, MAX_READ)
+        if size == 0:
+            return b""
+        buf = ctypes.create_string_buffer(size)
+        with self._lock:
+            self._check(self._lib.xa_read_pa(self._handle(), pa, buf, size))
+        return buf.raw
+
+    def write(self, addr, data, pid=None, dtb=None):
+        """Write virtual memory (open with write=True); returns bytes written."""
+        addr, data = _u64(addr, "addr"), bytes(data)
+        _size(len(data), MAX_READ, "data length")
+        if not data:
+            return 0
+        buf = ctypes.create_string_buffer(data, len(data))
+        n = ctypes.c_size_t()
+        with self._lock:
+            root = self._root(pid, dtb)
+            self._check(self._lib.xa_write_va(self._handle(), root, addr, buf, len(data),
+                                              ctypes.byref(n)))
+        return n.value
+
+    def write_pa(self, pa, data):
+        pa, data = _u64(pa, "pa"), bytes(data)
+        _size(len(data), MAX_READ, "data length")
+        buf = ctypes.create_string_buffer(data, max(len(data), 1))
+        with self._lock:
+            self._check(self._lib.xa_write_pa(self._handle(), pa, buf, len(data)))
+
+    def translate(self, va, pid=None, dtb=None):
+        """Virtual -> physical through the kernel's, pid's or dtb's page tables."""
+        va, pa = _u64(va, "va"), ctypes.c_uint64()
+        with self._lock:
+            root = self._root(pid, dtb)
+            self._check(self._lib.xa_translate(self._handle(), root, va, ctypes.byref(pa)))
+        return pa.value
+
+    def page(self, addr, pid=None, physical=False):
+        """The paper's xa_access_*_address: (copy of the 4 KiB page holding addr,
+        offset of addr in it).  physical=True takes addr as guest-physical."""
+        addr, off = _u64(addr, "addr"), ctypes.c_uint32()
+        L = self._lib
+        with self._lock:
+            h = self._handle()
+            if physical:
+                ptr, code = L.xa_access_physical_address(h, addr, ctypes.byref(off)), ERANGE
+            else:
+                root = self._root(pid, None)
+                ptr = L.xa_access_dtb_virtual_address(h, root, addr, ctypes.byref(off))
+                code = EFAULT
+            if not ptr:
+                raise error_for(code, self._errmsg())
+            try:
+                data = ctypes.string_at(ptr, PAGE_SIZE)
+            finally:
+                L.xa_release_page(h, ptr)
+        return data, off.value
+
+
+def open(target, write=False, sysmap=None, btf=None, no_os=False, v2p_cache=0, page_cache=0):
+    """Open a target: "file:PATH" (raw image or QEMU ELF core), "qemu:QMP_SOCKET",
+    "xen:DOMAIN", "libvirt:NAME" (a plain existing path means file:).  Returns a
+    VM, usable as a context manager."""
+    return VM(target, write=write, sysmap=sysmap, btf=btf, no_os=no_os, v2p_cache=v2p_cache,
+              page_cache=page_cache)
