@@ -3,7 +3,8 @@
 
     examples/ps_watch.py qemu:/path/to/qmp.sock [--interval 1.0] [--count N]
 
-Lines: "+ PID PPID UID COMM" for a start, "- PID PPID UID COMM" for an exit.
+Lines: "+ PID PPID UID COMM" for a start, "- PID PPID UID COMM" for an exit,
+"~ PID PPID UID COMM (was OLD)" when a process exec'd another program.
 A pid reused by a new process shows as an exit and a start (keyed by start time).
 """
 import argparse
@@ -39,10 +40,14 @@ def main():
             time.sleep(a.interval)
             now = snapshot(vm)
             for sign, keys, procs in (("-", before.keys() - now.keys(), before),
-                                      ("+", now.keys() - before.keys(), now)):
+                                      ("+", now.keys() - before.keys(), now),
+                                      ("~", {k for k in now.keys() & before.keys()
+                                             if now[k].comm != before[k].comm}, now)):
                 for key in sorted(keys):
                     p = procs[key]
-                    print("%s %d %d %d %s" % (sign, p.pid, p.ppid, p.uid, p.comm), flush=True)
+                    was = " (was %s)" % before[key].comm if sign == "~" else ""
+                    print("%s %d %d %d %s%s" % (sign, p.pid, p.ppid, p.uid, p.comm, was),
+                          flush=True)
             before, rounds = now, rounds + 1
 
 
