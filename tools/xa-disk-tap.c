@@ -127,13 +127,24 @@ int main(int argc, char **argv)
             fprintf(stderr, "xa-disk-tap: nbdkit failed to start\n");
             return 1;
         }
-        FILE *f = fopen(pidfile, "r");
+        /* the daemon writes its pid file after the parent has exited */
         int pid = 0;
-        if (!f || fscanf(f, "%d", &pid) != 1 || pid <= 0) {
+        for (int i = 0; i < 100 && pid <= 0; i++) {
+            FILE *f = fopen(pidfile, "r");
+            if (f) {
+                if (fscanf(f, "%d", &pid) != 1)
+                    pid = 0;
+                fclose(f);
+            }
+            if (pid <= 0) {
+                struct timespec ts = {0, 50 * 1000000L};
+                nanosleep(&ts, NULL);
+            }
+        }
+        if (pid <= 0) {
             fprintf(stderr, "xa-disk-tap: no pid in %s\n", pidfile);
             return 1;
         }
-        fclose(f);
         child = pid;
     }
     int ready = 0;

@@ -145,14 +145,21 @@ static int start_tap(struct xadisk *xd)
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return fail(xd, XA_EIO, "nbdkit failed to start the tap on %s", xd->image);
-    FILE *f = fopen(pidfile, "r");
-    int tpid = 0;
-    if (!f || fscanf(f, "%d", &tpid) != 1 || tpid <= 0) {
-        if (f)
+    int tpid = 0; /* the daemon writes its pid file after the parent has exited */
+    for (int i = 0; i < 100 && tpid <= 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f) {
+            if (fscanf(f, "%d", &tpid) != 1)
+                tpid = 0;
             fclose(f);
-        return fail(xd, XA_EIO, "nbdkit wrote no pid to %s", pidfile);
+        }
+        if (tpid <= 0) {
+            struct timespec ts = {0, 50 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
-    fclose(f);
+    if (tpid <= 0)
+        return fail(xd, XA_EIO, "nbdkit wrote no pid to %s", pidfile);
     xd->tap_pid = tpid;
     for (int i = 0; i < 200; i++) { /* up to 10 s for the event socket */
         int fd = connect_unix(xd->event_socket);
