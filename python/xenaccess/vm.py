@@ -488,10 +488,20 @@ class VM:
     def read_u16(self, addr, pid=None, dtb=None):
         return self._int(addr, 2, pid, dtb)
 
+    def _kva(self, fn, ctype, addr):
+        out = ctype()
+        with self._lock:
+            self._check(fn(self._handle(), _u64(addr, "addr"), ctypes.byref(out)))
+        return out.value
+
     def read_u32(self, addr, pid=None, dtb=None):
+        if pid is None and dtb is None:  # one C call, no buffer
+            return self._kva(self._lib.xa_read_kva_u32, ctypes.c_uint32, addr)
         return self._int(addr, 4, pid, dtb)
 
     def read_u64(self, addr, pid=None, dtb=None):
+        if pid is None and dtb is None:
+            return self._kva(self._lib.xa_read_kva_u64, ctypes.c_uint64, addr)
         return self._int(addr, 8, pid, dtb)
 
     def read_str(self, addr, max_len=256, pid=None, dtb=None, encoding="utf-8"):
