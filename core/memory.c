@@ -38,6 +38,17 @@ static bool pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
     return false;
 }
 
+/* True when any byte of the page at @pa is RAM (ranges need not be page-aligned). */
+static bool page_has_ram(const struct xa_instance *xa, uint64_t pa)
+{
+    for (size_t i = 0; i < xa->nr_ranges; i++) {
+        const struct xa_mem_range *r = &xa->ranges[i];
+        if (r->start - pa < XA_PAGE_SIZE || (pa >= r->start && pa - r->start < r->size))
+            return true;
+    }
+    return false;
+}
+
 /* What the page cache does with a page it drops. */
 static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
 {
@@ -69,7 +80,7 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
 {
     struct xa_backend *be = xa->be;
     uint64_t pa = pfn << XA_PAGE_SHIFT;
-    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !pa_in_ram(xa, pa, 1))
+    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !page_has_ram(xa, pa))
         return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
                              (unsigned long long)pa);
     if (be->ops->map_page) {

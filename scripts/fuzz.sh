@@ -1,0 +1,112 @@
+#!/bin/bash
+# The fuzz command: build the libFuzzer targets (clang, ASan + UBSan) and run
+# each for a given time, one at a time at the lowest priority; print
+# executions, executions/s, coverage edges and crashes per target, and
+# regenerate the table in docs/fuzzing.md.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 600, all)
+#   targets: dump x86 kallsyms btf walks jbd2
+#
+# New inputs go to $XA_FUZZ_BUILD/fuzz-work/<target> (not committed); crash
+# reproducers to $XA_FUZZ_BUILD/fuzz-artifacts/<target>/. A fixed crash's
+# input is kept as tests/fuzz/corpus/<target>/regress-<what> and replayed by
+# the 'fuzz-regress' test suite from then on.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SECONDS_PER_TARGET=${1:-600}
+shift 2>/dev/null || true
+ALL_TARGETS="dump x86 kallsyms btf walks jbd2"
+TARGETS=${*:-$ALL_TARGETS}
+BUILD=${XA_FUZZ_BUILD:-$ROOT/build-libfuzzer}
+RESULTS=$ROOT/tests/fuzz/results.tsv
+DOC=$ROOT/docs/fuzzing.md
+
+# Longest input each target is given (its input format decides).
+max_len() {
+    case $1 in
+        walks) echo 769 ;;      # variant byte + 64 patch records
+        kallsyms) echo 131072 ;;
+        *) echo 65536 ;;
+    esac
+}
+
+for p in clang libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
+        echo "fuzz: installing $p" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
+    }
+done
+
+mkdir -p "$BUILD"
+if [ ! -f "$BUILD/build.ninja" ]; then
+    # -Dwerror=false: clang warns where gcc does not; the gcc builds keep -Werror.
+    CC=clang meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dwerror=false >"$BUILD/fuzz-setup.log" 2>&1 || { cat "$BUILD/fuzz-setup.log"; exit 1; }
+fi
+bins=""
+for t in $TARGETS; do bins="$bins tests/fuzz/fuzz_$t"; done
+nice -n 19 ninja -C "$BUILD" $bins >"$BUILD/fuzz-build.log" 2>&1 || { tail -30 "$BUILD/fuzz-build.log"; exit 1; }
+
+touch "$RESULTS"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+status=0
+for t in $TARGETS; do
+    work=$BUILD/fuzz-work/$t
+    art=$BUILD/fuzz-artifacts/$t
+    mkdir -p "$work" "$art"
+    dict=""
+    [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+    log=$BUILD/fuzz-$t.log
+    before=$(ls "$art" | wc -l)
+    start=$(date +%s)
+    nice -n 19 "$BUILD/tests/fuzz/fuzz_$t" "$work" "tests/fuzz/corpus/$t" $dict \
+        -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len $t)" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$art/" >"$log" 2>&1
+    rc=$?
+    secs=$(( $(date +%s) - start ))
+    execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+    eps=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+    edges=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
+    crashes=$(( $(ls "$art" | wc -l) - before ))
+    [ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1 # a crash libFuzzer could not save
+    fixed=$(ls tests/fuzz/corpus/$t | grep -c '^regress-')
+    printf '%-9s %6ss  %10s execs  %7s exec/s  %5s edges  %s crashes (%s fixed earlier, kept as regress-*)\n' \
+        "$t" "$secs" "${execs:-0}" "${eps:-0}" "${edges:-0}" "$crashes" "$fixed"
+    if [ $rc -ne 0 ]; then
+        status=1
+        echo "  see $log; reproducer(s) in $art/" >&2
+        grep -m3 -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | sed 's/^/  /' >&2
+    fi
+    grep -v "^$t	" "$RESULTS" >"$RESULTS.tmp"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$(date -u +%Y-%m-%d)" "$secs" "${execs:-0}" \
+        "${eps:-0}" "${edges:-0}" "$crashes" "$fixed" >>"$RESULTS.tmp"
+    mv "$RESULTS.tmp" "$RESULTS"
+done
+
+# docs/fuzzing.md: the table between the markers, from results.tsv.
+if [ -f "$DOC" ]; then
+    /usr/bin/python3 - "$RESULTS" "$DOC" "$ALL_TARGETS" <<'PY'
+import sys
+results, doc, order = sys.argv[1], sys.argv[2], sys.argv[3].split()
+rows = {}
+for line in open(results):
+    f = line.rstrip("\n").split("\t")
+    if len(f) == 8:
+        rows[f[0]] = f
+table = ["| target | date | seconds | executions | exec/s | edges | crashes this run | regression inputs (crashes fixed) |",
+         "|---|---|---:|---:|---:|---:|---:|---:|"]
+for t in order:
+    if t in rows:
+        r = rows[t]
+        table.append(f"| {r[0]} | {r[1]} | {r[2]} | {int(r[3]):,} | {r[4]} | {r[5]} | {r[6]} | {r[7]} |")
+text = open(doc).read()
+begin, end = "<!-- fuzz-table:begin -->", "<!-- fuzz-table:end -->"
+if begin in text and end in text:
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    open(doc, "w").write(head + begin + "\n" + "\n".join(table) + "\n" + end + tail)
+PY
+fi
+exit $status

@@ -1,0 +1,73 @@
+/*
+ * fuzz_kallsyms.c -- kallsyms table discovery and decoding on a fuzzed
+ * buffer of guest memory, the way discovery scans a window: every 8-aligned
+ * token-index candidate, its token table, then num_syms / names / markers /
+ * offsets / relative_base around them, then every name decoded into a
+ * symbol table that is frozen and queried.
+ *
+ * Oracles beyond the sanitizers: an accepted layout lies inside the buffer;
+ * decoding never yields more symbols than num_syms.
+ */
+#include "fuzz_common.h"
+
+#include "os/linux/kallsyms_tables.h"
+#include "os/linux/symtab.h"
+#include "xenaccess.h"
+
+#define KSYM_FUZZ_MAX_INPUT (4u << 20)
+#define KSYM_FUZZ_MAX_CANDIDATES 64
+
+static void check_layout(const struct ksym_layout *l, size_t len)
+{
+    if (l->token_table >= l->token_index || l->token_index > len ||
+        len - l->token_index < KSYM_TOKEN_INDEX_SIZE || l->names > len ||
+        l->names_size > len - l->names || l->num_syms == 0 || l->num_syms > LINUX_SYMTAB_MAX ||
+        l->num_syms_at > len - 8)
+        abort();
+}
+
+static void decode_and_query(const uint8_t *buf, size_t len, const struct ksym_layout *l)
+{
+    struct linux_symtab t = {0};
+    int rc = ksym_decode(buf, len, l, &t);
+    if (rc == 0 && t.n != l->num_syms)
+        abort();
+    if (t.n > l->num_syms)
+        abort();
+    if (symtab_freeze(&t) == 0 && t.n) {
+        uint64_t addr;
+        const char *name;
+        uint64_t off;
+        (void)symtab_lookup(&t, "_text", &addr);
+        (void)symtab_lookup(&t, symtab_name(&t, &t.syms[t.n / 2]), &addr);
+        if (symtab_at(&t, t.syms[t.n - 1].addr, &name, &off) == 0 && !name)
+            abort();
+        (void)symtab_at(&t, 0, &name, &off);
+    }
+    symtab_free(&t);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > KSYM_FUZZ_MAX_INPUT)
+        return 0;
+    int candidates = 0;
+    for (size_t off = 0; off + KSYM_TOKEN_INDEX_SIZE <= size; off += 8) {
+        if (!ksym_looks_like_token_index(data + off, size - off))
+            continue;
+        if (++candidates > KSYM_FUZZ_MAX_CANDIDATES)
+            break;
+        size_t table;
+        if (ksym_find_token_table(data, size, off, &table) < 0)
+            continue;
+        if (table >= off || (table & 7))
+            abort();
+        struct ksym_layout l = {.token_table = table, .token_index = off};
+        if (ksym_find_tables(data, size, &l) < 0)
+            continue;
+        check_layout(&l, size);
+        decode_and_query(data, size, &l);
+        break;
+    }
+    return 0;
+}

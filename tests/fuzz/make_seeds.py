@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""Regenerate the seed corpora of the fuzz targets in tests/fuzz/corpus/.
+
+    /usr/bin/python3 tests/fuzz/make_seeds.py BUILD_DIR [DUMPS_DIR]
+
+Seeds come from the project's own builders and real guests:
+  kallsyms  tables in every layout (tests/unit/test_kallsyms.c's builder,
+            through BUILD_DIR/tests/fuzz/make_seeds_kallsyms)
+  btf, walks the synthetic guest of tests/unit/test_linux_os.c (its BTF
+            blobs, and patch lists that each make one hostile change)
+  dump      the header and vCPU notes of the real QEMU ELF cores in DUMPS_DIR
+            (default /var/tmp/xenaccess-cache/dumps; l4 and l5) with their
+            PT_LOADs shrunk to a few pages, plus LiME, raw and broken ELF
+            layouts
+  x86       page tables for every paging mode, built here
+  jbd2      small ext4 journals (plain, 64-bit csum v3, revoke), built here
+Files named regress-* are crash reproducers kept by hand: never deleted.
+The whole corpus stays small (< 2 MiB; checked at the end).
+"""
+import os
+import struct
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+MAX_TOTAL = 2 << 20
+
+
+def reset(name):
+    d = os.path.join(CORPUS, name)
+    os.makedirs(d, exist_ok=True)
+    for f in os.listdir(d):
+        if not f.startswith("regress-"):
+            os.unlink(os.path.join(d, f))
+    return d
+
+
+def write(d, name, data):
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+# ---- dump headers -----------------------------------------------------------
+
+def elf_seed_from_core(path):
+    """Header, program headers and notes of a real core; PT_LOADs shrunk."""
+    with open(path, "rb") as f:
+        head = bytearray(f.read(1 << 16))
+    phoff, = struct.unpack_from("<Q", head, 32)
+    phentsize, phnum = struct.unpack_from("<HH", head, 54)
+    phdrs = [list(struct.unpack_from("<IIQQQQQQ", head, phoff + i * phentsize))
+             for i in range(phnum)]
+    data_start = max(p[2] + p[5] for p in phdrs if p[0] == 4)  # end of the notes
+    data_start = (data_start + 7) & ~7
+    out = bytearray(head[:data_start])
+    pos = data_start
+    sizes = [(0x2000, 0x3000), (0x1000, 0x1000)]  # file, memory (zero-filled tail)
+    k = 0
+    for i, p in enumerate(phdrs):
+        if p[0] != 1:
+            continue
+        filesz, memsz = sizes[min(k, len(sizes) - 1)]
+        k += 1
+        p[2], p[5], p[6] = pos, filesz, memsz
+        struct.pack_into("<IIQQQQQQ", out, phoff + i * phentsize, *p)
+        pos += filesz
+    out += bytes(range(256)) * ((pos - data_start) // 256)
+    return bytes(out), phoff, phentsize
+
+
+def elf_header(phdrs):
+    """A minimal ELF64 x86-64 core with the given (type, offset, paddr, filesz, memsz)."""
+    eh = bytearray(64)
+    eh[0:4] = b"\x7fELF"
+    eh[4], eh[5], eh[6] = 2, 1, 1
+    struct.pack_into("<HHIQQQIHHHHHH", eh, 16, 4, 62, 1, 0, 64, 0, 0, 64, 56, len(phdrs), 0, 0, 0)
+    ph = b"".join(struct.pack("<IIQQQQQQ", t, 0, off, pa, pa, fs, ms, 0)
+                  for t, off, pa, fs, ms in phdrs)
+    return bytes(eh) + ph
+
+
+def lime(ranges):
+    out = b""
+    for start, data in ranges:
+        out += struct.pack("<IIQQQ", 0x4C694D45, 1, start, start + len(data) - 1, 0) + data
+    return out
+
+
+def dump_seeds(dumps):
+    d = reset("dump")
+    for kind in ("l4", "l5"):
+        core = os.path.join(dumps, kind, "core.elf")
+        if os.path.exists(core):
+            seed, phoff, phentsize = elf_seed_from_core(core)
+            write(d, f"qemu-core-{kind}", seed)
+            # The same with the first PT_LOAD running past the end of the file.
+            bad = bytearray(seed)
+            for i in range(struct.unpack_from("<H", bad, 56)[0]):
+                at = phoff + i * phentsize
+                if struct.unpack_from("<I", bad, at)[0] == 1:
+                    struct.pack_into("<Q", bad, at + 32, 1 << 40)
+                    break
+            write(d, f"qemu-core-{kind}-exceeds-file", bytes(bad))
+    hdr = 64 + 56 * 3
+    body = bytes(range(256)) * 48
+    write(d, "elf-three-loads", elf_header([(1, hdr, 0, 0x1000, 0x1000),
+                                            (1, hdr + 0x1000, 0x1800, 0x800, 0x2000),
+                                            (1, hdr + 0x1800, 0x100000, 0x1000, 0x1000)]) + body)
+    write(d, "elf-overlapping", elf_header([(1, hdr, 0, 0x2000, 0x2000),
+                                            (1, hdr + 0x800, 0x1000, 0x2000, 0x2000),
+                                            (1, hdr, 0x1000, 0x1000, 0x1000)]) + body)
+    write(d, "lime-two-ranges", lime([(0, body[:0x2000]), (0x100000, body[:0x1000])]))
+    write(d, "lime-unaligned", lime([(0x123, body[:0x1801])]))
+    write(d, "raw-one-page", body[:4096])
+
+
+# ---- page tables ------------------------------------------------------------
+
+def x86_seed(mode, flags, cr3, vas, mem, phy=0):
+    return struct.pack("<BBBQ4Q", mode, flags, phy, cr3, *vas) + bytes(mem)
+
+
+def put(mem, at, fmt, v):
+    struct.pack_into(fmt, mem, at, v)
+
+
+def x86_seeds():
+    d = reset("x86")
+    P, RW, US, PS = 1, 2, 4, 0x80
+    NX = 1 << 63
+    kva = 0xffffffff81000000
+    # 4-level: 4 KiB page, a 2 MiB page, a 1 GiB page.
+    mem = bytearray(0x8000)
+    put(mem, 0x1000 + 511 * 8, "<Q", 0x2000 | P | RW)
+    put(mem, 0x2000 + 510 * 8, "<Q", 0x3000 | P | RW)
+    put(mem, 0x3000 + 8 * 8, "<Q", 0x4000 | P | RW)
+    put(mem, 0x4000, "<Q", 0x5000 | P | RW | NX)
+    put(mem, 0x3000 + 9 * 8, "<Q", 0x200000 | P | PS)
+    put(mem, 0x2000 + 511 * 8, "<Q", 0x40000000 | P | PS)
+    put(mem, 0x1000, "<Q", 0x6000 | P | RW | US)  # user half
+    put(mem, 0x6000, "<Q", 0x7000 | P | RW | US)
+    vas = [kva, kva + 0x201234, 0xffffffffc0001000, 0x1000]
+    write(d, "ia32e", x86_seed(4, 1, 0x1000, vas, mem))
+    write(d, "ia32e-wrap", x86_seed(4, 1 | 4 | 8, 0x1000 | 0x5, vas, mem))
+    write(d, "ia32e-no-nx", x86_seed(4, 0, 0x1000, vas, mem))
+    # 5-level: one more table on top.
+    mem5 = bytearray(mem) + bytearray(0x1000)
+    put(mem5, 0x8000 + 511 * 8, "<Q", 0x1000 | P | RW)
+    write(d, "la57", x86_seed(5, 1, 0x8000, [0xffffffffff000000 | (kva & 0xffffff), kva,
+                                              0xff11000000000000, 0], mem5))
+    # A table that maps itself at every level.
+    selfmap = bytearray(0x2000)
+    for i in range(512):
+        put(selfmap, 0x1000 + i * 8, "<Q", 0x1000 | P | RW)
+    write(d, "self-map", x86_seed(4, 1, 0x1000, [kva, 0xffffff7fbfdfe000, 0, 0x7fffffffe000],
+                                  selfmap))
+    # PAE: PDPT of 4 entries at 0x20, PD at 0x1000, PT at 0x2000.
+    pae = bytearray(0x4000)
+    put(pae, 0x20 + 3 * 8, "<Q", 0x1000 | P)
+    put(pae, 0x1000 + 8 * 8, "<Q", 0x2000 | P | RW)
+    put(pae, 0x1000 + 9 * 8, "<Q", 0x400000 | P | PS)
+    put(pae, 0x2000, "<Q", 0x3000 | P | RW | NX)
+    write(d, "pae", x86_seed(3, 1, 0x20, [0xc1000000, 0xc1201000, 0xc0000000, 0], pae))
+    # 32-bit legacy: PD at 0x1000, PT at 0x2000, a 4 MiB page with PSE-36 bits.
+    leg = bytearray(0x3000)
+    put(leg, 0x1000 + 0x300 * 4, "<I", 0x2000 | P | RW)
+    put(leg, 0x1000 + 0x301 * 4, "<I", 0x400000 | (0x3 << 13) | P | PS)
+    put(leg, 0x2000, "<I", 0x3000 | P)
+    write(d, "legacy", x86_seed(2, 2, 0x1000, [0xc0000000, 0xc0400123, 0xc0000fff, 0x1000],
+                                leg, phy=0x80 | 40))
+    write(d, "none", x86_seed(1, 0, 0, [0x1234, 0, 0xffffffffffffffff, 1 << 52], b""))
+
+
+# ---- ext4 journal -----------------------------------------------------------
+
+JBD2_MAGIC = 0xC03B3998
+
+
+def be32(v):
+    return struct.pack(">I", v & 0xffffffff)
+
+
+def jbd2_journal(bsize=1024, incompat=0, revoke=False):
+    nblocks = 10
+    sb = bytearray(bsize)
+    sb[0:12] = be32(JBD2_MAGIC) + be32(4) + be32(0)
+    struct.pack_into(">IIIII", sb, 0x0c, bsize, 1024, 1, 5, 1)
+    struct.pack_into(">I", sb, 0x28, incompat)
+    sb[0x30:0x40] = bytes(range(16))
+    is64, v3 = incompat & 2, incompat & 0x10
+    blocks = [bytes(sb)]
+    # transaction 5: descriptor with two tags, two data blocks, commit
+    desc = bytearray(bsize)
+    desc[0:12] = be32(JBD2_MAGIC) + be32(1) + be32(5)
+    off = 12
+    for i, fsblk in enumerate((100, 101)):
+        last = i == 1
+        flags = (8 if last else 0) | (2 if i else 0) | (1 if i == 0 else 0)  # escape, same uuid, last
+        if v3:
+            tag = be32(fsblk) + be32(flags) + be32(0) + be32(0)
+        else:
+            tag = be32(fsblk) + struct.pack(">HH", 0, flags) + (be32(0) if is64 else b"")
+        desc[off:off + len(tag)] = tag
+        off += len(tag)
+        if not flags & 2:
+            desc[off:off + 16] = bytes(range(16))
+            off += 16
+    blocks.append(bytes(desc))
+    blocks.append(b"\x00\x00\x00\x00" + b"D" * (bsize - 4))  # escaped: magic restored
+    blocks.append(b"E" * bsize)
+    commit = bytearray(bsize)
+    commit[0:12] = be32(JBD2_MAGIC) + be32(2) + be32(5)
+    blocks.append(bytes(commit))
+    if revoke:  # transaction 6: a revoke block and a commit
+        rv = bytearray(bsize)
+        rv[0:12] = be32(JBD2_MAGIC) + be32(5) + be32(6)
+        recs = (struct.pack(">Q", 100) + struct.pack(">Q", 7)) if is64 else be32(100) + be32(7)
+        struct.pack_into(">I", rv, 12, 16 + len(recs))
+        rv[16:16 + len(recs)] = recs
+        blocks.append(bytes(rv))
+        commit = bytearray(bsize)
+        commit[0:12] = be32(JBD2_MAGIC) + be32(2) + be32(6)
+        blocks.append(bytes(commit))
+    while len(blocks) < nblocks:
+        blocks.append(bytes(bsize))
+    return b"".join(blocks)
+
+
+def jbd2_seeds():
+    d = reset("jbd2")
+    write(d, "plain", b"\x00" + jbd2_journal())
+    write(d, "plain-revoke", b"\x00" + jbd2_journal(revoke=True))
+    write(d, "64bit-revoke", b"\x00" + jbd2_journal(incompat=0x3, revoke=True))
+    write(d, "csum-v3-64bit", b"\x01" + jbd2_journal(incompat=0x13, revoke=True))
+    write(d, "csum-v2", b"\x01" + jbd2_journal(incompat=0x9))
+    write(d, "fast-commit", b"\x00" + jbd2_journal(incompat=0x21))
+
+
+# ---- from the C builders ----------------------------------------------------
+
+def c_seeds(build):
+    gen = os.path.join(build, "tests", "fuzz")
+    subprocess.run([os.path.join(gen, "make_seeds_kallsyms"), reset("kallsyms")], check=True)
+    btf, walks = reset("btf"), reset("walks")
+    subprocess.run([os.path.join(gen, "make_seeds_guest"), btf, walks], check=True)
+    write(btf, "too-short", b"\x9f\xeb\x01\x00" + bytes(20))
+    write(btf, "bad-magic", b"\x00\x00\x01\x00" + bytes(60))
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(__doc__)
+    build = sys.argv[1]
+    dumps = sys.argv[2] if len(sys.argv) == 3 else "/var/tmp/xenaccess-cache/dumps"
+    dump_seeds(dumps)
+    x86_seeds()
+    jbd2_seeds()
+    c_seeds(build)
+    total = sum(os.path.getsize(os.path.join(r, f))
+                for r, _, fs in os.walk(CORPUS) for f in fs)
+    for name in sorted(os.listdir(CORPUS)):
+        print(f"{name:10} {len(os.listdir(os.path.join(CORPUS, name)))} seeds")
+    print(f"total {total} bytes")
+    if total > MAX_TOTAL:
+        sys.exit(f"corpus is {total} bytes, more than {MAX_TOTAL}: keep it small")
+
+
+if __name__ == "__main__":
+    main()
