@@ -147,6 +147,18 @@ XA_API int xa_type_size(struct xa_instance *xa, const char *type, uint64_t *size
 
 /* ---- processes -------------------------------------------------------- */
 
+/*
+ * Live targets (qemu:): each top-level walk starts from a flushed state, so
+ * a process started or exited since the last walk is seen, and no stale
+ * translation or copied page leaks into the new walk. Within one walk the
+ * caches still help. See docs/live.md.
+ */
+static void live_walk_start(struct xa_instance *xa)
+{
+    if (xa_is_live(xa))
+        xa_cache_flush(xa, XA_CACHE_ALL);
+}
+
 XA_API int xa_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
 {
     if (out)
@@ -154,6 +166,7 @@ XA_API int xa_process_iter_new(struct xa_instance *xa, struct xa_process_iter **
     CHECK_OS(xa);
     if (!out)
         return xa__set_error(xa, XA_EINVAL, "xa_process_iter_new: out is NULL");
+    live_walk_start(xa);
     return xa->os_ops->process_iter_new(xa, out);
 }
 
@@ -257,6 +270,7 @@ XA_API int xa_module_iter_new(struct xa_instance *xa, struct xa_module_iter **ou
     CHECK_OS(xa);
     if (!out)
         return xa__set_error(xa, XA_EINVAL, "xa_module_iter_new: out is NULL");
+    live_walk_start(xa);
     return xa->os_ops->module_iter_new(xa, out);
 }
 
@@ -282,6 +296,7 @@ XA_API int xa_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_it
     CHECK_OS(xa);
     if (!out)
         return xa__set_error(xa, XA_EINVAL, "xa_vma_iter_new: out is NULL");
+    live_walk_start(xa);
     return xa->os_ops->vma_iter_new(xa, pid, out);
 }
 
