@@ -162,10 +162,11 @@ def main():
                 "ok" if covered else "FAIL", [e.get("ranges") for e in big_writes]))
             failures += not covered
 
-            # ring overflow: the monitor stops reading, the guest writes > 1 MiB
+            # ring overflow: the monitor stops reading, the guest writes 16 MiB, more than the
+            # 1 MiB ring plus the socket buffers (4 MiB send, 8 MiB receive) hold
             os.kill(mon.pid, signal.SIGSTOP)
             g.run("mkdir /mnt/burst; for i in 1 2 3 4 5 6 7 8; do "
-                  "dd if=/dev/urandom of=/mnt/burst/f$i bs=64k count=8 2>/dev/null; done; sync",
+                  "dd if=/dev/urandom of=/mnt/burst/f$i bs=64k count=32 2>/dev/null; done; sync",
                   timeout=300)
             time.sleep(1)
             os.kill(mon.pid, signal.SIGCONT)
