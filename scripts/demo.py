@@ -52,7 +52,7 @@ def main():
 
         banner("a process started in the guest now shows up (xa-ps --watch)")
         watch = subprocess.Popen([os.path.join(BUILD, "tools", "xa-ps"), target, "--watch", "1",
-                                  "--count", "6"], stdout=subprocess.PIPE, text=True)
+                                  "--count", "9"], stdout=subprocess.PIPE, text=True)
         time.sleep(2)
         g.run("sleep 3 &")
         lines = watch.communicate(timeout=120)[0].splitlines()
