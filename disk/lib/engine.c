@@ -490,9 +490,26 @@ static void written_block(struct engine *e, uint64_t blk, uint32_t in, const uin
     model_note_write(&e->m, blk, 1);
 }
 
+int engine_settle(struct engine *e, struct evq *q)
+{
+    if (!e->resync_pending)
+        return 0;
+    e->resync_pending = false;
+    uint64_t dropped = e->resync_dropped;
+    e->resync_dropped = 0;
+    return engine_resync(e, dropped, q);
+}
+
 int engine_record(struct engine *e, const struct xdp_hdr *h, const uint8_t *payload,
                   struct evq *q)
 {
+    if (h->type == XDP_RESYNC) {
+        e->resync_pending = true;
+        e->resync_dropped += h->offset;
+        return 0;
+    }
+    if (e->resync_pending)
+        return 0;
     switch (h->type) {
     case XDP_WRITE:
     case XDP_ZERO: {
@@ -523,8 +540,6 @@ int engine_record(struct engine *e, const struct xdp_hdr *h, const uint8_t *payl
         if (e->m.npend)
             return model_attribute(&e->m, e->last_txn, q);
         return 0;
-    case XDP_RESYNC:
-        return engine_resync(e, h->offset, q);
     default:
         return 0; /* TRIM and unknown types carry nothing we need */
     }

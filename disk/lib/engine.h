@@ -41,6 +41,9 @@ struct engine {
     size_t ndirtydirs, dirtydirs_cap;
     uint64_t flushes;
     uint64_t writes_since_round;
+    /* records were lost: rescan once the backlog is read (engine_settle) */
+    bool resync_pending;
+    uint64_t resync_dropped;
     /* counters */
     uint64_t transactions, resyncs, bad_journal, last_txn;
     char err[256];
@@ -54,6 +57,9 @@ int engine_record(struct engine *e, const struct xdp_hdr *h, const uint8_t *payl
                   struct evq *q);
 /* Rescan and diff against what we knew (after lost records). */
 int engine_resync(struct engine *e, uint64_t dropped, struct evq *q);
+/* The input is drained for now: do a pending rescan.  Records that arrive
+ * between a RESYNC and this call are skipped: the rescan covers them. */
+int engine_settle(struct engine *e, struct evq *q);
 /* Nothing arrived for a while: finish what a flush would (no-journal mode). */
 int engine_idle(struct engine *e, struct evq *q);
 #endif

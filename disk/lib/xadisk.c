@@ -604,6 +604,15 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
             return rc;
         if (xd->q.n)
             continue;
+        if (xd->engine_up && xd->eng.resync_pending) {
+            /* rescan once, after the backlog: not once per RESYNC frame */
+            rc = fill(xd, 0);
+            if (rc > 0)
+                continue;
+            engine_settle(&xd->eng, &xd->q);
+            if (xd->q.n)
+                continue;
+        }
         uint64_t t = now_ms();
         if (t >= deadline && timeout_ms != 0)
             return XA_ETIMEDOUT;
