@@ -10,12 +10,19 @@
  *  --until-gone  read memory and registers in a loop until QEMU goes away
  *                (the test quits QEMU meanwhile); checks nothing crashes and
  *                QMP calls then fail with XA_EGONE.
+ *  --list-procs  open with the OS layer; for each line read on stdin, walk
+ *                the process list in the same instance and print
+ *                "procs N PID:COMM ...", to test the live cache policy.
+ *  --watch-str VA  print "str VALUE" each time the kernel string at VA
+ *                changes (polled every 20 ms, caches not flushed unless
+ *                --flush), until stdin is closed.
  */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +56,8 @@ static void sleep_ms(unsigned ms)
 struct options {
     const char *sock, *banner, *expect_method;
     uint64_t banner_va, jiffies_va;
-    bool open_only, until_gone;
+    uint64_t watch_va;
+    bool open_only, until_gone, flush, list_procs;
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -66,6 +74,12 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->jiffies_va = strtoull(v, NULL, 16), i++;
         else if (!strcmp(a, "--expect-method") && v)
             o->expect_method = v, i++;
+        else if (!strcmp(a, "--watch-str") && v)
+            o->watch_va = strtoull(v, NULL, 16), i++;
+        else if (!strcmp(a, "--list-procs"))
+            o->list_procs = true;
+        else if (!strcmp(a, "--flush"))
+            o->flush = true;
         else if (!strcmp(a, "--open-only"))
             o->open_only = true;
         else if (!strcmp(a, "--until-gone"))
@@ -235,12 +249,72 @@ static int until_gone(struct xa_instance *xa, const struct options *o)
     return 0;
 }
 
+/* Report every change of the string at o->watch_va until stdin closes. */
+static int watch_string(struct xa_instance *xa, const struct options *o)
+{
+    char last[128] = "", cur[128];
+    int last_rc = 1;
+    for (;;) {
+        struct timeval tv = {0, 20000};
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(0, &fds);
+        if (select(1, &fds, NULL, NULL, &tv) > 0) {
+            char c;
+            if (read(0, &c, 1) <= 0)
+                return 0;
+        }
+        if (o->flush)
+            xa_cache_flush(xa, XA_CACHE_ALL);
+        int rc = xa_read_va_str(xa, 0, o->watch_va, cur, sizeof(cur));
+        if (rc != last_rc || (rc == 0 && strcmp(cur, last) != 0)) {
+            if (rc == 0)
+                printf("str %s\n", cur);
+            else
+                printf("str_error %d %s\n", rc, xa_errmsg(xa));
+            snprintf(last, sizeof(last), "%s", cur);
+            last_rc = rc;
+        }
+    }
+}
+
+/* One process walk per line on stdin, all in the same instance. */
+static int list_procs_on_demand(struct xa_instance *xa)
+{
+    char line[64];
+    while (fgets(line, sizeof(line), stdin)) {
+        struct xa_process_iter *it = NULL;
+        int rc = xa_process_iter_new(xa, &it);
+        if (rc < 0) {
+            printf("procs_error %d %s\n", rc, xa_errmsg(xa));
+            continue;
+        }
+        struct xa_process p;
+        int n = 0;
+        char *out = NULL;
+        size_t outlen = 0;
+        FILE *f = open_memstream(&out, &outlen);
+        while ((rc = xa_process_iter_next(it, &p)) == 1) {
+            fprintf(f, " %d:%s", (int)p.pid, p.comm);
+            n++;
+        }
+        xa_process_iter_free(it);
+        fclose(f);
+        if (rc < 0)
+            printf("procs_error %d %s\n", rc, xa_errmsg(xa));
+        else
+            printf("procs %d%s\n", n, out);
+        free(out);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: %s SOCK [--banner-va HEX --banner TEXT] [--jiffies-va HEX] "
-                        "[--expect-method TEXT] [--open-only] [--until-gone]\n",
+                        "[--expect-method TEXT] [--open-only] [--until-gone] [--watch-str VA [--flush]]\n",
                 argv[0]);
         return 2;
     }
@@ -249,7 +323,7 @@ int main(int argc, char **argv)
     snprintf(target, sizeof(target), "qemu:%s", o.sock);
     struct xa_instance *xa = NULL;
     double t = now_s();
-    int rc = xa_init(target, XA_INIT_NO_OS, &xa);
+    int rc = xa_init(target, o.list_procs ? 0 : XA_INIT_NO_OS, &xa);
     double open_s = now_s() - t;
     if (rc < 0) {
         printf("open_error %d %s\n", rc, xa_last_init_error());
@@ -262,7 +336,11 @@ int main(int argc, char **argv)
         xa_destroy(xa);
         return 0;
     }
-    if (o.until_gone) {
+    if (o.list_procs) {
+        list_procs_on_demand(xa);
+    } else if (o.watch_va) {
+        watch_string(xa, &o);
+    } else if (o.until_gone) {
         until_gone(xa, &o);
     } else {
         check_layout(xa, &o);

@@ -1,0 +1,220 @@
+"""Checks shared by the shared-RAM and /proc/PID/mem live tests."""
+
+import queue
+import subprocess
+import threading
+import time
+
+from livecommon import binary, parse_kv
+
+
+def attach_and_check(lg, method, unflushed_fresh):
+    """Open, layout, registers, kernel banner by virtual address, reads while
+    running, pause/resume (live_attach does the checks)."""
+    busy = lg.busy()
+    try:
+        rc, out = lg.attach("--banner-va", lg.syms["linux_banner"], "--banner", lg.version[:60],
+                            "--jiffies-va", lg.syms["jiffies"], "--expect-method", method)
+    finally:
+        lg.g.run("kill %d" % busy)
+    print(out)
+    assert rc == 0, out
+    kv = parse_kv(out)
+    assert kv["failures"] == ["0"]
+    if unflushed_fresh is not None:
+        assert kv["unflushed_read_fresh"] == ["1" if unflushed_fresh else "0"], out
+    return kv
+
+
+def ranges_cover_guest_ram(lg, kv):
+    """Every "System RAM" range the guest kernel knows lies in our RAM ranges."""
+    ours = []
+    for v in kv["range"]:
+        start, size = (int(x, 16) for x in v.split())
+        ours.append((start, start + size))
+    ram = lg.g.truth["phys"].get("System RAM", [])
+    assert ram, "no System RAM in the guest's /proc/iomem"
+    for s, e in ram:
+        s, e = int(s, 16), int(e, 16) + 1
+        assert any(a <= s and e <= b for a, b in ours), \
+            "guest RAM %#x-%#x not inside %s" % (s, e, [(hex(a), hex(b)) for a, b in ours])
+    total = sum(b - a for a, b in ours)
+    assert total <= lg.g.mem_mb << 20
+    assert total >= (lg.g.mem_mb << 20) - (1 << 20)
+
+
+def regs_match_hmp(lg):
+    """Registers through the library equal the harness's own HMP reading,
+    with the guest stopped so that both see the same state."""
+    lg.g.qmp("stop")
+    try:
+        rc, out = lg.attach()
+        truth = lg.g.regs()
+    finally:
+        lg.g.qmp("cont")
+    assert rc == 0, out
+    seen = 0
+    for v in parse_kv(out).get("vcpu", []):
+        f = v.split()
+        cpu = int(f[0])
+        got = dict(zip(f[1::2], f[2::2]))
+        want = truth[cpu]
+        for ours, theirs in (("rip", "RIP"), ("cr0", "CR0"), ("cr3", "CR3"), ("cr4", "CR4"),
+                             ("efer", "EFER")):
+            assert int(got[ours], 16) == want[theirs], (cpu, ours, got[ours], hex(want[theirs]))
+        seen += 1
+    assert seen == len(truth) == lg.g.smp
+
+
+class Lines:
+    """Lines of a child's stdout, read in a thread."""
+
+    def __init__(self, proc):
+        self.q = queue.Queue()
+        self.proc = proc
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def wait_for(self, pred, timeout):
+        deadline = time.time() + timeout
+        seen = []
+        while time.time() < deadline:
+            try:
+                line = self.q.get(timeout=max(0.05, deadline - time.time()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+            if pred(line):
+                return line
+        raise AssertionError("no matching line within %ss; got %r" % (timeout, seen[-5:]))
+
+
+def start(lg, *args):
+    return subprocess.Popen([binary("tests/live/live_attach"), lg.sock] + list(args),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+
+
+def memory_changes_seen(lg, flush):
+    """Change the guest's hostname (init_uts_ns.name.nodename, at +65) and see
+    each new value from one long-lived instance."""
+    va = "%x" % (int(lg.syms["init_uts_ns"], 16) + 65)
+    before = lg.g.run("hostname").strip()
+    p = start(lg, "--watch-str", va, *(["--flush"] if flush else []))
+    lines = Lines(p)
+    try:
+        lines.wait_for(lambda l: l == "str " + before, 60)
+        for name in ("xa-fresh-1", "xa-fresh-2"):
+            lg.g.run("hostname " + name)
+            lines.wait_for(lambda l, n=name: l == "str " + n, 10)
+    finally:
+        lg.g.run("hostname " + before)
+        p.stdin.close()
+        p.wait(timeout=30)
+
+
+def _procs(line):
+    out = {}
+    for item in line.split()[2:]:
+        pid, _, comm = item.partition(":")
+        out[int(pid)] = comm
+    return out
+
+
+def process_list_follows_guest(lg):
+    """One instance, several walks: a process started after attach shows up
+    in the next walk, one that exited disappears (live cache policy)."""
+    p = start(lg, "--list-procs")
+    lines = Lines(p)
+    try:
+        def walk():
+            p.stdin.write("\n")
+            p.stdin.flush()
+            line = lines.wait_for(lambda l: l.startswith("procs"), 120)
+            assert line.startswith("procs "), line
+            return _procs(line)
+
+        first = walk()
+        truth = {q["pid"]: q["comm"] for q in lg.g.refresh_procs()}
+        missing = set(truth) - set(first)
+        extra = set(first) - set(truth) - {0}
+        # only the short-lived helpers of g.run() may differ
+        assert len(missing) <= 3 and len(extra) <= 3, (missing, extra)
+        for pid in set(truth) & set(first):
+            # /proc shows "kworker/0:0-events": comm plus the current work item
+            assert first[pid] and truth[pid].startswith(first[pid]), (pid, first[pid], truth[pid])
+
+        # A parent that waits, so the killed child is reaped, not a zombie.
+        lg.g.run("sh -c 'sleep 4321 & echo $! > /tmp/xa-child; wait' >/dev/null 2>&1 </dev/null &")
+        child = None
+        for _ in range(50):
+            out = lg.g.run("cat /tmp/xa-child 2>/dev/null").strip()
+            if out.isdigit():
+                child = int(out)
+                break
+            time.sleep(0.1)
+        assert child, "guest did not start the child"
+        second = walk()
+        assert second.get(child) == "sleep", (child, second.get(child))
+        assert child not in first
+
+        lg.g.run("kill %d" % child)
+        for _ in range(50):
+            if lg.g.run("test -d /proc/%d && echo yes || echo no" % child).strip() == "no":
+                break
+            time.sleep(0.1)
+        third = walk()
+        assert child not in third, "exited process %d still listed" % child
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)
+
+
+def survives_qemu_quit(lg, read_after):
+    """QEMU quits while the monitor reads: no crash, XA_EGONE from QMP calls,
+    memory reads keep working (shared file) or fail with XA_EGONE."""
+    p = start(lg, "--until-gone", "--banner-va", lg.syms["linux_banner"])
+    lines = Lines(p)
+    lines.wait_for(lambda l: l == "ready", 60)
+    time.sleep(0.5)
+    try:
+        lg.g.qmp("quit")
+    except Exception:  # the reply may be lost as QEMU exits
+        pass
+    rc = p.wait(timeout=60)
+    rest = []
+    while True:
+        line = lines.q.get(timeout=10)
+        if line is None:
+            break
+        rest.append(line)
+    out = "\n".join(rest)
+    print(out)
+    assert rc == 0, out
+    kv = parse_kv(out)
+    assert kv["gone_rc"][0].startswith("-1007 "), out
+    assert kv["read_after_gone"][0].split()[0] == read_after, out
+
+
+def xa_ps_matches_guest(lg):
+    """The lead's xa-ps on a qemu: target lists the guest's processes."""
+    import json
+    p = subprocess.run([binary("tools/xa-ps"), "qemu:" + lg.sock, "--json"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    ours = {}
+    for line in p.stdout.splitlines():
+        line = line.strip().rstrip(",")
+        if line.startswith("{"):
+            o = json.loads(line)
+            ours[o["pid"]] = o["comm"]
+    truth = {q["pid"]: q["comm"] for q in lg.g.refresh_procs()}
+    missing = set(truth) - set(ours)
+    assert len(missing) <= 3, missing
+    assert len(set(ours) - set(truth) - {0}) <= 3

@@ -1,0 +1,26 @@
+"""Live guest with anonymous RAM (no shared file): the /proc/PID/mem path."""
+
+import livechecks as lc
+
+
+def test_attach_read_regs_pause(procmem_guest):
+    # copied pages are cached by the core until a flush: stale without one
+    kv = lc.attach_and_check(procmem_guest, "/proc/", unflushed_fresh=None)
+    lc.ranges_cover_guest_ram(procmem_guest, kv)
+
+
+def test_regs_match_hmp(procmem_guest):
+    lc.regs_match_hmp(procmem_guest)
+
+
+def test_memory_changes_seen_after_flush(procmem_guest):
+    lc.memory_changes_seen(procmem_guest, flush=True)
+
+
+def test_process_list_follows_guest(procmem_guest):
+    lc.process_list_follows_guest(procmem_guest)
+
+
+def test_qemu_quits_while_reading(procmem_guest):
+    # last: it ends the guest. QEMU's memory is gone with it: XA_EGONE.
+    lc.survives_qemu_quit(procmem_guest, read_after="-1007")
