@@ -24,9 +24,15 @@ XA_API const char *xa_errmsg(const struct xa_instance *xa)
     return xa->errmsg[0] ? xa->errmsg : "no error";
 }
 
+XA_API int xa_errcode(const struct xa_instance *xa)
+{
+    return xa ? xa->errcode : XA_EINVAL;
+}
+
 int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
     if (xa) {
+        xa->errcode = code;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(xa->errmsg, sizeof(xa->errmsg), fmt, ap);
@@ -39,6 +45,7 @@ int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
     if (!xa)
         return code;
+    xa->errcode = code;
     char old[XA_ERRMSG_LEN], prefix[XA_ERRMSG_LEN];
     memcpy(old, xa->errmsg, sizeof(old));
     va_list ap;

@@ -45,6 +45,7 @@ struct xa_instance {
     struct xa_backend *be;
     uint32_t flags;
     char errmsg[XA_ERRMSG_LEN];
+    int errcode; /* code of the last failure, with errmsg */
 
     /* Memory layout, copied from the backend, sorted. */
     struct xa_mem_range *ranges;

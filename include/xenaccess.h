@@ -149,6 +149,13 @@ XA_API const char *xa_strerror(int err);
 XA_API const char *xa_errmsg(const struct xa_instance *xa);
 
 /**
+ * @brief Code (negative XA_E*) of the last failure on @p xa, the one
+ * xa_errmsg() describes: for calls that return a pointer (xa_access_*), NULL
+ * then says that it failed and this says why.
+ */
+XA_API int xa_errcode(const struct xa_instance *xa);
+
+/**
  * @brief Message of the last failed xa_init() on this thread (there is no
  * handle to carry it). Borrowed: valid until the next xa_init() on this thread.
  */

@@ -83,14 +83,15 @@ int main(int argc, char **argv)
     /* Physical reads need no OS knowledge; they also work on non-Linux images. */
     o.no_os = a.pa != NULL;
     struct xa_instance *xa = tool_open(&o);
-    uint8_t *buf = malloc(len);
-    if (!buf)
-        tool_die(TOOL_ERR, "out of memory");
     uint64_t addr = 0;
     size_t got = 0;
+    uint8_t *buf = NULL;
     int rc;
     if (a.pa) {
         addr = tool_parse_u64(a.pa, "address");
+        buf = malloc(len);
+        if (!buf)
+            tool_die(TOOL_ERR, "out of memory");
         rc = xa_read_pa(xa, addr, buf, len);
         got = rc == 0 ? len : 0;
     } else {
@@ -106,6 +107,9 @@ int main(int argc, char **argv)
             if (xa_process_by_pid(xa, pid, &p) < 0)
                 tool_die(TOOL_ERR, "%s: no process with pid %d", o.target, pid);
         }
+        buf = malloc(len);
+        if (!buf)
+            tool_die(TOOL_ERR, "out of memory");
         rc = xa_read_pid_va(xa, pid, addr, buf, len, &got);
     }
     if (got > 0) {
