@@ -1,0 +1,88 @@
+#!/bin/sh
+# Runs in the test bed's dom0: starts the PV and PVH domUs, waits for their
+# workloads, runs the xenaccess tools on xen:NAME targets and prints every
+# result as a blob (gzip + base64, so a lost character fails the gzip CRC
+# instead of changing a result):
+#   XA-BLOB-BEGIN <name> rc=<exit code> secs=<wall seconds>
+#   <base64 lines>
+#   XA-BLOB-END <name>
+# tests/xen/test_xen.py parses them from the serial log.
+DOMS=${XA_DOMS:-"xa-pv xa-pvh"}
+OUT=/tmp/out
+mkdir -p $OUT
+now() { cut -d' ' -f1 /proc/uptime; }
+
+blob() { # name rc secs file
+    echo "XA-BLOB-BEGIN $1 rc=$2 secs=$3"
+    gzip -c "$4" | base64
+    echo "XA-BLOB-END $1"
+}
+
+run() { # name command...: run, time, emit stdout+stderr as a blob
+    name=$1; shift
+    t0=$(now)
+    "$@" > $OUT/$name 2> $OUT/$name.err
+    rc=$?
+    t1=$(now)
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    cat $OUT/$name.err >> $OUT/$name
+    blob "$name" "$rc" "$secs" $OUT/$name
+}
+
+UP=""
+for d in $DOMS; do
+    t0=$(now)
+    xl create /xa/$d.cfg > $OUT/create-$d 2>&1
+    rc=$?
+    blob "create-$d" $rc "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')" $OUT/create-$d
+    [ $rc -eq 0 ] && UP="$UP $d"
+done
+DOMS=$UP
+
+# Wait for each domU's truth (the workload is up and idle then).
+for d in $DOMS; do
+    log=/var/log/xen/console/guest-$d.log
+    i=0
+    while ! grep -q XA-DOMU-READY $log 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -gt ${XA_DOMU_TIMEOUT:-300} ] && { echo "XA-WARN: $d not ready"; break; }
+        [ $((i % 30)) -eq 0 ] && echo "XA-WAIT $d $(tail -n 1 $log 2>/dev/null | cut -c1-100)"
+        sleep 1
+    done
+    echo "XA-DOMU-UP $d $(now)"
+done
+xl list > $OUT/xl-list 2>&1; blob xl-list 0 0 $OUT/xl-list
+
+for d in $DOMS; do
+    log=/var/log/xen/console/guest-$d.log
+    sed 's/\r$//' $log > $OUT/console-$d
+    blob "console-$d" 0 0 $OUT/console-$d
+    T=xen:$d
+    run "$d.info" xa-info $T --json
+    run "$d.ps" xa-ps $T --json
+    id=$(xl domid $d 2>/dev/null)
+    run "$d.ps-byid" xa-ps xen:$id --json
+    run "$d.modules" xa-modules $T --json
+    run "$d.sym-banner" xa-sym $T linux_banner --json
+    run "$d.read-banner" xa-read $T --sym linux_banner --len 64 --raw
+    mpid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' $OUT/console-$d | head -n 1)
+    run "$d.maps" xa-maps $T --pid "$mpid" --json
+    n=0
+    grep '^XA-MARKER ' $OUT/console-$d | while read -r _ p v s _; do
+        pid=${p#pid=}; va=${v#va=}; str=${s#str=}
+        run "$d.marker$n" xa-read $T --va "$va" --pid "$pid" --len ${#str} --raw
+        n=$((n + 1))
+    done
+    # The paper's figures live, then on a raw dump of the same guest taken
+    # through the backend (paused), plus xa-ps on that dump.
+    set -- $(grep '^XA-MARKER ' $OUT/console-$d | head -n 1)
+    mp=${2#pid=}; mva=${3#va=}
+    run "$d.check" xa-xen-check $T --pid "$mp" --va "$mva" --dump /tmp/$d.raw --iters ${XA_ITERS:-200}
+    run "$d.dump-check" xa-xen-check file:/tmp/$d.raw --pid "$mp" --va "$mva" --iters ${XA_ITERS:-200}
+    run "$d.dump-ps" xa-ps file:/tmp/$d.raw --json
+    rm -f /tmp/$d.raw
+    # After the pauses above the domain must be running again (state r or b).
+    xl list $d > $OUT/state-$d 2>&1; blob "state-$d" 0 0 $OUT/state-$d
+done
+run "bad-domain" xa-ps xen:no-such-domain
+run "dom0" xa-ps xen:0
