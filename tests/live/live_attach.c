@@ -241,8 +241,16 @@ static int until_gone(struct xa_instance *xa, const struct options *o)
     struct xa_regs r;
     CHECK(xa_get_vcpu_regs(xa, 0, &r) == XA_EGONE, "second regs call");
     CHECK(xa_pause(xa) == XA_EGONE, "pause after QEMU quit");
-    char buf[64];
-    int rrc = o->banner_va ? xa_read_va_str(xa, 0, o->banner_va, buf, sizeof(buf)) : 0;
+    /* QEMU closes QMP before its memory goes: give it up to 5 s to exit. */
+    char buf[64] = "";
+    int rrc = 0;
+    for (int i = 0; o->banner_va && i < 50; i++) {
+        xa_cache_flush(xa, XA_CACHE_ALL);
+        rrc = xa_read_va_str(xa, 0, o->banner_va, buf, sizeof(buf));
+        if (rrc != 0)
+            break;
+        sleep_ms(100);
+    }
     printf("read_after_gone %d %s\n", rrc, rrc ? xa_errmsg(xa) : buf);
     CHECK(rrc == 0 || rrc == XA_EGONE, "read after QEMU quit gave %d", rrc);
     printf("reads_before_gone %d\n", reads);
