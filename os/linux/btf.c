@@ -27,6 +27,10 @@
 /* Typedef/const/volatile chains we follow. */
 #define BTF_MAX_MODIFIERS 32
 #define MEMBER_NAME_MAX 128
+/* Members examined by one lookup, across all anonymous members searched: a
+ * struct made of anonymous members that are itself would otherwise cost
+ * (members ^ BTF_MAX_NESTING). task_struct with its nested members is ~1000. */
+#define BTF_MAX_MEMBER_VISITS (1u << 16)
 
 static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct btf **out)
 {
@@ -150,9 +154,9 @@ static int64_t find_composite(const struct btf *btf, const char *name)
 
 /* Find member @name (length @len) in struct/union @id, descending into
  * anonymous members. Adds the member's bit offset to *bits, sets *type.
- * 0, XA_ENOENT, or XA_EINVAL for a bitfield. */
+ * 0, XA_ENOENT, XA_EINVAL for a bitfield, or XA_ELIMIT when *budget runs out. */
 static int find_member(const struct btf *btf, uint32_t id, const char *name, size_t len,
-                       uint64_t *bits, uint32_t *type, int depth)
+                       uint64_t *bits, uint32_t *type, int depth, uint32_t *budget)
 {
     if (depth > BTF_MAX_NESTING)
         return XA_ENOENT;
@@ -164,6 +168,9 @@ static int find_member(const struct btf *btf, uint32_t id, const char *name, siz
         return XA_ENOENT;
     const struct btf_member *m = btf_members(t);
     for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+        if (*budget == 0)
+            return XA_ELIMIT;
+        --*budget;
         const char *mname = btf__name_by_offset(btf, m->name_off);
         uint32_t boff = btf_member_bit_offset(t, i);
         if (mname && mname[0]) {
@@ -176,7 +183,7 @@ static int find_member(const struct btf *btf, uint32_t id, const char *name, siz
             return 0;
         }
         uint64_t sub = 0;
-        int rc = find_member(btf, m->type, name, len, &sub, type, depth + 1);
+        int rc = find_member(btf, m->type, name, len, &sub, type, depth + 1, budget);
         if (rc == 0) {
             *bits += boff + sub;
             return 0;
@@ -204,8 +211,8 @@ static int resolve_path(const struct btf *btf, const char *type, const char *pat
         size_t len = dot ? (size_t)(dot - p) : strlen(p);
         if (len == 0 || len > MEMBER_NAME_MAX)
             return XA_EINVAL;
-        uint32_t mtype = 0;
-        int rc = find_member(btf, cur, p, len, &bits, &mtype, 0);
+        uint32_t mtype = 0, budget = BTF_MAX_MEMBER_VISITS;
+        int rc = find_member(btf, cur, p, len, &bits, &mtype, 0, &budget);
         if (rc < 0)
             return rc;
         cur = mtype;

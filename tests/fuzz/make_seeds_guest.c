@@ -129,6 +129,23 @@ static int walks_seeds(const char *dir, void *btf, uint32_t btf_size, int varian
     return 0;
 }
 
+/* Regression: a struct of 64 anonymous members that are the struct itself
+ * made every failed member lookup cost 64^16 steps (found by the hostile
+ * BTF test; fixed with a per-lookup visit budget in os/linux/btf.c). */
+static struct btf *anonymous_self_members(void)
+{
+    struct btf *b = btf__new_empty();
+    int t_int = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+    int s = btf__add_struct(b, "task_struct", 256);
+    btf__add_field(b, "pid", t_int, 0, 0);
+    for (int i = 0; i < 64; i++)
+        btf__add_field(b, NULL, s, 32 + 32 * i, 0);
+    s = btf__add_struct(b, "mm_struct", 256);
+    for (int i = 0; i < 64; i++)
+        btf__add_field(b, NULL, s, 32 * i, 0);
+    return b;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -155,7 +172,8 @@ int main(int argc, char **argv)
     if (save(argv[1], "guest-btf-old-layout", btf, size) < 0)
         return 1;
     free(btf);
-    if (save_btf(argv[1], "self-containing", self_containing()) < 0)
+    if (save_btf(argv[1], "self-containing", self_containing()) < 0 ||
+        save_btf(argv[1], "regress-anonymous-self-members", anonymous_self_members()) < 0)
         return 1;
     return 0;
 }
