@@ -77,9 +77,9 @@ static void exercise(struct xa_instance *xa)
         xa_release_page(xa, p);
         /* Straddle the range's first page boundary (edge assembly). */
         uint64_t edge = (first | 4095) + 1;
-        if (edge - 1 < last)
-            if (xa_read_pa(xa, edge - 16, buf, 32) < 0 && edge + 15 <= last)
-                abort(); /* both sides are RAM */
+        if (edge - 1 < last && edge - 16 >= first && edge + 15 <= last &&
+            xa_read_pa(xa, edge - 16, buf, 32) < 0)
+            abort(); /* both sides are RAM */
     }
     if (xa_max_pa(xa) != 0 && xa_read_pa(xa, xa_max_pa(xa), buf, 1) == 0)
         abort();
@@ -100,7 +100,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fz_memfile_set(&mf, data, size);
     struct xa_instance *xa = NULL;
-    if (xa_init(mf.target, XA_INIT_NO_OS, &xa) != 0) {
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    o.target = mf.target;
+    o.flags = XA_INIT_NO_OS;
+    o.v2p_cache_entries = 64; /* small caches: allocating the defaults dominated */
+    o.page_cache_entries = 64;
+    if (xa_init_opts(&o, &xa) != 0) {
         check_one_line(xa_last_init_error());
         return 0;
     }

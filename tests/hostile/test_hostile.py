@@ -188,7 +188,8 @@ def test_task_pointer_into_unmapped_memory(image):
     with image.patched({at: struct.pack("<Q", nowhere)}):
         r = run_bounded("xa-ps", image.target, "--json")
         assert r.returncode == 3, r.stderr
-        assert len(json_lines(r.stdout)) >= 25
+        assert "broken" in r.stderr, r.stderr
+        assert len([p for p in json_lines(r.stdout) if "pid" in p]) == 31
         all_tools(image, procs[5]["pid"])
 
 
@@ -227,7 +228,8 @@ def test_kallsyms_count_2_pow_31(image):
     at = find_num_syms(image, count)
     with image.patched({at: struct.pack("<I", 1 << 31)}):
         r = run_bounded("xa-info", image.target, "--json")
-        assert r.returncode == 1 and "not recognised" in r.stderr.lower() or r.returncode == 0
+        # No consistent set of tables: the kernel is not found, said in one line.
+        assert r.returncode == 1 and "not recognised" in r.stderr, r.stderr
         all_tools(image, 1)
 
 
