@@ -5,7 +5,7 @@
 # regenerate the table in docs/fuzzing.md.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 600, all)
-#   targets: dump x86 kallsyms btf walks jbd2
+#   targets: dump x86 kallsyms btf walks jbd2 disk
 #
 # New inputs go to $XA_FUZZ_BUILD/fuzz-work/<target> (not committed); crash
 # reproducers to $XA_FUZZ_BUILD/fuzz-artifacts/<target>/. A fixed crash's
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_TARGET=${1:-600}
 shift 2>/dev/null || true
-ALL_TARGETS="dump x86 kallsyms btf walks jbd2"
+ALL_TARGETS="dump x86 kallsyms btf walks jbd2 disk"
 TARGETS=${*:-$ALL_TARGETS}
 BUILD=${XA_FUZZ_BUILD:-$ROOT/build-libfuzzer}
 RESULTS=$ROOT/tests/fuzz/results.tsv
@@ -70,11 +70,14 @@ for t in $TARGETS; do
     eps=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
     edges=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
     crashes=$(( $(ls "$art" | wc -l) - before ))
-    [ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1 # a crash libFuzzer could not save
+    # A crash libFuzzer could not save still counts; an interrupted run does not.
+    if [ $rc -ne 0 ] && [ $crashes -eq 0 ] && ! grep -q 'run interrupted' "$log"; then
+        crashes=1
+    fi
     fixed=$(ls tests/fuzz/corpus/$t | grep -c '^regress-')
     printf '%-9s %6ss  %10s execs  %7s exec/s  %5s edges  %s crashes (%s fixed earlier, kept as regress-*)\n' \
         "$t" "$secs" "${execs:-0}" "${eps:-0}" "${edges:-0}" "$crashes" "$fixed"
-    if [ $rc -ne 0 ]; then
+    if [ $crashes -ne 0 ]; then
         status=1
         echo "  see $log; reproducer(s) in $art/" >&2
         grep -m3 -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | sed 's/^/  /' >&2

@@ -22,8 +22,8 @@
 #define KTEXT 0xffffffff81000000ULL
 #define KTEXT_PA 0x200000ULL
 #define BTF_FUZZ_MAX_INPUT (2u << 20)
-#define BTF_FUZZ_MAX_TYPES 256   /* types whose members are all looked up */
-#define BTF_FUZZ_MAX_MEMBERS 64
+#define BTF_FUZZ_MAX_TYPES 24    /* types whose members are looked up (each lookup scans all types) */
+#define BTF_FUZZ_MAX_MEMBERS 16
 
 static struct fz_memfile mf;
 static struct xa_instance *xa;

@@ -14,10 +14,14 @@ Seeds come from the project's own builders and real guests:
             layouts
   x86       page tables for every paging mode, built here
   jbd2      small ext4 journals (plain, 64-bit csum v3, revoke), built here
+  disk      tap records over fuzz_disk's ext4 image (made the same way here:
+            fixed UUID, hash seed and time): the blocks debugfs changes, written
+            in place and as a jbd2 transaction in the image's own journal
 Files named regress-* are crash reproducers kept by hand: never deleted.
 The whole corpus stays small (< 2 MiB; checked at the end).
 """
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -237,6 +241,76 @@ def jbd2_seeds():
     write(d, "fast-commit", b"\x00" + jbd2_journal(incompat=0x21))
 
 
+# ---- disk engine -------------------------------------------------------------
+
+DISK_ENV = {"E2FSPROGS_FAKE_TIME": "1700000000", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+DISK_MKFS = ["mkfs.ext4", "-q", "-F", "-b", "1024", "-O", "^metadata_csum",
+             "-U", "6d1b0f3e-1c5a-4e2b-9a53-0f5e2b7c9d11",
+             "-E", "hash_seed=0b7c3a52-8f1e-4d6a-b2c4-5e9f1a3d7b60"]
+DISK_SETUP = "mkdir d\nmkdir d/e\nsymlink d/l /d/e\n"  # as fuzz_disk.c's DISK_FUZZ_MKFS
+DISK_OPS = "mkdir x\nsymlink d/l2 /x\nrmdir d/e\n"
+
+
+def debugfs(img, cmds, tmp):
+    path = os.path.join(tmp, "cmds")
+    with open(path, "w") as f:
+        f.write(cmds.replace("\\n", "\n"))
+    subprocess.run(["debugfs", "-w", "-f", path, img], env=DISK_ENV, check=True,
+                   capture_output=True)
+
+
+def disk_record(kind, blk, data=b"", count=0):
+    return struct.pack("<BHB", kind, blk, count) + data
+
+
+def disk_seeds():
+    import tempfile
+    d = reset("disk")
+    with tempfile.TemporaryDirectory() as tmp:
+        base, after = os.path.join(tmp, "base.img"), os.path.join(tmp, "after.img")
+        subprocess.run(DISK_MKFS + [base, "4M"], env=DISK_ENV, check=True, capture_output=True)
+        debugfs(base, DISK_SETUP, tmp)
+        shutil.copyfile(base, after)
+        debugfs(after, DISK_OPS, tmp)
+        a, b = open(base, "rb").read(), open(after, "rb").read()
+        bs = 1024
+        changed = [i for i in range(len(a) // bs) if a[i * bs:(i + 1) * bs] != b[i * bs:(i + 1) * bs]]
+        # In place (as without a journal), then a flush and an idle round.
+        recs = b"".join(disk_record(0, i, b[i * bs:(i + 1) * bs]) for i in changed)
+        write(d, "in-place", recs + disk_record(4, 0) + disk_record(7, 0))
+        # As a jbd2 transaction in the image's journal (inode 8): descriptor,
+        # the changed blocks, commit; written where the log blocks live.
+        out = subprocess.run(["debugfs", "-R", "stat <8>", base], env=DISK_ENV, check=True,
+                             capture_output=True, text=True).stdout
+        jblocks = []
+        for part in out.split("EXTENTS:")[1].split(","):
+            rng = part.strip().split(":")[1].strip() if ":" in part else ""
+            if "-" in rng:
+                lo, hi = map(int, rng.split("-"))
+                jblocks += range(lo, hi + 1)
+            elif rng.isdigit():
+                jblocks.append(int(rng))
+        jsb = a[jblocks[0] * bs:(jblocks[0] + 1) * bs]
+        first, seq = struct.unpack_from(">I", jsb, 0x14)[0], struct.unpack_from(">I", jsb, 0x18)[0]
+        desc = bytearray(bs)
+        desc[0:12] = be32(JBD2_MAGIC) + be32(1) + be32(seq)
+        off = 12
+        for k, blk in enumerate(changed):
+            flags = (2 if k else 0) | (8 if k == len(changed) - 1 else 0)
+            desc[off:off + 8] = be32(blk) + struct.pack(">HH", 0, flags)
+            off += 8
+            if not k:
+                desc[off:off + 16] = jsb[0x30:0x40]
+                off += 16
+        commit = bytearray(bs)
+        commit[0:12] = be32(JBD2_MAGIC) + be32(2) + be32(seq)
+        log = [bytes(desc)] + [b[i * bs:(i + 1) * bs] for i in changed] + [bytes(commit)]
+        recs = b"".join(disk_record(0, jblocks[first + k], blk) for k, blk in enumerate(log))
+        write(d, "journal-transaction", recs + disk_record(4, 0))
+        write(d, "journal-then-idle", recs + disk_record(4, 0) + disk_record(7, 0) +
+              disk_record(5, changed[0], count=1))
+
+
 # ---- from the C builders ----------------------------------------------------
 
 def c_seeds(build):
@@ -256,6 +330,7 @@ def main():
     dump_seeds(dumps)
     x86_seeds()
     jbd2_seeds()
+    disk_seeds()
     c_seeds(build)
     total = sum(os.path.getsize(os.path.join(r, f))
                 for r, _, fs in os.walk(CORPUS) for f in fs)
