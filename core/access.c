@@ -74,7 +74,7 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
         if (chunk > len - done)
             chunk = len - done;
         uint64_t pa = 0;
-        const uint8_t *page;
+        const uint8_t *page = NULL;
         rc = xa__translate(xa, dtb, va, &pa);
         if (rc == 0)
             rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
@@ -190,7 +190,7 @@ XA_API int xa_read_va_str(struct xa_instance *xa, uint64_t dtb, uint64_t va, cha
 
 static const void *hand_out_page(struct xa_instance *xa, uint64_t pa, uint32_t *offset)
 {
-    const void *page;
+    const void *page = NULL;
     enum xa_page_origin origin;
     if (xa__page_fetch(xa, pa >> XA_PAGE_SHIFT, &page, &origin) < 0)
         return NULL;

@@ -247,6 +247,7 @@ XA_API void xa_destroy(struct xa_instance *xa)
     if (xa->pages.e)
         xa__page_cache_destroy(xa);
     xa_lru_destroy(&xa->v2p, NULL, NULL);
+    free(xa->fresh_page);
     if (xa->be) {
         xa->be->ops->close(xa->be);
         free(xa->be);

@@ -60,6 +60,7 @@ struct xa_instance {
     struct xa_lru v2p;   /* key (dtb, vpn) -> pa of the 4 KiB page */
     struct xa_lru pages; /* key pfn -> mapped page pointer */
     uint64_t v2p_hits, v2p_misses, page_hits, page_misses;
+    void *fresh_page; /* last page read afresh from a live target without mappings */
 
     /* Pages out via xa_access_*. */
     struct xa_outstanding_page *outstanding;

@@ -115,6 +115,28 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
 
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
 {
+    struct xa_backend *be = xa->be;
+    const void *page = NULL;
+    enum xa_page_origin origin;
+    int rc;
+    /* Pointers into a mapping that lives until close: nothing worth caching. */
+    if (be->caps & XA_CAP_STABLE_MAP) {
+        rc = xa__page_fetch(xa, pfn, &page, &origin);
+        if (rc == 0)
+            *out = page;
+        return rc;
+    }
+    /* A copy of a running guest's page is stale at once: read it afresh. */
+    if ((be->caps & XA_CAP_LIVE) && !be->ops->map_page) {
+        xa->page_misses++;
+        rc = xa__page_fetch(xa, pfn, &page, &origin);
+        if (rc < 0)
+            return rc;
+        free(xa->fresh_page);
+        xa->fresh_page = (void *)(uintptr_t)page;
+        *out = page;
+        return 0;
+    }
     uint64_t val;
     if (xa_lru_get(&xa->pages, pfn, 0, &val)) {
         xa->page_hits++;
@@ -122,9 +144,7 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
         return 0;
     }
     xa->page_misses++;
-    const void *page;
-    enum xa_page_origin origin;
-    int rc = xa__page_fetch(xa, pfn, &page, &origin);
+    rc = xa__page_fetch(xa, pfn, &page, &origin);
     if (rc < 0)
         return rc;
     xa_lru_put(&xa->pages, pfn, 0, (uint64_t)(uintptr_t)page, page_drop, xa);
@@ -151,7 +171,7 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         size_t chunk = (size_t)(XA_PAGE_SIZE - off);
         if (chunk > len)
             chunk = len;
-        const uint8_t *page;
+        const uint8_t *page = NULL;
         int rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
         if (rc < 0)
             return rc;

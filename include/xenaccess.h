@@ -303,9 +303,17 @@ XA_API void xa_release_page(struct xa_instance *xa, const void *page);
 
 /** @defgroup cache Caches
  *  Translations (keyed by page-table root and virtual page) and mapped pages
- *  are kept in bounded LRU caches. On live targets they go stale when the
- *  guest runs: xa_pause()/xa_resume() flush them, and long-running monitors
- *  call xa_cache_flush() before each snapshot of OS state.
+ *  are kept in bounded LRU caches.
+ *
+ *  Pages: targets mapped once in full (dump files, QEMU RAM in a shared file)
+ *  need no page cache and always show current memory; targets whose pages are
+ *  mapped one by one (Xen) cache the mappings; a live target read by copying
+ *  (QEMU through /proc/PID/mem) copies each page afresh, never from a cache.
+ *
+ *  Translations and OS data (pid -> task) go stale while a live guest runs:
+ *  xa_pause()/xa_resume() flush everything, process/module/VMA walks on live
+ *  targets start with a flush, and monitors that read across time call
+ *  xa_cache_flush(). Dumps never change, so nothing is flushed for them.
  *  @{ */
 
 enum xa_cache_kind {
@@ -317,6 +325,7 @@ enum xa_cache_kind {
 
 struct xa_cache_stats {
     uint64_t v2p_hits, v2p_misses, v2p_entries, v2p_capacity;
+    /* Only for targets whose pages are mapped one by one (see above). */
     uint64_t page_hits, page_misses, page_entries, page_capacity;
 };
 
