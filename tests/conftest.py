@@ -1,47 +1,18 @@
-"""Shared pytest fixtures: where the build and the guest dumps are."""
-import json
+"""Shared pytest fixtures. Helper functions live in tests/xatest.py."""
 import os
-import subprocess
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "guest"))
-
-BUILD = os.environ.get("XA_BUILD", os.path.join(ROOT, "build-test"))
-DUMPS = os.environ.get("XA_TEST_DUMPS", "/var/tmp/xenaccess-cache/dumps")
-
-
-def tool_path(name):
-    path = os.path.join(BUILD, "tools", name)
-    if not os.path.exists(path):
-        pytest.fail(f"{path} not built (set XA_BUILD to the build directory)")
-    return path
-
-
-def run_tool(name, *args, check=True, timeout=120):
-    """Run an xa-* tool; returns CompletedProcess with text output."""
-    p = subprocess.run([tool_path(name), *map(str, args)], capture_output=True, text=True,
-                       timeout=timeout)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{name} {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
-    return p
-
-
-def json_lines(text):
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xatest import (BUILD, DUMPS, json_lines, load_dumps, run_tool,  # noqa: E402,F401
+                    tool_path)
 
 
 @pytest.fixture(scope="session")
 def dumps():
     """The dump sets made by tests/guest/harness.py (scripts/test.sh makes them)."""
-    sets = {}
-    for kind in ("l4", "l5"):
-        d = os.path.join(DUMPS, kind)
-        if os.path.exists(os.path.join(d, "truth.json")):
-            with open(os.path.join(d, "truth.json")) as f:
-                sets[kind] = {"dir": d, "truth": json.load(f)}
+    sets = load_dumps()
     if not sets:
         pytest.skip(f"no guest dumps in {DUMPS} (run: python3 tests/guest/harness.py make-dumps)")
     return sets

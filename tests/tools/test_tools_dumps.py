@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from conftest import json_lines, run_tool
+from xatest import json_lines, run_tool
 
 KINDS = [("l4", "raw.img"), ("l4", "core.elf"), ("l5", "raw.img"), ("l5", "core.elf")]
 
