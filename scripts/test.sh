@@ -16,7 +16,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 LOG=$ROOT/build-test-logs
 mkdir -p "$LOG"
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s  [%ds]\n' "$*" "$SECONDS"; }
 
 step "dependencies"
 sh scripts/deps.sh || { echo "deps failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -57,5 +57,6 @@ if ls tests/*/test_*.py >/dev/null 2>&1; then
 fi
 
 echo
+echo "suite took ${SECONDS}s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
