@@ -127,6 +127,11 @@ static const struct xa_process *find_same(const struct plist *l, const struct xa
     return NULL;
 }
 
+static bool is_dead(const struct xa_process *p)
+{
+    return p->state == 'Z' || p->state == 'X';
+}
+
 static void print_event(const char *what, const struct xa_process *p, bool json)
 {
     if (json) {
@@ -169,11 +174,17 @@ static int watch(struct xa_instance *xa, const struct ps_args *a, bool json)
             tool_warn("skipping a round: %s", xa_errmsg(xa));
             continue;
         }
-        for (size_t i = 0; i < cur.n; i++)
-            if (!find_same(&prev, &cur.p[i]))
+        /* A process has exited once it is a zombie (its parent may never
+         * reap it) or gone from the list. */
+        for (size_t i = 0; i < cur.n; i++) {
+            const struct xa_process *was = find_same(&prev, &cur.p[i]);
+            if (!was)
                 print_event("START", &cur.p[i], json);
+            if (is_dead(&cur.p[i]) && (!was || !is_dead(was)))
+                print_event("EXIT", &cur.p[i], json);
+        }
         for (size_t i = 0; i < prev.n; i++)
-            if (!find_same(&cur, &prev.p[i]))
+            if (!find_same(&cur, &prev.p[i]) && !is_dead(&prev.p[i]))
                 print_event("EXIT", &prev.p[i], json);
         struct plist t = prev;
         prev = cur;
