@@ -152,6 +152,12 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
     return 0;
 }
 
+static int outside_ram(struct xa_instance *xa, uint64_t pa, size_t len)
+{
+    return xa__set_error(xa, XA_ERANGE, "physical range 0x%llx+0x%zx is outside guest RAM",
+                         (unsigned long long)pa, len);
+}
+
 /* Reads larger than this go straight to the backend instead of the cache. */
 #define XA_DIRECT_READ_MIN (2 * XA_PAGE_SIZE)
 
@@ -160,9 +166,7 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
     if (len == 0)
         return 0;
     if (!pa_in_ram(xa, pa, len))
-        return xa__set_error(xa, XA_ERANGE,
-                             "physical range 0x%llx+0x%zx is outside guest RAM",
-                             (unsigned long long)pa, len);
+        return outside_ram(xa, pa, len);
     if (len >= XA_DIRECT_READ_MIN)
         return xa->be->ops->read_pa(xa->be, pa, buf, len);
     uint8_t *dst = buf;
@@ -201,9 +205,7 @@ XA_API int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, siz
     if (len == 0)
         return 0;
     if (!pa_in_ram(xa, pa, len))
-        return xa__set_error(xa, XA_ERANGE,
-                             "physical range 0x%llx+0x%zx is outside guest RAM",
-                             (unsigned long long)pa, len);
+        return outside_ram(xa, pa, len);
     int rc = xa->be->ops->write_pa(xa->be, pa, buf, len);
     /* Cached copies of the written pages are now stale. */
     if (!(xa->be->caps & XA_CAP_STABLE_MAP))
