@@ -92,14 +92,19 @@ static int qemu_open(struct xa_backend *be, const char *spec, uint32_t flags)
     qb->writable = flags & XA_INIT_WRITE;
 
     int rc = qmp_open(&qb->qmp, be->xa, qb->sock_path, timeout_ms());
-    if (rc == 0)
-        rc = qemu_ram_open(qb);
+    return rc < 0 ? rc : qemu_attach(qb);
+}
+
+int qemu_attach(struct qemu_backend *qb)
+{
+    int rc = qemu_ram_open(qb);
     if (rc == 0)
         rc = count_vcpus(qb);
     if (rc < 0)
         return rc;
-    be->caps = XA_CAP_LIVE | XA_CAP_PAUSE | (be->nr_vcpus ? XA_CAP_REGS : 0) |
-               (qb->all_mapped ? XA_CAP_STABLE_MAP : 0) | (qb->writable ? XA_CAP_WRITE : 0);
+    qb->base.caps = XA_CAP_LIVE | XA_CAP_PAUSE | (qb->base.nr_vcpus ? XA_CAP_REGS : 0) |
+                    (qb->all_mapped ? XA_CAP_STABLE_MAP : 0) |
+                    (qb->writable ? XA_CAP_WRITE : 0);
     return 0;
 }
 

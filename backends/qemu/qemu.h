@@ -2,7 +2,7 @@
  * qemu.h -- state of the qemu backend, shared by its files. Internal.
  *
  * qemu.c  backend ops (open/close/read/map/regs/pause)
- * qmp.c   the QMP client
+ * qmp.c   the QMP client (own socket, or a transport such as libvirt's)
  * ram.c   finding guest RAM: memory backends, guest-physical layout,
  *         shared-file mmap or /proc/PID/mem
  * regs.c  parsing HMP "info registers"
@@ -45,7 +45,7 @@ struct qemu_segment {
 struct qemu_backend {
     struct xa_backend base;
     struct qmp qmp;
-    char sock_path[PATH_MAX];
+    char sock_path[PATH_MAX]; /* names the target in messages (libvirt: "libvirt:NAME") */
     bool writable;
 
     struct qemu_block blocks[QEMU_MAX_BLOCKS];
@@ -60,6 +60,10 @@ struct qemu_backend {
 
     bool found_stopped; /* the last pause() found the guest stopped: resume() leaves it */
 };
+
+/* qemu.c: with qmp open (and qmp.peer_pid set when known), find RAM and vCPUs
+ * and set base.caps. Shared with backends that reach QEMU another way. */
+int qemu_attach(struct qemu_backend *qb);
 
 /* ram.c: discover blocks, layout and access path; fills base.ranges/method. */
 int qemu_ram_open(struct qemu_backend *qb);

@@ -1,5 +1,6 @@
 /*
- * qmp.c -- synchronous QMP client over a unix socket.
+ * qmp.c -- synchronous QMP client over a unix socket, or over a transport
+ * owned by someone else (libvirt's passthrough: see qmp.h).
  *
  * QMP is one JSON object per line. We send {"execute", "arguments", "id"}
  * and read lines until the reply carrying our id, skipping asynchronous
@@ -249,23 +250,101 @@ void qmp_close(struct qmp *q)
     q->len = q->cap = 0;
 }
 
+/* {"execute": cmd, "arguments": args, "id": id}; @id may be NULL. */
+static struct json_object *new_command(const char *cmd, struct json_object *args, const char *id)
+{
+    struct json_object *msg = json_object_new_object();
+    if (!msg)
+        return NULL;
+    json_object_object_add(msg, "execute", json_object_new_string(cmd));
+    if (args)
+        json_object_object_add(msg, "arguments", json_object_get(args));
+    if (id)
+        json_object_object_add(msg, "id", json_object_new_string(id));
+    return msg;
+}
+
+/* The "return" value of @reply into *out, or its error as XA_EIO. */
+static int take_reply(struct qmp *q, const char *cmd, struct json_object *reply,
+                      struct json_object **out)
+{
+    struct json_object *v;
+    if (json_object_object_get_ex(reply, "return", &v)) {
+        *out = json_object_get(v);
+        return 0;
+    }
+    const char *desc = "malformed reply";
+    if (json_object_object_get_ex(reply, "error", &v) && json_object_object_get_ex(v, "desc", &v))
+        desc = json_object_get_string(v);
+    return xa__set_error(q->xa, XA_EIO, "%s: QMP %s failed: %s", q->path, cmd, desc);
+}
+
+static int execute_by_transport(struct qmp *q, const char *cmd, struct json_object *args,
+                                struct json_object **out)
+{
+    struct json_object *msg = new_command(cmd, args, NULL);
+    if (!msg)
+        return xa__set_error(q->xa, XA_ENOMEM, "out of memory");
+    char *text = NULL;
+    int rc = q->transport.command(q->transport.ctx,
+                                  json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN),
+                                  &text);
+    json_object_put(msg);
+    if (rc < 0)
+        return rc;
+    if (!text || strlen(text) > QMP_MAX_LINE) {
+        free(text);
+        return xa__set_error(q->xa, XA_EBADDATA, "%s: no usable reply to %s", q->path, cmd);
+    }
+    struct json_object *reply = json_tokener_parse(text);
+    free(text);
+    if (!reply || !json_object_is_type(reply, json_type_object)) {
+        json_object_put(reply);
+        return xa__set_error(q->xa, XA_EBADDATA, "%s: reply to %s is not a JSON object",
+                             q->path, cmd);
+    }
+    rc = take_reply(q, cmd, reply, out);
+    json_object_put(reply);
+    return rc;
+}
+
+int qmp_open_transport(struct qmp *q, struct xa_instance *xa, const char *name,
+                       const struct qmp_transport *t)
+{
+    memset(q, 0, sizeof(*q));
+    q->fd = -1;
+    q->xa = xa;
+    q->path = name;
+    q->transport = *t;
+    struct json_object *ret = NULL, *v;
+    int rc = qmp_execute(q, "query-version", NULL, &ret);
+    if (rc == 0 && json_object_object_get_ex(ret, "qemu", &v)) {
+        struct json_object *ma, *mi, *mc;
+        if (json_object_object_get_ex(v, "major", &ma) &&
+            json_object_object_get_ex(v, "minor", &mi) &&
+            json_object_object_get_ex(v, "micro", &mc))
+            snprintf(q->version, sizeof(q->version), "%d.%d.%d", json_object_get_int(ma),
+                     json_object_get_int(mi), json_object_get_int(mc));
+    }
+    json_object_put(ret);
+    return rc;
+}
+
 int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
                 struct json_object **out)
 {
     *out = NULL;
+    if (q->transport.command)
+        return execute_by_transport(q, cmd, args, out);
     if (q->gone || q->fd < 0)
         return xa__set_error(q->xa, XA_EGONE, "%s: QEMU went away", q->path);
     unsigned long long id = ++q->next_id;
     char idstr[32];
     snprintf(idstr, sizeof(idstr), "xa-%llu", id);
 
-    struct json_object *msg = json_object_new_object();
+    struct json_object *msg = new_command(cmd, args, idstr);
     if (!msg)
         return xa__set_error(q->xa, XA_ENOMEM, "out of memory");
-    json_object_object_add(msg, "execute", json_object_new_string(cmd));
-    if (args)
-        json_object_object_add(msg, "arguments", json_object_get(args));
-    json_object_object_add(msg, "id", json_object_new_string(idstr));
     const char *text = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
     size_t tlen = strlen(text);
     char *line = malloc(tlen + 2);
@@ -296,16 +375,7 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
             json_object_put(reply);
             continue;
         }
-        if (json_object_object_get_ex(reply, "return", &v)) {
-            *out = json_object_get(v);
-            json_object_put(reply);
-            return 0;
-        }
-        const char *desc = "malformed reply";
-        if (json_object_object_get_ex(reply, "error", &v) &&
-            json_object_object_get_ex(v, "desc", &v))
-            desc = json_object_get_string(v);
-        rc = xa__set_error(q->xa, XA_EIO, "%s: QMP %s failed: %s", q->path, cmd, desc);
+        rc = take_reply(q, cmd, reply, out);
         json_object_put(reply);
         return rc;
     }

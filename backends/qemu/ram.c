@@ -342,8 +342,10 @@ static bool vma_matches(const struct qemu_block *b, const struct vma *v)
     }
     if (b->share)
         return shared && strncmp(v->path, "/memfd:", 7) == 0;
+    /* anonymous RAM, or a memfd QEMU maps privately (memfd without share=on) */
     return !shared && (v->path[0] == '\0' || strncmp(v->path, "[anon:", 6) == 0 ||
-                       strncmp(v->path, "/anon_hugepage", 14) == 0);
+                       strncmp(v->path, "/anon_hugepage", 14) == 0 ||
+                       strncmp(v->path, "/memfd:", 7) == 0);
 }
 
 /* Up to @max mappings of QEMU that could hold block @b. */

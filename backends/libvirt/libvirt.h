@@ -1,0 +1,36 @@
+/*
+ * libvirt.h -- state of the libvirt backend, shared by its files. Internal.
+ *
+ * libvirt.c  backend ops: target spec, connection, domain, errors, pause
+ * pid.c      finding the QEMU process that runs a domain
+ *
+ * The backend is the qemu backend (backends/qemu) with libvirt's QMP
+ * passthrough as its monitor transport: RAM discovery, memory access,
+ * registers and caches are the qemu backend's own code.
+ */
+#ifndef XA_LIBVIRT_LIBVIRT_H
+#define XA_LIBVIRT_LIBVIRT_H
+
+#include <sys/types.h>
+
+#include <libvirt/libvirt.h>
+
+#include "backends/qemu/qemu.h"
+
+struct libvirt_backend {
+    struct qemu_backend qemu; /* first: its base is ours */
+    virConnectPtr conn;
+    virDomainPtr dom;
+    char name[256]; /* domain name */
+    char uri[1024]; /* connection URI as given, or the default */
+};
+
+/*
+ * The pid of the local QEMU process running the domain with @uuid (the
+ * "-uuid" argument libvirt gives QEMU), trying libvirt's pid files for
+ * @name first. 0 when there is none on this host (remote URI, other pid
+ * namespace).
+ */
+pid_t libvirt_find_qemu_pid(const char *name, const char *uuid);
+
+#endif /* XA_LIBVIRT_LIBVIRT_H */
