@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "backends/xen/xen.h"
 #include "core/internal.h"
@@ -137,10 +138,48 @@ int xen_map_error(struct xen_backend *xb, uint64_t frame, int err)
                          xb->translated ? "gfn" : "mfn", frame, strerror(err));
 }
 
-int xen_map_get(struct xen_backend *xb, uint64_t frame, uint8_t **addr)
+static uint32_t find_addr(const struct xen_map_cache *c, const void *addr)
+{
+    if (!c->abuckets)
+        return XEN_NIL;
+    uint32_t i = c->abuckets[hash_addr(c, addr)];
+    while (i != XEN_NIL && c->m[i].addr != addr)
+        i = c->m[i].anext;
+    return i;
+}
+
+/* Enter one mapped page into the cache (refs as given). */
+static int insert(struct xen_backend *xb, uint64_t frame, uint8_t *p, uint32_t refs)
 {
     struct xen_map_cache *c = &xb->maps;
-    uint32_t i = lookup(c, frame);
+    uint32_t i = XEN_NIL;
+    int rc = new_slot(xb, &i);
+    if (rc < 0)
+        return rc;
+    struct xen_map *m = &c->m[i];
+    m->frame = frame;
+    m->addr = p;
+    m->refs = refs;
+    m->type_ns = 0;
+    m->prev = m->next = XEN_NIL;
+    uint32_t b = hash_frame(c, frame);
+    m->hnext = c->buckets[b];
+    c->buckets[b] = i;
+    b = hash_addr(c, p);
+    m->anext = c->abuckets[b];
+    c->abuckets[b] = i;
+    if (refs == 0) {
+        idle_push(c, i);
+        while (c->idle_count > c->idle_max)
+            evict(xb, c->idle_tail);
+    }
+    return 0;
+}
+
+int xen_map_get_run(struct xen_backend *xb, const uint64_t *frames, unsigned n, uint8_t **addr)
+{
+    struct xen_map_cache *c = &xb->maps;
+    uint32_t i = lookup(c, frames[0]);
     if (i != XEN_NIL) {
         c->hits++;
         if (c->m[i].refs++ == 0)
@@ -149,43 +188,61 @@ int xen_map_get(struct xen_backend *xb, uint64_t frame, uint8_t **addr)
         return 0;
     }
     c->misses++;
-    xen_pfn_t arr = (xen_pfn_t)frame;
-    int err = 0;
-    void *p = xenforeignmemory_map(xb->fmem, xb->domid, PROT_READ, 1, &arr, &err);
-    if (!p || err) {
-        int e = err ? (err < 0 ? -err : err) : errno;
+    /* The frames to map: the one asked for, then the uncached rest of the
+     * run (read ahead). One ioctl and one mmap for all of them; each page
+     * is later unmapped on its own (munmap of part of the mapping). */
+    xen_pfn_t arr[XEN_MAP_RUN_MAX];
+    int err[XEN_MAP_RUN_MAX];
+    unsigned k = 0;
+    if (n > XEN_MAP_RUN_MAX)
+        n = XEN_MAP_RUN_MAX;
+    if (!xb->can_split)
+        n = 1;
+    for (unsigned j = 0; j < n; j++)
+        if (j == 0 || (frames[j] != UINT64_MAX && lookup(c, frames[j]) == XEN_NIL))
+            arr[k++] = (xen_pfn_t)frames[j];
+    memset(err, 0, sizeof(err));
+    uint8_t *p = xenforeignmemory_map(xb->fmem, xb->domid, PROT_READ, k, arr, err);
+    if (!p || err[0]) {
+        int e = p ? (err[0] < 0 ? -err[0] : err[0]) : errno;
         if (p)
-            xenforeignmemory_unmap(xb->fmem, p, 1);
-        return xen_map_error(xb, frame, e);
+            xenforeignmemory_unmap(xb->fmem, p, k);
+        return xen_map_error(xb, frames[0], e);
     }
-    int rc = new_slot(xb, &i);
+    /* PV: the page types of the run in the same breath (one domctl). */
+    xen_pfn_t types[XEN_MAP_RUN_MAX];
+    bool typed = false;
+    if (!xb->translated && k > 1) {
+        memcpy(types, arr, k * sizeof(*arr));
+        typed = xc_get_pfn_type_batch(xb->xch, xb->domid, k, types) == 0;
+    }
+    int rc = insert(xb, arr[0], p, 1);
+    for (unsigned j = 0; j < k; j++) {
+        uint8_t *pj = p + (size_t)j * XA_PAGE_SIZE;
+        if (j > 0 && (rc < 0 || err[j] || insert(xb, arr[j], pj, 0) < 0)) {
+            xenforeignmemory_unmap(xb->fmem, pj, 1);
+            continue;
+        }
+        if (typed && rc == 0)
+            xen_map_set_type(xb, pj, (uint32_t)types[j] & XEN_DOMCTL_PFINFO_LTABTYPE_MASK);
+    }
     if (rc < 0) {
         xenforeignmemory_unmap(xb->fmem, p, 1);
         return rc;
     }
-    struct xen_map *m = &c->m[i];
-    m->frame = frame;
-    m->addr = p;
-    m->refs = 1;
-    m->prev = m->next = XEN_NIL;
-    uint32_t b = hash_frame(c, frame);
-    m->hnext = c->buckets[b];
-    c->buckets[b] = i;
-    b = hash_addr(c, p);
-    m->anext = c->abuckets[b];
-    c->abuckets[b] = i;
     *addr = p;
     return 0;
+}
+
+int xen_map_get(struct xen_backend *xb, uint64_t frame, uint8_t **addr)
+{
+    return xen_map_get_run(xb, &frame, 1, addr);
 }
 
 bool xen_map_put(struct xen_backend *xb, const void *addr)
 {
     struct xen_map_cache *c = &xb->maps;
-    if (!c->abuckets)
-        return false;
-    uint32_t i = c->abuckets[hash_addr(c, addr)];
-    while (i != XEN_NIL && c->m[i].addr != addr)
-        i = c->m[i].anext;
+    uint32_t i = find_addr(c, addr);
     if (i == XEN_NIL)
         return false;
     if (c->m[i].refs == 0 || --c->m[i].refs > 0)
@@ -194,6 +251,45 @@ bool xen_map_put(struct xen_backend *xb, const void *addr)
     while (c->idle_count > c->idle_max)
         evict(xb, c->idle_tail);
     return true;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 1;
+}
+
+/*
+ * Page types of a running PV guest can change at any moment (a page table
+ * freed and reused as data), so any answer is a snapshot; one younger than
+ * XEN_TYPE_TTL_NS is used as it is, which lets one hypercall type a whole
+ * read-ahead run. While the domain is paused types cannot change.
+ */
+bool xen_map_type(struct xen_backend *xb, const void *addr, uint32_t *type)
+{
+    uint32_t i = find_addr(&xb->maps, addr);
+    if (i == XEN_NIL || !xb->maps.m[i].type_ns)
+        return false;
+    if (!xb->paused && now_ns() - xb->maps.m[i].type_ns > XEN_TYPE_TTL_NS)
+        return false;
+    *type = xb->maps.m[i].type;
+    return true;
+}
+
+void xen_map_set_type(struct xen_backend *xb, const void *addr, uint32_t type)
+{
+    uint32_t i = find_addr(&xb->maps, addr);
+    if (i != XEN_NIL) {
+        xb->maps.m[i].type = type;
+        xb->maps.m[i].type_ns = now_ns();
+    }
+}
+
+void xen_maps_forget_types(struct xen_backend *xb)
+{
+    for (uint32_t i = 0; i < xb->maps.used; i++)
+        xb->maps.m[i].type_ns = 0;
 }
 
 void xen_maps_drop_idle(struct xen_backend *xb)

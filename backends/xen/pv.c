@@ -210,10 +210,16 @@ void xen_pv_close(struct xen_backend *xb)
 int xen_pv_page(struct xen_backend *xb, uint64_t mfn, const uint8_t *page, uint8_t **copy)
 {
     *copy = NULL;
-    xen_pfn_t type = (xen_pfn_t)mfn;
-    if (xc_get_pfn_type_batch(xb->xch, xb->domid, 1, &type) < 0)
-        return xen_map_error(xb, mfn, errno);
-    uint32_t t = (uint32_t)type & XEN_DOMCTL_PFINFO_LTABTYPE_MASK;
+    /* The type Xen gives the frame (see xen_map_type() for how long an
+     * answer is kept). */
+    uint32_t t;
+    if (!xen_map_type(xb, page, &t)) {
+        xen_pfn_t type = (xen_pfn_t)mfn;
+        if (xc_get_pfn_type_batch(xb->xch, xb->domid, 1, &type) < 0)
+            return xen_map_error(xb, mfn, errno);
+        t = (uint32_t)type & XEN_DOMCTL_PFINFO_LTABTYPE_MASK;
+        xen_map_set_type(xb, page, t);
+    }
     if (t < XEN_DOMCTL_PFINFO_L1TAB || t > XEN_DOMCTL_PFINFO_L4TAB)
         return 0; /* data, not a page table */
     uint64_t *out = malloc(XA_PAGE_SIZE);

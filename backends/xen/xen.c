@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,29 @@
 #define EFER_LMA 0x400ull
 #define EFER_NXE 0x800ull
 
+/* Xen's libraries log to stderr by default; library code never prints, and
+ * every failure is reported through xa__set_error() with errno instead. */
+static void quiet_vmessage(struct xentoollog_logger *logger, xentoollog_level level,
+                           int errnoval, const char *context, const char *format, va_list al)
+{
+    (void)logger, (void)level, (void)errnoval, (void)context, (void)format, (void)al;
+}
+
+static void quiet_progress(struct xentoollog_logger *logger, const char *context,
+                           const char *doing_what, int percent, unsigned long done,
+                           unsigned long total)
+{
+    (void)logger, (void)context, (void)doing_what, (void)percent, (void)done, (void)total;
+}
+
+static void quiet_destroy(struct xentoollog_logger *logger)
+{
+    (void)logger;
+}
+
+static struct xentoollog_logger quiet_logger = {
+    .vmessage = quiet_vmessage, .progress = quiet_progress, .destroy = quiet_destroy};
+
 static uint32_t idle_max_from_env(void)
 {
     const char *env = getenv("XA_XEN_MAP_CACHE");
@@ -56,13 +80,13 @@ static int xen_open(struct xa_backend *be, const char *spec, uint32_t flags)
     int rc = xen_maps_init(xb, idle_max_from_env());
     if (rc < 0)
         return rc;
-    xb->xch = xc_interface_open(NULL, NULL, 0);
+    xb->xch = xc_interface_open(&quiet_logger, &quiet_logger, 0);
     if (!xb->xch)
         return xa__set_error(be->xa, XA_EACCES,
                              "xen:%s: cannot open the hypervisor interface (%s): run in dom0 "
                              "as root with /proc/xen (xenfs) or /dev/xen/privcmd",
                              spec, strerror(errno));
-    xb->fmem = xenforeignmemory_open(NULL, 0);
+    xb->fmem = xenforeignmemory_open(&quiet_logger, 0);
     if (!xb->fmem)
         return xa__set_error(be->xa, XA_EACCES, "xen:%s: cannot open foreign memory: %s", spec,
                              strerror(errno));
@@ -81,6 +105,13 @@ static int xen_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return xa__set_error(be->xa, XA_EGONE, "xen:%s: domain %u is shutting down", spec,
                              xb->domid);
     xb->translated = info.hvm;
+    xb->paused = info.paused; /* paused by someone else: types are stable */
+    xb->last_miss_pfn = UINT64_MAX - 1;
+    /* A PV dom0 may unmap part of a foreign mapping; an auto-translated
+     * (PVH) dom0's privcmd releases a mapping as a whole, so map singly. */
+    xen_feature_info_t fi = {.submap_idx = 0};
+    xb->can_split = xc_version(xb->xch, XENVER_get_features, &fi) == 0 &&
+                    !(fi.submap & (1u << XENFEAT_auto_translated_physmap));
     unsigned vcpus = info.max_vcpu_id + 1;
     be->nr_vcpus = vcpus > XEN_MAX_VCPUS ? XEN_MAX_VCPUS : vcpus;
 
@@ -119,14 +150,33 @@ static int frame_of(struct xen_backend *xb, uint64_t pfn, uint64_t *frame)
     return xen_pv_mfn(xb, pfn, frame);
 }
 
+/* Frames of the pages after @pfn (UINT64_MAX where there is none). */
+static unsigned run_after(struct xen_backend *xb, uint64_t pfn, uint64_t *frames, unsigned n)
+{
+    for (unsigned j = 1; j < n; j++) {
+        uint64_t p = pfn + j;
+        if (xb->translated)
+            frames[j] = p;
+        else
+            frames[j] = p < xb->p2m_size && !(xb->p2m[p] & (3ull << 62)) ? xb->p2m[p]
+                                                                         : UINT64_MAX;
+    }
+    return n;
+}
+
 static int xen_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
 {
     struct xen_backend *xb = xb_of(be);
-    uint64_t frame;
+    uint64_t frames[XEN_MAP_RUN_MAX];
     uint8_t *page, *copy = NULL;
-    int rc = frame_of(xb, pfn, &frame);
-    if (rc == 0)
-        rc = xen_map_get(xb, frame, &page);
+    int rc = frame_of(xb, pfn, &frames[0]);
+    if (rc < 0)
+        return rc;
+    uint64_t frame = frames[0];
+    /* Scans (OS discovery, dumps) go page after page: read ahead then. */
+    unsigned n = pfn == xb->last_miss_pfn + 1 ? run_after(xb, pfn, frames, XEN_MAP_RUN_MAX) : 1;
+    xb->last_miss_pfn = pfn;
+    rc = xen_map_get_run(xb, frames, n, &page);
     if (rc < 0)
         return rc;
     if (!xb->translated) {
@@ -280,12 +330,17 @@ static int xen_pause(struct xa_backend *be)
     if (!info.paused && xc_domain_pause(xb->xch, xb->domid) < 0)
         return xa__set_error(be->xa, XA_EIO, "domain %s: pause failed: %s", xb->name,
                              strerror(errno));
-    return remap(xb);
+    int rc = remap(xb);
+    xen_maps_forget_types(xb); /* answers from before the pause */
+    xb->paused = true;
+    return rc;
 }
 
 static int xen_resume(struct xa_backend *be)
 {
     struct xen_backend *xb = xb_of(be);
+    xb->paused = false;
+    xen_maps_forget_types(xb);
     if (xb->found_paused) {
         xb->found_paused = false;
         return 0;

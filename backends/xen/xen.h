@@ -45,12 +45,16 @@
 #define XEN_MAX_PFNS (1ull << 28)          /* 1 TiB of guest frames */
 #define XEN_MAP_IDLE_DEFAULT 1024          /* idle mappings kept for reuse */
 #define XEN_MAP_MAX_LIVE (1u << 20)        /* mappings alive at once */
+#define XEN_MAP_RUN_MAX 64                 /* pages mapped ahead on sequential misses */
+#define XEN_TYPE_TTL_NS 20000000ull        /* PV page types trusted this long (running) */
 
 /* One foreign mapping of one frame (gfn or mfn, see above). */
 struct xen_map {
     uint64_t frame;
     uint8_t *addr;
     uint32_t refs;
+    uint32_t type;             /* PV: XEN_DOMCTL_PFINFO_* page type ... */
+    uint64_t type_ns;          /* ... asked for at this time (0: not known) */
     uint32_t hnext;            /* hash chain by frame */
     uint32_t anext;            /* hash chain by address */
     uint32_t prev, next;       /* idle list (refs == 0), head = most recent */
@@ -75,6 +79,9 @@ struct xen_backend {
     bool translated;           /* HVM or PVH: frames are gfns */
     bool found_paused;         /* our pause found it paused: resume leaves it */
     unsigned guest_width;      /* bytes, PV only */
+    bool can_split;            /* our foreign maps may be unmapped page by page */
+    bool paused;               /* paused (by us or found so): page types are stable */
+    uint64_t last_miss_pfn;    /* sequential misses turn on read-ahead */
 
     struct xen_map_cache maps;
 
@@ -98,8 +105,16 @@ int xen_maps_init(struct xen_backend *xb, uint32_t idle_max);
 void xen_maps_destroy(struct xen_backend *xb);
 /* Map @frame read-only (or take a reference on the cached mapping). */
 int xen_map_get(struct xen_backend *xb, uint64_t frame, uint8_t **addr);
+/* As xen_map_get() for frames[0]; also maps (idle, cached) the uncached
+ * frames[1..n) in the same call. UINT64_MAX entries are skipped. */
+int xen_map_get_run(struct xen_backend *xb, const uint64_t *frames, unsigned n, uint8_t **addr);
 /* Drop the reference on the mapping at @addr; false when @addr is not one. */
 bool xen_map_put(struct xen_backend *xb, const void *addr);
+/* PV page types cached with a mapping: while the domain is paused, or for
+ * XEN_TYPE_TTL_NS while it runs. */
+bool xen_map_type(struct xen_backend *xb, const void *addr, uint32_t *type);
+void xen_map_set_type(struct xen_backend *xb, const void *addr, uint32_t type);
+void xen_maps_forget_types(struct xen_backend *xb);
 /* Unmap every idle mapping (the guest may have moved frames). */
 void xen_maps_drop_idle(struct xen_backend *xb);
 /* An error for a failed map of @frame: XA_EGONE if the domain died. */

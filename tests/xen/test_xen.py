@@ -205,11 +205,15 @@ def test_bench_figures(bed):
     table = {}
     for dom in KINDS:
         for src in ("check", "dump-check"):
+            names = set()
             for x in ok_json(bed, "%s.%s" % (dom, src)):
                 if "bench" in x:
                     assert x["failures"] == 0, (dom, src, x)
                     table.setdefault(x["bench"], {})["%s %s" % (dom, src)] = x["ns"]
-    assert any(k.startswith("user virtual address") for k in table)
+                    names.add(x["bench"])
+            assert {"kernel symbol miss", "kernel virtual address hit",
+                    "user virtual address miss", "user virtual address hit",
+                    "read 4000 bytes of a mapped page"} <= names, (dom, src, names)
     with open(os.path.join(xenbed.CACHE, "bench.json"), "w") as f:
         json.dump(table, f, indent=1)
     for name, row in table.items():

@@ -352,6 +352,7 @@ _BLOB = re.compile(r"^XA-BLOB-BEGIN (\S+) rc=(-?\d+) secs=(\S+)\r?\n(.*?)^XA-BLO
 
 def parse(text):
     """{'blobs': {name: {'rc', 'secs', 'text'}}, 'markers': [...]} from a serial log."""
+    text = text.replace("\r", "")  # Xen's console ends lines with \r\r\n
     blobs = {}
     for m in _BLOB.finditer(text):
         b64 = "".join(m.group(4).split())
