@@ -11,16 +11,17 @@ same ext4 image, interleaved round by round:
 
 The writes overwrite the data blocks of a 64 MiB file, so the monitor maps
 them to that file (real work, not a null subscriber).  The machine is shared
-and busy, so two numbers per run:
+and busy, so each tap run goes side by side with a plain nbdkit run (same
+load), and two numbers per run:
   wall  µs per write as qemu-img bench measures it (noisy),
   cpu   µs of nbdkit CPU time (user+sys, all threads) per write: the tap's
         cost is CPU work inside nbdkit, and this is far less noisy.
-Medians over rounds; 'added' is the median of the per-round paired
-differences against plain nbdkit.
+'added' is the median of the paired differences against plain nbdkit.
 
     /usr/bin/python3 bench/disk_micro.py --build BUILD [--rounds 5]
 """
 import argparse, os, re, shutil, signal, statistics, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -83,6 +84,9 @@ def main():
         pidf = os.path.join(work, "plain.pid")
         subprocess.run(["nbdkit", "-P", pidf, "-U", socks["nbdkit"], "file", img], check=True)
         wait_socket(socks["nbdkit"])
+        wait_socket(pidf)
+        while not os.path.getsize(pidf):
+            time.sleep(0.05)
         with open(pidf) as f:
             pids["nbdkit"] = int(f.read())
         for name in ("tap", "tapmon"):
@@ -100,50 +104,58 @@ def main():
         time.sleep(1.0)  # subscribed and initial scan done
         configs = ["nbdkit", "tap", "tapmon"]
         label = {"nbdkit": "nbdkit", "tap": "tap", "tapmon": "tap+monitor"}
-        res = {}  # (size, config) -> list of (wall_us, cpu_us)
+        # Each tap config runs at the same time as plain nbdkit (two qemu-img
+        # bench processes started together), so both see the same load from
+        # the rest of the machine; the per-round difference is the tap's cost.
+        res = {}  # (size, config) -> list of (wall_us, cpu_us, base_wall_us, base_cpu_us)
         mon_cpu = {4096: [], 65536: []}
         for r in range(a.rounds):
-            order = configs[r % 3:] + configs[:r % 3]
             for size, count in ((4096, a.count4k), (65536, a.count64k)):
-                for c in order:
-                    cpu0 = proc_cpu(pids[c])
-                    m0 = proc_cpu(mon.pid) if c == "tapmon" else 0
-                    wall = bench(socks[c], size, count, data_off)
-                    cpu = proc_cpu(pids[c]) - cpu0
-                    res.setdefault((size, c), []).append((wall / count * 1e6, cpu / count * 1e6))
+                for c in (["tap", "tapmon"] if r % 2 == 0 else ["tapmon", "tap"]):
+                    cpu0 = {x: proc_cpu(pids[x]) for x in ("nbdkit", c)}
+                    m0 = proc_cpu(mon.pid)
+                    walls = {}
+                    with ThreadPoolExecutor(2) as ex:
+                        fut = {x: ex.submit(bench, socks[x], size, count, data_off)
+                               for x in ("nbdkit", c)}
+                        walls = {x: f.result() for x, f in fut.items()}
+                    cpu = {x: proc_cpu(pids[x]) - cpu0[x] for x in ("nbdkit", c)}
+                    us = lambda v: v / count * 1e6  # noqa: E731
+                    res.setdefault((size, c), []).append(
+                        (us(walls[c]), us(cpu[c]), us(walls["nbdkit"]), us(cpu["nbdkit"])))
                     if c == "tapmon":
-                        mon_cpu[size].append((proc_cpu(mon.pid) - m0) / count * 1e6)
+                        mon_cpu[size].append(us(proc_cpu(mon.pid) - m0))
         print("Tap microbenchmark: synchronous writes (queue depth 1) over NBD, qemu-img bench,")
-        print("%d interleaved rounds of %d x 4 KiB and %d x 64 KiB writes; medians."
-              % (a.rounds, a.count4k, a.count64k))
-        print("cpu = nbdkit CPU time per write (all threads); added = median of paired "
-              "per-round differences vs nbdkit.")
+        print("%d rounds of %d x 4 KiB and %d x 64 KiB writes; each tap run side by side with "
+              "plain nbdkit; medians." % (a.rounds, a.count4k, a.count64k))
+        print("cpu = server CPU time per write (all nbdkit threads); added = median of the "
+              "paired differences.")
         print()
-        print("| write | server | wall µs/write | added wall µs | nbdkit cpu µs/write "
-              "| added cpu µs | monitor cpu µs/write |")
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-        verdict = []
+        print("| write | server | wall µs/write | nbdkit alongside | added wall µs "
+              "| cpu µs/write | nbdkit alongside | added cpu µs | monitor cpu µs/write |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        verdict = {}
+        med = statistics.median
         for size in (4096, 65536):
-            base = res[(size, "nbdkit")]
-            for c in configs:
+            for c in ("tap", "tapmon"):
                 rows = res[(size, c)]
-                wall = statistics.median(w for w, _ in rows)
-                cpu = statistics.median(u for _, u in rows)
-                if c == "nbdkit":
-                    dw = dc = "-"
-                else:
-                    dwv = statistics.median(x[0] - b[0] for x, b in zip(rows, base))
-                    dcv = statistics.median(x[1] - b[1] for x, b in zip(rows, base))
-                    dw, dc = "%+.1f" % dwv, "%+.2f" % dcv
-                    if c == "tapmon" and size == 4096:
-                        verdict.append(dcv)
-                mc = "%.2f" % statistics.median(mon_cpu[size]) if c == "tapmon" else "-"
-                print("| %s | %s | %.1f | %s | %.2f | %s | %s |" % (
-                    "4 KiB" if size == 4096 else "64 KiB", label[c], wall, dw, cpu, dc, mc))
+                dw = med(x[0] - x[2] for x in rows)
+                dc = med(x[1] - x[3] for x in rows)
+                verdict[(size, c)] = (dw, dc)
+                mc = "%.2f" % med(mon_cpu[size]) if c == "tapmon" else "-"
+                print("| %s | %s | %.1f | %.1f | %+.1f | %.1f | %.1f | %+.1f | %s |" % (
+                    "4 KiB" if size == 4096 else "64 KiB", label[c], med(x[0] for x in rows),
+                    med(x[2] for x in rows), dw, med(x[1] for x in rows),
+                    med(x[3] for x in rows), dc, mc))
+        dw, dc = verdict[(4096, "tapmon")]
         print()
-        print("Target: at most 2 µs added per 4 KiB write with a monitor attached: "
-              "measured %+.2f µs of tap CPU per write -> %s" % (
-                  verdict[0], "met" if verdict[0] <= 2.0 else "NOT met"))
+        print("Target: at most 2 µs added per 4 KiB write with a monitor attached: measured "
+              "%+.1f µs wall, %+.1f µs CPU -> %s" % (
+                  dw, dc, "met" if max(dw, dc) <= 2.0 else
+                  "NOT met (or below this machine's noise: see the spread)"))
+        spread = [x[1] - x[3] for x in res[(4096, "tapmon")]]
+        print("(4 KiB tap+monitor added cpu per round: %s)" % ", ".join(
+            "%+.1f" % v for v in spread))
         nev = sum(1 for _ in open(os.path.join(work, "events.jsonl")))
         print("(the monitor printed %d events for the overwritten file)" % nev)
     finally:
