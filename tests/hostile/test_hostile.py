@@ -22,7 +22,7 @@ import tempfile
 
 import pytest
 
-from conftest import BUILD, json_lines, tool_path
+from xatest import BUILD, json_lines, tool_path
 
 TOOL_TIMEOUT = 90  # seconds; a clean run of any tool takes a few
 RSS_LIMIT_KIB = 3 << 20  # the 512 MiB dump is mapped; ASan adds shadow
@@ -61,6 +61,9 @@ def run_bounded(name, *args):
         lines = [l for l in p.stderr.splitlines() if l.strip()]
         assert lines, f"{where}: exit {p.returncode} without a message"
         assert all(len(l) < 1024 for l in lines), f"{where}: message too long"
+    if os.environ.get("XA_HOSTILE_VERBOSE"):  # for docs/fuzzing.md
+        first = (p.stderr.strip().splitlines() or [""])[0]
+        print(f"\n  {name} {args[-1] if args else ''}: exit {p.returncode}: {first[:200]}")
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert rss < RSS_LIMIT_KIB, f"{where}: a child used {rss} KiB"
     return p
@@ -344,15 +347,17 @@ def test_elf_core_segments(dumps, tmp_path, how):
              if struct.unpack_from("<I", head, phoff + i * phentsize)[0] == 4]
     if how == "exceeds-file":
         pass  # the first MiB of a 512 MiB core: every PT_LOAD runs past the end
-    elif how == "overlap":
-        # Shrink both loads into the MiB we keep, the second over the first.
+    elif how in ("overlap", "note-overflow"):
+        # Shrink the loads into the MiB we keep; for "overlap" the second
+        # lies over the first, otherwise they are side by side.
+        step = 0x8000 if how == "overlap" else 0x100000
         for i, at in enumerate(loads):
             struct.pack_into("<Q", head, at + 8, 0x10000)            # p_offset
-            struct.pack_into("<QQ", head, at + 16, i * 0x8000, i * 0x8000)  # vaddr, paddr
+            struct.pack_into("<QQ", head, at + 16, i * step, i * step)  # vaddr, paddr
             struct.pack_into("<QQ", head, at + 32, 0x10000, 0x10000)  # filesz, memsz
     elif how == "huge-phnum":
         struct.pack_into("<H", head, 56, 0xffff)
-    elif how == "note-overflow":
+    if how == "note-overflow":  # a PT_NOTE whose size wraps the offset around
         struct.pack_into("<QQ", head, notes[0] + 32, (1 << 64) - 16, (1 << 64) - 16)
     path = tmp_path / "core.elf"
     path.write_bytes(bytes(head))
