@@ -22,7 +22,7 @@ struct istate {
     bool alive;
     uint32_t mode, uid, gid, links, flags;
     uint64_t size, mtime;
-    uint32_t rawsum;
+    uint32_t rawsum, generation;
     struct ext2_inode_large raw;
 };
 
@@ -159,6 +159,7 @@ static int read_state(struct xd_model *m, uint32_t ino, struct istate *st)
     st->gid = inode_gid(*r);
     st->links = r->i_links_count;
     st->flags = r->i_flags;
+    st->generation = r->i_generation;
     st->size = EXT2_I_SIZE(r);
     st->mtime = (uint64_t)r->i_mtime << 32;
     if (m->inode_size > EXT2_GOOD_OLD_INODE_SIZE &&
@@ -180,6 +181,7 @@ static void apply_state(struct xd_node *n, const struct istate *st)
     n->size = st->size;
     n->mtime = st->mtime;
     n->rawsum = st->rawsum;
+    n->generation = st->generation;
 }
 
 /* ------------------------------------------------------- directories --- */
@@ -880,7 +882,12 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         }
         (void)n_in;
         c->ino = ino;
-        if (old) {
+        /* ext4 may hand a freed inode number to a new file in the same
+         * transaction: a new generation makes it a delete plus a create, not
+         * a rename of the old file */
+        if (old && c->st.alive && old->nlk && old->generation != c->st.generation)
+            old->reused = true;
+        else if (old) {
             c->known = true;
             c->old_mode = old->mode;
             c->old_uid = old->uid;
@@ -916,9 +923,10 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             }
             if (c >= 0) {
                 struct xd_node *t = node_get(m, ne[b].ino);
+                bool known = t && !t->reused;
                 struct delta x = {.dir = d->ino, .ino = ne[b].ino, .name = strdup(ne[b].name),
-                                  .known = t != NULL,
-                                  .old_path = t ? model_path(m, t->ino) : NULL};
+                                  .known = known,
+                                  .old_path = known ? model_path(m, t->ino) : NULL};
                 dvec_push(&added, &x);
                 b++;
             }
@@ -1050,7 +1058,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         ev_fill(&ev, XADISK_EV_DELETE, t, txn);
         ev.path = r->old_path ? r->old_path : strdup("?");
         r->old_path = NULL;
-        ev.nlink = t->nlk ? t->links : 0;
+        ev.nlink = t->nlk && !t->reused ? t->links : 0;
         evq_push(&dels, &ev);
         if (!t->nlk && gone)
             gone[ngone++] = t->ino;
@@ -1148,6 +1156,11 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             evq_push(q, &dv[i]);
     }
     free(dv);
+    for (size_t i = 0; i < nchg; i++) {
+        struct xd_node *t = node_get(m, chg[i].ino);
+        if (t)
+            t->reused = false;
+    }
     evq_clear(&creates);
     evq_clear(&mods);
     evq_clear(&dels);

@@ -39,6 +39,8 @@ struct xd_node {
     uint64_t size;
     uint64_t mtime; /* seconds << 32 | extra */
     uint32_t rawsum; /* crc of the raw inode: unchanged inodes are skipped */
+    uint32_t generation; /* i_generation: a new value means the inode was freed and reused */
+    bool reused;         /* within one model_refresh: freed and allocated again */
     struct xd_link *lk;
     size_t nlk;
     struct xd_dent *ents; /* directories: sorted by name */

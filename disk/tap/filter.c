@@ -304,10 +304,23 @@ static int xadisk_pwrite(nbdkit_next *next, void *handle, const void *buf, uint3
 {
     (void)handle;
     int r = next->pwrite(next, buf, count, offset, flags, err);
-    if (r == 0)
-        tap_ring_put(&ring, XDP_WRITE, (flags & NBDKIT_FLAG_FUA) ? XDP_F_FUA : 0, offset, count,
-                     buf, count);
-    return r;
+    if (r != 0)
+        return r;
+    /* A frame must fit in the ring with room to spare (a lossless writer
+     * waits for room, which never comes for a frame larger than the ring):
+     * large requests go out as several WRITE frames of at most a quarter of
+     * the ring, 4 KiB-aligned. */
+    uint64_t piece = (ring.cap / 4) & ~(uint64_t)4095;
+    if (piece < 4096)
+        piece = 4096;
+    const uint8_t *p = buf;
+    uint16_t fua = (flags & NBDKIT_FLAG_FUA) ? XDP_F_FUA : 0;
+    for (uint32_t done = 0; done < count;) {
+        uint32_t n = count - done < piece ? count - done : (uint32_t)piece;
+        tap_ring_put(&ring, XDP_WRITE, fua, offset + done, n, p + done, n);
+        done += n;
+    }
+    return 0;
 }
 
 static int xadisk_trim(nbdkit_next *next, void *handle, uint32_t count, uint64_t offset,
