@@ -33,7 +33,7 @@
 #define DEFAULT_URI "qemu:///system"
 #define XML_HINT                                                                                   \
     "give the domain <memoryBacking><source type='file'/><access mode='shared'/>"                  \
-    "</memoryBacking> (or run as root so QEMU's memory can be read)"
+    "</memoryBacking>"
 
 static struct libvirt_backend *lb_of(struct xa_backend *be)
 {
@@ -154,21 +154,34 @@ static int passthrough(void *ctx, const char *json, char **reply)
     return rc;
 }
 
-/* After a failed attach: say what to change, keeping the original message. */
-static void add_hint(struct libvirt_backend *lb, int rc, bool pid_known)
+static bool has_ram_file(const struct qemu_backend *qb)
 {
-    struct xa_instance *xa = lb->qemu.base.xa;
+    for (unsigned i = 0; i < qb->nr_blocks; i++)
+        if (qb->blocks[i].share && qb->blocks[i].mem_path)
+            return true;
+    return false;
+}
+
+/* After a failed attach: say what to change, keeping the original message.
+ * Only RAM errors get a hint (base.ranges is set once RAM was found). */
+static void add_hint(struct libvirt_backend *lb, int rc)
+{
+    struct qemu_backend *qb = &lb->qemu;
+    struct xa_instance *xa = qb->base.xa;
+    if (qb->base.ranges || (rc != XA_EACCES && rc != XA_ENOTSUP))
+        return;
     char was[XA_ERRMSG_LEN];
     snprintf(was, sizeof(was), "%s", xa->errmsg);
-    if (rc == XA_EACCES)
-        xa__set_error(xa, rc, "%s (run as root: libvirt's RAM files and QEMU's memory belong "
-                              "to its QEMU user)",
+    if (rc == XA_EACCES && has_ram_file(qb))
+        xa__set_error(xa, rc, "%s (run as root: libvirt's RAM files belong to its QEMU user)",
                       was);
-    else if (rc == XA_ENOTSUP && !pid_known)
+    else if (rc == XA_EACCES)
+        xa__set_error(xa, rc, "%s; run as root, or %s", was, XML_HINT);
+    else if (qb->pid <= 0)
         xa__set_error(xa, rc, "libvirt:%s: guest RAM is not in a file we can open and no local "
                               "QEMU process runs the domain (remote URI?); %s",
                       lb->name, XML_HINT);
-    else if (rc == XA_ENOTSUP)
+    else
         xa__set_error(xa, rc, "%s; %s", was, XML_HINT);
 }
 
@@ -195,8 +208,15 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
 
     virSetErrorFunc(NULL, ignore_libvirt_error);
     lb->conn = virConnectOpen(lb->uri);
-    if (!lb->conn)
-        return libvirt_error(lb, lb->uri);
+    if (!lb->conn) {
+        rc = libvirt_error(lb, lb->uri);
+        if (message_says(virGetLastError(), "No such file or directory")) {
+            char was[XA_ERRMSG_LEN];
+            snprintf(was, sizeof(was), "%s", be->xa->errmsg);
+            xa__set_error(be->xa, rc, "%s (is libvirtd running?)", was);
+        }
+        return rc;
+    }
     lb->dom = virDomainLookupByName(lb->conn, lb->name);
     if (!lb->dom) {
         const virError *e = virGetLastError();
@@ -220,7 +240,7 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
     qb->qmp.peer_pid = libvirt_find_qemu_pid(lb->name, uuid);
     rc = qemu_attach(qb);
     if (rc < 0) {
-        add_hint(lb, rc, qb->qmp.peer_pid > 0);
+        add_hint(lb, rc);
         return rc;
     }
     describe(lb);
