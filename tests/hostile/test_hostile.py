@@ -119,6 +119,9 @@ def image(dumps):
     shutil.copyfile(src, path)
     img = Image(path, helper_path())
     yield img
+    if os.environ.get("XA_HOSTILE_VERBOSE"):
+        print(f"\n  largest child RSS so far: "
+              f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024} MiB")
     img.f.close()
     shutil.rmtree(tmp)
 
