@@ -63,6 +63,61 @@ def main():
         banner("kernel memory read from outside: the banner through its virtual address")
         tool("xa-read", target, "--sym", "linux_banner", "--len", 96)
 
+    disk_demo()
+
+
+def disk_demo():
+    """File events from a guest's disk (issue 5), next to its process list:
+    a second short boot with an ext4 disk served through the tap."""
+    import shutil
+    import tempfile
+    bindir = os.path.join(BUILD, "disk", "lib")
+    if not os.path.exists(os.path.join(bindir, "xa-disk-monitor")):
+        print("\n(disk monitoring not built: skipping the file-events demo)")
+        return
+    banner("file events from a guest's disk, seen from outside (xa-disk-tap + xa-disk-monitor)")
+    work = tempfile.mkdtemp(prefix="xa-demo-disk-")
+    img, sock = os.path.join(work, "disk.img"), os.path.join(work, "nbd.sock")
+    subprocess.run(["mkfs.ext4", "-q", "-F", img, "64M"], check=True)
+    print(f"$ xa-disk-tap disk.img --socket {sock} --background")
+    out = subprocess.run([os.path.join(bindir, "xa-disk-tap"), img, "--socket", sock,
+                          "--background"], check=True, capture_output=True, text=True).stdout
+    info = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    print("QEMU: " + info["QEMU"])
+    evlog = os.path.join(work, "events.txt")
+    print(f"$ xa-disk-monitor tap:{info['EVENTS']}")
+    mon = subprocess.Popen([os.path.join(bindir, "xa-disk-monitor"), "tap:" + info["EVENTS"]],
+                           stdout=open(evlog, "w"), stderr=subprocess.DEVNULL)
+    try:
+        with Guest("demo-disk", nproc=10, mem_mb=384,
+                   extra_qemu_args=info["QEMU"].split()) as g:
+            g.run("mkdir -p /mnt && mount -t ext4 /dev/vda /mnt && mkdir /mnt/logs && sync")
+            # a process that writes files, so that both views show it
+            pid = g.run("sh -c 'for i in 1 2 3; do date >> /mnt/logs/app.log; sync; sleep 1; "
+                        "done; mv /mnt/logs/app.log /mnt/logs/app.log.1; echo k > /mnt/secret; "
+                        "chmod 600 /mnt/secret; sync; sleep 4' >/dev/null 2>&1 & echo $!").strip()
+            time.sleep(1)
+            print(f"\nthe process list from outside while the writer (pid {pid}) runs:")
+            print("$ xa-ps qemu:" + g.monitor_path)
+            ps = subprocess.run([os.path.join(BUILD, "tools", "xa-ps"), "qemu:" + g.monitor_path],
+                                capture_output=True, text=True).stdout.splitlines()
+            mine = [line for line in ps[1:] if pid in line.split()[:2]]
+            print("\n".join(ps[:1] + mine))
+            print(f"  ... and {len(ps) - 1 - len(mine)} other processes")
+            time.sleep(5)
+        time.sleep(1)
+        print("\nthe file events the monitor printed meanwhile:")
+        with open(evlog) as f:
+            print(f.read().rstrip())
+    finally:
+        mon.kill()
+        mon.wait()
+        try:
+            os.kill(int(info["PID"]), 15)
+        except (ProcessLookupError, ValueError):
+            pass
+        shutil.rmtree(work, ignore_errors=True)
+
 
 if __name__ == "__main__":
     main()
