@@ -210,10 +210,16 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
     lb->conn = virConnectOpen(lb->uri);
     if (!lb->conn) {
         rc = libvirt_error(lb, lb->uri);
-        if (message_says(virGetLastError(), "No such file or directory")) {
+        const char *hint = NULL;
+        if (message_says(virGetLastError(), "No such file or directory"))
+            hint = "is libvirtd running?";
+        else if (strstr(lb->uri, "/embed"))
+            hint = "an embedded driver lives in the process that runs it: ask that process, "
+                   "or run the domain under libvirtd";
+        if (hint) {
             char was[XA_ERRMSG_LEN];
             snprintf(was, sizeof(was), "%s", be->xa->errmsg);
-            xa__set_error(be->xa, rc, "%s (is libvirtd running?)", was);
+            xa__set_error(be->xa, rc, "%s (%s)", was, hint);
         }
         return rc;
     }
