@@ -95,6 +95,7 @@ int main(int argc, char **argv)
     char a_filter[4200], a_file[4200], a_events[4200], a_ring[64], a_lossless[32];
     snprintf(a_filter, sizeof(a_filter), "--filter=%s", filter);
     snprintf(a_file, sizeof(a_file), "file=%s", image);
+    free(image); /* only its copy in a_file is used from here on */
     snprintf(a_events, sizeof(a_events), "events=%s", events);
     snprintf(a_ring, sizeof(a_ring), "ring=%s", ring);
     snprintf(a_lossless, sizeof(a_lossless), "lossless=%s", lossless ? "true" : "false");
@@ -173,7 +174,6 @@ int main(int argc, char **argv)
     printf("MONITOR: xa-disk-monitor tap:%s\n", events);
     printf("PID: %d\n", (int)child);
     fflush(stdout);
-    free(image);
     if (background)
         return 0;
     signal(SIGINT, forward);
