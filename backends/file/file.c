@@ -514,12 +514,13 @@ static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
     uint64_t pa = pfn << XA_PAGE_SHIFT;
     const struct file_segment *s = find_seg(f, pa);
     if (s) {
-        uint64_t rel = pa - s->pa;
-        if (rel + XA_PAGE_SIZE <= s->file_size) {
+        uint64_t rel = pa - s->pa; /* rel + XA_PAGE_SIZE may wrap on the last page */
+        if (s->file_size >= XA_PAGE_SIZE && rel <= s->file_size - XA_PAGE_SIZE) {
             *out = f->map + s->offset + rel;
             return 0;
         }
-        if (rel >= s->file_size && rel + XA_PAGE_SIZE <= s->mem_size) {
+        if (rel >= s->file_size && s->mem_size >= XA_PAGE_SIZE &&
+            rel <= s->mem_size - XA_PAGE_SIZE) {
             *out = zero_page;
             return 0;
         }

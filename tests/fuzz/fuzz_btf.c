@@ -61,6 +61,24 @@ static void check_msg(void)
         abort();
 }
 
+/* Messages echo the names asked for; names taken from the fuzzed BTF may
+ * hold newlines themselves, which is the caller's doing. */
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static void check_query_msg(const char *type, const char *member)
+{
+    if (!xa->errmsg[0])
+        abort();
+    if (printable(type) && (!member || printable(member)))
+        check_msg();
+}
+
 /* Every named struct/union: its size, and each named member's offset. */
 static void query_all(struct linux_priv *p)
 {
@@ -77,7 +95,7 @@ static void query_all(struct linux_priv *p)
         done++;
         uint64_t v;
         if (linux_type_size(xa, name, &v) < 0)
-            check_msg();
+            check_query_msg(name, NULL);
         if (btf_is_typedef(t))
             continue;
         const struct btf_member *m = btf_members(t);
@@ -86,7 +104,7 @@ static void query_all(struct linux_priv *p)
             if (!mname || !*mname)
                 continue;
             if (linux_type_offset(xa, name, mname, &v) < 0)
-                check_msg();
+                check_query_msg(name, mname);
             uint64_t count, esz;
             (void)linux_btf_array(&p->lx, name, mname, &count, &esz);
         }
