@@ -59,7 +59,9 @@ static int libvirt_error(struct libvirt_backend *lb, const char *what)
     if (e) {
         switch (e->code) {
         case VIR_ERR_NO_DOMAIN:
-            code = XA_ENOENT;
+            /* once attached, a domain that is no longer found has gone away
+             * (a transient domain vanishes when it stops) */
+            code = lb->attached ? XA_EGONE : XA_ENOENT;
             break;
         case VIR_ERR_AUTH_FAILED:
         case VIR_ERR_AUTH_CANCELLED:
@@ -147,7 +149,7 @@ static int passthrough(void *ctx, const char *json, char **reply)
     if (virDomainQemuMonitorCommand(lb->dom, json, reply, 0) == 0)
         return 0;
     int rc = libvirt_error(lb, "QMP passthrough");
-    if (rc == XA_EGONE || check_running(lb, NULL) == XA_EGONE)
+    if (rc == XA_EGONE || (lb->attached && check_running(lb, NULL) == XA_EGONE))
         return xa__set_error(lb->qemu.base.xa, XA_EGONE, "libvirt:%s: QEMU went away (domain "
                                                          "no longer running)",
                              lb->name);
@@ -250,6 +252,7 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return rc;
     }
     describe(lb);
+    lb->attached = true;
     return 0;
 }
 

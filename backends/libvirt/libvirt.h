@@ -11,6 +11,7 @@
 #ifndef XA_LIBVIRT_LIBVIRT_H
 #define XA_LIBVIRT_LIBVIRT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include <libvirt/libvirt.h>
@@ -23,6 +24,7 @@ struct libvirt_backend {
     virDomainPtr dom;
     char name[256]; /* domain name */
     char uri[1024]; /* connection URI as given, or the default */
+    bool attached;  /* open() succeeded: a vanished domain is "gone", not "no such domain" */
 };
 
 /*

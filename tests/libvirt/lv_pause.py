@@ -3,6 +3,11 @@
     lv_pause.py TARGET           (steps below)
     lv_pause.py --open TARGET    open and close; print "open ok METHOD" or
                                  "open_error CODE MESSAGE"
+    lv_pause.py --until-gone TARGET
+                                 print "ready", then ask for registers until
+                                 that fails (the test destroys the domain):
+                                 "gone CODE MESSAGE", then "read_after CODE"
+                                 for a physical read (0: it worked)
 
 Steps, each started by a line on stdin and answered on stdout:
   1. open, pause, print "paused" and the registers of each vCPU as
@@ -32,9 +37,31 @@ def open_only(target):
     vm.close()
 
 
+def until_gone(target):
+    import time
+    vm = xenaccess.VM(target, no_os=True)
+    print("ready", flush=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            vm.regs(0)
+        except xenaccess.XenaccessError as e:
+            print("gone %d %s" % (e.code, e.message), flush=True)
+            break
+        time.sleep(0.05)
+    try:
+        vm.read_pa(0x100000, 8)
+        print("read_after 0", flush=True)
+    except xenaccess.XenaccessError as e:
+        print("read_after %d" % e.code, flush=True)
+    vm.close()
+
+
 def main():
     if sys.argv[1] == "--open":
         return open_only(sys.argv[2])
+    if sys.argv[1] == "--until-gone":
+        return until_gone(sys.argv[2])
     vm = xenaccess.VM(sys.argv[1], no_os=True)
     step()
     vm.pause()
