@@ -165,12 +165,13 @@ static bool has_ram_file(const struct qemu_backend *qb)
 }
 
 /* After a failed attach: say what to change, keeping the original message.
- * Only RAM errors get a hint (base.ranges is set once RAM was found). */
+ * Only RAM access errors get a hint: the layout was found (nr_segs) but not
+ * a way to the RAM (base.ranges is set once there is one). */
 static void add_hint(struct libvirt_backend *lb, int rc)
 {
     struct qemu_backend *qb = &lb->qemu;
     struct xa_instance *xa = qb->base.xa;
-    if (qb->base.ranges || (rc != XA_EACCES && rc != XA_ENOTSUP))
+    if (qb->nr_segs == 0 || qb->base.ranges || (rc != XA_EACCES && rc != XA_ENOTSUP))
         return;
     char was[XA_ERRMSG_LEN];
     snprintf(was, sizeof(was), "%s", xa->errmsg);
