@@ -1,5 +1,6 @@
-"""Fixtures for the libvirt backend tests: one private libvirtd for the run
-(lvcommon.Libvirtd), one guest domain at a time (2 cores are shared)."""
+"""Fixtures for the libvirt backend tests: one private libvirtd for the test
+module (lvcommon.Libvirtd; stopped when the module ends, not kept idle for the
+rest of a long session), one guest domain at a time (2 cores are shared)."""
 
 import os
 import subprocess
@@ -21,7 +22,7 @@ def _backend_built():
     return "not built" not in p.stdout, p.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def libvirtd():
     built, out = _backend_built()
     if not built:
