@@ -23,14 +23,13 @@ while read -r m; do
 done < /xa/modules.list
 
 /xa/workload "$NPROC" > /tmp/workload.out 2>&1 &
-# Ready, and the marker process has printed its three markers (its lines
-# can come after the workload's READY line).
 i=0
-while ! grep -q XA-WORKLOAD-READY /tmp/workload.out ||
-      [ "$(grep -c '^XA-MARKER' /tmp/workload.out)" -lt 3 ]; do
+while ! grep -q XA-WORKLOAD-READY /tmp/workload.out; do
     i=$((i + 1)); [ $i -gt 3000 ] && { echo "XA-WARN: workload not ready"; break; }
-    sleep 0.1
+    sleep 0.5
 done
+# The marker process's lines can come after the workload's READY line.
+sleep 2
 MARKER_PID=$(sed -n 's/^XA-MARKER pid=\([0-9]*\) .*/\1/p' /tmp/workload.out | head -n 1)
 
 # The idler is started before the truth is taken, so it is in the truth.

@@ -332,6 +332,9 @@ def boot(paths, logfile, timeout=900):
     # QEMU splits -initrd at commas: a comma inside a module's command line is ",,".
     initrd = "%s %s,%s" % (paths["vmlinux"], DOM0_CMDLINE.replace(",", ",,"),
                            paths["dom0_initramfs"])
+    # QEMU's file: chardev does not truncate: never read a previous boot's log.
+    if os.path.exists(logfile):
+        os.unlink(logfile)
     cmd = [qemu, "-accel", "tcg", "-cpu", "max", "-m", "2048", "-smp", "1",
            "-display", "none", "-monitor", "none", "-no-reboot",
            "-serial", "file:" + logfile,
