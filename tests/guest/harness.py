@@ -759,9 +759,26 @@ def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2):
     if not force and os.path.exists(tj) and os.path.getmtime(tj) > _sources_mtime():
         log("%s is up to date" % out)
         return out
-    name = "dump-l5" if la57 else "dump-l4"
-    with Guest(name, la57=la57, mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
-        t = g.dump(out)
+    # Several test runs may share the cache: one makes the dumps while the
+    # others wait, and readers never see a half-written set (it is built aside
+    # and renamed into place).
+    import fcntl
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and os.path.exists(tj) and os.path.getmtime(tj) > _sources_mtime():
+            log("%s is up to date" % out)
+            return out
+        name = "dump-l5" if la57 else "dump-l4"
+        tmp = "%s.tmp-%d" % (out, os.getpid())
+        shutil.rmtree(tmp, ignore_errors=True)
+        with Guest(name, la57=la57, mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
+            t = g.dump(tmp)
+        old = "%s.old-%d" % (out, os.getpid())
+        if os.path.exists(out):
+            os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
     log("wrote %s: la57=%s, %d procs, %d modules, kaslr %s" % (
         out, t["dump"]["la57"], len(t["procs"]), len(t["modules"]),
         t.get("kaslr", {}).get("slide")))
