@@ -47,7 +47,7 @@ passed=$((passed + m_ok)); failed=$((failed + m_fail)); skipped=$((skipped + ${m
 
 step "python tests (real guests: dumps and live)"
 if ls tests/*/test_*.py >/dev/null 2>&1; then
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider -o addopts="" tests 2>&1 | tee "$LOG/pytest.log" | tail -25
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider -o addopts="" --durations=12 tests 2>&1 | tee "$LOG/pytest.log" | tail -25
     line=$(grep -E '(passed|failed|error|skipped|no tests ran)' "$LOG/pytest.log" | tail -1)
     p_ok=$(echo "$line" | grep -oE '[0-9]+ passed' | awk '{print $1}')
     p_fail=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{s+=$1} END {print s+0}')
