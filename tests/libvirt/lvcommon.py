@@ -32,7 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "guest"))
-from harness import CACHE, Guest, HarnessError, build_initramfs, fetch_kernel  # noqa: E402
+from harness import Guest, HarnessError, build_initramfs, fetch_kernel  # noqa: E402
 
 BACKINGS = {
     "file": "<memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>",
@@ -79,9 +79,9 @@ class Libvirtd:
         b = self.base
         for sub in ("etc", "run", "lib", "log", "sock"):
             os.makedirs(os.path.join(b, sub), exist_ok=True)
-        # QEMU capabilities are probed once (seconds) and kept between runs;
-        # libvirt revalidates them against the QEMU binary.
-        self.cache = os.path.join(CACHE, "libvirt-cache")
+        # A cache of our own: daemons of test runs that overlap must not share
+        # one (libvirt rewrites its QEMU capability files). Probing costs ~3 s.
+        self.cache = os.path.join(b, "cache")
         os.makedirs(self.cache, exist_ok=True)
         os.makedirs(self.shm, exist_ok=True)
         os.chmod(b, 0o755)
