@@ -43,12 +43,14 @@ def bed():
     reason = _skip_reason()
     if reason:
         pytest.skip("Xen test bed: " + reason)
-    try:
-        paths = xenbed.build()
-    except xenbed.BedError as e:
-        pytest.skip("Xen test bed cannot be built here: %s" % e)
     logfile = os.path.join(xenbed.CACHE, "serial.log")
-    text = xenbed.boot(paths, logfile, timeout=int(os.environ.get("XA_XEN_TIMEOUT", "900")))
+    with xenbed.bed_lock():  # other checkouts' test runs share the cache
+        try:
+            paths = xenbed.build()
+        except xenbed.BedError as e:
+            pytest.skip("Xen test bed cannot be built here: %s" % e)
+        text = xenbed.boot(paths, logfile,
+                           timeout=int(os.environ.get("XA_XEN_TIMEOUT", "900")))
     res = xenbed.parse(text)
     markers = dict(res["markers"])
     assert "XA-DOM0-UP" in markers, "dom0 never started; see %s" % logfile

@@ -22,6 +22,8 @@ markers and blobs dom0 prints on the serial log.
 
 import argparse
 import base64
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import lzma
@@ -256,7 +258,8 @@ def domu_config(name, kind):
 
 def build_tools():
     """A non-sanitizer release build of the project for dom0 (cached)."""
-    bdir = os.path.join(CACHE, "build")
+    # One build per checkout: test runs from other clones share the cache.
+    bdir = os.path.join(CACHE, "build-" + _sha(ROOT)[:8])
     # Only what dom0 needs: other backends would drag their libraries (libvirt
     # alone is tens of MB) into the dom0 initramfs.
     opts = ["-Dxen=enabled", "-Ddisk=disabled", "-Dlibvirt=disabled", "-Dwerror=true"]
@@ -324,6 +327,19 @@ def build():
 
 # ----------------------------------------------------------------- boot ---
 
+@contextlib.contextmanager
+def bed_lock():
+    """One test bed at a time per cache (one QEMU; shared images and log)."""
+    os.makedirs(CACHE, exist_ok=True)
+    with open(os.path.join(CACHE, ".lock"), "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            log("another Xen test bed is running; waiting for it")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def boot(paths, logfile, timeout=900):
     """One Xen boot to power-off; returns the serial log text."""
     qemu = shutil.which("qemu-system-x86_64")
@@ -388,11 +404,12 @@ def main():
     ap.add_argument("cmd", choices=["build", "run"])
     ap.add_argument("--log", default=os.path.join(CACHE, "serial.log"))
     a = ap.parse_args()
-    paths = build()
-    for k, v in paths.items():
-        print("%s=%s" % (k.upper(), v))
+    with bed_lock():
+        paths = build()
+        for k, v in paths.items():
+            print("%s=%s" % (k.upper(), v))
+        text = boot(paths, a.log) if a.cmd == "run" else None
     if a.cmd == "run":
-        text = boot(paths, a.log)
         res = parse(text)
         for k, v in res["markers"]:
             print(k, v)
