@@ -98,7 +98,7 @@ for line in open(results):
     f = line.rstrip("\n").split("\t")
     if len(f) == 8:
         rows[f[0]] = f
-table = ["| target | date | seconds | executions | exec/s | edges | crashes this run | regression inputs (crashes fixed) |",
+table = ["| target | date | seconds | executions | exec/s | edges | crashes this run | regress-* inputs kept (fixed findings) |",
          "|---|---|---:|---:|---:|---:|---:|---:|"]
 for t in order:
     if t in rows:
