@@ -33,7 +33,15 @@
     "printf 'mkdir d\\nmkdir d/e\\nsymlink d/l /d/e\\n' > %s/cmds && "                  \
     "debugfs -w -f %s/cmds %s >/dev/null 2>&1"
 
-static char image[64];
+static char image[64], image_dir[64];
+
+static void remove_image(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", image_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "fuzz_disk: could not remove %s\n", image_dir);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -42,6 +50,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(dir))
         abort();
     snprintf(image, sizeof(image), "%s/ext4.img", dir);
+    snprintf(image_dir, sizeof(image_dir), "%s", dir);
+    atexit(remove_image);
     char cmd[1024];
     /* The same image as tests/fuzz/make_seeds.py makes (fixed UUID, hash
      * seed and time), so that the seeds' blocks fit it. */
