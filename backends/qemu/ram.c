@@ -388,7 +388,7 @@ static int xp_sample(struct qemu_backend *qb, uint64_t gpa, uint64_t val[2])
     if (rc < 0)
         return rc;
     const char *colon = strchr(text, ':');
-    unsigned long long a, b;
+    unsigned long long a = 0, b = 0;
     rc = colon && sscanf(colon + 1, " %llx %llx", &a, &b) == 2 ? 0 : XA_EBADDATA;
     val[0] = a, val[1] = b;
     free(text);

@@ -116,64 +116,26 @@ static inline int lx_u32(struct xa_instance *xa, uint64_t va, uint32_t *out)
 
 /* ---- bounded walk over a circular struct list_head -------------------- */
 
-/* A walk from @head following ->next until it comes back to @head. Brent's
- * cycle detection catches a list that loops without returning to the head;
- * @max caps the length whatever happens. */
+/* A walk from @head following ->next until it comes back to @head. Every
+ * node is remembered, so a list that loops without returning to the head is
+ * caught at the first node seen twice (no node is ever returned twice);
+ * @max caps the length whatever happens. (listwalk.c) */
 struct lx_list_walk {
     uint64_t head;      /* address of the anchoring list_head */
     uint64_t cur;       /* list_head last returned (head at start) */
-    uint64_t tortoise;  /* Brent: saved position */
-    uint64_t power, lam;
     uint64_t steps, max;
+    uint64_t *seen;     /* open-addressing set of nodes returned; 0 = empty slot */
+    size_t seen_cap;
     const char *what;   /* "task list", for messages */
     int err;            /* sticky: once the walk failed it stays failed */
     bool done;
 };
 
-static inline void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max,
-                                const char *what)
-{
-    *w = (struct lx_list_walk){.head = head, .cur = head, .tortoise = head, .power = 1,
-                               .lam = 1, .max = max, .what = what};
-}
-
+void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max, const char *what);
 /* Next list_head address: 1 with *node, 0 back at the head, or a negative
  * error (sticky). */
-static inline int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
-{
-    if (w->err)
-        return w->err;
-    if (w->done)
-        return 0;
-    uint64_t next;
-    int rc = lx_u64(xa, w->cur, &next);
-    if (rc < 0)
-        return w->err = xa__set_error(xa, XA_EFAULT, "%s broken at 0x%llx: cannot read its next pointer",
-                                      w->what, (unsigned long long)w->cur);
-    if (next == w->head) {
-        w->done = true;
-        return 0;
-    }
-    if (!lx_kernel_ptr(next) || (next & 7))
-        return w->err = xa__set_error(xa, XA_EFAULT, "%s broken at 0x%llx: bad next pointer 0x%llx",
-                                      w->what, (unsigned long long)w->cur,
-                                      (unsigned long long)next);
-    if (next == w->tortoise || next == w->cur)
-        return w->err = xa__set_error(xa, XA_ELIMIT, "%s loops (at 0x%llx) without returning to its head",
-                                      w->what, (unsigned long long)next);
-    if (++w->steps > w->max)
-        return w->err = xa__set_error(xa, XA_ELIMIT, "%s longer than %llu entries", w->what,
-                                      (unsigned long long)w->max);
-    if (w->power == w->lam) {
-        w->tortoise = next;
-        w->power *= 2;
-        w->lam = 0;
-    }
-    w->lam++;
-    w->cur = next;
-    *node = next;
-    return 1;
-}
+int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node);
+void lx_list_free(struct lx_list_walk *w);
 
 /* ---- iterators (opaque in the public API) ------------------------------ */
 

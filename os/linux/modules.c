@@ -109,5 +109,7 @@ int linux_module_iter_next(struct xa_module_iter *it, struct xa_module *out)
 
 void linux_module_iter_free(struct xa_module_iter *it)
 {
+    if (it)
+        lx_list_free(&it->walk);
     free(it);
 }

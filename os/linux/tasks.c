@@ -211,6 +211,8 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
 
 void linux_process_iter_free(struct xa_process_iter *it)
 {
+    if (it)
+        lx_list_free(&it->walk);
     free(it);
 }
 
