@@ -2,6 +2,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,18 @@ void tool_init(const char *argv0)
     tool_name = slash ? slash + 1 : argv0;
 }
 
+static void vwarn(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", tool_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void tool_die(int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", tool_name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vwarn(fmt, ap);
     va_end(ap);
     exit(code);
 }
@@ -29,9 +35,7 @@ void tool_warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", tool_name);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vwarn(fmt, ap);
     va_end(ap);
 }
 
@@ -101,6 +105,13 @@ uint64_t tool_parse_u64(const char *s, const char *what)
     if (errno || end == s || *end || s[0] == '-')
         tool_die(TOOL_USAGE, "bad %s '%s' (a number, decimal or 0x hex)", what, s);
     return v;
+}
+
+void tool_json_hex(json_object *obj, const char *key, uint64_t value)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "0x%" PRIx64, value);
+    json_object_object_add(obj, key, json_object_new_string(buf));
 }
 
 void tool_json_line(json_object *obj)

@@ -47,6 +47,9 @@ struct xa_instance *tool_open(const struct tool_opts *o);
 /* Parse a number (decimal or 0x hex) or die naming @what. */
 uint64_t tool_parse_u64(const char *s, const char *what);
 
+/* Add "key": "0x..." (addresses are hex strings in every tool's JSON). */
+void tool_json_hex(json_object *obj, const char *key, uint64_t value);
+
 /* Print a JSON object as one line and free it. */
 void tool_json_line(json_object *obj);
 

@@ -7,13 +7,6 @@
 
 #include "tool.h"
 
-static void add_hex(json_object *o, const char *key, uint64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
-    json_object_object_add(o, key, json_object_new_string(buf));
-}
-
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
@@ -35,8 +28,8 @@ int main(int argc, char **argv)
         json_object *ranges = json_object_new_array();
         for (size_t i = 0; i < nranges; i++) {
             json_object *e = json_object_new_object();
-            add_hex(e, "start", r[i].start);
-            add_hex(e, "size", r[i].size);
+            tool_json_hex(e, "start", r[i].start);
+            tool_json_hex(e, "size", r[i].size);
             json_object_array_add(ranges, e);
         }
         json_object_object_add(j, "ranges", ranges);
@@ -46,11 +39,11 @@ int main(int argc, char **argv)
         json_object_object_add(j, "version", json_object_new_string(info.version));
         json_object_object_add(j, "release", json_object_new_string(info.release));
         json_object_object_add(j, "paging", json_object_new_string(xa_page_mode_name(info.page_mode)));
-        add_hex(j, "dtb", info.kernel_dtb);
-        add_hex(j, "kaslr_slide", info.kaslr_slide);
-        add_hex(j, "phys_base", info.phys_base);
-        add_hex(j, "text", info.text_start);
-        add_hex(j, "page_offset", info.page_offset);
+        tool_json_hex(j, "dtb", info.kernel_dtb);
+        tool_json_hex(j, "kaslr_slide", info.kaslr_slide);
+        tool_json_hex(j, "phys_base", info.phys_base);
+        tool_json_hex(j, "text", info.text_start);
+        tool_json_hex(j, "page_offset", info.page_offset);
         json_object_object_add(j, "symbols", json_object_new_int64((int64_t)info.num_symbols));
         json_object_object_add(j, "symbols_from", json_object_new_string(info.symbols_from));
         json_object_object_add(j, "btf_types", json_object_new_int64((int64_t)info.num_btf_types));

@@ -41,11 +41,8 @@ int main(int argc, char **argv)
                          0};
         if (o.json) {
             json_object *j = json_object_new_object();
-            char buf[32];
-            snprintf(buf, sizeof(buf), "0x%" PRIx64, v.start);
-            json_object_object_add(j, "start", json_object_new_string(buf));
-            snprintf(buf, sizeof(buf), "0x%" PRIx64, v.end);
-            json_object_object_add(j, "end", json_object_new_string(buf));
+            tool_json_hex(j, "start", v.start);
+            tool_json_hex(j, "end", v.end);
             json_object_object_add(j, "perms", json_object_new_string(perms));
             json_object_object_add(j, "offset", json_object_new_int64((int64_t)(v.pgoff << 12)));
             json_object_object_add(j, "path", json_object_new_string(v.path));

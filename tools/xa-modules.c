@@ -31,15 +31,12 @@ int main(int argc, char **argv)
         n++;
         if (o.json) {
             json_object *j = json_object_new_object();
-            char buf[32];
             json_object_object_add(j, "name", json_object_new_string(m.name));
             json_object_object_add(j, "size", json_object_new_int64((int64_t)m.size));
             json_object_object_add(j, "refcount", json_object_new_int(m.refcount));
             json_object_object_add(j, "state", json_object_new_string(state_name(m.state)));
-            snprintf(buf, sizeof(buf), "0x%" PRIx64, m.base);
-            json_object_object_add(j, "base", json_object_new_string(buf));
-            snprintf(buf, sizeof(buf), "0x%" PRIx64, m.module);
-            json_object_object_add(j, "module", json_object_new_string(buf));
+            tool_json_hex(j, "base", m.base);
+            tool_json_hex(j, "module", m.module);
             tool_json_line(j);
         } else {
             printf("%-24s %10" PRIu64 " %4d %-9s 0x%" PRIx64 "\n", m.name, m.size, m.refcount,

@@ -75,12 +75,10 @@ static json_object *proc_json(const struct xa_process *p)
     json_object_object_add(o, "gid", json_object_new_int64(p->gid));
     json_object_object_add(o, "comm", json_object_new_string(p->comm));
     char buf[32];
-    snprintf(buf, sizeof(buf), "0x%" PRIx64, p->dtb);
-    json_object_object_add(o, "dtb", json_object_new_string(buf));
+    tool_json_hex(o, "dtb", p->dtb);
     snprintf(buf, sizeof(buf), "%c", p->state ? p->state : '?');
     json_object_object_add(o, "state", json_object_new_string(buf));
-    snprintf(buf, sizeof(buf), "0x%" PRIx64, p->task);
-    json_object_object_add(o, "task", json_object_new_string(buf));
+    tool_json_hex(o, "task", p->task);
     json_object_object_add(o, "kthread", json_object_new_boolean(p->flags & PF_KTHREAD));
     return o;
 }

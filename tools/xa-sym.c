@@ -38,9 +38,7 @@ int main(int argc, char **argv)
             code = TOOL_ERR;
         } else if (o.json) {
             json_object *j = json_object_new_object();
-            char buf[32];
-            snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
-            json_object_object_add(j, "address", json_object_new_string(buf));
+            tool_json_hex(j, "address", addr);
             json_object_object_add(j, "symbol", json_object_new_string(name));
             json_object_object_add(j, "offset", json_object_new_int64((int64_t)off));
             tool_json_line(j);
@@ -54,10 +52,8 @@ int main(int argc, char **argv)
             code = TOOL_ERR;
         } else if (o.json) {
             json_object *j = json_object_new_object();
-            char buf[32];
-            snprintf(buf, sizeof(buf), "0x%" PRIx64, addr);
             json_object_object_add(j, "symbol", json_object_new_string(q));
-            json_object_object_add(j, "address", json_object_new_string(buf));
+            tool_json_hex(j, "address", addr);
             tool_json_line(j);
         } else {
             printf("0x%016" PRIx64 " %s\n", addr, q);
