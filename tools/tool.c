@@ -15,7 +15,7 @@ void tool_init(const char *argv0)
     tool_name = slash ? slash + 1 : argv0;
 }
 
-static void vwarn(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vwarn(const char *fmt, va_list ap)
 {
     fprintf(stderr, "%s: ", tool_name);
     vfprintf(stderr, fmt, ap);

@@ -64,6 +64,7 @@ const char *xd_strerror(int err)
     }
 }
 
+__attribute__((format(printf, 3, 4)))
 static int fail(struct xadisk *xd, int code, const char *fmt, ...)
 {
     va_list ap;

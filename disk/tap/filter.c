@@ -370,4 +370,6 @@ static struct nbdkit_filter filter = {
     .flush = xadisk_flush,
 };
 
+/* The registration macro defines this with no declaration before it. */
+struct nbdkit_filter *filter_init(void);
 NBDKIT_REGISTER_FILTER(filter)
