@@ -12,6 +12,7 @@ import operator
 import threading
 
 from . import _lib
+from ._handle import Handle
 from .errors import EINVAL, ETIMEDOUT, XenaccessError, error_for
 
 CREATE, DELETE, RENAME, WRITE, TRUNCATE, ATTRIB, LINK, RESYNC = (1 << i for i in range(8))
@@ -69,7 +70,7 @@ def _timeout_ms(timeout):
     return int(min(timeout * 1000, 2 ** 31 - 1))
 
 
-class Disk:
+class Disk(Handle):
     """A monitored disk.  Set watches, activate(), then read events."""
 
     def __init__(self, target, lossless=False, nbd_socket=None, event_socket=None, ring_bytes=0):
@@ -116,21 +117,6 @@ class Disk:
                 self._lib.xadisk_destroy(self._h)
                 self._h = None
                 self.active = False
-
-    @property
-    def closed(self):
-        return self._h is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        if getattr(self, "_h", None) is not None:
-            self.close()
 
     def __repr__(self):
         return "<xenaccess.disk.Disk %r%s>" % (self.target, " closed" if self.closed else "")

@@ -7,6 +7,7 @@ import os
 import threading
 
 from . import _lib
+from ._handle import Handle
 from .errors import (EFAULT, EINVAL, ERANGE, PartialResult, XenaccessError, error_for)
 
 SCHEMES = ("file", "qemu", "xen", "libvirt")
@@ -198,7 +199,7 @@ class _Walk:
             self.close()
 
 
-class VM:
+class VM(Handle):
     """An open target.  Use as a context manager or call close().
 
     One thread at a time touches the C handle (a lock serialises calls)."""
@@ -259,21 +260,6 @@ class VM:
             if self._h is not None:
                 self._lib.xa_destroy(self._h)
                 self._h = None
-
-    @property
-    def closed(self):
-        return self._h is None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __del__(self):
-        if getattr(self, "_h", None) is not None:
-            self.close()
 
     def __repr__(self):
         return "<xenaccess.VM %r%s>" % (self.target, " closed" if self.closed else "")
