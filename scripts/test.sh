@@ -43,11 +43,15 @@ m_ok=$(grep -E '^Ok:' "$LOG/meson-test.log" | awk '{print $2}')
 m_fail=$(grep -E '^(Fail|Timeout|Unexpected Pass):' "$LOG/meson-test.log" | awk '{s+=$2} END {print s+0}')
 m_skip=$(grep -E '^Skipped:' "$LOG/meson-test.log" | awk '{print $2}')
 if [ -z "$m_ok" ]; then m_fail=$((m_fail + 1)); m_ok=0; fi
+if [ "$m_fail" -gt 0 ]; then
+    echo "-- output of the failed meson tests (whole log: $LOG/meson-test.log)"
+    awk '/✀/ {p = 1} p' "$LOG/meson-test.log" | grep -vE '^ *[0-9]+/[0-9]+ .* (OK|SKIP) ' | tail -150
+fi
 passed=$((passed + m_ok)); failed=$((failed + m_fail)); skipped=$((skipped + ${m_skip:-0}))
 
 step "python tests (real guests: dumps and live)"
 if ls tests/*/test_*.py >/dev/null 2>&1; then
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider -o addopts="" --durations=12 tests 2>&1 | tee "$LOG/pytest.log" | tail -25
+    /usr/bin/python3 -m pytest -q -rfE -p no:cacheprovider -o addopts="" --durations=12 tests 2>&1 | tee "$LOG/pytest.log" | tail -25
     line=$(grep -E '(passed|failed|error|skipped|no tests ran)' "$LOG/pytest.log" | tail -1)
     p_ok=$(echo "$line" | grep -oE '[0-9]+ passed' | awk '{print $1}')
     p_fail=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | awk '{s+=$1} END {print s+0}')

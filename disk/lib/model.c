@@ -798,9 +798,12 @@ static int cmp_delete_depth(const void *a, const void *b)
     return dx < dy ? 1 : dx > dy ? -1 : 0;
 }
 
-/* Remove a node that lost its last name; its directory entries go with it. */
-static void drop_subtree(struct xd_model *m, uint32_t ino, uint64_t txn, struct evq *dels,
-                         unsigned budget)
+/* Remove a node that lost its last name; its directory entries go with it.
+ * `path` is the name it had: the node is unlinked by now, so the paths of
+ * entries the guest never removed in a block we saw (ext2 drops the dirty
+ * blocks of a directory it deletes) are built from it. */
+static void drop_subtree(struct xd_model *m, uint32_t ino, const char *path, uint64_t txn,
+                         struct evq *dels, unsigned budget)
 {
     struct xd_node *n = u64map_del(&m->nodes, ino);
     if (!n)
@@ -810,19 +813,64 @@ static void drop_subtree(struct xd_model *m, uint32_t ino, uint64_t txn, struct 
         struct xd_node *c = node_get(m, n->ents[i].ino);
         if (!c)
             continue;
-        char *path = join_path(m, ino, n->ents[i].name);
-        del_link(c, ino, n->ents[i].name);
+        char *cpath = NULL;
         if (path) {
+            size_t pl = strlen(path), nl = strlen(n->ents[i].name);
+            if (pl + nl + 2 <= MAX_PATH_BYTES && (cpath = malloc(pl + nl + 2)))
+                snprintf(cpath, pl + nl + 2, "%s/%s", strcmp(path, "/") ? path : "",
+                         n->ents[i].name);
+        }
+        del_link(c, ino, n->ents[i].name);
+        if (cpath) {
             struct xadisk_event ev;
             ev_fill(&ev, XADISK_EV_DELETE, c, txn);
-            ev.path = path;
+            ev.path = strdup(cpath);
             ev.nlink = c->nlk ? c->links : 0;
-            evq_push(dels, &ev);
+            if (ev.path)
+                evq_push(dels, &ev);
         }
         if (!c->nlk && c->ino != ino)
-            drop_subtree(m, c->ino, txn, dels, budget - 1);
+            drop_subtree(m, c->ino, cpath, txn, dels, budget - 1);
+        free(cpath);
     }
     node_free(n);
+}
+
+/* A known file that got a new name while the directory holding its old one
+ * was deleted: ext2 drops that directory's dirty block, so its entry is never
+ * seen going.  The old name is taken out of the dying directory (so no DELETE
+ * comes for it) and its path returned, built from the directory's old path. */
+static char *take_name_in_dying_dir(struct xd_model *m, struct xd_node *t, uint32_t new_dir,
+                                    const struct dvec *removed)
+{
+    for (size_t k = 0; k < t->nlk; k++) {
+        uint32_t parent = t->lk[k].parent;
+        struct xd_node *p = node_get(m, parent);
+        if (parent == new_dir || parent == ROOT_INO || !p || p->nlk)
+            continue;
+        const char *dir_path = NULL;
+        for (size_t j = 0; j < removed->n && !dir_path; j++)
+            if (removed->v[j].ino == parent)
+                dir_path = removed->v[j].old_path;
+        if (!dir_path)
+            continue;
+        size_t len = strlen(dir_path) + strlen(t->lk[k].name) + 2;
+        char *old = malloc(len);
+        if (!old)
+            return NULL;
+        snprintf(old, len, "%s/%s", dir_path, t->lk[k].name);
+        for (size_t i = 0; i < p->nents; i++) {
+            if (p->ents[i].ino == t->ino && strcmp(p->ents[i].name, t->lk[k].name) == 0) {
+                free(p->ents[i].name);
+                memmove(&p->ents[i], &p->ents[i + 1], (p->nents - i - 1) * sizeof(*p->ents));
+                p->nents--;
+                break;
+            }
+        }
+        del_link(t, parent, t->lk[k].name);
+        return old;
+    }
+    return NULL;
 }
 
 int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
@@ -1011,13 +1059,15 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                     r = &removed.v[j];
                     break;
                 }
-            if (r || LINUX_S_ISDIR(t->mode)) {
+            char *implicit = r || LINUX_S_ISDIR(t->mode) ? NULL
+                                                         : take_name_in_dying_dir(m, t, x->dir, &removed);
+            if (r || implicit || LINUX_S_ISDIR(t->mode)) {
                 ev_fill(&ev, XADISK_EV_RENAME, t, txn);
-                ev.old_path = r ? r->old_path : x->old_path;
+                ev.old_path = r ? r->old_path : implicit ? implicit : x->old_path;
                 if (r) {
                     r->old_path = NULL;
                     r->consumed = true;
-                } else {
+                } else if (!implicit) {
                     x->old_path = NULL;
                 }
             } else {
@@ -1047,7 +1097,10 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
 
     /* 8. deletes: names that went away without reappearing; nodes that lost
      *    their last name are dropped after all names were reported */
-    uint32_t *gone = malloc((removed.n ? removed.n : 1) * sizeof(*gone));
+    struct gone {
+        uint32_t ino;
+        char *path;
+    } *gone = malloc((removed.n ? removed.n : 1) * sizeof(*gone));
     size_t ngone = 0;
     for (size_t i = 0; i < removed.n; i++) {
         struct delta *r = &removed.v[i];
@@ -1059,12 +1112,14 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         ev.path = r->old_path ? r->old_path : strdup("?");
         r->old_path = NULL;
         ev.nlink = t->nlk && !t->reused ? t->links : 0;
-        evq_push(&dels, &ev);
         if (!t->nlk && gone)
-            gone[ngone++] = t->ino;
+            gone[ngone++] = (struct gone){t->ino, ev.path && strcmp(ev.path, "?") ? strdup(ev.path) : NULL};
+        evq_push(&dels, &ev);
     }
-    for (size_t i = 0; i < ngone; i++)
-        drop_subtree(m, gone[i], txn, &dels, MAX_PATH_DEPTH);
+    for (size_t i = 0; i < ngone; i++) {
+        drop_subtree(m, gone[i].ino, gone[i].path, txn, &dels, MAX_PATH_DEPTH);
+        free(gone[i].path);
+    }
     free(gone);
 
     /* 9. changed attributes, sizes and data of files that stayed */
