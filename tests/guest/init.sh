@@ -81,21 +81,33 @@ echo "XA-READY"
 #   XAPING <n>                              -> prints __XA_PING_<n>__
 # Each command runs in its own sh (no state is kept between commands), with
 # stdin from /dev/null and stderr merged into stdout.
-while :; do
-    while IFS= read -r line; do
-        case "$line" in
-            XARUN\ *)
-                set -- $line
-                cmd=$(echo "$3" | base64 -d)
-                printf '__XA_B_%s__\n' "$2"
-                sh -c "$cmd" < /dev/null 2>&1
-                printf '\n__XA_E_%s__ %d\n' "$2" $?
-                ;;
-            XAPING\ *)
-                set -- $line
-                printf '__XA_PING_%s__\n' "$2"
-                ;;
-        esac
-    done < /dev/ttyS1 > /dev/ttyS1 2>&1
-    sleep 1
-done
+#
+# The server is not PID 1: the orphans that commands leave behind (`cmd &`)
+# are re-parented to PID 1, and their SIGCHLD cuts PID 1's reads and writes
+# short; on ttyS1 that lost a command or a newline now and then.  ttyS1 also
+# stays open for good: a serial tty drops what arrives while it is closed.
+serve() {
+    exec 3</dev/ttyS1 4>/dev/ttyS1
+    while :; do
+        while IFS= read -r line <&3; do
+            case "$line" in
+                XARUN\ *)
+                    set -- $line
+                    cmd=$(echo "$3" | base64 -d)
+                    printf '__XA_B_%s__\n' "$2"
+                    sh -c "$cmd" < /dev/null 2>&1
+                    printf '\n__XA_E_%s__ %d\n' "$2" $?
+                    ;;
+                XAPING\ *)
+                    set -- $line
+                    printf '__XA_PING_%s__\n' "$2"
+                    ;;
+            esac
+        done >&4 2>&1
+        echo "xa-init: command loop restarted" > /dev/console
+        sleep 0.1
+    done
+}
+serve &
+# PID 1 only reaps orphans from here on.
+while :; do wait; sleep 1; done
