@@ -28,9 +28,15 @@ while ! grep -q XA-WORKLOAD-READY /tmp/workload.out; do
     i=$((i + 1)); [ $i -gt 3000 ] && { echo "XA-WARN: workload not ready"; break; }
     sleep 0.5
 done
-# The marker process's lines can come after the workload's READY line.
-sleep 2
-MARKER_PID=$(sed -n 's/^XA-MARKER pid=\([0-9]*\) .*/\1/p' /tmp/workload.out | head -n 1)
+# The marker process's lines can come after the workload's READY line; a
+# program can also crash now and then under Xen on TCG: ask again.
+MARKER_PID=""
+i=0
+while [ -z "$MARKER_PID" ] && [ $i -lt 60 ]; do
+    MARKER_PID=$(sed -n 's/^XA-MARKER pid=\([0-9]*\) .*/\1/p' /tmp/workload.out | head -n 1)
+    i=$((i + 1))
+    [ -n "$MARKER_PID" ] || sleep 0.5
+done
 
 # The idler is started before the truth is taken, so it is in the truth.
 sleep 2147483647 &

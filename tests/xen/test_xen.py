@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import xenbed  # noqa: E402
 
-KINDS = ["xa-pv", "xa-pvh"]
+KINDS = xenbed.KINDS
 
 
 def _skip_reason():
@@ -50,30 +50,13 @@ def bed():
         except xenbed.BedError as e:
             pytest.skip("Xen test bed cannot be built here: %s" % e)
         timeout = int(os.environ.get("XA_XEN_TIMEOUT", "900"))
-        res = xenbed.parse(xenbed.boot(paths, logfile, timeout=timeout))
-        if platform_failed(res):
-            # Xen or dom0 fell over under TCG before any xenaccess tool ran
-            # (seen on an overloaded host): that says nothing about us, so
-            # boot once more.  A crash of one of our tools is never retried.
-            shutil.copy(logfile, logfile + ".first")
-            xenbed.log("the test bed failed before our tools ran (log kept in %s.first); "
-                       "booting once more" % logfile)
-            res = xenbed.parse(xenbed.boot(paths, logfile, timeout=timeout))
+        res = xenbed.boot_until_sound(paths, logfile, timeout=timeout)
     markers = dict(res["markers"])
     assert "XA-DOM0-UP" in markers, "dom0 never started; see %s" % logfile
     assert "XA-TOOLSTACK-UP" in markers, "toolstack did not start; see %s" % logfile
     assert "XA-DOM0-DONE" in markers, "dom0 did not finish its run; see %s" % logfile
     res["log"] = logfile
     return res
-
-
-def platform_failed(res):
-    """True when the boot failed before any xenaccess tool ran in dom0."""
-    blobs = res["blobs"]
-    if any(name.startswith(k + ".") for name in blobs for k in KINDS):
-        return False  # our tools ran: whatever happened is judged by the tests
-    creates_failed = any(blobs.get("create-" + k, {}).get("rc", 0) != 0 for k in KINDS)
-    return creates_failed or "XA-DOM0-DONE" not in dict(res["markers"])
 
 
 def blob(bed, name):

@@ -351,7 +351,7 @@ def boot(paths, logfile, timeout=900):
     # QEMU's file: chardev does not truncate: never read a previous boot's log.
     if os.path.exists(logfile):
         os.unlink(logfile)
-    cmd = [qemu, "-accel", "tcg", "-cpu", "max", "-m", "2048", "-smp", "1",
+    cmd = [qemu, "-accel", "tcg", "-cpu", os.environ.get("XA_XEN_CPU", "max"), "-m", "2048", "-smp", "1",
            "-display", "none", "-monitor", "none", "-no-reboot",
            "-serial", "file:" + logfile,
            "-kernel", paths["xen"], "-append", XEN_CMDLINE, "-initrd", initrd]
@@ -391,6 +391,43 @@ def parse(text):
                              "text": data, "error": None if data is not None else err}
     markers = re.findall(r"^(XA-[A-Z0-9-]+)(?: (.*?))?\r?$", text, re.M)
     return {"blobs": blobs, "markers": [(k, v) for k, v in markers if not k.startswith("XA-BLOB")]}
+
+
+BOOT_ATTEMPTS = 3
+KINDS = ["xa-pv", "xa-pvh"]
+
+
+def platform_failed(res):
+    """Why the boot says nothing about xenaccess, or None when it does: the
+    bed fell over before any of our tools ran, or a program inside a domU
+    (where none of ours runs) crashed, which makes its own view unreliable."""
+    blobs = res["blobs"]
+    for k in KINDS:
+        console = (blobs.get("console-" + k) or {}).get("text") or ""
+        if "Segmentation fault" in console or "segfault at" in console:
+            return "a program inside %s crashed" % k
+    if any(name.startswith(k + ".") for name in blobs for k in KINDS):
+        return None  # our tools ran: whatever happened is judged by the tests
+    if any((blobs.get("create-" + k) or {}).get("rc", 0) != 0 for k in KINDS):
+        return "xl create failed"
+    if "XA-DOM0-DONE" not in dict(res["markers"]):
+        return "dom0 did not finish before any xenaccess tool ran"
+    return None
+
+
+def boot_until_sound(paths, logfile, timeout=900):
+    """Boot until the bed says something about xenaccess (BOOT_ATTEMPTS at
+    most); returns the parsed results of the last boot.  Programs inside the
+    domUs or dom0 segfault now and then under Xen on TCG, more on a loaded
+    host; a crash of one of our tools alone is never retried."""
+    for attempt in range(1, BOOT_ATTEMPTS + 1):
+        res = parse(boot(paths, logfile, timeout=timeout))
+        why = platform_failed(res)
+        if not why or attempt == BOOT_ATTEMPTS:
+            return res
+        kept = "%s.failed-%d" % (logfile, attempt)
+        shutil.copy(logfile, kept)
+        log("test bed boot %d: %s (log kept in %s); booting again" % (attempt, why, kept))
 
 
 def domu_truth(console_text):
