@@ -45,7 +45,7 @@ for d in $DOMS; do
     i=0
     while ! grep -q XA-DOMU-READY $log 2>/dev/null; do
         i=$((i + 1))
-        [ $i -gt ${XA_DOMU_TIMEOUT:-300} ] && { echo "XA-WARN: $d not ready"; break; }
+        [ $i -gt ${XA_DOMU_TIMEOUT:-150} ] && { echo "XA-WARN: $d not ready"; break; }
         [ $((i % 30)) -eq 0 ] && echo "XA-WAIT $d $(tail -n 1 $log 2>/dev/null | cut -c1-100)"
         sleep 1
     done

@@ -399,13 +399,17 @@ KINDS = ["xa-pv", "xa-pvh"]
 
 def platform_failed(res):
     """Why the boot says nothing about xenaccess, or None when it does: the
-    bed fell over before any of our tools ran, or a program inside a domU
-    (where none of ours runs) crashed, which makes its own view unreliable."""
+    bed fell over before any of our tools ran, or a domU (where none of ours
+    runs) did not print its own view of itself or had a program crash, which
+    leaves nothing reliable to compare with."""
     blobs = res["blobs"]
     for k in KINDS:
         console = (blobs.get("console-" + k) or {}).get("text") or ""
         if "Segmentation fault" in console or "segfault at" in console:
             return "a program inside %s crashed" % k
+        if "console-" + k in blobs and "XA-DOMU-READY" not in console:
+            # dom0 runs our tools only after this line (or after giving up on it)
+            return "%s never printed its own view on its console" % k
     if any(name.startswith(k + ".") for name in blobs for k in KINDS):
         return None  # our tools ran: whatever happened is judged by the tests
     if any((blobs.get("create-" + k) or {}).get("rc", 0) != 0 for k in KINDS):
