@@ -537,8 +537,12 @@ int engine_record(struct engine *e, const struct xdp_hdr *h, const uint8_t *payl
         e->flushes++;
         if (!e->journaled)
             return no_journal_round(e, q);
-        if (e->m.npend)
-            return model_attribute(&e->m, e->last_txn, q);
+        /* Data written before a flush is usually followed by the commit that
+         * says whose it is and how large the file now is (sync, fsync, and
+         * ordered mode all flush data first): attributing it here would clip
+         * it to the old size and label it with the previous transaction, and
+         * the commit would report the same write again.  The commit or a
+         * quiet second (engine_idle) attributes it. */
         return 0;
     default:
         return 0; /* TRIM and unknown types carry nothing we need */
@@ -549,5 +553,7 @@ int engine_idle(struct engine *e, struct evq *q)
 {
     if (!e->journaled && (e->ndirty || e->ndirtydirs || e->writes_since_round))
         return no_journal_round(e, q);
+    if (e->journaled && e->m.npend)
+        return model_attribute(&e->m, e->last_txn, q); /* overwrites no commit claimed */
     return 0;
 }

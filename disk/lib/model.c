@@ -836,6 +836,34 @@ static void drop_subtree(struct xd_model *m, uint32_t ino, const char *path, uin
     node_free(n);
 }
 
+/* Push a WRITE.  A size change seen at a commit before its data blocks
+ * arrive is reported with the range it implies (`guessed`); when those blocks
+ * are attributed at the next flush, under the same transaction and within
+ * that range, they are the same write and are not reported again.  Any other
+ * write is always reported. */
+static void push_write(struct evq *q, struct xd_node *t, struct xadisk_event *ev, bool guessed)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < ev->nranges; i++) {
+        lo = ev->ranges[i].offset < lo ? ev->ranges[i].offset : lo;
+        hi = ev->ranges[i].offset + ev->ranges[i].length > hi
+                 ? ev->ranges[i].offset + ev->ranges[i].length : hi;
+    }
+    bool repeat = !guessed && ev->nranges && t->wlen && t->wtxn == ev->transaction &&
+                  lo >= t->woff && hi <= t->woff + t->wlen;
+    t->wlen = 0;
+    if (repeat) {
+        evq_event_free(ev);
+        return;
+    }
+    if (guessed && ev->nranges == 1) {
+        t->wtxn = ev->transaction;
+        t->woff = lo;
+        t->wlen = hi - lo;
+    }
+    evq_push(q, ev);
+}
+
 /* A known file that got a new name while the directory holding its old one
  * was deleted: ext2 drops that directory's dirty block, so its entry is never
  * seen going.  The old name is taken out of the dying directory (so no DELETE
@@ -1089,7 +1117,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             ev.path = join_path(m, x->dir, x->name);
             ev_take_ranges(&ev, &ranges, t->ino, t->size);
             if (ev.path && ev.nranges)
-                evq_push(&creates, &ev);
+                push_write(&creates, t, &ev, false);
             else
                 evq_event_free(&ev);
         }
@@ -1152,19 +1180,21 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                 ev_fill(&ev, XADISK_EV_WRITE, t, txn);
                 ev.old_size = c->old_size;
                 ev_take_ranges(&ev, &ranges, t->ino, t->size);
+                bool guessed = false;
                 if (!ev.nranges && t->size > c->old_size) {
                     struct xadisk_range *r1 = malloc(sizeof(*r1));
                     if (r1) {
                         *r1 = (struct xadisk_range){c->old_size, t->size - c->old_size};
                         ev.ranges = r1;
                         ev.nranges = 1;
+                        guessed = true;
                     }
                 }
                 ev.path = strdup(path);
                 if (t->size < c->old_size && !ev.nranges)
                     evq_event_free(&ev); /* a plain truncate also moves mtime */
                 else
-                    evq_push(&mods, &ev);
+                    push_write(&mods, t, &ev, guessed);
             }
         }
         free(path);
@@ -1191,7 +1221,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         ev.nranges = nr;
         r->v = NULL;
         r->n = 0;
-        evq_push(&mods, &ev);
+        push_write(&mods, t, &ev, false);
     }
 
     /* order: creates/renames/links, then modifications, then deletes deepest first */

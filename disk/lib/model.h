@@ -41,6 +41,9 @@ struct xd_node {
     uint32_t rawsum; /* crc of the raw inode: unchanged inodes are skipped */
     uint32_t generation; /* i_generation: a new value means the inode was freed and reused */
     bool reused;         /* within one model_refresh: freed and allocated again */
+    /* a WRITE reported with the range a size change implied, before its data
+     * blocks came (wlen 0: none pending): see push_write */
+    uint64_t wtxn, woff, wlen;
     struct xd_link *lk;
     size_t nlk;
     struct xd_dent *ents; /* directories: sorted by name */

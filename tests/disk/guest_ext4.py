@@ -47,6 +47,8 @@ STEPS = [
      [("create", "/x"), ("create", "/x/y"), ("create", "/x/y/z"), ("create", "/x/y/z/f")]),
     ("move a tree", "mv /mnt/x /mnt/x2",
      [("rename", "/x2", "/x")]),
+    ("append with a sync after each line", "for i in 1 2 3; do date >> /mnt/app.log; sync; done",
+     [("create", "/app.log"), ("write", "/app.log")]),
     ("write 64 KiB in the middle of a file",
      "dd if=/dev/zero of=/mnt/big bs=4096 count=64 2>/dev/null; sync; "
      "dd if=/dev/urandom of=/mnt/big bs=4096 seek=16 count=16 conv=notrunc 2>/dev/null",
@@ -154,13 +156,27 @@ def main():
                         if e["file_type"] != want_ft.get(e["path"]):
                             failures += 1
                             report.append("FAIL file type %s %s" % (e["path"], e["file_type"]))
-            # the 64 KiB overwrite at block 16..31 must show up as that range
+            # the 64 KiB overwrite at block 16..31 must show up as that range, in a
+            # write of its own (the whole file's write at creation does not count)
             big_writes = [e for e in events.all if e["type"] == "write" and e["path"] == "/big"]
-            covered = any(r[0] <= 16 * 4096 and r[0] + r[1] >= 32 * 4096
+            covered = any(r[0] <= 16 * 4096 and r[0] + r[1] >= 32 * 4096 and r[1] < 64 * 4096
                           for e in big_writes for r in e.get("ranges", []))
             report.append("%-4s write ranges of /big cover [64K,128K): %s" % (
                 "ok" if covered else "FAIL", [e.get("ranges") for e in big_writes]))
             failures += not covered
+
+            # no write is reported twice in one transaction (the commit's size
+            # change and the data blocks attributed at the next flush)
+            seen, repeats = set(), []
+            for e in events.all:
+                if e["type"] == "write":
+                    key = (e["txn"], e["path"], json.dumps(e.get("ranges")))
+                    if key in seen:
+                        repeats.append(key)
+                    seen.add(key)
+            report.append("%-4s no write repeated within a transaction%s" % (
+                "ok" if not repeats else "FAIL", (": %r" % repeats) if repeats else ""))
+            failures += bool(repeats)
 
             # ring overflow: the monitor stops reading, the guest writes 16 MiB, more than the
             # 1 MiB ring plus the socket buffers (4 MiB send, 8 MiB receive) hold
