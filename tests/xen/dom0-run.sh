@@ -47,13 +47,13 @@ wait_ready() { # name: 0 ready, 1 a program crashed, 2 timed out
     log=/var/log/xen/console/guest-$1.log
     i=0
     while ! grep -q XA-DOMU-READY $log 2>/dev/null; do
-        grep -q "Segmentation fault" $log 2>/dev/null && return 1
+        grep -q "Segmentation fault\|XA-DOMU-STUCK" $log 2>/dev/null && return 1
         i=$((i + 1))
         [ $i -gt ${XA_DOMU_TIMEOUT:-120} ] && return 2
         [ $((i % 30)) -eq 0 ] && echo "XA-WAIT $1 $(tail -n 1 $log 2>/dev/null | cut -c1-100)"
         sleep 1
     done
-    grep -q "Segmentation fault" $log && return 1
+    grep -q "Segmentation fault\|XA-DOMU-STUCK" $log && return 1
     return 0
 }
 for d in $DOMS; do

@@ -22,10 +22,13 @@ while read -r m; do
     [ -n "$m" ] && { insmod "/lib/modules/$KVER/$m" || echo "XA-WARN: insmod $m failed"; }
 done < /xa/modules.list
 
+echo "xa-domu: starting the workload ($NPROC processes)"
 /xa/workload "$NPROC" > /tmp/workload.out 2>&1 &
 i=0
 while ! grep -q XA-WORKLOAD-READY /tmp/workload.out; do
-    i=$((i + 1)); [ $i -gt 3000 ] && { echo "XA-WARN: workload not ready"; break; }
+    # a workload process that crashed (it happens under Xen on TCG) leaves the
+    # rest waiting for it for ever: say so, and dom0 creates this domU again
+    i=$((i + 1)); [ $i -gt 120 ] && { echo "XA-DOMU-STUCK: workload not ready after 60 s"; break; }
     sleep 0.5
 done
 # The marker process's lines can come after the workload's READY line; a

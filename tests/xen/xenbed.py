@@ -405,7 +405,7 @@ def platform_failed(res):
     blobs = res["blobs"]
     for k in KINDS:
         console = (blobs.get("console-" + k) or {}).get("text") or ""
-        if "Segmentation fault" in console or "segfault at" in console:
+        if "Segmentation fault" in console or "XA-DOMU-STUCK" in console:
             return "a program inside %s crashed" % k
         if "console-" + k in blobs and "XA-DOMU-READY" not in console:
             # dom0 runs our tools only after this line (or after giving up on it)
