@@ -28,7 +28,13 @@ i=0
 while ! grep -q XA-WORKLOAD-READY /tmp/workload.out; do
     # a workload process that crashed (it happens under Xen on TCG) leaves the
     # rest waiting for it for ever: say so, and dom0 creates this domU again
-    i=$((i + 1)); [ $i -gt 120 ] && { echo "XA-DOMU-STUCK: workload not ready after 60 s"; break; }
+    if [ $i -gt 120 ]; then
+        echo "XA-DOMU-STUCK: workload not ready after 60 s; $(ls -d /proc/[0-9]* | wc -l) processes"
+        tail -n 5 /tmp/workload.out
+        grep -l "^State:.*[DZ]" /proc/[0-9]*/status 2>/dev/null | head -n 5
+        break
+    fi
+    i=$((i + 1))
     sleep 0.5
 done
 # The marker process's lines can come after the workload's READY line; a
