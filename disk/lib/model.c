@@ -409,20 +409,27 @@ char *model_path(const struct xd_model *m, uint32_t ino)
     return s;
 }
 
-static char *join_path(const struct xd_model *m, uint32_t dir, const char *name)
+/* "dir/name" ("/name" under the root); NULL past MAX_PATH_BYTES or out of memory. */
+static char *path_join(const char *dir, const char *name)
 {
-    char *d = model_path(m, dir);
-    if (!d)
+    size_t dl = strlen(dir), nl = strlen(name);
+    if (dl + nl + 2 > MAX_PATH_BYTES)
         return NULL;
-    size_t dl = strlen(d), nl = strlen(name);
     char *s = malloc(dl + nl + 2);
     if (s) {
-        memcpy(s, d, dl);
+        memcpy(s, dir, dl);
         size_t o = dl;
         if (dl != 1)
             s[o++] = '/';
         memcpy(s + o, name, nl + 1);
     }
+    return s;
+}
+
+static char *join_path(const struct xd_model *m, uint32_t dir, const char *name)
+{
+    char *d = model_path(m, dir);
+    char *s = d ? path_join(d, name) : NULL;
     free(d);
     return s;
 }
@@ -813,15 +820,9 @@ static void drop_subtree(struct xd_model *m, uint32_t ino, const char *path, uin
         struct xd_node *c = node_get(m, n->ents[i].ino);
         if (!c)
             continue;
-        char *cpath = NULL;
-        if (path) {
-            size_t pl = strlen(path), nl = strlen(n->ents[i].name);
-            if (pl + nl + 2 <= MAX_PATH_BYTES && (cpath = malloc(pl + nl + 2)))
-                snprintf(cpath, pl + nl + 2, "%s/%s", strcmp(path, "/") ? path : "",
-                         n->ents[i].name);
-        }
+        char *cpath = path ? path_join(path, n->ents[i].name) : NULL;
         del_link(c, ino, n->ents[i].name);
-        if (cpath) {
+        if (cpath) { /* a copy: evq_push frees the event when the queue is full */
             struct xadisk_event ev;
             ev_fill(&ev, XADISK_EV_DELETE, c, txn);
             ev.path = strdup(cpath);
@@ -882,11 +883,9 @@ static char *take_name_in_dying_dir(struct xd_model *m, struct xd_node *t, uint3
                 dir_path = removed->v[j].old_path;
         if (!dir_path)
             continue;
-        size_t len = strlen(dir_path) + strlen(t->lk[k].name) + 2;
-        char *old = malloc(len);
+        char *old = path_join(dir_path, t->lk[k].name);
         if (!old)
             return NULL;
-        snprintf(old, len, "%s/%s", dir_path, t->lk[k].name);
         for (size_t i = 0; i < p->nents; i++) {
             if (p->ents[i].ino == t->ino && strcmp(p->ents[i].name, t->lk[k].name) == 0) {
                 free(p->ents[i].name);
@@ -1137,11 +1136,11 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             continue;
         struct xadisk_event ev;
         ev_fill(&ev, XADISK_EV_DELETE, t, txn);
+        if (!t->nlk && gone)
+            gone[ngone++] = (struct gone){t->ino, r->old_path ? strdup(r->old_path) : NULL};
         ev.path = r->old_path ? r->old_path : strdup("?");
         r->old_path = NULL;
         ev.nlink = t->nlk && !t->reused ? t->links : 0;
-        if (!t->nlk && gone)
-            gone[ngone++] = (struct gone){t->ino, ev.path && strcmp(ev.path, "?") ? strdup(ev.path) : NULL};
         evq_push(&dels, &ev);
     }
     for (size_t i = 0; i < ngone; i++) {

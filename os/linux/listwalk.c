@@ -17,46 +17,7 @@ void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max, const cha
 
 void lx_list_free(struct lx_list_walk *w)
 {
-    free(w->seen);
-    w->seen = NULL;
-    w->seen_cap = 0;
-}
-
-static size_t slot_of(uint64_t node, size_t cap)
-{
-    uint64_t h = node * 0x9e3779b97f4a7c15ull;
-    return (size_t)(h >> 20) & (cap - 1);
-}
-
-/* Add @node: 1 if new, 0 if already there, XA_ENOMEM. Nodes are non-zero
- * (kernel pointers), so 0 marks an empty slot. */
-static int seen_add(struct lx_list_walk *w, uint64_t node)
-{
-    if (w->steps * 2 >= w->seen_cap) {
-        size_t cap = w->seen_cap ? w->seen_cap * 2 : 1024;
-        uint64_t *n = calloc(cap, sizeof(*n));
-        if (!n)
-            return XA_ENOMEM;
-        for (size_t i = 0; i < w->seen_cap; i++) {
-            if (!w->seen[i])
-                continue;
-            size_t j = slot_of(w->seen[i], cap);
-            while (n[j])
-                j = (j + 1) & (cap - 1);
-            n[j] = w->seen[i];
-        }
-        free(w->seen);
-        w->seen = n;
-        w->seen_cap = cap;
-    }
-    size_t j = slot_of(node, w->seen_cap);
-    while (w->seen[j]) {
-        if (w->seen[j] == node)
-            return 0;
-        j = (j + 1) & (w->seen_cap - 1);
-    }
-    w->seen[j] = node;
-    return 1;
+    lx_ptrset_free(&w->seen);
 }
 
 int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
@@ -82,7 +43,7 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
     if (w->steps >= w->max)
         return w->err = xa__set_error(xa, XA_ELIMIT, "%s longer than %llu entries", w->what,
                                       (unsigned long long)w->max);
-    rc = seen_add(w, next);
+    rc = lx_ptrset_add(&w->seen, next);
     if (rc < 0)
         return w->err = xa__set_error(xa, rc, "%s: out of memory", w->what);
     if (rc == 0)

@@ -116,6 +116,15 @@ static inline int lx_u32(struct xa_instance *xa, uint64_t va, uint32_t *out)
 
 /* ---- bounded walk over a circular struct list_head -------------------- */
 
+/* Guest addresses a walk has visited (ptrset.c). */
+struct lx_ptrset {
+    uint64_t *slots; /* 0 = empty; addresses are never 0 */
+    size_t cap, n;
+};
+/* 1 if @key is new, 0 if already there, XA_ENOMEM. @key must not be 0. */
+int lx_ptrset_add(struct lx_ptrset *s, uint64_t key);
+void lx_ptrset_free(struct lx_ptrset *s);
+
 /* A walk from @head following ->next until it comes back to @head. Every
  * node is remembered, so a list that loops without returning to the head is
  * caught at the first node seen twice (no node is ever returned twice);
@@ -124,8 +133,7 @@ struct lx_list_walk {
     uint64_t head;      /* address of the anchoring list_head */
     uint64_t cur;       /* list_head last returned (head at start) */
     uint64_t steps, max;
-    uint64_t *seen;     /* open-addressing set of nodes returned; 0 = empty slot */
-    size_t seen_cap;
+    struct lx_ptrset seen; /* nodes returned */
     const char *what;   /* "task list", for messages */
     int err;            /* sticky: once the walk failed it stays failed */
     bool done;

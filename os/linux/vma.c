@@ -50,52 +50,6 @@ struct found_vma {
     uint64_t vma, first, last;
 };
 
-/* ---- visited set ------------------------------------------------------ */
-
-struct node_set {
-    uint64_t *slots; /* 0 = empty; node addresses are never 0 */
-    size_t cap, n;
-};
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
-
-/* 1 if newly added, 0 if already present, XA_ENOMEM. */
-static int set_add(struct node_set *s, uint64_t key)
-{
-    if ((s->n + 1) * 2 > s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 256;
-        uint64_t *ns = calloc(ncap, sizeof(*ns));
-        if (!ns)
-            return XA_ENOMEM;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i])
-                continue;
-            size_t j = mix(s->slots[i]) & (ncap - 1);
-            while (ns[j])
-                j = (j + 1) & (ncap - 1);
-            ns[j] = s->slots[i];
-        }
-        free(s->slots);
-        s->slots = ns;
-        s->cap = ncap;
-    }
-    size_t j = mix(key) & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == key)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->slots[j] = key;
-    s->n++;
-    return 1;
-}
-
 /* ---- maple tree walk --------------------------------------------------- */
 
 struct pending {
@@ -108,7 +62,7 @@ struct maple_walk {
     const struct linux_more_offsets *m;
     struct found_vma *out;
     size_t n, cap;
-    struct node_set seen;
+    struct lx_ptrset seen;
     struct pending stack[MAPLE_HEIGHT_MAX * MAPLE_MAX_SLOTS + 1];
     size_t sp;
 };
@@ -152,7 +106,7 @@ static int visit(struct maple_walk *w, const struct pending *pn)
                              (unsigned long long)addr, type);
     if (pn->depth > MAPLE_HEIGHT_MAX)
         return xa__set_error(xa, XA_ELIMIT, "maple tree deeper than %d levels", MAPLE_HEIGHT_MAX);
-    int added = set_add(&w->seen, addr);
+    int added = lx_ptrset_add(&w->seen, addr);
     if (added < 0)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     if (added == 0)
@@ -260,7 +214,7 @@ static int maple_collect(struct xa_instance *xa, struct xa_vma_iter *it, uint64_
     }
     *found = w->out;
     it->nr_vmas = w->n;
-    free(w->seen.slots);
+    lx_ptrset_free(&w->seen);
     free(w);
     return rc;
 }
