@@ -1,6 +1,7 @@
 /*
- * tool.h -- what every xa-* command shares: option parsing for the target,
- * opening it, one-line errors, JSON lines. Tools use only the public API.
+ * tool.h -- what every xa-* command shares: one option parser (strict
+ * numbers), opening the target, one-line errors, escaped text and JSON
+ * lines. Tools use only the public API.
  */
 #ifndef XA_TOOL_H
 #define XA_TOOL_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "escape.h"
 #include "xenaccess.h"
 
 struct tool_opts {
@@ -24,7 +26,7 @@ struct tool_opts {
 /* Exit codes: 0 fine, 1 error, 2 usage, 3 partial result (a walk stopped early). */
 enum { TOOL_OK = 0, TOOL_ERR = 1, TOOL_USAGE = 2, TOOL_PARTIAL = 3 };
 
-/* Print "PROG: message" to stderr and exit with @code. */
+/* Print "PROG: message" (escaped, one line) to stderr and exit with @code. */
 _Noreturn void tool_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -33,24 +35,74 @@ extern const char *tool_name;
 void tool_init(const char *argv0);
 
 /*
- * Parse the options every tool takes (--json, --sysmap F, --btf F, --write,
- * -h); other options go to @extra (return its 1 if consumed: *i advanced for
- * arguments). Positional arguments are returned in @pos (up to @maxpos).
+ * A tool's own options, as a table ending with {0}. The parser fills @dest
+ * and sets @seen; an option given twice is a usage error.
+ *   OPT_FLAG     bool *dest
+ *   OPT_STRING   const char **dest
+ *   OPT_UINT     uint64_t *dest: decimal or 0x hex, no sign, no spaces, no
+ *                junk, within [min, max]
+ *   OPT_SECONDS  double *dest: digits with an optional fraction ("0.5"),
+ *                more than 0 and at most max
+ * Values may follow as the next argument or after '=' (--pid=42).
  */
-typedef int (*tool_extra_fn)(int argc, char **argv, int *i, void *ctx);
-int tool_parse(int argc, char **argv, struct tool_opts *o, tool_extra_fn extra, void *ctx,
+enum tool_opt_kind { OPT_FLAG, OPT_STRING, OPT_UINT, OPT_SECONDS };
+struct tool_opt {
+    const char *name; /* "--pid" */
+    enum tool_opt_kind kind;
+    void *dest;
+    const char *arg;  /* what the value is, for messages and help: "PID" */
+    const char *help;
+    uint64_t min, max;
+    bool seen;
+};
+
+/* Largest pid Linux can have is 2^22; any int32 >= 0 is accepted and looked up. */
+#define TOOL_PID_MAX ((uint64_t)INT32_MAX)
+
+/*
+ * Parse the command line: the common options (--json, --sysmap F, --btf F,
+ * -h/--help, --version), then @extra (may be NULL). Positional arguments go
+ * to @pos (at most @maxpos; the first is the target, required). Any problem
+ * is a one-line usage error (exit 2). Returns the number of positionals.
+ */
+int tool_parse(int argc, char **argv, struct tool_opts *o, struct tool_opt *extra,
                const char **pos, int maxpos, const char *usage);
+
+/* Strictly parse a number (decimal or 0x hex): 0, or -1 when @s is not one. */
+int tool_strtou64(const char *s, uint64_t *out);
+
+/* Parse a number or exit 2 naming @what. */
+uint64_t tool_parse_u64(const char *s, const char *what);
 
 /* Open the target or die with a clear line. Requires the OS layer unless no_os. */
 struct xa_instance *tool_open(const struct tool_opts *o);
 
-/* Parse a number (decimal or 0x hex) or die naming @what. */
-uint64_t tool_parse_u64(const char *s, const char *what);
+/*
+ * Guest bytes for text output, escaped as escape.h says (@flags: ESC_SPACE
+ * for a field that is not last on its line). The result lives in one of
+ * four rotating buffers: valid until the fourth call after.
+ */
+const char *tool_text(const char *s, unsigned flags);
 
 /* Add "key": "0x..." (addresses are hex strings in every tool's JSON). */
 void tool_json_hex(json_object *obj, const char *key, uint64_t value);
 
+/*
+ * Add "key": a string of bytes the guest (or anyone) chose: valid UTF-8
+ * always; when @s is not valid UTF-8, invalid parts become U+FFFD and
+ * "key_hex" holds the raw bytes in hex.
+ */
+void tool_json_str(json_object *obj, const char *key, const char *s);
+
 /* Print a JSON object as one line and free it. */
 void tool_json_line(json_object *obj);
+
+/*
+ * A walk over guest data stopped early with @rc: say so on stderr
+ * ("WHAT: error") and, with --json, as a last line
+ * {"partial": true, "error": "...", "code": rc}. Returns TOOL_PARTIAL.
+ */
+int tool_partial(struct xa_instance *xa, int rc, bool json, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif /* XA_TOOL_H */

@@ -7,26 +7,20 @@
 
 #include "tool.h"
 
-static int maps_extra(int argc, char **argv, int *i, void *ctx)
-{
-    if (strcmp(argv[*i], "--pid"))
-        return 0;
-    if (*i + 1 >= argc)
-        tool_die(TOOL_USAGE, "--pid needs a value");
-    *(const char **)ctx = argv[++*i];
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
     struct tool_opts o = {0};
-    const char *pid_s = NULL;
+    uint64_t pid_arg = 0;
+    struct tool_opt opts[] = {
+        {"--pid", OPT_UINT, &pid_arg, "PID", "the process", 0, TOOL_PID_MAX, false},
+        {0},
+    };
     const char *pos[1];
-    tool_parse(argc, argv, &o, maps_extra, &pid_s, pos, 1, "TARGET --pid PID [--json]");
-    if (!pid_s)
+    tool_parse(argc, argv, &o, opts, pos, 1, "TARGET --pid PID [--json]");
+    if (!opts[0].seen)
         tool_die(TOOL_USAGE, "give --pid PID");
-    int32_t pid = (int32_t)tool_parse_u64(pid_s, "pid");
+    int32_t pid = (int32_t)pid_arg; /* bounded by TOOL_PID_MAX */
     struct xa_instance *xa = tool_open(&o);
     struct xa_vma_iter *it;
     if (xa_vma_iter_new(xa, pid, &it) < 0)
@@ -45,18 +39,18 @@ int main(int argc, char **argv)
             tool_json_hex(j, "end", v.end);
             json_object_object_add(j, "perms", json_object_new_string(perms));
             json_object_object_add(j, "offset", json_object_new_int64((int64_t)(v.pgoff << 12)));
-            json_object_object_add(j, "path", json_object_new_string(v.path));
+            tool_json_str(j, "path", v.path);
+            tool_json_hex(j, "vma", v.vma);
             tool_json_line(j);
         } else {
+            /* The path is the last field: spaces stay, as in /proc/PID/maps. */
             printf("%08" PRIx64 "-%08" PRIx64 " %s %08" PRIx64 " %s\n", v.start, v.end, perms,
-                   v.pgoff << 12, v.path);
+                   v.pgoff << 12, tool_text(v.path, 0));
         }
     }
     int code = TOOL_OK;
-    if (rc < 0) {
-        tool_warn("memory map is partial after %zu areas: %s", n, xa_errmsg(xa));
-        code = TOOL_PARTIAL;
-    }
+    if (rc < 0)
+        code = tool_partial(xa, rc, o.json, "memory map is partial after %zu areas", n);
     xa_vma_iter_free(it);
     xa_destroy(xa);
     return code;

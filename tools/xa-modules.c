@@ -17,7 +17,7 @@ int main(int argc, char **argv)
     tool_init(argv[0]);
     struct tool_opts o = {0};
     const char *pos[1];
-    tool_parse(argc, argv, &o, NULL, NULL, pos, 1, "TARGET [--json]");
+    tool_parse(argc, argv, &o, NULL, pos, 1, "TARGET [--json]");
     struct xa_instance *xa = tool_open(&o);
     struct xa_module_iter *it;
     if (xa_module_iter_new(xa, &it) < 0)
@@ -31,7 +31,7 @@ int main(int argc, char **argv)
         n++;
         if (o.json) {
             json_object *j = json_object_new_object();
-            json_object_object_add(j, "name", json_object_new_string(m.name));
+            tool_json_str(j, "name", m.name);
             json_object_object_add(j, "size", json_object_new_int64((int64_t)m.size));
             json_object_object_add(j, "refcount", json_object_new_int(m.refcount));
             json_object_object_add(j, "state", json_object_new_string(state_name(m.state)));
@@ -39,15 +39,15 @@ int main(int argc, char **argv)
             tool_json_hex(j, "module", m.module);
             tool_json_line(j);
         } else {
-            printf("%-24s %10" PRIu64 " %4d %-9s 0x%" PRIx64 "\n", m.name, m.size, m.refcount,
+            /* NAME is not the last column: spaces are escaped too. */
+            printf("%-24s %10" PRIu64 " %4d %-9s 0x%" PRIx64 "\n", tool_text(m.name, ESC_SPACE),
+                   m.size, m.refcount,
                    state_name(m.state), m.base);
         }
     }
     int code = TOOL_OK;
-    if (rc < 0) {
-        tool_warn("module list is partial after %zu modules: %s", n, xa_errmsg(xa));
-        code = TOOL_PARTIAL;
-    }
+    if (rc < 0)
+        code = tool_partial(xa, rc, o.json, "module list is partial after %zu modules", n);
     xa_module_iter_free(it);
     xa_destroy(xa);
     return code;

@@ -1,6 +1,6 @@
 /*
  * xa-ps -- list a guest's processes from outside.
- *   xa-ps TARGET [--json] [--watch SECONDS]
+ *   xa-ps TARGET [--json] [--watch SECONDS [--count N]]
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -13,29 +13,9 @@
 #define PF_KTHREAD 0x00200000u
 
 struct ps_args {
-    double watch; /* seconds between lists; 0 = list once */
-    long count;   /* --count N: stop after N watch rounds (for scripts); 0 = forever */
+    double watch;   /* seconds between lists; 0 = list once */
+    uint64_t count; /* --count N: stop after N watch rounds (for scripts); 0 = forever */
 };
-
-static int ps_extra(int argc, char **argv, int *i, void *ctx)
-{
-    struct ps_args *a = ctx;
-    if (!strcmp(argv[*i], "--watch") || !strcmp(argv[*i], "--count")) {
-        if (*i + 1 >= argc)
-            tool_die(TOOL_USAGE, "%s needs a number", argv[*i]);
-        char *end;
-        double v = strtod(argv[*i + 1], &end);
-        if (*end || v <= 0)
-            tool_die(TOOL_USAGE, "bad %s value '%s'", argv[*i], argv[*i + 1]);
-        if (!strcmp(argv[*i], "--watch"))
-            a->watch = v;
-        else
-            a->count = (long)v;
-        (*i)++;
-        return 1;
-    }
-    return 0;
-}
 
 struct plist {
     struct xa_process *p;
@@ -73,7 +53,7 @@ static json_object *proc_json(const struct xa_process *p)
     json_object_object_add(o, "ppid", json_object_new_int(p->ppid));
     json_object_object_add(o, "uid", json_object_new_int64(p->uid));
     json_object_object_add(o, "gid", json_object_new_int64(p->gid));
-    json_object_object_add(o, "comm", json_object_new_string(p->comm));
+    tool_json_str(o, "comm", p->comm);
     char buf[32];
     tool_json_hex(o, "dtb", p->dtb);
     snprintf(buf, sizeof(buf), "%c", p->state ? p->state : '?');
@@ -94,25 +74,14 @@ static void print_table(const struct plist *l, bool json)
             tool_json_line(proc_json(p));
             continue;
         }
-        char name[XA_COMM_LEN + 3];
+        /* COMM is not the last column: spaces are escaped too. */
+        char name[ESC_TEXT_SIZE(XA_COMM_LEN) + 2];
         if (p->flags & PF_KTHREAD)
-            snprintf(name, sizeof(name), "[%s]", p->comm);
+            snprintf(name, sizeof(name), "[%s]", tool_text(p->comm, ESC_SPACE));
         else
-            snprintf(name, sizeof(name), "%s", p->comm);
+            snprintf(name, sizeof(name), "%s", tool_text(p->comm, ESC_SPACE));
         printf("%7d %7d %6u %6u %-2c %-16s 0x%" PRIx64 "\n", p->pid, p->ppid, p->uid, p->gid,
                p->state ? p->state : '?', name, p->dtb);
-    }
-}
-
-static void report_partial(struct xa_instance *xa, int rc, bool json)
-{
-    tool_warn("process list is partial: %s", xa_errmsg(xa));
-    if (json) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "partial", json_object_new_boolean(1));
-        json_object_object_add(o, "error", json_object_new_string(xa_errmsg(xa)));
-        json_object_object_add(o, "code", json_object_new_int(rc));
-        tool_json_line(o);
     }
 }
 
@@ -138,7 +107,7 @@ static void print_event(const char *what, const struct xa_process *p, bool json)
         json_object_object_add(o, "time", json_object_new_double((double)time(NULL)));
         tool_json_line(o);
     } else {
-        printf("%-5s %7d %7d %6u %s\n", what, p->pid, p->ppid, p->uid, p->comm);
+        printf("%-5s %7d %7d %6u %s\n", what, p->pid, p->ppid, p->uid, tool_text(p->comm, 0));
     }
     fflush(stdout);
 }
@@ -160,7 +129,7 @@ static int watch(struct xa_instance *xa, const struct ps_args *a, bool json)
     fflush(stdout);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    for (long round = 0; !stop && (a->count == 0 || round < a->count); round++) {
+    for (uint64_t round = 0; !stop && (a->count == 0 || round < a->count); round++) {
         struct timespec ts = {(time_t)a->watch, (long)((a->watch - (double)(time_t)a->watch) * 1e9)};
         nanosleep(&ts, NULL);
         /* The guest ran since the last list: derived data is stale. */
@@ -198,8 +167,17 @@ int main(int argc, char **argv)
     tool_init(argv[0]);
     struct tool_opts o = {0};
     struct ps_args a = {0};
+    struct tool_opt opts[] = {
+        {"--watch", OPT_SECONDS, &a.watch, "SECONDS", "list again every SECONDS, printing starts "
+         "and exits", 0, 86400, false},
+        {"--count", OPT_UINT, &a.count, "N", "with --watch: stop after N rounds", 1,
+         1000000000, false},
+        {0},
+    };
     const char *pos[1];
-    tool_parse(argc, argv, &o, ps_extra, &a, pos, 1, "TARGET [--json] [--watch SECONDS]");
+    tool_parse(argc, argv, &o, opts, pos, 1, "TARGET [--json] [--watch SECONDS [--count N]]");
+    if (opts[1].seen && !opts[0].seen)
+        tool_die(TOOL_USAGE, "--count goes with --watch");
     struct xa_instance *xa = tool_open(&o);
     int code = TOOL_OK;
     if (a.watch > 0) {
@@ -214,10 +192,8 @@ int main(int argc, char **argv)
             tool_die(TOOL_ERR, "%s: %s", o.target, msg);
         }
         print_table(&l, o.json);
-        if (rc < 0) {
-            report_partial(xa, rc, o.json);
-            code = TOOL_PARTIAL;
-        }
+        if (rc < 0)
+            code = tool_partial(xa, rc, o.json, "process list is partial");
         free(l.p);
     }
     xa_destroy(xa);

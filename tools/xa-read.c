@@ -12,37 +12,6 @@
 /* Bound on one read, so a typo cannot ask for terabytes. */
 #define XA_READ_MAX ((uint64_t)1 << 30)
 
-struct read_args {
-    const char *va, *pa, *sym, *pid, *len;
-    bool raw;
-};
-
-static int read_extra(int argc, char **argv, int *i, void *ctx)
-{
-    struct read_args *a = ctx;
-    const char **slot = NULL;
-    if (!strcmp(argv[*i], "--raw")) {
-        a->raw = true;
-        return 1;
-    }
-    if (!strcmp(argv[*i], "--va"))
-        slot = &a->va;
-    else if (!strcmp(argv[*i], "--pa"))
-        slot = &a->pa;
-    else if (!strcmp(argv[*i], "--sym"))
-        slot = &a->sym;
-    else if (!strcmp(argv[*i], "--pid"))
-        slot = &a->pid;
-    else if (!strcmp(argv[*i], "--len"))
-        slot = &a->len;
-    if (!slot)
-        return 0;
-    if (*i + 1 >= argc)
-        tool_die(TOOL_USAGE, "%s needs a value", argv[*i]);
-    *slot = argv[++*i];
-    return 1;
-}
-
 static void hexdump(uint64_t addr, const uint8_t *buf, size_t n)
 {
     for (size_t i = 0; i < n; i += 16) {
@@ -56,8 +25,9 @@ static void hexdump(uint64_t addr, const uint8_t *buf, size_t n)
                 putchar(' ');
         }
         printf(" |");
+        /* Printable ASCII only (the C locale's isprint): guest bytes never reach the terminal. */
         for (size_t j = 0; j < 16 && i + j < n; j++)
-            putchar(isprint(buf[i + j]) ? buf[i + j] : '.');
+            putchar(buf[i + j] >= 0x20 && buf[i + j] < 0x7f ? buf[i + j] : '.');
         printf("|\n");
     }
 }
@@ -66,54 +36,61 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0]);
     struct tool_opts o = {0};
-    struct read_args a = {0};
+    uint64_t va = 0, pa = 0, pid_arg = 0, len = 0;
+    const char *sym = NULL;
+    bool raw = false;
+    struct tool_opt opts[] = {
+        {"--va", OPT_UINT, &va, "ADDR", "a virtual address (kernel, or of --pid)", 0, UINT64_MAX,
+         false},
+        {"--pid", OPT_UINT, &pid_arg, "PID", "with --va: the process (0: the kernel)", 0,
+         TOOL_PID_MAX, false},
+        {"--pa", OPT_UINT, &pa, "ADDR", "a physical address", 0, UINT64_MAX, false},
+        {"--sym", OPT_STRING, &sym, "NAME", "a kernel symbol's address", 0, 0, false},
+        {"--len", OPT_UINT, &len, "N", "bytes to read", 1, XA_READ_MAX, false},
+        {"--raw", OPT_FLAG, &raw, NULL, "the bytes as they are, not a hexdump", 0, 0, false},
+        {0},
+    };
+    enum { O_VA, O_PID, O_PA, O_SYM, O_LEN };
     const char *pos[1];
     const char *usage = "TARGET (--va ADDR [--pid PID] | --pa ADDR | --sym NAME) --len N [--raw]";
-    tool_parse(argc, argv, &o, read_extra, &a, pos, 1, usage);
-    if (!!a.va + !!a.pa + !!a.sym != 1)
+    tool_parse(argc, argv, &o, opts, pos, 1, usage);
+    if (opts[O_VA].seen + opts[O_PA].seen + opts[O_SYM].seen != 1)
         tool_die(TOOL_USAGE, "give exactly one of --va, --pa, --sym (usage: %s %s)", tool_name,
                  usage);
-    if (!a.len)
+    if (!opts[O_LEN].seen)
         tool_die(TOOL_USAGE, "give --len N");
-    if (a.pid && !a.va)
+    if (opts[O_PID].seen && !opts[O_VA].seen)
         tool_die(TOOL_USAGE, "--pid goes with --va");
-    uint64_t len = tool_parse_u64(a.len, "length");
-    if (len == 0 || len > XA_READ_MAX)
-        tool_die(TOOL_USAGE, "--len must be between 1 and %" PRIu64, XA_READ_MAX);
     /* Physical reads need no OS knowledge; they also work on non-Linux images. */
-    o.no_os = a.pa != NULL;
+    o.no_os = opts[O_PA].seen;
     struct xa_instance *xa = tool_open(&o);
     uint64_t addr = 0;
     size_t got = 0;
-    uint8_t *buf = NULL;
+    uint8_t *buf = malloc(len);
+    if (!buf)
+        tool_die(TOOL_ERR, "out of memory");
     int rc;
-    if (a.pa) {
-        addr = tool_parse_u64(a.pa, "address");
-        buf = malloc(len);
-        if (!buf)
-            tool_die(TOOL_ERR, "out of memory");
+    if (opts[O_PA].seen) {
+        addr = pa;
         rc = xa_read_pa(xa, addr, buf, len);
         got = rc == 0 ? len : 0;
     } else {
-        if (a.sym) {
-            if (xa_sym_lookup(xa, a.sym, &addr) < 0)
-                tool_die(TOOL_ERR, "%s: no kernel symbol '%s'", o.target, a.sym);
+        if (sym) {
+            if (xa_sym_lookup(xa, sym, &addr) < 0)
+                tool_die(TOOL_ERR, "%s: no kernel symbol '%s'", o.target, sym);
         } else {
-            addr = tool_parse_u64(a.va, "address");
+            addr = va;
         }
-        int32_t pid = a.pid ? (int32_t)tool_parse_u64(a.pid, "pid") : 0;
+        int32_t pid = (int32_t)pid_arg; /* bounded by TOOL_PID_MAX */
         if (pid) {
             struct xa_process p;
             if (xa_process_by_pid(xa, pid, &p) < 0)
                 tool_die(TOOL_ERR, "%s: no process with pid %d", o.target, pid);
         }
-        buf = malloc(len);
-        if (!buf)
-            tool_die(TOOL_ERR, "out of memory");
         rc = xa_read_pid_va(xa, pid, addr, buf, len, &got);
     }
     if (got > 0) {
-        if (a.raw)
+        if (raw)
             fwrite(buf, 1, got, stdout);
         else
             hexdump(addr, buf, got);
