@@ -1,0 +1,295 @@
+"""Hostile names: a guest chooses the bytes of its process names (prctl), its
+file names and (as root) its module names and kernel strings. A copy of a
+real dump is patched so that such names hold a newline, an ESC sequence, a
+backslash, 0xff and valid multibyte UTF-8; then every tool must
+
+- in text: print no forged line (each line has the tool's own shape, and as
+  many lines as there are items), no control byte, only valid UTF-8, with the
+  name escaped as /proc does (\\ooo octal) so that it can be undone exactly;
+- in JSON: print lines Python's json module parses, where a name that was
+  not valid UTF-8 comes with NAME_hex holding the raw bytes.
+
+Where the patches go is found through the tools themselves (task, module and
+VMA addresses in their JSON) and tests/hostile/hostile_helper.c (offsets,
+kernel virtual -> physical) on the working copy.
+"""
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+
+import pytest
+
+from test_hostile import Image, helper_path, sanitizer_env
+from xatest import tool_path
+
+TOOL_TIMEOUT = 120
+
+# Bytes a terminal would act on, or that forge lines; then an invalid UTF-8
+# byte, a backslash (the escape character itself) and a valid "é".
+HOSTILE = b"\n\x1b[2J\xff\\\xc3\xa9"
+
+
+def run(name, *args):
+    """Run a tool; bytes out. Exit 0, 1 or 3 only, no sanitizer report."""
+    try:
+        p = subprocess.run([tool_path(name), *map(str, args)], capture_output=True,
+                           timeout=TOOL_TIMEOUT, env=sanitizer_env())
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name} did not end within {TOOL_TIMEOUT} s")
+    err = p.stderr.decode(errors="replace")
+    assert "Sanitizer" not in err and "runtime error" not in err, err[-3000:]
+    assert p.returncode in (0, 1, 3), f"{name} {args}: exit {p.returncode}: {err}"
+    return p
+
+
+def unescape(text):
+    """Undo the tools' text escaping (\\ooo -> the byte)."""
+    return re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), text)
+
+
+def safe_text_lines(out):
+    """Text output: valid UTF-8, no control byte but the line ends, no C1 or
+    bidi control. Returns the lines (bytes)."""
+    text = out.decode("utf-8")  # raises on invalid UTF-8
+    for ch in text:
+        cp = ord(ch)
+        assert ch == "\n" or not (cp < 0x20 or cp == 0x7f or 0x80 <= cp <= 0x9f), repr(text)
+        assert not (0x202a <= cp <= 0x202e or 0x2066 <= cp <= 0x2069), repr(text)
+    return out.splitlines()
+
+
+def json_objects(out):
+    """Every line is a JSON object (json rejects invalid UTF-8 when decoding bytes)."""
+    objs = []
+    for line in out.splitlines():
+        obj = json.loads(line.decode("utf-8"))
+        assert isinstance(obj, dict), line
+        objs.append(obj)
+    return objs
+
+
+def check_json_name(obj, key, want):
+    """obj[key] is @want as valid UTF-8; key_hex holds @want's bytes when they
+    are not valid UTF-8 (and only then)."""
+    try:
+        want.decode("utf-8")
+        assert obj[key] == want.decode("utf-8"), (obj, want)
+        assert key + "_hex" not in obj, obj
+    except UnicodeDecodeError:
+        assert obj[key] == want.decode("utf-8", errors="replace"), (obj, want)
+        assert bytes.fromhex(obj[key + "_hex"]) == want, (obj, want)
+
+
+def as_shown(raw):
+    """What the library may pass on for @raw: the bytes, or, where it
+    sanitises names itself, control bytes (comm) or all but printable ASCII
+    (the kernel version) shown as '?'. The tools must be safe for each."""
+    return (raw, bytes(b if b >= 0x20 and b != 0x7f else 0x3f for b in raw),
+            bytes(b if 0x20 <= b < 0x7f else 0x3f for b in raw))
+
+
+def pa_run(img, va, n):
+    """Physical address of n bytes at kernel VA, checked to be contiguous."""
+    first, last = img.q(f"pa:{va:#x}", f"pa:{va + n - 1:#x}")
+    assert last - first == n - 1, "name crosses a physical page boundary"
+    return first
+
+
+@pytest.fixture(scope="module")
+def image(dumps):
+    if "l4" not in dumps:
+        pytest.skip("no l4 dump")
+    src = os.path.join(dumps["l4"]["dir"], "raw.img")
+    tmp = tempfile.mkdtemp(prefix="xa-names-", dir="/var/tmp")
+    path = os.path.join(tmp, "raw.img")
+    shutil.copyfile(src, path)
+    img = Image(path, helper_path())
+    yield img
+    img.f.close()
+    shutil.rmtree(tmp)
+
+
+def processes(img):
+    return [p for p in json_objects(run("xa-ps", img.target, "--json").stdout) if "pid" in p]
+
+
+# ---- xa-ps: a process name ----
+
+PS_LINE = re.compile(rb"^ *\d+ +\d+ +\d+ +\d+ \S +\S+ +0x[0-9a-f]+$")
+
+
+def test_ps_hostile_comm(image):
+    procs = processes(image)
+    victim = next(p for p in procs if p["comm"].startswith("xaw-"))
+    comm = b"ps" + HOSTILE  # 13 bytes: fits comm[16] with its NUL
+    at = pa_run(image, int(victim["task"], 16) + image.q("off:task_struct.comm"), 16)
+    with image.patched({at: comm + b"\0" * (16 - len(comm))}):
+        text = run("xa-ps", image.target)
+        assert text.returncode == 0, text.stderr
+        lines = safe_text_lines(text.stdout)
+        assert len(lines) == len(procs) + 1  # the header, then one line per process
+        for line in lines[1:]:
+            assert PS_LINE.match(line), line
+        mine = [l for l in lines if l.split()[0] == str(victim["pid"]).encode()]
+        assert len(mine) == 1
+        shown = unescape(mine[0].split()[5])
+        # The library may show control bytes as '?'; the others must come through.
+        assert shown in as_shown(comm), shown
+
+        js = run("xa-ps", image.target, "--json")
+        objs = json_objects(js.stdout)
+        assert [o["pid"] for o in objs] == [p["pid"] for p in procs]
+        got = next(o for o in objs if o["pid"] == victim["pid"])
+        raw = bytes.fromhex(got["comm_hex"])  # 0xff: not valid UTF-8, so the hex is there
+        assert raw == shown
+        check_json_name(got, "comm", raw)
+
+
+# ---- xa-maps: a file name (dentry) ----
+
+MAPS_LINE = re.compile(rb"^[0-9a-f]{8,16}-[0-9a-f]{8,16} [r-][w-][x-][sp] [0-9a-f]{8,} ?(.*)$")
+
+
+def dentry_name(img, vma):
+    """(kernel VA, length) of the name of the file mapped by vm_area_struct @vma."""
+    file = img.q(f"u64:{vma + img.q('off:vm_area_struct.vm_file'):#x}")
+    dentry = img.q(f"u64:{file + img.q('off:file.f_path') + img.q('off:path.dentry'):#x}")
+    qstr = dentry + img.q("off:dentry.d_name")
+    name = img.q(f"u64:{qstr + img.q('off:qstr.name'):#x}")
+    length = img.q(f"u64:{qstr + img.q('off:qstr.len'):#x}") & 0xffffffff
+    return name, length
+
+
+def test_maps_hostile_file_name(image, dumps):
+    pid = dumps["l4"]["truth"]["maps"]["pid"]
+    clean = json_objects(run("xa-maps", image.target, "--pid", pid, "--json").stdout)
+    filed = [v for v in clean if v["path"].startswith("/")]
+    assert filed, clean
+    old_path = filed[0]["path"].encode()
+    va, n = dentry_name(image, int(filed[0]["vma"], 16))
+    assert old_path.endswith(b"/" + image.read(pa_run(image, va, n), n))
+    assert n >= 3
+    new = (HOSTILE + b"x" * n)[:n]  # the same length: only the bytes change
+    new_path = old_path[:len(old_path) - n] + new
+    with image.patched({pa_run(image, va, n): new}):
+        text = run("xa-maps", image.target, "--pid", pid)
+        assert text.returncode == 0, text.stderr
+        lines = safe_text_lines(text.stdout)
+        assert len(lines) == len(clean), lines  # no forged line
+        paths = []
+        for line in lines:
+            m = MAPS_LINE.match(line)
+            assert m, line
+            paths.append(unescape(m.group(1)))
+        want = [new_path if v["path"].encode() == old_path else v["path"].encode() for v in clean]
+        assert paths == want
+
+        objs = json_objects(run("xa-maps", image.target, "--pid", pid, "--json").stdout)
+        assert len(objs) == len(clean)
+        for o, w in zip(objs, want):
+            check_json_name(o, "path", w)
+        assert sum("path_hex" in o for o in objs) == sum(w == new_path for w in want) > 0
+
+
+# ---- xa-modules: a module name ----
+
+MOD_LINE = re.compile(rb"^\S+ +\d+ +-?\d+ +\S+ +0x[0-9a-f]+$")
+
+
+def test_modules_hostile_name(image):
+    clean = json_objects(run("xa-modules", image.target, "--json").stdout)
+    victim = clean[len(clean) // 2]
+    # The library refuses module names with spaces and control bytes (the kernel
+    # never makes them); what it passes on must still be escaped.
+    name = b"mod\xff\\\xc3\xa9\xe2\x80\xae\xc2\x9b"
+    at = pa_run(image, int(victim["module"], 16) + image.q("off:module.name"), len(name) + 1)
+    with image.patched({at: name + b"\0"}):
+        text = run("xa-modules", image.target)
+        assert text.returncode == 0, text.stderr
+        lines = safe_text_lines(text.stdout)
+        assert len(lines) == len(clean) + 1
+        for line in lines[1:]:
+            assert MOD_LINE.match(line), line
+        assert [unescape(l.split()[0]) for l in lines[1:]] == \
+               [name if m is victim else m["name"].encode() for m in clean]
+
+        objs = json_objects(run("xa-modules", image.target, "--json").stdout)
+        assert len(objs) == len(clean)
+        got = next(o for o in objs if o["module"] == victim["module"])
+        check_json_name(got, "name", name)
+
+
+def test_modules_partial_line(image):
+    """A module the library rejects (a newline in its name) ends the walk:
+    exit 3, the reason on stderr and, with --json, a last "partial" line."""
+    clean = json_objects(run("xa-modules", image.target, "--json").stdout)
+    k = len(clean) // 2
+    victim = clean[k]
+    at = pa_run(image, int(victim["module"], 16) + image.q("off:module.name"), 8)
+    with image.patched({at: b"a\nb\x1b[2J\0"}):
+        r = run("xa-modules", image.target, "--json")
+        assert r.returncode == 3, r.stderr
+        objs = json_objects(r.stdout)
+        assert [o["name"] for o in objs[:-1]] == [m["name"] for m in clean[:k]]
+        last = objs[-1]
+        assert last["partial"] is True and last["code"] < 0 and last["error"], last
+        err = r.stderr.decode()
+        assert len(err.strip().splitlines()) == 1 and "partial" in err, err
+        text = run("xa-modules", image.target)
+        assert text.returncode == 3
+        assert len(safe_text_lines(text.stdout)) == k + 1
+
+
+def test_maps_partial_line(image, dumps):
+    """A VMA whose file cannot be read ends the walk: exit 3 and a last
+    "partial" JSON line after the areas before it."""
+    pid = dumps["l4"]["truth"]["maps"]["pid"]
+    clean = json_objects(run("xa-maps", image.target, "--pid", pid, "--json").stdout)
+    k = next(i for i, v in enumerate(clean) if v["path"].startswith("/") and i > 0)
+    info = subprocess.run([image.helper, image.target, "info"], capture_output=True,
+                          text=True, check=True).stdout
+    nowhere = int(info.split("page_offset=")[1].split()[0], 16) + (64 << 30)  # no RAM there
+    vm_file = int(clean[k]["vma"], 16) + image.q("off:vm_area_struct.vm_file")
+    with image.patched({pa_run(image, vm_file, 8): struct.pack("<Q", nowhere)}):
+        r = run("xa-maps", image.target, "--pid", pid, "--json")
+        assert r.returncode == 3, r.stderr
+        objs = json_objects(r.stdout)
+        assert [o["start"] for o in objs[:-1]] == [v["start"] for v in clean[:k]]
+        last = objs[-1]
+        assert last["partial"] is True and last["code"] < 0 and last["error"], last
+        err = r.stderr.decode()
+        assert len(err.strip().splitlines()) == 1 and "partial" in err, err
+
+
+# ---- xa-info: the kernel's version string ----
+
+def test_info_hostile_version(image):
+    # The version ends at the banner's newline: here a carriage return (which
+    # would let a later part overwrite the line on a terminal) and DEL instead.
+    hostile = HOSTILE.replace(b"\n", b"\r") + b"\x7f"
+    clean_text = run("xa-info", image.target).stdout.splitlines()
+    clean = json_objects(run("xa-info", image.target, "--json").stdout)[0]
+    banner_va = image.q("sym:linux_banner")
+    banner_pa = pa_run(image, banner_va, 256)
+    banner = image.read(banner_pa, 256)
+    at = banner.index(b"(", len(b"Linux version ")) + 1  # past the release
+    want = clean["version"].encode()
+    want = want[:at] + hostile + want[at + len(hostile):]
+    with image.patched({banner_pa + at: hostile}):
+        text = run("xa-info", image.target)
+        assert text.returncode == 0, text.stderr
+        lines = safe_text_lines(text.stdout)
+        assert len(lines) == len(clean_text)
+        assert [l.split(b":")[0] for l in lines] == [l.split(b":")[0] for l in clean_text]
+        kernel = next(l for l in lines if l.startswith(b"kernel:"))
+        shown = unescape(kernel)[len(b"kernel:       "):]
+        assert shown in as_shown(want), shown
+
+        j = json_objects(run("xa-info", image.target, "--json").stdout)
+        assert len(j) == 1
+        check_json_name(j[0], "version", shown)
+        assert j[0]["release"] == clean["release"]
