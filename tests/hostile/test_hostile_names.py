@@ -23,7 +23,7 @@ import tempfile
 
 import pytest
 
-from test_hostile import Image, helper_path, sanitizer_env
+from test_hostile import Image, find_num_syms, helper_path, sanitizer_env
 from xatest import tool_path
 
 TOOL_TIMEOUT = 120
@@ -147,6 +147,14 @@ def test_ps_hostile_comm(image):
         raw = bytes.fromhex(got["comm_hex"])  # 0xff: not valid UTF-8, so the hex is there
         assert raw == shown
         check_json_name(got, "comm", raw)
+
+        # xa-read's hexdump of the same bytes: printable ASCII or '.', nothing else.
+        r = run("xa-read", image.target, "--pa", hex(at), "--len", 16)
+        assert r.returncode == 0, r.stderr
+        lines = safe_text_lines(r.stdout)
+        assert len(lines) == 1
+        chars = lines[0].split(b"|")[1]
+        assert chars == bytes(b if 0x20 <= b < 0x7f else 0x2e for b in comm.ljust(16, b"\0"))
 
 
 # ---- xa-maps: a file name (dentry) ----
@@ -293,3 +301,77 @@ def test_info_hostile_version(image):
         assert len(j) == 1
         check_json_name(j[0], "version", shown)
         assert j[0]["release"] == clean["release"]
+
+
+# ---- xa-sym: kernel symbol names ----
+
+def token_table(img):
+    """(physical address, size) of kallsyms_token_table: after kallsyms_num_syms
+    come the names (num_syms entries: a length, 7 bits per byte, then that many
+    bytes), the markers (and, in newer kernels, the name order), then the 256
+    NUL-terminated tokens followed by their u16 index. (The kallsyms_*
+    symbols are not in kallsyms itself.)"""
+    info = subprocess.run([img.helper, img.target, "info"], capture_output=True,
+                          text=True, check=True).stdout
+    count = int(info.split("symbols=")[1].split()[0])
+    at = find_num_syms(img, count)
+    data = img.read(at, 8 << 20)
+    pos = 8
+    for _ in range(count):
+        n = data[pos]
+        if n & 0x80:
+            n, pos = (n & 0x7f) | (data[pos + 1] << 7), pos + 2
+        else:
+            pos += 1
+        pos += n
+    for p in range((pos + 7) & ~7, pos + (1 << 20), 8):
+        offs, q = [], p
+        for _ in range(256):
+            end = data.find(b"\0", q, q + 64)
+            if end <= q or not all(0x20 <= b < 0x7f for b in data[q:end]):
+                break
+            offs.append(q - p)
+            q = end + 1
+        if len(offs) < 256:
+            continue
+        idx = (q + 7) & ~7
+        if list(struct.unpack_from("<256H", data, idx)) == offs:
+            return at + p, q - p
+    pytest.skip("kallsyms_token_table not found")
+
+
+def test_sym_hostile_names(image, dumps):
+    """Symbol names are made of the kallsyms token table's characters, which
+    the library accepts when printable ASCII: a guest that rewrites 'q' as a
+    backslash and 'z' as a space in every token renames its symbols so."""
+    truth = dumps["l4"]["truth"]["kallsyms"]
+    per_addr = {}
+    for s in truth:
+        per_addr[s["addr"]] = per_addr.get(s["addr"], 0) + 1
+    picks = [s for s in truth if "module" not in s and per_addr[s["addr"]] == 1
+             and "q" in s["name"] and "z" in s["name"]][:2]
+    assert picks, "no symbol with both a 'q' and a 'z' in the sample"
+    pa, size = token_table(image)
+    tokens = image.read(pa, size)
+    patched = tokens.replace(b"q", b"\\").replace(b"z", b" ")
+    assert patched != tokens
+    with image.patched({pa: patched}):
+        for s in picks:
+            want = s["name"].replace("q", "\\").replace("z", " ")
+            text = run("xa-sym", image.target, s["addr"])
+            assert text.returncode == 0, text.stderr
+            lines = safe_text_lines(text.stdout)
+            assert len(lines) == 1
+            addr, name = lines[0].split(b" ")  # the name's space is escaped: two fields
+            assert int(addr, 16) == int(s["addr"], 16)
+            assert unescape(name) == want.encode() + b"+0x0", name
+
+            js = json_objects(run("xa-sym", image.target, s["addr"], "--json").stdout)
+            assert len(js) == 1 and js[0]["offset"] == 0
+            check_json_name(js[0], "symbol", want.encode())
+
+            # And back: the new name (as given on the command line) is found.
+            back = run("xa-sym", image.target, want)
+            assert back.returncode == 0, back.stderr
+            lines = safe_text_lines(back.stdout)
+            assert len(lines) == 1 and int(lines[0].split(b" ")[0], 16) == int(s["addr"], 16)
