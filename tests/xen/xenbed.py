@@ -372,7 +372,8 @@ def boot(paths, logfile, timeout=900):
 
 # -------------------------------------------------------------- results ---
 
-_BLOB = re.compile(r"^XA-BLOB-BEGIN (\S+) rc=(-?\d+) secs=(\S+)\r?\n(.*?)^XA-BLOB-END \1\r?$",
+_BLOB = re.compile(r"^XA-BLOB-BEGIN (\S+) rc=(-?\d+) secs=(\S+)(?: copy=(\d+))?\r?\n(.*?)"
+                   r"^XA-BLOB-END \1\r?$",
                    re.M | re.S)
 
 
@@ -381,12 +382,14 @@ def parse(text):
     text = text.replace("\r", "")  # Xen's console ends lines with \r\r\n
     blobs = {}
     for m in _BLOB.finditer(text):
-        b64 = "".join(m.group(4).split())
+        b64 = "".join(m.group(5).split())
         try:
             data = gzip.decompress(base64.b64decode(b64)).decode(errors="replace")
         except Exception as e:  # a lost character: make it visible, never guess
             data = None
             err = str(e)
+        if m.group(4) == "2" and blobs.get(m.group(1), {}).get("error", "") is None:
+            continue  # dom0 prints each blob twice; the first whole copy counts
         blobs[m.group(1)] = {"rc": int(m.group(2)), "secs": float(m.group(3)),
                              "text": data, "error": None if data is not None else err}
     markers = re.findall(r"^(XA-[A-Z0-9-]+)(?: (.*?))?\r?$", text, re.M)
