@@ -16,6 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 from lvcommon import build_dir, domain_xml, tool  # noqa: E402
+from xatest import skip_or_fail  # noqa: E402
 
 XA_ENOENT, XA_EACCES, XA_ENOTSUP, XA_EGONE = -2, -13, -95, -1007
 XML_FIX = "<memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>"
@@ -208,7 +209,7 @@ def test_ram_without_a_visible_qemu(domain):
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
                        env=helper_env())
     if "unshare failed" in p.stdout:
-        pytest.skip("no pid namespaces here: %s" % p.stdout.strip())
+        skip_or_fail("no pid namespaces here: %s" % p.stdout.strip())
     line = [l for l in p.stdout.splitlines() if l.startswith("open")]
     assert line, p.stdout
     if domain.backing == "file":
@@ -225,7 +226,7 @@ def test_permission_denied(domain):
                             "--clear-groups", "test", "-r", os.path.join(build_dir(),
                                                                         "libxenaccess.so")])
     if probe.returncode != 0:
-        pytest.skip("user nobody cannot read the build directory")
+        skip_or_fail("user nobody cannot read the build directory")
     # the read-write socket is root's (0700)
     code, msg = open_result(domain.target, user=nobody)
     assert code == XA_EACCES and "Permission denied" in msg, (code, msg)
@@ -285,7 +286,7 @@ def test_no_libvirtd(tmp_path):
     p = subprocess.run([tool("xa-info"), "libvirt:x?uri=" + uri], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, timeout=60)
     if "not built" in p.stderr:
-        pytest.skip("this build has no libvirt backend")
+        skip_or_fail("this build has no libvirt backend")
     assert p.returncode == 1 and "is libvirtd running?" in p.stderr, p.stderr
 
 
@@ -295,7 +296,7 @@ def test_bad_specs():
         p = subprocess.run([tool("xa-info"), spec], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=60)
         if "not built" in p.stderr:
-            pytest.skip("this build has no libvirt backend")
+            skip_or_fail("this build has no libvirt backend")
         assert p.returncode in (1, 2), (spec, p.stderr)
         if want:
             assert want in p.stderr, (spec, p.stderr)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from livecommon import binary, parse_kv, qemu_can_run
+from livecommon import binary, parse_kv, qemu_can_run, skip_or_fail
 
 
 def open_only(path, env=None, preexec_fn=None, timeout=30):
@@ -103,7 +103,7 @@ def test_not_qmp_json(tmp_path):
 def bare_qemu(tmp_path):
     """A QEMU with a QMP socket and no guest RAM (-machine none)."""
     if not qemu_can_run():
-        pytest.skip("qemu-system-x86_64 cannot run here")
+        skip_or_fail("qemu-system-x86_64 cannot run here")
     sock = str(tmp_path / "qmp.sock")
     p = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", "-machine", "none",
                           "-nodefaults", "-display", "none", "-S",

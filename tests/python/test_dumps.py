@@ -10,6 +10,7 @@ import pytest
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
 from xenaccess import _lib
+from xatest import dump_set
 
 pytest_plugins = ["xa_py"]
 
@@ -17,9 +18,8 @@ KINDS = [("l4", "raw.img"), ("l4", "core.elf"), ("l5", "raw.img"), ("l5", "core.
 
 
 def target(dumps, kind, fname):
-    if kind not in dumps:
-        pytest.skip(f"no {kind} dump")
-    return "file:" + os.path.join(dumps[kind]["dir"], fname), dumps[kind]["truth"]
+    d = dump_set(dumps, kind)
+    return "file:" + os.path.join(d["dir"], fname), d["truth"]
 
 
 @pytest.fixture(scope="module")

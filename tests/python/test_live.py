@@ -12,6 +12,7 @@ import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
+from xatest import skip_or_fail
 
 pytest_plugins = ["xa_py"]
 
@@ -177,7 +178,7 @@ def test_open_live_errors(tmp_path):
 
 def _need_tap(live):
     if not live["events"]:
-        pytest.skip("no disk tap (nbdkit or libxadisk missing)")
+        skip_or_fail("no disk tap (nbdkit or libxadisk missing)")
 
 
 def test_disk_events_in_process(live):

@@ -3,15 +3,14 @@ import os
 
 import pytest
 
-from xatest import json_lines, run_tool
+from xatest import dump_set, json_lines, run_tool
 
 KINDS = [("l4", "raw.img"), ("l4", "core.elf"), ("l5", "raw.img"), ("l5", "core.elf")]
 
 
 def target(dumps, kind, fname):
-    if kind not in dumps:
-        pytest.skip(f"no {kind} dump")
-    return "file:" + os.path.join(dumps[kind]["dir"], fname), dumps[kind]["truth"]
+    d = dump_set(dumps, kind)
+    return "file:" + os.path.join(d["dir"], fname), d["truth"]
 
 
 @pytest.mark.parametrize("kind,fname", KINDS)

@@ -1,8 +1,7 @@
 /*
  * test_linux_dumps.c -- the Linux OS layer against real guest dumps made by
- * tests/guest/harness.py: $XA_TEST_DUMPS (default
- * /var/tmp/xenaccess-cache/dumps)/{l4,l5}/{raw.img,core.elf,truth.json}.
- * Exit 77 (skip) when no dump set exists.
+ * tests/guest/harness.py: $XA_TEST_DUMPS (default $XA_CACHE/dumps)/{l4,l5}/
+ * {raw.img,core.elf,truth.json}. A missing dump set: see require.h.
  *
  * For each dump and each way of finding symbols (kallsyms discovery, and a
  * System.map written from truth.json's kallsyms sample) it compares:
@@ -19,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "require.h"
 #include "xenaccess.h"
 
 static int failures;
@@ -367,16 +367,16 @@ static void run_one(const char *target, const char *sysmap, json_object *truth)
 
 int main(void)
 {
-    const char *dir = getenv("XA_TEST_DUMPS");
-    if (!dir)
-        dir = "/var/tmp/xenaccess-cache/dumps";
-    int sets = 0;
+    const char *dir = xa_test_dumps_dir();
+    int sets = 0, cannot = 0;
     const char *levels[] = {"l4", "l5"};
     for (int l = 0; l < 2; l++) {
         char truth_path[1024], raw[1100], elf[1100];
         snprintf(truth_path, sizeof(truth_path), "%s/%s/truth.json", dir, levels[l]);
-        if (access(truth_path, R_OK) != 0)
+        if (access(truth_path, R_OK) != 0) {
+            cannot = xa_test_cannot_run("no %s dump set (%s)", levels[l], truth_path);
             continue;
+        }
         json_object *truth = json_object_from_file(truth_path);
         if (!truth) {
             CHECK(0, "cannot parse %s", truth_path);
@@ -387,8 +387,10 @@ int main(void)
         snprintf(elf, sizeof(elf), "file:%s/%s/core.elf", dir, levels[l]);
         const char *targets[] = {raw, elf};
         for (int t = 0; t < 2; t++) {
-            if (access(targets[t] + 5, R_OK) != 0)
+            if (access(targets[t] + 5, R_OK) != 0) {
+                CHECK(0, "%s is missing from its dump set", targets[t] + 5);
                 continue;
+            }
             printf("%s, kallsyms discovery\n", targets[t]);
             run_one(targets[t], NULL, truth);
         }
@@ -400,10 +402,8 @@ int main(void)
         }
         json_object_put(truth);
     }
-    if (!sets) {
-        printf("no dumps in %s: skipped\n", dir);
-        return 77;
-    }
+    if (cannot == 1 || (cannot && !sets))
+        return failures ? 1 : cannot;
     if (failures)
         fprintf(stderr, "%d check(s) failed\n", failures);
     return failures ? 1 : 0;
