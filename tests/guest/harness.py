@@ -275,13 +275,7 @@ def parse_truth(text):
         "cmdline": sec.get("cmdline", "").strip(),
     }
     t["procs"] = parse_procs(sec.get("procs", ""))
-    stat = []
-    for line in sec.get("stat", "").splitlines():
-        m = re.match(r"^(\d+) \((.*)\) (\S) (-?\d+) ", line)
-        if m:
-            stat.append({"pid": int(m.group(1)), "comm": m.group(2),
-                         "state": m.group(3), "ppid": int(m.group(4))})
-    t["stat"] = stat
+    t["stat"] = parse_stat(sec.get("stat", ""))
     t["ps"] = sec.get("ps", "").splitlines()
     mods = []
     for line in sec.get("modules", "").splitlines():
@@ -345,6 +339,35 @@ def parse_truth(text):
             phys.setdefault(m.group(3), []).append(["0x" + m.group(1), "0x" + m.group(2)])
     t["phys"] = phys
     return t
+
+
+def parse_stat(text):
+    stat = []
+    for line in text.splitlines():
+        m = re.match(r"^(\d+) \((.*)\) (\S) (-?\d+) ", line)
+        if m:
+            stat.append({"pid": int(m.group(1)), "comm": m.group(2),
+                         "state": m.group(3), "ppid": int(m.group(4))})
+    return stat
+
+
+def parse_aliases(text):
+    """{address: [every name /proc/kallsyms gives it]} from "addr name" lines."""
+    aliases = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 2:
+            aliases.setdefault("0x" + f[0], []).append(f[1])
+    return aliases
+
+
+# Every name at each address of truth.txt's kallsyms sample: a reverse
+# lookup may give any of them (aliases share addresses).
+ALIASES_CMD = r"""awk 'FNR == NR { if ($0 == "=== BEGIN kallsyms ===") s = 1
+                                  else if ($0 == "=== END kallsyms ===") s = 0
+                                  else if (s && NF >= 3) want[$1] = 1
+                                  next }
+                     ($1 in want) { print $1, $3 }' /tmp/truth.txt /proc/kallsyms"""
 
 
 def parse_procs(text):
@@ -666,6 +689,9 @@ class Guest:
         out = self.run(PROCS_CMD, timeout=120)
         return parse_procs(out)
 
+    def refresh_stat(self):
+        return parse_stat(self.run("cat /proc/[0-9]*/stat 2>/dev/null", timeout=120))
+
     def dump(self, outdir, refresh=True):
         """Pause the guest and write outdir/{raw.img,core.elf,regs.txt,truth.json,
         serial.log}; resume afterwards.  Returns the truth dict written."""
@@ -674,8 +700,13 @@ class Guest:
         truth = dict(self.truth)
         if refresh:
             # the process list as it is at dump time (no transient helpers)
-            truth["procs_boot"] = truth["procs"]
+            # the process list and states as they are at dump time (no
+            # transient helpers): the dump tests demand exactly these
+            truth["procs_boot"], truth["stat_boot"] = truth["procs"], truth["stat"]
             truth["procs"] = self.refresh_procs()
+            truth["stat"] = [st for st in self.refresh_stat()
+                             if st["pid"] in {p["pid"] for p in truth["procs"]}]
+        truth["kallsyms_aliases"] = parse_aliases(self.run(ALIASES_CMD, timeout=120))
         for fn in ("raw.img", "core.elf"):
             if os.path.exists(os.path.join(outdir, fn)):
                 os.unlink(os.path.join(outdir, fn))

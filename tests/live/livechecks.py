@@ -141,14 +141,15 @@ def process_list_follows_guest(lg):
             return _procs(line)
 
         first = walk()
-        truth = {q["pid"]: q["comm"] for q in lg.g.refresh_procs()}
+        # kcomm: task->comm as /proc's name gives it ("kworker/0:0-events"
+        # without its work item), compared whole
+        truth = {q["pid"]: q["kcomm"] for q in lg.g.refresh_procs()}
         missing = set(truth) - set(first)
         extra = set(first) - set(truth) - {0}
         # only the short-lived helpers of g.run() may differ
         assert len(missing) <= 3 and len(extra) <= 3, (missing, extra)
         for pid in set(truth) & set(first):
-            # /proc shows "kworker/0:0-events": comm plus the current work item
-            assert first[pid] and truth[pid].startswith(first[pid]), (pid, first[pid], truth[pid])
+            assert first[pid] == truth[pid], (pid, first[pid], truth[pid])
 
         # A parent that waits, so the killed child is reaped, not a zombie.
         lg.g.run("sh -c 'sleep 4321 & echo $! > /tmp/xa-child; wait' >/dev/null 2>&1 </dev/null &")
@@ -214,7 +215,9 @@ def xa_ps_matches_guest(lg):
         if line.startswith("{"):
             o = json.loads(line)
             ours[o["pid"]] = o["comm"]
-    truth = {q["pid"]: q["comm"] for q in lg.g.refresh_procs()}
+    truth = {q["pid"]: q["kcomm"] for q in lg.g.refresh_procs()}
     missing = set(truth) - set(ours)
     assert len(missing) <= 3, missing
     assert len(set(ours) - set(truth) - {0}) <= 3
+    for pid in set(truth) & set(ours):
+        assert ours[pid] == truth[pid], (pid, ours[pid], truth[pid])

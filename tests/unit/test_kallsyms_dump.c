@@ -67,7 +67,7 @@ static void check_file(const char *set, const char *file, json_object *truth)
     char target[4200];
     snprintf(target, sizeof(target), "file:%s/%s", set, file);
     if (access(target + 5, R_OK) != 0) {
-        printf("%s: missing, skipped\n", target + 5);
+        CHECK(0, "%s is missing from its dump set", target + 5);
         return;
     }
     struct xa_instance *xa = NULL;
