@@ -5,8 +5,9 @@ socket for xenaccess (a QMP socket serves one client at a time and the
 harness keeps its own), and checks what the monitor sees through
 build/tests/live/live_attach and build/tools/xa-ps.
 
-Set XA_BUILD_DIR to the Meson build directory (default: build/, else the
-newest build*/ holding tests/live/live_attach).
+Set XA_BUILD_DIR (or XA_BUILD, as scripts/test.sh does) to the Meson build
+directory (default: build/, else the newest build*/ holding
+tests/live/live_attach).
 """
 
 import glob
@@ -25,7 +26,7 @@ from xatest import skip_or_fail  # noqa: E402
 
 
 def build_dir():
-    env = os.environ.get("XA_BUILD_DIR")
+    env = os.environ.get("XA_BUILD_DIR") or os.environ.get("XA_BUILD")
     if env:
         return os.path.abspath(env)
     default = os.path.join(ROOT, "build")
