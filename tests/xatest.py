@@ -73,3 +73,26 @@ def dump_set(dumps, kind):
     require(kind in dumps, f"no {kind} dump set in {DUMPS} (make it: python3 tests/guest/harness.py"
             f" make-dumps --out {DUMPS}/{kind}{' --la57' if kind == 'l5' else ''})")
     return dumps[kind]
+
+
+def copy_for_anyone(files):
+    """A test that drops privileges runs copies: the checkout may sit where
+    an unprivileged user cannot go (a 0700 directory, root's home).
+    files: {relative destination: source}; returns a fresh directory (0755,
+    the caller removes it) holding them, directories 0755, files readable
+    (executables 0755). Shared libraries keep working when placed where
+    their users' $ORIGIN runpath looks."""
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix="xa-public-", dir=tempfile.gettempdir())
+    os.chmod(top, 0o755)
+    for rel, src in files.items():
+        dst = os.path.join(top, rel)
+        d = os.path.dirname(dst)
+        os.makedirs(d, exist_ok=True)
+        while d != top:
+            os.chmod(d, 0o755)
+            d = os.path.dirname(d)
+        shutil.copy(src, dst)  # follows symlinks (libxenaccess.so.0)
+        os.chmod(dst, 0o755 if os.access(src, os.X_OK) else 0o644)
+    return top

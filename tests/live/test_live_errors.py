@@ -4,13 +4,13 @@ import os
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
 from livecommon import binary, build_dir, parse_kv, qemu_can_run, skip_or_fail
+from xatest import copy_for_anyone
 
 
 def open_only(path, env=None, preexec_fn=None, timeout=60, exe=None):
@@ -27,28 +27,6 @@ def open_error(path, **kw):
     code, _, msg = kv["open_error"][0].partition(" ")
     assert "\n" not in msg
     return int(code), msg
-
-
-def public_dir():
-    """A fresh directory everyone may enter (tmp_path is root's, 0700)."""
-    d = tempfile.mkdtemp(prefix="xa-public-", dir=tempfile.gettempdir())
-    os.chmod(d, 0o755)
-    return d
-
-
-def copy_for_anyone(rel, dest):
-    """build/rel and the library it loads ($ORIGIN/../.. runpath) copied into
-    dest, so a user who cannot enter the checkout can run it."""
-    src = binary(rel)
-    os.makedirs(os.path.join(dest, os.path.dirname(rel)), mode=0o755, exist_ok=True)
-    for sub in ("tests", os.path.dirname(rel)):
-        os.chmod(os.path.join(dest, sub), 0o755)
-    exe = os.path.join(dest, rel)
-    shutil.copy(src, exe)
-    shutil.copy(os.path.join(build_dir(), "libxenaccess.so.0"), dest)
-    os.chmod(exe, 0o755)
-    os.chmod(os.path.join(dest, "libxenaccess.so.0"), 0o644)
-    return exe
 
 
 def test_no_such_file(tmp_path):
@@ -129,7 +107,7 @@ def bare_qemu():
     in a directory anyone may enter."""
     if not qemu_can_run():
         skip_or_fail("qemu-system-x86_64 cannot run here")
-    d = public_dir()
+    d = copy_for_anyone({})  # an empty directory anyone may enter
     sock = os.path.join(d, "qmp.sock")
     p = subprocess.Popen(["qemu-system-x86_64", "-accel", "tcg", "-machine", "none",
                           "-nodefaults", "-display", "none", "-S",
@@ -171,9 +149,12 @@ def test_permission_denied(bare_qemu, tmp_path):
     os.chmod(bare_qemu, 0o600)
     if os.getuid() == 0:
         # nobody cannot enter a checkout under a 0700 directory: run a copy
-        public = public_dir()
+        rel = "tests/live/live_attach"  # finds the library at $ORIGIN/../..
+        public = copy_for_anyone({rel: binary(rel),
+                                  "libxenaccess.so.0": os.path.join(build_dir(),
+                                                                    "libxenaccess.so.0")})
         try:
-            exe = copy_for_anyone("tests/live/live_attach", public)
+            exe = os.path.join(public, rel)
 
             def drop():
                 os.setgid(65534)
