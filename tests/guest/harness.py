@@ -370,17 +370,21 @@ ALIASES_CMD = r"""awk 'FNR == NR { if ($0 == "=== BEGIN kallsyms ===") s = 1
                      ($1 in want) { print $1, $3 }' /tmp/truth.txt /proc/kallsyms"""
 
 
+def kernel_comm(name):
+    """task_struct.comm from the name /proc shows: kworkers appear as
+    "kworker/1:1-events" (the part after '-' is the workqueue), and kernel
+    threads with a longer name show it whole; comm is its first 15 bytes."""
+    comm = name.split("-", 1)[0] if name.startswith("kworker/") else name
+    return comm[:15]
+
+
 def parse_procs(text):
     procs = []
     for line in text.splitlines():
         f = line.split(None, 4)
         if len(f) == 5 and f[0].isdigit():
-            comm = f[4]
-            # /proc shows kworkers as "kworker/1:1-events": the part after '-'
-            # is the workqueue, not in task_struct.comm.  kcomm = task->comm.
-            kcomm = comm.split("-", 1)[0] if comm.startswith("kworker/") else comm
             procs.append({"pid": int(f[0]), "ppid": int(f[1]), "uid": int(f[2]),
-                          "gid": int(f[3]), "comm": comm, "kcomm": kcomm[:15]})
+                          "gid": int(f[3]), "comm": f[4], "kcomm": kernel_comm(f[4])})
     return procs
 
 

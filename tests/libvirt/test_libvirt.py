@@ -256,7 +256,7 @@ def test_domain_destroyed_while_attached(domain):
                          text=True, bufsize=1, env=helper_env())
     try:
         assert p.stdout.readline().strip() == "ready"
-        time.sleep(0.5)
+        assert p.stdout.readline().strip() == "reading"  # destroyed while it reads
         domain.daemon.virsh("destroy", domain.domain)
         out = p.communicate(timeout=150)[0]
     finally:
