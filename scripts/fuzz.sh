@@ -85,7 +85,7 @@ fuzz_one() {
     execs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
     eps=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
     edges=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+')
-    new=$(comm -13 <(echo "$before") <(ls "$art" | sort) | sed "s|^|$art/|" | tr '\n' ' ')
+    new=$(comm -13 <(echo "$before") <(ls "$art" | sort) | sed "s|^|$art/|" | tr '\n' ' ' | sed 's/ $//')
     crashes=$(echo $new | wc -w)
     # A crash libFuzzer could not save still counts; an interrupted run does not.
     if [ $rc -ne 0 ] && [ $crashes -eq 0 ] && ! grep -q 'run interrupted' "$log"; then
