@@ -204,6 +204,9 @@ def test_page_table_maps_itself_at_every_level(image):
     with image.patched({udtb: selfref(udtb)}):
         r = run_bounded("xa-read", image.target, "--pid", victim["pid"], "--va", "0x400000",
                         "--len", "4096", "--raw")
+        # as the MMU would: every level leads back to the table, so the
+        # page at 0x400000 is the table itself
+        assert r.returncode == 0 and r.stdout == selfref(udtb).decode(errors="replace"), r.stderr
         run_bounded("xa-maps", image.target, "--pid", victim["pid"], "--json")
         all_tools(image, victim["pid"])
     # The kernel's own top table too: then nothing maps sensibly.
