@@ -361,13 +361,9 @@ def parse_aliases(text):
     return aliases
 
 
-# Every name at each address of truth.txt's kallsyms sample: a reverse
-# lookup may give any of them (aliases share addresses).
-ALIASES_CMD = r"""awk 'FNR == NR { if ($0 == "=== BEGIN kallsyms ===") s = 1
-                                  else if ($0 == "=== END kallsyms ===") s = 0
-                                  else if (s && NF >= 3) want[$1] = 1
-                                  next }
-                     ($1 in want) { print $1, $3 }' /tmp/truth.txt /proc/kallsyms"""
+# Every name /proc/kallsyms gives the addresses listed in /tmp/xa-addrs.
+ALIASES_CMD = r"""awk 'FNR == NR { for (i = 1; i <= NF; i++) want[$i] = 1; next }
+                     ($1 in want) { print $1, $3 }' /tmp/xa-addrs /proc/kallsyms"""
 
 
 def kernel_comm(name):
@@ -693,6 +689,15 @@ class Guest:
         out = self.run(PROCS_CMD, timeout=120)
         return parse_procs(out)
 
+    def kallsyms_aliases(self):
+        """{address: [names]} for each address of the truth's kallsyms sample: a
+        reverse lookup may give any of them (aliases share addresses)."""
+        addrs = sorted({k["addr"][2:] for k in self.truth.get("kallsyms", [])})
+        self.run("rm -f /tmp/xa-addrs")
+        for i in range(0, len(addrs), 100):  # lines well under 4 KiB
+            self.run("echo %s >> /tmp/xa-addrs" % " ".join(addrs[i:i + 100]))
+        return parse_aliases(self.run(ALIASES_CMD, timeout=120))
+
     def refresh_stat(self):
         return parse_stat(self.run("cat /proc/[0-9]*/stat 2>/dev/null", timeout=120))
 
@@ -710,7 +715,7 @@ class Guest:
             truth["procs"] = self.refresh_procs()
             truth["stat"] = [st for st in self.refresh_stat()
                              if st["pid"] in {p["pid"] for p in truth["procs"]}]
-        truth["kallsyms_aliases"] = parse_aliases(self.run(ALIASES_CMD, timeout=120))
+        truth["kallsyms_aliases"] = self.kallsyms_aliases()
         for fn in ("raw.img", "core.elf"):
             if os.path.exists(os.path.join(outdir, fn)):
                 os.unlink(os.path.join(outdir, fn))
