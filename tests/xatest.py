@@ -10,7 +10,30 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "guest"))
 
 BUILD = os.environ.get("XA_BUILD", os.path.join(ROOT, "build-test"))
-DUMPS = os.environ.get("XA_TEST_DUMPS", "/var/tmp/xenaccess-cache/dumps")
+CACHE = os.environ.get("XA_CACHE") or "/var/tmp/xenaccess-cache"
+DUMPS = os.environ.get("XA_TEST_DUMPS") or os.path.join(CACHE, "dumps")
+
+
+def strict():
+    """CI=true or XA_REQUIRE=all: every test must run; one that cannot fails."""
+    return (os.environ.get("CI", "").lower() in ("true", "1", "yes")
+            or os.environ.get("XA_REQUIRE", "") == "all")
+
+
+def skip_or_fail(reason):
+    """The one way a test says it cannot run: a skip with its reason, or a
+    failure under CI=true / XA_REQUIRE=all (where nothing may be left out)."""
+    import pytest
+    if strict():
+        pytest.fail("cannot run (a failure under CI=true / XA_REQUIRE=all): " + reason,
+                    pytrace=False)
+    pytest.skip(reason)
+
+
+def require(cond, reason):
+    """skip_or_fail(reason) unless cond holds."""
+    if not cond:
+        skip_or_fail(reason)
 
 
 def tool_path(name):
@@ -43,3 +66,33 @@ def load_dumps():
             with open(os.path.join(d, "truth.json")) as f:
                 sets[kind] = {"dir": d, "truth": json.load(f)}
     return sets
+
+
+def dump_set(dumps, kind):
+    """dumps[kind] ({"dir", "truth"}); a missing set is skip_or_fail()."""
+    require(kind in dumps, f"no {kind} dump set in {DUMPS} (make it: python3 tests/guest/harness.py"
+            f" make-dumps --out {DUMPS}/{kind}{' --la57' if kind == 'l5' else ''})")
+    return dumps[kind]
+
+
+def copy_for_anyone(files):
+    """A test that drops privileges runs copies: the checkout may sit where
+    an unprivileged user cannot go (a 0700 directory, root's home).
+    files: {relative destination: source}; returns a fresh directory (0755,
+    the caller removes it) holding them, directories 0755, files readable
+    (executables 0755). Shared libraries keep working when placed where
+    their users' $ORIGIN runpath looks."""
+    import shutil
+    import tempfile
+    top = tempfile.mkdtemp(prefix="xa-public-", dir=tempfile.gettempdir())
+    os.chmod(top, 0o755)
+    for rel, src in files.items():
+        dst = os.path.join(top, rel)
+        d = os.path.dirname(dst)
+        os.makedirs(d, exist_ok=True)
+        while d != top:
+            os.chmod(d, 0o755)
+            d = os.path.dirname(d)
+        shutil.copy(src, dst)  # follows symlinks (libxenaccess.so.0)
+        os.chmod(dst, 0o755 if os.access(src, os.X_OK) else 0o644)
+    return top

@@ -9,7 +9,7 @@ Seeds come from the project's own builders and real guests:
   btf, walks the synthetic guest of tests/unit/test_linux_os.c (its BTF
             blobs, and patch lists that each make one hostile change)
   dump      the header and vCPU notes of the real QEMU ELF cores in DUMPS_DIR
-            (default /var/tmp/xenaccess-cache/dumps; l4 and l5) with their
+            (default $XA_TEST_DUMPS, else $XA_CACHE/dumps; l4 and l5) with their
             PT_LOADs shrunk to a few pages, plus LiME, raw and broken ELF
             layouts
   x86       page tables for every paging mode, built here
@@ -326,7 +326,9 @@ def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
     build = sys.argv[1]
-    dumps = sys.argv[2] if len(sys.argv) == 3 else "/var/tmp/xenaccess-cache/dumps"
+    dumps = sys.argv[2] if len(sys.argv) == 3 else (
+        os.environ.get("XA_TEST_DUMPS") or
+        os.path.join(os.environ.get("XA_CACHE") or "/var/tmp/xenaccess-cache", "dumps"))
     dump_seeds(dumps)
     x86_seeds()
     jbd2_seeds()

@@ -275,13 +275,7 @@ def parse_truth(text):
         "cmdline": sec.get("cmdline", "").strip(),
     }
     t["procs"] = parse_procs(sec.get("procs", ""))
-    stat = []
-    for line in sec.get("stat", "").splitlines():
-        m = re.match(r"^(\d+) \((.*)\) (\S) (-?\d+) ", line)
-        if m:
-            stat.append({"pid": int(m.group(1)), "comm": m.group(2),
-                         "state": m.group(3), "ppid": int(m.group(4))})
-    t["stat"] = stat
+    t["stat"] = parse_stat(sec.get("stat", ""))
     t["ps"] = sec.get("ps", "").splitlines()
     mods = []
     for line in sec.get("modules", "").splitlines():
@@ -347,17 +341,46 @@ def parse_truth(text):
     return t
 
 
+def parse_stat(text):
+    stat = []
+    for line in text.splitlines():
+        m = re.match(r"^(\d+) \((.*)\) (\S) (-?\d+) ", line)
+        if m:
+            stat.append({"pid": int(m.group(1)), "comm": m.group(2),
+                         "state": m.group(3), "ppid": int(m.group(4))})
+    return stat
+
+
+def parse_aliases(text):
+    """{address: [every name /proc/kallsyms gives it]} from "addr name" lines."""
+    aliases = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 2:
+            aliases.setdefault("0x" + f[0], []).append(f[1])
+    return aliases
+
+
+# Every name /proc/kallsyms gives the addresses listed in /tmp/xa-addrs.
+ALIASES_CMD = r"""awk 'FNR == NR { for (i = 1; i <= NF; i++) want[$i] = 1; next }
+                     ($1 in want) { print $1, $3 }' /tmp/xa-addrs /proc/kallsyms"""
+
+
+def kernel_comm(name):
+    """task_struct.comm from the name /proc shows: kworkers appear as
+    "kworker/1:1-events" (the part after '-' is the workqueue), and kernel
+    threads with a longer name show it whole; comm is its first 15 bytes."""
+    comm = name.split("-", 1)[0] if name.startswith("kworker/") else name
+    return comm[:15]
+
+
 def parse_procs(text):
     procs = []
     for line in text.splitlines():
         f = line.split(None, 4)
         if len(f) == 5 and f[0].isdigit():
-            comm = f[4]
-            # /proc shows kworkers as "kworker/1:1-events": the part after '-'
-            # is the workqueue, not in task_struct.comm.  kcomm = task->comm.
-            kcomm = comm.split("-", 1)[0] if comm.startswith("kworker/") else comm
             procs.append({"pid": int(f[0]), "ppid": int(f[1]), "uid": int(f[2]),
-                          "gid": int(f[3]), "comm": comm, "kcomm": kcomm[:15]})
+                          "gid": int(f[3]), "comm": f[4], "kcomm": kernel_comm(f[4])})
     return procs
 
 
@@ -666,6 +689,18 @@ class Guest:
         out = self.run(PROCS_CMD, timeout=120)
         return parse_procs(out)
 
+    def kallsyms_aliases(self):
+        """{address: [names]} for each address of the truth's kallsyms sample: a
+        reverse lookup may give any of them (aliases share addresses)."""
+        addrs = sorted({k["addr"][2:] for k in self.truth.get("kallsyms", [])})
+        self.run("rm -f /tmp/xa-addrs")
+        for i in range(0, len(addrs), 100):  # lines well under 4 KiB
+            self.run("echo %s >> /tmp/xa-addrs" % " ".join(addrs[i:i + 100]))
+        return parse_aliases(self.run(ALIASES_CMD, timeout=120))
+
+    def refresh_stat(self):
+        return parse_stat(self.run("cat /proc/[0-9]*/stat 2>/dev/null", timeout=120))
+
     def dump(self, outdir, refresh=True):
         """Pause the guest and write outdir/{raw.img,core.elf,regs.txt,truth.json,
         serial.log}; resume afterwards.  Returns the truth dict written."""
@@ -674,8 +709,13 @@ class Guest:
         truth = dict(self.truth)
         if refresh:
             # the process list as it is at dump time (no transient helpers)
-            truth["procs_boot"] = truth["procs"]
+            # the process list and states as they are at dump time (no
+            # transient helpers): the dump tests demand exactly these
+            truth["procs_boot"], truth["stat_boot"] = truth["procs"], truth["stat"]
             truth["procs"] = self.refresh_procs()
+            truth["stat"] = [st for st in self.refresh_stat()
+                             if st["pid"] in {p["pid"] for p in truth["procs"]}]
+        truth["kallsyms_aliases"] = self.kallsyms_aliases()
         for fn in ("raw.img", "core.elf"):
             if os.path.exists(os.path.join(outdir, fn)):
                 os.unlink(os.path.join(outdir, fn))

@@ -10,6 +10,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lvcommon import LibvirtGuest, Libvirtd, Unavailable, tool  # noqa: E402
+from xatest import skip_or_fail  # noqa: E402
 
 
 def _backend_built():
@@ -26,13 +27,13 @@ def _backend_built():
 def libvirtd():
     built, out = _backend_built()
     if not built:
-        pytest.skip("this build has no libvirt backend (install libvirt-dev, reconfigure): %s"
+        skip_or_fail("this build has no libvirt backend (install libvirt-dev, reconfigure): %s"
                     % out.strip())
     d = Libvirtd()
     try:
         d.start()
     except Unavailable as e:
-        pytest.skip("libvirt cannot start here: %s" % e)
+        skip_or_fail("libvirt cannot start here: %s" % e)
     try:
         yield d
     finally:

@@ -5,7 +5,7 @@
                                  "open_error CODE MESSAGE"
     lv_pause.py --until-gone TARGET
                                  print "ready", then ask for registers until
-                                 that fails (the test destroys the domain):
+                                 that fails ("reading" after the first answer) (the test destroys the domain):
                                  "gone CODE MESSAGE", then "read_after CODE"
                                  for a physical read (0: it worked)
 
@@ -42,12 +42,16 @@ def until_gone(target):
     vm = xenaccess.VM(target, no_os=True)
     print("ready", flush=True)
     deadline = time.time() + 120
+    calls = 0
     while time.time() < deadline:
         try:
             vm.regs(0)
         except xenaccess.XenaccessError as e:
             print("gone %d %s" % (e.code, e.message), flush=True)
             break
+        calls += 1
+        if calls == 1:
+            print("reading", flush=True)  # the test ends the domain from now on
         time.sleep(0.05)
     try:
         vm.read_pa(0x100000, 8)

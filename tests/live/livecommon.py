@@ -5,8 +5,9 @@ socket for xenaccess (a QMP socket serves one client at a time and the
 harness keeps its own), and checks what the monitor sees through
 build/tests/live/live_attach and build/tools/xa-ps.
 
-Set XA_BUILD_DIR to the Meson build directory (default: build/, else the
-newest build*/ holding tests/live/live_attach).
+Set XA_BUILD_DIR (or XA_BUILD, as scripts/test.sh does) to the Meson build
+directory (default: build/, else the newest build*/ holding
+tests/live/live_attach).
 """
 
 import glob
@@ -20,10 +21,12 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "guest"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+from xatest import skip_or_fail  # noqa: E402
 
 
 def build_dir():
-    env = os.environ.get("XA_BUILD_DIR")
+    env = os.environ.get("XA_BUILD_DIR") or os.environ.get("XA_BUILD")
     if env:
         return os.path.abspath(env)
     default = os.path.join(ROOT, "build")
@@ -92,7 +95,7 @@ class LiveGuest:
 
 def boot_live_guest(name, shared_ram):
     if not qemu_can_run():
-        pytest.skip("qemu-system-x86_64 cannot run here")
+        skip_or_fail("qemu-system-x86_64 cannot run here")
     from harness import Guest
     g = Guest(name, shared_ram=shared_ram, nproc=40, boot=False)
     sock = os.path.join(g.workdir, "xa.sock")

@@ -12,6 +12,7 @@ import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
+from xatest import skip_or_fail
 
 pytest_plugins = ["xa_py"]
 
@@ -102,10 +103,11 @@ def test_pause_resume(live, vm):
 def test_process_start_and_exit_seen_after_flush(live, vm):
     g = live["guest"]
     pid = int(g.run("sleep 300 >/dev/null 2>&1 & echo $!").strip())
-    for _ in range(50):  # the shell's child may not have exec'd sleep yet
+    deadline = time.monotonic() + 60
+    while True:  # the shell's child may not have exec'd sleep yet
         vm.flush()
         p = vm.process(pid)
-        if p.comm == "sleep":
+        if p.comm == "sleep" or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert p.comm == "sleep" and not p.kthread and p.dtb != vm.info.dtb
@@ -143,18 +145,20 @@ def _wait_lines(lines, pred, timeout):
 def test_ps_watch_example(live):
     g = live["guest"]
     proc = subprocess.Popen([sys.executable, xa_py.example("ps_watch.py"), live["example_target"],
-                             "--interval", "0.5", "--count", "200"], stdout=subprocess.PIPE,
+                             "--interval", "0.5", "--count", "2000"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=xa_py.example_env())
     lines = []
     threading.Thread(target=_reader, args=(proc, lines), daemon=True).start()
     try:
         assert _wait_lines(lines, lambda ls: any(l.startswith("watching") for l in ls), 60), \
             lines
-        pid = int(g.run("sleep 4 >/dev/null 2>&1 & echo $!").strip())
+        # the process lives until the watcher has seen it start
+        pid = int(g.run("sleep 1000 >/dev/null 2>&1 & echo $!").strip())
         start = lambda ls: any(l.startswith("+ %d " % pid) for l in ls)  # comm: before exec?
         stop = lambda ls: any(l.startswith("- %d " % pid) and l.endswith(" sleep") for l in ls)
-        assert _wait_lines(lines, start, 30), lines
-        assert _wait_lines(lines, stop, 40), lines
+        assert _wait_lines(lines, start, 120), lines
+        g.run("kill %d" % pid)
+        assert _wait_lines(lines, stop, 120), lines
     finally:
         proc.kill()
         proc.wait()
@@ -177,7 +181,7 @@ def test_open_live_errors(tmp_path):
 
 def _need_tap(live):
     if not live["events"]:
-        pytest.skip("no disk tap (nbdkit or libxadisk missing)")
+        skip_or_fail("no disk tap (nbdkit or libxadisk missing)")
 
 
 def test_disk_events_in_process(live):
@@ -227,7 +231,8 @@ def test_file_watch_example(live):
                              "/fw", "--timeout", "10"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=xa_py.example_env())
     lines = []
-    threading.Thread(target=_reader, args=(proc, lines), daemon=True).start()
+    reader = threading.Thread(target=_reader, args=(proc, lines), daemon=True)
+    reader.start()
     try:
         assert _wait_lines(lines, lambda ls: any(l.startswith("watching") for l in ls), 60), lines
         g.run("mkdir /mnt/fw && echo a > /mnt/fw/x && echo b > /mnt/elsewhere; sync")
@@ -238,7 +243,8 @@ def test_file_watch_example(live):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    time.sleep(0.2)
+    reader.join(timeout=60)  # every line read (it ends at the pipe's end)
+    assert not reader.is_alive()
     want = ["create /fw (dir)", "create /fw/x (file)", "rename /fw/x -> /fw/y",
             "delete /fw/y (file)"]
     events = lines[1:]

@@ -2,13 +2,14 @@
  * test_core_dumps.c -- the memory core alone (no OS layer) on real guest
  * dumps: paging from the ELF core's registers, the kernel's own addresses
  * translated through CR3, known bytes checked against what the guest printed.
- * Skips (77) when the dumps are missing.
+ * A missing dump set: see require.h.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "require.h"
 #include "xenaccess.h"
 
 static uint64_t hex(json_object *o, const char *key)
@@ -82,24 +83,26 @@ static void check_set(const char *dir, enum xa_page_mode want_mode)
 
 int main(void)
 {
-    const char *base = getenv("XA_TEST_DUMPS");
-    if (!base)
-        base = "/var/tmp/xenaccess-cache/dumps";
-    char l4[512], l5[512], probe[600];
-    snprintf(l4, sizeof(l4), "%s/l4", base);
-    snprintf(l5, sizeof(l5), "%s/l5", base);
-    snprintf(probe, sizeof(probe), "%s/truth.json", l4);
-    FILE *f = fopen(probe, "r");
-    if (!f) {
-        printf("no dumps in %s: skipped\n", base);
-        return 77;
-    }
-    fclose(f);
-    check_set(l4, XA_PM_IA32E);
-    snprintf(probe, sizeof(probe), "%s/truth.json", l5);
-    if ((f = fopen(probe, "r"))) {
+    const char *base = xa_test_dumps_dir();
+    static const struct {
+        const char *name;
+        enum xa_page_mode mode;
+    } sets[] = {{"l4", XA_PM_IA32E}, {"l5", XA_PM_LA57}};
+    int found = 0, rc = 0;
+    for (size_t i = 0; i < 2; i++) {
+        char dir[4096], probe[4200];
+        snprintf(dir, sizeof(dir), "%s/%s", base, sets[i].name);
+        snprintf(probe, sizeof(probe), "%s/truth.json", dir);
+        FILE *f = fopen(probe, "r");
+        if (!f) {
+            rc = xa_test_cannot_run("no %s dump set (%s)", sets[i].name, probe);
+            continue;
+        }
         fclose(f);
-        check_set(l5, XA_PM_LA57);
+        found++;
+        check_set(dir, sets[i].mode);
     }
+    if (rc == 1 || (!found && rc))
+        return check_failures ? 1 : rc;
     CHECK_DONE();
 }

@@ -8,10 +8,10 @@
  * xa__set_error() that records the message, so the test checks exactly the
  * backend (not the core's range checks).
  *
- * `test_file_backend --dumps [DIR]` instead compares the real guest dumps
- * (DIR defaults to /var/tmp/xenaccess-cache/dumps/l4): the same physical
+ * `test_file_backend --dumps [SET]` instead compares a real guest dump set
+ * (SET is l4, the default, or l5, under $XA_TEST_DUMPS): the same physical
  * pages read from core.elf and raw.img must be identical, and CR0/CR3/CR4
- * from the ELF notes must equal regs.txt. Exits 77 (skip) without them.
+ * from the ELF notes must equal regs.txt. A missing set: see require.h.
  */
 #include <elf.h>
 #include <errno.h>
@@ -27,6 +27,7 @@
 
 #include "backends/backend.h"
 #include "core/internal.h"
+#include "require.h"
 
 /* ---- test scaffolding ------------------------------------------------------ */
 
@@ -659,16 +660,15 @@ static size_t regs_txt_gs_bases(const char *text, uint64_t *out, size_t max)
     return n;
 }
 
-static int test_real_dumps(const char *dir)
+static int test_real_dumps(const char *set)
 {
-    char core[512], raw[512], regs[512];
+    char dir[4096], core[4200], raw[4200], regs[4200];
+    snprintf(dir, sizeof(dir), "%s/%s", xa_test_dumps_dir(), set);
     snprintf(core, sizeof(core), "%s/core.elf", dir);
     snprintf(raw, sizeof(raw), "%s/raw.img", dir);
     snprintf(regs, sizeof(regs), "%s/regs.txt", dir);
-    if (access(core, R_OK) || access(raw, R_OK) || access(regs, R_OK)) {
-        printf("SKIP: no dumps in %s\n", dir);
-        return 77;
-    }
+    if (access(core, R_OK) || access(raw, R_OK) || access(regs, R_OK))
+        return xa_test_cannot_run("no %s dump set (core.elf, raw.img, regs.txt) in %s", set, dir);
     struct xa_backend *ce, *re;
     int rc1 = be_open(core, 0, &ce), rc2 = be_open(raw, 0, &re);
     CHECK(rc1 == 0 && rc2 == 0);
@@ -740,7 +740,7 @@ out:
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--dumps") == 0)
-        return test_real_dumps(argc > 2 ? argv[2] : "/var/tmp/xenaccess-cache/dumps/l4");
+        return test_real_dumps(argc > 2 ? argv[2] : "l4");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 1;

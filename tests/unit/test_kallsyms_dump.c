@@ -1,7 +1,7 @@
 /*
  * Kallsyms discovery against real guest dumps made by tests/guest/harness.py:
- * $XA_TEST_DUMPS (default /var/tmp/xenaccess-cache/dumps)/{l4,l5}/{raw.img,
- * core.elf} with truth.json. Exit 77 (skip) when no dump set exists.
+ * $XA_TEST_DUMPS (default $XA_CACHE/dumps)/{l4,l5}/{raw.img, core.elf} with
+ * truth.json. A missing dump set: see require.h.
  *
  * Checks every core-kernel symbol sampled from the guest's /proc/kallsyms,
  * the banner and release, phys_base against the kernel's own phys_base
@@ -16,6 +16,7 @@
 
 #include "core/internal.h"
 #include "os/linux/linux.h"
+#include "require.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                       \
@@ -66,7 +67,7 @@ static void check_file(const char *set, const char *file, json_object *truth)
     char target[4200];
     snprintf(target, sizeof(target), "file:%s/%s", set, file);
     if (access(target + 5, R_OK) != 0) {
-        printf("%s: missing, skipped\n", target + 5);
+        CHECK(0, "%s is missing from its dump set", target + 5);
         return;
     }
     struct xa_instance *xa = NULL;
@@ -176,17 +177,15 @@ static json_object *load_truth(const char *set)
 
 int main(void)
 {
-    const char *dir = getenv("XA_TEST_DUMPS");
-    if (!dir || !*dir)
-        dir = "/var/tmp/xenaccess-cache/dumps";
-    int sets = 0;
+    const char *dir = xa_test_dumps_dir();
+    int sets = 0, cannot = 0;
     const char *names[] = {"l4", "l5"};
     for (size_t i = 0; i < 2; i++) {
         char set[4096];
         snprintf(set, sizeof(set), "%s/%s", dir, names[i]);
         json_object *truth = load_truth(set);
         if (!truth) {
-            printf("%s: no truth.json, skipped\n", set);
+            cannot = xa_test_cannot_run("%s: no truth.json", set);
             continue;
         }
         sets++;
@@ -194,10 +193,8 @@ int main(void)
         check_file(set, "core.elf", truth);
         json_object_put(truth);
     }
-    if (sets == 0) {
-        printf("no dump sets under %s: skip\n", dir);
-        return 77;
-    }
+    if (cannot == 1 || (cannot && !sets))
+        return failures ? 1 : cannot;
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
     else

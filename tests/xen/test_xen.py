@@ -21,6 +21,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import xenbed  # noqa: E402
+from xatest import skip_or_fail  # noqa: E402
 
 KINDS = xenbed.KINDS
 
@@ -42,13 +43,13 @@ def _skip_reason():
 def bed():
     reason = _skip_reason()
     if reason:
-        pytest.skip("Xen test bed: " + reason)
+        skip_or_fail("Xen test bed: " + reason)
     logfile = os.path.join(xenbed.CACHE, "serial.log")
     with xenbed.bed_lock():  # other checkouts' test runs share the cache
         try:
             paths = xenbed.build()
         except xenbed.BedError as e:
-            pytest.skip("Xen test bed cannot be built here: %s" % e)
+            skip_or_fail("Xen test bed cannot be built here: %s" % e)
         timeout = int(os.environ.get("XA_XEN_TIMEOUT", "900"))
         res = xenbed.boot_until_sound(paths, logfile, timeout=timeout)
     markers = dict(res["markers"])
