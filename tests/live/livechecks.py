@@ -162,6 +162,11 @@ def process_list_follows_guest(lg):
             else:
                 time.sleep(0.1)
         assert child, "guest did not start the child"
+        # busybox runs an applet by exec'ing /proc/self/exe (comm "exe") and
+        # then renames itself: wait until the guest itself says "sleep".
+        while (lg.g.run("cat /proc/%d/comm 2>/dev/null" % child).strip() != "sleep"
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
         second = walk()
         assert second.get(child) == "sleep", (child, second.get(child))
         assert child not in first
