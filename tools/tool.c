@@ -1,5 +1,6 @@
 /* tool.c -- shared code of the xa-* commands. */
 #include "tool.h"
+#include "short_image.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -255,11 +256,14 @@ struct xa_instance *tool_open(const struct tool_opts *o)
     if (!o->no_os) {
         struct xa_os_info info;
         if (xa_os_get_info(xa, &info) < 0) {
-            char msg[600];
+            char msg[600], hint[256] = "";
             snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
+            if (xa_errcode(xa) == XA_ENOOS)
+                short_image_hint(xa, hint, sizeof(hint));
             xa_destroy(xa);
-            tool_die(TOOL_ERR, "%s: %s", o->target, msg);
+            tool_die(TOOL_ERR, "%s: %s%s", o->target, msg, hint);
         }
+        short_image_warn(xa, o->target);
     }
     return xa;
 }
