@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 const char *tool_name = "xa";
+const char *tool_example;
 
 /* Output that could not be written is an error, not a silent exit 0. */
 static void check_stdout(void)
@@ -141,6 +142,9 @@ static _Noreturn void help(const char *usage, const struct tool_opt *extra)
     print_opts(common_help_table());
     printf("exit codes: 0 fine, 1 error, 2 usage, 3 partial result (a walk over guest data "
            "stopped early)\n");
+    if (tool_example)
+        printf("example: %s %s\n", tool_name, tool_example);
+    printf("more: man %s, man xenaccess-targets\n", tool_name);
     exit(TOOL_OK);
 }
 

@@ -10,6 +10,7 @@
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "file:guest.img --pid 1";
     struct tool_opts o = {0};
     uint64_t pid_arg = 0;
     struct tool_opt opts[] = {

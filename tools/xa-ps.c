@@ -165,6 +165,7 @@ static int watch(struct xa_instance *xa, const struct ps_args *a, bool json)
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "qemu:/run/vm1-xa.sock --watch 2";
     struct tool_opts o = {0};
     struct ps_args a = {0};
     struct tool_opt opts[] = {

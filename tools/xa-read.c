@@ -112,6 +112,7 @@ static void hole_add(struct hole *h, uint64_t start, uint64_t len, const char *w
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "file:guest.img --sym linux_banner --len 64";
     struct tool_opts o = {0};
     uint64_t va = 0, pa = 0, pid_arg = 0, len = 0;
     const char *sym = NULL;

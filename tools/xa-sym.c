@@ -71,6 +71,7 @@ static int list_symbols(struct xa_instance *xa, const struct tool_opts *o, const
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "file:guest.img 'vfs_*'";
     struct tool_opts o = {0};
     bool list = false;
     struct tool_opt opts[] = {
