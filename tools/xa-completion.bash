@@ -8,16 +8,30 @@ _xa_options() {
 }
 
 _xa_complete() {
-    local cur prev tool
-    cur=${COMP_WORDS[COMP_CWORD]}
-    prev=${COMP_WORDS[COMP_CWORD-1]}
-    tool=${COMP_WORDS[0]}
+    local cur prev tool line before
     COMPREPLY=()
+    # bash splits words at ':' (COMP_WORDBREAKS), which would cut "file:PATH"
+    # in two: take the words from the line itself.
+    line=${COMP_LINE:0:COMP_POINT}
+    cur=${line##*[[:space:]]}
+    before=${line%"$cur"}
+    before=${before%"${before##*[![:space:]]}"}
+    prev=${before##*[[:space:]]}
+    tool=${COMP_WORDS[0]}
+    _xa_complete_word
+    # Give bash back only what follows the last colon, the part it replaces.
+    if [[ $cur == *:* && $COMP_WORDBREAKS == *:* ]]; then
+        local colon=${cur%"${cur##*:}"}
+        COMPREPLY=("${COMPREPLY[@]#"$colon"}")
+    fi
+}
 
+# Fills COMPREPLY for $cur (whole, colons included), after $prev, for $tool.
+_xa_complete_word() {
     case $prev in
         --sysmap|--btf|--socket|--events)
             compopt -o filenames 2>/dev/null
-            COMPREPLY=($(compgen -f -- "$cur"))
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return ;;
         --watch|--dir)
             [ "${tool##*/}" = xa-disk-monitor ] && return ;;  # a path in the guest
@@ -33,20 +47,22 @@ _xa_complete() {
             return ;;
         file:*|image:*|tap:*|qemu:*)
             # file:PATH, qemu:QMP_SOCKET...: complete the path after the prefix.
-            local prefix=${cur%%:*}: path=${cur#*:}
-            compopt -o filenames 2>/dev/null
-            local f
-            for f in $(compgen -f -- "$path"); do
-                [ -d "$f" ] && f=$f/ && compopt -o nospace 2>/dev/null
+            local prefix=${cur%%:*}: path=${cur#*:} f
+            while IFS= read -r f; do
+                [ -n "$f" ] || continue
+                if [ -d "$f" ]; then
+                    f=$f/
+                    compopt -o nospace 2>/dev/null
+                fi
                 COMPREPLY+=("$prefix$f")
-            done
+            done < <(compgen -f -- "$path")
             return ;;
     esac
     local prefixes="file: qemu: xen: libvirt:"
     [ "${tool##*/}" = xa-disk-monitor ] && prefixes="tap: image:"
     if [ "${tool##*/}" = xa-disk-tap ]; then
         compopt -o filenames 2>/dev/null
-        COMPREPLY=($(compgen -f -- "$cur"))
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return
     fi
     COMPREPLY=($(compgen -W "$prefixes" -- "$cur"))
