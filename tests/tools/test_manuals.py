@@ -26,10 +26,12 @@ def built_page(page):
 
 
 def disk_tool(name):
-    path = os.path.join(BUILD, "disk", "lib", name)
-    if not os.path.exists(path):
-        pytest.skip(f"{name} not built")
-    return path
+    # Built beside the disk library, or with the other tools.
+    for sub in ("tools", os.path.join("disk", "lib")):
+        path = os.path.join(BUILD, sub, name)
+        if os.path.exists(path):
+            return path
+    pytest.skip(f"{name} not built")
 
 
 def help_options(path):
