@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 PKGS="gcc libc6-dev meson ninja-build pkg-config libbpf-dev libelf-dev zlib1g-dev libjson-c-dev"
 # Test guests: QEMU (TCG), busybox initramfs, kernel package unpacking, Python tests.
 PKGS="$PKGS qemu-system-x86 qemu-utils busybox-static cpio xz-utils zstd file python3 python3-pytest"
+# Manual pages: scdoc turns docs/man/*.scd into roff at build time; man-db's
+# `man -l` reads them in the tests.
+PKGS="$PKGS scdoc man-db"
 # Disk monitoring: nbdkit filter API and file plugin, libext2fs, mkfs/e2fsck.
 PKGS="$PKGS nbdkit nbdkit-plugin-dev libext2fs-dev e2fsprogs"
 # Extra packages other parts of the tree ask for (one per line in scripts/deps.extra).

@@ -1,5 +1,6 @@
 /* tool.c -- shared code of the xa-* commands. */
 #include "tool.h"
+#include "short_image.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 const char *tool_name = "xa";
+const char *tool_example;
 
 /* Output that could not be written is an error, not a silent exit 0. */
 static void check_stdout(void)
@@ -140,6 +142,9 @@ static _Noreturn void help(const char *usage, const struct tool_opt *extra)
     print_opts(common_help_table());
     printf("exit codes: 0 fine, 1 error, 2 usage, 3 partial result (a walk over guest data "
            "stopped early)\n");
+    if (tool_example)
+        printf("example: %s %s\n", tool_name, tool_example);
+    printf("more: man %s, man xenaccess-targets\n", tool_name);
     exit(TOOL_OK);
 }
 
@@ -255,11 +260,14 @@ struct xa_instance *tool_open(const struct tool_opts *o)
     if (!o->no_os) {
         struct xa_os_info info;
         if (xa_os_get_info(xa, &info) < 0) {
-            char msg[600];
+            char msg[600], hint[256] = "";
             snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
+            if (xa_errcode(xa) == XA_ENOOS)
+                short_image_hint(xa, hint, sizeof(hint));
             xa_destroy(xa);
-            tool_die(TOOL_ERR, "%s: %s", o->target, msg);
+            tool_die(TOOL_ERR, "%s: %s%s", o->target, msg, hint);
         }
+        short_image_warn(xa, o->target);
     }
     return xa;
 }

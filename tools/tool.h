@@ -32,6 +32,9 @@ void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Program name for messages, set by tool_init(). */
 extern const char *tool_name;
+
+/* The arguments of one typical call, shown by --help (set before tool_parse). */
+extern const char *tool_example;
 void tool_init(const char *argv0);
 
 /*

@@ -10,6 +10,7 @@
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "file:guest.img";
     struct tool_opts o = {0};
     const char *pos[1];
     tool_parse(argc, argv, &o, NULL, pos, 1, "TARGET [--json]");

@@ -10,6 +10,7 @@
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "file:guest.img --pid 1";
     struct tool_opts o = {0};
     uint64_t pid_arg = 0;
     struct tool_opt opts[] = {
@@ -22,6 +23,16 @@ int main(int argc, char **argv)
         tool_die(TOOL_USAGE, "give --pid PID");
     int32_t pid = (int32_t)pid_arg; /* bounded by TOOL_PID_MAX */
     struct xa_instance *xa = tool_open(&o);
+    struct xa_process proc;
+    if (xa_process_by_pid(xa, pid, &proc) < 0)
+        tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, pid, xa_errmsg(xa));
+    if (proc.mm == 0) {
+        /* Like /proc/PID/maps of a kernel thread: empty, but say why. */
+        tool_warn("%s: pid %d (%s) is a kernel thread: it has no user memory", o.target, pid,
+                  proc.comm);
+        xa_destroy(xa);
+        return TOOL_OK;
+    }
     struct xa_vma_iter *it;
     if (xa_vma_iter_new(xa, pid, &it) < 0)
         tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, pid, xa_errmsg(xa));

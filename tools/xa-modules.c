@@ -15,6 +15,7 @@ static const char *state_name(uint32_t s)
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "file:guest.img --json";
     struct tool_opts o = {0};
     const char *pos[1];
     tool_parse(argc, argv, &o, NULL, pos, 1, "TARGET [--json]");

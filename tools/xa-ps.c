@@ -165,6 +165,7 @@ static int watch(struct xa_instance *xa, const struct ps_args *a, bool json)
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
+    tool_example = "qemu:/run/vm1-xa.sock --watch 2";
     struct tool_opts o = {0};
     struct ps_args a = {0};
     struct tool_opt opts[] = {
@@ -180,6 +181,12 @@ int main(int argc, char **argv)
         tool_die(TOOL_USAGE, "--count goes with --watch");
     struct xa_instance *xa = tool_open(&o);
     int code = TOOL_OK;
+    if (a.watch > 0 && xa_is_live(xa) != 1) {
+        /* A dump never changes: watching it would wait forever for nothing. */
+        xa_destroy(xa);
+        tool_die(TOOL_USAGE, "%s is not a running guest, its processes never change: --watch "
+                 "needs a live target (qemu:, xen:, libvirt:)", o.target);
+    }
     if (a.watch > 0) {
         code = watch(xa, &a, o.json);
     } else {

@@ -2,9 +2,12 @@
 
 Search order (the first that exists wins):
   1. $XA_LIBRARY (libxenaccess) / $XADISK_LIBRARY (libxadisk): a file path
-  2. the build tree: $XA_BUILD, else <repo>/build-test, else <repo>/build
-  3. pkg-config's libdir for xenaccess / xadisk
-  4. ctypes.util.find_library
+  2. the build tree: $XA_BUILD, else (running from the source tree)
+     <repo>/build-test, else <repo>/build
+  3. installed by `meson install`: the soname through the dynamic loader's
+     search (LD_LIBRARY_PATH, ld.so.cache), then the libdir it was installed to
+  4. pkg-config's libdir for xenaccess / xadisk
+  5. ctypes.util.find_library
 Loading is lazy: importing the package never fails for want of the library.
 """
 import ctypes
@@ -16,6 +19,11 @@ import threading
 from .errors import LibraryNotFound
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+try:
+    from ._installed import LIBDIR as INSTALLED_LIBDIR  # only in an installed package
+except ImportError:
+    INSTALLED_LIBDIR = None
 
 _lock = threading.Lock()
 _loaded = {}
@@ -197,9 +205,16 @@ def candidates(kind):
     if env:
         return [env]  # an explicit choice is never silently replaced
     sub = "" if kind == "xenaccess" else os.path.join("disk", "lib")
-    builds = [os.environ["XA_BUILD"]] if os.environ.get("XA_BUILD") else \
-        [os.path.join(REPO, "build-test"), os.path.join(REPO, "build")]
+    if os.environ.get("XA_BUILD"):
+        builds = [os.environ["XA_BUILD"]]
+    elif INSTALLED_LIBDIR is None:
+        builds = [os.path.join(REPO, "build-test"), os.path.join(REPO, "build")]
+    else:
+        builds = []  # installed: REPO is site-packages, not a source tree
     out = [os.path.join(b, sub, "lib%s.so" % kind) for b in builds]
+    if INSTALLED_LIBDIR is not None:
+        out.append("lib%s.so.0" % kind)
+        out.append(os.path.join(INSTALLED_LIBDIR, "lib%s.so.0" % kind))
     libdir = _pkgconfig_libdir(kind)
     if libdir:
         out.append(os.path.join(libdir, "lib%s.so.0" % kind))
