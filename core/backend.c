@@ -68,7 +68,7 @@ int xa__be_open(struct xa_instance *xa, const struct xa_backend_ops *ops, const 
                 uint32_t flags)
 {
     if (ops->instance_size < sizeof(struct xa_backend) || !ops->open || !ops->close ||
-        !ops->read_pa || (ops->map_page && !ops->unmap_page))
+        !ops->read_pa)
         return xa__set_error(xa, XA_EINVAL, "backend %s is malformed", ops->name);
     xa->be = calloc(1, ops->instance_size);
     if (!xa->be)
@@ -83,7 +83,12 @@ int xa__be_open(struct xa_instance *xa, const struct xa_backend_ops *ops, const 
                              ops->name, rc);
     if (rc < 0)
         return rc; /* the caller names the target in a message the backend did not give */
-    /* Writes only when asked for, whatever the backend offers. */
+    if (ops->map_page && !ops->unmap_page && !(xa->be->caps & XA_CAP_STABLE_MAP))
+        return xa__set_error(xa, XA_EIO,
+                             "%s backend broke its contract: map_page without unmap_page "
+                             "needs XA_CAP_STABLE_MAP",
+                             ops->name);
+        /* Writes only when asked for, whatever the backend offers. */
     if (!(flags & XA_INIT_WRITE))
         xa->be->caps &= ~(uint32_t)XA_CAP_WRITE;
     return 0;
