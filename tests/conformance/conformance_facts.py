@@ -11,6 +11,11 @@ CASES = ["layout", "read-edges", "read-paths", "translate", "vcpus", "pause", "w
          "faults"]
 
 
+def _hex(v):
+    """An address written with or without 0x, as conformance reads it."""
+    return hex(int(str(v), 16))
+
+
 def facts_args(truth, banner_va, backend, ram_bytes=None, vcpus=None, pause=False):
     """Command-line facts for conformance from a guest truth dict."""
     args = ["--backend", backend, "--pause", "yes" if pause else "no"]
@@ -19,17 +24,20 @@ def facts_args(truth, banner_va, backend, ram_bytes=None, vcpus=None, pause=Fals
     if vcpus is not None:
         args += ["--vcpus", str(vcpus)]
     for start, last in truth["phys"]["System RAM"]:
-        args += ["--covers", "%s-%s" % (start, last)]
+        args += ["--covers", "%s-%s" % (_hex(start), _hex(last))]
     text_va = truth["kaslr"]["_text"]
     text_pa = truth["phys"]["Kernel code"][0][0]
-    args += ["--kv2p", "%s=%s" % (text_va, text_pa)]
-    args += ["--kstr", "%s=%s" % (banner_va, truth["version"])]
+    args += ["--kv2p", "%s=%s" % (_hex(text_va), _hex(text_pa))]
+    args += ["--kstr", "%s=%s" % (_hex(banner_va), truth["version"])]
     return args
 
 
-def run(build, target, args, timeout=300):
+def program(build):
+    return os.path.join(build, "tests", "conformance", "conformance")
+
+
+def run(exe, target, args, timeout=300):
     """Run the program; fail with its whole output unless every case passed."""
-    exe = os.path.join(build, "tests", "conformance", "conformance")
     if not os.path.exists(exe):
         raise AssertionError("%s is not built" % exe)
     p = subprocess.run([exe, target] + args, capture_output=True, text=True, timeout=timeout)
@@ -38,3 +46,27 @@ def run(build, target, args, timeout=300):
     passed = [line.split()[1] for line in p.stdout.splitlines() if line.startswith("ok ")]
     assert passed == CASES, out
     return out
+
+
+def run_qemu(lg, exe):
+    """The cases on a live QEMU guest (tests/live LiveGuest) through its QMP socket."""
+    t = lg.g.truth
+    args = facts_args(t, lg.syms["linux_banner"], "qemu", ram_bytes=t["boot"]["mem_mb"] << 20,
+                      vcpus=t["boot"]["smp"], pause=True)
+    return run(exe, "qemu:" + lg.sock, args)
+
+
+def banner_va(guest):
+    """linux_banner's address, from the running guest's /proc/kallsyms."""
+    for line in guest.run("grep ' linux_banner$' /proc/kallsyms").splitlines():
+        f = line.split()
+        if len(f) == 3 and f[2] == "linux_banner":
+            return "0x" + f[0]
+    raise AssertionError("the guest's /proc/kallsyms has no linux_banner")
+
+
+def run_libvirt(domain, exe):
+    """The cases on a libvirt domain (tests/libvirt LibvirtGuest). libvirt may
+    keep a few pages of the RAM block from us, so no exact RAM size."""
+    args = facts_args(domain.truth, banner_va(domain), "libvirt", vcpus=domain.smp, pause=True)
+    return run(exe, domain.target, args)

@@ -52,7 +52,7 @@ def test_raw(dumps, kind):
         pytest.skip(f"no {kind} dump")
     d = dumps[kind]
     args = dump_facts(d, vcpus=0) + ["--ram-bytes", str(d["truth"]["dump"]["ram_bytes"])]
-    cf.run(BUILD, "file:" + os.path.join(d["dir"], "raw.img"), args)
+    cf.run(cf.program(BUILD), "file:" + os.path.join(d["dir"], "raw.img"), args)
 
 
 @pytest.mark.parametrize("kind", ["l4", "l5"])
@@ -61,7 +61,7 @@ def test_elf(dumps, kind):
         pytest.skip(f"no {kind} dump")
     d = dumps[kind]
     args = dump_facts(d, vcpus=len(d["truth"]["dump"]["cpus"]))
-    cf.run(BUILD, "file:" + os.path.join(d["dir"], "core.elf"), args)
+    cf.run(cf.program(BUILD), "file:" + os.path.join(d["dir"], "core.elf"), args)
 
 
 @pytest.mark.parametrize("kind", ["l4", "l5"])
@@ -74,5 +74,5 @@ def test_lime(dumps, kind):
     path = os.path.join(CACHE, "conformance", kind + ".lime")
     make_lime(os.path.join(d["dir"], "raw.img"), path, ranges)
     args = dump_facts(d, vcpus=0) + ["--ram-bytes", str(sum(e - s for s, e in ranges))]
-    out = cf.run(BUILD, "file:" + path, args)
+    out = cf.run(cf.program(BUILD), "file:" + path, args)
     assert "ok read-edges" in out
