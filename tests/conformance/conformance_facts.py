@@ -51,7 +51,9 @@ def run(exe, target, args, timeout=300):
 def run_qemu(lg, exe):
     """The cases on a live QEMU guest (tests/live LiveGuest) through its QMP socket."""
     t = lg.g.truth
-    args = facts_args(t, lg.syms["linux_banner"], "qemu", ram_bytes=t["boot"]["mem_mb"] << 20,
+    # QEMU's ROMs and the legacy VGA window take a few hundred KiB of the RAM block
+    mem = t["boot"]["mem_mb"] << 20
+    args = facts_args(t, lg.syms["linux_banner"], "qemu", ram_bytes="%d-%d" % (mem - (1 << 20), mem),
                       vcpus=t["boot"]["smp"], pause=True)
     return run(exe, "qemu:" + lg.sock, args)
 
@@ -66,7 +68,8 @@ def banner_va(guest):
 
 
 def run_libvirt(domain, exe):
-    """The cases on a libvirt domain (tests/libvirt LibvirtGuest). libvirt may
-    keep a few pages of the RAM block from us, so no exact RAM size."""
-    args = facts_args(domain.truth, banner_va(domain), "libvirt", vcpus=domain.smp, pause=True)
+    """The cases on a libvirt domain (tests/libvirt LibvirtGuest)."""
+    mem = domain.mem_mb << 20
+    args = facts_args(domain.truth, banner_va(domain), "libvirt", vcpus=domain.smp, pause=True,
+                      ram_bytes="%d-%d" % (mem - (1 << 20), mem))
     return run(exe, domain.target, args)
