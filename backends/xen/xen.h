@@ -121,6 +121,8 @@ void xen_maps_drop_idle(struct xen_backend *xb);
 int xen_map_error(struct xen_backend *xb, uint64_t frame, int err);
 
 /* domain.c */
+/* A domain id as xenstore writes it ("0".."32751"); false for anything else. */
+bool xen_parse_domid(const char *s, uint32_t *out);
 /* Resolve @spec (domain name or id) to a domid. */
 int xen_find_domain(struct xen_backend *xb, const char *spec);
 /* Guest RAM of a translated domain: populated gfn runs. */
