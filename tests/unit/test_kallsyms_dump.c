@@ -16,17 +16,7 @@
 
 #include "core/internal.h"
 #include "os/linux/linux.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
 
 static double now_ms(void)
 {
@@ -198,9 +188,9 @@ int main(void)
         printf("no dump sets under %s: skip\n", dir);
         return 77;
     }
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (check_failures)
+        fprintf(stderr, "%d failure(s)\n", check_failures);
     else
         printf("kallsyms dumps: all checks passed\n");
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
