@@ -19,47 +19,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "truth.h"
 #include "xenaccess.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
 
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static json_object *jget(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v = jget(o, key);
-    return v ? json_object_get_string(v) : "";
-}
-
-static long long jint(json_object *o, const char *key)
-{
-    json_object *v = jget(o, key);
-    return v ? json_object_get_int64(v) : -1;
-}
-
-static uint64_t jhex(json_object *o, const char *key)
-{
-    return strtoull(jstr(o, key), NULL, 16);
 }
 
 /* ---- processes ---------------------------------------------------------- */
@@ -404,7 +372,5 @@ int main(void)
         printf("no dumps in %s: skipped\n", dir);
         return 77;
     }
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+    CHECK_DONE();
 }
