@@ -11,7 +11,8 @@ Pieces (all cached under $XA_CACHE/xen):
     booted with qemu -kernel) and the toolstack binaries for dom0.
   * The Debian 6.1 kernel of tests/guest, as an uncompressed ELF vmlinux
     (decompressing under TCG costs tens of seconds), for dom0 and domUs.
-  * The domU initramfs: busybox, tests/guest's workload, domu-init.sh.
+  * The domU initramfs: busybox, tests/guest's workload and truth.sh,
+    domu-init.sh.
   * The dom0 initramfs: busybox, xl, xenstored, xenconsoled, xen-init-dom0,
     the xen kernel modules, and (appended as a second cpio, rebuilt with the
     project) the xa-* tools, xa-xen-check, their shared libraries, the domU
@@ -219,6 +220,7 @@ def domu_initramfs(kernel):
     add_busybox(t)
     t.add("init", _read(os.path.join(HERE, "domu-init.sh")), 0o755)
     t.add("xa/workload", _read(harness.build_workload()), 0o755)
+    t.add("xa/truth.sh", _read(os.path.join(ROOT, "tests", "guest", "truth.sh")))
     add_modules(t, kernel, harness.GUEST_MODULES)
     key = _sha(*[d for _m, d in t.files.values()])
     out = os.path.join(CACHE, "domu-%s.cpio" % key)
