@@ -349,6 +349,6 @@ int main(int argc, char **argv)
             check_live_and_pause(xa, &o);
     }
     xa_destroy(xa);
-    printf("check_failures %d\n", check_failures);
+    printf("failures %d\n", check_failures);
     return check_failures ? 1 : 0;
 }
