@@ -11,6 +11,9 @@
  *   4 HMP `info registers`
  *   5 Xen: a domain id, then a p2m/m2p pair built from the bytes
  *
+ * Seeds (tests/fuzz/corpus/backend_text) are written by hand, one or two per
+ * parser, from what QEMU 7.2 and Xen 4.17 print.
+ *
  * Oracles beyond the sanitizers: mtree segments lie inside their blocks,
  * page-aligned, never more than QEMU_MAX_SEGMENTS; a reply is 0 or XA_EIO
  * without a value; Xen lookups return frames only where both tables agree.
