@@ -78,16 +78,16 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
                    enum xa_page_origin *origin)
 {
     uint64_t pa = pfn << XA_PAGE_SHIFT;
-    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !xa__page_has_ram(xa, pa))
-        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
-                             (unsigned long long)pa);
     if (xa__be_can_map(xa)) {
-        int rc = xa__be_map_page(xa, pfn, out);
+        int rc = xa__be_map_page(xa, pfn, out); /* checks the range */
         if (rc < 0)
             return rc;
         *origin = (xa->be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
         return 0;
     }
+    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !xa__page_has_ram(xa, pa))
+        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
+                             (unsigned long long)pa);
     void *buf = malloc(XA_PAGE_SIZE);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
