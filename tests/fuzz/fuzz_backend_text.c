@@ -10,6 +10,8 @@
  *   3 a QMP reply (JSON)
  *   4 HMP `info registers`
  *   5 Xen: a domain id, then a p2m/m2p pair built from the bytes
+ *   6 Xen: root frame and p2m address, then up to 8 machine frames for the
+ *     guest p2m readers (linear p2m through page tables, frame lists)
  *
  * Seeds (tests/fuzz/corpus/backend_text) are written by hand, one or two per
  * parser, from what QEMU 7.2 and Xen 4.17 print.
@@ -91,6 +93,50 @@ static void qmp_reply(const char *text)
 #endif
 
 #ifdef XA_HAVE_XEN
+/* Machine memory for the p2m readers: the input's bytes as frames 0..N-1. */
+struct fuzz_machine {
+    const uint8_t *bytes;
+    size_t frames;
+};
+
+static int fuzz_machine_read(void *ctx, uint64_t mfn, unsigned off, uint64_t *out, unsigned n)
+{
+    const struct fuzz_machine *fm = ctx;
+    if (off + n > 512)
+        abort(); /* the readers never ask past a frame */
+    if (mfn >= fm->frames)
+        return XA_EGONE;
+    memcpy(out, fm->bytes + mfn * 4096 + off * 8, (size_t)n * 8);
+    return 0;
+}
+
+/* Both p2m readers over the bytes as machine memory; results are 0 or XA_E*. */
+static void xen_p2m(const uint8_t *data, size_t size)
+{
+    if (size < 16)
+        return;
+    uint64_t root, vaddr;
+    memcpy(&root, data, 8);
+    memcpy(&vaddr, data + 8, 8);
+    data += 16, size -= 16;
+    size_t frames = size / 4096;
+    if (frames > 8)
+        frames = 8;
+    struct fuzz_machine fm = {data, frames};
+    const struct xen_machine m = {fuzz_machine_read, &fm};
+    struct xa_instance xa = {0};
+    struct xen_backend xb = {.base.xa = &xa};
+    uint64_t *p2m = malloc(4 * 512 * 8);
+    uint64_t pages = 1 + (root >> 60) % 4;
+    int rc = xen_p2m_from_vaddr(&xb, &m, root % 16, vaddr, p2m, pages);
+    if (rc != 0 && strcmp(xa_strerror(rc), "unknown error") == 0)
+        abort();
+    rc = xen_p2m_from_frame_lists(&xb, &m, root % 16, p2m, pages);
+    if (rc != 0 && strcmp(xa_strerror(rc), "unknown error") == 0)
+        abort();
+    free(p2m);
+}
+
 static void xen(const uint8_t *data, size_t size)
 {
     char id[8] = {0};
@@ -126,7 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > (1u << 20))
         return 0;
-    uint8_t which = data[0] % 6;
+    uint8_t which = data[0] % 7;
     char *text = malloc(size);
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
@@ -159,6 +205,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 #ifdef XA_HAVE_XEN
     case 5:
         xen(data + 1, size - 1);
+        break;
+    case 6:
+        xen_p2m(data + 1, size - 1);
         break;
 #endif
     default:

@@ -3,7 +3,8 @@
  * they are tested without a QEMU, libvirtd or Xen: QEMU's `info mtree -f`
  * FlatView, /proc/PID/maps lines and which one holds a RAM block, HMP `xp`
  * output, QMP replies; Xen domain ids (xenstore), RAM ranges from a frame
- * predicate, and the PV p2m/m2p lookups on hostile tables.
+ * predicate, the PV guest's p2m read from canned machine frames (frame
+ * lists and the linear p2m), and the p2m/m2p lookups on hostile tables.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,87 @@ static bool bit_is_ram(struct xen_backend *xb, uint64_t f, void *ctx)
     return map[f] == '1';
 }
 
+/* Canned machine memory for the p2m readers: frame numbers 0..NR_FRAMES-1. */
+#define NR_FRAMES 32
+struct machine {
+    uint64_t words[NR_FRAMES][512];
+    bool present[NR_FRAMES];
+    unsigned reads;
+};
+
+static int machine_read(void *ctx, uint64_t mfn, unsigned off, uint64_t *out, unsigned n)
+{
+    struct machine *m = ctx;
+    m->reads++;
+    if (mfn >= NR_FRAMES || !m->present[mfn] || off + n > 512)
+        return XA_EGONE; /* as a failed foreign map */
+    memcpy(out, &m->words[mfn][off], n * 8);
+    return 0;
+}
+
+static void fill_p2m_page(struct machine *m, uint64_t mfn, uint64_t first)
+{
+    m->present[mfn] = true;
+    for (unsigned i = 0; i < 512; i++)
+        m->words[mfn][i] = first + i;
+}
+
+static void test_xen_p2m(void)
+{
+    struct xa_instance xa = {0};
+    struct xen_backend xb = {.base.xa = &xa};
+    snprintf(xb.name, sizeof(xb.name), "dom");
+    struct machine *mm = calloc(1, sizeof(*mm));
+    const struct xen_machine m = {machine_read, mm};
+    uint64_t *p2m = calloc(2 * 512, 8);
+
+    /* three-level frame list: fll 10 -> list 11 -> p2m pages 12, 13 */
+    mm->present[10] = mm->present[11] = true;
+    mm->words[10][0] = 11;
+    mm->words[11][0] = 12;
+    mm->words[11][1] = 13;
+    fill_p2m_page(mm, 12, 0x1000);
+    fill_p2m_page(mm, 13, 0x2000);
+    CHECK_EQ(xen_p2m_from_frame_lists(&xb, &m, 10, p2m, 2), 0);
+    CHECK_EQ(p2m[0], 0x1000);
+    CHECK_EQ(p2m[511], 0x11ff);
+    CHECK_EQ(p2m[512], 0x2000);
+    CHECK_EQ(p2m[1023], 0x21ff);
+    /* a list naming a frame the guest does not own: the read's error */
+    mm->words[11][1] = 31;
+    CHECK_EQ(xen_p2m_from_frame_lists(&xb, &m, 10, p2m, 2), XA_EGONE);
+    /* more lists than one frame-list page holds */
+    CHECK_EQ(xen_p2m_from_frame_lists(&xb, &m, 10, p2m, 513ull * 512), XA_EBADDATA);
+    CHECK(strstr(xa.errmsg, "frame list too long") != NULL);
+
+    /* linear p2m at a kernel address through 4-level tables rooted at 20 */
+    const uint64_t va = 0xffffc90000000000ull + 0x12345000ull;
+    const uint64_t present = 1, pse = 1u << 7;
+    for (uint64_t f = 20; f <= 23; f++)
+        mm->present[f] = true;
+    mm->words[20][(va >> 39) & 511] = (21ull << 12) | present;
+    mm->words[21][(va >> 30) & 511] = (22ull << 12) | present;
+    mm->words[22][(va >> 21) & 511] = (23ull << 12) | present;
+    mm->words[23][(va >> 12) & 511] = (24ull << 12) | present;
+    fill_p2m_page(mm, 24, 0x5000);
+    memset(p2m, 0, 2 * 512 * 8);
+    CHECK_EQ(xen_p2m_from_vaddr(&xb, &m, 20, va, p2m, 1), 0);
+    CHECK_EQ(p2m[0], 0x5000);
+    CHECK_EQ(p2m[511], 0x51ff);
+    /* the next page is not mapped */
+    CHECK_EQ(xen_p2m_from_vaddr(&xb, &m, 20, va, p2m, 2), XA_EBADDATA);
+    CHECK(strstr(xa.errmsg, "not mapped") != NULL);
+    /* a large page on the way */
+    mm->words[22][(va >> 21) & 511] |= pse;
+    CHECK_EQ(xen_p2m_from_vaddr(&xb, &m, 20, va, p2m, 1), XA_EBADDATA);
+    CHECK(strstr(xa.errmsg, "large page") != NULL);
+    /* a table entry naming a frame past machine memory */
+    mm->words[22][(va >> 21) & 511] = (1000ull << 12) | present;
+    CHECK_EQ(xen_p2m_from_vaddr(&xb, &m, 20, va, p2m, 1), XA_EGONE);
+    free(p2m);
+    free(mm);
+}
+
 static void test_xen(void)
 {
     uint32_t id = 99;
@@ -257,6 +339,7 @@ int main(void)
 #endif
 #ifdef XA_HAVE_XEN
     test_xen();
+    test_xen_p2m();
 #endif
     CHECK_DONE();
 }
