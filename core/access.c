@@ -199,7 +199,7 @@ static const void *hand_out_page(struct xa_instance *xa, uint64_t pa, uint32_t *
         struct xa_outstanding_page *n = realloc(xa->outstanding, cap * sizeof(*n));
         if (!n) {
             if (origin == XA_PAGE_MAPPED)
-                xa->be->ops->unmap_page(xa->be, pa >> XA_PAGE_SHIFT, page);
+                xa__be_unmap_page(xa, pa >> XA_PAGE_SHIFT, page);
             else if (origin == XA_PAGE_COPY)
                 free((void *)(uintptr_t)page);
             xa__set_error(xa, XA_ENOMEM, "out of memory");
@@ -218,7 +218,7 @@ static const void *hand_out_page(struct xa_instance *xa, uint64_t pa, uint32_t *
 static void release_one(struct xa_instance *xa, const struct xa_outstanding_page *p)
 {
     if (p->origin == XA_PAGE_MAPPED)
-        xa->be->ops->unmap_page(xa->be, p->pfn, p->page);
+        xa__be_unmap_page(xa, p->pfn, p->page);
     else if (p->origin == XA_PAGE_COPY)
         free((void *)(uintptr_t)p->page);
 }

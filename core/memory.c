@@ -20,7 +20,7 @@ bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len)
 }
 
 /* Physical range check with the last hit remembered (reads cluster). */
-static bool pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
+bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
 {
     if (xa->last_range < xa->nr_ranges) {
         const struct xa_mem_range *r = &xa->ranges[xa->last_range];
@@ -39,7 +39,7 @@ static bool pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
 }
 
 /* True when any byte of the page at @pa is RAM (ranges need not be page-aligned). */
-static bool page_has_ram(const struct xa_instance *xa, uint64_t pa)
+bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa)
 {
     for (size_t i = 0; i < xa->nr_ranges; i++) {
         const struct xa_mem_range *r = &xa->ranges[i];
@@ -55,11 +55,10 @@ static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
     (void)unused;
     struct xa_instance *xa = ctx;
     const void *page = (const void *)(uintptr_t)val;
-    struct xa_backend *be = xa->be;
-    if (be->caps & XA_CAP_STABLE_MAP)
+    if (xa->be->caps & XA_CAP_STABLE_MAP)
         return;
-    if (be->ops->map_page)
-        be->ops->unmap_page(be, pfn, page);
+    if (xa__be_can_map(xa))
+        xa__be_unmap_page(xa, pfn, page);
     else
         free((void *)(uintptr_t)val);
 }
@@ -78,31 +77,30 @@ void xa__page_cache_destroy(struct xa_instance *xa)
 int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
                    enum xa_page_origin *origin)
 {
-    struct xa_backend *be = xa->be;
     uint64_t pa = pfn << XA_PAGE_SHIFT;
-    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !page_has_ram(xa, pa))
-        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
-                             (unsigned long long)pa);
-    if (be->ops->map_page) {
-        int rc = be->ops->map_page(be, pfn, out);
+    if (xa__be_can_map(xa)) {
+        int rc = xa__be_map_page(xa, pfn, out); /* checks the range */
         if (rc < 0)
             return rc;
-        *origin = (be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
+        *origin = (xa->be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
         return 0;
     }
+    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !xa__page_has_ram(xa, pa))
+        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
+                             (unsigned long long)pa);
     void *buf = malloc(XA_PAGE_SIZE);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     int rc;
-    if (pa_in_ram(xa, pa, XA_PAGE_SIZE)) {
-        rc = be->ops->read_pa(be, pa, buf, XA_PAGE_SIZE);
+    if (xa__pa_in_ram(xa, pa, XA_PAGE_SIZE)) {
+        rc = xa__be_read_pa(xa, pa, buf, XA_PAGE_SIZE);
     } else {
         /* A page straddling the end of a RAM range: read what is RAM. */
         memset(buf, 0, XA_PAGE_SIZE);
         rc = 0;
         for (uint64_t off = 0; off < XA_PAGE_SIZE && rc == 0; off += 256)
-            if (pa_in_ram(xa, pa + off, 256))
-                rc = be->ops->read_pa(be, pa + off, (uint8_t *)buf + off, 256);
+            if (xa__pa_in_ram(xa, pa + off, 256))
+                rc = xa__be_read_pa(xa, pa + off, (uint8_t *)buf + off, 256);
     }
     if (rc < 0) {
         free(buf);
@@ -127,7 +125,7 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
         return rc;
     }
     /* A copy of a running guest's page is stale at once: read it afresh. */
-    if ((be->caps & XA_CAP_LIVE) && !be->ops->map_page) {
+    if ((be->caps & XA_CAP_LIVE) && !xa__be_can_map(xa)) {
         xa->page_misses++;
         rc = xa__page_fetch(xa, pfn, &page, &origin);
         if (rc < 0)
@@ -165,10 +163,10 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
 {
     if (len == 0)
         return 0;
-    if (!pa_in_ram(xa, pa, len))
+    if (!xa__pa_in_ram(xa, pa, len))
         return outside_ram(xa, pa, len);
     if (len >= XA_DIRECT_READ_MIN)
-        return xa->be->ops->read_pa(xa->be, pa, buf, len);
+        return xa__be_read_pa(xa, pa, buf, len);
     uint8_t *dst = buf;
     while (len) {
         uint64_t off = pa & (XA_PAGE_SIZE - 1);
@@ -198,15 +196,15 @@ XA_API int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, siz
 {
     if (!xa || (!buf && len))
         return xa__set_error(xa, XA_EINVAL, "xa_write_pa: NULL argument");
-    if (!(xa->flags & XA_INIT_WRITE) || !(xa->be->caps & XA_CAP_WRITE) || !xa->be->ops->write_pa)
+    if (!xa__be_can_write(xa))
         return xa__set_error(xa, XA_EPERM,
                              "write access not enabled (open with XA_INIT_WRITE on a "
                              "target that supports writes)");
     if (len == 0)
         return 0;
-    if (!pa_in_ram(xa, pa, len))
+    if (!xa__pa_in_ram(xa, pa, len))
         return outside_ram(xa, pa, len);
-    int rc = xa->be->ops->write_pa(xa->be, pa, buf, len);
+    int rc = xa__be_write_pa(xa, pa, buf, len);
     /* Cached copies of the written pages are now stale. */
     if (!(xa->be->caps & XA_CAP_STABLE_MAP))
         for (uint64_t pfn = pa >> XA_PAGE_SHIFT; pfn <= (pa + len - 1) >> XA_PAGE_SHIFT; pfn++)

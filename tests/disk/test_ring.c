@@ -14,17 +14,7 @@
 
 #include "disk/proto.h"
 #include "disk/tap/ring.h"
-
-static int failures;
-#define CHECK(c, ...)                                                                          \
-    do {                                                                                       \
-        if (!(c)) {                                                                            \
-            failures++;                                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                       \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
 
 /* Drain everything; verify frames; return the number of WRITE frames, and
  * the total dropped reported by RESYNC frames. */
@@ -185,8 +175,8 @@ int main(void)
 {
     test_order_wrap_drop();
     test_lossless_and_cost();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d failure(s)\n", check_failures);
         return 1;
     }
     printf("ok\n");

@@ -6,7 +6,7 @@
 Seeds come from the project's own builders and real guests:
   kallsyms  tables in every layout (tests/unit/test_kallsyms.c's builder,
             through BUILD_DIR/tests/fuzz/make_seeds_kallsyms)
-  btf, walks the synthetic guest of tests/unit/test_linux_os.c (its BTF
+  btf, walks the synthetic guest of tests/unit/synthetic_guest.h (its BTF
             blobs, and patch lists that each make one hostile change)
   dump      the header and vCPU notes of the real QEMU ELF cores in DUMPS_DIR
             (default $XA_TEST_DUMPS, else $XA_CACHE/dumps; l4 and l5) with their

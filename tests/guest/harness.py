@@ -37,7 +37,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("XA_CACHE", "/var/tmp/xenaccess-cache")
-SOURCES = ["harness.py", "init.sh", "workload.c", "fetch-kernel.sh"]
+SOURCES = ["harness.py", "init.sh", "truth.sh", "workload.c", "fetch-kernel.sh"]
 
 # Modules loaded in the guest (dependencies are added automatically).
 GUEST_MODULES = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
@@ -219,12 +219,14 @@ def build_initramfs(kernel=None):
     mods = resolve_modules(moddir, GUEST_MODULES)
     with open(os.path.join(HERE, "init.sh"), "rb") as f:
         init = f.read()
+    with open(os.path.join(HERE, "truth.sh"), "rb") as f:
+        truth_sh = f.read()
     with open(workload, "rb") as f:
         wl = f.read()
     with open(busybox, "rb") as f:
         bb = f.read()
     h = hashlib.sha256()
-    for part in (init, wl, bb, kernel["PKG"].encode(), repr(mods).encode()):
+    for part in (init, truth_sh, wl, bb, kernel["PKG"].encode(), repr(mods).encode()):
         h.update(hashlib.sha256(part).digest())
     key = h.hexdigest()[:16]
     outdir = os.path.join(CACHE, "build")
@@ -243,6 +245,7 @@ def build_initramfs(kernel=None):
         c.file("bin/busybox", bb, 0o755)
         c.symlink("bin/sh", "busybox")
         c.file("xa/workload", wl, 0o755)
+        c.file("xa/truth.sh", truth_sh, 0o644)
         made = set()
         for _name, rel in mods:
             rel_ko = re.sub(r"\.(xz|gz|zst)$", "", rel)  # stored decompressed

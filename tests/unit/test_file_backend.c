@@ -32,7 +32,8 @@
 /* ---- test scaffolding ------------------------------------------------------ */
 
 static char last_msg[XA_ERRMSG_LEN];
-static int failures;
+#define CHECK_CONTEXT last_msg
+#include "check.h"
 
 int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
@@ -43,15 +44,6 @@ int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
     va_end(ap);
     return code;
 }
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (last message: %s)\n", __FILE__, __LINE__,   \
-                    #cond, last_msg);                                                              \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static char tmpdir[] = "/tmp/xa-file-test-XXXXXX";
 
@@ -113,7 +105,7 @@ static void expect_reject(const char *path, int code, const char *words)
     if (rc != code || !strstr(last_msg, path) || !strstr(last_msg, words)) {
         fprintf(stderr, "reject %s: rc %d (want %d), message \"%s\" (want \"%s\")\n", path, rc,
                 code, last_msg, words);
-        failures++;
+        check_failures++;
     }
     be_close(be);
 }
@@ -734,7 +726,7 @@ static int test_real_dumps(const char *set)
 out:
     be_close(ce);
     be_close(re);
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -755,8 +747,8 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     printf("file backend: all checks passed\n");

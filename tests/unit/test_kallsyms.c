@@ -14,15 +14,7 @@
 #include "core/internal.h"
 #include "os/linux/kallsyms_tables.h"
 #include "os/linux/linux.h"
-
-static int failures;
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
 
 #define START_KERNEL_MAP 0xffffffff80000000ULL
 
@@ -568,9 +560,9 @@ int main(void)
     test_discover(false);
     test_discover(true);
     test_no_kernel();
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (check_failures)
+        fprintf(stderr, "%d failure(s)\n", check_failures);
     else
         printf("kallsyms: all tests passed\n");
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

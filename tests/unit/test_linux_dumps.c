@@ -19,47 +19,15 @@
 #include <unistd.h>
 
 #include "require.h"
+#include "check.h"
+#include "truth.h"
 #include "xenaccess.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
 
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static json_object *jget(json_object *o, const char *key)
-{
-    json_object *v = NULL;
-    return json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v = jget(o, key);
-    return v ? json_object_get_string(v) : "";
-}
-
-static long long jint(json_object *o, const char *key)
-{
-    json_object *v = jget(o, key);
-    return v ? json_object_get_int64(v) : -1;
-}
-
-static uint64_t jhex(json_object *o, const char *key)
-{
-    return strtoull(jstr(o, key), NULL, 16);
 }
 
 /* ---- processes ---------------------------------------------------------- */
@@ -403,8 +371,6 @@ int main(void)
         json_object_put(truth);
     }
     if (cannot == 1 || (cannot && !sets))
-        return failures ? 1 : cannot;
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures ? 1 : 0;
+        return check_failures ? 1 : cannot;
+    CHECK_DONE();
 }
