@@ -279,6 +279,23 @@ static int open_error(struct file_backend *f, int err, bool rw)
     }
 }
 
+/* Only regular files are dumps: devices and pipes are not supported. */
+static int check_regular(struct file_backend *f, const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode))
+        return xa__set_error(f->base.xa, XA_EINVAL, "file:%s: is a directory, not a memory dump",
+                             f->path);
+    if (!S_ISREG(st->st_mode))
+        return xa__set_error(f->base.xa, XA_EINVAL,
+                             "file:%s: is a %s, not a regular file (devices and pipes are not "
+                             "supported)",
+                             f->path, S_ISFIFO(st->st_mode) ? "FIFO"
+                                      : S_ISSOCK(st->st_mode) ? "socket"
+                                      : S_ISCHR(st->st_mode) ? "character device"
+                                      : S_ISBLK(st->st_mode) ? "block device" : "special file");
+    return 0;
+}
+
 static void file_close(struct xa_backend *be)
 {
     struct file_backend *f = to_file(be);
@@ -318,21 +335,27 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return xa__set_error(be->xa, XA_ENOMEM, "file:%s: out of memory", spec);
     f->writable = (flags & XA_INIT_WRITE) != 0;
 
-    f->fd = open(f->path, (f->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    /* Refuse what is not a regular file before opening it (opening a FIFO
+     * blocks until a writer comes; opening a device can have side effects),
+     * then open without blocking and check again on the descriptor, in case
+     * the name was replaced in between. */
+    struct stat st;
+    if (stat(f->path, &st) < 0)
+        return open_error(f, errno, f->writable);
+    int rc = check_regular(f, &st);
+    if (rc < 0)
+        return rc;
+    f->fd = open(f->path,
+                 (f->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (f->fd < 0)
         return open_error(f, errno, f->writable);
     f->have_fd = true;
-    struct stat st;
     if (fstat(f->fd, &st) < 0)
         return xa__set_error(be->xa, XA_EIO, "file:%s: cannot stat: %s", f->path,
                              strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return xa__set_error(be->xa, XA_EINVAL, "file:%s: is a directory, not a memory dump",
-                             f->path);
-    if (!S_ISREG(st.st_mode))
-        return xa__set_error(be->xa, XA_EINVAL,
-                             "file:%s: not a regular file (devices and pipes are not supported)",
-                             f->path);
+    rc = check_regular(f, &st);
+    if (rc < 0)
+        return rc;
     if (st.st_size == 0)
         return xa__set_error(be->xa, XA_EFORMAT, "file:%s: empty file, not a memory dump",
                              f->path);
@@ -347,7 +370,7 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
                              f->map_len, strerror(errno));
     f->map = m;
 
-    int rc = detect_and_parse(f);
+    rc = detect_and_parse(f);
     if (rc < 0)
         return rc;
     rc = build_ranges(f);

@@ -473,6 +473,10 @@ static void test_rejections(void)
 
     expect_reject(tmp_path("does-not-exist"), XA_ENOENT, "no such file");
     expect_reject(tmpdir, XA_EINVAL, "directory");
+    /* A FIFO: one clear error at once, never a wait for a writer in open(). */
+    CHECK(mkfifo(tmp_path("fifo"), 0600) == 0);
+    expect_reject(tmp_path("fifo"), XA_EINVAL, "is a FIFO, not a regular file");
+    expect_reject("/dev/null", XA_EINVAL, "is a character device");
     write_file(tmp_path("empty"), buf, 0);
     expect_reject(tmp_path("empty"), XA_EFORMAT, "empty");
     write_file(tmp_path("tiny"), buf, 100);
@@ -526,6 +530,29 @@ static void test_rejections(void)
     o = (struct core_opts){.segs = filesz_gt_memsz, .nr_segs = 1};
     build_core(tmp_path("filesz.elf"), &o);
     expect_reject(tmp_path("filesz.elf"), XA_EBADDATA, "p_filesz");
+
+    /* Zero-fill far beyond what the file could stand for: every tool would
+     * walk it. 2^46 bytes, and p_memsz up to 2^64-1. */
+    static const struct test_seg zero_fill_huge[] = {{0x0, 0x1000, 1ull << 46, 0x1000}};
+    o = (struct core_opts){.segs = zero_fill_huge, .nr_segs = 1};
+    build_core(tmp_path("zerofill.elf"), &o);
+    expect_reject(tmp_path("zerofill.elf"), XA_EBADDATA, "zero-fill");
+    static const struct test_seg memsz_max[] = {{0x0, 0x1000, UINT64_MAX, 0x1000}};
+    o = (struct core_opts){.segs = memsz_max, .nr_segs = 1};
+    build_core(tmp_path("memsz-max.elf"), &o);
+    expect_reject(tmp_path("memsz-max.elf"), XA_EBADDATA, "physical address");
+    /* Many segments whose zero-fill is small alone but too much together. */
+    static struct test_seg zero_fill_many[64];
+    for (size_t i = 0; i < 64; i++)
+        zero_fill_many[i] = (struct test_seg){i << 40, 0x1000, 1ull << 32, 0x1000 * (i + 1)};
+    o = (struct core_opts){.segs = zero_fill_many, .nr_segs = 64};
+    build_core(tmp_path("zerofill-many.elf"), &o);
+    expect_reject(tmp_path("zerofill-many.elf"), XA_EBADDATA, "zero-fill");
+    /* Beyond MAXPHYADDR (52 bits) no x86-64 machine has memory. */
+    static const struct test_seg above_52[] = {{1ull << 52, 0x1000, 0x1000, 0x1000}};
+    o = (struct core_opts){.segs = above_52, .nr_segs = 1};
+    build_core(tmp_path("above52.elf"), &o);
+    expect_reject(tmp_path("above52.elf"), XA_EBADDATA, "physical address");
 
     o = (struct core_opts){.segs = good_segs + 1, .nr_segs = 1, .fake_phnum = 60000};
     build_core(tmp_path("phnum.elf"), &o);
