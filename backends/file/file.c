@@ -30,6 +30,7 @@
 #include "backends/backend.h"
 #include "backends/file/file_layout.h"
 #include "core/internal.h"
+#include "core/rangemap.h"
 
 /* Cap on assembled partial pages (at most ~3 per segment are ever needed). */
 #define FILE_MAX_ASSEMBLED (1u << 16)
@@ -382,34 +383,24 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
 
 /* ---- memory ---------------------------------------------------------------- */
 
-/* Index of the first segment starting above @pa (nr_segs if none). */
-static size_t first_seg_above(const struct file_backend *f, uint64_t pa)
+static struct xa_rangemap seg_map(const struct file_backend *f)
 {
-    size_t lo = 0, hi = f->nr_segs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->segs[mid].pa <= pa)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return XA_RANGEMAP(f->segs, f->nr_segs, struct file_segment, pa, mem_size);
 }
 
 /* The segment holding @pa, or NULL. */
 static const struct file_segment *find_seg(const struct file_backend *f, uint64_t pa)
 {
-    size_t i = first_seg_above(f, pa);
-    if (i == 0)
-        return NULL;
-    const struct file_segment *s = &f->segs[i - 1];
-    return pa - s->pa < s->mem_size ? s : NULL;
+    struct xa_rangemap m = seg_map(f);
+    size_t i = xa_rangemap_find(&m, pa);
+    return i == XA_RANGE_NONE ? NULL : &f->segs[i];
 }
 
-/* The first segment starting above @pa, or NULL. */
+/* The first segment starting above @pa, or NULL (called when none holds pa). */
 static const struct file_segment *next_seg(const struct file_backend *f, uint64_t pa)
 {
-    size_t i = first_seg_above(f, pa);
+    struct xa_rangemap m = seg_map(f);
+    size_t i = xa_rangemap_first_from(&m, pa);
     return i < f->nr_segs ? &f->segs[i] : NULL;
 }
 
