@@ -53,8 +53,8 @@ struct file_backend {
     struct file_segment *segs; /* sorted by pa, non-overlapping */
     size_t nr_segs;
     struct xa_regs *vcpus;
-    struct assembled_page *assembled; /* sorted by pfn */
-    size_t nr_assembled, cap_assembled;
+    struct assembled_page *assembled; /* hash table by pfn, open addressing; data NULL = free */
+    size_t nr_assembled, cap_assembled; /* cap: 0 or a power of two */
 };
 
 static const uint8_t zero_page[XA_PAGE_SIZE];
@@ -309,7 +309,7 @@ static void file_close(struct xa_backend *be)
     if (f->have_fd)
         close(f->fd);
     f->have_fd = false;
-    for (size_t i = 0; i < f->nr_assembled; i++)
+    for (size_t i = 0; i < f->cap_assembled; i++)
         free(f->assembled[i].data);
     free(f->assembled);
     f->assembled = NULL;
@@ -468,33 +468,56 @@ static size_t assemble_page(const struct file_backend *f, uint64_t pfn, uint8_t 
     return ram;
 }
 
-/* Index of the assembled copy of @pfn, or where it would be inserted. */
-static size_t assembled_index(const struct file_backend *f, uint64_t pfn, bool *found)
+/* Slot of @pfn in the table of assembled copies, or the free slot where it
+ * would go. A hash, not a sorted array: 65,536 partial pages inserted out of
+ * order (a LiME image of tiny ranges) must not cost n^2 moves. */
+static size_t assembled_slot(const struct assembled_page *t, size_t cap, uint64_t pfn)
 {
-    size_t lo = 0, hi = f->nr_assembled;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->assembled[mid].pfn < pfn)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < f->nr_assembled && f->assembled[lo].pfn == pfn;
-    return lo;
+    size_t mask = cap - 1, i = (size_t)((pfn * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+    while (t[i].data && t[i].pfn != pfn)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static uint8_t *assembled_get(const struct file_backend *f, uint64_t pfn)
+{
+    if (!f->cap_assembled)
+        return NULL;
+    return f->assembled[assembled_slot(f->assembled, f->cap_assembled, pfn)].data;
+}
+
+/* Room for one more entry at a load of at most one half. */
+static int assembled_reserve(struct file_backend *f)
+{
+    if (2 * (f->nr_assembled + 1) <= f->cap_assembled)
+        return 0;
+    size_t ncap = f->cap_assembled ? 2 * f->cap_assembled : 64;
+    struct assembled_page *t = calloc(ncap, sizeof(*t));
+    if (!t)
+        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+    for (size_t i = 0; i < f->cap_assembled; i++)
+        if (f->assembled[i].data)
+            t[assembled_slot(t, ncap, f->assembled[i].pfn)] = f->assembled[i];
+    free(f->assembled);
+    f->assembled = t;
+    f->cap_assembled = ncap;
+    return 0;
 }
 
 static int map_assembled(struct file_backend *f, uint64_t pfn, const void **out)
 {
-    bool found;
-    size_t at = assembled_index(f, pfn, &found);
-    if (found) {
-        *out = f->assembled[at].data;
+    uint8_t *have = assembled_get(f, pfn);
+    if (have) {
+        *out = have;
         return 0;
     }
     if (f->nr_assembled >= FILE_MAX_ASSEMBLED)
         return xa__set_error(f->base.xa, XA_ELIMIT,
                              "file:%s: more than %u partial pages mapped", f->path,
                              FILE_MAX_ASSEMBLED);
+    int rc = assembled_reserve(f);
+    if (rc < 0)
+        return rc;
     uint8_t *page = malloc(XA_PAGE_SIZE);
     if (!page)
         return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
@@ -502,22 +525,28 @@ static int map_assembled(struct file_backend *f, uint64_t pfn, const void **out)
         free(page);
         return out_of_range(f, pfn << XA_PAGE_SHIFT, XA_PAGE_SIZE);
     }
-    if (f->nr_assembled == f->cap_assembled) {
-        size_t ncap = f->cap_assembled ? f->cap_assembled * 2 : 16;
-        struct assembled_page *n = realloc(f->assembled, ncap * sizeof(*n));
-        if (!n) {
-            free(page);
-            return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
-        }
-        f->assembled = n;
-        f->cap_assembled = ncap;
-    }
-    memmove(&f->assembled[at + 1], &f->assembled[at],
-            (f->nr_assembled - at) * sizeof(*f->assembled));
-    f->assembled[at] = (struct assembled_page){.pfn = pfn, .data = page};
+    f->assembled[assembled_slot(f->assembled, f->cap_assembled, pfn)] =
+        (struct assembled_page){.pfn = pfn, .data = page};
     f->nr_assembled++;
     *out = page;
     return 0;
+}
+
+/* Re-read the assembled copies of pages [first, last] after a write. */
+static void refresh_assembled(struct file_backend *f, uint64_t first, uint64_t last)
+{
+    if (last - first >= f->cap_assembled) {
+        for (size_t i = 0; i < f->cap_assembled; i++)
+            if (f->assembled[i].data && f->assembled[i].pfn >= first &&
+                f->assembled[i].pfn <= last)
+                assemble_page(f, f->assembled[i].pfn, f->assembled[i].data);
+        return;
+    }
+    for (uint64_t pfn = first; pfn <= last; pfn++) {
+        uint8_t *page = assembled_get(f, pfn);
+        if (page)
+            assemble_page(f, pfn, page);
+    }
 }
 
 static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
@@ -576,10 +605,7 @@ static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, si
     /* Keep assembled copies in step with the file. */
     if (len) {
         uint64_t first = pa >> XA_PAGE_SHIFT, last = (pa + len - 1) >> XA_PAGE_SHIFT;
-        bool found;
-        for (size_t i = assembled_index(f, first, &found);
-             i < f->nr_assembled && f->assembled[i].pfn <= last; i++)
-            assemble_page(f, f->assembled[i].pfn, f->assembled[i].data);
+        refresh_assembled(f, first, last);
     }
     return 0;
 }
