@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
 #include "core/rangemap.h"
 
 static struct xa_rangemap ram_map(const struct xa_instance *xa)
@@ -104,6 +105,8 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
                              (unsigned long long)pa);
     if (be->ops->map_page) {
         int rc = be->ops->map_page(be, pfn, out);
+        if (rc == 0)
+            rc = xa__mapguard_check(xa); /* a mapped file that shrank fails every call */
         if (rc < 0)
             return rc;
         *origin = (be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
@@ -181,8 +184,10 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         return 0;
     if (!pa_in_ram(xa, pa, len))
         return outside_ram(xa, pa, len);
-    if (len >= XA_DIRECT_READ_MIN)
-        return xa->be->ops->read_pa(xa->be, pa, buf, len);
+    if (len >= XA_DIRECT_READ_MIN) {
+        int rc = xa->be->ops->read_pa(xa->be, pa, buf, len);
+        return rc < 0 ? rc : xa__mapguard_check(xa);
+    }
     uint8_t *dst = buf;
     while (len) {
         uint64_t off = pa & (XA_PAGE_SIZE - 1);
@@ -198,7 +203,8 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         pa += chunk;
         len -= chunk;
     }
-    return 0;
+    /* A page lost to a truncation during the copy reads as zeros: say so. */
+    return xa__mapguard_check(xa);
 }
 
 XA_API int xa_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
@@ -221,6 +227,8 @@ XA_API int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, siz
     if (!pa_in_ram(xa, pa, len))
         return outside_ram(xa, pa, len);
     int rc = xa->be->ops->write_pa(xa->be, pa, buf, len);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa);
     /* Cached copies of the written pages are now stale. */
     if (!(xa->be->caps & XA_CAP_STABLE_MAP))
         for (uint64_t pfn = pa >> XA_PAGE_SHIFT; pfn <= (pa + len - 1) >> XA_PAGE_SHIFT; pfn++)

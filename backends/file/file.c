@@ -30,6 +30,7 @@
 #include "backends/backend.h"
 #include "backends/file/file_layout.h"
 #include "core/internal.h"
+#include "core/mapguard.h"
 #include "core/rangemap.h"
 
 /* Cap on assembled partial pages (at most ~3 per segment are ever needed). */
@@ -48,6 +49,8 @@ struct file_backend {
     bool have_fd;
     uint8_t *map;
     size_t map_len;
+    int guard;       /* core/mapguard.h id of the mapping */
+    bool guarded;
     bool writable;
     char *path;
     struct file_segment *segs; /* sorted by pa, non-overlapping */
@@ -258,6 +261,19 @@ static int detect_and_parse(struct file_backend *f)
     return parse_raw(f);
 }
 
+/* ---- the file shrinking under the mapping ------------------------------- */
+
+/* True once a page of the mapping was lost (core/mapguard.h). */
+static bool shrank(const struct file_backend *f)
+{
+    return f->guarded && xa__mapguard_faulted(f->guard);
+}
+
+static int shrink_error(struct file_backend *f)
+{
+    return xa__mapguard_error(f->base.xa, f->guard);
+}
+
 /* ---- open/close ------------------------------------------------------------ */
 
 static int open_error(struct file_backend *f, int err, bool rw)
@@ -300,6 +316,9 @@ static int check_regular(struct file_backend *f, const struct stat *st)
 static void file_close(struct xa_backend *be)
 {
     struct file_backend *f = to_file(be);
+    if (f->guarded)
+        xa__mapguard_remove(f->guard);
+    f->guarded = false;
     if (f->map && f->map != MAP_FAILED) {
         if (f->writable)
             msync(f->map, f->map_len, MS_SYNC);
@@ -370,8 +389,17 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return xa__set_error(be->xa, XA_EIO, "file:%s: cannot map %zu bytes: %s", f->path,
                              f->map_len, strerror(errno));
     f->map = m;
+    char label[PATH_MAX + 8];
+    snprintf(label, sizeof(label), "file:%s", f->path);
+    rc = xa__mapguard_add(be->xa, m, f->map_len, prot, f->fd, label);
+    if (rc < 0)
+        return rc;
+    f->guard = rc;
+    f->guarded = true;
 
     rc = detect_and_parse(f);
+    if (shrank(f)) /* while the headers were read: the zeros explain nothing */
+        return shrink_error(f);
     if (rc < 0)
         return rc;
     rc = build_ranges(f);
@@ -440,7 +468,7 @@ static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t le
         copy_from_seg(f, s, at, out + done, chunk);
         done += chunk;
     }
-    return 0;
+    return shrank(f) ? shrink_error(f) : 0;
 }
 
 /* Fill a page from whatever segments cover it; holes read as zero.
@@ -521,9 +549,9 @@ static int map_assembled(struct file_backend *f, uint64_t pfn, const void **out)
     uint8_t *page = malloc(XA_PAGE_SIZE);
     if (!page)
         return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
-    if (assemble_page(f, pfn, page) == 0) {
+    if (assemble_page(f, pfn, page) == 0 || shrank(f)) {
         free(page);
-        return out_of_range(f, pfn << XA_PAGE_SHIFT, XA_PAGE_SIZE);
+        return shrank(f) ? shrink_error(f) : out_of_range(f, pfn << XA_PAGE_SHIFT, XA_PAGE_SIZE);
     }
     f->assembled[assembled_slot(f->assembled, f->cap_assembled, pfn)] =
         (struct assembled_page){.pfn = pfn, .data = page};
@@ -554,6 +582,8 @@ static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
     struct file_backend *f = to_file(be);
     if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT))
         return out_of_range(f, UINT64_MAX, XA_PAGE_SIZE);
+    if (shrank(f))
+        return shrink_error(f);
     uint64_t pa = pfn << XA_PAGE_SHIFT;
     const struct file_segment *s = find_seg(f, pa);
     if (s) {
@@ -607,7 +637,7 @@ static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, si
         uint64_t first = pa >> XA_PAGE_SHIFT, last = (pa + len - 1) >> XA_PAGE_SHIFT;
         refresh_assembled(f, first, last);
     }
-    return 0;
+    return shrank(f) ? shrink_error(f) : 0;
 }
 
 static int file_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)
