@@ -8,6 +8,7 @@
  * state last (release) and retired by clearing the state first.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -115,12 +116,16 @@ int xa__mapguard_add(struct xa_instance *xa, void *addr, size_t len, int prot, i
                              strerror(install_errno));
     struct stat st;
     uint64_t size = fd >= 0 && fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    /* Our own descriptor: the file's size can be asked after the owner closed its. */
+    int own_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
     pthread_mutex_lock(&slots_lock);
     size_t i = 0;
     while (i < XA_MAPGUARD_MAX && atomic_load(&slots[i].state) != SLOT_FREE)
         i++;
     if (i == XA_MAPGUARD_MAX) {
         pthread_mutex_unlock(&slots_lock);
+        if (own_fd >= 0)
+            close(own_fd);
         return xa__set_error(xa, XA_ELIMIT, "%s: more than %d mapped files open in this process",
                              label, XA_MAPGUARD_MAX);
     }
@@ -131,7 +136,7 @@ int xa__mapguard_add(struct xa_instance *xa, void *addr, size_t len, int prot, i
     atomic_store(&s->faulted, 0);
     atomic_store(&s->fault_addr, 0);
     atomic_store(&s->owner, (uintptr_t)xa);
-    s->fd = fd;
+    s->fd = own_fd;
     s->size_at_open = size;
     snprintf(s->label, sizeof(s->label), "%s", label);
     atomic_store_explicit(&s->state, SLOT_ACTIVE, memory_order_release);
@@ -146,9 +151,24 @@ void xa__mapguard_remove(int id)
     if (id < 0 || id >= XA_MAPGUARD_MAX)
         return;
     pthread_mutex_lock(&slots_lock);
-    atomic_store_explicit(&slots[id].state, SLOT_FREE, memory_order_release);
-    atomic_store(&slots[id].owner, 0);
+    struct guard_slot *s = &slots[id];
+    if (atomic_load(&s->state) == SLOT_ACTIVE) {
+        atomic_store_explicit(&s->state, SLOT_FREE, memory_order_release);
+        atomic_store(&s->owner, 0);
+        if (s->fd >= 0)
+            close(s->fd);
+        s->fd = -1;
+    }
     pthread_mutex_unlock(&slots_lock);
+}
+
+void xa__mapguard_remove_at(const void *addr)
+{
+    size_t n = atomic_load(&slots_used);
+    for (size_t i = 0; i < n; i++)
+        if (atomic_load(&slots[i].state) == SLOT_ACTIVE &&
+            atomic_load(&slots[i].start) == (uintptr_t)addr)
+            xa__mapguard_remove((int)i);
 }
 
 bool xa__mapguard_faulted(int id)

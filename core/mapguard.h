@@ -35,8 +35,8 @@ struct xa_instance;
 #define XA_MAPGUARD_MAX 1024
 
 /*
- * Guard [addr, addr + len), mapped with @prot (PROT_*) from @fd (kept open
- * by the caller while registered, or -1) for instance @xa. @label names it
+ * Guard [addr, addr + len), mapped with @prot (PROT_*) from @fd (or -1; the
+ * guard keeps a duplicate to tell a shrink in messages) for instance @xa. @label names it
  * in messages ("file:/path"). Returns a guard id >= 0, or a negative error
  * after xa__set_error().
  */
@@ -44,6 +44,8 @@ int xa__mapguard_add(struct xa_instance *xa, void *addr, size_t len, int prot, i
                      const char *label);
 /* Forget guard @id (before munmap). Ignores id < 0. */
 void xa__mapguard_remove(int id);
+/* Forget the guard of the mapping that starts at @addr, if any. */
+void xa__mapguard_remove_at(const void *addr);
 
 /* True once a fault hit mapping @id. */
 bool xa__mapguard_faulted(int id);

@@ -192,11 +192,77 @@ static void test_foreign_fault_still_kills(void)
     xa_destroy(xa);
 }
 
-int main(void)
+/*
+ * A live QEMU guest whose RAM is a shared file (memory-backend-file,
+ * share=on) that is cut while we read it. QEMU stays stopped (-S), so only
+ * this test touches the RAM. Returns 77 (skip) without QEMU.
+ */
+static int test_qemu_ram_file(void)
+{
+    char ram[100], sock[100], target[120], backend[200], chardev[160];
+    snprintf(ram, sizeof(ram), "%s/guest.ram", dir);
+    snprintf(sock, sizeof(sock), "%s/qmp.sock", dir);
+    snprintf(target, sizeof(target), "qemu:%s", sock);
+    snprintf(backend, sizeof(backend), "memory-backend-file,id=ram0,size=64M,mem-path=%s,share=on",
+             ram);
+    snprintf(chardev, sizeof(chardev), "unix:%s,server=on,wait=off", sock);
+    if (access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+        return 77;
+    pid_t qemu = fork();
+    if (qemu == 0) {
+        execl("/usr/bin/qemu-system-x86_64", "qemu-system-x86_64", "-accel", "tcg", "-machine",
+              "q35,memory-backend=ram0", "-m", "64M", "-object", backend, "-nodefaults",
+              "-display", "none", "-S", "-qmp", chardev, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait for the QMP socket (a condition with a deadline, not a fixed sleep). */
+    struct xa_instance *xa = NULL;
+    for (int i = 0; i < 600 && !xa; i++) {
+        if (access(sock, F_OK) == 0 && xa_init(target, XA_INIT_NO_OS, &xa) == 0)
+            break;
+        xa = NULL;
+        int status;
+        if (waitpid(qemu, &status, WNOHANG) == qemu) {
+            fprintf(stderr, "QEMU exited (status 0x%x)\n", status);
+            return 77;
+        }
+        usleep(100000);
+    }
+    CHECK(xa != NULL);
+    if (!xa) {
+        fprintf(stderr, "open %s: %s\n", target, xa_last_init_error());
+        kill(qemu, SIGKILL);
+        waitpid(qemu, NULL, 0);
+        return 1;
+    }
+    CHECK(strstr(xa_access_method(xa), ram) != NULL); /* mapped from the file, not /proc */
+    uint8_t buf[64];
+    CHECK_EQ(xa_read_pa(xa, 32u << 20, buf, sizeof(buf)), 0);
+    CHECK_EQ(truncate(ram, 1u << 20), 0);
+    CHECK_EQ(xa_read_pa(xa, 32u << 20, buf, sizeof(buf)), XA_EIO);
+    const char *m = xa_errmsg(xa);
+    CHECK(strstr(m, ram) && strstr(m, sock) && strstr(m, "shrank"));
+    if (!strstr(m, ram))
+        fprintf(stderr, "message: %s\n", m);
+    xa_destroy(xa);
+    kill(qemu, SIGKILL);
+    waitpid(qemu, NULL, 0);
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "--qemu") == 0) {
+        int rc = test_qemu_ram_file();
+        char cmd[200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+        return rc ? rc : check_failures != 0;
     }
     test_read_paths();
     test_two_threads();
