@@ -35,6 +35,8 @@
 
 /* Cap on assembled partial pages (at most ~3 per segment are ever needed). */
 #define FILE_MAX_ASSEMBLED (1u << 16)
+/* Pages of the mapping kept resident before they are dropped (see note_touched). */
+#define FILE_RESIDENT_MAX (128ull << 20)
 /* LiME: the image may hold at most this many ranges. */
 #define LIME_MAX_RANGES (1u << 16)
 
@@ -49,6 +51,9 @@ struct file_backend {
     bool have_fd;
     uint8_t *map;
     size_t map_len;
+    uint64_t *touched; /* one bit per page of the mapping read since the last drop */
+    size_t touched_words, nr_touched;
+    unsigned long nr_trims;
     int guard;       /* core/mapguard.h id of the mapping */
     bool guarded;
     bool writable;
@@ -325,6 +330,8 @@ static void file_close(struct xa_backend *be)
         munmap(f->map, f->map_len);
     }
     f->map = NULL;
+    free(f->touched);
+    f->touched = NULL;
     if (f->have_fd)
         close(f->fd);
     f->have_fd = false;
@@ -396,6 +403,12 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return rc;
     f->guard = rc;
     f->guarded = true;
+    if (f->map_len > FILE_RESIDENT_MAX) {
+        f->touched_words = (f->map_len / XA_PAGE_SIZE + 64) / 64;
+        f->touched = calloc(f->touched_words, sizeof(*f->touched));
+        if (!f->touched)
+            return xa__set_error(be->xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+    }
 
     rc = detect_and_parse(f);
     if (shrank(f)) /* while the headers were read: the zeros explain nothing */
@@ -439,14 +452,44 @@ static int out_of_range(struct file_backend *f, uint64_t pa, size_t len)
                          (unsigned long long)pa, len);
 }
 
+/* ---- resident pages ------------------------------------------------------- */
+
+/*
+ * Every page of the mapping that is read stays resident (and counts in the
+ * process's RSS) until unmapped, so a scan of a whole dump would grow the
+ * tool to the dump's size. Pages touched are counted once each; after
+ * FILE_RESIDENT_MAX of them the whole mapping is dropped with
+ * MADV_DONTNEED. Pointers stay valid: a shared file mapping refaults from
+ * the page cache with the same bytes (dirty pages of a writable mapping go
+ * to the page cache, not away).
+ */
+static void note_touched(struct file_backend *f, uint64_t off, uint64_t len)
+{
+    if (!f->touched || len == 0)
+        return;
+    for (uint64_t p = off >> XA_PAGE_SHIFT; p <= (off + len - 1) >> XA_PAGE_SHIFT; p++) {
+        uint64_t bit = 1ull << (p & 63);
+        if (f->touched[p >> 6] & bit)
+            continue;
+        f->touched[p >> 6] |= bit;
+        if (++f->nr_touched < FILE_RESIDENT_MAX / XA_PAGE_SIZE)
+            continue;
+        madvise(f->map, f->map_len, MADV_DONTNEED);
+        memset(f->touched, 0, f->touched_words * sizeof(*f->touched));
+        f->nr_touched = 0;
+        f->nr_trims++;
+    }
+}
+
 /* Copy [pa, pa+len) of one segment into @buf (file bytes, then zero-fill). */
-static void copy_from_seg(const struct file_backend *f, const struct file_segment *s,
+static void copy_from_seg(struct file_backend *f, const struct file_segment *s,
                           uint64_t pa, uint8_t *buf, size_t len)
 {
     uint64_t rel = pa - s->pa;
     size_t from_file = 0;
     if (rel < s->file_size) {
         from_file = s->file_size - rel < len ? (size_t)(s->file_size - rel) : len;
+        note_touched(f, s->offset + rel, from_file);
         memcpy(buf, f->map + s->offset + rel, from_file);
     }
     memset(buf + from_file, 0, len - from_file);
@@ -473,7 +516,7 @@ static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t le
 
 /* Fill a page from whatever segments cover it; holes read as zero.
  * Returns the number of bytes that are guest RAM. */
-static size_t assemble_page(const struct file_backend *f, uint64_t pfn, uint8_t *page)
+static size_t assemble_page(struct file_backend *f, uint64_t pfn, uint8_t *page)
 {
     uint64_t base = pfn << XA_PAGE_SHIFT;
     size_t ram = 0;
@@ -589,6 +632,7 @@ static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
     if (s) {
         uint64_t rel = pa - s->pa; /* rel + XA_PAGE_SIZE may wrap on the last page */
         if (s->file_size >= XA_PAGE_SIZE && rel <= s->file_size - XA_PAGE_SIZE) {
+            note_touched(f, s->offset + rel, XA_PAGE_SIZE);
             *out = f->map + s->offset + rel;
             return 0;
         }
@@ -629,6 +673,7 @@ static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, si
         const struct file_segment *s = find_seg(f, at);
         uint64_t rel = at - s->pa, room = s->file_size - rel;
         size_t chunk = room < len - done ? (size_t)room : len - done;
+        note_touched(f, s->offset + rel, chunk);
         memcpy(f->map + s->offset + rel, in + done, chunk);
         done += chunk;
     }
