@@ -14,6 +14,12 @@
  * copy assembled once and kept until close. Every pointer therefore stays
  * valid until close: XA_CAP_STABLE_MAP, no unmap_page. write_pa refreshes
  * assembled copies it touches so they never go stale.
+ *
+ * Only regular files are opened, without blocking (a FIFO never hangs
+ * open()). The mapping is guarded (core/mapguard.h): if the file shrinks
+ * while mapped, reads fail with a message naming it instead of SIGBUS.
+ * Pages read from the mapping are dropped after FILE_RESIDENT_MAX of them,
+ * so a scan of the whole dump does not make RSS grow to its size.
  */
 #include <endian.h>
 #include <errno.h>

@@ -35,6 +35,7 @@
 #include "backends/qemu/qemu.h"
 #include "core/internal.h"
 #include "core/mapguard.h"
+#include "core/rangemap.h"
 
 #define GIB ((uint64_t)1 << 30)
 
@@ -272,20 +273,12 @@ const struct qemu_segment *qemu_seg_find(struct qemu_backend *qb, uint64_t pa)
         if (pa >= s->gpa && pa - s->gpa < s->size)
             return s;
     }
-    unsigned lo = 0, hi = qb->nr_segs;
-    while (lo < hi) {
-        unsigned mid = lo + (hi - lo) / 2;
-        const struct qemu_segment *s = &qb->segs[mid];
-        if (pa < s->gpa)
-            hi = mid;
-        else if (pa - s->gpa >= s->size)
-            lo = mid + 1;
-        else {
-            qb->last_seg = mid;
-            return s;
-        }
-    }
-    return NULL;
+    struct xa_rangemap m = XA_RANGEMAP(qb->segs, qb->nr_segs, struct qemu_segment, gpa, size);
+    size_t i = xa_rangemap_find(&m, pa);
+    if (i == XA_RANGE_NONE)
+        return NULL;
+    qb->last_seg = (unsigned)i;
+    return &qb->segs[i];
 }
 
 /* ---------------------------------------------------------------- access */
