@@ -65,6 +65,24 @@ static void pass_on(int sig, siginfo_t *si, void *uc)
         raise(SIGBUS);
 }
 
+/* Put zeros in place of the page holding @addr. A hugetlbfs mapping only
+ * takes a whole huge page: try the larger sizes within the mapping. */
+static bool replace_with_zeros(uintptr_t addr, uintptr_t start, size_t len, int prot)
+{
+    const uintptr_t sizes[] = {host_page_size, (uintptr_t)2 << 20, (uintptr_t)1 << 30};
+    int saved = errno;
+    bool done = false;
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]) && !done; k++) {
+        uintptr_t page = addr & ~(sizes[k] - 1);
+        if (len < sizes[k] || page < start || page - start > len - sizes[k])
+            continue;
+        done = mmap((void *)page, sizes[k], prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                    0) != MAP_FAILED;
+    }
+    errno = saved;
+    return done;
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
     uintptr_t addr = (uintptr_t)si->si_addr;
@@ -78,12 +96,7 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
             size_t len = atomic_load_explicit(&s->len, memory_order_relaxed);
             if (addr < start || addr - start >= len)
                 continue;
-            int saved = errno;
-            void *page = (void *)(addr & ~(host_page_size - 1));
-            void *got = mmap(page, host_page_size, s->prot,
-                             MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            errno = saved;
-            if (got == MAP_FAILED)
+            if (!replace_with_zeros(addr, start, len, s->prot))
                 break;
             uintptr_t none = 0;
             atomic_compare_exchange_strong(&s->fault_addr, &none, addr);
