@@ -59,7 +59,6 @@ struct file_backend {
     size_t map_len;
     uint64_t *touched; /* one bit per page of the mapping read since the last drop */
     size_t touched_words, nr_touched;
-    unsigned long nr_trims;
     int guard;       /* core/mapguard.h id of the mapping */
     bool guarded;
     bool writable;
@@ -483,7 +482,6 @@ static void note_touched(struct file_backend *f, uint64_t off, uint64_t len)
         madvise(f->map, f->map_len, MADV_DONTNEED);
         memset(f->touched, 0, f->touched_words * sizeof(*f->touched));
         f->nr_touched = 0;
-        f->nr_trims++;
     }
 }
 
