@@ -9,9 +9,10 @@ child's own CPU time and peak RSS are measured (os.wait4), not wall time:
 the machine may be loaded, CPU seconds are what the input costs.
 """
 import os
+import signal
 import struct
 import subprocess
-import time
+import sys
 
 import pytest
 
@@ -21,25 +22,37 @@ from xatest import tool_path
 TOOLS = (("xa-info",), ("xa-ps",), ("xa-modules",), ("xa-sym", "init_task"))
 
 
+# Runs the tool from a fresh, small interpreter and reports its rusage. The
+# peak RSS of a process forked straight from pytest would include pytest's
+# own (Linux carries the pre-exec peak over into ru_maxrss).
+MEASURE = r"""
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+sys.stderr.write("\nXA-MEASURE %d %f %d\n" % (os.waitstatus_to_exitcode(status),
+                                             ru.ru_utime + ru.ru_stime, ru.ru_maxrss))
+"""
+
+
 def run_measured(name, *args):
     """Run a tool; return (exit code, stderr, CPU seconds, peak RSS in KiB)."""
-    p = subprocess.Popen([tool_path(name), *map(str, args)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env=sanitizer_env())
-    deadline = time.monotonic() + TOOL_TIMEOUT
-    while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            p.kill()
-            p.wait()
-            pytest.fail(f"{name} {' '.join(map(str, args))} did not end within {TOOL_TIMEOUT} s")
-        time.sleep(0.05)  # polling for the exit, not synchronising with it
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    assert p.returncode >= 0, f"{name}: killed by signal {-p.returncode}\n{err[-2000:]}"
-    return p.returncode, err, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+    cmd = [sys.executable, "-c", MEASURE, tool_path(name), *map(str, args)]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=sanitizer_env(), start_new_session=True)
+    try:
+        _, err = p.communicate(timeout=TOOL_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        pytest.fail(f"{name} {' '.join(map(str, args))} did not end within {TOOL_TIMEOUT} s")
+    err = err.decode(errors="replace")
+    err, _, tail = err.rpartition("XA-MEASURE ")
+    rc, cpu, rss = tail.split()
+    rc, cpu, rss = int(rc), float(cpu), int(rss)
+    assert rc >= 0, f"{name}: killed by signal {-rc}\n{err[-2000:]}"
+    return rc, err, cpu, rss
 
 
 def one_line(err):
