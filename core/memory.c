@@ -109,8 +109,11 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
             rc = xa__mapguard_check(xa); /* a mapped file that shrank fails every call */
         if (rc < 0)
             return rc;
-        *origin = (be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
-        return 0;
+        if (rc == 0) {
+            *origin = (be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
+            return 0;
+        }
+        /* XA_MAP_COPY: read it below. */
     }
     void *buf = malloc(XA_PAGE_SIZE);
     if (!buf)
@@ -139,9 +142,14 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
     /* Pointers into a mapping that lives until close: nothing worth caching. */
     if (be->caps & XA_CAP_STABLE_MAP) {
         rc = xa__page_fetch(xa, pfn, &page, &origin);
-        if (rc == 0)
-            *out = page;
-        return rc;
+        if (rc < 0)
+            return rc;
+        if (origin == XA_PAGE_COPY) { /* kept until the next copy, as documented */
+            free(xa->fresh_page);
+            xa->fresh_page = (void *)(uintptr_t)page;
+        }
+        *out = page;
+        return 0;
     }
     /* A copy of a running guest's page is stale at once: read it afresh. */
     if ((be->caps & XA_CAP_LIVE) && !be->ops->map_page) {

@@ -10,10 +10,11 @@
  *
  * map_page returns a pointer into the mapping when the page is file-backed in
  * one segment, a shared zero page when it is all zero-fill (p_memsz beyond
- * p_filesz), and otherwise (page straddling a hole or a segment edge) a
- * copy assembled once and kept until close. Every pointer therefore stays
- * valid until close: XA_CAP_STABLE_MAP, no unmap_page. write_pa refreshes
- * assembled copies it touches so they never go stale.
+ * p_filesz), and otherwise (page straddling a hole or a segment edge)
+ * XA_MAP_COPY: the core reads such a page with read_pa. Every pointer
+ * therefore stays valid until close: XA_CAP_STABLE_MAP, no unmap_page; and
+ * no copies are kept (a LiME image of 65,536 tiny ranges once made 256 MiB
+ * of them).
  *
  * Only regular files are opened, without blocking (a FIFO never hangs
  * open()). The mapping is guarded (core/mapguard.h): if the file shrinks
@@ -39,17 +40,10 @@
 #include "core/mapguard.h"
 #include "core/rangemap.h"
 
-/* Cap on assembled partial pages (at most ~3 per segment are ever needed). */
-#define FILE_MAX_ASSEMBLED (1u << 16)
 /* Pages of the mapping kept resident before they are dropped (see note_touched). */
 #define FILE_RESIDENT_MAX (128ull << 20)
 /* LiME: the image may hold at most this many ranges. */
 #define LIME_MAX_RANGES (1u << 16)
-
-struct assembled_page {
-    uint64_t pfn;
-    uint8_t *data;
-};
 
 struct file_backend {
     struct xa_backend base;
@@ -66,8 +60,6 @@ struct file_backend {
     struct file_segment *segs; /* sorted by pa, non-overlapping */
     size_t nr_segs;
     struct xa_regs *vcpus;
-    struct assembled_page *assembled; /* hash table by pfn, open addressing; data NULL = free */
-    size_t nr_assembled, cap_assembled; /* cap: 0 or a power of two */
 };
 
 static const uint8_t zero_page[XA_PAGE_SIZE];
@@ -340,11 +332,6 @@ static void file_close(struct xa_backend *be)
     if (f->have_fd)
         close(f->fd);
     f->have_fd = false;
-    for (size_t i = 0; i < f->cap_assembled; i++)
-        free(f->assembled[i].data);
-    free(f->assembled);
-    f->assembled = NULL;
-    f->nr_assembled = f->cap_assembled = 0;
     free(f->segs);
     f->segs = NULL;
     f->nr_segs = 0;
@@ -518,110 +505,14 @@ static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t le
     return shrank(f) ? shrink_error(f) : 0;
 }
 
-/* Fill a page from whatever segments cover it; holes read as zero.
- * Returns the number of bytes that are guest RAM. */
-static size_t assemble_page(struct file_backend *f, uint64_t pfn, uint8_t *page)
+/* True when any byte of page @pfn is in a segment. */
+static bool page_has_ram(const struct file_backend *f, uint64_t pfn)
 {
-    uint64_t base = pfn << XA_PAGE_SHIFT;
-    size_t ram = 0;
-    memset(page, 0, XA_PAGE_SIZE);
-    for (uint64_t off = 0; off < XA_PAGE_SIZE;) {
-        const struct file_segment *s = find_seg(f, base + off);
-        if (!s) { /* skip the hole up to the next segment */
-            const struct file_segment *n = next_seg(f, base + off);
-            if (!n || n->pa >= base + XA_PAGE_SIZE)
-                break;
-            off = n->pa - base;
-            continue;
-        }
-        uint64_t room = s->mem_size - (base + off - s->pa);
-        size_t chunk = room < XA_PAGE_SIZE - off ? (size_t)room : (size_t)(XA_PAGE_SIZE - off);
-        copy_from_seg(f, s, base + off, page + off, chunk);
-        ram += chunk;
-        off += chunk;
-    }
-    return ram;
-}
-
-/* Slot of @pfn in the table of assembled copies, or the free slot where it
- * would go. A hash, not a sorted array: 65,536 partial pages inserted out of
- * order (a LiME image of tiny ranges) must not cost n^2 moves. */
-static size_t assembled_slot(const struct assembled_page *t, size_t cap, uint64_t pfn)
-{
-    size_t mask = cap - 1, i = (size_t)((pfn * 0x9e3779b97f4a7c15ull) >> 32) & mask;
-    while (t[i].data && t[i].pfn != pfn)
-        i = (i + 1) & mask;
-    return i;
-}
-
-static uint8_t *assembled_get(const struct file_backend *f, uint64_t pfn)
-{
-    if (!f->cap_assembled)
-        return NULL;
-    return f->assembled[assembled_slot(f->assembled, f->cap_assembled, pfn)].data;
-}
-
-/* Room for one more entry at a load of at most one half. */
-static int assembled_reserve(struct file_backend *f)
-{
-    if (2 * (f->nr_assembled + 1) <= f->cap_assembled)
-        return 0;
-    size_t ncap = f->cap_assembled ? 2 * f->cap_assembled : 64;
-    struct assembled_page *t = calloc(ncap, sizeof(*t));
-    if (!t)
-        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
-    for (size_t i = 0; i < f->cap_assembled; i++)
-        if (f->assembled[i].data)
-            t[assembled_slot(t, ncap, f->assembled[i].pfn)] = f->assembled[i];
-    free(f->assembled);
-    f->assembled = t;
-    f->cap_assembled = ncap;
-    return 0;
-}
-
-static int map_assembled(struct file_backend *f, uint64_t pfn, const void **out)
-{
-    uint8_t *have = assembled_get(f, pfn);
-    if (have) {
-        *out = have;
-        return 0;
-    }
-    if (f->nr_assembled >= FILE_MAX_ASSEMBLED)
-        return xa__set_error(f->base.xa, XA_ELIMIT,
-                             "file:%s: more than %u partial pages mapped", f->path,
-                             FILE_MAX_ASSEMBLED);
-    int rc = assembled_reserve(f);
-    if (rc < 0)
-        return rc;
-    uint8_t *page = malloc(XA_PAGE_SIZE);
-    if (!page)
-        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
-    if (assemble_page(f, pfn, page) == 0 || shrank(f)) {
-        free(page);
-        return shrank(f) ? shrink_error(f) : out_of_range(f, pfn << XA_PAGE_SHIFT, XA_PAGE_SIZE);
-    }
-    f->assembled[assembled_slot(f->assembled, f->cap_assembled, pfn)] =
-        (struct assembled_page){.pfn = pfn, .data = page};
-    f->nr_assembled++;
-    *out = page;
-    return 0;
-}
-
-/* Re-read the assembled copies of pages [first, last] after a write. */
-static void refresh_assembled(struct file_backend *f, uint64_t first, uint64_t last)
-{
-    if (last - first >= f->cap_assembled) {
-        for (size_t i = 0; i < f->cap_assembled; i++)
-            if (f->assembled[i].data && f->assembled[i].pfn >= first &&
-                f->assembled[i].pfn <= last)
-                assemble_page(f, f->assembled[i].pfn, f->assembled[i].data);
-        return;
-    }
-    for (uint64_t pfn = first; pfn <= last; pfn++) {
-        uint8_t *page = assembled_get(f, pfn);
-        if (page)
-            assemble_page(f, pfn, page);
-    }
+    uint64_t pa = pfn << XA_PAGE_SHIFT;
+    if (find_seg(f, pa))
+        return true;
+    const struct file_segment *n = next_seg(f, pa);
+    return n && n->pa - pa < XA_PAGE_SIZE;
 }
 
 static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
@@ -646,7 +537,8 @@ static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
             return 0;
         }
     }
-    return map_assembled(f, pfn, out);
+    /* Part RAM, part hole or segment edge: nothing to point at. */
+    return page_has_ram(f, pfn) ? XA_MAP_COPY : out_of_range(f, pa, XA_PAGE_SIZE);
 }
 
 static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, size_t len)
@@ -680,11 +572,6 @@ static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, si
         note_touched(f, s->offset + rel, chunk);
         memcpy(f->map + s->offset + rel, in + done, chunk);
         done += chunk;
-    }
-    /* Keep assembled copies in step with the file. */
-    if (len) {
-        uint64_t first = pa >> XA_PAGE_SHIFT, last = (pa + len - 1) >> XA_PAGE_SHIFT;
-        refresh_assembled(f, first, last);
     }
     return shrank(f) ? shrink_error(f) : 0;
 }
