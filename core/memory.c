@@ -94,9 +94,11 @@ static int read_ram_parts(struct xa_instance *xa, uint64_t pa, uint8_t *page)
     return 0;
 }
 
-/* Map or copy one page from the backend, without the cache. */
-int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
-                   enum xa_page_origin *origin)
+/* Map or copy one page from the backend, without the cache. A copy goes
+ * into a new buffer, or with @scratch into xa->fresh_page (valid until the
+ * next copy there). */
+static int page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                      enum xa_page_origin *origin, bool scratch)
 {
     struct xa_backend *be = xa->be;
     uint64_t pa = pfn << XA_PAGE_SHIFT;
@@ -115,7 +117,9 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
         }
         /* XA_MAP_COPY: read it below. */
     }
-    void *buf = malloc(XA_PAGE_SIZE);
+    if (scratch && !xa->fresh_page)
+        xa->fresh_page = malloc(XA_PAGE_SIZE);
+    uint8_t *buf = scratch ? xa->fresh_page : malloc(XA_PAGE_SIZE);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     int rc;
@@ -125,12 +129,19 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
         rc = read_ram_parts(xa, pa, buf);
     }
     if (rc < 0) {
-        free(buf);
+        if (!scratch)
+            free(buf);
         return rc;
     }
     *out = buf;
     *origin = XA_PAGE_COPY;
     return 0;
+}
+
+int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                   enum xa_page_origin *origin)
+{
+    return page_fetch(xa, pfn, out, origin, false);
 }
 
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
@@ -141,15 +152,12 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
     int rc;
     /* Pointers into a mapping that lives until close: nothing worth caching. */
     if (be->caps & XA_CAP_STABLE_MAP) {
-        rc = xa__page_fetch(xa, pfn, &page, &origin);
-        if (rc < 0)
-            return rc;
-        if (origin == XA_PAGE_COPY) { /* kept until the next copy, as documented */
-            free(xa->fresh_page);
-            xa->fresh_page = (void *)(uintptr_t)page;
-        }
-        *out = page;
-        return 0;
+        /* A page with no pointer (XA_MAP_COPY) is read into the scratch page:
+         * valid until the next core call, as promised. */
+        rc = page_fetch(xa, pfn, &page, &origin, true);
+        if (rc == 0)
+            *out = page;
+        return rc;
     }
     /* A copy of a running guest's page is stale at once: read it afresh. */
     if ((be->caps & XA_CAP_LIVE) && !be->ops->map_page) {
