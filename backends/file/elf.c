@@ -176,15 +176,16 @@ static int read_loads(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, u
         if (ph.p_memsz == 0)
             continue;
         /* Bytes no file stands for: each one is memory every tool may walk. */
-        zero_fill += ph.p_memsz - ph.p_filesz; /* both < 2^52: no overflow */
-        if (zero_fill > zero_fill_max)
+        uint64_t fill = ph.p_memsz - ph.p_filesz;
+        if (fill > zero_fill_max - zero_fill) /* zero_fill <= zero_fill_max: no wrap */
             return fail(err, errlen, XA_EBADDATA,
                         "PT_LOAD %llu (guest-physical 0x%llx) brings the zero-fill (p_memsz "
                         "beyond p_filesz) to 0x%llx bytes, more than the limit for a %llu-byte "
                         "file (4 GiB + %u x its size)",
                         (unsigned long long)i, (unsigned long long)ph.p_paddr,
-                        (unsigned long long)zero_fill, (unsigned long long)size,
+                        (unsigned long long)(zero_fill + fill), (unsigned long long)size,
                         ELF_ZERO_FILL_RATIO);
+        zero_fill += fill;
         core->segs[core->nr_segs++] = (struct file_segment){
             .pa = ph.p_paddr, .file_size = ph.p_filesz, .mem_size = ph.p_memsz,
             .offset = ph.p_offset};
