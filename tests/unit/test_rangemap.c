@@ -136,8 +136,8 @@ static void test_other_layout(void)
     }
 }
 
-/* 65,536 ranges (the limit of a target): 2^22 lookups must take well under
- * a second even with sanitizers; a linear scan would take minutes. */
+/* 65,536 ranges (the limit of a target): 2^20 lookups must take well under
+ * a second even with sanitizers; a linear scan would take tens of seconds. */
 static void test_many_ranges_fast(void)
 {
     size_t n = 65536;
@@ -147,12 +147,12 @@ static void test_many_ranges_fast(void)
     struct xa_rangemap m = XA_RANGEMAP(r, n, struct xa_mem_range, start, size);
     clock_t t0 = clock();
     size_t hits = 0;
-    for (uint64_t k = 0; k < (1u << 22); k++) {
+    for (uint64_t k = 0; k < (1u << 20); k++) {
         uint64_t addr = (rnd() % n) << 12 | (k & 31);
         hits += xa_rangemap_find(&m, addr) != XA_RANGE_NONE;
     }
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
-    CHECK(hits > (1u << 20) && hits < (3u << 20));
+    CHECK(hits > (1u << 18) && hits < (3u << 18));
     CHECK(secs < 5.0);
     free(r);
 }
