@@ -49,6 +49,9 @@ enum xa_backend_caps {
 
 struct xa_backend_ops;
 
+/* map_page: no pointer for this page, read it (see map_page). */
+#define XA_MAP_COPY 1
+
 struct xa_backend {
     const struct xa_backend_ops *ops; /* set by the core */
     struct xa_instance *xa;           /* for xa__set_error() */
@@ -94,7 +97,11 @@ struct xa_backend_ops {
      * unmap_page(be, pfn, *out) (never called under XA_CAP_STABLE_MAP;
      * without unmap_page, XA_CAP_STABLE_MAP is required). Success with a
      * NULL *out breaks the contract.
-     * Without map_page the core reads pages into its own buffers.
+     * Without map_page the core reads pages into its own buffers; so it
+     * does for a page for which map_page returns XA_MAP_COPY (a page only
+     * partly RAM, with no bytes to point at: the core reads its RAM parts
+     * with read_pa and zero-fills the rest). Only XA_CAP_STABLE_MAP
+     * backends may return XA_MAP_COPY.
      */
     int (*map_page)(struct xa_backend *be, uint64_t pfn, const void **out);
     void (*unmap_page)(struct xa_backend *be, uint64_t pfn, const void *page);

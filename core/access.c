@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
 #include "os/os.h"
 
 static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
@@ -84,6 +85,10 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
         done += chunk;
         va += chunk;
     }
+    /* A mapped page lost to a truncation during a copy read as zeros: none
+     * of the bytes can be vouched for. */
+    if (rc == 0 && (rc = xa__mapguard_check(xa)) < 0)
+        done = 0;
     if (nread)
         *nread = done;
     return rc;

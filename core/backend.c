@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
 
 static const char *const op_names[XA_BE_NR_OPS] = {
     [XA_BE_OP_READ] = "read_pa",   [XA_BE_OP_WRITE] = "write_pa",
@@ -113,7 +114,9 @@ int xa__be_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
     if (fault_due(xa, XA_BE_OP_READ))
         return injected(xa, XA_BE_OP_READ, pa);
     unsigned seq = xa->err_seq;
-    return check_result(xa, XA_BE_OP_READ, seq, xa->be->ops->read_pa(xa->be, pa, buf, len), pa);
+    int rc = check_result(xa, XA_BE_OP_READ, seq, xa->be->ops->read_pa(xa->be, pa, buf, len), pa);
+    /* A mapped file that shrank under the copy: the bytes are not to be trusted. */
+    return rc < 0 ? rc : xa__mapguard_check(xa);
 }
 
 bool xa__be_can_write(const struct xa_instance *xa)
@@ -135,8 +138,9 @@ int xa__be_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, size_t
     if (fault_due(xa, XA_BE_OP_WRITE))
         return injected(xa, XA_BE_OP_WRITE, pa);
     unsigned seq = xa->err_seq;
-    return check_result(xa, XA_BE_OP_WRITE, seq, xa->be->ops->write_pa(xa->be, pa, buf, len),
-                        pa);
+    int rc = check_result(xa, XA_BE_OP_WRITE, seq, xa->be->ops->write_pa(xa->be, pa, buf, len),
+                          pa);
+    return rc < 0 ? rc : xa__mapguard_check(xa);
 }
 
 bool xa__be_can_map(const struct xa_instance *xa)
@@ -156,7 +160,12 @@ int xa__be_map_page(struct xa_instance *xa, uint64_t pfn, const void **out)
         return injected(xa, XA_BE_OP_MAP, pa);
     unsigned seq = xa->err_seq;
     const void *page = NULL;
-    int rc = check_result(xa, XA_BE_OP_MAP, seq, xa->be->ops->map_page(xa->be, pfn, &page), pa);
+    int rc = xa->be->ops->map_page(xa->be, pfn, &page);
+    if (rc == XA_MAP_COPY && (xa->be->caps & XA_CAP_STABLE_MAP))
+        return XA_MAP_COPY; /* partly RAM, nothing to point at: the caller reads it */
+    rc = check_result(xa, XA_BE_OP_MAP, seq, rc, pa);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa); /* a mapped file that shrank fails every call */
     if (rc < 0)
         return rc;
     if (!page)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
 #include "os/os.h"
 
 #define XA_DEFAULT_V2P_ENTRIES 65536
@@ -199,6 +200,10 @@ XA_API int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **ou
         /* A guest we cannot read an OS from still gives memory access; OS calls
          * then fail with the reason kept here. */
         int orc = xa__os_init(xa, &o);
+        /* The dump shrank under discovery: say that, not what it made the
+         * scan miss (discovery passes over pages it cannot read). */
+        if ((rc = xa__mapguard_check(xa)) < 0)
+            goto fail;
         if (orc < 0) {
             xa->os_err = orc;
             snprintf(xa->os_errmsg, sizeof(xa->os_errmsg), "%s", xa->errmsg);

@@ -112,6 +112,7 @@ int xa__be_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
 bool xa__be_can_write(const struct xa_instance *xa);
 int xa__be_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, size_t len);
 bool xa__be_can_map(const struct xa_instance *xa);
+/* 0 with *out set, XA_MAP_COPY (a page only partly RAM: read it), or an error. */
 int xa__be_map_page(struct xa_instance *xa, uint64_t pfn, const void **out);
 void xa__be_unmap_page(struct xa_instance *xa, uint64_t pfn, const void *page);
 int xa__be_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out);

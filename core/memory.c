@@ -6,17 +6,18 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
+#include "core/rangemap.h"
+
+static struct xa_rangemap ram_map(const struct xa_instance *xa)
+{
+    return XA_RANGEMAP(xa->ranges, xa->nr_ranges, struct xa_mem_range, start, size);
+}
 
 bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len)
 {
-    if (len == 0 || pa + len < pa)
-        return false;
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
-        if (pa >= r->start && pa - r->start < r->size)
-            return len <= r->size - (pa - r->start);
-    }
-    return false;
+    struct xa_rangemap m = ram_map(xa);
+    return xa_rangemap_covers(&m, pa, len);
 }
 
 /* Physical range check with the last hit remembered (reads cluster). */
@@ -28,25 +29,23 @@ bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
             pa + len >= pa)
             return true;
     }
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
-        if (pa >= r->start && pa - r->start < r->size) {
-            xa->last_range = i;
-            return pa + len >= pa && len <= r->size - (pa - r->start);
-        }
-    }
-    return false;
+    struct xa_rangemap m = ram_map(xa);
+    size_t i = xa_rangemap_find(&m, pa);
+    if (i == XA_RANGE_NONE)
+        return false;
+    xa->last_range = i;
+    const struct xa_mem_range *r = &xa->ranges[i];
+    return pa + len >= pa && len <= r->size - (pa - r->start);
 }
 
 /* True when any byte of the page at @pa is RAM (ranges need not be page-aligned). */
 bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa)
 {
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
-        if (r->start - pa < XA_PAGE_SIZE || (pa >= r->start && pa - r->start < r->size))
-            return true;
-    }
-    return false;
+    struct xa_rangemap m = ram_map(xa);
+    size_t i = xa_rangemap_first_from(&m, pa);
+    /* Range i ends above pa: it holds pa, or starts later, maybe in this page. */
+    return i < xa->nr_ranges &&
+           (xa->ranges[i].start <= pa || xa->ranges[i].start - pa < XA_PAGE_SIZE);
 }
 
 /* What the page cache does with a page it drops. */
@@ -73,42 +72,72 @@ void xa__page_cache_destroy(struct xa_instance *xa)
     xa_lru_destroy(&xa->pages, page_drop, xa);
 }
 
-/* Map or copy one page from the backend, without the cache. */
-int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
-                   enum xa_page_origin *origin)
+/* A page only partly RAM: read the RAM bytes, the rest reads as zero. */
+static int read_ram_parts(struct xa_instance *xa, uint64_t pa, uint8_t *page)
+{
+    struct xa_rangemap m = ram_map(xa);
+    memset(page, 0, XA_PAGE_SIZE);
+    for (size_t i = xa_rangemap_first_from(&m, pa); i < xa->nr_ranges; i++) {
+        const struct xa_mem_range *r = &xa->ranges[i];
+        /* Offsets in the page; range i ends above pa (no wrap on the last page). */
+        if (r->start > pa && r->start - pa >= XA_PAGE_SIZE)
+            break;
+        uint64_t from = r->start > pa ? r->start - pa : 0;
+        uint64_t to = r->start + r->size - pa;
+        if (to > XA_PAGE_SIZE)
+            to = XA_PAGE_SIZE;
+        int rc = xa__be_read_pa(xa, pa + from, page + from, (size_t)(to - from));
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Map or copy one page from the backend, without the cache. A copy goes
+ * into a new buffer, or with @scratch into xa->fresh_page (valid until the
+ * next copy there). */
+static int page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                      enum xa_page_origin *origin, bool scratch)
 {
     uint64_t pa = pfn << XA_PAGE_SHIFT;
     if (xa__be_can_map(xa)) {
-        int rc = xa__be_map_page(xa, pfn, out); /* checks the range */
+        int rc = xa__be_map_page(xa, pfn, out); /* checks the range and the file */
         if (rc < 0)
             return rc;
-        *origin = (xa->be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
-        return 0;
-    }
-    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !xa__page_has_ram(xa, pa))
+        if (rc == 0) {
+            *origin = (xa->be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
+            return 0;
+        }
+        /* XA_MAP_COPY: read it below. */
+    } else if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !xa__page_has_ram(xa, pa)) {
         return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
                              (unsigned long long)pa);
-    void *buf = malloc(XA_PAGE_SIZE);
+    }
+    if (scratch && !xa->fresh_page)
+        xa->fresh_page = malloc(XA_PAGE_SIZE);
+    uint8_t *buf = scratch ? xa->fresh_page : malloc(XA_PAGE_SIZE);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     int rc;
     if (xa__pa_in_ram(xa, pa, XA_PAGE_SIZE)) {
         rc = xa__be_read_pa(xa, pa, buf, XA_PAGE_SIZE);
     } else {
-        /* A page straddling the end of a RAM range: read what is RAM. */
-        memset(buf, 0, XA_PAGE_SIZE);
-        rc = 0;
-        for (uint64_t off = 0; off < XA_PAGE_SIZE && rc == 0; off += 256)
-            if (xa__pa_in_ram(xa, pa + off, 256))
-                rc = xa__be_read_pa(xa, pa + off, (uint8_t *)buf + off, 256);
+        rc = read_ram_parts(xa, pa, buf);
     }
     if (rc < 0) {
-        free(buf);
+        if (!scratch)
+            free(buf);
         return rc;
     }
     *out = buf;
     *origin = XA_PAGE_COPY;
     return 0;
+}
+
+int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                   enum xa_page_origin *origin)
+{
+    return page_fetch(xa, pfn, out, origin, false);
 }
 
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
@@ -119,7 +148,9 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
     int rc;
     /* Pointers into a mapping that lives until close: nothing worth caching. */
     if (be->caps & XA_CAP_STABLE_MAP) {
-        rc = xa__page_fetch(xa, pfn, &page, &origin);
+        /* A page with no pointer (XA_MAP_COPY) is read into the scratch page:
+         * valid until the next core call, as promised. */
+        rc = page_fetch(xa, pfn, &page, &origin, true);
         if (rc == 0)
             *out = page;
         return rc;
@@ -182,7 +213,8 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         pa += chunk;
         len -= chunk;
     }
-    return 0;
+    /* A page lost to a truncation during the copy reads as zeros: say so. */
+    return xa__mapguard_check(xa);
 }
 
 XA_API int xa_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)

@@ -34,6 +34,8 @@
 
 #include "backends/qemu/qemu.h"
 #include "core/internal.h"
+#include "core/mapguard.h"
+#include "core/rangemap.h"
 
 #define GIB ((uint64_t)1 << 30)
 
@@ -272,30 +274,33 @@ const struct qemu_segment *qemu_seg_find(struct qemu_backend *qb, uint64_t pa)
         if (pa >= s->gpa && pa - s->gpa < s->size)
             return s;
     }
-    unsigned lo = 0, hi = qb->nr_segs;
-    while (lo < hi) {
-        unsigned mid = lo + (hi - lo) / 2;
-        const struct qemu_segment *s = &qb->segs[mid];
-        if (pa < s->gpa)
-            hi = mid;
-        else if (pa - s->gpa >= s->size)
-            lo = mid + 1;
-        else {
-            qb->last_seg = mid;
-            return s;
-        }
-    }
-    return NULL;
+    struct xa_rangemap m = XA_RANGEMAP(qb->segs, qb->nr_segs, struct qemu_segment, gpa, size);
+    size_t i = xa_rangemap_find(&m, pa);
+    if (i == XA_RANGE_NONE)
+        return NULL;
+    qb->last_seg = (unsigned)i;
+    return &qb->segs[i];
 }
 
 /* ---------------------------------------------------------------- access */
 
-static int map_fd(struct qemu_backend *qb, struct qemu_block *b, int fd, off_t offset)
+/* Map block @b from @fd (named @what in messages). A file that shrinks
+ * under the mapping (QEMU gone, the file cut) gives errors naming it, not
+ * SIGBUS (core/mapguard.h). 0, 1 when it cannot be mapped, or an error. */
+static int map_fd(struct qemu_backend *qb, struct qemu_block *b, int fd, off_t offset,
+                  const char *what)
 {
     int prot = PROT_READ | (qb->writable ? PROT_WRITE : 0);
     void *p = mmap(NULL, b->size, prot, MAP_SHARED, fd, offset);
     if (p == MAP_FAILED)
-        return -errno;
+        return 1;
+    char label[PATH_MAX + 300];
+    snprintf(label, sizeof(label), "%s: RAM block %s in %s", qb->sock_path, b->id, what);
+    int rc = xa__mapguard_add(qb->base.xa, p, b->size, prot, fd, label);
+    if (rc < 0) {
+        munmap(p, b->size);
+        return rc;
+    }
     b->map = p;
     b->map_len = b->size;
     return 0;
@@ -317,7 +322,7 @@ static int map_mem_path(struct qemu_backend *qb, struct qemu_block *b)
     struct stat st;
     int rc = 1;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= b->size)
-        rc = map_fd(qb, b, fd, 0) == 0 ? 0 : 1;
+        rc = map_fd(qb, b, fd, 0, b->mem_path);
     close(fd);
     return rc;
 }
@@ -499,8 +504,10 @@ static int access_via_proc(struct qemu_backend *qb, unsigned i)
                  c[pick].start, c[pick].end);
         int fd = open(mf, (qb->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (fd >= 0) {
-            (void)map_fd(qb, b, fd, (off_t)c[pick].offset);
+            int mapped = map_fd(qb, b, fd, (off_t)c[pick].offset, mf);
             close(fd);
+            if (mapped < 0)
+                return mapped;
         }
     }
     return 0;
@@ -575,8 +582,10 @@ void qemu_ram_close(struct qemu_backend *qb)
 {
     for (unsigned i = 0; i < qb->nr_blocks; i++) {
         struct qemu_block *b = &qb->blocks[i];
-        if (b->map)
+        if (b->map) {
+            xa__mapguard_remove_at(b->map);
             munmap(b->map, b->map_len);
+        }
         b->map = NULL;
         free(b->mem_path);
         b->mem_path = NULL;
