@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         if (pid) {
             struct xa_process p;
             if (xa_process_by_pid(xa, pid, &p) < 0)
-                tool_die(TOOL_ERR, "%s: no process with pid %d", o.target, pid);
+                tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
         }
         buf = malloc(len);
         if (!buf)

@@ -5,6 +5,12 @@
  * remembered in a set, so a loop is reported at the first repeated node
  * and no node is ever handed out twice; the set grows with the list, which
  * @max bounds (LINUX_MAX_TASKS: 1M nodes, a 32 MiB set at most).
+ *
+ * The kernel keeps both links: every step also checks that the next node's
+ * prev pointer names the node we came from, and the end of the walk that the
+ * head's prev names the last node. One rewritten next pointer (a node that
+ * points back at the head early, a head that points at itself) then ends
+ * the walk with an error instead of a short list that looks whole.
  */
 #include <stdlib.h>
 
@@ -20,6 +26,24 @@ void lx_list_free(struct lx_list_walk *w)
     lx_ptrset_free(&w->seen);
 }
 
+/* list_head.prev follows next: @next's prev must be the node we are at. */
+static int check_prev(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next)
+{
+    uint64_t prev;
+    if (lx_u64(xa, next + 8, &prev) < 0)
+        return w->err = xa__set_error(xa, XA_EFAULT,
+                                      "%s broken at 0x%llx: cannot read the prev pointer of 0x%llx",
+                                      w->what, (unsigned long long)w->cur,
+                                      (unsigned long long)next);
+    if (prev != w->cur)
+        return w->err = xa__set_error(
+                   xa, XA_EBADDATA,
+                   "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
+                   w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
+                   (unsigned long long)next, (unsigned long long)prev);
+    return 0;
+}
+
 int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
 {
     if (w->err)
@@ -33,6 +57,9 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
                                       "%s broken at 0x%llx: cannot read its next pointer",
                                       w->what, (unsigned long long)w->cur);
     if (next == w->head) {
+        rc = check_prev(xa, w, next);
+        if (rc < 0)
+            return rc;
         w->done = true;
         return 0;
     }
@@ -50,6 +77,9 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
         return w->err = xa__set_error(xa, XA_ELIMIT,
                                       "%s loops (at 0x%llx) without returning to its head",
                                       w->what, (unsigned long long)next);
+    rc = check_prev(xa, w, next);
+    if (rc < 0)
+        return rc;
     w->steps++;
     w->cur = next;
     *node = next;

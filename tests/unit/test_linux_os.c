@@ -44,6 +44,10 @@
 #define K_PAGE_OFFSET_BASE 0x6800
 #define K_MODULES 0x7000
 #define K_SPECIAL_VMOPS 0x7100
+#define K_PER_CPU_OFFSET 0x7200 /* __per_cpu_offset[NR_CPUS] */
+#define K_NR_CPU_IDS 0x7300
+#define NR_CPUS_SYNTH 2
+#define PCPU_PROCESS_COUNTS 0x40 /* per-CPU symbol: an offset into each CPU's area */
 #define K_INIT_TASK 0x8000
 #define K_L4_K 0xa000 /* 5-level only */
 #define K_L4_D 0xb000
@@ -72,10 +76,12 @@
 #define MM_START_BRK 0x80
 #define MM_BRK 0x88
 #define MM_START_STACK 0x90
+#define MM_MAP_COUNT 0x98
 #define V_START 0
 #define V_END 8
 #define V_FLAGS 32
 #define V_NEXT 40 /* old layout only */
+#define V_PREV 48 /* old layout only */
 #define V_OPS 80
 #define V_PGOFF 96
 #define V_FILE 104
@@ -235,6 +241,7 @@ static void *build_btf(uint32_t *size)
     btf__add_field(b, "start_brk", t_ulong, MM_START_BRK * 8, 0);
     btf__add_field(b, "brk", t_ulong, MM_BRK * 8, 0);
     btf__add_field(b, "start_stack", t_ulong, MM_START_STACK * 8, 0);
+    btf__add_field(b, "map_count", t_int, MM_MAP_COUNT * 8, 0);
     btf__add_struct(b, "mm_struct", 0x200);
     btf__add_field(b, NULL, s_mm_anon, 0, 0);
 
@@ -269,8 +276,10 @@ static void *build_btf(uint32_t *size)
     btf__add_field(b, "vm_pgoff", t_ulong, V_PGOFF * 8, 0);
     btf__add_field(b, "vm_file", t_ptr, V_FILE * 8, 0);
     btf__add_field(b, "vm_private_data", t_ptr, V_PRIVATE * 8, 0);
-    if (old_layout)
+    if (old_layout) {
         btf__add_field(b, "vm_next", t_ptr, V_NEXT * 8, 0);
+        btf__add_field(b, "vm_prev", t_ptr, V_PREV * 8, 0);
+    }
 
     int s_path = btf__add_struct(b, "path", 16);
     btf__add_field(b, "mnt", t_ptr, 0, 0);
@@ -337,7 +346,8 @@ static void *build_btf(uint32_t *size)
 static uint64_t task_va[5];
 static uint64_t mm1, maple_root_node, leaf2_node;
 static uint64_t mod_va[2];
-static uint64_t vma_va[3];
+static uint64_t vma_va[5];
+static uint64_t pcpu_area[NR_CPUS_SYNTH]; /* each CPU's per-CPU area (direct map) */
 static uint64_t init_dentry;
 
 static uint64_t make_cred(uint32_t uid, uint32_t gid, uint32_t euid, uint32_t egid)
@@ -486,15 +496,19 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
         vput64(v2 + V_NEXT, v3);
         vput64(v3 + V_NEXT, v4);
         vput64(v4 + V_NEXT, v5);
-        vma_va[0] = v1;
-        vma_va[1] = v2;
-        vma_va[2] = v3;
+        vput64(v2 + V_PREV, v1);
+        vput64(v3 + V_PREV, v2);
+        vput64(v4 + V_PREV, v3);
+        vput64(v5 + V_PREV, v4);
     } else {
         vput64(mm1 + MM_MT + 8, ENODE(maple_root_node, 3) | 2); /* root: arange_64 */
     }
     vput64(mm1 + MM_START_BRK, 0x401000);
     vput64(mm1 + MM_BRK, 0x402800);
     vput64(mm1 + MM_START_STACK, 0x7fffe000);
+    vput32(mm1 + MM_MAP_COUNT, 5);
+    const uint64_t vmas[5] = {v1, v2, v3, v4, v5};
+    memcpy(vma_va, vmas, sizeof(vmas));
     uint64_t mm2 = galloc(0x200, 64); /* empty tree */
     vput64(mm2 + MM_PGD, build_user_tables());
 
@@ -507,6 +521,14 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
     make_task(task_va[3], 300, "worker\001", 0x400000, 2, 0, task_va[1], user_cred, mm2);
     make_task(task_va[4], 301, "zomb", 0x400000, 0x80, 0x20, task_va[3], user_cred, 0);
     link_list(0, task_va, 5, T_TASKS);
+    /* The kernel's count of processes (all but init_task), per CPU: the
+     * values only add up (one CPU forked more than it reaped). */
+    put32(kpa(K_NR_CPU_IDS), NR_CPUS_SYNTH);
+    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++) {
+        pcpu_area[cpu] = galloc(4096, 4096);
+        put64(kpa(K_PER_CPU_OFFSET) + 8u * (uint64_t)cpu, pcpu_area[cpu]);
+        vput64(pcpu_area[cpu] + PCPU_PROCESS_COUNTS, cpu ? UINT64_MAX : 5);
+    }
 
     for (int i = 0; i < 2; i++) {
         mod_va[i] = galloc(0x300, 64);
@@ -558,8 +580,12 @@ static void write_maps(uint32_t btf_size)
         {K_MODULES, 'd', "modules"},
         {K_SPECIAL_VMOPS, 'd', "special_mapping_vmops"},
         {K_INIT_TASK, 'D', "init_task"},
+        {K_PER_CPU_OFFSET, 'D', "__per_cpu_offset"},
+        {K_NR_CPU_IDS, 'D', "nr_cpu_ids"},
     };
     n += snprintf(text + n, sizeof(text) - (size_t)n, "0000000000000000 A fixed_percpu_data\n");
+    n += snprintf(text + n, sizeof(text) - (size_t)n, "%016x A process_counts\n",
+                  PCPU_PROCESS_COUNTS);
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
         n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx %c %s\n",
                       (unsigned long long)(KLINK + syms[i].off), syms[i].type, syms[i].name);
@@ -793,6 +819,174 @@ static void test_vmas(struct xa_instance *xa)
     CHECK(it == NULL);
 }
 
+/* Modules walked before the end or an error; *err gets the last result. */
+static int count_modules(struct xa_instance *xa, int *err)
+{
+    struct xa_module_iter *it;
+    *err = xa_module_iter_new(xa, &it);
+    if (*err < 0)
+        return 0;
+    struct xa_module m;
+    int n = 0, rc;
+    while ((rc = xa_module_iter_next(it, &m)) == 1 && n < 100)
+        n++;
+    xa_module_iter_free(it);
+    *err = rc;
+    return n;
+}
+
+static int count_vmas(struct xa_instance *xa, int32_t pid, int *err)
+{
+    struct xa_vma_iter *it;
+    *err = xa_vma_iter_new(xa, pid, &it);
+    if (*err < 0)
+        return 0;
+    static struct xa_vma v;
+    int n = 0, rc;
+    while ((rc = xa_vma_iter_next(it, &v)) == 1 && n < 100)
+        n++;
+    xa_vma_iter_free(it);
+    *err = rc;
+    return n;
+}
+
+/*
+ * One rewritten pointer must not give a short list that looks whole: the
+ * back links (list_head.prev, vm_prev) and the kernel's own counters
+ * (process_counts, mm->map_count) are checked, and a disagreement ends the
+ * walk with an error after what was found (a partial result).
+ */
+static void test_links_and_counts(void *btf, uint32_t btf_size)
+{
+    struct xa_instance *xa;
+    int err, n;
+
+    /* The whole guest passes every check. */
+    build_guest(false, btf, btf_size);
+    if ((xa = open_guest(map_path, btf_path))) {
+        CHECK_EQ(count_processes(xa, &err), 5);
+        CHECK_EQ(err, 0);
+        CHECK_EQ(count_modules(xa, &err), 2);
+        CHECK_EQ(err, 0);
+        CHECK_EQ(count_vmas(xa, 1, &err), 5);
+        CHECK_EQ(err, 0);
+        xa_destroy(xa);
+    }
+
+    /* A task whose tasks.next points back at init_task early: the head's
+     * prev still names the last task. */
+    build_guest(false, btf, btf_size);
+    vput64(task_va[2] + T_TASKS, task_va[0] + T_TASKS);
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_processes(xa, &err);
+        CHECK_EQ(n, 3);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "task list broken after 2 entries") != NULL);
+        xa_destroy(xa);
+    }
+
+    /* init_task.tasks.next pointing at itself: only swapper, then an error;
+     * a pid lookup says why it found nothing. */
+    build_guest(false, btf, btf_size);
+    vput64(task_va[0] + T_TASKS, task_va[0] + T_TASKS);
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_processes(xa, &err);
+        CHECK_EQ(n, 1);
+        CHECK_EQ(err, XA_EBADDATA);
+        struct xa_process p;
+        CHECK_EQ(xa_process_by_pid(xa, 1, &p), XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "pid 1 not found") != NULL);
+        CHECK(strstr(xa_errmsg(xa), "task list broken") != NULL);
+        xa_destroy(xa);
+    }
+
+    /* A task unlinked cleanly (both links mended) but still counted by the
+     * kernel: the list is consistent, the count is not. */
+    build_guest(false, btf, btf_size);
+    vput64(task_va[3] + T_TASKS, task_va[0] + T_TASKS);
+    vput64(task_va[0] + T_TASKS + 8, task_va[3] + T_TASKS);
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_processes(xa, &err);
+        CHECK_EQ(n, 4);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "4 processes on the list, the kernel counts 5") != NULL);
+        struct xa_process p;
+        CHECK_EQ(xa_process_by_pid(xa, 301, &p), XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "pid 301 not found (4 processes walked)") != NULL);
+        xa_destroy(xa);
+    }
+
+    /* A module list cut after the first module (ext4's prev still points back). */
+    build_guest(false, btf, btf_size);
+    vput64(mod_va[0] + MOD_LIST, kva(K_MODULES));
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_modules(xa, &err);
+        CHECK_EQ(n, 1);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "module list broken") != NULL);
+        xa_destroy(xa);
+    }
+
+    /* A refcount the kernel cannot hold (negative as atomic_t): no signed
+     * overflow, an implausible module. */
+    build_guest(false, btf, btf_size);
+    vput32(mod_va[1] + MOD_REFCNT, 0x80000000u);
+    vput32(mod_va[0] + MOD_REFCNT, 0x7fffffffu);
+    if ((xa = open_guest(map_path, btf_path))) {
+        struct xa_module_iter *it;
+        CHECK_EQ(xa_module_iter_new(xa, &it), 0);
+        struct xa_module m;
+        CHECK_EQ(xa_module_iter_next(it, &m), 1);
+        CHECK_EQ(m.refcount, 0x7ffffffe);
+        CHECK_EQ(xa_module_iter_next(it, &m), XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "refcount 0x80000000") != NULL);
+        xa_module_iter_free(it);
+        xa_destroy(xa);
+    }
+
+    /* A NULL slot in a maple leaf hides [heap]: map_count tells. */
+    build_guest(false, btf, btf_size);
+    {
+        /* leaf1 is the first child of the root: slot[0] at +80 */
+        uint64_t enode, leaf1;
+        memcpy(&enode, img + pa_of(maple_root_node + 80), 8);
+        leaf1 = enode & ~0xffULL;
+        vput64(leaf1 + 128 + 2 * 8, 0); /* slot 2: the heap VMA */
+    }
+    if ((xa = open_guest(map_path, btf_path))) {
+        n = count_vmas(xa, 1, &err);
+        CHECK_EQ(n, 4);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "holds 4 VMAs, mm->map_count says 5") != NULL);
+        xa_destroy(xa);
+    }
+}
+
+/* The older layout: a vm_next that skips a VMA is caught by vm_prev. */
+static void test_vma_list_links(const char *old_btf)
+{
+    struct xa_instance *xa;
+    int err, n;
+    vput64(vma_va[1] + V_NEXT, vma_va[3]); /* v2 -> v4; v4's vm_prev is v3 */
+    if ((xa = open_guest(map_path, old_btf))) {
+        n = count_vmas(xa, 1, &err);
+        CHECK_EQ(n, 2);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "VMA list broken after 2 VMAs") != NULL);
+        xa_destroy(xa);
+    }
+    vput64(vma_va[1] + V_NEXT, vma_va[2]);
+    vput64(vma_va[3] + V_NEXT, 0); /* v4 ends the list: v5 dropped, links agree */
+    if ((xa = open_guest(map_path, old_btf))) {
+        n = count_vmas(xa, 1, &err);
+        CHECK_EQ(n, 4);
+        CHECK_EQ(err, XA_EBADDATA);
+        CHECK(strstr(xa_errmsg(xa), "VMA list holds 4 VMAs, mm->map_count says 5") != NULL);
+        xa_destroy(xa);
+    }
+    vput64(vma_va[3] + V_NEXT, vma_va[4]);
+}
+
 int main(void)
 {
     img = calloc(1, IMG_SIZE);
@@ -847,6 +1041,7 @@ int main(void)
         test_vmas(xa);
         xa_destroy(xa);
     }
+    test_vma_list_links(old_btf_path);
     /* ... and a VMA list that loops. */
     vput64(vma_va[2] + V_NEXT, vma_va[1]);
     if ((xa = open_guest(map_path, old_btf_path))) {
@@ -867,6 +1062,8 @@ int main(void)
     btf_size = 0;
     free(btf);
     btf = build_btf(&btf_size);
+
+    test_links_and_counts(btf, btf_size);
 
     /* 1d. An unlinked file is shown as /proc does. */
     build_guest(false, btf, btf_size);
