@@ -43,17 +43,31 @@
 #define DISCOVERY_WORK_PER_BYTE 8u
 #define DISCOVERY_WORK_FIXED (64ull << 20)
 
-/* One discovery: the meter and what it examined, for the message. */
-struct discovery {
-    struct ksym_work work;
-    uint64_t candidates; /* token tables that reached the window stage */
-};
-
 struct window {
     uint64_t pa; /* guest-physical address of buf[0] */
     uint8_t *buf;
     size_t len;
+    /* Buffer offsets of the words that can be num_syms, ascending (see
+     * ksym_num_syms_positions); NULL for a probe. */
+    uint64_t *pos;
+    size_t nr_pos;
 };
+
+/* One discovery: the meter, what it examined (for the message), and the
+ * last window copied: fake tables planted close together fall in the same
+ * window, which is then searched again but not copied or indexed again. */
+struct discovery {
+    struct ksym_work work;
+    uint64_t candidates; /* token tables that reached the window stage */
+    struct window cache;
+};
+
+static void window_free(struct window *w)
+{
+    free(w->buf);
+    free(w->pos);
+    *w = (struct window){0};
+}
 
 static const struct xa_mem_range *range_of(const struct xa_instance *xa, uint64_t pa)
 {
@@ -65,23 +79,34 @@ static const struct xa_mem_range *range_of(const struct xa_instance *xa, uint64_
     return NULL;
 }
 
-/* Copy [pa - before, pa + after) clipped to the RAM range holding pa; the
- * copy starts 8-byte aligned in guest memory. */
-static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
-                       struct window *w, struct discovery *d)
+/* [*lo, *hi): [pa - before, pa + after) clipped to the RAM range holding
+ * pa, starting 8-byte aligned in guest memory. */
+static int window_bounds(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
+                         uint64_t *lo, uint64_t *hi)
 {
     const struct xa_mem_range *r = range_of(xa, pa);
     if (!r)
         return XA_ERANGE;
-    uint64_t lo = pa - r->start > before ? pa - before : r->start;
-    lo = (lo + 7) & ~7ULL;
+    *lo = pa - r->start > before ? pa - before : r->start;
+    *lo = (*lo + 7) & ~7ULL;
     uint64_t end = r->start + r->size;
-    uint64_t hi = end - pa > after ? pa + after : end;
-    if (lo > pa || hi <= lo)
+    *hi = end - pa > after ? pa + after : end;
+    if (*lo > pa || *hi <= *lo)
         return XA_ERANGE;
-    /* Copying and then searching the copy: twice its size. */
-    if (!ksym_spend(&d->work, 2 * (hi - lo)))
+    return 0;
+}
+
+/* Copy [pa - before, pa + after), clipped (window_bounds). */
+static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
+                       struct window *w, struct discovery *d)
+{
+    uint64_t lo, hi;
+    if (window_bounds(xa, pa, before, after, &lo, &hi) < 0)
+        return XA_ERANGE;
+    /* Copying and then searching (or indexing) the copy: twice its size. */
+    if (!ksym_reserve(&d->work, 2 * (hi - lo)))
         return XA_ELIMIT;
+    *w = (struct window){0};
     w->pa = lo;
     w->len = (size_t)(hi - lo);
     w->buf = malloc(w->len);
@@ -93,6 +118,16 @@ static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uin
         w->buf = NULL;
     }
     return rc;
+}
+
+/* Where num_syms can be in @w (ksym_num_syms_positions). */
+static int index_window(struct window *w)
+{
+    w->pos = malloc((w->len / 8 + 1) * sizeof(*w->pos));
+    if (!w->pos)
+        return XA_ENOMEM;
+    w->nr_pos = ksym_num_syms_positions(w->buf, w->len, w->pos);
+    return 0;
 }
 
 /* Is the token index candidate at @pa the real thing? On success @w holds
@@ -120,25 +155,49 @@ static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
         return XA_ENOENT;
     d->candidates++;
 
-    /* A small window first (it is copied), a large one for huge tables. */
+    /* A small window first, a large one for huge tables; a window already
+     * copied that covers the one wanted is searched instead. */
     static const uint32_t before[] = {WINDOW_BEFORE_SMALL, WINDOW_BEFORE};
     static const uint32_t after[] = {WINDOW_AFTER_SMALL, WINDOW_AFTER};
+    struct window *c = &d->cache;
     for (int i = 0; i < 2; i++) {
-        rc = read_window(xa, pa, before[i], after[i], w, d);
-        if (rc < 0)
-            return rc == XA_ELIMIT ? rc : XA_ENOENT;
+        uint64_t lo, hi;
+        if (window_bounds(xa, pa, before[i], after[i], &lo, &hi) < 0)
+            return XA_ENOENT;
+        bool cached = c->buf && c->pa <= lo && hi <= c->pa + c->len;
+        if (!cached) {
+            /* Once a candidate has failed, more may follow above this one:
+             * copy far enough ahead for the window to serve them too. */
+            uint64_t ahead = d->candidates > 1 ? WINDOW_BEFORE : after[i];
+            window_free(c);
+            rc = read_window(xa, pa, before[i], ahead, c, d);
+            if (rc < 0)
+                return rc == XA_ELIMIT ? rc : XA_ENOENT;
+            rc = index_window(c);
+            if (rc < 0)
+                return rc;
+        }
         memset(l, 0, sizeof(*l));
         l->work = &d->work;
-        l->token_table = (size_t)(table_pa - w->pa);
-        l->token_index = (size_t)(pa - w->pa);
-        rc = ksym_find_tables(w->buf, w->len, l);
+        l->token_table = (size_t)(table_pa - c->pa);
+        l->token_index = (size_t)(pa - c->pa);
+        l->syms_pos = c->pos;
+        l->nr_syms_pos = c->nr_pos;
+        rc = ksym_find_tables(c->buf, c->len, l);
         l->work = NULL;
-        if (rc == 0)
+        l->syms_pos = NULL;
+        if (rc == 0) { /* the caller takes the window */
+            *w = *c;
+            *c = (struct window){0};
             return 0;
-        free(w->buf);
-        w->buf = NULL;
+        }
         if (rc == XA_ELIMIT)
             return rc;
+        /* The tables lie below the index (but for 6.4+ offsets, which the
+         * small window's 1 MiB after it holds up to 250 k symbols): a window
+         * searched that reaches as far down as the large one is enough. */
+        if (window_bounds(xa, pa, before[1], after[1], &lo, &hi) < 0 || c->pa <= lo)
+            break;
     }
     return XA_ENOENT;
 }
@@ -172,7 +231,7 @@ static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
     uint64_t hi = end - pa > KSYM_TOKEN_INDEX_SIZE ? pa + KSYM_TOKEN_INDEX_SIZE : end;
     uint8_t buf[2 * KSYM_TOKEN_INDEX_SIZE];
     lo = (lo + 7) & ~7ULL;
-    if (!ksym_spend(&d->work, sizeof(buf)))
+    if (!ksym_reserve(&d->work, sizeof(buf)))
         return XA_ELIMIT;
     if (hi <= lo || xa__read_pa(xa, lo, buf, (size_t)(hi - lo)) < 0)
         return XA_ENOENT;
@@ -194,7 +253,7 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
     uint64_t last_tried = UINT64_MAX;
     for (uint64_t pfn = start >> XA_PAGE_SHIFT; (pfn << XA_PAGE_SHIFT) < end; pfn++) {
         const uint8_t *page;
-        if (!ksym_spend(&d->work, XA_PAGE_SIZE))
+        if (!ksym_reserve(&d->work, XA_PAGE_SIZE))
             return XA_ELIMIT;
         if (xa__page(xa, pfn, &page) < 0)
             continue;
@@ -381,6 +440,7 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
         ram += xa->ranges[i].size;
     struct discovery d = {.work = {.limit = linux_discovery_budget(ram)}};
     int rc = scan_memory(xa, &w, &l, &d);
+    window_free(&d.cache);
     lx->discovery_work = d.work.spent;
     if (rc == XA_ELIMIT)
         return xa__set_error(xa, XA_ENOOS,
@@ -395,7 +455,7 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
     uint64_t tables_pa = w.pa + l.token_table;
     symtab_free(&lx->syms);
     rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
-    free(w.buf);
+    window_free(&w);
     if (rc < 0) {
         symtab_free(&lx->syms);
         return xa__set_error(xa, rc == XA_ENOMEM ? rc : XA_EBADDATA,

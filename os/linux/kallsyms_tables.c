@@ -195,16 +195,16 @@ static bool markers_plausible(const uint8_t *buf, size_t m, size_t count, size_t
                               size_t names_size, struct ksym_work *work)
 {
     uint64_t prev = 0;
-    for (size_t i = 0; i < count; i++) {
-        if (i % 512 == 0 && !ksym_spend(work, 512 * msize))
-            return false;
+    size_t i;
+    for (i = 0; i < count; i++) {
         const uint8_t *p = buf + m + i * msize;
         uint64_t v = msize == 4 ? get32(p) : get64(p);
         if (i == 0 ? v != 0 : v <= prev)
-            return false;
+            break;
         prev = v;
     }
-    return prev < names_size;
+    /* What was read, once: most candidates fail at the first marker. */
+    return ksym_spend(work, (i + 1) * msize) && i == count && prev < names_size;
 }
 
 /*
@@ -290,6 +290,35 @@ static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r
     return descents <= l->num_syms / 100;
 }
 
+/* Work units of the steps below, in bytes of memory streamed for the same
+ * time (measured on the hostile tests' fake tables: a unit should cost about
+ * what a byte of the page scan costs, so that the budget bounds time). */
+#define POSITION_COST 32 /* one index entry looked at */
+#define TRY_COST 256     /* one num_syms candidate tried (4 layouts) */
+
+static bool num_syms_word(const uint8_t *buf, size_t s)
+{
+    uint32_t n = get32(buf + s);
+    return get32(buf + s + 4) == 0 && n != 0 && n <= LINUX_SYMTAB_MAX;
+}
+
+size_t ksym_num_syms_positions(const uint8_t *buf, size_t len, uint64_t *out)
+{
+    size_t k = 0;
+    for (size_t s = 0; s + 8 <= len; s += 8)
+        if (num_syms_word(buf, s))
+            out[k++] = (uint64_t)s << 32 | get32(buf + s);
+    return k;
+}
+
+/* Can n symbols' names, markers and seqs fill the @dist bytes from num_syms
+ * to the token table? (2 to 2 + KSYM_NAME_MAX bytes a name, 3 of seqs, 8 a
+ * marker at most, padding.) Rules out most small integers far below. */
+static bool distance_fits(uint64_t n, uint64_t dist)
+{
+    return dist >= 8 + 2 * n && dist <= 8 + n * (2 + KSYM_NAME_MAX + 3 + 1) + 64;
+}
+
 int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
 {
     if (l->token_table >= len || l->token_index > len ||
@@ -297,17 +326,37 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
         return XA_ENOENT;
     /* num_syms: the closest 8-aligned word below the tables that fits. */
     bool found = false;
-    size_t scanned = 0;
-    for (size_t s = l->token_table & ~(size_t)7; s >= 8 && !found;) {
-        s -= 8;
-        if (++scanned % 4096 == 0 && !ksym_spend(l->work, 4096 * 8))
-            break;
-        uint32_t n = get32(buf + s);
-        if (get32(buf + s + 4) != 0 || n == 0 || n > LINUX_SYMTAB_MAX)
-            continue;
-        found = try_num_syms_at(buf, s, n, l);
+    size_t scanned = 0, top = l->token_table & ~(size_t)7;
+    if (l->syms_pos) {
+        size_t lo = 0, hi = l->nr_syms_pos; /* first position >= top */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (l->syms_pos[mid] >> 32 < top)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        /* Only the index is read until a word's value fits its distance. */
+        for (size_t i = lo; i > 0 && !found;) {
+            uint64_t e = l->syms_pos[--i];
+            size_t s = (size_t)(e >> 32);
+            uint32_t n = (uint32_t)e;
+            if (++scanned % 512 == 0 && !ksym_spend(l->work, 512 * POSITION_COST))
+                break;
+            if (distance_fits(n, top - s) && s + 8 <= len && num_syms_word(buf, s) &&
+                ksym_spend(l->work, TRY_COST))
+                found = try_num_syms_at(buf, s, get32(buf + s), l);
+        }
+    } else {
+        for (size_t s = top; s >= 8 && !found;) {
+            s -= 8;
+            if (++scanned % 4096 == 0 && !ksym_spend(l->work, 4096 * 8))
+                break;
+            if (num_syms_word(buf, s) && ksym_spend(l->work, TRY_COST))
+                found = try_num_syms_at(buf, s, get32(buf + s), l);
+        }
     }
-    if (l->work && l->work->spent > l->work->limit)
+    if (l->work && l->work->exhausted)
         return XA_ELIMIT;
     if (!found)
         return XA_ENOENT;
@@ -326,7 +375,7 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
     l->new_order = true;
     if (o <= len && offsets_plausible(buf, len, o, ALIGN8(o + n4), l))
         return 0;
-    return l->work && l->work->spent > l->work->limit ? XA_ELIMIT : XA_ENOENT;
+    return l->work && l->work->exhausted ? XA_ELIMIT : XA_ENOENT;
 }
 
 int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,

@@ -35,20 +35,39 @@
  */
 struct ksym_work {
     uint64_t spent, limit;
+    bool exhausted; /* a request was refused, or spending passed the limit */
 };
 
-/* Spend @units; false once the limit is passed (the caller gives up). A NULL
- * meter is unlimited (unit tests on small buffers). */
+/* Record @units of work just done; false once the limit is passed (the
+ * caller gives up). A NULL meter is unlimited (unit tests on small buffers). */
 static inline bool ksym_spend(struct ksym_work *w, uint64_t units)
 {
     if (!w)
         return true;
     w->spent += units;
-    return w->spent <= w->limit;
+    if (w->spent > w->limit)
+        w->exhausted = true;
+    return !w->exhausted;
+}
+
+/* Before work of @units (a copy): false, and nothing spent, if it would
+ * pass the limit. */
+static inline bool ksym_reserve(struct ksym_work *w, uint64_t units)
+{
+    if (!w)
+        return true;
+    if (w->exhausted || units > w->limit - w->spent)
+        return !(w->exhausted = true);
+    w->spent += units;
+    return true;
 }
 
 struct ksym_layout {
     struct ksym_work *work; /* may be NULL; ksym_find_tables() spends on it */
+    /* Optional (NULL: every word is tried): the words that can be num_syms,
+     * from ksym_num_syms_positions() on the same buffer. */
+    const uint64_t *syms_pos;
+    size_t nr_syms_pos;
     size_t token_table, token_index; /* buffer offsets */
     size_t num_syms_at, names, names_size, markers;
     size_t offsets, relative_base_at;
@@ -84,6 +103,15 @@ int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
  */
 #define KSYM_PRECHECK_BEFORE 256
 bool ksym_tables_precheck(const uint8_t *buf, size_t token_table);
+
+/*
+ * The 8-aligned words that can be kallsyms_num_syms (low half
+ * 1..LINUX_SYMTAB_MAX, high half 0), ascending, into @out (room for len / 8
+ * entries; @len below 4 GiB): buffer offset << 32 | value. Returns how many.
+ * Done once per window, it spares every later search of the window its
+ * word-by-word scan.
+ */
+size_t ksym_num_syms_positions(const uint8_t *buf, size_t len, uint64_t *out);
 
 /*
  * Find and validate num_syms, names, markers, offsets and relative_base
