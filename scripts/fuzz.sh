@@ -5,7 +5,7 @@
 # regenerate the table in docs/fuzzing.md.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 600, all)
-#   targets: dump x86 kallsyms btf walks jbd2 disk
+#   targets: dump x86 kallsyms discovery btf walks jbd2 disk
 #
 # New inputs go to $XA_FUZZ_BUILD/fuzz-work/<target> (not committed); crash
 # reproducers to $XA_FUZZ_BUILD/fuzz-artifacts/<target>/. A fixed crash's
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SECONDS_PER_TARGET=${1:-600}
 shift 2>/dev/null || true
-ALL_TARGETS="dump x86 kallsyms btf walks jbd2 disk"
+ALL_TARGETS="dump x86 kallsyms discovery btf walks jbd2 disk"
 TARGETS=${*:-$ALL_TARGETS}
 BUILD=${XA_FUZZ_BUILD:-$ROOT/build-libfuzzer}
 RESULTS=$ROOT/tests/fuzz/results.tsv
@@ -27,6 +27,7 @@ max_len() {
     case $1 in
         walks) echo 769 ;;      # variant byte + 64 patch records
         kallsyms) echo 131072 ;;
+        discovery) echo 16384 ;; # header + one blob, tiled by the target
         *) echo 65536 ;;
     esac
 }
