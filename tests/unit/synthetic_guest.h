@@ -40,6 +40,10 @@
 #define K_PAGE_OFFSET_BASE 0x6800
 #define K_MODULES 0x7000
 #define K_SPECIAL_VMOPS 0x7100
+#define K_PER_CPU_OFFSET 0x7200 /* __per_cpu_offset[NR_CPUS] */
+#define K_NR_CPU_IDS 0x7300
+#define NR_CPUS_SYNTH 2
+#define PCPU_PROCESS_COUNTS 0x40 /* per-CPU symbol: an offset into each CPU's area */
 #define K_INIT_TASK 0x8000
 #define K_L4_K 0xa000 /* 5-level only */
 #define K_L4_D 0xb000
@@ -68,10 +72,12 @@
 #define MM_START_BRK 0x80
 #define MM_BRK 0x88
 #define MM_START_STACK 0x90
+#define MM_MAP_COUNT 0x98
 #define V_START 0
 #define V_END 8
 #define V_FLAGS 32
 #define V_NEXT 40 /* old layout only */
+#define V_PREV 48 /* old layout only */
 #define V_OPS 80
 #define V_PGOFF 96
 #define V_FILE 104
@@ -231,6 +237,7 @@ static inline void *build_btf(uint32_t *size)
     btf__add_field(b, "start_brk", t_ulong, MM_START_BRK * 8, 0);
     btf__add_field(b, "brk", t_ulong, MM_BRK * 8, 0);
     btf__add_field(b, "start_stack", t_ulong, MM_START_STACK * 8, 0);
+    btf__add_field(b, "map_count", t_int, MM_MAP_COUNT * 8, 0);
     btf__add_struct(b, "mm_struct", 0x200);
     btf__add_field(b, NULL, s_mm_anon, 0, 0);
 
@@ -265,8 +272,10 @@ static inline void *build_btf(uint32_t *size)
     btf__add_field(b, "vm_pgoff", t_ulong, V_PGOFF * 8, 0);
     btf__add_field(b, "vm_file", t_ptr, V_FILE * 8, 0);
     btf__add_field(b, "vm_private_data", t_ptr, V_PRIVATE * 8, 0);
-    if (old_layout)
+    if (old_layout) {
         btf__add_field(b, "vm_next", t_ptr, V_NEXT * 8, 0);
+        btf__add_field(b, "vm_prev", t_ptr, V_PREV * 8, 0);
+    }
 
     int s_path = btf__add_struct(b, "path", 16);
     btf__add_field(b, "mnt", t_ptr, 0, 0);
@@ -333,7 +342,8 @@ static inline void *build_btf(uint32_t *size)
 static uint64_t task_va[5];
 static uint64_t mm1, maple_root_node, leaf2_node;
 static uint64_t mod_va[2];
-static uint64_t vma_va[3];
+static uint64_t vma_va[5];
+static uint64_t pcpu_area[NR_CPUS_SYNTH]; /* each CPU's per-CPU area (direct map) */
 static uint64_t init_dentry;
 
 static inline uint64_t make_cred(uint32_t uid, uint32_t gid, uint32_t euid, uint32_t egid)
@@ -482,15 +492,19 @@ static inline void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
         vput64(v2 + V_NEXT, v3);
         vput64(v3 + V_NEXT, v4);
         vput64(v4 + V_NEXT, v5);
-        vma_va[0] = v1;
-        vma_va[1] = v2;
-        vma_va[2] = v3;
+        vput64(v2 + V_PREV, v1);
+        vput64(v3 + V_PREV, v2);
+        vput64(v4 + V_PREV, v3);
+        vput64(v5 + V_PREV, v4);
     } else {
         vput64(mm1 + MM_MT + 8, ENODE(maple_root_node, 3) | 2); /* root: arange_64 */
     }
     vput64(mm1 + MM_START_BRK, 0x401000);
     vput64(mm1 + MM_BRK, 0x402800);
     vput64(mm1 + MM_START_STACK, 0x7fffe000);
+    vput32(mm1 + MM_MAP_COUNT, 5);
+    const uint64_t vmas[5] = {v1, v2, v3, v4, v5};
+    memcpy(vma_va, vmas, sizeof(vmas));
     uint64_t mm2 = galloc(0x200, 64); /* empty tree */
     vput64(mm2 + MM_PGD, build_user_tables());
 
@@ -503,6 +517,14 @@ static inline void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
     make_task(task_va[3], 300, "worker\001", 0x400000, 2, 0, task_va[1], user_cred, mm2);
     make_task(task_va[4], 301, "zomb", 0x400000, 0x80, 0x20, task_va[3], user_cred, 0);
     link_list(0, task_va, 5, T_TASKS);
+    /* The kernel's count of processes (all but init_task), per CPU: the
+     * values only add up (one CPU forked more than it reaped). */
+    put32(kpa(K_NR_CPU_IDS), NR_CPUS_SYNTH);
+    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++) {
+        pcpu_area[cpu] = galloc(4096, 4096);
+        put64(kpa(K_PER_CPU_OFFSET) + 8u * (uint64_t)cpu, pcpu_area[cpu]);
+        vput64(pcpu_area[cpu] + PCPU_PROCESS_COUNTS, cpu ? UINT64_MAX : 5);
+    }
 
     for (int i = 0; i < 2; i++) {
         mod_va[i] = galloc(0x300, 64);
@@ -536,8 +558,11 @@ static inline int guest_sysmap_text(char *text, size_t size)
         {K_MODULES, 'd', "modules"},
         {K_SPECIAL_VMOPS, 'd', "special_mapping_vmops"},
         {K_INIT_TASK, 'D', "init_task"},
+        {K_PER_CPU_OFFSET, 'D', "__per_cpu_offset"},
+        {K_NR_CPU_IDS, 'D', "nr_cpu_ids"},
     };
     int n = snprintf(text, size, "0000000000000000 A fixed_percpu_data\n");
+    n += snprintf(text + n, size - (size_t)n, "%016x A process_counts\n", PCPU_PROCESS_COUNTS);
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
         n += snprintf(text + n, size - (size_t)n, "%016llx %c %s\n",
                       (unsigned long long)(KLINK + syms[i].off), syms[i].type, syms[i].name);

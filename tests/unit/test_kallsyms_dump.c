@@ -73,7 +73,15 @@ static void check_file(const char *set, const char *file, json_object *truth)
            (unsigned long long)lx->kaslr_slide, (unsigned long long)lx->text_start,
            (unsigned long long)lx->kernel_dtb, xa_page_mode_name(lx->mode),
            (unsigned long long)lx->page_offset, lx->version);
-    /* Speed is measured by bench/bench_linux, not asserted here (noisy machine, sanitizers). */
+    /* Speed is measured by bench/bench_linux, not asserted here (noisy machine, sanitizers).
+     * Work is: a clean discovery is what the budget is a multiple of. */
+    uint64_t ram = 0;
+    for (size_t i = 0; i < xa->nr_ranges; i++)
+        ram += xa->ranges[i].size;
+    printf("  discovery work %.2f x RAM (budget %.2f x)\n", (double)lx->discovery_work / ram,
+           (double)linux_discovery_budget(ram) / ram);
+    CHECK(lx->discovery_work <= 2 * ram, "clean discovery of %s spent %.2f x RAM", target,
+          (double)lx->discovery_work / ram);
 
     /* Every core-kernel symbol of the sample. */
     json_object *ks;
