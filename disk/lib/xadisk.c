@@ -52,7 +52,7 @@ struct xadisk {
     unsigned broken_in_row;         /* broken streams since records last flowed */
     char resync_reason[200];        /* why the next RESYNC event comes */
     char tap_image[4096];           /* the image HELLO named */
-    uint64_t disconnected_at_ms, last_data_ms, reconnect_after_ms;
+    uint64_t disconnected_at_ms, connected_at_ms, last_data_ms, reconnect_after_ms;
     uint8_t *rbuf;
     size_t rstart, rlen, rcap;
     struct engine eng;
@@ -297,7 +297,7 @@ static int do_connect(struct xadisk *xd)
     xd->have_hello = false;
     xd->have_ready = false;
     xd->rstart = xd->rlen = 0;
-    xd->last_data_ms = now_ms();
+    xd->last_data_ms = xd->connected_at_ms = now_ms();
     return 0;
 }
 
@@ -455,7 +455,6 @@ static int on_hello(struct xadisk *xd, const struct xdp_hdr *h, const uint8_t *p
 static int on_ready(struct xadisk *xd)
 {
     xd->have_ready = true;
-    xd->broken_in_row = 0;
     if (!xd->engine_up) {
         int rc = engine_start(&xd->eng, xd->tap_image);
         if (rc < 0)
@@ -502,6 +501,7 @@ static int drain(struct xadisk *xd)
             rc = on_ready(xd);
         } else {
             xd->expect_seq = h.seq + 1;
+            xd->broken_in_row = 0; /* records flow again */
             if (h.type == XDP_READY)
                 continue; /* another subscriber joined */
             if (h.type == XDP_RESYNC) {
@@ -569,7 +569,6 @@ int xadisk_activate(struct xadisk *xd)
             return rc;
         }
     }
-    xd->resync_reason[0] = 0;
     xd->active = true;
     return 0;
 }
@@ -751,6 +750,12 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
         int rc = drain(xd);
         if (rc < 0)
             return rc;
+        if (xd->connected && !xd->have_ready &&
+            now_ms() - xd->connected_at_ms > HELLO_WAIT_MS) {
+            rc = broken_stream(xd, "no HELLO and READY within 10 s of connecting");
+            if (rc < 0)
+                return rc;
+        }
         if (xd->q.n || !xd->connected) /* events, or a broken stream to reconnect */
             continue;
         if (xd->engine_up && xd->eng.resync_pending) {
