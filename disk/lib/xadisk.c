@@ -465,7 +465,11 @@ static int on_ready(struct xadisk *xd)
     if (!xd->resync_reason[0])
         snprintf(xd->resync_reason, sizeof(xd->resync_reason),
                  "the connection to the tap was lost; reconnected and rescanned");
-    return engine_resync(&xd->eng, 0, &xd->q);
+    /* one rescan covers a drop reported before the connection went too */
+    uint64_t dropped = xd->eng.resync_pending ? xd->eng.resync_dropped : 0;
+    xd->eng.resync_pending = false;
+    xd->eng.resync_dropped = 0;
+    return engine_resync(&xd->eng, dropped, &xd->q);
 }
 
 /* Process the complete frames in the buffer.  On a broken stream this
