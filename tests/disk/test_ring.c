@@ -194,7 +194,7 @@ static void test_random_interleavings(void)
         uint64_t first_seq = 0, frames = 0, spans = 0;
         const uint8_t *span = NULL;
         size_t held = 0;
-        for (int step = 0; step < 200000 && !failures; step++) {
+        for (int step = 0; step < 200000 && !check_failures; step++) {
             uint64_t op = rnd(100);
             if (op < 55) {
                 /* a lossless put must not block here: only if it fits */

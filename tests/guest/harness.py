@@ -716,9 +716,13 @@ class Guest:
             # transient helpers): the dump tests demand exactly these
             truth["procs_boot"], truth["stat_boot"] = truth["procs"], truth["stat"]
             truth["procs"] = self.refresh_procs()
+        truth["kallsyms_aliases"] = self.kallsyms_aliases()
+        if refresh:
+            # States last, just before the pause, and once more after it: a
+            # process whose state changed between the two (a kernel thread
+            # waking) was in flux at the pause, and either state is right.
             truth["stat"] = [st for st in self.refresh_stat()
                              if st["pid"] in {p["pid"] for p in truth["procs"]}]
-        truth["kallsyms_aliases"] = self.kallsyms_aliases()
         for fn in ("raw.img", "core.elf"):
             if os.path.exists(os.path.join(outdir, fn)):
                 os.unlink(os.path.join(outdir, fn))
@@ -737,6 +741,10 @@ class Guest:
             regs_txt = self.hmp("info registers -a")
         finally:
             self.qmp("cont")
+        if refresh:
+            after = {st["pid"]: st["state"] for st in self.refresh_stat()}
+            for st in truth["stat"]:
+                st["state_after"] = after.get(st["pid"], st["state"])
         with open(os.path.join(outdir, "regs.txt"), "w") as f:
             f.write(regs_txt)
         regs = parse_regs(regs_txt)
