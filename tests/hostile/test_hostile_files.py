@@ -17,7 +17,7 @@ import sys
 import pytest
 
 from test_hostile import TOOL_TIMEOUT, run_bounded, sanitizer_env
-from xatest import tool_path
+from xatest import tool_path, skip_or_fail
 
 TOOLS = (("xa-info",), ("xa-ps",), ("xa-modules",), ("xa-sym", "init_task"))
 
@@ -107,7 +107,7 @@ def elf_with_loads(dumps, loads):
 def test_elf_zero_fill(dumps, tmp_path, how):
     """PT_LOADs that claim terabytes of zero-fill: refused before any walk."""
     if "l4" not in dumps:
-        pytest.skip("no l4 dump")
+        skip_or_fail("no l4 dump")
     if how == "2^46-zero-fill":
         loads = [(0, 0, 1 << 46)]
     elif how == "memsz-2^64-1":
@@ -139,7 +139,7 @@ def test_lime_65536_small_ranges(dumps, tmp_path):
     """65,536 ranges (the limit): lookups are binary searches, not scans, and
     pages only partly RAM are read when needed, not kept."""
     if "l4" not in dumps:
-        pytest.skip("no l4 dump")
+        skip_or_fail("no l4 dump")
     path = tmp_path / "many.lime"
     lime_many_ranges(dumps, path)
     for tool in ("xa-info", "xa-ps"):

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-from xatest import json_lines, run_tool, tool_path
+from xatest import json_lines, run_tool, tool_path, skip_or_fail
 
 
 def raw_dump(dumps):
     if "l4" not in dumps:
-        pytest.skip("no l4 dump")
+        skip_or_fail("no l4 dump")
     return os.path.join(dumps["l4"]["dir"], "raw.img"), dumps["l4"]["truth"]
 
 
