@@ -228,17 +228,10 @@ XA_API int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, siz
 {
     if (!xa || (!buf && len))
         return xa__set_error(xa, XA_EINVAL, "xa_write_pa: NULL argument");
-    if (!xa__be_can_write(xa))
-        return xa__set_error(xa, XA_EPERM,
-                             "write access not enabled (open with XA_INIT_WRITE on a "
-                             "target that supports writes)");
-    if (len == 0)
-        return 0;
-    if (!xa__pa_in_ram(xa, pa, len))
-        return outside_ram(xa, pa, len);
-    int rc = xa__be_write_pa(xa, pa, buf, len);
-    /* Cached copies of the written pages are now stale. */
-    if (!(xa->be->caps & XA_CAP_STABLE_MAP))
+    int rc = xa__be_write_pa(xa, pa, buf, len); /* checks write access and the range */
+    /* Cached copies of the written pages are now stale (also after a write
+     * that failed part way). */
+    if (len && xa__pa_in_ram(xa, pa, len) && !(xa->be->caps & XA_CAP_STABLE_MAP))
         for (uint64_t pfn = pa >> XA_PAGE_SHIFT; pfn <= (pa + len - 1) >> XA_PAGE_SHIFT; pfn++)
             xa_lru_remove(&xa->pages, pfn, 0, page_drop, xa);
     return rc;
