@@ -80,7 +80,7 @@ def main():
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     sizes = [int(x) for x in a.sizes.split(",")]
-    bindir = os.path.join(os.path.abspath(a.build), "disk", "lib")
+    bindir = os.path.join(os.path.abspath(a.build), "tools")
     work = tempfile.mkdtemp(prefix="xadisk-bench-")
     started, mons, evlogs = [], {}, {}
     qemu_args = []

@@ -75,7 +75,7 @@ def main():
     ap.add_argument("--count4k", type=int, default=10000)
     ap.add_argument("--count64k", type=int, default=2000)
     a = ap.parse_args()
-    bindir = os.path.join(os.path.abspath(a.build), "disk", "lib")
+    bindir = os.path.join(os.path.abspath(a.build), "tools")
     work = tempfile.mkdtemp(prefix="xadisk-micro-")
     procs, pids = [], {}
     try:

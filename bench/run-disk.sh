@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 B=${XA_BENCH_BUILD:-build}
-if [ ! -x "$B/disk/lib/xa-disk-monitor" ]; then
+if [ ! -x "$B/tools/xa-disk-monitor" ]; then
     echo "disk monitoring not built in $B (needs nbdkit-plugin-dev, e2fslibs-dev): skipped"
     exit 0
 fi

@@ -71,7 +71,7 @@ def disk_demo():
     a second short boot with an ext4 disk served through the tap."""
     import shutil
     import tempfile
-    bindir = os.path.join(BUILD, "disk", "lib")
+    bindir = os.path.join(BUILD, "tools")
     if not os.path.exists(os.path.join(bindir, "xa-disk-monitor")):
         print("\n(disk monitoring not built: skipping the file-events demo)")
         return

@@ -1,6 +1,5 @@
 /* tool.c -- shared code of the xa-* commands. */
 #include "tool.h"
-#include "short_image.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -11,6 +10,9 @@
 
 const char *tool_name = "xa";
 const char *tool_example;
+unsigned tool_common = TOOL_COMMON_JSON | TOOL_COMMON_KERNEL;
+const char *tool_targets = "file:PATH (raw image or ELF core), qemu:QMP_SOCKET, xen:DOMAIN, "
+                           "libvirt:NAME[?uri=URI]";
 
 /* Output that could not be written is an error, not a silent exit 0. */
 static void check_stdout(void)
@@ -107,6 +109,39 @@ static int parse_seconds(const char *s, double *out)
     return 0;
 }
 
+/* "4096", "64M", "1G": bytes, no sign, no spaces. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    size_t digits = strspn(s, "0123456789");
+    if (digits == 0 || digits > 19)
+        return -1;
+    unsigned shift = 0;
+    switch (s[digits]) {
+    case '\0': break;
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    default: return -1;
+    }
+    if (shift && s[digits + 1] != '\0')
+        return -1;
+    uint64_t v = strtoull(s, NULL, 10);
+    if (v > (UINT64_MAX >> shift))
+        return -1;
+    *out = v << shift;
+    return 0;
+}
+
+/* The common options this tool takes, for its help. */
+static bool common_taken(const struct tool_opt *t)
+{
+    if (!strcmp(t->name, "--json"))
+        return tool_common & TOOL_COMMON_JSON;
+    if (!strcmp(t->name, "--sysmap") || !strcmp(t->name, "--btf"))
+        return tool_common & TOOL_COMMON_KERNEL;
+    return true;
+}
+
 static const struct tool_opt *common_help_table(void)
 {
     static const struct tool_opt common[] = {
@@ -120,9 +155,11 @@ static const struct tool_opt *common_help_table(void)
     return common;
 }
 
-static void print_opts(const struct tool_opt *t)
+static void print_opts(const struct tool_opt *t, bool common)
 {
     for (; t && t->name; t++) {
+        if (common && !common_taken(t))
+            continue;
         char left[64];
         snprintf(left, sizeof(left), "%s%s%s", t->name, t->arg ? " " : "", t->arg ? t->arg : "");
         printf("  %-18s %s\n", left, t->help ? t->help : "");
@@ -132,16 +169,18 @@ static void print_opts(const struct tool_opt *t)
 static _Noreturn void help(const char *usage, const struct tool_opt *extra)
 {
     printf("usage: %s %s\n", tool_name, usage);
-    printf("TARGET: file:PATH (raw image or ELF core), qemu:QMP_SOCKET, xen:DOMAIN, "
-           "libvirt:NAME[?uri=URI]\n");
+    printf("TARGET: %s\n", tool_targets);
     if (extra && extra->name) {
         printf("options:\n");
-        print_opts(extra);
+        print_opts(extra, false);
     }
     printf("common options:\n");
-    print_opts(common_help_table());
-    printf("exit codes: 0 fine, 1 error, 2 usage, 3 partial result (a walk over guest data "
-           "stopped early)\n");
+    print_opts(common_help_table(), true);
+    if (tool_common & TOOL_COMMON_KERNEL)
+        printf("exit codes: 0 fine, 1 error, 2 usage, 3 partial result (a walk over guest data "
+               "stopped early)\n");
+    else
+        printf("exit codes: 0 fine, 1 error, 2 usage\n");
     if (tool_example)
         printf("example: %s %s\n", tool_name, tool_example);
     printf("more: man %s, man xenaccess-targets\n", tool_name);
@@ -172,6 +211,20 @@ static void set_value(struct tool_opt *t, const char *val, const char *usage)
             tool_die(TOOL_USAGE, "bad %s '%s': give a whole number from %" PRIu64 " to %" PRIu64
                      " (decimal or 0x hex)", t->name, val, t->min, t->max);
         *(uint64_t *)t->dest = v;
+    } else if (t->kind == OPT_SIZE) {
+        uint64_t v;
+        if (parse_size(val, &v) < 0 || v < t->min || v > t->max)
+            tool_die(TOOL_USAGE, "bad %s '%s': give bytes from %" PRIu64 " to %" PRIu64
+                     " (a whole number, K, M or G after it)", t->name, val, t->min, t->max);
+        *(uint64_t *)t->dest = v;
+    } else if (t->kind == OPT_LIST) {
+        struct tool_list *l = t->dest;
+        if (val[0] == '\0')
+            usage_error(usage, "%s needs a non-empty %s", t->name, t->arg ? t->arg : "value");
+        if (l->n == TOOL_LIST_MAX)
+            usage_error(usage, "%s given more than %d times", t->name, TOOL_LIST_MAX);
+        l->value[l->n] = val;
+        l->tag[l->n++] = t->min;
     } else { /* OPT_SECONDS */
         double v;
         if (parse_seconds(val, &v) < 0 || !(v > 0) || v > (double)t->max)
@@ -184,12 +237,16 @@ static void set_value(struct tool_opt *t, const char *val, const char *usage)
 int tool_parse(int argc, char **argv, struct tool_opts *o, struct tool_opt *extra,
                const char **pos, int maxpos, const char *usage)
 {
-    struct tool_opt common[] = {
+    struct tool_opt all_common[] = {
         {"--json", OPT_FLAG, &o->json, NULL, NULL, 0, 0, false},
         {"--sysmap", OPT_STRING, &o->sysmap, "FILE", NULL, 0, 0, false},
         {"--btf", OPT_STRING, &o->btf, "FILE", NULL, 0, 0, false},
         {0},
     };
+    struct tool_opt common[4] = {{0}};
+    for (size_t i = 0, n = 0; all_common[i].name; i++)
+        if (common_taken(&all_common[i]))
+            common[n++] = all_common[i];
     int npos = 0;
     bool options_done = false;
     for (int i = 1; i < argc; i++) {
@@ -223,7 +280,7 @@ int tool_parse(int argc, char **argv, struct tool_opts *o, struct tool_opt *extr
             snprintf(name, sizeof(name), "%.*s", (int)(nlen < 63 ? nlen : 63), a);
             usage_error(usage, "unknown option %s", name);
         }
-        if (t->seen)
+        if (t->seen && t->kind != OPT_LIST)
             usage_error(usage, "%s given twice", t->name);
         t->seen = true;
         if (t->kind == OPT_FLAG) {
@@ -244,32 +301,6 @@ int tool_parse(int argc, char **argv, struct tool_opts *o, struct tool_opt *extr
         usage_error(usage, "no target given");
     o->target = pos[0];
     return npos;
-}
-
-struct xa_instance *tool_open(const struct tool_opts *o)
-{
-    struct xa_init_opts io = XA_INIT_OPTS_INIT;
-    io.target = o->target;
-    io.sysmap = o->sysmap;
-    io.btf = o->btf;
-    io.flags = (o->write ? XA_INIT_WRITE : 0) | (o->no_os ? XA_INIT_NO_OS : 0);
-    struct xa_instance *xa;
-    int rc = xa_init_opts(&io, &xa);
-    if (rc < 0)
-        tool_die(TOOL_ERR, "%s", xa_last_init_error());
-    if (!o->no_os) {
-        struct xa_os_info info;
-        if (xa_os_get_info(xa, &info) < 0) {
-            char msg[600], hint[256] = "";
-            snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
-            if (xa_errcode(xa) == XA_ENOOS)
-                short_image_hint(xa, hint, sizeof(hint));
-            xa_destroy(xa);
-            tool_die(TOOL_ERR, "%s: %s%s", o->target, msg, hint);
-        }
-        short_image_warn(xa, o->target);
-    }
-    return xa;
 }
 
 const char *tool_text(const char *s, unsigned flags)
@@ -317,22 +348,4 @@ void tool_json_line(json_object *obj)
           stdout);
     fputc('\n', stdout);
     json_object_put(obj);
-}
-
-int tool_partial(struct xa_instance *xa, int rc, bool json, const char *fmt, ...)
-{
-    char what[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    tool_warn("%s: %s", what, xa_errmsg(xa));
-    if (json) {
-        json_object *o = json_object_new_object();
-        json_object_object_add(o, "partial", json_object_new_boolean(1));
-        tool_json_str(o, "error", xa_errmsg(xa));
-        json_object_object_add(o, "code", json_object_new_int(rc));
-        tool_json_line(o);
-    }
-    return TOOL_PARTIAL;
 }

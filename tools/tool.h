@@ -39,7 +39,7 @@ void tool_init(const char *argv0);
 
 /*
  * A tool's own options, as a table ending with {0}. The parser fills @dest
- * and sets @seen; an option given twice is a usage error.
+ * and sets @seen; an option given twice is a usage error (but OPT_LIST).
  *   OPT_FLAG     bool *dest
  *   OPT_STRING   const char **dest
  *   OPT_UINT     uint64_t *dest: decimal or 0x hex, no sign, no spaces, no
@@ -48,7 +48,18 @@ void tool_init(const char *argv0);
  *                more than 0 and at most max
  * Values may follow as the next argument or after '=' (--pid=42).
  */
-enum tool_opt_kind { OPT_FLAG, OPT_STRING, OPT_UINT, OPT_SECONDS };
+/*   OPT_SIZE     uint64_t *dest: bytes, a whole number with an optional K, M
+ *                or G suffix, within [min, max]
+ *   OPT_LIST     struct tool_list *dest: may be given many times; each value
+ *                is kept with the option's @min as its tag */
+enum tool_opt_kind { OPT_FLAG, OPT_STRING, OPT_UINT, OPT_SECONDS, OPT_SIZE, OPT_LIST };
+
+#define TOOL_LIST_MAX 64
+struct tool_list {
+    const char *value[TOOL_LIST_MAX];
+    uint64_t tag[TOOL_LIST_MAX];
+    int n;
+};
 struct tool_opt {
     const char *name; /* "--pid" */
     enum tool_opt_kind kind;
@@ -58,6 +69,15 @@ struct tool_opt {
     uint64_t min, max;
     bool seen;
 };
+
+/*
+ * What the tool takes besides its own options: the common options it
+ * accepts (--help and --version always) and the help line for its target.
+ * Memory tools keep the defaults; the disk tools set these before parsing.
+ */
+enum { TOOL_COMMON_JSON = 1u << 0, TOOL_COMMON_KERNEL = 1u << 1 /* --sysmap, --btf */ };
+extern unsigned tool_common;
+extern const char *tool_targets;
 
 /* Largest pid Linux can have is 2^22; any int32 >= 0 is accepted and looked up. */
 #define TOOL_PID_MAX ((uint64_t)INT32_MAX)

@@ -10,9 +10,6 @@
  * With image:PATH the tool starts the tap itself and prints the QEMU options
  * on stderr.  Counters go to stderr at exit.
  */
-#include <errno.h>
-#include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "tool.h"
 #include "xadisk.h"
 
 static volatile sig_atomic_t stop;
@@ -30,40 +28,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop = 1;
-}
-
-__attribute__((format(printf, 1, 2)))
-static _Noreturn void usage_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("xa-disk-monitor: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
-
-/* A whole positive decimal number, or a usage error. */
-static long parse_count(const char *s)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 1 || s[0] == '+' || s[0] == ' ')
-        usage_error("--count wants a positive whole number, not '%s'", s);
-    return v;
-}
-
-/* Seconds: a finite number >= 0, or a usage error. */
-static double parse_seconds(const char *s)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (!*s || *end || errno || !isfinite(v) || v < 0 || s[0] == ' ')
-        usage_error("--timeout wants a number of seconds >= 0, not '%s'", s);
-    return v;
 }
 
 static uint32_t parse_mask(const char *s)
@@ -76,22 +40,20 @@ static uint32_t parse_mask(const char *s)
     };
     uint32_t m = 0;
     char *copy = strdup(s), *save = NULL;
-    if (!copy) {
-        fprintf(stderr, "xa-disk-monitor: out of memory\n");
-        exit(1);
-    }
+    if (!copy)
+        tool_die(TOOL_ERR, "out of memory");
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         size_t i;
         for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
             if (strcmp(t, names[i].name) == 0)
                 break;
         if (i == sizeof(names) / sizeof(names[0]))
-            usage_error("unknown event type '%s' in --mask", t);
+            tool_die(TOOL_USAGE, "unknown event type '%s' in --mask", t);
         m |= names[i].bit;
     }
     free(copy);
     if (!m)
-        usage_error("--mask '%s' names no event type", s);
+        tool_die(TOOL_USAGE, "--mask '%s' names no event type", s);
     return m;
 }
 
@@ -100,12 +62,13 @@ static void print_json(const struct xadisk_event *ev, const char *reason)
     json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string(xadisk_event_name(ev->type)));
     json_object_object_add(o, "txn", json_object_new_int64((int64_t)ev->transaction));
-    json_object_object_add(o, "path", json_object_new_string(ev->path));
+    /* Names come from the guest's disk: valid UTF-8 always (docs/output.md). */
+    tool_json_str(o, "path", ev->path);
     if (ev->old_path)
-        json_object_object_add(o, "old_path", json_object_new_string(ev->old_path));
+        tool_json_str(o, "old_path", ev->old_path);
     if (ev->type == XADISK_EV_RESYNC) {
         json_object_object_add(o, "dropped", json_object_new_int64((int64_t)ev->dropped));
-        json_object_object_add(o, "reason", json_object_new_string(reason));
+        tool_json_str(o, "reason", reason);
     } else {
         json_object_object_add(o, "file_type",
                                json_object_new_string(xadisk_file_type_name(ev->file_type)));
@@ -133,21 +96,23 @@ static void print_json(const struct xadisk_event *ev, const char *reason)
         }
         json_object_object_add(o, "ranges", r);
     }
-    puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-    json_object_put(o);
+    tool_json_line(o);
 }
 
 static void print_text(const struct xadisk_event *ev, const char *reason)
 {
     if (ev->type == XADISK_EV_RESYNC) {
         printf("txn %-6llu resync   (dropped %llu records; rescanned: %s)\n",
-               (unsigned long long)ev->transaction, (unsigned long long)ev->dropped, reason);
+               (unsigned long long)ev->transaction, (unsigned long long)ev->dropped,
+               tool_text(reason, 0));
         return;
     }
+    /* Names come from the guest's disk: escaped as /proc does (docs/output.md). */
     printf("txn %-6llu %-8s %-7s %s", (unsigned long long)ev->transaction,
-           xadisk_event_name(ev->type), xadisk_file_type_name(ev->file_type), ev->path);
+           xadisk_event_name(ev->type), xadisk_file_type_name(ev->file_type),
+           tool_text(ev->path, ESC_SPACE));
     if (ev->old_path)
-        printf(" (from %s)", ev->old_path);
+        printf(" (from %s)", tool_text(ev->old_path, ESC_SPACE));
     printf("  ino=%llu size=%llu mode=%04o uid=%u gid=%u", (unsigned long long)ev->inode,
            (unsigned long long)ev->size, ev->mode & 07777, ev->uid, ev->gid);
     if (ev->type == XADISK_EV_ATTRIB)
@@ -164,72 +129,61 @@ static void print_text(const struct xadisk_event *ev, const char *reason)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"watch", required_argument, 0, 'w'}, {"dir", required_argument, 0, 'd'},
-        {"mask", required_argument, 0, 'm'},  {"json", no_argument, 0, 'j'},
-        {"count", required_argument, 0, 'c'}, {"timeout", required_argument, 0, 't'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+    tool_init(argv[0]);
+    tool_common = TOOL_COMMON_JSON;
+    tool_targets = "tap:EVENT_SOCKET (a running xa-disk-tap), image:PATH (starts the tap on "
+                   "PATH itself)";
+    tool_example = "image:disk.img --watch /etc --mask write,rename";
+    struct tool_opts to = {0};
+    struct tool_list watches = {0};
+    const char *mask_arg = NULL;
+    uint64_t count = 0;
+    double timeout = 0;
+    struct tool_opt opts[] = {
+        {"--watch", OPT_LIST, &watches, "PATH", "events on PATH and below it (repeatable)",
+         XADISK_WATCH_RECURSIVE, 0, false},
+        {"--dir", OPT_LIST, &watches, "PATH", "events on PATH and its entries (repeatable)", 0, 0,
+         false},
+        {"--mask", OPT_STRING, &mask_arg, "LIST",
+         "only these types: create,delete,rename,write,truncate,attrib,link", 0, 0, false},
+        {"--count", OPT_UINT, &count, "N", "stop after N events", 1, UINT32_MAX, false},
+        {"--timeout", OPT_SECONDS, &timeout, "SECONDS", "stop after SECONDS", 0, 86400 * 365,
+         false},
+        {0},
     };
-    const char *watches[64];
-    uint32_t wflags[64];
-    int nw = 0, json = 0;
-    long count = -1;
-    double timeout = -1;
-    uint32_t mask = XADISK_EV_ALL;
-    int c;
-    while ((c = getopt_long(argc, argv, "w:d:m:jc:t:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-        case 'd':
-            if (nw == 64) {
-                fprintf(stderr, "xa-disk-monitor: at most 64 watches\n");
-                return 2;
-            }
-            wflags[nw] = c == 'w' ? XADISK_WATCH_RECURSIVE : 0;
-            watches[nw++] = optarg;
-            break;
-        case 'm': mask = parse_mask(optarg); break;
-        case 'j': json = 1; break;
-        case 'c': count = parse_count(optarg); break;
-        case 't': timeout = parse_seconds(optarg); break;
-        case 'h':
-            printf("usage: xa-disk-monitor tap:SOCKET|image:PATH [--watch PATH]... "
-                   "[--dir PATH]... [--mask LIST] [--json] [--count N] [--timeout S]\n");
-            return 0;
-        default: return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "usage: xa-disk-monitor tap:SOCKET|image:PATH [--watch PATH]... [--json]\n");
-        return 2;
-    }
+    enum { O_WATCH, O_DIR, O_MASK, O_COUNT, O_TIMEOUT };
+    const char *pos[1];
+    tool_parse(argc, argv, &to, opts, pos, 1,
+               "tap:SOCKET|image:PATH [--watch PATH]... [--dir PATH]... [--mask LIST] [--json] "
+               "[--count N] [--timeout SECONDS]");
+    uint32_t mask = opts[O_MASK].seen ? parse_mask(mask_arg) : XADISK_EV_ALL;
+    bool json = to.json;
     struct xadisk_opts o = XADISK_OPTS_INIT;
-    o.target = argv[optind];
+    o.target = to.target;
     struct xadisk *xd;
     int rc = xadisk_init(&o, &xd);
-    if (rc < 0) {
-        fprintf(stderr, "xa-disk-monitor: %s\n", xadisk_last_init_error());
-        return 1;
-    }
+    if (rc < 0)
+        tool_die(TOOL_ERR, "%s", xadisk_last_init_error());
     if (xadisk_qemu_args(xd))
-        fprintf(stderr, "xa-disk-monitor: QEMU options: %s\n", xadisk_qemu_args(xd));
+        tool_warn("QEMU options: %s", xadisk_qemu_args(xd));
     /* a watch that cannot be set is an error (exit 1), not a usage error:
      * the options were well formed */
-    if (!nw && mask != XADISK_EV_ALL) { /* a mask alone: watch everything */
-        watches[nw] = "/";
-        wflags[nw++] = XADISK_WATCH_RECURSIVE;
+    if (!watches.n && mask != XADISK_EV_ALL) { /* a mask alone: watch everything */
+        watches.value[0] = "/";
+        watches.tag[0] = XADISK_WATCH_RECURSIVE;
+        watches.n = 1;
     }
-    for (int i = 0; i < nw; i++)
-        if (xadisk_set_watch(xd, watches[i], wflags[i], mask) < 0) {
-            fprintf(stderr, "xa-disk-monitor: %s\n", xadisk_errmsg(xd));
+    for (int i = 0; i < watches.n; i++)
+        if (xadisk_set_watch(xd, watches.value[i], (uint32_t)watches.tag[i], mask) < 0) {
+            tool_warn("%s", xadisk_errmsg(xd));
             xadisk_destroy(xd);
-            return 1;
+            return TOOL_ERR;
         }
     rc = xadisk_activate(xd);
     if (rc < 0) {
-        fprintf(stderr, "xa-disk-monitor: %s\n", xadisk_errmsg(xd));
+        tool_warn("%s", xadisk_errmsg(xd));
         xadisk_destroy(xd);
-        return 1;
+        return TOOL_ERR;
     }
     struct xadisk_stats st;
     xadisk_get_stats(xd, &st);
@@ -238,12 +192,12 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int status = 0;
-    long printed = 0;
+    uint64_t printed = 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (!stop && (count < 0 || printed < count)) {
+    while (!stop && (!count || printed < count)) {
         int wait = 500;
-        if (timeout >= 0) {
+        if (timeout > 0) {
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
             double left = timeout - ((double)(t.tv_sec - t0.tv_sec) +
@@ -258,13 +212,13 @@ int main(int argc, char **argv)
         if (rc == XA_ETIMEDOUT)
             continue;
         if (rc < 0) {
-            fprintf(stderr, "xa-disk-monitor: %s\n", xadisk_errmsg(xd));
+            tool_warn("%s", xadisk_errmsg(xd));
             status = 1;
             break;
         }
         const char *reason = ev->type == XADISK_EV_RESYNC ? xadisk_errmsg(xd) : "";
         if (ev->type == XADISK_EV_RESYNC)
-            fprintf(stderr, "xa-disk-monitor: resync: %s\n", reason);
+            tool_warn("resync: %s", reason);
         if (json)
             print_json(ev, reason);
         else

@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,43 +22,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 static pid_t child;
 
 static void forward(int sig)
 {
     if (child > 0)
         kill(child, sig);
-}
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: xa-disk-tap IMAGE --socket PATH [--events PATH] [--lossless] "
-               "[--ring SIZE] [--node NAME] [--background]\n");
-}
-
-/* SIZE: a whole number of bytes with an optional K, M or G suffix, from 1M
- * to 16G (what the filter accepts).  Returns 0 when malformed or out of range. */
-static unsigned long long parse_ring_size(const char *s)
-{
-    if (*s < '0' || *s > '9')
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno)
-        return 0;
-    unsigned shift = 0;
-    switch (*end) {
-    case 0: break;
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
-    default: return 0;
-    }
-    if (*end || v > (16ull << 30) >> shift)
-        return 0;
-    v <<= shift;
-    return v >= (1ull << 20) && v <= (16ull << 30) ? v : 0;
 }
 
 static int can_connect(const char *path)
@@ -78,43 +48,39 @@ static int can_connect(const char *path)
 
 int main(int argc, char **argv)
 {
-    const char *sock = NULL, *events = NULL, *ring = "64M", *node = "xadisk0";
-    int lossless = 0, background = 0;
-    static const struct option opts[] = {
-        {"socket", required_argument, 0, 's'}, {"events", required_argument, 0, 'e'},
-        {"lossless", no_argument, 0, 'l'},     {"ring", required_argument, 0, 'r'},
-        {"node", required_argument, 0, 'n'},   {"background", no_argument, 0, 'b'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0},
+    tool_init(argv[0]);
+    tool_common = 0;
+    tool_targets = "IMAGE, a disk image file (raw) that QEMU is to use through the tap";
+    tool_example = "disk.img --socket /run/vm1-disk.sock";
+    struct tool_opts to = {0};
+    const char *sock = NULL, *events = NULL, *node = "xadisk0";
+    uint64_t ring = 64ull << 20;
+    bool lossless = false, background = false;
+    struct tool_opt opts[] = {
+        {"--socket", OPT_STRING, &sock, "PATH", "the NBD socket QEMU connects to (required)", 0,
+         0, false},
+        {"--events", OPT_STRING, &events, "PATH",
+         "the socket monitors subscribe on (default: SOCKET.events)", 0, 0, false},
+        {"--lossless", OPT_FLAG, &lossless, NULL,
+         "make the guest's writes wait for slow monitors instead of dropping records", 0, 0,
+         false},
+        {"--ring", OPT_SIZE, &ring, "SIZE", "the record ring: 1M to 16G (default 64M)", 1ull << 20,
+         16ull << 30, false},
+        {"--node", OPT_STRING, &node, "NAME", "the QEMU block node name in the printed options",
+         0, 0, false},
+        {"--background", OPT_FLAG, &background, NULL, "leave the tap running, print its pid", 0,
+         0, false},
+        {0},
     };
-    int c;
-    while ((c = getopt_long(argc, argv, "s:e:lr:n:bh", opts, NULL)) != -1) {
-        switch (c) {
-        case 's': sock = optarg; break;
-        case 'e': events = optarg; break;
-        case 'l': lossless = 1; break;
-        case 'r':
-            if (!parse_ring_size(optarg)) {
-                fprintf(stderr, "xa-disk-tap: --ring wants a size from 1M to 16G (e.g. 64M), "
-                                "not '%s'\n", optarg);
-                return 2;
-            }
-            ring = optarg;
-            break;
-        case 'n': node = optarg; break;
-        case 'b': background = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (optind != argc - 1 || !sock) {
-        usage(stderr);
-        return 2;
-    }
-    char *image = realpath(argv[optind], NULL);
-    if (!image) {
-        fprintf(stderr, "xa-disk-tap: %s: %s\n", argv[optind], strerror(errno));
-        return 1;
-    }
+    const char *pos[1];
+    const char *usage = "IMAGE --socket PATH [--events PATH] [--lossless] [--ring SIZE] "
+                        "[--node NAME] [--background]";
+    tool_parse(argc, argv, &to, opts, pos, 1, usage);
+    if (!sock)
+        tool_die(TOOL_USAGE, "give --socket PATH (usage: %s %s)", tool_name, usage);
+    char *image = realpath(to.target, NULL);
+    if (!image)
+        tool_die(TOOL_ERR, "%s: %s", to.target, strerror(errno));
     char evbuf[4096];
     if (!events) {
         snprintf(evbuf, sizeof(evbuf), "%s.events", sock);
@@ -129,7 +95,7 @@ int main(int argc, char **argv)
     snprintf(a_file, sizeof(a_file), "file=%s", image);
     free(image); /* only its copy in a_file is used from here on */
     snprintf(a_events, sizeof(a_events), "events=%s", events);
-    snprintf(a_ring, sizeof(a_ring), "ring=%llu", parse_ring_size(ring));
+    snprintf(a_ring, sizeof(a_ring), "ring=%llu", (unsigned long long)ring);
     snprintf(a_lossless, sizeof(a_lossless), "lossless=%s", lossless ? "true" : "false");
     unlink(sock);
     unlink(events);

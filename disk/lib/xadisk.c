@@ -127,8 +127,37 @@ static int connect_unix(const char *path)
     return fd;
 }
 
+/* Sockets of an earlier tap on this image: one still serving (left by a
+ * monitor that died: it keeps the guest's disk up) is used as it is, and
+ * files nobody listens on any more are removed. 1 when a tap serves. */
+static int earlier_tap(struct xadisk *xd)
+{
+    int fd = connect_unix(xd->event_socket);
+    if (fd >= 0) {
+        close(fd);
+        return 1;
+    }
+    fd = connect_unix(xd->nbd_socket);
+    if (fd >= 0) {
+        close(fd);
+        return fail(xd, XA_EBUSY, "%s is served by a program that is not an xadisk tap",
+                    xd->nbd_socket);
+    }
+    char pidfile[4200];
+    snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
+    unlink(xd->event_socket);
+    unlink(xd->nbd_socket);
+    unlink(pidfile);
+    return 0;
+}
+
 static int start_tap(struct xadisk *xd)
 {
+    int earlier = earlier_tap(xd);
+    if (earlier != 0) {
+        xd->tap_pid = 0; /* not ours to stop */
+        return earlier < 0 ? earlier : 0;
+    }
     char ring[32], lossless[32], events[4200], file[4200], sock[4200], filter[4200];
     snprintf(ring, sizeof(ring), "ring=%llu", (unsigned long long)(xd->ring_bytes ? xd->ring_bytes : 64u << 20));
     snprintf(lossless, sizeof(lossless), "lossless=%s", (xd->flags & XADISK_LOSSLESS) ? "true" : "false");
@@ -199,6 +228,12 @@ static void stop_tap(struct xadisk *xd)
             if (i == 99)
                 kill(xd->tap_pid, SIGKILL);
         }
+        /* nbdkit leaves its socket files behind */
+        char pidfile[4200];
+        snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
+        unlink(xd->event_socket);
+        unlink(xd->nbd_socket);
+        unlink(pidfile);
     }
     xd->tap_pid = 0;
 }

@@ -213,7 +213,7 @@ def main():
     ap.add_argument("--fs", default="ext4", choices=["ext4", "ext2"])
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    bindir = os.path.join(os.path.abspath(a.build), "disk", "lib")
+    bindir = os.path.join(os.path.abspath(a.build), "tools")
     work = tempfile.mkdtemp(prefix="xadisk-guest-")
     img, sock = os.path.join(work, "disk.img"), os.path.join(work, "nbd.sock")
     subprocess.run(["mkfs." + a.fs, "-q", "-F", img, "256M"], check=True)

@@ -62,7 +62,7 @@ def main():
     ap.add_argument("--files", type=int, default=10000)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    bindir = os.path.join(os.path.abspath(a.build), "disk", "lib")
+    bindir = os.path.join(os.path.abspath(a.build), "tools")
     mon_bin = os.path.join(bindir, "xa-disk-monitor")
     work = tempfile.mkdtemp(prefix="xadisk-scale-")
     imgs = {d: os.path.join(work, d + ".img") for d in "AB"}

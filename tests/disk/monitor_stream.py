@@ -132,7 +132,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     a = ap.parse_args()
-    mon = os.path.join(os.path.abspath(a.build), "disk", "lib", "xa-disk-monitor")
+    mon = os.path.join(os.path.abspath(a.build), "tools", "xa-disk-monitor")
     work = tempfile.mkdtemp(prefix="xadisk-stream-")
     img = os.path.join(work, "disk.img")
     subprocess.run(["mkfs.ext4", "-q", "-F", img, "16M"], check=True)

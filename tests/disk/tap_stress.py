@@ -320,7 +320,7 @@ def main():
     ap.add_argument("--mode", choices=["lossy", "lossless", "both"], default="both")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
-    bindir = os.path.join(build, "disk", "lib")
+    bindir = os.path.join(build, "tools")
     sub_exe = os.path.join(build, "tests", "disk", "tap_subscriber")
     seed = a.seed if a.seed is not None else int(time.time())
     print("seed %d" % seed)

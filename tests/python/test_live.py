@@ -18,7 +18,7 @@ pytest_plugins = ["xa_py"]
 
 
 def _tap_binary():
-    path = os.path.join(os.path.dirname(xenaccess.library_path()), "disk", "lib", "xa-disk-tap")
+    path = os.path.join(os.path.dirname(xenaccess.library_path()), "tools", "xa-disk-tap")
     return path if os.path.exists(path) and shutil.which("nbdkit") else None
 
 

@@ -1,0 +1,50 @@
+/* tool_target.c -- what the memory tools share beyond the command line:
+ * opening a target with its OS layer, and saying a walk stopped early. */
+#include "short_image.h"
+#include "tool.h"
+
+#include <stdarg.h>
+
+struct xa_instance *tool_open(const struct tool_opts *o)
+{
+    struct xa_init_opts io = XA_INIT_OPTS_INIT;
+    io.target = o->target;
+    io.sysmap = o->sysmap;
+    io.btf = o->btf;
+    io.flags = (o->write ? XA_INIT_WRITE : 0) | (o->no_os ? XA_INIT_NO_OS : 0);
+    struct xa_instance *xa;
+    int rc = xa_init_opts(&io, &xa);
+    if (rc < 0)
+        tool_die(TOOL_ERR, "%s", xa_last_init_error());
+    if (!o->no_os) {
+        struct xa_os_info info;
+        if (xa_os_get_info(xa, &info) < 0) {
+            char msg[600], hint[256] = "";
+            snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
+            if (xa_errcode(xa) == XA_ENOOS)
+                short_image_hint(xa, hint, sizeof(hint));
+            xa_destroy(xa);
+            tool_die(TOOL_ERR, "%s: %s%s", o->target, msg, hint);
+        }
+        short_image_warn(xa, o->target);
+    }
+    return xa;
+}
+
+int tool_partial(struct xa_instance *xa, int rc, bool json, const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    tool_warn("%s: %s", what, xa_errmsg(xa));
+    if (json) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "partial", json_object_new_boolean(1));
+        tool_json_str(o, "error", xa_errmsg(xa));
+        json_object_object_add(o, "code", json_object_new_int(rc));
+        tool_json_line(o);
+    }
+    return TOOL_PARTIAL;
+}
