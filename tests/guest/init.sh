@@ -38,6 +38,20 @@ done
 cat /tmp/workload.out
 
 MARKER_PID=$(sed -n 's/^XA-MARKER pid=\([0-9]*\) .*/\1/p' /tmp/workload.out | head -n 1)
+WL_PID=$(sed -n 's/^XA-WORKLOAD-READY .*pid=\([0-9]*\).*/\1/p' /tmp/workload.out | head -n 1)
+
+# A multi-threaded process with a long command line, a large environment and
+# distinct credentials (see workload.c).
+/xa/workload procview > /tmp/procview.out 2>&1 &
+i=0
+while ! grep -q XA-PROCVIEW /tmp/procview.out; do
+    i=$((i + 1))
+    if [ $i -gt 600 ]; then echo "XA-WARN: procview not ready"; break; fi
+    sleep 0.1
+done
+cat /tmp/procview.out
+PV_PID=$(sed -n 's/^XA-PROCVIEW pid=\([0-9]*\).*/\1/p' /tmp/procview.out | head -n 1)
+hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 
 # Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
 stty -F /dev/ttyS1 raw -echo
@@ -67,6 +81,20 @@ T=/tmp/truth.txt
     echo "=== END kallsyms ==="
     echo "=== BEGIN markers ==="; grep '^XA-MARKER' /tmp/workload.out; echo "=== END markers ==="
     echo "=== BEGIN maps ==="; echo "pid $MARKER_PID"; cat "/proc/$MARKER_PID/maps"; echo "=== END maps ==="
+    echo "=== BEGIN procview ==="
+    grep '^btime ' /proc/stat
+    for p in 1 2 $MARKER_PID $WL_PID $PV_PID; do
+        echo "pid $p"
+        echo "cmdline $(hexof /proc/$p/cmdline)"
+        echo "environ $(hexof /proc/$p/environ)"
+        grep -E '^(Uid|Gid|Groups|CapPrm|CapEff):' /proc/$p/status
+        echo "stat $(cat /proc/$p/stat)"
+        echo "exe $(readlink /proc/$p/exe)"
+        echo "cwd $(readlink /proc/$p/cwd)"
+        echo "root $(readlink /proc/$p/root)"
+        for t in /proc/$p/task/*; do echo "task $(cat $t/stat)"; done
+    done
+    echo "=== END procview ==="
     echo "=== BEGIN iomem ==="; cat /proc/iomem; echo "=== END iomem ==="
     echo "=== BEGIN meminfo ==="; cat /proc/meminfo; echo "=== END meminfo ==="
 } > $T 2>&1
