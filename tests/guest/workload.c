@@ -22,7 +22,7 @@
  * a large environment (PV_NENV variables), then takes distinct real,
  * effective, saved and filesystem ids, supplementary groups, a reduced
  * effective capability set, a working directory on /tmp's tmpfs, and starts
- * PV_NTHREADS named threads ("xa-pv-t<i>"); it prints
+ * PV_NTHREADS named threads ("xa-pv-t<i>", pinned to CPU i % ncpus); it prints
  *   XA-PROCVIEW pid=<pid> threads=<n>
  * and every thread pauses (main thread comm "xa-procview").
  *
@@ -33,6 +33,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,10 +189,20 @@ __attribute__((noreturn)) static void procview_exec(void)
     die("execve");
 }
 
+/* Thread i runs on CPU i % ncpus, so the threads' last CPUs differ. */
 static void *procview_thread(void *arg)
 {
     char name[16];
-    snprintf(name, sizeof(name), "xa-pv-t%d", (int)(intptr_t)arg);
+    int i = (int)(intptr_t)arg;
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    CPU_SET(ncpus > 0 ? i % ncpus : 0, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        die("sched_setaffinity");
+    sched_yield(); /* move there now */
+    snprintf(name, sizeof(name), "xa-pv-t%d", i);
     prctl(PR_SET_NAME, name, 0, 0, 0);
     sleep_forever();
 }
