@@ -89,7 +89,8 @@ int lx_dpath_build(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, u
     }
     const uint64_t start = dentry;
     /* Built backwards from the end of buf, room kept for the suffix. */
-    size_t room = cap > sizeof(DELETED_SUFFIX) ? cap - sizeof(DELETED_SUFFIX) : 0;
+    const size_t suffix = sizeof(DELETED_SUFFIX) - 1;
+    size_t room = cap > suffix ? cap - suffix : 0;
     if (room < 2) {
         snprintf(why, LX_WHY_LEN, "path buffer too small");
         return XA_EINVAL;
