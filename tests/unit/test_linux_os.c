@@ -63,6 +63,10 @@
 #define T_REAL_CRED 0x180
 #define T_ANON 0x188 /* anonymous struct holding comm at +8 */
 #define T_COMM 0x190
+#define T_SIGNAL 0x1b0      /* signal_struct: thread_head at SIG_THREAD_HEAD */
+#define T_THREAD_NODE 0x1c0 /* list_head through the thread group */
+#define T_CPU 0x1d0
+#define SIG_THREAD_HEAD 0x10
 #define C_UID 4
 #define C_GID 8
 #define C_EUID 20
@@ -221,6 +225,11 @@ static void *build_btf(uint32_t *size)
     btf__add_field(b, "start_time", t_ulong, T_START_TIME * 8, 0);
     btf__add_field(b, "real_cred", t_ptr, T_REAL_CRED * 8, 0);
     btf__add_field(b, NULL, s_task_anon, T_ANON * 8, 0);
+    btf__add_field(b, "signal", t_ptr, T_SIGNAL * 8, 0);
+    btf__add_field(b, "thread_node", s_list, T_THREAD_NODE * 8, 0);
+    btf__add_field(b, "cpu", t_uint, T_CPU * 8, 0);
+    btf__add_struct(b, "signal_struct", 64);
+    btf__add_field(b, "thread_head", s_list, SIG_THREAD_HEAD * 8, 0);
 
     int s_mt = btf__add_struct(b, "maple_tree", 24);
     btf__add_field(b, "ma_lock", t_uint, 0, 0);
@@ -335,6 +344,8 @@ static void *build_btf(uint32_t *size)
 /* ---- the synthetic kernel ---------------------------------------------- */
 
 static uint64_t task_va[5];
+static uint64_t thread_va[2]; /* two more threads of pid 300 */
+static uint64_t signal_300;
 static uint64_t mm1, maple_root_node, leaf2_node;
 static uint64_t mod_va[2];
 static uint64_t vma_va[3];
@@ -507,6 +518,28 @@ static void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
     make_task(task_va[3], 300, "worker\001", 0x400000, 2, 0, task_va[1], user_cred, mm2);
     make_task(task_va[4], 301, "zomb", 0x400000, 0x80, 0x20, task_va[3], user_cred, 0);
     link_list(0, task_va, 5, T_TASKS);
+
+    /* Thread groups: one thread each, pid 300 three (tids 300, 302, 303). */
+    for (int i = 0; i < 5; i++) {
+        uint64_t sig = galloc(64, 64);
+        vput64(task_va[i] + T_SIGNAL, sig);
+        vput32(task_va[i] + T_CPU, (uint32_t)i % 2);
+        if (i != 3) {
+            link_list(sig + SIG_THREAD_HEAD, &task_va[i], 1, T_THREAD_NODE);
+            continue;
+        }
+        signal_300 = sig;
+        for (int k = 0; k < 2; k++) {
+            thread_va[k] = galloc(TASK_SIZE, 64);
+            make_task(thread_va[k], 302 + k, k ? "worker-t2" : "worker-t1", 0x40, 1, 0,
+                      task_va[1], user_cred, mm2);
+            vput32(thread_va[k] + T_TGID, 300);
+            vput32(thread_va[k] + T_CPU, 5 + k);
+            vput64(thread_va[k] + T_SIGNAL, sig);
+        }
+        const uint64_t group[] = {task_va[3], thread_va[0], thread_va[1]};
+        link_list(sig + SIG_THREAD_HEAD, group, 3, T_THREAD_NODE);
+    }
 
     for (int i = 0; i < 2; i++) {
         mod_va[i] = galloc(0x300, 64);
@@ -728,6 +761,86 @@ static void test_processes(struct xa_instance *xa)
     CHECK(xa_access_user_virtual_address(xa, 0x400010, &off, 999) == NULL);
 }
 
+/* Threads of pid @pid: their tids into @tids (at most 8); the walk's end code. */
+static int walk_threads(struct xa_instance *xa, int pid, int *tids, int *n)
+{
+    struct xa_thread_iter *it;
+    *n = 0;
+    int rc = xa_thread_iter_new(xa, pid, &it);
+    if (rc < 0)
+        return rc;
+    struct xa_thread t;
+    while (*n < 8 && (rc = xa_thread_iter_next(it, &t)) == 1) {
+        CHECK_EQ(t.tgid, pid);
+        tids[(*n)++] = t.tid;
+    }
+    xa_thread_iter_free(it);
+    return rc;
+}
+
+static void test_threads(struct xa_instance *xa)
+{
+    int tids[8], n;
+    CHECK_EQ(walk_threads(xa, 300, tids, &n), 0);
+    CHECK_EQ(n, 3);
+    CHECK(n == 3 && tids[0] == 300 && tids[1] == 302 && tids[2] == 303);
+    struct xa_thread_iter *it;
+    struct xa_thread t;
+    CHECK_EQ(xa_thread_iter_new(xa, 300, &it), 0);
+    CHECK_EQ(xa_thread_iter_next(it, &t), 1);
+    CHECK(strcmp(t.comm, "worker?") == 0 && t.state == 'D' && t.cpu == 1);
+    CHECK_EQ(xa_thread_iter_next(it, &t), 1);
+    CHECK(strcmp(t.comm, "worker-t1") == 0 && t.state == 'S' && t.cpu == 5);
+    CHECK_EQ(t.task, thread_va[0]);
+    xa_thread_iter_free(it);
+    CHECK_EQ(walk_threads(xa, 1, tids, &n), 0);
+    CHECK(n == 1 && tids[0] == 1);
+    CHECK_EQ(walk_threads(xa, 12345, tids, &n), XA_ENOENT);
+}
+
+/* Each corruption of pid 300's thread list ends its walk with @want after
+ * @good threads; the list is restored afterwards. */
+static void check_thread_damage(uint64_t va, uint64_t value, int good, int want)
+{
+    uint64_t old;
+    memcpy(&old, img + pa_of(va), 8);
+    vput64(va, value);
+    struct xa_instance *xa = open_guest(map_path, btf_path);
+    if (xa) {
+        int tids[8], n;
+        int rc = walk_threads(xa, 300, tids, &n);
+        if (rc != want || n != good)
+            fprintf(stderr, "thread damage at 0x%llx: rc %d after %d, want %d after %d (%s)\n",
+                    (unsigned long long)va, rc, n, want, good, xa_errmsg(xa));
+        CHECK_EQ(rc, want);
+        CHECK_EQ(n, good);
+        xa_destroy(xa);
+    }
+    vput64(va, old);
+}
+
+static void test_thread_damage(void)
+{
+    uint64_t head = signal_300 + SIG_THREAD_HEAD;
+    uint64_t n0 = task_va[3] + T_THREAD_NODE, n1 = thread_va[0] + T_THREAD_NODE,
+             n2 = thread_va[1] + T_THREAD_NODE;
+    /* a prev link that does not point back (the next links alone are fine) */
+    check_thread_damage(n1 + 8, head, 1, XA_ELIMIT);
+    /* the head's prev is not the last thread */
+    check_thread_damage(head + 8, n1, 3, XA_ELIMIT);
+    /* a loop that never comes back to the head */
+    check_thread_damage(n2, n1, 3, XA_ELIMIT);
+    /* a next pointer into user space */
+    check_thread_damage(n0, 0x400000, 1, XA_EFAULT);
+    /* a thread of another process in the list */
+    uint64_t tgid;
+    memcpy(&tgid, img + pa_of(thread_va[1] + T_PID), 8); /* pid and tgid together */
+    check_thread_damage(thread_va[1] + T_PID, (tgid & 0xffffffffu) | (999ull << 32), 2,
+                        XA_EBADDATA);
+    /* a bad signal pointer: no walk at all */
+    check_thread_damage(task_va[3] + T_SIGNAL, 0x1234, 0, XA_EBADDATA);
+}
+
 static void test_modules(struct xa_instance *xa)
 {
     struct xa_module_iter *it;
@@ -818,10 +931,12 @@ int main(void)
         CHECK(strstr(info.types_from, "BTF file") != NULL);
         test_info_and_symbols(xa);
         test_processes(xa);
+        test_threads(xa);
         test_modules(xa);
         test_vmas(xa);
         xa_destroy(xa);
     }
+    test_thread_damage();
 
     /* 1b. The same with 5-level paging and its direct-map base. */
     la57 = true;
