@@ -386,6 +386,8 @@ def parse_procview(text):
         elif key == "task":
             tid, comm, f = _stat_fields(val)
             cur["threads"].append({"tid": tid, "comm": comm, "state": f[0], "cpu": int(f[36])})
+    for p in out["procs"].values():
+        p["threads"].sort(key=lambda t: t["tid"])  # the glob sorted them as names
     return out
 
 

@@ -79,12 +79,11 @@ static void check_threads(struct xa_instance *xa, int pid, json_object *want)
         n++;
     CHECK(rc == 0, "pid %d: thread walk ended with %d: %s", pid, rc, xa_errmsg(xa));
     xa_thread_iter_free(it);
-    qsort(got, n, sizeof(got[0]), cmp_tid); /* the guest's glob sorts by name */
+    qsort(got, n, sizeof(got[0]), cmp_tid); /* the truth lists them by tid */
     size_t nw = json_object_array_length(want);
     CHECK(n == nw, "pid %d: %zu threads, the guest has %zu", pid, n, nw);
     for (size_t i = 0; i < n && i < nw; i++) {
         json_object *w = json_object_array_get_idx(want, i);
-        /* same digits count for every tid here, so name order is tid order */
         CHECK(got[i].tid == jint(w, "tid"), "pid %d: thread %zu tid %d, guest %lld", pid, i,
               got[i].tid, jint(w, "tid"));
         CHECK(got[i].tgid == pid, "pid %d: thread %d has tgid %d", pid, got[i].tid, got[i].tgid);
