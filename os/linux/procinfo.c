@@ -142,7 +142,6 @@ static struct lx_proc_offsets *resolve(struct linux_os *lx)
             snprintf(why, XA_ERRMSG_LEN, "the kernel's BTF has no %s.%s", w[i].type,
                      w[i].paths[0]);
     }
-    /* The start time also needs the task's pid lookup (threads' offsets). */
     d->d_name_len = d_name + qstr_len;
     d->d_name_ptr = d_name + qstr_name;
     d->has_mounts = d->mnt_root != LX_NO_OFFSET && d->mount_mnt != LX_NO_OFFSET &&
