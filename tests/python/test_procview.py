@@ -47,3 +47,34 @@ def test_procview_matches_guest(dumps, kind, fname):
                     with pytest.raises(xenaccess.NotFound):
                         getattr(vm, what)(pid)
     assert threaded >= 1, "no multi-threaded process in the truth"
+
+
+def test_ps_tree_survives_a_parent_cycle(dumps, tmp_path):
+    """Two processes made each other's parent (in a copy of the dump): --tree
+    still prints every process exactly once, the cycle after the real trees."""
+    import json
+    import shutil
+
+    from xatest import run_tool
+    d = dump_set(dumps, "l4")
+    orig = os.path.join(d["dir"], "raw.img")
+    copy = tmp_path / "raw.img"
+    shutil.copyfile(orig, copy)
+    with xenaccess.open("file:" + orig) as vm:
+        all_pids = [p.pid for p in vm.processes()]
+        procs = {p.comm: p for p in vm.processes() if p.comm.startswith("xaw-")}
+        a, b = procs["xaw-1"], procs["xaw-7"]  # xaw-7 is a child of xaw-1
+        assert b.ppid == a.pid
+        off = vm.type_offset("task_struct", "real_parent")
+        patch = (vm.translate(a.task + off), b.task.to_bytes(8, "little"))
+    with open(copy, "r+b") as f:
+        f.seek(patch[0])
+        f.write(patch[1])
+    p = run_tool("xa-ps", "file:%s" % copy, "--tree", "--json")
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    pids = [r["pid"] for r in rows]
+    assert sorted(pids) == sorted(all_pids)  # each once
+    by_pid = {r["pid"]: r for r in rows}
+    assert by_pid[a.pid]["ppid"] == b.pid and by_pid[b.pid]["ppid"] == a.pid
+    # the cycle is printed after every tree that has a real root
+    assert pids.index(a.pid) > pids.index(1) and by_pid[a.pid]["depth"] in (0, 1)
