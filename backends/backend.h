@@ -6,6 +6,13 @@
  * process, a Xen domain. The arch and OS layers never see a backend; they go
  * through the core (core/internal.h), which checks ranges and caches pages.
  *
+ * The core calls every operation below through core/backend.c (xa__be_*),
+ * which holds the backend to this contract on every call: it never passes a
+ * range outside base.ranges, a write without XA_CAP_WRITE, a vCPU at or past
+ * nr_vcpus, a pause without XA_CAP_PAUSE; and it turns a result that breaks
+ * the contract (a positive value, a code that is no XA_E*, a mapped page that
+ * is NULL) into XA_EIO with a message saying so. Tests inject faults there.
+ *
  * To add a backend:
  *  1. Define `struct foo_backend { struct xa_backend base; ...state... };`
  *     (base first) and a `const struct xa_backend_ops xa_backend_foo`.
@@ -15,7 +22,9 @@
  *     base.method, base.caps, base.nr_vcpus.
  *  4. List it in backends/registry.c under its target prefix, behind its
  *     Meson feature (XA_HAVE_FOO).
- *  5. Run the conformance tests against it.
+ *  5. Run tests/conformance/conformance against it (the cases and how each
+ *     backend's test passes it the target's facts are in that directory),
+ *     and add it to tests/conformance/conformance_facts.py's callers.
  */
 #ifndef XA_BACKEND_H
 #define XA_BACKEND_H
@@ -39,6 +48,9 @@ enum xa_backend_caps {
 };
 
 struct xa_backend_ops;
+
+/* map_page: no pointer for this page, read it (see map_page). */
+#define XA_MAP_COPY 1
 
 struct xa_backend {
     const struct xa_backend_ops *ops; /* set by the core */
@@ -67,10 +79,12 @@ struct xa_backend_ops {
     void (*close)(struct xa_backend *be);
 
     /*
-     * Read @len bytes at guest-physical @pa. All or error: a byte outside
-     * guest RAM gives XA_ERANGE (the core has already checked ranges, but
-     * a live target may shrink), a host failure XA_EIO, a vanished target
-     * XA_EGONE.
+     * Read @len bytes at guest-physical @pa. All or error: 0 when every byte
+     * was read, else a negative XA_E* code (never a byte count): a byte
+     * outside guest RAM gives XA_ERANGE (the core has already checked
+     * ranges, but a live target may shrink), a host failure XA_EIO, a
+     * vanished target XA_EGONE. Every failure should set a message with
+     * xa__set_error(); the core writes a generic one when it did not.
      */
     int (*read_pa)(struct xa_backend *be, uint64_t pa, void *buf, size_t len);
 
@@ -80,8 +94,14 @@ struct xa_backend_ops {
     /*
      * Optional: map the 4 KiB guest page @pfn for reading, without a copy
      * where possible. *out points to XA_PAGE_SIZE readable bytes until
-     * unmap_page(be, pfn, *out) (never called under XA_CAP_STABLE_MAP).
-     * Without map_page the core reads pages into its own buffers.
+     * unmap_page(be, pfn, *out) (never called under XA_CAP_STABLE_MAP;
+     * without unmap_page, XA_CAP_STABLE_MAP is required). Success with a
+     * NULL *out breaks the contract.
+     * Without map_page the core reads pages into its own buffers; so it
+     * does for a page for which map_page returns XA_MAP_COPY (a page only
+     * partly RAM, with no bytes to point at: the core reads its RAM parts
+     * with read_pa and zero-fills the rest). Only XA_CAP_STABLE_MAP
+     * backends may return XA_MAP_COPY.
      */
     int (*map_page)(struct xa_backend *be, uint64_t pfn, const void **out);
     void (*unmap_page)(struct xa_backend *be, uint64_t pfn, const void *page);

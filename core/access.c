@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
 #include "os/os.h"
 
 static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
@@ -84,6 +85,10 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
         done += chunk;
         va += chunk;
     }
+    /* A mapped page lost to a truncation during a copy read as zeros: none
+     * of the bytes can be vouched for. */
+    if (rc == 0 && (rc = xa__mapguard_check(xa)) < 0)
+        done = 0;
     if (nread)
         *nread = done;
     return rc;
@@ -199,7 +204,7 @@ static const void *hand_out_page(struct xa_instance *xa, uint64_t pa, uint32_t *
         struct xa_outstanding_page *n = realloc(xa->outstanding, cap * sizeof(*n));
         if (!n) {
             if (origin == XA_PAGE_MAPPED)
-                xa->be->ops->unmap_page(xa->be, pa >> XA_PAGE_SHIFT, page);
+                xa__be_unmap_page(xa, pa >> XA_PAGE_SHIFT, page);
             else if (origin == XA_PAGE_COPY)
                 free((void *)(uintptr_t)page);
             xa__set_error(xa, XA_ENOMEM, "out of memory");
@@ -218,7 +223,7 @@ static const void *hand_out_page(struct xa_instance *xa, uint64_t pa, uint32_t *
 static void release_one(struct xa_instance *xa, const struct xa_outstanding_page *p)
 {
     if (p->origin == XA_PAGE_MAPPED)
-        xa->be->ops->unmap_page(xa->be, p->pfn, p->page);
+        xa__be_unmap_page(xa, p->pfn, p->page);
     else if (p->origin == XA_PAGE_COPY)
         free((void *)(uintptr_t)p->page);
 }

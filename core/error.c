@@ -33,6 +33,7 @@ int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
     if (xa) {
         xa->errcode = code;
+        xa->err_seq++;
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(xa->errmsg, sizeof(xa->errmsg), fmt, ap);
@@ -46,6 +47,7 @@ int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
     if (!xa)
         return code;
     xa->errcode = code;
+    xa->err_seq++;
     char old[XA_ERRMSG_LEN], prefix[XA_ERRMSG_LEN];
     memcpy(old, xa->errmsg, sizeof(old));
     va_list ap;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
 #include "os/os.h"
 
 #define XA_DEFAULT_V2P_ENTRIES 65536
@@ -76,7 +77,7 @@ int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out)
     struct xa_backend *be = xa->be;
     if (!(be->caps & XA_CAP_REGS) || !be->ops->get_vcpu_regs || be->nr_vcpus == 0)
         return XA_ENOTSUP;
-    return be->ops->get_vcpu_regs(be, 0, out);
+    return xa__be_vcpu_regs(xa, 0, out);
 }
 
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb)
@@ -150,22 +151,10 @@ static int open_backend(struct xa_instance *xa, const char *target, uint32_t fla
         return xa__set_error(xa, XA_EINVAL,
                              "%s: unknown target type '%s' (use file:, qemu:, xen: or libvirt:)",
                              target, prefix);
-    if (ops->instance_size < sizeof(struct xa_backend))
-        return xa__set_error(xa, XA_EINVAL, "backend %s is malformed", ops->name);
-    xa->be = calloc(1, ops->instance_size);
-    if (!xa->be)
-        return xa__set_error(xa, XA_ENOMEM, "out of memory");
-    xa->be->ops = ops;
-    xa->be->xa = xa;
-    rc = ops->open(xa->be, spec, flags);
-    if (rc < 0) {
-        if (!xa->errmsg[0])
-            xa__set_error(xa, rc, "%s: %s", target, xa_strerror(rc));
-        return rc;
-    }
-    if (!(flags & XA_INIT_WRITE))
-        xa->be->caps &= ~(uint32_t)XA_CAP_WRITE;
-    return 0;
+    rc = xa__be_open(xa, ops, spec, flags);
+    if (rc < 0 && !xa->errmsg[0])
+        xa__set_error(xa, rc, "%s: %s", target, xa_strerror(rc));
+    return rc < 0 ? rc : 0;
 }
 
 XA_API int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **out)
@@ -211,6 +200,10 @@ XA_API int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **ou
         /* A guest we cannot read an OS from still gives memory access; OS calls
          * then fail with the reason kept here. */
         int orc = xa__os_init(xa, &o);
+        /* The dump shrank under discovery: say that, not what it made the
+         * scan miss (discovery passes over pages it cannot read). */
+        if ((rc = xa__mapguard_check(xa)) < 0)
+            goto fail;
         if (orc < 0) {
             xa->os_err = orc;
             snprintf(xa->os_errmsg, sizeof(xa->os_errmsg), "%s", xa->errmsg);
@@ -248,10 +241,7 @@ XA_API void xa_destroy(struct xa_instance *xa)
         xa__page_cache_destroy(xa);
     xa_lru_destroy(&xa->v2p, NULL, NULL);
     free(xa->fresh_page);
-    if (xa->be) {
-        xa->be->ops->close(xa->be);
-        free(xa->be);
-    }
+    xa__be_close(xa);
     free(xa->ranges);
     free(xa);
 }
@@ -292,12 +282,7 @@ XA_API int xa_get_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_reg
 {
     if (!xa || !out)
         return xa__set_error(xa, XA_EINVAL, "xa_get_vcpu_regs: NULL argument");
-    struct xa_backend *be = xa->be;
-    if (!(be->caps & XA_CAP_REGS) || !be->ops->get_vcpu_regs)
-        return xa__set_error(xa, XA_ENOTSUP, "%s target has no vCPU registers", be->ops->name);
-    if (vcpu >= be->nr_vcpus)
-        return xa__set_error(xa, XA_EINVAL, "no vCPU %u (target has %u)", vcpu, be->nr_vcpus);
-    return be->ops->get_vcpu_regs(be, vcpu, out);
+    return xa__be_vcpu_regs(xa, vcpu, out);
 }
 
 XA_API enum xa_page_mode xa_get_page_mode(const struct xa_instance *xa)
@@ -335,12 +320,9 @@ static int pause_or_resume(struct xa_instance *xa, bool pause)
 {
     if (!xa)
         return XA_EINVAL;
-    struct xa_backend *be = xa->be;
-    int (*op)(struct xa_backend *) = pause ? be->ops->pause : be->ops->resume;
-    if (!(be->caps & XA_CAP_PAUSE) || !op)
-        return xa__set_error(xa, XA_ENOTSUP, "%s target cannot be paused or resumed",
-                             be->ops->name);
-    int rc = op(be);
+    int rc = pause ? xa__be_pause(xa) : xa__be_resume(xa);
+    if (rc == XA_ENOTSUP)
+        return rc;
     /* Whatever the guest did before the pause, or will do after the resume,
      * invalidates what we cached. */
     xa_cache_flush(xa, XA_CACHE_ALL);

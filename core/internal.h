@@ -28,6 +28,24 @@
 
 struct xa_os_ops;
 
+/* Backend operations, as named by the wrappers in core/backend.c. */
+enum xa_be_op {
+    XA_BE_OP_READ,
+    XA_BE_OP_WRITE,
+    XA_BE_OP_MAP,
+    XA_BE_OP_REGS,
+    XA_BE_OP_PAUSE,
+    XA_BE_OP_RESUME,
+    XA_BE_NR_OPS,
+};
+
+/* A fault a test asked for: the countdown-th next call of op fails with code. */
+struct xa_be_fault {
+    enum xa_be_op op;
+    unsigned countdown; /* 0: none pending */
+    int code;
+};
+
 /* A page handed out by xa_access_*(), until xa_release_page(). */
 enum xa_page_origin {
     XA_PAGE_STABLE, /* pointer into a mapping that lives until close */
@@ -46,6 +64,8 @@ struct xa_instance {
     uint32_t flags;
     char errmsg[XA_ERRMSG_LEN];
     int errcode; /* code of the last failure, with errmsg */
+    unsigned err_seq; /* bumped by every xa__set_error(): did a call leave a message? */
+    struct xa_be_fault fault;
 
     /* Memory layout, copied from the backend, sorted. */
     struct xa_mem_range *ranges;
@@ -80,6 +100,28 @@ int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRI
 /* Prefix the current message: "what: <old message>". Returns @code. */
 int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
 
+/*
+ * The backend, only through these (core/backend.c): they check the contract
+ * of backends/backend.h on every call. Failures are negative XA_E* codes
+ * with a message on @xa.
+ */
+int xa__be_open(struct xa_instance *xa, const struct xa_backend_ops *ops, const char *spec,
+                uint32_t flags);
+void xa__be_close(struct xa_instance *xa);
+int xa__be_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
+bool xa__be_can_write(const struct xa_instance *xa);
+int xa__be_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, size_t len);
+bool xa__be_can_map(const struct xa_instance *xa);
+/* 0 with *out set, XA_MAP_COPY (a page only partly RAM: read it), or an error. */
+int xa__be_map_page(struct xa_instance *xa, uint64_t pfn, const void **out);
+void xa__be_unmap_page(struct xa_instance *xa, uint64_t pfn, const void *page);
+int xa__be_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out);
+int xa__be_pause(struct xa_instance *xa);
+int xa__be_resume(struct xa_instance *xa);
+/* For tests: make the @nth next call of @op (1 = the next one) fail with
+ * @code before it reaches the backend. */
+void xa__be_inject_fault(struct xa_instance *xa, enum xa_be_op op, unsigned nth, int code);
+
 /* Physical memory, through the page cache. All or error. */
 int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
 /* Pointer to the guest page @pfn through the page cache; valid until the next
@@ -93,6 +135,10 @@ void xa__page_cache_destroy(struct xa_instance *xa);
 void xa__release_all_pages(struct xa_instance *xa);
 /* True when [pa, pa+len) lies inside guest RAM. */
 bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len);
+/* The same, remembering the range it hit (reads cluster). */
+bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len);
+/* True when any byte of the page at @pa is RAM. */
+bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa);
 
 /* Translation with the v2p cache; dtb 0 = kernel. */
 int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);

@@ -6,21 +6,22 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "core/mapguard.h"
+#include "core/rangemap.h"
+
+static struct xa_rangemap ram_map(const struct xa_instance *xa)
+{
+    return XA_RANGEMAP(xa->ranges, xa->nr_ranges, struct xa_mem_range, start, size);
+}
 
 bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len)
 {
-    if (len == 0 || pa + len < pa)
-        return false;
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
-        if (pa >= r->start && pa - r->start < r->size)
-            return len <= r->size - (pa - r->start);
-    }
-    return false;
+    struct xa_rangemap m = ram_map(xa);
+    return xa_rangemap_covers(&m, pa, len);
 }
 
 /* Physical range check with the last hit remembered (reads cluster). */
-static bool pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
+bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
 {
     if (xa->last_range < xa->nr_ranges) {
         const struct xa_mem_range *r = &xa->ranges[xa->last_range];
@@ -28,25 +29,23 @@ static bool pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
             pa + len >= pa)
             return true;
     }
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
-        if (pa >= r->start && pa - r->start < r->size) {
-            xa->last_range = i;
-            return pa + len >= pa && len <= r->size - (pa - r->start);
-        }
-    }
-    return false;
+    struct xa_rangemap m = ram_map(xa);
+    size_t i = xa_rangemap_find(&m, pa);
+    if (i == XA_RANGE_NONE)
+        return false;
+    xa->last_range = i;
+    const struct xa_mem_range *r = &xa->ranges[i];
+    return pa + len >= pa && len <= r->size - (pa - r->start);
 }
 
 /* True when any byte of the page at @pa is RAM (ranges need not be page-aligned). */
-static bool page_has_ram(const struct xa_instance *xa, uint64_t pa)
+bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa)
 {
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
-        if (r->start - pa < XA_PAGE_SIZE || (pa >= r->start && pa - r->start < r->size))
-            return true;
-    }
-    return false;
+    struct xa_rangemap m = ram_map(xa);
+    size_t i = xa_rangemap_first_from(&m, pa);
+    /* Range i ends above pa: it holds pa, or starts later, maybe in this page. */
+    return i < xa->nr_ranges &&
+           (xa->ranges[i].start <= pa || xa->ranges[i].start - pa < XA_PAGE_SIZE);
 }
 
 /* What the page cache does with a page it drops. */
@@ -55,11 +54,10 @@ static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
     (void)unused;
     struct xa_instance *xa = ctx;
     const void *page = (const void *)(uintptr_t)val;
-    struct xa_backend *be = xa->be;
-    if (be->caps & XA_CAP_STABLE_MAP)
+    if (xa->be->caps & XA_CAP_STABLE_MAP)
         return;
-    if (be->ops->map_page)
-        be->ops->unmap_page(be, pfn, page);
+    if (xa__be_can_map(xa))
+        xa__be_unmap_page(xa, pfn, page);
     else
         free((void *)(uintptr_t)val);
 }
@@ -74,43 +72,72 @@ void xa__page_cache_destroy(struct xa_instance *xa)
     xa_lru_destroy(&xa->pages, page_drop, xa);
 }
 
-/* Map or copy one page from the backend, without the cache. */
-int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
-                   enum xa_page_origin *origin)
+/* A page only partly RAM: read the RAM bytes, the rest reads as zero. */
+static int read_ram_parts(struct xa_instance *xa, uint64_t pa, uint8_t *page)
 {
-    struct xa_backend *be = xa->be;
-    uint64_t pa = pfn << XA_PAGE_SHIFT;
-    if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !page_has_ram(xa, pa))
-        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
-                             (unsigned long long)pa);
-    if (be->ops->map_page) {
-        int rc = be->ops->map_page(be, pfn, out);
+    struct xa_rangemap m = ram_map(xa);
+    memset(page, 0, XA_PAGE_SIZE);
+    for (size_t i = xa_rangemap_first_from(&m, pa); i < xa->nr_ranges; i++) {
+        const struct xa_mem_range *r = &xa->ranges[i];
+        /* Offsets in the page; range i ends above pa (no wrap on the last page). */
+        if (r->start > pa && r->start - pa >= XA_PAGE_SIZE)
+            break;
+        uint64_t from = r->start > pa ? r->start - pa : 0;
+        uint64_t to = r->start + r->size - pa;
+        if (to > XA_PAGE_SIZE)
+            to = XA_PAGE_SIZE;
+        int rc = xa__be_read_pa(xa, pa + from, page + from, (size_t)(to - from));
         if (rc < 0)
             return rc;
-        *origin = (be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
-        return 0;
     }
-    void *buf = malloc(XA_PAGE_SIZE);
+    return 0;
+}
+
+/* Map or copy one page from the backend, without the cache. A copy goes
+ * into a new buffer, or with @scratch into xa->fresh_page (valid until the
+ * next copy there). */
+static int page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                      enum xa_page_origin *origin, bool scratch)
+{
+    uint64_t pa = pfn << XA_PAGE_SHIFT;
+    if (xa__be_can_map(xa)) {
+        int rc = xa__be_map_page(xa, pfn, out); /* checks the range and the file */
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            *origin = (xa->be->caps & XA_CAP_STABLE_MAP) ? XA_PAGE_STABLE : XA_PAGE_MAPPED;
+            return 0;
+        }
+        /* XA_MAP_COPY: read it below. */
+    } else if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT) || !xa__page_has_ram(xa, pa)) {
+        return xa__set_error(xa, XA_ERANGE, "physical address 0x%llx is outside guest RAM",
+                             (unsigned long long)pa);
+    }
+    if (scratch && !xa->fresh_page)
+        xa->fresh_page = malloc(XA_PAGE_SIZE);
+    uint8_t *buf = scratch ? xa->fresh_page : malloc(XA_PAGE_SIZE);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     int rc;
-    if (pa_in_ram(xa, pa, XA_PAGE_SIZE)) {
-        rc = be->ops->read_pa(be, pa, buf, XA_PAGE_SIZE);
+    if (xa__pa_in_ram(xa, pa, XA_PAGE_SIZE)) {
+        rc = xa__be_read_pa(xa, pa, buf, XA_PAGE_SIZE);
     } else {
-        /* A page straddling the end of a RAM range: read what is RAM. */
-        memset(buf, 0, XA_PAGE_SIZE);
-        rc = 0;
-        for (uint64_t off = 0; off < XA_PAGE_SIZE && rc == 0; off += 256)
-            if (pa_in_ram(xa, pa + off, 256))
-                rc = be->ops->read_pa(be, pa + off, (uint8_t *)buf + off, 256);
+        rc = read_ram_parts(xa, pa, buf);
     }
     if (rc < 0) {
-        free(buf);
+        if (!scratch)
+            free(buf);
         return rc;
     }
     *out = buf;
     *origin = XA_PAGE_COPY;
     return 0;
+}
+
+int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
+                   enum xa_page_origin *origin)
+{
+    return page_fetch(xa, pfn, out, origin, false);
 }
 
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
@@ -121,13 +148,15 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
     int rc;
     /* Pointers into a mapping that lives until close: nothing worth caching. */
     if (be->caps & XA_CAP_STABLE_MAP) {
-        rc = xa__page_fetch(xa, pfn, &page, &origin);
+        /* A page with no pointer (XA_MAP_COPY) is read into the scratch page:
+         * valid until the next core call, as promised. */
+        rc = page_fetch(xa, pfn, &page, &origin, true);
         if (rc == 0)
             *out = page;
         return rc;
     }
     /* A copy of a running guest's page is stale at once: read it afresh. */
-    if ((be->caps & XA_CAP_LIVE) && !be->ops->map_page) {
+    if ((be->caps & XA_CAP_LIVE) && !xa__be_can_map(xa)) {
         xa->page_misses++;
         rc = xa__page_fetch(xa, pfn, &page, &origin);
         if (rc < 0)
@@ -165,10 +194,10 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
 {
     if (len == 0)
         return 0;
-    if (!pa_in_ram(xa, pa, len))
+    if (!xa__pa_in_ram(xa, pa, len))
         return outside_ram(xa, pa, len);
     if (len >= XA_DIRECT_READ_MIN)
-        return xa->be->ops->read_pa(xa->be, pa, buf, len);
+        return xa__be_read_pa(xa, pa, buf, len);
     uint8_t *dst = buf;
     while (len) {
         uint64_t off = pa & (XA_PAGE_SIZE - 1);
@@ -184,7 +213,8 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         pa += chunk;
         len -= chunk;
     }
-    return 0;
+    /* A page lost to a truncation during the copy reads as zeros: say so. */
+    return xa__mapguard_check(xa);
 }
 
 XA_API int xa_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
@@ -198,15 +228,15 @@ XA_API int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, siz
 {
     if (!xa || (!buf && len))
         return xa__set_error(xa, XA_EINVAL, "xa_write_pa: NULL argument");
-    if (!(xa->flags & XA_INIT_WRITE) || !(xa->be->caps & XA_CAP_WRITE) || !xa->be->ops->write_pa)
+    if (!xa__be_can_write(xa))
         return xa__set_error(xa, XA_EPERM,
                              "write access not enabled (open with XA_INIT_WRITE on a "
                              "target that supports writes)");
     if (len == 0)
         return 0;
-    if (!pa_in_ram(xa, pa, len))
+    if (!xa__pa_in_ram(xa, pa, len))
         return outside_ram(xa, pa, len);
-    int rc = xa->be->ops->write_pa(xa->be, pa, buf, len);
+    int rc = xa__be_write_pa(xa, pa, buf, len);
     /* Cached copies of the written pages are now stale. */
     if (!(xa->be->caps & XA_CAP_STABLE_MAP))
         for (uint64_t pfn = pa >> XA_PAGE_SHIFT; pfn <= (pa + len - 1) >> XA_PAGE_SHIFT; pfn++)

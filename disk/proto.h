@@ -8,6 +8,9 @@
  * multiple of 8.  Integers are in host byte order: both ends are on one host.
  * The ring buffer inside the tap holds frames in exactly this format, so the
  * tap ships ring bytes to the socket without re-encoding them.
+ *
+ * A subscriber gets HELLO (seq s), then READY (seq s + 1), then every frame
+ * recorded after READY, each with seq one more than the one before.
  */
 #ifndef XADISK_PROTO_H
 #define XADISK_PROTO_H
@@ -15,7 +18,7 @@
 #include <stdint.h>
 
 #define XDP_MAGIC 0x4b444158u /* "XADK" in little-endian byte order */
-#define XDP_VERSION 1u
+#define XDP_VERSION 2u /* 2: XDP_READY after HELLO */
 #define XDP_HDR_SIZE 32u
 /* The largest frame payload a monitor accepts (NBD requests are <= 32 MiB). */
 #define XDP_MAX_PAYLOAD (64u << 20)
@@ -28,6 +31,10 @@ enum xdp_type {
     XDP_ZERO = 4,   /* offset, length; no payload */
     XDP_FLUSH = 5,  /* no offset/length */
     XDP_RESYNC = 6, /* records were dropped here; offset = how many */
+    /* Recording for a new subscriber has begun: its seq is HELLO's + 1, and
+     * it comes through the ring, so records flow once it has arrived.  Other
+     * subscribers see it too and ignore it. */
+    XDP_READY = 7,
 };
 
 enum xdp_flags {

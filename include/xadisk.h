@@ -56,9 +56,10 @@ enum xadisk_event_type {
     XADISK_EV_TRUNCATE = 1u << 4, /**< size went down: old_size -> size */
     XADISK_EV_ATTRIB = 1u << 5,   /**< mode, uid or gid changed (chmod/chown) */
     XADISK_EV_LINK = 1u << 6,     /**< a new hard link path to an existing inode */
-    XADISK_EV_RESYNC = 1u << 7,   /**< the monitor lost records (dropped, tap restart)
-                                       and rescanned; changes found by the rescan
-                                       follow as ordinary events */
+    XADISK_EV_RESYNC = 1u << 7,   /**< the monitor lost records (dropped, tap restart,
+                                       broken stream) and rescanned; changes found by
+                                       the rescan follow as ordinary events;
+                                       xadisk_errmsg() says why */
 };
 #define XADISK_EV_ALL 0xffu
 
@@ -154,7 +155,8 @@ XA_API void xadisk_destroy(struct xadisk *xd);
 
 /**
  * @brief Subscribe to the tap and build the shadow state (journal recovery
- *        plus a name cache of the whole file system); events flow from now on.
+ *        plus a name cache of the whole file system); returns once records
+ *        flow (the tap's READY frame came), and events flow from now on.
  * @return 0, XA_EBUSY if already active, XA_EFORMAT if the image is not an
  *         ext2/3/4 file system, XA_EIO if the tap cannot be reached.
  */

@@ -9,7 +9,11 @@
  *
  * Walks over guest lists (tasks, modules) and trees (VMAs) are bounded: a
  * walk that meets a cycle, a bad pointer or a limit ends with an error, and
- * the items returned before it stay valid (a *partial* result).
+ * the items returned before it stay valid (a *partial* result). Where the
+ * kernel keeps both links of a list, both are checked; on dumps the number
+ * walked is also compared with the kernel's own count (processes, a
+ * process's VMAs): a disagreement ends the walk with XA_EBADDATA after the
+ * items found, never a short list that looks whole.
  */
 #ifndef XENACCESS_OS_H
 #define XENACCESS_OS_H
@@ -126,13 +130,15 @@ XA_API XA_NODISCARD int xa_process_iter_new(struct xa_instance *xa, struct xa_pr
  * @brief Next process.
  * @return 1 with *out filled, 0 at the end of the list, or a negative error
  *         (XA_ELIMIT on a cycle or too long a list, XA_EFAULT on a bad
- *         pointer) after which the walk is over and what came before is a
- *         partial list.
+ *         pointer, XA_EBADDATA on links or a count that disagree) after
+ *         which the walk is over and what came before is a partial list.
  */
 XA_API int xa_process_iter_next(struct xa_process_iter *it, struct xa_process *out);
 XA_API void xa_process_iter_free(struct xa_process_iter *it);
 
-/** @brief Find one process by pid. XA_ENOENT if absent. */
+/** @brief Find one process by pid. XA_ENOENT if absent from a whole list;
+ *  when the list could not be walked to its end, that walk's error, with
+ *  the message saying why the pid was not found. */
 XA_API XA_NODISCARD int xa_process_by_pid(struct xa_instance *xa, int32_t pid,
                                           struct xa_process *out);
 
@@ -165,7 +171,7 @@ struct xa_module {
     uint64_t base;   /**< start of the module's core text */
     uint64_t size;   /**< bytes of core layout */
     uint64_t module; /**< struct module address */
-    int32_t refcount;
+    int32_t refcount; /**< references, as lsmod shows them (refcnt - 1); -1 if unknown */
     uint32_t state;  /**< MODULE_STATE_* (0 live, 1 coming, 2 going, 3 unformed) */
 };
 

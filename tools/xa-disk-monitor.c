@@ -10,8 +10,11 @@
  * With image:PATH the tool starts the tap itself and prints the QEMU options
  * on stderr.  Counters go to stderr at exit.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +32,40 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+__attribute__((format(printf, 1, 2)))
+static _Noreturn void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("xa-disk-monitor: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+/* A whole positive decimal number, or a usage error. */
+static long parse_count(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 1 || s[0] == '+' || s[0] == ' ')
+        usage_error("--count wants a positive whole number, not '%s'", s);
+    return v;
+}
+
+/* Seconds: a finite number >= 0, or a usage error. */
+static double parse_seconds(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || *end || errno || !isfinite(v) || v < 0 || s[0] == ' ')
+        usage_error("--timeout wants a number of seconds >= 0, not '%s'", s);
+    return v;
+}
+
 static uint32_t parse_mask(const char *s)
 {
     static const struct { const char *name; uint32_t bit; } names[] = {
@@ -39,22 +76,26 @@ static uint32_t parse_mask(const char *s)
     };
     uint32_t m = 0;
     char *copy = strdup(s), *save = NULL;
+    if (!copy) {
+        fprintf(stderr, "xa-disk-monitor: out of memory\n");
+        exit(1);
+    }
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         size_t i;
         for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
             if (strcmp(t, names[i].name) == 0)
                 break;
-        if (i == sizeof(names) / sizeof(names[0])) {
-            fprintf(stderr, "xa-disk-monitor: unknown event type %s\n", t);
-            exit(2);
-        }
+        if (i == sizeof(names) / sizeof(names[0]))
+            usage_error("unknown event type '%s' in --mask", t);
         m |= names[i].bit;
     }
     free(copy);
+    if (!m)
+        usage_error("--mask '%s' names no event type", s);
     return m;
 }
 
-static void print_json(const struct xadisk_event *ev)
+static void print_json(const struct xadisk_event *ev, const char *reason)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string(xadisk_event_name(ev->type)));
@@ -64,6 +105,7 @@ static void print_json(const struct xadisk_event *ev)
         json_object_object_add(o, "old_path", json_object_new_string(ev->old_path));
     if (ev->type == XADISK_EV_RESYNC) {
         json_object_object_add(o, "dropped", json_object_new_int64((int64_t)ev->dropped));
+        json_object_object_add(o, "reason", json_object_new_string(reason));
     } else {
         json_object_object_add(o, "file_type",
                                json_object_new_string(xadisk_file_type_name(ev->file_type)));
@@ -95,11 +137,11 @@ static void print_json(const struct xadisk_event *ev)
     json_object_put(o);
 }
 
-static void print_text(const struct xadisk_event *ev)
+static void print_text(const struct xadisk_event *ev, const char *reason)
 {
     if (ev->type == XADISK_EV_RESYNC) {
-        printf("txn %-6llu resync   (dropped %llu records; rescanned)\n",
-               (unsigned long long)ev->transaction, (unsigned long long)ev->dropped);
+        printf("txn %-6llu resync   (dropped %llu records; rescanned: %s)\n",
+               (unsigned long long)ev->transaction, (unsigned long long)ev->dropped, reason);
         return;
     }
     printf("txn %-6llu %-8s %-7s %s", (unsigned long long)ev->transaction,
@@ -148,8 +190,8 @@ int main(int argc, char **argv)
             break;
         case 'm': mask = parse_mask(optarg); break;
         case 'j': json = 1; break;
-        case 'c': count = atol(optarg); break;
-        case 't': timeout = atof(optarg); break;
+        case 'c': count = parse_count(optarg); break;
+        case 't': timeout = parse_seconds(optarg); break;
         case 'h':
             printf("usage: xa-disk-monitor tap:SOCKET|image:PATH [--watch PATH]... "
                    "[--dir PATH]... [--mask LIST] [--json] [--count N] [--timeout S]\n");
@@ -171,13 +213,18 @@ int main(int argc, char **argv)
     }
     if (xadisk_qemu_args(xd))
         fprintf(stderr, "xa-disk-monitor: QEMU options: %s\n", xadisk_qemu_args(xd));
+    /* a watch that cannot be set is an error (exit 1), not a usage error:
+     * the options were well formed */
+    if (!nw && mask != XADISK_EV_ALL) { /* a mask alone: watch everything */
+        watches[nw] = "/";
+        wflags[nw++] = XADISK_WATCH_RECURSIVE;
+    }
     for (int i = 0; i < nw; i++)
         if (xadisk_set_watch(xd, watches[i], wflags[i], mask) < 0) {
             fprintf(stderr, "xa-disk-monitor: %s\n", xadisk_errmsg(xd));
-            return 2;
+            xadisk_destroy(xd);
+            return 1;
         }
-    if (!nw && mask != XADISK_EV_ALL && xadisk_set_watch(xd, "/", XADISK_WATCH_RECURSIVE, mask) < 0)
-        return 2;
     rc = xadisk_activate(xd);
     if (rc < 0) {
         fprintf(stderr, "xa-disk-monitor: %s\n", xadisk_errmsg(xd));
@@ -215,10 +262,13 @@ int main(int argc, char **argv)
             status = 1;
             break;
         }
+        const char *reason = ev->type == XADISK_EV_RESYNC ? xadisk_errmsg(xd) : "";
+        if (ev->type == XADISK_EV_RESYNC)
+            fprintf(stderr, "xa-disk-monitor: resync: %s\n", reason);
         if (json)
-            print_json(ev);
+            print_json(ev, reason);
         else
-            print_text(ev);
+            print_text(ev, reason);
         fflush(stdout);
         printed++;
     }

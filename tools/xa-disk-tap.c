@@ -37,6 +37,31 @@ static void usage(FILE *f)
                "[--ring SIZE] [--node NAME] [--background]\n");
 }
 
+/* SIZE: a whole number of bytes with an optional K, M or G suffix, from 1M
+ * to 16G (what the filter accepts).  Returns 0 when malformed or out of range. */
+static unsigned long long parse_ring_size(const char *s)
+{
+    if (*s < '0' || *s > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno)
+        return 0;
+    unsigned shift = 0;
+    switch (*end) {
+    case 0: break;
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: return 0;
+    }
+    if (*end || v > (16ull << 30) >> shift)
+        return 0;
+    v <<= shift;
+    return v >= (1ull << 20) && v <= (16ull << 30) ? v : 0;
+}
+
 static int can_connect(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -67,7 +92,14 @@ int main(int argc, char **argv)
         case 's': sock = optarg; break;
         case 'e': events = optarg; break;
         case 'l': lossless = 1; break;
-        case 'r': ring = optarg; break;
+        case 'r':
+            if (!parse_ring_size(optarg)) {
+                fprintf(stderr, "xa-disk-tap: --ring wants a size from 1M to 16G (e.g. 64M), "
+                                "not '%s'\n", optarg);
+                return 2;
+            }
+            ring = optarg;
+            break;
         case 'n': node = optarg; break;
         case 'b': background = 1; break;
         case 'h': usage(stdout); return 0;
@@ -97,7 +129,7 @@ int main(int argc, char **argv)
     snprintf(a_file, sizeof(a_file), "file=%s", image);
     free(image); /* only its copy in a_file is used from here on */
     snprintf(a_events, sizeof(a_events), "events=%s", events);
-    snprintf(a_ring, sizeof(a_ring), "ring=%s", ring);
+    snprintf(a_ring, sizeof(a_ring), "ring=%llu", parse_ring_size(ring));
     snprintf(a_lossless, sizeof(a_lossless), "lossless=%s", lossless ? "true" : "false");
     unlink(sock);
     unlink(events);

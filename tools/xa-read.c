@@ -162,7 +162,7 @@ int main(int argc, char **argv)
         if (src.pid) {
             struct xa_process p;
             if (xa_process_by_pid(xa, src.pid, &p) < 0)
-                tool_die(TOOL_ERR, "%s: no process with pid %d", o.target, src.pid);
+                tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
         }
     }
     struct progress prog;

@@ -133,6 +133,14 @@ static int read_phnum(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, u
     return 0;
 }
 
+/* 4 GiB + ELF_ZERO_FILL_RATIO x the file size, saturating. */
+static uint64_t elf_zero_fill_max(uint64_t file_size)
+{
+    if (file_size > (UINT64_MAX - ELF_ZERO_FILL_FLOOR) / ELF_ZERO_FILL_RATIO)
+        return UINT64_MAX;
+    return ELF_ZERO_FILL_FLOOR + file_size * ELF_ZERO_FILL_RATIO;
+}
+
 static int read_loads(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, uint64_t phnum,
                       struct elf_core *core, char *err, size_t errlen)
 {
@@ -140,6 +148,7 @@ static int read_loads(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, u
     if (!core->segs)
         return fail(err, errlen, XA_ENOMEM, "out of memory for %llu segments",
                     (unsigned long long)phnum);
+    uint64_t zero_fill = 0, zero_fill_max = elf_zero_fill_max(size);
     for (uint64_t i = 0; i < phnum; i++) {
         Elf64_Phdr ph;
         memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
@@ -158,14 +167,25 @@ static int read_loads(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, u
                         (unsigned long long)i, (unsigned long long)ph.p_paddr,
                         (unsigned long long)ph.p_offset + ph.p_filesz,
                         (unsigned long long)size);
-        if (ph.p_paddr + ph.p_memsz < ph.p_paddr)
+        if (ph.p_paddr > ELF_MAX_PHYS || ELF_MAX_PHYS - ph.p_paddr < ph.p_memsz)
             return fail(err, errlen, XA_EBADDATA,
-                        "PT_LOAD %llu wraps the physical address space (paddr 0x%llx, "
-                        "memsz 0x%llx)",
+                        "PT_LOAD %llu (paddr 0x%llx, memsz 0x%llx) goes beyond the 52-bit "
+                        "physical address space of x86-64",
                         (unsigned long long)i, (unsigned long long)ph.p_paddr,
                         (unsigned long long)ph.p_memsz);
         if (ph.p_memsz == 0)
             continue;
+        /* Bytes no file stands for: each one is memory every tool may walk. */
+        uint64_t fill = ph.p_memsz - ph.p_filesz;
+        if (fill > zero_fill_max - zero_fill) /* zero_fill <= zero_fill_max: no wrap */
+            return fail(err, errlen, XA_EBADDATA,
+                        "PT_LOAD %llu (guest-physical 0x%llx) brings the zero-fill (p_memsz "
+                        "beyond p_filesz) to 0x%llx bytes, more than the limit for a %llu-byte "
+                        "file (4 GiB + %u x its size)",
+                        (unsigned long long)i, (unsigned long long)ph.p_paddr,
+                        (unsigned long long)(zero_fill + fill), (unsigned long long)size,
+                        ELF_ZERO_FILL_RATIO);
+        zero_fill += fill;
         core->segs[core->nr_segs++] = (struct file_segment){
             .pa = ph.p_paddr, .file_size = ph.p_filesz, .mem_size = ph.p_memsz,
             .offset = ph.p_offset};

@@ -10,10 +10,17 @@
  *
  * map_page returns a pointer into the mapping when the page is file-backed in
  * one segment, a shared zero page when it is all zero-fill (p_memsz beyond
- * p_filesz), and otherwise (page straddling a hole or a segment edge) a
- * copy assembled once and kept until close. Every pointer therefore stays
- * valid until close: XA_CAP_STABLE_MAP, no unmap_page. write_pa refreshes
- * assembled copies it touches so they never go stale.
+ * p_filesz), and otherwise (page straddling a hole or a segment edge)
+ * XA_MAP_COPY: the core reads such a page with read_pa. Every pointer
+ * therefore stays valid until close: XA_CAP_STABLE_MAP, no unmap_page; and
+ * no copies are kept (a LiME image of 65,536 tiny ranges once made 256 MiB
+ * of them).
+ *
+ * Only regular files are opened, without blocking (a FIFO never hangs
+ * open()). The mapping is guarded (core/mapguard.h): if the file shrinks
+ * while mapped, reads fail with a message naming it instead of SIGBUS.
+ * Pages read from the mapping are dropped after FILE_RESIDENT_MAX of them,
+ * so a scan of the whole dump does not make RSS grow to its size.
  */
 #include <endian.h>
 #include <errno.h>
@@ -30,16 +37,13 @@
 #include "backends/backend.h"
 #include "backends/file/file_layout.h"
 #include "core/internal.h"
+#include "core/mapguard.h"
+#include "core/rangemap.h"
 
-/* Cap on assembled partial pages (at most ~3 per segment are ever needed). */
-#define FILE_MAX_ASSEMBLED (1u << 16)
+/* Pages of the mapping kept resident before they are dropped (see note_touched). */
+#define FILE_RESIDENT_MAX (128ull << 20)
 /* LiME: the image may hold at most this many ranges. */
 #define LIME_MAX_RANGES (1u << 16)
-
-struct assembled_page {
-    uint64_t pfn;
-    uint8_t *data;
-};
 
 struct file_backend {
     struct xa_backend base;
@@ -47,13 +51,15 @@ struct file_backend {
     bool have_fd;
     uint8_t *map;
     size_t map_len;
+    uint64_t *touched; /* one bit per page of the mapping read since the last drop */
+    size_t touched_words, nr_touched;
+    int guard;       /* core/mapguard.h id of the mapping */
+    bool guarded;
     bool writable;
     char *path;
     struct file_segment *segs; /* sorted by pa, non-overlapping */
     size_t nr_segs;
     struct xa_regs *vcpus;
-    struct assembled_page *assembled; /* sorted by pfn */
-    size_t nr_assembled, cap_assembled;
 };
 
 static const uint8_t zero_page[XA_PAGE_SIZE];
@@ -257,6 +263,19 @@ static int detect_and_parse(struct file_backend *f)
     return parse_raw(f);
 }
 
+/* ---- the file shrinking under the mapping ------------------------------- */
+
+/* True once a page of the mapping was lost (core/mapguard.h). */
+static bool shrank(const struct file_backend *f)
+{
+    return f->guarded && xa__mapguard_faulted(f->guard);
+}
+
+static int shrink_error(struct file_backend *f)
+{
+    return xa__mapguard_error(f->base.xa, f->guard);
+}
+
 /* ---- open/close ------------------------------------------------------------ */
 
 static int open_error(struct file_backend *f, int err, bool rw)
@@ -279,23 +298,40 @@ static int open_error(struct file_backend *f, int err, bool rw)
     }
 }
 
+/* Only regular files are dumps: devices and pipes are not supported. */
+static int check_regular(struct file_backend *f, const struct stat *st)
+{
+    if (S_ISDIR(st->st_mode))
+        return xa__set_error(f->base.xa, XA_EINVAL, "file:%s: is a directory, not a memory dump",
+                             f->path);
+    if (!S_ISREG(st->st_mode))
+        return xa__set_error(f->base.xa, XA_EINVAL,
+                             "file:%s: is a %s, not a regular file (devices and pipes are not "
+                             "supported)",
+                             f->path, S_ISFIFO(st->st_mode) ? "FIFO"
+                                      : S_ISSOCK(st->st_mode) ? "socket"
+                                      : S_ISCHR(st->st_mode) ? "character device"
+                                      : S_ISBLK(st->st_mode) ? "block device" : "special file");
+    return 0;
+}
+
 static void file_close(struct xa_backend *be)
 {
     struct file_backend *f = to_file(be);
+    if (f->guarded)
+        xa__mapguard_remove(f->guard);
+    f->guarded = false;
     if (f->map && f->map != MAP_FAILED) {
         if (f->writable)
             msync(f->map, f->map_len, MS_SYNC);
         munmap(f->map, f->map_len);
     }
     f->map = NULL;
+    free(f->touched);
+    f->touched = NULL;
     if (f->have_fd)
         close(f->fd);
     f->have_fd = false;
-    for (size_t i = 0; i < f->nr_assembled; i++)
-        free(f->assembled[i].data);
-    free(f->assembled);
-    f->assembled = NULL;
-    f->nr_assembled = f->cap_assembled = 0;
     free(f->segs);
     f->segs = NULL;
     f->nr_segs = 0;
@@ -318,21 +354,27 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return xa__set_error(be->xa, XA_ENOMEM, "file:%s: out of memory", spec);
     f->writable = (flags & XA_INIT_WRITE) != 0;
 
-    f->fd = open(f->path, (f->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    /* Refuse what is not a regular file before opening it (opening a FIFO
+     * blocks until a writer comes; opening a device can have side effects),
+     * then open without blocking and check again on the descriptor, in case
+     * the name was replaced in between. */
+    struct stat st;
+    if (stat(f->path, &st) < 0)
+        return open_error(f, errno, f->writable);
+    int rc = check_regular(f, &st);
+    if (rc < 0)
+        return rc;
+    f->fd = open(f->path,
+                 (f->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (f->fd < 0)
         return open_error(f, errno, f->writable);
     f->have_fd = true;
-    struct stat st;
     if (fstat(f->fd, &st) < 0)
         return xa__set_error(be->xa, XA_EIO, "file:%s: cannot stat: %s", f->path,
                              strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return xa__set_error(be->xa, XA_EINVAL, "file:%s: is a directory, not a memory dump",
-                             f->path);
-    if (!S_ISREG(st.st_mode))
-        return xa__set_error(be->xa, XA_EINVAL,
-                             "file:%s: not a regular file (devices and pipes are not supported)",
-                             f->path);
+    rc = check_regular(f, &st);
+    if (rc < 0)
+        return rc;
     if (st.st_size == 0)
         return xa__set_error(be->xa, XA_EFORMAT, "file:%s: empty file, not a memory dump",
                              f->path);
@@ -346,8 +388,23 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return xa__set_error(be->xa, XA_EIO, "file:%s: cannot map %zu bytes: %s", f->path,
                              f->map_len, strerror(errno));
     f->map = m;
+    char label[PATH_MAX + 8];
+    snprintf(label, sizeof(label), "file:%s", f->path);
+    rc = xa__mapguard_add(be->xa, m, f->map_len, prot, f->fd, label);
+    if (rc < 0)
+        return rc;
+    f->guard = rc;
+    f->guarded = true;
+    if (f->map_len > FILE_RESIDENT_MAX) {
+        f->touched_words = (f->map_len / XA_PAGE_SIZE + 64) / 64;
+        f->touched = calloc(f->touched_words, sizeof(*f->touched));
+        if (!f->touched)
+            return xa__set_error(be->xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+    }
 
-    int rc = detect_and_parse(f);
+    rc = detect_and_parse(f);
+    if (shrank(f)) /* while the headers were read: the zeros explain nothing */
+        return shrink_error(f);
     if (rc < 0)
         return rc;
     rc = build_ranges(f);
@@ -359,34 +416,24 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
 
 /* ---- memory ---------------------------------------------------------------- */
 
-/* Index of the first segment starting above @pa (nr_segs if none). */
-static size_t first_seg_above(const struct file_backend *f, uint64_t pa)
+static struct xa_rangemap seg_map(const struct file_backend *f)
 {
-    size_t lo = 0, hi = f->nr_segs;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->segs[mid].pa <= pa)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+    return XA_RANGEMAP(f->segs, f->nr_segs, struct file_segment, pa, mem_size);
 }
 
 /* The segment holding @pa, or NULL. */
 static const struct file_segment *find_seg(const struct file_backend *f, uint64_t pa)
 {
-    size_t i = first_seg_above(f, pa);
-    if (i == 0)
-        return NULL;
-    const struct file_segment *s = &f->segs[i - 1];
-    return pa - s->pa < s->mem_size ? s : NULL;
+    struct xa_rangemap m = seg_map(f);
+    size_t i = xa_rangemap_find(&m, pa);
+    return i == XA_RANGE_NONE ? NULL : &f->segs[i];
 }
 
-/* The first segment starting above @pa, or NULL. */
+/* The first segment starting above @pa, or NULL (called when none holds pa). */
 static const struct file_segment *next_seg(const struct file_backend *f, uint64_t pa)
 {
-    size_t i = first_seg_above(f, pa);
+    struct xa_rangemap m = seg_map(f);
+    size_t i = xa_rangemap_first_from(&m, pa);
     return i < f->nr_segs ? &f->segs[i] : NULL;
 }
 
@@ -397,14 +444,43 @@ static int out_of_range(struct file_backend *f, uint64_t pa, size_t len)
                          (unsigned long long)pa, len);
 }
 
+/* ---- resident pages ------------------------------------------------------- */
+
+/*
+ * Every page of the mapping that is read stays resident (and counts in the
+ * process's RSS) until unmapped, so a scan of a whole dump would grow the
+ * tool to the dump's size. Pages touched are counted once each; after
+ * FILE_RESIDENT_MAX of them the whole mapping is dropped with
+ * MADV_DONTNEED. Pointers stay valid: a shared file mapping refaults from
+ * the page cache with the same bytes (dirty pages of a writable mapping go
+ * to the page cache, not away).
+ */
+static void note_touched(struct file_backend *f, uint64_t off, uint64_t len)
+{
+    if (!f->touched || len == 0)
+        return;
+    for (uint64_t p = off >> XA_PAGE_SHIFT; p <= (off + len - 1) >> XA_PAGE_SHIFT; p++) {
+        uint64_t bit = 1ull << (p & 63);
+        if (f->touched[p >> 6] & bit)
+            continue;
+        f->touched[p >> 6] |= bit;
+        if (++f->nr_touched < FILE_RESIDENT_MAX / XA_PAGE_SIZE)
+            continue;
+        madvise(f->map, f->map_len, MADV_DONTNEED);
+        memset(f->touched, 0, f->touched_words * sizeof(*f->touched));
+        f->nr_touched = 0;
+    }
+}
+
 /* Copy [pa, pa+len) of one segment into @buf (file bytes, then zero-fill). */
-static void copy_from_seg(const struct file_backend *f, const struct file_segment *s,
+static void copy_from_seg(struct file_backend *f, const struct file_segment *s,
                           uint64_t pa, uint8_t *buf, size_t len)
 {
     uint64_t rel = pa - s->pa;
     size_t from_file = 0;
     if (rel < s->file_size) {
         from_file = s->file_size - rel < len ? (size_t)(s->file_size - rel) : len;
+        note_touched(f, s->offset + rel, from_file);
         memcpy(buf, f->map + s->offset + rel, from_file);
     }
     memset(buf + from_file, 0, len - from_file);
@@ -426,84 +502,17 @@ static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t le
         copy_from_seg(f, s, at, out + done, chunk);
         done += chunk;
     }
-    return 0;
+    return shrank(f) ? shrink_error(f) : 0;
 }
 
-/* Fill a page from whatever segments cover it; holes read as zero.
- * Returns the number of bytes that are guest RAM. */
-static size_t assemble_page(const struct file_backend *f, uint64_t pfn, uint8_t *page)
+/* True when any byte of page @pfn is in a segment. */
+static bool page_has_ram(const struct file_backend *f, uint64_t pfn)
 {
-    uint64_t base = pfn << XA_PAGE_SHIFT;
-    size_t ram = 0;
-    memset(page, 0, XA_PAGE_SIZE);
-    for (uint64_t off = 0; off < XA_PAGE_SIZE;) {
-        const struct file_segment *s = find_seg(f, base + off);
-        if (!s) { /* skip the hole up to the next segment */
-            const struct file_segment *n = next_seg(f, base + off);
-            if (!n || n->pa >= base + XA_PAGE_SIZE)
-                break;
-            off = n->pa - base;
-            continue;
-        }
-        uint64_t room = s->mem_size - (base + off - s->pa);
-        size_t chunk = room < XA_PAGE_SIZE - off ? (size_t)room : (size_t)(XA_PAGE_SIZE - off);
-        copy_from_seg(f, s, base + off, page + off, chunk);
-        ram += chunk;
-        off += chunk;
-    }
-    return ram;
-}
-
-/* Index of the assembled copy of @pfn, or where it would be inserted. */
-static size_t assembled_index(const struct file_backend *f, uint64_t pfn, bool *found)
-{
-    size_t lo = 0, hi = f->nr_assembled;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (f->assembled[mid].pfn < pfn)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = lo < f->nr_assembled && f->assembled[lo].pfn == pfn;
-    return lo;
-}
-
-static int map_assembled(struct file_backend *f, uint64_t pfn, const void **out)
-{
-    bool found;
-    size_t at = assembled_index(f, pfn, &found);
-    if (found) {
-        *out = f->assembled[at].data;
-        return 0;
-    }
-    if (f->nr_assembled >= FILE_MAX_ASSEMBLED)
-        return xa__set_error(f->base.xa, XA_ELIMIT,
-                             "file:%s: more than %u partial pages mapped", f->path,
-                             FILE_MAX_ASSEMBLED);
-    uint8_t *page = malloc(XA_PAGE_SIZE);
-    if (!page)
-        return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
-    if (assemble_page(f, pfn, page) == 0) {
-        free(page);
-        return out_of_range(f, pfn << XA_PAGE_SHIFT, XA_PAGE_SIZE);
-    }
-    if (f->nr_assembled == f->cap_assembled) {
-        size_t ncap = f->cap_assembled ? f->cap_assembled * 2 : 16;
-        struct assembled_page *n = realloc(f->assembled, ncap * sizeof(*n));
-        if (!n) {
-            free(page);
-            return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
-        }
-        f->assembled = n;
-        f->cap_assembled = ncap;
-    }
-    memmove(&f->assembled[at + 1], &f->assembled[at],
-            (f->nr_assembled - at) * sizeof(*f->assembled));
-    f->assembled[at] = (struct assembled_page){.pfn = pfn, .data = page};
-    f->nr_assembled++;
-    *out = page;
-    return 0;
+    uint64_t pa = pfn << XA_PAGE_SHIFT;
+    if (find_seg(f, pa))
+        return true;
+    const struct file_segment *n = next_seg(f, pa);
+    return n && n->pa - pa < XA_PAGE_SIZE;
 }
 
 static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
@@ -511,11 +520,14 @@ static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
     struct file_backend *f = to_file(be);
     if (pfn > (UINT64_MAX >> XA_PAGE_SHIFT))
         return out_of_range(f, UINT64_MAX, XA_PAGE_SIZE);
+    if (shrank(f))
+        return shrink_error(f);
     uint64_t pa = pfn << XA_PAGE_SHIFT;
     const struct file_segment *s = find_seg(f, pa);
     if (s) {
         uint64_t rel = pa - s->pa; /* rel + XA_PAGE_SIZE may wrap on the last page */
         if (s->file_size >= XA_PAGE_SIZE && rel <= s->file_size - XA_PAGE_SIZE) {
+            note_touched(f, s->offset + rel, XA_PAGE_SIZE);
             *out = f->map + s->offset + rel;
             return 0;
         }
@@ -525,7 +537,8 @@ static int file_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
             return 0;
         }
     }
-    return map_assembled(f, pfn, out);
+    /* Part RAM, part hole or segment edge: nothing to point at. */
+    return page_has_ram(f, pfn) ? XA_MAP_COPY : out_of_range(f, pa, XA_PAGE_SIZE);
 }
 
 static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, size_t len)
@@ -556,18 +569,11 @@ static int file_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, si
         const struct file_segment *s = find_seg(f, at);
         uint64_t rel = at - s->pa, room = s->file_size - rel;
         size_t chunk = room < len - done ? (size_t)room : len - done;
+        note_touched(f, s->offset + rel, chunk);
         memcpy(f->map + s->offset + rel, in + done, chunk);
         done += chunk;
     }
-    /* Keep assembled copies in step with the file. */
-    if (len) {
-        uint64_t first = pa >> XA_PAGE_SHIFT, last = (pa + len - 1) >> XA_PAGE_SHIFT;
-        bool found;
-        for (size_t i = assembled_index(f, first, &found);
-             i < f->nr_assembled && f->assembled[i].pfn <= last; i++)
-            assemble_page(f, f->assembled[i].pfn, f->assembled[i].data);
-    }
-    return 0;
+    return shrank(f) ? shrink_error(f) : 0;
 }
 
 static int file_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)

@@ -33,6 +33,13 @@ struct elf_core {
 #define ELF_MAX_PHNUM (1u << 20)
 #define ELF_MAX_VCPUS 4096u
 #define ELF_MAX_NOTES (1u << 16)
+/* Guest-physical addresses end at 2^52 (MAXPHYADDR of x86-64). */
+#define ELF_MAX_PHYS (1ull << 52)
+/* Zero-fill (p_memsz beyond p_filesz, summed over PT_LOADs) may stand for at
+ * most ELF_ZERO_FILL_FLOOR + ELF_ZERO_FILL_RATIO x the file size: a scan of
+ * guest memory then costs at most a small multiple of reading the file. */
+#define ELF_ZERO_FILL_FLOOR (4ull << 30)
+#define ELF_ZERO_FILL_RATIO 16u
 
 /*
  * Parse an ELF64 x86-64 core as written by QEMU dump-guest-memory (no

@@ -71,6 +71,24 @@ void qemu_ram_close(struct qemu_backend *qb);
 /* The segment holding @pa, or NULL. */
 const struct qemu_segment *qemu_seg_find(struct qemu_backend *qb, uint64_t pa);
 
+/* One line of QEMU's /proc/PID/maps. */
+struct qemu_vma {
+    uint64_t start, end, offset;
+    char perms[5];
+    char path[256];
+};
+
+/* ram.c, pure parsers (unit-tested and fuzzed on canned text):
+ * the FlatView of address space "memory" of `info mtree -f` into qb->segs
+ * (blocks must be known): the number of segments, or a negative error; */
+int qemu_parse_mtree(struct qemu_backend *qb, const char *text);
+/* one /proc/PID/maps line: false when it is not one; */
+bool qemu_parse_maps_line(const char *line, struct qemu_vma *v);
+/* does mapping @v look like block @b's RAM; */
+bool qemu_vma_matches(const struct qemu_block *b, const struct qemu_vma *v);
+/* the two values of HMP `xp /2gx ADDR`: 0 or XA_EBADDATA. */
+int qemu_parse_xp(const char *text, uint64_t val[2]);
+
 /* regs.c: parse the text of "info registers" for one vCPU. Returns 0, or
  * XA_EBADDATA when the text holds no register dump. */
 int qemu_parse_regs(const char *text, struct xa_regs *out);

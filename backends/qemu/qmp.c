@@ -265,7 +265,7 @@ static struct json_object *new_command(const char *cmd, struct json_object *args
 }
 
 /* The "return" value of @reply into *out, or its error as XA_EIO. */
-static int take_reply(struct qmp *q, const char *cmd, struct json_object *reply,
+int qmp_take_reply(struct qmp *q, const char *cmd, struct json_object *reply,
                       struct json_object **out)
 {
     struct json_object *v;
@@ -303,7 +303,7 @@ static int execute_by_transport(struct qmp *q, const char *cmd, struct json_obje
         return xa__set_error(q->xa, XA_EBADDATA, "%s: reply to %s is not a JSON object",
                              q->path, cmd);
     }
-    rc = take_reply(q, cmd, reply, out);
+    rc = qmp_take_reply(q, cmd, reply, out);
     json_object_put(reply);
     return rc;
 }
@@ -375,7 +375,7 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
             json_object_put(reply);
             continue;
         }
-        rc = take_reply(q, cmd, reply, out);
+        rc = qmp_take_reply(q, cmd, reply, out);
         json_object_put(reply);
         return rc;
     }

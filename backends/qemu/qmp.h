@@ -65,4 +65,9 @@ int qmp_execute(struct qmp *q, const char *cmd, struct json_object *args,
 /* Run a human-monitor command; *out is malloc'd text (caller frees). */
 int qmp_hmp(struct qmp *q, const char *cmdline, char **out);
 
+/* The "return" value of a QMP @reply into *out (a new reference), or the
+ * reply's error as XA_EIO with its "desc". Pure: unit-tested and fuzzed. */
+int qmp_take_reply(struct qmp *q, const char *cmd, struct json_object *reply,
+                   struct json_object **out);
+
 #endif /* XA_QEMU_QMP_H */

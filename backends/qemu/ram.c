@@ -34,6 +34,8 @@
 
 #include "backends/qemu/qemu.h"
 #include "core/internal.h"
+#include "core/mapguard.h"
+#include "core/rangemap.h"
 
 #define GIB ((uint64_t)1 << 30)
 
@@ -139,7 +141,7 @@ static int add_segment(struct qemu_backend *qb, uint64_t gpa, uint64_t size, uns
  *     0000000000100000-000000001fffffff (prio 0, ram): pc.ram @0000000000100000
  * Returns the number of segments found, or a negative error.
  */
-static int parse_mtree(struct qemu_backend *qb, const char *text)
+int qemu_parse_mtree(struct qemu_backend *qb, const char *text)
 {
     bool in_memory_view = false, seen_view = false;
     const char *line = text;
@@ -150,6 +152,7 @@ static int parse_mtree(struct qemu_backend *qb, const char *text)
         if (len >= sizeof(buf))
             len = sizeof(buf) - 1;
         memcpy(buf, line, len);
+        buf[len] = '\0';
         buf[strcspn(buf, "\r")] = '\0'; /* HMP text ends lines with \r\n */
         line = eol ? eol + 1 : NULL;
 
@@ -245,7 +248,7 @@ static int find_layout(struct qemu_backend *qb)
         return rc;
     }
     if (rc == 0)
-        rc = parse_mtree(qb, text);
+        rc = qemu_parse_mtree(qb, text);
     free(text);
     if (rc < 0 && rc != XA_EIO)
         return rc;
@@ -271,30 +274,33 @@ const struct qemu_segment *qemu_seg_find(struct qemu_backend *qb, uint64_t pa)
         if (pa >= s->gpa && pa - s->gpa < s->size)
             return s;
     }
-    unsigned lo = 0, hi = qb->nr_segs;
-    while (lo < hi) {
-        unsigned mid = lo + (hi - lo) / 2;
-        const struct qemu_segment *s = &qb->segs[mid];
-        if (pa < s->gpa)
-            hi = mid;
-        else if (pa - s->gpa >= s->size)
-            lo = mid + 1;
-        else {
-            qb->last_seg = mid;
-            return s;
-        }
-    }
-    return NULL;
+    struct xa_rangemap m = XA_RANGEMAP(qb->segs, qb->nr_segs, struct qemu_segment, gpa, size);
+    size_t i = xa_rangemap_find(&m, pa);
+    if (i == XA_RANGE_NONE)
+        return NULL;
+    qb->last_seg = (unsigned)i;
+    return &qb->segs[i];
 }
 
 /* ---------------------------------------------------------------- access */
 
-static int map_fd(struct qemu_backend *qb, struct qemu_block *b, int fd, off_t offset)
+/* Map block @b from @fd (named @what in messages). A file that shrinks
+ * under the mapping (QEMU gone, the file cut) gives errors naming it, not
+ * SIGBUS (core/mapguard.h). 0, 1 when it cannot be mapped, or an error. */
+static int map_fd(struct qemu_backend *qb, struct qemu_block *b, int fd, off_t offset,
+                  const char *what)
 {
     int prot = PROT_READ | (qb->writable ? PROT_WRITE : 0);
     void *p = mmap(NULL, b->size, prot, MAP_SHARED, fd, offset);
     if (p == MAP_FAILED)
-        return -errno;
+        return 1;
+    char label[PATH_MAX + 300];
+    snprintf(label, sizeof(label), "%s: RAM block %s in %s", qb->sock_path, b->id, what);
+    int rc = xa__mapguard_add(qb->base.xa, p, b->size, prot, fd, label);
+    if (rc < 0) {
+        munmap(p, b->size);
+        return rc;
+    }
     b->map = p;
     b->map_len = b->size;
     return 0;
@@ -316,19 +322,13 @@ static int map_mem_path(struct qemu_backend *qb, struct qemu_block *b)
     struct stat st;
     int rc = 1;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size >= b->size)
-        rc = map_fd(qb, b, fd, 0) == 0 ? 0 : 1;
+        rc = map_fd(qb, b, fd, 0, b->mem_path);
     close(fd);
     return rc;
 }
 
-struct vma {
-    uint64_t start, end, offset;
-    char perms[5];
-    char path[256];
-};
-
 /* Does this mapping of QEMU look like block @b's RAM? */
-static bool vma_matches(const struct qemu_block *b, const struct vma *v)
+bool qemu_vma_matches(const struct qemu_block *b, const struct qemu_vma *v)
 {
     if (v->end - v->start != b->size || v->perms[0] != 'r')
         return false;
@@ -349,7 +349,7 @@ static bool vma_matches(const struct qemu_block *b, const struct vma *v)
 }
 
 /* Up to @max mappings of QEMU that could hold block @b. */
-static int find_vmas(struct qemu_backend *qb, const struct qemu_block *b, struct vma *out,
+static int find_vmas(struct qemu_backend *qb, const struct qemu_block *b, struct qemu_vma *out,
                      int max)
 {
     char path[64];
@@ -361,22 +361,37 @@ static int find_vmas(struct qemu_backend *qb, const struct qemu_block *b, struct
     char line[512];
     int n = 0;
     while (fgets(line, sizeof(line), f)) {
-        struct vma v = {0};
-        unsigned long long s, e, off;
-        int pathat = 0;
-        if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &s, &e, v.perms, &off, &pathat) < 4)
-            continue;
-        v.start = s;
-        v.end = e;
-        v.offset = off;
-        if (pathat > 0)
-            snprintf(v.path, sizeof(v.path), "%.*s", (int)strcspn(line + pathat, "\n"),
-                     line + pathat);
-        if (e > s && vma_matches(b, &v) && n < max)
+        struct qemu_vma v;
+        if (qemu_parse_maps_line(line, &v) && qemu_vma_matches(b, &v) && n < max)
             out[n++] = v;
     }
     fclose(f);
     return n;
+}
+
+bool qemu_parse_maps_line(const char *line, struct qemu_vma *v)
+{
+    *v = (struct qemu_vma){0};
+    unsigned long long s, e, off;
+    int pathat = 0;
+    if (sscanf(line, "%llx-%llx %4s %llx %*s %*s %n", &s, &e, v->perms, &off, &pathat) < 4)
+        return false;
+    v->start = s;
+    v->end = e;
+    v->offset = off;
+    if (pathat > 0)
+        snprintf(v->path, sizeof(v->path), "%.*s", (int)strcspn(line + pathat, "\n"),
+                 line + pathat);
+    return e > s;
+}
+
+int qemu_parse_xp(const char *text, uint64_t val[2])
+{
+    const char *colon = strchr(text, ':');
+    unsigned long long a = 0, b = 0;
+    int rc = colon && sscanf(colon + 1, " %llx %llx", &a, &b) == 2 ? 0 : XA_EBADDATA;
+    val[0] = a, val[1] = b;
+    return rc;
 }
 
 /* Parse "ADDR: 0x... 0x..." from HMP `xp /2gx ADDR`. */
@@ -387,10 +402,7 @@ static int xp_sample(struct qemu_backend *qb, uint64_t gpa, uint64_t val[2])
     int rc = qmp_hmp(&qb->qmp, cmd, &text);
     if (rc < 0)
         return rc;
-    const char *colon = strchr(text, ':');
-    unsigned long long a = 0, b = 0;
-    rc = colon && sscanf(colon + 1, " %llx %llx", &a, &b) == 2 ? 0 : XA_EBADDATA;
-    val[0] = a, val[1] = b;
+    rc = qemu_parse_xp(text, val);
     free(text);
     return rc;
 }
@@ -399,7 +411,7 @@ static int xp_sample(struct qemu_backend *qb, uint64_t gpa, uint64_t val[2])
  * Several mappings have the block's size: keep the one whose bytes agree
  * with what QEMU itself reads at sample guest addresses.
  */
-static int pick_vma(struct qemu_backend *qb, unsigned block, const struct vma *c, int n)
+static int pick_vma(struct qemu_backend *qb, unsigned block, const struct qemu_vma *c, int n)
 {
     int best = -1, best_score = 0, tie = 0;
     int scores[8] = {0};
@@ -467,7 +479,7 @@ static int access_via_proc(struct qemu_backend *qb, unsigned i)
                              "%s: RAM block %s is not in a shared file and QEMU's pid is "
                              "unknown (no SO_PEERCRED)",
                              qb->sock_path, b->id);
-    struct vma c[8];
+    struct qemu_vma c[8];
     int n = find_vmas(qb, b, c, 8);
     if (n < 0)
         return n;
@@ -492,8 +504,10 @@ static int access_via_proc(struct qemu_backend *qb, unsigned i)
                  c[pick].start, c[pick].end);
         int fd = open(mf, (qb->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
         if (fd >= 0) {
-            (void)map_fd(qb, b, fd, (off_t)c[pick].offset);
+            int mapped = map_fd(qb, b, fd, (off_t)c[pick].offset, mf);
             close(fd);
+            if (mapped < 0)
+                return mapped;
         }
     }
     return 0;
@@ -568,8 +582,10 @@ void qemu_ram_close(struct qemu_backend *qb)
 {
     for (unsigned i = 0; i < qb->nr_blocks; i++) {
         struct qemu_block *b = &qb->blocks[i];
-        if (b->map)
+        if (b->map) {
+            xa__mapguard_remove_at(b->map);
             munmap(b->map, b->map_len);
+        }
         b->map = NULL;
         free(b->mem_path);
         b->mem_path = NULL;

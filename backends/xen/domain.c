@@ -20,7 +20,7 @@
 #define XEN_MAX_DOMAINS 4096
 #define XEN_TYPE_BATCH 1024 /* frames per XEN_DOMCTL_getpageframeinfo3 */
 
-static bool parse_domid(const char *s, uint32_t *out)
+bool xen_parse_domid(const char *s, uint32_t *out)
 {
     if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 5)
         return false;
@@ -66,7 +66,7 @@ static int find_by_name(struct xen_backend *xb, const char *name)
     int found = -1;
     for (unsigned i = 0; ids && i < n && i < XEN_MAX_DOMAINS && found < 0; i++) {
         uint32_t id;
-        if (!parse_domid(ids[i], &id))
+        if (!xen_parse_domid(ids[i], &id))
             continue;
         char path[64];
         unsigned len = 0;
@@ -92,7 +92,7 @@ static int find_by_name(struct xen_backend *xb, const char *name)
 int xen_find_domain(struct xen_backend *xb, const char *spec)
 {
     snprintf(xb->name, sizeof(xb->name), "%s", spec);
-    if (parse_domid(spec, &xb->domid))
+    if (xen_parse_domid(spec, &xb->domid))
         return 0;
     return find_by_name(xb, spec);
 }

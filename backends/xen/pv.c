@@ -57,10 +57,10 @@ int xen_pv_mfn(struct xen_backend *xb, uint64_t pfn, uint64_t *mfn)
     return 0;
 }
 
-/* Copy @n 8-byte words at @off of machine frame @mfn. */
-static int read_machine(struct xen_backend *xb, uint64_t mfn, unsigned off, uint64_t *out,
-                        unsigned n)
+/* Copy @n 8-byte words at @off of machine frame @mfn (a foreign map). */
+static int read_machine(void *ctx, uint64_t mfn, unsigned off, uint64_t *out, unsigned n)
 {
+    struct xen_backend *xb = ctx;
     uint8_t *page;
     int rc = xen_map_get(xb, mfn, &page);
     if (rc < 0)
@@ -76,16 +76,15 @@ static int bad_p2m(struct xen_backend *xb, const char *what)
                          xb->name, what);
 }
 
-/* The linear p2m at @vaddr in the tables rooted at mfn @root (4 levels). */
-static int p2m_from_vaddr(struct xen_backend *xb, uint64_t root, uint64_t vaddr, uint64_t *p2m,
-                          uint64_t pages)
+int xen_p2m_from_vaddr(struct xen_backend *xb, const struct xen_machine *m, uint64_t root,
+                       uint64_t vaddr, uint64_t *p2m, uint64_t pages)
 {
     for (uint64_t i = 0; i < pages; i++) {
         uint64_t va = vaddr + i * XA_PAGE_SIZE, frame = root;
         for (int level = 4; level >= 1; level--) {
             unsigned idx = (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
             uint64_t e;
-            int rc = read_machine(xb, frame, idx, &e, 1);
+            int rc = m->read(m->ctx, frame, idx, &e, 1);
             if (rc < 0)
                 return rc;
             if (!(e & PTE_PRESENT))
@@ -94,29 +93,28 @@ static int p2m_from_vaddr(struct xen_backend *xb, uint64_t root, uint64_t vaddr,
                 return bad_p2m(xb, "linear p2m in a large page");
             frame = (e & PTE_FRAME_MASK) >> 12;
         }
-        int rc = read_machine(xb, frame, 0, p2m + i * ENTRIES_PER_PAGE, ENTRIES_PER_PAGE);
+        int rc = m->read(m->ctx, frame, 0, p2m + i * ENTRIES_PER_PAGE, ENTRIES_PER_PAGE);
         if (rc < 0)
             return rc;
     }
     return 0;
 }
 
-/* The three-level frame list: list of lists of p2m page mfns. */
-static int p2m_from_frame_lists(struct xen_backend *xb, uint64_t fll, uint64_t *p2m,
-                                uint64_t pages)
+int xen_p2m_from_frame_lists(struct xen_backend *xb, const struct xen_machine *m, uint64_t fll,
+                             uint64_t *p2m, uint64_t pages)
 {
     uint64_t lists[ENTRIES_PER_PAGE], list[ENTRIES_PER_PAGE];
     uint64_t nr_lists = (pages + ENTRIES_PER_PAGE - 1) / ENTRIES_PER_PAGE;
     if (nr_lists > ENTRIES_PER_PAGE)
         return bad_p2m(xb, "frame list too long");
-    int rc = read_machine(xb, fll, 0, lists, ENTRIES_PER_PAGE);
+    int rc = m->read(m->ctx, fll, 0, lists, ENTRIES_PER_PAGE);
     for (uint64_t l = 0; rc == 0 && l < nr_lists; l++) {
-        rc = read_machine(xb, lists[l], 0, list, ENTRIES_PER_PAGE);
+        rc = m->read(m->ctx, lists[l], 0, list, ENTRIES_PER_PAGE);
         for (uint64_t j = 0; rc == 0 && j < ENTRIES_PER_PAGE; j++) {
             uint64_t page = l * ENTRIES_PER_PAGE + j;
             if (page >= pages)
                 break;
-            rc = read_machine(xb, list[j], 0, p2m + page * ENTRIES_PER_PAGE, ENTRIES_PER_PAGE);
+            rc = m->read(m->ctx, list[j], 0, p2m + page * ENTRIES_PER_PAGE, ENTRIES_PER_PAGE);
         }
     }
     return rc;
@@ -153,10 +151,13 @@ int xen_pv_refresh(struct xen_backend *xb)
 
     /* Linux writes ~0 to the frame list list when it offers only the
      * linear p2m; older guests leave p2m_cr3 at 0. */
+    const struct xen_machine machine = {read_machine, xb};
     if (si.arch.p2m_cr3 && si.arch.p2m_vaddr)
-        rc = p2m_from_vaddr(xb, xen_cr3_to_pfn(si.arch.p2m_cr3), si.arch.p2m_vaddr, p2m, pages);
+        rc = xen_p2m_from_vaddr(xb, &machine, xen_cr3_to_pfn(si.arch.p2m_cr3), si.arch.p2m_vaddr,
+                                p2m, pages);
     else if (si.arch.pfn_to_mfn_frame_list_list && si.arch.pfn_to_mfn_frame_list_list != ~0ul)
-        rc = p2m_from_frame_lists(xb, si.arch.pfn_to_mfn_frame_list_list, p2m, pages);
+        rc = xen_p2m_from_frame_lists(xb, &machine, si.arch.pfn_to_mfn_frame_list_list, p2m,
+                                      pages);
     else
         rc = bad_p2m(xb, "the guest advertises no p2m (not booted yet?)");
     if (rc < 0) {

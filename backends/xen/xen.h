@@ -121,6 +121,8 @@ void xen_maps_drop_idle(struct xen_backend *xb);
 int xen_map_error(struct xen_backend *xb, uint64_t frame, int err);
 
 /* domain.c */
+/* A domain id as xenstore writes it ("0".."32751"); false for anything else. */
+bool xen_parse_domid(const char *s, uint32_t *out);
 /* Resolve @spec (domain name or id) to a domid. */
 int xen_find_domain(struct xen_backend *xb, const char *spec);
 /* Guest RAM of a translated domain: populated gfn runs. */
@@ -133,6 +135,19 @@ bool xen_domain_alive(struct xen_backend *xb);
 
 /* pv.c */
 int xen_pv_open(struct xen_backend *xb, const xc_dominfo_t *info);
+/* How the p2m readers reach machine memory: copy @n 8-byte words at word
+ * @off of frame @mfn (a foreign map in the backend, canned frames in tests). */
+struct xen_machine {
+    int (*read)(void *ctx, uint64_t mfn, unsigned off, uint64_t *out, unsigned n);
+    void *ctx;
+};
+/* The guest's p2m (@pages pages of 512 entries into @p2m), from the linear
+ * p2m at @vaddr in the 4-level tables rooted at mfn @root, or from the
+ * three-level frame list at mfn @fll. Guest data: every entry is checked. */
+int xen_p2m_from_vaddr(struct xen_backend *xb, const struct xen_machine *m, uint64_t root,
+                       uint64_t vaddr, uint64_t *p2m, uint64_t pages);
+int xen_p2m_from_frame_lists(struct xen_backend *xb, const struct xen_machine *m, uint64_t fll,
+                             uint64_t *p2m, uint64_t pages);
 void xen_pv_close(struct xen_backend *xb);
 /* Re-read the guest's p2m (after a pause: ballooning may have moved frames). */
 int xen_pv_refresh(struct xen_backend *xb);

@@ -26,6 +26,11 @@
 #define RBUF_INITIAL (1u << 20)
 #define IDLE_ROUND_MS 1000
 #define RECONNECT_GIVE_UP_MS 30000
+#define HELLO_WAIT_MS 10000
+/* A tap that breaks the stream this many times in a row, each time before
+ * records flowed again, is given up on. */
+#define BROKEN_STREAMS_GIVE_UP 5
+#define BROKEN_STREAM_PAUSE_MS 200
 
 struct watch {
     char *path;
@@ -41,7 +46,13 @@ struct xadisk {
     pid_t tap_pid;
     int fd;
     bool active, connected, have_hello, engine_up;
-    uint64_t disconnected_at_ms, last_data_ms;
+    /* the stream: HELLO (seq s), READY (s + 1), then seq + 1 per frame */
+    bool have_ready;
+    uint64_t expect_seq, hello_image_size, hello_ring_bytes;
+    unsigned broken_in_row;         /* broken streams since records last flowed */
+    char resync_reason[200];        /* why the next RESYNC event comes */
+    char tap_image[4096];           /* the image HELLO named */
+    uint64_t disconnected_at_ms, connected_at_ms, last_data_ms, reconnect_after_ms;
     uint8_t *rbuf;
     size_t rstart, rlen, rcap;
     struct engine eng;
@@ -272,6 +283,7 @@ static void disconnect(struct xadisk *xd)
     xd->fd = -1;
     xd->connected = false;
     xd->have_hello = false;
+    xd->have_ready = false;
     xd->rstart = xd->rlen = 0;
 }
 
@@ -283,8 +295,9 @@ static int do_connect(struct xadisk *xd)
                     strerror(errno));
     xd->connected = true;
     xd->have_hello = false;
+    xd->have_ready = false;
     xd->rstart = xd->rlen = 0;
-    xd->last_data_ms = now_ms();
+    xd->last_data_ms = xd->connected_at_ms = now_ms();
     return 0;
 }
 
@@ -326,10 +339,97 @@ static int fill(struct xadisk *xd, int timeout_ms)
     return 1;
 }
 
+/* Disk extent of a record: inside the image (when the tap said its size). */
+static bool extent_ok(const struct xadisk *xd, const struct xdp_hdr *h)
+{
+    uint64_t size = xd->hello_image_size;
+    return !size || (h->offset <= size && h->length <= size - h->offset);
+}
+
+/*
+ * Is this header possible here?  NULL if so, else what is wrong with it (in
+ * why).  Everything is checked before the payload is waited for: a stream
+ * that lost its framing shows up as a bad magic, an impossible length or a
+ * sequence gap, and is never read as records.
+ */
+static const char *frame_problem(const struct xadisk *xd, const struct xdp_hdr *h, char *why,
+                                 size_t n)
+{
+    if (h->magic != XDP_MAGIC) {
+        snprintf(why, n, "bad magic %#x", h->magic);
+        return why;
+    }
+    uint64_t max_payload = XDP_MAX_PAYLOAD;
+    if (xd->hello_ring_bytes && xd->hello_ring_bytes / 2 < max_payload)
+        max_payload = xd->hello_ring_bytes / 2; /* no frame takes more than half the ring */
+    if (!xd->have_hello) {
+        if (h->type != XDP_HELLO)
+            snprintf(why, n, "frame type %u before HELLO", h->type);
+        else if (h->payload_len < sizeof(struct xdp_hello) + 1 ||
+                 h->payload_len > sizeof(struct xdp_hello) + 4096)
+            snprintf(why, n, "HELLO with a payload of %u bytes", h->payload_len);
+        else
+            return NULL;
+        return why;
+    }
+    uint64_t want_seq = xd->have_ready ? xd->expect_seq : xd->expect_seq + 1;
+    if (h->seq != want_seq) {
+        snprintf(why, n, "sequence gap: record %llu where %llu was due",
+                 (unsigned long long)h->seq, (unsigned long long)want_seq);
+        return why;
+    }
+    if (!xd->have_ready && h->type != XDP_READY) {
+        snprintf(why, n, "frame type %u where READY was due", h->type);
+        return why;
+    }
+    switch (h->type) {
+    case XDP_WRITE:
+        if (h->payload_len != h->length || h->payload_len > max_payload || !extent_ok(xd, h))
+            break;
+        return NULL;
+    case XDP_TRIM:
+    case XDP_ZERO:
+        if (h->payload_len || !extent_ok(xd, h))
+            break;
+        return NULL;
+    case XDP_FLUSH:
+    case XDP_RESYNC:
+    case XDP_READY:
+        if (h->payload_len || h->length)
+            break;
+        return NULL;
+    default:
+        snprintf(why, n, "unknown frame type %u", h->type);
+        return why;
+    }
+    snprintf(why, n, "impossible frame: type %u, offset %llu, length %u, payload %u bytes",
+             h->type, (unsigned long long)h->offset, h->length, h->payload_len);
+    return why;
+}
+
+/*
+ * The stream cannot be trusted from here on: drop the connection, reconnect
+ * (the caller's loop does) and rescan once records flow again.  Returns 0,
+ * or an error once the tap has done this too often in a row.
+ */
+static int broken_stream(struct xadisk *xd, const char *why)
+{
+    disconnect(xd);
+    xd->broken_in_row++;
+    snprintf(xd->resync_reason, sizeof(xd->resync_reason),
+             "broken stream from the tap (%s); reconnected and rescanned", why);
+    fail(xd, XA_EBADDATA, "broken stream from the tap (%s)", why);
+    if (xd->broken_in_row >= BROKEN_STREAMS_GIVE_UP)
+        return fail(xd, XA_EBADDATA, "the tap at %s sent a broken stream %u times in a row (%s)",
+                    xd->event_socket, xd->broken_in_row, why);
+    xd->reconnect_after_ms = now_ms() + BROKEN_STREAM_PAUSE_MS * xd->broken_in_row;
+    return 0;
+}
+
 static int on_hello(struct xadisk *xd, const struct xdp_hdr *h, const uint8_t *p)
 {
-    if (h->payload_len < sizeof(struct xdp_hello) + 1 || p[h->payload_len - 1] != 0)
-        return fail(xd, XA_EBADDATA, "malformed HELLO from the tap");
+    if (p[h->payload_len - 1] != 0)
+        return broken_stream(xd, "HELLO without its image path");
     struct xdp_hello hello;
     memcpy(&hello, p, sizeof(hello));
     if (hello.version != XDP_VERSION)
@@ -338,26 +438,50 @@ static int on_hello(struct xadisk *xd, const struct xdp_hdr *h, const uint8_t *p
     const char *image = (const char *)p + sizeof(hello);
     if (!*image)
         return fail(xd, XA_ENOTSUP, "the tap does not say which image it serves");
+    if (xd->engine_up && strcmp(image, xd->tap_image) != 0)
+        return fail(xd, XA_ENOTSUP, "the tap now serves %s, not %s", image, xd->tap_image);
+    size_t l = strlen(image);
+    if (l >= sizeof(xd->tap_image))
+        return fail(xd, XA_ELIMIT, "image path too long");
+    memcpy(xd->tap_image, image, l + 1); /* engine_start opens it at READY */
     xd->have_hello = true;
+    xd->expect_seq = h->seq;
+    xd->hello_image_size = hello.image_size;
+    xd->hello_ring_bytes = hello.ring_bytes;
+    return 0;
+}
+
+/* Recording has begun for us: build the shadow, or rescan after a reconnect. */
+static int on_ready(struct xadisk *xd)
+{
+    xd->have_ready = true;
     if (!xd->engine_up) {
-        int rc = engine_start(&xd->eng, image);
+        int rc = engine_start(&xd->eng, xd->tap_image);
         if (rc < 0)
             return fail(xd, rc, "%s", xd->eng.err);
         xd->engine_up = true;
         return 0;
     }
-    /* reconnected (tap restart): whatever happened in between is found by a rescan */
-    return engine_resync(&xd->eng, 0, &xd->q);
+    if (!xd->resync_reason[0])
+        snprintf(xd->resync_reason, sizeof(xd->resync_reason),
+                 "the connection to the tap was lost; reconnected and rescanned");
+    /* one rescan covers a drop reported before the connection went too */
+    uint64_t dropped = xd->eng.resync_pending ? xd->eng.resync_dropped : 0;
+    xd->eng.resync_pending = false;
+    xd->eng.resync_dropped = 0;
+    return engine_resync(&xd->eng, dropped, &xd->q);
 }
 
-/* Process the complete frames in the buffer. */
+/* Process the complete frames in the buffer.  On a broken stream this
+ * disconnects and returns 0: the caller sees !connected. */
 static int drain(struct xadisk *xd)
 {
-    while (xd->rlen - xd->rstart >= XDP_HDR_SIZE) {
+    while (xd->connected && xd->rlen - xd->rstart >= XDP_HDR_SIZE) {
         struct xdp_hdr h;
         memcpy(&h, xd->rbuf + xd->rstart, sizeof(h));
-        if (h.magic != XDP_MAGIC || h.payload_len > XDP_MAX_PAYLOAD)
-            return fail(xd, XA_EBADDATA, "bad frame from the tap (magic %#x)", h.magic);
+        char why[160];
+        if (frame_problem(xd, &h, why, sizeof(why)))
+            return broken_stream(xd, why);
         size_t frame = XDP_HDR_SIZE + xdp_pad8(h.payload_len);
         if (xd->rlen - xd->rstart < frame) {
             if (frame > xd->rcap) { /* make room for one big frame */
@@ -375,15 +499,26 @@ static int drain(struct xadisk *xd)
         xd->st.bytes += h.payload_len;
         int rc;
         if (!xd->have_hello) {
-            if (h.type != XDP_HELLO)
-                return fail(xd, XA_EBADDATA, "the tap did not start with HELLO");
             rc = on_hello(xd, &h, payload);
+        } else if (!xd->have_ready) {
+            xd->expect_seq = h.seq + 1;
+            rc = on_ready(xd);
         } else {
-            if (h.type == XDP_RESYNC)
+            xd->expect_seq = h.seq + 1;
+            xd->broken_in_row = 0; /* records flow again */
+            if (h.type == XDP_READY)
+                continue; /* another subscriber joined */
+            if (h.type == XDP_RESYNC) {
                 xd->st.dropped += h.offset;
+                snprintf(xd->resync_reason, sizeof(xd->resync_reason),
+                         "the tap dropped %llu records (its ring was full)",
+                         (unsigned long long)h.offset);
+            }
             rc = engine_record(&xd->eng, &h, payload, &xd->q);
+            if (rc == XA_EBADDATA) /* the guest wrote something odd: not the stream's fault */
+                rc = 0;
         }
-        if (rc < 0 && rc != XA_EBADDATA)
+        if (rc < 0)
             return rc;
         if (xd->q.n)
             return 0; /* hand out what we have before reading on */
@@ -397,38 +532,45 @@ int xadisk_activate(struct xadisk *xd)
 {
     if (xd->active)
         return fail(xd, XA_EBUSY, "already active");
-    int rc = do_connect(xd);
-    if (rc < 0)
-        return rc;
-    /* the HELLO comes first; the shadow is built from it before returning */
-    uint64_t deadline = now_ms() + 10000;
-    while (!xd->have_hello) {
-        int left = (int)(deadline - now_ms());
+    /* Active means records flow: HELLO, then READY through the tap's ring.
+     * A broken stream before that is retried until the deadline. */
+    uint64_t deadline = now_ms() + HELLO_WAIT_MS;
+    xd->resync_reason[0] = 0;
+    xd->broken_in_row = 0;
+    while (!xd->have_ready) {
+        uint64_t t = now_ms();
+        int left = t < deadline ? (int)(deadline - t) : 0;
         if (left <= 0) {
+            bool broken = xd->broken_in_row > 0;
             disconnect(xd);
-            return fail(xd, XA_ETIMEDOUT, "no HELLO from the tap");
+            if (broken)
+                return XA_EBADDATA; /* errmsg says how the stream broke */
+            return fail(xd, XA_ETIMEDOUT, "no HELLO and READY from the tap within %d s",
+                        HELLO_WAIT_MS / 1000);
         }
-        rc = fill(xd, left);
+        if (!xd->connected) {
+            if (now_ms() < xd->reconnect_after_ms) {
+                struct timespec ts = {0, 20 * 1000000L};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            int rc = do_connect(xd);
+            if (rc < 0)
+                return rc;
+        }
+        int rc = fill(xd, left < 200 ? left : 200);
+        if (rc == XA_EGONE || rc == XA_ELIMIT) {
+            disconnect(xd);
+            return fail(xd, XA_EIO, "the tap closed the connection before records flowed");
+        }
         if (rc < 0) {
             disconnect(xd);
-            return fail(xd, XA_EIO, "the tap closed the connection");
+            return fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
         }
-        struct xdp_hdr h;
-        if (xd->rlen - xd->rstart >= XDP_HDR_SIZE) {
-            memcpy(&h, xd->rbuf + xd->rstart, sizeof(h));
-            size_t frame = XDP_HDR_SIZE + xdp_pad8(h.payload_len);
-            if (h.magic != XDP_MAGIC || h.type != XDP_HELLO || h.payload_len > 65536) {
-                disconnect(xd);
-                return fail(xd, XA_EBADDATA, "the tap did not start with HELLO");
-            }
-            if (xd->rlen - xd->rstart >= frame) {
-                xd->rstart += frame;
-                rc = on_hello(xd, &h, xd->rbuf + xd->rstart - frame + XDP_HDR_SIZE);
-                if (rc < 0) {
-                    disconnect(xd);
-                    return rc;
-                }
-            }
+        rc = drain(xd);
+        if (rc < 0) {
+            disconnect(xd);
+            return rc;
         }
     }
     xd->active = true;
@@ -554,6 +696,8 @@ static int try_reconnect(struct xadisk *xd)
 {
     if (!xd->disconnected_at_ms)
         xd->disconnected_at_ms = now_ms();
+    if (now_ms() < xd->reconnect_after_ms)
+        return 1; /* after a broken stream: not at once */
     if (xd->own_tap) {
         if (xd->tap_pid <= 0 || kill(xd->tap_pid, 0) < 0) {
             xd->tap_pid = 0;
@@ -581,6 +725,13 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
     for (;;) {
         while (evq_pop(&xd->q, &xd->cur)) {
             xd->st.events++;
+            if (xd->cur.type == XADISK_EV_RESYNC) { /* xadisk_errmsg() says why */
+                if (xd->resync_reason[0])
+                    fail(xd, 0, "%s", xd->resync_reason);
+                else
+                    fail(xd, 0, "a journal commit could not be followed; rescanned");
+                xd->resync_reason[0] = 0;
+            }
             if (wanted(xd, &xd->cur)) {
                 *ev = &xd->cur;
                 return 0;
@@ -603,7 +754,13 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
         int rc = drain(xd);
         if (rc < 0)
             return rc;
-        if (xd->q.n)
+        if (xd->connected && !xd->have_ready &&
+            now_ms() - xd->connected_at_ms > HELLO_WAIT_MS) {
+            rc = broken_stream(xd, "no HELLO and READY within 10 s of connecting");
+            if (rc < 0)
+                return rc;
+        }
+        if (xd->q.n || !xd->connected) /* events, or a broken stream to reconnect */
             continue;
         if (xd->engine_up && xd->eng.resync_pending) {
             /* rescan once, after the backlog: not once per RESYNC frame */
@@ -624,6 +781,12 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
         rc = fill(xd, wait);
         if (rc == XA_EGONE) {
             disconnect(xd);
+            continue;
+        }
+        if (rc == XA_ELIMIT) { /* frames larger than any the tap sends */
+            rc = broken_stream(xd, "a frame larger than the receive buffer");
+            if (rc < 0)
+                return rc;
             continue;
         }
         if (rc < 0)

@@ -54,7 +54,9 @@ static int64_t image_size = -1;
 
 struct subscriber {
     int fd;
-    uint64_t first_seq; /* records before this were queued before it joined */
+    /* seq of its READY frame: frames before it were queued before it joined;
+     * 0 while it waits for room in the ring for that frame */
+    uint64_t first_seq;
 };
 static struct subscriber subs[MAX_SUBSCRIBERS];
 static int nsubs;
@@ -155,12 +157,21 @@ static bool send_all(int fd, const uint8_t *p, size_t n)
     return true;
 }
 
+static int started_subscribers(void)
+{
+    int n = 0;
+    for (int i = 0; i < nsubs; i++)
+        n += subs[i].first_seq != 0;
+    return n;
+}
+
+/* Safe while the shipper holds a span: the ring discards on release. */
 static void drop_subscriber(int i)
 {
     close(subs[i].fd);
     subs[i] = subs[--nsubs];
-    if (nsubs == 0)
-        tap_ring_set_active(&ring, false);
+    if (started_subscribers() == 0)
+        tap_ring_stop(&ring);
 }
 
 static void accept_subscribers(void)
@@ -175,30 +186,49 @@ static void accept_subscribers(void)
         }
         int sndbuf = 4 << 20;
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-        uint64_t first = tap_ring_set_active(&ring, true);
-        size_t plen = image_path ? strlen(image_path) + 1 : 1;
-        size_t frame = XDP_HDR_SIZE + sizeof(struct xdp_hello) + plen;
-        uint8_t *buf = calloc(1, xdp_pad8((uint32_t)frame));
-        if (!buf) {
-            close(fd);
+        subs[nsubs++] = (struct subscriber){.fd = fd, .first_seq = 0};
+    }
+}
+
+static bool send_hello(int fd, uint64_t first_seq)
+{
+    size_t plen = image_path ? strlen(image_path) + 1 : 1;
+    size_t frame = XDP_HDR_SIZE + sizeof(struct xdp_hello) + plen;
+    uint8_t *buf = calloc(1, xdp_pad8((uint32_t)frame));
+    if (!buf)
+        return false;
+    pthread_mutex_lock(&ring.lock);
+    uint64_t dropped_total = ring.dropped_total;
+    pthread_mutex_unlock(&ring.lock);
+    struct xdp_hdr h = {.magic = XDP_MAGIC, .type = XDP_HELLO, .seq = first_seq - 1,
+                        .payload_len = (uint32_t)(sizeof(struct xdp_hello) + plen)};
+    struct xdp_hello hello = {.version = XDP_VERSION,
+                              .flags = lossless ? XDP_HELLO_LOSSLESS : 0,
+                              .image_size = image_size < 0 ? 0 : (uint64_t)image_size,
+                              .ring_bytes = ring.cap, .dropped_total = dropped_total};
+    memcpy(buf, &h, sizeof(h));
+    memcpy(buf + XDP_HDR_SIZE, &hello, sizeof(hello));
+    if (image_path)
+        memcpy(buf + XDP_HDR_SIZE + sizeof(hello), image_path, plen);
+    bool ok = send_all(fd, buf, xdp_pad8((uint32_t)frame));
+    free(buf);
+    return ok;
+}
+
+/* Start recording for those who joined: READY goes into the ring (so it
+ * follows everything queued for the others), HELLO straight to the socket
+ * (so it comes first: only this thread sends). */
+static void start_subscribers(void)
+{
+    for (int i = nsubs - 1; i >= 0; i--) {
+        if (subs[i].first_seq)
             continue;
-        }
-        struct xdp_hdr h = {.magic = XDP_MAGIC, .type = XDP_HELLO, .seq = first - 1,
-                            .payload_len = (uint32_t)(sizeof(struct xdp_hello) + plen)};
-        struct xdp_hello hello = {.version = XDP_VERSION,
-                                  .flags = lossless ? XDP_HELLO_LOSSLESS : 0,
-                                  .image_size = image_size < 0 ? 0 : (uint64_t)image_size,
-                                  .ring_bytes = ring.cap, .dropped_total = ring.dropped_total};
-        memcpy(buf, &h, sizeof(h));
-        memcpy(buf + XDP_HDR_SIZE, &hello, sizeof(hello));
-        if (image_path)
-            memcpy(buf + XDP_HDR_SIZE + sizeof(hello), image_path, plen);
-        subs[nsubs] = (struct subscriber){.fd = fd, .first_seq = first};
-        nsubs++;
-        bool ok = send_all(fd, buf, xdp_pad8((uint32_t)frame));
-        free(buf);
-        if (!ok)
-            drop_subscriber(nsubs - 1);
+        uint64_t seq = tap_ring_start(&ring);
+        if (!seq)
+            return; /* no room for READY now: after the next release */
+        subs[i].first_seq = seq;
+        if (!send_hello(subs[i].fd, seq))
+            drop_subscriber(i);
         else
             nbdkit_debug("xadisk: monitor subscribed (%d now)", nsubs);
     }
@@ -220,6 +250,8 @@ static void reap_subscribers(void)
 static void ship(const uint8_t *span, size_t n)
 {
     for (int i = nsubs - 1; i >= 0; i--) {
+        if (!subs[i].first_seq)
+            continue; /* not started yet */
         /* skip frames queued before this subscriber joined */
         size_t off = 0;
         while (off < n) {
@@ -250,6 +282,7 @@ static void *shipper_main(void *arg)
             accept_subscribers();
             if (nsubs)
                 reap_subscribers();
+            start_subscribers();
             last_housekeeping = now;
         }
         const uint8_t *span;

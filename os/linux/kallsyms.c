@@ -3,6 +3,16 @@
  * configuration: scan for the kallsyms token tables, decode every symbol,
  * then derive the physical load offset, the kernel page tables, the paging
  * mode and the KASLR'd memory layout from the symbols.
+ *
+ * The guest chooses what its free memory holds, so it can plant any number
+ * of things that look like token tables. Discovery therefore runs on a work
+ * budget (struct ksym_work, one unit per byte scanned, copied or examined):
+ * DISCOVERY_WORK_PER_BYTE times the guest's RAM plus DISCOVERY_WORK_FIXED.
+ * A clean discovery spends about the RAM size once (the scan) plus one
+ * window, so no input costs more than a small constant times a clean
+ * discovery of the same size; past the budget discovery gives up and says
+ * so. Candidates are also checked cheaply (the token table, then what lies
+ * below it: ksym_tables_precheck) before the large windows are copied.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +36,38 @@
 #define WINDOW_BEFORE (24u << 20)
 #define WINDOW_AFTER (8u << 20)
 
+/* The budget (docs/limits.md). The scan itself costs at most about 6x RAM
+ * (each page once or twice, plus the 1 KiB reads around filter hits and the
+ * token-table probes, whose regions cannot overlap); the rest pays for the
+ * windows of candidates that pass the cheap checks. */
+#define DISCOVERY_WORK_PER_BYTE 8u
+#define DISCOVERY_WORK_FIXED (64ull << 20)
+
 struct window {
     uint64_t pa; /* guest-physical address of buf[0] */
     uint8_t *buf;
     size_t len;
+    /* Buffer offsets of the words that can be num_syms, ascending (see
+     * ksym_num_syms_positions); NULL for a probe. */
+    uint64_t *pos;
+    size_t nr_pos;
 };
+
+/* One discovery: the meter, what it examined (for the message), and the
+ * last window copied: fake tables planted close together fall in the same
+ * window, which is then searched again but not copied or indexed again. */
+struct discovery {
+    struct ksym_work work;
+    uint64_t candidates; /* token tables that reached the window stage */
+    struct window cache;
+};
+
+static void window_free(struct window *w)
+{
+    free(w->buf);
+    free(w->pos);
+    *w = (struct window){0};
+}
 
 static const struct xa_mem_range *range_of(const struct xa_instance *xa, uint64_t pa)
 {
@@ -42,20 +79,34 @@ static const struct xa_mem_range *range_of(const struct xa_instance *xa, uint64_
     return NULL;
 }
 
-/* Copy [pa - before, pa + after) clipped to the RAM range holding pa; the
- * copy starts 8-byte aligned in guest memory. */
-static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
-                       struct window *w)
+/* [*lo, *hi): [pa - before, pa + after) clipped to the RAM range holding
+ * pa, starting 8-byte aligned in guest memory. */
+static int window_bounds(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
+                         uint64_t *lo, uint64_t *hi)
 {
     const struct xa_mem_range *r = range_of(xa, pa);
     if (!r)
         return XA_ERANGE;
-    uint64_t lo = pa - r->start > before ? pa - before : r->start;
-    lo = (lo + 7) & ~7ULL;
+    *lo = pa - r->start > before ? pa - before : r->start;
+    *lo = (*lo + 7) & ~7ULL;
     uint64_t end = r->start + r->size;
-    uint64_t hi = end - pa > after ? pa + after : end;
-    if (lo > pa || hi <= lo)
+    *hi = end - pa > after ? pa + after : end;
+    if (*lo > pa || *hi <= *lo)
         return XA_ERANGE;
+    return 0;
+}
+
+/* Copy [pa - before, pa + after), clipped (window_bounds). */
+static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
+                       struct window *w, struct discovery *d)
+{
+    uint64_t lo, hi;
+    if (window_bounds(xa, pa, before, after, &lo, &hi) < 0)
+        return XA_ERANGE;
+    /* Copying and then searching (or indexing) the copy: twice its size. */
+    if (!ksym_reserve(&d->work, 2 * (hi - lo)))
+        return XA_ELIMIT;
+    *w = (struct window){0};
     w->pa = lo;
     w->len = (size_t)(hi - lo);
     w->buf = malloc(w->len);
@@ -69,34 +120,84 @@ static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uin
     return rc;
 }
 
+/* Where num_syms can be in @w (ksym_num_syms_positions). */
+static int index_window(struct window *w)
+{
+    w->pos = malloc((w->len / 8 + 1) * sizeof(*w->pos));
+    if (!w->pos)
+        return XA_ENOMEM;
+    w->nr_pos = ksym_num_syms_positions(w->buf, w->len, w->pos);
+    return 0;
+}
+
 /* Is the token index candidate at @pa the real thing? On success @w holds
  * the tables and @l their layout within it. */
 static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
-                         struct ksym_layout *l)
+                         struct ksym_layout *l, struct discovery *d)
 {
-    struct window probe;
-    if (read_window(xa, pa, PROBE_BEFORE, KSYM_TOKEN_INDEX_SIZE, &probe) < 0)
+    /* The probe reaches as far below the index as its last token's offset
+     * says the table starts, plus what the precheck reads below that. */
+    uint16_t last;
+    if (xa__read_pa(xa, pa + 2 * 255, &last, sizeof(last)) < 0)
         return XA_ENOENT;
+    uint64_t below = (uint64_t)last + KSYM_TOKEN_MAX + 16 + KSYM_PRECHECK_BEFORE;
+    struct window probe;
+    int rc = read_window(xa, pa, below < PROBE_BEFORE ? below : PROBE_BEFORE,
+                         KSYM_TOKEN_INDEX_SIZE, &probe, d);
+    if (rc < 0)
+        return rc == XA_ELIMIT ? rc : XA_ENOENT;
     size_t table;
-    int rc = ksym_find_token_table(probe.buf, probe.len, (size_t)(pa - probe.pa), &table);
+    rc = ksym_find_token_table(probe.buf, probe.len, (size_t)(pa - probe.pa), &table);
+    bool plausible = rc == 0 && ksym_tables_precheck(probe.buf, table);
     uint64_t table_pa = probe.pa + table;
     free(probe.buf);
-    if (rc < 0)
+    if (!plausible)
         return XA_ENOENT;
+    d->candidates++;
 
-    /* A small window first (it is copied), a large one for huge tables. */
+    /* A small window first, a large one for huge tables; a window already
+     * copied that covers the one wanted is searched instead. */
     static const uint32_t before[] = {WINDOW_BEFORE_SMALL, WINDOW_BEFORE};
     static const uint32_t after[] = {WINDOW_AFTER_SMALL, WINDOW_AFTER};
+    struct window *c = &d->cache;
     for (int i = 0; i < 2; i++) {
-        if (read_window(xa, pa, before[i], after[i], w) < 0)
+        uint64_t lo, hi;
+        if (window_bounds(xa, pa, before[i], after[i], &lo, &hi) < 0)
             return XA_ENOENT;
+        bool cached = c->buf && c->pa <= lo && hi <= c->pa + c->len;
+        if (!cached) {
+            /* Once a candidate has failed, more may follow above this one:
+             * copy far enough ahead for the window to serve them too. */
+            uint64_t ahead = d->candidates > 1 ? WINDOW_BEFORE : after[i];
+            window_free(c);
+            rc = read_window(xa, pa, before[i], ahead, c, d);
+            if (rc < 0)
+                return rc == XA_ELIMIT ? rc : XA_ENOENT;
+            rc = index_window(c);
+            if (rc < 0)
+                return rc;
+        }
         memset(l, 0, sizeof(*l));
-        l->token_table = (size_t)(table_pa - w->pa);
-        l->token_index = (size_t)(pa - w->pa);
-        if (ksym_find_tables(w->buf, w->len, l) == 0)
+        l->work = &d->work;
+        l->token_table = (size_t)(table_pa - c->pa);
+        l->token_index = (size_t)(pa - c->pa);
+        l->syms_pos = c->pos;
+        l->nr_syms_pos = c->nr_pos;
+        rc = ksym_find_tables(c->buf, c->len, l);
+        l->work = NULL;
+        l->syms_pos = NULL;
+        if (rc == 0) { /* the caller takes the window */
+            *w = *c;
+            *c = (struct window){0};
             return 0;
-        free(w->buf);
-        w->buf = NULL;
+        }
+        if (rc == XA_ELIMIT)
+            return rc;
+        /* The tables lie below the index (but for 6.4+ offsets, which the
+         * small window's 1 MiB after it holds up to 250 k symbols): a window
+         * searched that reaches as far down as the large one is enough. */
+        if (window_bounds(xa, pa, before[1], after[1], &lo, &hi) < 0 || c->pa <= lo)
+            break;
     }
     return XA_ENOENT;
 }
@@ -119,7 +220,7 @@ static inline bool index_word_filter(const uint8_t *p)
 
 /* A word at @pa passed the filter: try every index start that covers it. */
 static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
-                      struct window *w, struct ksym_layout *l)
+                      struct window *w, struct ksym_layout *l, struct discovery *d)
 {
     const struct xa_mem_range *r = range_of(xa, pa);
     if (!r)
@@ -130,6 +231,8 @@ static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
     uint64_t hi = end - pa > KSYM_TOKEN_INDEX_SIZE ? pa + KSYM_TOKEN_INDEX_SIZE : end;
     uint8_t buf[2 * KSYM_TOKEN_INDEX_SIZE];
     lo = (lo + 7) & ~7ULL;
+    if (!ksym_reserve(&d->work, sizeof(buf)))
+        return XA_ELIMIT;
     if (hi <= lo || xa__read_pa(xa, lo, buf, (size_t)(hi - lo)) < 0)
         return XA_ENOENT;
     for (uint64_t s = lo; s <= pa && s < hi; s += 8) {
@@ -137,25 +240,29 @@ static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
             !ksym_looks_like_token_index(buf + (s - lo), (size_t)(hi - s)))
             continue;
         *last_tried = s;
-        if (try_candidate(xa, s, w, l) == 0)
-            return 0;
+        int rc = try_candidate(xa, s, w, l, d);
+        if (rc == 0 || rc == XA_ELIMIT)
+            return rc;
     }
     return XA_ENOENT;
 }
 
 static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struct window *w,
-                     struct ksym_layout *l)
+                     struct ksym_layout *l, struct discovery *d)
 {
     uint64_t last_tried = UINT64_MAX;
     for (uint64_t pfn = start >> XA_PAGE_SHIFT; (pfn << XA_PAGE_SHIFT) < end; pfn++) {
         const uint8_t *page;
+        if (!ksym_reserve(&d->work, XA_PAGE_SIZE))
+            return XA_ELIMIT;
         if (xa__page(xa, pfn, &page) < 0)
             continue;
         for (size_t off = 0; off < XA_PAGE_SIZE; off += SCAN_STRIDE) {
             if (!index_word_filter(page + off))
                 continue;
-            if (try_around(xa, (pfn << XA_PAGE_SHIFT) + off, &last_tried, w, l) == 0)
-                return 0;
+            int rc = try_around(xa, (pfn << XA_PAGE_SHIFT) + off, &last_tried, w, l, d);
+            if (rc == 0 || rc == XA_ELIMIT)
+                return rc;
             /* Core calls above may have recycled the page pointer. */
             if (xa__page(xa, pfn, &page) < 0)
                 break;
@@ -183,17 +290,20 @@ static int kernel_hint(struct xa_instance *xa, uint64_t *pa)
 
 /* Scan near the registers' hint, then RAM from 16 MiB up (where kernels
  * load), then below. A span scanned twice costs time, not correctness. */
-static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_layout *l)
+static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_layout *l,
+                       struct discovery *d)
 {
     uint64_t hint;
+    int rc;
     const struct xa_mem_range *r;
     if (kernel_hint(xa, &hint) == 0 && (r = range_of(xa, hint)) != NULL) {
         uint64_t s = hint - r->start > HINT_SPAN ? (hint - HINT_SPAN) & ~(XA_PAGE_SIZE - 1)
                                                  : r->start;
         uint64_t e = r->start + r->size - hint > HINT_SPAN ? hint + HINT_SPAN
                                                            : r->start + r->size;
-        if (scan_span(xa, s, e, w, l) == 0)
-            return 0;
+        rc = scan_span(xa, s, e, w, l, d);
+        if (rc == 0 || rc == XA_ELIMIT)
+            return rc;
     }
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < xa->nr_ranges; i++) {
@@ -202,8 +312,8 @@ static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_lay
                 s = LOW_SCAN_END;
             if (pass == 1 && e > LOW_SCAN_END)
                 e = LOW_SCAN_END;
-            if (s < e && scan_span(xa, s, e, w, l) == 0)
-                return 0;
+            if (s < e && (rc = scan_span(xa, s, e, w, l, d)) != XA_ENOENT)
+                return rc;
         }
     }
     return XA_ENOENT;
@@ -315,17 +425,37 @@ static uint64_t read_page_offset(struct xa_instance *xa, const struct linux_symt
     return mode == XA_PM_LA57 ? 0xff11000000000000ULL : 0xffff888000000000ULL;
 }
 
+/* The budget for a guest with @ram bytes of RAM. */
+uint64_t linux_discovery_budget(uint64_t ram)
+{
+    return DISCOVERY_WORK_PER_BYTE * ram + DISCOVERY_WORK_FIXED;
+}
+
 int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
 {
     struct window w = {0};
     struct ksym_layout l;
-    if (scan_memory(xa, &w, &l) < 0)
+    uint64_t ram = 0;
+    for (size_t i = 0; i < xa->nr_ranges; i++)
+        ram += xa->ranges[i].size;
+    struct discovery d = {.work = {.limit = linux_discovery_budget(ram)}};
+    int rc = scan_memory(xa, &w, &l, &d);
+    window_free(&d.cache);
+    lx->discovery_work = d.work.spent;
+    if (rc == XA_ELIMIT)
+        return xa__set_error(xa, XA_ENOOS,
+                             "no Linux kernel found: the kallsyms search gave up after %llu "
+                             "candidate tables (work budget of %llu MiB spent; see "
+                             "docs/limits.md)",
+                             (unsigned long long)d.candidates,
+                             (unsigned long long)(d.work.limit >> 20));
+    if (rc < 0)
         return xa__set_error(xa, XA_ENOOS,
                              "no Linux kernel found in guest memory (no kallsyms tables)");
     uint64_t tables_pa = w.pa + l.token_table;
     symtab_free(&lx->syms);
-    int rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
-    free(w.buf);
+    rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
+    window_free(&w);
     if (rc < 0) {
         symtab_free(&lx->syms);
         return xa__set_error(xa, rc == XA_ENOMEM ? rc : XA_EBADDATA,

@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "os/linux/symtab.h"
 #include "xenaccess.h"
 
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
@@ -89,6 +90,61 @@ int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
     return 0;
 }
 
+/* Markers of @msize bytes ending at @end (exclusive), read backwards: at
+ * least four, each step what 256 names take (2 to 2 + KSYM_NAME_MAX bytes
+ * each), and never below 0. */
+static bool markers_end_here(const uint8_t *buf, size_t end, size_t msize)
+{
+    const uint64_t step_min = 256 * 2, step_max = 256 * (2 + (uint64_t)KSYM_NAME_MAX);
+    uint64_t later = 0;
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *p = buf + end - (size_t)(i + 1) * msize;
+        uint64_t v = msize == 4 ? get32(p) : get64(p);
+        if (i > 0 && (v >= later || later - v < step_min || later - v > step_max))
+            return false;
+        later = v;
+    }
+    return true;
+}
+
+/* The tail of seqs_of_names ending at @end: 64 entries, each a big-endian
+ * 3-byte symbol index below LINUX_SYMTAB_MAX, all distinct (the table is a
+ * permutation). */
+static bool seqs_end_here(const uint8_t *buf, size_t end)
+{
+    enum { N = 64 };
+    uint32_t v[N];
+    for (int i = 0; i < N; i++) {
+        const uint8_t *p = buf + end - (size_t)(i + 1) * 3;
+        v[i] = ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+        if (v[i] >= LINUX_SYMTAB_MAX)
+            return false;
+        for (int k = 0; k < i; k++)
+            if (v[k] == v[i])
+                return false;
+    }
+    return true;
+}
+
+bool ksym_tables_precheck(const uint8_t *buf, size_t token_table)
+{
+    if (token_table < KSYM_PRECHECK_BEFORE)
+        return false;
+    /* u32 markers end 8-aligned after up to 4 bytes of zero padding. */
+    if (markers_end_here(buf, token_table, 4) || markers_end_here(buf, token_table, 8))
+        return true;
+    if (get32(buf + token_table - 4) == 0 && markers_end_here(buf, token_table - 4, 4))
+        return true;
+    /* seqs_of_names (6.2/6.3, some 6.1): 3 bytes each, then zero padding. */
+    for (size_t pad = 0; pad < 8; pad++) {
+        if (pad && buf[token_table - pad] != 0)
+            break;
+        if (seqs_end_here(buf, token_table - pad))
+            return true;
+    }
+    return false;
+}
+
 /* Length prefix of a compressed name: one byte, or two when the first has
  * bit 7 set (6.1+ "big symbols"). Returns bytes used, 0 when out of buffer. */
 static size_t name_len_at(const uint8_t *buf, size_t end, size_t pos, size_t *out)
@@ -112,11 +168,15 @@ static size_t name_len_at(const uint8_t *buf, size_t end, size_t pos, size_t *ou
  * the region (modulo alignment) with every step inside it.
  */
 static bool names_match_markers(const uint8_t *buf, size_t names, size_t size, uint32_t n,
-                                size_t markers, size_t marker_size)
+                                size_t markers, size_t marker_size, struct ksym_work *work)
 {
-    size_t pos = names, end = names + size;
+    size_t pos = names, end = names + size, spent_to = names;
     for (uint32_t i = 0; i < n; i++) {
         if (i % 256 == 0) {
+            /* The bytes walked since the last marker, plus the marker. */
+            if (!ksym_spend(work, pos - spent_to + marker_size))
+                return false;
+            spent_to = pos;
             const uint8_t *m = buf + markers + (size_t)(i / 256) * marker_size;
             uint64_t want = marker_size == 4 ? get32(m) : get64(m);
             if (want != pos - names)
@@ -127,22 +187,24 @@ static bool names_match_markers(const uint8_t *buf, size_t names, size_t size, u
             return false;
         pos += used + l;
     }
-    return end - pos < 8;
+    return ksym_spend(work, pos - spent_to) && end - pos < 8;
 }
 
 /* Markers at @m: monotonic, start at 0, below @names_size. */
 static bool markers_plausible(const uint8_t *buf, size_t m, size_t count, size_t msize,
-                              size_t names_size)
+                              size_t names_size, struct ksym_work *work)
 {
     uint64_t prev = 0;
-    for (size_t i = 0; i < count; i++) {
+    size_t i;
+    for (i = 0; i < count; i++) {
         const uint8_t *p = buf + m + i * msize;
         uint64_t v = msize == 4 ? get32(p) : get64(p);
         if (i == 0 ? v != 0 : v <= prev)
-            return false;
+            break;
         prev = v;
     }
-    return prev < names_size;
+    /* What was read, once: most candidates fail at the first marker. */
+    return ksym_spend(work, (i + 1) * msize) && i == count && prev < names_size;
 }
 
 /*
@@ -175,9 +237,9 @@ static bool try_num_syms_at(const uint8_t *buf, size_t s, uint32_t n, struct ksy
             /* Each name takes at least 2 bytes (length + one token). */
             if (names_size / 2 < n)
                 continue;
-            if (!markers_plausible(buf, ms, nmark, msize, names_size))
+            if (!markers_plausible(buf, ms, nmark, msize, names_size, l->work))
                 continue;
-            if (!names_match_markers(buf, names, names_size, n, ms, msize))
+            if (!names_match_markers(buf, names, names_size, n, ms, msize, l->work))
                 continue;
             l->num_syms_at = s;
             l->num_syms = n;
@@ -209,7 +271,7 @@ static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r
     if (o > len || len - o < (size_t)l->num_syms * 4 || r > len || len - r < 8)
         return false;
     uint64_t base = get64(buf + r);
-    if (!(base >> 63))
+    if (!(base >> 63) || !ksym_spend(l->work, 2 * (uint64_t)l->num_syms * 4))
         return false;
     size_t negative = 0;
     for (uint32_t i = 0; i < l->num_syms; i++)
@@ -228,6 +290,35 @@ static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r
     return descents <= l->num_syms / 100;
 }
 
+/* Work units of the steps below, in bytes of memory streamed for the same
+ * time (measured on the hostile tests' fake tables: a unit should cost about
+ * what a byte of the page scan costs, so that the budget bounds time). */
+#define POSITION_COST 32 /* one index entry looked at */
+#define TRY_COST 256     /* one num_syms candidate tried (4 layouts) */
+
+static bool num_syms_word(const uint8_t *buf, size_t s)
+{
+    uint32_t n = get32(buf + s);
+    return get32(buf + s + 4) == 0 && n != 0 && n <= LINUX_SYMTAB_MAX;
+}
+
+size_t ksym_num_syms_positions(const uint8_t *buf, size_t len, uint64_t *out)
+{
+    size_t k = 0;
+    for (size_t s = 0; s + 8 <= len; s += 8)
+        if (num_syms_word(buf, s))
+            out[k++] = (uint64_t)s << 32 | get32(buf + s);
+    return k;
+}
+
+/* Can n symbols' names, markers and seqs fill the @dist bytes from num_syms
+ * to the token table? (2 to 2 + KSYM_NAME_MAX bytes a name, 3 of seqs, 8 a
+ * marker at most, padding.) Rules out most small integers far below. */
+static bool distance_fits(uint64_t n, uint64_t dist)
+{
+    return dist >= 8 + 2 * n && dist <= 8 + n * (2 + KSYM_NAME_MAX + 3 + 1) + 64;
+}
+
 int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
 {
     if (l->token_table >= len || l->token_index > len ||
@@ -235,13 +326,38 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
         return XA_ENOENT;
     /* num_syms: the closest 8-aligned word below the tables that fits. */
     bool found = false;
-    for (size_t s = l->token_table & ~(size_t)7; s >= 8 && !found;) {
-        s -= 8;
-        uint32_t n = get32(buf + s);
-        if (get32(buf + s + 4) != 0 || n == 0 || n > LINUX_SYMTAB_MAX)
-            continue;
-        found = try_num_syms_at(buf, s, n, l);
+    size_t scanned = 0, top = l->token_table & ~(size_t)7;
+    if (l->syms_pos) {
+        size_t lo = 0, hi = l->nr_syms_pos; /* first position >= top */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (l->syms_pos[mid] >> 32 < top)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        /* Only the index is read until a word's value fits its distance. */
+        for (size_t i = lo; i > 0 && !found;) {
+            uint64_t e = l->syms_pos[--i];
+            size_t s = (size_t)(e >> 32);
+            uint32_t n = (uint32_t)e;
+            if (++scanned % 512 == 0 && !ksym_spend(l->work, 512 * POSITION_COST))
+                break;
+            if (distance_fits(n, top - s) && s + 8 <= len && num_syms_word(buf, s) &&
+                ksym_spend(l->work, TRY_COST))
+                found = try_num_syms_at(buf, s, get32(buf + s), l);
+        }
+    } else {
+        for (size_t s = top; s >= 8 && !found;) {
+            s -= 8;
+            if (++scanned % 4096 == 0 && !ksym_spend(l->work, 4096 * 8))
+                break;
+            if (num_syms_word(buf, s) && ksym_spend(l->work, TRY_COST))
+                found = try_num_syms_at(buf, s, get32(buf + s), l);
+        }
     }
+    if (l->work && l->work->exhausted)
+        return XA_ELIMIT;
     if (!found)
         return XA_ENOENT;
 
@@ -259,7 +375,7 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
     l->new_order = true;
     if (o <= len && offsets_plausible(buf, len, o, ALIGN8(o + n4), l))
         return 0;
-    return XA_ENOENT;
+    return l->work && l->work->exhausted ? XA_ELIMIT : XA_ENOENT;
 }
 
 int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,

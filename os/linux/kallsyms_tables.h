@@ -28,7 +28,46 @@
 #define KSYM_TOKEN_MAX 256        /* longest token accepted */
 #define KSYM_NAME_MAX 512         /* KSYM_NAME_LEN in 6.1+ */
 
+/*
+ * Work meter of one kernel discovery (see kallsyms.c and docs/limits.md):
+ * one unit per byte of guest memory scanned, copied or examined. Every loop
+ * over guest data spends as it goes and stops once @spent passes @limit.
+ */
+struct ksym_work {
+    uint64_t spent, limit;
+    bool exhausted; /* a request was refused, or spending passed the limit */
+};
+
+/* Record @units of work just done; false once the limit is passed (the
+ * caller gives up). A NULL meter is unlimited (unit tests on small buffers). */
+static inline bool ksym_spend(struct ksym_work *w, uint64_t units)
+{
+    if (!w)
+        return true;
+    w->spent += units;
+    if (w->spent > w->limit)
+        w->exhausted = true;
+    return !w->exhausted;
+}
+
+/* Before work of @units (a copy): false, and nothing spent, if it would
+ * pass the limit. */
+static inline bool ksym_reserve(struct ksym_work *w, uint64_t units)
+{
+    if (!w)
+        return true;
+    if (w->exhausted || units > w->limit - w->spent)
+        return !(w->exhausted = true);
+    w->spent += units;
+    return true;
+}
+
 struct ksym_layout {
+    struct ksym_work *work; /* may be NULL; ksym_find_tables() spends on it */
+    /* Optional (NULL: every word is tried): the words that can be num_syms,
+     * from ksym_num_syms_positions() on the same buffer. */
+    const uint64_t *syms_pos;
+    size_t nr_syms_pos;
     size_t token_table, token_index; /* buffer offsets */
     size_t num_syms_at, names, names_size, markers;
     size_t offsets, relative_base_at;
@@ -55,9 +94,30 @@ int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
                           size_t *token_table);
 
 /*
+ * Cheap test, before any large copy, that what lies just below the token
+ * table at @token_table is what the kernel puts there: the end of the
+ * markers table (at least four increasing offsets with steps that 256 names
+ * can take), or the end of kallsyms_seqs_of_names (64 distinct 3-byte
+ * indices). A lone token table with anything else below it is not kallsyms.
+ * Needs KSYM_PRECHECK_BEFORE bytes below @token_table.
+ */
+#define KSYM_PRECHECK_BEFORE 256
+bool ksym_tables_precheck(const uint8_t *buf, size_t token_table);
+
+/*
+ * The 8-aligned words that can be kallsyms_num_syms (low half
+ * 1..LINUX_SYMTAB_MAX, high half 0), ascending, into @out (room for len / 8
+ * entries; @len below 4 GiB): buffer offset << 32 | value. Returns how many.
+ * Done once per window, it spares every later search of the window its
+ * word-by-word scan.
+ */
+size_t ksym_num_syms_positions(const uint8_t *buf, size_t len, uint64_t *out);
+
+/*
  * Find and validate num_syms, names, markers, offsets and relative_base
  * around the token tables already in @l. Every name is decoded once to check
- * it against the markers. 0, or XA_ENOENT when no consistent set is found.
+ * it against the markers. 0, or XA_ENOENT when no consistent set is found,
+ * or XA_ELIMIT when l->work ran out.
  */
 int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l);
 

@@ -54,6 +54,8 @@ struct linux_os {
 
     struct linux_offsets off;
     bool have_offsets;
+
+    uint64_t discovery_work; /* work units kallsyms discovery spent (kallsyms.c) */
 };
 
 static inline struct linux_os *linux_os(struct xa_instance *xa)
@@ -65,6 +67,9 @@ static inline struct linux_os *linux_os(struct xa_instance *xa)
  * version, phys_base, kernel_dtb, mode, kaslr_slide, text_start, page_offset
  * and xa's kernel paging. XA_ENOOS when no Linux kernel is found. */
 int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx);
+/* kallsyms.c: the work budget of discovery on @ram bytes of guest RAM (one
+ * unit per byte scanned, copied or examined; docs/limits.md). */
+uint64_t linux_discovery_budget(uint64_t ram);
 
 /* sysmap.c: load symbols from a System.map; the KASLR slide is found in
  * memory. Sets the same fields as discovery. */

@@ -5,6 +5,14 @@
  * remembered in a set, so a loop is reported at the first repeated node
  * and no node is ever handed out twice; the set grows with the list, which
  * @max bounds (LINUX_MAX_TASKS: 1M nodes, a 32 MiB set at most).
+ *
+ * The kernel keeps both links: every step also checks that the next node's
+ * prev pointer names the node we came from, and the end of the walk that the
+ * head's prev names the last node. One rewritten next pointer (a node that
+ * points back at the head early, a head that points at itself) then ends
+ * the walk with an error instead of a short list that looks whole. (On a
+ * running guest a node unlinked while we stand on it is let through: see
+ * unlinked_under_us.)
  */
 #include <stdlib.h>
 
@@ -20,6 +28,38 @@ void lx_list_free(struct lx_list_walk *w)
     lx_ptrset_free(&w->seen);
 }
 
+/* list_del_rcu() leaves an unlinked node's next intact (RCU readers may
+ * still stand on it) and poisons its prev with LIST_POISON2 (x86-64's
+ * POISON_POINTER_DELTA is 0xdead000000000000). */
+#define LIST_POISON2 0xdead000000000122ULL
+
+/* On a running guest the node we stand on may be unlinked while we read it:
+ * its successor then no longer points back at it, and that is not damage. */
+static bool unlinked_under_us(struct xa_instance *xa, const struct lx_list_walk *w)
+{
+    uint64_t own_prev;
+    return xa_is_live(xa) && w->cur != w->head && lx_u64(xa, w->cur + 8, &own_prev) == 0 &&
+           own_prev == LIST_POISON2;
+}
+
+/* list_head.prev follows next: @next's prev must be the node we are at. */
+static int check_prev(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next)
+{
+    uint64_t prev;
+    if (lx_u64(xa, next + 8, &prev) < 0)
+        return w->err = xa__set_error(xa, XA_EFAULT,
+                                      "%s broken at 0x%llx: cannot read the prev pointer of 0x%llx",
+                                      w->what, (unsigned long long)w->cur,
+                                      (unsigned long long)next);
+    if (prev != w->cur && !unlinked_under_us(xa, w))
+        return w->err = xa__set_error(
+                   xa, XA_EBADDATA,
+                   "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
+                   w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
+                   (unsigned long long)next, (unsigned long long)prev);
+    return 0;
+}
+
 int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
 {
     if (w->err)
@@ -33,6 +73,9 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
                                       "%s broken at 0x%llx: cannot read its next pointer",
                                       w->what, (unsigned long long)w->cur);
     if (next == w->head) {
+        rc = check_prev(xa, w, next);
+        if (rc < 0)
+            return rc;
         w->done = true;
         return 0;
     }
@@ -50,6 +93,9 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
         return w->err = xa__set_error(xa, XA_ELIMIT,
                                       "%s loops (at 0x%llx) without returning to its head",
                                       w->what, (unsigned long long)next);
+    rc = check_prev(xa, w, next);
+    if (rc < 0)
+        return rc;
     w->steps++;
     w->cur = next;
     *node = next;

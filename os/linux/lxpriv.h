@@ -21,6 +21,8 @@
 struct linux_more_offsets {
     uint64_t mm_start_brk, mm_brk, mm_start_stack;
     uint64_t vma_ops, vma_private_data, special_mapping_name;
+    /* vm_area_struct.vm_prev: the mm->mmap list's back link (before 6.1). */
+    uint64_t vma_prev;
     /* Module memory: 6.1 has one core_layout; 6.4+ an array mem[] of
      * struct module_memory, whose sizes add up to the /proc/modules size. */
     uint64_t module_mem_stride, module_mem_count;
@@ -156,6 +158,7 @@ struct xa_process_iter {
     struct xa_instance *xa; /* first member: os.c dispatches through it */
     struct lx_list_walk walk;
     bool head_done; /* init_task itself comes first */
+    bool count_checked; /* the kernel's process count, once at the end */
 };
 
 struct xa_module_iter {
@@ -180,7 +183,7 @@ struct xa_vma_iter {
     char deferred_msg[XA_ERRMSG_LEN];
     /* mm->mmap list (before 6.1): followed lazily, Brent's cycle check. */
     bool linked_list;
-    uint64_t next_vma, tortoise, power, lam, steps;
+    uint64_t next_vma, prev_vma, tortoise, power, lam, steps;
 };
 
 #endif /* XA_OS_LINUX_LXPRIV_H */

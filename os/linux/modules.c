@@ -2,6 +2,7 @@
  * modules.c -- loaded kernel modules: the `modules` list of struct module,
  * walked with cycle detection and a hard cap.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,8 +70,16 @@ static int read_module(struct xa_instance *xa, uint64_t mod, struct xa_module *o
 
     out->refcount = -1;
     uint32_t ref;
-    if (o->module_refcnt != LX_NO_OFFSET && lx_u32(xa, mod + o->module_refcnt, &ref) == 0)
-        out->refcount = (int32_t)ref - MODULE_REF_BASE;
+    if (o->module_refcnt != LX_NO_OFFSET && lx_u32(xa, mod + o->module_refcnt, &ref) == 0) {
+        /* atomic_t: the kernel never lets it go below 0 (module_put() stops
+         * at 0, unloading takes it from MODULE_REF_BASE to 0). Anything
+         * above INT32_MAX is a negative count, which no kernel holds. */
+        if (ref > INT32_MAX)
+            return xa__set_error(xa, XA_EBADDATA,
+                                 "implausible module %s at 0x%llx: refcount 0x%x is negative",
+                                 out->name, (unsigned long long)mod, ref);
+        out->refcount = (int32_t)ref - MODULE_REF_BASE; /* >= -1: no overflow */
+    }
 
     uint64_t base;
     if (lx_u64(xa, mod + o->module_core_base, &base) < 0)

@@ -7,7 +7,7 @@
  * Layouts come from the guest's BTF on first use; a feature whose members
  * are missing answers XA_ENOTSUP naming the first one. Every guest pointer
  * is checked before use, the thread list is walked with a cap, a visited
- * set and a prev-link check, and paths and arguments are bounded
+ * set and both links checked (listwalk.c), and paths and arguments are bounded
  * (procread.h).
  */
 #include <stdio.h>
@@ -208,20 +208,7 @@ int linux_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thread_
     it->xa = xa;
     it->tgid = pid;
     lx_list_init(&it->walk, signal + o->signal_thread_head, THREADS_MAX, "thread list");
-    it->prev = it->walk.head;
     *out = it;
-    return 0;
-}
-
-/* The list node @node must name @prev as its predecessor. */
-static int check_prev(struct xa_thread_iter *it, uint64_t node, uint64_t prev)
-{
-    uint64_t back;
-    if (lx_u64(it->xa, node + 8, &back) < 0 || back != prev)
-        return xa__set_error(it->xa, XA_ELIMIT,
-                             "thread list broken at 0x%llx: its prev link does not point back "
-                             "to 0x%llx",
-                             (unsigned long long)node, (unsigned long long)prev);
     return 0;
 }
 
@@ -259,23 +246,19 @@ int linux_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out)
         return it->err;
     const struct lx_proc_offsets *o = linux_priv(xa)->proc;
     uint64_t node;
+    /* lx_list_next() checks both links of every node and the head's prev. */
     int rc = lx_list_next(xa, &it->walk, &node);
-    if (rc == 0) { /* back at the head: it must point back at the last node */
-        rc = check_prev(it, it->walk.head, it->prev);
-        return rc < 0 ? (it->err = rc) : 0;
-    }
+    if (rc == 0)
+        return 0;
     if (rc < 0)
         return it->err = rc;
-    rc = check_prev(it, node, it->prev);
-    if (rc == 0)
-        rc = read_thread(xa, o, node - o->task_thread_node, out);
+    rc = read_thread(xa, o, node - o->task_thread_node, out);
     if (rc == 0 && out->tgid != it->tgid)
         rc = xa__set_error(xa, XA_EBADDATA, "thread %d at 0x%llx belongs to %d, not %d",
                            (int)out->tid, (unsigned long long)out->task, (int)out->tgid,
                            (int)it->tgid);
     if (rc < 0)
         return it->err = rc;
-    it->prev = node;
     return 1;
 }
 

@@ -10,7 +10,6 @@
 struct xa_thread_iter {
     struct xa_instance *xa; /* first member: the public glue dispatches through it */
     struct lx_list_walk walk;
-    uint64_t prev;  /* list node last returned (walk.head at first) */
     int32_t tgid;   /* the process whose threads these are */
     int err;        /* sticky */
 };

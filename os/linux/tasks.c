@@ -1,7 +1,9 @@
 /*
  * tasks.c -- the process list: init_task.tasks, a circular list of the
- * thread-group leaders, walked with cycle detection and a hard cap. Each
- * task is read in one piece and checked before its fields are believed.
+ * thread-group leaders, walked with cycle detection, both links checked
+ * (listwalk.c) and a hard cap. Each task is read in one piece and checked
+ * before its fields are believed. At the end the number walked is compared
+ * with the kernel's own count of processes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,9 @@
 #define LINUX_PID_MAX 4194304
 /* A 6.x task_struct is ~10 KiB; anything far larger is not a kernel's. */
 #define TASK_STRUCT_MAX (64u << 10)
+
+/* Most CPUs whose per-CPU counters we add up (NR_CPUS is at most 8192). */
+#define LINUX_MAX_CPUS 8192u
 
 /* Task state bits (include/linux/sched.h, 4.14+; 6.1 values). */
 #define TASK_REPORT 0x7fu      /* RUNNING..PARKED, the states ps can show */
@@ -174,6 +179,58 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     return 0;
 }
 
+/*
+ * The kernel's count of processes, as nr_processes() computes it: the sum
+ * over CPUs of the per-CPU process_counts, raised when a thread-group leader
+ * joins init_task.tasks and lowered when it leaves, under the same lock. It
+ * counts every task on the list but init_task. XA_ENOENT when the symbols are
+ * missing or unreadable (the check is then skipped).
+ */
+static int kernel_process_count(struct xa_instance *xa, uint64_t *count)
+{
+    const struct linux_symtab *t = &linux_os(xa)->syms;
+    uint64_t counts, offsets, ids;
+    if (symtab_lookup(t, "process_counts", &counts) < 0)
+        return XA_ENOENT;
+    if (lx_kernel_ptr(counts)) /* a kernel without SMP: one plain counter */
+        return lx_u64(xa, counts, count) < 0 ? XA_ENOENT : 0;
+    uint32_t ncpus;
+    if (symtab_lookup(t, "__per_cpu_offset", &offsets) < 0 ||
+        symtab_lookup(t, "nr_cpu_ids", &ids) < 0 || lx_u32(xa, ids, &ncpus) < 0 ||
+        ncpus == 0 || ncpus > LINUX_MAX_CPUS)
+        return XA_ENOENT;
+    /* Per-CPU values wrap (a process forked on one CPU exits on another):
+     * only the sum is meaningful. */
+    uint64_t sum = 0;
+    for (uint32_t cpu = 0; cpu < ncpus; cpu++) {
+        uint64_t base, v;
+        if (lx_u64(xa, offsets + 8ull * cpu, &base) < 0 || lx_u64(xa, base + counts, &v) < 0)
+            return XA_ENOENT;
+        sum += v;
+    }
+    *count = sum;
+    return 0;
+}
+
+/* At the end of a whole walk: does the kernel count as many processes? On
+ * a running guest processes come and go during the walk, so only a target
+ * that cannot change (a dump) is checked. */
+static int check_process_count(struct xa_process_iter *it)
+{
+    struct xa_instance *xa = it->xa;
+    uint64_t kernel;
+    if (xa_is_live(xa) || kernel_process_count(xa, &kernel) < 0)
+        return 0;
+    uint64_t walked = it->walk.steps; /* every task but init_task */
+    if (walked == kernel)
+        return 0;
+    return it->walk.err = xa__set_error(xa, XA_EBADDATA,
+                                        "task list incomplete: %llu processes on the list, "
+                                        "the kernel counts %llu",
+                                        (unsigned long long)walked + 1,
+                                        (unsigned long long)kernel + 1);
+}
+
 int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
 {
     int rc = need_tasks(xa);
@@ -199,6 +256,10 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
     uint64_t node = it->walk.head;
     if (it->head_done) {
         int rc = lx_list_next(xa, &it->walk, &node);
+        if (rc == 0 && !it->count_checked) {
+            it->count_checked = true;
+            rc = check_process_count(it);
+        }
         if (rc <= 0)
             return rc;
     }
@@ -249,10 +310,11 @@ static int walk_and_index(struct xa_instance *xa, int32_t pid, struct xa_process
     if (rc < 0)
         return rc;
     struct linux_pid_entry *idx = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, walked = 0;
     bool found = false, no_index = false;
     struct xa_process cur;
     while ((rc = linux_process_iter_next(it, &cur)) == 1) {
+        walked++;
         if (cur.pid == pid && !found) {
             *out = cur;
             found = true;
@@ -282,16 +344,19 @@ static int walk_and_index(struct xa_instance *xa, int32_t pid, struct xa_process
     }
     if (found)
         return 0;
+    /* Say why the pid was not found: a walk that broke off may have missed it. */
     if (rc < 0)
-        return rc;
-    return xa__set_error(xa, XA_ENOENT, "no process with pid %d", (int)pid);
+        return xa__prefix_error(xa, rc, "pid %d not found (%zu processes walked)", (int)pid,
+                                walked);
+    return xa__set_error(xa, XA_ENOENT, "no process with pid %d (%zu processes walked)",
+                         (int)pid, walked);
 }
 
 int linux_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_process *out)
 {
     int rc = need_tasks(xa);
     if (rc < 0)
-        return rc;
+        return xa__prefix_error(xa, rc, "cannot look up pid %d", (int)pid);
     const struct linux_pid_entry *e = index_find(linux_priv(xa), pid);
     if (e && read_task(xa, e->task, out) == 0 && out->pid == pid)
         return 0;

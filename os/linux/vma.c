@@ -358,6 +358,27 @@ static int special_name(struct xa_instance *xa, uint64_t vma, char *out, size_t 
 
 /* ---- the iterator ---------------------------------------------------- */
 
+/* mm->map_count is the kernel's own count of the VMAs in the tree or list:
+ * a tree slot emptied or a list cut short shows as a difference. Skipped on
+ * a running guest, whose maps may change while we walk, and when BTF has no
+ * map_count. */
+static int check_map_count(struct xa_vma_iter *it, uint64_t walked, const char *what)
+{
+    struct xa_instance *xa = it->xa;
+    uint64_t off = linux_os(xa)->off.mm_map_count;
+    uint32_t count;
+    if (off == LX_NO_OFFSET || xa_is_live(xa))
+        return 0;
+    if (lx_u32(xa, it->mm + off, &count) < 0)
+        return xa__set_error(xa, XA_EFAULT, "mm_struct 0x%llx of pid %d: map_count unreadable",
+                             (unsigned long long)it->mm, (int)it->pid);
+    if (walked == count)
+        return 0;
+    return xa__set_error(xa, XA_EBADDATA,
+                         "memory map of pid %d incomplete: %s %llu VMAs, mm->map_count says %u",
+                         (int)it->pid, what, (unsigned long long)walked, count);
+}
+
 int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter **out)
 {
     struct linux_priv *p = linux_priv(xa);
@@ -389,6 +410,8 @@ int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter *
         struct found_vma *found = NULL;
         rc = maple_collect(xa, it, it->mm + o->mm_mm_mt, &found);
         it->found = found;
+        if (rc == 0)
+            rc = check_map_count(it, it->nr_vmas, "the maple tree holds");
         if (rc < 0) {
             /* Report the error after the VMAs found before it. */
             it->deferred_err = rc;
@@ -417,10 +440,23 @@ static int list_next(struct xa_vma_iter *it, uint64_t *vma)
     struct xa_instance *xa = it->xa;
     uint64_t cur = it->next_vma;
     if (cur == 0)
-        return 0;
+        return check_map_count(it, it->steps, "the VMA list holds");
     if (!lx_kernel_ptr(cur) || (cur & 7))
         return xa__set_error(xa, XA_EFAULT, "VMA list broken: bad pointer 0x%llx",
                              (unsigned long long)cur);
+    /* vm_prev: NULL for the first VMA, else the one before. */
+    uint64_t vm_prev_off = linux_priv(xa)->more.vma_prev, back;
+    if (vm_prev_off != LX_NO_OFFSET) {
+        if (lx_u64(xa, cur + vm_prev_off, &back) < 0)
+            return xa__set_error(xa, XA_EFAULT, "VMA list broken at 0x%llx",
+                                 (unsigned long long)cur);
+        if (back != it->prev_vma)
+            return xa__set_error(xa, XA_EBADDATA,
+                                 "VMA list broken after %llu VMAs: 0x%llx links to 0x%llx, "
+                                 "whose vm_prev is 0x%llx",
+                                 (unsigned long long)it->steps, (unsigned long long)it->prev_vma,
+                                 (unsigned long long)cur, (unsigned long long)back);
+    }
     if (cur == it->tortoise)
         return xa__set_error(xa, XA_ELIMIT, "VMA list loops at 0x%llx", (unsigned long long)cur);
     if (++it->steps > LINUX_MAX_VMAS)
@@ -433,6 +469,7 @@ static int list_next(struct xa_vma_iter *it, uint64_t *vma)
     it->lam++;
     if (lx_u64(xa, cur + linux_os(xa)->off.vma_next, &it->next_vma) < 0)
         return xa__set_error(xa, XA_EFAULT, "VMA list broken at 0x%llx", (unsigned long long)cur);
+    it->prev_vma = cur;
     *vma = cur;
     return 1;
 }

@@ -11,9 +11,11 @@ the create/delete/rename/link kinds.
 
 Then: the monitor is stopped (SIGSTOP) while the guest writes more than the
 tap's 1 MiB ring holds; after SIGCONT it must report a resync and the files
-made meanwhile.  Then the monitor is SIGKILLed during a write-heavy workload:
-the guest carries on, its files' checksums match what the host reads from
-the image, and `e2fsck -fn` passes.
+made meanwhile.  Then the monitor is SIGKILLed while the guest writes files
+in batches, and a new one is started 2 s later (issue 21): every file
+is reported by one of the monitors, the guest carries on, its files'
+checksums match what the host reads from the image, and `e2fsck -fn`
+passes.
 
     python3 tests/disk/guest_ext4.py --build build-disk [--fs ext2] [--keep]
 Exit status 0 when everything matched.
@@ -90,6 +92,121 @@ def wait_for(events, wants, timeout):
         time.sleep(0.2)
 
 
+BATCHES, PER_BATCH, KILL_BATCH = 8, 10, 4
+# The guest writes BATCHES batches of files (128 KiB each, a sync after every
+# second file).  Before each batch it waits at a gate the host opens, so that
+# the host knows which monitor must see which batch.  A batch has PER_BATCH
+# files, except batch KILL_BATCH, which goes on (up to 300 files) until the
+# host says stop: the monitor is killed and restarted while it runs.
+HEAVY = ("mkdir /mnt/heavy; sync; "
+         "for b in $(seq 1 %d); do "
+         "while [ ! -e /tmp/gate$b ]; do sleep 0.2; done; "
+         "i=1; while { [ ! -e /tmp/stop$b ] || [ $i -le %d ]; } && [ $i -le 300 ]; do "
+         "dd if=/dev/urandom of=/mnt/heavy/b${b}_$i bs=64k count=2 2>/dev/null; "
+         "[ $((i %% 2)) = 0 ] && sync; i=$((i + 1)); done; "
+         "sync; touch /tmp/batch$b.done; done; echo done > /tmp/heavy.done" % (BATCHES, PER_BATCH))
+
+
+def batch_paths(b):
+    return ["/heavy/b%d_%d" % (b, i) for i in range(1, PER_BATCH + 1)]
+
+
+def wait_all(events, wants, timeout):
+    """Wait until events (all so far) match every want; the wants missing."""
+    deadline = time.time() + timeout
+    while True:
+        events.poll()
+        missing = [w for w in wants if not any(match(e, w) for e in events.all)]
+        if not missing or time.time() > deadline:
+            return missing
+        time.sleep(0.3)
+
+
+def guest_flag(g, path):
+    return "yes" in g.run("[ -e %s ] && echo yes" % path)
+
+
+def wait_guest_flag(g, path, timeout):
+    deadline = time.time() + timeout
+    while not guest_flag(g, path):
+        if time.time() > deadline:
+            return False
+        time.sleep(1)
+    return True
+
+
+def kill_and_restart(g, mon, events, bindir, info, work):
+    """Batches 1..KILL_BATCH-1 must be reported by the first monitor.  It is
+    SIGKILLed once it has reported a file of batch KILL_BATCH, while the
+    guest still writes that batch; a second monitor starts 2 s later and
+    must report every later batch.  Batch KILL_BATCH ends only after that.
+    Files of batch KILL_BATCH committed
+    while no monitor ran are in the second monitor's initial scan, not
+    events: an append to each of them afterwards must be reported by it
+    (so it knows every file by its path).  Returns (monitor 2, ok, lines)."""
+    lines, ok = [], True
+
+    def say(good, text):
+        nonlocal ok
+        ok &= bool(good)
+        lines.append("%-4s %s" % ("ok" if good else "FAIL", text))
+
+    g.run("(%s) >/dev/null 2>&1 &" % HEAVY)
+    for b in range(1, KILL_BATCH):
+        g.run("touch /tmp/stop%d /tmp/gate%d" % (b, b))
+        missing = wait_all(events, [("create", p) for p in batch_paths(b)], 180)
+        say(not missing, "monitor 1 reported batch %d%s" % (b, " MISSING %r" % missing
+                                                           if missing else ""))
+    g.run("touch /tmp/gate%d" % KILL_BATCH)
+    first = batch_paths(KILL_BATCH)[:2]  # the first sync comes after two files
+    wait_all(events, [("create", p) for p in first], 180)
+    mon.kill()
+    mon.wait()
+    mid_batch = not guest_flag(g, "/tmp/batch%d.done" % KILL_BATCH)
+    say(mid_batch, "monitor 1 SIGKILLed while the guest wrote batch %d" % KILL_BATCH)
+    time.sleep(2)
+    evfile2 = os.path.join(work, "events2.jsonl")
+    err2 = os.path.join(work, "monitor2.err")
+    mon2 = subprocess.Popen([os.path.join(bindir, "xa-disk-monitor"), "tap:" + info["EVENTS"],
+                             "--json"], stdout=open(evfile2, "w"), stderr=open(err2, "w"))
+    events2 = Events(evfile2)
+    deadline = time.time() + 120
+    while time.time() < deadline and "active" not in open(err2).read() and mon2.poll() is None:
+        time.sleep(0.2)
+    say("active" in open(err2).read(), "monitor 2 active")
+    g.run("touch /tmp/stop%d" % KILL_BATCH)
+    say(wait_guest_flag(g, "/tmp/batch%d.done" % KILL_BATCH, 300),
+        "batch %d finished" % KILL_BATCH)
+    names = g.run("ls /mnt/heavy").split()
+    kill_batch = ["/heavy/" + n for n in names if n.startswith("b%d_" % KILL_BATCH)]
+    for b in range(KILL_BATCH + 1, BATCHES + 1):
+        g.run("touch /tmp/stop%d /tmp/gate%d" % (b, b))
+        missing = wait_all(events2, [("create", p) for p in batch_paths(b)], 180)
+        say(not missing, "monitor 2 reported batch %d%s" % (b, " MISSING %r" % missing
+                                                           if missing else ""))
+    say(wait_guest_flag(g, "/tmp/heavy.done", 300), "the guest's workload finished")
+    # batch KILL_BATCH: created by one of the monitors, or known to monitor 2
+    created1 = {p for p in kill_batch if any(match(e, ("create", p)) for e in events.all)}
+    events2.poll()
+    created2 = {p for p in kill_batch if any(match(e, ("create", p)) for e in events2.all)}
+    g.run("for f in /mnt/heavy/b%d_*; do echo appended >> $f; done; sync" % KILL_BATCH)
+    missing = wait_all(events2, [("write", p) for p in kill_batch], 180)
+    say(not missing and len(kill_batch) >= PER_BATCH,
+        "batch %d (%d files): %d created by monitor 1, %d by monitor 2, the other %d were in "
+        "monitor 2's scan; monitor 2 reported an append to each%s" % (
+            KILL_BATCH, len(kill_batch), len(created1), len(created2),
+            len(kill_batch) - len(created1 | created2),
+            " MISSING %r" % missing if missing else ""))
+    every = [p for b in range(1, BATCHES + 1) if b != KILL_BATCH for p in batch_paths(b)]
+    every += kill_batch
+    unreported = [p for p in every if not any(e["path"] == p for e in events.all + events2.all)]
+    say(not unreported, "every one of the %d files reported by one of the monitors%s" % (
+        len(every), " MISSING %r" % unreported if unreported else ""))
+    broken = [l for l in open(err2) if "broken stream" in l]
+    say(not broken, "monitor 2 saw no broken stream%s" % (": %r" % broken if broken else ""))
+    return mon2, ok, lines, len(every)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(HERE, "..", "..", "build"))
@@ -115,7 +232,7 @@ def main():
     mon = subprocess.Popen([os.path.join(bindir, "xa-disk-monitor"), "tap:" + info["EVENTS"],
                             "--json"], stdout=open(evfile, "w"), stderr=mon_err)
     events = Events(evfile)
-    failures, report = 0, []
+    failures, report, mon2 = 0, [], None
     try:
         with Guest("xadisk", nproc=5, mem_mb=384, extra_qemu_args=qemu_args) as g:
             g.run("mkdir -p /mnt && mount -t %s /dev/vda /mnt" % a.fs)
@@ -195,17 +312,12 @@ def main():
                 ", ".join("%s %s" % (e["type"], e["path"]) for e in got if e["type"] != "write"),
                 ("  MISSING %r" % missing) if missing else ""))
 
-            # SIGKILL the monitor in the middle of a write-heavy workload
-            g.run("(for i in $(seq 1 30); do dd if=/dev/urandom of=/mnt/heavy$i bs=64k count=4 "
-                  "2>/dev/null; done; sync; echo done > /tmp/heavy.done) >/dev/null 2>&1 &")
-            time.sleep(3)
-            mon.kill()
-            mon.wait()
-            for _ in range(300):
-                if "done" in g.run("cat /tmp/heavy.done 2>/dev/null"):
-                    break
-                time.sleep(1)
-            sums = g.run("cd /mnt && md5sum heavy* burst/* x2/y/z/f big", timeout=120)
+            # SIGKILL the monitor in the middle of guest writes, start a new
+            # one 2 s later (issue 21)
+            mon2, ok_kill, lines, nheavy = kill_and_restart(g, mon, events, bindir, info, work)
+            failures += not ok_kill
+            report += lines
+            sums = g.run("cd /mnt && md5sum heavy/* burst/* x2/y/z/f big", timeout=120)
             alive = g.run("echo alive").strip() == "alive"
             g.run("umount /mnt")
             umount_ok = g.last_rc == 0
@@ -221,23 +333,27 @@ def main():
             if hashlib.md5(dumped).hexdigest() != parts[0]:
                 bad_sums += 1
         nsums = len([l for l in sums.splitlines() if len(l.split()) == 2])
-        ok = alive and umount_ok and fsck.returncode == 0 and bad_sums == 0 and nsums >= 40
+        ok = alive and umount_ok and fsck.returncode == 0 and bad_sums == 0 and \
+            nsums == nheavy + 8 + 2
         failures += not ok
-        report.append("%-4s monitor SIGKILLed mid-workload: guest alive=%s, umount=%s, "
+        report.append("%-4s after the monitor was SIGKILLed: guest alive=%s, umount=%s, "
                       "e2fsck -fn rc=%d, %d/%d checksums match" % (
                           "ok" if ok else "FAIL", alive, umount_ok, fsck.returncode,
                           nsums - bad_sums, nsums))
     finally:
-        if mon.poll() is None:
-            mon.kill()
-            mon.wait()
+        for m in (mon, mon2):
+            if m and m.poll() is None:
+                m.kill()
+                m.wait()
         try:
             os.kill(tap_pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
     print("\n".join(report))
-    with open(os.path.join(work, "monitor.err")) as f:
-        print(f.read().strip())
+    for name in ("monitor.err", "monitor2.err"):
+        if os.path.exists(os.path.join(work, name)):
+            with open(os.path.join(work, name)) as f:
+                print(f.read().strip())
     print("%s: %d failure(s); events in %s" % (a.fs, failures, evfile))
     if not a.keep and not failures:
         shutil.rmtree(work, ignore_errors=True)

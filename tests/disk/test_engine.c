@@ -24,17 +24,7 @@
 
 #include "disk/lib/engine.h"
 #include "disk/lib/jbd2.h"
-
-static int failures;
-#define CHECK(c, ...)                                                                          \
-    do {                                                                                       \
-        if (!(c)) {                                                                            \
-            failures++;                                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);                       \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
 
 static char dir[256];
 
@@ -518,8 +508,8 @@ int main(void)
     test_ext2_in_place();
     test_ext2_dropped_dir_block();
     sh("rm -rf %s", dir);
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d failure(s)\n", check_failures);
         return 1;
     }
     printf("ok\n");

@@ -2,8 +2,8 @@
  * fuzz_walks.c -- the process, module and memory-map walks over a guest
  * whose kernel structures the fuzzer rewrites.
  *
- * The guest is tests/unit/test_linux_os.c's synthetic kernel (included
- * below, its main() renamed): page tables, init_task and four tasks, creds,
+ * The guest is tests/unit/synthetic_guest.h's kernel (shared with the OS
+ * layer test): page tables, init_task and four tasks, creds,
  * an mm with a maple tree (or, in the second variant, 5-level paging with
  * the older vm_next list, task_struct.state and module.mem[]), dentries
  * across two mounts, two modules. Each variant is built once into an
@@ -25,11 +25,9 @@
  */
 #include "fuzz_common.h"
 
-/* The synthetic guest builder; its main() is not used here. */
-int xa_test_linux_os_main(void);
-#define main xa_test_linux_os_main
-#include "test_linux_os.c"
-#undef main
+#include "synthetic_guest.h"
+#include "xenaccess.h"
+#include "xenaccess_os.h"
 
 #define WALK_MAX_PATCHES 64
 #define WALK_MAX_PROCS 200
@@ -79,25 +77,10 @@ static void restore_area(struct variant *v)
 
 static void write_sysmap(struct fz_memfile *m, uint32_t btf_size)
 {
-    static const struct {
-        uint64_t off;
-        char type;
-        const char *name;
-    } syms[] = {
-        {0, 'T', "_text"},
-        {K_TOP_PGT, 'D', "init_top_pgt"},
-        {K_BANNER, 'D', "linux_banner"},
-        {K_PAGE_OFFSET_BASE, 'D', "page_offset_base"},
-        {K_MODULES, 'd', "modules"},
-        {K_SPECIAL_VMOPS, 'd', "special_mapping_vmops"},
-        {K_INIT_TASK, 'D', "init_task"},
-        {K_BTF, 'R', "__start_BTF"},
-    };
     char text[2048];
-    int n = snprintf(text, sizeof(text), "0000000000000000 A fixed_percpu_data\n");
-    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
-        n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx %c %s\n",
-                      (unsigned long long)(KLINK + syms[i].off), syms[i].type, syms[i].name);
+    int n = guest_sysmap_text(text, sizeof(text));
+    n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx R __start_BTF\n",
+                  (unsigned long long)(KLINK + K_BTF));
     n += snprintf(text + n, sizeof(text) - (size_t)n, "%016llx R __stop_BTF\n",
                   (unsigned long long)(KLINK + K_BTF + btf_size));
     fz_memfile_open(m, "xa-fuzz-sysmap");

@@ -6,7 +6,10 @@
 Seeds come from the project's own builders and real guests:
   kallsyms  tables in every layout (tests/unit/test_kallsyms.c's builder,
             through BUILD_DIR/tests/fuzz/make_seeds_kallsyms)
-  btf, walks the synthetic guest of tests/unit/test_linux_os.c (its BTF
+  discovery memory tiled with fake kallsyms token tables (a lone table, one
+            with a seqs_of_names tail below it, one with a markers tail), and
+            the kallsyms layouts above placed once
+  btf, walks the synthetic guest of tests/unit/synthetic_guest.h (its BTF
             blobs, and patch lists that each make one hostile change)
   dump      the header and vCPU notes of the real QEMU ELF cores in DUMPS_DIR
             (default $XA_TEST_DUMPS, else $XA_CACHE/dumps; l4 and l5) with their
@@ -14,6 +17,8 @@ Seeds come from the project's own builders and real guests:
             layouts
   x86       page tables for every paging mode, built here
   jbd2      small ext4 journals (plain, 64-bit csum v3, revoke), built here
+  procread  dentry/mount arenas for the path builder and argument areas
+            (a mount crossing, a deleted file, a d_parent cycle), built here
   disk      tap records over fuzz_disk's ext4 image (made the same way here:
             fixed UUID, hash seed and time): the blocks debugfs changes, written
             in place and as a jbd2 transaction in the image's own journal
@@ -367,6 +372,42 @@ def procread_seeds():
           + arena)
 
 
+# ---- kernel discovery over fake token tables --------------------------------
+
+def fake_token_tables(below):
+    """A token table (256 short printable tokens) and its index, with
+    @below (a multiple of 8 bytes) just under the table."""
+    table, idx = b"", []
+    for i in range(256):
+        idx.append(len(table))
+        table += bytes([0x21 + i % 90]) * (1 + i % 3) + b"\0"
+    table += bytes(-len(table) % 8)
+    return below + table + struct.pack("<256H", *idx)
+
+
+def discovery_seed(copies, stride, first, blob):
+    return struct.pack("<HII", copies, stride, first) + blob
+
+
+def discovery_seeds():
+    d = reset("discovery")
+    seqs = bytes(8) + b"".join(struct.pack(">I", 1000 + 7 * i)[1:] for i in range(64))
+    markers = bytes(240) + struct.pack("<4I", 0, 600, 1200, 1800)
+    write(d, "empty", discovery_seed(0, 0, 0, b""))
+    write(d, "one-lone-table", discovery_seed(1, 0, 0x300000, fake_token_tables(bytes(256))))
+    # What a guest can do to its free memory: thousands of tables.
+    write(d, "regress-lone-tables-x2000",
+          discovery_seed(2000, 4096, 0x1000, fake_token_tables(bytes(256))))
+    write(d, "regress-seqs-tail-tables-x2000",
+          discovery_seed(2000, 4096, 0x1000, fake_token_tables(seqs)))
+    write(d, "regress-markers-tail-tables-x2000",
+          discovery_seed(2000, 4096, 0x1000, fake_token_tables(markers)))
+    layouts = os.path.join(CORPUS, "kallsyms")
+    for name in ("layout-01", "layout-02"):
+        with open(os.path.join(layouts, name), "rb") as f:
+            write(d, "kallsyms-" + name, discovery_seed(1, 0, 0x400000, f.read()))
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -380,6 +421,7 @@ def main():
     procread_seeds()
     disk_seeds()
     c_seeds(build)
+    discovery_seeds()
     total = sum(os.path.getsize(os.path.join(r, f))
                 for r, _, fs in os.walk(CORPUS) for f in fs)
     for name in sorted(os.listdir(CORPUS)):

@@ -1,9 +1,9 @@
 /*
  * make_seeds_guest.c -- seed inputs for fuzz_btf: the BTF blobs that
- * tests/unit/test_linux_os.c's synthetic guest is described with (current
- * and older layouts), made with libbpf by that test's builder (included;
- * its main() unused), plus small hostile ones: a struct that contains
- * itself, a typedef loop, a member path through anonymous unions.
+ * tests/unit/synthetic_guest.h's guest (the OS layer test's) is described
+ * with (current and older layouts), made with libbpf by its builder, plus
+ * small hostile ones: a struct that contains itself, a typedef loop, a
+ * member path through anonymous unions.
  * Also seed patch lists for fuzz_walks (see its input format), each one a
  * hostile change to the same guest: a task list that loops, a task pointer
  * into unmapped memory, a maple node that points at itself, a module list
@@ -12,10 +12,7 @@
  */
 #include <stdio.h>
 
-int xa_test_linux_os_main(void);
-#define main xa_test_linux_os_main
-#include "test_linux_os.c"
-#undef main
+#include "synthetic_guest.h"
 
 static int save(const char *dir, const char *name, const void *data, size_t len)
 {

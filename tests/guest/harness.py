@@ -37,7 +37,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE = os.environ.get("XA_CACHE", "/var/tmp/xenaccess-cache")
-SOURCES = ["harness.py", "init.sh", "workload.c", "fetch-kernel.sh"]
+SOURCES = ["harness.py", "init.sh", "truth.sh", "workload.c", "fetch-kernel.sh"]
 
 # Modules loaded in the guest (dependencies are added automatically).
 GUEST_MODULES = ["virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]
@@ -223,12 +223,14 @@ def build_initramfs(kernel=None):
     mods = resolve_modules(moddir, GUEST_MODULES)
     with open(os.path.join(HERE, "init.sh"), "rb") as f:
         init = f.read()
+    with open(os.path.join(HERE, "truth.sh"), "rb") as f:
+        truth_sh = f.read()
     with open(workload, "rb") as f:
         wl = f.read()
     with open(busybox, "rb") as f:
         bb = f.read()
     h = hashlib.sha256()
-    for part in (init, wl, bb, kernel["PKG"].encode(), repr(mods).encode()):
+    for part in (init, truth_sh, wl, bb, kernel["PKG"].encode(), repr(mods).encode()):
         h.update(hashlib.sha256(part).digest())
     key = h.hexdigest()[:16]
     outdir = os.path.join(CACHE, "build")
@@ -247,6 +249,7 @@ def build_initramfs(kernel=None):
         c.file("bin/busybox", bb, 0o755)
         c.symlink("bin/sh", "busybox")
         c.file("xa/workload", wl, 0o755)
+        c.file("xa/truth.sh", truth_sh, 0o644)
         made = set()
         for _name, rel in mods:
             rel_ko = re.sub(r"\.(xz|gz|zst)$", "", rel)  # stored decompressed
@@ -763,9 +766,13 @@ class Guest:
             # transient helpers): the dump tests demand exactly these
             truth["procs_boot"], truth["stat_boot"] = truth["procs"], truth["stat"]
             truth["procs"] = self.refresh_procs()
+        truth["kallsyms_aliases"] = self.kallsyms_aliases()
+        if refresh:
+            # States last, just before the pause, and once more after it: a
+            # process whose state changed between the two (a kernel thread
+            # waking) was in flux at the pause, and either state is right.
             truth["stat"] = [st for st in self.refresh_stat()
                              if st["pid"] in {p["pid"] for p in truth["procs"]}]
-        truth["kallsyms_aliases"] = self.kallsyms_aliases()
         for fn in ("raw.img", "core.elf"):
             if os.path.exists(os.path.join(outdir, fn)):
                 os.unlink(os.path.join(outdir, fn))
@@ -784,6 +791,10 @@ class Guest:
             regs_txt = self.hmp("info registers -a")
         finally:
             self.qmp("cont")
+        if refresh:
+            after = {st["pid"]: st["state"] for st in self.refresh_stat()}
+            for st in truth["stat"]:
+                st["state_after"] = after.get(st["pid"], st["state"])
         with open(os.path.join(outdir, "regs.txt"), "w") as f:
             f.write(regs_txt)
         regs = parse_regs(regs_txt)

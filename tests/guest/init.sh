@@ -51,52 +51,15 @@ while ! grep -q XA-PROCVIEW /tmp/procview.out; do
 done
 cat /tmp/procview.out
 PV_PID=$(sed -n 's/^XA-PROCVIEW pid=\([0-9]*\).*/\1/p' /tmp/procview.out | head -n 1)
-hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 
 # Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
 stty -F /dev/ttyS1 raw -echo
 
 T=/tmp/truth.txt
+. /xa/truth.sh
 {
-    echo "=== BEGIN uname ==="; uname -r; echo "=== END uname ==="
-    echo "=== BEGIN version ==="; cat /proc/version; echo "=== END version ==="
-    echo "=== BEGIN cmdline ==="; cat /proc/cmdline; echo "=== END cmdline ==="
-    echo "=== BEGIN procs ==="
-    # pid ppid uid gid comm  (authoritative; real uid/gid, thread-group leaders)
-    awk 'BEGIN { getline s < "/proc/self/stat"; split(s, a, " "); self = a[1] }
-         FNR == 1 { if (pid != "" && pid != self) print pid, ppid, uid, gid, name; pid = "" }
-         /^Name:/ { sub(/^Name:[ \t]*/, ""); name = $0 }
-         $1 == "Pid:" { pid = $2 } $1 == "PPid:" { ppid = $2 }
-         $1 == "Uid:" { uid = $2 } $1 == "Gid:" { gid = $2 }
-         END { if (pid != "" && pid != self) print pid, ppid, uid, gid, name }' /proc/[0-9]*/status
-    echo "=== END procs ==="
-    echo "=== BEGIN stat ==="; cat /proc/[0-9]*/stat 2>/dev/null; echo; echo "=== END stat ==="
-    echo "=== BEGIN ps ==="; ps -o pid,ppid,user,group,comm; echo "=== END ps ==="
-    echo "=== BEGIN modules ==="; cat /proc/modules; echo "=== END modules ==="
-    echo "=== BEGIN kallsyms ==="
-    awk 'BEGIN { n = split("init_task linux_banner init_top_pgt swapper_pg_dir _stext _text _etext modules __start_BTF __stop_BTF phys_base kallsyms_num_syms page_offset_base vmemmap_base vmalloc_base", a, " ")
-                 for (i = 1; i <= n; i++) want[a[i]] = 1 }
-         ($3 in want) && $4 == "" { print; next }
-         { if (++k % 97 == 0) print }' /proc/kallsyms
-    echo "=== END kallsyms ==="
-    echo "=== BEGIN markers ==="; grep '^XA-MARKER' /tmp/workload.out; echo "=== END markers ==="
-    echo "=== BEGIN maps ==="; echo "pid $MARKER_PID"; cat "/proc/$MARKER_PID/maps"; echo "=== END maps ==="
-    echo "=== BEGIN procview ==="
-    grep '^btime ' /proc/stat
-    for p in 1 2 $MARKER_PID $WL_PID $PV_PID; do
-        echo "pid $p"
-        echo "cmdline $(hexof /proc/$p/cmdline)"
-        echo "environ $(hexof /proc/$p/environ)"
-        grep -E '^(Uid|Gid|Groups|CapPrm|CapEff):' /proc/$p/status
-        echo "stat $(cat /proc/$p/stat)"
-        echo "exe $(readlink /proc/$p/exe)"
-        echo "cwd $(readlink /proc/$p/cwd)"
-        echo "root $(readlink /proc/$p/root)"
-        for t in /proc/$p/task/*; do echo "task $(cat $t/stat)"; done
-    done
-    echo "=== END procview ==="
-    echo "=== BEGIN iomem ==="; cat /proc/iomem; echo "=== END iomem ==="
-    echo "=== BEGIN meminfo ==="; cat /proc/meminfo; echo "=== END meminfo ==="
+    xa_truth "$MARKER_PID" 97 full
+    xa_truth_procview 1 2 "$MARKER_PID" "$WL_PID" "$PV_PID"
 } > $T 2>&1
 echo "xa-init: truth is $(wc -c < $T) bytes"
 cat $T > /dev/ttyS1

@@ -24,7 +24,7 @@ import tempfile
 import pytest
 
 from test_hostile import Image, find_num_syms, helper_path, sanitizer_env
-from xatest import tool_path
+from xatest import tool_path, skip_or_fail
 
 TOOL_TIMEOUT = 120
 
@@ -102,7 +102,7 @@ def pa_run(img, va, n):
 @pytest.fixture(scope="module")
 def image(dumps):
     if "l4" not in dumps:
-        pytest.skip("no l4 dump")
+        skip_or_fail("no l4 dump")
     src = os.path.join(dumps["l4"]["dir"], "raw.img")
     tmp = tempfile.mkdtemp(prefix="xa-names-", dir="/var/tmp")
     path = os.path.join(tmp, "raw.img")
@@ -361,7 +361,7 @@ def token_table(img):
         idx = (q + 7) & ~7
         if list(struct.unpack_from("<256H", data, idx)) == offs:
             return at + p, q - p
-    pytest.skip("kallsyms_token_table not found")
+    skip_or_fail("kallsyms_token_table not found")
 
 
 def test_sym_hostile_names(image, dumps):

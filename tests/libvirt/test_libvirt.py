@@ -128,6 +128,13 @@ def test_xa_ps_matches_guest_ps(domain):
         assert t["ppid"] == o["ppid"] and t["uid"] == o["uid"], (pid, t, o)
 
 
+def test_conformance(domain):
+    # the backend conformance cases (tests/conformance), with this guest's facts
+    sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
+    import conformance_facts as cf
+    cf.run_libvirt(domain, os.path.join(build_dir(), "tests", "conformance", "conformance"))
+
+
 def test_watch_sees_start_and_exit(domain):
     import queue
     import threading

@@ -27,18 +27,8 @@
 #include <unistd.h>
 
 #include "xenaccess.h"
+#include "check.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                        \
-            printf(__VA_ARGS__);                                                               \
-            printf("\n");                                                                      \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
 
 static double now_s(void)
 {
@@ -165,7 +155,7 @@ static uint64_t jiffies(struct xa_instance *xa, uint64_t va)
 {
     uint64_t v = 0;
     if (xa_read_kva_u64(xa, va, &v) < 0)
-        printf("FAIL jiffies read: %s\n", xa_errmsg(xa)), failures++;
+        printf("FAIL jiffies read: %s\n", xa_errmsg(xa)), check_failures++;
     return v;
 }
 
@@ -225,7 +215,7 @@ static void check_live_and_pause(struct xa_instance *xa, const struct options *o
     t = now_s();
     for (int i = 0; i < n; i++)
         if (xa_pause(xa) < 0 || xa_resume(xa) < 0)
-            printf("FAIL pause/resume round %d: %s\n", i, xa_errmsg(xa)), failures++;
+            printf("FAIL pause/resume round %d: %s\n", i, xa_errmsg(xa)), check_failures++;
     printf("pause_resume_roundtrip_ms %.3f\n", (now_s() - t) / n * 1e3);
 }
 
@@ -375,6 +365,6 @@ int main(int argc, char **argv)
             check_live_and_pause(xa, &o);
     }
     xa_destroy(xa);
-    printf("failures %d\n", failures);
-    return failures ? 1 : 0;
+    printf("failures %d\n", check_failures);
+    return check_failures ? 1 : 0;
 }

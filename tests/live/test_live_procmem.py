@@ -1,6 +1,13 @@
 """Live guest with anonymous RAM (no shared file): the /proc/PID/mem path."""
 
+import os
+import sys
+
 import livechecks as lc
+from livecommon import ROOT, binary
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+import conformance_facts as cf  # noqa: E402
 
 
 def test_attach_read_regs_pause(procmem_guest):
@@ -19,6 +26,11 @@ def test_memory_changes_seen_after_flush(procmem_guest):
 
 def test_process_list_follows_guest(procmem_guest):
     lc.process_list_follows_guest(procmem_guest)
+
+
+def test_conformance(procmem_guest):
+    # the backend conformance cases (tests/conformance), with this guest's facts
+    cf.run_qemu(procmem_guest, binary("tests/conformance/conformance"))
 
 
 def test_qemu_quits_while_reading(procmem_guest):

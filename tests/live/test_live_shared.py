@@ -1,6 +1,13 @@
 """Live guest with RAM in a shared file (/dev/shm): the mmap path."""
 
+import os
+import sys
+
 import livechecks as lc
+from livecommon import ROOT, binary
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "conformance"))
+import conformance_facts as cf  # noqa: E402
 
 
 def test_attach_read_regs_pause(shared_guest):
@@ -23,6 +30,11 @@ def test_process_list_follows_guest(shared_guest):
 
 def test_xa_ps_tool(shared_guest):
     lc.xa_ps_matches_guest(shared_guest)
+
+
+def test_conformance(shared_guest):
+    # the backend conformance cases (tests/conformance), with this guest's facts
+    cf.run_qemu(shared_guest, binary("tests/conformance/conformance"))
 
 
 def test_qemu_quits_while_reading(shared_guest):

@@ -6,16 +6,15 @@ import os
 import shutil
 import subprocess
 
-import pytest
 
-from xatest import BUILD, ROOT
+from xatest import BUILD, ROOT, skip_or_fail
 
 SCRIPT = os.path.join(ROOT, "tools", "xa-completion.bash")
 
 
 def complete(line, cwd=None):
     if not shutil.which("bash"):
-        pytest.skip("no bash")
+        skip_or_fail("no bash")
     tool = line.split()[0]
     script = f"""
         source {SCRIPT!r}

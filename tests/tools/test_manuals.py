@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from xatest import BUILD, tool_path
+from xatest import BUILD, tool_path, skip_or_fail
 
 MEMORY_TOOLS = ["xa-info", "xa-ps", "xa-sym", "xa-read", "xa-modules", "xa-maps"]
 DISK_TOOLS = ["xa-disk-tap", "xa-disk-monitor"]
@@ -20,7 +20,7 @@ def built_page(page):
     path = os.path.join(BUILD, "docs", "man", page)
     if not os.path.exists(path):
         if page.startswith("xa-disk") or page.startswith("xadisk"):
-            pytest.skip(f"{page}: disk monitoring not built")
+            skip_or_fail(f"{page}: disk monitoring not built")
         pytest.fail(f"{path} not built (scdoc missing?)")
     return path
 
@@ -31,7 +31,7 @@ def disk_tool(name):
         path = os.path.join(BUILD, sub, name)
         if os.path.exists(path):
             return path
-    pytest.skip(f"{name} not built")
+    skip_or_fail(f"{name} not built")
 
 
 def help_options(path):

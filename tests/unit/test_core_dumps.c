@@ -10,28 +10,20 @@
 
 #include "check.h"
 #include "require.h"
+#include "truth.h"
 #include "xenaccess.h"
-
-static uint64_t hex(json_object *o, const char *key)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v))
-        return 0;
-    return strtoull(json_object_get_string(v), NULL, 16);
-}
 
 static void check_set(const char *dir, enum xa_page_mode want_mode)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/truth.json", dir);
-    json_object *truth = json_object_from_file(path);
-    CHECK(truth != NULL);
+    json_object *truth = truth_load(dir);
+    CHECK(truth != NULL, "no truth.json in %s", dir);
     if (!truth)
         return;
     json_object *syms, *ver;
     CHECK(json_object_object_get_ex(truth, "symbols", &syms));
     CHECK(json_object_object_get_ex(truth, "version", &ver));
-    uint64_t banner = hex(syms, "linux_banner"), init_task = hex(syms, "init_task");
+    uint64_t banner = jhex(syms, "linux_banner"), init_task = jhex(syms, "init_task");
     const char *version = json_object_get_string(ver);
     CHECK(banner != 0 && version != NULL);
 

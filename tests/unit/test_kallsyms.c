@@ -14,15 +14,7 @@
 #include "core/internal.h"
 #include "os/linux/kallsyms_tables.h"
 #include "os/linux/linux.h"
-
-static int failures;
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
 
 #define START_KERNEL_MAP 0xffffffff80000000ULL
 
@@ -126,6 +118,18 @@ static size_t write_offsets(uint8_t *buf, size_t pos, const struct synth_sym *s,
     return pos + 8;
 }
 
+/* kallsyms_seqs_of_names: a permutation of the symbol indices, 3 bytes
+ * each, big-endian (here simply in reverse). */
+static void write_seqs(uint8_t *p, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = n - 1 - i;
+        p[3 * i] = (uint8_t)(v >> 16);
+        p[3 * i + 1] = (uint8_t)(v >> 8);
+        p[3 * i + 2] = (uint8_t)v;
+    }
+}
+
 /* Write the tables into @buf at @pos (8-aligned), in kernel order. */
 static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synth_sym *s,
                                      uint32_t n, const struct synth_opts *o, uint64_t base)
@@ -165,7 +169,7 @@ static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synt
     free(markers);
     pos = align8(pos + nmark * (size_t)o->marker_size);
     if (o->seqs && !o->new_order) {
-        memset(buf + pos, 0x5a, 3 * (size_t)n);
+        write_seqs(buf + pos, n);
         pos = align8(pos + 3 * (size_t)n);
     }
     out.token_table = pos;
@@ -185,7 +189,7 @@ static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synt
     if (o->new_order) {
         pos = write_offsets(buf, pos, s, n, o, base);
         if (o->seqs) {
-            memset(buf + align8(pos), 0x5a, 3 * (size_t)n);
+            write_seqs(buf + align8(pos), n);
             pos = align8(pos) + 3 * (size_t)n;
         }
     }
@@ -568,9 +572,9 @@ int main(void)
     test_discover(false);
     test_discover(true);
     test_no_kernel();
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (check_failures)
+        fprintf(stderr, "%d failure(s)\n", check_failures);
     else
         printf("kallsyms: all tests passed\n");
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -17,29 +17,14 @@
 #include "core/internal.h"
 #include "os/linux/linux.h"
 #include "require.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                       \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "  FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                  \
-            fprintf(stderr, __VA_ARGS__);                                                      \
-            fputc('\n', stderr);                                                               \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
+#include "truth.h"
 
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static const char *jstr(json_object *o, const char *key)
-{
-    json_object *v;
-    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
 /* Is there a symbol @name at exactly @addr (among aliases at that address)? */
@@ -88,7 +73,15 @@ static void check_file(const char *set, const char *file, json_object *truth)
            (unsigned long long)lx->kaslr_slide, (unsigned long long)lx->text_start,
            (unsigned long long)lx->kernel_dtb, xa_page_mode_name(lx->mode),
            (unsigned long long)lx->page_offset, lx->version);
-    /* Speed is measured by bench/bench_linux, not asserted here (noisy machine, sanitizers). */
+    /* Speed is measured by bench/bench_linux, not asserted here (noisy machine, sanitizers).
+     * Work is: a clean discovery is what the budget is a multiple of. */
+    uint64_t ram = 0;
+    for (size_t i = 0; i < xa->nr_ranges; i++)
+        ram += xa->ranges[i].size;
+    printf("  discovery work %.2f x RAM (budget %.2f x)\n", (double)lx->discovery_work / ram,
+           (double)linux_discovery_budget(ram) / ram);
+    CHECK(lx->discovery_work <= 2 * ram, "clean discovery of %s spent %.2f x RAM", target,
+          (double)lx->discovery_work / ram);
 
     /* Every core-kernel symbol of the sample. */
     json_object *ks;
@@ -99,7 +92,7 @@ static void check_file(const char *set, const char *file, json_object *truth)
             if (json_object_object_get_ex(e, "module", &mod))
                 continue;
             const char *name = jstr(e, "name"), *addr = jstr(e, "addr"), *type = jstr(e, "type");
-            if (!name || !addr)
+            if (!*name || !*addr)
                 continue;
             uint64_t want = strtoull(addr, NULL, 16);
             char got_type = 0;
@@ -133,11 +126,9 @@ static void check_file(const char *set, const char *file, json_object *truth)
     CHECK(strncmp(buf, "Linux version ", 14) == 0, "banner reads '%.40s'", buf);
     buf[strcspn(buf, "\n")] = '\0';
     const char *version = jstr(truth, "version"), *release = jstr(truth, "kernel_release");
-    CHECK(version && strcmp(buf, version) == 0, "banner '%s' vs truth '%s'", buf,
-          version ? version : "?");
+    CHECK(strcmp(buf, version) == 0, "banner '%s' vs truth '%s'", buf, version);
     CHECK(strcmp(lx->version, buf) == 0, "lx->version '%s'", lx->version);
-    CHECK(release && strcmp(lx->release, release) == 0, "release '%s' vs '%s'", lx->release,
-          release ? release : "?");
+    CHECK(strcmp(lx->release, release) == 0, "release '%s' vs '%s'", lx->release, release);
 
     /* The kernel's own phys_base variable agrees with the derived one. */
     uint64_t pb_va, pb;
@@ -168,13 +159,6 @@ out:
     xa_destroy(xa);
 }
 
-static json_object *load_truth(const char *set)
-{
-    char path[4200];
-    snprintf(path, sizeof(path), "%s/truth.json", set);
-    return json_object_from_file(path);
-}
-
 int main(void)
 {
     const char *dir = xa_test_dumps_dir();
@@ -183,7 +167,7 @@ int main(void)
     for (size_t i = 0; i < 2; i++) {
         char set[4096];
         snprintf(set, sizeof(set), "%s/%s", dir, names[i]);
-        json_object *truth = load_truth(set);
+        json_object *truth = truth_load(set);
         if (!truth) {
             cannot = xa_test_cannot_run("%s: no truth.json", set);
             continue;
@@ -194,10 +178,10 @@ int main(void)
         json_object_put(truth);
     }
     if (cannot == 1 || (cannot && !sets))
-        return failures ? 1 : cannot;
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
+        return check_failures ? 1 : cannot;
+    if (check_failures)
+        fprintf(stderr, "%d failure(s)\n", check_failures);
     else
         printf("kallsyms dumps: all checks passed\n");
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -5,15 +5,7 @@
 
 #include "os/linux/symtab.h"
 #include "xenaccess.h"
-
-static int failures;
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);           \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
+#include "check.h"
 
 static void add(struct linux_symtab *t, const char *name, uint64_t addr, char type)
 {
@@ -104,9 +96,9 @@ int main(void)
     test_basic();
     test_bad_input();
     test_many();
-    if (failures)
-        fprintf(stderr, "%d failure(s)\n", failures);
+    if (check_failures)
+        fprintf(stderr, "%d failure(s)\n", check_failures);
     else
         printf("symtab: all tests passed\n");
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

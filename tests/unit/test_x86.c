@@ -11,26 +11,7 @@
 #include <time.h>
 
 #include "arch/x86.h"
-
-static int failures;
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,  \
-                    #cond);                                                    \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
-#define CHECK_EQ(a, b)                                                         \
-    do {                                                                       \
-        unsigned long long a_ = (unsigned long long)(a);                       \
-        unsigned long long b_ = (unsigned long long)(b);                       \
-        if (a_ != b_) {                                                        \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (0x%llx != 0x%llx)\n", \
-                    __FILE__, __LINE__, #a, #b, a_, b_);                       \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "check.h"
 
 /* ---- fake physical memory ---------------------------------------------- */
 
@@ -804,8 +785,8 @@ int main(void)
     bench_walk();
 
     free(fm.mem);
-    if (failures) {
-        fprintf(stderr, "test_x86: %d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "test_x86: %d check(s) failed\n", check_failures);
         return 1;
     }
     printf("test_x86: all checks passed\n");

@@ -97,6 +97,11 @@ for d in $DOMS; do
     run "$d.modules" xa-modules $T --json
     run "$d.sym-banner" xa-sym $T linux_banner --json
     run "$d.read-banner" xa-read $T --sym linux_banner --len 64 --raw
+    # The backend conformance cases (tests/conformance) with the domU's own
+    # facts: its banner's address and text.
+    banner=$(sed -n '/^=== BEGIN kallsyms ===/,/^=== END kallsyms ===/s/^\([0-9a-f]*\) [A-Za-z] linux_banner$/\1/p' $OUT/console-$d | head -n 1)
+    version=$(sed -n '/^=== BEGIN version ===/{n;p;q}' $OUT/console-$d)
+    run "$d.conformance" conformance $T --backend xen --vcpus 1 --pause yes --kstr "0x$banner=$version"
     mpid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' $OUT/console-$d | head -n 1)
     run "$d.maps" xa-maps $T --pid "$mpid" --json
     n=0

@@ -2,7 +2,7 @@
 # /init of the Xen test domUs (PV and PVH; busybox). Runs the workload of
 # tests/guest and prints the domain's own view of itself on its console
 # (hvc0, which dom0's xenconsoled logs) between XA-TRUTH-BEGIN and
-# XA-TRUTH-END, in the section format of tests/guest/init.sh, then idles.
+# XA-TRUTH-END, from tests/guest/truth.sh as the QEMU guests do, then idles.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin /root
 /bin/busybox --install -s
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root
@@ -51,29 +51,8 @@ done
 sleep 2147483647 &
 
 T=/tmp/truth.txt
-{
-    echo "=== BEGIN uname ==="; uname -r; echo "=== END uname ==="
-    echo "=== BEGIN version ==="; cat /proc/version; echo "=== END version ==="
-    echo "=== BEGIN cmdline ==="; cat /proc/cmdline; echo "=== END cmdline ==="
-    echo "=== BEGIN procs ==="
-    awk 'BEGIN { getline s < "/proc/self/stat"; split(s, a, " "); self = a[1] }
-         FNR == 1 { if (pid != "" && pid != self) print pid, ppid, uid, gid, name; pid = "" }
-         /^Name:/ { sub(/^Name:[ \t]*/, ""); name = $0 }
-         $1 == "Pid:" { pid = $2 } $1 == "PPid:" { ppid = $2 }
-         $1 == "Uid:" { uid = $2 } $1 == "Gid:" { gid = $2 }
-         END { if (pid != "" && pid != self) print pid, ppid, uid, gid, name }' /proc/[0-9]*/status
-    echo "=== END procs ==="
-    echo "=== BEGIN modules ==="; cat /proc/modules; echo "=== END modules ==="
-    echo "=== BEGIN kallsyms ==="
-    awk 'BEGIN { n = split("init_task linux_banner init_top_pgt swapper_pg_dir _stext _text _etext modules __start_BTF __stop_BTF phys_base kallsyms_num_syms page_offset_base vmemmap_base vmalloc_base", a, " ")
-                 for (i = 1; i <= n; i++) want[a[i]] = 1 }
-         ($3 in want) && $4 == "" { print; next }
-         { if (++k % 499 == 0) print }' /proc/kallsyms
-    echo "=== END kallsyms ==="
-    echo "=== BEGIN markers ==="; grep '^XA-MARKER' /tmp/workload.out; echo "=== END markers ==="
-    echo "=== BEGIN maps ==="; echo "pid $MARKER_PID"; cat "/proc/$MARKER_PID/maps"; echo "=== END maps ==="
-    echo "=== BEGIN meminfo ==="; cat /proc/meminfo; echo "=== END meminfo ==="
-} > $T 2>&1
+. /xa/truth.sh
+xa_truth "$MARKER_PID" 499 > $T 2>&1
 echo "XA-TRUTH-BEGIN"
 cat $T
 echo "XA-TRUTH-END"

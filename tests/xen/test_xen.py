@@ -191,6 +191,18 @@ def test_backend_facts_registers_pause(bed, dom):
 
 
 @pytest.mark.parametrize("dom", KINDS)
+def test_conformance(bed, dom):
+    """The backend conformance cases (tests/conformance), run in dom0."""
+    b = blob(bed, dom + ".conformance")
+    assert b["rc"] == 0, "conformance on %s failed: %s" % (dom, b["text"][-1500:])
+    passed = [line.split()[1] for line in b["text"].splitlines() if line.startswith("ok ")]
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "conformance"))
+    import conformance_facts
+    assert passed == conformance_facts.CASES, b["text"]
+
+
+@pytest.mark.parametrize("dom", KINDS)
 def test_dump_through_backend_matches(bed, dom):
     """A raw image read through the backend (guest paused) is a dump of the
     same guest: xa-ps on it lists the same processes."""

@@ -11,7 +11,8 @@ Pieces (all cached under $XA_CACHE/xen):
     booted with qemu -kernel) and the toolstack binaries for dom0.
   * The Debian 6.1 kernel of tests/guest, as an uncompressed ELF vmlinux
     (decompressing under TCG costs tens of seconds), for dom0 and domUs.
-  * The domU initramfs: busybox, tests/guest's workload, domu-init.sh.
+  * The domU initramfs: busybox, tests/guest's workload and truth.sh,
+    domu-init.sh.
   * The dom0 initramfs: busybox, xl, xenstored, xenconsoled, xen-init-dom0,
     the xen kernel modules, and (appended as a second cpio, rebuilt with the
     project) the xa-* tools, xa-xen-check, their shared libraries, the domU
@@ -46,6 +47,7 @@ DOM0_BINARIES = ["usr/lib/xen-4.17/bin/xl", "usr/lib/xen-4.17/bin/xenstored",
                  "usr/lib/xen-4.17/bin/xenconsoled", "usr/lib/xen-4.17/bin/xen-init-dom0",
                  "usr/bin/xenstore"]
 TOOLS = ["xa-ps", "xa-info", "xa-read", "xa-sym", "xa-modules", "xa-maps"]
+CONFORMANCE = "tests/conformance/conformance"  # the backend conformance cases, run in dom0
 XEN_CMDLINE = ("console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 "
                "smap=false bootscrub=false serial_tx_buffer=4M loglvl=warning guest_loglvl=none")
 DOM0_CMDLINE = "console=hvc0 quiet"
@@ -218,6 +220,7 @@ def domu_initramfs(kernel):
     add_busybox(t)
     t.add("init", _read(os.path.join(HERE, "domu-init.sh")), 0o755)
     t.add("xa/workload", _read(harness.build_workload()), 0o755)
+    t.add("xa/truth.sh", _read(os.path.join(ROOT, "tests", "guest", "truth.sh")))
     add_modules(t, kernel, harness.GUEST_MODULES)
     key = _sha(*[d for _m, d in t.files.values()])
     out = os.path.join(CACHE, "domu-%s.cpio" % key)
@@ -270,7 +273,7 @@ def build_tools():
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BedError("meson failed:\n" + r.stdout[-2000:])
-    r = subprocess.run(["ninja", "-C", bdir] + ["tools/" + t for t in TOOLS],
+    r = subprocess.run(["ninja", "-C", bdir] + ["tools/" + t for t in TOOLS] + [CONFORMANCE],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BedError("ninja failed:\n" + r.stdout[-3000:])
@@ -291,6 +294,7 @@ def dom0_payload(bdir, check, vmlinux_path, domu_cpio):
     for tool in TOOLS:
         add_elf_with_libs(t, os.path.join(bdir, "tools", tool), "xa/bin/" + tool, [bdir])
     add_elf_with_libs(t, check, "xa/bin/xa-xen-check", [bdir])
+    add_elf_with_libs(t, os.path.join(bdir, CONFORMANCE), "xa/bin/conformance", [bdir])
     t.add("xa/dom0-run.sh", _read(os.path.join(HERE, "dom0-run.sh")), 0o755)
     t.add("xa/xa-pv.cfg", domu_config("xa-pv", "pv"))
     t.add("xa/xa-pvh.cfg", domu_config("xa-pvh", "pvh"))
