@@ -213,6 +213,98 @@ XA_API void xa_vma_iter_free(struct xa_vma_iter *it);
 
 /** @} */
 
+/** @defgroup procview Inside a process: threads, credentials, arguments, paths
+ *  @{ */
+
+/** One thread of a process (a task of its thread group). */
+struct xa_thread {
+    int32_t tid;   /**< thread id (task pid) */
+    int32_t tgid;  /**< the process it belongs to */
+    char comm[XA_COMM_LEN + 1]; /**< control bytes shown as '?' */
+    char state;    /**< as in struct xa_process */
+    int32_t cpu;   /**< CPU it last ran on */
+    uint64_t task; /**< task_struct address */
+};
+
+struct xa_thread_iter;
+
+/** @brief Walk the threads of process @p pid (signal->thread_head order). */
+XA_API XA_NODISCARD int xa_thread_iter_new(struct xa_instance *xa, int32_t pid,
+                                           struct xa_thread_iter **out);
+/** @return 1, 0 at end, negative error (partial list: XA_ELIMIT on a loop or a
+ *          link that does not point back, XA_EFAULT on a bad pointer). */
+XA_API int xa_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out);
+XA_API void xa_thread_iter_free(struct xa_thread_iter *it);
+
+/** Credentials of a process (its real_cred, as /proc/PID/status shows). */
+struct xa_creds {
+    uint32_t uid, euid, suid, fsuid; /**< real, effective, saved, filesystem */
+    uint32_t gid, egid, sgid, fsgid;
+    uint64_t cap_effective, cap_permitted;
+    uint32_t ngroups; /**< supplementary groups the process has */
+};
+
+/** Most supplementary groups a process can have (NGROUPS_MAX). */
+#define XA_NGROUPS_MAX 65536
+
+/**
+ * @brief Credentials of process @p pid; the first min(ngroups, @p max_groups)
+ * supplementary groups are copied to @p groups (may be NULL when 0).
+ */
+XA_API XA_NODISCARD int xa_process_creds(struct xa_instance *xa, int32_t pid,
+                                         struct xa_creds *out, uint32_t *groups,
+                                         size_t max_groups);
+
+/**
+ * @brief When process @p pid started: @p boot_ns since boot (boot clock, as
+ * /proc/PID/stat's starttime), @p wall_ns since the epoch (boot time plus
+ * boot_ns). Either pointer may be NULL; wall_ns needs the kernel's
+ * timekeeper (XA_ENOTSUP without it).
+ */
+XA_API XA_NODISCARD int xa_process_start_time(struct xa_instance *xa, int32_t pid,
+                                              uint64_t *boot_ns, int64_t *wall_ns);
+
+/** @brief Wall-clock time of the guest's boot, ns since the epoch (/proc/stat btime). */
+XA_API XA_NODISCARD int xa_boot_time(struct xa_instance *xa, int64_t *wall_ns);
+
+/** Most bytes of a command line or environment returned. */
+#define XA_ARGS_MAX (128u << 10)
+
+enum xa_args_flags {
+    XA_ARGS_ABSENT = 1u << 0,    /**< a page was not present: the bytes stop there */
+    XA_ARGS_TRUNCATED = 1u << 1, /**< longer than the buffer or XA_ARGS_MAX */
+};
+
+/**
+ * @brief Command line of process @p pid as /proc/PID/cmdline gives it (the
+ * NUL-separated bytes between mm->arg_start and arg_end), read from the
+ * process's own memory. At most min(@p cap, XA_ARGS_MAX) bytes; @p flags
+ * says when fewer than all bytes came back (a *partial* result). A kernel
+ * thread has an empty command line.
+ */
+XA_API XA_NODISCARD int xa_process_cmdline(struct xa_instance *xa, int32_t pid, void *buf,
+                                           size_t cap, size_t *len, uint32_t *flags);
+/** @brief The environment (env_start..env_end), as xa_process_cmdline(). */
+XA_API XA_NODISCARD int xa_process_environ(struct xa_instance *xa, int32_t pid, void *buf,
+                                           size_t cap, size_t *len, uint32_t *flags);
+
+enum xa_proc_path {
+    XA_PROC_EXE,  /**< the executable (mm->exe_file) */
+    XA_PROC_CWD,  /**< current directory (fs->pwd) */
+    XA_PROC_ROOT, /**< root directory (fs->root) */
+};
+
+/**
+ * @brief A path of process @p pid as readlink /proc/PID/{exe,cwd,root}
+ * gives it: dentry names up to the process's root, across mount points,
+ * " (deleted)" appended when unlinked. @p cap should be XA_PATH_MAX.
+ * XA_ENOENT when the process has none (a kernel thread's exe).
+ */
+XA_API XA_NODISCARD int xa_process_path(struct xa_instance *xa, int32_t pid,
+                                        enum xa_proc_path which, char *buf, size_t cap);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

@@ -48,6 +48,20 @@ struct xa_os_ops {
     int (*vma_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_vma_iter **out);
     int (*vma_iter_next)(struct xa_vma_iter *it, struct xa_vma *out);
     void (*vma_iter_free)(struct xa_vma_iter *it);
+
+    /* Inside a process (os/procview.c); NULL when the layer has none. */
+    int (*thread_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out);
+    int (*thread_iter_next)(struct xa_thread_iter *it, struct xa_thread *out);
+    void (*thread_iter_free)(struct xa_thread_iter *it);
+    int (*process_creds)(struct xa_instance *xa, int32_t pid, struct xa_creds *out,
+                         uint32_t *groups, size_t max_groups);
+    int (*process_start_time)(struct xa_instance *xa, int32_t pid, uint64_t *boot_ns,
+                              int64_t *wall_ns);
+    int (*boot_time)(struct xa_instance *xa, int64_t *wall_ns);
+    int (*process_args)(struct xa_instance *xa, int32_t pid, bool environ, void *buf,
+                        size_t cap, size_t *len, uint32_t *flags);
+    int (*process_path)(struct xa_instance *xa, int32_t pid, enum xa_proc_path which,
+                        char *buf, size_t cap);
 };
 
 extern const struct xa_os_ops xa_os_linux;

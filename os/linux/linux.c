@@ -8,6 +8,7 @@
 
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
+#include "os/linux/procinfo.h"
 
 static void linux_destroy(void *state)
 {
@@ -15,6 +16,7 @@ static void linux_destroy(void *state)
     if (!p)
         return;
     free(p->pid_index);
+    linux_procinfo_free(p);
     symtab_free(&p->lx.syms);
     linux_btf_free(&p->lx);
     free(p);
@@ -147,4 +149,12 @@ const struct xa_os_ops xa_os_linux = {
     .vma_iter_new = linux_vma_iter_new,
     .vma_iter_next = linux_vma_iter_next,
     .vma_iter_free = linux_vma_iter_free,
+    .thread_iter_new = linux_thread_iter_new,
+    .thread_iter_next = linux_thread_iter_next,
+    .thread_iter_free = linux_thread_iter_free,
+    .process_creds = linux_process_creds,
+    .process_start_time = linux_process_start_time,
+    .boot_time = linux_boot_time,
+    .process_args = linux_process_args,
+    .process_path = linux_process_path,
 };

@@ -42,8 +42,11 @@ struct linux_pid_entry {
     uint64_t task;
 };
 
+struct lx_proc_offsets; /* procinfo.c */
+
 struct linux_priv {
     struct linux_os lx; /* first: xa->os points here */
+    struct lx_proc_offsets *proc; /* resolved on first use (procinfo.c) */
     struct linux_more_offsets more;
 
     /* Why a walk cannot run, "" when it can (missing BTF or members). */
@@ -78,6 +81,8 @@ void linux_offsets_resolve(struct linux_priv *p);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
+/* tasks.c: ps's state letter from task state and exit_state. */
+char task_state_char(uint32_t state, uint32_t exit_state);
 /* tasks.c: page-table root of mm_struct @mm (kernel's when mm is 0). */
 int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb);
 

@@ -43,7 +43,7 @@ static uint32_t get32(const uint8_t *b, uint64_t off)
 }
 
 /* ps's letter, as the kernel's task_state_index() computes it. */
-static char task_state_char(uint32_t state, uint32_t exit_state)
+char task_state_char(uint32_t state, uint32_t exit_state)
 {
     static const char letters[] = "RSDTtXZPI";
     uint32_t s = (state | exit_state) & TASK_REPORT;

@@ -11,8 +11,8 @@ from . import disk  # noqa: F401  (xenaccess.disk.open)
 from .errors import (BadFormat, BadGuestData, LibraryNotFound, NoOS, NotFound, NotMapped,  # noqa
                      NotPermitted, NotSupported, OutOfRange, PartialResult, TargetGone, Timeout,
                      XenaccessError)
-from .vm import (CACHE_ALL, CACHE_OS, CACHE_PAGES, CACHE_V2P, VM, Info, Mapping, Module,  # noqa
-                 Process, Symbol, open)
+from .vm import (CACHE_ALL, CACHE_OS, CACHE_PAGES, CACHE_V2P, VM, Creds, Info, Mapping,  # noqa
+                 Module, Process, StartTime, Symbol, Thread, open)
 
 
 def collect(walk):
@@ -34,7 +34,8 @@ def library_path():
 
 
 __version__ = "0.1.0"
-__all__ = ["open", "VM", "Info", "Process", "Module", "Mapping", "Symbol", "collect", "disk",
+__all__ = ["open", "VM", "Info", "Process", "Module", "Mapping", "Symbol", "Thread", "Creds",
+           "StartTime", "collect", "disk",
            "XenaccessError", "PartialResult", "NotFound", "NotMapped", "OutOfRange",
            "NotSupported", "BadFormat", "NoOS", "BadGuestData", "NotPermitted", "Timeout",
            "TargetGone", "LibraryNotFound", "library_path"]

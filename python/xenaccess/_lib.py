@@ -85,6 +85,22 @@ class Vma(ctypes.Structure):
                 ("path", ctypes.c_char * PATH_MAX)]
 
 
+class Thread(ctypes.Structure):
+    _fields_ = [("tid", i32), ("tgid", i32), ("comm", ctypes.c_char * (COMM_LEN + 1)),
+                ("state", ctypes.c_char), ("cpu", i32), ("task", u64)]
+
+
+class Creds(ctypes.Structure):
+    _fields_ = [("uid", u32), ("euid", u32), ("suid", u32), ("fsuid", u32),
+                ("gid", u32), ("egid", u32), ("sgid", u32), ("fsgid", u32),
+                ("cap_effective", u64), ("cap_permitted", u64), ("ngroups", u32)]
+
+
+NGROUPS_MAX, ARGS_MAX = 65536, 128 << 10
+ARGS_ABSENT, ARGS_TRUNCATED = 1, 2
+PROC_EXE, PROC_CWD, PROC_ROOT = 0, 1, 2
+
+
 SYM_FN = ctypes.CFUNCTYPE(cint, S, u64, ctypes.c_char, P)
 
 
@@ -168,6 +184,15 @@ XA_PROTOS = [
     ("xa_vma_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
     ("xa_vma_iter_next", cint, [P, ctypes.POINTER(Vma)]),
     ("xa_vma_iter_free", None, [P]),
+    ("xa_thread_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
+    ("xa_thread_iter_next", cint, [P, ctypes.POINTER(Thread)]),
+    ("xa_thread_iter_free", None, [P]),
+    ("xa_process_creds", cint, [P, i32, ctypes.POINTER(Creds), PU32, size_t]),
+    ("xa_process_start_time", cint, [P, i32, PU64, ctypes.POINTER(ctypes.c_int64)]),
+    ("xa_boot_time", cint, [P, ctypes.POINTER(ctypes.c_int64)]),
+    ("xa_process_cmdline", cint, [P, i32, P, size_t, PSIZE, PU32]),
+    ("xa_process_environ", cint, [P, i32, P, size_t, PSIZE, PU32]),
+    ("xa_process_path", cint, [P, i32, cint, ctypes.c_char_p, size_t]),
 ]
 
 XADISK_PROTOS = [

@@ -8,7 +8,8 @@ import threading
 
 from . import _lib
 from ._handle import Handle
-from .errors import (EFAULT, EINVAL, ERANGE, PartialResult, XenaccessError, error_for)
+from .errors import (EFAULT, EINVAL, ENOTSUP, ERANGE, NotSupported, PartialResult,
+                     XenaccessError, error_for)
 
 SCHEMES = ("file", "qemu", "xen", "libvirt")
 MAX_READ = 256 << 20          # one read: larger sizes are a caller bug, not a request
@@ -60,6 +61,38 @@ class Mapping:
     vma: int
     path: str
     perms: str  # "r-xp" as /proc/PID/maps shows it
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Thread:
+    tid: int
+    tgid: int
+    comm: str
+    state: str
+    cpu: int    # the CPU it last ran on
+    task: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Creds:
+    """A process's credentials (its real_cred, as /proc/PID/status shows)."""
+    uid: int
+    euid: int
+    suid: int
+    fsuid: int
+    gid: int
+    egid: int
+    sgid: int
+    fsgid: int
+    groups: tuple
+    cap_effective: int
+    cap_permitted: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StartTime:
+    boot_ns: int          # since boot (boot clock), as /proc/PID/stat's starttime
+    wall_ns: int | None   # since the epoch; None when the timekeeper cannot be read
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -146,6 +179,11 @@ def _process(p):
 def _module(m):
     return Module(name=_lib.text(m.name), base=m.base, size=m.size, module=m.module,
                   refcount=m.refcount, state=m.state)
+
+
+def _thread(t):
+    return Thread(tid=t.tid, tgid=t.tgid, comm=_lib.text(t.comm),
+                  state=_lib.text(t.state) or "?", cpu=t.cpu, task=t.task)
 
 
 def _mapping(v):
@@ -428,6 +466,99 @@ class VM(Handle):
         L = self._lib
         return _Walk(self, "memory map of %s" % pid, L.xa_vma_iter_new, L.xa_vma_iter_next,
                      L.xa_vma_iter_free, _lib.Vma, _mapping, _pid(pid))
+
+    def threads(self, pid):
+        """Iterate the threads of process pid (Thread objects)."""
+        L = self._lib
+        return _Walk(self, "thread list of %s" % pid, L.xa_thread_iter_new,
+                     L.xa_thread_iter_next, L.xa_thread_iter_free, _lib.Thread, _thread,
+                     _pid(pid))
+
+    def creds(self, pid):
+        """Credentials of process pid, supplementary groups included."""
+        c = _lib.Creds()
+        cap = 64
+        while True:
+            groups = (ctypes.c_uint32 * cap)()
+            with self._lock:
+                self._check(self._lib.xa_process_creds(self._handle(), _pid(pid),
+                                                       ctypes.byref(c), groups, cap))
+            if c.ngroups <= cap:
+                break
+            cap = min(c.ngroups, _lib.NGROUPS_MAX)
+        return Creds(uid=c.uid, euid=c.euid, suid=c.suid, fsuid=c.fsuid, gid=c.gid,
+                     egid=c.egid, sgid=c.sgid, fsgid=c.fsgid,
+                     groups=tuple(groups[:c.ngroups]), cap_effective=c.cap_effective,
+                     cap_permitted=c.cap_permitted)
+
+    def boot_time(self):
+        """Wall-clock time of the guest's boot, ns since the epoch."""
+        out = ctypes.c_int64()
+        with self._lock:
+            self._check(self._lib.xa_boot_time(self._handle(), ctypes.byref(out)))
+        return out.value
+
+    def start_time(self, pid):
+        """When process pid started (StartTime: boot_ns, wall_ns)."""
+        boot, wall = ctypes.c_uint64(), ctypes.c_int64()
+        with self._lock:
+            h = self._handle()
+            rc = self._lib.xa_process_start_time(h, _pid(pid), ctypes.byref(boot),
+                                                 ctypes.byref(wall))
+            if rc == ENOTSUP:  # no timekeeper: the boot-relative time still counts
+                rc = self._lib.xa_process_start_time(h, _pid(pid), ctypes.byref(boot), None)
+                if rc == 0:
+                    return StartTime(boot_ns=boot.value, wall_ns=None)
+            self._check(rc)
+        return StartTime(boot_ns=boot.value, wall_ns=wall.value)
+
+    def _args(self, fn, pid, what, partial):
+        buf = ctypes.create_string_buffer(_lib.ARGS_MAX)
+        n, flags = ctypes.c_size_t(), ctypes.c_uint32()
+        with self._lock:
+            self._check(fn(self._handle(), _pid(pid), buf, _lib.ARGS_MAX, ctypes.byref(n),
+                           ctypes.byref(flags)))
+            msg = self._errmsg()
+        data = buf.raw[:n.value]
+        if flags.value and not partial:
+            why = msg if flags.value & _lib.ARGS_ABSENT else "longer than %d bytes" % \
+                _lib.ARGS_MAX
+            err = PartialResult("%s of %s is partial (%d bytes): %s" % (what, pid, len(data),
+                                                                        why),
+                                EFAULT if flags.value & _lib.ARGS_ABSENT else ERANGE)
+            err.data = data
+            raise err
+        return data
+
+    def cmdline(self, pid, partial=False):
+        """Command line of process pid as /proc/PID/cmdline gives it (bytes,
+        NUL-separated), read from the process's memory.  When a page is absent
+        (or it is over 128 KiB) raises PartialResult with .data holding the
+        bytes read; with partial=True returns them instead."""
+        return self._args(self._lib.xa_process_cmdline, pid, "command line", partial)
+
+    def environ(self, pid, partial=False):
+        """Environment of process pid (bytes, NUL-separated), as cmdline()."""
+        return self._args(self._lib.xa_process_environ, pid, "environment", partial)
+
+    def _path(self, pid, which):
+        buf = ctypes.create_string_buffer(_lib.PATH_MAX)
+        with self._lock:
+            self._check(self._lib.xa_process_path(self._handle(), _pid(pid), which, buf,
+                                                  _lib.PATH_MAX))
+        return _lib.text(buf.value)
+
+    def exe(self, pid):
+        """Path of process pid's executable; NotFound for a kernel thread."""
+        return self._path(pid, _lib.PROC_EXE)
+
+    def cwd(self, pid):
+        """Current directory of process pid."""
+        return self._path(pid, _lib.PROC_CWD)
+
+    def root(self, pid):
+        """Root directory of process pid."""
+        return self._path(pid, _lib.PROC_ROOT)
 
     def dtb_of(self, pid):
         """Page-table root (physical) of process pid."""

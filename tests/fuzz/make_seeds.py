@@ -17,6 +17,8 @@ Seeds come from the project's own builders and real guests:
             layouts
   x86       page tables for every paging mode, built here
   jbd2      small ext4 journals (plain, 64-bit csum v3, revoke), built here
+  procread  dentry/mount arenas for the path builder and argument areas
+            (a mount crossing, a deleted file, a d_parent cycle), built here
   disk      tap records over fuzz_disk's ext4 image (made the same way here:
             fixed UUID, hash seed and time): the blocks debugfs changes, written
             in place and as a jbd2 transaction in the image's own journal
@@ -325,6 +327,51 @@ def c_seeds(build):
     write(btf, "bad-magic", b"\x00\x00\x01\x00" + bytes(60))
 
 
+def procread_seeds():
+    """Arenas for fuzz_procread.c: a path across a mount, a deleted file, a
+    d_parent cycle, an argument area with an absent page."""
+    d = reset("procread")
+    base = 0xffff888000000000
+
+    def arena_with(objs, size=0x3000):
+        a = bytearray(size)
+        for off, data in objs:
+            a[off:off + len(data)] = data
+        return a
+
+    def dentry(off, parent, name_off, name_len, hashed=True):
+        return [(off + 0x8, struct.pack("<Q", base + 0x1000 if hashed else 0)),
+                (off + 0x18, struct.pack("<Q", base + parent)),
+                (off + 0x24, struct.pack("<I", name_len)),
+                (off + 0x28, struct.pack("<Q", base + name_off))]
+
+    def mount(off, parent, mountpoint, root):
+        return [(off + 0x10, struct.pack("<Q", base + parent)),
+                (off + 0x18, struct.pack("<Q", base + mountpoint)),
+                (off + 0x20, struct.pack("<Q", base + root))]
+
+    names = [(0x800, b"tmp"), (0x810, b"dir with space"), (0x830, b"f\xe9")]
+    objs = names + dentry(0x100, 0x100, 0x800, 1) + dentry(0x140, 0x100, 0x800, 3) + \
+        mount(0x200, 0x200, 0x100, 0x100) + dentry(0x300, 0x300, 0x800, 1) + \
+        mount(0x280, 0x200, 0x140, 0x300) + dentry(0x340, 0x300, 0x810, 14) + \
+        dentry(0x380, 0x340, 0x830, 2) + dentry(0x3c0, 0x340, 0x830, 2, hashed=False) + \
+        dentry(0x400, 0x440, 0x800, 3) + dentry(0x440, 0x400, 0x810, 14) + \
+        [(0x1000 + i, bytes([i % 251])) for i in range(0x1800)]
+
+    def header(flags, dent, mnt, root, root_mnt, cap, absent, astart, alen, acap):
+        return struct.pack("<BHHHHHHIII", flags, dent, mnt, root, root_mnt, cap, absent,
+                           astart, alen, acap)
+
+    arena = bytes(arena_with(objs))
+    write(d, "mount-crossing", header(1, 0x380, 0x2a0, 0, 0, 4096, 0, 0x1000, 0x1800, 0x2000)
+          + arena)
+    write(d, "deleted", header(1, 0x3c0, 0x2a0, 0, 0, 4096, 0, 0x1000, 0x1800, 0x10) + arena)
+    write(d, "no-mounts", header(0, 0x380, 0x2a0, 0x340, 0x2a0, 4096, 0, 0x1080, 0x1000, 0x2000)
+          + arena)
+    write(d, "parent-cycle", header(1, 0x400, 0xffff, 0, 0, 64, 0x2, 0x1000, 0x1800, 0x2000)
+          + arena)
+
+
 # ---- kernel discovery over fake token tables --------------------------------
 
 def fake_token_tables(below):
@@ -371,6 +418,7 @@ def main():
     dump_seeds(dumps)
     x86_seeds()
     jbd2_seeds()
+    procread_seeds()
     disk_seeds()
     c_seeds(build)
     discovery_seeds()

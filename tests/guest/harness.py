@@ -202,8 +202,12 @@ def build_workload():
     src = os.path.join(HERE, "workload.c")
     outdir = os.path.join(CACHE, "build")
     os.makedirs(outdir, exist_ok=True)
-    out = os.path.join(outdir, "workload")
-    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+    # Named by its source's hash: branches with different workloads share
+    # the cache without using each other's binary.
+    with open(src, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()[:16]
+    out = os.path.join(outdir, "workload-%s" % key)
+    if not os.path.exists(out):
         subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", out + ".tmp", src],
                        check=True)
         os.replace(out + ".tmp", out)
@@ -324,6 +328,7 @@ def parse_truth(text):
                                     "offset": "0x" + f[2], "dev": f[3], "inode": int(f[4]),
                                     "path": f[5] if len(f) > 5 else ""})
     t["maps"] = maps
+    t["procview"] = parse_procview(sec.get("procview", ""))
     t["iomem"] = sec.get("iomem", "").splitlines()
     meminfo = {}
     for line in sec.get("meminfo", "").splitlines():
@@ -342,6 +347,51 @@ def parse_truth(text):
             phys.setdefault(m.group(3), []).append(["0x" + m.group(1), "0x" + m.group(2)])
     t["phys"] = phys
     return t
+
+
+def _stat_fields(line):
+    """(pid, comm, [fields after the comm]) of a /proc/PID/stat line; the
+    comm may hold spaces and parentheses, so it ends at the last ')'."""
+    head, _, tail = line.rpartition(")")
+    pid, _, comm = head.partition(" (")
+    return int(pid), comm, tail.split()
+
+
+def parse_procview(text):
+    """The guest's view of a few processes (init.sh "procview" section):
+    {"btime": s, "procs": {pid: {...}}} with cmdline and environ as hex,
+    ids as [real, effective, saved, fs], caps as ints, start_ticks (clock
+    ticks since boot, USER_HZ 100), exe/cwd/root links and threads."""
+    out = {"btime": None, "procs": {}}
+    cur = None
+    for line in text.splitlines():
+        parts = line.split(None, 1)
+        if not parts:
+            continue
+        key, val = parts[0], parts[1] if len(parts) > 1 else ""
+        if key == "btime":
+            out["btime"] = int(val)
+        elif key == "pid":
+            cur = out["procs"].setdefault(val.strip(), {"threads": []})
+        elif cur is None:
+            continue
+        elif key in ("cmdline", "environ", "exe", "cwd", "root"):
+            cur[key] = val
+        elif key in ("Uid:", "Gid:"):
+            cur[key[:-1].lower()] = [int(x) for x in val.split()]
+        elif key == "Groups:":
+            cur["groups"] = [int(x) for x in val.split()]
+        elif key in ("CapPrm:", "CapEff:"):
+            cur[key[:-1].lower()] = int(val.strip(), 16)
+        elif key == "stat":
+            _pid, _comm, f = _stat_fields(val)
+            cur["start_ticks"] = int(f[19])
+        elif key == "task":
+            tid, comm, f = _stat_fields(val)
+            cur["threads"].append({"tid": tid, "comm": comm, "state": f[0], "cpu": int(f[36])})
+    for p in out["procs"].values():
+        p["threads"].sort(key=lambda t: t["tid"])  # the glob sorted them as names
+    return out
 
 
 def parse_stat(text):

@@ -38,13 +38,29 @@ done
 cat /tmp/workload.out
 
 MARKER_PID=$(sed -n 's/^XA-MARKER pid=\([0-9]*\) .*/\1/p' /tmp/workload.out | head -n 1)
+WL_PID=$(sed -n 's/^XA-WORKLOAD-READY .*pid=\([0-9]*\).*/\1/p' /tmp/workload.out | head -n 1)
+
+# A multi-threaded process with a long command line, a large environment and
+# distinct credentials (see workload.c).
+/xa/workload procview > /tmp/procview.out 2>&1 &
+i=0
+while ! grep -q XA-PROCVIEW /tmp/procview.out; do
+    i=$((i + 1))
+    if [ $i -gt 600 ]; then echo "XA-WARN: procview not ready"; break; fi
+    sleep 0.1
+done
+cat /tmp/procview.out
+PV_PID=$(sed -n 's/^XA-PROCVIEW pid=\([0-9]*\).*/\1/p' /tmp/procview.out | head -n 1)
 
 # Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
 stty -F /dev/ttyS1 raw -echo
 
 T=/tmp/truth.txt
 . /xa/truth.sh
-xa_truth "$MARKER_PID" 97 full > $T 2>&1
+{
+    xa_truth "$MARKER_PID" 97 full
+    xa_truth_procview 1 2 "$MARKER_PID" "$WL_PID" "$PV_PID"
+} > $T 2>&1
 echo "xa-init: truth is $(wc -c < $T) bytes"
 cat $T > /dev/ttyS1
 echo "XA-READY" > /dev/ttyS1

@@ -36,3 +36,23 @@ xa_truth() {
     echo "=== BEGIN iomem ==="; cat /proc/iomem; echo "=== END iomem ==="
     echo "=== BEGIN meminfo ==="; cat /proc/meminfo; echo "=== END meminfo ==="
 }
+
+# xa_truth_procview PID...: what /proc says inside each process -- btime, then
+# per pid: cmdline and environ (hex), status ids, groups and capabilities,
+# stat (starttime), the exe/cwd/root links and each thread's stat.
+xa_truth_procview() {
+    echo "=== BEGIN procview ==="
+    grep '^btime ' /proc/stat
+    for p in "$@"; do
+        echo "pid $p"
+        echo "cmdline $(od -An -tx1 -v /proc/$p/cmdline | tr -d ' \n')"
+        echo "environ $(od -An -tx1 -v /proc/$p/environ | tr -d ' \n')"
+        grep -E '^(Uid|Gid|Groups|CapPrm|CapEff):' /proc/$p/status
+        echo "stat $(cat /proc/$p/stat)"
+        echo "exe $(readlink /proc/$p/exe)"
+        echo "cwd $(readlink /proc/$p/cwd)"
+        echo "root $(readlink /proc/$p/root)"
+        for t in /proc/$p/task/*; do echo "task $(cat $t/stat)"; done
+    done
+    echo "=== END procview ==="
+}

@@ -14,20 +14,35 @@
  *     for each of them.
  *
  * All processes sleep forever in pause().  When every process is set up the
- * coordinator prints "XA-WORKLOAD-READY n=<count>" and pauses as well (comm
- * "xa-workload").
+ * coordinator prints "XA-WORKLOAD-READY n=<count> pid=<pid>" and pauses as
+ * well (comm "xa-workload").
  *
- * Usage: workload [NPROC [BRANCH]]
+ * `workload procview` (run as root) re-executes itself with a long command
+ * line (PV_NARGS arguments, some with spaces, quotes and non-ASCII bytes) and
+ * a large environment (PV_NENV variables), then takes distinct real,
+ * effective, saved and filesystem ids, supplementary groups, a reduced
+ * effective capability set, a working directory on /tmp's tmpfs, and starts
+ * PV_NTHREADS named threads ("xa-pv-t<i>", pinned to CPU i % ncpus); it prints
+ *   XA-PROCVIEW pid=<pid> threads=<n>
+ * and every thread pauses (main thread comm "xa-procview").
+ *
+ * Usage: workload [NPROC [BRANCH]] | workload procview
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -138,11 +153,104 @@ __attribute__((noreturn)) static void marker_process(void)
     sleep_forever();
 }
 
+/* ---- procview: threads, credentials, long command line and environment -- */
+
+#define PV_NARGS 300
+#define PV_NENV 120
+#define PV_NTHREADS 3
+#define PV_DIR "/tmp/xa-pv/dir with space/deeper"
+
+/* Re-execute as "procview-run" with a command line of about 14 KiB and an
+ * environment of about 31 KiB (several pages each). */
+__attribute__((noreturn)) static void procview_exec(void)
+{
+    static char args[PV_NARGS][64];
+    static char envs[PV_NENV][300];
+    static char *argv[PV_NARGS + 3], *envp[PV_NENV + 1];
+
+    argv[0] = "/xa/workload";
+    argv[1] = "procview-run";
+    for (int i = 0; i < PV_NARGS; i++) {
+        /* every 7th has a space and a quote, every 11th a non-ASCII byte */
+        snprintf(args[i], sizeof(args[i]), "arg-%03d%s%s-0123456789abcdefghijklmnopqrstuv", i,
+                 i % 7 == 0 ? " 'q\\\"" : "", i % 11 == 0 ? "\xe9\t" : "");
+        argv[i + 2] = args[i];
+    }
+    argv[PV_NARGS + 2] = NULL;
+    for (int i = 0; i < PV_NENV; i++) {
+        int n = snprintf(envs[i], sizeof(envs[i]), "XA_PV_%03d=", i);
+        for (int k = n; k < (int)sizeof(envs[i]) - 1; k++)
+            envs[i][k] = (char)('A' + (i + k) % 26);
+        envs[i][sizeof(envs[i]) - 1] = '\0';
+        envp[i] = envs[i];
+    }
+    envp[PV_NENV] = NULL;
+    execve("/proc/self/exe", argv, envp);
+    die("execve");
+}
+
+/* Thread i runs on CPU i % ncpus, so the threads' last CPUs differ. */
+static void *procview_thread(void *arg)
+{
+    char name[16];
+    int i = (int)(intptr_t)arg;
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    CPU_SET(ncpus > 0 ? i % ncpus : 0, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        die("sched_setaffinity");
+    sched_yield(); /* move there now */
+    snprintf(name, sizeof(name), "xa-pv-t%d", i);
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+    sleep_forever();
+}
+
+__attribute__((noreturn)) static void procview_run(void)
+{
+    static const gid_t groups[] = {10, 20, 1234, 65534};
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct caps[2];
+
+    if (mkdir("/tmp/xa-pv", 0755) != 0 || mkdir("/tmp/xa-pv/dir with space", 0755) != 0 ||
+        mkdir(PV_DIR, 0755) != 0 || chdir(PV_DIR) != 0)
+        die("procview dir");
+    /* Credentials first: they are per thread, the threads inherit them. */
+    if (setgroups(sizeof(groups) / sizeof(groups[0]), groups) != 0 ||
+        prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setresgid(2001, 2002, 2003) != 0 ||
+        setresuid(1001, 1002, 1003) != 0)
+        die("procview ids");
+    setfsuid(1001); /* allowed: the real uid; returns the old fsuid */
+    setfsgid(2001);
+    /* Permitted stays full (KEEPCAPS); effective: CAP_KILL and CAP_NET_RAW. */
+    if (syscall(SYS_capget, &hdr, caps) != 0)
+        die("capget");
+    caps[0].effective = (1u << CAP_KILL) | (1u << CAP_NET_RAW);
+    caps[1].effective = 0;
+    if (syscall(SYS_capset, &hdr, caps) != 0)
+        die("capset");
+    for (int i = 1; i <= PV_NTHREADS; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, procview_thread, (void *)(intptr_t)i) != 0)
+            die("pthread_create");
+    }
+    prctl(PR_SET_NAME, "xa-procview", 0, 0, 0);
+    printf("XA-PROCVIEW pid=%d threads=%d\n", getpid(), PV_NTHREADS + 1);
+    fflush(stdout);
+    sleep_forever();
+}
+
 int main(int argc, char **argv)
 {
     int fds[2];
     int expected;
     pid_t pid;
+
+    if (argc > 1 && strcmp(argv[1], "procview") == 0)
+        procview_exec();
+    if (argc > 1 && strcmp(argv[1], "procview-run") == 0)
+        procview_run();
 
     if (argc > 1)
         nproc = atoi(argv[1]);

@@ -119,7 +119,8 @@ def processes(img):
 
 # ---- xa-ps: a process name ----
 
-PS_LINE = re.compile(rb"^ *\d+ +\d+ +\d+ +\d+ \S +\S+ +0x[0-9a-f]+$")
+# PID PPID UID GID S COMM DTB START CMD (CMD last: may hold spaces)
+PS_LINE = re.compile(rb"^ *\d+ +\d+ +\d+ +\d+ \S +\S+ +0x[0-9a-f]+ +\S+ +\S.*$")
 
 
 def test_ps_hostile_comm(image):
@@ -155,6 +156,29 @@ def test_ps_hostile_comm(image):
         assert len(lines) == 1
         chars = lines[0].split(b"|")[1]
         assert chars == bytes(b if 0x20 <= b < 0x7f else 0x2e for b in comm.ljust(16, b"\0"))
+
+
+def test_ps_hostile_cmdline(image):
+    """A process writes what it likes into its argument area: the CMD column
+    shows it escaped, JSON gives cmdline (and cmdline_hex when not UTF-8)."""
+    procs = processes(image)
+    victim = next(p for p in procs if p["comm"] == "xa-marker")
+    pid = victim["pid"]
+    mm = image.q(f"u64:{int(victim['task'], 16) + image.q('off:task_struct.mm'):#x}")
+    start = image.q(f"u64:{mm + image.q('off:mm_struct.arg_start'):#x}")
+    args = b"evil" + HOSTILE + b"\0x\0"
+    at = image.q(f"upa:{pid}:{start:#x}")
+    assert image.q(f"upa:{pid}:{start + len(args) - 1:#x}") - at == len(args) - 1
+    # the end too, so that exactly these bytes are the command line
+    end_at = pa_run(image, mm + image.q("off:mm_struct.arg_end"), 8)
+    with image.patched({at: args, end_at: struct.pack("<Q", start + len(args))}):
+        text = run("xa-ps", image.target, "--pid", pid)
+        assert text.returncode == 0, text.stderr
+        lines = safe_text_lines(text.stdout)
+        assert len(lines) == 2 and PS_LINE.match(lines[1]), lines
+        assert lines[1].endswith(b" evil\\012\\033[2J\\377\\134\xc3\xa9 x"), lines[1]
+        obj = json_objects(run("xa-ps", image.target, "--pid", pid, "--json").stdout)[0]
+        check_json_name(obj, "cmdline", b"evil" + HOSTILE + b" x")
 
 
 # ---- xa-maps: a file name (dentry) ----

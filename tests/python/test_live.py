@@ -142,6 +142,49 @@ def _wait_lines(lines, pred, timeout):
     return False
 
 
+def test_live_procview_matches_guest(live, vm):
+    """Threads, creds, start time, environ and paths of the boot-time procview
+    process, and of a process started now in a directory on tmpfs."""
+    g = live["guest"]
+    pv = g.truth["procview"]
+    key, w = max(pv["procs"].items(), key=lambda kv: len(kv[1]["threads"]))
+    pid = int(key)
+    vm.flush()
+    assert sorted((t.tid, t.comm) for t in vm.threads(pid)) == \
+        [(t["tid"], t["comm"]) for t in w["threads"]]
+    c = vm.creds(pid)
+    assert [c.uid, c.euid, c.suid, c.fsuid] == w["uid"] and list(c.groups) == w["groups"]
+    assert (c.cap_effective, c.cap_permitted) == (w["capeff"], w["capprm"])
+    assert vm.boot_time() // 10**9 == pv["btime"]
+    assert vm.start_time(pid).boot_ns // 10**7 == w["start_ticks"]
+    assert vm.cmdline(pid) == bytes.fromhex(w["cmdline"])
+    assert vm.environ(pid) == bytes.fromhex(w["environ"])
+    assert (vm.exe(pid), vm.cwd(pid), vm.root(pid)) == (w["exe"], w["cwd"], w["root"])
+
+    out = g.run("cd /tmp/xa-pv && XA_LIVE_MARK=42 tail -f /dev/null </dev/null >/dev/null "
+                "2>&1 & echo $!")
+    new = int(out.split()[-1])
+    try:
+        want_env = bytes.fromhex(g.run("od -An -tx1 -v /proc/%d/environ | tr -d ' \\n'"
+                                       % new).strip())
+        assert b"XA_LIVE_MARK=42\0" in want_env
+        deadline = time.monotonic() + 60
+        while True:  # the guest may not have exec'd tail yet
+            vm.flush()
+            try:
+                if vm.cmdline(new) == b"tail\0-f\0/dev/null\0":
+                    break
+            except xenaccess.NotFound:
+                pass
+            assert time.monotonic() < deadline, "the new process never showed up"
+            time.sleep(0.5)
+        assert vm.environ(new) == want_env
+        assert vm.cwd(new) == "/tmp/xa-pv" and vm.exe(new) == "/bin/busybox"
+        assert [t.tid for t in vm.threads(new)] == [new]
+    finally:
+        g.run("kill %d" % new)
+
+
 def test_ps_watch_example(live):
     g = live["guest"]
     proc = subprocess.Popen([sys.executable, xa_py.example("ps_watch.py"), live["example_target"],

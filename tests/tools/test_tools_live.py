@@ -102,3 +102,27 @@ def test_other_tools_live(live):
             if "[vsyscall]" not in line]
     assert ["%x-%x" % (int(m["start"], 16), int(m["end"], 16)) for m in maps] == \
            ["%x-%x" % tuple(int(x, 16) for x in w.split("-")) for w in want]
+
+
+def test_ps_procview_matches_guest(live):
+    """--pid, --threads, cmdline and start time on the running guest, against
+    what its /proc said at boot (init.sh's procview section) for processes that
+    sleep for good (init and kthreadd wake now and then: their state and CPU
+    are left out)."""
+    g, tgt = live
+    pv = g.truth["procview"]
+    for key, w in pv["procs"].items():
+        got = json_lines(run_tool("xa-ps", tgt, "--json", "--pid", key).stdout)
+        assert len(got) == 1
+        want = bytes.fromhex(w["cmdline"]).rstrip(b"\0").replace(b"\0", b" ")
+        assert got[0]["cmdline"] == want.decode("utf-8", "replace"), key
+        assert got[0]["start_boot_ns"] // 10**7 == w["start_ticks"], key
+        assert got[0]["start_time"].endswith("Z")
+        threads = json_lines(run_tool("xa-ps", tgt, "--json", "--threads", "--pid", key).stdout)
+        threads.sort(key=lambda t: t["tid"])
+        assert [(t["tid"], t["comm"]) for t in threads] == \
+            [(t["tid"], t["comm"]) for t in w["threads"]], key
+        if key not in ("1", "2"):
+            assert [(t["state"], t["cpu"]) for t in threads] == \
+                [(t["state"], t["cpu"]) for t in w["threads"]], key
+    assert max(len(w["threads"]) for w in pv["procs"].values()) > 1

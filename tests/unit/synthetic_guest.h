@@ -63,6 +63,10 @@
 #define T_REAL_CRED 0x180
 #define T_ANON 0x188 /* anonymous struct holding comm at +8 */
 #define T_COMM 0x190
+#define T_SIGNAL 0x1b0      /* signal_struct: thread_head at SIG_THREAD_HEAD */
+#define T_THREAD_NODE 0x1c0 /* list_head through the thread group */
+#define T_CPU 0x1d0
+#define SIG_THREAD_HEAD 0x10
 #define C_UID 4
 #define C_GID 8
 #define C_EUID 20
@@ -223,6 +227,11 @@ static inline void *build_btf(uint32_t *size)
     btf__add_field(b, "start_time", t_ulong, T_START_TIME * 8, 0);
     btf__add_field(b, "real_cred", t_ptr, T_REAL_CRED * 8, 0);
     btf__add_field(b, NULL, s_task_anon, T_ANON * 8, 0);
+    btf__add_field(b, "signal", t_ptr, T_SIGNAL * 8, 0);
+    btf__add_field(b, "thread_node", s_list, T_THREAD_NODE * 8, 0);
+    btf__add_field(b, "cpu", t_uint, T_CPU * 8, 0);
+    btf__add_struct(b, "signal_struct", 64);
+    btf__add_field(b, "thread_head", s_list, SIG_THREAD_HEAD * 8, 0);
 
     int s_mt = btf__add_struct(b, "maple_tree", 24);
     btf__add_field(b, "ma_lock", t_uint, 0, 0);
@@ -340,6 +349,8 @@ static inline void *build_btf(uint32_t *size)
 /* ---- the synthetic kernel ---------------------------------------------- */
 
 static uint64_t task_va[5];
+static uint64_t thread_va[2]; /* two more threads of pid 300 */
+static uint64_t signal_300;
 static uint64_t mm1, maple_root_node, leaf2_node;
 static uint64_t mod_va[2];
 static uint64_t vma_va[5];
@@ -517,6 +528,28 @@ static inline void build_guest(bool btf_in_memory, void *btf, uint32_t btf_size)
     make_task(task_va[3], 300, "worker\001", 0x400000, 2, 0, task_va[1], user_cred, mm2);
     make_task(task_va[4], 301, "zomb", 0x400000, 0x80, 0x20, task_va[3], user_cred, 0);
     link_list(0, task_va, 5, T_TASKS);
+
+    /* Thread groups: one thread each, pid 300 three (tids 300, 302, 303). */
+    for (int i = 0; i < 5; i++) {
+        uint64_t sig = galloc(64, 64);
+        vput64(task_va[i] + T_SIGNAL, sig);
+        vput32(task_va[i] + T_CPU, (uint32_t)i % 2);
+        if (i != 3) {
+            link_list(sig + SIG_THREAD_HEAD, &task_va[i], 1, T_THREAD_NODE);
+            continue;
+        }
+        signal_300 = sig;
+        for (int k = 0; k < 2; k++) {
+            thread_va[k] = galloc(TASK_SIZE, 64);
+            make_task(thread_va[k], 302 + k, k ? "worker-t2" : "worker-t1", 0x40, 1, 0,
+                      task_va[1], user_cred, mm2);
+            vput32(thread_va[k] + T_TGID, 300);
+            vput32(thread_va[k] + T_CPU, 5 + k);
+            vput64(thread_va[k] + T_SIGNAL, sig);
+        }
+        const uint64_t group[] = {task_va[3], thread_va[0], thread_va[1]};
+        link_list(sig + SIG_THREAD_HEAD, group, 3, T_THREAD_NODE);
+    }
     /* The kernel's count of processes (all but init_task), per CPU: the
      * values only add up (one CPU forked more than it reaped). */
     put32(kpa(K_NR_CPU_IDS), NR_CPUS_SYNTH);

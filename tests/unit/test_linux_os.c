@@ -214,6 +214,86 @@ static void test_processes(struct xa_instance *xa)
     CHECK(xa_access_user_virtual_address(xa, 0x400010, &off, 999) == NULL);
 }
 
+/* Threads of pid @pid: their tids into @tids (at most 8); the walk's end code. */
+static int walk_threads(struct xa_instance *xa, int pid, int *tids, int *n)
+{
+    struct xa_thread_iter *it;
+    *n = 0;
+    int rc = xa_thread_iter_new(xa, pid, &it);
+    if (rc < 0)
+        return rc;
+    struct xa_thread t;
+    while (*n < 8 && (rc = xa_thread_iter_next(it, &t)) == 1) {
+        CHECK_EQ(t.tgid, pid);
+        tids[(*n)++] = t.tid;
+    }
+    xa_thread_iter_free(it);
+    return rc;
+}
+
+static void test_threads(struct xa_instance *xa)
+{
+    int tids[8], n;
+    CHECK_EQ(walk_threads(xa, 300, tids, &n), 0);
+    CHECK_EQ(n, 3);
+    CHECK(n == 3 && tids[0] == 300 && tids[1] == 302 && tids[2] == 303);
+    struct xa_thread_iter *it;
+    struct xa_thread t;
+    CHECK_EQ(xa_thread_iter_new(xa, 300, &it), 0);
+    CHECK_EQ(xa_thread_iter_next(it, &t), 1);
+    CHECK(strcmp(t.comm, "worker?") == 0 && t.state == 'D' && t.cpu == 1);
+    CHECK_EQ(xa_thread_iter_next(it, &t), 1);
+    CHECK(strcmp(t.comm, "worker-t1") == 0 && t.state == 'S' && t.cpu == 5);
+    CHECK_EQ(t.task, thread_va[0]);
+    xa_thread_iter_free(it);
+    CHECK_EQ(walk_threads(xa, 1, tids, &n), 0);
+    CHECK(n == 1 && tids[0] == 1);
+    CHECK_EQ(walk_threads(xa, 12345, tids, &n), XA_ENOENT);
+}
+
+/* Each corruption of pid 300's thread list ends its walk with @want after
+ * @good threads; the list is restored afterwards. */
+static void check_thread_damage(uint64_t va, uint64_t value, int good, int want)
+{
+    uint64_t old;
+    memcpy(&old, img + pa_of(va), 8);
+    vput64(va, value);
+    struct xa_instance *xa = open_guest(map_path, btf_path);
+    if (xa) {
+        int tids[8], n;
+        int rc = walk_threads(xa, 300, tids, &n);
+        if (rc != want || n != good)
+            fprintf(stderr, "thread damage at 0x%llx: rc %d after %d, want %d after %d (%s)\n",
+                    (unsigned long long)va, rc, n, want, good, xa_errmsg(xa));
+        CHECK_EQ(rc, want);
+        CHECK_EQ(n, good);
+        xa_destroy(xa);
+    }
+    vput64(va, old);
+}
+
+static void test_thread_damage(void)
+{
+    uint64_t head = signal_300 + SIG_THREAD_HEAD;
+    uint64_t n0 = task_va[3] + T_THREAD_NODE, n1 = thread_va[0] + T_THREAD_NODE,
+             n2 = thread_va[1] + T_THREAD_NODE;
+    /* a prev link that does not point back (the next links alone are fine) */
+    check_thread_damage(n1 + 8, head, 1, XA_EBADDATA);
+    /* the head's prev is not the last thread */
+    check_thread_damage(head + 8, n1, 3, XA_EBADDATA);
+    /* a loop that never comes back to the head */
+    check_thread_damage(n2, n1, 3, XA_ELIMIT);
+    /* a next pointer into user space */
+    check_thread_damage(n0, 0x400000, 1, XA_EFAULT);
+    /* a thread of another process in the list */
+    uint64_t tgid;
+    memcpy(&tgid, img + pa_of(thread_va[1] + T_PID), 8); /* pid and tgid together */
+    check_thread_damage(thread_va[1] + T_PID, (tgid & 0xffffffffu) | (999ull << 32), 2,
+                        XA_EBADDATA);
+    /* a bad signal pointer: no walk at all */
+    check_thread_damage(task_va[3] + T_SIGNAL, 0x1234, 0, XA_EBADDATA);
+}
+
 static void test_modules(struct xa_instance *xa)
 {
     struct xa_module_iter *it;
@@ -472,10 +552,12 @@ int main(void)
         CHECK(strstr(info.types_from, "BTF file") != NULL);
         test_info_and_symbols(xa);
         test_processes(xa);
+        test_threads(xa);
         test_modules(xa);
         test_vmas(xa);
         xa_destroy(xa);
     }
+    test_thread_damage();
 
     /* 1b. The same with 5-level paging and its direct-map base. */
     la57 = true;

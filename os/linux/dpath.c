@@ -1,0 +1,156 @@
+/*
+ * dpath.c -- the path of a dentry, as the kernel's d_path() builds it: names
+ * are prepended from the dentry up through d_parent; at the root of a mount
+ * the walk continues from the mount point in the parent mount; it ends at
+ * the given root (the process's fs->root) or at the namespace's top.
+ *
+ * The guest owns every pointer and name here. Each step is counted (a
+ * d_parent or mount cycle ends at LX_DPATH_STEPS_MAX or when the path
+ * outgrows the buffer), each name is bounded by NAME_MAX and may hold
+ * neither '/' nor NUL.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "os/linux/procread.h"
+#include "xenaccess.h"
+
+#define DELETED_SUFFIX " (deleted)"
+
+static bool kernel_ptr(uint64_t va)
+{
+    return va >= 0xff00000000000000ULL && (va & 7) == 0;
+}
+
+static int rd64(lx_mem_fn read, void *ctx, uint64_t va, uint64_t *out)
+{
+    return read(ctx, va, out, sizeof(*out));
+}
+
+/* Prepend "/name" of @dentry at buf[*pos]. */
+static int prepend_name(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx,
+                        uint64_t dentry, char *buf, size_t *pos, char *why)
+{
+    uint32_t len;
+    uint64_t name;
+    if (read(ctx, dentry + l->d_name_len, &len, sizeof(len)) < 0 ||
+        rd64(read, ctx, dentry + l->d_name_ptr, &name) < 0) {
+        snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
+        return XA_EFAULT;
+    }
+    if (len == 0 || len > LX_DPATH_NAME_MAX || !(name >= 0xff00000000000000ULL)) {
+        snprintf(why, LX_WHY_LEN, "dentry 0x%llx has a bad name (length %u at 0x%llx)",
+                 (unsigned long long)dentry, len, (unsigned long long)name);
+        return XA_EBADDATA;
+    }
+    if ((size_t)len + 1 > *pos) {
+        snprintf(why, LX_WHY_LEN, "path longer than the %zu bytes it may have", *pos);
+        return XA_ELIMIT;
+    }
+    char tmp[LX_DPATH_NAME_MAX];
+    if (read(ctx, name, tmp, len) < 0) {
+        snprintf(why, LX_WHY_LEN, "dentry 0x%llx: name unreadable", (unsigned long long)dentry);
+        return XA_EFAULT;
+    }
+    if (memchr(tmp, '/', len) || memchr(tmp, '\0', len)) {
+        snprintf(why, LX_WHY_LEN, "dentry 0x%llx: name contains '/' or NUL",
+                 (unsigned long long)dentry);
+        return XA_EBADDATA;
+    }
+    *pos -= len;
+    memcpy(buf + *pos, tmp, len);
+    buf[--*pos] = '/';
+    return 0;
+}
+
+/* d_unlinked(): unhashed and not a root. Unknown layout: not deleted. */
+static bool is_deleted(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx,
+                       uint64_t dentry)
+{
+    uint64_t pprev, parent;
+    if (l->d_hash_pprev == UINT64_MAX || rd64(read, ctx, dentry + l->d_hash_pprev, &pprev) < 0 ||
+        rd64(read, ctx, dentry + l->d_parent, &parent) < 0)
+        return false;
+    return pprev == 0 && parent != dentry;
+}
+
+int lx_dpath_build(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, uint64_t dentry,
+                   uint64_t mnt, uint64_t root_dentry, uint64_t root_mnt, char *buf, size_t cap,
+                   char *why)
+{
+    why[0] = '\0';
+    if (cap < 2) {
+        snprintf(why, LX_WHY_LEN, "path buffer too small");
+        return XA_EINVAL;
+    }
+    if (!kernel_ptr(dentry)) {
+        snprintf(why, LX_WHY_LEN, "bad dentry pointer 0x%llx", (unsigned long long)dentry);
+        return XA_EBADDATA;
+    }
+    const uint64_t start = dentry;
+    /* Built backwards from the end of buf, room kept for the suffix. */
+    const size_t suffix = sizeof(DELETED_SUFFIX) - 1;
+    size_t room = cap > suffix ? cap - suffix : 0;
+    if (room < 2) {
+        snprintf(why, LX_WHY_LEN, "path buffer too small");
+        return XA_EINVAL;
+    }
+    size_t pos = room - 1;
+    buf[pos] = '\0';
+    unsigned steps = 0;
+    while (!(dentry == root_dentry && mnt == root_mnt)) {
+        if (++steps > LX_DPATH_STEPS_MAX) {
+            snprintf(why, LX_WHY_LEN, "path deeper than %u steps (a cycle?)", LX_DPATH_STEPS_MAX);
+            return XA_ELIMIT;
+        }
+        if (!kernel_ptr(dentry)) {
+            snprintf(why, LX_WHY_LEN, "bad dentry pointer 0x%llx", (unsigned long long)dentry);
+            return XA_EBADDATA;
+        }
+        if (l->has_mounts && mnt) {
+            uint64_t mnt_root;
+            if (!kernel_ptr(mnt) || rd64(read, ctx, mnt + l->mnt_root, &mnt_root) < 0) {
+                snprintf(why, LX_WHY_LEN, "vfsmount 0x%llx unreadable", (unsigned long long)mnt);
+                return XA_EFAULT;
+            }
+            if (dentry == mnt_root) {
+                /* The root of a mount: go on from where it is mounted. */
+                uint64_t mount = mnt - l->mount_mnt, parent, mountpoint;
+                if (rd64(read, ctx, mount + l->mount_parent, &parent) < 0 ||
+                    rd64(read, ctx, mount + l->mount_mountpoint, &mountpoint) < 0) {
+                    snprintf(why, LX_WHY_LEN, "mount 0x%llx unreadable",
+                             (unsigned long long)mount);
+                    return XA_EFAULT;
+                }
+                if (parent == mount)
+                    break; /* the top of the namespace */
+                if (!kernel_ptr(parent)) {
+                    snprintf(why, LX_WHY_LEN, "mount 0x%llx has a bad parent 0x%llx",
+                             (unsigned long long)mount, (unsigned long long)parent);
+                    return XA_EBADDATA;
+                }
+                dentry = mountpoint;
+                mnt = parent + l->mount_mnt;
+                continue;
+            }
+        }
+        uint64_t parent;
+        if (rd64(read, ctx, dentry + l->d_parent, &parent) < 0) {
+            snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
+            return XA_EFAULT;
+        }
+        if (parent == dentry)
+            break; /* a filesystem's root that is not a mount root */
+        int rc = prepend_name(l, read, ctx, dentry, buf, &pos, why);
+        if (rc < 0)
+            return rc;
+        dentry = parent;
+    }
+    if (buf[pos] == '\0')
+        buf[--pos] = '/';
+    size_t len = room - 1 - pos;
+    memmove(buf, buf + pos, len + 1);
+    if (is_deleted(l, read, ctx, start))
+        memcpy(buf + len, DELETED_SUFFIX, sizeof(DELETED_SUFFIX));
+    return 0;
+}
