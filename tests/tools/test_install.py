@@ -105,6 +105,21 @@ def test_headers_and_pkgconfig(installed):
     assert subprocess.run([exe], env=env, timeout=60).returncode == 0
 
 
+def test_xadisk_pkgconfig(installed):
+    """xadisk.pc too: no Requires.private naming ext2fs (missing here, as on
+    a machine without libext2fs-dev), and paths right with --define-prefix."""
+    root = installed["root"]
+    pcs = glob.glob(os.path.join(root, "**", "xadisk.pc"), recursive=True)
+    assert len(pcs) == 1, pcs
+    env = env_for(installed, PKG_CONFIG_LIBDIR=os.path.dirname(pcs[0]))
+    p = subprocess.run(["pkg-config", "--define-prefix", "--cflags", "--libs", "xadisk"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    flags = p.stdout.split()
+    assert "-I" + os.path.join(root, "include") in flags and "-lxadisk" in flags, flags
+    assert "-L" + installed["lib"] in flags, flags
+
+
 def test_completion_and_examples(installed):
     comp = os.path.join(installed["share"], "bash-completion", "completions")
     for tool in ("xa-ps", "xa-read", "xa-info"):
