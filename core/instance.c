@@ -179,6 +179,8 @@ XA_API int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **ou
         return XA_ENOMEM;
     }
     xa->flags = o.flags;
+    xa->progress = o.progress;
+    xa->progress_ctx = o.progress_ctx;
     int rc = open_backend(xa, o.target, o.flags);
     if (rc == 0)
         rc = take_layout(xa);
@@ -309,6 +311,12 @@ XA_API int xa_set_kernel_paging(struct xa_instance *xa, enum xa_page_mode mode, 
     struct x86_paging pg = {.mode = mode, .nxe = true, .pse = true};
     xa__set_kernel_paging(xa, &pg, dtb);
     return 0;
+}
+
+void xa__progress(struct xa_instance *xa, const char *what, uint64_t done, uint64_t total)
+{
+    if (xa->progress)
+        xa->progress(xa->progress_ctx, what, done, total);
 }
 
 XA_API int xa_is_live(const struct xa_instance *xa)

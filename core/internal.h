@@ -93,7 +93,14 @@ struct xa_instance {
     char os_errmsg[XA_ERRMSG_LEN];
 
     size_t last_range; /* range index of the last physical hit (fast path) */
+
+    /* The caller's progress callback (struct xa_init_opts), or NULL. */
+    void (*progress)(void *ctx, const char *what, uint64_t done, uint64_t total);
+    void *progress_ctx;
 };
+
+/* Tell the caller how far long work has got (a no-op without a callback). */
+void xa__progress(struct xa_instance *xa, const char *what, uint64_t done, uint64_t total);
 
 /* Set the handle's message and return @code (negative XA_E*). */
 int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);

@@ -115,6 +115,14 @@ struct xa_init_opts {
     const char *btf;      /**< optional BTF file (when the guest has no BTF) */
     size_t v2p_cache_entries;  /**< translation cache size; 0 = default (65536) */
     size_t page_cache_entries; /**< mapped-page cache size; 0 = default (4096) */
+    /**
+     * Optional: told now and then how long work inside the library is going
+     * (today: the search of guest memory for the kernel in xa_init_opts()).
+     * @p what says what is done, @p done of @p total bytes. Called on the
+     * caller's thread, from inside the call that does the work.
+     */
+    void (*progress)(void *ctx, const char *what, uint64_t done, uint64_t total);
+    void *progress_ctx; /**< passed to progress */
 };
 
 #define XA_INIT_OPTS_INIT {.sz = sizeof(struct xa_init_opts)}

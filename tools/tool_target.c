@@ -1,19 +1,33 @@
 /* tool_target.c -- what the memory tools share beyond the command line:
  * opening a target with its OS layer, and saying a walk stopped early. */
+#include "progress.h"
 #include "short_image.h"
 #include "tool.h"
 
 #include <stdarg.h>
 
+/* The library's long work (the kernel search) as a progress line. */
+static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
+{
+    struct progress *p = ctx;
+    if (!p->what)
+        progress_start(p, what, total);
+    progress_update(p, done < total ? done : total); /* a span may be searched twice */
+}
+
 struct xa_instance *tool_open(const struct tool_opts *o)
 {
+    struct progress search = {0};
     struct xa_init_opts io = XA_INIT_OPTS_INIT;
     io.target = o->target;
     io.sysmap = o->sysmap;
     io.btf = o->btf;
     io.flags = (o->write ? XA_INIT_WRITE : 0) | (o->no_os ? XA_INIT_NO_OS : 0);
+    io.progress = show_progress;
+    io.progress_ctx = &search;
     struct xa_instance *xa;
     int rc = xa_init_opts(&io, &xa);
+    progress_end(&search);
     if (rc < 0)
         tool_die(TOOL_ERR, "%s", xa_last_init_error());
     if (!o->no_os) {

@@ -60,7 +60,11 @@ struct discovery {
     struct ksym_work work;
     uint64_t candidates; /* token tables that reached the window stage */
     struct window cache;
+    uint64_t scanned; /* bytes of RAM scanned, for the caller's progress */
 };
+
+/* Progress every this many bytes scanned (and at the first page). */
+#define PROGRESS_EVERY ((uint64_t)16 << 20)
 
 static void window_free(struct window *w)
 {
@@ -255,6 +259,9 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
         const uint8_t *page;
         if (!ksym_reserve(&d->work, XA_PAGE_SIZE))
             return XA_ELIMIT;
+        if (d->scanned % PROGRESS_EVERY == 0)
+            xa__progress(xa, "searching memory for the kernel", d->scanned, xa->memsize);
+        d->scanned += XA_PAGE_SIZE;
         if (xa__page(xa, pfn, &page) < 0)
             continue;
         for (size_t off = 0; off < XA_PAGE_SIZE; off += SCAN_STRIDE) {

@@ -38,7 +38,8 @@ PU64, PU32, PSIZE = ctypes.POINTER(u64), ctypes.POINTER(u32), ctypes.POINTER(siz
 
 class InitOpts(ctypes.Structure):
     _fields_ = [("sz", size_t), ("target", S), ("flags", u32), ("sysmap", S), ("btf", S),
-                ("v2p_cache_entries", size_t), ("page_cache_entries", size_t)]
+                ("v2p_cache_entries", size_t), ("page_cache_entries", size_t),
+                ("progress", ctypes.c_void_p), ("progress_ctx", ctypes.c_void_p)]  # not used
 
 
 class Regs(ctypes.Structure):

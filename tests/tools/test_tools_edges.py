@@ -230,10 +230,11 @@ def test_read_pad_physical_past_the_end(dumps):
     assert f"hole at {hex(end)}-{hex(end + 200)} (200 bytes)".encode() in p.stderr
 
 
-def read_with_stderr_on_a_tty(args):
-    """Run xa-read with stderr on a pseudo-terminal; (exit code, what the terminal got)."""
+def read_with_stderr_on_a_tty(args, tool="xa-read"):
+    """Run a tool (xa-read) with stderr on a pseudo-terminal; (exit code, what
+    the terminal got)."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([tool_path("xa-read"), *map(str, args)], stdout=subprocess.DEVNULL,
+    p = subprocess.Popen([tool_path(tool), *map(str, args)], stdout=subprocess.DEVNULL,
                          stderr=slave)
     os.close(slave)
     got = b""
@@ -269,3 +270,16 @@ def test_read_progress_only_on_a_terminal(dumps):
     p = subprocess.run([tool_path("xa-read"), *map(str, big)], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=120)
     assert p.returncode == 0 and p.stderr == b""
+
+
+def test_kernel_search_progress_only_on_a_terminal(dumps):
+    """A raw image has no registers to say where the kernel is: the library
+    searches guest memory, and a terminal sees how far it got."""
+    img, _ = raw_dump(dumps)
+    code, tty = read_with_stderr_on_a_tty([f"file:{img}"], tool="xa-info")
+    assert code == 0
+    assert b"searching memory for the kernel" in tty and b" MiB (" in tty, tty
+    assert tty.endswith(b"\r\x1b[K"), tty  # erased before the tool goes on
+    p = subprocess.run([tool_path("xa-info"), f"file:{img}"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=120)
+    assert p.returncode == 0 and p.stderr == b"", p.stderr
