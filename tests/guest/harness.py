@@ -850,14 +850,28 @@ class Guest:
 
 # ------------------------------------------------------------------- CLI ---
 
-def _sources_mtime():
-    return max(os.path.getmtime(os.path.join(HERE, s)) for s in SOURCES)
+def _sources_hash():
+    """What the dumps were made from: a set made by the same guest sources is
+    reused, whatever the checkout's file times (CI clones afresh)."""
+    h = hashlib.sha256()
+    for s in SOURCES:
+        with open(os.path.join(HERE, s), "rb") as f:
+            h.update(s.encode() + b"\0" + hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def _up_to_date(out):
+    try:
+        with open(os.path.join(out, "sources.sha256")) as f:
+            return f.read().strip() == _sources_hash()
+    except OSError:
+        return False
 
 
 def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2):
     out = os.path.abspath(out)
     tj = os.path.join(out, "truth.json")
-    if not force and os.path.exists(tj) and os.path.getmtime(tj) > _sources_mtime():
+    if not force and os.path.exists(tj) and _up_to_date(out):
         log("%s is up to date" % out)
         return out
     # Several test runs may share the cache: one makes the dumps while the
@@ -867,7 +881,7 @@ def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not force and os.path.exists(tj) and os.path.getmtime(tj) > _sources_mtime():
+        if not force and os.path.exists(tj) and _up_to_date(out):
             log("%s is up to date" % out)
             return out
         name = "dump-l5" if la57 else "dump-l4"
@@ -875,6 +889,8 @@ def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2):
         shutil.rmtree(tmp, ignore_errors=True)
         with Guest(name, la57=la57, mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
             t = g.dump(tmp)
+        with open(os.path.join(tmp, "sources.sha256"), "w") as f:
+            f.write(_sources_hash() + "\n")
         old = "%s.old-%d" % (out, os.getpid())
         if os.path.exists(out):
             os.rename(out, old)
