@@ -28,7 +28,6 @@
 #include <libvirt/virterror.h>
 
 #include "backends/libvirt/libvirt.h"
-#include "core/internal.h"
 
 #define DEFAULT_URI "qemu:///system"
 #define XML_HINT                                                                                   \
@@ -173,19 +172,16 @@ static void add_hint(struct libvirt_backend *lb, int rc)
     struct xa_instance *xa = qb->base.xa;
     if (qb->nr_segs == 0 || qb->base.ranges || (rc != XA_EACCES && rc != XA_ENOTSUP))
         return;
-    char was[XA_ERRMSG_LEN];
-    snprintf(was, sizeof(was), "%s", xa->errmsg);
     if (rc == XA_EACCES && has_ram_file(qb))
-        xa__set_error(xa, rc, "%s (run as root: libvirt's RAM files belong to its QEMU user)",
-                      was);
+        xa__append_error(xa, rc, " (run as root: libvirt's RAM files belong to its QEMU user)");
     else if (rc == XA_EACCES)
-        xa__set_error(xa, rc, "%s; run as root, or %s", was, XML_HINT);
+        xa__append_error(xa, rc, "; run as root, or %s", XML_HINT);
     else if (qb->pid <= 0)
         xa__set_error(xa, rc, "libvirt:%s: guest RAM is not in a file we can open and no local "
                               "QEMU process runs the domain (remote URI?); %s",
                       lb->name, XML_HINT);
     else
-        xa__set_error(xa, rc, "%s; %s", was, XML_HINT);
+        xa__append_error(xa, rc, "; %s", XML_HINT);
 }
 
 /* method: "<how RAM is reached>; QMP via libvirt URI". */
@@ -219,11 +215,8 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
         else if (strstr(lb->uri, "/embed"))
             hint = "an embedded driver lives in the process that runs it: ask that process, "
                    "or run the domain under libvirtd";
-        if (hint) {
-            char was[XA_ERRMSG_LEN];
-            snprintf(was, sizeof(was), "%s", be->xa->errmsg);
-            xa__set_error(be->xa, rc, "%s (%s)", was, hint);
-        }
+        if (hint)
+            xa__append_error(be->xa, rc, " (%s)", hint);
         return rc;
     }
     lb->dom = virDomainLookupByName(lb->conn, lb->name);

@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "backends/qemu/qemu.h"
-#include "core/internal.h"
 
 /* Per-command QMP timeout; XA_QMP_TIMEOUT_MS overrides (tests, slow hosts). */
 #define QEMU_DEFAULT_TIMEOUT_MS 10000
