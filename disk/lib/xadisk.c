@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "evq.h"
 #include "internal.h"
+#include "tapctl.h"
 
 #define RBUF_INITIAL (1u << 20)
 #define IDLE_ROUND_MS 1000
@@ -99,16 +100,6 @@ int xadisk_get_fd(const struct xadisk *xd) { return xd && xd->active ? xd->fd : 
 
 /* ---------------------------------------------------------- the tap --- */
 
-static const char *filter_path(void)
-{
-    const char *env = getenv("XADISK_TAP_FILTER");
-    if (env && *env)
-        return env;
-    if (access(XADISK_FILTER_BUILD, R_OK) == 0)
-        return XADISK_FILTER_BUILD;
-    return XADISK_FILTER_INSTALL;
-}
-
 static int connect_unix(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -129,47 +120,21 @@ static int connect_unix(const char *path)
 
 static int start_tap(struct xadisk *xd)
 {
-    char ring[32], lossless[32], events[4200], file[4200], sock[4200], filter[4200];
-    snprintf(ring, sizeof(ring), "ring=%llu", (unsigned long long)(xd->ring_bytes ? xd->ring_bytes : 64u << 20));
-    snprintf(lossless, sizeof(lossless), "lossless=%s", (xd->flags & XADISK_LOSSLESS) ? "true" : "false");
-    snprintf(events, sizeof(events), "events=%s", xd->event_socket);
-    snprintf(file, sizeof(file), "file=%s", xd->image);
-    snprintf(sock, sizeof(sock), "%s", xd->nbd_socket);
-    snprintf(filter, sizeof(filter), "--filter=%s", filter_path());
     unlink(xd->event_socket);
-    char pidfile[4200];
-    snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
-    unlink(pidfile);
     /* nbdkit daemonizes itself: the guest's disk must outlive a crashed monitor */
-    pid_t pid = fork();
+    const struct tap_launch l = {
+        .image = xd->image, .nbd_socket = xd->nbd_socket, .event_socket = xd->event_socket,
+        .ring_bytes = xd->ring_bytes ? xd->ring_bytes : 64u << 20,
+        .lossless = (xd->flags & XADISK_LOSSLESS) != 0, .daemon = true, .quiet = true};
+    char pidfile[4200];
+    tap_pidfile(xd->nbd_socket, pidfile, sizeof(pidfile));
+    pid_t pid = tap_spawn(&l);
     if (pid < 0)
         return fail(xd, XA_EIO, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        execlp("nbdkit", "nbdkit", "-P", pidfile, "-U", sock, filter, "file", file, events, ring,
-               lossless, (char *)NULL);
-        _exit(127);
-    }
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return fail(xd, XA_EIO, "nbdkit failed to start the tap on %s", xd->image);
-    int tpid = 0; /* the daemon writes its pid file after the parent has exited */
-    for (int i = 0; i < 100 && tpid <= 0; i++) {
-        FILE *f = fopen(pidfile, "r");
-        if (f) {
-            if (fscanf(f, "%d", &tpid) != 1)
-                tpid = 0;
-            fclose(f);
-        }
-        if (tpid <= 0) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
+    pid_t tpid = tap_wait_pidfile(pidfile);
     if (tpid <= 0)
         return fail(xd, XA_EIO, "nbdkit wrote no pid to %s", pidfile);
     xd->tap_pid = tpid;
