@@ -1,6 +1,7 @@
 /*
  * xadisk.c -- the public xadisk API: targets, the tap connection and its
- * framing, optional supervision of a tap we started, watches, events.
+ * framing, events.  Supervising a tap we started is tap.c's job, watches
+ * are watch.c's; the handle's state is in handle.h.
  */
 #include "xadisk.h"
 
@@ -22,47 +23,7 @@
 #include "engine.h"
 #include "evq.h"
 #include "internal.h"
-#include "tapctl.h"
-
-#define RBUF_INITIAL (1u << 20)
-#define IDLE_ROUND_MS 1000
-#define RECONNECT_GIVE_UP_MS 30000
-#define HELLO_WAIT_MS 10000
-/* A tap that breaks the stream this many times in a row, each time before
- * records flowed again, is given up on. */
-#define BROKEN_STREAMS_GIVE_UP 5
-#define BROKEN_STREAM_PAUSE_MS 200
-
-struct watch {
-    char *path;
-    uint32_t flags, mask;
-};
-
-struct xadisk {
-    char errmsg[256];
-    char *event_socket, *nbd_socket, *image, *qemu_args;
-    uint32_t flags;
-    uint64_t ring_bytes;
-    bool own_tap;
-    pid_t tap_pid;
-    int fd;
-    bool active, connected, have_hello, engine_up;
-    /* the stream: HELLO (seq s), READY (s + 1), then seq + 1 per frame */
-    bool have_ready;
-    uint64_t expect_seq, hello_image_size, hello_ring_bytes;
-    unsigned broken_in_row;         /* broken streams since records last flowed */
-    char resync_reason[200];        /* why the next RESYNC event comes */
-    char tap_image[4096];           /* the image HELLO named */
-    uint64_t disconnected_at_ms, connected_at_ms, last_data_ms, reconnect_after_ms;
-    uint8_t *rbuf;
-    size_t rstart, rlen, rcap;
-    struct engine eng;
-    struct evq q;
-    struct xadisk_event cur;
-    struct watch *w;
-    size_t nw;
-    struct xadisk_stats st;
-};
+#include "handle.h"
 
 static _Thread_local char init_error[256];
 
@@ -76,8 +37,7 @@ const char *xd_strerror(int err)
     }
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct xadisk *xd, int code, const char *fmt, ...)
+int xd_fail(struct xadisk *xd, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -86,7 +46,7 @@ static int fail(struct xadisk *xd, int code, const char *fmt, ...)
     return code;
 }
 
-static uint64_t now_ms(void)
+uint64_t xd_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -99,74 +59,6 @@ const char *xadisk_qemu_args(const struct xadisk *xd) { return xd ? xd->qemu_arg
 int xadisk_get_fd(const struct xadisk *xd) { return xd && xd->active ? xd->fd : -1; }
 
 /* ---------------------------------------------------------- the tap --- */
-
-static int connect_unix(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -1;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    int rcvbuf = 8 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    return fd;
-}
-
-static int start_tap(struct xadisk *xd)
-{
-    unlink(xd->event_socket);
-    /* nbdkit daemonizes itself: the guest's disk must outlive a crashed monitor */
-    const struct tap_launch l = {
-        .image = xd->image, .nbd_socket = xd->nbd_socket, .event_socket = xd->event_socket,
-        .ring_bytes = xd->ring_bytes ? xd->ring_bytes : 64u << 20,
-        .lossless = (xd->flags & XADISK_LOSSLESS) != 0, .daemon = true, .quiet = true};
-    char pidfile[4200];
-    tap_pidfile(xd->nbd_socket, pidfile, sizeof(pidfile));
-    pid_t pid = tap_spawn(&l);
-    if (pid < 0)
-        return fail(xd, XA_EIO, "fork: %s", strerror(errno));
-    int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fail(xd, XA_EIO, "nbdkit failed to start the tap on %s", xd->image);
-    pid_t tpid = tap_wait_pidfile(pidfile);
-    if (tpid <= 0)
-        return fail(xd, XA_EIO, "nbdkit wrote no pid to %s", pidfile);
-    xd->tap_pid = tpid;
-    for (int i = 0; i < 200; i++) { /* up to 10 s for the event socket */
-        int fd = connect_unix(xd->event_socket);
-        if (fd >= 0) {
-            close(fd);
-            return 0;
-        }
-        if (kill(tpid, 0) < 0) {
-            xd->tap_pid = 0;
-            return fail(xd, XA_EIO, "the tap exited at start");
-        }
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return fail(xd, XA_ETIMEDOUT, "the tap did not open %s", xd->event_socket);
-}
-
-static void stop_tap(struct xadisk *xd)
-{
-    if (xd->tap_pid > 0) {
-        kill(xd->tap_pid, SIGTERM);
-        for (int i = 0; i < 100 && kill(xd->tap_pid, 0) == 0; i++) {
-            struct timespec ts = {0, 20 * 1000000L};
-            nanosleep(&ts, NULL);
-            if (i == 99)
-                kill(xd->tap_pid, SIGKILL);
-        }
-    }
-    xd->tap_pid = 0;
-}
 
 static char *dupcat(const char *a, const char *b)
 {
@@ -217,7 +109,7 @@ int xadisk_init(const struct xadisk_opts *opts, struct xadisk **out)
                          "node-name=xadisk0,reconnect-delay=10 "
                          "-device virtio-blk-pci,drive=xadisk0",
                          xd->nbd_socket);
-            rc = start_tap(xd);
+            rc = xd_tap_start(xd);
             if (rc < 0)
                 snprintf(init_error, sizeof(init_error), "%s", xd->errmsg);
         }
@@ -254,15 +146,15 @@ static void disconnect(struct xadisk *xd)
 
 static int do_connect(struct xadisk *xd)
 {
-    xd->fd = connect_unix(xd->event_socket);
+    xd->fd = xd_connect_unix(xd->event_socket);
     if (xd->fd < 0)
-        return fail(xd, XA_EIO, "cannot connect to the tap at %s: %s", xd->event_socket,
+        return xd_fail(xd, XA_EIO, "cannot connect to the tap at %s: %s", xd->event_socket,
                     strerror(errno));
     xd->connected = true;
     xd->have_hello = false;
     xd->have_ready = false;
     xd->rstart = xd->rlen = 0;
-    xd->last_data_ms = xd->connected_at_ms = now_ms();
+    xd->last_data_ms = xd->connected_at_ms = xd_now_ms();
     return 0;
 }
 
@@ -300,7 +192,7 @@ static int fill(struct xadisk *xd, int timeout_ms)
     if (n <= 0)
         return XA_EGONE;
     xd->rlen += (size_t)n;
-    xd->last_data_ms = now_ms();
+    xd->last_data_ms = xd_now_ms();
     return 1;
 }
 
@@ -383,11 +275,11 @@ static int broken_stream(struct xadisk *xd, const char *why)
     xd->broken_in_row++;
     snprintf(xd->resync_reason, sizeof(xd->resync_reason),
              "broken stream from the tap (%s); reconnected and rescanned", why);
-    fail(xd, XA_EBADDATA, "broken stream from the tap (%s)", why);
+    xd_fail(xd, XA_EBADDATA, "broken stream from the tap (%s)", why);
     if (xd->broken_in_row >= BROKEN_STREAMS_GIVE_UP)
-        return fail(xd, XA_EBADDATA, "the tap at %s sent a broken stream %u times in a row (%s)",
+        return xd_fail(xd, XA_EBADDATA, "the tap at %s sent a broken stream %u times in a row (%s)",
                     xd->event_socket, xd->broken_in_row, why);
-    xd->reconnect_after_ms = now_ms() + BROKEN_STREAM_PAUSE_MS * xd->broken_in_row;
+    xd->reconnect_after_ms = xd_now_ms() + BROKEN_STREAM_PAUSE_MS * xd->broken_in_row;
     return 0;
 }
 
@@ -398,16 +290,16 @@ static int on_hello(struct xadisk *xd, const struct xdp_hdr *h, const uint8_t *p
     struct xdp_hello hello;
     memcpy(&hello, p, sizeof(hello));
     if (hello.version != XDP_VERSION)
-        return fail(xd, XA_ENOTSUP, "tap speaks protocol %u, we speak %u", hello.version,
+        return xd_fail(xd, XA_ENOTSUP, "tap speaks protocol %u, we speak %u", hello.version,
                     XDP_VERSION);
     const char *image = (const char *)p + sizeof(hello);
     if (!*image)
-        return fail(xd, XA_ENOTSUP, "the tap does not say which image it serves");
+        return xd_fail(xd, XA_ENOTSUP, "the tap does not say which image it serves");
     if (xd->engine_up && strcmp(image, xd->tap_image) != 0)
-        return fail(xd, XA_ENOTSUP, "the tap now serves %s, not %s", image, xd->tap_image);
+        return xd_fail(xd, XA_ENOTSUP, "the tap now serves %s, not %s", image, xd->tap_image);
     size_t l = strlen(image);
     if (l >= sizeof(xd->tap_image))
-        return fail(xd, XA_ELIMIT, "image path too long");
+        return xd_fail(xd, XA_ELIMIT, "image path too long");
     memcpy(xd->tap_image, image, l + 1); /* engine_start opens it at READY */
     xd->have_hello = true;
     xd->expect_seq = h->seq;
@@ -423,7 +315,7 @@ static int on_ready(struct xadisk *xd)
     if (!xd->engine_up) {
         int rc = engine_start(&xd->eng, xd->tap_image);
         if (rc < 0)
-            return fail(xd, rc, "%s", xd->eng.err);
+            return xd_fail(xd, rc, "%s", xd->eng.err);
         xd->engine_up = true;
         return 0;
     }
@@ -496,25 +388,25 @@ static int drain(struct xadisk *xd)
 int xadisk_activate(struct xadisk *xd)
 {
     if (xd->active)
-        return fail(xd, XA_EBUSY, "already active");
+        return xd_fail(xd, XA_EBUSY, "already active");
     /* Active means records flow: HELLO, then READY through the tap's ring.
      * A broken stream before that is retried until the deadline. */
-    uint64_t deadline = now_ms() + HELLO_WAIT_MS;
+    uint64_t deadline = xd_now_ms() + HELLO_WAIT_MS;
     xd->resync_reason[0] = 0;
     xd->broken_in_row = 0;
     while (!xd->have_ready) {
-        uint64_t t = now_ms();
+        uint64_t t = xd_now_ms();
         int left = t < deadline ? (int)(deadline - t) : 0;
         if (left <= 0) {
             bool broken = xd->broken_in_row > 0;
             disconnect(xd);
             if (broken)
                 return XA_EBADDATA; /* errmsg says how the stream broke */
-            return fail(xd, XA_ETIMEDOUT, "no HELLO and READY from the tap within %d s",
+            return xd_fail(xd, XA_ETIMEDOUT, "no HELLO and READY from the tap within %d s",
                         HELLO_WAIT_MS / 1000);
         }
         if (!xd->connected) {
-            if (now_ms() < xd->reconnect_after_ms) {
+            if (xd_now_ms() < xd->reconnect_after_ms) {
                 struct timespec ts = {0, 20 * 1000000L};
                 nanosleep(&ts, NULL);
                 continue;
@@ -526,11 +418,11 @@ int xadisk_activate(struct xadisk *xd)
         int rc = fill(xd, left < 200 ? left : 200);
         if (rc == XA_EGONE || rc == XA_ELIMIT) {
             disconnect(xd);
-            return fail(xd, XA_EIO, "the tap closed the connection before records flowed");
+            return xd_fail(xd, XA_EIO, "the tap closed the connection before records flowed");
         }
         if (rc < 0) {
             disconnect(xd);
-            return fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
+            return xd_fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
         }
         rc = drain(xd);
         if (rc < 0) {
@@ -545,7 +437,7 @@ int xadisk_activate(struct xadisk *xd)
 int xadisk_deactivate(struct xadisk *xd)
 {
     if (!xd->active)
-        return fail(xd, XA_EINVAL, "not active");
+        return xd_fail(xd, XA_EINVAL, "not active");
     disconnect(xd);
     if (xd->engine_up)
         engine_stop(&xd->eng);
@@ -563,7 +455,7 @@ void xadisk_destroy(struct xadisk *xd)
     if (xd->active && xadisk_deactivate(xd) < 0)
         xd->active = false;
     if (xd->own_tap)
-        stop_tap(xd);
+        xd_tap_stop(xd);
     for (size_t i = 0; i < xd->nw; i++)
         free(xd->w[i].path);
     free(xd->w);
@@ -575,98 +467,17 @@ void xadisk_destroy(struct xadisk *xd)
     free(xd);
 }
 
-static bool path_under(const char *path, const struct watch *w)
-{
-    if (!path)
-        return false;
-    size_t l = strlen(w->path);
-    if (strcmp(w->path, "/") == 0) {
-        if (w->flags & XADISK_WATCH_RECURSIVE)
-            return true;
-        return path[0] == '/' && !strchr(path + 1, '/');
-    }
-    if (strncmp(path, w->path, l) != 0)
-        return false;
-    if (path[l] == 0)
-        return true;
-    if (path[l] != '/')
-        return false;
-    return (w->flags & XADISK_WATCH_RECURSIVE) || !strchr(path + l + 1, '/');
-}
-
-static bool wanted(const struct xadisk *xd, const struct xadisk_event *ev)
-{
-    if (!xd->nw || ev->type == XADISK_EV_RESYNC)
-        return true;
-    for (size_t i = 0; i < xd->nw; i++)
-        if ((xd->w[i].mask & ev->type) &&
-            (path_under(ev->path, &xd->w[i]) || path_under(ev->old_path, &xd->w[i])))
-            return true;
-    return false;
-}
-
-static char *normalize(const char *p)
-{
-    if (!p || p[0] != '/')
-        return NULL;
-    char *s = strdup(p);
-    if (!s)
-        return NULL;
-    size_t l = strlen(s);
-    while (l > 1 && s[l - 1] == '/')
-        s[--l] = 0;
-    return s;
-}
-
-int xadisk_set_watch(struct xadisk *xd, const char *path, uint32_t flags, uint32_t mask)
-{
-    char *p = normalize(path);
-    if (!p)
-        return fail(xd, XA_EINVAL, "watch path must be absolute: %s", path ? path : "(null)");
-    for (size_t i = 0; i < xd->nw; i++)
-        if (strcmp(xd->w[i].path, p) == 0) {
-            free(p);
-            xd->w[i].flags = flags;
-            xd->w[i].mask = mask;
-            return 0;
-        }
-    void *n = realloc(xd->w, (xd->nw + 1) * sizeof(*xd->w));
-    if (!n) {
-        free(p);
-        return XA_ENOMEM;
-    }
-    xd->w = n;
-    xd->w[xd->nw++] = (struct watch){.path = p, .flags = flags, .mask = mask};
-    return 0;
-}
-
-int xadisk_unset_watch(struct xadisk *xd, const char *path)
-{
-    char *p = normalize(path);
-    if (!p)
-        return fail(xd, XA_EINVAL, "watch path must be absolute");
-    for (size_t i = 0; i < xd->nw; i++)
-        if (strcmp(xd->w[i].path, p) == 0) {
-            free(xd->w[i].path);
-            xd->w[i] = xd->w[--xd->nw];
-            free(p);
-            return 0;
-        }
-    free(p);
-    return fail(xd, XA_ENOENT, "no watch on %s", path);
-}
-
 /* The tap went away: restart ours, or wait for someone to restart theirs. */
 static int try_reconnect(struct xadisk *xd)
 {
     if (!xd->disconnected_at_ms)
-        xd->disconnected_at_ms = now_ms();
-    if (now_ms() < xd->reconnect_after_ms)
+        xd->disconnected_at_ms = xd_now_ms();
+    if (xd_now_ms() < xd->reconnect_after_ms)
         return 1; /* after a broken stream: not at once */
     if (xd->own_tap) {
         if (xd->tap_pid <= 0 || kill(xd->tap_pid, 0) < 0) {
             xd->tap_pid = 0;
-            int rc = start_tap(xd);
+            int rc = xd_tap_start(xd);
             if (rc < 0)
                 return rc;
         }
@@ -675,8 +486,8 @@ static int try_reconnect(struct xadisk *xd)
         xd->disconnected_at_ms = 0;
         return 0;
     }
-    if (now_ms() - xd->disconnected_at_ms > RECONNECT_GIVE_UP_MS)
-        return fail(xd, XA_EGONE, "the tap at %s is gone", xd->event_socket);
+    if (xd_now_ms() - xd->disconnected_at_ms > RECONNECT_GIVE_UP_MS)
+        return xd_fail(xd, XA_EGONE, "the tap at %s is gone", xd->event_socket);
     return 1;
 }
 
@@ -684,20 +495,20 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
 {
     *ev = NULL;
     if (!xd->active)
-        return fail(xd, XA_EINVAL, "not active");
+        return xd_fail(xd, XA_EINVAL, "not active");
     evq_event_free(&xd->cur);
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : xd_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         while (evq_pop(&xd->q, &xd->cur)) {
             xd->st.events++;
             if (xd->cur.type == XADISK_EV_RESYNC) { /* xadisk_errmsg() says why */
                 if (xd->resync_reason[0])
-                    fail(xd, 0, "%s", xd->resync_reason);
+                    xd_fail(xd, 0, "%s", xd->resync_reason);
                 else
-                    fail(xd, 0, "a journal commit could not be followed; rescanned");
+                    xd_fail(xd, 0, "a journal commit could not be followed; rescanned");
                 xd->resync_reason[0] = 0;
             }
-            if (wanted(xd, &xd->cur)) {
+            if (xd_watch_wanted(xd, &xd->cur)) {
                 *ev = &xd->cur;
                 return 0;
             }
@@ -708,7 +519,7 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
             if (rc < 0)
                 return rc;
             if (rc > 0) {
-                uint64_t t = now_ms();
+                uint64_t t = xd_now_ms();
                 if (t >= deadline)
                     return XA_ETIMEDOUT;
                 struct timespec ts = {0, 100 * 1000000L};
@@ -720,7 +531,7 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
         if (rc < 0)
             return rc;
         if (xd->connected && !xd->have_ready &&
-            now_ms() - xd->connected_at_ms > HELLO_WAIT_MS) {
+            xd_now_ms() - xd->connected_at_ms > HELLO_WAIT_MS) {
             rc = broken_stream(xd, "no HELLO and READY within 10 s of connecting");
             if (rc < 0)
                 return rc;
@@ -736,7 +547,7 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
             if (xd->q.n)
                 continue;
         }
-        uint64_t t = now_ms();
+        uint64_t t = xd_now_ms();
         if (t >= deadline && timeout_ms != 0)
             return XA_ETIMEDOUT;
         int wait = deadline == UINT64_MAX ? IDLE_ROUND_MS
@@ -755,15 +566,15 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
             continue;
         }
         if (rc < 0)
-            return fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
+            return xd_fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
         if (rc == 0) {
-            if (now_ms() - xd->last_data_ms >= IDLE_ROUND_MS && xd->engine_up) {
+            if (xd_now_ms() - xd->last_data_ms >= IDLE_ROUND_MS && xd->engine_up) {
                 engine_idle(&xd->eng, &xd->q);
-                xd->last_data_ms = now_ms();
+                xd->last_data_ms = xd_now_ms();
             }
             if (xd->q.n)
                 continue;
-            if (timeout_ms == 0 || now_ms() >= deadline)
+            if (timeout_ms == 0 || xd_now_ms() >= deadline)
                 return XA_ETIMEDOUT;
         }
     }
