@@ -1,6 +1,6 @@
 /*
  * handle.h -- the state of one xadisk handle, shared by the files of the
- * public API: xadisk.c (handle, connection, framing, events), tap.c
+ * public API: xadisk.c (handle, events), stream.c (connection, framing), tap.c
  * (supervising a tap we started), watch.c (watches).  Internal.
  */
 #ifndef XADISK_HANDLE_H
@@ -66,6 +66,15 @@ int xd_connect_unix(const char *path);
 int xd_tap_start(struct xadisk *xd);
 /* tap.c: stop our tap, if running. */
 void xd_tap_stop(struct xadisk *xd);
+
+/* stream.c: the connection and its framing. */
+void xd_disconnect(struct xadisk *xd);
+int xd_connect(struct xadisk *xd);
+/* Read what the tap sent within @timeout_ms: 1 read, 0 nothing, or an error. */
+int xd_fill(struct xadisk *xd, int timeout_ms);
+int xd_broken_stream(struct xadisk *xd, const char *why);
+/* Hand every whole frame in the buffer on. */
+int xd_drain(struct xadisk *xd);
 
 /* watch.c: whether an event is for a watched path (all are without watches). */
 bool xd_watch_wanted(const struct xadisk *xd, const struct xadisk_event *ev);
