@@ -900,38 +900,25 @@ static char *take_name_in_dying_dir(struct xd_model *m, struct xd_node *t, uint3
     return NULL;
 }
 
-int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
-                  size_t nforce, bool all_known, uint64_t txn, struct evq *q)
-{
-    size_t n_in = n;
-    ext2fs_flush_icache(m->fs);
-    size_t total = n + nforce + (all_known ? m->nodes.count : 0);
-    uint32_t *cand = malloc((total ? total : 1) * sizeof(*cand));
-    struct chg *chg = calloc(total ? total : 1, sizeof(*chg));
-    struct dvec removed = {0}, added = {0};
-    struct evq creates = {0}, dels = {0}, mods = {0};
-    struct u64map ranges = {0};
-    int rc = 0;
-    if (!cand || !chg) {
-        free(cand);
-        free(chg);
-        return XA_ENOMEM;
-    }
-    if (n)
-        memcpy(cand, inos, n * sizeof(*cand));
-    if (nforce)
-        memcpy(cand + n, force, nforce * sizeof(*cand));
-    n += nforce;
-    if (all_known) {
-        size_t pos = 0;
-        uint64_t k;
-        void *v;
-        while (u64map_next(&m->nodes, &pos, &k, &v))
-            cand[n++] = (uint32_t)k;
-    }
-    if (n)
-        qsort(cand, n, sizeof(*cand), cmp_u32);
+/*
+ * One refresh round.  The diff (phases 1-6) brings the model up to date
+ * and records what changed; the events (phases 7-10) are made from that
+ * record, then queued in order.
+ */
+struct refresh {
+    struct xd_model *m;
+    uint64_t txn;
+    struct chg *chg; /* inodes that changed */
+    size_t nchg;
+    struct dvec removed, added;     /* directory entries that went away, appeared */
+    struct evq creates, dels, mods; /* events, by kind, before ordering */
+    struct u64map ranges;           /* ino -> struct rlist: data written */
+};
 
+static void diff_changed_inodes(struct refresh *rf, const uint32_t *cand, size_t n,
+                                const uint32_t *force, size_t nforce, bool all_known)
+{
+    struct xd_model *m = rf->m;
     /* 1. new state of every candidate that changed */
     size_t nchg = 0;
     for (size_t i = 0; i < n; i++) {
@@ -939,7 +926,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         if ((i && cand[i - 1] == ino) || ino == 0 || ino > m->inodes_count ||
             (ino < m->first_ino && ino != ROOT_INO))
             continue;
-        struct chg *c = &chg[nchg];
+        struct chg *c = &rf->chg[nchg];
         if (read_state(m, ino, &c->st) < 0) {
             m->bad++;
             continue;
@@ -955,7 +942,6 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             if (!forced)
                 continue;
         }
-        (void)n_in;
         c->ino = ino;
         /* ext4 may hand a freed inode number to a new file in the same
          * transaction: a new generation makes it a delete plus a create, not
@@ -972,8 +958,16 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         }
         nchg++;
     }
+    rf->nchg = nchg;
+}
 
+static int diff_dir_entries(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    struct chg *chg = rf->chg;
+    size_t nchg = rf->nchg;
     /* 2. entry changes of known directories (old paths computed before any change) */
+    int rc = 0;
     for (size_t i = 0; i < nchg && rc == 0; i++) {
         struct xd_node *d = node_get(m, chg[i].ino);
         if (!d || !LINUX_S_ISDIR(d->mode))
@@ -993,7 +987,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                 struct delta x = {.dir = d->ino, .ino = d->ents[a].ino,
                                   .name = strdup(d->ents[a].name),
                                   .old_path = join_path(m, d->ino, d->ents[a].name)};
-                dvec_push(&removed, &x);
+                dvec_push(&rf->removed, &x);
                 a++;
             }
             if (c >= 0) {
@@ -1002,7 +996,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                 struct delta x = {.dir = d->ino, .ino = ne[b].ino, .name = strdup(ne[b].name),
                                   .known = known,
                                   .old_path = known ? model_path(m, t->ino) : NULL};
-                dvec_push(&added, &x);
+                dvec_push(&rf->added, &x);
                 b++;
             }
         }
@@ -1010,7 +1004,14 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         d->ents = ne;
         d->nents = nn;
     }
+    return rc;
+}
 
+static void diff_inodes(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    struct chg *chg = rf->chg;
+    size_t nchg = rf->nchg;
     /* 3. attributes and extents of known inodes */
     for (size_t i = 0; i < nchg; i++) {
         struct xd_node *nd = node_get(m, chg[i].ino);
@@ -1024,18 +1025,27 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         apply_state(nd, &chg[i].st);
         read_extents(m, nd, &chg[i].st);
     }
+}
 
+static void diff_unlink(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
     /* 4. unlink removed names */
-    for (size_t i = 0; i < removed.n; i++) {
-        struct xd_node *t = node_get(m, removed.v[i].ino);
+    for (size_t i = 0; i < rf->removed.n; i++) {
+        struct xd_node *t = node_get(m, rf->removed.v[i].ino);
         if (t)
-            del_link(t, removed.v[i].dir, removed.v[i].name);
+            del_link(t, rf->removed.v[i].dir, rf->removed.v[i].name);
     }
+}
 
+static int diff_link(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
     /* 5. link added names; new inodes join the model (new directories with their
      *    entries, which are appended to `added` so that the walk covers subtrees) */
-    for (size_t i = 0; i < added.n && rc == 0; i++) {
-        struct delta *x = &added.v[i];
+    int rc = 0;
+    for (size_t i = 0; i < rf->added.n && rc == 0; i++) {
+        struct delta *x = &rf->added.v[i];
         if (!x->name)
             continue;
         struct xd_node *t = node_get(m, x->ino);
@@ -1058,20 +1068,23 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                     struct delta y = {.dir = t->ino, .ino = t->ents[j].ino,
                                       .name = strdup(t->ents[j].name), .known = c != NULL,
                                       .old_path = c ? model_path(m, c->ino) : NULL};
-                    dvec_push(&added, &y);
-                    x = &added.v[i]; /* the vector may have moved */
+                    dvec_push(&rf->added, &y);
+                    x = &rf->added.v[i]; /* the vector may have moved */
                 }
             }
         }
         rc = rc ? rc : add_link(t, x->dir, x->name);
     }
+    return rc;
+}
 
-    /* 6. data written since the last round, per file */
-    attribute_pending(m, &ranges);
-
+static void events_names(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    uint64_t txn = rf->txn;
     /* 7. events: creates, renames and links in walk order */
-    for (size_t i = 0; i < added.n; i++) {
-        struct delta *x = &added.v[i];
+    for (size_t i = 0; i < rf->added.n; i++) {
+        struct delta *x = &rf->added.v[i];
         struct xd_node *t = node_get(m, x->ino);
         if (x->consumed || !t || !x->name)
             continue;
@@ -1081,13 +1094,13 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             continue;
         if (x->known) {
             struct delta *r = NULL;
-            for (size_t j = 0; j < removed.n; j++)
-                if (!removed.v[j].consumed && removed.v[j].ino == x->ino) {
-                    r = &removed.v[j];
+            for (size_t j = 0; j < rf->removed.n; j++)
+                if (!rf->removed.v[j].consumed && rf->removed.v[j].ino == x->ino) {
+                    r = &rf->removed.v[j];
                     break;
                 }
             char *implicit = r || LINUX_S_ISDIR(t->mode) ? NULL
-                                                         : take_name_in_dying_dir(m, t, x->dir, &removed);
+                                                         : take_name_in_dying_dir(m, t, x->dir, &rf->removed);
             if (r || implicit || LINUX_S_ISDIR(t->mode)) {
                 ev_fill(&ev, XADISK_EV_RENAME, t, txn);
                 ev.old_path = r ? r->old_path : implicit ? implicit : x->old_path;
@@ -1101,36 +1114,41 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                 ev_fill(&ev, XADISK_EV_LINK, t, txn);
             }
             ev.path = path;
-            evq_push(&creates, &ev);
+            evq_push(&rf->creates, &ev);
             continue;
         }
         ev_fill(&ev, XADISK_EV_CREATE, t, txn);
         ev.path = path;
         ev.old_size = 0;
-        evq_push(&creates, &ev);
-        if (LINUX_S_ISREG(t->mode) && t->size > 0 && t->nlk == 1 && u64map_get(&ranges, t->ino)) {
+        evq_push(&rf->creates, &ev);
+        if (LINUX_S_ISREG(t->mode) && t->size > 0 && t->nlk == 1 && u64map_get(&rf->ranges, t->ino)) {
             /* data seen with the create; data written after the commit (ext4
              * fills unwritten extents after it) comes as a later WRITE */
             ev_fill(&ev, XADISK_EV_WRITE, t, txn);
             ev.old_size = 0;
             ev.path = join_path(m, x->dir, x->name);
-            ev_take_ranges(&ev, &ranges, t->ino, t->size);
+            ev_take_ranges(&ev, &rf->ranges, t->ino, t->size);
             if (ev.path && ev.nranges)
-                push_write(&creates, t, &ev, false);
+                push_write(&rf->creates, t, &ev, false);
             else
                 evq_event_free(&ev);
         }
     }
+}
 
+static void events_deletes(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    uint64_t txn = rf->txn;
     /* 8. deletes: names that went away without reappearing; nodes that lost
      *    their last name are dropped after all names were reported */
     struct gone {
         uint32_t ino;
         char *path;
-    } *gone = malloc((removed.n ? removed.n : 1) * sizeof(*gone));
+    } *gone = malloc((rf->removed.n ? rf->removed.n : 1) * sizeof(*gone));
     size_t ngone = 0;
-    for (size_t i = 0; i < removed.n; i++) {
-        struct delta *r = &removed.v[i];
+    for (size_t i = 0; i < rf->removed.n; i++) {
+        struct delta *r = &rf->removed.v[i];
         struct xd_node *t = node_get(m, r->ino);
         if (r->consumed || !t)
             continue;
@@ -1141,14 +1159,21 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         ev.path = r->old_path ? r->old_path : strdup("?");
         r->old_path = NULL;
         ev.nlink = t->nlk && !t->reused ? t->links : 0;
-        evq_push(&dels, &ev);
+        evq_push(&rf->dels, &ev);
     }
     for (size_t i = 0; i < ngone; i++) {
-        drop_subtree(m, gone[i].ino, gone[i].path, txn, &dels, MAX_PATH_DEPTH);
+        drop_subtree(m, gone[i].ino, gone[i].path, txn, &rf->dels, MAX_PATH_DEPTH);
         free(gone[i].path);
     }
     free(gone);
+}
 
+static void events_changes(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    uint64_t txn = rf->txn;
+    struct chg *chg = rf->chg;
+    size_t nchg = rf->nchg;
     /* 9. changed attributes, sizes and data of files that stayed */
     for (size_t i = 0; i < nchg; i++) {
         struct chg *c = &chg[i];
@@ -1166,19 +1191,19 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             ev.old_uid = c->old_uid;
             ev.old_gid = c->old_gid;
             ev.path = strdup(path);
-            evq_push(&mods, &ev);
+            evq_push(&rf->mods, &ev);
         }
         if (LINUX_S_ISREG(t->mode)) {
             if (t->size < c->old_size) {
                 ev_fill(&ev, XADISK_EV_TRUNCATE, t, txn);
                 ev.old_size = c->old_size;
                 ev.path = strdup(path);
-                evq_push(&mods, &ev);
+                evq_push(&rf->mods, &ev);
             }
-            if (t->size > c->old_size || t->mtime != c->old_mtime || u64map_get(&ranges, t->ino)) {
+            if (t->size > c->old_size || t->mtime != c->old_mtime || u64map_get(&rf->ranges, t->ino)) {
                 ev_fill(&ev, XADISK_EV_WRITE, t, txn);
                 ev.old_size = c->old_size;
-                ev_take_ranges(&ev, &ranges, t->ino, t->size);
+                ev_take_ranges(&ev, &rf->ranges, t->ino, t->size);
                 bool guessed = false;
                 if (!ev.nranges && t->size > c->old_size) {
                     struct xadisk_range *r1 = malloc(sizeof(*r1));
@@ -1193,17 +1218,22 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                 if (t->size < c->old_size && !ev.nranges)
                     evq_event_free(&ev); /* a plain truncate also moves mtime */
                 else
-                    push_write(&mods, t, &ev, guessed);
+                    push_write(&rf->mods, t, &ev, guessed);
             }
         }
         free(path);
     }
+}
 
+static void events_overwrites(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    uint64_t txn = rf->txn;
     /* 10. data written to files whose inode did not change (overwrites) */
     size_t pos = 0;
     uint64_t k;
     void *v;
-    while (u64map_next(&ranges, &pos, &k, &v)) {
+    while (u64map_next(&rf->ranges, &pos, &k, &v)) {
         struct xd_node *t = node_get(m, (uint32_t)k);
         if (!t || !t->nlk)
             continue;
@@ -1220,18 +1250,21 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         ev.nranges = nr;
         r->v = NULL;
         r->n = 0;
-        push_write(&mods, t, &ev, false);
+        push_write(&rf->mods, t, &ev, false);
     }
+}
 
+static void events_queue(struct refresh *rf, struct evq *q)
+{
     /* order: creates/renames/links, then modifications, then deletes deepest first */
     struct xadisk_event ev;
-    while (evq_pop(&creates, &ev))
+    while (evq_pop(&rf->creates, &ev))
         evq_push(q, &ev);
-    while (evq_pop(&mods, &ev))
+    while (evq_pop(&rf->mods, &ev))
         evq_push(q, &ev);
     size_t nd = 0;
-    struct xadisk_event *dv = malloc((dels.n ? dels.n : 1) * sizeof(*dv));
-    while (dv && evq_pop(&dels, &ev))
+    struct xadisk_event *dv = malloc((rf->dels.n ? rf->dels.n : 1) * sizeof(*dv));
+    while (dv && evq_pop(&rf->dels, &ev))
         dv[nd++] = ev;
     if (dv) {
         if (nd)
@@ -1240,17 +1273,62 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             evq_push(q, &dv[i]);
     }
     free(dv);
-    for (size_t i = 0; i < nchg; i++) {
+}
+
+int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
+                  size_t nforce, bool all_known, uint64_t txn, struct evq *q)
+{
+    ext2fs_flush_icache(m->fs);
+    size_t total = n + nforce + (all_known ? m->nodes.count : 0);
+    uint32_t *cand = malloc((total ? total : 1) * sizeof(*cand));
+    struct chg *chg = calloc(total ? total : 1, sizeof(*chg));
+    struct refresh rf = {.m = m, .txn = txn, .chg = chg};
+    if (!cand || !chg) {
+        free(cand);
+        free(chg);
+        return XA_ENOMEM;
+    }
+    if (n)
+        memcpy(cand, inos, n * sizeof(*cand));
+    if (nforce)
+        memcpy(cand + n, force, nforce * sizeof(*cand));
+    n += nforce;
+    if (all_known) {
+        size_t pos = 0;
+        uint64_t k;
+        void *v;
+        while (u64map_next(&m->nodes, &pos, &k, &v))
+            cand[n++] = (uint32_t)k;
+    }
+    if (n)
+        qsort(cand, n, sizeof(*cand), cmp_u32);
+
+    diff_changed_inodes(&rf, cand, n, force, nforce, all_known);
+    int rc = diff_dir_entries(&rf);
+    diff_inodes(&rf);
+    diff_unlink(&rf);
+    if (rc == 0)
+        rc = diff_link(&rf);
+    /* 6. data written since the last round, per file */
+    attribute_pending(m, &rf.ranges);
+
+    events_names(&rf);
+    events_deletes(&rf);
+    events_changes(&rf);
+    events_overwrites(&rf);
+    events_queue(&rf, q);
+
+    for (size_t i = 0; i < rf.nchg; i++) {
         struct xd_node *t = node_get(m, chg[i].ino);
         if (t)
             t->reused = false;
     }
-    evq_clear(&creates);
-    evq_clear(&mods);
-    evq_clear(&dels);
-    free_rlists(&ranges);
-    dvec_free(&removed);
-    dvec_free(&added);
+    evq_clear(&rf.creates);
+    evq_clear(&rf.mods);
+    evq_clear(&rf.dels);
+    free_rlists(&rf.ranges);
+    dvec_free(&rf.removed);
+    dvec_free(&rf.added);
     free(cand);
     free(chg);
     return rc;
