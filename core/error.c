@@ -60,3 +60,25 @@ int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
         snprintf(xa->errmsg, sizeof(xa->errmsg), "%s: %s", prefix, xa_strerror(code));
     return code;
 }
+
+int xa__append_error(struct xa_instance *xa, int code, const char *fmt, ...)
+{
+    if (!xa)
+        return code;
+    xa->errcode = code;
+    xa->err_seq++;
+    char old[XA_ERRMSG_LEN], what[XA_ERRMSG_LEN];
+    memcpy(old, xa->errmsg, sizeof(old));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    snprintf(xa->errmsg, sizeof(xa->errmsg), "%s%s", old, what);
+    return code;
+}
+
+void xa__clear_error(struct xa_instance *xa)
+{
+    if (xa)
+        xa->errmsg[0] = '\0';
+}

@@ -18,14 +18,6 @@
 #include "core/lru.h"
 #include "xenaccess.h"
 
-#if defined(__GNUC__)
-#define XA_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define XA_PRINTF(a, b)
-#endif
-
-#define XA_ERRMSG_LEN 512
-
 struct xa_os_ops;
 
 /* Backend operations, as named by the wrappers in core/backend.c. */
@@ -102,10 +94,8 @@ struct xa_instance {
 /* Tell the caller how far long work has got (a no-op without a callback). */
 void xa__progress(struct xa_instance *xa, const char *what, uint64_t done, uint64_t total);
 
-/* Set the handle's message and return @code (negative XA_E*). */
-int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
-/* Prefix the current message: "what: <old message>". Returns @code. */
-int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
+/* Errors: xa__set_error() and its kin are declared in backends/backend.h,
+ * the one part of the core a backend sees. */
 
 /*
  * The backend, only through these (core/backend.c): they check the contract

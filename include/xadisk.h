@@ -22,7 +22,7 @@
  * xadisk_get_fd() read the events.
  *
  * Conventions (as in xenaccess.h)
- *  - Fallible calls return 0 or a negative XA_E* code (xenaccess.h);
+ *  - Fallible calls return 0 or a negative XA_E* code (xa_errors.h);
  *    xadisk_errmsg() gives a one-line message for the last failure.
  *  - Returned const pointers are borrowed; the comment says until when.
  *  - One thread at a time per handle.
@@ -35,7 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "xenaccess.h" /* XA_E* error codes, XA_API */
+#include "xa_errors.h" /* XA_E* error codes, XA_API, XA_NODISCARD */
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,6 +14,17 @@
  *  - Every fallible call returns int: 0 on success, a negative XA_E* code on
  *    failure. xa_errmsg() gives a one-line message for the last failure on a
  *    handle; xa_strerror() a static text for a code.
+ *  - Return codes: each call's comment lists the codes it returns. Two groups
+ *    recur: every call returns XA_EINVAL for a NULL handle or a NULL pointer
+ *    it needs, and every call that reads guest memory can fail with the
+ *    *memory errors*: XA_EFAULT (virtual address not mapped), XA_ERANGE
+ *    (outside guest RAM), XA_EBADDATA (reserved page-table bits, corrupt
+ *    data), XA_EIO (the backend could not read), XA_EGONE (a live target went
+ *    away or a dump file shrank) and XA_ENOMEM.
+ *  - Calls marked XA_NODISCARD can fail or return a *partial* result (a read
+ *    that stopped early, a walk that ended on an error): check what they return.
+ *  - Iterators (xa_*_iter_new()) and pages (xa_access_*) belong to their
+ *    handle: free every iterator and release every page before xa_destroy().
  *  - Returned const pointers are borrowed; the comment says until when.
  *  - Destroy/free/release functions accept NULL.
  *  - Threads: one thread at a time per xa_instance; different instances may
@@ -27,49 +38,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xa_errors.h" /* XA_E* error codes, XA_API, XA_NODISCARD */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define XA_VERSION_MAJOR 0
 #define XA_VERSION_MINOR 1
-
-#if defined(__GNUC__)
-#define XA_API __attribute__((visibility("default")))
-#define XA_NODISCARD __attribute__((warn_unused_result))
-#else
-#define XA_API
-#define XA_NODISCARD
-#endif
-
-/** @defgroup errors Error codes
- *  Negated errno values where one fits. @{ */
-#define XA_ERRNO_MAP(X)                                                        \
-    X(XA_OK, 0, "success")                                                     \
-    X(XA_ENOENT, -2, "not found")                                              \
-    X(XA_EIO, -5, "input/output error")                                        \
-    X(XA_ENOMEM, -12, "out of memory")                                         \
-    X(XA_EACCES, -13, "permission denied")                                     \
-    X(XA_EFAULT, -14, "virtual address not mapped")                            \
-    X(XA_EBUSY, -16, "busy")                                                   \
-    X(XA_EINVAL, -22, "invalid argument")                                      \
-    X(XA_ERANGE, -34, "physical address outside guest memory")                 \
-    X(XA_ENOTSUP, -95, "operation not supported by this target")               \
-    X(XA_ETIMEDOUT, -110, "timed out")                                         \
-    X(XA_EBADDATA, -1001, "corrupt or implausible guest data")                 \
-    X(XA_ENOTBUILT, -1002, "backend not built in")                             \
-    X(XA_EFORMAT, -1003, "unrecognised target format")                         \
-    X(XA_ENOOS, -1004, "guest operating system not recognised")               \
-    X(XA_ELIMIT, -1005, "safety limit reached (guest data too large or looping)") \
-    X(XA_EPERM, -1006, "write access not enabled")                             \
-    X(XA_EGONE, -1007, "target went away")
-
-enum xa_error {
-#define XA__ENUM(name, val, text) name = (val),
-    XA_ERRNO_MAP(XA__ENUM)
-#undef XA__ENUM
-};
-/** @} */
 
 /** Opaque handle for one target. */
 struct xa_instance;
@@ -136,15 +112,23 @@ struct xa_init_opts {
  *            content), "qemu:QMP_SOCKET", "xen:DOMAIN", "libvirt:NAME".
  * @param[in] flags enum xa_init_flags.
  * @param[out] out the new handle, to be released with xa_destroy().
- * @return 0 or a negative XA_E* code. On failure *out is set to NULL and
+ * @return 0 or a negative XA_E* code: XA_EINVAL (no target or @p out),
+ *         XA_EFORMAT (target string or file format not recognised),
+ *         XA_ENOTBUILT (backend not built in), XA_ENOENT, XA_EACCES, XA_EIO,
+ *         XA_ETIMEDOUT (opening the target), XA_ENOMEM, XA_ELIMIT (a layout
+ *         too large). A guest whose OS is not recognised still opens: OS calls
+ *         then return XA_ENOOS. On failure *out is set to NULL and
  *         xa_last_init_error() gives the message.
  */
 XA_API XA_NODISCARD int xa_init(const char *target, uint32_t flags, struct xa_instance **out);
 
-/** @brief Open a target with options (see struct xa_init_opts). */
+/** @brief Open a target with options (see struct xa_init_opts); returns as xa_init(). */
 XA_API XA_NODISCARD int xa_init_opts(const struct xa_init_opts *opts, struct xa_instance **out);
 
-/** @brief Close a target and release everything it holds. NULL is accepted. */
+/**
+ * @brief Close a target and release everything it holds. NULL is accepted.
+ * Free its iterators and release its pages first: they point into the handle.
+ */
 XA_API void xa_destroy(struct xa_instance *xa);
 
 /** @brief Static text for an error code. */
@@ -160,6 +144,7 @@ XA_API const char *xa_errmsg(const struct xa_instance *xa);
  * @brief Code (negative XA_E*) of the last failure on @p xa, the one
  * xa_errmsg() describes: for calls that return a pointer (xa_access_*), NULL
  * then says that it failed and this says why.
+ * @return a negative XA_E* code, 0 when nothing failed, XA_EINVAL for NULL.
  */
 XA_API int xa_errcode(const struct xa_instance *xa);
 
@@ -217,17 +202,22 @@ XA_API uint64_t xa_kernel_dtb(const struct xa_instance *xa);
 /**
  * @brief Set the paging mode and kernel page-table root by hand, for targets
  * with no registers and no OS layer.
+ * @return 0 or XA_EINVAL (NULL handle, unknown mode).
  */
 XA_API XA_NODISCARD int xa_set_kernel_paging(struct xa_instance *xa, enum xa_page_mode mode,
                                              uint64_t dtb);
 
-/** @brief Pause a live target (no-op returning XA_ENOTSUP on dumps). Flushes caches. */
+/**
+ * @brief Pause a live target (no-op returning XA_ENOTSUP on dumps). Flushes caches.
+ * @return 0, XA_ENOTSUP, XA_EINVAL, or the hypervisor's failure (XA_EIO,
+ *         XA_ETIMEDOUT, XA_EGONE).
+ */
 XA_API XA_NODISCARD int xa_pause(struct xa_instance *xa);
 
-/** @brief Resume a live target paused by xa_pause(). Flushes caches. */
+/** @brief Resume a live target paused by xa_pause(). Flushes caches. Returns as xa_pause(). */
 XA_API XA_NODISCARD int xa_resume(struct xa_instance *xa);
 
-/** @brief 1 if the target is a running guest whose memory can change under us. */
+/** @brief 1 if the target is a running guest whose memory can change under us, else 0. */
 XA_API int xa_is_live(const struct xa_instance *xa);
 
 /** @} */
@@ -238,13 +228,15 @@ XA_API int xa_is_live(const struct xa_instance *xa);
 /**
  * @brief Read guest-physical memory.
  * @return 0 when all @p len bytes were read; XA_ERANGE when any byte lies
- *         outside guest RAM (buf contents then undefined).
+ *         outside guest RAM (buf contents then undefined); XA_EINVAL, XA_EIO,
+ *         XA_EGONE, XA_ENOMEM.
  */
 XA_API XA_NODISCARD int xa_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
 
 /**
  * @brief Write guest-physical memory. Needs XA_INIT_WRITE at open time,
  * otherwise XA_EPERM.
+ * @return 0, XA_EPERM, XA_ERANGE (outside guest RAM), XA_EINVAL, XA_EIO, XA_EGONE.
  */
 XA_API XA_NODISCARD int xa_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf,
                                     size_t len);
@@ -253,12 +245,13 @@ XA_API XA_NODISCARD int xa_write_pa(struct xa_instance *xa, uint64_t pa, const v
  * @brief Translate a virtual address through the page tables at @p dtb.
  * @param dtb page-table root (CR3); 0 means the kernel's.
  * @return 0, XA_EFAULT (not mapped; xa_errmsg() names the level),
- *         XA_EBADDATA (reserved bits set), XA_ERANGE (table outside RAM).
+ *         XA_EBADDATA (reserved bits set), XA_ERANGE (table outside RAM),
+ *         XA_EINVAL, XA_EIO, XA_EGONE.
  */
 XA_API XA_NODISCARD int xa_translate(struct xa_instance *xa, uint64_t dtb, uint64_t va,
                                      uint64_t *pa);
 
-/** @brief Translate a kernel virtual address (the kernel's page tables). */
+/** @brief Translate a kernel virtual address (the kernel's page tables), as xa_translate(). */
 XA_API XA_NODISCARD int xa_translate_kv(struct xa_instance *xa, uint64_t va, uint64_t *pa);
 
 /**
@@ -266,22 +259,33 @@ XA_API XA_NODISCARD int xa_translate_kv(struct xa_instance *xa, uint64_t va, uin
  * @param dtb page-table root; 0 = kernel.
  * @param[out] nread bytes read before the first unreadable byte (may be NULL).
  * @return 0 when all @p len bytes were read; otherwise the error that stopped
- *         the read, with *nread telling how far it got.
+ *         the read (XA_EINVAL or a memory error, see Conventions), with
+ *         *nread telling how far it got: a partial read.
  */
-XA_API int xa_read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
-                      size_t *nread);
+XA_API XA_NODISCARD int xa_read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                   void *buf, size_t len, size_t *nread);
 
-/** @brief Write virtual memory (needs XA_INIT_WRITE). */
-XA_API int xa_write_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, const void *buf,
-                       size_t len, size_t *nwritten);
+/**
+ * @brief Write virtual memory (needs XA_INIT_WRITE).
+ * @param[out] nwritten bytes written before the first failure (may be NULL).
+ * @return 0 when all @p len bytes were written; otherwise XA_EPERM, XA_EINVAL or
+ *         a memory error, with *nwritten telling how far it got: a partial write.
+ */
+XA_API XA_NODISCARD int xa_write_va(struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                    const void *buf, size_t len, size_t *nwritten);
 
-/** @brief Read a 64/32-bit little-endian value at a kernel virtual address. */
+/**
+ * @brief Read a 64/32-bit little-endian value at a kernel virtual address.
+ * @return 0, XA_EINVAL or a memory error.
+ */
 XA_API XA_NODISCARD int xa_read_kva_u64(struct xa_instance *xa, uint64_t va, uint64_t *out);
 XA_API XA_NODISCARD int xa_read_kva_u32(struct xa_instance *xa, uint64_t va, uint32_t *out);
 
 /**
  * @brief Read a NUL-terminated string of at most @p max - 1 bytes from virtual
  * memory into @p buf (always terminated when max > 0).
+ * @return 0 (also when the string was cut at max - 1 bytes), XA_EINVAL (max
+ *         is 0) or a memory error, with the bytes before it in @p buf.
  */
 XA_API XA_NODISCARD int xa_read_va_str(struct xa_instance *xa, uint64_t dtb, uint64_t va,
                                        char *buf, size_t max);

@@ -14,6 +14,13 @@
  * walked is also compared with the kernel's own count (processes, a
  * process's VMAs): a disagreement ends the walk with XA_EBADDATA after the
  * items found, never a short list that looks whole.
+ *
+ * Return codes: besides those listed with each call, every call here
+ * returns XA_EINVAL for a NULL handle or pointer, XA_ENOOS when no OS layer
+ * was recognised (or XA_INIT_NO_OS), and the memory errors of xenaccess.h
+ * (XA_EFAULT, XA_ERANGE, XA_EBADDATA, XA_EIO, XA_EGONE, XA_ENOMEM) when the
+ * guest data it reads cannot be read. Iterators must be freed, with their
+ * xa_*_iter_free(), before xa_destroy() of their handle.
  */
 #ifndef XENACCESS_OS_H
 #define XENACCESS_OS_H
@@ -54,13 +61,15 @@ XA_API XA_NODISCARD int xa_os_get_info(struct xa_instance *xa, struct xa_os_info
 /** @defgroup symbols Kernel symbols
  *  @{ */
 
-/** @brief Address of a kernel symbol (KASLR applied). XA_ENOENT if unknown. */
+/** @brief Address of a kernel symbol (KASLR applied).
+ *  @return 0, XA_ENOENT if unknown, XA_EINVAL, XA_ENOOS. */
 XA_API XA_NODISCARD int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr);
 
 /**
  * @brief Nearest kernel symbol at or below @p addr.
  * @param[out] name borrowed for the life of @p xa.
  * @param[out] offset addr - symbol address.
+ * @return 0, XA_ENOENT (no symbol at or below @p addr), XA_EINVAL, XA_ENOOS.
  */
 XA_API XA_NODISCARD int xa_sym_at(struct xa_instance *xa, uint64_t addr, const char **name,
                                   uint64_t *offset);
@@ -73,11 +82,13 @@ XA_API XA_NODISCARD int xa_sym_at(struct xa_instance *xa, uint64_t addr, const c
 XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *name,
                                            uint32_t *offset);
 
-/** @brief Read @p len bytes at kernel symbol @p name. */
+/** @brief Read @p len bytes at kernel symbol @p name.
+ *  @return 0, XA_ENOENT (unknown symbol), XA_EINVAL, XA_ENOOS, a memory error. */
 XA_API XA_NODISCARD int xa_read_ksym(struct xa_instance *xa, const char *name, void *buf,
                                      size_t len);
 
-/** Iterate all kernel symbols, in address order. Return non-zero from @p fn to stop. */
+/** Iterate all kernel symbols, in address order. Return non-zero from @p fn to stop.
+ *  xa_sym_foreach() returns 0 (also when @p fn stopped it), XA_EINVAL, XA_ENOOS. */
 typedef int (*xa_sym_fn)(const char *name, uint64_t addr, char type, void *ctx);
 XA_API XA_NODISCARD int xa_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx);
 
@@ -88,12 +99,14 @@ XA_API XA_NODISCARD int xa_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, voi
 
 /**
  * @brief Offset in bytes of member @p member of struct @p type ("task_struct",
- * "pid"). Nested anonymous members are searched. XA_ENOENT if unknown.
+ * "pid"). Nested anonymous members are searched.
+ * @return 0, XA_ENOENT if the type or member is unknown or no BTF is loaded,
+ *         XA_EINVAL (also for a bitfield member), XA_ENOOS.
  */
 XA_API XA_NODISCARD int xa_type_offset(struct xa_instance *xa, const char *type,
                                        const char *member, uint64_t *offset);
 
-/** @brief Size in bytes of struct @p type. */
+/** @brief Size in bytes of struct @p type; returns as xa_type_offset(). */
 XA_API XA_NODISCARD int xa_type_size(struct xa_instance *xa, const char *type, uint64_t *size);
 
 /** @} */
@@ -122,7 +135,9 @@ struct xa_process_iter;
 
 /**
  * @brief Start a walk over the guest's processes (thread-group leaders, in
- * the kernel's task-list order).
+ * the kernel's task-list order). Free the iterator with
+ * xa_process_iter_free() before xa_destroy().
+ * @return 0, XA_EINVAL, XA_ENOOS, XA_ENOMEM, a memory error.
  */
 XA_API XA_NODISCARD int xa_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out);
 
@@ -133,7 +148,7 @@ XA_API XA_NODISCARD int xa_process_iter_new(struct xa_instance *xa, struct xa_pr
  *         pointer, XA_EBADDATA on links or a count that disagree) after
  *         which the walk is over and what came before is a partial list.
  */
-XA_API int xa_process_iter_next(struct xa_process_iter *it, struct xa_process *out);
+XA_API XA_NODISCARD int xa_process_iter_next(struct xa_process_iter *it, struct xa_process *out);
 XA_API void xa_process_iter_free(struct xa_process_iter *it);
 
 /** @brief Find one process by pid. XA_ENOENT if absent from a whole list;
@@ -142,15 +157,17 @@ XA_API void xa_process_iter_free(struct xa_process_iter *it);
 XA_API XA_NODISCARD int xa_process_by_pid(struct xa_instance *xa, int32_t pid,
                                           struct xa_process *out);
 
-/** @brief Page-table root of process @p pid (its mm->pgd, physical). */
+/** @brief Page-table root of process @p pid (its mm->pgd, physical).
+ *  @return as xa_process_by_pid(). */
 XA_API XA_NODISCARD int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb);
 
 /**
  * @brief Read user memory of process @p pid (0 = kernel) in bulk.
- * Same contract as xa_read_va().
+ * Same contract as xa_read_va(); also the codes of xa_process_by_pid()
+ * when @p pid cannot be found (nothing read then).
  */
-XA_API int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va, void *buf,
-                          size_t len, size_t *nread);
+XA_API XA_NODISCARD int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va,
+                                       void *buf, size_t len, size_t *nread);
 
 /**
  * @brief The paper's call: map the page holding user virtual address @p va of
@@ -176,9 +193,11 @@ struct xa_module {
 };
 
 struct xa_module_iter;
+/** @brief Walk the loaded kernel modules; free before xa_destroy().
+ *  @return 0, XA_EINVAL, XA_ENOOS, XA_ENOMEM, a memory error. */
 XA_API XA_NODISCARD int xa_module_iter_new(struct xa_instance *xa, struct xa_module_iter **out);
 /** @return 1, 0 at end, negative error (partial list). */
-XA_API int xa_module_iter_next(struct xa_module_iter *it, struct xa_module *out);
+XA_API XA_NODISCARD int xa_module_iter_next(struct xa_module_iter *it, struct xa_module *out);
 XA_API void xa_module_iter_free(struct xa_module_iter *it);
 
 /** @} */
@@ -204,11 +223,13 @@ struct xa_vma {
 };
 
 struct xa_vma_iter;
-/** @brief Walk the memory map of process @p pid, in address order. */
+/** @brief Walk the memory map of process @p pid, in address order; free
+ *  before xa_destroy().
+ *  @return 0, the codes of xa_process_by_pid(), XA_ENOMEM, a memory error. */
 XA_API XA_NODISCARD int xa_vma_iter_new(struct xa_instance *xa, int32_t pid,
                                         struct xa_vma_iter **out);
 /** @return 1, 0 at end, negative error (partial list). */
-XA_API int xa_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out);
+XA_API XA_NODISCARD int xa_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out);
 XA_API void xa_vma_iter_free(struct xa_vma_iter *it);
 
 /** @} */
@@ -228,12 +249,15 @@ struct xa_thread {
 
 struct xa_thread_iter;
 
-/** @brief Walk the threads of process @p pid (signal->thread_head order). */
+/** @brief Walk the threads of process @p pid (signal->thread_head order);
+ *  free before xa_destroy().
+ *  @return 0, the codes of xa_process_by_pid(), XA_ENOTSUP (not for this
+ *          guest OS), XA_ENOMEM, a memory error. */
 XA_API XA_NODISCARD int xa_thread_iter_new(struct xa_instance *xa, int32_t pid,
                                            struct xa_thread_iter **out);
 /** @return 1, 0 at end, negative error (partial list: XA_ELIMIT on a loop or a
  *          link that does not point back, XA_EFAULT on a bad pointer). */
-XA_API int xa_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out);
+XA_API XA_NODISCARD int xa_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out);
 XA_API void xa_thread_iter_free(struct xa_thread_iter *it);
 
 /** Credentials of a process (its real_cred, as /proc/PID/status shows). */
@@ -250,6 +274,7 @@ struct xa_creds {
 /**
  * @brief Credentials of process @p pid; the first min(ngroups, @p max_groups)
  * supplementary groups are copied to @p groups (may be NULL when 0).
+ * @return 0, the codes of xa_process_by_pid(), XA_ENOTSUP, a memory error.
  */
 XA_API XA_NODISCARD int xa_process_creds(struct xa_instance *xa, int32_t pid,
                                          struct xa_creds *out, uint32_t *groups,
@@ -260,11 +285,13 @@ XA_API XA_NODISCARD int xa_process_creds(struct xa_instance *xa, int32_t pid,
  * /proc/PID/stat's starttime), @p wall_ns since the epoch (boot time plus
  * boot_ns). Either pointer may be NULL; wall_ns needs the kernel's
  * timekeeper (XA_ENOTSUP without it).
+ * @return 0, the codes of xa_process_by_pid(), XA_ENOTSUP, a memory error.
  */
 XA_API XA_NODISCARD int xa_process_start_time(struct xa_instance *xa, int32_t pid,
                                               uint64_t *boot_ns, int64_t *wall_ns);
 
-/** @brief Wall-clock time of the guest's boot, ns since the epoch (/proc/stat btime). */
+/** @brief Wall-clock time of the guest's boot, ns since the epoch (/proc/stat btime).
+ *  @return 0, XA_ENOTSUP (no timekeeper), XA_EINVAL, XA_ENOOS, a memory error. */
 XA_API XA_NODISCARD int xa_boot_time(struct xa_instance *xa, int64_t *wall_ns);
 
 /** Most bytes of a command line or environment returned. */
@@ -281,6 +308,9 @@ enum xa_args_flags {
  * process's own memory. At most min(@p cap, XA_ARGS_MAX) bytes; @p flags
  * says when fewer than all bytes came back (a *partial* result). A kernel
  * thread has an empty command line.
+ * @return 0 (check @p flags for a partial result), the codes of
+ *         xa_process_by_pid(), XA_ENOTSUP, XA_EBADDATA (implausible bounds),
+ *         a memory error.
  */
 XA_API XA_NODISCARD int xa_process_cmdline(struct xa_instance *xa, int32_t pid, void *buf,
                                            size_t cap, size_t *len, uint32_t *flags);
@@ -298,7 +328,9 @@ enum xa_proc_path {
  * @brief A path of process @p pid as readlink /proc/PID/{exe,cwd,root}
  * gives it: dentry names up to the process's root, across mount points,
  * " (deleted)" appended when unlinked. @p cap should be XA_PATH_MAX.
- * XA_ENOENT when the process has none (a kernel thread's exe).
+ * @return 0, XA_ENOENT when the process has none (a kernel thread's exe),
+ *         XA_EINVAL (@p cap too small), the codes of xa_process_by_pid(),
+ *         XA_ENOTSUP, XA_ELIMIT (path too deep or long), a memory error.
  */
 XA_API XA_NODISCARD int xa_process_path(struct xa_instance *xa, int32_t pid,
                                         enum xa_proc_path which, char *buf, size_t cap);

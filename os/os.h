@@ -5,6 +5,9 @@
  * modules, memory maps. It reads memory only through core/internal.h, so it
  * never knows which backend it runs on.
  *
+ * This header depends on nothing in core/: the core includes it, an OS
+ * layer includes it and core/internal.h.
+ *
  * To add an OS: implement struct xa_os_ops, list it in os/os.c's table
  * (tried in order at xa_init() time; init() returns XA_ENOOS when the guest
  * is not that OS, any other error stops the open).
@@ -12,7 +15,29 @@
 #ifndef XA_OS_H
 #define XA_OS_H
 
-#include "core/internal.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xenaccess.h"
+
+struct xa_instance;
+
+/*
+ * Iterators: each layer's struct xa_process_iter, xa_module_iter,
+ * xa_vma_iter and xa_thread_iter starts with a struct xa_os_iter (its first
+ * member is the instance it walks), so the core dispatches through
+ * xa__os_iter_instance() without knowing the layer's layout.
+ */
+struct xa_os_iter {
+    struct xa_instance *xa;
+};
+
+static inline struct xa_instance *xa__os_iter_instance(const void *it)
+{
+    /* A pointer to a struct, converted, points to its first member. */
+    return *(struct xa_instance *const *)it;
+}
 
 struct xa_os_ops {
     const char *name;
@@ -49,7 +74,7 @@ struct xa_os_ops {
     int (*vma_iter_next)(struct xa_vma_iter *it, struct xa_vma *out);
     void (*vma_iter_free)(struct xa_vma_iter *it);
 
-    /* Inside a process (os/procview.c); NULL when the layer has none. */
+    /* Inside a process (core/procview_api.c); NULL when the layer has none. */
     int (*thread_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out);
     int (*thread_iter_next)(struct xa_thread_iter *it, struct xa_thread *out);
     void (*thread_iter_free)(struct xa_thread_iter *it);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disk/lib/tapctl.h"
 #include "tool.h"
 
 static pid_t child;
@@ -86,39 +87,20 @@ int main(int argc, char **argv)
         snprintf(evbuf, sizeof(evbuf), "%s.events", sock);
         events = evbuf;
     }
-    const char *filter = getenv("XADISK_TAP_FILTER");
-    if (!filter || !*filter)
-        filter = access(XADISK_FILTER_BUILD, R_OK) == 0 ? XADISK_FILTER_BUILD
-                                                        : XADISK_FILTER_INSTALL;
-    char a_filter[4200], a_file[4200], a_events[4200], a_ring[64], a_lossless[32];
-    snprintf(a_filter, sizeof(a_filter), "--filter=%s", filter);
-    snprintf(a_file, sizeof(a_file), "file=%s", image);
-    free(image); /* only its copy in a_file is used from here on */
-    snprintf(a_events, sizeof(a_events), "events=%s", events);
-    snprintf(a_ring, sizeof(a_ring), "ring=%llu", (unsigned long long)ring);
-    snprintf(a_lossless, sizeof(a_lossless), "lossless=%s", lossless ? "true" : "false");
-    unlink(sock);
-    unlink(events);
-
     /* In the background nbdkit daemonizes itself (a -f child would get
      * SIGTERM from nbdkit's parent-death signal when we exit). */
+    const struct tap_launch l = {.image = image, .nbd_socket = sock, .event_socket = events,
+                                 .ring_bytes = ring, .lossless = lossless,
+                                 .daemon = background, .who = "xa-disk-tap"};
+    unlink(sock);
+    unlink(events);
     char pidfile[4200];
-    snprintf(pidfile, sizeof(pidfile), "%s.pid", sock);
-    unlink(pidfile);
-    child = fork();
+    tap_pidfile(sock, pidfile, sizeof(pidfile));
+    child = tap_spawn(&l);
+    free(image); /* nbdkit has its copy */
     if (child < 0) {
         perror("xa-disk-tap: fork");
         return 1;
-    }
-    if (child == 0) {
-        if (background)
-            execlp("nbdkit", "nbdkit", "-P", pidfile, "-U", sock, a_filter, "file", a_file,
-                   a_events, a_ring, a_lossless, (char *)NULL);
-        else
-            execlp("nbdkit", "nbdkit", "-f", "-U", sock, a_filter, "file", a_file, a_events,
-                   a_ring, a_lossless, (char *)NULL);
-        fprintf(stderr, "xa-disk-tap: cannot run nbdkit: %s\n", strerror(errno));
-        _exit(127);
     }
     if (background) {
         int st;
@@ -127,19 +109,7 @@ int main(int argc, char **argv)
             return 1;
         }
         /* the daemon writes its pid file after the parent has exited */
-        int pid = 0;
-        for (int i = 0; i < 100 && pid <= 0; i++) {
-            FILE *f = fopen(pidfile, "r");
-            if (f) {
-                if (fscanf(f, "%d", &pid) != 1)
-                    pid = 0;
-                fclose(f);
-            }
-            if (pid <= 0) {
-                struct timespec ts = {0, 50 * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-        }
+        pid_t pid = tap_wait_pidfile(pidfile);
         if (pid <= 0) {
             fprintf(stderr, "xa-disk-tap: no pid in %s\n", pidfile);
             return 1;
@@ -148,10 +118,12 @@ int main(int argc, char **argv)
     }
     int ready = 0;
     for (int i = 0; i < 200 && !ready; i++) {
-        int st;
+        int st = 0;
         if (background ? kill(child, 0) < 0 : waitpid(child, &st, WNOHANG) == child) {
-            fprintf(stderr, "xa-disk-tap: nbdkit exited (status %d)\n", st);
-            return 1;
+            if (!background && WIFEXITED(st))
+                tool_die(TOOL_ERR, "nbdkit exited with status %d before it listened",
+                         WEXITSTATUS(st));
+            tool_die(TOOL_ERR, "nbdkit ended before it listened");
         }
         ready = access(sock, F_OK) == 0 && can_connect(events);
         if (!ready) {

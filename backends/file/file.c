@@ -36,7 +36,6 @@
 
 #include "backends/backend.h"
 #include "backends/file/file_layout.h"
-#include "core/internal.h"
 #include "core/mapguard.h"
 #include "core/rangemap.h"
 

@@ -28,7 +28,6 @@
 #include <libvirt/virterror.h>
 
 #include "backends/libvirt/libvirt.h"
-#include "core/internal.h"
 
 #define DEFAULT_URI "qemu:///system"
 #define XML_HINT                                                                                   \
@@ -84,14 +83,14 @@ static int libvirt_error(struct libvirt_backend *lb, const char *what)
         if (message_says(e, "Permission denied"))
             code = XA_EACCES;
     }
-    return xa__set_error(lb->qemu.base.xa, code, "libvirt:%s: %s: %s", lb->name, what,
+    return xa__set_error(lb->base.xa, code, "libvirt:%s: %s: %s", lb->name, what,
                          e && e->message ? e->message : "unknown libvirt error");
 }
 
 /* "NAME" or "NAME?uri=URI". */
 static int parse_spec(struct libvirt_backend *lb, const char *spec)
 {
-    struct xa_instance *xa = lb->qemu.base.xa;
+    struct xa_instance *xa = lb->base.xa;
     const char *q = strstr(spec, "?uri=");
     size_t nlen = q ? (size_t)(q - spec) : strlen(spec);
     const char *uri = q ? q + 5 : DEFAULT_URI;
@@ -135,7 +134,7 @@ static int check_running(struct libvirt_backend *lb, int *state_out)
     if (state == VIR_DOMAIN_RUNNING || state == VIR_DOMAIN_PAUSED ||
         state == VIR_DOMAIN_BLOCKED || state == VIR_DOMAIN_PMSUSPENDED)
         return 0;
-    return xa__set_error(lb->qemu.base.xa, XA_EGONE,
+    return xa__set_error(lb->base.xa, XA_EGONE,
                          "libvirt:%s: domain is not running (%s; start it with virsh -c %s "
                          "start %s)",
                          lb->name, state_name(state), lb->uri, lb->name);
@@ -150,64 +149,48 @@ static int passthrough(void *ctx, const char *json, char **reply)
         return 0;
     int rc = libvirt_error(lb, "QMP passthrough");
     if (rc == XA_EGONE || (lb->attached && check_running(lb, NULL) == XA_EGONE))
-        return xa__set_error(lb->qemu.base.xa, XA_EGONE, "libvirt:%s: QEMU went away (domain "
+        return xa__set_error(lb->base.xa, XA_EGONE, "libvirt:%s: QEMU went away (domain "
                                                          "no longer running)",
                              lb->name);
     return rc;
 }
 
-static bool has_ram_file(const struct qemu_backend *qb)
-{
-    for (unsigned i = 0; i < qb->nr_blocks; i++)
-        if (qb->blocks[i].share && qb->blocks[i].mem_path)
-            return true;
-    return false;
-}
 
 /* After a failed attach: say what to change, keeping the original message.
  * Only RAM access errors get a hint: the layout was found (nr_segs) but not
  * a way to the RAM (base.ranges is set once there is one). */
 static void add_hint(struct libvirt_backend *lb, int rc)
 {
-    struct qemu_backend *qb = &lb->qemu;
-    struct xa_instance *xa = qb->base.xa;
-    if (qb->nr_segs == 0 || qb->base.ranges || (rc != XA_EACCES && rc != XA_ENOTSUP))
+    struct xa_instance *xa = lb->base.xa;
+    struct qemu_ram_facts ram;
+    qemu_ram_facts(lb->qemu, &ram);
+    if (ram.nr_segs == 0 || ram.has_ranges || (rc != XA_EACCES && rc != XA_ENOTSUP))
         return;
-    char was[XA_ERRMSG_LEN];
-    snprintf(was, sizeof(was), "%s", xa->errmsg);
-    if (rc == XA_EACCES && has_ram_file(qb))
-        xa__set_error(xa, rc, "%s (run as root: libvirt's RAM files belong to its QEMU user)",
-                      was);
+    if (rc == XA_EACCES && ram.has_shared_file)
+        xa__append_error(xa, rc, " (run as root: libvirt's RAM files belong to its QEMU user)");
     else if (rc == XA_EACCES)
-        xa__set_error(xa, rc, "%s; run as root, or %s", was, XML_HINT);
-    else if (qb->pid <= 0)
+        xa__append_error(xa, rc, "; run as root, or %s", XML_HINT);
+    else if (ram.pid <= 0)
         xa__set_error(xa, rc, "libvirt:%s: guest RAM is not in a file we can open and no local "
                               "QEMU process runs the domain (remote URI?); %s",
                       lb->name, XML_HINT);
     else
-        xa__set_error(xa, rc, "%s; %s", was, XML_HINT);
+        xa__append_error(xa, rc, "; %s", XML_HINT);
 }
 
 /* method: "<how RAM is reached>; QMP via libvirt URI". */
 static void describe(struct libvirt_backend *lb)
 {
-    char ram[sizeof(lb->qemu.base.method)];
-    snprintf(ram, sizeof(ram), "%s", lb->qemu.base.method);
-    snprintf(lb->qemu.base.method, sizeof(lb->qemu.base.method), "%s; QMP via libvirt %s", ram,
-             lb->uri);
+    snprintf(lb->base.method, sizeof(lb->base.method), "%s; QMP via libvirt %s",
+             lb->qemu->method, lb->uri);
 }
 
 static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
 {
     struct libvirt_backend *lb = lb_of(be);
-    struct qemu_backend *qb = &lb->qemu;
-    qb->mem_fd = -1;
-    qb->qmp.fd = -1;
-    qb->writable = flags & XA_INIT_WRITE;
     int rc = parse_spec(lb, spec);
     if (rc < 0)
         return rc;
-    snprintf(qb->sock_path, sizeof(qb->sock_path), "libvirt:%s", lb->name);
 
     virSetErrorFunc(NULL, ignore_libvirt_error);
     lb->conn = virConnectOpen(lb->uri);
@@ -219,11 +202,8 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
         else if (strstr(lb->uri, "/embed"))
             hint = "an embedded driver lives in the process that runs it: ask that process, "
                    "or run the domain under libvirtd";
-        if (hint) {
-            char was[XA_ERRMSG_LEN];
-            snprintf(was, sizeof(was), "%s", be->xa->errmsg);
-            xa__set_error(be->xa, rc, "%s (%s)", was, hint);
-        }
+        if (hint)
+            xa__append_error(be->xa, rc, " (%s)", hint);
         return rc;
     }
     lb->dom = virDomainLookupByName(lb->conn, lb->name);
@@ -242,16 +222,26 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
     char uuid[VIR_UUID_STRING_BUFLEN];
     if (virDomainGetUUIDString(lb->dom, uuid) < 0)
         return libvirt_error(lb, "domain UUID");
+    lb->qemu = calloc(1, xa_backend_qemu.instance_size);
+    if (!lb->qemu)
+        return xa__set_error(be->xa, XA_ENOMEM, "out of memory");
+    lb->qemu->ops = lb->qemu_ops = &xa_backend_qemu;
+    lb->qemu->xa = be->xa;
+    char target[sizeof("libvirt:") + sizeof(lb->name)];
+    snprintf(target, sizeof(target), "libvirt:%s", lb->name);
     const struct qmp_transport t = {passthrough, lb};
-    rc = qmp_open_transport(&qb->qmp, be->xa, qb->sock_path, &t);
-    if (rc < 0)
-        return rc;
-    qb->qmp.peer_pid = libvirt_find_qemu_pid(lb->name, uuid);
-    rc = qemu_attach(qb);
+    const struct qemu_over how = {.name = target, .transport = &t, .flags = flags,
+                                  .peer_pid = libvirt_find_qemu_pid(lb->name, uuid)};
+    rc = qemu_open_over(lb->qemu, &how);
     if (rc < 0) {
         add_hint(lb, rc);
         return rc;
     }
+    /* The layout and abilities are the qemu backend's (ranges borrowed). */
+    be->ranges = lb->qemu->ranges;
+    be->nr_ranges = lb->qemu->nr_ranges;
+    be->caps = lb->qemu->caps;
+    be->nr_vcpus = lb->qemu->nr_vcpus;
     describe(lb);
     lb->attached = true;
     return 0;
@@ -260,7 +250,13 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
 static void libvirt_close(struct xa_backend *be)
 {
     struct libvirt_backend *lb = lb_of(be);
-    xa_backend_qemu.close(be);
+    if (lb->qemu) {
+        lb->qemu_ops->close(lb->qemu);
+        free(lb->qemu);
+    }
+    lb->qemu = NULL;
+    be->ranges = NULL;
+    be->nr_ranges = 0;
     if (lb->dom)
         virDomainFree(lb->dom);
     if (lb->conn)
@@ -280,8 +276,8 @@ static int libvirt_pause(struct xa_backend *be)
     int rc = check_running(lb, &state);
     if (rc < 0)
         return rc;
-    lb->qemu.found_stopped = state == VIR_DOMAIN_PAUSED;
-    if (lb->qemu.found_stopped)
+    lb->found_stopped = state == VIR_DOMAIN_PAUSED;
+    if (lb->found_stopped)
         return 0;
     return virDomainSuspend(lb->dom) == 0 ? 0 : libvirt_error(lb, "suspend");
 }
@@ -289,37 +285,42 @@ static int libvirt_pause(struct xa_backend *be)
 static int libvirt_resume(struct xa_backend *be)
 {
     struct libvirt_backend *lb = lb_of(be);
-    if (lb->qemu.found_stopped) {
-        lb->qemu.found_stopped = false;
+    if (lb->found_stopped) {
+        lb->found_stopped = false;
         return 0;
     }
     return virDomainResume(lb->dom) == 0 ? 0 : libvirt_error(lb, "resume");
 }
 
-/* Memory and registers: the qemu backend's, on our embedded qemu_backend. */
+/* Memory and registers: the qemu backend's operations, on our qemu instance. */
 static int libvirt_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t len)
 {
-    return xa_backend_qemu.read_pa(be, pa, buf, len);
+    struct libvirt_backend *lb = lb_of(be);
+    return lb->qemu_ops->read_pa(lb->qemu, pa, buf, len);
 }
 
 static int libvirt_write_pa(struct xa_backend *be, uint64_t pa, const void *buf, size_t len)
 {
-    return xa_backend_qemu.write_pa(be, pa, buf, len);
+    struct libvirt_backend *lb = lb_of(be);
+    return lb->qemu_ops->write_pa(lb->qemu, pa, buf, len);
 }
 
 static int libvirt_map_page(struct xa_backend *be, uint64_t pfn, const void **out)
 {
-    return xa_backend_qemu.map_page(be, pfn, out);
+    struct libvirt_backend *lb = lb_of(be);
+    return lb->qemu_ops->map_page(lb->qemu, pfn, out);
 }
 
 static void libvirt_unmap_page(struct xa_backend *be, uint64_t pfn, const void *page)
 {
-    xa_backend_qemu.unmap_page(be, pfn, page);
+    struct libvirt_backend *lb = lb_of(be);
+    lb->qemu_ops->unmap_page(lb->qemu, pfn, page);
 }
 
 static int libvirt_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)
 {
-    return xa_backend_qemu.get_vcpu_regs(be, vcpu, out);
+    struct libvirt_backend *lb = lb_of(be);
+    return lb->qemu_ops->get_vcpu_regs(lb->qemu, vcpu, out);
 }
 
 const struct xa_backend_ops xa_backend_libvirt = {

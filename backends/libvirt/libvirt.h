@@ -4,9 +4,10 @@
  * libvirt.c  backend ops: target spec, connection, domain, errors, pause
  * pid.c      finding the QEMU process that runs a domain
  *
- * The backend is the qemu backend (backends/qemu) with libvirt's QMP
- * passthrough as its monitor transport: RAM discovery, memory access,
- * registers and caches are the qemu backend's own code.
+ * The backend composes the qemu backend (backends/qemu): it opens a qemu
+ * backend instance over libvirt's QMP passthrough (qemu_open_over()) and
+ * calls it through xa_backend_qemu's operations for RAM discovery, memory
+ * access and registers. Pause and resume are libvirt's own.
  */
 #ifndef XA_LIBVIRT_LIBVIRT_H
 #define XA_LIBVIRT_LIBVIRT_H
@@ -19,7 +20,10 @@
 #include "backends/qemu/qemu.h"
 
 struct libvirt_backend {
-    struct qemu_backend qemu; /* first: its base is ours */
+    struct xa_backend base;
+    const struct xa_backend_ops *qemu_ops; /* &xa_backend_qemu, once qemu is made */
+    struct xa_backend *qemu;  /* the qemu backend we drive, NULL before it is opened */
+    bool found_stopped;       /* the last pause() found the domain paused: resume() leaves it */
     virConnectPtr conn;
     virDomainPtr dom;
     char name[256]; /* domain name */

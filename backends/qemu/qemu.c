@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "backends/qemu/qemu.h"
-#include "core/internal.h"
 
 /* Per-command QMP timeout; XA_QMP_TIMEOUT_MS overrides (tests, slow hosts). */
 #define QEMU_DEFAULT_TIMEOUT_MS 10000
@@ -93,6 +92,30 @@ static int qemu_open(struct xa_backend *be, const char *spec, uint32_t flags)
 
     int rc = qmp_open(&qb->qmp, be->xa, qb->sock_path, timeout_ms());
     return rc < 0 ? rc : qemu_attach(qb);
+}
+
+int qemu_open_over(struct xa_backend *be, const struct qemu_over *how)
+{
+    struct qemu_backend *qb = qb_of(be);
+    qb->mem_fd = -1;
+    qb->qmp.fd = -1;
+    qb->writable = how->flags & XA_INIT_WRITE;
+    snprintf(qb->sock_path, sizeof(qb->sock_path), "%s", how->name);
+    int rc = qmp_open_transport(&qb->qmp, be->xa, qb->sock_path, how->transport);
+    if (rc < 0)
+        return rc;
+    qb->qmp.peer_pid = how->peer_pid;
+    return qemu_attach(qb);
+}
+
+void qemu_ram_facts(const struct xa_backend *be, struct qemu_ram_facts *out)
+{
+    const struct qemu_backend *qb = (const struct qemu_backend *)be;
+    *out = (struct qemu_ram_facts){.nr_segs = qb->nr_segs, .has_ranges = qb->base.ranges != NULL,
+                                   .pid = qb->pid};
+    for (unsigned i = 0; i < qb->nr_blocks; i++)
+        if (qb->blocks[i].share && qb->blocks[i].mem_path)
+            out->has_shared_file = true;
 }
 
 int qemu_attach(struct qemu_backend *qb)

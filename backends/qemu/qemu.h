@@ -65,6 +65,30 @@ struct qemu_backend {
  * and set base.caps. Shared with backends that reach QEMU another way. */
 int qemu_attach(struct qemu_backend *qb);
 
+/*
+ * For a backend built on this one (libvirt), which drives a qemu backend
+ * instance through xa_backend_qemu's operations: open @be (an instance of
+ * xa_backend_qemu.instance_size zeroed bytes, ops and xa set) over another
+ * monitor transport instead of open()'s socket. After it, whatever it
+ * returned, xa_backend_qemu.close() releases @be.
+ */
+struct qemu_over {
+    const char *name;                      /* names the target in messages */
+    const struct qmp_transport *transport; /* the monitor */
+    pid_t peer_pid;                        /* QEMU's pid when known, else 0 */
+    uint32_t flags;                        /* enum xa_init_flags */
+};
+int qemu_open_over(struct xa_backend *be, const struct qemu_over *how);
+
+/* What RAM discovery found on @be, for a composing backend's hints. */
+struct qemu_ram_facts {
+    unsigned nr_segs;     /* RAM segments found in the memory tree */
+    bool has_ranges;      /* the RAM layout was made */
+    bool has_shared_file; /* a block is a shared file with a path */
+    pid_t pid;            /* QEMU's pid, 0 if unknown */
+};
+void qemu_ram_facts(const struct xa_backend *be, struct qemu_ram_facts *out);
+
 /* ram.c: discover blocks, layout and access path; fills base.ranges/method. */
 int qemu_ram_open(struct qemu_backend *qb);
 void qemu_ram_close(struct qemu_backend *qb);

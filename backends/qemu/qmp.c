@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/backend.h"
 #include "backends/qemu/qmp.h"
-#include "core/internal.h"
 
 /* A reply larger than this is not something we asked for. */
 #define QMP_MAX_LINE (64u << 20)

@@ -33,7 +33,6 @@
 #include <unistd.h>
 
 #include "backends/qemu/qemu.h"
-#include "core/internal.h"
 #include "core/mapguard.h"
 #include "core/rangemap.h"
 
@@ -52,7 +51,7 @@ static int get_mem_path(struct qemu_backend *qb, struct qemu_block *b)
     json_object_put(args);
     if (rc == XA_EIO) {
         /* Not a memory-backend-file: no mem-path property. */
-        qb->base.xa->errmsg[0] = '\0';
+        xa__clear_error(qb->base.xa);
         return 0;
     }
     if (rc < 0)
@@ -224,7 +223,7 @@ static int layout_by_rule(struct qemu_backend *qb)
         return xa__set_error(xa, XA_ENOTSUP,
                              "%s: cannot read the memory map (not a pc or q35 machine?)",
                              qb->sock_path);
-    xa->errmsg[0] = '\0';
+    xa__clear_error(xa);
     uint64_t size = qb->blocks[0].size;
     uint64_t below = size < hole ? size : hole;
     int rc = add_segment(qb, 0, below, 0, 0);
@@ -434,7 +433,7 @@ static int pick_vma(struct qemu_backend *qb, unsigned block, const struct qemu_v
             }
         }
     }
-    qb->base.xa->errmsg[0] = '\0';
+    xa__clear_error(qb->base.xa);
     for (int j = 0; j < n && j < 8; j++) {
         if (scores[j] > best_score)
             best = j, best_score = scores[j], tie = 0;

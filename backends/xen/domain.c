@@ -15,7 +15,6 @@
 #include <xenstore.h>
 
 #include "backends/xen/xen.h"
-#include "core/internal.h"
 
 #define XEN_MAX_DOMAINS 4096
 #define XEN_TYPE_BATCH 1024 /* frames per XEN_DOMCTL_getpageframeinfo3 */

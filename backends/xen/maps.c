@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include "backends/xen/xen.h"
-#include "core/internal.h"
 
 static uint32_t hash_frame(const struct xen_map_cache *c, uint64_t frame)
 {

@@ -23,7 +23,6 @@
 #include <sys/mman.h>
 
 #include "backends/xen/xen.h" /* first: xenguest.h needs xenctrl.h */
-#include "core/internal.h"
 
 #include <xenguest.h>
 

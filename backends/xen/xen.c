@@ -28,7 +28,6 @@
 #include <sys/mman.h>
 
 #include "backends/xen/xen.h" /* first: xenctrl.h sets up Xen's public headers */
-#include "core/internal.h"
 
 #include <xen/hvm/save.h>
 

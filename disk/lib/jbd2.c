@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "crc32c.h"
-#include "xenaccess.h"
+#include "xa_errors.h"
 
 static uint32_t be32(const uint8_t *p)
 {

@@ -1,5 +1,7 @@
-/* model.c -- see model.h.  All guest structures come through libext2fs from the
- * shadow; counts and depths are capped so that hostile images terminate. */
+/* model.c -- see model.h: the scan and the diff of a refresh round (its
+ * events are model_events.c's).  All guest structures come through libext2fs
+ * from the shadow; counts and depths are capped so that hostile images
+ * terminate. */
 #include "model.h"
 
 #include <stdlib.h>
@@ -8,27 +10,18 @@
 #include <ext2fs/ext2_fs.h>
 
 #include "crc32c.h"
+#include "model_priv.h"
 #include "shadow.h"
 
 #define MAX_DIR_ENTRIES (1u << 22)
 #define MAX_EXTENTS (1u << 20)
-#define MAX_PATH_DEPTH 4096
 #define MAX_PATH_BYTES 16384
 #define MAX_PENDING (1u << 20)
 #define PENDING_MAX_AGE 8
-#define ROOT_INO 2u
-
-struct istate {
-    bool alive;
-    uint32_t mode, uid, gid, links, flags;
-    uint64_t size, mtime;
-    uint32_t rawsum, generation;
-    struct ext2_inode_large raw;
-};
 
 /* ------------------------------------------------------------ basics --- */
 
-static void node_free(struct xd_node *n)
+void model_node_free(struct xd_node *n)
 {
     if (!n)
         return;
@@ -48,17 +41,12 @@ void model_free_nodes(struct xd_model *m)
     uint64_t k;
     void *v;
     while (u64map_next(&m->nodes, &pos, &k, &v))
-        node_free(v);
+        model_node_free(v);
     u64map_free(&m->nodes);
     free(m->bmap);
     m->bmap = NULL;
     m->nbmap = 0;
     m->bmap_dirty = true;
-}
-
-static struct xd_node *node_get(const struct xd_model *m, uint32_t ino)
-{
-    return u64map_get(&m->nodes, ino);
 }
 
 static int cmp_itab(const void *a, const void *b)
@@ -365,7 +353,7 @@ static int add_link(struct xd_node *n, uint32_t parent, const char *name)
     return 0;
 }
 
-static void del_link(struct xd_node *n, uint32_t parent, const char *name)
+void model_del_link(struct xd_node *n, uint32_t parent, const char *name)
 {
     for (size_t i = 0; i < n->nlk; i++) {
         if (n->lk[i].parent == parent && strcmp(n->lk[i].name, name) == 0) {
@@ -410,7 +398,7 @@ char *model_path(const struct xd_model *m, uint32_t ino)
 }
 
 /* "dir/name" ("/name" under the root); NULL past MAX_PATH_BYTES or out of memory. */
-static char *path_join(const char *dir, const char *name)
+char *model_path_join(const char *dir, const char *name)
 {
     size_t dl = strlen(dir), nl = strlen(name);
     if (dl + nl + 2 > MAX_PATH_BYTES)
@@ -426,10 +414,10 @@ static char *path_join(const char *dir, const char *name)
     return s;
 }
 
-static char *join_path(const struct xd_model *m, uint32_t dir, const char *name)
+char *model_join_path(const struct xd_model *m, uint32_t dir, const char *name)
 {
     char *d = model_path(m, dir);
-    char *s = d ? path_join(d, name) : NULL;
+    char *s = d ? model_path_join(d, name) : NULL;
     free(d);
     return s;
 }
@@ -588,11 +576,6 @@ size_t model_dirs_in_block(struct xd_model *m, uint64_t blk, uint32_t *out, size
     return n;
 }
 
-struct rlist {
-    struct xadisk_range *v;
-    size_t n, cap;
-};
-
 static void rlist_add(struct rlist *r, uint64_t off, uint64_t len)
 {
     if (r->n == r->cap) {
@@ -613,7 +596,7 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Sort, merge and clip to size; returns the count. */
-static size_t rlist_finish(struct rlist *r, uint64_t size)
+size_t model_rlist_finish(struct rlist *r, uint64_t size)
 {
     if (!r->n)
         return 0;
@@ -692,75 +675,6 @@ static void free_rlists(struct u64map *rl)
     u64map_free(rl);
 }
 
-/* ------------------------------------------------------------ events --- */
-
-static uint32_t ftype_of(uint32_t mode)
-{
-    switch (mode & 0170000) {
-    case 0100000: return XADISK_FT_REG;
-    case 0040000: return XADISK_FT_DIR;
-    case 0120000: return XADISK_FT_SYMLINK;
-    case 0020000: return XADISK_FT_CHR;
-    case 0060000: return XADISK_FT_BLK;
-    case 0010000: return XADISK_FT_FIFO;
-    case 0140000: return XADISK_FT_SOCK;
-    default: return XADISK_FT_UNKNOWN;
-    }
-}
-
-static void ev_fill(struct xadisk_event *ev, uint32_t type, const struct xd_node *n, uint64_t txn)
-{
-    memset(ev, 0, sizeof(*ev));
-    ev->type = type;
-    ev->file_type = ftype_of(n->mode);
-    ev->inode = n->ino;
-    ev->size = ev->old_size = n->size;
-    ev->mode = ev->old_mode = n->mode;
-    ev->uid = ev->old_uid = n->uid;
-    ev->gid = ev->old_gid = n->gid;
-    ev->nlink = n->links;
-    ev->transaction = txn;
-}
-
-/* Attach ranges (taken from rl) to ev. */
-static void ev_take_ranges(struct xadisk_event *ev, struct u64map *rl, uint64_t ino, uint64_t size)
-{
-    struct rlist *r = u64map_del(rl, ino);
-    if (!r)
-        return;
-    size_t n = rlist_finish(r, size);
-    if (n) {
-        ev->ranges = r->v;
-        ev->nranges = n;
-    } else {
-        free(r->v);
-    }
-    free(r);
-}
-
-/* ----------------------------------------------------------- refresh --- */
-
-struct chg {
-    uint32_t ino;
-    bool known;
-    uint32_t old_mode, old_uid, old_gid;
-    uint64_t old_size, old_mtime;
-    struct istate st;
-};
-
-struct delta {
-    uint32_t dir, ino;
-    char *name;
-    char *old_path;    /* removed: the path it had; added+known: the target's old path */
-    bool known;        /* added: the target was in the model before this round */
-    bool consumed;
-};
-
-struct dvec {
-    struct delta *v;
-    size_t n, cap;
-};
-
 static int dvec_push(struct dvec *d, const struct delta *x)
 {
     if (d->n == d->cap) {
@@ -790,148 +704,10 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static size_t path_depth(const char *p)
+static void diff_changed_inodes(struct refresh *rf, const uint32_t *cand, size_t n,
+                                const uint32_t *force, size_t nforce, bool all_known)
 {
-    size_t d = 0;
-    for (; p && *p; p++)
-        d += *p == '/';
-    return d;
-}
-
-static int cmp_delete_depth(const void *a, const void *b)
-{
-    const struct xadisk_event *x = a, *y = b;
-    size_t dx = path_depth(x->path), dy = path_depth(y->path);
-    return dx < dy ? 1 : dx > dy ? -1 : 0;
-}
-
-/* Remove a node that lost its last name; its directory entries go with it.
- * `path` is the name it had: the node is unlinked by now, so the paths of
- * entries the guest never removed in a block we saw (ext2 drops the dirty
- * blocks of a directory it deletes) are built from it. */
-static void drop_subtree(struct xd_model *m, uint32_t ino, const char *path, uint64_t txn,
-                         struct evq *dels, unsigned budget)
-{
-    struct xd_node *n = u64map_del(&m->nodes, ino);
-    if (!n)
-        return;
-    m->bmap_dirty = true;
-    for (size_t i = 0; i < n->nents && budget; i++) {
-        struct xd_node *c = node_get(m, n->ents[i].ino);
-        if (!c)
-            continue;
-        char *cpath = path ? path_join(path, n->ents[i].name) : NULL;
-        del_link(c, ino, n->ents[i].name);
-        if (cpath) { /* a copy: evq_push frees the event when the queue is full */
-            struct xadisk_event ev;
-            ev_fill(&ev, XADISK_EV_DELETE, c, txn);
-            ev.path = strdup(cpath);
-            ev.nlink = c->nlk ? c->links : 0;
-            if (ev.path)
-                evq_push(dels, &ev);
-        }
-        if (!c->nlk && c->ino != ino)
-            drop_subtree(m, c->ino, cpath, txn, dels, budget - 1);
-        free(cpath);
-    }
-    node_free(n);
-}
-
-/* Push a WRITE.  A size change seen at a commit before its data blocks
- * arrive is reported with the range it implies (`guessed`); when those blocks
- * are attributed at the next flush, under the same transaction and within
- * that range, they are the same write and are not reported again.  Any other
- * write is always reported. */
-static void push_write(struct evq *q, struct xd_node *t, struct xadisk_event *ev, bool guessed)
-{
-    uint64_t lo = UINT64_MAX, hi = 0;
-    for (size_t i = 0; i < ev->nranges; i++) {
-        lo = ev->ranges[i].offset < lo ? ev->ranges[i].offset : lo;
-        hi = ev->ranges[i].offset + ev->ranges[i].length > hi
-                 ? ev->ranges[i].offset + ev->ranges[i].length : hi;
-    }
-    bool repeat = !guessed && ev->nranges && t->wlen && t->wtxn == ev->transaction &&
-                  lo >= t->woff && hi <= t->woff + t->wlen;
-    t->wlen = 0;
-    if (repeat) {
-        evq_event_free(ev);
-        return;
-    }
-    if (guessed && ev->nranges == 1) {
-        t->wtxn = ev->transaction;
-        t->woff = lo;
-        t->wlen = hi - lo;
-    }
-    evq_push(q, ev);
-}
-
-/* A known file that got a new name while the directory holding its old one
- * was deleted: ext2 drops that directory's dirty block, so its entry is never
- * seen going.  The old name is taken out of the dying directory (so no DELETE
- * comes for it) and its path returned, built from the directory's old path. */
-static char *take_name_in_dying_dir(struct xd_model *m, struct xd_node *t, uint32_t new_dir,
-                                    const struct dvec *removed)
-{
-    for (size_t k = 0; k < t->nlk; k++) {
-        uint32_t parent = t->lk[k].parent;
-        struct xd_node *p = node_get(m, parent);
-        if (parent == new_dir || parent == ROOT_INO || !p || p->nlk)
-            continue;
-        const char *dir_path = NULL;
-        for (size_t j = 0; j < removed->n && !dir_path; j++)
-            if (removed->v[j].ino == parent)
-                dir_path = removed->v[j].old_path;
-        if (!dir_path)
-            continue;
-        char *old = path_join(dir_path, t->lk[k].name);
-        if (!old)
-            return NULL;
-        for (size_t i = 0; i < p->nents; i++) {
-            if (p->ents[i].ino == t->ino && strcmp(p->ents[i].name, t->lk[k].name) == 0) {
-                free(p->ents[i].name);
-                memmove(&p->ents[i], &p->ents[i + 1], (p->nents - i - 1) * sizeof(*p->ents));
-                p->nents--;
-                break;
-            }
-        }
-        del_link(t, parent, t->lk[k].name);
-        return old;
-    }
-    return NULL;
-}
-
-int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
-                  size_t nforce, bool all_known, uint64_t txn, struct evq *q)
-{
-    size_t n_in = n;
-    ext2fs_flush_icache(m->fs);
-    size_t total = n + nforce + (all_known ? m->nodes.count : 0);
-    uint32_t *cand = malloc((total ? total : 1) * sizeof(*cand));
-    struct chg *chg = calloc(total ? total : 1, sizeof(*chg));
-    struct dvec removed = {0}, added = {0};
-    struct evq creates = {0}, dels = {0}, mods = {0};
-    struct u64map ranges = {0};
-    int rc = 0;
-    if (!cand || !chg) {
-        free(cand);
-        free(chg);
-        return XA_ENOMEM;
-    }
-    if (n)
-        memcpy(cand, inos, n * sizeof(*cand));
-    if (nforce)
-        memcpy(cand + n, force, nforce * sizeof(*cand));
-    n += nforce;
-    if (all_known) {
-        size_t pos = 0;
-        uint64_t k;
-        void *v;
-        while (u64map_next(&m->nodes, &pos, &k, &v))
-            cand[n++] = (uint32_t)k;
-    }
-    if (n)
-        qsort(cand, n, sizeof(*cand), cmp_u32);
-
+    struct xd_model *m = rf->m;
     /* 1. new state of every candidate that changed */
     size_t nchg = 0;
     for (size_t i = 0; i < n; i++) {
@@ -939,7 +715,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         if ((i && cand[i - 1] == ino) || ino == 0 || ino > m->inodes_count ||
             (ino < m->first_ino && ino != ROOT_INO))
             continue;
-        struct chg *c = &chg[nchg];
+        struct chg *c = &rf->chg[nchg];
         if (read_state(m, ino, &c->st) < 0) {
             m->bad++;
             continue;
@@ -955,7 +731,6 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             if (!forced)
                 continue;
         }
-        (void)n_in;
         c->ino = ino;
         /* ext4 may hand a freed inode number to a new file in the same
          * transaction: a new generation makes it a delete plus a create, not
@@ -972,8 +747,16 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         }
         nchg++;
     }
+    rf->nchg = nchg;
+}
 
+static int diff_dir_entries(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    struct chg *chg = rf->chg;
+    size_t nchg = rf->nchg;
     /* 2. entry changes of known directories (old paths computed before any change) */
+    int rc = 0;
     for (size_t i = 0; i < nchg && rc == 0; i++) {
         struct xd_node *d = node_get(m, chg[i].ino);
         if (!d || !LINUX_S_ISDIR(d->mode))
@@ -992,8 +775,8 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
             if (c <= 0) {
                 struct delta x = {.dir = d->ino, .ino = d->ents[a].ino,
                                   .name = strdup(d->ents[a].name),
-                                  .old_path = join_path(m, d->ino, d->ents[a].name)};
-                dvec_push(&removed, &x);
+                                  .old_path = model_join_path(m, d->ino, d->ents[a].name)};
+                dvec_push(&rf->removed, &x);
                 a++;
             }
             if (c >= 0) {
@@ -1002,7 +785,7 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                 struct delta x = {.dir = d->ino, .ino = ne[b].ino, .name = strdup(ne[b].name),
                                   .known = known,
                                   .old_path = known ? model_path(m, t->ino) : NULL};
-                dvec_push(&added, &x);
+                dvec_push(&rf->added, &x);
                 b++;
             }
         }
@@ -1010,7 +793,14 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         d->ents = ne;
         d->nents = nn;
     }
+    return rc;
+}
 
+static void diff_inodes(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
+    struct chg *chg = rf->chg;
+    size_t nchg = rf->nchg;
     /* 3. attributes and extents of known inodes */
     for (size_t i = 0; i < nchg; i++) {
         struct xd_node *nd = node_get(m, chg[i].ino);
@@ -1024,18 +814,27 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
         apply_state(nd, &chg[i].st);
         read_extents(m, nd, &chg[i].st);
     }
+}
 
+static void diff_unlink(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
     /* 4. unlink removed names */
-    for (size_t i = 0; i < removed.n; i++) {
-        struct xd_node *t = node_get(m, removed.v[i].ino);
+    for (size_t i = 0; i < rf->removed.n; i++) {
+        struct xd_node *t = node_get(m, rf->removed.v[i].ino);
         if (t)
-            del_link(t, removed.v[i].dir, removed.v[i].name);
+            model_del_link(t, rf->removed.v[i].dir, rf->removed.v[i].name);
     }
+}
 
+static int diff_link(struct refresh *rf)
+{
+    struct xd_model *m = rf->m;
     /* 5. link added names; new inodes join the model (new directories with their
      *    entries, which are appended to `added` so that the walk covers subtrees) */
-    for (size_t i = 0; i < added.n && rc == 0; i++) {
-        struct delta *x = &added.v[i];
+    int rc = 0;
+    for (size_t i = 0; i < rf->added.n && rc == 0; i++) {
+        struct delta *x = &rf->added.v[i];
         if (!x->name)
             continue;
         struct xd_node *t = node_get(m, x->ino);
@@ -1058,199 +857,70 @@ int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint
                     struct delta y = {.dir = t->ino, .ino = t->ents[j].ino,
                                       .name = strdup(t->ents[j].name), .known = c != NULL,
                                       .old_path = c ? model_path(m, c->ino) : NULL};
-                    dvec_push(&added, &y);
-                    x = &added.v[i]; /* the vector may have moved */
+                    dvec_push(&rf->added, &y);
+                    x = &rf->added.v[i]; /* the vector may have moved */
                 }
             }
         }
         rc = rc ? rc : add_link(t, x->dir, x->name);
     }
+    return rc;
+}
 
+int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
+                  size_t nforce, bool all_known, uint64_t txn, struct evq *q)
+{
+    ext2fs_flush_icache(m->fs);
+    size_t total = n + nforce + (all_known ? m->nodes.count : 0);
+    uint32_t *cand = malloc((total ? total : 1) * sizeof(*cand));
+    struct chg *chg = calloc(total ? total : 1, sizeof(*chg));
+    struct refresh rf = {.m = m, .txn = txn, .chg = chg};
+    if (!cand || !chg) {
+        free(cand);
+        free(chg);
+        return XA_ENOMEM;
+    }
+    if (n)
+        memcpy(cand, inos, n * sizeof(*cand));
+    if (nforce)
+        memcpy(cand + n, force, nforce * sizeof(*cand));
+    n += nforce;
+    if (all_known) {
+        size_t pos = 0;
+        uint64_t k;
+        void *v;
+        while (u64map_next(&m->nodes, &pos, &k, &v))
+            cand[n++] = (uint32_t)k;
+    }
+    if (n)
+        qsort(cand, n, sizeof(*cand), cmp_u32);
+
+    diff_changed_inodes(&rf, cand, n, force, nforce, all_known);
+    int rc = diff_dir_entries(&rf);
+    diff_inodes(&rf);
+    diff_unlink(&rf);
+    if (rc == 0)
+        rc = diff_link(&rf);
     /* 6. data written since the last round, per file */
-    attribute_pending(m, &ranges);
+    attribute_pending(m, &rf.ranges);
 
-    /* 7. events: creates, renames and links in walk order */
-    for (size_t i = 0; i < added.n; i++) {
-        struct delta *x = &added.v[i];
-        struct xd_node *t = node_get(m, x->ino);
-        if (x->consumed || !t || !x->name)
-            continue;
-        struct xadisk_event ev;
-        char *path = join_path(m, x->dir, x->name);
-        if (!path)
-            continue;
-        if (x->known) {
-            struct delta *r = NULL;
-            for (size_t j = 0; j < removed.n; j++)
-                if (!removed.v[j].consumed && removed.v[j].ino == x->ino) {
-                    r = &removed.v[j];
-                    break;
-                }
-            char *implicit = r || LINUX_S_ISDIR(t->mode) ? NULL
-                                                         : take_name_in_dying_dir(m, t, x->dir, &removed);
-            if (r || implicit || LINUX_S_ISDIR(t->mode)) {
-                ev_fill(&ev, XADISK_EV_RENAME, t, txn);
-                ev.old_path = r ? r->old_path : implicit ? implicit : x->old_path;
-                if (r) {
-                    r->old_path = NULL;
-                    r->consumed = true;
-                } else if (!implicit) {
-                    x->old_path = NULL;
-                }
-            } else {
-                ev_fill(&ev, XADISK_EV_LINK, t, txn);
-            }
-            ev.path = path;
-            evq_push(&creates, &ev);
-            continue;
-        }
-        ev_fill(&ev, XADISK_EV_CREATE, t, txn);
-        ev.path = path;
-        ev.old_size = 0;
-        evq_push(&creates, &ev);
-        if (LINUX_S_ISREG(t->mode) && t->size > 0 && t->nlk == 1 && u64map_get(&ranges, t->ino)) {
-            /* data seen with the create; data written after the commit (ext4
-             * fills unwritten extents after it) comes as a later WRITE */
-            ev_fill(&ev, XADISK_EV_WRITE, t, txn);
-            ev.old_size = 0;
-            ev.path = join_path(m, x->dir, x->name);
-            ev_take_ranges(&ev, &ranges, t->ino, t->size);
-            if (ev.path && ev.nranges)
-                push_write(&creates, t, &ev, false);
-            else
-                evq_event_free(&ev);
-        }
-    }
+    model_events_names(&rf);
+    model_events_deletes(&rf);
+    model_events_changes(&rf);
+    model_events_overwrites(&rf);
+    model_events_queue(&rf, q);
 
-    /* 8. deletes: names that went away without reappearing; nodes that lost
-     *    their last name are dropped after all names were reported */
-    struct gone {
-        uint32_t ino;
-        char *path;
-    } *gone = malloc((removed.n ? removed.n : 1) * sizeof(*gone));
-    size_t ngone = 0;
-    for (size_t i = 0; i < removed.n; i++) {
-        struct delta *r = &removed.v[i];
-        struct xd_node *t = node_get(m, r->ino);
-        if (r->consumed || !t)
-            continue;
-        struct xadisk_event ev;
-        ev_fill(&ev, XADISK_EV_DELETE, t, txn);
-        if (!t->nlk && gone)
-            gone[ngone++] = (struct gone){t->ino, r->old_path ? strdup(r->old_path) : NULL};
-        ev.path = r->old_path ? r->old_path : strdup("?");
-        r->old_path = NULL;
-        ev.nlink = t->nlk && !t->reused ? t->links : 0;
-        evq_push(&dels, &ev);
-    }
-    for (size_t i = 0; i < ngone; i++) {
-        drop_subtree(m, gone[i].ino, gone[i].path, txn, &dels, MAX_PATH_DEPTH);
-        free(gone[i].path);
-    }
-    free(gone);
-
-    /* 9. changed attributes, sizes and data of files that stayed */
-    for (size_t i = 0; i < nchg; i++) {
-        struct chg *c = &chg[i];
-        struct xd_node *t = node_get(m, c->ino);
-        if (!c->known || !t || !t->nlk)
-            continue;
-        char *path = model_path(m, t->ino);
-        if (!path)
-            continue;
-        struct xadisk_event ev;
-        if ((c->old_mode & 07777) != (t->mode & 07777) || c->old_uid != t->uid ||
-            c->old_gid != t->gid) {
-            ev_fill(&ev, XADISK_EV_ATTRIB, t, txn);
-            ev.old_mode = c->old_mode;
-            ev.old_uid = c->old_uid;
-            ev.old_gid = c->old_gid;
-            ev.path = strdup(path);
-            evq_push(&mods, &ev);
-        }
-        if (LINUX_S_ISREG(t->mode)) {
-            if (t->size < c->old_size) {
-                ev_fill(&ev, XADISK_EV_TRUNCATE, t, txn);
-                ev.old_size = c->old_size;
-                ev.path = strdup(path);
-                evq_push(&mods, &ev);
-            }
-            if (t->size > c->old_size || t->mtime != c->old_mtime || u64map_get(&ranges, t->ino)) {
-                ev_fill(&ev, XADISK_EV_WRITE, t, txn);
-                ev.old_size = c->old_size;
-                ev_take_ranges(&ev, &ranges, t->ino, t->size);
-                bool guessed = false;
-                if (!ev.nranges && t->size > c->old_size) {
-                    struct xadisk_range *r1 = malloc(sizeof(*r1));
-                    if (r1) {
-                        *r1 = (struct xadisk_range){c->old_size, t->size - c->old_size};
-                        ev.ranges = r1;
-                        ev.nranges = 1;
-                        guessed = true;
-                    }
-                }
-                ev.path = strdup(path);
-                if (t->size < c->old_size && !ev.nranges)
-                    evq_event_free(&ev); /* a plain truncate also moves mtime */
-                else
-                    push_write(&mods, t, &ev, guessed);
-            }
-        }
-        free(path);
-    }
-
-    /* 10. data written to files whose inode did not change (overwrites) */
-    size_t pos = 0;
-    uint64_t k;
-    void *v;
-    while (u64map_next(&ranges, &pos, &k, &v)) {
-        struct xd_node *t = node_get(m, (uint32_t)k);
-        if (!t || !t->nlk)
-            continue;
-        struct xadisk_event ev;
-        ev_fill(&ev, XADISK_EV_WRITE, t, txn);
-        ev.path = model_path(m, t->ino);
-        if (!ev.path)
-            continue;
-        struct rlist *r = v;
-        size_t nr = rlist_finish(r, t->size);
-        if (!nr)
-            continue;
-        ev.ranges = r->v;
-        ev.nranges = nr;
-        r->v = NULL;
-        r->n = 0;
-        push_write(&mods, t, &ev, false);
-    }
-
-    /* order: creates/renames/links, then modifications, then deletes deepest first */
-    struct xadisk_event ev;
-    while (evq_pop(&creates, &ev))
-        evq_push(q, &ev);
-    while (evq_pop(&mods, &ev))
-        evq_push(q, &ev);
-    size_t nd = 0;
-    struct xadisk_event *dv = malloc((dels.n ? dels.n : 1) * sizeof(*dv));
-    while (dv && evq_pop(&dels, &ev))
-        dv[nd++] = ev;
-    if (dv) {
-        if (nd)
-            qsort(dv, nd, sizeof(*dv), cmp_delete_depth);
-        for (size_t i = 0; i < nd; i++)
-            evq_push(q, &dv[i]);
-    }
-    free(dv);
-    for (size_t i = 0; i < nchg; i++) {
+    for (size_t i = 0; i < rf.nchg; i++) {
         struct xd_node *t = node_get(m, chg[i].ino);
         if (t)
             t->reused = false;
     }
-    evq_clear(&creates);
-    evq_clear(&mods);
-    evq_clear(&dels);
-    free_rlists(&ranges);
-    dvec_free(&removed);
-    dvec_free(&added);
+    evq_clear(&rf.creates);
+    evq_clear(&rf.mods);
+    evq_clear(&rf.dels);
+    free_rlists(&rf.ranges);
+    dvec_free(&rf.removed);
+    dvec_free(&rf.added);
     free(cand);
     free(chg);
     return rc;

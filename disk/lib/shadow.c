@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "xenaccess.h"
+#include "xa_errors.h"
 
 int shadow_open(struct shadow *s, const char *path)
 {

@@ -1,6 +1,7 @@
 /*
- * xadisk.c -- the public xadisk API: targets, the tap connection and its
- * framing, optional supervision of a tap we started, watches, events.
+ * xadisk.c -- the public xadisk API: targets, the handle, events.  The
+ * connection and its framing are stream.c's job, supervising a tap we
+ * started tap.c's, watches watch.c's; the handle's state is in handle.h.
  */
 #include "xadisk.h"
 
@@ -22,46 +23,7 @@
 #include "engine.h"
 #include "evq.h"
 #include "internal.h"
-
-#define RBUF_INITIAL (1u << 20)
-#define IDLE_ROUND_MS 1000
-#define RECONNECT_GIVE_UP_MS 30000
-#define HELLO_WAIT_MS 10000
-/* A tap that breaks the stream this many times in a row, each time before
- * records flowed again, is given up on. */
-#define BROKEN_STREAMS_GIVE_UP 5
-#define BROKEN_STREAM_PAUSE_MS 200
-
-struct watch {
-    char *path;
-    uint32_t flags, mask;
-};
-
-struct xadisk {
-    char errmsg[256];
-    char *event_socket, *nbd_socket, *image, *qemu_args;
-    uint32_t flags;
-    uint64_t ring_bytes;
-    bool own_tap;
-    pid_t tap_pid;
-    int fd;
-    bool active, connected, have_hello, engine_up;
-    /* the stream: HELLO (seq s), READY (s + 1), then seq + 1 per frame */
-    bool have_ready;
-    uint64_t expect_seq, hello_image_size, hello_ring_bytes;
-    unsigned broken_in_row;         /* broken streams since records last flowed */
-    char resync_reason[200];        /* why the next RESYNC event comes */
-    char tap_image[4096];           /* the image HELLO named */
-    uint64_t disconnected_at_ms, connected_at_ms, last_data_ms, reconnect_after_ms;
-    uint8_t *rbuf;
-    size_t rstart, rlen, rcap;
-    struct engine eng;
-    struct evq q;
-    struct xadisk_event cur;
-    struct watch *w;
-    size_t nw;
-    struct xadisk_stats st;
-};
+#include "handle.h"
 
 static _Thread_local char init_error[256];
 
@@ -75,8 +37,7 @@ const char *xd_strerror(int err)
     }
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fail(struct xadisk *xd, int code, const char *fmt, ...)
+int xd_fail(struct xadisk *xd, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -85,7 +46,7 @@ static int fail(struct xadisk *xd, int code, const char *fmt, ...)
     return code;
 }
 
-static uint64_t now_ms(void)
+uint64_t xd_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -98,145 +59,6 @@ const char *xadisk_qemu_args(const struct xadisk *xd) { return xd ? xd->qemu_arg
 int xadisk_get_fd(const struct xadisk *xd) { return xd && xd->active ? xd->fd : -1; }
 
 /* ---------------------------------------------------------- the tap --- */
-
-static const char *filter_path(void)
-{
-    const char *env = getenv("XADISK_TAP_FILTER");
-    if (env && *env)
-        return env;
-    if (access(XADISK_FILTER_BUILD, R_OK) == 0)
-        return XADISK_FILTER_BUILD;
-    return XADISK_FILTER_INSTALL;
-}
-
-static int connect_unix(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -1;
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        close(fd);
-        return -1;
-    }
-    int rcvbuf = 8 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    return fd;
-}
-
-/* Sockets of an earlier tap on this image: one still serving (left by a
- * monitor that died: it keeps the guest's disk up) is used as it is, and
- * files nobody listens on any more are removed. 1 when a tap serves. */
-static int earlier_tap(struct xadisk *xd)
-{
-    int fd = connect_unix(xd->event_socket);
-    if (fd >= 0) {
-        close(fd);
-        return 1;
-    }
-    fd = connect_unix(xd->nbd_socket);
-    if (fd >= 0) {
-        close(fd);
-        return fail(xd, XA_EBUSY, "%s is served by a program that is not an xadisk tap",
-                    xd->nbd_socket);
-    }
-    char pidfile[4200];
-    snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
-    unlink(xd->event_socket);
-    unlink(xd->nbd_socket);
-    unlink(pidfile);
-    return 0;
-}
-
-static int start_tap(struct xadisk *xd)
-{
-    int earlier = earlier_tap(xd);
-    if (earlier != 0) {
-        xd->tap_pid = 0; /* not ours to stop */
-        return earlier < 0 ? earlier : 0;
-    }
-    char ring[32], lossless[32], events[4200], file[4200], sock[4200], filter[4200];
-    snprintf(ring, sizeof(ring), "ring=%llu", (unsigned long long)(xd->ring_bytes ? xd->ring_bytes : 64u << 20));
-    snprintf(lossless, sizeof(lossless), "lossless=%s", (xd->flags & XADISK_LOSSLESS) ? "true" : "false");
-    snprintf(events, sizeof(events), "events=%s", xd->event_socket);
-    snprintf(file, sizeof(file), "file=%s", xd->image);
-    snprintf(sock, sizeof(sock), "%s", xd->nbd_socket);
-    snprintf(filter, sizeof(filter), "--filter=%s", filter_path());
-    unlink(xd->event_socket);
-    char pidfile[4200];
-    snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
-    unlink(pidfile);
-    /* nbdkit daemonizes itself: the guest's disk must outlive a crashed monitor */
-    pid_t pid = fork();
-    if (pid < 0)
-        return fail(xd, XA_EIO, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-        }
-        execlp("nbdkit", "nbdkit", "-P", pidfile, "-U", sock, filter, "file", file, events, ring,
-               lossless, (char *)NULL);
-        _exit(127);
-    }
-    int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fail(xd, XA_EIO, "nbdkit failed to start the tap on %s", xd->image);
-    int tpid = 0; /* the daemon writes its pid file after the parent has exited */
-    for (int i = 0; i < 100 && tpid <= 0; i++) {
-        FILE *f = fopen(pidfile, "r");
-        if (f) {
-            if (fscanf(f, "%d", &tpid) != 1)
-                tpid = 0;
-            fclose(f);
-        }
-        if (tpid <= 0) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (tpid <= 0)
-        return fail(xd, XA_EIO, "nbdkit wrote no pid to %s", pidfile);
-    xd->tap_pid = tpid;
-    for (int i = 0; i < 200; i++) { /* up to 10 s for the event socket */
-        int fd = connect_unix(xd->event_socket);
-        if (fd >= 0) {
-            close(fd);
-            return 0;
-        }
-        if (kill(tpid, 0) < 0) {
-            xd->tap_pid = 0;
-            return fail(xd, XA_EIO, "the tap exited at start");
-        }
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    return fail(xd, XA_ETIMEDOUT, "the tap did not open %s", xd->event_socket);
-}
-
-static void stop_tap(struct xadisk *xd)
-{
-    if (xd->tap_pid > 0) {
-        kill(xd->tap_pid, SIGTERM);
-        for (int i = 0; i < 100 && kill(xd->tap_pid, 0) == 0; i++) {
-            struct timespec ts = {0, 20 * 1000000L};
-            nanosleep(&ts, NULL);
-            if (i == 99)
-                kill(xd->tap_pid, SIGKILL);
-        }
-        /* nbdkit leaves its socket files behind */
-        char pidfile[4200];
-        snprintf(pidfile, sizeof(pidfile), "%s.pid", xd->nbd_socket);
-        unlink(xd->event_socket);
-        unlink(xd->nbd_socket);
-        unlink(pidfile);
-    }
-    xd->tap_pid = 0;
-}
 
 static char *dupcat(const char *a, const char *b)
 {
@@ -287,7 +109,7 @@ int xadisk_init(const struct xadisk_opts *opts, struct xadisk **out)
                          "node-name=xadisk0,reconnect-delay=10 "
                          "-device virtio-blk-pci,drive=xadisk0",
                          xd->nbd_socket);
-            rc = start_tap(xd);
+            rc = xd_tap_start(xd);
             if (rc < 0)
                 snprintf(init_error, sizeof(init_error), "%s", xd->errmsg);
         }
@@ -309,302 +131,50 @@ int xadisk_init(const struct xadisk_opts *opts, struct xadisk **out)
     return 0;
 }
 
-/* ------------------------------------------------------- connection --- */
-
-static void disconnect(struct xadisk *xd)
-{
-    if (xd->fd >= 0)
-        close(xd->fd);
-    xd->fd = -1;
-    xd->connected = false;
-    xd->have_hello = false;
-    xd->have_ready = false;
-    xd->rstart = xd->rlen = 0;
-}
-
-static int do_connect(struct xadisk *xd)
-{
-    xd->fd = connect_unix(xd->event_socket);
-    if (xd->fd < 0)
-        return fail(xd, XA_EIO, "cannot connect to the tap at %s: %s", xd->event_socket,
-                    strerror(errno));
-    xd->connected = true;
-    xd->have_hello = false;
-    xd->have_ready = false;
-    xd->rstart = xd->rlen = 0;
-    xd->last_data_ms = xd->connected_at_ms = now_ms();
-    return 0;
-}
-
-/* Read whatever is available (waiting up to timeout_ms). 1 = got data, 0 = timeout, <0 = EOF/error. */
-static int fill(struct xadisk *xd, int timeout_ms)
-{
-    struct pollfd p = {.fd = xd->fd, .events = POLLIN};
-    int r = poll(&p, 1, timeout_ms);
-    if (r < 0)
-        return errno == EINTR ? 0 : XA_EIO;
-    if (r == 0)
-        return 0;
-    if (xd->rstart && xd->rstart == xd->rlen)
-        xd->rstart = xd->rlen = 0;
-    if (xd->rcap - xd->rlen < 65536) {
-        if (xd->rstart) {
-            memmove(xd->rbuf, xd->rbuf + xd->rstart, xd->rlen - xd->rstart);
-            xd->rlen -= xd->rstart;
-            xd->rstart = 0;
-        }
-        if (xd->rcap - xd->rlen < 65536) {
-            size_t ncap = xd->rcap ? xd->rcap * 2 : RBUF_INITIAL;
-            if (ncap > XDP_MAX_PAYLOAD + (8u << 20))
-                return XA_ELIMIT;
-            uint8_t *nb = realloc(xd->rbuf, ncap);
-            if (!nb)
-                return XA_ENOMEM;
-            xd->rbuf = nb;
-            xd->rcap = ncap;
-        }
-    }
-    ssize_t n = recv(xd->fd, xd->rbuf + xd->rlen, xd->rcap - xd->rlen, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return 0;
-    if (n <= 0)
-        return XA_EGONE;
-    xd->rlen += (size_t)n;
-    xd->last_data_ms = now_ms();
-    return 1;
-}
-
-/* Disk extent of a record: inside the image (when the tap said its size). */
-static bool extent_ok(const struct xadisk *xd, const struct xdp_hdr *h)
-{
-    uint64_t size = xd->hello_image_size;
-    return !size || (h->offset <= size && h->length <= size - h->offset);
-}
-
-/*
- * Is this header possible here?  NULL if so, else what is wrong with it (in
- * why).  Everything is checked before the payload is waited for: a stream
- * that lost its framing shows up as a bad magic, an impossible length or a
- * sequence gap, and is never read as records.
- */
-static const char *frame_problem(const struct xadisk *xd, const struct xdp_hdr *h, char *why,
-                                 size_t n)
-{
-    if (h->magic != XDP_MAGIC) {
-        snprintf(why, n, "bad magic %#x", h->magic);
-        return why;
-    }
-    uint64_t max_payload = XDP_MAX_PAYLOAD;
-    if (xd->hello_ring_bytes && xd->hello_ring_bytes / 2 < max_payload)
-        max_payload = xd->hello_ring_bytes / 2; /* no frame takes more than half the ring */
-    if (!xd->have_hello) {
-        if (h->type != XDP_HELLO)
-            snprintf(why, n, "frame type %u before HELLO", h->type);
-        else if (h->payload_len < sizeof(struct xdp_hello) + 1 ||
-                 h->payload_len > sizeof(struct xdp_hello) + 4096)
-            snprintf(why, n, "HELLO with a payload of %u bytes", h->payload_len);
-        else
-            return NULL;
-        return why;
-    }
-    uint64_t want_seq = xd->have_ready ? xd->expect_seq : xd->expect_seq + 1;
-    if (h->seq != want_seq) {
-        snprintf(why, n, "sequence gap: record %llu where %llu was due",
-                 (unsigned long long)h->seq, (unsigned long long)want_seq);
-        return why;
-    }
-    if (!xd->have_ready && h->type != XDP_READY) {
-        snprintf(why, n, "frame type %u where READY was due", h->type);
-        return why;
-    }
-    switch (h->type) {
-    case XDP_WRITE:
-        if (h->payload_len != h->length || h->payload_len > max_payload || !extent_ok(xd, h))
-            break;
-        return NULL;
-    case XDP_TRIM:
-    case XDP_ZERO:
-        if (h->payload_len || !extent_ok(xd, h))
-            break;
-        return NULL;
-    case XDP_FLUSH:
-    case XDP_RESYNC:
-    case XDP_READY:
-        if (h->payload_len || h->length)
-            break;
-        return NULL;
-    default:
-        snprintf(why, n, "unknown frame type %u", h->type);
-        return why;
-    }
-    snprintf(why, n, "impossible frame: type %u, offset %llu, length %u, payload %u bytes",
-             h->type, (unsigned long long)h->offset, h->length, h->payload_len);
-    return why;
-}
-
-/*
- * The stream cannot be trusted from here on: drop the connection, reconnect
- * (the caller's loop does) and rescan once records flow again.  Returns 0,
- * or an error once the tap has done this too often in a row.
- */
-static int broken_stream(struct xadisk *xd, const char *why)
-{
-    disconnect(xd);
-    xd->broken_in_row++;
-    snprintf(xd->resync_reason, sizeof(xd->resync_reason),
-             "broken stream from the tap (%s); reconnected and rescanned", why);
-    fail(xd, XA_EBADDATA, "broken stream from the tap (%s)", why);
-    if (xd->broken_in_row >= BROKEN_STREAMS_GIVE_UP)
-        return fail(xd, XA_EBADDATA, "the tap at %s sent a broken stream %u times in a row (%s)",
-                    xd->event_socket, xd->broken_in_row, why);
-    xd->reconnect_after_ms = now_ms() + BROKEN_STREAM_PAUSE_MS * xd->broken_in_row;
-    return 0;
-}
-
-static int on_hello(struct xadisk *xd, const struct xdp_hdr *h, const uint8_t *p)
-{
-    if (p[h->payload_len - 1] != 0)
-        return broken_stream(xd, "HELLO without its image path");
-    struct xdp_hello hello;
-    memcpy(&hello, p, sizeof(hello));
-    if (hello.version != XDP_VERSION)
-        return fail(xd, XA_ENOTSUP, "tap speaks protocol %u, we speak %u", hello.version,
-                    XDP_VERSION);
-    const char *image = (const char *)p + sizeof(hello);
-    if (!*image)
-        return fail(xd, XA_ENOTSUP, "the tap does not say which image it serves");
-    if (xd->engine_up && strcmp(image, xd->tap_image) != 0)
-        return fail(xd, XA_ENOTSUP, "the tap now serves %s, not %s", image, xd->tap_image);
-    size_t l = strlen(image);
-    if (l >= sizeof(xd->tap_image))
-        return fail(xd, XA_ELIMIT, "image path too long");
-    memcpy(xd->tap_image, image, l + 1); /* engine_start opens it at READY */
-    xd->have_hello = true;
-    xd->expect_seq = h->seq;
-    xd->hello_image_size = hello.image_size;
-    xd->hello_ring_bytes = hello.ring_bytes;
-    return 0;
-}
-
-/* Recording has begun for us: build the shadow, or rescan after a reconnect. */
-static int on_ready(struct xadisk *xd)
-{
-    xd->have_ready = true;
-    if (!xd->engine_up) {
-        int rc = engine_start(&xd->eng, xd->tap_image);
-        if (rc < 0)
-            return fail(xd, rc, "%s", xd->eng.err);
-        xd->engine_up = true;
-        return 0;
-    }
-    if (!xd->resync_reason[0])
-        snprintf(xd->resync_reason, sizeof(xd->resync_reason),
-                 "the connection to the tap was lost; reconnected and rescanned");
-    /* one rescan covers a drop reported before the connection went too */
-    uint64_t dropped = xd->eng.resync_pending ? xd->eng.resync_dropped : 0;
-    xd->eng.resync_pending = false;
-    xd->eng.resync_dropped = 0;
-    return engine_resync(&xd->eng, dropped, &xd->q);
-}
-
-/* Process the complete frames in the buffer.  On a broken stream this
- * disconnects and returns 0: the caller sees !connected. */
-static int drain(struct xadisk *xd)
-{
-    while (xd->connected && xd->rlen - xd->rstart >= XDP_HDR_SIZE) {
-        struct xdp_hdr h;
-        memcpy(&h, xd->rbuf + xd->rstart, sizeof(h));
-        char why[160];
-        if (frame_problem(xd, &h, why, sizeof(why)))
-            return broken_stream(xd, why);
-        size_t frame = XDP_HDR_SIZE + xdp_pad8(h.payload_len);
-        if (xd->rlen - xd->rstart < frame) {
-            if (frame > xd->rcap) { /* make room for one big frame */
-                uint8_t *nb = realloc(xd->rbuf, frame + RBUF_INITIAL);
-                if (!nb)
-                    return XA_ENOMEM;
-                xd->rbuf = nb;
-                xd->rcap = frame + RBUF_INITIAL;
-            }
-            return 0;
-        }
-        const uint8_t *payload = xd->rbuf + xd->rstart + XDP_HDR_SIZE;
-        xd->rstart += frame;
-        xd->st.records++;
-        xd->st.bytes += h.payload_len;
-        int rc;
-        if (!xd->have_hello) {
-            rc = on_hello(xd, &h, payload);
-        } else if (!xd->have_ready) {
-            xd->expect_seq = h.seq + 1;
-            rc = on_ready(xd);
-        } else {
-            xd->expect_seq = h.seq + 1;
-            xd->broken_in_row = 0; /* records flow again */
-            if (h.type == XDP_READY)
-                continue; /* another subscriber joined */
-            if (h.type == XDP_RESYNC) {
-                xd->st.dropped += h.offset;
-                snprintf(xd->resync_reason, sizeof(xd->resync_reason),
-                         "the tap dropped %llu records (its ring was full)",
-                         (unsigned long long)h.offset);
-            }
-            rc = engine_record(&xd->eng, &h, payload, &xd->q);
-            if (rc == XA_EBADDATA) /* the guest wrote something odd: not the stream's fault */
-                rc = 0;
-        }
-        if (rc < 0)
-            return rc;
-        if (xd->q.n)
-            return 0; /* hand out what we have before reading on */
-    }
-    return 0;
-}
-
 /* ----------------------------------------------------------- public --- */
 
 int xadisk_activate(struct xadisk *xd)
 {
     if (xd->active)
-        return fail(xd, XA_EBUSY, "already active");
+        return xd_fail(xd, XA_EBUSY, "already active");
     /* Active means records flow: HELLO, then READY through the tap's ring.
      * A broken stream before that is retried until the deadline. */
-    uint64_t deadline = now_ms() + HELLO_WAIT_MS;
+    uint64_t deadline = xd_now_ms() + HELLO_WAIT_MS;
     xd->resync_reason[0] = 0;
     xd->broken_in_row = 0;
     while (!xd->have_ready) {
-        uint64_t t = now_ms();
+        uint64_t t = xd_now_ms();
         int left = t < deadline ? (int)(deadline - t) : 0;
         if (left <= 0) {
             bool broken = xd->broken_in_row > 0;
-            disconnect(xd);
+            xd_disconnect(xd);
             if (broken)
                 return XA_EBADDATA; /* errmsg says how the stream broke */
-            return fail(xd, XA_ETIMEDOUT, "no HELLO and READY from the tap within %d s",
+            return xd_fail(xd, XA_ETIMEDOUT, "no HELLO and READY from the tap within %d s",
                         HELLO_WAIT_MS / 1000);
         }
         if (!xd->connected) {
-            if (now_ms() < xd->reconnect_after_ms) {
+            if (xd_now_ms() < xd->reconnect_after_ms) {
                 struct timespec ts = {0, 20 * 1000000L};
                 nanosleep(&ts, NULL);
                 continue;
             }
-            int rc = do_connect(xd);
+            int rc = xd_connect(xd);
             if (rc < 0)
                 return rc;
         }
-        int rc = fill(xd, left < 200 ? left : 200);
+        int rc = xd_fill(xd, left < 200 ? left : 200);
         if (rc == XA_EGONE || rc == XA_ELIMIT) {
-            disconnect(xd);
-            return fail(xd, XA_EIO, "the tap closed the connection before records flowed");
+            xd_disconnect(xd);
+            return xd_fail(xd, XA_EIO, "the tap closed the connection before records flowed");
         }
         if (rc < 0) {
-            disconnect(xd);
-            return fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
+            xd_disconnect(xd);
+            return xd_fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
         }
-        rc = drain(xd);
+        rc = xd_drain(xd);
         if (rc < 0) {
-            disconnect(xd);
+            xd_disconnect(xd);
             return rc;
         }
     }
@@ -615,8 +185,8 @@ int xadisk_activate(struct xadisk *xd)
 int xadisk_deactivate(struct xadisk *xd)
 {
     if (!xd->active)
-        return fail(xd, XA_EINVAL, "not active");
-    disconnect(xd);
+        return xd_fail(xd, XA_EINVAL, "not active");
+    xd_disconnect(xd);
     if (xd->engine_up)
         engine_stop(&xd->eng);
     xd->engine_up = false;
@@ -633,7 +203,7 @@ void xadisk_destroy(struct xadisk *xd)
     if (xd->active && xadisk_deactivate(xd) < 0)
         xd->active = false;
     if (xd->own_tap)
-        stop_tap(xd);
+        xd_tap_stop(xd);
     for (size_t i = 0; i < xd->nw; i++)
         free(xd->w[i].path);
     free(xd->w);
@@ -645,108 +215,27 @@ void xadisk_destroy(struct xadisk *xd)
     free(xd);
 }
 
-static bool path_under(const char *path, const struct watch *w)
-{
-    if (!path)
-        return false;
-    size_t l = strlen(w->path);
-    if (strcmp(w->path, "/") == 0) {
-        if (w->flags & XADISK_WATCH_RECURSIVE)
-            return true;
-        return path[0] == '/' && !strchr(path + 1, '/');
-    }
-    if (strncmp(path, w->path, l) != 0)
-        return false;
-    if (path[l] == 0)
-        return true;
-    if (path[l] != '/')
-        return false;
-    return (w->flags & XADISK_WATCH_RECURSIVE) || !strchr(path + l + 1, '/');
-}
-
-static bool wanted(const struct xadisk *xd, const struct xadisk_event *ev)
-{
-    if (!xd->nw || ev->type == XADISK_EV_RESYNC)
-        return true;
-    for (size_t i = 0; i < xd->nw; i++)
-        if ((xd->w[i].mask & ev->type) &&
-            (path_under(ev->path, &xd->w[i]) || path_under(ev->old_path, &xd->w[i])))
-            return true;
-    return false;
-}
-
-static char *normalize(const char *p)
-{
-    if (!p || p[0] != '/')
-        return NULL;
-    char *s = strdup(p);
-    if (!s)
-        return NULL;
-    size_t l = strlen(s);
-    while (l > 1 && s[l - 1] == '/')
-        s[--l] = 0;
-    return s;
-}
-
-int xadisk_set_watch(struct xadisk *xd, const char *path, uint32_t flags, uint32_t mask)
-{
-    char *p = normalize(path);
-    if (!p)
-        return fail(xd, XA_EINVAL, "watch path must be absolute: %s", path ? path : "(null)");
-    for (size_t i = 0; i < xd->nw; i++)
-        if (strcmp(xd->w[i].path, p) == 0) {
-            free(p);
-            xd->w[i].flags = flags;
-            xd->w[i].mask = mask;
-            return 0;
-        }
-    void *n = realloc(xd->w, (xd->nw + 1) * sizeof(*xd->w));
-    if (!n) {
-        free(p);
-        return XA_ENOMEM;
-    }
-    xd->w = n;
-    xd->w[xd->nw++] = (struct watch){.path = p, .flags = flags, .mask = mask};
-    return 0;
-}
-
-int xadisk_unset_watch(struct xadisk *xd, const char *path)
-{
-    char *p = normalize(path);
-    if (!p)
-        return fail(xd, XA_EINVAL, "watch path must be absolute");
-    for (size_t i = 0; i < xd->nw; i++)
-        if (strcmp(xd->w[i].path, p) == 0) {
-            free(xd->w[i].path);
-            xd->w[i] = xd->w[--xd->nw];
-            free(p);
-            return 0;
-        }
-    free(p);
-    return fail(xd, XA_ENOENT, "no watch on %s", path);
-}
-
 /* The tap went away: restart ours, or wait for someone to restart theirs. */
 static int try_reconnect(struct xadisk *xd)
 {
     if (!xd->disconnected_at_ms)
-        xd->disconnected_at_ms = now_ms();
-    if (now_ms() < xd->reconnect_after_ms)
+        xd->disconnected_at_ms = xd_now_ms();
+    if (xd_now_ms() < xd->reconnect_after_ms)
         return 1; /* after a broken stream: not at once */
     if (xd->own_tap) {
         if (xd->tap_pid <= 0 || kill(xd->tap_pid, 0) < 0) {
             xd->tap_pid = 0;
-            int rc = start_tap(xd);
+            int rc = xd_tap_start(xd);
             if (rc < 0)
                 return rc;
         }
     }
-    if (do_connect(xd) == 0) {
+    if (xd_connect(xd) == 0) {
         xd->disconnected_at_ms = 0;
         return 0;
     }
-    if (now_ms() - xd->disconnected_at_ms > RECONNECT_GIVE_UP_MS)
-        return fail(xd, XA_EGONE, "the tap at %s is gone", xd->event_socket);
+    if (xd_now_ms() - xd->disconnected_at_ms > RECONNECT_GIVE_UP_MS)
+        return xd_fail(xd, XA_EGONE, "the tap at %s is gone", xd->event_socket);
     return 1;
 }
 
@@ -754,20 +243,20 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
 {
     *ev = NULL;
     if (!xd->active)
-        return fail(xd, XA_EINVAL, "not active");
+        return xd_fail(xd, XA_EINVAL, "not active");
     evq_event_free(&xd->cur);
-    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : xd_now_ms() + (uint64_t)timeout_ms;
     for (;;) {
         while (evq_pop(&xd->q, &xd->cur)) {
             xd->st.events++;
             if (xd->cur.type == XADISK_EV_RESYNC) { /* xadisk_errmsg() says why */
                 if (xd->resync_reason[0])
-                    fail(xd, 0, "%s", xd->resync_reason);
+                    xd_fail(xd, 0, "%s", xd->resync_reason);
                 else
-                    fail(xd, 0, "a journal commit could not be followed; rescanned");
+                    xd_fail(xd, 0, "a journal commit could not be followed; rescanned");
                 xd->resync_reason[0] = 0;
             }
-            if (wanted(xd, &xd->cur)) {
+            if (xd_watch_wanted(xd, &xd->cur)) {
                 *ev = &xd->cur;
                 return 0;
             }
@@ -778,7 +267,7 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
             if (rc < 0)
                 return rc;
             if (rc > 0) {
-                uint64_t t = now_ms();
+                uint64_t t = xd_now_ms();
                 if (t >= deadline)
                     return XA_ETIMEDOUT;
                 struct timespec ts = {0, 100 * 1000000L};
@@ -786,12 +275,12 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
                 continue;
             }
         }
-        int rc = drain(xd);
+        int rc = xd_drain(xd);
         if (rc < 0)
             return rc;
         if (xd->connected && !xd->have_ready &&
-            now_ms() - xd->connected_at_ms > HELLO_WAIT_MS) {
-            rc = broken_stream(xd, "no HELLO and READY within 10 s of connecting");
+            xd_now_ms() - xd->connected_at_ms > HELLO_WAIT_MS) {
+            rc = xd_broken_stream(xd, "no HELLO and READY within 10 s of connecting");
             if (rc < 0)
                 return rc;
         }
@@ -799,41 +288,41 @@ int xadisk_next_event(struct xadisk *xd, int timeout_ms, const struct xadisk_eve
             continue;
         if (xd->engine_up && xd->eng.resync_pending) {
             /* rescan once, after the backlog: not once per RESYNC frame */
-            rc = fill(xd, 0);
+            rc = xd_fill(xd, 0);
             if (rc > 0)
                 continue;
             engine_settle(&xd->eng, &xd->q);
             if (xd->q.n)
                 continue;
         }
-        uint64_t t = now_ms();
+        uint64_t t = xd_now_ms();
         if (t >= deadline && timeout_ms != 0)
             return XA_ETIMEDOUT;
         int wait = deadline == UINT64_MAX ? IDLE_ROUND_MS
                    : deadline > t ? (int)(deadline - t) : 0;
         if (wait > IDLE_ROUND_MS)
             wait = IDLE_ROUND_MS;
-        rc = fill(xd, wait);
+        rc = xd_fill(xd, wait);
         if (rc == XA_EGONE) {
-            disconnect(xd);
+            xd_disconnect(xd);
             continue;
         }
         if (rc == XA_ELIMIT) { /* frames larger than any the tap sends */
-            rc = broken_stream(xd, "a frame larger than the receive buffer");
+            rc = xd_broken_stream(xd, "a frame larger than the receive buffer");
             if (rc < 0)
                 return rc;
             continue;
         }
         if (rc < 0)
-            return fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
+            return xd_fail(xd, rc, "reading from the tap: %s", xd_strerror(rc));
         if (rc == 0) {
-            if (now_ms() - xd->last_data_ms >= IDLE_ROUND_MS && xd->engine_up) {
+            if (xd_now_ms() - xd->last_data_ms >= IDLE_ROUND_MS && xd->engine_up) {
                 engine_idle(&xd->eng, &xd->q);
-                xd->last_data_ms = now_ms();
+                xd->last_data_ms = xd_now_ms();
             }
             if (xd->q.n)
                 continue;
-            if (timeout_ms == 0 || now_ms() >= deadline)
+            if (timeout_ms == 0 || xd_now_ms() >= deadline)
                 return XA_ETIMEDOUT;
         }
     }

@@ -10,6 +10,8 @@
 #include "os/linux/lxpriv.h"
 #include "os/linux/procinfo.h"
 
+_Static_assert(offsetof(struct xa_thread_iter, xa) == 0, "xa first (os/os.h, struct xa_os_iter)");
+
 static void linux_destroy(void *state)
 {
     struct linux_priv *p = state;

@@ -10,6 +10,7 @@
 #define XA_OS_LINUX_LXPRIV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "os/linux/linux.h"
@@ -185,5 +186,10 @@ struct xa_vma_iter {
     bool linked_list;
     uint64_t next_vma, prev_vma, tortoise, power, lam, steps;
 };
+
+/* os/os.h: the core finds an iterator's instance in its first member. */
+_Static_assert(offsetof(struct xa_process_iter, xa) == 0, "xa first (struct xa_os_iter)");
+_Static_assert(offsetof(struct xa_module_iter, xa) == 0, "xa first (struct xa_os_iter)");
+_Static_assert(offsetof(struct xa_vma_iter, xa) == 0, "xa first (struct xa_os_iter)");
 
 #endif /* XA_OS_LINUX_LXPRIV_H */

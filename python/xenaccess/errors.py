@@ -1,6 +1,6 @@
 """Exceptions: every negative XA_E* code from the C library becomes one of these."""
 
-# Codes from include/xenaccess.h (XA_ERRNO_MAP).
+# Codes from include/xa_errors.h (XA_ERRNO_MAP).
 OK = 0
 ENOENT = -2
 EIO = -5

@@ -1,5 +1,5 @@
 /*
- * procview.c -- the public calls for the inside of a process (threads,
+ * procview_api.c -- the public calls for the inside of a process (threads,
  * credentials, start time, arguments, paths; include/xenaccess_os.h):
  * argument checks, then dispatch to the active OS layer.
  */
@@ -7,7 +7,6 @@
 #include <stddef.h>
 
 #include "core/internal.h"
-#include "os/linux/procinfo.h" /* struct xa_thread_iter: first member is the instance */
 #include "os/os.h"
 
 /* 0 when an OS layer with @op is active, else why not. */
@@ -49,13 +48,13 @@ XA_API int xa_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out)
 {
     if (!it || !out)
         return XA_EINVAL;
-    return it->xa->os_ops->thread_iter_next(it, out);
+    return xa__os_iter_instance(it)->os_ops->thread_iter_next(it, out);
 }
 
 XA_API void xa_thread_iter_free(struct xa_thread_iter *it)
 {
     if (it)
-        it->xa->os_ops->thread_iter_free(it);
+        xa__os_iter_instance(it)->os_ops->thread_iter_free(it);
 }
 
 XA_API int xa_process_creds(struct xa_instance *xa, int32_t pid, struct xa_creds *out,
