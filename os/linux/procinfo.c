@@ -194,7 +194,7 @@ static int leader_task(struct xa_instance *xa, int32_t pid, uint64_t *task)
 
 int linux_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out)
 {
-    const struct lx_proc_offsets *o;
+    const struct lx_proc_offsets *o = NULL;
     int rc = need(xa, F_THREADS, &o);
     uint64_t task, signal;
     if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
@@ -274,7 +274,7 @@ void linux_thread_iter_free(struct xa_thread_iter *it)
 int linux_process_creds(struct xa_instance *xa, int32_t pid, struct xa_creds *out,
                         uint32_t *groups, size_t max_groups)
 {
-    const struct lx_proc_offsets *o;
+    const struct lx_proc_offsets *o = NULL;
     int rc = need(xa, F_CREDS, &o);
     uint64_t task, cred, gi;
     if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
@@ -317,7 +317,7 @@ int linux_process_creds(struct xa_instance *xa, int32_t pid, struct xa_creds *ou
 
 int linux_boot_time(struct xa_instance *xa, int64_t *wall_ns)
 {
-    const struct lx_proc_offsets *o;
+    const struct lx_proc_offsets *o = NULL;
     int rc = need(xa, F_START, &o);
     if (rc < 0)
         return rc;
@@ -343,7 +343,7 @@ int linux_boot_time(struct xa_instance *xa, int64_t *wall_ns)
 int linux_process_start_time(struct xa_instance *xa, int32_t pid, uint64_t *boot_ns,
                              int64_t *wall_ns)
 {
-    const struct lx_proc_offsets *o;
+    const struct lx_proc_offsets *o = NULL;
     int rc = need(xa, F_START, &o);
     uint64_t task, start;
     if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
@@ -381,7 +381,7 @@ static int read_user(void *ctx, uint64_t va, void *buf, size_t len)
 int linux_process_args(struct xa_instance *xa, int32_t pid, bool environ, void *buf, size_t cap,
                        size_t *len, uint32_t *flags)
 {
-    const struct lx_proc_offsets *o;
+    const struct lx_proc_offsets *o = NULL;
     int rc = need(xa, F_ARGS, &o);
     uint64_t task, mm;
     *len = 0;
@@ -426,7 +426,7 @@ static int read_kernel(void *ctx, uint64_t va, void *buf, size_t len)
 int linux_process_path(struct xa_instance *xa, int32_t pid, enum xa_proc_path which, char *buf,
                        size_t cap)
 {
-    const struct lx_proc_offsets *o;
+    const struct lx_proc_offsets *o = NULL;
     int rc = need(xa, F_PATHS, &o);
     uint64_t task, holder, path;
     if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
