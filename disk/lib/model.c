@@ -43,6 +43,7 @@ void model_free_nodes(struct xd_model *m)
     while (u64map_next(&m->nodes, &pos, &k, &v))
         model_node_free(v);
     u64map_free(&m->nodes);
+    limbo_free(m);
     free(m->bmap);
     m->bmap = NULL;
     m->nbmap = 0;
@@ -58,6 +59,7 @@ static int cmp_itab(const void *a, const void *b)
 int model_open(struct xd_model *m, const char *io_name)
 {
     memset(m, 0, sizeof(*m));
+    m->limbo_ms = 10000;
     extern struct struct_io_manager *const xd_shadow_io_manager;
     errcode_t e = ext2fs_open2(io_name, NULL,
                                EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS |
@@ -337,7 +339,7 @@ static void read_extents(struct xd_model *m, struct xd_node *n, struct istate *s
 
 /* ------------------------------------------------------------- links --- */
 
-static int add_link(struct xd_node *n, uint32_t parent, const char *name)
+int model_add_link(struct xd_node *n, uint32_t parent, const char *name)
 {
     for (size_t i = 0; i < n->nlk; i++)
         if (n->lk[i].parent == parent && strcmp(n->lk[i].name, name) == 0)
@@ -489,7 +491,7 @@ int model_scan(struct xd_model *m)
                     queue[qn++] = c;
                 }
             }
-            rc = add_link(cn, d->ino, d->ents[i].name);
+            rc = model_add_link(cn, d->ino, d->ents[i].name);
         }
     }
     free(queue);
@@ -862,7 +864,7 @@ static int diff_link(struct refresh *rf)
                 }
             }
         }
-        rc = rc ? rc : add_link(t, x->dir, x->name);
+        rc = rc ? rc : model_add_link(t, x->dir, x->name);
     }
     return rc;
 }

@@ -72,11 +72,21 @@ static inline struct xd_node *node_get(const struct xd_model *m, uint32_t ino)
 }
 
 void model_node_free(struct xd_node *n);
+int model_add_link(struct xd_node *n, uint32_t parent, const char *name);
 void model_del_link(struct xd_node *n, uint32_t parent, const char *name);
 char *model_path_join(const char *dir, const char *name);
 char *model_join_path(const struct xd_model *m, uint32_t dir, const char *name);
 /* Sort, merge and clip to size; returns the count. */
 size_t model_rlist_finish(struct rlist *r, uint64_t size);
+
+/* model_limbo.c: names held while the other half of a rename may come. */
+size_t limbo_ghosts(const struct xd_model *m, uint32_t ino);
+bool limbo_hold(struct xd_model *m, struct xd_node *t, uint32_t dir, const char *name,
+                char **path);
+char *limbo_take(struct xd_model *m, struct xd_node *t);
+bool limbo_expired(const struct xd_model *m, const struct xd_limbo *l);
+void limbo_remove(struct xd_model *m, size_t i, struct xd_node *t);
+void limbo_free(struct xd_model *m);
 
 /* model_events.c: the events of a round, by kind, then queued in order. */
 void model_events_names(struct refresh *rf);
