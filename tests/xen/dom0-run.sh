@@ -94,6 +94,7 @@ for d in $DOMS; do
     run "$d.ps" xa-ps $T --json
     id=$(xl domid $d 2>/dev/null)
     run "$d.ps-byid" xa-ps xen:$id --json
+    run "$d.threads" xa-ps $T --json --threads
     run "$d.modules" xa-modules $T --json
     run "$d.sym-banner" xa-sym $T linux_banner --json
     run "$d.read-banner" xa-read $T --sym linux_banner --len 64 --raw
