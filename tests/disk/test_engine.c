@@ -443,28 +443,46 @@ static uint64_t first_block(const char *img, const char *path)
     return pblk;
 }
 
+/* An ext2 image made by the debugfs commands `populate` (`before`, copied
+ * to `work`), and `after`: `before` with `ops` done on it.  Paths are
+ * <dir>/<tag>-{before,after,work}.img. */
+struct ext2_pair {
+    char before[300], after[300], work[300], cmds[300];
+};
+
+static void debugfs_run(const struct ext2_pair *p, const char *img, const char *cmds)
+{
+    FILE *f = fopen(p->cmds, "w");
+    fputs(cmds, f);
+    fclose(f);
+    sh("debugfs -w -f %s %s >/dev/null 2>&1", p->cmds, img);
+}
+
+static void make_ext2_pair(struct ext2_pair *p, const char *tag, const char *populate,
+                           const char *ops)
+{
+    snprintf(p->before, sizeof(p->before), "%s/%s-before.img", dir, tag);
+    snprintf(p->after, sizeof(p->after), "%s/%s-after.img", dir, tag);
+    snprintf(p->work, sizeof(p->work), "%s/%s-work.img", dir, tag);
+    snprintf(p->cmds, sizeof(p->cmds), "%s/%s-cmds", dir, tag);
+    sh("mkfs.ext2 -q -F -b 4096 %s 32M >/dev/null 2>&1", p->before);
+    debugfs_run(p, p->before, populate);
+    sh("cp %s %s && cp %s %s", p->before, p->after, p->before, p->work);
+    debugfs_run(p, p->after, ops);
+}
+
 /* `rm dir/child hardlink; rmdir dir` and `mv d2/keep moved; rmdir d2` on ext2: the kernel drops the dirty
  * block of the deleted directory unwritten, and the root directory's block
  * may reach the disk a flush before the inode table does.  The entries the
  * directory still had in the model are deleted with their full paths. */
 static void test_ext2_dropped_dir_block(void)
 {
-    char before[300], after[300], work[300], cmds[300];
-    snprintf(before, sizeof(before), "%s/drop-before.img", dir);
-    snprintf(after, sizeof(after), "%s/drop-after.img", dir);
-    snprintf(work, sizeof(work), "%s/drop-work.img", dir);
-    snprintf(cmds, sizeof(cmds), "%s/drop-cmds", dir);
-    FILE *f = fopen(cmds, "w");
-    fputs("mkdir dd\nwrite /etc/hostname dd/child\nln dd/child hl\n"
-          "sif dd/child links_count 2\nmkdir d2\nwrite /etc/hostname d2/keep\n", f);
-    fclose(f);
-    sh("mkfs.ext2 -q -F -b 4096 %s 32M >/dev/null 2>&1", before);
-    sh("debugfs -w -f %s %s >/dev/null 2>&1", cmds, before);
-    sh("cp %s %s && cp %s %s", before, after, before, work);
-    f = fopen(cmds, "w");
-    fputs("rm dd/child\nrm hl\nrmdir dd\nln d2/keep moved\nunlink d2/keep\nrmdir d2\n", f);
-    fclose(f);
-    sh("debugfs -w -f %s %s >/dev/null 2>&1", cmds, after);
+    struct ext2_pair p;
+    make_ext2_pair(&p, "drop",
+                   "mkdir dd\nwrite /etc/hostname dd/child\nln dd/child hl\n"
+                   "sif dd/child links_count 2\nmkdir d2\nwrite /etc/hostname d2/keep\n",
+                   "rm dd/child\nrm hl\nrmdir dd\nln d2/keep moved\nunlink d2/keep\nrmdir d2\n");
+    const char *before = p.before, *after = p.after, *work = p.work;
     uint64_t root_blk = first_block(before, "/"), dd_blk = first_block(before, "dd"),
              d2_blk = first_block(before, "d2");
     size_t la, lb;
@@ -472,7 +490,7 @@ static void test_ext2_dropped_dir_block(void)
     struct engine e;
     struct evq q = {0};
     CHECK(engine_start(&e, work) == 0, "engine_start: %s", e.err);
-    f = fopen(work, "r+b");
+    FILE *f = fopen(work, "r+b");
     struct xdp_hdr flush = {.magic = XDP_MAGIC, .type = XDP_FLUSH};
     for (int round = 0; round < 2; round++) {
         for (size_t blk = 0; blk < la / 4096; blk++) {
@@ -525,21 +543,10 @@ static void feed_blocks_where(struct engine *e, struct evq *q, const char *work,
  * and never comes back, is deleted when its time is up. */
 static void test_ext2_rename_split_rounds(void)
 {
-    char before[300], after[300], work[300], cmds[300];
-    snprintf(before, sizeof(before), "%s/split-before.img", dir);
-    snprintf(after, sizeof(after), "%s/split-after.img", dir);
-    snprintf(work, sizeof(work), "%s/split-work.img", dir);
-    snprintf(cmds, sizeof(cmds), "%s/split-cmds", dir);
-    FILE *f = fopen(cmds, "w");
-    fputs("write /etc/hostname a.txt\nmkdir d\n", f);
-    fclose(f);
-    sh("mkfs.ext2 -q -F -b 4096 %s 32M >/dev/null 2>&1", before);
-    sh("debugfs -w -f %s %s >/dev/null 2>&1", cmds, before);
-    sh("cp %s %s && cp %s %s", before, after, before, work);
-    f = fopen(cmds, "w");
-    fputs("ln a.txt d/b.txt\nunlink a.txt\n", f); /* what rename(2) writes: no inode change */
-    fclose(f);
-    sh("debugfs -w -f %s %s >/dev/null 2>&1", cmds, after);
+    struct ext2_pair p; /* ln + unlink is what rename(2) writes: no inode change */
+    make_ext2_pair(&p, "split", "write /etc/hostname a.txt\nmkdir d\n",
+                   "ln a.txt d/b.txt\nunlink a.txt\n");
+    const char *before = p.before, *after = p.after, *work = p.work;
     uint64_t root_blk = first_block(before, "/");
     size_t la, lb;
     uint8_t *a = slurp(before, &la), *b = slurp(after, &lb);
@@ -556,11 +563,7 @@ static void test_ext2_rename_split_rounds(void)
 
     /* the second half never comes: DELETE once the hold ends */
     memcpy(a, b, la);
-    sh("cp %s %s", after, before);
-    f = fopen(cmds, "w");
-    fputs("unlink d/b.txt\n", f);
-    fclose(f);
-    sh("debugfs -w -f %s %s >/dev/null 2>&1", cmds, after);
+    debugfs_run(&p, after, "unlink d/b.txt\n");
     free(b);
     b = slurp(after, &lb);
     feed_blocks_where(&e, &q, work, a, b, la, UINT64_MAX, true);
