@@ -260,6 +260,16 @@ def one_line_error(b):
     return lines[0]
 
 
+def test_signals_reported(bed):
+    """A tool killed by a signal was run again (dom0-run.sh run()); say so."""
+    text = blob(bed, "signals")["text"].strip()
+    if text:
+        print("tools killed by a signal in dom0 and run again:\n" + text)
+    # the same tool twice in a row would be ours, not the emulator's
+    names = [l.split()[0] for l in text.splitlines() if " rc=" in l]
+    assert len(names) <= 2, "more than two tools killed by signals:\n" + text
+
+
 def test_unknown_domain(bed):
     msg = one_line_error(blob(bed, "bad-domain"))
     assert "no-such-domain" in msg and "no such domain" in msg
