@@ -11,6 +11,7 @@
 /* Tried in order; a layer that answers XA_ENOOS lets the next one try. */
 static const struct xa_os_ops *const os_table[] = {
     &xa_os_linux,
+    &xa_os_windows, /* after Linux: its memory search is the longer */
 };
 
 int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts)

@@ -90,6 +90,7 @@ struct xa_os_ops {
 };
 
 extern const struct xa_os_ops xa_os_linux;
+extern const struct xa_os_ops xa_os_windows;
 
 /* Called by xa_init(): try each OS layer in turn. */
 int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts);
