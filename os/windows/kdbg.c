@@ -52,12 +52,14 @@ static bool plausible(const uint64_t w[KDBG_WORDS])
            !(w[9] & 7) && !(w[10] & 7);
 }
 
-bool win_kdbg_crack(const uint64_t words[KDBG_WORDS], unsigned *rot, uint64_t *key)
+size_t win_kdbg_crack(const uint64_t words[KDBG_WORDS], unsigned *rots, uint64_t *keys,
+                      size_t max)
 {
+    size_t n = 0;
     /* List.Flink == List.Blink (one entry on KdpDebuggerDataListHead):
      * equal plain words are equal encoded words. */
     if (words[0] != words[1] || words[0] == words[2])
-        return false;
+        return 0;
     for (unsigned r = 0; r < 64; r++) {
         uint64_t q2 = __builtin_bswap64(rotl64(words[2], r));
         uint64_t q3 = __builtin_bswap64(rotl64(words[3], r));
@@ -70,14 +72,15 @@ bool win_kdbg_crack(const uint64_t words[KDBG_WORDS], unsigned *rot, uint64_t *k
             uint64_t w[KDBG_WORDS];
             for (int i = 0; i < KDBG_WORDS; i++)
                 w[i] = __builtin_bswap64(rotl64(words[i], r)) ^ k;
-            if (plausible(w)) {
-                *rot = r;
-                *key = k;
-                return true;
+            /* Several sizes may look right: each changes the pointers'
+             * bits 32-43, so the caller checks each against memory. */
+            if (plausible(w) && n < max) {
+                rots[n] = r;
+                keys[n++] = k;
             }
         }
     }
-    return false;
+    return n;
 }
 
 static void fill(struct win_kdbg *out, const uint64_t w[KDBG_WORDS], uint64_t addr, bool enc)
@@ -118,17 +121,24 @@ static bool try_at(struct xa_instance *xa, bool virt, uint64_t addr, uint64_t w[
         fill(out, w, va, false);
         return true;
     }
-    unsigned r;
-    uint64_t k;
-    if (!win_kdbg_crack(w, &r, &k))
-        return false;
-    uint64_t d[KDBG_WORDS];
-    for (int i = 0; i < KDBG_WORDS; i++)
-        d[i] = __builtin_bswap64(rotl64(w[i], r)) ^ k;
-    if (!block_address(xa, virt, addr, d[0], &va))
-        return false;
-    fill(out, d, va, true);
-    return true;
+    unsigned rots[WIN_KDBG_MAX_GUESSES];
+    uint64_t keys[WIN_KDBG_MAX_GUESSES];
+    size_t n = win_kdbg_crack(w, rots, keys, WIN_KDBG_MAX_GUESSES);
+    for (size_t g = 0; g < n; g++) {
+        uint64_t d[KDBG_WORDS], back;
+        for (int i = 0; i < KDBG_WORDS; i++)
+            d[i] = __builtin_bswap64(rotl64(w[i], rots[g])) ^ keys[g];
+        /* The right guess names a list head that names the block. */
+        if (virt && (win_u64(xa, d[0], &back) < 0 || back != addr)) {
+            xa__clear_error(xa);
+            continue;
+        }
+        if (!block_address(xa, virt, addr, d[0], &va))
+            continue;
+        fill(out, d, va, true);
+        return true;
+    }
+    return false;
 }
 
 int win_kdbg_find(struct xa_instance *xa, struct win_kdbg *out)

@@ -49,9 +49,11 @@ int win_kdbg_find(struct xa_instance *xa, struct win_kdbg *out);
 uint64_t win_kdbg_decode(uint64_t word, uint64_t wait_never, uint64_t wait_always,
                          uint64_t block);
 /* Find the decoding of an encoded block from its own known contents:
- * @words are its first 11 words. On success *rot and *key turn each word w
- * into bswap64(rotl64(w, rot)) ^ key. Returns true when they were found. */
-bool win_kdbg_crack(const uint64_t words[11], unsigned *rot, uint64_t *key);
+ * @words are its first 11 words. Each guess (rots[i], keys[i]) turns a word
+ * w into bswap64(rotl64(w, rot)) ^ key; returns how many (at most @max)
+ * make the block look right. Memory then tells which is. */
+#define WIN_KDBG_MAX_GUESSES 64
+size_t win_kdbg_crack(const uint64_t words[11], unsigned *rots, uint64_t *keys, size_t max);
 
 struct win_os {
     struct win_kdbg kdbg;
