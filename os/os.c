@@ -4,6 +4,8 @@
  * that dispatch to it are the core's (core/os_api.c, core/procview_api.c).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "core/internal.h"
 #include "os/os.h"
@@ -16,6 +18,8 @@ static const struct xa_os_ops *const os_table[] = {
 
 int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts)
 {
+    /* Why each layer said no, joined: the first one's reason stays first. */
+    char why[XA_ERRMSG_LEN] = "";
     for (size_t i = 0; i < sizeof(os_table) / sizeof(os_table[0]); i++) {
         void *state = NULL;
         xa->errmsg[0] = '\0';
@@ -29,9 +33,13 @@ int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts)
         }
         if (rc != XA_ENOOS)
             return rc;
+        if (xa->errmsg[0]) {
+            size_t n = strlen(why);
+            snprintf(why + n, sizeof(why) - n, "%s%s", n ? "; " : "", xa->errmsg);
+        }
     }
-    if (xa->errmsg[0])
-        return xa__prefix_error(xa, XA_ENOOS, "guest operating system not recognised");
+    if (why[0])
+        return xa__set_error(xa, XA_ENOOS, "guest operating system not recognised: %s", why);
     return xa__set_error(xa, XA_ENOOS, "guest operating system not recognised");
 }
 

@@ -34,9 +34,13 @@ static int choose_layout(struct xa_instance *xa, struct win_os *w)
     }
     return xa__set_error(xa, XA_ENOOS, "Windows: debugger data block at 0x%llx, but no "
                          "EPROCESS layout of Windows 7 to 11 x64 fits its process list (head "
-                         "0x%llx)",
+                         "0x%llx)%s",
                          (unsigned long long)w->kdbg.addr,
-                         (unsigned long long)w->kdbg.ps_active_process_head);
+                         (unsigned long long)w->kdbg.ps_active_process_head,
+                         xa->paging.mode == XA_PM_UNKNOWN
+                             ? ": the dump has no x86-64 registers (ARM64 Windows has no layouts "
+                               "here)"
+                             : "");
 }
 
 /* System's page-table root becomes the kernel's, once it maps System's
@@ -65,7 +69,8 @@ static int take_dtb(struct xa_instance *xa, struct win_os *w)
 
 static int win_init(struct xa_instance *xa, const struct xa_init_opts *opts, void **state)
 {
-    (void)opts;
+    if (opts->sysmap || opts->btf) /* the user said Linux */
+        return XA_ENOOS;
     if (xa->paging.mode == XA_PM_LEGACY || xa->paging.mode == XA_PM_PAE)
         return xa__set_error(xa, XA_ENOOS, "Windows: 32-bit guests are not supported");
     struct win_os *w = calloc(1, sizeof(*w));
