@@ -106,6 +106,8 @@ def test_arm64_header_parsed():
     # arm64 page tables and layouts are not here: the header is read, the OS is not.
     assert p.returncode != 0
     assert "Windows" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    kdbg = struct.unpack_from("<Q", open(path, "rb").read(), 0x80)[0]
+    assert "ARM64" in p.stderr and "debugger data block at 0x%x" % kdbg in p.stderr
 
 
 @pytest.mark.parametrize("cut,what", [
