@@ -297,7 +297,7 @@ void win_process_iter_free(struct xa_process_iter *it)
 
 int win_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_process *out)
 {
-    struct xa_process_iter *it;
+    struct xa_process_iter *it = NULL;
     int rc = win_process_iter_new(xa, &it);
     if (rc < 0)
         return rc;
