@@ -15,20 +15,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import windump  # noqa: E402
-from xatest import ROOT, dump_set, json_lines, require, run_tool  # noqa: E402
+from windump_data import windows_data  # noqa: E402
+from xatest import dump_set, json_lines, run_tool  # noqa: E402
 
 PARTIAL = 3  # TOOL_PARTIAL
-
-
-def windows_data():
-    env = os.environ.get("XA_WINDOWS_DUMPS")
-    cands = [env] if env else [os.path.join(ROOT, "..", "shared", "data", "windows"),
-                               os.path.join(ROOT, "..", "..", "shared", "data", "windows")]
-    for d in cands:
-        if d and os.path.exists(os.path.join(d, "triage_x64.dmp")):
-            return os.path.abspath(d)
-    require(False, "no Windows triage dumps (set XA_WINDOWS_DUMPS to the directory holding "
-            "triage_x64.dmp and triage_arm64.dmp)")
 
 
 @pytest.fixture(scope="module")
