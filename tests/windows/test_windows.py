@@ -131,6 +131,32 @@ def test_bad_triage_header(triage, tmp_path, patch, what):
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+# ---- the synthetic Windows guest (tests/unit/synthetic_windows.h) through the tools ----
+
+@pytest.fixture(scope="module", params=["0", "5 encoded"], ids=["win10", "win7-encoded"])
+def synthetic(request, tmp_path_factory):
+    from xatest import BUILD
+    maker = os.path.join(BUILD, "tests", "unit", "make_windows_guest")
+    assert os.path.exists(maker), f"{maker} not built"
+    out = str(tmp_path_factory.mktemp("synthetic") / "guest.dmp")
+    subprocess.run([maker, out, *request.param.split()], check=True)
+    return out
+
+
+def test_tools_on_synthetic_windows(synthetic):
+    ps = json_lines(run_tool("xa-ps", synthetic, "--json").stdout)
+    assert [(q["pid"], q["ppid"], q["comm"], q["cmdline"]) for q in ps] == [
+        (4, 0, "System", ""), (300, 4, "smss.exe", ""), (1236, 300, "user.exe", "user.exe -x")]
+    assert ps[0]["kthread"] and not ps[2]["kthread"]
+    assert ps[2]["start_time"].startswith("2021-02-21T")
+    mods = json_lines(run_tool("xa-modules", synthetic, "--json").stdout)
+    assert [m["name"] for m in mods] == ["ntoskrnl.exe", "hal.dll"]
+    info = json_lines(run_tool("xa-info", synthetic, "--json").stdout)[0]
+    assert info["os"] == "windows" and "full" in info["access"] and info["dtb"] == "0x1000"
+    p = run_tool("xa-maps", synthetic, "--pid", "1236", check=False)
+    assert p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1 and "Windows" in p.stderr
+
+
 # ---- containers built around the Linux raw dump --------------------------------
 
 @pytest.fixture(scope="module")
