@@ -36,6 +36,7 @@ extern "C" {
 enum xa_os_type {
     XA_OS_UNKNOWN = 0,
     XA_OS_LINUX,
+    XA_OS_WINDOWS, /**< Windows x64 (processes and drivers; no memory maps) */
 };
 
 /** What OS discovery found. Strings are borrowed for the life of the handle. */

@@ -90,6 +90,7 @@ struct xa_os_ops {
 };
 
 extern const struct xa_os_ops xa_os_linux;
+extern const struct xa_os_ops xa_os_windows;
 
 /* The registry (os/os.c): the OS layers xa_init() tries, in order; one that
  * answers XA_ENOOS lets the next one try.  The core runs them

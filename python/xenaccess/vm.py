@@ -322,7 +322,7 @@ class VM(Handle):
                         dtb=L.xa_kernel_dtb(h), os=None)
             oi = _lib.OsInfo()
             if L.xa_os_get_info(h, ctypes.byref(oi)) == 0:
-                base.update(os="linux" if oi.type == 1 else "unknown",
+                base.update(os={1: "linux", 2: "windows"}.get(oi.type, "unknown"),
                             version=_lib.text(oi.version), release=_lib.text(oi.release),
                             kaslr_slide=oi.kaslr_slide, phys_base=oi.phys_base,
                             text_start=oi.text_start, page_offset=oi.page_offset,
