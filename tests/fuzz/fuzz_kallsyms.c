@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t table;
         if (ksym_find_token_table(data, size, off, &table) < 0)
             continue;
-        if (table >= off || (table & 7))
+        if (table >= off || (table & 3))
             abort();
         struct ksym_layout l = {.token_table = table, .token_index = off};
         if (ksym_find_tables(data, size, &l) < 0)
