@@ -1,0 +1,113 @@
+"""32-bit x86 Linux guests (issue 18): Debian's 686 (2-level paging) and
+686-pae (PAE) kernels, dumped by tests/guest/harness.py (make-dumps --arch
+i386 / i386pae; scripts/test.sh makes them), read with no configuration.
+
+Debian's i386 kernels have no BTF (CONFIG_DEBUG_INFO_BTF is off) and
+kallsyms without data symbols (CONFIG_KALLSYMS_ALL is off): what the guest
+itself holds is its text symbols, its page tables and its memory, and that
+is what is compared here with the guest's own /proc/kallsyms, /proc/version
+and registers. Process walks need kernel types: without them the tools must
+say so and fail, never print a partial list.
+"""
+import json
+import os
+import re
+
+import pytest
+
+from xatest import DUMPS, json_lines, require, run_tool
+
+KINDS = {"i386": "32-bit legacy", "i386pae": "PAE"}
+PAGE_OFFSET = 0xC0000000
+
+
+@pytest.fixture(scope="module", params=sorted(KINDS))
+def guest32(request):
+    kind = request.param
+    d = os.path.join(DUMPS, kind)
+    require(os.path.exists(os.path.join(d, "truth.json")),
+            f"no {kind} dump set in {DUMPS} (make it: python3 tests/guest/harness.py "
+            f"make-dumps --arch {kind} --out {DUMPS}/{kind})")
+    with open(os.path.join(d, "truth.json")) as f:
+        truth = json.load(f)
+    return {"kind": kind, "dir": d, "truth": truth, "raw": "file:" + os.path.join(d, "raw.img")}
+
+
+def info(target):
+    [out] = json_lines(run_tool("xa-info", target, "--json").stdout)
+    return out
+
+
+def test_info_matches_guest(guest32):
+    t = guest32["truth"]
+    out = info(guest32["raw"])
+    assert out["os"] == "linux"
+    assert out["release"] == t["kernel_release"]
+    assert out["version"] == t["version"]  # /proc/version, build number and all
+    assert out["paging"] == KINDS[guest32["kind"]]
+    # the guest's CR4.PAE says which walker is right
+    assert (out["paging"] == "PAE") == t["dump"]["pae"]
+    assert int(out["text"], 16) == int(t["symbols"]["_text"], 16)
+    assert int(out["page_offset"], 16) == PAGE_OFFSET
+    assert out["symbols_from"].startswith("kallsyms in guest memory")
+
+
+def test_kernel_root_is_swapper_pg_dir(guest32):
+    """The root found maps no user address and is one the guest's CPUs use:
+    an idle vCPU runs on swapper_pg_dir (the harness boots two; one at
+    least idles at the dump)."""
+    out = info(guest32["raw"])
+    cr3s = {int(c["CR3"], 16) for c in guest32["truth"]["dump"]["cpus"].values()}
+    assert int(out["dtb"], 16) in cr3s, (out["dtb"], sorted(map(hex, cr3s)))
+
+
+def test_symbols_match_proc_kallsyms(guest32):
+    """Every core-kernel line of the guest's /proc/kallsyms sample is in the
+    symbol table found in memory, at the same address."""
+    t = guest32["truth"]
+    found = {}
+    for s in json_lines(run_tool("xa-sym", guest32["raw"], "--list", "--json").stdout):
+        found.setdefault(s["symbol"], set()).add(int(s["address"], 16))
+    sample = [k for k in t["kallsyms"] if "module" not in k]
+    assert len(sample) > 300
+    missing = [k for k in sample if int(k["addr"], 16) not in found.get(k["name"], ())]
+    assert not missing, missing[:10]
+    assert len(found) > 40000  # the whole table, not a few names
+
+
+def test_kernel_memory_reads(guest32):
+    """A kernel virtual address reads what the raw image holds at va -
+    PAGE_OFFSET (through the page tables found, not by arithmetic): the
+    kernel's first text page and a high page of low memory."""
+    t = guest32["truth"]
+    raw = os.path.join(guest32["dir"], "raw.img")
+    text = int(t["symbols"]["_text"], 16)
+    for va in (text, PAGE_OFFSET + (400 << 20) + 0x1230):
+        with open(raw, "rb") as f:
+            f.seek(va - PAGE_OFFSET)
+            want = f.read(64)
+        got = run_tool_bytes("xa-read", guest32["raw"], "--va", hex(va), "--len", 64, "--raw")
+        assert got == want, hex(va)
+
+
+def test_user_address_is_not_mapped_in_kernel_root(guest32):
+    """swapper_pg_dir maps nothing below PAGE_OFFSET: a user address read
+    through it fails with a message, not zeros."""
+    p = run_tool("xa-read", guest32["raw"], "--va", "0x08048000", "--len", 16, check=False)
+    assert p.returncode == 1 and p.stdout == "" and "xa-read" in p.stderr
+
+
+def test_processes_need_types(guest32):
+    """No BTF in the guest: xa-ps says why and what to do, and lists nothing."""
+    p = run_tool("xa-ps", guest32["raw"], check=False)
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert re.search(r"no kernel types.*--btf", p.stderr), p.stderr
+
+
+def run_tool_bytes(name, *args):
+    import subprocess
+    from xatest import tool_path
+    p = subprocess.run([tool_path(name), *map(str, args)], capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
