@@ -87,25 +87,12 @@ static int scan_roots(struct xa_instance *xa, uint64_t start, uint64_t end, uint
     return XA_ENOENT;
 }
 
-/* The paging modes to try, the registers' first when they are 32-bit.
- * Linux enables PSE wherever the CPU has it, and NX under PAE. */
-static size_t candidate_modes(struct xa_instance *xa, struct x86_paging modes[3])
-{
-    size_t n = 0;
-    struct xa_regs regs;
-    if (xa__vcpu0_regs(xa, &regs) == 0) {
-        struct x86_paging r = {0};
-        x86_paging_from_regs(&r, regs.cr0, regs.cr4, regs.efer);
-        if (r.mode == XA_PM_PAE || r.mode == XA_PM_LEGACY)
-            modes[n++] = r;
-    }
-    const struct x86_paging fixed[] = {{.mode = XA_PM_PAE, .nxe = true, .pse = true},
-                                       {.mode = XA_PM_LEGACY, .pse = true}};
-    for (size_t i = 0; i < 2; i++)
-        if (n == 0 || modes[0].mode != fixed[i].mode)
-            modes[n++] = fixed[i];
-    return n;
-}
+/* The paging modes to try: Linux enables PSE wherever the CPU has it, and
+ * NX under PAE where the CPU has it (bit 63 is then never set otherwise).
+ * The registers are not asked: ELF cores do not record EFER.NXE, and the
+ * translations of known addresses tell the modes apart anyway. */
+static const struct x86_paging modes32[] = {{.mode = XA_PM_PAE, .nxe = true, .pse = true},
+                                            {.mode = XA_PM_LEGACY, .pse = true}};
 
 static uint64_t ram_end(const struct xa_instance *xa)
 {
@@ -189,8 +176,8 @@ int linux_kernel32_discover(struct xa_instance *xa, struct linux_os *lx, uint64_
         return xa__set_error(xa, XA_EBADDATA,
                              "32-bit kallsyms found but _text/_etext missing or implausible");
 
-    struct x86_paging modes[3];
-    size_t nmodes = candidate_modes(xa, modes);
+    const struct x86_paging *modes = modes32;
+    const size_t nmodes = sizeof(modes32) / sizeof(modes32[0]);
     uint64_t top = ram_end(xa);
     for (size_t i = 0; i < sizeof(page_offsets) / sizeof(page_offsets[0]); i++) {
         uint64_t po = page_offsets[i];
@@ -207,8 +194,11 @@ int linux_kernel32_discover(struct xa_instance *xa, struct linux_os *lx, uint64_
         /* swapper_pg_dir is in the image's .bss and maps no user address;
          * any process's root maps the kernel too, so all RAM is the fallback. */
         uint64_t image_end = top - image_pa > IMAGE_SPAN ? image_pa + IMAGE_SPAN : top;
-        if (scan_roots(xa, image_pa, image_end, po, &p, modes, nmodes, true, &pg, &dtb) < 0 &&
-            scan_roots(xa, 0, top, po, &p, modes, nmodes, false, &pg, &dtb) < 0)
+        int rc = scan_roots(xa, image_pa, image_end, po, &p, modes, nmodes, true, &pg, &dtb);
+        for (size_t r = 0; rc < 0 && r < xa->nr_ranges; r++)
+            rc = scan_roots(xa, xa->ranges[r].start, xa->ranges[r].start + xa->ranges[r].size,
+                            po, &p, modes, nmodes, false, &pg, &dtb);
+        if (rc < 0)
             continue;
         xa__set_kernel_paging(xa, &pg, dtb);
         lx->phys_base = 0; /* __pa(va) = va - page_offset */

@@ -21,16 +21,20 @@ KINDS = {"i386": "32-bit legacy", "i386pae": "PAE"}
 PAGE_OFFSET = 0xC0000000
 
 
-@pytest.fixture(scope="module", params=sorted(KINDS))
+@pytest.fixture(scope="module", params=[(k, f) for k in sorted(KINDS)
+                                        for f in ("raw.img", "core.elf")],
+                ids=lambda p: "%s-%s" % (p[0], p[1].split(".")[1]))
 def guest32(request):
-    kind = request.param
+    """One dump of a 32-bit guest: the raw image (no registers) or QEMU's
+    ELF core of the same moment (registers, firmware ROM as a second range)."""
+    kind, fname = request.param
     d = os.path.join(DUMPS, kind)
     require(os.path.exists(os.path.join(d, "truth.json")),
             f"no {kind} dump set in {DUMPS} (make it: python3 tests/guest/harness.py "
             f"make-dumps --arch {kind} --out {DUMPS}/{kind})")
     with open(os.path.join(d, "truth.json")) as f:
         truth = json.load(f)
-    return {"kind": kind, "dir": d, "truth": truth, "raw": "file:" + os.path.join(d, "raw.img")}
+    return {"kind": kind, "dir": d, "truth": truth, "target": "file:" + os.path.join(d, fname)}
 
 
 def info(target):
@@ -40,7 +44,7 @@ def info(target):
 
 def test_info_matches_guest(guest32):
     t = guest32["truth"]
-    out = info(guest32["raw"])
+    out = info(guest32["target"])
     assert out["os"] == "linux"
     assert out["release"] == t["kernel_release"]
     assert out["version"] == t["version"]  # /proc/version, build number and all
@@ -56,7 +60,7 @@ def test_kernel_root_is_swapper_pg_dir(guest32):
     """The root found maps no user address and is one the guest's CPUs use:
     an idle vCPU runs on swapper_pg_dir (the harness boots two; one at
     least idles at the dump)."""
-    out = info(guest32["raw"])
+    out = info(guest32["target"])
     cr3s = {int(c["CR3"], 16) for c in guest32["truth"]["dump"]["cpus"].values()}
     assert int(out["dtb"], 16) in cr3s, (out["dtb"], sorted(map(hex, cr3s)))
 
@@ -66,7 +70,7 @@ def test_symbols_match_proc_kallsyms(guest32):
     symbol table found in memory, at the same address."""
     t = guest32["truth"]
     found = {}
-    for s in json_lines(run_tool("xa-sym", guest32["raw"], "--list", "--json").stdout):
+    for s in json_lines(run_tool("xa-sym", guest32["target"], "--list", "--json").stdout):
         found.setdefault(s["symbol"], set()).add(int(s["address"], 16))
     sample = [k for k in t["kallsyms"] if "module" not in k]
     assert len(sample) > 300
@@ -86,20 +90,20 @@ def test_kernel_memory_reads(guest32):
         with open(raw, "rb") as f:
             f.seek(va - PAGE_OFFSET)
             want = f.read(64)
-        got = run_tool_bytes("xa-read", guest32["raw"], "--va", hex(va), "--len", 64, "--raw")
+        got = run_tool_bytes("xa-read", guest32["target"], "--va", hex(va), "--len", 64, "--raw")
         assert got == want, hex(va)
 
 
 def test_user_address_is_not_mapped_in_kernel_root(guest32):
     """swapper_pg_dir maps nothing below PAGE_OFFSET: a user address read
     through it fails with a message, not zeros."""
-    p = run_tool("xa-read", guest32["raw"], "--va", "0x08048000", "--len", 16, check=False)
+    p = run_tool("xa-read", guest32["target"], "--va", "0x08048000", "--len", 16, check=False)
     assert p.returncode == 1 and p.stdout == "" and "xa-read" in p.stderr
 
 
 def test_processes_need_types(guest32):
     """No BTF in the guest: xa-ps says why and what to do, and lists nothing."""
-    p = run_tool("xa-ps", guest32["raw"], check=False)
+    p = run_tool("xa-ps", guest32["target"], check=False)
     assert p.returncode == 1
     assert p.stdout == ""
     assert re.search(r"no kernel types.*--btf", p.stderr), p.stderr
