@@ -1025,6 +1025,8 @@ def main(argv=None):
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("--detach", action="store_true",
                    help="exit leaving qemu running (quit it via QMP)")
+    p.add_argument("--arch", choices=sorted(I386_KERNELS),
+                   help="a 32-bit x86 guest instead of amd64")
     sub.add_parser("build", help="fetch kernel, build initramfs, print paths")
     a = ap.parse_args(argv)
 
@@ -1038,7 +1040,8 @@ def main(argv=None):
                    arch=a.arch)
         return 0
     if a.cmd == "boot":
-        g = Guest("boot", la57=a.la57, mem_mb=a.mem, nproc=a.nproc, smp=a.smp, workdir=a.dir)
+        kw = dict(la57=a.la57, mem_mb=a.mem, nproc=a.nproc, smp=a.smp, workdir=a.dir)
+        g = Guest32("boot", arch=a.arch, **kw) if a.arch else Guest("boot", **kw)
         with open(os.path.join(g.workdir, "truth.json"), "w") as f:
             json.dump(g.truth, f, indent=1)
         g._qmp.close()
