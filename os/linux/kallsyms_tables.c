@@ -311,6 +311,7 @@ static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r
  * what a byte of the page scan costs, so that the budget bounds time). */
 #define POSITION_COST 32 /* one index entry looked at */
 #define TRY_COST 256     /* one num_syms candidate tried (4 layouts) */
+#define WORD32_COST 16   /* one 4-byte word of the 32-bit num_syms scan */
 
 static bool num_syms_word(const uint8_t *buf, size_t s)
 {
@@ -382,7 +383,7 @@ static bool find_num_syms32(const uint8_t *buf, struct ksym_layout *l)
     size_t scanned = 0, top = l->token_table & ~(size_t)3;
     for (size_t s = top; s >= 4 && !found;) {
         s -= 4;
-        if (++scanned % 4096 == 0 && !ksym_spend(l->work, 4096 * 4))
+        if (++scanned % 4096 == 0 && !ksym_spend(l->work, 4096 * WORD32_COST))
             break;
         uint32_t n = get32(buf + s);
         if (n != 0 && n <= LINUX_SYMTAB_MAX && distance_fits(n, top - s) &&
