@@ -72,6 +72,17 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
         linux_offsets_resolve(p);
     }
 
+    /* The walks read kernel pointers as 8 bytes: on a 32-bit kernel they
+     * would misread every link, so they say so instead (kernel32.c). */
+    if (lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE) {
+        const char *why = "32-bit kernel: the process, module and memory-map walks read "
+                          "8-byte kernel pointers and do not support 4-byte ones yet "
+                          "(kernel symbols and memory are supported)";
+        note_missing(p->tasks_missing, sizeof(p->tasks_missing), why);
+        note_missing(p->modules_missing, sizeof(p->modules_missing), why);
+        note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
+    }
+
     uint64_t a;
     if (symtab_lookup(&lx->syms, "special_mapping_vmops", &a) == 0)
         p->special_mapping_vmops = a;
