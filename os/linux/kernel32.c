@@ -96,11 +96,7 @@ static const struct x86_paging modes32[] = {{.mode = XA_PM_PAE, .nxe = true, .ps
 
 static uint64_t ram_end(const struct xa_instance *xa)
 {
-    uint64_t end = 0;
-    for (size_t i = 0; i < xa->nr_ranges; i++)
-        if (xa->ranges[i].start + xa->ranges[i].size > end)
-            end = xa->ranges[i].start + xa->ranges[i].size;
-    return end;
+    return xa_max_pa(xa); /* the ranges are sorted: the end of the last */
 }
 
 /* A high page of low memory the kernel must map: 4 MiB below the end of the
@@ -109,9 +105,11 @@ static uint64_t ram_end(const struct xa_instance *xa)
 static uint64_t lowmem_last_page(const struct xa_instance *xa)
 {
     uint64_t end = 0;
-    for (size_t i = 0; i < xa->nr_ranges; i++)
-        if (xa->ranges[i].start == 0)
-            end = xa->ranges[i].size;
+    size_t n;
+    const struct xa_mem_range *ranges = xa_mem_ranges(xa, &n);
+    for (size_t i = 0; i < n; i++)
+        if (ranges[i].start == 0)
+            end = ranges[i].size;
     if (end > LOWMEM_MAX)
         end = LOWMEM_MAX;
     return end >= LOWMEM_MARGIN ? (end - LOWMEM_MARGIN) & ~(XA_PAGE_SIZE - 1) : 0;
@@ -195,8 +193,10 @@ int linux_kernel32_discover(struct xa_instance *xa, struct linux_os *lx, uint64_
          * any process's root maps the kernel too, so all RAM is the fallback. */
         uint64_t image_end = top - image_pa > IMAGE_SPAN ? image_pa + IMAGE_SPAN : top;
         int rc = scan_roots(xa, image_pa, image_end, po, &p, modes, nmodes, true, &pg, &dtb);
-        for (size_t r = 0; rc < 0 && r < xa->nr_ranges; r++)
-            rc = scan_roots(xa, xa->ranges[r].start, xa->ranges[r].start + xa->ranges[r].size,
+        size_t nr;
+        const struct xa_mem_range *ranges = xa_mem_ranges(xa, &nr);
+        for (size_t r = 0; rc < 0 && r < nr; r++)
+            rc = scan_roots(xa, ranges[r].start, ranges[r].start + ranges[r].size,
                             po, &p, modes, nmodes, false, &pg, &dtb);
         if (rc < 0)
             continue;
