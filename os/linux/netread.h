@@ -101,6 +101,17 @@ typedef int (*lx_sock_fn)(void *arg, uint64_t sk);
 int lx_sock_chain(lx_mem_fn read, void *ctx, uint64_t head, bool nulls, uint64_t node_off,
                   lx_sock_fn fn, void *arg, char *why);
 
+/* Most buckets a table may have (a 1 TiB machine's ehash has 2^27 / 8). */
+#define LX_SK_BUCKETS_MAX (1u << 24)
+
+/* Walk @count buckets of @stride bytes from @base, each an hlist head at
+ * @head_off, with lx_sock_chain(). An implausible table (no buckets, more
+ * than LX_SK_BUCKETS_MAX, a stride below 8) is XA_EBADDATA; the first chain
+ * that fails ends the walk with its code. */
+int lx_sock_buckets(lx_mem_fn read, void *ctx, uint64_t base, uint64_t count, uint64_t stride,
+                    uint64_t head_off, bool nulls, uint64_t node_off, lx_sock_fn fn, void *arg,
+                    char *why);
+
 /* The state's name as ss(8) and netstat print it; "UNKNOWN" out of range. */
 const char *lx_tcp_state_name(int state);
 

@@ -20,10 +20,9 @@
 #include "os/linux/netlog.h"
 #include "os/linux/netread.h"
 
-#define LX_NET_BUCKETS_MAX (1u << 24)
 #define LX_NET_FDS_MAX (1u << 20)
 #define PF_KTHREAD 0x00200000u
-#define CHUNK 512u
+#define CHUNK 512u /* fd pointers read at once */
 
 struct lx_net_offsets {
     struct lx_sock_layout sk;
@@ -241,43 +240,13 @@ static int add_sock(void *arg, uint64_t sk)
     return 0;
 }
 
-/* Walk @count buckets of @stride bytes from @base, each an hlist head at
- * @head_off. */
 static void walk_buckets(struct xa_net_iter *it, const char *what, uint64_t base, uint64_t count,
                          uint64_t stride, uint64_t head_off, bool nulls)
 {
-    if (count == 0 || count > LX_NET_BUCKETS_MAX || !lx_kernel_ptr(base)) {
-        char why[LX_WHY_LEN];
-        snprintf(why, sizeof(why), "implausible table: %llu buckets at 0x%llx",
-                 (unsigned long long)count, (unsigned long long)base);
-        defer(it, XA_EBADDATA, what, why);
-        return;
-    }
-    uint64_t first[CHUNK];
-    for (uint64_t i = 0; i < count; i++) {
-        uint64_t head = base + i * stride + head_off;
-        if (stride == 8 && head_off == 0 && i % CHUNK == 0) {
-            /* plain arrays of heads: read many at once */
-            uint64_t n = count - i < CHUNK ? count - i : CHUNK;
-            if (lx_read(it->xa, head, first, n * 8) < 0) {
-                snprintf(it->why, sizeof(it->why), "buckets at 0x%llx unreadable",
-                         (unsigned long long)head);
-                defer(it, XA_EFAULT, what, it->why);
-                return;
-            }
-        }
-        if (stride == 8 && head_off == 0) {
-            uint64_t f = first[i % CHUNK];
-            if (f == 0 || (nulls && (f & 1)))
-                continue; /* empty */
-        }
-        int rc = lx_sock_chain(read_kernel, it->xa, head, nulls, it->o->sk.node, add_sock, it,
-                               it->why);
-        if (rc) {
-            defer(it, rc < 0 ? rc : XA_EBADDATA, what, it->why);
-            return;
-        }
-    }
+    int rc = lx_sock_buckets(read_kernel, it->xa, base, count, stride, head_off, nulls,
+                             it->o->sk.node, add_sock, it, it->why);
+    if (rc)
+        defer(it, rc < 0 ? rc : XA_EBADDATA, what, it->why);
 }
 
 static bool sym(struct xa_instance *xa, const char *name, uint64_t *addr)

@@ -88,6 +88,42 @@ int lx_sock_chain(lx_mem_fn read, void *ctx, uint64_t head, bool nulls, uint64_t
     }
 }
 
+int lx_sock_buckets(lx_mem_fn read, void *ctx, uint64_t base, uint64_t count, uint64_t stride,
+                    uint64_t head_off, bool nulls, uint64_t node_off, lx_sock_fn fn, void *arg,
+                    char *why)
+{
+    enum { CHUNK = 512 };
+    if (count == 0 || count > LX_SK_BUCKETS_MAX || stride < 8 || head_off > stride - 8 ||
+        !kptr(base) || base + count * stride < base) {
+        snprintf(why, LX_WHY_LEN, "implausible table: %llu buckets of %llu bytes at 0x%llx",
+                 (unsigned long long)count, (unsigned long long)stride,
+                 (unsigned long long)base);
+        return XA_EBADDATA;
+    }
+    const bool packed = stride == 8 && head_off == 0;
+    uint64_t first[CHUNK];
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t head = base + i * stride + head_off;
+        if (packed) { /* an array of heads: read many at once, skip the empty */
+            if (i % CHUNK == 0) {
+                uint64_t n = count - i < CHUNK ? count - i : CHUNK;
+                if (read(ctx, head, first, n * 8) < 0) {
+                    snprintf(why, LX_WHY_LEN, "buckets at 0x%llx unreadable",
+                             (unsigned long long)head);
+                    return XA_EFAULT;
+                }
+            }
+            uint64_t f = first[i % CHUNK];
+            if (f == 0 || (nulls && (f & 1)))
+                continue;
+        }
+        int rc = lx_sock_chain(read, ctx, head, nulls, node_off, fn, arg, why);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int rd(lx_mem_fn read, void *ctx, uint64_t base, uint64_t off, void *buf, size_t len)
 {
     if (off == LX_SK_NONE)
