@@ -460,37 +460,49 @@ static int cmp_sock(const void *a, const void *b)
     return (x->sk > y->sk) - (x->sk < y->sk);
 }
 
-static struct xa_socket *find_sock(struct xa_net_iter *it, uint64_t sk)
+static int cmp_sk(const void *a, const void *b)
 {
-    for (size_t i = 0; i < it->n; i++) /* owners are few per socket; n is small */
-        if (it->socks[i].sk == sk)
-            return &it->socks[i];
-    return NULL;
+    const struct xa_socket *x = a, *y = b;
+    return (x->sk > y->sk) - (x->sk < y->sk);
+}
+
+/* The socket @sk among the first @n (sorted by sk), or NULL. */
+static struct xa_socket *find_sock(struct xa_net_iter *it, size_t n, uint64_t sk)
+{
+    struct xa_socket key = {.sk = sk};
+    return bsearch(&key, it->socks, n, sizeof(key), cmp_sk);
 }
 
 /* Sockets only an fd holds are decoded; owners attached to each socket. */
 static void merge_owners(struct xa_net_iter *it)
 {
+    qsort(it->socks, it->n, sizeof(*it->socks), cmp_sk);
     qsort(it->owners, it->nowners, sizeof(*it->owners), cmp_owner);
+    const size_t in_tables = it->n;
     it->table = NULL;
-    struct xa_socket *s = NULL;
+    size_t cur = SIZE_MAX; /* index of the socket of the current sk, SIZE_MAX: none */
     for (size_t i = 0; i < it->nowners; i++) {
         const struct sk_owner *w = &it->owners[i];
         if (i > 0 && w->sk == it->owners[i - 1].sk) {
-            if (w->pid == it->owners[i - 1].pid || !s)
+            if (w->pid == it->owners[i - 1].pid || cur == SIZE_MAX)
                 continue;
         } else {
-            s = find_sock(it, w->sk);
-            if (!s) {
+            struct xa_socket *found = find_sock(it, in_tables, w->sk);
+            cur = SIZE_MAX;
+            if (found) {
+                cur = (size_t)(found - it->socks);
+            } else {
+                size_t before = it->n;
                 int rc = add_sock(it, w->sk);
-                if (rc) {
+                if (rc)
                     defer(it, rc < 0 ? rc : XA_EBADDATA, "fd tables", it->why);
-                    continue;
-                }
-                s = &it->socks[it->n - 1];
+                if (rc || it->n == before)
+                    continue; /* not decoded: its owners are dropped with it */
+                cur = before;
             }
-            s->flags |= XA_NET_FROM_FD;
+            it->socks[cur].flags |= XA_NET_FROM_FD;
         }
+        struct xa_socket *s = &it->socks[cur];
         if (s->npids < XA_NET_PIDS_MAX)
             s->pids[s->npids] = w->pid;
         s->npids++;
