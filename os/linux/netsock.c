@@ -78,8 +78,8 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         {&s->rcv_saddr, "sock_common", {"skc_rcv_saddr"}, false},
         {&s->dport, "sock_common", {"skc_dport"}, false},
         {&s->num, "sock_common", {"skc_num"}, false},
-        {&s->v6_daddr, "sock_common", {"skc_v6_daddr"}, false},
-        {&s->v6_rcv_saddr, "sock_common", {"skc_v6_rcv_saddr"}, false},
+        {&s->v6_daddr, "sock_common", {"skc_v6_daddr"}, true},
+        {&s->v6_rcv_saddr, "sock_common", {"skc_v6_rcv_saddr"}, true},
         {&s->nulls_node, "sock_common", {"skc_nulls_node"}, false},
         {&s->node, "sock_common", {"skc_node"}, false},
         {&s->sk_socket, "sock", {"sk_socket"}, false},
@@ -102,8 +102,8 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         {&s->unix_addr, "unix_sock", {"addr"}, false},
         {&s->unix_addr_len, "unix_address", {"len"}, false},
         {&s->unix_addr_name, "unix_address", {"name"}, false},
-        {&s->packet_num, "packet_sock", {"num"}, false},
-        {&s->packet_ifindex, "packet_sock", {"ifindex"}, false},
+        {&s->packet_num, "packet_sock", {"num"}, true},
+        {&s->packet_ifindex, "packet_sock", {"ifindex"}, true},
         {&o->ih_ehash, "inet_hashinfo", {"ehash"}, false},
         {&o->ih_ehash_mask, "inet_hashinfo", {"ehash_mask"}, false},
         {&o->ih_lhash2, "inet_hashinfo", {"lhash2"}, true},
@@ -114,7 +114,7 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         {&o->ut_mask, "udp_table", {"mask"}, false},
         {&o->hslot_head, "udp_hslot", {"head"}, false},
         {&o->net_unix_buckets, "net", {"unx.table.buckets"}, true},
-        {&o->net_packet_sklist, "net", {"packet.sklist"}, false},
+        {&o->net_packet_sklist, "net", {"packet.sklist"}, true},
         {&o->task_files, "task_struct", {"files"}, false},
         {&o->files_fdt, "files_struct", {"fdt"}, false},
         {&o->fdt_max_fds, "fdtable", {"max_fds"}, false},
@@ -341,7 +341,8 @@ static void walk_unix_and_packet(struct xa_net_iter *it)
     else
         walk_buckets(it, "unix table", table, 512, 8, 0, false); /* UNIX_HASH_SIZE */
     it->table = "packet";
-    walk_buckets(it, "packet list", net + o->net_packet_sklist, 1, 8, 0, false);
+    if (o->net_packet_sklist != LX_NO_OFFSET) /* AF_PACKET may be a module */
+        walk_buckets(it, "packet list", net + o->net_packet_sklist, 1, 8, 0, false);
 }
 
 /* ---- owners: every process's fd table ------------------------------------ */

@@ -242,6 +242,11 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
         size_t n = family == AF_INET6_ ? 16 : 4;
         uint64_t so = family == AF_INET6_ ? l->v6_rcv_saddr : l->rcv_saddr;
         uint64_t dof = family == AF_INET6_ ? l->v6_daddr : l->daddr;
+        if (so == LX_SK_NONE || dof == LX_SK_NONE) {
+            snprintf(why, LX_WHY_LEN, "socket 0x%llx: IPv6, but the kernel's BTF has no "
+                     "skc_v6_daddr", (unsigned long long)sk);
+            return XA_ENOTSUP;
+        }
         if (rd(read, ctx, sk, so, src, n) < 0 || rd(read, ctx, sk, dof, dst, n) < 0) {
             snprintf(why, LX_WHY_LEN, "socket 0x%llx: addresses unreadable",
                      (unsigned long long)sk);
@@ -305,8 +310,9 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
     } else if (!strcmp(p, "packet")) {
         uint16_t pnum = 0;
         int32_t ifindex = 0;
-        if (rd(read, ctx, sk, l->packet_num, &pnum, 2) < 0 ||
-            rd(read, ctx, sk, l->packet_ifindex, &ifindex, 4) < 0) {
+        if (l->packet_num != LX_SK_NONE && /* unknown when AF_PACKET is a module */
+            (rd(read, ctx, sk, l->packet_num, &pnum, 2) < 0 ||
+             rd(read, ctx, sk, l->packet_ifindex, &ifindex, 4) < 0)) {
             snprintf(why, LX_WHY_LEN, "packet socket 0x%llx unreadable", (unsigned long long)sk);
             return XA_EFAULT;
         }
