@@ -87,6 +87,15 @@ struct xa_os_ops {
                         size_t cap, size_t *len, uint32_t *flags);
     int (*process_path)(struct xa_instance *xa, int32_t pid, enum xa_proc_path which,
                         char *buf, size_t cap);
+
+    /* Sockets and the kernel log (core/netlog_api.c); NULL when the layer has none. */
+    int (*net_iter_new)(struct xa_instance *xa, struct xa_net_iter **out);
+    int (*net_iter_next)(struct xa_net_iter *it, struct xa_socket *out);
+    void (*net_iter_free)(struct xa_net_iter *it);
+    int (*kmsg_iter_new)(struct xa_instance *xa, uint64_t from_seq, struct xa_kmsg_iter **out);
+    int (*kmsg_iter_next)(struct xa_kmsg_iter *it, struct xa_kmsg *out);
+    uint64_t (*kmsg_iter_next_seq)(const struct xa_kmsg_iter *it);
+    void (*kmsg_iter_free)(struct xa_kmsg_iter *it);
 };
 
 extern const struct xa_os_ops xa_os_linux;

@@ -8,6 +8,7 @@
 
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
+#include "os/linux/netlog.h"
 #include "os/linux/procinfo.h"
 
 _Static_assert(offsetof(struct xa_thread_iter, xa) == 0, "xa first (os/os.h, struct xa_os_iter)");
@@ -19,6 +20,8 @@ static void linux_destroy(void *state)
         return;
     free(p->pid_index);
     linux_procinfo_free(p);
+    linux_net_free(p);
+    linux_kmsg_free(p);
     symtab_free(&p->lx.syms);
     linux_btf_free(&p->lx);
     free(p);
@@ -170,4 +173,11 @@ const struct xa_os_ops xa_os_linux = {
     .boot_time = linux_boot_time,
     .process_args = linux_process_args,
     .process_path = linux_process_path,
+    .net_iter_new = linux_net_iter_new,
+    .net_iter_next = linux_net_iter_next,
+    .net_iter_free = linux_net_iter_free,
+    .kmsg_iter_new = linux_kmsg_iter_new,
+    .kmsg_iter_next = linux_kmsg_iter_next,
+    .kmsg_iter_next_seq = linux_kmsg_iter_next_seq,
+    .kmsg_iter_free = linux_kmsg_iter_free,
 };
