@@ -86,9 +86,10 @@ uint64_t arm64_root_from_ttbr(const struct arm64_paging *pg, uint64_t ttbr)
     return root;
 }
 
-/* The output address in a table, block or page descriptor, whose address
- * field starts at bit @lo; XA_EBADDATA when RES0 address bits are set. */
-static int output_address(const struct arm64_paging *pg, uint64_t desc, unsigned lo,
+/* The output address in a table (@leaf false), block or page descriptor,
+ * whose address field starts at bit @lo; XA_EBADDATA when RES0 address bits
+ * are set. Bits 51:50 of a block or page are GP (BTI) and DBM, not address. */
+static int output_address(const struct arm64_paging *pg, uint64_t desc, unsigned lo, bool leaf,
                           uint64_t *out)
 {
     uint64_t oa;
@@ -96,8 +97,8 @@ static int output_address(const struct arm64_paging *pg, uint64_t desc, unsigned
         /* OA[49:lo] in place, OA[51:50] in bits 9:8. */
         oa = (desc & bit_range(49, lo)) | (((desc >> 8) & 3) << 50);
     } else {
-        if (desc & bit_range(51, 48))
-            return XA_EBADDATA; /* OA bits 51:48 are RES0 without 52-bit addresses */
+        if (desc & bit_range(leaf ? 49 : 51, 48))
+            return XA_EBADDATA; /* address bits 51:48 are RES0 without 52-bit addresses */
         oa = desc & bit_range(47, lo);
     }
     /* Blocks: bits between 12 and the block's size are RES0 (but nT). */
@@ -148,7 +149,7 @@ int arm64_translate(const struct arm64_paging *pg, uint64_t ttbr0, uint64_t ttbr
 
         bool table_or_page = desc & DESC_TABLE;
         if (level < 3 && table_or_page) {
-            if (output_address(pg, desc, GRANULE_SHIFT, &table) < 0)
+            if (output_address(pg, desc, GRANULE_SHIFT, false, &table) < 0)
                 return fail(walk, level, XA_EBADDATA);
             no_write |= desc & TABLE_RO;
             no_el0 |= desc & TABLE_NO_EL0;
@@ -162,7 +163,7 @@ int arm64_translate(const struct arm64_paging *pg, uint64_t ttbr0, uint64_t ttbr
         if (level == 3 ? !table_or_page : (level < 0 || (level == 0 && !pg->lpa2)))
             return fail(walk, level, XA_EBADDATA);
         uint64_t base;
-        if (output_address(pg, desc, shift, &base) < 0)
+        if (output_address(pg, desc, shift, true, &base) < 0)
             return fail(walk, level, XA_EBADDATA);
         walk->page_size = 1ull << shift;
         walk->pa = base | (va & (walk->page_size - 1));

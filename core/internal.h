@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arm64.h"
 #include "arch/x86.h"
 #include "backends/backend.h"
 #include "core/lru.h"
@@ -67,6 +68,8 @@ struct xa_instance {
     /* Kernel paging: from registers, the OS layer, or xa_set_kernel_paging(). */
     struct x86_paging paging;
     uint64_t kernel_dtb;
+    /* AArch64 (paging.mode XA_PM_AARCH64): VA size; kernel_dtb is TTBR1's table. */
+    struct arm64_paging arm64;
 
     /* Caches. */
     struct xa_lru v2p;   /* key (dtb, vpn) -> pa of the 4 KiB page */
@@ -85,6 +88,10 @@ struct xa_instance {
     char os_errmsg[XA_ERRMSG_LEN];
 
     size_t last_range; /* range index of the last physical hit (fast path) */
+
+    /* Guest-physical address of the backend's address 0 (xa__set_ram_base):
+     * a raw image of RAM that the machine places higher (AArch64 virt: 1 GiB). */
+    uint64_t ram_base;
 
     /* The caller's progress callback (struct xa_init_opts), or NULL. */
     void (*progress)(void *ctx, const char *what, uint64_t done, uint64_t total);
@@ -147,8 +154,22 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
 int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out);
 int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out);
 
+/* AArch64 translation with an explicit VA size (discovery): @ttbr0 for the
+ * lower half, @ttbr1 for the upper (table physical addresses). */
+int xa__translate_arm64(struct xa_instance *xa, const struct arm64_paging *pg, uint64_t ttbr0,
+                        uint64_t ttbr1, uint64_t va, uint64_t *pa);
+/* The kernel's AArch64 paging: VA size and TTBR1's table (swapper_pg_dir). */
+void xa__set_kernel_paging_arm64(struct xa_instance *xa, const struct arm64_paging *pg,
+                                 uint64_t ttbr1);
+
 /* Set the kernel's paging mode and page-table root (OS discovery, registers). */
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb);
+
+/* A target whose memory is one range from address 0 (a raw image) may be RAM
+ * the guest sees at @base: move the layout there (backend addresses stay as
+ * they are; the wrappers in core/backend.c translate). 0 moves it back.
+ * XA_EINVAL for any other layout or an unaligned or wrapping base. */
+int xa__set_ram_base(struct xa_instance *xa, uint64_t base);
 
 /* Registers of vCPU 0 if the backend has them: 0, or XA_ENOTSUP. */
 int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out);

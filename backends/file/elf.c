@@ -1,5 +1,5 @@
 /*
- * elf.c -- parse ELF64 x86-64 cores written by QEMU's dump-guest-memory
+ * elf.c -- parse ELF64 x86-64 and AArch64 cores written by QEMU's dump-guest-memory
  * (paging=false): memory from PT_LOAD (physical address in p_paddr), vCPU
  * registers from the PT_NOTE segment.
  *
@@ -412,10 +412,10 @@ int elf_core_parse(const uint8_t *img, uint64_t size, struct elf_core *core, cha
     if (eh.e_type != ET_CORE)
         return fail(err, errlen, XA_EFORMAT, "ELF file is not a core dump (type %u, %s)",
                     eh.e_type, elf_type_name(eh.e_type));
-    if (eh.e_machine != EM_X86_64)
+    if (eh.e_machine != EM_X86_64 && eh.e_machine != EM_AARCH64)
         return fail(err, errlen, XA_EFORMAT,
-                    "ELF core is not for x86-64 (e_machine %u); only x86-64 is supported",
-                    eh.e_machine);
+                    "ELF core is not for x86-64 or AArch64 (e_machine %u)", eh.e_machine);
+    core->machine = eh.e_machine;
     if (eh.e_phentsize != sizeof(Elf64_Phdr))
         return fail(err, errlen, XA_EBADDATA, "ELF core has e_phentsize %u, expected %zu",
                     eh.e_phentsize, sizeof(Elf64_Phdr));
@@ -438,7 +438,9 @@ int elf_core_parse(const uint8_t *img, uint64_t size, struct elf_core *core, cha
                     (unsigned long long)size);
 
     rc = read_loads(img, size, &eh, phnum, core, err, errlen);
-    if (rc == 0)
+    /* AArch64 registers (its NT_PRSTATUS) have no place in struct xa_regs:
+     * memory only; the OS layer finds the kernel's tables in memory. */
+    if (rc == 0 && eh.e_machine == EM_X86_64)
         rc = read_vcpus(img, size, &eh, phnum, core, err, errlen);
     if (rc < 0)
         elf_core_free(core);

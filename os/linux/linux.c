@@ -70,6 +70,10 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
         xa->errmsg[0] = '\0';
     } else {
         linux_offsets_resolve(p);
+        if (lx->mode == XA_PM_AARCH64 && (rc = linux_arm64_find_data(xa, lx)) < 0) {
+            linux_destroy(p);
+            return rc;
+        }
     }
 
     uint64_t a;

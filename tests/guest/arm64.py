@@ -117,8 +117,12 @@ def build_workload():
 
 def arm64_init(init):
     """init.sh with its truth channel on the virtio console."""
-    if b"/dev/ttyS1" not in init:
-        raise HarnessError("init.sh no longer names /dev/ttyS1: update arm64.py")
+    stty = b"stty -F /dev/ttyS1 raw -echo"
+    if stty not in init:
+        raise HarnessError("init.sh no longer sets up /dev/ttyS1 as arm64.py expects")
+    # hvc resets its settings at the last close (TTY_DRIVER_RESET_TERMIOS):
+    # PID 1 keeps it open, so "raw" lasts.
+    init = init.replace(stty, b"exec 9<>/dev/ttyS1\n" + stty)
     return init.replace(b"/dev/ttyS1", b"/dev/hvc0")
 
 

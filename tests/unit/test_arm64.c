@@ -160,6 +160,11 @@ static void test_reserved(void)
     CHECK_EQ(w.fault_level, 3);
     put(l3, idx(va, 3), 0x40001000ull | TABLE | (1ull << 49)); /* OA bit 49 without LPA2 */
     CHECK_EQ(xlate(&pg, 0, l0, va, &w), XA_EBADDATA);
+    /* GP (BTI, bit 50) and DBM (bit 51) are attributes of pages: Linux sets
+     * GP on kernel text. */
+    put(l3, idx(va, 3), 0x40001000ull | TABLE | AF | (1ull << 50) | (1ull << 51));
+    CHECK_EQ(xlate(&pg, 0, l0, va, &w), 0);
+    CHECK_EQ(w.pa, 0x40001000ull);
     put(l2, idx(va, 2), 0x40200000ull | BLOCK | (1ull << 13)); /* RES0 inside a 2 MiB block */
     CHECK_EQ(xlate(&pg, 0, l0, va, &w), XA_EBADDATA);
     CHECK_EQ(w.fault_level, 2);
