@@ -113,19 +113,46 @@ static bool find_swapper(struct xa_instance *xa, const struct linux_symtab *t, u
     return false;
 }
 
-/* The first string @s (NUL before it) in the image; 0 if none. */
-static uint64_t find_string(struct xa_instance *xa, const struct image *img, const char *s,
-                            size_t len)
+/* Does the string at @pa look like the final banner: "... #<digit>"? 6.1
+ * links a weak placeholder banner (init/version.c, "#" with no build
+ * number) besides the real one (init/version-timestamp.c). */
+static bool numbered_banner(struct xa_instance *xa, uint64_t pa)
 {
-    const uint8_t *page;
+    char buf[512];
+    if (xa__read_pa(xa, pa, buf, sizeof(buf) - 1) < 0)
+        return false;
+    buf[sizeof(buf) - 1] = '\0';
+    const char *hash = strstr(buf, " #");
+    return hash && hash[2] >= '0' && hash[2] <= '9';
+}
+
+/* linux_banner: the image's "Linux version " string (NUL before it) with a
+ * build number, else the first one; 0 if none. */
+static uint64_t find_banner(struct xa_instance *xa, const struct image *img)
+{
+    static const char s[] = "Linux version ";
+    const size_t len = sizeof(s) - 1;
+    uint64_t first = 0;
+    uint8_t *page = malloc(XA_PAGE_SIZE);
+    if (!page)
+        return 0;
     for (uint64_t off = 0; off < img->size; off += XA_PAGE_SIZE) {
-        if (xa__page(xa, (img->pa + off) >> XA_PAGE_SHIFT, &page) < 0)
+        if (xa__read_pa(xa, img->pa + off, page, XA_PAGE_SIZE) < 0)
             continue;
-        for (size_t i = 1; i + len <= XA_PAGE_SIZE; i++)
-            if (page[i] == (uint8_t)s[0] && page[i - 1] == 0 && memcmp(page + i, s, len) == 0)
-                return img->pa + off + i;
+        for (size_t i = 1; i + len <= XA_PAGE_SIZE; i++) {
+            if (page[i] != 'L' || page[i - 1] != 0 || memcmp(page + i, s, len) != 0)
+                continue;
+            uint64_t pa = img->pa + off + i;
+            if (numbered_banner(xa, pa)) {
+                free(page);
+                return pa;
+            }
+            if (!first)
+                first = pa;
+        }
     }
-    return 0;
+    free(page);
+    return first;
 }
 
 /* The BTF blob in the image: [*start, *end) physical. */
@@ -208,7 +235,7 @@ int linux_arm64_discover(struct xa_instance *xa, struct linux_os *lx, uint64_t t
     size_t n = 0;
     names[n] = "_text", addrs[n++] = img.text_va;
     names[n] = "swapper_pg_dir", addrs[n++] = img.swapper_pa + voff;
-    uint64_t banner = find_string(xa, &img, "Linux version ", 14), btf_start, btf_end;
+    uint64_t banner = find_banner(xa, &img), btf_start, btf_end;
     if (banner)
         names[n] = "linux_banner", addrs[n++] = banner + voff;
     if (find_btf(xa, &img, &btf_start, &btf_end)) {
