@@ -105,11 +105,11 @@ static bool find_swapper(struct xa_instance *xa, const struct linux_symtab *t, u
             img->text_va = stext - TEXT_HEAD;
             img->size = TEXT_HEAD + (einit - stext) + IMAGE_DATA_MAX;
             img->pg = *pg;
-            xa->errmsg[0] = '\0';
+            xa__clear_error(xa);
             return true;
         }
     }
-    xa->errmsg[0] = '\0';
+    xa__clear_error(xa);
     return false;
 }
 
@@ -222,8 +222,9 @@ int linux_arm64_discover(struct xa_instance *xa, struct linux_os *lx, uint64_t t
                              (unsigned long long)tables_pa);
     }
     /* Scans stay in RAM. */
-    const struct xa_mem_range *last = &xa->ranges[xa->nr_ranges - 1];
-    if (img.pa < xa->ranges[0].start)
+    size_t nr;
+    const struct xa_mem_range *ranges = xa_mem_ranges(xa, &nr), *last = &ranges[nr - 1];
+    if (img.pa < ranges[0].start)
         return xa__set_error(xa, XA_EBADDATA, "arm64 kernel image below RAM");
     if (last->start + last->size - img.pa < img.size)
         img.size = last->start + last->size - img.pa;
@@ -346,7 +347,7 @@ int linux_arm64_find_data(struct xa_instance *xa, struct linux_os *lx)
     if ((a = find_modules(xa, lx, &img, voff, page)) != 0)
         names[n] = "modules", addrs[n++] = a;
     free(page);
-    xa->errmsg[0] = '\0'; /* the scans' failed reads are not errors */
+    xa__clear_error(xa); /* the scans' failed reads are not errors */
     int rc = n ? symtab_extend(&lx->syms, names, addrs, n) : 0;
     if (rc < 0)
         return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
