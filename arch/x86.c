@@ -201,6 +201,7 @@ int x86_translate(const struct x86_paging *pg, uint64_t dtb, uint64_t va,
         if (!is_canonical(va, 57))
             return XA_EFAULT;
         return walk_8byte(pg, maxphy, dtb, va, 5, read, ctx, walk);
+    case XA_PM_AARCH64: /* not x86: arch/arm64.c */
     case XA_PM_UNKNOWN:
         break;
     }
@@ -238,6 +239,7 @@ uint64_t x86_dtb_from_cr3(enum xa_page_mode mode, uint64_t cr3)
     case XA_PM_LEGACY:
         return cr3 & bit_range(31, 12);
     case XA_PM_NONE:
+    case XA_PM_AARCH64:
     case XA_PM_UNKNOWN:
         break;
     }
@@ -255,6 +257,7 @@ unsigned x86_va_bits(enum xa_page_mode mode)
         return 48;
     case XA_PM_LA57:
         return 57;
+    case XA_PM_AARCH64:
     case XA_PM_UNKNOWN:
         break;
     }
@@ -269,6 +272,7 @@ const char *x86_mode_name(enum xa_page_mode mode)
     case XA_PM_PAE:    return "PAE";
     case XA_PM_IA32E:  return "IA-32e 4-level";
     case XA_PM_LA57:   return "IA-32e 5-level (LA57)";
+    case XA_PM_AARCH64:
     case XA_PM_UNKNOWN: break;
     }
     return "unknown";

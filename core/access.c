@@ -19,9 +19,37 @@ static uint64_t resolve_dtb(const struct xa_instance *xa, uint64_t dtb)
     return dtb ? dtb : xa->kernel_dtb;
 }
 
+int xa__translate_arm64(struct xa_instance *xa, const struct arm64_paging *pg, uint64_t ttbr0,
+                        uint64_t ttbr1, uint64_t va, uint64_t *pa)
+{
+    struct arm64_walk walk;
+    int rc = arm64_translate(pg, ttbr0, ttbr1, va, walker_read, xa, &walk);
+    uint64_t root = arm64_va_is_upper(pg, va) ? ttbr1 : ttbr0;
+    if (rc == XA_EFAULT)
+        return xa__set_error(xa, rc, "virtual address 0x%llx not mapped (level %d, table 0x%llx)",
+                             (unsigned long long)va, walk.fault_level,
+                             (unsigned long long)root);
+    if (rc == XA_EBADDATA)
+        return xa__set_error(xa, rc,
+                             "translation table descriptor for 0x%llx is reserved or has RES0 "
+                             "bits set (level %d)",
+                             (unsigned long long)va, walk.fault_level);
+    if (rc == XA_EINVAL)
+        return xa__set_error(xa, rc, "bad AArch64 VA size %u", (unsigned)pg->va_bits);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "translating 0x%llx", (unsigned long long)va);
+    *pa = walk.pa;
+    return 0;
+}
+
 int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
                        uint64_t va, uint64_t *pa)
 {
+    /* The upper half is the kernel's (TTBR1) whatever table @dtb names; the
+     * kernel's own root has no lower half (TTBR0 holds no user mappings). */
+    if (pg->mode == XA_PM_AARCH64)
+        return xa__translate_arm64(xa, &xa->arm64, dtb == xa->kernel_dtb ? 0 : dtb,
+                                   xa->kernel_dtb, va, pa);
     struct x86_walk walk;
     int rc = x86_translate(pg, dtb, va, walker_read, xa, &walk);
     if (rc == XA_EFAULT)
@@ -67,6 +95,9 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
         return xa__set_error(xa, XA_EINVAL,
                              "paging mode or page-table root unknown (no registers and no OS "
                              "recognised): set them with xa_set_kernel_paging()");
+    /* AArch64: an upper-half VA is translated by TTBR1, the kernel's table. */
+    if (xa->paging.mode == XA_PM_AARCH64 && arm64_va_is_upper(&xa->arm64, va))
+        dtb = xa->kernel_dtb;
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;

@@ -114,7 +114,8 @@ int xa__be_read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
     if (fault_due(xa, XA_BE_OP_READ))
         return injected(xa, XA_BE_OP_READ, pa);
     unsigned seq = xa->err_seq;
-    int rc = check_result(xa, XA_BE_OP_READ, seq, xa->be->ops->read_pa(xa->be, pa, buf, len), pa);
+    int rc = check_result(xa, XA_BE_OP_READ, seq,
+                          xa->be->ops->read_pa(xa->be, pa - xa->ram_base, buf, len), pa);
     /* A mapped file that shrank under the copy: the bytes are not to be trusted. */
     return rc < 0 ? rc : xa__mapguard_check(xa);
 }
@@ -138,8 +139,8 @@ int xa__be_write_pa(struct xa_instance *xa, uint64_t pa, const void *buf, size_t
     if (fault_due(xa, XA_BE_OP_WRITE))
         return injected(xa, XA_BE_OP_WRITE, pa);
     unsigned seq = xa->err_seq;
-    int rc = check_result(xa, XA_BE_OP_WRITE, seq, xa->be->ops->write_pa(xa->be, pa, buf, len),
-                          pa);
+    int rc = check_result(xa, XA_BE_OP_WRITE, seq,
+                          xa->be->ops->write_pa(xa->be, pa - xa->ram_base, buf, len), pa);
     return rc < 0 ? rc : xa__mapguard_check(xa);
 }
 
@@ -160,7 +161,7 @@ int xa__be_map_page(struct xa_instance *xa, uint64_t pfn, const void **out)
         return injected(xa, XA_BE_OP_MAP, pa);
     unsigned seq = xa->err_seq;
     const void *page = NULL;
-    int rc = xa->be->ops->map_page(xa->be, pfn, &page);
+    int rc = xa->be->ops->map_page(xa->be, pfn - (xa->ram_base >> XA_PAGE_SHIFT), &page);
     if (rc == XA_MAP_COPY && (xa->be->caps & XA_CAP_STABLE_MAP))
         return XA_MAP_COPY; /* partly RAM, nothing to point at: the caller reads it */
     rc = check_result(xa, XA_BE_OP_MAP, seq, rc, pa);
@@ -182,7 +183,7 @@ void xa__be_unmap_page(struct xa_instance *xa, uint64_t pfn, const void *page)
     /* Under XA_CAP_STABLE_MAP pages live until close (backend.h). */
     if ((xa->be->caps & XA_CAP_STABLE_MAP) || !xa->be->ops->unmap_page)
         return;
-    xa->be->ops->unmap_page(xa->be, pfn, page);
+    xa->be->ops->unmap_page(xa->be, pfn - (xa->ram_base >> XA_PAGE_SHIFT), page);
 }
 
 int xa__be_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out)

@@ -98,6 +98,32 @@ void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, 
     xa->kernel_dtb = dtb;
 }
 
+int xa__set_ram_base(struct xa_instance *xa, uint64_t base)
+{
+    if (base == xa->ram_base)
+        return 0;
+    if (xa->nr_ranges != 1 || xa->ranges[0].start != xa->ram_base ||
+        (base & (XA_PAGE_SIZE - 1)) || base + xa->ranges[0].size < base)
+        return XA_EINVAL;
+    xa__release_all_pages(xa);
+    xa__page_cache_drop_all(xa);
+    xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa->ranges[0].start = base;
+    xa->max_pa = base + xa->ranges[0].size;
+    xa->ram_base = base;
+    xa->last_range = 0;
+    return 0;
+}
+
+void xa__set_kernel_paging_arm64(struct xa_instance *xa, const struct arm64_paging *pg,
+                                 uint64_t ttbr1)
+{
+    struct x86_paging mode = {.mode = XA_PM_AARCH64};
+    xa->arm64 = *pg;
+    xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa__set_kernel_paging(xa, &mode, ttbr1);
+}
+
 /* Paging from vCPU 0's registers, if the target has them. */
 static void paging_from_registers(struct xa_instance *xa)
 {
@@ -304,7 +330,7 @@ XA_API enum xa_page_mode xa_get_page_mode(const struct xa_instance *xa)
 
 XA_API const char *xa_page_mode_name(enum xa_page_mode mode)
 {
-    return x86_mode_name(mode);
+    return mode == XA_PM_AARCH64 ? "AArch64 4 KiB granule" : x86_mode_name(mode);
 }
 
 XA_API uint64_t xa_kernel_dtb(const struct xa_instance *xa)
@@ -316,8 +342,13 @@ XA_API int xa_set_kernel_paging(struct xa_instance *xa, enum xa_page_mode mode, 
 {
     if (!xa)
         return XA_EINVAL;
-    if (mode < XA_PM_NONE || mode > XA_PM_LA57)
+    if (mode < XA_PM_NONE || mode > XA_PM_AARCH64)
         return xa__set_error(xa, XA_EINVAL, "bad paging mode %d", (int)mode);
+    if (mode == XA_PM_AARCH64) {
+        struct arm64_paging a64 = {.va_bits = 48};
+        xa__set_kernel_paging_arm64(xa, &a64, dtb);
+        return 0;
+    }
     struct x86_paging pg = {.mode = mode, .nxe = true, .pse = true};
     xa__set_kernel_paging(xa, &pg, dtb);
     return 0;

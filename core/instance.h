@@ -64,6 +64,8 @@ struct xa_instance {
     /* Kernel paging: from registers, the OS layer, or xa_set_kernel_paging(). */
     struct x86_paging paging;
     uint64_t kernel_dtb;
+    /* AArch64 (paging.mode XA_PM_AARCH64): VA size; kernel_dtb is TTBR1's table. */
+    struct arm64_paging arm64;
 
     /* Caches. */
     struct xa_lru v2p;   /* key (dtb, vpn) -> pa of the 4 KiB page */
@@ -82,6 +84,10 @@ struct xa_instance {
     char os_errmsg[XA_ERRMSG_LEN];
 
     size_t last_range; /* range index of the last physical hit (fast path) */
+
+    /* Guest-physical address of the backend's address 0 (xa__set_ram_base):
+     * a raw image of RAM that the machine places higher (AArch64 virt: 1 GiB). */
+    uint64_t ram_base;
 
     /* The caller's progress callback (struct xa_init_opts), or NULL. */
     void (*progress)(void *ctx, const char *what, uint64_t done, uint64_t total);

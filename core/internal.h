@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/arm64.h"
 #include "arch/x86.h"
 #include "core/error.h"
 #include "xenaccess.h"
@@ -44,6 +45,19 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
                 size_t *nread);
 int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out);
 int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out);
+
+/* AArch64 translation with an explicit VA size (discovery): @ttbr0 for the
+ * lower half, @ttbr1 for the upper (table physical addresses). */
+int xa__translate_arm64(struct xa_instance *xa, const struct arm64_paging *pg, uint64_t ttbr0,
+                        uint64_t ttbr1, uint64_t va, uint64_t *pa);
+/* The kernel's AArch64 paging: VA size and TTBR1's table (swapper_pg_dir). */
+void xa__set_kernel_paging_arm64(struct xa_instance *xa, const struct arm64_paging *pg,
+                                 uint64_t ttbr1);
+/* A target whose memory is one range from address 0 (a raw image) may be RAM
+ * the guest sees at @base: move the layout there (backend addresses stay as
+ * they are; the wrappers in core/backend.c translate). 0 moves it back.
+ * XA_EINVAL for any other layout or an unaligned or wrapping base. */
+int xa__set_ram_base(struct xa_instance *xa, uint64_t base);
 
 /* Set the kernel's paging mode and page-table root (OS discovery, registers). */
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb);

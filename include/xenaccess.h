@@ -58,6 +58,7 @@ enum xa_page_mode {
     XA_PM_PAE,    /**< 32-bit PAE, 3 levels, 4 KiB and 2 MiB pages */
     XA_PM_IA32E,  /**< 64-bit 4-level, 4 KiB, 2 MiB and 1 GiB pages */
     XA_PM_LA57,   /**< 64-bit 5-level */
+    XA_PM_AARCH64, /**< AArch64, 4 KiB granule: TTBR1 for the upper half, TTBR0 the lower */
 };
 
 /** x86 vCPU state that introspection needs. Fields unknown to a backend are 0. */

@@ -1,5 +1,5 @@
 /*
- * elf.c -- parse ELF64 x86-64 cores written by QEMU's dump-guest-memory
+ * elf.c -- parse ELF64 x86-64 and AArch64 cores written by QEMU's dump-guest-memory
  * (paging=false): memory from PT_LOAD (physical address in p_paddr), vCPU
  * registers from the PT_NOTE segment.
  *
@@ -415,11 +415,10 @@ int elf_core_parse(const uint8_t *img, uint64_t size, struct elf_core *core, cha
     /* qemu-system-i386 writes ELF64 cores too (its firmware ends at 4 GiB)
      * with EM_386, the same QEMU notes and a 32-bit NT_PRSTATUS (too short
      * for the x86-64 layout, so never read). */
-    if (eh.e_machine != EM_X86_64 && eh.e_machine != EM_386)
+    if (eh.e_machine != EM_X86_64 && eh.e_machine != EM_386 && eh.e_machine != EM_AARCH64)
         return fail(err, errlen, XA_EFORMAT,
-                    "ELF core is not for x86 (e_machine %u); only x86-64 and i386 cores "
-                    "are supported",
-                    eh.e_machine);
+                    "ELF core is not for x86-64, i386 or AArch64 (e_machine %u)", eh.e_machine);
+    core->machine = eh.e_machine;
     if (eh.e_phentsize != sizeof(Elf64_Phdr))
         return fail(err, errlen, XA_EBADDATA, "ELF core has e_phentsize %u, expected %zu",
                     eh.e_phentsize, sizeof(Elf64_Phdr));
@@ -442,7 +441,9 @@ int elf_core_parse(const uint8_t *img, uint64_t size, struct elf_core *core, cha
                     (unsigned long long)size);
 
     rc = read_loads(img, size, &eh, phnum, core, err, errlen);
-    if (rc == 0)
+    /* AArch64 registers (its NT_PRSTATUS) have no place in struct xa_regs:
+     * memory only; the OS layer finds the kernel's tables in memory. */
+    if (rc == 0 && eh.e_machine == EM_X86_64)
         rc = read_vcpus(img, size, &eh, phnum, core, err, errlen);
     if (rc < 0)
         elf_core_free(core);

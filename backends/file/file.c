@@ -25,6 +25,7 @@
  * Pages read from the mapping are dropped after FILE_RESIDENT_MAX of them,
  * so a scan of the whole dump does not make RSS grow to its size.
  */
+#include <elf.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -209,8 +210,8 @@ static int parse_elf(struct file_backend *f)
                  "control registers)",
                  core.nr_segs, core.qemu_note_version_ignored);
     else
-        snprintf(f->base.method, sizeof(f->base.method), "ELF core (%zu segments)",
-                 core.nr_segs);
+        snprintf(f->base.method, sizeof(f->base.method), "ELF core (%s%zu segments)",
+                 core.machine == EM_AARCH64 ? "AArch64, " : "", core.nr_segs);
     return 0;
 }
 

@@ -27,6 +27,7 @@ struct elf_core {
     struct xa_regs *vcpus;     /* one per vCPU state found in PT_NOTE */
     unsigned nr_vcpus;
     uint32_t qemu_note_version_ignored; /* a "QEMU" note we could not read, 0 if none */
+    uint16_t machine;          /* e_machine: EM_X86_64 or EM_AARCH64 */
 };
 
 /* Limits on what a dump file may declare (hostile input). */

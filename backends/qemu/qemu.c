@@ -61,22 +61,27 @@ static int count_vcpus(struct qemu_backend *qb)
     if (rc < 0)
         return rc;
     unsigned n = 0;
-    bool x86 = true;
+    bool x86 = true, aarch64 = true;
     if (json_object_is_type(ret, json_type_array)) {
         size_t len = json_object_array_length(ret);
         for (size_t i = 0; i < len; i++) {
             struct json_object *c = json_object_array_get_idx(ret, i), *t;
-            if (json_object_object_get_ex(c, "target", &t) &&
-                strcmp(json_object_get_string(t), "x86_64") != 0 &&
-                strcmp(json_object_get_string(t), "i386") != 0)
+            const char *target = json_object_object_get_ex(c, "target", &t)
+                                     ? json_object_get_string(t) : "";
+            if (strcmp(target, "x86_64") != 0 && strcmp(target, "i386") != 0)
                 x86 = false;
+            if (strcmp(target, "aarch64") != 0)
+                aarch64 = false;
         }
         n = len > QEMU_MAX_VCPUS ? QEMU_MAX_VCPUS : (unsigned)len;
     }
     json_object_put(ret);
-    if (!x86)
-        return xa__set_error(qb->base.xa, XA_ENOTSUP, "%s: not an x86 guest", qb->sock_path);
-    qb->base.nr_vcpus = n;
+    if (!x86 && !aarch64)
+        return xa__set_error(qb->base.xa, XA_ENOTSUP, "%s: not an x86 or AArch64 guest",
+                             qb->sock_path);
+    /* AArch64 registers have no place in struct xa_regs: memory only (the OS
+     * layer finds the kernel's tables in memory). */
+    qb->base.nr_vcpus = x86 ? n : 0;
     return 0;
 }
 

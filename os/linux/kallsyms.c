@@ -482,6 +482,15 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
 
     const struct linux_symtab *t = &lx->syms;
     uint64_t phys_base = 0, text = 0, banner = 0, pgt = 0;
+    if (linux_arm64_kernel(t)) {
+        rc = linux_arm64_discover(xa, lx, tables_pa);
+        if (rc < 0)
+            return rc;
+        symtab_lookup(t, "linux_banner", &banner);
+        read_banner(xa, lx, banner);
+        snprintf(lx->symbols_from, sizeof(lx->symbols_from), "kallsyms in guest memory");
+        return 0;
+    }
     rc = find_phys_base(xa, t, tables_pa, &phys_base);
     if (rc < 0)
         return rc;

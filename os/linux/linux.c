@@ -73,6 +73,10 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
         xa__clear_error(xa);
     } else {
         linux_offsets_resolve(p);
+        if (lx->mode == XA_PM_AARCH64 && (rc = linux_arm64_find_data(xa, lx)) < 0) {
+            linux_destroy(p);
+            return rc;
+        }
     }
 
     /* The walks read kernel pointers as 8 bytes: on a 32-bit kernel they

@@ -52,6 +52,7 @@ struct linux_os {
     char release[128];
     uint64_t kaslr_slide, phys_base, text_start, page_offset, kernel_dtb;
     enum xa_page_mode mode;
+    uint64_t image_size; /* arm64: the kernel Image's size (arm64.c) */
 
     struct linux_offsets off;
     bool have_offsets;
@@ -80,6 +81,15 @@ int linux_kernel32_discover(struct xa_instance *xa, struct linux_os *lx, uint64_
 /* sysmap.c: load symbols from a System.map; the KASLR slide is found in
  * memory. Sets the same fields as discovery. */
 int linux_sysmap_load(struct xa_instance *xa, struct linux_os *lx, const char *path);
+
+/* arm64.c: an AArch64 kernel (kallsyms of one, no x86 page-table symbol)? */
+bool linux_arm64_kernel(const struct linux_symtab *t);
+/* arm64.c: image, page tables, KASLR and the data symbols kallsyms lacks
+ * (_text, swapper_pg_dir, linux_banner, __start_BTF/__stop_BTF) from
+ * memory; sets what linux_kallsyms_discover() sets but the version. */
+int linux_arm64_discover(struct xa_instance *xa, struct linux_os *lx, uint64_t tables_pa);
+/* arm64.c, once BTF offsets are known: init_task and modules from memory. */
+int linux_arm64_find_data(struct xa_instance *xa, struct linux_os *lx);
 
 /* btf.c: load BTF from @path, or from guest memory (__start_BTF..__stop_BTF)
  * when @path is NULL; then resolve lx->off. */

@@ -398,7 +398,7 @@ class VM(Handle):
         return {name: getattr(r, name) for name, _ in r._fields_}
 
     def set_kernel_paging(self, mode, dtb):
-        """Set paging mode (1 none .. 5 LA57, as enum xa_page_mode) and kernel root by hand."""
+        """Set paging mode (1 none .. 5 LA57, 6 AArch64, as enum xa_page_mode) and kernel root by hand."""
         mode = _size(mode, 5, "mode")
         with self._lock:
             self._check(self._lib.xa_set_kernel_paging(self._handle(), mode, _u64(dtb, "dtb")))

@@ -16,6 +16,7 @@ Seeds come from the project's own builders and real guests:
             PT_LOADs shrunk to a few pages, plus LiME, raw and broken ELF
             layouts
   x86       page tables for every paging mode, built here
+  arm64     AArch64 tables (39/48/52-bit, blocks, both halves): make_seeds_arm64.py
   jbd2      small ext4 journals (plain, 64-bit csum v3, revoke), built here
   procread  dentry/mount arenas for the path builder and argument areas
             (a mount crossing, a deleted file, a d_parent cycle), built here
@@ -33,6 +34,9 @@ import shutil
 import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_seeds_arm64 import arm64_seeds  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
@@ -487,6 +491,7 @@ def main():
         os.path.join(os.environ.get("XA_CACHE") or "/var/tmp/xenaccess-cache", "dumps"))
     dump_seeds(dumps)
     x86_seeds()
+    arm64_seeds(reset("arm64"))
     jbd2_seeds()
     procread_seeds()
     disk_seeds()

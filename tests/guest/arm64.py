@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""AArch64 test guests: Debian's arm64 6.1 kernel under qemu-system-aarch64
+(-machine virt, TCG), with the same init.sh, truth.sh and workload.c as the
+amd64 guests (harness.py), cross-built.
+
+Differences from the amd64 guest, and why:
+  - virt has one PL011 UART (ttyAMA0, the console); the truth and command
+    channel that init.sh opens as /dev/ttyS1 is a virtio console (hvc0)
+    here, so init.sh's device name is replaced in the initramfs copy;
+  - RAM starts at guest-physical 0x40000000: raw.img is the RAM file (RAM
+    only), so file offset 0 is physical RAM_BASE (truth.json "ram_base");
+    core.elf's PT_LOADs carry the physical addresses themselves.
+
+CLI:
+    arm64.py make-dumps --out DIR [--mem 512] [--force]
+    arm64.py boot --dir DIR [--detach]
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import harness  # noqa: E402
+from harness import CACHE, Cpio, Guest, HarnessError, log  # noqa: E402
+
+RAM_BASE = 0x40000000
+# _text without KASLR for VA_BITS=48 (MODULES_END: 0xffff8000_00000000 + 128 MiB).
+DEFAULT_KERNEL_TEXT = 0xFFFF800008000000
+GUEST_MODULES = ["virtio_pci", "virtio_console", "virtio_blk", "ext4"]
+SOURCES = harness.SOURCES + ["arm64.py"]
+# What the arm64 discovery reads besides truth.sh's named symbols.
+EXTRA_SYMBOLS = ("kimage_voffset memstart_addr vabits_actual swapper_pg_dir _text "
+                 "init_task linux_banner").split()
+
+
+def _apt_resolve(meta):
+    out = subprocess.run(["apt-cache", "depends", meta], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    m = re.search(r"Depends: (linux-image-\S+)", out)
+    return m.group(1) if m else None
+
+
+def fetch_kernel():
+    """Debian's arm64 kernel package, unpacked in the cache (fetch-kernel.sh)."""
+    pkg = os.environ.get("XA_ARM64_KERNEL_PKG") or _apt_resolve("linux-image-arm64:arm64")
+    if not pkg:
+        subprocess.run(["apt-get", "update", "-qq"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        pkg = _apt_resolve("linux-image-arm64:arm64")
+    if not pkg:
+        raise HarnessError("cannot resolve linux-image-arm64:arm64 "
+                           "(run: dpkg --add-architecture arm64; apt-get update)")
+    if not pkg.endswith(":arm64"):
+        pkg += ":arm64"
+    env = dict(os.environ, XA_CACHE=CACHE, XA_KERNEL_PKG=pkg)
+    out = subprocess.run(["sh", os.path.join(HERE, "fetch-kernel.sh")], env=env, check=True,
+                         stdout=subprocess.PIPE, text=True).stdout
+    info = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    if not os.path.isfile(info.get("VMLINUZ", "")):
+        raise HarnessError("fetch-kernel.sh gave no arm64 kernel: %r" % out)
+    return info
+
+
+def fetch_busybox():
+    """busybox from busybox-static:arm64, unpacked in the cache."""
+    dest = os.path.join(CACHE, "arm64", "busybox")
+    bb = os.path.join(dest, "bin", "busybox")
+    if os.path.isfile(bb):
+        return bb
+    tmp = dest + ".tmp-%d" % os.getpid()
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    r = subprocess.run(["apt-get", "download", "-q", "busybox-static:arm64"], cwd=tmp,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+    if r.returncode != 0 or not debs:
+        raise HarnessError("apt-get download busybox-static:arm64 failed: %s" % r.stderr[-300:])
+    subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), os.path.join(tmp, "root")],
+                   check=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(os.path.join(tmp, "root"), dest)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return bb
+
+
+def cross_compiler():
+    """aarch64-linux-gnu-gcc, or clang with the arm64 cross libc (gcc-multilib,
+    which 32-bit x86 builds want, conflicts with Debian's cross gcc)."""
+    if shutil.which("aarch64-linux-gnu-gcc"):
+        return ["aarch64-linux-gnu-gcc"]
+    if shutil.which("clang") and os.path.isdir("/usr/aarch64-linux-gnu/lib"):
+        return ["clang", "--target=aarch64-linux-gnu"]
+    raise HarnessError("no arm64 cross compiler: run tests/guest/deps-arm64.sh")
+
+
+def build_workload():
+    src = os.path.join(HERE, "workload.c")
+    outdir = os.path.join(CACHE, "build")
+    os.makedirs(outdir, exist_ok=True)
+    with open(src, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()[:16]
+    out = os.path.join(outdir, "workload-arm64-%s" % key)
+    if not os.path.exists(out):
+        subprocess.run(cross_compiler() + ["-static", "-O2", "-Wall", "-o", out + ".tmp", src],
+                       check=True)
+        os.replace(out + ".tmp", out)
+    return out
+
+
+def arm64_init(init):
+    """init.sh with its truth channel on the virtio console."""
+    stty = b"stty -F /dev/ttyS1 raw -echo"
+    if stty not in init:
+        raise HarnessError("init.sh no longer sets up /dev/ttyS1 as arm64.py expects")
+    # hvc resets its settings at the last close (TTY_DRIVER_RESET_TERMIOS):
+    # PID 1 keeps it open, so "raw" lasts.
+    init = init.replace(stty, b"exec 9<>/dev/ttyS1\n" + stty)
+    return init.replace(b"/dev/ttyS1", b"/dev/hvc0")
+
+
+def build_initramfs(kernel):
+    moddir, kver = kernel["MODDIR"], kernel["KVER"]
+    workload = build_workload()
+    busybox = fetch_busybox()
+    mods = harness.resolve_modules(moddir, GUEST_MODULES)
+    with open(os.path.join(HERE, "init.sh"), "rb") as f:
+        init = arm64_init(f.read())
+    with open(os.path.join(HERE, "truth.sh"), "rb") as f:
+        truth_sh = f.read()
+    with open(workload, "rb") as f:
+        wl = f.read()
+    with open(busybox, "rb") as f:
+        bb = f.read()
+    h = hashlib.sha256()
+    for part in (init, truth_sh, wl, bb, kernel["PKG"].encode(), repr(mods).encode()):
+        h.update(hashlib.sha256(part).digest())
+    out = os.path.join(CACHE, "build", "initramfs-arm64-%s.cpio" % h.hexdigest()[:16])
+    if os.path.exists(out):
+        return out
+    tmp = out + ".tmp-%d" % os.getpid()
+    modlist, made = [], set()
+    with open(tmp, "wb") as f:
+        c = Cpio(f)
+        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys",
+                  "tmp", "root", "xa", "lib", "lib/modules", "lib/modules/" + kver):
+            c.dir(d)
+        c.file("init", init, 0o755)
+        c.file("bin/busybox", bb, 0o755)
+        c.symlink("bin/sh", "busybox")
+        c.file("xa/workload", wl, 0o755)
+        c.file("xa/truth.sh", truth_sh, 0o644)
+        for _name, rel in mods:
+            rel_ko = re.sub(r"\.(xz|gz|zst)$", "", rel)
+            parts = os.path.dirname(rel_ko).split("/")
+            for i in range(1, len(parts) + 1):
+                d = "lib/modules/%s/%s" % (kver, "/".join(parts[:i]))
+                if d not in made:
+                    made.add(d)
+                    c.dir(d)
+            c.file("lib/modules/%s/%s" % (kver, rel_ko),
+                   harness._read_module(os.path.join(moddir, rel)))
+            modlist.append(rel_ko)
+        c.file("xa/modules.list", ("\n".join(modlist) + "\n").encode())
+        c.trailer()
+    os.replace(tmp, out)
+    return out
+
+
+def parse_arm64_regs(text):
+    """HMP `info registers -a` on aarch64: {cpu: {"PC": int, "SP": int, ...}}."""
+    cpus, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^CPU#(\d+)", line)
+        if m:
+            cur = cpus.setdefault(int(m.group(1)), {})
+            continue
+        if cur is None:
+            cur = cpus.setdefault(0, {})
+        for k, v in re.findall(r"\b(PC|SP|X\d\d|PSTATE)=([0-9a-fA-F]+)", line):
+            cur[k] = int(v, 16)
+    return cpus
+
+
+class Arm64Guest(Guest):
+    """A booted arm64 test guest (same interface as harness.Guest)."""
+
+    arch = "arm64"
+
+    def __init__(self, name="xa-arm64", **kw):
+        kw.setdefault("la57", False)
+        super().__init__(name, **kw)
+
+    def qemu_cmdline(self, kernel, initrd):
+        append = "console=ttyAMA0 panic=-1 xa_nproc=%d" % self.nproc
+        machine = "virt"
+        args = ["qemu-system-aarch64", "-accel", "tcg", "-cpu", "max,pauth-impdef=on",
+                "-smp", str(self.smp), "-m", "%dM" % self.mem_mb, "-nodefaults",
+                "-display", "none", "-no-reboot",
+                "-kernel", kernel, "-initrd", initrd, "-append", append]
+        if self.shared_ram:
+            args += ["-object", "memory-backend-file,id=ram0,size=%dM,mem-path=%s,share=on"
+                     % (self.mem_mb, self.ram_path)]
+            machine += ",memory-backend=ram0"
+        args += ["-machine", machine,
+                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+                 "-qmp", "unix:%s,server=on,wait=off" % self.monitor_path,
+                 "-chardev", "file,id=ser0,path=%s" % self.serial_log,
+                 "-serial", "chardev:ser0",
+                 "-device", "virtio-serial-pci",
+                 "-chardev", "socket,id=ser1,path=%s,server=on,wait=on" % self.serial_path,
+                 "-device", "virtconsole,chardev=ser1"]
+        for i, d in enumerate(self.disks):
+            args += ["-drive", "file=%s,format=raw,if=virtio,index=%d" % (d, i)]
+        return args + self.extra_qemu_args
+
+    def boot(self):
+        kernel = fetch_kernel()
+        self.kernel = kernel
+        initrd = build_initramfs(kernel)
+        os.makedirs(self.workdir, exist_ok=True)
+        os.makedirs(self.shmdir, exist_ok=True)
+        for p in (self.qmp_path, self.monitor_path, self.serial_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        cmd = self.qemu_cmdline(kernel["VMLINUZ"], initrd)
+        with open(os.path.join(self.workdir, "qemu-cmdline.txt"), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        self._qemu_log = open(os.path.join(self.workdir, "qemu.log"), "wb")
+        t0 = time.time()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._qemu_log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            self._connect_serial()
+            self._qmp = harness.QMP(self.qmp_path)
+            self._wait_marker(b"XA-READY\n", self.boot_timeout)
+            with self._cv:
+                raw = bytes(self._buf)
+            end = raw.index(b"XA-READY\n")
+            self.truth_text = raw[:end].decode("utf-8", "replace")
+            self._consumed = end + len(b"XA-READY\n")
+            self.truth = harness.parse_truth(self.truth_text)
+            self._sync_shell(min(120, self.boot_timeout))
+            self.truth_arm64()
+            self.truth["boot"] = {"name": self.name, "arch": "arm64", "mem_mb": self.mem_mb,
+                                  "smp": self.smp, "nproc": self.nproc,
+                                  "kernel_pkg": kernel["PKG"],
+                                  "boot_seconds": round(time.time() - t0, 1)}
+            log("arm64 guest %s ready after %.1fs (%d procs)" % (
+                self.name, time.time() - t0, len(self.truth["procs"])))
+        except BaseException:
+            self.shutdown()
+            raise
+        return self
+
+    def truth_arm64(self):
+        """What the amd64 truth computes differently on arm64: the KASLR slide
+        from arm64's default _text, the symbols arm64 discovery reads, and
+        the kernel image's physical place (/proc/iomem "Kernel code")."""
+        t = self.truth
+        t["arch"] = "arm64"
+        t["ram_base"] = hex(RAM_BASE)
+        pat = "|".join(EXTRA_SYMBOLS)
+        out = self.run("grep -E ' (%s)$' /proc/kallsyms" % pat)
+        syms = {}
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[2] in EXTRA_SYMBOLS:
+                syms.setdefault(f[2], "0x" + f[0])
+        t["symbols"].update(syms)
+        if "_text" in syms:
+            t["kaslr"] = {"_text": syms["_text"],
+                          "slide": hex(int(syms["_text"], 16) - DEFAULT_KERNEL_TEXT)}
+        code = t.get("phys", {}).get("Kernel code")
+        if code and "_text" in syms:
+            t["kimage_voffset"] = hex(int(syms["_text"], 16) - int(code[0][0], 16))
+
+    def dump(self, outdir, refresh=True):
+        truth = super().dump(outdir, refresh)
+        regs_txt = open(os.path.join(outdir, "regs.txt")).read()
+        truth["dump"] = {"ram_bytes": self.mem_mb << 20, "ram_base": hex(RAM_BASE),
+                         "la57": False,
+                         "cpus": {str(c): {k: hex(v) for k, v in r.items() if k in ("PC", "SP")}
+                                  for c, r in sorted(parse_arm64_regs(regs_txt).items())}}
+        with open(os.path.join(outdir, "truth.json"), "w") as f:
+            json.dump(truth, f, indent=1)
+        return truth
+
+
+def _sources_hash():
+    h = hashlib.sha256()
+    for s in SOURCES:
+        with open(os.path.join(HERE, s), "rb") as f:
+            h.update(s.encode() + b"\0" + hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def make_dumps(out, mem_mb=512, force=False, nproc=100, smp=2):
+    """As harness.make_dumps, for an arm64 guest (its own sources hash)."""
+    import fcntl
+    out = os.path.abspath(out)
+    stamp = os.path.join(out, "sources.sha256")
+
+    def up_to_date():
+        try:
+            with open(stamp) as f:
+                return f.read().strip() == _sources_hash() and \
+                    os.path.exists(os.path.join(out, "truth.json"))
+        except OSError:
+            return False
+
+    if not force and up_to_date():
+        log("%s is up to date" % out)
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and up_to_date():
+            log("%s is up to date" % out)
+            return out
+        tmp = "%s.tmp-%d" % (out, os.getpid())
+        shutil.rmtree(tmp, ignore_errors=True)
+        with Arm64Guest("dump-arm64", mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
+            t = g.dump(tmp)
+        with open(os.path.join(tmp, "sources.sha256"), "w") as f:
+            f.write(_sources_hash() + "\n")
+        old = "%s.old-%d" % (out, os.getpid())
+        if os.path.exists(out):
+            os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    log("wrote %s: arm64, %d procs, %d modules, kaslr %s" % (
+        out, len(t["procs"]), len(t["modules"]), t.get("kaslr", {}).get("slide")))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("make-dumps", help="boot, dump, shut down")
+    p.add_argument("--out", required=True)
+    p.add_argument("--mem", type=int, default=512)
+    p.add_argument("--nproc", type=int, default=100)
+    p.add_argument("--smp", type=int, default=2)
+    p.add_argument("--force", action="store_true")
+    p = sub.add_parser("boot", help="boot and keep running for manual use")
+    p.add_argument("--dir", required=True)
+    p.add_argument("--mem", type=int, default=512)
+    p.add_argument("--nproc", type=int, default=100)
+    p.add_argument("--smp", type=int, default=2)
+    a = ap.parse_args(argv)
+    if a.cmd == "make-dumps":
+        make_dumps(a.out, mem_mb=a.mem, force=a.force, nproc=a.nproc, smp=a.smp)
+        return 0
+    g = Arm64Guest("boot-arm64", mem_mb=a.mem, nproc=a.nproc, smp=a.smp, workdir=a.dir)
+    with open(os.path.join(g.workdir, "truth.json"), "w") as f:
+        json.dump(g.truth, f, indent=1)
+    print("QMP=%s\nMONITOR=%s\nRAM=%s\nPID=%d" % (g.qmp_path, g.monitor_path, g.ram_path,
+                                                   g.proc.pid))
+    sys.stdout.flush()
+    try:
+        while g.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    g.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
