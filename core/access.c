@@ -9,9 +9,38 @@
 #include "core/mapguard.h"
 #include "os/os.h"
 
+/* A page-table entry, straight from its page: the range check, then the
+ * page pointer (remembered under stable mappings). No mapguard check per
+ * entry: xa__translate makes one after the walk. */
 static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
 {
-    return xa__read_pa(ctx, pa, buf, len);
+    struct xa_instance *xa = ctx;
+    uint64_t off = pa & (XA_PAGE_SIZE - 1);
+    if (len > XA_PAGE_SIZE - off) /* entries are aligned: never, but stay general */
+        return xa__read_pa(xa, pa, buf, len);
+    if (!xa__pa_in_ram(xa, pa, len))
+        return xa__set_error(xa, XA_ERANGE, "physical range 0x%llx+0x%zx is outside guest RAM",
+                             (unsigned long long)pa, len);
+    const uint8_t *page = NULL;
+    int rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
+    if (rc < 0)
+        return rc;
+    memcpy(buf, page + off, len);
+    return 0;
+}
+
+void xa__v2p_clear(struct xa_instance *xa)
+{
+    xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa->last_xlate.size = 0;
+}
+
+void xa__pid_memo_clear(struct xa_instance *xa)
+{
+    for (size_t i = 0; i < XA_PID_MEMO; i++)
+        xa->pid_memo[i].valid = false;
+    for (size_t i = 0; i < XA_SYM_MEMO; i++)
+        xa->sym_memo[i].key = NULL;
 }
 
 static uint64_t resolve_dtb(const struct xa_instance *xa, uint64_t dtb)
@@ -19,11 +48,13 @@ static uint64_t resolve_dtb(const struct xa_instance *xa, uint64_t dtb)
     return dtb ? dtb : xa->kernel_dtb;
 }
 
-int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
-                       uint64_t va, uint64_t *pa)
+static int translate_walk(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
+                          uint64_t va, struct x86_walk *out)
 {
-    struct x86_walk walk;
+    struct x86_walk walk = {0};
     int rc = x86_translate(pg, dtb, va, walker_read, xa, &walk);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa); /* entries read from a file that shrank */
     if (rc == XA_EFAULT)
         return xa__set_error(xa, rc, "virtual address 0x%llx not mapped (level %d, dtb 0x%llx)",
                              (unsigned long long)va, walk.fault_level,
@@ -34,8 +65,18 @@ int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint
                              (unsigned long long)va, walk.fault_level);
     if (rc < 0)
         return xa__prefix_error(xa, rc, "translating 0x%llx", (unsigned long long)va);
-    *pa = walk.pa;
+    *out = walk;
     return 0;
+}
+
+int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
+                       uint64_t va, uint64_t *pa)
+{
+    struct x86_walk walk = {0};
+    int rc = translate_walk(xa, pg, dtb, va, &walk);
+    if (rc == 0)
+        *pa = walk.pa;
+    return rc;
 }
 
 int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
@@ -49,17 +90,33 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
         return xa__set_error(xa, XA_EINVAL,
                              "paging mode or page-table root unknown (no registers and no OS "
                              "recognised): set them with xa_set_kernel_paging()");
+    if (xa->last_xlate.dtb == dtb && va - xa->last_xlate.va < xa->last_xlate.size) {
+        xa->v2p_hits++;
+        *pa = xa->last_xlate.pa + (va - xa->last_xlate.va);
+        return 0;
+    }
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
+        xa->last_xlate.dtb = dtb;
+        xa->last_xlate.va = va & XA_PAGE_MASK;
+        xa->last_xlate.size = XA_PAGE_SIZE;
+        xa->last_xlate.pa = pfn_pa;
         *pa = pfn_pa | (va & (XA_PAGE_SIZE - 1));
         return 0;
     }
     xa->v2p_misses++;
-    int rc = xa__translate_mode(xa, &xa->paging, dtb, va, pa);
+    struct x86_walk walk = {0};
+    int rc = translate_walk(xa, &xa->paging, dtb, va, &walk);
     if (rc < 0)
         return rc;
+    *pa = walk.pa;
     xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
+    /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
+    xa->last_xlate.dtb = dtb;
+    xa->last_xlate.va = va & ~(walk.page_size - 1);
+    xa->last_xlate.size = walk.page_size;
+    xa->last_xlate.pa = walk.pa & ~(walk.page_size - 1);
     return 0;
 }
 
@@ -69,11 +126,18 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
     uint8_t *dst = buf;
     size_t done = 0;
     int rc = 0;
-    while (done < len) {
+    /* Under stable mappings pages stay put, so runs that are contiguous in
+     * the mapping are copied with one memcpy; otherwise (and for a page read
+     * into the scratch page) the next xa__page() may drop or overwrite the
+     * page, so each is copied at once. */
+    bool stable = (xa->be->caps & XA_CAP_STABLE_MAP) != 0;
+    const uint8_t *run = NULL; /* source of the bytes not yet copied */
+    size_t run_len = 0;
+    while (done + run_len < len) {
         uint64_t off = va & (XA_PAGE_SIZE - 1);
         size_t chunk = (size_t)(XA_PAGE_SIZE - off);
-        if (chunk > len - done)
-            chunk = len - done;
+        if (chunk > len - done - run_len)
+            chunk = len - done - run_len;
         uint64_t pa = 0;
         const uint8_t *page = NULL;
         rc = xa__translate(xa, dtb, va, &pa);
@@ -81,9 +145,26 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
             rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
         if (rc < 0)
             break;
-        memcpy(dst + done, page + off, chunk);
-        done += chunk;
+        if (run && page + off != run + run_len) {
+            memcpy(dst + done, run, run_len);
+            done += run_len;
+            run = NULL;
+            run_len = 0;
+        }
+        if (!run)
+            run = page + off;
+        run_len += chunk;
+        if (!stable || page == xa->fresh_page) { /* the scratch page is reused */
+            memcpy(dst + done, run, run_len);
+            done += run_len;
+            run = NULL;
+            run_len = 0;
+        }
         va += chunk;
+    }
+    if (run_len) {
+        memcpy(dst + done, run, run_len);
+        done += run_len;
     }
     /* A mapped page lost to a truncation during a copy read as zeros: none
      * of the bytes can be vouched for. */
@@ -281,11 +362,13 @@ XA_API void xa_cache_flush(struct xa_instance *xa, unsigned kinds)
     if (!xa)
         return;
     if (kinds & XA_CACHE_V2P)
-        xa_lru_clear(&xa->v2p, NULL, NULL);
+        xa__v2p_clear(xa);
     if (kinds & XA_CACHE_PAGES)
         xa__page_cache_drop_all(xa);
-    if (kinds & XA_CACHE_OS)
+    if (kinds & XA_CACHE_OS) {
+        xa__pid_memo_clear(xa);
         xa__os_flush(xa);
+    }
 }
 
 XA_API void xa_cache_stats(const struct xa_instance *xa, struct xa_cache_stats *out)

@@ -83,7 +83,7 @@ int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out)
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb)
 {
     if (xa->paging.mode != pg->mode || xa->kernel_dtb != dtb)
-        xa_lru_clear(&xa->v2p, NULL, NULL);
+        xa__v2p_clear(xa);
     xa->paging = *pg;
     xa->kernel_dtb = dtb;
 }

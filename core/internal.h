@@ -73,6 +73,40 @@ struct xa_instance {
     struct xa_lru pages; /* key pfn -> mapped page pointer */
     uint64_t v2p_hits, v2p_misses, page_hits, page_misses;
     void *fresh_page; /* last page read afresh from a live target without mappings */
+    /* The last translation, its whole page (4 KiB, 2 MiB or 1 GiB): reads
+     * that stay inside it skip the v2p LRU. Part of the v2p cache: cleared
+     * with it (xa__v2p_clear). */
+    struct {
+        uint64_t dtb, va, size, pa; /* va and pa aligned to size; size 0: empty */
+    } last_xlate;
+    /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
+     * of recent pfns are remembered here once checked (RAM range, backend
+     * result): direct-mapped by pfn, no recency list. A mapped file that
+     * shrinks is still caught, by the one mapguard check of each public call. */
+#define XA_PAGE_MEMO 1024
+    struct {
+        uint64_t pfn_plus1; /* 0: empty */
+        const uint8_t *page;
+    } page_memo[XA_PAGE_MEMO];
+    /* pid -> page-table root, for xa_read_pid_va and kin: cleared with the OS
+     * caches (XA_CACHE_OS), so on live targets at the same flush points as the
+     * rest (docs/live.md). */
+#define XA_PID_MEMO 64
+    struct {
+        int32_t pid;
+        bool valid;
+        uint64_t dtb;
+    } pid_memo[XA_PID_MEMO];
+    /* Kernel symbol name -> address, for xa_sym_lookup and xa_read_ksym:
+     * direct-mapped by the caller's string pointer, a hit checked by
+     * comparing the name. Cleared with the OS caches. */
+#define XA_SYM_MEMO 64
+#define XA_SYM_MEMO_NAME 48
+    struct {
+        const char *key; /* the caller's pointer last time (NULL: empty) */
+        char name[XA_SYM_MEMO_NAME];
+        uint64_t addr;
+    } sym_memo[XA_SYM_MEMO];
 
     /* Pages out via xa_access_*. */
     struct xa_outstanding_page *outstanding;
@@ -136,6 +170,11 @@ bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len);
 bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len);
 /* True when any byte of the page at @pa is RAM. */
 bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa);
+
+/* Empty the v2p cache (and its last-translation memo). */
+void xa__v2p_clear(struct xa_instance *xa);
+/* Forget every pid -> page-table root and symbol address remembered. */
+void xa__pid_memo_clear(struct xa_instance *xa);
 
 /* Translation with the v2p cache; dtb 0 = kernel. */
 int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);
