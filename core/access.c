@@ -18,7 +18,11 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
     uint64_t off = pa & (XA_PAGE_SIZE - 1);
     if (len > XA_PAGE_SIZE - off) /* entries are aligned: never, but stay general */
         return xa__read_pa(xa, pa, buf, len);
-    if (!xa__pa_in_ram(xa, pa, len))
+    const struct xa_mem_range *last =
+        xa->last_range < xa->nr_ranges ? &xa->ranges[xa->last_range] : NULL;
+    bool in_last = last && pa >= last->start && pa - last->start < last->size &&
+                   len <= last->size - (pa - last->start);
+    if (!in_last && !xa__pa_in_ram(xa, pa, len))
         return xa__set_error(xa, XA_ERANGE, "physical range 0x%llx+0x%zx is outside guest RAM",
                              (unsigned long long)pa, len);
     const uint8_t *page = NULL;
@@ -79,7 +83,7 @@ int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint
     return rc;
 }
 
-int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
+int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     dtb = resolve_dtb(xa, dtb);
     if (xa->paging.mode == XA_PM_NONE) {
@@ -90,11 +94,6 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
         return xa__set_error(xa, XA_EINVAL,
                              "paging mode or page-table root unknown (no registers and no OS "
                              "recognised): set them with xa_set_kernel_paging()");
-    if (xa->last_xlate.dtb == dtb && va - xa->last_xlate.va < xa->last_xlate.size) {
-        xa->v2p_hits++;
-        *pa = xa->last_xlate.pa + (va - xa->last_xlate.va);
-        return 0;
-    }
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
@@ -123,6 +122,22 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
 int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                 size_t *nread)
 {
+    uint64_t first_off = va & (XA_PAGE_SIZE - 1);
+    if (len <= XA_PAGE_SIZE - first_off) {
+        /* Inside one page, the common case: no run to keep. */
+        uint64_t pa = 0;
+        const uint8_t *page = NULL;
+        int rc = xa__translate(xa, dtb, va, &pa);
+        if (rc == 0)
+            rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
+        if (rc == 0) {
+            memcpy(buf, page + first_off, len);
+            rc = xa__mapguard_check(xa); /* see below */
+        }
+        if (nread)
+            *nread = rc == 0 ? len : 0;
+        return rc;
+    }
     uint8_t *dst = buf;
     size_t done = 0;
     int rc = 0;

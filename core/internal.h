@@ -156,8 +156,21 @@ void xa__be_inject_fault(struct xa_instance *xa, enum xa_be_op op, unsigned nth,
 /* Physical memory, through the page cache. All or error. */
 int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
 /* Pointer to the guest page @pfn through the page cache; valid until the next
- * core call on @xa (do not keep it). */
-int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
+ * core call on @xa (do not keep it). xa__page() is the remembered stable
+ * pointer when there is one (inline: the hot path of every read), else
+ * xa__page_slow(). */
+int xa__page_slow(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
+static inline int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
+{
+    /* Only stable mappings fill the memo; a test's pending fault injection
+     * goes to the backend. */
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 == pfn + 1 && xa->fault.countdown == 0) {
+        *out = xa->page_memo[slot].page;
+        return 0;
+    }
+    return xa__page_slow(xa, pfn, out);
+}
 /* Map or copy one page without the cache (for pages handed to callers). */
 int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
                    enum xa_page_origin *origin);
@@ -176,8 +189,20 @@ void xa__v2p_clear(struct xa_instance *xa);
 /* Forget every pid -> page-table root and symbol address remembered. */
 void xa__pid_memo_clear(struct xa_instance *xa);
 
-/* Translation with the v2p cache; dtb 0 = kernel. */
-int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);
+/* Translation with the v2p cache; dtb 0 = kernel. xa__translate() answers
+ * from the last translation's page when it can (inline), else
+ * xa__translate_slow(). */
+int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);
+static inline int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
+{
+    uint64_t root = dtb ? dtb : xa->kernel_dtb;
+    if (xa->last_xlate.dtb == root && va - xa->last_xlate.va < xa->last_xlate.size) {
+        xa->v2p_hits++;
+        *pa = xa->last_xlate.pa + (va - xa->last_xlate.va);
+        return 0;
+    }
+    return xa__translate_slow(xa, dtb, va, pa);
+}
 /* Translation with an explicit paging mode (for discovery before it is known). */
 int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
                        uint64_t va, uint64_t *pa);

@@ -147,7 +147,7 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
     return page_fetch(xa, pfn, out, origin, false);
 }
 
-int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
+int xa__page_slow(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
 {
     struct xa_backend *be = xa->be;
     const void *page = NULL;
@@ -157,11 +157,7 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
      * checked once (a test's pending fault injection goes to the backend). */
     if (be->caps & XA_CAP_STABLE_MAP) {
         unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
-        if (xa->page_memo[slot].pfn_plus1 == pfn + 1 && xa->fault.countdown == 0) {
-            *out = xa->page_memo[slot].page;
-            return 0;
-        }
-        /* A page with no pointer (XA_MAP_COPY) is read into the scratch page:
+        /* (xa__page() answered from the memo when it could.) A page with no pointer (XA_MAP_COPY) is read into the scratch page:
          * valid until the next core call, as promised. */
         rc = page_fetch(xa, pfn, &page, &origin, true);
         if (rc < 0)
@@ -216,6 +212,15 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         return outside_ram(xa, pa, len);
     if (len >= XA_DIRECT_READ_MIN)
         return xa__be_read_pa(xa, pa, buf, len);
+    uint64_t first_off = pa & (XA_PAGE_SIZE - 1);
+    if (len <= XA_PAGE_SIZE - first_off) { /* inside one page, the common case */
+        const uint8_t *page = NULL;
+        int rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
+        if (rc < 0)
+            return rc;
+        memcpy(buf, page + first_off, len);
+        return xa__mapguard_check(xa);
+    }
     uint8_t *dst = buf;
     while (len) {
         uint64_t off = pa & (XA_PAGE_SIZE - 1);
