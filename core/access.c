@@ -209,7 +209,9 @@ XA_API int xa_translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint6
 
 XA_API int xa_translate_kv(struct xa_instance *xa, uint64_t va, uint64_t *pa)
 {
-    return xa_translate(xa, 0, va, pa);
+    if (!xa || !pa) /* checked here: xa_translate() would be a call through the PLT */
+        return xa__set_error(xa, XA_EINVAL, "xa_translate_kv: NULL argument");
+    return xa__translate(xa, 0, va, pa);
 }
 
 XA_API int xa_read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,

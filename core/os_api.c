@@ -45,7 +45,9 @@ static unsigned sym_slot(const char *name)
     return (unsigned)((p >> 3) ^ (p >> 11)) & (XA_SYM_MEMO - 1);
 }
 
-XA_API int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
+/* Called inside the library instead of the exported name, which would go
+ * through the PLT. */
+static int sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
 {
     CHECK_OS(xa);
     if (!name || !addr)
@@ -62,6 +64,11 @@ XA_API int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *add
         xa->sym_memo[slot].addr = *addr;
     }
     return rc;
+}
+
+XA_API int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
+{
+    return sym_lookup(xa, name, addr);
 }
 
 XA_API int xa_sym_at(struct xa_instance *xa, uint64_t addr, const char **name, uint64_t *offset)
@@ -84,7 +91,7 @@ XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *n
                                            uint32_t *offset)
 {
     uint64_t addr;
-    if (xa_sym_lookup(xa, name, &addr) < 0)
+    if (sym_lookup(xa, name, &addr) < 0)
         return NULL;
     return xa_access_dtb_virtual_address(xa, 0, addr, offset);
 }
@@ -92,7 +99,7 @@ XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *n
 XA_API int xa_read_ksym(struct xa_instance *xa, const char *name, void *buf, size_t len)
 {
     uint64_t addr;
-    int rc = xa_sym_lookup(xa, name, &addr);
+    int rc = sym_lookup(xa, name, &addr);
     if (rc < 0)
         return rc;
     if (!buf && len)
@@ -195,7 +202,7 @@ XA_API int xa_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_proc
  * translations it leads to, so a pid reused after an exit is seen afresh
  * from the next walk or flush on (docs/live.md).
  */
-XA_API int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
+static int pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
 {
     CHECK_OS(xa);
     if (!dtb)
@@ -216,6 +223,11 @@ XA_API int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
     return 0;
 }
 
+XA_API int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
+{
+    return pid_to_dtb(xa, pid, dtb);
+}
+
 /* Page-table root for a pid; pid 0 means the kernel (dtb 0). */
 static int dtb_for_pid(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
 {
@@ -223,7 +235,7 @@ static int dtb_for_pid(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
         *dtb = 0;
         return 0;
     }
-    return xa_pid_to_dtb(xa, pid, dtb);
+    return pid_to_dtb(xa, pid, dtb);
 }
 
 XA_API int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va, void *buf,

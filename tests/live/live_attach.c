@@ -391,12 +391,14 @@ static int pid_reads(struct xa_instance *xa)
             uint64_t dtb = 0;
             bool found = false;
             int rc = xa_process_iter_new(xa, &it);
-            while (rc == 0 && (rc = xa_process_iter_next(it, &p)) == 1)
-                if (p.pid == pid) {
-                    dtb = p.dtb;
-                    found = true;
-                }
-            xa_process_iter_free(it);
+            if (rc == 0) {
+                while ((rc = xa_process_iter_next(it, &p)) == 1)
+                    if (p.pid == pid) {
+                        dtb = p.dtb;
+                        found = true;
+                    }
+                xa_process_iter_free(it);
+            }
             if (rc < 0)
                 printf("walk_error %d %s\n", rc, xa_errmsg(xa));
             else if (found)
