@@ -36,7 +36,7 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
 void xa__v2p_clear(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->v2p, NULL, NULL);
-    xa->last_xlate.size = 0;
+    memset(xa->xlate_memo, 0, sizeof(xa->xlate_memo));
 }
 
 void xa__pid_memo_clear(struct xa_instance *xa)
@@ -83,6 +83,15 @@ int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint
     return rc;
 }
 
+/* The page [base, base + size) -> pa, into the memo slot xa__translate()
+ * looks at for @va (inside it). */
+static void remember_xlate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t base,
+                           uint64_t size, uint64_t pa)
+{
+    xa->xlate_memo[(va >> 21) & (XA_XLATE_MEMO - 1)] =
+        (struct xa_xlate_memo){.dtb = dtb, .va = base, .size = size, .pa = pa};
+}
+
 int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     dtb = resolve_dtb(xa, dtb);
@@ -97,10 +106,7 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
-        xa->last_xlate.dtb = dtb;
-        xa->last_xlate.va = va & XA_PAGE_MASK;
-        xa->last_xlate.size = XA_PAGE_SIZE;
-        xa->last_xlate.pa = pfn_pa;
+        remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, pfn_pa);
         *pa = pfn_pa | (va & (XA_PAGE_SIZE - 1));
         return 0;
     }
@@ -112,10 +118,8 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     *pa = walk.pa;
     xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
     /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
-    xa->last_xlate.dtb = dtb;
-    xa->last_xlate.va = va & ~(walk.page_size - 1);
-    xa->last_xlate.size = walk.page_size;
-    xa->last_xlate.pa = walk.pa & ~(walk.page_size - 1);
+    remember_xlate(xa, dtb, va, va & ~(walk.page_size - 1), walk.page_size,
+                   walk.pa & ~(walk.page_size - 1));
     return 0;
 }
 

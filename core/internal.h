@@ -73,12 +73,13 @@ struct xa_instance {
     struct xa_lru pages; /* key pfn -> mapped page pointer */
     uint64_t v2p_hits, v2p_misses, page_hits, page_misses;
     void *fresh_page; /* last page read afresh from a live target without mappings */
-    /* The last translation, its whole page (4 KiB, 2 MiB or 1 GiB): reads
-     * that stay inside it skip the v2p LRU. Part of the v2p cache: cleared
-     * with it (xa__v2p_clear). */
-    struct {
+    /* Recent translations, each its whole page (4 KiB, 2 MiB or 1 GiB), one
+     * per 2 MiB region slot: reads that stay inside one skip the v2p LRU.
+     * Part of the v2p cache: cleared with it (xa__v2p_clear). */
+#define XA_XLATE_MEMO 16
+    struct xa_xlate_memo {
         uint64_t dtb, va, size, pa; /* va and pa aligned to size; size 0: empty */
-    } last_xlate;
+    } xlate_memo[XA_XLATE_MEMO];
     /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that
@@ -190,15 +191,16 @@ void xa__v2p_clear(struct xa_instance *xa);
 void xa__pid_memo_clear(struct xa_instance *xa);
 
 /* Translation with the v2p cache; dtb 0 = kernel. xa__translate() answers
- * from the last translation's page when it can (inline), else
+ * from a remembered translation's page when it can (inline), else
  * xa__translate_slow(). */
 int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);
 static inline int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     uint64_t root = dtb ? dtb : xa->kernel_dtb;
-    if (xa->last_xlate.dtb == root && va - xa->last_xlate.va < xa->last_xlate.size) {
+    const struct xa_xlate_memo *m = &xa->xlate_memo[(va >> 21) & (XA_XLATE_MEMO - 1)];
+    if (m->dtb == root && va - m->va < m->size) {
         xa->v2p_hits++;
-        *pa = xa->last_xlate.pa + (va - xa->last_xlate.va);
+        *pa = m->pa + (va - m->va);
         return 0;
     }
     return xa__translate_slow(xa, dtb, va, pa);
