@@ -417,7 +417,8 @@ int main(int argc, char **argv)
     struct options o;
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: %s SOCK [--banner-va HEX --banner TEXT] [--jiffies-va HEX] "
-                        "[--expect-method TEXT] [--open-only] [--until-gone] [--watch-str VA [--flush]]\n",
+                        "[--expect-method TEXT] [--open-only] [--until-gone] [--list-procs] "
+                        "[--pid-reads] [--watch-str VA [--flush]]\n",
                 argv[0]);
         return 2;
     }
