@@ -9,9 +9,42 @@
 #include "core/mapguard.h"
 #include "os/os.h"
 
+/* A page-table entry, straight from its page: the range check, then the
+ * page pointer (remembered under stable mappings). No mapguard check per
+ * entry: xa__translate makes one after the walk. */
 static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
 {
-    return xa__read_pa(ctx, pa, buf, len);
+    struct xa_instance *xa = ctx;
+    uint64_t off = pa & (XA_PAGE_SIZE - 1);
+    if (len > XA_PAGE_SIZE - off) /* entries are aligned: never, but stay general */
+        return xa__read_pa(xa, pa, buf, len);
+    const struct xa_mem_range *last =
+        xa->last_range < xa->nr_ranges ? &xa->ranges[xa->last_range] : NULL;
+    bool in_last = last && pa >= last->start && pa - last->start < last->size &&
+                   len <= last->size - (pa - last->start);
+    if (!in_last && !xa__pa_in_ram(xa, pa, len))
+        return xa__set_error(xa, XA_ERANGE, "physical range 0x%llx+0x%zx is outside guest RAM",
+                             (unsigned long long)pa, len);
+    const uint8_t *page = NULL;
+    int rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
+    if (rc < 0)
+        return rc;
+    memcpy(buf, page + off, len);
+    return 0;
+}
+
+void xa__v2p_clear(struct xa_instance *xa)
+{
+    xa_lru_clear(&xa->v2p, NULL, NULL);
+    memset(xa->xlate_memo, 0, sizeof(xa->xlate_memo));
+}
+
+void xa__pid_memo_clear(struct xa_instance *xa)
+{
+    for (size_t i = 0; i < XA_PID_MEMO; i++)
+        xa->pid_memo[i].valid = false;
+    for (size_t i = 0; i < XA_SYM_MEMO; i++)
+        xa->sym_memo[i].key = NULL;
 }
 
 static uint64_t resolve_dtb(const struct xa_instance *xa, uint64_t dtb)
@@ -24,6 +57,8 @@ int xa__translate_arm64(struct xa_instance *xa, const struct arm64_paging *pg, u
 {
     struct arm64_walk walk;
     int rc = arm64_translate(pg, ttbr0, ttbr1, va, walker_read, xa, &walk);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa); /* entries read from a file that shrank */
     uint64_t root = arm64_va_is_upper(pg, va) ? ttbr1 : ttbr0;
     if (rc == XA_EFAULT)
         return xa__set_error(xa, rc, "virtual address 0x%llx not mapped (level %d, table 0x%llx)",
@@ -42,16 +77,13 @@ int xa__translate_arm64(struct xa_instance *xa, const struct arm64_paging *pg, u
     return 0;
 }
 
-int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
-                       uint64_t va, uint64_t *pa)
+static int translate_walk(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
+                          uint64_t va, struct x86_walk *out)
 {
-    /* The upper half is the kernel's (TTBR1) whatever table @dtb names; the
-     * kernel's own root has no lower half (TTBR0 holds no user mappings). */
-    if (pg->mode == XA_PM_AARCH64)
-        return xa__translate_arm64(xa, &xa->arm64, dtb == xa->kernel_dtb ? 0 : dtb,
-                                   xa->kernel_dtb, va, pa);
-    struct x86_walk walk;
+    struct x86_walk walk = {0};
     int rc = x86_translate(pg, dtb, va, walker_read, xa, &walk);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa); /* entries read from a file that shrank */
     if (rc == XA_EFAULT)
         return xa__set_error(xa, rc, "virtual address 0x%llx not mapped (level %d, dtb 0x%llx)",
                              (unsigned long long)va, walk.fault_level,
@@ -62,8 +94,32 @@ int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint
                              (unsigned long long)va, walk.fault_level);
     if (rc < 0)
         return xa__prefix_error(xa, rc, "translating 0x%llx", (unsigned long long)va);
-    *pa = walk.pa;
+    *out = walk;
     return 0;
+}
+
+int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
+                       uint64_t va, uint64_t *pa)
+{
+    /* The upper half is the kernel's (TTBR1) whatever table @dtb names; the
+     * kernel's own root has no lower half (TTBR0 holds no user mappings). */
+    if (pg->mode == XA_PM_AARCH64)
+        return xa__translate_arm64(xa, &xa->arm64, dtb == xa->kernel_dtb ? 0 : dtb,
+                                   xa->kernel_dtb, va, pa);
+    struct x86_walk walk = {0};
+    int rc = translate_walk(xa, pg, dtb, va, &walk);
+    if (rc == 0)
+        *pa = walk.pa;
+    return rc;
+}
+
+/* The page [base, base + size) -> pa, into the memo slot xa__translate()
+ * looks at for @va (inside it). */
+static void remember_xlate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t base,
+                           uint64_t size, uint64_t pa)
+{
+    xa->xlate_memo[(va >> 21) & (XA_XLATE_MEMO - 1)] =
+        (struct xa_xlate_memo){.dtb = dtb, .va = base, .size = size, .pa = pa};
 }
 
 /* A target whose memory is kept by kernel virtual address (XA_CAP_VIRTUAL):
@@ -75,6 +131,11 @@ static bool virtual_target(const struct xa_instance *xa)
 }
 
 int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
+{
+    return xa__translate_fast(xa, dtb, va, pa);
+}
+
+int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     dtb = resolve_dtb(xa, dtb);
     if (virtual_target(xa)) {
@@ -101,43 +162,104 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
+        remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, pfn_pa);
         *pa = pfn_pa | (va & (XA_PAGE_SIZE - 1));
         return 0;
     }
     xa->v2p_misses++;
-    int rc = xa__translate_mode(xa, &xa->paging, dtb, va, pa);
+    if (xa->paging.mode == XA_PM_AARCH64) { /* remembered by its 4 KiB page */
+        int rc = xa__translate_mode(xa, &xa->paging, dtb, va, pa);
+        if (rc < 0)
+            return rc;
+        xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
+        remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
+        return 0;
+    }
+    struct x86_walk walk = {0};
+    int rc = translate_walk(xa, &xa->paging, dtb, va, &walk);
     if (rc < 0)
         return rc;
+    *pa = walk.pa;
     xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
+    /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
+    remember_xlate(xa, dtb, va, va & ~(walk.page_size - 1), walk.page_size,
+                   walk.pa & ~(walk.page_size - 1));
     return 0;
+}
+
+static int not_in_dump(struct xa_instance *xa, uint64_t va, size_t len)
+{
+    return xa__set_error(xa, XA_EFAULT, "kernel virtual 0x%llx (+%zu) is not in the dump",
+                         (unsigned long long)va, len);
 }
 
 int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                 size_t *nread)
 {
+    uint64_t first_off = va & (XA_PAGE_SIZE - 1);
+    if (len <= XA_PAGE_SIZE - first_off) {
+        /* Inside one page, the common case: no run to keep. */
+        uint64_t pa = 0;
+        const uint8_t *page = NULL;
+        int rc = xa__translate_fast(xa, dtb, va, &pa);
+        if (rc == 0 && virtual_target(xa) && !xa__pa_in_ram(xa, pa, len))
+            rc = not_in_dump(xa, va, len);
+        if (rc == 0)
+            rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
+        if (rc == 0) {
+            memcpy(buf, page + first_off, len);
+            rc = xa__mapguard_check(xa); /* see below */
+        }
+        if (nread)
+            *nread = rc == 0 ? len : 0;
+        return rc;
+    }
     uint8_t *dst = buf;
     size_t done = 0;
     int rc = 0;
-    while (done < len) {
+    /* Under stable mappings pages stay put, so runs that are contiguous in
+     * the mapping are copied with one memcpy; otherwise (and for a page read
+     * into the scratch page) the next xa__page() may drop or overwrite the
+     * page, so each is copied at once. */
+    bool stable = (xa->be->caps & XA_CAP_STABLE_MAP) != 0;
+    const uint8_t *run = NULL; /* source of the bytes not yet copied */
+    size_t run_len = 0;
+    while (done + run_len < len) {
         uint64_t off = va & (XA_PAGE_SIZE - 1);
         size_t chunk = (size_t)(XA_PAGE_SIZE - off);
-        if (chunk > len - done)
-            chunk = len - done;
+        if (chunk > len - done - run_len)
+            chunk = len - done - run_len;
         uint64_t pa = 0;
         const uint8_t *page = NULL;
-        rc = xa__translate(xa, dtb, va, &pa);
+        rc = xa__translate_fast(xa, dtb, va, &pa);
         /* Kept by virtual address, a page may be there only in part: the
          * bytes not kept are unknown, not zero. */
         if (rc == 0 && virtual_target(xa) && !xa__pa_in_ram(xa, pa, chunk))
-            rc = xa__set_error(xa, XA_EFAULT, "kernel virtual 0x%llx (+%zu) is not in the dump",
-                               (unsigned long long)va, chunk);
+            rc = not_in_dump(xa, va, chunk);
         if (rc == 0)
-            rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
+            rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
         if (rc < 0)
             break;
-        memcpy(dst + done, page + off, chunk);
-        done += chunk;
+        if (run && page + off != run + run_len) {
+            memcpy(dst + done, run, run_len);
+            done += run_len;
+            run = NULL;
+            run_len = 0;
+        }
+        if (!run)
+            run = page + off;
+        run_len += chunk;
+        if (!stable || page == xa->fresh_page) { /* the scratch page is reused */
+            memcpy(dst + done, run, run_len);
+            done += run_len;
+            run = NULL;
+            run_len = 0;
+        }
         va += chunk;
+    }
+    if (run_len) {
+        memcpy(dst + done, run, run_len);
+        done += run_len;
     }
     /* A mapped page lost to a truncation during a copy read as zeros: none
      * of the bytes can be vouched for. */
@@ -162,12 +284,14 @@ XA_API int xa_translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint6
 {
     if (!xa || !pa)
         return xa__set_error(xa, XA_EINVAL, "xa_translate: NULL argument");
-    return xa__translate(xa, dtb, va, pa);
+    return xa__translate_fast(xa, dtb, va, pa);
 }
 
 XA_API int xa_translate_kv(struct xa_instance *xa, uint64_t va, uint64_t *pa)
 {
-    return xa_translate(xa, 0, va, pa);
+    if (!xa || !pa) /* checked here: xa_translate() would be a call through the PLT */
+        return xa__set_error(xa, XA_EINVAL, "xa_translate_kv: NULL argument");
+    return xa__translate_fast(xa, 0, va, pa);
 }
 
 XA_API int xa_read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
@@ -192,7 +316,7 @@ XA_API int xa_write_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, const 
         if (chunk > len - done)
             chunk = len - done;
         uint64_t pa = 0;
-        rc = xa__translate(xa, dtb, va, &pa);
+        rc = xa__translate_fast(xa, dtb, va, &pa);
         if (rc == 0)
             rc = xa_write_pa(xa, pa, (const uint8_t *)buf + done, chunk);
         if (rc < 0)
@@ -317,7 +441,7 @@ XA_API const void *xa_access_dtb_virtual_address(struct xa_instance *xa, uint64_
                                                  uint64_t va, uint32_t *offset)
 {
     uint64_t pa = 0;
-    if (!xa || xa__translate(xa, dtb, va, &pa) < 0)
+    if (!xa || xa__translate_fast(xa, dtb, va, &pa) < 0)
         return NULL;
     return hand_out_page(xa, pa, offset);
 }
@@ -335,11 +459,13 @@ XA_API void xa_cache_flush(struct xa_instance *xa, unsigned kinds)
     if (!xa)
         return;
     if (kinds & XA_CACHE_V2P)
-        xa_lru_clear(&xa->v2p, NULL, NULL);
+        xa__v2p_clear(xa);
     if (kinds & XA_CACHE_PAGES)
         xa__page_cache_drop_all(xa);
-    if (kinds & XA_CACHE_OS)
+    if (kinds & XA_CACHE_OS) {
+        xa__pid_memo_clear(xa);
         xa__os_flush(xa);
+    }
 }
 
 XA_API void xa_cache_stats(const struct xa_instance *xa, struct xa_cache_stats *out)

@@ -93,7 +93,7 @@ bool xa__memory_is_virtual(const struct xa_instance *xa)
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb)
 {
     if (xa->paging.mode != pg->mode || xa->kernel_dtb != dtb)
-        xa_lru_clear(&xa->v2p, NULL, NULL);
+        xa__v2p_clear(xa);
     xa->paging = *pg;
     xa->kernel_dtb = dtb;
 }
@@ -107,7 +107,7 @@ int xa__set_ram_base(struct xa_instance *xa, uint64_t base)
         return XA_EINVAL;
     xa__release_all_pages(xa);
     xa__page_cache_drop_all(xa);
-    xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa__v2p_clear(xa);
     xa->ranges[0].start = base;
     xa->max_pa = base + xa->ranges[0].size;
     xa->ram_base = base;
@@ -120,7 +120,7 @@ void xa__set_kernel_paging_arm64(struct xa_instance *xa, const struct arm64_pagi
 {
     struct x86_paging mode = {.mode = XA_PM_AARCH64};
     xa->arm64 = *pg;
-    xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa__v2p_clear(xa);
     xa__set_kernel_paging(xa, &mode, ttbr1);
 }
 

@@ -72,6 +72,41 @@ struct xa_instance {
     struct xa_lru pages; /* key pfn -> mapped page pointer */
     uint64_t v2p_hits, v2p_misses, page_hits, page_misses;
     void *fresh_page; /* last page read afresh from a live target without mappings */
+    /* Recent translations, each its whole page (4 KiB, 2 MiB or 1 GiB), one
+     * per 2 MiB region slot: reads that stay inside one skip the v2p LRU.
+     * Part of the v2p cache: cleared with it (xa__v2p_clear). */
+#define XA_XLATE_MEMO 16
+    struct xa_xlate_memo {
+        uint64_t dtb, va, size, pa; /* va and pa aligned to size; size 0: empty */
+    } xlate_memo[XA_XLATE_MEMO];
+    /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
+     * of recent pfns are remembered here once checked (RAM range, backend
+     * result): direct-mapped by pfn, no recency list. A mapped file that
+     * shrinks is still caught, by the one mapguard check of each public call. */
+#define XA_PAGE_MEMO 1024
+    struct {
+        uint64_t pfn_plus1; /* 0: empty */
+        const uint8_t *page;
+    } page_memo[XA_PAGE_MEMO];
+    /* pid -> page-table root, for xa_read_pid_va and kin: cleared with the OS
+     * caches (XA_CACHE_OS), so on live targets at the same flush points as the
+     * rest (docs/live.md). */
+#define XA_PID_MEMO 64
+    struct {
+        int32_t pid;
+        bool valid;
+        uint64_t dtb;
+    } pid_memo[XA_PID_MEMO];
+    /* Kernel symbol name -> address, for xa_sym_lookup and xa_read_ksym:
+     * direct-mapped by the caller's string pointer, a hit checked by
+     * comparing the name. Cleared with the OS caches. */
+#define XA_SYM_MEMO 64
+#define XA_SYM_MEMO_NAME 48
+    struct {
+        const char *key; /* the caller's pointer last time (NULL: empty) */
+        char name[XA_SYM_MEMO_NAME];
+        uint64_t addr;
+    } sym_memo[XA_SYM_MEMO];
 
     /* Pages out via xa_access_*. */
     struct xa_outstanding_page *outstanding;
@@ -126,6 +161,45 @@ void xa__release_all_pages(struct xa_instance *xa);
 bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len);
 /* True when any byte of the page at @pa is RAM. */
 bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa);
+
+/*
+ * The hot paths, inline for the core (an OS layer calls xa__page() and
+ * xa__translate(), which are these).  xa__page_fast() is the remembered
+ * stable pointer when there is one, else xa__page_slow();
+ * xa__translate_fast() answers from a remembered translation's page when it
+ * can, else xa__translate_slow().
+ */
+int xa__page_slow(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
+static inline int xa__page_fast(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
+{
+    /* Only stable mappings fill the memo; a test's pending fault injection
+     * goes to the backend. */
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 == pfn + 1 && xa->fault.countdown == 0) {
+        *out = xa->page_memo[slot].page;
+        return 0;
+    }
+    return xa__page_slow(xa, pfn, out);
+}
+
+int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa);
+static inline int xa__translate_fast(struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                     uint64_t *pa)
+{
+    uint64_t root = dtb ? dtb : xa->kernel_dtb;
+    const struct xa_xlate_memo *m = &xa->xlate_memo[(va >> 21) & (XA_XLATE_MEMO - 1)];
+    if (m->dtb == root && va - m->va < m->size) {
+        xa->v2p_hits++;
+        *pa = m->pa + (va - m->va);
+        return 0;
+    }
+    return xa__translate_slow(xa, dtb, va, pa);
+}
+
+/* Empty the v2p cache (and its last-translation memo). */
+void xa__v2p_clear(struct xa_instance *xa);
+/* Forget every pid -> page-table root and symbol address remembered. */
+void xa__pid_memo_clear(struct xa_instance *xa);
 
 /* The OS layer (core/os_api.c runs the registry's layers in turn). */
 int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts);

@@ -41,6 +41,12 @@ bool xa__pa_in_ram(struct xa_instance *xa, uint64_t pa, uint64_t len)
 /* True when any byte of the page at @pa is RAM (ranges need not be page-aligned). */
 bool xa__page_has_ram(const struct xa_instance *xa, uint64_t pa)
 {
+    /* Most pages fall in the range of the last hit: no search. */
+    if (xa->last_range < xa->nr_ranges) {
+        const struct xa_mem_range *r = &xa->ranges[xa->last_range];
+        if (pa >= r->start && pa - r->start < r->size)
+            return true;
+    }
     struct xa_rangemap m = ram_map(xa);
     size_t i = xa_rangemap_first_from(&m, pa);
     /* Range i ends above pa: it holds pa, or starts later, maybe in this page. */
@@ -65,6 +71,7 @@ static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
 void xa__page_cache_drop_all(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->pages, page_drop, xa);
+    memset(xa->page_memo, 0, sizeof(xa->page_memo));
 }
 
 void xa__page_cache_destroy(struct xa_instance *xa)
@@ -142,18 +149,30 @@ int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
 
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
 {
+    return xa__page_fast(xa, pfn, out);
+}
+
+int xa__page_slow(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
+{
     struct xa_backend *be = xa->be;
     const void *page = NULL;
     enum xa_page_origin origin;
     int rc;
-    /* Pointers into a mapping that lives until close: nothing worth caching. */
+    /* Pointers into a mapping that lives until close: remember the pointer,
+     * checked once (a test's pending fault injection goes to the backend). */
     if (be->caps & XA_CAP_STABLE_MAP) {
-        /* A page with no pointer (XA_MAP_COPY) is read into the scratch page:
+        unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+        /* (xa__page() answered from the memo when it could.) A page with no pointer (XA_MAP_COPY) is read into the scratch page:
          * valid until the next core call, as promised. */
         rc = page_fetch(xa, pfn, &page, &origin, true);
-        if (rc == 0)
-            *out = page;
-        return rc;
+        if (rc < 0)
+            return rc;
+        if (origin == XA_PAGE_STABLE) {
+            xa->page_memo[slot].pfn_plus1 = pfn + 1;
+            xa->page_memo[slot].page = page;
+        }
+        *out = page;
+        return 0;
     }
     /* A copy of a running guest's page is stale at once: read it afresh. */
     if ((be->caps & XA_CAP_LIVE) && !xa__be_can_map(xa)) {
@@ -198,6 +217,15 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         return outside_ram(xa, pa, len);
     if (len >= XA_DIRECT_READ_MIN)
         return xa__be_read_pa(xa, pa, buf, len);
+    uint64_t first_off = pa & (XA_PAGE_SIZE - 1);
+    if (len <= XA_PAGE_SIZE - first_off) { /* inside one page, the common case */
+        const uint8_t *page = NULL;
+        int rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
+        if (rc < 0)
+            return rc;
+        memcpy(buf, page + first_off, len);
+        return xa__mapguard_check(xa);
+    }
     uint8_t *dst = buf;
     while (len) {
         uint64_t off = pa & (XA_PAGE_SIZE - 1);
@@ -205,7 +233,7 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len)
         if (chunk > len)
             chunk = len;
         const uint8_t *page = NULL;
-        int rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
+        int rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
         if (rc < 0)
             return rc;
         memcpy(dst, page + off, chunk);

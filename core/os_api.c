@@ -89,12 +89,38 @@ XA_API int xa_os_get_info(struct xa_instance *xa, struct xa_os_info *out)
 
 /* ---- symbols ---------------------------------------------------------- */
 
-XA_API int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
+/* Callers look the same few names up again and again, mostly from the same
+ * string: a slot by pointer, confirmed by the name itself. */
+static unsigned sym_slot(const char *name)
+{
+    uintptr_t p = (uintptr_t)name;
+    return (unsigned)((p >> 3) ^ (p >> 11)) & (XA_SYM_MEMO - 1);
+}
+
+/* Called inside the library instead of the exported name, which would go
+ * through the PLT. */
+static int sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
 {
     CHECK_OS(xa);
     if (!name || !addr)
         return xa__set_error(xa, XA_EINVAL, "xa_sym_lookup: NULL argument");
-    return xa->os_ops->sym_lookup(xa, name, addr);
+    unsigned slot = sym_slot(name);
+    if (xa->sym_memo[slot].key == name && strcmp(xa->sym_memo[slot].name, name) == 0) {
+        *addr = xa->sym_memo[slot].addr;
+        return 0;
+    }
+    int rc = xa->os_ops->sym_lookup(xa, name, addr);
+    if (rc == 0 && strlen(name) < XA_SYM_MEMO_NAME) {
+        xa->sym_memo[slot].key = name;
+        strcpy(xa->sym_memo[slot].name, name);
+        xa->sym_memo[slot].addr = *addr;
+    }
+    return rc;
+}
+
+XA_API int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
+{
+    return sym_lookup(xa, name, addr);
 }
 
 XA_API int xa_sym_at(struct xa_instance *xa, uint64_t addr, const char **name, uint64_t *offset)
@@ -117,7 +143,7 @@ XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *n
                                            uint32_t *offset)
 {
     uint64_t addr;
-    if (xa_sym_lookup(xa, name, &addr) < 0)
+    if (sym_lookup(xa, name, &addr) < 0)
         return NULL;
     return xa_access_dtb_virtual_address(xa, 0, addr, offset);
 }
@@ -125,7 +151,7 @@ XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *n
 XA_API int xa_read_ksym(struct xa_instance *xa, const char *name, void *buf, size_t len)
 {
     uint64_t addr;
-    int rc = xa_sym_lookup(xa, name, &addr);
+    int rc = sym_lookup(xa, name, &addr);
     if (rc < 0)
         return rc;
     if (!buf && len)
@@ -221,17 +247,37 @@ XA_API int xa_process_by_pid(struct xa_instance *xa, int32_t pid, struct xa_proc
     return process_by_walk(xa, pid, out);
 }
 
-XA_API int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
+/*
+ * pid -> page-table root, remembered (xa->pid_memo) so that reads by pid do
+ * not look the task up again on every call. Cleared with the OS caches
+ * (XA_CACHE_OS): on a live target at the same flush points as the
+ * translations it leads to, so a pid reused after an exit is seen afresh
+ * from the next walk or flush on (docs/live.md).
+ */
+static int pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
 {
     CHECK_OS(xa);
     if (!dtb)
         return xa__set_error(xa, XA_EINVAL, "xa_pid_to_dtb: dtb is NULL");
+    unsigned slot = (unsigned)pid & (XA_PID_MEMO - 1);
+    if (xa->pid_memo[slot].valid && xa->pid_memo[slot].pid == pid) {
+        *dtb = xa->pid_memo[slot].dtb;
+        return 0;
+    }
     struct xa_process p;
     int rc = xa_process_by_pid(xa, pid, &p);
     if (rc < 0)
         return rc;
+    xa->pid_memo[slot].pid = pid;
+    xa->pid_memo[slot].dtb = p.dtb;
+    xa->pid_memo[slot].valid = true;
     *dtb = p.dtb;
     return 0;
+}
+
+XA_API int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
+{
+    return pid_to_dtb(xa, pid, dtb);
 }
 
 /* Page-table root for a pid; pid 0 means the kernel (dtb 0). */
@@ -241,7 +287,7 @@ static int dtb_for_pid(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
         *dtb = 0;
         return 0;
     }
-    return xa_pid_to_dtb(xa, pid, dtb);
+    return pid_to_dtb(xa, pid, dtb);
 }
 
 XA_API int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va, void *buf,

@@ -332,7 +332,7 @@ XA_API void xa_release_page(struct xa_instance *xa, const void *page);
 enum xa_cache_kind {
     XA_CACHE_V2P = 1u << 0,
     XA_CACHE_PAGES = 1u << 1,
-    XA_CACHE_OS = 1u << 2, /**< OS-layer data derived from memory (e.g. pid -> task) */
+    XA_CACHE_OS = 1u << 2, /**< OS data from memory (pid -> task, pid -> dtb, symbols) */
     XA_CACHE_ALL = 0x7,
 };
 

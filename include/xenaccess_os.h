@@ -159,6 +159,8 @@ XA_API XA_NODISCARD int xa_process_by_pid(struct xa_instance *xa, int32_t pid,
                                           struct xa_process *out);
 
 /** @brief Page-table root of process @p pid (its mm->pgd, physical).
+ *  Remembered per pid until the OS caches are flushed (XA_CACHE_OS; on a
+ *  live target also at each process walk, pause and resume: docs/live.md).
  *  @return as xa_process_by_pid(). */
 XA_API XA_NODISCARD int xa_pid_to_dtb(struct xa_instance *xa, int32_t pid, uint64_t *dtb);
 

@@ -13,6 +13,14 @@
  *  --list-procs  open with the OS layer; for each line read on stdin, walk
  *                the process list in the same instance and print
  *                "procs N PID:COMM ...", to test the live cache policy.
+ *  --pid-reads  open with the OS layer; stdin lines, all in one instance:
+ *                "read PID"  print "pid_dtb PID HEX" (xa_pid_to_dtb) and
+ *                            "pid_mark PID VALUE": the value of XA_MARK= in
+ *                            the process's environment, read with
+ *                            xa_read_pid_va (or "pid_error PID RC MSG");
+ *                "walk PID"  walk the process list (a flush point on a live
+ *                            target) and print "walk_dtb PID HEX" for PID;
+ *                "flush"     xa_cache_flush(XA_CACHE_ALL), print "flushed".
  *  --watch-str VA  print "str VALUE" each time the kernel string at VA
  *                changes (polled every 20 ms, caches not flushed unless
  *                --flush), until stdin is closed.
@@ -47,7 +55,7 @@ struct options {
     const char *sock, *banner, *expect_method;
     uint64_t banner_va, jiffies_va;
     uint64_t watch_va;
-    bool open_only, until_gone, flush, list_procs;
+    bool open_only, until_gone, flush, list_procs, pid_reads;
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -68,6 +76,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             o->watch_va = strtoull(v, NULL, 16), i++;
         else if (!strcmp(a, "--list-procs"))
             o->list_procs = true;
+        else if (!strcmp(a, "--pid-reads"))
+            o->pid_reads = true;
         else if (!strcmp(a, "--flush"))
             o->flush = true;
         else if (!strcmp(a, "--open-only"))
@@ -323,12 +333,92 @@ static int list_procs_on_demand(struct xa_instance *xa)
     return 0;
 }
 
+/* XA_MARK=... from the environment of @pid, read through xa_read_pid_va
+ * (the page-table root comes from the pid cache). */
+static int pid_mark(struct xa_instance *xa, int32_t pid, char *mark, size_t cap)
+{
+    struct xa_process p;
+    uint64_t off_start, off_end, env_start, env_end;
+    int rc = xa_process_by_pid(xa, pid, &p);
+    if (rc == 0)
+        rc = xa_type_offset(xa, "mm_struct", "env_start", &off_start);
+    if (rc == 0)
+        rc = xa_type_offset(xa, "mm_struct", "env_end", &off_end);
+    if (rc == 0)
+        rc = xa_read_kva_u64(xa, p.mm + off_start, &env_start);
+    if (rc == 0)
+        rc = xa_read_kva_u64(xa, p.mm + off_end, &env_end);
+    if (rc < 0)
+        return rc;
+    static char env[4097];
+    size_t len = env_end > env_start && env_end - env_start < 4096 ? env_end - env_start : 4096;
+    rc = xa_read_pid_va(xa, pid, env_start, env, len, NULL);
+    if (rc < 0)
+        return rc;
+    env[len] = '\0';
+    for (size_t i = 0; i < len; i += strlen(env + i) + 1)
+        if (!strncmp(env + i, "XA_MARK=", 8)) {
+            snprintf(mark, cap, "%s", env + i + 8);
+            return 0;
+        }
+    snprintf(mark, cap, "(none)");
+    return 0;
+}
+
+static int pid_reads(struct xa_instance *xa)
+{
+    char line[64];
+    while (fgets(line, sizeof(line), stdin)) {
+        int pid = 0;
+        if (!strcmp(line, "flush\n")) {
+            xa_cache_flush(xa, XA_CACHE_ALL);
+            printf("flushed\n");
+        } else if (sscanf(line, "read %d", &pid) == 1) {
+            uint64_t dtb = 0;
+            char mark[128];
+            int rc = xa_pid_to_dtb(xa, pid, &dtb);
+            if (rc == 0)
+                printf("pid_dtb %d 0x%" PRIx64 "\n", pid, dtb);
+            if (rc == 0)
+                rc = pid_mark(xa, pid, mark, sizeof(mark));
+            if (rc == 0)
+                printf("pid_mark %d %s\n", pid, mark);
+            else
+                printf("pid_error %d %d %s\n", pid, rc, xa_errmsg(xa));
+        } else if (sscanf(line, "walk %d", &pid) == 1) {
+            struct xa_process_iter *it = NULL;
+            struct xa_process p;
+            uint64_t dtb = 0;
+            bool found = false;
+            int rc = xa_process_iter_new(xa, &it);
+            if (rc == 0) {
+                while ((rc = xa_process_iter_next(it, &p)) == 1)
+                    if (p.pid == pid) {
+                        dtb = p.dtb;
+                        found = true;
+                    }
+                xa_process_iter_free(it);
+            }
+            if (rc < 0)
+                printf("walk_error %d %s\n", rc, xa_errmsg(xa));
+            else if (found)
+                printf("walk_dtb %d 0x%" PRIx64 "\n", pid, dtb);
+            else
+                printf("walk_missing %d\n", pid);
+        } else {
+            printf("bad_command %s", line);
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     if (parse_args(argc, argv, &o) < 0) {
         fprintf(stderr, "usage: %s SOCK [--banner-va HEX --banner TEXT] [--jiffies-va HEX] "
-                        "[--expect-method TEXT] [--open-only] [--until-gone] [--watch-str VA [--flush]]\n",
+                        "[--expect-method TEXT] [--open-only] [--until-gone] [--list-procs] "
+                        "[--pid-reads] [--watch-str VA [--flush]]\n",
                 argv[0]);
         return 2;
     }
@@ -337,7 +427,7 @@ int main(int argc, char **argv)
     snprintf(target, sizeof(target), "qemu:%s", o.sock);
     struct xa_instance *xa = NULL;
     double t = now_s();
-    int rc = xa_init(target, o.list_procs ? 0 : XA_INIT_NO_OS, &xa);
+    int rc = xa_init(target, o.list_procs || o.pid_reads ? 0 : XA_INIT_NO_OS, &xa);
     double open_s = now_s() - t;
     if (rc < 0) {
         printf("open_error %d %s\n", rc, xa_last_init_error());
@@ -352,6 +442,8 @@ int main(int argc, char **argv)
     }
     if (o.list_procs) {
         list_procs_on_demand(xa);
+    } else if (o.pid_reads) {
+        pid_reads(xa);
     } else if (o.watch_va) {
         watch_string(xa, &o);
     } else if (o.until_gone) {

@@ -227,3 +227,104 @@ def xa_ps_matches_guest(lg):
     assert len(set(ours) - set(truth) - {0}) <= 3
     for pid in set(truth) & set(ours):
         assert ours[pid] == truth[pid], (pid, ours[pid], truth[pid])
+
+
+# Starts `env XA_MARK=$2 sleep 4322` with pid $1 (a pid freed just before):
+# ns_last_pid makes the next fork get $1, unless some other fork (a kernel
+# worker) takes it first, so try again. The pid lands in /tmp/xa-reuse.
+_REUSE_SH = r"""cat > /tmp/xa-reuse.sh <<'EOF'
+P=$1
+i=0
+rm -f /tmp/xa-reuse
+while [ $i -lt 200 ]; do
+  echo $((P - 1)) > /proc/sys/kernel/ns_last_pid || break
+  env XA_MARK=$2 sleep 4322 &
+  c=$!
+  if [ "$c" -eq "$P" ]; then echo $c > /tmp/xa-reuse; wait; exit 0; fi
+  kill $c; wait $c 2>/dev/null
+  i=$((i + 1))
+done
+echo fail > /tmp/xa-reuse
+EOF"""
+
+
+def _wait_file(lg, path, deadline):
+    while time.monotonic() < deadline:
+        out = lg.g.run("cat %s 2>/dev/null" % path).strip()
+        if out:
+            return out
+        time.sleep(0.1)
+    raise AssertionError("guest did not write %s" % path)
+
+
+def _wait_comm(lg, pid, comm, deadline):
+    # busybox runs applets by exec'ing itself, then renames: wait for the name
+    while lg.g.run("cat /proc/%d/comm 2>/dev/null" % pid).strip() != comm:
+        assert time.monotonic() < deadline, "pid %d never became %s" % (pid, comm)
+        time.sleep(0.1)
+
+
+def _end(lg, pid, deadline):
+    lg.g.run("kill %d" % pid)
+    while lg.g.run("test -d /proc/%d && echo yes || echo no" % pid).strip() != "no":
+        assert time.monotonic() < deadline, "pid %d did not exit" % pid
+        time.sleep(0.1)
+
+
+def pid_cache_follows_reuse(lg):
+    """One instance: xa_pid_to_dtb / xa_read_pid_va for a pid whose process
+    exited and whose pid went to a new process give the new process's answer
+    after the next flush point: a process walk, then an explicit
+    xa_cache_flush (the pid -> page-table cache follows docs/live.md)."""
+    p = start(lg, "--pid-reads")
+    lines = Lines(p)
+
+    def ask(cmd, prefix):
+        p.stdin.write(cmd + "\n")
+        p.stdin.flush()
+        line = lines.wait_for(lambda l: l.split(" ")[0] in (prefix, "walk_error",
+                                                            "walk_missing", "bad_command"), 120)
+        assert line.startswith(prefix + " "), (cmd, line)
+        return line.split(" ", 2)[2]
+
+    def read(pid):
+        p.stdin.write("read %d\n" % pid)
+        p.stdin.flush()
+        line = lines.wait_for(lambda l: l.startswith(("pid_dtb", "pid_error")), 120)
+        assert line.startswith("pid_dtb %d " % pid), line
+        dtb = line.split()[2]
+        line = lines.wait_for(lambda l: l.startswith(("pid_mark", "pid_error")), 120)
+        assert line.startswith("pid_mark %d " % pid), line
+        return dtb, line.split(" ", 2)[2]
+
+    lg.g.run(_REUSE_SH)
+    try:
+        deadline = time.monotonic() + 300
+        lg.g.run("rm -f /tmp/xa-first; sh -c 'env XA_MARK=first sleep 4321 & "
+                 "echo $! > /tmp/xa-first; wait' >/dev/null 2>&1 </dev/null &")
+        pid = int(_wait_file(lg, "/tmp/xa-first", deadline))
+        _wait_comm(lg, pid, "sleep", deadline)
+        walk_dtb = ask("walk %d" % pid, "walk_dtb")
+        assert read(pid) == (walk_dtb, "first")
+        assert read(pid) == (walk_dtb, "first")  # now from the cache
+
+        for mark, flush_point in (("second", "walk"), ("third", "flush")):
+            _end(lg, pid, deadline)
+            lg.g.run("sh /tmp/xa-reuse.sh %d %s >/dev/null 2>&1 </dev/null &" % (pid, mark))
+            got = _wait_file(lg, "/tmp/xa-reuse", deadline)
+            assert got == str(pid), "guest could not reuse pid %d (%s)" % (pid, got)
+            _wait_comm(lg, pid, "sleep", deadline)
+            if flush_point == "walk":
+                walk_dtb = ask("walk %d" % pid, "walk_dtb")
+                assert read(pid) == (walk_dtb, mark)
+            else:
+                p.stdin.write("flush\n")
+                p.stdin.flush()
+                assert lines.wait_for(lambda l: l == "flushed", 120) == "flushed"
+                dtb, got_mark = read(pid)
+                assert got_mark == mark
+                assert dtb == ask("walk %d" % pid, "walk_dtb")
+        _end(lg, pid, deadline)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=60)

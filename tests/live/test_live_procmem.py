@@ -28,6 +28,10 @@ def test_process_list_follows_guest(procmem_guest):
     lc.process_list_follows_guest(procmem_guest)
 
 
+def test_pid_cache_follows_pid_reuse(procmem_guest):
+    lc.pid_cache_follows_reuse(procmem_guest)
+
+
 def test_conformance(procmem_guest):
     # the backend conformance cases (tests/conformance), with this guest's facts
     cf.run_qemu(procmem_guest, binary("tests/conformance/conformance"))

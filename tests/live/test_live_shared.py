@@ -32,6 +32,10 @@ def test_xa_ps_tool(shared_guest):
     lc.xa_ps_matches_guest(shared_guest)
 
 
+def test_pid_cache_follows_pid_reuse(shared_guest):
+    lc.pid_cache_follows_reuse(shared_guest)
+
+
 def test_conformance(shared_guest):
     # the backend conformance cases (tests/conformance), with this guest's facts
     cf.run_qemu(shared_guest, binary("tests/conformance/conformance"))
