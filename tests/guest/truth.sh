@@ -56,3 +56,14 @@ xa_truth_procview() {
     done
     echo "=== END procview ==="
 }
+
+# xa_truth_files [PID...]: every process's open files and the mountinfo of
+# each PID, from /xa/workload fdtruth (one line each, guest bytes in hex;
+# parsed by harness.py parse_files); PIDs default to 1 and the xa-files
+# process (its own mount namespace).
+xa_truth_files() {
+    [ $# -gt 0 ] || set -- 1 $(sed -n 's/^XA-FILES pid=\([0-9]*\).*/\1/p' /tmp/files.out)
+    echo "=== BEGIN files ==="
+    /xa/workload fdtruth "$@"
+    echo "=== END files ==="
+}
