@@ -44,10 +44,12 @@ struct linux_pid_entry {
 };
 
 struct lx_proc_offsets; /* procinfo.c */
+struct lx_files_offsets; /* files.c */
 
 struct linux_priv {
     struct linux_os lx; /* first: xa->os points here */
     struct lx_proc_offsets *proc; /* resolved on first use (procinfo.c) */
+    struct lx_files_offsets *files; /* resolved on first use (files.c) */
     struct linux_more_offsets more;
 
     /* Why a walk cannot run, "" when it can (missing BTF or members). */
