@@ -360,3 +360,83 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
     *visible = reached || (root_dentry == 0 && root_mnt == 0);
     return 0;
 }
+
+/* ---- red-black tree, in order ----------------------------------------------- */
+
+void lx_rb_init(struct lx_rb_walk *w, uint64_t root_node, uint64_t parent_color_off,
+                uint64_t left_off, uint64_t right_off, uint64_t max)
+{
+    memset(w, 0, sizeof(*w));
+    w->pending = root_node;
+    w->parent_color = parent_color_off;
+    w->left = left_off;
+    w->right = right_off;
+    w->max = max;
+}
+
+/* Child @child of @parent (0 for the root): its parent link must point back. */
+static int rb_check(const struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t child,
+                    uint64_t parent, char *why)
+{
+    uint64_t pc;
+    if (!kptr(child) || (child & 3) || rd64(read, ctx, child + w->parent_color, &pc) < 0) {
+        snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)child);
+        return XA_EFAULT;
+    }
+    if ((pc & ~3ULL) != parent) {
+        snprintf(why, LX_WHY_LEN, "tree node 0x%llx hangs from 0x%llx but names 0x%llx as parent",
+                 (unsigned long long)child, (unsigned long long)parent,
+                 (unsigned long long)(pc & ~3ULL));
+        return XA_EBADDATA;
+    }
+    return 0;
+}
+
+int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, char *why)
+{
+    why[0] = '\0';
+    uint64_t cur = w->pending;
+    int rc;
+    if (!w->started) { /* the root has no parent */
+        w->started = true;
+        if (cur && (rc = rb_check(w, read, ctx, cur, 0, why)) < 0)
+            return rc;
+    }
+    while (cur) { /* down the left spine of the pending subtree */
+        if (w->depth == LX_RB_DEPTH_MAX) {
+            snprintf(why, LX_WHY_LEN, "tree deeper than %u nodes", LX_RB_DEPTH_MAX);
+            return XA_ELIMIT;
+        }
+        w->stack[w->depth++] = cur;
+        uint64_t left;
+        if (rd64(read, ctx, cur + w->left, &left) < 0) {
+            snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)cur);
+            return XA_EFAULT;
+        }
+        if (left && (rc = rb_check(w, read, ctx, left, cur, why)) < 0)
+            return rc;
+        cur = left;
+    }
+    w->pending = 0;
+    if (w->depth == 0)
+        return 0;
+    uint64_t n = w->stack[--w->depth], right, left;
+    if (++w->steps > w->max) {
+        snprintf(why, LX_WHY_LEN, "tree of more than %llu nodes", (unsigned long long)w->max);
+        return XA_ELIMIT;
+    }
+    if (rd64(read, ctx, n + w->right, &right) < 0 || rd64(read, ctx, n + w->left, &left) < 0) {
+        snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)n);
+        return XA_EFAULT;
+    }
+    if (right && right == left) {
+        snprintf(why, LX_WHY_LEN, "tree node 0x%llx has one child on both sides",
+                 (unsigned long long)n);
+        return XA_EBADDATA;
+    }
+    if (right && (rc = rb_check(w, read, ctx, right, n, why)) < 0)
+        return rc;
+    w->pending = right;
+    *node = n;
+    return 1;
+}

@@ -79,6 +79,28 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
                   uint64_t root_dentry, uint64_t root_mnt, struct xa_mount *out, bool *visible,
                   char *why);
 
+/* In-order walk over a red-black tree (6.8+ keeps a namespace's mounts in
+ * mnt_namespace.mounts): an explicit stack of at most LX_RB_DEPTH_MAX nodes
+ * (a red-black tree of 2^20 nodes is at most 40 deep). Each child's parent
+ * link must name the node it hangs from, so no node is reached twice and
+ * the walk cannot loop; @max caps the count whatever happens. */
+#define LX_RB_DEPTH_MAX 64u
+
+struct lx_rb_walk {
+    uint64_t stack[LX_RB_DEPTH_MAX];
+    unsigned depth;
+    uint64_t pending; /* subtree to descend next (0: none) */
+    uint64_t parent_color, left, right; /* offsets in struct rb_node */
+    uint64_t steps, max;
+    bool started;
+};
+
+void lx_rb_init(struct lx_rb_walk *w, uint64_t root_node, uint64_t parent_color_off,
+                uint64_t left_off, uint64_t right_off, uint64_t max);
+/* Next node: 1 with *node, 0 at the end, or an error (XA_ELIMIT too deep
+ * or too many, XA_EBADDATA a link that does not point back, XA_EFAULT). */
+int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, char *why);
+
 /* A NUL-terminated guest string at @va into @buf (at most @cap - 1 bytes),
  * read a page at a time: XA_ELIMIT when longer, XA_EFAULT unreadable. */
 int lx_read_cstr(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why);

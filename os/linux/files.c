@@ -25,6 +25,9 @@ enum feature { F_FILES, F_MOUNTS, F_COUNT };
 struct lx_files_offsets {
     uint64_t task_files, task_fs, task_nsproxy, files_fdt, fs_root, path_mnt, path_dentry;
     uint64_t nsproxy_mnt_ns, ns_list, mount_list;
+    /* 6.8+: a namespace's mounts in a red-black tree (mnt_namespace.mounts). */
+    uint64_t ns_mounts, mount_node, rb_root_node, rb_parent_color, rb_left, rb_right;
+    bool mounts_in_tree;
     struct lx_file_layout file;
     struct lx_mount_layout mount;
     char missing[F_COUNT][XA_ERRMSG_LEN];
@@ -71,8 +74,14 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
         {&o->path_mnt, "path", "mnt", BOTH},
         {&o->path_dentry, "path", "dentry", BOTH},
         {&o->nsproxy_mnt_ns, "nsproxy", "mnt_ns", MO},
-        {&o->ns_list, "mnt_namespace", "list", MO},
-        {&o->mount_list, "mount", "mnt_list", MO},
+        {&o->ns_list, "mnt_namespace", "list", 0},
+        {&o->mount_list, "mount", "mnt_list", 0},
+        {&o->ns_mounts, "mnt_namespace", "mounts", 0},
+        {&o->mount_node, "mount", "mnt_node", 0},
+        {&o->rb_root_node, "rb_root", "rb_node", 0},
+        {&o->rb_parent_color, "rb_node", "__rb_parent_color", 0},
+        {&o->rb_left, "rb_node", "rb_left", 0},
+        {&o->rb_right, "rb_node", "rb_right", 0},
         {&m->mnt_id, "mount", "mnt_id", MO},
         {&m->mnt_devname, "mount", "mnt_devname", MO},
         {&m->mnt_master, "mount", "mnt_master", MO},
@@ -104,6 +113,15 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
                 snprintf(o->missing[k], XA_ERRMSG_LEN, "the kernel's BTF has no %s.%s",
                          w[i].type, w[i].path);
     }
+    /* The namespace's mounts: a list before 6.8, a red-black tree since. */
+    bool list = o->ns_list != LX_NO_OFFSET && o->mount_list != LX_NO_OFFSET;
+    o->mounts_in_tree = !list && o->ns_mounts != LX_NO_OFFSET &&
+                        o->mount_node != LX_NO_OFFSET && o->rb_root_node != LX_NO_OFFSET &&
+                        o->rb_parent_color != LX_NO_OFFSET && o->rb_left != LX_NO_OFFSET &&
+                        o->rb_right != LX_NO_OFFSET;
+    if (!list && !o->mounts_in_tree && !o->missing[F_MOUNTS][0])
+        snprintf(o->missing[F_MOUNTS], XA_ERRMSG_LEN,
+                 "the kernel's BTF has neither mnt_namespace.list nor mnt_namespace.mounts");
     m->d.d_name_len = d_name + qstr_len;
     m->d.d_name_ptr = d_name + qstr_name;
     m->d.has_mounts = true;
@@ -266,6 +284,17 @@ int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_it
     it->pid = pid;
     it->root_mnt = root_mnt;
     it->root_dentry = root_dentry;
+    if (o->mounts_in_tree) {
+        uint64_t root_node;
+        if ((rc = read_ptr(xa, ns + o->ns_mounts + o->rb_root_node, true, "mount tree", pid,
+                           &root_node)) < 0) {
+            free(it);
+            return rc;
+        }
+        it->in_tree = true;
+        lx_rb_init(&it->tree, root_node, o->rb_parent_color, o->rb_left, o->rb_right,
+                   MOUNTS_MAX);
+    }
     lx_list_init(&it->walk, ns + o->ns_list, MOUNTS_MAX, "mount list");
     *out = it;
     return 0;
@@ -279,14 +308,24 @@ int linux_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out)
         return it->err;
     for (;;) {
         uint64_t node;
-        int rc = lx_list_next(xa, &it->walk, &node);
+        char why[LX_WHY_LEN];
+        int rc;
+        if (it->in_tree) {
+            rc = lx_rb_next(&it->tree, read_kernel, xa, &node, why);
+            if (rc < 0)
+                return it->err = xa__set_error(xa, rc, "mount tree of %s %d: %s",
+                                               it->pid ? "process" : "namespace of pid",
+                                               (int)it->pid, why);
+        } else {
+            rc = lx_list_next(xa, &it->walk, &node);
+            if (rc < 0)
+                return it->err = rc;
+        }
         if (rc == 0)
             return 0;
-        if (rc < 0)
-            return it->err = rc;
-        char why[LX_WHY_LEN];
         bool visible;
-        rc = lx_mount_read(&o->mount, read_kernel, xa, node - o->mount_list, it->root_dentry,
+        uint64_t mount = node - (it->in_tree ? o->mount_node : o->mount_list);
+        rc = lx_mount_read(&o->mount, read_kernel, xa, mount, it->root_dentry,
                            it->root_mnt, out, &visible, why);
         if (rc < 0)
             return it->err = xa__set_error(xa, rc, "mounts of %s %d: %s",

@@ -21,7 +21,9 @@ struct xa_mount_iter {
     struct xa_instance *xa; /* first member: os.c dispatches through it */
     int32_t pid;
     uint64_t root_mnt, root_dentry; /* 0, 0: the namespace's top */
-    struct lx_list_walk walk;
+    struct lx_list_walk walk; /* mnt_namespace.list (before 6.8) */
+    bool in_tree;
+    struct lx_rb_walk tree;   /* mnt_namespace.mounts (6.8+) */
     int err; /* sticky */
 };
 

@@ -10,6 +10,8 @@
  * Layout: as tests/unit/test_fileread.c (pseudo-file namers at fixed kernel
  * text addresses).
  *
+ * The mount offset is also walked as the root of a red-black tree.
+ *
  * Oracles beyond the sanitizers: the result codes are the documented ones,
  * each error with a one-line reason; fds come in increasing order below the
  * table's size; paths and mount strings are terminated in their buffers and
@@ -130,5 +132,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m.root[0] != '/' || m.mount_point[0] != '/')
             fail("mount paths not absolute");
     }
+
+    /* The same offset as the root of a red-black tree (6.8+ mount lists). */
+    struct lx_rb_walk w;
+    uint64_t node, n = 0;
+    lx_rb_init(&w, BASE + mount, 0, 16, 8, 4096);
+    while ((rc = lx_rb_next(&w, arena_read, &a, &node, why)) == 1)
+        if (++n > 4096 || node < BASE)
+            fail("tree walk past its cap or outside memory");
+    if (rc < 0)
+        check_err(rc, why, "unexpected tree walk error code");
     return 0;
 }

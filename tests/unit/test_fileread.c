@@ -6,7 +6,9 @@
  * claiming 2^31 fds ends in XA_ELIMIT after the first 2^20 (quickly), a
  * bitmap that runs out of memory in XA_EFAULT; a dentry loop and a mount
  * parent cycle end in XA_ELIMIT; mounts give mountinfo's fields and are
- * hidden when out of reach of the root.
+ * hidden when out of reach of the root; a red-black tree (6.8+ mount
+ * namespaces) comes in order, and a child that does not name its parent, one
+ * child on both sides or a chain deeper than LX_RB_DEPTH_MAX end it, flagged.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -311,6 +313,79 @@ static void test_mounts(void)
     CHECK(lx_mount_read(&ML, mem_read, NULL, ml, 0, 0, &m, &visible, why) == XA_ELIMIT);
 }
 
+/* rb_node {__rb_parent_color @0, rb_right @8, rb_left @16}. */
+static uint64_t rb_node_at(uint64_t parent, int color)
+{
+    uint64_t n = alloc(24);
+    put64(n, parent | (uint64_t)color);
+    return n;
+}
+
+static void rb_link(uint64_t parent, uint64_t left, uint64_t right)
+{
+    put64(parent + 8, right);
+    put64(parent + 16, left);
+}
+
+static int rb_collect(uint64_t root, uint64_t *out, int cap, char *why)
+{
+    struct lx_rb_walk w;
+    lx_rb_init(&w, root, 0, 16, 8, 1000);
+    int n = 0, rc;
+    uint64_t node;
+    while ((rc = lx_rb_next(&w, mem_read, NULL, &node, why)) == 1 && n < cap)
+        out[n++] = node;
+    return rc < 0 ? rc : n;
+}
+
+static void test_rbtree(void)
+{
+    char why[LX_WHY_LEN];
+    uint64_t got[128];
+    /* d(b(a, c), f(e, g)) in order: a b c d e f g */
+    uint64_t d = rb_node_at(0, 1), b = rb_node_at(d, 0), f = rb_node_at(d, 0);
+    uint64_t a = rb_node_at(b, 1), c = rb_node_at(b, 1), e = rb_node_at(f, 1),
+             g = rb_node_at(f, 1);
+    rb_link(d, b, f);
+    rb_link(b, a, c);
+    rb_link(f, e, g);
+    const uint64_t want[] = {a, b, c, d, e, f, g};
+    CHECK(rb_collect(d, got, 128, why) == 7 && memcmp(got, want, sizeof(want)) == 0);
+    CHECK(rb_collect(0, got, 128, why) == 0);
+    /* e names b as its parent: a link that does not point back */
+    put64(e, b | 1);
+    CHECK(rb_collect(d, got, 128, why) == XA_EBADDATA && strstr(why, "parent"));
+    put64(e, f | 1);
+    /* g made f's left child too: one child on both sides */
+    rb_link(f, g, g);
+    CHECK(rb_collect(d, got, 128, why) == XA_EBADDATA);
+    rb_link(f, e, g);
+    /* a left child pointing back up at the root: its parent link disagrees */
+    rb_link(a, d, 0);
+    CHECK(rb_collect(d, got, 128, why) == XA_EBADDATA);
+    rb_link(a, 0, 0);
+    /* a root that names a parent */
+    put64(d, c);
+    CHECK(rb_collect(d, got, 128, why) == XA_EBADDATA);
+    put64(d, 1);
+    /* a left chain of 70 well-linked nodes: deeper than the stack */
+    uint64_t top_node = rb_node_at(0, 0), cur = top_node;
+    for (int i = 0; i < 70; i++) {
+        uint64_t n = rb_node_at(cur, 0);
+        rb_link(cur, n, 0);
+        cur = n;
+    }
+    CHECK(rb_collect(top_node, got, 128, why) == XA_ELIMIT && strstr(why, "deeper"));
+    /* more nodes than the walk allows */
+    struct lx_rb_walk w;
+    uint64_t node;
+    int rc, n = 0;
+    lx_rb_init(&w, d, 0, 16, 8, 3);
+    while ((rc = lx_rb_next(&w, mem_read, NULL, &node, why)) == 1)
+        n++;
+    CHECK(n == 3 && rc == XA_ELIMIT);
+}
+
 int main(void)
 {
     arena = calloc(1, ARENA);
@@ -320,6 +395,7 @@ int main(void)
     test_files();
     test_fdtable();
     test_mounts();
+    test_rbtree();
     free(arena);
     CHECK_DONE();
 }
