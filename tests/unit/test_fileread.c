@@ -197,6 +197,12 @@ static void test_files(void)
     CHECK(read_file(file_of(pm, odd_d, pipesb, 0100777, 6, 0, 0), &o) == 0 &&
           strcmp(o.path, "?") == 0 && (o.state & XA_FILE_NAME_UNKNOWN));
 
+    /* the root of its own mount is named by its path, not its d_dname */
+    uint64_t proot = dentry("/", 0);
+    put64(proot + 0x30, dname_ops(FN_PIPE));
+    uint64_t pm_root = mount_of(0, proot, proot, pipesb, 3, 0, NULL) + 0x20;
+    CHECK(read_file(file_of(pm_root, proot, pipesb, 040755, 1, 0, 0), &o) == 0 &&
+          strcmp(o.path, "/") == 0);
     /* a dentry loop (a -> b -> a) ends, flagged */
     uint64_t la = dentry("la", 0), lb = dentry("lb", la);
     put64(la + 0x18, lb);
