@@ -31,7 +31,7 @@ struct lx_file_layout {
     uint64_t f_path_mnt, f_path_dentry, f_inode, f_flags, f_pos;    /* file */
     uint64_t i_mode, i_ino, i_sb;                                   /* inode */
     uint64_t s_dev;                                                 /* super_block */
-    uint64_t d_op, d_inode, d_fsdata;                               /* dentry */
+    uint64_t d_op, d_fsdata;                                        /* dentry */
     uint64_t dop_d_dname;                                           /* dentry_operations */
     uint64_t ns_ops_name; /* proc_ns_operations.name; UINT64_MAX unknown */
     uint64_t fn_pipe, fn_socket, fn_anon, fn_ns, fn_simple;

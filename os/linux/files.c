@@ -64,7 +64,6 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
         {&f->i_ino, "inode", "i_ino", FI},
         {&f->i_sb, "inode", "i_sb", FI},
         {&f->d_op, "dentry", "d_op", FI},
-        {&f->d_inode, "dentry", "d_inode", FI},
         {&f->d_fsdata, "dentry", "d_fsdata", FI},
         {&f->dop_d_dname, "dentry_operations", "d_dname", FI},
         {&f->ns_ops_name, "proc_ns_operations", "name", 0},

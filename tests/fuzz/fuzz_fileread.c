@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const struct lx_file_layout fl = {
         .d = d, .fdt_max_fds = 0, .fdt_fd = 8, .fdt_close_on_exec = 0x10, .fdt_open_fds = 0x18,
         .f_path_mnt = 0, .f_path_dentry = 8, .f_inode = 0x10, .f_flags = 0x18, .f_pos = 0x20,
-        .i_mode = 0, .i_sb = 8, .i_ino = 0x10, .s_dev = 0, .d_op = 0x30, .d_inode = 0x38,
+        .i_mode = 0, .i_sb = 8, .i_ino = 0x10, .s_dev = 0, .d_op = 0x30,
         .d_fsdata = 0x40, .dop_d_dname = 0x10, .ns_ops_name = 0x8,
         .fn_pipe = 0xffffffff81000100ULL, .fn_socket = 0xffffffff81000200ULL,
         .fn_anon = 0xffffffff81000300ULL, .fn_ns = 0xffffffff81000400ULL,

@@ -90,6 +90,7 @@ def test_dentry_parent_loop(image):
         assert r.returncode == 3, r.stderr
         assert f"fd {f0['fd']}" in r.stderr, r.stderr
         assert [f["fd"] for f in rows(r, "fd")] == [f["fd"] for f in files if f["fd"] < f0["fd"]]
-        # every process but the damaged files still listed up to the damage
+        # all processes: the files up to the damage, then flagged
         r = run_bounded("xa-files", image.target, "--json")
         assert r.returncode == 3, r.stderr
+        assert json_lines(r.stdout)[-1].get("partial") is True

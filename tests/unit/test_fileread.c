@@ -52,7 +52,7 @@ static void put32(uint64_t va, uint32_t v) { memcpy(arena + (va - BASE), &v, 4);
 static void put16(uint64_t va, uint16_t v) { memcpy(arena + (va - BASE), &v, 2); }
 
 /* Layouts: dentry {d_hash.pprev @8, d_parent @0x18, d_name @0x20 (len @+4,
- * name @+8), d_op @0x30, d_inode @0x38, d_fsdata @0x40}; mount {mnt_parent
+ * name @+8), d_op @0x30, d_fsdata @0x40}; mount {mnt_parent
  * @0x10, mnt_mountpoint @0x18, mnt @0x20 (vfsmount {mnt_root @0, mnt_sb @8,
  * mnt_flags @0x10}), mnt_id @0x40, mnt_group_id @0x44, mnt_devname @0x48,
  * mnt_master @0x50}; file {f_path @0 (mnt, dentry), f_inode @0x10, f_flags
@@ -72,7 +72,7 @@ static void layouts(void)
     FL = (struct lx_file_layout){
         .d = d, .fdt_max_fds = 0, .fdt_fd = 8, .fdt_close_on_exec = 0x10, .fdt_open_fds = 0x18,
         .f_path_mnt = 0, .f_path_dentry = 8, .f_inode = 0x10, .f_flags = 0x18, .f_pos = 0x20,
-        .i_mode = 0, .i_sb = 8, .i_ino = 0x10, .s_dev = 0, .d_op = 0x30, .d_inode = 0x38,
+        .i_mode = 0, .i_sb = 8, .i_ino = 0x10, .s_dev = 0, .d_op = 0x30,
         .d_fsdata = 0x40, .dop_d_dname = 0x10, .ns_ops_name = 0x8,
         .fn_pipe = FN_PIPE, .fn_socket = FN_SOCK, .fn_anon = FN_ANON, .fn_ns = FN_NS,
         .fn_simple = FN_SIMPLE,
