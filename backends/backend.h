@@ -33,34 +33,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/error.h"
 #include "xenaccess.h"
 
-#if defined(__GNUC__)
-#define XA_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define XA_PRINTF(a, b)
-#endif
-
-#define XA_ERRMSG_LEN 512
-
-struct xa_instance;
-
-/*
- * Errors (core/error.c): a backend reports through these, with the
- * instance in its base.xa, and never writes the instance itself.
- */
-/* Set the handle's message and return @code (negative XA_E*). */
-int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
-/* Prefix the current message: "what: <old message>". Returns @code. */
-int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
-/* Append to the current message: "<old message><what>". Returns @code. */
-int xa__append_error(struct xa_instance *xa, int code, const char *fmt, ...) XA_PRINTF(3, 4);
-/* Forget the message of a failure that was expected and handled (a probe). */
-void xa__clear_error(struct xa_instance *xa);
-
+#ifndef XA_PAGE_SHIFT /* as in core/internal.h */
 #define XA_PAGE_SHIFT 12
 #define XA_PAGE_SIZE ((uint64_t)1 << XA_PAGE_SHIFT)
 #define XA_PAGE_MASK (~(XA_PAGE_SIZE - 1))
+#endif
 
 enum xa_backend_caps {
     XA_CAP_WRITE = 1u << 0, /* write_pa works (and was asked for) */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "core/mapguard.h"
 
 static const char *const op_names[XA_BE_NR_OPS] = {

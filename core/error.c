@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 
 XA_API const char *xa_strerror(int err)
 {
@@ -81,4 +81,9 @@ void xa__clear_error(struct xa_instance *xa)
 {
     if (xa)
         xa->errmsg[0] = '\0';
+}
+
+const char *xa__errmsg(const struct xa_instance *xa)
+{
+    return xa ? xa->errmsg : "";
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "core/mapguard.h"
 #include "os/os.h"
 

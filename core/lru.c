@@ -5,7 +5,7 @@
  */
 #include <stdlib.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 
 static uint32_t lru_hash(const struct xa_lru *l, uint64_t k1, uint64_t k2)
 {

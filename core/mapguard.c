@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "core/mapguard.h"
 
 enum { SLOT_FREE, SLOT_ACTIVE };

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "core/mapguard.h"
 #include "core/rangemap.h"
 

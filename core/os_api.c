@@ -4,8 +4,53 @@
  */
 #include <stddef.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "os/os.h"
+
+/* ------------------------------------------------------ the OS layer --- */
+
+int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts)
+{
+    size_t n;
+    const struct xa_os_ops *const *layers = xa__os_layers(&n);
+    for (size_t i = 0; i < n; i++) {
+        void *state = NULL;
+        xa->errmsg[0] = '\0';
+        int rc = layers[i]->init(xa, opts, &state);
+        if (rc == 0) {
+            xa->os_ops = layers[i];
+            xa->os = state;
+            xa->os_err = 0;
+            xa->errmsg[0] = '\0';
+            return 0;
+        }
+        if (rc != XA_ENOOS)
+            return rc;
+    }
+    if (xa->errmsg[0])
+        return xa__prefix_error(xa, XA_ENOOS, "guest operating system not recognised");
+    return xa__set_error(xa, XA_ENOOS, "guest operating system not recognised");
+}
+
+void xa__os_destroy(struct xa_instance *xa)
+{
+    if (!xa || !xa->os_ops)
+        return;
+    xa->os_ops->destroy(xa->os);
+    xa->os_ops = NULL;
+    xa->os = NULL;
+}
+
+void xa__os_flush(struct xa_instance *xa)
+{
+    if (xa && xa->os_ops && xa->os_ops->flush)
+        xa->os_ops->flush(xa->os);
+}
+
+void *xa__os_state(const struct xa_instance *xa)
+{
+    return xa->os;
+}
 
 /* 0 when an OS layer is active, else XA_ENOOS with the reason. */
 static int need_os(struct xa_instance *xa)

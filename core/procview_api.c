@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "os/os.h"
 
 /* 0 when an OS layer with @op is active, else why not. */

@@ -99,9 +99,9 @@ struct xa_os_ops {
 
 extern const struct xa_os_ops xa_os_linux;
 
-/* Called by xa_init(): try each OS layer in turn. */
-int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts);
-void xa__os_destroy(struct xa_instance *xa);
-void xa__os_flush(struct xa_instance *xa);
+/* The registry (os/os.c): the OS layers xa_init() tries, in order; one that
+ * answers XA_ENOOS lets the next one try.  The core runs them
+ * (core/os_api.c). */
+const struct xa_os_ops *const *xa__os_layers(size_t *count);
 
 #endif /* XA_OS_H */

@@ -302,6 +302,11 @@ int engine_resync(struct engine *e, uint64_t dropped, struct evq *q)
     /* keep the name cache; reopen everything else from the image as it is now */
     struct u64map nodes = e->m.nodes;
     e->m.nodes = (struct u64map){0};
+    /* held names keep ghost links in the nodes: they stay with them */
+    struct xd_limbo *limbo = e->m.limbo;
+    size_t nlimbo = e->m.nlimbo, limbo_cap = e->m.limbo_cap;
+    e->m.limbo = NULL;
+    e->m.nlimbo = e->m.limbo_cap = 0;
     model_close(&e->m);
     e->opened = false;
     shadow_clear(&e->sh);
@@ -309,11 +314,14 @@ int engine_resync(struct engine *e, uint64_t dropped, struct evq *q)
     e->commit_seen = false;
     int rc = open_all(e);
     if (rc < 0) {
-        struct xd_model tmp = {.nodes = nodes};
+        struct xd_model tmp = {.nodes = nodes, .limbo = limbo, .nlimbo = nlimbo};
         model_free_nodes(&tmp);
         return rc;
     }
     e->m.nodes = nodes;
+    e->m.limbo = limbo;
+    e->m.nlimbo = nlimbo;
+    e->m.limbo_cap = limbo_cap;
     e->m.bmap_dirty = true;
     return model_refresh(&e->m, NULL, 0, NULL, 0, true, e->last_txn, q);
 }
@@ -555,5 +563,8 @@ int engine_idle(struct engine *e, struct evq *q)
         return no_journal_round(e, q);
     if (e->journaled && e->m.npend)
         return model_attribute(&e->m, e->last_txn, q); /* overwrites no commit claimed */
+    if (model_limbo_due(&e->m)) /* a held name's time is up: its DELETE */
+        return model_refresh(&e->m, NULL, 0, NULL, 0, false,
+                             e->journaled ? e->last_txn : e->flushes, q);
     return 0;
 }

@@ -1,7 +1,8 @@
-/* model.c -- see model.h: the scan and the diff of a refresh round (its
- * events are model_events.c's).  All guest structures come through libext2fs
- * from the shadow; counts and depths are capped so that hostile images
- * terminate. */
+/* model.c -- see model.h: the model's store: nodes and their names, and
+ * inodes, directories and extents read through libext2fs from the shadow.
+ * The scan is model_scan.c's, data attribution model_blocks.c's, the diff of
+ * a refresh round model_diff.c's and its events model_events.c's.  Counts and
+ * depths are capped so that hostile images terminate. */
 #include "model.h"
 
 #include <stdlib.h>
@@ -16,8 +17,6 @@
 #define MAX_DIR_ENTRIES (1u << 22)
 #define MAX_EXTENTS (1u << 20)
 #define MAX_PATH_BYTES 16384
-#define MAX_PENDING (1u << 20)
-#define PENDING_MAX_AGE 8
 
 /* ------------------------------------------------------------ basics --- */
 
@@ -43,6 +42,7 @@ void model_free_nodes(struct xd_model *m)
     while (u64map_next(&m->nodes, &pos, &k, &v))
         model_node_free(v);
     u64map_free(&m->nodes);
+    limbo_free(m);
     free(m->bmap);
     m->bmap = NULL;
     m->nbmap = 0;
@@ -58,6 +58,7 @@ static int cmp_itab(const void *a, const void *b)
 int model_open(struct xd_model *m, const char *io_name)
 {
     memset(m, 0, sizeof(*m));
+    m->limbo_ms = 10000;
     extern struct struct_io_manager *const xd_shadow_io_manager;
     errcode_t e = ext2fs_open2(io_name, NULL,
                                EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS |
@@ -132,7 +133,7 @@ uint32_t model_inodes_in_block(const struct xd_model *m, uint64_t blk, uint32_t 
     return per_block;
 }
 
-static int read_state(struct xd_model *m, uint32_t ino, struct istate *st)
+int model_read_state(struct xd_model *m, uint32_t ino, struct istate *st)
 {
     memset(st, 0, sizeof(*st));
     if (ino == 0 || ino > m->inodes_count)
@@ -160,7 +161,7 @@ static int read_state(struct xd_model *m, uint32_t ino, struct istate *st)
     return 0;
 }
 
-static void apply_state(struct xd_node *n, const struct istate *st)
+void model_apply_state(struct xd_node *n, const struct istate *st)
 {
     n->mode = st->mode;
     n->uid = st->uid;
@@ -224,7 +225,7 @@ static int cmp_dent(const void *a, const void *b)
     return strcmp(((const struct xd_dent *)a)->name, ((const struct xd_dent *)b)->name);
 }
 
-static void free_dents(struct xd_dent *v, size_t n)
+void model_free_dents(struct xd_dent *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         free(v[i].name);
@@ -232,7 +233,7 @@ static void free_dents(struct xd_dent *v, size_t n)
 }
 
 /* Entries of a directory, sorted by name, duplicates removed. */
-static int read_dir(struct xd_model *m, uint32_t ino, struct xd_dent **out, size_t *nout)
+int model_read_dir(struct xd_model *m, uint32_t ino, struct xd_dent **out, size_t *nout)
 {
     struct dir_ctx c = {.m = m};
     errcode_t e = ext2fs_dir_iterate2(m->fs, ino, 0, NULL, dir_cb, &c);
@@ -241,7 +242,7 @@ static int read_dir(struct xd_model *m, uint32_t ino, struct xd_dent **out, size
         c.err = 0;
     }
     if (c.err) {
-        free_dents(c.v, c.n);
+        model_free_dents(c.v, c.n);
         return c.err;
     }
     if (c.n)
@@ -298,7 +299,7 @@ static int blk_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_
     return push_ext(priv, (uint64_t)blockcnt, *blocknr, 1) ? BLOCK_ABORT : 0;
 }
 
-static void read_extents(struct xd_model *m, struct xd_node *n, struct istate *st)
+void model_read_extents(struct xd_model *m, struct xd_node *n, struct istate *st)
 {
     free(n->ext);
     n->ext = NULL;
@@ -337,7 +338,7 @@ static void read_extents(struct xd_model *m, struct xd_node *n, struct istate *s
 
 /* ------------------------------------------------------------- links --- */
 
-static int add_link(struct xd_node *n, uint32_t parent, const char *name)
+int model_add_link(struct xd_node *n, uint32_t parent, const char *name)
 {
     for (size_t i = 0; i < n->nlk; i++)
         if (n->lk[i].parent == parent && strcmp(n->lk[i].name, name) == 0)
@@ -424,511 +425,17 @@ char *model_join_path(const struct xd_model *m, uint32_t dir, const char *name)
 
 /* -------------------------------------------------------------- scan --- */
 
-static struct xd_node *new_node(struct xd_model *m, uint32_t ino, struct istate *st)
+struct xd_node *model_new_node(struct xd_model *m, uint32_t ino, struct istate *st)
 {
     struct xd_node *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
     n->ino = ino;
-    apply_state(n, st);
+    model_apply_state(n, st);
     if (u64map_put(&m->nodes, ino, n, NULL) < 0) {
         free(n);
         return NULL;
     }
-    read_extents(m, n, st);
+    model_read_extents(m, n, st);
     return n;
-}
-
-int model_scan(struct xd_model *m)
-{
-    model_free_nodes(m);
-    ext2fs_flush_icache(m->fs);
-    struct istate st;
-    if (read_state(m, ROOT_INO, &st) < 0 || !st.alive || !LINUX_S_ISDIR(st.mode)) {
-        snprintf(m->err, sizeof(m->err), "root directory unreadable");
-        return XA_EBADDATA;
-    }
-    if (!new_node(m, ROOT_INO, &st))
-        return XA_ENOMEM;
-    uint32_t *queue = malloc(sizeof(uint32_t) * 1024);
-    size_t qh = 0, qn = 0, qcap = 1024;
-    if (!queue)
-        return XA_ENOMEM;
-    queue[qn++] = ROOT_INO;
-    int rc = 0;
-    while (qh < qn && rc == 0) {
-        struct xd_node *d = node_get(m, queue[qh++]);
-        rc = read_dir(m, d->ino, &d->ents, &d->nents);
-        for (size_t i = 0; rc == 0 && i < d->nents; i++) {
-            uint32_t c = d->ents[i].ino;
-            struct xd_node *cn = node_get(m, c);
-            if (!cn) {
-                if (m->nodes.count >= m->inodes_count) {
-                    rc = XA_ELIMIT;
-                    break;
-                }
-                if (read_state(m, c, &st) < 0 || !st.alive) {
-                    m->bad++; /* entry naming a free inode */
-                    continue;
-                }
-                cn = new_node(m, c, &st);
-                if (!cn) {
-                    rc = XA_ENOMEM;
-                    break;
-                }
-                if (LINUX_S_ISDIR(st.mode)) {
-                    if (qn == qcap) {
-                        uint32_t *q2 = realloc(queue, qcap * 2 * sizeof(*queue));
-                        if (!q2) {
-                            rc = XA_ENOMEM;
-                            break;
-                        }
-                        queue = q2;
-                        qcap *= 2;
-                    }
-                    queue[qn++] = c;
-                }
-            }
-            rc = add_link(cn, d->ino, d->ents[i].name);
-        }
-    }
-    free(queue);
-    return rc;
-}
-
-/* ------------------------------------------------- data attribution --- */
-
-void model_note_write(struct xd_model *m, uint64_t blk, uint64_t count)
-{
-    if (!count)
-        return;
-    if (m->npend) {
-        struct xd_pending *l = &m->pend[m->npend - 1];
-        if (l->start + l->len == blk && l->age == 0) {
-            l->len += count;
-            return;
-        }
-    }
-    if (m->npend == MAX_PENDING) { /* forget the oldest half */
-        memmove(m->pend, m->pend + MAX_PENDING / 2, (MAX_PENDING / 2) * sizeof(*m->pend));
-        m->npend = MAX_PENDING / 2;
-    }
-    if (m->npend == m->pend_cap) {
-        size_t ncap = m->pend_cap ? m->pend_cap * 2 : 256;
-        void *p = realloc(m->pend, ncap * sizeof(*m->pend));
-        if (!p)
-            return;
-        m->pend = p;
-        m->pend_cap = ncap;
-    }
-    m->pend[m->npend++] = (struct xd_pending){.start = blk, .len = count};
-}
-
-static int cmp_bmap(const void *a, const void *b)
-{
-    const struct xd_bmap_ent *x = a, *y = b;
-    return x->pblk < y->pblk ? -1 : x->pblk > y->pblk;
-}
-
-static void rebuild_bmap(struct xd_model *m)
-{
-    if (!m->bmap_dirty)
-        return;
-    size_t n = 0, pos = 0;
-    uint64_t k;
-    void *v;
-    while (u64map_next(&m->nodes, &pos, &k, &v))
-        n += ((struct xd_node *)v)->next;
-    free(m->bmap);
-    m->bmap = malloc((n ? n : 1) * sizeof(*m->bmap));
-    m->nbmap = 0;
-    if (!m->bmap)
-        return;
-    pos = 0;
-    while (u64map_next(&m->nodes, &pos, &k, &v)) {
-        struct xd_node *nd = v;
-        for (size_t i = 0; i < nd->next; i++)
-            m->bmap[m->nbmap++] = (struct xd_bmap_ent){.pblk = nd->ext[i].pblk,
-                                                       .lblk = nd->ext[i].lblk,
-                                                       .len = nd->ext[i].len, .ino = nd->ino};
-    }
-    if (m->nbmap)
-        qsort(m->bmap, m->nbmap, sizeof(*m->bmap), cmp_bmap);
-    m->bmap_dirty = false;
-}
-
-size_t model_dirs_in_block(struct xd_model *m, uint64_t blk, uint32_t *out, size_t max)
-{
-    rebuild_bmap(m);
-    size_t lo = 0, hi = m->nbmap, n = 0;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (m->bmap[mid].pblk + m->bmap[mid].len <= blk)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t j = lo; j < m->nbmap && m->bmap[j].pblk <= blk && n < max; j++) {
-        const struct xd_node *d = node_get(m, m->bmap[j].ino);
-        if (d && LINUX_S_ISDIR(d->mode) && blk < m->bmap[j].pblk + m->bmap[j].len)
-            out[n++] = d->ino;
-    }
-    return n;
-}
-
-static void rlist_add(struct rlist *r, uint64_t off, uint64_t len)
-{
-    if (r->n == r->cap) {
-        size_t ncap = r->cap ? r->cap * 2 : 4;
-        void *p = realloc(r->v, ncap * sizeof(*r->v));
-        if (!p)
-            return;
-        r->v = p;
-        r->cap = ncap;
-    }
-    r->v[r->n++] = (struct xadisk_range){.offset = off, .length = len};
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-    const struct xadisk_range *x = a, *y = b;
-    return x->offset < y->offset ? -1 : x->offset > y->offset;
-}
-
-/* Sort, merge and clip to size; returns the count. */
-size_t model_rlist_finish(struct rlist *r, uint64_t size)
-{
-    if (!r->n)
-        return 0;
-    if (r->n > 1)
-        qsort(r->v, r->n, sizeof(*r->v), cmp_range);
-    size_t w = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        struct xadisk_range x = r->v[i];
-        if (x.offset >= size)
-            continue;
-        if (x.length > size - x.offset)
-            x.length = size - x.offset;
-        if (w && r->v[w - 1].offset + r->v[w - 1].length >= x.offset) {
-            uint64_t end = x.offset + x.length;
-            if (end > r->v[w - 1].offset + r->v[w - 1].length)
-                r->v[w - 1].length = end - r->v[w - 1].offset;
-        } else {
-            r->v[w++] = x;
-        }
-    }
-    r->n = w;
-    return w;
-}
-
-/* Map pending physical writes to (inode, byte range) in `out` (ino -> struct rlist). */
-static void attribute_pending(struct xd_model *m, struct u64map *out)
-{
-    rebuild_bmap(m);
-    size_t w = 0;
-    for (size_t i = 0; i < m->npend; i++) {
-        struct xd_pending p = m->pend[i];
-        bool hit = false;
-        size_t lo = 0, hi = m->nbmap;
-        while (lo < hi) { /* first entry ending after p.start */
-            size_t mid = (lo + hi) / 2;
-            if (m->bmap[mid].pblk + m->bmap[mid].len <= p.start)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t j = lo; j < m->nbmap && m->bmap[j].pblk < p.start + p.len; j++) {
-            const struct xd_bmap_ent *b = &m->bmap[j];
-            const struct xd_node *owner = node_get(m, b->ino);
-            if (!owner || !LINUX_S_ISREG(owner->mode))
-                continue;
-            uint64_t s = p.start > b->pblk ? p.start : b->pblk;
-            uint64_t e = p.start + p.len < b->pblk + b->len ? p.start + p.len : b->pblk + b->len;
-            if (s >= e)
-                continue;
-            struct rlist *r = u64map_get(out, b->ino);
-            if (!r) {
-                r = calloc(1, sizeof(*r));
-                if (!r || u64map_put(out, b->ino, r, NULL) < 0) {
-                    free(r);
-                    continue;
-                }
-            }
-            rlist_add(r, (b->lblk + (s - b->pblk)) * m->bsize, (e - s) * m->bsize);
-            hit = true;
-        }
-        if (!hit && ++p.age <= PENDING_MAX_AGE)
-            m->pend[w++] = p;
-    }
-    m->npend = w;
-}
-
-static void free_rlists(struct u64map *rl)
-{
-    size_t pos = 0;
-    uint64_t k;
-    void *v;
-    while (u64map_next(rl, &pos, &k, &v)) {
-        free(((struct rlist *)v)->v);
-        free(v);
-    }
-    u64map_free(rl);
-}
-
-static int dvec_push(struct dvec *d, const struct delta *x)
-{
-    if (d->n == d->cap) {
-        size_t ncap = d->cap ? d->cap * 2 : 16;
-        void *p = realloc(d->v, ncap * sizeof(*d->v));
-        if (!p)
-            return XA_ENOMEM;
-        d->v = p;
-        d->cap = ncap;
-    }
-    d->v[d->n++] = *x;
-    return 0;
-}
-
-static void dvec_free(struct dvec *d)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        free(d->v[i].name);
-        free(d->v[i].old_path);
-    }
-    free(d->v);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void diff_changed_inodes(struct refresh *rf, const uint32_t *cand, size_t n,
-                                const uint32_t *force, size_t nforce, bool all_known)
-{
-    struct xd_model *m = rf->m;
-    /* 1. new state of every candidate that changed */
-    size_t nchg = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t ino = cand[i];
-        if ((i && cand[i - 1] == ino) || ino == 0 || ino > m->inodes_count ||
-            (ino < m->first_ino && ino != ROOT_INO))
-            continue;
-        struct chg *c = &rf->chg[nchg];
-        if (read_state(m, ino, &c->st) < 0) {
-            m->bad++;
-            continue;
-        }
-        struct xd_node *old = node_get(m, ino);
-        if (!old && !c->st.alive)
-            continue;
-        if (old && old->rawsum == c->st.rawsum && !all_known) {
-            /* unchanged inode: skip, unless one of its directory blocks changed */
-            bool forced = false;
-            for (size_t k = 0; k < nforce && !forced; k++)
-                forced = force[k] == ino;
-            if (!forced)
-                continue;
-        }
-        c->ino = ino;
-        /* ext4 may hand a freed inode number to a new file in the same
-         * transaction: a new generation makes it a delete plus a create, not
-         * a rename of the old file */
-        if (old && c->st.alive && old->nlk && old->generation != c->st.generation)
-            old->reused = true;
-        else if (old) {
-            c->known = true;
-            c->old_mode = old->mode;
-            c->old_uid = old->uid;
-            c->old_gid = old->gid;
-            c->old_size = old->size;
-            c->old_mtime = old->mtime;
-        }
-        nchg++;
-    }
-    rf->nchg = nchg;
-}
-
-static int diff_dir_entries(struct refresh *rf)
-{
-    struct xd_model *m = rf->m;
-    struct chg *chg = rf->chg;
-    size_t nchg = rf->nchg;
-    /* 2. entry changes of known directories (old paths computed before any change) */
-    int rc = 0;
-    for (size_t i = 0; i < nchg && rc == 0; i++) {
-        struct xd_node *d = node_get(m, chg[i].ino);
-        if (!d || !LINUX_S_ISDIR(d->mode))
-            continue;
-        struct xd_dent *ne = NULL;
-        size_t nn = 0;
-        if (chg[i].st.alive && LINUX_S_ISDIR(chg[i].st.mode) && (rc = read_dir(m, d->ino, &ne, &nn)))
-            break;
-        size_t a = 0, b = 0;
-        while (a < d->nents || b < nn) {
-            int c = a == d->nents ? 1 : b == nn ? -1 : strcmp(d->ents[a].name, ne[b].name);
-            if (c == 0 && d->ents[a].ino == ne[b].ino) {
-                a++, b++;
-                continue;
-            }
-            if (c <= 0) {
-                struct delta x = {.dir = d->ino, .ino = d->ents[a].ino,
-                                  .name = strdup(d->ents[a].name),
-                                  .old_path = model_join_path(m, d->ino, d->ents[a].name)};
-                dvec_push(&rf->removed, &x);
-                a++;
-            }
-            if (c >= 0) {
-                struct xd_node *t = node_get(m, ne[b].ino);
-                bool known = t && !t->reused;
-                struct delta x = {.dir = d->ino, .ino = ne[b].ino, .name = strdup(ne[b].name),
-                                  .known = known,
-                                  .old_path = known ? model_path(m, t->ino) : NULL};
-                dvec_push(&rf->added, &x);
-                b++;
-            }
-        }
-        free_dents(d->ents, d->nents);
-        d->ents = ne;
-        d->nents = nn;
-    }
-    return rc;
-}
-
-static void diff_inodes(struct refresh *rf)
-{
-    struct xd_model *m = rf->m;
-    struct chg *chg = rf->chg;
-    size_t nchg = rf->nchg;
-    /* 3. attributes and extents of known inodes */
-    for (size_t i = 0; i < nchg; i++) {
-        struct xd_node *nd = node_get(m, chg[i].ino);
-        if (!nd)
-            continue;
-        if (!chg[i].st.alive) { /* keep the last attributes for the DELETE event */
-            nd->links = 0;
-            nd->rawsum = chg[i].st.rawsum;
-            continue;
-        }
-        apply_state(nd, &chg[i].st);
-        read_extents(m, nd, &chg[i].st);
-    }
-}
-
-static void diff_unlink(struct refresh *rf)
-{
-    struct xd_model *m = rf->m;
-    /* 4. unlink removed names */
-    for (size_t i = 0; i < rf->removed.n; i++) {
-        struct xd_node *t = node_get(m, rf->removed.v[i].ino);
-        if (t)
-            model_del_link(t, rf->removed.v[i].dir, rf->removed.v[i].name);
-    }
-}
-
-static int diff_link(struct refresh *rf)
-{
-    struct xd_model *m = rf->m;
-    /* 5. link added names; new inodes join the model (new directories with their
-     *    entries, which are appended to `added` so that the walk covers subtrees) */
-    int rc = 0;
-    for (size_t i = 0; i < rf->added.n && rc == 0; i++) {
-        struct delta *x = &rf->added.v[i];
-        if (!x->name)
-            continue;
-        struct xd_node *t = node_get(m, x->ino);
-        if (!t) {
-            struct istate st;
-            if (m->nodes.count >= m->inodes_count || read_state(m, x->ino, &st) < 0 ||
-                !st.alive) {
-                m->bad++;
-                x->consumed = true; /* an entry naming a free inode: ignore */
-                continue;
-            }
-            t = new_node(m, x->ino, &st);
-            if (!t) {
-                rc = XA_ENOMEM;
-                break;
-            }
-            if (LINUX_S_ISDIR(st.mode) && (rc = read_dir(m, t->ino, &t->ents, &t->nents)) == 0) {
-                for (size_t j = 0; j < t->nents; j++) {
-                    struct xd_node *c = node_get(m, t->ents[j].ino);
-                    struct delta y = {.dir = t->ino, .ino = t->ents[j].ino,
-                                      .name = strdup(t->ents[j].name), .known = c != NULL,
-                                      .old_path = c ? model_path(m, c->ino) : NULL};
-                    dvec_push(&rf->added, &y);
-                    x = &rf->added.v[i]; /* the vector may have moved */
-                }
-            }
-        }
-        rc = rc ? rc : add_link(t, x->dir, x->name);
-    }
-    return rc;
-}
-
-int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
-                  size_t nforce, bool all_known, uint64_t txn, struct evq *q)
-{
-    ext2fs_flush_icache(m->fs);
-    size_t total = n + nforce + (all_known ? m->nodes.count : 0);
-    uint32_t *cand = malloc((total ? total : 1) * sizeof(*cand));
-    struct chg *chg = calloc(total ? total : 1, sizeof(*chg));
-    struct refresh rf = {.m = m, .txn = txn, .chg = chg};
-    if (!cand || !chg) {
-        free(cand);
-        free(chg);
-        return XA_ENOMEM;
-    }
-    if (n)
-        memcpy(cand, inos, n * sizeof(*cand));
-    if (nforce)
-        memcpy(cand + n, force, nforce * sizeof(*cand));
-    n += nforce;
-    if (all_known) {
-        size_t pos = 0;
-        uint64_t k;
-        void *v;
-        while (u64map_next(&m->nodes, &pos, &k, &v))
-            cand[n++] = (uint32_t)k;
-    }
-    if (n)
-        qsort(cand, n, sizeof(*cand), cmp_u32);
-
-    diff_changed_inodes(&rf, cand, n, force, nforce, all_known);
-    int rc = diff_dir_entries(&rf);
-    diff_inodes(&rf);
-    diff_unlink(&rf);
-    if (rc == 0)
-        rc = diff_link(&rf);
-    /* 6. data written since the last round, per file */
-    attribute_pending(m, &rf.ranges);
-
-    model_events_names(&rf);
-    model_events_deletes(&rf);
-    model_events_changes(&rf);
-    model_events_overwrites(&rf);
-    model_events_queue(&rf, q);
-
-    for (size_t i = 0; i < rf.nchg; i++) {
-        struct xd_node *t = node_get(m, chg[i].ino);
-        if (t)
-            t->reused = false;
-    }
-    evq_clear(&rf.creates);
-    evq_clear(&rf.mods);
-    evq_clear(&rf.dels);
-    free_rlists(&rf.ranges);
-    dvec_free(&rf.removed);
-    dvec_free(&rf.added);
-    free(cand);
-    free(chg);
-    return rc;
-}
-
-int model_attribute(struct xd_model *m, uint64_t txn, struct evq *q)
-{
-    if (!m->npend)
-        return 0;
-    return model_refresh(m, NULL, 0, NULL, 0, false, txn, q);
 }

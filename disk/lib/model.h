@@ -58,6 +58,17 @@ struct xd_pending {
     uint32_t age;
 };
 
+/* A name that went away while its inode still counts it.  ext2 writes
+ * directories one by one, so the other half of a rename may reach the disk a
+ * round later: the name is held (its link kept, as a ghost, so paths still
+ * resolve) until the new name comes (a RENAME), the inode's link count drops
+ * or limbo_ms passes (a DELETE).  See model_limbo.c. */
+struct xd_limbo {
+    uint32_t ino, dir;
+    char *name, *path;
+    uint64_t since_ms;
+};
+
 struct xd_bmap_ent {
     uint64_t pblk, lblk;
     uint32_t len, ino;
@@ -76,6 +87,9 @@ struct xd_model {
     struct xd_bmap_ent *bmap;
     size_t nbmap;
     bool bmap_dirty;
+    struct xd_limbo *limbo;
+    size_t nlimbo, limbo_cap;
+    uint32_t limbo_ms; /* how long a name is held (model_open: 10 s) */
     uint64_t bad; /* hostile structures skipped */
     char err[160];
 };
@@ -102,6 +116,9 @@ void model_note_write(struct xd_model *m, uint64_t blk, uint64_t count);
  */
 int model_refresh(struct xd_model *m, const uint32_t *inos, size_t n, const uint32_t *force,
                   size_t nforce, bool all_known, uint64_t txn, struct evq *q);
+
+/* Does a held name wait past its time?  (The engine then runs a round.) */
+bool model_limbo_due(const struct xd_model *m);
 
 /* Directories that own block `blk` (their entries must be re-read when it changes). */
 size_t model_dirs_in_block(struct xd_model *m, uint64_t blk, uint32_t *out, size_t max);

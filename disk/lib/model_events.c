@@ -185,15 +185,18 @@ void model_events_names(struct refresh *rf)
                     r = &rf->removed.v[j];
                     break;
                 }
-            char *implicit = r || LINUX_S_ISDIR(t->mode) ? NULL
-                                                         : take_name_in_dying_dir(m, t, x->dir, &rf->removed);
-            if (r || implicit || LINUX_S_ISDIR(t->mode)) {
+            /* the old name went a round earlier (held: model_limbo.c) */
+            char *held = r ? NULL : limbo_take(m, t);
+            char *implicit = r || held || LINUX_S_ISDIR(t->mode)
+                                 ? NULL
+                                 : take_name_in_dying_dir(m, t, x->dir, &rf->removed);
+            if (r || held || implicit || LINUX_S_ISDIR(t->mode)) {
                 ev_fill(&ev, XADISK_EV_RENAME, t, txn);
-                ev.old_path = r ? r->old_path : implicit ? implicit : x->old_path;
+                ev.old_path = r ? r->old_path : held ? held : implicit ? implicit : x->old_path;
                 if (r) {
                     r->old_path = NULL;
                     r->consumed = true;
-                } else if (!implicit) {
+                } else if (!held && !implicit) {
                     x->old_path = NULL;
                 }
             } else {
@@ -231,12 +234,38 @@ void model_events_deletes(struct refresh *rf)
     struct gone {
         uint32_t ino;
         char *path;
-    } *gone = malloc((rf->removed.n ? rf->removed.n : 1) * sizeof(*gone));
+    } *gone = malloc((rf->removed.n + m->nlimbo + 1) * sizeof(*gone));
     size_t ngone = 0;
+    /* held names whose inode stopped counting them, or that waited too long */
+    for (size_t i = 0; i < m->nlimbo;) {
+        struct xd_limbo *l = &m->limbo[i];
+        struct xd_node *t = node_get(m, l->ino);
+        /* nlk counts the held names too: the link count still covers them */
+        if (t && !t->reused && t->links >= t->nlk && t->links > 0 && !limbo_expired(m, l)) {
+            i++;
+            continue;
+        }
+        char *path = l->path;
+        l->path = NULL;
+        limbo_remove(m, i, t);
+        if (!t || !path) {
+            free(path);
+            continue;
+        }
+        struct xadisk_event ev;
+        ev_fill(&ev, XADISK_EV_DELETE, t, txn);
+        ev.path = path;
+        ev.nlink = t->nlk && !t->reused ? t->links : 0;
+        if (!t->nlk && gone)
+            gone[ngone++] = (struct gone){t->ino, strdup(path)};
+        evq_push(&rf->dels, &ev);
+    }
     for (size_t i = 0; i < rf->removed.n; i++) {
         struct delta *r = &rf->removed.v[i];
         struct xd_node *t = node_get(m, r->ino);
         if (r->consumed || !t)
+            continue;
+        if (r->name && limbo_hold(m, t, r->dir, r->name, &r->old_path))
             continue;
         struct xadisk_event ev;
         ev_fill(&ev, XADISK_EV_DELETE, t, txn);

@@ -71,12 +71,33 @@ static inline struct xd_node *node_get(const struct xd_model *m, uint32_t ino)
     return u64map_get(&m->nodes, ino);
 }
 
+/* model.c: the store */
 void model_node_free(struct xd_node *n);
+int model_read_state(struct xd_model *m, uint32_t ino, struct istate *st);
+void model_apply_state(struct xd_node *n, const struct istate *st);
+int model_read_dir(struct xd_model *m, uint32_t ino, struct xd_dent **out, size_t *nout);
+void model_free_dents(struct xd_dent *v, size_t n);
+void model_read_extents(struct xd_model *m, struct xd_node *n, struct istate *st);
+struct xd_node *model_new_node(struct xd_model *m, uint32_t ino, struct istate *st);
+int model_add_link(struct xd_node *n, uint32_t parent, const char *name);
 void model_del_link(struct xd_node *n, uint32_t parent, const char *name);
 char *model_path_join(const char *dir, const char *name);
 char *model_join_path(const struct xd_model *m, uint32_t dir, const char *name);
+/* model_blocks.c: data attribution */
 /* Sort, merge and clip to size; returns the count. */
 size_t model_rlist_finish(struct rlist *r, uint64_t size);
+/* Map pending physical writes to (inode, byte range) in `out` (ino -> struct rlist). */
+void model_attribute_pending(struct xd_model *m, struct u64map *out);
+void model_free_rlists(struct u64map *rl);
+
+/* model_limbo.c: names held while the other half of a rename may come. */
+size_t limbo_ghosts(const struct xd_model *m, uint32_t ino);
+bool limbo_hold(struct xd_model *m, struct xd_node *t, uint32_t dir, const char *name,
+                char **path);
+char *limbo_take(struct xd_model *m, struct xd_node *t);
+bool limbo_expired(const struct xd_model *m, const struct xd_limbo *l);
+void limbo_remove(struct xd_model *m, size_t i, struct xd_node *t);
+void limbo_free(struct xd_model *m);
 
 /* model_events.c: the events of a round, by kind, then queued in order. */
 void model_events_names(struct refresh *rf);

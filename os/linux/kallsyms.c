@@ -75,8 +75,10 @@ static void window_free(struct window *w)
 
 static const struct xa_mem_range *range_of(const struct xa_instance *xa, uint64_t pa)
 {
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
-        const struct xa_mem_range *r = &xa->ranges[i];
+    size_t n;
+    const struct xa_mem_range *ranges = xa_mem_ranges(xa, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct xa_mem_range *r = &ranges[i];
         if (pa >= r->start && pa - r->start < r->size)
             return r;
     }
@@ -260,7 +262,7 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
         if (!ksym_reserve(&d->work, XA_PAGE_SIZE))
             return XA_ELIMIT;
         if (d->scanned % PROGRESS_EVERY == 0)
-            xa__progress(xa, "searching memory for the kernel", d->scanned, xa->memsize);
+            xa__progress(xa, "searching memory for the kernel", d->scanned, xa_memsize(xa));
         d->scanned += XA_PAGE_SIZE;
         if (xa__page(xa, pfn, &page) < 0)
             continue;
@@ -312,9 +314,11 @@ static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_lay
         if (rc == 0 || rc == XA_ELIMIT)
             return rc;
     }
+    size_t nr;
+    const struct xa_mem_range *ranges = xa_mem_ranges(xa, &nr);
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < xa->nr_ranges; i++) {
-            uint64_t s = xa->ranges[i].start, e = s + xa->ranges[i].size;
+        for (size_t i = 0; i < nr; i++) {
+            uint64_t s = ranges[i].start, e = s + ranges[i].size;
             if (pass == 0 && s < LOW_SCAN_END)
                 s = LOW_SCAN_END;
             if (pass == 1 && e > LOW_SCAN_END)
@@ -442,9 +446,7 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
 {
     struct window w = {0};
     struct ksym_layout l;
-    uint64_t ram = 0;
-    for (size_t i = 0; i < xa->nr_ranges; i++)
-        ram += xa->ranges[i].size;
+    uint64_t ram = xa_memsize(xa);
     struct discovery d = {.work = {.limit = linux_discovery_budget(ram)}};
     int rc = scan_memory(xa, &w, &l, &d);
     window_free(&d.cache);

@@ -64,12 +64,12 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
     }
     if (rc < 0) {
         char why[XA_ERRMSG_LEN];
-        snprintf(why, sizeof(why), "no kernel types: %.480s", xa->errmsg);
+        snprintf(why, sizeof(why), "no kernel types: %.480s", xa__errmsg(xa));
         note_missing(p->tasks_missing, sizeof(p->tasks_missing), why);
         note_missing(p->modules_missing, sizeof(p->modules_missing), why);
         note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
         snprintf(lx->types_from, sizeof(lx->types_from), "none");
-        xa->errmsg[0] = '\0';
+        xa__clear_error(xa);
     } else {
         linux_offsets_resolve(p);
     }

@@ -60,7 +60,7 @@ struct linux_os {
 
 static inline struct linux_os *linux_os(struct xa_instance *xa)
 {
-    return (struct linux_os *)xa->os;
+    return (struct linux_os *)xa__os_state(xa);
 }
 
 /* kallsyms.c: find the kernel and decode kallsyms into lx->syms; set

@@ -3,7 +3,7 @@
  * and small helpers shared by tasks.c, modules.c and vma.c.
  *
  * linux.c allocates a struct linux_priv whose first member is the
- * struct linux_os of linux.h, so xa->os works with both linux_os() and
+ * struct linux_os of linux.h, so xa__os_state() works with both linux_os() and
  * linux_priv(). Everything here is internal to os/linux/.
  */
 #ifndef XA_OS_LINUX_LXPRIV_H
@@ -47,7 +47,7 @@ struct lx_proc_offsets; /* procinfo.c */
 struct lx_files_offsets; /* files.c */
 
 struct linux_priv {
-    struct linux_os lx; /* first: xa->os points here */
+    struct linux_os lx; /* first: the OS state points here */
     struct lx_proc_offsets *proc; /* resolved on first use (procinfo.c) */
     struct lx_files_offsets *files; /* resolved on first use (files.c) */
     struct linux_more_offsets more;
@@ -69,7 +69,7 @@ struct linux_priv {
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)
 {
-    return (struct linux_priv *)xa->os;
+    return (struct linux_priv *)xa__os_state(xa);
 }
 
 /* btf.c: resolve a dotted member path ("core_layout.base") in struct/union

@@ -406,7 +406,7 @@ int linux_process_args(struct xa_instance *xa, int32_t pid, bool environ, void *
         return xa__prefix_error(xa, rc, "process %d", (int)pid);
     char why[LX_WHY_LEN];
     rc = lx_uargs_copy(read_user, &u, start, end, buf, cap, len, flags, why);
-    xa->errmsg[0] = '\0';
+    xa__clear_error(xa);
     if (rc < 0)
         return xa__set_error(xa, rc, "process %d: %s: %s", (int)pid,
                              environ ? "environment" : "command line", why);

@@ -248,8 +248,10 @@ static int place_kernel(struct xa_instance *xa, struct linux_os *lx, const struc
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     unsigned hits = 0;
-    for (size_t r = 0; r < xa->nr_ranges && hits < MAX_BANNER_HITS; r++) {
-        uint64_t start = xa->ranges[r].start, end = start + xa->ranges[r].size;
+    size_t nr;
+    const struct xa_mem_range *ranges = xa_mem_ranges(xa, &nr);
+    for (size_t r = 0; r < nr && hits < MAX_BANNER_HITS; r++) {
+        uint64_t start = ranges[r].start, end = start + ranges[r].size;
         for (uint64_t pa = start; pa < end && hits < MAX_BANNER_HITS; pa += SCAN_CHUNK) {
             uint64_t len = end - pa < SCAN_CHUNK + BANNER_LEN ? end - pa : SCAN_CHUNK + BANNER_LEN;
             if (xa__read_pa(xa, pa, buf, (size_t)len) < 0)

@@ -83,7 +83,7 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
 {
     const struct linux_os *lx = linux_os(xa);
     if (mm == 0) {
-        *dtb = lx->kernel_dtb ? lx->kernel_dtb : xa->kernel_dtb;
+        *dtb = lx->kernel_dtb ? lx->kernel_dtb : xa_kernel_dtb(xa);
         return 0;
     }
     uint64_t pgd, pa;

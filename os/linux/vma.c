@@ -415,7 +415,7 @@ int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter *
         if (rc < 0) {
             /* Report the error after the VMAs found before it. */
             it->deferred_err = rc;
-            snprintf(it->deferred_msg, sizeof(it->deferred_msg), "%s", xa->errmsg);
+            snprintf(it->deferred_msg, sizeof(it->deferred_msg), "%s", xa__errmsg(xa));
         }
         return 0;
     }
@@ -539,8 +539,7 @@ int linux_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out)
         if (it->pos >= it->nr_vmas) {
             if (!it->deferred_err)
                 return 0;
-            snprintf(xa->errmsg, sizeof(xa->errmsg), "%s", it->deferred_msg);
-            return it->err = it->deferred_err;
+            return it->err = xa__set_error(xa, it->deferred_err, "%s", it->deferred_msg);
         }
         const struct found_vma *f = &it->found[it->pos++];
         rc = read_vma(it, f->vma, out);

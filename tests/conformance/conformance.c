@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/internal.h"
+#include "core/instance.h"
 
 #define MAX_FACTS 32
 #define MAX_EDGE_RANGES 64 /* ranges whose edges are read: enough for any real layout */

@@ -22,7 +22,7 @@
  */
 #include "fuzz_common.h"
 
-#include "core/internal.h"
+#include "core/instance.h"
 
 #ifdef XA_HAVE_QEMU
 #include "backends/qemu/qemu.h"

@@ -14,7 +14,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
 

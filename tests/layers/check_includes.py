@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Fail when a layer of the library includes a header it may not.
 
-Each layer (a directory) may include only the headers its rule allows;
-docs/architecture.md explains the rules.  Only the project's own headers
+Each layer (a directory) may include only the headers its rule allows
+(scripts/layers.py; docs/architecture.md explains them).  The build
+enforces the rules for root-relative includes; this also catches relative
+ones ("../backends/x.h"), which the compiler finds beside the file.  Only the project's own headers
 ("..." includes) are checked.  A name found next to the including file is
 taken as that directory's header.
 
@@ -13,22 +15,8 @@ import os
 import re
 import sys
 
-PUBLIC = ["xenaccess.h", "xenaccess_os.h", "xa_errors.h"]
-
-# layer directory -> headers (repository paths, globs) its files may include
-RULES = {
-    # an architecture sees only itself: the core hands it a read callback
-    "arch": ["arch/*"] + PUBLIC,
-    # a backend sees the backend contract and the core's helpers for it
-    "backends": ["backends/*", "core/mapguard.h", "core/rangemap.h"] + PUBLIC,
-    # an OS layer reads memory through the core's internal API only
-    "os": ["os/*", "core/internal.h", "arch/*"] + PUBLIC,
-    # the core sees the contracts of the layers, not their insides
-    "core": ["core/*", "arch/*.h", "backends/backend.h", "os/os.h"] + PUBLIC,
-    # the disk library and the tap share only the wire protocol and the error codes
-    "disk/lib": ["disk/lib/*", "disk/proto.h", "xadisk.h", "xa_errors.h"],
-    "disk/tap": ["disk/tap/*", "disk/proto.h", "xa_errors.h"],
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from layers import RULES  # noqa: E402  (one list of rules for this check and the build)
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

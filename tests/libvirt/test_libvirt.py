@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 from lvcommon import build_dir, domain_xml, tool  # noqa: E402
-from xatest import copy_for_anyone, skip_or_fail  # noqa: E402
+from xatest import json_lines, copy_for_anyone, skip_or_fail  # noqa: E402
 
 XA_ENOENT, XA_EACCES, XA_ENOTSUP, XA_EGONE = -2, -13, -95, -1007
 XML_FIX = "<memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>"
@@ -126,6 +126,23 @@ def test_xa_ps_matches_guest_ps(domain):
         t, o = truth[pid], ours[pid]
         assert t["kcomm"] == o["comm"], (pid, t, o)
         assert t["ppid"] == o["ppid"] and t["uid"] == o["uid"], (pid, t, o)
+
+
+def test_procview_matches_guest(domain):
+    """Command lines, start times and threads on a libvirt: target equal what
+    the guest's /proc said at boot (its truth's procview section)."""
+    pv = domain.truth["procview"]
+    assert len(pv["procs"]) >= 4, "the guest printed no process views"
+    for key, w in pv["procs"].items():
+        got = json_lines(run_tool("xa-ps", domain.target, "--json", "--pid", key).stdout)
+        assert len(got) == 1 and got[0]["pid"] == int(key)
+        raw = bytes.fromhex(w["cmdline"]).rstrip(b"\0").replace(b"\0", b" ")
+        assert got[0]["cmdline"] == raw.decode("utf-8", "replace"), key
+        assert got[0]["start_boot_ns"] // 10**7 == w["start_ticks"], key
+        threads = json_lines(run_tool("xa-ps", domain.target, "--json", "--threads",
+                                      "--pid", key).stdout)
+        assert sorted((t["tid"], t["comm"]) for t in threads) == \
+            [(t["tid"], t["comm"]) for t in w["threads"]], key
 
 
 def test_conformance(domain):

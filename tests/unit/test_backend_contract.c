@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/internal.h"
+#include "core/instance.h"
 
 struct fake {
     struct xa_backend base;

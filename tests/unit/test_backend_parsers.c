@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "core/internal.h"
+#include "core/instance.h"
 
 #ifdef XA_HAVE_QEMU
 #include "backends/qemu/qemu.h"

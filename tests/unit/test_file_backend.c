@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "backends/backend.h"
-#include "core/internal.h"
+#include "core/instance.h"
 #include "require.h"
 
 /* ---- test scaffolding ------------------------------------------------------ */

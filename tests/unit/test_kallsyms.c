@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "os/linux/kallsyms_tables.h"
 #include "os/linux/linux.h"
 #include "check.h"

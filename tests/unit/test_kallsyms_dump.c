@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "os/linux/linux.h"
 #include "require.h"
 #include "check.h"

@@ -47,12 +47,26 @@ while [ -z "$MARKER_PID" ] && [ $i -lt 60 ]; do
     [ -n "$MARKER_PID" ] || sleep 0.5
 done
 
+# A multi-threaded process with a long command line and environment (the
+# process views: tests/xen/test_xen.py test_procview_matches_domu).
+/xa/workload procview > /tmp/procview.out 2>&1 &
+PV_PID=""
+i=0
+while [ -z "$PV_PID" ] && [ $i -lt 120 ]; do
+    PV_PID=$(sed -n 's/^XA-PROCVIEW pid=\([0-9]*\).*/\1/p' /tmp/procview.out | head -n 1)
+    i=$((i + 1))
+    [ -n "$PV_PID" ] || sleep 0.5
+done
+
 # The idler is started before the truth is taken, so it is in the truth.
 sleep 2147483647 &
 
 T=/tmp/truth.txt
 . /xa/truth.sh
-xa_truth "$MARKER_PID" 499 > $T 2>&1
+{
+    xa_truth "$MARKER_PID" 499
+    xa_truth_procview 1 "$MARKER_PID" $PV_PID
+} > $T 2>&1
 echo "XA-TRUTH-BEGIN"
 cat $T
 echo "XA-TRUTH-END"

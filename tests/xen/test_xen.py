@@ -108,6 +108,25 @@ def test_ps_matches_domu(bed, dom):
 
 
 @pytest.mark.parametrize("dom", KINDS)
+def test_procview_matches_domu(bed, dom):
+    """Command lines, start times and threads on a xen: target equal what
+    the domU's /proc said (its truth's procview section)."""
+    pv = truth(bed, dom)["procview"]
+    assert len(pv["procs"]) >= 3, "the domU printed no process views"
+    ps = {p["pid"]: p for p in ok_json(bed, dom + ".ps")}
+    threads = ok_json(bed, dom + ".threads")
+    for key, w in pv["procs"].items():
+        g = ps.get(int(key))
+        assert g is not None, "pid %s missing" % key
+        raw = bytes.fromhex(w["cmdline"]).rstrip(b"\0").replace(b"\0", b" ")
+        assert g["cmdline"] == raw.decode("utf-8", "replace"), key
+        assert g["start_boot_ns"] // 10**7 == w["start_ticks"], key
+        got = sorted((t["tid"], t["comm"]) for t in threads if t["pid"] == int(key))
+        assert got == [(t["tid"], t["comm"]) for t in w["threads"]], key
+    assert max(len(w["threads"]) for w in pv["procs"].values()) > 1, "no multi-threaded process"
+
+
+@pytest.mark.parametrize("dom", KINDS)
 def test_ps_by_domain_id(bed, dom):
     by_name = {p["pid"] for p in ok_json(bed, dom + ".ps")}
     by_id = {p["pid"] for p in ok_json(bed, dom + ".ps-byid")}
@@ -239,6 +258,16 @@ def one_line_error(b):
     lines = [line for line in b["text"].strip().splitlines() if line]
     assert len(lines) == 1, b["text"]
     return lines[0]
+
+
+def test_signals_reported(bed):
+    """A tool killed by a signal was run again (dom0-run.sh run()); say so."""
+    text = blob(bed, "signals")["text"].strip()
+    if text:
+        print("tools killed by a signal in dom0 and run again:\n" + text)
+    # the same tool twice in a row would be ours, not the emulator's
+    names = [l.split()[0] for l in text.splitlines() if " rc=" in l]
+    assert len(names) <= 2, "more than two tools killed by signals:\n" + text
 
 
 def test_unknown_domain(bed):
