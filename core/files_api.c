@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/internal.h"
+#include "core/instance.h"
 #include "os/os.h"
 
 static int need_op(struct xa_instance *xa, bool have_op, const char *call)
