@@ -115,8 +115,11 @@ static int walk_8byte(const struct x86_paging *pg, unsigned maxphy, uint64_t dtb
     uint64_t rsvd = maxphy < 52 ? bit_range(51, maxphy) : 0;
     if (!pg->nxe)
         rsvd |= PTE_XD;
-    /* PAE PDPTEs have no RW/US/XD: bits 2:1, 8:5 and 63:MAXPHYADDR are reserved. */
-    uint64_t pdpte_rsvd = bit_range(63, maxphy) | bit_range(8, 5) | bit_range(2, 1);
+    /* PAE PDPTEs have no RW/US/XD: bits 2:1, 8:5 and 63:MAXPHYADDR are
+     * reserved, but for bit 5 (accessed): QEMU's TCG sets it in the PDPTEs it
+     * walks (a Debian 686-pae guest's swapper_pg_dir holds 0x...021), and a
+     * walker that refused it could not read such a guest at all. */
+    uint64_t pdpte_rsvd = bit_range(63, maxphy) | bit_range(8, 6) | bit_range(2, 1);
 
     uint64_t table = dtb;
     uint64_t rw = PTE_RW, us = PTE_US, xd = 0;

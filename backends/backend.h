@@ -48,6 +48,11 @@ enum xa_backend_caps {
     XA_CAP_PAUSE = 1u << 2, /* pause/resume work */
     XA_CAP_REGS = 1u << 3,  /* get_vcpu_regs works */
     XA_CAP_STABLE_MAP = 1u << 4, /* map_page pointers stay valid until close: unmap is a no-op */
+    /* Memory is kept by kernel virtual address, not physical (a Windows
+     * triage dump): base.ranges and read_pa take kernel virtual addresses,
+     * there are no page tables, and the core serves the kernel's address
+     * space as itself (no other page-table root can be translated). */
+    XA_CAP_VIRTUAL = 1u << 5,
 };
 
 struct xa_backend_ops;

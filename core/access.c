@@ -38,9 +38,27 @@ int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint
     return 0;
 }
 
+/* A target whose memory is kept by kernel virtual address (XA_CAP_VIRTUAL):
+ * the kernel's addresses are their own "physical" ones; no other address
+ * space exists in it. */
+static bool virtual_target(const struct xa_instance *xa)
+{
+    return xa->be && (xa->be->caps & XA_CAP_VIRTUAL);
+}
+
 int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     dtb = resolve_dtb(xa, dtb);
+    if (virtual_target(xa)) {
+        if (dtb != 0 && dtb != xa->kernel_dtb)
+            return xa__set_error(xa, XA_ENOTSUP,
+                                 "this dump keeps only kernel memory, by virtual address: "
+                                 "there are no page tables to translate 0x%llx through page-table "
+                                 "root 0x%llx",
+                                 (unsigned long long)va, (unsigned long long)dtb);
+        *pa = va;
+        return 0;
+    }
     if (xa->paging.mode == XA_PM_NONE) {
         *pa = va;
         return 0;
@@ -77,6 +95,11 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
         uint64_t pa = 0;
         const uint8_t *page = NULL;
         rc = xa__translate(xa, dtb, va, &pa);
+        /* Kept by virtual address, a page may be there only in part: the
+         * bytes not kept are unknown, not zero. */
+        if (rc == 0 && virtual_target(xa) && !xa__pa_in_ram(xa, pa, chunk))
+            rc = xa__set_error(xa, XA_EFAULT, "kernel virtual 0x%llx (+%zu) is not in the dump",
+                               (unsigned long long)va, chunk);
         if (rc == 0)
             rc = xa__page(xa, pa >> XA_PAGE_SHIFT, &page);
         if (rc < 0)

@@ -80,6 +80,16 @@ int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out)
     return xa__be_vcpu_regs(xa, 0, out);
 }
 
+struct x86_paging xa__kernel_paging(const struct xa_instance *xa)
+{
+    return xa->paging;
+}
+
+bool xa__memory_is_virtual(const struct xa_instance *xa)
+{
+    return (xa->be->caps & XA_CAP_VIRTUAL) != 0;
+}
+
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb)
 {
     if (xa->paging.mode != pg->mode || xa->kernel_dtb != dtb)

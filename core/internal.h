@@ -48,6 +48,12 @@ int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *ou
 /* Set the kernel's paging mode and page-table root (OS discovery, registers). */
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb);
 
+/* The kernel's paging as known now (mode XA_PM_UNKNOWN before it is). */
+struct x86_paging xa__kernel_paging(const struct xa_instance *xa);
+
+/* Memory kept by kernel virtual address (a triage dump): no page tables. */
+bool xa__memory_is_virtual(const struct xa_instance *xa);
+
 /* Registers of vCPU 0 if the backend has them: 0, or XA_ENOTSUP. */
 int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out);
 

@@ -3,6 +3,8 @@
  * checks, then dispatch to the active OS layer (xa->os_ops, os/os.h).
  */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "core/instance.h"
 #include "os/os.h"
@@ -11,6 +13,8 @@
 
 int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts)
 {
+    /* Why each layer said no, joined: the first one's reason stays first. */
+    char why[XA_ERRMSG_LEN] = "";
     size_t n;
     const struct xa_os_ops *const *layers = xa__os_layers(&n);
     for (size_t i = 0; i < n; i++) {
@@ -26,9 +30,13 @@ int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts)
         }
         if (rc != XA_ENOOS)
             return rc;
+        if (xa->errmsg[0]) {
+            size_t len = strlen(why);
+            snprintf(why + len, sizeof(why) - len, "%s%s", len ? "; " : "", xa->errmsg);
+        }
     }
-    if (xa->errmsg[0])
-        return xa__prefix_error(xa, XA_ENOOS, "guest operating system not recognised");
+    if (why[0])
+        return xa__set_error(xa, XA_ENOOS, "guest operating system not recognised: %s", why);
     return xa__set_error(xa, XA_ENOOS, "guest operating system not recognised");
 }
 

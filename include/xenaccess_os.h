@@ -36,6 +36,7 @@ extern "C" {
 enum xa_os_type {
     XA_OS_UNKNOWN = 0,
     XA_OS_LINUX,
+    XA_OS_WINDOWS, /**< Windows x64 (processes and drivers; no memory maps) */
 };
 
 /** What OS discovery found. Strings are borrowed for the life of the handle. */
@@ -428,6 +429,114 @@ XA_API XA_NODISCARD int xa_mount_iter_new(struct xa_instance *xa, int32_t pid,
  *  XA_EBADDATA on links that do not point back, XA_EFAULT on a bad pointer). */
 XA_API XA_NODISCARD int xa_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out);
 XA_API void xa_mount_iter_free(struct xa_mount_iter *it);
+
+/** @} */
+
+/** @defgroup net Sockets
+ *  @{ */
+
+/** Owning processes kept per socket (more are counted in npids). */
+#define XA_NET_PIDS_MAX 16
+/** Room for an address: "[v6]:port", a UNIX path or "@abstract" name. */
+#define XA_NET_ADDR_LEN 128
+
+enum xa_net_flags {
+    XA_NET_FROM_TABLE = 1u << 0, /**< found in a kernel hash table or list */
+    XA_NET_FROM_FD = 1u << 1,    /**< found in a process's fd table */
+    XA_NET_ADDR_CUT = 1u << 2,   /**< a UNIX name longer than XA_NET_ADDR_LEN - 1 */
+};
+
+/** One socket, as /proc/net/{tcp,tcp6,udp,udp6,unix,raw,raw6,packet} shows it. */
+struct xa_socket {
+    char proto[8];       /**< "tcp" "tcp6" "udp" "udp6" "unix" "raw" "raw6" "packet", or
+                              "af<N>" for another family held by a process */
+    int family;          /**< AF_INET 2, AF_INET6 10, AF_UNIX 1, AF_PACKET 17, ... */
+    int type;            /**< SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3, SOCK_SEQPACKET 5 */
+    int protocol;        /**< IPPROTO_* (inet), ETH_P_* (packet, host order) */
+    int state;           /**< sk_state (TCP_ESTABLISHED 1 ... TCP_LISTEN 10), UNIX too */
+    const char *state_name; /**< "ESTABLISHED", "LISTEN", "CLOSE", ... (static) */
+    /** Inet: "127.0.0.1:7001", "[::1]:7003". UNIX: the bound path, "@name"
+     *  for an abstract name (its NULs shown as '@', as /proc does), "" when
+     *  unbound; raw bytes the guest chose, escape them to print. Packet: "". */
+    char local[XA_NET_ADDR_LEN];
+    char remote[XA_NET_ADDR_LEN]; /**< inet peer; UNIX and packet: "" */
+    uint64_t inode;      /**< socket inode, 0 when no file holds it */
+    uint32_t rx_queue, tx_queue; /**< as /proc/net shows them (listeners: backlog, max) */
+    uint32_t uid;        /**< sock_i_uid: owner of the socket inode */
+    int ifindex;         /**< packet sockets: bound interface, 0 for all */
+    uint64_t sk;         /**< struct sock (or sock_common) address */
+    uint32_t flags;      /**< enum xa_net_flags */
+    uint32_t npids;      /**< processes holding it; the first XA_NET_PIDS_MAX in pids */
+    int32_t pids[XA_NET_PIDS_MAX]; /**< ascending */
+};
+
+struct xa_net_iter;
+
+/**
+ * @brief All sockets of the guest's initial network namespace: those in the
+ * kernel's tables (TCP established and listening hashes, UDP, raw, UNIX,
+ * packet lists) and those in processes' fd tables, each once (by struct
+ * sock address), with the pids holding it. The walk happens here; the
+ * iterator hands out the result. Free before xa_destroy().
+ * @return 0, XA_ENOTSUP (no BTF, or members missing: the message names
+ *         them), XA_ENOMEM, a memory error. A table walk that fails (a
+ *         cycle, a chain too long, a bad pointer) does not fail the call:
+ *         the sockets found before it come out, then xa_net_iter_next()
+ *         returns that error (a partial list).
+ */
+XA_API XA_NODISCARD int xa_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out);
+/** @return 1, 0 at end, negative error after the sockets found (partial list). */
+XA_API XA_NODISCARD int xa_net_iter_next(struct xa_net_iter *it, struct xa_socket *out);
+XA_API void xa_net_iter_free(struct xa_net_iter *it);
+
+/** @} */
+
+/** @defgroup kmsg Kernel log
+ *  @{ */
+
+/** Most text bytes returned per record (the kernel's own lines are shorter). */
+#define XA_KMSG_TEXT_MAX 4096
+
+enum xa_kmsg_flags {
+    XA_KMSG_TRUNCATED = 1u << 0, /**< text longer than XA_KMSG_TEXT_MAX, or than its block */
+};
+
+/** One record of the printk ring buffer (kernels 5.10+). */
+struct xa_kmsg {
+    uint64_t seq;      /**< sequence number, as /dev/kmsg shows it */
+    uint64_t ts_ns;    /**< local clock at printk, ns since boot */
+    uint8_t level;     /**< 0 (emerg) .. 7 (debug) */
+    uint8_t facility;  /**< 0 kernel, 1 user, ... */
+    uint32_t caller_id; /**< thread id or 0x80000000 | CPU */
+    uint32_t flags;    /**< enum xa_kmsg_flags */
+    /** Records missing just before this one: overwritten by newer ones
+     *  (for the first record: since @p from_seq of xa_kmsg_iter_new), or
+     *  being rewritten while read. */
+    uint64_t dropped;
+    size_t text_len;
+    char text[XA_KMSG_TEXT_MAX + 1]; /**< the guest's bytes, NUL-terminated (may hold NULs) */
+};
+
+struct xa_kmsg_iter;
+
+/**
+ * @brief Walk the kernel log from sequence number @p from_seq (0: from the
+ * oldest record kept) to the newest record committed when called. Free
+ * before xa_destroy(). On a live guest, records being written are not
+ * returned yet (call again from the next seq to follow the log).
+ * @return 0, XA_ENOTSUP (no BTF, a kernel without struct
+ *         printk_ringbuffer), XA_ENOENT (no prb symbol), XA_EBADDATA (a
+ *         ring whose sizes or positions are implausible), XA_ENOMEM, a
+ *         memory error.
+ */
+XA_API XA_NODISCARD int xa_kmsg_iter_new(struct xa_instance *xa, uint64_t from_seq,
+                                         struct xa_kmsg_iter **out);
+/** @return 1, 0 at end, negative error (partial: the records before it stay valid). */
+XA_API XA_NODISCARD int xa_kmsg_iter_next(struct xa_kmsg_iter *it, struct xa_kmsg *out);
+/** @brief The sequence number the next new record will have (call after
+ *  the walk: where a follower starts next time). */
+XA_API uint64_t xa_kmsg_iter_next_seq(const struct xa_kmsg_iter *it);
+XA_API void xa_kmsg_iter_free(struct xa_kmsg_iter *it);
 
 /** @} */
 

@@ -10,6 +10,7 @@
 
 static const struct xa_os_ops *const os_table[] = {
     &xa_os_linux,
+    &xa_os_windows, /* after Linux: its memory search is the longer */
 };
 
 const struct xa_os_ops *const *xa__os_layers(size_t *count)

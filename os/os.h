@@ -95,9 +95,19 @@ struct xa_os_ops {
     int (*mount_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_mount_iter **out);
     int (*mount_iter_next)(struct xa_mount_iter *it, struct xa_mount *out);
     void (*mount_iter_free)(struct xa_mount_iter *it);
+
+    /* Sockets and the kernel log (core/netlog_api.c); NULL when the layer has none. */
+    int (*net_iter_new)(struct xa_instance *xa, struct xa_net_iter **out);
+    int (*net_iter_next)(struct xa_net_iter *it, struct xa_socket *out);
+    void (*net_iter_free)(struct xa_net_iter *it);
+    int (*kmsg_iter_new)(struct xa_instance *xa, uint64_t from_seq, struct xa_kmsg_iter **out);
+    int (*kmsg_iter_next)(struct xa_kmsg_iter *it, struct xa_kmsg *out);
+    uint64_t (*kmsg_iter_next_seq)(const struct xa_kmsg_iter *it);
+    void (*kmsg_iter_free)(struct xa_kmsg_iter *it);
 };
 
 extern const struct xa_os_ops xa_os_linux;
+extern const struct xa_os_ops xa_os_windows;
 
 /* The registry (os/os.c): the OS layers xa_init() tries, in order; one that
  * answers XA_ENOOS lets the next one try.  The core runs them

@@ -18,6 +18,13 @@ if [ -f scripts/deps.extra ]; then
     PKGS="$PKGS $(grep -v '^#' scripts/deps.extra | tr '\n' ' ')"
 fi
 
+# 32-bit test guests (tests/guest/harness.py Guest32): Debian's i386 kernels
+# and busybox are fetched with apt-get download, which needs the architecture.
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    dpkg --add-architecture i386
+    apt-get update -qq >/dev/null || true
+fi
+
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -38,8 +38,9 @@ ninja -C "$XA_BUILD" >"$LOG/build.log" 2>&1 || { tail -40 "$LOG/build.log"; echo
 passed=0; failed=0; skipped=0
 
 step "guest dumps (real Debian kernel under QEMU TCG; cached)"
-for kind in l4 l5; do
+for kind in l4 l5 i386 i386pae; do
     flag=""; [ $kind = l5 ] && flag="--la57"
+    case $kind in i386*) flag="--arch $kind" ;; esac  # 32-bit guests (issue 18)
     if ! /usr/bin/python3 tests/guest/harness.py make-dumps --out "$XA_TEST_DUMPS/$kind" $flag \
         >"$LOG/dumps-$kind.log" 2>&1; then
         echo "making $kind dumps failed (the tests that need them cannot run):"

@@ -127,5 +127,7 @@ void tool_json_line(json_object *obj);
  */
 int tool_partial(struct xa_instance *xa, int rc, bool json, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with the message given (one saved before later calls replaced it). */
+int tool_partial_msg(int rc, bool json, const char *what, const char *msg);
 
 #endif /* XA_TOOL_H */

@@ -52,11 +52,16 @@ int tool_partial(struct xa_instance *xa, int rc, bool json, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    tool_warn("%s: %s", what, xa_errmsg(xa));
+    return tool_partial_msg(rc, json, what, xa_errmsg(xa));
+}
+
+int tool_partial_msg(int rc, bool json, const char *what, const char *msg)
+{
+    tool_warn("%s: %s", what, msg);
     if (json) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "partial", json_object_new_boolean(1));
-        tool_json_str(o, "error", xa_errmsg(xa));
+        tool_json_str(o, "error", msg);
         json_object_object_add(o, "code", json_object_new_int(rc));
         tool_json_line(o);
     }

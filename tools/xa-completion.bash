@@ -69,5 +69,6 @@ _xa_complete_word() {
     [ ${#COMPREPLY[@]} -gt 0 ] && compopt -o nospace 2>/dev/null
 }
 
-complete -F _xa_complete xa-info xa-ps xa-sym xa-read xa-modules xa-maps xa-disk-tap xa-disk-monitor \
-    xa-files xa-mounts
+complete -F _xa_complete xa-info xa-ps xa-sym xa-read xa-modules xa-maps xa-disk-tap xa-disk-monitor
+complete -F _xa_complete xa-net xa-dmesg
+complete -F _xa_complete xa-files xa-mounts

@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         json_object_object_add(j, "ranges", ranges);
         json_object_object_add(j, "vcpus", json_object_new_int((int)xa_vcpu_count(xa)));
         json_object_object_add(j, "live", json_object_new_boolean(xa_is_live(xa)));
-        tool_json_str(j, "os", "linux");
+        tool_json_str(j, "os", info.type == XA_OS_WINDOWS ? "windows" : "linux");
         tool_json_str(j, "version", info.version);
         tool_json_str(j, "release", info.release);
         tool_json_str(j, "paging", xa_page_mode_name(info.page_mode));
@@ -59,6 +59,7 @@ int main(int argc, char **argv)
             printf("              0x%012" PRIx64 "-0x%012" PRIx64 "\n", r[i].start,
                    r[i].start + r[i].size);
         printf("vcpus:        %u%s\n", xa_vcpu_count(xa), xa_is_live(xa) ? " (live)" : "");
+        printf("os:           %s\n", info.type == XA_OS_WINDOWS ? "Windows" : "Linux");
         printf("kernel:       %s\n", tool_text(info.version, 0));
         printf("release:      %s\n", tool_text(info.release, 0));
         printf("paging:       %s\n", xa_page_mode_name(info.page_mode));

@@ -421,6 +421,9 @@ int main(int argc, char **argv)
         } else {
             rc = collect(xa, &l);
         }
+        /* Kept: reading each process's details below replaces the message. */
+        char walk_msg[600];
+        snprintf(walk_msg, sizeof(walk_msg), "%s", rc < 0 ? xa_errmsg(xa) : "");
         if (rc < 0 && l.n == 0) {
             char msg[600];
             snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
@@ -435,7 +438,7 @@ int main(int argc, char **argv)
         else
             print_table(xa, &l, o.json);
         if (rc < 0)
-            code = tool_partial(xa, rc, o.json, "process list is partial");
+            code = tool_partial_msg(rc, o.json, "process list is partial", walk_msg);
         else if (trc < 0)
             code = tool_partial(xa, trc, o.json, "a thread list is partial");
         else if (detail_rc < 0) {

@@ -412,9 +412,13 @@ int elf_core_parse(const uint8_t *img, uint64_t size, struct elf_core *core, cha
     if (eh.e_type != ET_CORE)
         return fail(err, errlen, XA_EFORMAT, "ELF file is not a core dump (type %u, %s)",
                     eh.e_type, elf_type_name(eh.e_type));
-    if (eh.e_machine != EM_X86_64)
+    /* qemu-system-i386 writes ELF64 cores too (its firmware ends at 4 GiB)
+     * with EM_386, the same QEMU notes and a 32-bit NT_PRSTATUS (too short
+     * for the x86-64 layout, so never read). */
+    if (eh.e_machine != EM_X86_64 && eh.e_machine != EM_386)
         return fail(err, errlen, XA_EFORMAT,
-                    "ELF core is not for x86-64 (e_machine %u); only x86-64 is supported",
+                    "ELF core is not for x86 (e_machine %u); only x86-64 and i386 cores "
+                    "are supported",
                     eh.e_machine);
     if (eh.e_phentsize != sizeof(Elf64_Phdr))
         return fail(err, errlen, XA_EBADDATA, "ELF core has e_phentsize %u, expected %zu",

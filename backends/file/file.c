@@ -4,9 +4,12 @@
  * Formats, detected from content (never from the name):
  *  - ELF64 x86-64 core from QEMU dump-guest-memory (elf.c), with registers;
  *  - LiME (Linux Memory Extractor) images, ranges from their headers;
+ *  - Windows crash dumps (windmp.c): full and bitmap dumps (physical), and
+ *    triage dumps, whose memory is kept by kernel virtual address
+ *    (XA_CAP_VIRTUAL); registers and page-table root from the header;
  *  - raw: guest-physical memory from address 0, anything not recognised as
  *    something else. Known non-dump files (compressed files, disk images,
- *    kernels, executables, kdump/Windows dumps) are rejected by name.
+ *    kernels, executables, kdump files) are rejected by name.
  *
  * map_page returns a pointer into the mapping when the page is file-backed in
  * one segment, a shared zero page when it is all zero-fill (p_memsz beyond
@@ -36,6 +39,7 @@
 
 #include "backends/backend.h"
 #include "backends/file/file_layout.h"
+#include "backends/file/windmp.h"
 #include "core/mapguard.h"
 #include "core/rangemap.h"
 
@@ -86,8 +90,6 @@ static const struct magic not_dumps[] = {
     {0, "QFI\xfb", 4, "a qcow2 disk image"},
     {0, "KDUMP   ", 8, "a compressed kdump file (use dump-guest-memory without -z/-l/-s)"},
     {0, "makedumpfile", 12, "a flattened makedumpfile dump"},
-    {0, "PAGEDU64", 8, "a Windows crash dump"},
-    {0, "PAGEDUMP", 8, "a Windows crash dump"},
     {0x202, "HdrS", 4, "a Linux kernel image (bzImage)"},
 };
 
@@ -212,6 +214,29 @@ static int parse_elf(struct file_backend *f)
     return 0;
 }
 
+static int parse_windows(struct file_backend *f)
+{
+    char why[256];
+    struct windmp d;
+    int rc = windmp_parse(f->map, f->map_len, &d, why, sizeof(why));
+    if (rc < 0)
+        return xa__set_error(f->base.xa, rc, "file:%s: %s", f->path, why);
+    f->segs = d.segs;
+    f->nr_segs = d.nr_segs;
+    if (d.have_regs) {
+        f->vcpus = calloc(1, sizeof(*f->vcpus));
+        if (!f->vcpus)
+            return xa__set_error(f->base.xa, XA_ENOMEM, "file:%s: out of memory", f->path);
+        f->vcpus[0] = d.regs; /* the context record: the CPU that crashed */
+        f->base.nr_vcpus = 1;
+        f->base.caps |= XA_CAP_REGS;
+    }
+    if (d.kind == WINDMP_TRIAGE)
+        f->base.caps |= XA_CAP_VIRTUAL;
+    windmp_describe(&d, f->base.method, sizeof(f->base.method));
+    return 0;
+}
+
 static int parse_raw(struct file_backend *f)
 {
     f->segs = calloc(1, sizeof(*f->segs));
@@ -254,6 +279,8 @@ static int detect_and_parse(struct file_backend *f)
         return parse_elf(f);
     if (is_lime(img, size))
         return parse_lime(f);
+    if (windmp_has_magic(img, size))
+        return parse_windows(f);
     if (size < XA_PAGE_SIZE)
         return xa__set_error(f->base.xa, XA_EFORMAT,
                              "file:%s: only %llu bytes, smaller than one page: not a memory "

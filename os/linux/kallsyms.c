@@ -241,7 +241,8 @@ static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
         return XA_ELIMIT;
     if (hi <= lo || xa__read_pa(xa, lo, buf, (size_t)(hi - lo)) < 0)
         return XA_ENOENT;
-    for (uint64_t s = lo; s <= pa && s < hi; s += 8) {
+    /* 4-byte steps: 32-bit kernels align the index to 4 only. */
+    for (uint64_t s = lo; s <= pa && s < hi; s += 4) {
         if (s == *last_tried ||
             !ksym_looks_like_token_index(buf + (s - lo), (size_t)(hi - s)))
             continue;
@@ -462,6 +463,7 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
         return xa__set_error(xa, XA_ENOOS,
                              "no Linux kernel found in guest memory (no kallsyms tables)");
     uint64_t tables_pa = w.pa + l.token_table;
+    unsigned ptr_size = l.ptr_size;
     symtab_free(&lx->syms);
     rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
     window_free(&w);
@@ -474,6 +476,9 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
     rc = symtab_freeze(&lx->syms);
     if (rc < 0)
         return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
+
+    if (ptr_size == 4) /* a 32-bit x86 kernel (kernel32.c) */
+        return linux_kernel32_discover(xa, lx, tables_pa);
 
     const struct linux_symtab *t = &lx->syms;
     uint64_t phys_base = 0, text = 0, banner = 0, pgt = 0;

@@ -12,6 +12,11 @@
 #include "xenaccess.h"
 
 #define ALIGN8(x) (((x) + 7) & ~(size_t)7)
+/* Round @x up to @a, a power of two (the table alignment: 8 or 4). */
+#define ALIGN_TO(x, a) (((x) + (a) - 1) & ~(size_t)((a) - 1))
+
+/* Lowest relative_base a 32-bit kernel can have (PAGE_OFFSET of VMSPLIT_1G). */
+#define KERNEL32_MIN 0x40000000u
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -74,7 +79,11 @@ int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
     if (start == 0 || q - start > KSYM_TOKEN_MAX || start < last)
         return XA_ENOENT;
     size_t table = start - last;
-    if (table % 8 != 0 || ALIGN8(q + 1) != token_index)
+    /* 64-bit: both 8-aligned; 32-bit: both 4-aligned (either may be 8-aligned
+     * by chance, which ksym_find_tables tells apart). */
+    bool aligned8 = table % 8 == 0 && ALIGN8(q + 1) == token_index;
+    bool aligned4 = table % 4 == 0 && ALIGN_TO(q + 1, 4) == token_index;
+    if (!aligned8 && !aligned4)
         return XA_ENOENT;
 
     for (int i = 0; i < 256; i++) {
@@ -214,7 +223,8 @@ static bool markers_plausible(const uint8_t *buf, size_t m, size_t count, size_t
  */
 static bool try_num_syms_at(const uint8_t *buf, size_t s, uint32_t n, struct ksym_layout *l)
 {
-    size_t names = s + 8;
+    const size_t a = l->ptr_size; /* table alignment */
+    size_t names = s + a;
     size_t nmark = ((size_t)n + 255) / 256;
     for (int seqs = 0; seqs <= 1; seqs++) {
         size_t mend = l->token_table;
@@ -222,16 +232,16 @@ static bool try_num_syms_at(const uint8_t *buf, size_t s, uint32_t n, struct ksy
             size_t seqs_size = (size_t)n * 3;
             if (seqs_size > mend)
                 continue;
-            size_t ss = (mend - seqs_size) & ~(size_t)7;
-            if (ALIGN8(ss + seqs_size) != mend)
+            size_t ss = (mend - seqs_size) & ~(a - 1);
+            if (ALIGN_TO(ss + seqs_size, a) != mend)
                 continue;
             mend = ss;
         }
-        for (size_t msize = 4; msize <= 8; msize += 4) {
+        for (size_t msize = 4; msize <= a; msize += 4) {
             if (nmark * msize > mend)
                 continue;
-            size_t ms = (mend - nmark * msize) & ~(size_t)7;
-            if (ALIGN8(ms + nmark * msize) != mend || ms <= names)
+            size_t ms = (mend - nmark * msize) & ~(a - 1);
+            if (ALIGN_TO(ms + nmark * msize, a) != mend || ms <= names)
                 continue;
             size_t names_size = ms - names;
             /* Each name takes at least 2 bytes (length + one token). */
@@ -257,6 +267,8 @@ static bool try_num_syms_at(const uint8_t *buf, size_t s, uint32_t n, struct ksy
 static uint64_t sym_addr(const uint8_t *buf, const struct ksym_layout *l, uint32_t i)
 {
     int32_t off = (int32_t)get32(buf + l->offsets + (size_t)i * 4);
+    if (l->ptr_size == 4) /* addresses wrap at 32 bits */
+        return (uint32_t)(l->relative_base + (uint32_t)off);
     if (!l->absolute_percpu)
         return l->relative_base + (uint32_t)off;
     if (off >= 0)
@@ -268,10 +280,13 @@ static uint64_t sym_addr(const uint8_t *buf, const struct ksym_layout *l, uint32
 static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r,
                               struct ksym_layout *l)
 {
-    if (o > len || len - o < (size_t)l->num_syms * 4 || r > len || len - r < 8)
+    if (o > len || len - o < (size_t)l->num_syms * 4 || r > len || len - r < l->ptr_size)
         return false;
-    uint64_t base = get64(buf + r);
-    if (!(base >> 63) || !ksym_spend(l->work, 2 * (uint64_t)l->num_syms * 4))
+    /* relative_base is a kernel address: the upper half on 64-bit, at or
+     * above the lowest PAGE_OFFSET on 32-bit. */
+    uint64_t base = l->ptr_size == 4 ? get32(buf + r) : get64(buf + r);
+    bool kernel = l->ptr_size == 4 ? base >= KERNEL32_MIN : (base >> 63) != 0;
+    if (!kernel || !ksym_spend(l->work, 2 * (uint64_t)l->num_syms * 4))
         return false;
     size_t negative = 0;
     for (uint32_t i = 0; i < l->num_syms; i++)
@@ -279,7 +294,8 @@ static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r
     l->offsets = o;
     l->relative_base_at = r;
     l->relative_base = base;
-    l->absolute_percpu = negative > l->num_syms / 2;
+    /* Only x86-64 SMP kernels use the absolute per-cpu rule. */
+    l->absolute_percpu = l->ptr_size == 8 && negative > l->num_syms / 2;
     size_t descents = 0;
     uint64_t prev = 0;
     for (uint32_t i = 0; i < l->num_syms; i++) {
@@ -295,6 +311,7 @@ static bool offsets_plausible(const uint8_t *buf, size_t len, size_t o, size_t r
  * what a byte of the page scan costs, so that the budget bounds time). */
 #define POSITION_COST 32 /* one index entry looked at */
 #define TRY_COST 256     /* one num_syms candidate tried (4 layouts) */
+#define WORD32_COST 16   /* one 4-byte word of the 32-bit num_syms scan */
 
 static bool num_syms_word(const uint8_t *buf, size_t s)
 {
@@ -319,12 +336,10 @@ static bool distance_fits(uint64_t n, uint64_t dist)
     return dist >= 8 + 2 * n && dist <= 8 + n * (2 + KSYM_NAME_MAX + 3 + 1) + 64;
 }
 
-int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
+/* num_syms of a 64-bit kernel: the closest 8-aligned word below the tables
+ * that fits (u32, then zero padding up to the 8-aligned names). */
+static bool find_num_syms64(const uint8_t *buf, size_t len, struct ksym_layout *l)
 {
-    if (l->token_table >= len || l->token_index > len ||
-        len - l->token_index < KSYM_TOKEN_INDEX_SIZE)
-        return XA_ENOENT;
-    /* num_syms: the closest 8-aligned word below the tables that fits. */
     bool found = false;
     size_t scanned = 0, top = l->token_table & ~(size_t)7;
     if (l->syms_pos) {
@@ -356,26 +371,69 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
                 found = try_num_syms_at(buf, s, get32(buf + s), l);
         }
     }
-    if (l->work && l->work->exhausted)
-        return XA_ELIMIT;
-    if (!found)
-        return XA_ENOENT;
+    return found;
+}
 
+/* num_syms of a 32-bit kernel: a 4-aligned u32 directly followed by the
+ * names, so no zero padding narrows the search; the distance to the token
+ * table does, before any table is read. */
+static bool find_num_syms32(const uint8_t *buf, struct ksym_layout *l)
+{
+    bool found = false;
+    size_t scanned = 0, top = l->token_table & ~(size_t)3;
+    for (size_t s = top; s >= 4 && !found;) {
+        s -= 4;
+        if (++scanned % 4096 == 0 && !ksym_spend(l->work, 4096 * WORD32_COST))
+            break;
+        uint32_t n = get32(buf + s);
+        if (n != 0 && n <= LINUX_SYMTAB_MAX && distance_fits(n, top - s) &&
+            ksym_spend(l->work, TRY_COST))
+            found = try_num_syms_at(buf, s, n, l);
+    }
+    return found;
+}
+
+/* Offsets and relative_base for the num_syms found, in either order. */
+static bool find_offsets(const uint8_t *buf, size_t len, struct ksym_layout *l)
+{
+    const size_t a = l->ptr_size;
     size_t n4 = (size_t)l->num_syms * 4;
     /* Old order: offsets, relative_base, then num_syms. */
-    if (l->num_syms_at >= 8 + n4) {
-        size_t r = l->num_syms_at - 8;
-        size_t o = (r - n4) & ~(size_t)7;
+    if (l->num_syms_at >= a + n4) {
+        size_t r = l->num_syms_at - a;
+        size_t o = (r - n4) & ~(a - 1);
         l->new_order = false;
-        if (ALIGN8(o + n4) == r && offsets_plausible(buf, len, o, r, l))
-            return 0;
+        if (ALIGN_TO(o + n4, a) == r && offsets_plausible(buf, len, o, r, l))
+            return true;
     }
     /* 6.4+ order: offsets and relative_base after the token index. */
-    size_t o = ALIGN8(l->token_index + KSYM_TOKEN_INDEX_SIZE);
+    size_t o = ALIGN_TO(l->token_index + KSYM_TOKEN_INDEX_SIZE, a);
     l->new_order = true;
-    if (o <= len && offsets_plausible(buf, len, o, ALIGN8(o + n4), l))
-        return 0;
-    return l->work && l->work->exhausted ? XA_ELIMIT : XA_ENOENT;
+    return o <= len && offsets_plausible(buf, len, o, ALIGN_TO(o + n4, a), l);
+}
+
+int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
+{
+    if (l->token_table >= len || l->token_index > len ||
+        len - l->token_index < KSYM_TOKEN_INDEX_SIZE)
+        return XA_ENOENT;
+    /* A 64-bit layout first (8-aligned tables), then a 32-bit one. */
+    static const unsigned ptr_sizes[] = {8, 4};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned p = ptr_sizes[i];
+        if (l->token_table % p != 0 || l->token_index % p != 0)
+            continue;
+        l->ptr_size = p;
+        bool found = p == 8 ? find_num_syms64(buf, len, l) : find_num_syms32(buf, l);
+        if (l->work && l->work->exhausted)
+            return XA_ELIMIT;
+        if (found && find_offsets(buf, len, l))
+            return 0;
+        if (l->work && l->work->exhausted)
+            return XA_ELIMIT;
+    }
+    l->ptr_size = 0;
+    return XA_ENOENT;
 }
 
 int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,

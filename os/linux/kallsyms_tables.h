@@ -12,6 +12,10 @@
  * 6.1 stable kernels, e.g. Debian's.) The token_index/token_table pair is the
  * anchor; everything else is found relative to it and cross-checked.
  *
+ * 32-bit kernels align each table to 4 bytes (ALGN is .balign 4 where
+ * BITS_PER_LONG is 32) and relative_base is 4 bytes; the layout's ptr_size
+ * says which kind was found.
+ *
  * All buffer offsets are relative to a buffer whose start is 8-byte aligned
  * in guest memory, so that offset alignment equals address alignment.
  */
@@ -76,6 +80,7 @@ struct ksym_layout {
     bool new_order;       /* 6.4+ order: offsets after token_index */
     bool has_seqs;        /* kallsyms_seqs_of_names between markers and tokens */
     bool absolute_percpu; /* CONFIG_KALLSYMS_ABSOLUTE_PERCPU address rule */
+    unsigned ptr_size;    /* the guest's pointer size, 8 or 4 (set by ksym_find_tables) */
 };
 
 /*
@@ -88,7 +93,8 @@ bool ksym_looks_like_token_index(const uint8_t *p, size_t avail);
 /*
  * The token table that @token_index (buffer offset) indexes: it must end
  * just before the index, hold 256 NUL-terminated printable tokens and start
- * 8-byte aligned. 0 with *token_table set, or XA_ENOENT.
+ * aligned as a 64-bit (8 bytes) or a 32-bit (4 bytes) kernel aligns it.
+ * 0 with *token_table set, or XA_ENOENT.
  */
 int ksym_find_token_table(const uint8_t *buf, size_t len, size_t token_index,
                           size_t *token_table);

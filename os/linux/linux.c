@@ -8,6 +8,7 @@
 
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
+#include "os/linux/netlog.h"
 #include "os/linux/procinfo.h"
 #include "os/linux/files.h"
 
@@ -21,6 +22,8 @@ static void linux_destroy(void *state)
     free(p->pid_index);
     linux_procinfo_free(p);
     linux_files_free(p);
+    linux_net_free(p);
+    linux_kmsg_free(p);
     symtab_free(&p->lx.syms);
     linux_btf_free(&p->lx);
     free(p);
@@ -72,6 +75,17 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
         xa__clear_error(xa);
     } else {
         linux_offsets_resolve(p);
+    }
+
+    /* The walks read kernel pointers as 8 bytes: on a 32-bit kernel they
+     * would misread every link, so they say so instead (kernel32.c). */
+    if (lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE) {
+        const char *why = "32-bit kernel: the process, module and memory-map walks read "
+                          "8-byte kernel pointers and do not support 4-byte ones yet "
+                          "(kernel symbols and memory are supported)";
+        note_missing(p->tasks_missing, sizeof(p->tasks_missing), why);
+        note_missing(p->modules_missing, sizeof(p->modules_missing), why);
+        note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
     }
 
     uint64_t a;
@@ -167,4 +181,11 @@ const struct xa_os_ops xa_os_linux = {
     .mount_iter_new = linux_mount_iter_new,
     .mount_iter_next = linux_mount_iter_next,
     .mount_iter_free = linux_mount_iter_free,
+    .net_iter_new = linux_net_iter_new,
+    .net_iter_next = linux_net_iter_next,
+    .net_iter_free = linux_net_iter_free,
+    .kmsg_iter_new = linux_kmsg_iter_new,
+    .kmsg_iter_next = linux_kmsg_iter_next,
+    .kmsg_iter_next_seq = linux_kmsg_iter_next_seq,
+    .kmsg_iter_free = linux_kmsg_iter_free,
 };

@@ -5,6 +5,7 @@
  *   linux.c     glue: init sequence, struct xa_os_ops, get_info
  *   symtab.c    the symbol table (name <-> address), whatever filled it
  *   kallsyms.c  find the kernel in memory and decode its kallsyms tables
+ *   kernel32.c  the rest of discovery for 32-bit x86 kernels (PAE or not)
  *   sysmap.c    symbols from a user-given System.map
  *   btf.c       kernel BTF from guest memory or a file (libbpf); offsets by name
  *   tasks.c     process list (init_task.tasks), pid lookup
@@ -70,6 +71,11 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx);
 /* kallsyms.c: the work budget of discovery on @ram bytes of guest RAM (one
  * unit per byte scanned, copied or examined; docs/limits.md). */
 uint64_t linux_discovery_budget(uint64_t ram);
+
+/* kernel32.c: the rest of discovery for a 32-bit x86 kernel whose kallsyms
+ * (decoded into lx->syms, frozen) lie at guest-physical @tables_pa: page
+ * offset, paging mode and page tables from memory, version. */
+int linux_kernel32_discover(struct xa_instance *xa, struct linux_os *lx, uint64_t tables_pa);
 
 /* sysmap.c: load symbols from a System.map; the KASLR slide is found in
  * memory. Sets the same fields as discovery. */

@@ -120,6 +120,25 @@ ARGS_ABSENT, ARGS_TRUNCATED = 1, 2
 PROC_EXE, PROC_CWD, PROC_ROOT = 0, 1, 2
 
 
+NET_PIDS_MAX, NET_ADDR_LEN, KMSG_TEXT_MAX = 16, 128, 4096
+
+
+class Socket(ctypes.Structure):
+    _fields_ = [("proto", ctypes.c_char * 8), ("family", cint), ("type", cint),
+                ("protocol", cint), ("state", cint), ("state_name", S),
+                ("local", ctypes.c_char * NET_ADDR_LEN), ("remote", ctypes.c_char * NET_ADDR_LEN),
+                ("inode", u64), ("rx_queue", u32), ("tx_queue", u32), ("uid", u32),
+                ("ifindex", cint), ("sk", u64), ("flags", u32), ("npids", u32),
+                ("pids", i32 * NET_PIDS_MAX)]
+
+
+class Kmsg(ctypes.Structure):
+    _fields_ = [("seq", u64), ("ts_ns", u64), ("level", ctypes.c_uint8),
+                ("facility", ctypes.c_uint8), ("caller_id", u32), ("flags", u32),
+                ("dropped", u64), ("text_len", size_t),
+                ("text", ctypes.c_char * (KMSG_TEXT_MAX + 1))]
+
+
 SYM_FN = ctypes.CFUNCTYPE(cint, S, u64, ctypes.c_char, P)
 
 
@@ -219,6 +238,13 @@ XA_PROTOS = [
     ("xa_mount_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
     ("xa_mount_iter_next", cint, [P, ctypes.POINTER(Mount)]),
     ("xa_mount_iter_free", None, [P]),
+    ("xa_net_iter_new", cint, [P, ctypes.POINTER(P)]),
+    ("xa_net_iter_next", cint, [P, ctypes.POINTER(Socket)]),
+    ("xa_net_iter_free", None, [P]),
+    ("xa_kmsg_iter_new", cint, [P, u64, ctypes.POINTER(P)]),
+    ("xa_kmsg_iter_next", cint, [P, ctypes.POINTER(Kmsg)]),
+    ("xa_kmsg_iter_next_seq", u64, [P]),
+    ("xa_kmsg_iter_free", None, [P]),
 ]
 
 XADISK_PROTOS = [

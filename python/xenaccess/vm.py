@@ -108,6 +108,38 @@ class Mount:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Socket:
+    """A socket as /proc/net shows it (see xa_socket in xenaccess_os.h)."""
+    proto: str      # "tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet"
+    state: str      # "ESTABLISHED", "LISTEN", "CLOSE", ...
+    local: bytes    # "127.0.0.1:7001", "[::1]:7003", a UNIX path or "@abstract"
+    remote: bytes
+    inode: int      # 0 when no file holds it
+    pids: tuple     # processes holding it
+    rx_queue: int
+    tx_queue: int
+    uid: int
+    family: int
+    type: int
+    protocol: int
+    ifindex: int
+    in_table: bool  # found in a kernel table (False: only in an fd table)
+    sk: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KmsgRecord:
+    """One record of the kernel log (the printk ring buffer)."""
+    seq: int
+    ts_ns: int      # ns since boot
+    level: int      # 0 emerg .. 7 debug
+    facility: int   # 0 kernel, 1 user, ...
+    text: bytes
+    dropped: int    # records lost just before this one
+    truncated: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Creds:
     """A process's credentials (its real_cred, as /proc/PID/status shows)."""
     uid: int
@@ -238,6 +270,21 @@ def _mount(m):
 def _mapping(v):
     return Mapping(start=v.start, end=v.end, flags=v.flags, pgoff=v.pgoff, vma=v.vma,
                    path=_lib.text(v.path), perms=_perms(v.flags))
+
+
+def _socket(s):
+    return Socket(proto=s.proto.decode(), state=_lib.text(s.state_name), local=s.local,
+                  remote=s.remote, inode=s.inode,
+                  pids=tuple(s.pids[:min(s.npids, _lib.NET_PIDS_MAX)]), rx_queue=s.rx_queue,
+                  tx_queue=s.tx_queue, uid=s.uid, family=s.family, type=s.type,
+                  protocol=s.protocol, ifindex=s.ifindex, in_table=bool(s.flags & 1), sk=s.sk)
+
+
+def _kmsg(r):
+    return KmsgRecord(seq=r.seq, ts_ns=r.ts_ns, level=r.level, facility=r.facility,
+                      text=ctypes.string_at(ctypes.addressof(r) + _lib.Kmsg.text.offset,
+                                            min(r.text_len, _lib.KMSG_TEXT_MAX)),
+                      dropped=r.dropped, truncated=bool(r.flags & 1))
 
 
 class _Walk:
@@ -371,7 +418,7 @@ class VM(Handle):
                         dtb=L.xa_kernel_dtb(h), os=None)
             oi = _lib.OsInfo()
             if L.xa_os_get_info(h, ctypes.byref(oi)) == 0:
-                base.update(os="linux" if oi.type == 1 else "unknown",
+                base.update(os={1: "linux", 2: "windows"}.get(oi.type, "unknown"),
                             version=_lib.text(oi.version), release=_lib.text(oi.release),
                             kaslr_slide=oi.kaslr_slide, phys_base=oi.phys_base,
                             text_start=oi.text_start, page_offset=oi.page_offset,
@@ -535,6 +582,20 @@ class VM(Handle):
         L = self._lib
         return _Walk(self, "mounts of %s" % pid, L.xa_mount_iter_new, L.xa_mount_iter_next,
                      L.xa_mount_iter_free, _lib.Mount, _mount, _pid(pid) if pid else 0)
+
+    def sockets(self):
+        """Iterate the guest's sockets (Socket objects), from the kernel's tables
+        and the processes' fd tables, each once, with the pids holding it."""
+        L = self._lib
+        return _Walk(self, "socket list", L.xa_net_iter_new, L.xa_net_iter_next,
+                     L.xa_net_iter_free, _lib.Socket, _socket)
+
+    def kmsg(self, from_seq=0):
+        """Iterate the kernel log (KmsgRecord objects) from sequence number
+        from_seq (0: the oldest record kept)."""
+        L = self._lib
+        return _Walk(self, "kernel log", L.xa_kmsg_iter_new, L.xa_kmsg_iter_next,
+                     L.xa_kmsg_iter_free, _lib.Kmsg, _kmsg, _u64(from_seq, "from_seq"))
 
     def creds(self, pid):
         """Credentials of process pid, supplementary groups included."""

@@ -1,12 +1,13 @@
 /*
  * fuzz_kallsyms.c -- kallsyms table discovery and decoding on a fuzzed
- * buffer of guest memory, the way discovery scans a window: every 8-aligned
- * token-index candidate, its token table, then num_syms / names / markers /
+ * buffer of guest memory, the way discovery scans a window: every 4-aligned
+ * token-index candidate (64-bit kernels align it to 8, 32-bit ones to 4), its token table, then num_syms / names / markers /
  * offsets / relative_base around them, then every name decoded into a
  * symbol table that is frozen and queried.
  *
- * Oracles beyond the sanitizers: an accepted layout lies inside the buffer;
- * decoding never yields more symbols than num_syms.
+ * Oracles beyond the sanitizers: an accepted layout lies inside the buffer
+ * and is aligned as its pointer size says; decoding never yields more
+ * symbols than num_syms, and a 32-bit layout's addresses fit in 32 bits.
  */
 #include "fuzz_common.h"
 
@@ -24,6 +25,9 @@ static void check_layout(const struct ksym_layout *l, size_t len)
         l->names_size > len - l->names || l->num_syms == 0 || l->num_syms > LINUX_SYMTAB_MAX ||
         l->num_syms_at > len - 8)
         abort();
+    if ((l->ptr_size != 4 && l->ptr_size != 8) || l->token_table % l->ptr_size ||
+        l->names % l->ptr_size || l->markers % l->ptr_size)
+        abort();
 }
 
 static void decode_and_query(const uint8_t *buf, size_t len, const struct ksym_layout *l)
@@ -34,6 +38,9 @@ static void decode_and_query(const uint8_t *buf, size_t len, const struct ksym_l
         abort();
     if (t.n > l->num_syms)
         abort();
+    for (size_t i = 0; l->ptr_size == 4 && i < t.n; i++)
+        if (t.syms[i].addr > UINT32_MAX)
+            abort();
     if (symtab_freeze(&t) == 0 && t.n) {
         uint64_t addr;
         const char *name;
@@ -52,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > KSYM_FUZZ_MAX_INPUT)
         return 0;
     int candidates = 0;
-    for (size_t off = 0; off + KSYM_TOKEN_INDEX_SIZE <= size; off += 8) {
+    /* 4-byte steps: 32-bit kernels align the index to 4 only. */
+    for (size_t off = 0; off + KSYM_TOKEN_INDEX_SIZE <= size; off += 4) {
         if (!ksym_looks_like_token_index(data + off, size - off))
             continue;
         if (++candidates > KSYM_FUZZ_MAX_CANDIDATES)
@@ -60,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t table;
         if (ksym_find_token_table(data, size, off, &table) < 0)
             continue;
-        if (table >= off || (table & 7))
+        if (table >= off || (table & 3))
             abort();
         struct ksym_layout l = {.token_table = table, .token_index = off};
         if (ksym_find_tables(data, size, &l) < 0)

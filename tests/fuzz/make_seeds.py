@@ -20,6 +20,9 @@ Seeds come from the project's own builders and real guests:
   procread  dentry/mount arenas for the path builder and argument areas
   fileread  fd tables, files and mounts (fuzz_fileread.c)
             (a mount crossing, a deleted file, a d_parent cycle), built here
+  windows   tiny Windows crash dumps (full, 32-bit, bitmap, triage, truncated)
+            and patch lists for the synthetic Windows guest of
+            tests/unit/synthetic_windows.h (a loop, a bad Blink, a wild PID)
   disk      tap records over fuzz_disk's ext4 image (made the same way here:
             fixed UUID, hash seed and time): the blocks debugfs changes, written
             in place and as a jbd2 transaction in the image's own journal
@@ -478,6 +481,73 @@ def discovery_seeds():
             write(d, "kallsyms-" + name, discovery_seed(1, 0, 0x400000, f.read()))
 
 
+# ---- Windows crash dumps and walks (fuzz_windows.c) -------------------------
+
+def windows_header(dump_type, runs=(), is64=True):
+    """A DUMP_HEADER64 (or 32) filled with "PAGE", as Windows writes it."""
+    size = 0x2000 if is64 else 0x1000
+    h = bytearray(b"PAGE" * (size // 4))
+    h[0:8] = b"PAGEDU64" if is64 else b"PAGEDUMP"
+    if is64:
+        struct.pack_into("<Q", h, 0x10, 0x1000)
+        struct.pack_into("<II", h, 0x30, 0x8664, 1)
+        struct.pack_into("<Q", h, 0x80, 0xfffff80000010100)
+        struct.pack_into("<IIQ", h, 0x88, len(runs), 0, sum(n for _, n in runs))
+        for i, (b, n) in enumerate(runs):
+            struct.pack_into("<QQ", h, 0x98 + 16 * i, b, n)
+        h[0x348:0x348 + 0x4d0] = bytes(0x4d0)
+        struct.pack_into("<I", h, 0xF98, dump_type)
+    else:
+        struct.pack_into("<I", h, 0x10, 0x1000)
+        struct.pack_into("<II", h, 0x20, 0x14c, 1)
+        struct.pack_into("<II", h, 0x64, len(runs), sum(n for _, n in runs))
+        for i, (b, n) in enumerate(runs):
+            struct.pack_into("<II", h, 0x6c + 8 * i, b, n)
+        h[0x320:0x320 + 1200] = bytes(1200)
+        struct.pack_into("<I", h, 0xF88, dump_type)
+    return h
+
+
+def windows_seeds():
+    d = reset("windows")
+    page = bytes(range(256)) * 16
+    full = windows_header(1, [(0, 1), (4, 2)]) + page * 3
+    write(d, "full-two-runs", b"\x00" + full)
+    write(d, "full-truncated", b"\x00" + full[:0x2000 + 0x1800])
+    write(d, "full32", b"\x00" + windows_header(1, [(1, 1)], is64=False) + page)
+    bitmap = bytearray(0x38)
+    bitmap[0:8] = b"SDMPDUMP"
+    struct.pack_into("<QQQ", bitmap, 0x20, 0x3000, 3, 12)
+    bm = windows_header(5) + bitmap + bytes([0b1011, 0]) + bytes(0x1000 - 0x3a) + page * 3
+    write(d, "bitmap", b"\x00" + bm)
+    tri = bytearray(windows_header(4))
+    th = bytearray(0x80)
+    blocks = struct.pack("<QIIQII", 0xfffff80000020000, 0x2100, 0x100,
+                         0xfffff80000030000, 0x2200, 0x80)
+    struct.pack_into("<II", th, 0x70, 0x2300, 0x58)        # debugger data
+    struct.pack_into("<II", th, 0x78, 0x2080, 2)           # data blocks
+    struct.pack_into("<I", th, 0x20, 0x2100)               # a process copy
+    tri += th + blocks + bytes(0x2100 - 0x2080 - len(blocks)) + page[:0x300]
+    write(d, "triage-two-blocks", b"\x00" + tri)
+    # Walks: b"\x01", a selector (layout, 0x80 = encoded KDBG), then patches.
+    kb = 0xfffff80000000000
+    ep = [0x20000 + i * 0x1000 for i in range(3)]
+
+    def patches(*pairs):
+        return b"".join(struct.pack("<IQ", o, v) for o, v in pairs)
+    write(d, "walk-clean", b"\x01\x00")
+    write(d, "walk-encoded", b"\x01\x80")
+    write(d, "walk-win7", b"\x01\x05")
+    write(d, "walk-loop", b"\x01\x00" + patches((ep[2] + 0x448, kb + ep[1] + 0x448),
+                                                 (ep[1] + 0x450, kb + ep[2] + 0x448)))
+    write(d, "walk-bad-blink", b"\x01\x00" + patches((ep[2] + 0x450, kb + ep[0] + 0x448)))
+    write(d, "walk-huge-pid", b"\x01\x00" + patches((ep[1] + 0x440, 0xfffffffffffffff0)))
+    write(d, "walk-unmapped-next", b"\x01\x00" + patches((ep[1] + 0x448, 0xffff900000000000)))
+    write(d, "walk-module-self", b"\x01\x00" + patches((0x30000, kb + 0x30000),
+                                                        (0x30008, kb + 0x30000)))
+    write(d, "walk-peb-wild", b"\x01\x00" + patches((ep[2] + 0x550, 0x7ffffffff000)))
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
@@ -493,6 +563,7 @@ def main():
     disk_seeds()
     c_seeds(build)
     discovery_seeds()
+    windows_seeds()
     total = sum(os.path.getsize(os.path.join(r, f))
                 for r, _, fs in os.walk(CORPUS) for f in fs)
     for name in sorted(os.listdir(CORPUS)):

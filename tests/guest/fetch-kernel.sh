@@ -1,5 +1,6 @@
 #!/bin/sh
-# Fetch the Debian kernel that linux-image-amd64 depends on into the cache:
+# Fetch the Debian kernel that linux-image-amd64 (or $XA_KERNEL_META, e.g.
+# linux-image-686-pae) depends on into the cache:
 #   $XA_CACHE/kernel/<pkg>/boot/vmlinuz-<ver>  and  .../lib/modules/<ver>/
 # Idempotent. Prints shell-style lines: KVER=, VMLINUZ=, MODDIR=, PKG=.
 # Note: the System.map inside the Debian package is a stub; never use it.
@@ -9,18 +10,19 @@ mkdir -p "$CACHE/kernel"
 cd "$CACHE/kernel"
 
 PKG=${XA_KERNEL_PKG:-}
+META=${XA_KERNEL_META:-linux-image-amd64}
 if [ -z "$PKG" ]; then
-    PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+    PKG=$(apt-cache depends "$META" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
     if [ -z "$PKG" ]; then
         apt-get update -qq >/dev/null 2>&1 || true
-        PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+        PKG=$(apt-cache depends "$META" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
     fi
     # Offline fallback: reuse whatever is already unpacked.
     if [ -z "$PKG" ]; then
-        PKG=$(ls -d linux-image-*/ 2>/dev/null | sed 's#/$##' | sort -V | tail -n 1)
+        PKG=$(ls -d linux-image-*-"${META#linux-image-}"/ 2>/dev/null | sed 's#/$##' | sort -V | tail -n 1)
     fi
 fi
-[ -n "$PKG" ] || { echo "fetch-kernel: cannot resolve linux-image-amd64" >&2; exit 1; }
+[ -n "$PKG" ] || { echo "fetch-kernel: cannot resolve $META" >&2; exit 1; }
 
 DEST="$CACHE/kernel/$PKG"
 if [ ! -f "$DEST/.done" ]; then

@@ -65,10 +65,13 @@ def log(msg):
 
 # ---------------------------------------------------------------- kernel ---
 
-def fetch_kernel():
-    """Fetch + unpack the Debian kernel (cached).  Returns dict with keys
-    PKG, KVER, VMLINUZ, MODDIR."""
+def fetch_kernel(meta=None):
+    """Fetch + unpack the Debian kernel (cached) that the meta package (default
+    linux-image-amd64) depends on.  Returns dict with keys PKG, KVER, VMLINUZ,
+    MODDIR."""
     env = dict(os.environ, XA_CACHE=CACHE)
+    if meta:
+        env["XA_KERNEL_META"] = meta
     out = subprocess.run(["sh", os.path.join(HERE, "fetch-kernel.sh")], env=env,
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     info = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
@@ -214,12 +217,12 @@ def build_workload():
     return out
 
 
-def build_initramfs(kernel=None):
+def build_initramfs(kernel=None, workload=None, busybox=None):
     """Build (cached) the uncompressed initramfs.  Returns its path."""
     kernel = kernel or fetch_kernel()
     moddir, kver = kernel["MODDIR"], kernel["KVER"]
-    workload = build_workload()
-    busybox = _find_busybox()
+    workload = workload or build_workload()
+    busybox = busybox or _find_busybox()
     mods = resolve_modules(moddir, GUEST_MODULES)
     with open(os.path.join(HERE, "init.sh"), "rb") as f:
         init = f.read()
@@ -600,10 +603,16 @@ class Guest:
             args += ["-drive", "file=%s,format=raw,if=virtio,index=%d" % (d, i)]
         return args + self.extra_qemu_args
 
+    def fetch_kernel(self):
+        return fetch_kernel()
+
+    def build_initramfs(self, kernel):
+        return build_initramfs(kernel)
+
     def boot(self):
-        kernel = fetch_kernel()
+        kernel = self.fetch_kernel()
         self.kernel = kernel
-        initrd = build_initramfs(kernel)
+        initrd = self.build_initramfs(kernel)
         os.makedirs(self.workdir, exist_ok=True)
         os.makedirs(self.shmdir, exist_ok=True)
         for p in (self.qmp_path, self.monitor_path, self.serial_path):
@@ -872,6 +881,95 @@ class Guest:
         return False
 
 
+# --------------------------------------------------- 32-bit x86 guests ---
+# Debian's i386 kernels (issue 18): "686" (2-level, non-PAE paging) and
+# "686-pae" (3-level PAE), booted by qemu-system-i386 with an i386 busybox
+# and a -m32 workload; init.sh and truth.sh are the amd64 guests' own.
+
+I386_KERNELS = {"i386": "linux-image-686", "i386pae": "linux-image-686-pae"}
+I386_PAGE_OFFSET = 0xC0000000  # CONFIG_VMSPLIT_3G
+
+
+def fetch_busybox_i386():
+    """The static busybox of Debian's i386 busybox-static package (cached)."""
+    dest = os.path.join(CACHE, "busybox-i386")
+    bb = os.path.join(dest, "bin", "busybox")
+    if os.path.isfile(bb):
+        return bb
+    tmp = dest + ".tmp-%d" % os.getpid()
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        subprocess.run(["apt-get", "download", "-q", "busybox-static:i386"], cwd=tmp, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except subprocess.CalledProcessError as e:
+        raise HarnessError("apt-get download busybox-static:i386 failed (dpkg "
+                           "--add-architecture i386 and apt-get update first): %s"
+                           % e.stderr.decode(errors="replace").strip())
+    debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+    subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), os.path.join(tmp, "root")],
+                   check=True)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(os.path.join(tmp, "root"), dest)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return bb
+
+
+def build_workload_i386():
+    """workload.c as a static i386 binary (gcc -m32: gcc-multilib)."""
+    src = os.path.join(HERE, "workload.c")
+    outdir = os.path.join(CACHE, "build")
+    os.makedirs(outdir, exist_ok=True)
+    with open(src, "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()[:16]
+    out = os.path.join(outdir, "workload-i386-%s" % key)
+    if not os.path.exists(out):
+        r = subprocess.run(["gcc", "-m32", "-static", "-O2", "-Wall", "-o", out + ".tmp", src],
+                           stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise HarnessError("gcc -m32 failed (package gcc-multilib): %s" % r.stderr.strip())
+        os.replace(out + ".tmp", out)
+    return out
+
+
+class Guest32(Guest):
+    """A 32-bit x86 guest: arch "i386" (686 kernel) or "i386pae" (686-pae)."""
+
+    def __init__(self, name="xa32", arch="i386pae", **kw):
+        if arch not in I386_KERNELS:
+            raise HarnessError("unknown 32-bit guest %r (one of %s)"
+                               % (arch, ", ".join(sorted(I386_KERNELS))))
+        self.arch = arch
+        kw.setdefault("la57", False)
+        super().__init__(name=name, **kw)
+
+    def fetch_kernel(self):
+        return fetch_kernel(I386_KERNELS[self.arch])
+
+    def build_initramfs(self, kernel):
+        return build_initramfs(kernel, workload=build_workload_i386(),
+                               busybox=fetch_busybox_i386())
+
+    def qemu_cmdline(self, kernel, initrd):
+        args = super().qemu_cmdline(kernel, initrd)
+        args[0] = "qemu-system-i386"
+        args[args.index("-cpu") + 1] = "max"  # no LA57 outside long mode
+        return args
+
+    def dump(self, outdir, refresh=True):
+        truth = super().dump(outdir, refresh)
+        truth["arch"] = self.arch
+        truth["dump"]["pae"] = bool(int(truth["dump"]["cpus"].get("0", {}).get("CR4", "0"), 16)
+                                    & (1 << 5))
+        text = truth["symbols"].get("_text")
+        if text:  # 32-bit KASLR moves the image in both spaces by one slide
+            truth["kaslr"] = {"_text": text,
+                              "slide": hex(int(text, 16) - I386_PAGE_OFFSET - 0x1000000)}
+        with open(os.path.join(outdir, "truth.json"), "w") as f:
+            json.dump(truth, f, indent=1)
+        return truth
+
+
 # ------------------------------------------------------------------- CLI ---
 
 def _sources_hash():
@@ -892,7 +990,7 @@ def _up_to_date(out):
         return False
 
 
-def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2):
+def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2, arch=None):
     out = os.path.abspath(out)
     tj = os.path.join(out, "truth.json")
     if not force and os.path.exists(tj) and _up_to_date(out):
@@ -911,7 +1009,11 @@ def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2):
         name = "dump-l5" if la57 else "dump-l4"
         tmp = "%s.tmp-%d" % (out, os.getpid())
         shutil.rmtree(tmp, ignore_errors=True)
-        with Guest(name, la57=la57, mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
+        make = Guest
+        if arch:  # a 32-bit guest (Guest32)
+            make = lambda *a, **kw: Guest32(*a, arch=arch, **kw)  # noqa: E731
+            name = "dump-" + arch
+        with make(name, la57=la57, mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
             t = g.dump(tmp)
         with open(os.path.join(tmp, "sources.sha256"), "w") as f:
             f.write(_sources_hash() + "\n")
@@ -937,6 +1039,8 @@ def main(argv=None):
     p.add_argument("--nproc", type=int, default=300)
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("--force", action="store_true")
+    p.add_argument("--arch", choices=sorted(I386_KERNELS),
+                   help="a 32-bit x86 guest instead of amd64")
     p = sub.add_parser("boot", help="boot and keep running for manual use")
     p.add_argument("--dir", required=True)
     p.add_argument("--la57", action="store_true")
@@ -945,6 +1049,8 @@ def main(argv=None):
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("--detach", action="store_true",
                    help="exit leaving qemu running (quit it via QMP)")
+    p.add_argument("--arch", choices=sorted(I386_KERNELS),
+                   help="a 32-bit x86 guest instead of amd64")
     sub.add_parser("build", help="fetch kernel, build initramfs, print paths")
     a = ap.parse_args(argv)
 
@@ -954,10 +1060,12 @@ def main(argv=None):
               % (k["KVER"], k["VMLINUZ"], k["MODDIR"], build_initramfs(k)))
         return 0
     if a.cmd == "make-dumps":
-        make_dumps(a.out, la57=a.la57, mem_mb=a.mem, force=a.force, nproc=a.nproc, smp=a.smp)
+        make_dumps(a.out, la57=a.la57, mem_mb=a.mem, force=a.force, nproc=a.nproc, smp=a.smp,
+                   arch=a.arch)
         return 0
     if a.cmd == "boot":
-        g = Guest("boot", la57=a.la57, mem_mb=a.mem, nproc=a.nproc, smp=a.smp, workdir=a.dir)
+        kw = dict(la57=a.la57, mem_mb=a.mem, nproc=a.nproc, smp=a.smp, workdir=a.dir)
+        g = Guest32("boot", arch=a.arch, **kw) if a.arch else Guest("boot", **kw)
         with open(os.path.join(g.workdir, "truth.json"), "w") as f:
             json.dump(g.truth, f, indent=1)
         g._qmp.close()

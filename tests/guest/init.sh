@@ -64,6 +64,18 @@ while ! grep -q XA-FILES /tmp/files.out; do
 done
 cat /tmp/files.out
 
+# Sockets of every kind, one the kernel holds alone (workload.c "net"), and a
+# kernel log line from user space (level and facility: user.notice).
+/xa/workload net > /tmp/net.out 2>&1 &
+i=0
+while ! grep -q XA-NET /tmp/net.out; do
+    i=$((i + 1))
+    if [ $i -gt 600 ]; then echo "XA-WARN: net not ready"; break; fi
+    sleep 0.1
+done
+cat /tmp/net.out
+echo "<13>xa-init: a line from user space, escaped: tab	end" > /dev/kmsg
+
 # Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
 stty -F /dev/ttyS1 raw -echo
 
@@ -73,6 +85,7 @@ T=/tmp/truth.txt
     xa_truth "$MARKER_PID" 97 full
     xa_truth_procview 1 2 "$MARKER_PID" "$WL_PID" "$PV_PID"
 } > $T 2>&1
+xa_truth_net >> $T 2>&1
 echo "xa-init: truth is $(wc -c < $T) bytes"
 cat $T > /dev/ttyS1
 echo "XA-READY" > /dev/ttyS1

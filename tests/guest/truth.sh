@@ -67,3 +67,16 @@ xa_truth_files() {
     /xa/workload fdtruth "$@"
     echo "=== END files ==="
 }
+
+# xa_truth_net: the guest's sockets (/proc/net/*), which process holds which
+# socket (ls -l of every fd directory, socket:[INODE] links) and the kernel log
+# as /dev/kmsg gives it ("prio,seq,usec,flags;text", workload.c "kmsg").
+xa_truth_net() {
+    for f in tcp tcp6 udp udp6 unix raw raw6 packet; do
+        echo "=== BEGIN net_$f ==="; cat /proc/net/$f; echo "=== END net_$f ==="
+    done
+    echo "=== BEGIN net_fds ==="
+    ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -e '^/proc' -e 'socket:'
+    echo "=== END net_fds ==="
+    echo "=== BEGIN kmsg ==="; /xa/workload kmsg; echo "=== END kmsg ==="
+}

@@ -30,8 +30,16 @@
  * `workload fdtruth [PID...]` prints every process's open files and the
  * mountinfo of each PID (see fdtruth).
  *
- * Usage: workload [NPROC [BRANCH]] | workload procview | workload files |
- *        workload fdtruth [PID...]
+ * `workload net` (run as root) brings loopback up and holds sockets of every
+ * kind: TCP and UDP over IPv4 and IPv6 (listening, connected, accepted, with
+ * queued bytes), UNIX (path, abstract, unnamed pair), raw and packet; one
+ * TCP connection is left unaccepted in its listener's queue, so the kernel
+ * holds a socket no process has. A child shares every socket. It prints
+ *   XA-NET pid=<pid> child=<pid>
+ * `workload kmsg` prints every record /dev/kmsg holds now (first lines only).
+ *
+ * Usage: workload [NPROC [BRANCH]] | workload procview | workload net | workload kmsg |
+ *        workload files | workload fdtruth [PID...]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -56,6 +64,15 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/if_ether.h>
+#include <stddef.h>
 
 static int nproc = 300;
 static int branch = 6;
@@ -402,6 +419,168 @@ static int fdtruth(int argc, char **argv)
     return errno = 0;
 }
 
+
+/* ---- net: sockets of every kind; kmsg: the kernel log ------------------- */
+
+static void loopback_up(void)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        die("socket");
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+        die("SIOCGIFFLAGS");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+        die("SIOCSIFFLAGS");
+    close(fd);
+}
+
+static socklen_t net_addr(int family, int port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return sizeof(*a);
+    }
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons((uint16_t)port);
+    a->sin6_addr = in6addr_loopback;
+    return sizeof(*a);
+}
+
+static int net_bound(int family, int type, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = net_addr(family, port, &ss);
+    int one = 1, fd = socket(family, type, 0);
+    if (fd < 0)
+        die("socket");
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+        die("bind");
+    if (type == SOCK_STREAM && listen(fd, 8) != 0)
+        die("listen");
+    return fd;
+}
+
+static int net_connect(int family, int type, int port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = net_addr(family, port, &ss);
+    int fd = socket(family, type, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) != 0)
+        die("connect");
+    return fd;
+}
+
+/* A listener, a client and (when @accept) the accepted end; bytes sent both
+ * ways stay unread, so receive queues are not empty. */
+static void net_tcp(int family, int port, int accept_it)
+{
+    int l = net_bound(family, SOCK_STREAM, port);
+    int c = net_connect(family, SOCK_STREAM, port);
+    if (write(c, "hello", 5) != 5)
+        die("write");
+    if (accept_it) {
+        int a = accept(l, NULL, NULL);
+        if (a < 0 || write(a, "hi", 2) != 2)
+            die("accept");
+    }
+}
+
+static void net_udp(int family, int port)
+{
+    int s = net_bound(family, SOCK_DGRAM, port);
+    int c = net_connect(family, SOCK_DGRAM, port);
+    (void)s;
+    if (write(c, "datagram", 8) != 8)
+        die("udp write");
+}
+
+static void net_unix(void)
+{
+    struct sockaddr_un a;
+    int l, c, fds[2];
+
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, "/tmp/xa-net.sock");
+    l = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 4) != 0)
+        die("unix listen");
+    c = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) != 0 || accept(l, NULL, NULL) < 0)
+        die("unix connect");
+    /* abstract: a NUL, then the name */
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    memcpy(a.sun_path, "\0xa-net-abstract", 16);
+    l = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path) + 16) != 0)
+        die("unix abstract");
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds) != 0)
+        die("socketpair");
+}
+
+__attribute__((noreturn)) static void net_run(void)
+{
+    pid_t child;
+
+    loopback_up();
+    net_tcp(AF_INET, 7001, 1);
+    net_tcp(AF_INET, 7002, 0); /* its server end: only in the listener's queue */
+    net_tcp(AF_INET6, 7003, 1);
+    net_udp(AF_INET, 7004);
+    net_udp(AF_INET6, 7005);
+    net_unix();
+    if (socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0)
+        die("raw socket");
+    if (socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL)) < 0)
+        die("packet socket");
+    child = fork();
+    if (child < 0)
+        die("fork");
+    if (child == 0) {
+        prctl(PR_SET_NAME, "xa-net-child", 0, 0, 0);
+        sleep_forever();
+    }
+    prctl(PR_SET_NAME, "xa-net", 0, 0, 0);
+    printf("XA-NET pid=%d child=%d\n", getpid(), (int)child);
+    fflush(stdout);
+    sleep_forever();
+}
+
+/* Each record's first line as /dev/kmsg gives it: "prio,seq,usec,flags;text". */
+static int kmsg_dump(void)
+{
+    char buf[8192];
+    int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
+        die("/dev/kmsg");
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0 && errno == EPIPE)
+            continue; /* overwritten while we read: the next one follows */
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0)
+            die("read /dev/kmsg");
+        buf[n] = '\0';
+        char *nl = strchr(buf, '\n');
+        if (nl)
+            *nl = '\0';
+        printf("%s\n", buf);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int fds[2];
@@ -416,6 +595,10 @@ int main(int argc, char **argv)
         files_run();
     if (argc > 1 && strcmp(argv[1], "fdtruth") == 0)
         return fdtruth(argc - 2, argv + 2);
+    if (argc > 1 && strcmp(argv[1], "net") == 0)
+        net_run();
+    if (argc > 1 && strcmp(argv[1], "kmsg") == 0)
+        return kmsg_dump();
 
     if (argc > 1)
         nproc = atoi(argv[1]);

@@ -58,3 +58,9 @@ def test_paths_after_a_prefix(tmp_path):
     assert complete(f"xa-ps file:x --sysmap {tmp_path}/guest.e") == [f"{tmp_path}/guest.elf"]
     # Numbers are not guessed.
     assert complete("xa-maps file:x --pid ") == []
+
+
+def test_net_and_dmesg():
+    assert complete("xa-dmesg --fo") == ["--follow"]
+    assert complete("xa-net --js") == ["--json"]
+    assert sorted(complete("xa-net ")) == ["file:", "libvirt:", "qemu:", "xen:"]

@@ -99,7 +99,8 @@ def test_good_numbers_reach_the_target(argv):
 
 
 @pytest.mark.parametrize("tool", ["xa-ps", "xa-maps", "xa-modules", "xa-info", "xa-sym",
-                                  "xa-read", "xa-files", "xa-mounts"])
+                                  "xa-read",
+                                  "xa-net", "xa-dmesg", "xa-files", "xa-mounts"])
 def test_help_and_version(tool):
     h = run_tool(tool, "--help")
     assert h.stdout.startswith(f"usage: {tool} ") and "exit codes" in h.stdout

@@ -30,6 +30,7 @@ struct synth_sym {
 struct synth_opts {
     bool new_order, seqs, absolute_percpu;
     int marker_size; /* 4 or 8 */
+    int ptr_size;    /* 0 or 8: a 64-bit kernel; 4: 32-bit (4-aligned tables) */
 };
 
 /* Multi-char tokens for otherwise unused codes; single printable chars
@@ -71,6 +72,12 @@ static size_t align8(size_t x)
     return (x + 7) & ~(size_t)7;
 }
 
+/* The kernel's ALGN: 8 on 64-bit, 4 on 32-bit. */
+static size_t align_ptr(size_t x, const struct synth_opts *o)
+{
+    return o->ptr_size == 4 ? (x + 3) & ~(size_t)3 : align8(x);
+}
+
 /* Compress "<type><name>" greedily with the special tokens. */
 static size_t encode_name(const struct synth_sym *s, uint8_t *out)
 {
@@ -102,7 +109,7 @@ struct synth_out {
 static size_t write_offsets(uint8_t *buf, size_t pos, const struct synth_sym *s, uint32_t n,
                             const struct synth_opts *o, uint64_t base)
 {
-    pos = align8(pos);
+    pos = align_ptr(pos, o);
     for (uint32_t i = 0; i < n; i++) {
         int64_t off;
         if (!o->absolute_percpu)
@@ -113,7 +120,11 @@ static size_t write_offsets(uint8_t *buf, size_t pos, const struct synth_sym *s,
             off = (int64_t)(base - s[i].addr) - 1;
         put32(buf + pos + 4 * i, (uint32_t)off);
     }
-    pos = align8(pos + 4 * (size_t)n);
+    pos = align_ptr(pos + 4 * (size_t)n, o);
+    if (o->ptr_size == 4) {
+        put32(buf + pos, (uint32_t)base);
+        return pos + 4;
+    }
     put64(buf + pos, base);
     return pos + 8;
 }
@@ -130,18 +141,20 @@ static void write_seqs(uint8_t *p, uint32_t n)
     }
 }
 
-/* Write the tables into @buf at @pos (8-aligned), in kernel order. */
+/* Write the tables into @buf at @pos (aligned as the pointer size says), in
+ * kernel order. */
 static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synth_sym *s,
                                      uint32_t n, const struct synth_opts *o, uint64_t base)
 {
     struct synth_out out = {0};
     if (!o->new_order)
         pos = write_offsets(buf, pos, s, n, o, base);
-    pos = align8(pos);
+    pos = align_ptr(pos, o);
     out.num_syms_at = pos;
-    put32(buf + pos, n);
-    put32(buf + pos + 4, 0);
-    pos += 8;
+    put32(buf + pos, n); /* .long, then ALGN: no padding on 32-bit */
+    if (o->ptr_size != 4)
+        put32(buf + pos + 4, 0);
+    pos += o->ptr_size == 4 ? 4 : 8;
     out.names = pos;
     size_t nmark = (n + 255) / 256;
     uint64_t *markers = calloc(nmark, sizeof(*markers));
@@ -159,7 +172,7 @@ static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synt
         memcpy(buf + pos, enc, len);
         pos += len;
     }
-    pos = align8(pos);
+    pos = align_ptr(pos, o);
     for (size_t i = 0; i < nmark; i++) {
         if (o->marker_size == 4)
             put32(buf + pos + 4 * i, (uint32_t)markers[i]);
@@ -167,10 +180,10 @@ static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synt
             put64(buf + pos + 8 * i, markers[i]);
     }
     free(markers);
-    pos = align8(pos + nmark * (size_t)o->marker_size);
+    pos = align_ptr(pos + nmark * (size_t)o->marker_size, o);
     if (o->seqs && !o->new_order) {
         write_seqs(buf + pos, n);
-        pos = align8(pos + 3 * (size_t)n);
+        pos = align_ptr(pos + 3 * (size_t)n, o);
     }
     out.token_table = pos;
     uint16_t idx[256];
@@ -181,7 +194,7 @@ static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synt
         memcpy(buf + pos, t, strlen(t) + 1);
         pos += strlen(t) + 1;
     }
-    pos = align8(pos);
+    pos = align_ptr(pos, o);
     out.token_index = pos;
     for (int c = 0; c < 256; c++)
         put16(buf + pos + 2 * c, idx[c]);
@@ -189,8 +202,8 @@ static struct synth_out synth_tables(uint8_t *buf, size_t pos, const struct synt
     if (o->new_order) {
         pos = write_offsets(buf, pos, s, n, o, base);
         if (o->seqs) {
-            write_seqs(buf + align8(pos), n);
-            pos = align8(pos) + 3 * (size_t)n;
+            write_seqs(buf + align_ptr(pos, o), n);
+            pos = align_ptr(pos, o) + 3 * (size_t)n;
         }
     }
     out.end = pos;
@@ -225,7 +238,7 @@ static struct synth_sym *make_syms(uint32_t n, uint64_t text)
 static int parse_buffer(const uint8_t *buf, size_t len, struct ksym_layout *l,
                         struct linux_symtab *t)
 {
-    for (size_t off = 0; off + 512 <= len; off += 8) {
+    for (size_t off = 0; off + 512 <= len; off += 4) { /* 32-bit: 4-aligned */
         if (!ksym_looks_like_token_index(buf + off, len - off))
             continue;
         size_t tt;
@@ -280,6 +293,63 @@ static void test_layouts(void)
             if (bad)
                 fprintf(stderr, "  layout variant %d: %d mismatches\n", v, bad);
         }
+        symtab_free(&t);
+        free(buf);
+    }
+    free(s);
+}
+
+/* 32-bit kernels (i386): tables 4-aligned, num_syms directly followed by
+ * the names, a 4-byte relative_base, u32 markers, addresses wrapping at
+ * 32 bits. Placed 4 bytes off 8-alignment so that a parser assuming 8
+ * cannot find them by chance; the 64-bit reading must not be taken. */
+static void test_layouts32(void)
+{
+    const uint32_t n = 700;
+    const uint64_t text = 0xd3000000ULL; /* a Debian 686-pae _text under KASLR */
+    struct synth_sym *s = make_syms(n, text);
+    for (uint32_t i = 0; i < 2; i++)
+        s[i].addr = text, s[i].percpu = false; /* no absolute per-cpu on 32-bit */
+    s[n - 1].addr = 0xfffff000ULL; /* the top of the 32-bit space */
+    for (int v = 0; v < 4; v++) {
+        struct synth_opts o = {.new_order = v & 1, .seqs = v & 2, .marker_size = 4,
+                               .ptr_size = 4};
+        size_t len = 256 * 1024;
+        uint8_t *buf = calloc(1, len);
+        srand(100 + v);
+        for (size_t i = 0; i < 4096; i++)
+            buf[i] = (uint8_t)rand();
+        struct synth_out so = synth_tables(buf, 4100, s, n, &o, text);
+        CHECK(so.end < len);
+        CHECK(so.token_index % 4 == 0);
+
+        struct ksym_layout l;
+        struct linux_symtab t = {0};
+        int rc = parse_buffer(buf, len, &l, &t);
+        CHECK(rc == 0);
+        if (rc == 0) {
+            CHECK(l.ptr_size == 4);
+            CHECK(l.token_index == so.token_index && l.token_table == so.token_table);
+            CHECK(l.num_syms == n && l.new_order == o.new_order);
+            CHECK(l.num_syms_at == so.num_syms_at && l.names == so.names);
+            CHECK(!l.absolute_percpu && l.relative_base == text);
+            CHECK(t.n == n);
+            int bad = 0;
+            for (uint32_t i = 0; i < n && i < t.n; i++) {
+                bad += strcmp(symtab_name(&t, &t.syms[i]), s[i].name) != 0;
+                bad += t.syms[i].addr != s[i].addr || t.syms[i].type != s[i].type;
+            }
+            CHECK(bad == 0);
+            if (bad)
+                fprintf(stderr, "  32-bit layout variant %d: %d mismatches\n", v, bad);
+        }
+        symtab_free(&t);
+
+        /* A relative_base below any 32-bit PAGE_OFFSET is not a kernel's. */
+        size_t r = o.new_order ? so.token_index + 512 + 4 * (size_t)n : so.num_syms_at - 4;
+        put32(buf + r, 0x3ffff000);
+        rc = parse_buffer(buf, len, &l, &t);
+        CHECK(rc == XA_ENOENT);
         symtab_free(&t);
         free(buf);
     }
@@ -568,6 +638,7 @@ static void test_no_kernel(void)
 int main(void)
 {
     test_layouts();
+    test_layouts32();
     test_hostile();
     test_discover(false);
     test_discover(true);

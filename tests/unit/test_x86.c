@@ -212,8 +212,8 @@ static void test_pae_pages(void)
     CHECK_EQ(w.fault_level, 2);
     put64(pd + idx9(va, 2) * 8, 0x3C0000000ull | PS | TBL);
 
-    /* PDPTE rules: 2:1, 8:5 and 63:M reserved even with NXE; no PS. */
-    const uint64_t bad_pdpte_bits[] = {1ull << 1, 1ull << 2, 1ull << 5, 1ull << 7, 1ull << 8,
+    /* PDPTE rules: 2:1, 8:6 and 63:M reserved even with NXE; no PS. */
+    const uint64_t bad_pdpte_bits[] = {1ull << 1, 1ull << 2, 1ull << 6, 1ull << 7, 1ull << 8,
                                        1ull << 36, 1ull << 51, 1ull << 55, XD};
     for (size_t i = 0; i < sizeof(bad_pdpte_bits) / sizeof(bad_pdpte_bits[0]); i++) {
         put64(pdpt + 3 * 8, pd | P | bad_pdpte_bits[i]);
@@ -224,6 +224,10 @@ static void test_pae_pages(void)
     /* PWT/PCD (3, 4) and ignored bits 11:9 are fine. */
     put64(pdpt + 3 * 8, pd | P | (1ull << 3) | (1ull << 4) | (7ull << 9));
     CHECK_EQ(xlate(&pg, pdpt, va, &w), 0);
+    /* So is accessed (5): QEMU's TCG sets it in the PDPTEs it walks. */
+    put64(pdpt + 3 * 8, pd | P | (1ull << 5));
+    CHECK_EQ(xlate(&pg, pdpt, va, &w), 0);
+    CHECK_EQ(w.pa, 0x3C0000000ull | (va & 0x1FFFFF));
     /* PDPTE has no RW/US: the PDE alone decides. */
     CHECK(w.writable && w.user);
     /* Not present PDPTE */

@@ -1,0 +1,563 @@
+/*
+ * netsock.c -- the guest's sockets: the kernel's tables (TCP established
+ * and listening hashes, UDP, raw, UNIX, packet lists of the initial network
+ * namespace) and every process's fd table, merged by struct sock address,
+ * each socket with the pids holding it.
+ *
+ * Layouts come from BTF (resolved once), table addresses from kallsyms.
+ * Bucket arrays are read in bulk, capped (LX_NET_BUCKETS_MAX); chains are
+ * walked by sockread.c (links checked both ways, capped). A table that
+ * cannot be walked to its end does not stop the others: the sockets found
+ * come out, then its error (a partial result).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "os/linux/lxpriv.h"
+#include "os/linux/netlog.h"
+#include "os/linux/netread.h"
+
+#define LX_NET_FDS_MAX (1u << 20)
+#define PF_KTHREAD 0x00200000u
+#define CHUNK 512u /* fd pointers read at once */
+
+struct lx_net_offsets {
+    struct lx_sock_layout sk;
+    /* hash tables */
+    uint64_t ih_ehash, ih_ehash_mask, ih_lhash2, ih_lhash2_mask, ih_listening_hash;
+    uint64_t ilb_size, ilb_nulls_head, listening_count;
+    uint64_t ut_hash, ut_mask, hslot_size, hslot_head;
+    uint64_t raw_ht, raw_count, raw_elem;
+    bool raw_nulls;
+    uint64_t net_unix_buckets, net_packet_sklist;
+    /* fd tables */
+    uint64_t task_files, files_fdt, fdt_max_fds, fdt_fd, file_f_op, file_private, socket_sk;
+    char missing[XA_ERRMSG_LEN];
+};
+
+struct want {
+    uint64_t *dst;
+    const char *type;
+    const char *paths[2];
+    bool optional;
+};
+
+static const char *btf_member_type_name(const struct btf *btf, const char *type,
+                                        const char *member)
+{
+    int32_t id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+    const struct btf_type *t = id > 0 ? btf__type_by_id(btf, (uint32_t)id) : NULL;
+    if (!t)
+        return NULL;
+    const struct btf_member *m = btf_members(t);
+    for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+        if (strcmp(btf__name_by_offset(btf, m->name_off), member) != 0)
+            continue;
+        const struct btf_type *mt = btf__type_by_id(btf, m->type);
+        if (mt && btf_is_array(mt))
+            mt = btf__type_by_id(btf, btf_array(mt)->type);
+        return mt ? btf__name_by_offset(btf, mt->name_off) : NULL;
+    }
+    return NULL;
+}
+
+static struct lx_net_offsets *resolve(struct linux_os *lx)
+{
+    struct lx_net_offsets *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    struct lx_sock_layout *s = &o->sk;
+    uint64_t sa_sock = LX_NO_OFFSET, unused;
+    const struct want w[] = {
+        {&s->family, "sock_common", {"skc_family"}, false},
+        {&s->state, "sock_common", {"skc_state"}, false},
+        {&s->daddr, "sock_common", {"skc_daddr"}, false},
+        {&s->rcv_saddr, "sock_common", {"skc_rcv_saddr"}, false},
+        {&s->dport, "sock_common", {"skc_dport"}, false},
+        {&s->num, "sock_common", {"skc_num"}, false},
+        {&s->v6_daddr, "sock_common", {"skc_v6_daddr"}, true},
+        {&s->v6_rcv_saddr, "sock_common", {"skc_v6_rcv_saddr"}, true},
+        {&s->nulls_node, "sock_common", {"skc_nulls_node"}, false},
+        {&s->node, "sock_common", {"skc_node"}, false},
+        {&s->sk_socket, "sock", {"sk_socket"}, false},
+        {&s->sk_type, "sock", {"sk_type"}, false},
+        {&s->sk_protocol, "sock", {"sk_protocol"}, false},
+        {&s->ack_backlog, "sock", {"sk_ack_backlog"}, false},
+        {&s->max_ack_backlog, "sock", {"sk_max_ack_backlog"}, false},
+        {&s->rmem_alloc, "sock", {"sk_backlog.rmem_alloc"}, false},
+        {&s->wmem_alloc, "sock", {"sk_wmem_alloc"}, false},
+        {&sa_sock, "socket_alloc", {"socket"}, false},
+        {&s->socket_alloc_inode, "socket_alloc", {"vfs_inode"}, false},
+        {&s->inode_ino, "inode", {"i_ino"}, false},
+        {&s->inode_uid, "inode", {"i_uid"}, false},
+        {&s->socket_state, "socket", {"state"}, false},
+        {&s->rcv_nxt, "tcp_sock", {"rcv_nxt"}, false},
+        {&s->copied_seq, "tcp_sock", {"copied_seq"}, false},
+        {&s->write_seq, "tcp_sock", {"write_seq"}, false},
+        {&s->snd_una, "tcp_sock", {"snd_una"}, false},
+        {&s->udp_forward_deficit, "udp_sock", {"forward_deficit"}, true},
+        {&s->unix_addr, "unix_sock", {"addr"}, false},
+        {&s->unix_addr_len, "unix_address", {"len"}, false},
+        {&s->unix_addr_name, "unix_address", {"name"}, false},
+        {&s->packet_num, "packet_sock", {"num"}, true},
+        {&s->packet_ifindex, "packet_sock", {"ifindex"}, true},
+        {&o->ih_ehash, "inet_hashinfo", {"ehash"}, false},
+        {&o->ih_ehash_mask, "inet_hashinfo", {"ehash_mask"}, false},
+        {&o->ih_lhash2, "inet_hashinfo", {"lhash2"}, true},
+        {&o->ih_lhash2_mask, "inet_hashinfo", {"lhash2_mask"}, true},
+        {&o->ih_listening_hash, "inet_hashinfo", {"listening_hash"}, true},
+        {&o->ilb_nulls_head, "inet_listen_hashbucket", {"nulls_head"}, false},
+        {&o->ut_hash, "udp_table", {"hash"}, false},
+        {&o->ut_mask, "udp_table", {"mask"}, false},
+        {&o->hslot_head, "udp_hslot", {"head"}, false},
+        {&o->net_unix_buckets, "net", {"unx.table.buckets"}, true},
+        {&o->net_packet_sklist, "net", {"packet.sklist"}, true},
+        {&o->task_files, "task_struct", {"files"}, false},
+        {&o->files_fdt, "files_struct", {"fdt"}, false},
+        {&o->fdt_max_fds, "fdtable", {"max_fds"}, false},
+        {&o->fdt_fd, "fdtable", {"fd"}, false},
+        {&o->file_f_op, "file", {"f_op"}, false},
+        {&o->file_private, "file", {"private_data"}, false},
+        {&o->socket_sk, "socket", {"sk"}, false},
+    };
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        *w[i].dst = LX_NO_OFFSET;
+        for (size_t k = 0; k < 2 && w[i].paths[k]; k++)
+            if (linux_btf_member(lx, w[i].type, w[i].paths[k], w[i].dst) == 0)
+                break;
+        if (*w[i].dst == LX_NO_OFFSET && !w[i].optional && !o->missing[0])
+            snprintf(o->missing, sizeof(o->missing), "the kernel's BTF has no %s.%s",
+                     w[i].type, w[i].paths[0]);
+    }
+    if (sa_sock != 0 && !o->missing[0])
+        snprintf(o->missing, sizeof(o->missing), "socket_alloc.socket is not first");
+    int64_t sz = btf__find_by_name_kind(lx->btf, "inet_listen_hashbucket", BTF_KIND_STRUCT);
+    o->ilb_size = sz > 0 ? (uint64_t)btf__resolve_size(lx->btf, (uint32_t)sz) : 0;
+    sz = btf__find_by_name_kind(lx->btf, "udp_hslot", BTF_KIND_STRUCT);
+    o->hslot_size = sz > 0 ? (uint64_t)btf__resolve_size(lx->btf, (uint32_t)sz) : 0;
+    if (linux_btf_array(lx, "inet_hashinfo", "listening_hash", &o->listening_count, &unused) < 0)
+        o->listening_count = 0;
+    if (linux_btf_array(lx, "raw_hashinfo", "ht", &o->raw_count, &o->raw_elem) < 0 ||
+        linux_btf_member(lx, "raw_hashinfo", "ht", &o->raw_ht) < 0)
+        o->raw_count = 0;
+    const char *ht = btf_member_type_name(lx->btf, "raw_hashinfo", "ht");
+    o->raw_nulls = ht && strcmp(ht, "hlist_nulls_head") == 0;
+    if (!o->missing[0] && (!o->ilb_size || !o->hslot_size))
+        snprintf(o->missing, sizeof(o->missing), "the kernel's BTF lacks hash bucket sizes");
+    return o;
+}
+
+static int need(struct xa_instance *xa, const struct lx_net_offsets **out)
+{
+    struct linux_priv *p = linux_priv(xa);
+    if (!p->lx.btf)
+        return xa__set_error(xa, XA_ENOTSUP, "cannot list sockets: no kernel types (BTF)");
+    if (!p->net && !(p->net = resolve(&p->lx)))
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    if (p->net->missing[0])
+        return xa__set_error(xa, XA_ENOTSUP, "cannot list sockets: %s", p->net->missing);
+    *out = p->net;
+    return 0;
+}
+
+void linux_net_free(struct linux_priv *p)
+{
+    free(p->net);
+    p->net = NULL;
+}
+
+/* ---- the walk ------------------------------------------------------------ */
+
+struct sk_owner {
+    uint64_t sk;
+    int32_t pid;
+};
+
+struct xa_net_iter {
+    struct xa_instance *xa; /* first member: the public glue dispatches through it */
+    struct xa_socket *socks;
+    size_t n, cap, pos;
+    struct sk_owner *owners;
+    size_t nowners, owners_cap;
+    struct lx_ptrset seen; /* sk addresses collected */
+    int deferred_err;
+    char deferred_msg[XA_ERRMSG_LEN];
+    const struct lx_net_offsets *o;
+    const char *table; /* proto of the table being walked */
+    char why[LX_WHY_LEN];
+};
+
+_Static_assert(offsetof(struct xa_net_iter, xa) == 0, "xa first (os/os.h, struct xa_os_iter)");
+
+static int read_kernel(void *ctx, uint64_t va, void *buf, size_t len)
+{
+    return lx_read(ctx, va, buf, len);
+}
+
+static void defer(struct xa_net_iter *it, int rc, const char *what, const char *why)
+{
+    if (it->deferred_err)
+        return;
+    it->deferred_err = rc;
+    snprintf(it->deferred_msg, sizeof(it->deferred_msg), "%s: %s", what, why);
+}
+
+static struct xa_socket *grow(struct xa_net_iter *it)
+{
+    if (it->n == it->cap) {
+        size_t cap = it->cap ? it->cap * 2 : 64;
+        struct xa_socket *s = cap <= LX_SK_TOTAL_MAX ? realloc(it->socks, cap * sizeof(*s)) : NULL;
+        if (!s)
+            return NULL;
+        it->socks = s;
+        it->cap = cap;
+    }
+    return &it->socks[it->n];
+}
+
+/* Add socket @sk found in table it->table (or an fd when it->table is NULL). */
+static int add_sock(void *arg, uint64_t sk)
+{
+    struct xa_net_iter *it = arg;
+    int fresh = lx_ptrset_add(&it->seen, sk);
+    if (fresh < 0)
+        return XA_ENOMEM;
+    if (fresh == 0)
+        return 0; /* in two tables, or held twice: once is enough */
+    struct xa_socket *s = grow(it);
+    if (!s) {
+        snprintf(it->why, sizeof(it->why), "more than %u sockets", LX_SK_TOTAL_MAX);
+        return XA_ELIMIT;
+    }
+    int rc = lx_sock_decode(&it->o->sk, read_kernel, it->xa, sk, it->table, s, it->why);
+    if (rc < 0)
+        return rc;
+    s->flags |= it->table ? XA_NET_FROM_TABLE : XA_NET_FROM_FD;
+    it->n++;
+    return 0;
+}
+
+static void walk_buckets(struct xa_net_iter *it, const char *what, uint64_t base, uint64_t count,
+                         uint64_t stride, uint64_t head_off, bool nulls)
+{
+    int rc = lx_sock_buckets(read_kernel, it->xa, base, count, stride, head_off, nulls,
+                             it->o->sk.node, add_sock, it, it->why);
+    if (rc)
+        defer(it, rc < 0 ? rc : XA_EBADDATA, what, it->why);
+}
+
+static bool sym(struct xa_instance *xa, const char *name, uint64_t *addr)
+{
+    return symtab_lookup(&linux_os(xa)->syms, name, addr) == 0;
+}
+
+static int u32_at(struct xa_instance *xa, uint64_t va, uint64_t *out)
+{
+    uint32_t v;
+    int rc = lx_u32(xa, va, &v);
+    *out = v;
+    return rc;
+}
+
+static void walk_tcp(struct xa_net_iter *it)
+{
+    const struct lx_net_offsets *o = it->o;
+    struct xa_instance *xa = it->xa;
+    uint64_t hi, ehash, mask;
+    it->table = "tcp";
+    if (!sym(xa, "tcp_hashinfo", &hi)) {
+        defer(it, XA_ENOENT, "tcp", "no tcp_hashinfo symbol");
+        return;
+    }
+    if (lx_u64(xa, hi + o->ih_ehash, &ehash) < 0 || u32_at(xa, hi + o->ih_ehash_mask, &mask) < 0) {
+        defer(it, XA_EFAULT, "tcp", "tcp_hashinfo unreadable");
+        return;
+    }
+    if (o->listening_count) /* before 5.19: a fixed array of listening buckets */
+        walk_buckets(it, "tcp listening hash", hi + o->ih_listening_hash, o->listening_count,
+                     o->ilb_size, o->ilb_nulls_head, true);
+    else if (o->ih_lhash2 != LX_NO_OFFSET) {
+        uint64_t lh, lmask;
+        if (lx_u64(xa, hi + o->ih_lhash2, &lh) < 0 ||
+            u32_at(xa, hi + o->ih_lhash2_mask, &lmask) < 0)
+            defer(it, XA_EFAULT, "tcp", "tcp_hashinfo unreadable");
+        else
+            walk_buckets(it, "tcp listening hash", lh, lmask + 1, o->ilb_size, o->ilb_nulls_head,
+                         true);
+    }
+    walk_buckets(it, "tcp established hash", ehash, mask + 1, 8, 0, true);
+}
+
+static void walk_udp(struct xa_net_iter *it)
+{
+    const struct lx_net_offsets *o = it->o;
+    uint64_t ut, hash, mask;
+    it->table = "udp";
+    if (!sym(it->xa, "udp_table", &ut)) {
+        defer(it, XA_ENOENT, "udp", "no udp_table symbol");
+        return;
+    }
+    if (lx_u64(it->xa, ut + o->ut_hash, &hash) < 0 || u32_at(it->xa, ut + o->ut_mask, &mask) < 0) {
+        defer(it, XA_EFAULT, "udp", "udp_table unreadable");
+        return;
+    }
+    walk_buckets(it, "udp hash", hash, mask + 1, o->hslot_size, o->hslot_head, false);
+}
+
+static void walk_raw(struct xa_net_iter *it)
+{
+    const struct lx_net_offsets *o = it->o;
+    static const char *const syms[] = {"raw_v4_hashinfo", "raw_v6_hashinfo"};
+    it->table = "raw";
+    if (!o->raw_count) {
+        defer(it, XA_ENOTSUP, "raw", "the kernel's BTF has no raw_hashinfo.ht");
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        uint64_t hi;
+        if (sym(it->xa, syms[i], &hi)) /* raw6 may be a module: then absent */
+            walk_buckets(it, syms[i], hi + o->raw_ht, o->raw_count, o->raw_elem, 0, o->raw_nulls);
+    }
+}
+
+static void walk_unix_and_packet(struct xa_net_iter *it)
+{
+    const struct lx_net_offsets *o = it->o;
+    uint64_t net, table;
+    if (!sym(it->xa, "init_net", &net)) {
+        defer(it, XA_ENOENT, "unix", "no init_net symbol");
+        return;
+    }
+    it->table = "unix";
+    if (sym(it->xa, "unix_socket_table", &table)) /* before 5.19: one global table */
+        walk_buckets(it, "unix table", table, 512, 8, 0, false);
+    else if (o->net_unix_buckets == LX_NO_OFFSET)
+        defer(it, XA_ENOTSUP, "unix", "neither unix_socket_table nor net.unx.table");
+    else if (lx_u64(it->xa, net + o->net_unix_buckets, &table) < 0)
+        defer(it, XA_EFAULT, "unix", "init_net unreadable");
+    else
+        walk_buckets(it, "unix table", table, 512, 8, 0, false); /* UNIX_HASH_SIZE */
+    it->table = "packet";
+    if (o->net_packet_sklist != LX_NO_OFFSET) /* AF_PACKET may be a module */
+        walk_buckets(it, "packet list", net + o->net_packet_sklist, 1, 8, 0, false);
+}
+
+/* ---- owners: every process's fd table ------------------------------------ */
+
+static int add_owner(struct xa_net_iter *it, uint64_t sk, int32_t pid)
+{
+    if (it->nowners == it->owners_cap) {
+        size_t cap = it->owners_cap ? it->owners_cap * 2 : 256;
+        struct sk_owner *n = cap <= 4 * LX_SK_TOTAL_MAX ? realloc(it->owners, cap * sizeof(*n))
+                                                        : NULL;
+        if (!n)
+            return XA_ENOMEM;
+        it->owners = n;
+        it->owners_cap = cap;
+    }
+    it->owners[it->nowners++] = (struct sk_owner){sk, pid};
+    return 0;
+}
+
+/* The sockets in the fd table of the process whose task is @task. */
+static int scan_fds(struct xa_net_iter *it, uint64_t task, int32_t pid, uint64_t sock_fops)
+{
+    const struct lx_net_offsets *o = it->o;
+    struct xa_instance *xa = it->xa;
+    uint64_t files, fdt, fd_array, max_fds;
+    if (lx_u64(xa, task + o->task_files, &files) < 0)
+        return xa__set_error(xa, XA_EFAULT, "process %d: task unreadable", (int)pid);
+    if (files == 0)
+        return 0; /* exiting */
+    if (!lx_kernel_ptr(files) || lx_u64(xa, files + o->files_fdt, &fdt) < 0 ||
+        !lx_kernel_ptr(fdt) || u32_at(xa, fdt + o->fdt_max_fds, &max_fds) < 0 ||
+        lx_u64(xa, fdt + o->fdt_fd, &fd_array) < 0 || !lx_kernel_ptr(fd_array))
+        return xa__set_error(xa, XA_EBADDATA, "process %d: bad fd table (files 0x%llx)",
+                             (int)pid, (unsigned long long)files);
+    if (max_fds > LX_NET_FDS_MAX)
+        return xa__set_error(xa, XA_EBADDATA, "process %d: %llu fds (most %u)", (int)pid,
+                             (unsigned long long)max_fds, LX_NET_FDS_MAX);
+    uint64_t filep[CHUNK];
+    for (uint64_t i = 0; i < max_fds; i += CHUNK) {
+        uint64_t n = max_fds - i < CHUNK ? max_fds - i : CHUNK;
+        if (lx_read(xa, fd_array + i * 8, filep, n * 8) < 0)
+            return xa__set_error(xa, XA_EFAULT, "process %d: fd array 0x%llx unreadable",
+                                 (int)pid, (unsigned long long)fd_array);
+        for (uint64_t k = 0; k < n; k++) {
+            uint64_t file = filep[k], fop, sock, sk;
+            if (file == 0)
+                continue;
+            if (!lx_kernel_ptr(file) || lx_u64(xa, file + o->file_f_op, &fop) < 0)
+                return xa__set_error(xa, XA_EBADDATA, "process %d: fd %llu: bad file 0x%llx",
+                                     (int)pid, (unsigned long long)(i + k),
+                                     (unsigned long long)file);
+            if (fop != sock_fops)
+                continue;
+            if (lx_u64(xa, file + o->file_private, &sock) < 0 || !lx_kernel_ptr(sock) ||
+                lx_u64(xa, sock + o->socket_sk, &sk) < 0)
+                return xa__set_error(xa, XA_EBADDATA, "process %d: fd %llu: bad socket",
+                                     (int)pid, (unsigned long long)(i + k));
+            if (sk == 0)
+                continue; /* being released */
+            int rc = add_owner(it, sk, pid);
+            if (rc < 0)
+                return xa__set_error(xa, rc, "out of memory");
+        }
+    }
+    return 0;
+}
+
+static void walk_fds(struct xa_net_iter *it)
+{
+    struct xa_instance *xa = it->xa;
+    uint64_t sock_fops;
+    if (!sym(xa, "socket_file_ops", &sock_fops)) {
+        defer(it, XA_ENOENT, "fd tables", "no socket_file_ops symbol");
+        return;
+    }
+    struct xa_process_iter *pi = NULL;
+    struct xa_process p;
+    int rc = linux_process_iter_new(xa, &pi);
+    while (rc == 0 && (rc = linux_process_iter_next(pi, &p)) == 1) {
+        rc = 0;
+        if (!(p.flags & PF_KTHREAD))
+            rc = scan_fds(it, p.task, p.pid, sock_fops);
+    }
+    if (pi)
+        linux_process_iter_free(pi);
+    if (rc < 0)
+        defer(it, rc, "fd tables", xa__errmsg(xa));
+}
+
+static int cmp_owner(const void *a, const void *b)
+{
+    const struct sk_owner *x = a, *y = b;
+    if (x->sk != y->sk)
+        return x->sk < y->sk ? -1 : 1;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_sock(const void *a, const void *b)
+{
+    static const char *const order[] = {"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix",
+                                        "packet"};
+    const struct xa_socket *x = a, *y = b;
+    int rx = 8, ry = 8;
+    for (int i = 0; i < 8; i++) {
+        if (!strcmp(x->proto, order[i]))
+            rx = i;
+        if (!strcmp(y->proto, order[i]))
+            ry = i;
+    }
+    if (rx != ry)
+        return rx - ry;
+    if (rx == 8 && strcmp(x->proto, y->proto))
+        return strcmp(x->proto, y->proto);
+    if (x->inode != y->inode)
+        return x->inode < y->inode ? -1 : 1;
+    return (x->sk > y->sk) - (x->sk < y->sk);
+}
+
+static int cmp_sk(const void *a, const void *b)
+{
+    const struct xa_socket *x = a, *y = b;
+    return (x->sk > y->sk) - (x->sk < y->sk);
+}
+
+/* The socket @sk among the first @n (sorted by sk), or NULL. */
+static struct xa_socket *find_sock(struct xa_net_iter *it, size_t n, uint64_t sk)
+{
+    struct xa_socket key = {.sk = sk};
+    return bsearch(&key, it->socks, n, sizeof(key), cmp_sk);
+}
+
+/* Sockets only an fd holds are decoded; owners attached to each socket. */
+static void merge_owners(struct xa_net_iter *it)
+{
+    qsort(it->socks, it->n, sizeof(*it->socks), cmp_sk);
+    qsort(it->owners, it->nowners, sizeof(*it->owners), cmp_owner);
+    const size_t in_tables = it->n;
+    it->table = NULL;
+    size_t cur = SIZE_MAX; /* index of the socket of the current sk, SIZE_MAX: none */
+    for (size_t i = 0; i < it->nowners; i++) {
+        const struct sk_owner *w = &it->owners[i];
+        if (i > 0 && w->sk == it->owners[i - 1].sk) {
+            if (w->pid == it->owners[i - 1].pid || cur == SIZE_MAX)
+                continue;
+        } else {
+            struct xa_socket *found = find_sock(it, in_tables, w->sk);
+            cur = SIZE_MAX;
+            if (found) {
+                cur = (size_t)(found - it->socks);
+            } else {
+                size_t before = it->n;
+                int rc = add_sock(it, w->sk);
+                if (rc)
+                    defer(it, rc < 0 ? rc : XA_EBADDATA, "fd tables", it->why);
+                if (rc || it->n == before)
+                    continue; /* not decoded: its owners are dropped with it */
+                cur = before;
+            }
+            it->socks[cur].flags |= XA_NET_FROM_FD;
+        }
+        struct xa_socket *s = &it->socks[cur];
+        if (s->npids < XA_NET_PIDS_MAX)
+            s->pids[s->npids] = w->pid;
+        s->npids++;
+    }
+}
+
+int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
+{
+    const struct lx_net_offsets *o = NULL;
+    int rc = need(xa, &o);
+    if (rc < 0)
+        return rc;
+    struct xa_net_iter *it = calloc(1, sizeof(*it));
+    if (!it)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    it->xa = xa;
+    it->o = o;
+    walk_tcp(it);
+    walk_udp(it);
+    walk_raw(it);
+    walk_unix_and_packet(it);
+    walk_fds(it);
+    merge_owners(it);
+    lx_ptrset_free(&it->seen);
+    free(it->owners);
+    it->owners = NULL;
+    if (it->n > 1)
+        qsort(it->socks, it->n, sizeof(*it->socks), cmp_sock);
+    if (it->deferred_err == XA_ENOMEM) {
+        linux_net_iter_free(it);
+        return xa__set_error(xa, XA_ENOMEM, "out of memory listing sockets");
+    }
+    xa__clear_error(xa);
+    *out = it;
+    return 0;
+}
+
+int linux_net_iter_next(struct xa_net_iter *it, struct xa_socket *out)
+{
+    if (it->pos < it->n) {
+        *out = it->socks[it->pos++];
+        return 1;
+    }
+    if (it->deferred_err)
+        return xa__set_error(it->xa, it->deferred_err, "sockets: %s", it->deferred_msg);
+    return 0;
+}
+
+void linux_net_iter_free(struct xa_net_iter *it)
+{
+    if (!it)
+        return;
+    lx_ptrset_free(&it->seen);
+    free(it->owners);
+    free(it->socks);
+    free(it);
+}

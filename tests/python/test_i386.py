@@ -1,0 +1,159 @@
+"""32-bit x86 Linux guests (issue 18): Debian's 686 (2-level paging) and
+686-pae (PAE) kernels, dumped by tests/guest/harness.py (make-dumps --arch
+i386 / i386pae; scripts/test.sh makes them), read with no configuration.
+
+Debian's i386 kernels have no BTF (CONFIG_DEBUG_INFO_BTF is off) and
+kallsyms without data symbols (CONFIG_KALLSYMS_ALL is off): what the guest
+itself holds is its text symbols, its page tables and its memory, and that
+is what is compared here with the guest's own /proc/kallsyms, /proc/version
+and registers. The process, module and memory-map walks do not support
+4-byte kernel pointers yet: the tools must say so and fail, never print a
+misread or partial list.
+"""
+import json
+import os
+
+import pytest
+
+from xatest import DUMPS, json_lines, require, run_tool
+
+KINDS = {"i386": "32-bit legacy", "i386pae": "PAE"}
+PAGE_OFFSET = 0xC0000000
+
+
+@pytest.fixture(scope="module", params=[(k, f) for k in sorted(KINDS)
+                                        for f in ("raw.img", "core.elf")],
+                ids=lambda p: "%s-%s" % (p[0], p[1].split(".")[1]))
+def guest32(request):
+    """One dump of a 32-bit guest: the raw image (no registers) or QEMU's
+    ELF core of the same moment (registers, firmware ROM as a second range)."""
+    kind, fname = request.param
+    d = os.path.join(DUMPS, kind)
+    require(os.path.exists(os.path.join(d, "truth.json")),
+            f"no {kind} dump set in {DUMPS} (make it: python3 tests/guest/harness.py "
+            f"make-dumps --arch {kind} --out {DUMPS}/{kind})")
+    with open(os.path.join(d, "truth.json")) as f:
+        truth = json.load(f)
+    return {"kind": kind, "dir": d, "truth": truth, "target": "file:" + os.path.join(d, fname)}
+
+
+def info(target):
+    [out] = json_lines(run_tool("xa-info", target, "--json").stdout)
+    return out
+
+
+def test_info_matches_guest(guest32):
+    t = guest32["truth"]
+    out = info(guest32["target"])
+    assert out["os"] == "linux"
+    assert out["release"] == t["kernel_release"]
+    assert out["version"] == t["version"]  # /proc/version, build number and all
+    assert out["paging"] == KINDS[guest32["kind"]]
+    # the guest's CR4.PAE says which walker is right
+    assert (out["paging"] == "PAE") == t["dump"]["pae"]
+    assert int(out["text"], 16) == int(t["symbols"]["_text"], 16)
+    assert int(out["page_offset"], 16) == PAGE_OFFSET
+    assert out["symbols_from"].startswith("kallsyms in guest memory")
+
+
+def test_kernel_root_is_swapper_pg_dir(guest32):
+    """The root found maps no user address and is one the guest's CPUs use:
+    an idle vCPU runs on swapper_pg_dir (the harness boots two; one at
+    least idles at the dump)."""
+    out = info(guest32["target"])
+    cr3s = {int(c["CR3"], 16) for c in guest32["truth"]["dump"]["cpus"].values()}
+    assert int(out["dtb"], 16) in cr3s, (out["dtb"], sorted(map(hex, cr3s)))
+
+
+def test_symbols_match_proc_kallsyms(guest32):
+    """Every core-kernel line of the guest's /proc/kallsyms sample is in the
+    symbol table found in memory, at the same address."""
+    t = guest32["truth"]
+    found = {}
+    for s in json_lines(run_tool("xa-sym", guest32["target"], "--list", "--json").stdout):
+        found.setdefault(s["symbol"], set()).add(int(s["address"], 16))
+    sample = [k for k in t["kallsyms"] if "module" not in k]
+    assert len(sample) > 300
+    missing = [k for k in sample if int(k["addr"], 16) not in found.get(k["name"], ())]
+    assert not missing, missing[:10]
+    assert len(found) > 40000  # the whole table, not a few names
+
+
+def test_kernel_memory_reads(guest32):
+    """A kernel virtual address reads what the raw image holds at va -
+    PAGE_OFFSET (through the page tables found, not by arithmetic): the
+    kernel's first text page and a high page of low memory."""
+    t = guest32["truth"]
+    raw = os.path.join(guest32["dir"], "raw.img")
+    text = int(t["symbols"]["_text"], 16)
+    for va in (text, PAGE_OFFSET + (400 << 20) + 0x1230):
+        with open(raw, "rb") as f:
+            f.seek(va - PAGE_OFFSET)
+            want = f.read(64)
+        got = run_tool_bytes("xa-read", guest32["target"], "--va", hex(va), "--len", 64, "--raw")
+        assert got == want, hex(va)
+
+
+def test_user_address_is_not_mapped_in_kernel_root(guest32):
+    """swapper_pg_dir maps nothing below PAGE_OFFSET: a user address read
+    through it fails with a message, not zeros."""
+    p = run_tool("xa-read", guest32["target"], "--va", "0x08048000", "--len", 16, check=False)
+    assert p.returncode == 1 and p.stdout == "" and "xa-read" in p.stderr
+
+
+@pytest.mark.parametrize("tool", ["xa-ps", "xa-modules"])
+def test_walks_refuse_32bit(guest32, tool):
+    """The walks read 8-byte kernel pointers: on a 32-bit kernel the tools
+    say why they cannot run and list nothing (never a misread list)."""
+    p = run_tool(tool, guest32["target"], check=False)
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert "32-bit kernel" in p.stderr and "\n" not in p.stderr.strip(), p.stderr
+
+
+def run_tool_bytes(name, *args):
+    import subprocess
+    from xatest import tool_path
+    p = subprocess.run([tool_path(name), *map(str, args)], capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+# ---- live: a 686-pae guest under qemu-system-i386 -------------------------
+
+@pytest.fixture(scope="module")
+def live32(tmp_path_factory):
+    """A booted 686-pae guest with a QMP socket of our own (QEMU serves one
+    client per socket; the harness keeps its own)."""
+    import shutil
+    require(shutil.which("qemu-system-i386") is not None,
+            "qemu-system-i386 not installed (package qemu-system-x86)")
+    from harness import Guest32  # tests/conftest.py puts tests/guest on sys.path
+    sock = str(tmp_path_factory.mktemp("live32") / "xa.qmp")
+    with Guest32("live32", arch="i386pae", nproc=20, mem_mb=384,
+                 extra_qemu_args=["-qmp", "unix:%s,server=on,wait=off" % sock]) as g:
+        yield {"guest": g, "target": "qemu:" + sock}
+
+
+def test_live_pae_guest(live32):
+    """Zero configuration on the running guest: its release, PAE paging,
+    the symbols of its own /proc/kallsyms, and kernel text read through the
+    page tables equal to the shared RAM at __pa()."""
+    g, target = live32["guest"], live32["target"]
+    out = info(target)
+    assert out["live"] is True
+    assert out["release"] == g.run("uname -r").strip()
+    assert out["paging"] == "PAE"
+    lines = g.run("awk '$2 ~ /^[Tt]$/ && $4 == \"\" && NR % 997 == 0' /proc/kallsyms")
+    sample = [line.split() for line in lines.splitlines() if len(line.split()) == 3]
+    assert len(sample) > 20
+    found = {}
+    for s in json_lines(run_tool("xa-sym", target, "--list", "--json").stdout):
+        found.setdefault(s["symbol"], set()).add(int(s["address"], 16))
+    missing = [s for s in sample if int(s[0], 16) not in found.get(s[2], ())]
+    assert not missing, missing[:10]
+    text = int(out["text"], 16)
+    got = run_tool_bytes("xa-read", target, "--va", hex(text), "--len", 256, "--raw")
+    with open(g.ram_path, "rb") as f:
+        f.seek(text - PAGE_OFFSET)
+        assert got == f.read(256)

@@ -1,0 +1,372 @@
+/*
+ * test_netread.c -- the printk ring reader and the socket readers
+ * (os/linux/netread.h) on synthetic memory: a flat kernel-address arena.
+ *
+ * Ring: records across a wrap of the data ring, a reusable descriptor (a
+ * gap), then hostile headers (descriptor counts out of range, tail and head
+ * that disagree, unreadable arrays) and hostile records (positions outside
+ * the ring, a block owned by another descriptor, a text length beyond its
+ * block). Sockets: chains in order, a cycle, a chain past its cap, a bad
+ * link, tables with no or too many buckets, UNIX names (path, abstract
+ * with NULs, too long), addresses, TIME_WAIT socks.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "os/linux/netread.h"
+#include "xenaccess.h"
+
+#define BASE 0xffff888000000000ULL
+#define ARENA (4u << 20)
+
+static uint8_t *arena;
+static uint64_t top = BASE + 64;
+
+static int mem_read(void *ctx, uint64_t va, void *buf, size_t len)
+{
+    (void)ctx;
+    if (va < BASE || va - BASE > ARENA || len > ARENA - (va - BASE))
+        return XA_EFAULT;
+    memcpy(buf, arena + (va - BASE), len);
+    return 0;
+}
+
+static uint64_t alloc(size_t n)
+{
+    uint64_t va = (top + 15) & ~15ULL;
+    top = va + n;
+    if (top - BASE > ARENA)
+        abort();
+    return va;
+}
+
+static void put(uint64_t va, const void *p, size_t n) { memcpy(arena + (va - BASE), p, n); }
+static void put64(uint64_t va, uint64_t v) { put(va, &v, 8); }
+static void put32(uint64_t va, uint32_t v) { put(va, &v, 4); }
+static void put16(uint64_t va, uint16_t v) { put(va, &v, 2); }
+static void put8(uint64_t va, uint8_t v) { put(va, &v, 1); }
+
+/* ---- printk ring ------------------------------------------------------- */
+
+static const struct lx_prb_layout PL = {
+    .desc_ring = 0, .text_ring = 0x40,
+    .count_bits = 0, .descs = 8, .infos = 0x10, .head_id = 0x18, .tail_id = 0x20,
+    .size_bits = 0, .data = 8,
+    .desc_size = 24, .state_var = 0, .text_begin = 8, .text_next = 16,
+    .info_size = 0x58, .seq = 0, .ts_nsec = 8, .text_len = 0x10, .facility = 0x12,
+    .level_byte = 0x13, .level_shift = 5, .caller_id = 0x14,
+};
+
+#define CBITS 3u
+#define SBITS 8u
+#define ID_BASE 800u /* ids are congruent to seqs modulo the count */
+#define FINALIZED (2ULL << 62)
+#define REUSABLE (3ULL << 62)
+
+struct ring {
+    uint64_t rb, descs, infos, data, lpos;
+    int wrapped; /* blocks stored from the ring's start */
+};
+
+static void ring_init(struct ring *r)
+{
+    r->rb = alloc(0x80);
+    r->descs = alloc(24u << CBITS);
+    r->infos = alloc(0x58u << CBITS);
+    r->data = alloc(1u << SBITS);
+    put32(r->rb + PL.desc_ring + PL.count_bits, CBITS);
+    put64(r->rb + PL.desc_ring + PL.descs, r->descs);
+    put64(r->rb + PL.desc_ring + PL.infos, r->infos);
+    put32(r->rb + PL.text_ring + PL.size_bits, SBITS);
+    put64(r->rb + PL.text_ring + PL.data, r->data);
+}
+
+/* As the kernel's data_alloc: a block that would cross the ring's end goes
+ * to its start, its begin staying in the previous wrap. */
+static void ring_write(struct ring *r, uint64_t seq, const char *text, unsigned level)
+{
+    const uint64_t size = 1u << SBITS, len = strlen(text), blk = (8 + len + 7) & ~7ULL;
+    uint64_t begin = r->lpos, next = begin + blk, at = begin % size;
+    if (begin / size != (next - 1) / size) {
+        next = (begin / size + 1) * size + blk;
+        at = 0;
+        r->wrapped++;
+    }
+    r->lpos = next;
+    const uint64_t idx = seq & ((1u << CBITS) - 1), id = seq + ID_BASE;
+    const uint64_t d = r->descs + idx * 24, i = r->infos + idx * 0x58;
+    put64(r->data + at, id);
+    put(r->data + at + 8, text, len);
+    put64(d, FINALIZED | id);
+    put64(d + 8, begin);
+    put64(d + 16, next);
+    put64(i + PL.seq, seq);
+    put64(i + PL.ts_nsec, 1000000ULL * seq + 7);
+    put16(i + PL.text_len, (uint16_t)len);
+    put8(i + PL.facility, seq == 9 ? 1 : 0);
+    put8(i + PL.level_byte, (uint8_t)(level << 5 | 0x3));
+    put32(i + PL.caller_id, 0x80000000u | (uint32_t)seq);
+    put64(r->rb + PL.desc_ring + PL.head_id, id);
+}
+
+static void test_ring(void)
+{
+    struct ring r = {0};
+    char why[LX_WHY_LEN], text[32];
+    ring_init(&r);
+    for (uint64_t s = 0; s < 12; s++) {
+        snprintf(text, sizeof(text), "record number %02llu", (unsigned long long)s);
+        ring_write(&r, s, text, (unsigned)(s % 8));
+    }
+    CHECK(r.wrapped >= 1, "the data ring wrapped");
+    put64(r.rb + PL.desc_ring + PL.tail_id, 4 + ID_BASE);
+    put64(r.descs + (6 & 7) * 24, REUSABLE | (6 + ID_BASE)); /* seq 6: overwritten */
+
+    struct lx_prb rb;
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), 0);
+    CHECK_EQ(rb.first_seq, 4);
+    CHECK_EQ(rb.end_seq, 12);
+    static struct xa_kmsg m;
+    for (uint64_t s = 4; s < 12; s++) {
+        int rc = lx_prb_record(&PL, mem_read, NULL, &rb, s, &m, why);
+        if (s == 6) {
+            CHECK_EQ(rc, 0);
+            continue;
+        }
+        CHECK_EQ(rc, 1);
+        snprintf(text, sizeof(text), "record number %02llu", (unsigned long long)s);
+        CHECK(strcmp(m.text, text) == 0, m.text);
+        CHECK_EQ(m.text_len, strlen(text));
+        CHECK_EQ(m.seq, s);
+        CHECK_EQ(m.ts_ns, 1000000ULL * s + 7);
+        CHECK_EQ(m.level, s % 8);
+        CHECK_EQ(m.facility, s == 9 ? 1 : 0);
+        CHECK_EQ(m.flags, 0);
+    }
+    /* a seq whose slot now holds another record */
+    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 3, &m, why), 0);
+
+    /* hostile records: positions outside the ring, a block of another
+     * descriptor, a text longer than its block */
+    const uint64_t d5 = r.descs + 5 * 24, i7 = r.infos + 7 * 0x58, d8 = r.descs + 0 * 24;
+    uint64_t saved;
+    memcpy(&saved, arena + (d5 + 16 - BASE), 8);
+    put64(d5 + 16, saved + (1u << SBITS) * 5);
+    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 5, &m, why), 0);
+    put64(d5 + 16, saved);
+    put64(d8, FINALIZED | (8 + ID_BASE + 8)); /* the block still says 808 */
+    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 8, &m, why), 0);
+    put64(d8, FINALIZED | (8 + ID_BASE));
+    put16(i7 + PL.text_len, 4000);
+    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 7, &m, why), 1);
+    CHECK(m.flags & XA_KMSG_TRUNCATED);
+    CHECK(m.text_len <= 24 - 8 && strncmp(m.text, "record number 07", m.text_len) == 0);
+
+    /* hostile headers */
+    put32(r.rb + PL.desc_ring + PL.count_bits, 40);
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    put32(r.rb + PL.desc_ring + PL.count_bits, 0);
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    put32(r.rb + PL.desc_ring + PL.count_bits, CBITS);
+    put32(r.rb + PL.text_ring + PL.size_bits, 63);
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    put32(r.rb + PL.text_ring + PL.size_bits, SBITS);
+    put64(r.rb + PL.desc_ring + PL.tail_id, 11 + ID_BASE); /* the tail after the head */
+    put64(r.rb + PL.desc_ring + PL.head_id, 4 + ID_BASE);
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    CHECK(strstr(why, "disagree") != NULL, why);
+    put64(r.rb + PL.desc_ring + PL.tail_id, 4 + ID_BASE);
+    put64(r.rb + PL.desc_ring + PL.head_id, 11 + ID_BASE);
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), 0);
+    put64(r.infos + 3 * 0x58, 1ULL << 40); /* seqs further apart than the ring holds */
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    put64(r.rb + PL.desc_ring + PL.infos, BASE + ARENA + 4096); /* outside memory */
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EFAULT);
+    put64(r.rb + PL.desc_ring + PL.infos, 0x1000); /* a user address */
+    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+#define NODE 0x10 /* skc_node / skc_nulls_node in our sock */
+static const struct lx_sock_layout SL = {
+    .daddr = 0, .rcv_saddr = 4, .dport = 8, .num = 10, .family = 12, .state = 14,
+    .nulls_node = NODE, .node = NODE, .v6_daddr = 0x20, .v6_rcv_saddr = 0x30,
+    .sk_socket = 0x40, .sk_type = 0x48, .sk_protocol = 0x4a, .ack_backlog = 0x4c,
+    .max_ack_backlog = 0x50, .rmem_alloc = 0x54, .wmem_alloc = 0x58,
+    .socket_alloc_inode = 0x40, .inode_ino = 0x8, .inode_uid = 0x10, .socket_state = 0,
+    .rcv_nxt = 0x60, .copied_seq = 0x64, .write_seq = 0x68, .snd_una = 0x6c,
+    .udp_forward_deficit = LX_SK_NONE, .unix_addr = 0x70, .unix_addr_len = 4,
+    .unix_addr_name = 8, .packet_num = 0x78, .packet_ifindex = 0x7c,
+};
+
+struct seen {
+    uint64_t sk[8];
+    int n;
+};
+
+static int collect(void *arg, uint64_t sk)
+{
+    struct seen *s = arg;
+    if (s->n < 8)
+        s->sk[s->n] = sk;
+    s->n++;
+    return 0;
+}
+
+/* A chain head followed by @n socks linked in order; returns the head. */
+static uint64_t chain(uint64_t *socks, int n, bool nulls)
+{
+    uint64_t head = alloc(8), link = head;
+    for (int i = 0; i < n; i++) {
+        socks[i] = alloc(0x100);
+        put64(link, socks[i] + NODE);      /* *pprev = node */
+        put64(socks[i] + NODE + 8, link);  /* node.pprev */
+        link = socks[i] + NODE;
+    }
+    put64(link, nulls ? 0x2b : 0); /* a nulls end is odd */
+    return head;
+}
+
+static void test_chains(void)
+{
+    char why[LX_WHY_LEN];
+    uint64_t socks[3];
+    struct seen s = {0};
+    uint64_t head = chain(socks, 3, true);
+    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, true, NODE, collect, &s, why), 0);
+    CHECK(s.n == 3 && s.sk[0] == socks[0] && s.sk[2] == socks[2]);
+
+    /* a cycle: the last node leads back to the first */
+    put64(socks[2] + NODE, socks[0] + NODE);
+    s.n = 0;
+    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, true, NODE, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(s.n, 3); /* each socket once, then the error */
+    /* ... even when the first node's back link is forged to match */
+    put64(socks[0] + NODE + 8, socks[2] + NODE);
+    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, true, NODE, collect, &s, why), XA_ELIMIT);
+
+    /* a bad link */
+    head = chain(socks, 2, false);
+    put64(socks[1] + NODE, 0x7fff00001000ULL);
+    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, false, NODE, collect, &s, why), XA_EBADDATA);
+
+    /* a consistent chain longer than the cap */
+    const unsigned n = LX_SK_CHAIN_MAX + 2;
+    uint64_t base = alloc((size_t)n * 16 + 16), link = base;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t node = base + 16 + (uint64_t)i * 16;
+        put64(link, node);
+        put64(node + 8, link);
+        link = node;
+    }
+    put64(link, 0);
+    s.n = 0;
+    CHECK_EQ(lx_sock_chain(mem_read, NULL, base, false, 0, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(s.n, LX_SK_CHAIN_MAX);
+
+    /* tables: none, too many or unreadable buckets */
+    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE, 0, 8, 0, true, NODE, collect, &s, why),
+             XA_EBADDATA);
+    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE, 1ULL << 40, 8, 0, true, NODE, collect, &s,
+                             why),
+             XA_EBADDATA);
+    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE, 16, 4, 0, true, NODE, collect, &s, why),
+             XA_EBADDATA);
+    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE + ARENA - 64, 1024, 8, 0, true, NODE, collect,
+                             &s, why),
+             XA_EFAULT);
+    /* a table of nulls heads: empty ones skipped, chains walked */
+    uint64_t table = alloc(8 * 600);
+    for (int i = 0; i < 600; i++)
+        put64(table + 8 * (uint64_t)i, 1 | ((uint64_t)i << 1));
+    uint64_t one[3];
+    uint64_t h = chain(one, 2, true);
+    put64(table + 8 * 517, one[0] + NODE);
+    put64(one[0] + NODE + 8, table + 8 * 517);
+    (void)h;
+    s.n = 0;
+    CHECK_EQ(lx_sock_buckets(mem_read, NULL, table, 600, 8, 0, true, NODE, collect, &s, why), 0);
+    CHECK(s.n == 2 && s.sk[0] == one[0] && s.sk[1] == one[1]);
+}
+
+static uint64_t sock(uint16_t family, uint8_t state, uint16_t type, uint16_t proto)
+{
+    uint64_t sk = alloc(0x100);
+    put16(sk + SL.family, family);
+    put8(sk + SL.state, state);
+    put16(sk + SL.sk_type, type);
+    put16(sk + SL.sk_protocol, proto);
+    return sk;
+}
+
+static void test_decode(void)
+{
+    char why[LX_WHY_LEN];
+    struct xa_socket out;
+    /* tcp6 established, [::1]:7003 -> [::1]:40000, owned by inode 4242 */
+    uint64_t sk = sock(10, 1, 1, 6), sa = alloc(0x100);
+    uint8_t lo6[16] = {0};
+    lo6[15] = 1;
+    put(sk + SL.v6_rcv_saddr, lo6, 16);
+    put(sk + SL.v6_daddr, lo6, 16);
+    put16(sk + SL.num, 7003);
+    put16(sk + SL.dport, htons(40000));
+    put64(sk + SL.sk_socket, sa);
+    put64(sa + SL.socket_alloc_inode + SL.inode_ino, 4242);
+    put32(sk + SL.rcv_nxt, 110);
+    put32(sk + SL.copied_seq, 100);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "tcp", &out, why), 0);
+    CHECK(strcmp(out.proto, "tcp6") == 0 && strcmp(out.state_name, "ESTABLISHED") == 0);
+    CHECK(strcmp(out.local, "[::1]:7003") == 0, out.local);
+    CHECK(strcmp(out.remote, "[::1]:40000") == 0, out.remote);
+    CHECK_EQ(out.inode, 4242);
+    CHECK_EQ(out.rx_queue, 10);
+    /* TIME_WAIT: only sock_common; a garbage sk_socket is not followed */
+    sk = sock(2, 6, 0, 0);
+    put64(sk + SL.sk_socket, 0xdead);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "tcp", &out, why), 0);
+    CHECK(strcmp(out.state_name, "TIME_WAIT") == 0 && out.inode == 0);
+    /* a bad struct socket pointer in a full sock */
+    sk = sock(2, 1, 1, 6);
+    put64(sk + SL.sk_socket, 0x1000);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "tcp", &out, why), XA_EBADDATA);
+    /* UNIX: a path (its NUL counted), an abstract name with NULs, too long */
+    sk = sock(1, 10, 1, 0);
+    uint64_t ua = alloc(0x100);
+    put64(sk + SL.unix_addr, ua);
+    put32(ua + SL.unix_addr_len, 2 + 7);
+    put(ua + SL.unix_addr_name + 2, "/tmp/x", 7);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "unix", &out, why), 0);
+    CHECK(strcmp(out.local, "/tmp/x") == 0 && strcmp(out.state_name, "LISTEN") == 0, out.local);
+    put32(ua + SL.unix_addr_len, 2 + 6);
+    put(ua + SL.unix_addr_name + 2, "\0ab\0c\n", 6);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, NULL, &out, why), 0);
+    CHECK(strcmp(out.proto, "unix") == 0 && strcmp(out.local, "@ab@c\n") == 0, out.local);
+    put32(ua + SL.unix_addr_len, 2 + 200);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "unix", &out, why), XA_EBADDATA);
+    put32(ua + SL.unix_addr_len, (uint32_t)-5);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "unix", &out, why), XA_EBADDATA);
+    /* a socket only an fd holds: its kind from family, type, protocol */
+    sk = sock(2, 7, 2, 17);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, NULL, &out, why), 0);
+    CHECK(strcmp(out.proto, "udp") == 0);
+    sk = sock(16, 7, 3, 0);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, NULL, &out, why), 0);
+    CHECK(strcmp(out.proto, "af16") == 0, out.proto);
+    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, 0x1234, "tcp", &out, why), XA_EFAULT);
+}
+
+int main(void)
+{
+    arena = calloc(1, ARENA);
+    if (!arena)
+        return 2;
+    test_ring();
+    test_chains();
+    test_decode();
+    free(arena);
+    CHECK_DONE();
+}

@@ -1,0 +1,97 @@
+/*
+ * xa-net -- the guest's sockets: TCP, UDP (IPv4 and IPv6), raw, UNIX and
+ * packet, from the kernel's tables and the processes' fd tables.
+ *   xa-net TARGET [--json]
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+static const char *pid_list(const struct xa_socket *s, char *buf, size_t cap)
+{
+    size_t n = s->npids < XA_NET_PIDS_MAX ? s->npids : XA_NET_PIDS_MAX, len = 0;
+    if (n == 0)
+        return "-";
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? "," : "", (int)s->pids[i]);
+    if (s->npids > n && len < cap)
+        snprintf(buf + len, cap - len, ",+%u", (unsigned)(s->npids - n));
+    return buf;
+}
+
+static void print_json(const struct xa_socket *s)
+{
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "proto", json_object_new_string(s->proto));
+    json_object_object_add(j, "state", json_object_new_string(s->state_name));
+    tool_json_str(j, "local", s->local);
+    tool_json_str(j, "remote", s->remote);
+    json_object_object_add(j, "inode", json_object_new_int64((int64_t)s->inode));
+    json_object *pids = json_object_new_array();
+    for (uint32_t i = 0; i < s->npids && i < XA_NET_PIDS_MAX; i++)
+        json_object_array_add(pids, json_object_new_int(s->pids[i]));
+    json_object_object_add(j, "pids", pids);
+    if (s->npids > XA_NET_PIDS_MAX)
+        json_object_object_add(j, "npids", json_object_new_int64(s->npids));
+    json_object_object_add(j, "rx_queue", json_object_new_int64(s->rx_queue));
+    json_object_object_add(j, "tx_queue", json_object_new_int64(s->tx_queue));
+    json_object_object_add(j, "uid", json_object_new_int64(s->uid));
+    json_object_object_add(j, "family", json_object_new_int(s->family));
+    json_object_object_add(j, "type", json_object_new_int(s->type));
+    json_object_object_add(j, "protocol", json_object_new_int(s->protocol));
+    if (!strcmp(s->proto, "packet"))
+        json_object_object_add(j, "ifindex", json_object_new_int(s->ifindex));
+    json_object_object_add(j, "in_table", json_object_new_boolean(s->flags & XA_NET_FROM_TABLE));
+    if (s->flags & XA_NET_ADDR_CUT)
+        json_object_object_add(j, "local_cut", json_object_new_boolean(1));
+    tool_json_hex(j, "sk", s->sk);
+    tool_json_line(j);
+}
+
+static void print_text(const struct xa_socket *s)
+{
+    char pids[160], local[48];
+    const char *loc = s->local[0] ? s->local : "*";
+    if (!strcmp(s->proto, "packet")) {
+        snprintf(local, sizeof(local), "proto=0x%04x,if=%d", (unsigned)s->protocol, s->ifindex);
+        loc = local;
+    }
+    printf("%-6s %-11s %7" PRIu32 " %7" PRIu32 " %8" PRIu64 " %-14s %-40s %s\n", s->proto,
+           s->state_name, s->rx_queue, s->tx_queue, s->inode, pid_list(s, pids, sizeof(pids)),
+           tool_text(loc, ESC_SPACE), s->remote[0] ? tool_text(s->remote, 0) : "*");
+}
+
+int main(int argc, char **argv)
+{
+    tool_init(argv[0]);
+    tool_example = "file:guest.img --json";
+    struct tool_opts o = {0};
+    const char *pos[1];
+    tool_parse(argc, argv, &o, NULL, pos, 1, "TARGET [--json]");
+    struct xa_instance *xa = tool_open(&o);
+    struct xa_net_iter *it;
+    if (xa_net_iter_new(xa, &it) < 0)
+        tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
+    if (!o.json)
+        printf("%-6s %-11s %7s %7s %8s %-14s %-40s %s\n", "PROTO", "STATE", "RECV-Q", "SEND-Q",
+               "INODE", "PIDS", "LOCAL", "REMOTE");
+    struct xa_socket s;
+    int rc;
+    size_t n = 0;
+    while ((rc = xa_net_iter_next(it, &s)) == 1) {
+        n++;
+        if (o.json)
+            print_json(&s);
+        else
+            print_text(&s);
+    }
+    int code = TOOL_OK;
+    if (rc < 0)
+        code = tool_partial(xa, rc, o.json, "socket list is partial after %zu sockets", n);
+    xa_net_iter_free(it);
+    xa_destroy(xa);
+    return code;
+}
