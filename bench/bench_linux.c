@@ -77,6 +77,47 @@ static struct xa_instance *open_or_die(const char *target)
     return xa;
 }
 
+/* All open files of all processes (issue 14): one process walk, then each
+ * process's fd table, cold caches; the target is < 20 ms on 350 processes. */
+static void bench_files(struct xa_instance *xa)
+{
+    enum { RUNS = 7 };
+    double t[RUNS];
+    long nfiles = 0;
+    int nproc = 0, failed = 0;
+    static struct xa_open_file f;
+    for (int r = 0; r < RUNS; r++) {
+        xa_cache_flush(xa, XA_CACHE_ALL);
+        double t0 = now_ns();
+        struct xa_process_iter *it;
+        struct xa_process p;
+        nfiles = 0;
+        nproc = 0;
+        failed = 0;
+        if (xa_process_iter_new(xa, &it) == 0) {
+            while (xa_process_iter_next(it, &p) == 1) {
+                struct xa_file_iter *fit;
+                nproc++;
+                if (xa_file_iter_new(xa, p.pid, &fit) < 0) {
+                    failed++;
+                    continue;
+                }
+                int rc;
+                while ((rc = xa_file_iter_next(fit, &f)) == 1)
+                    nfiles++;
+                failed += rc < 0;
+                xa_file_iter_free(fit);
+            }
+            xa_process_iter_free(it);
+        }
+        t[r] = now_ns() - t0;
+    }
+    if (failed)
+        fprintf(stderr, "bench_linux: open files: %d processes failed\n", failed);
+    printf("| %-46s | %11.2f ms | %d procs, %ld files; < 20 ms |\n",
+           "open files of all processes (cold caches)", median(t, RUNS) / 1e6, nproc, nfiles);
+}
+
 static void bench_dump(const char *path)
 {
     char target[4200];
@@ -139,6 +180,7 @@ static void bench_dump(const char *path)
     }
     printf("| %-46s | %11.2f us |                            |\n", "process list, per process (warm caches)",
            median(walk, RUNS) / 1e3 / nproc);
+    bench_files(xa);
 
     /* Sockets (tables and every fd table) and the kernel log, cold caches:
      * the issue's target is 20 ms for all sockets. */

@@ -340,6 +340,100 @@ XA_API XA_NODISCARD int xa_process_path(struct xa_instance *xa, int32_t pid,
 
 /** @} */
 
+/** @defgroup files Open files and mounts
+ *  @{ */
+
+enum xa_open_file_state {
+    /** A pseudo file whose naming function (d_dname) xenaccess does not
+     *  know: its path is "?" (pipes, sockets, anon inodes, namespaces and
+     *  memfd-like files are known). */
+    XA_FILE_NAME_UNKNOWN = 1u << 0,
+};
+
+/** One open file of a process, as /proc/PID/fd and fdinfo show it. */
+struct xa_open_file {
+    int32_t pid, fd;
+    uint32_t flags;     /**< f_flags, plus O_CLOEXEC (02000000) when set, as fdinfo's flags */
+    int64_t pos;        /**< file position (fdinfo's pos) */
+    uint32_t dev_major, dev_minor; /**< device of the inode's file system (stat's st_dev) */
+    uint64_t inode;     /**< inode number */
+    uint32_t mode;      /**< i_mode: the S_IFMT type and the permissions (0 type: anon inode) */
+    uint32_t state;     /**< enum xa_open_file_state */
+    uint64_t file;      /**< struct file address */
+    /** readlink /proc/PID/fd/N: the path from the top of the file's mount
+     *  namespace, " (deleted)" when unlinked; "pipe:[N]", "socket:[N]",
+     *  "anon_inode:[eventfd]", "net:[N]" for pseudo files. Guest bytes. */
+    char path[XA_PATH_MAX];
+};
+
+/** @brief ls's short name of a file type: "REG", "DIR", "CHR", "BLK",
+ *  "FIFO", "SOCK", "LNK", "anon" (no type bits: an anon inode) or "?". */
+XA_API const char *xa_file_type_name(uint32_t mode);
+
+struct xa_file_iter;
+
+/**
+ * @brief Walk the open files of process @p pid in fd order; free before
+ * xa_destroy(). A process without a file table (a kernel thread, a zombie)
+ * has none.
+ * @return 0, the codes of xa_process_by_pid(), XA_ENOTSUP (no layout for
+ *         it in the guest's BTF), XA_ENOMEM, a memory error.
+ */
+XA_API XA_NODISCARD int xa_file_iter_new(struct xa_instance *xa, int32_t pid,
+                                         struct xa_file_iter **out);
+/** @return 1, 0 at end, or a negative error after which the walk is over
+ *  and the files before it are a partial list (XA_ELIMIT past 1 << 20 fds
+ *  or on a path that loops, XA_EFAULT on a bad pointer, XA_EBADDATA on
+ *  implausible data). */
+XA_API XA_NODISCARD int xa_file_iter_next(struct xa_file_iter *it, struct xa_open_file *out);
+XA_API void xa_file_iter_free(struct xa_file_iter *it);
+
+/** MNT_* flags of struct xa_mount.mnt_flags (the kernel's values). */
+enum xa_mount_flags {
+    XA_MNT_NOSUID = 0x01, XA_MNT_NODEV = 0x02, XA_MNT_NOEXEC = 0x04,
+    XA_MNT_NOATIME = 0x08, XA_MNT_NODIRATIME = 0x10, XA_MNT_RELATIME = 0x20,
+    XA_MNT_READONLY = 0x40, XA_MNT_NOSYMFOLLOW = 0x80,
+    XA_MNT_SHARED = 0x1000, XA_MNT_UNBINDABLE = 0x2000,
+};
+
+#define XA_FSTYPE_LEN 64
+#define XA_MOUNT_SOURCE_LEN 1024
+
+/** One mount, as a line of /proc/PID/mountinfo shows it. */
+struct xa_mount {
+    int32_t mnt_id, parent_id;
+    uint32_t dev_major, dev_minor;
+    uint32_t mnt_flags;  /**< enum xa_mount_flags */
+    uint64_t sb_flags;   /**< super_block s_flags (SB_RDONLY = 1) */
+    int32_t shared_id;   /**< peer group when shared ("shared:N"), else 0 */
+    int32_t master_id;   /**< master's peer group when a slave ("master:N"), else 0 */
+    uint64_t mount;      /**< struct mount address */
+    char root[XA_PATH_MAX];        /**< the mounted directory inside its file system */
+    char mount_point[XA_PATH_MAX]; /**< where, seen from the root the iterator uses */
+    char options[96];    /**< per-mount options: "rw,nosuid,relatime" */
+    char fstype[XA_FSTYPE_LEN];    /**< "ext4", or "fuse.sshfs" with a subtype */
+    char source[XA_MOUNT_SOURCE_LEN]; /**< the device name given to mount, "none" when none */
+};
+
+struct xa_mount_iter;
+
+/**
+ * @brief Walk the mounts of the mount namespace of process @p pid, seen from
+ * its root directory as /proc/PID/mountinfo does (mounts outside it are left
+ * out); @p pid 0: the initial namespace (init_task's), seen from its top.
+ * In the kernel's list order. Free before xa_destroy().
+ * @return 0, the codes of xa_process_by_pid(), XA_ENOENT (a process without
+ *         a namespace: exiting), XA_ENOTSUP, XA_ENOMEM, a memory error.
+ */
+XA_API XA_NODISCARD int xa_mount_iter_new(struct xa_instance *xa, int32_t pid,
+                                          struct xa_mount_iter **out);
+/** @return 1, 0 at end, negative error (partial list: XA_ELIMIT on a loop,
+ *  XA_EBADDATA on links that do not point back, XA_EFAULT on a bad pointer). */
+XA_API XA_NODISCARD int xa_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out);
+XA_API void xa_mount_iter_free(struct xa_mount_iter *it);
+
+/** @} */
+
 /** @defgroup net Sockets
  *  @{ */
 

@@ -88,6 +88,14 @@ struct xa_os_ops {
     int (*process_path)(struct xa_instance *xa, int32_t pid, enum xa_proc_path which,
                         char *buf, size_t cap);
 
+    /* Open files and mounts (core/files_api.c); NULL when the layer has none. */
+    int (*file_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_file_iter **out);
+    int (*file_iter_next)(struct xa_file_iter *it, struct xa_open_file *out);
+    void (*file_iter_free)(struct xa_file_iter *it);
+    int (*mount_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_mount_iter **out);
+    int (*mount_iter_next)(struct xa_mount_iter *it, struct xa_mount *out);
+    void (*mount_iter_free)(struct xa_mount_iter *it);
+
     /* Sockets and the kernel log (core/netlog_api.c); NULL when the layer has none. */
     int (*net_iter_new)(struct xa_instance *xa, struct xa_net_iter **out);
     int (*net_iter_next)(struct xa_net_iter *it, struct xa_socket *out);

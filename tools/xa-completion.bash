@@ -71,3 +71,4 @@ _xa_complete_word() {
 
 complete -F _xa_complete xa-info xa-ps xa-sym xa-read xa-modules xa-maps xa-disk-tap xa-disk-monitor
 complete -F _xa_complete xa-net xa-dmesg
+complete -F _xa_complete xa-files xa-mounts

@@ -78,7 +78,19 @@ int lx_dpath_build(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, u
                    uint64_t mnt, uint64_t root_dentry, uint64_t root_mnt, char *buf, size_t cap,
                    char *why)
 {
+    bool reached;
+    return lx_dpath_build_ex(l, read, ctx, dentry, mnt, root_dentry, root_mnt, buf, cap, why, 0,
+                             &reached);
+}
+
+int lx_dpath_build_ex(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, uint64_t dentry,
+                      uint64_t mnt, uint64_t root_dentry, uint64_t root_mnt, char *buf,
+                      size_t cap, char *why, unsigned opts, bool *reached)
+{
     why[0] = '\0';
+    *reached = false;
+    if (opts & LX_DPATH_RAW)
+        mnt = 0; /* no mount crossing: the path inside its filesystem */
     if (cap < 2) {
         snprintf(why, LX_WHY_LEN, "path buffer too small");
         return XA_EINVAL;
@@ -98,7 +110,11 @@ int lx_dpath_build(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, u
     size_t pos = room - 1;
     buf[pos] = '\0';
     unsigned steps = 0;
-    while (!(dentry == root_dentry && mnt == root_mnt)) {
+    for (;;) {
+        if (dentry == root_dentry && mnt == root_mnt) {
+            *reached = true;
+            break;
+        }
         if (++steps > LX_DPATH_STEPS_MAX) {
             snprintf(why, LX_WHY_LEN, "path deeper than %u steps (a cycle?)", LX_DPATH_STEPS_MAX);
             return XA_ELIMIT;
@@ -150,7 +166,7 @@ int lx_dpath_build(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, u
         buf[--pos] = '/';
     size_t len = room - 1 - pos;
     memmove(buf, buf + pos, len + 1);
-    if (is_deleted(l, read, ctx, start))
+    if (!(opts & (LX_DPATH_RAW | LX_DPATH_NO_DELETED)) && is_deleted(l, read, ctx, start))
         memcpy(buf + len, DELETED_SUFFIX, sizeof(DELETED_SUFFIX));
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "os/linux/lxpriv.h"
 #include "os/linux/netlog.h"
 #include "os/linux/procinfo.h"
+#include "os/linux/files.h"
 
 _Static_assert(offsetof(struct xa_thread_iter, xa) == 0, "xa first (os/os.h, struct xa_os_iter)");
 
@@ -20,6 +21,7 @@ static void linux_destroy(void *state)
         return;
     free(p->pid_index);
     linux_procinfo_free(p);
+    linux_files_free(p);
     linux_net_free(p);
     linux_kmsg_free(p);
     symtab_free(&p->lx.syms);
@@ -177,6 +179,12 @@ const struct xa_os_ops xa_os_linux = {
     .boot_time = linux_boot_time,
     .process_args = linux_process_args,
     .process_path = linux_process_path,
+    .file_iter_new = linux_file_iter_new,
+    .file_iter_next = linux_file_iter_next,
+    .file_iter_free = linux_file_iter_free,
+    .mount_iter_new = linux_mount_iter_new,
+    .mount_iter_next = linux_mount_iter_next,
+    .mount_iter_free = linux_mount_iter_free,
     .net_iter_new = linux_net_iter_new,
     .net_iter_next = linux_net_iter_next,
     .net_iter_free = linux_net_iter_free,

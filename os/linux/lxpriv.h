@@ -44,12 +44,14 @@ struct linux_pid_entry {
 };
 
 struct lx_proc_offsets; /* procinfo.c */
+struct lx_files_offsets; /* files.c */
 struct lx_net_offsets;  /* netsock.c */
 struct lx_kmsg_offsets; /* kmsg.c */
 
 struct linux_priv {
     struct linux_os lx; /* first: the OS state points here */
     struct lx_proc_offsets *proc; /* resolved on first use (procinfo.c) */
+    struct lx_files_offsets *files; /* resolved on first use (files.c) */
     struct lx_net_offsets *net;   /* netsock.c, on first use */
     struct lx_kmsg_offsets *kmsg; /* kmsg.c, on first use */
     struct linux_more_offsets more;

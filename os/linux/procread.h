@@ -45,6 +45,16 @@ int lx_dpath_build(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, u
                    uint64_t mnt, uint64_t root_dentry, uint64_t root_mnt, char *buf, size_t cap,
                    char *why);
 
+/* As lx_dpath_build(); *reached tells whether the walk met the root (not
+ * when it stopped at the top of the namespace first). LX_DPATH_RAW: no mount
+ * crossing and no suffix (the path inside its filesystem, as mountinfo's
+ * root field); LX_DPATH_NO_DELETED: no " (deleted)" (as __d_path). */
+#define LX_DPATH_RAW 1u
+#define LX_DPATH_NO_DELETED 2u
+int lx_dpath_build_ex(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, uint64_t dentry,
+                      uint64_t mnt, uint64_t root_dentry, uint64_t root_mnt, char *buf,
+                      size_t cap, char *why, unsigned opts, bool *reached);
+
 /* Copy user bytes [@start, @end) into @buf (at most @cap bytes), page by
  * page. The first page that cannot be read ends the copy with
  * XA_ARGS_ABSENT in *flags; more bytes than @cap set XA_ARGS_TRUNCATED.

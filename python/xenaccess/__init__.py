@@ -14,6 +14,7 @@ from .errors import (BadFormat, BadGuestData, LibraryNotFound, NoOS, NotFound, N
 from .vm import (CACHE_ALL, CACHE_OS, CACHE_PAGES, CACHE_V2P, VM, Creds, Info, Mapping,  # noqa
                  Module, Process, StartTime, Symbol, Thread, open)
 from .vm import KmsgRecord, Socket  # noqa: F401
+from .vm import Mount, OpenFile  # noqa: F401
 
 
 def collect(walk):
@@ -36,7 +37,7 @@ def library_path():
 
 __version__ = "0.1.0"
 __all__ = ["open", "VM", "Info", "Process", "Module", "Mapping", "Symbol", "Thread", "Creds",
-           "StartTime", "collect", "disk", "Socket", "KmsgRecord",
+           "StartTime", "collect", "disk", "Socket", "KmsgRecord", "OpenFile", "Mount",
            "XenaccessError", "PartialResult", "NotFound", "NotMapped", "OutOfRange",
            "NotSupported", "BadFormat", "NoOS", "BadGuestData", "NotPermitted", "Timeout",
            "TargetGone", "LibraryNotFound", "library_path"]

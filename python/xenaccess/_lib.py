@@ -97,6 +97,24 @@ class Creds(ctypes.Structure):
                 ("cap_effective", u64), ("cap_permitted", u64), ("ngroups", u32)]
 
 
+class OpenFile(ctypes.Structure):
+    _fields_ = [("pid", i32), ("fd", i32), ("flags", u32), ("pos", ctypes.c_int64),
+                ("dev_major", u32), ("dev_minor", u32), ("inode", u64), ("mode", u32),
+                ("state", u32), ("file", u64), ("path", ctypes.c_char * PATH_MAX)]
+
+
+FSTYPE_LEN, MOUNT_SOURCE_LEN = 64, 1024
+
+
+class Mount(ctypes.Structure):
+    _fields_ = [("mnt_id", i32), ("parent_id", i32), ("dev_major", u32), ("dev_minor", u32),
+                ("mnt_flags", u32), ("sb_flags", u64), ("shared_id", i32), ("master_id", i32),
+                ("mount", u64), ("root", ctypes.c_char * PATH_MAX),
+                ("mount_point", ctypes.c_char * PATH_MAX), ("options", ctypes.c_char * 96),
+                ("fstype", ctypes.c_char * FSTYPE_LEN),
+                ("source", ctypes.c_char * MOUNT_SOURCE_LEN)]
+
+
 NGROUPS_MAX, ARGS_MAX = 65536, 128 << 10
 ARGS_ABSENT, ARGS_TRUNCATED = 1, 2
 PROC_EXE, PROC_CWD, PROC_ROOT = 0, 1, 2
@@ -213,6 +231,13 @@ XA_PROTOS = [
     ("xa_process_cmdline", cint, [P, i32, P, size_t, PSIZE, PU32]),
     ("xa_process_environ", cint, [P, i32, P, size_t, PSIZE, PU32]),
     ("xa_process_path", cint, [P, i32, cint, ctypes.c_char_p, size_t]),
+    ("xa_file_type_name", S, [u32]),
+    ("xa_file_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
+    ("xa_file_iter_next", cint, [P, ctypes.POINTER(OpenFile)]),
+    ("xa_file_iter_free", None, [P]),
+    ("xa_mount_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
+    ("xa_mount_iter_next", cint, [P, ctypes.POINTER(Mount)]),
+    ("xa_mount_iter_free", None, [P]),
     ("xa_net_iter_new", cint, [P, ctypes.POINTER(P)]),
     ("xa_net_iter_next", cint, [P, ctypes.POINTER(Socket)]),
     ("xa_net_iter_free", None, [P]),

@@ -74,6 +74,40 @@ class Thread:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class OpenFile:
+    """One open file of a process, as /proc/PID/fd and fdinfo show it."""
+    pid: int
+    fd: int
+    type: str        # "REG", "DIR", "CHR", "BLK", "FIFO", "SOCK", "LNK", "anon"
+    path: str        # readlink /proc/PID/fd/N ("pipe:[N]", "... (deleted)")
+    raw_path: bytes  # the same, the guest's bytes
+    inode: int
+    pos: int
+    flags: int       # fdinfo's flags (O_CLOEXEC included)
+    dev: tuple       # (major, minor)
+    mode: int
+    file: int        # struct file address
+    name_unknown: bool  # a pseudo file xenaccess cannot name: path "?"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Mount:
+    """One mount, as a line of /proc/PID/mountinfo shows it."""
+    mnt_id: int
+    parent_id: int
+    dev: tuple       # (major, minor)
+    root: str
+    mount_point: str
+    options: str     # "rw,nosuid,relatime"
+    shared_id: int   # 0 unless shared
+    master_id: int   # 0 unless a slave
+    fstype: str
+    source: str
+    super_ro: bool
+    mount: int       # struct mount address
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Socket:
     """A socket as /proc/net shows it (see xa_socket in xenaccess_os.h)."""
     proto: str      # "tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix", "packet"
@@ -216,6 +250,21 @@ def _module(m):
 def _thread(t):
     return Thread(tid=t.tid, tgid=t.tgid, comm=_lib.text(t.comm),
                   state=_lib.text(t.state) or "?", cpu=t.cpu, task=t.task)
+
+
+def _open_file(f):
+    return OpenFile(pid=f.pid, fd=f.fd, type=_lib.text(_lib.xa().xa_file_type_name(f.mode)),
+                    path=_lib.text(f.path), raw_path=bytes(f.path), inode=f.inode, pos=f.pos,
+                    flags=f.flags, dev=(f.dev_major, f.dev_minor), mode=f.mode, file=f.file,
+                    name_unknown=bool(f.state & 1))
+
+
+def _mount(m):
+    return Mount(mnt_id=m.mnt_id, parent_id=m.parent_id, dev=(m.dev_major, m.dev_minor),
+                 root=_lib.text(m.root), mount_point=_lib.text(m.mount_point),
+                 options=_lib.text(m.options), shared_id=m.shared_id, master_id=m.master_id,
+                 fstype=_lib.text(m.fstype), source=_lib.text(m.source),
+                 super_ro=bool(m.sb_flags & 1), mount=m.mount)
 
 
 def _mapping(v):
@@ -520,6 +569,19 @@ class VM(Handle):
         return _Walk(self, "thread list of %s" % pid, L.xa_thread_iter_new,
                      L.xa_thread_iter_next, L.xa_thread_iter_free, _lib.Thread, _thread,
                      _pid(pid))
+
+    def files(self, pid):
+        """Iterate the open files of process pid (OpenFile objects, fd order)."""
+        L = self._lib
+        return _Walk(self, "open files of %s" % pid, L.xa_file_iter_new, L.xa_file_iter_next,
+                     L.xa_file_iter_free, _lib.OpenFile, _open_file, _pid(pid))
+
+    def mounts(self, pid=0):
+        """Iterate the mounts of process pid's mount namespace, seen from its
+        root (Mount objects); pid 0: the initial namespace, from its top."""
+        L = self._lib
+        return _Walk(self, "mounts of %s" % pid, L.xa_mount_iter_new, L.xa_mount_iter_next,
+                     L.xa_mount_iter_free, _lib.Mount, _mount, _pid(pid) if pid else 0)
 
     def sockets(self):
         """Iterate the guest's sockets (Socket objects), from the kernel's tables

@@ -19,6 +19,7 @@ Seeds come from the project's own builders and real guests:
   arm64     AArch64 tables (39/48/52-bit, blocks, both halves): make_seeds_arm64.py
   jbd2      small ext4 journals (plain, 64-bit csum v3, revoke), built here
   procread  dentry/mount arenas for the path builder and argument areas
+  fileread  fd tables, files and mounts (fuzz_fileread.c)
             (a mount crossing, a deleted file, a d_parent cycle), built here
   windows   tiny Windows crash dumps (full, 32-bit, bitmap, triage, truncated)
             and patch lists for the synthetic Windows guest of
@@ -379,6 +380,75 @@ def procread_seeds():
           + arena)
 
 
+def fileread_seeds():
+    """Arenas for fuzz_fileread.c (layout of tests/unit/test_fileread.c): an fd
+    table with a regular file, a pipe and an eventfd, a mount with a subtype;
+    a table claiming 2^31 fds; a dentry loop; a mount parent cycle."""
+    d = reset("fileread")
+    base = 0xffff888000000000
+    q = lambda v: struct.pack("<Q", v)  # noqa: E731
+
+    def build(max_fds=64, loop=False, cycle=False):
+        a = bytearray(0x2000)
+
+        def put(off, data):
+            a[off:off + len(data)] = data
+        put(0x1800, b"ext4\0tmpfs\0sub\0/dev/sda1\0[eventfd]\0a b\0tmp\0/\0")
+        name = {"ext4": 0x1800, "tmpfs": 0x1805, "sub": 0x180b, "sda": 0x180f,
+                "evt": 0x1819, "ab": 0x1823, "tmp": 0x1827, "root": 0x182b}
+
+        def dentry(off, parent, n, ln, op=0):
+            put(off + 0x8, q(base + 0x1000))
+            put(off + 0x18, q(base + parent))
+            put(off + 0x24, struct.pack("<I", ln))
+            put(off + 0x28, q(base + name[n]))
+            put(off + 0x30, q(base + op if op else 0))
+        put(0x1900, q(base + name["ext4"]))  # file_system_type
+        put(0x1908, q(base + name["tmpfs"]))
+        put(0x1a00, struct.pack("<I", (8 << 20) | 1) + bytes(4) + q(base + 0x1900))  # sb
+        put(0x1a20, struct.pack("<I", 22) + bytes(4) + q(base + 0x1908) + q(0) +
+            q(base + name["sub"]))
+        dentry(0x100, 0x100, "root", 1)
+        dentry(0x180, 0x100, "tmp", 3)
+        dentry(0x200, 0x180 if not loop else 0x280, "ab", 3)
+        dentry(0x280, 0x200, "tmp", 3)
+        put(0x1b00, q(0) + q(0) + q(0xffffffff81000100))  # pipe d_op
+        put(0x1b20, q(0) + q(0) + q(0xffffffff81000300))  # anon d_op
+        dentry(0x300, 0x300, "root", 1, 0x1b00)
+        dentry(0x380, 0x380, "evt", 9, 0x1b20)
+        # mounts: m0 at 0x400 (root), m1 at 0x480 on /tmp
+        put(0x400 + 0x10, q(base + (0x480 if cycle else 0x400)))
+        put(0x400 + 0x18, q(base + 0x100))
+        put(0x400 + 0x20, q(base + 0x100) + q(base + 0x1a00) + struct.pack("<I", 0x20))
+        put(0x400 + 0x40, struct.pack("<II", 1, 0) + q(base + name["sda"]) + q(0))
+        put(0x480 + 0x10, q(base + 0x400))
+        put(0x480 + 0x18, q(base + 0x180))
+        put(0x480 + 0x20, q(base + 0x100) + q(base + 0x1a20) + struct.pack("<I", 0x1043))
+        put(0x480 + 0x40, struct.pack("<II", 7, 5) + q(0) + q(0))
+        # inodes and files
+        for i, (mode, ino, dent, mnt) in enumerate([(0o100644, 42, 0x200, 0x420),
+                                                   (0o10600, 1190, 0x300, 0x420),
+                                                   (0o600, 9, 0x380, 0x420)]):
+            ino_off, f_off = 0xa00 + i * 0x20, 0xc00 + i * 0x40
+            put(ino_off, struct.pack("<H", mode) + bytes(6) + q(base + 0x1a00) + q(ino))
+            put(f_off, q(base + mnt) + q(base + dent) + q(base + ino_off) +
+                struct.pack("<I", 0o2) + bytes(4) + q(7))
+            put(0xe00 + [0, 1, 9][i] * 8, q(base + f_off))  # fd array
+        put(0x600, struct.pack("<I", max_fds) + bytes(4) + q(base + 0xe00) + q(base + 0x700) +
+            q(base + 0x708))
+        put(0x700, q(1 << 9))  # close_on_exec: fd 9
+        put(0x708, q(1 | 2 | 1 << 9))  # open: 0, 1, 9
+        return bytes(a)
+
+    def header(fdt, mount, root, root_mnt):
+        return struct.pack("<HHHH", fdt, mount, root, root_mnt)
+    write(d, "files-and-mount", header(0x600, 0x480, 0xffff, 0) + build())
+    write(d, "from-root", header(0x600, 0x480, 0x100, 0x420) + build())
+    write(d, "huge-max-fds", header(0x600, 0x400, 0xffff, 0) + build(max_fds=1 << 31))
+    write(d, "dentry-loop", header(0x600, 0x400, 0xffff, 0) + build(loop=True))
+    write(d, "mount-cycle", header(0x600, 0x480, 0xffff, 0) + build(cycle=True))
+
+
 # ---- kernel discovery over fake token tables --------------------------------
 
 def fake_token_tables(below):
@@ -494,6 +564,7 @@ def main():
     arm64_seeds(reset("arm64"))
     jbd2_seeds()
     procread_seeds()
+    fileread_seeds()
     disk_seeds()
     c_seeds(build)
     discovery_seeds()

@@ -352,6 +352,23 @@ def parse_truth(text):
     return t
 
 
+def parse_files(text):
+    """xa_truth_files output: {"fds": [{pid, fd, dev, inode, mode, pos, flags,
+    mnt_id, path_hex}], "mountinfo": {pid: [hex of a line, ...]}} (lines as
+    /proc prints them, octal escapes kept)."""
+    sec = {m.group(1): m.group(2) for m in _SECTION.finditer(text)}
+    fds, mountinfo = [], {}
+    for line in sec.get("files", "").splitlines():
+        f = line.split()
+        if len(f) == 10 and f[0] == "fd":
+            fds.append({"pid": int(f[1]), "fd": int(f[2]), "dev": f[3], "inode": int(f[4]),
+                        "mode": int(f[5], 8), "pos": int(f[6]), "flags": int(f[7], 8),
+                        "mnt_id": int(f[8]), "path_hex": f[9]})
+        elif len(f) == 3 and f[0] == "mountinfo":
+            mountinfo.setdefault(f[1], []).append(f[2])
+    return {"fds": fds, "mountinfo": mountinfo}
+
+
 def _stat_fields(line):
     """(pid, comm, [fields after the comm]) of a /proc/PID/stat line; the
     comm may hold spaces and parentheses, so it ends at the last ')'."""
@@ -760,6 +777,11 @@ class Guest:
             self.run("echo %s >> /tmp/xa-addrs" % " ".join(addrs[i:i + 100]))
         return parse_aliases(self.run(ALIASES_CMD, timeout=120))
 
+    def refresh_files(self):
+        """Every process's open files and the mountinfo of pid 1 and of the
+        xa-files process, as the guest sees them now (truth.sh xa_truth_files)."""
+        return parse_files(self.run(". /xa/truth.sh; xa_truth_files", timeout=300))
+
     def refresh_stat(self):
         return parse_stat(self.run("cat /proc/[0-9]*/stat 2>/dev/null", timeout=120))
 
@@ -776,6 +798,8 @@ class Guest:
             truth["procs_boot"], truth["stat_boot"] = truth["procs"], truth["stat"]
             truth["procs"] = self.refresh_procs()
         truth["kallsyms_aliases"] = self.kallsyms_aliases()
+        if refresh:
+            truth["files"] = self.refresh_files()
         if refresh:
             # States last, just before the pause, and once more after it: a
             # process whose state changed between the two (a kernel thread

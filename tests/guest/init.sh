@@ -52,6 +52,18 @@ done
 cat /tmp/procview.out
 PV_PID=$(sed -n 's/^XA-PROCVIEW pid=\([0-9]*\).*/\1/p' /tmp/procview.out | head -n 1)
 
+# Open files of every kind, one in a mount namespace of its own (workload.c
+# files_run); the harness reads every process's files at dump time
+# (truth.sh xa_truth_files).
+/xa/workload files > /tmp/files.out 2>&1 &
+i=0
+while ! grep -q XA-FILES /tmp/files.out; do
+    i=$((i + 1))
+    if [ $i -gt 600 ]; then echo "XA-WARN: files not ready"; break; fi
+    sleep 0.1
+done
+cat /tmp/files.out
+
 # Sockets of every kind, one the kernel holds alone (workload.c "net"), and a
 # kernel log line from user space (level and facility: user.notice).
 /xa/workload net > /tmp/net.out 2>&1 &

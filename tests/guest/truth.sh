@@ -57,6 +57,17 @@ xa_truth_procview() {
     echo "=== END procview ==="
 }
 
+# xa_truth_files [PID...]: every process's open files and the mountinfo of
+# each PID, from /xa/workload fdtruth (one line each, guest bytes in hex;
+# parsed by harness.py parse_files); PIDs default to 1 and the xa-files
+# process (its own mount namespace).
+xa_truth_files() {
+    [ $# -gt 0 ] || set -- 1 $(sed -n 's/^XA-FILES pid=\([0-9]*\).*/\1/p' /tmp/files.out)
+    echo "=== BEGIN files ==="
+    /xa/workload fdtruth "$@"
+    echo "=== END files ==="
+}
+
 # xa_truth_net: the guest's sockets (/proc/net/*), which process holds which
 # socket (ls -l of every fd directory, socket:[INODE] links) and the kernel log
 # as /dev/kmsg gives it ("prio,seq,usec,flags;text", workload.c "kmsg").

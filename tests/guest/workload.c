@@ -26,6 +26,10 @@
  *   XA-PROCVIEW pid=<pid> threads=<n>
  * and every thread pauses (main thread comm "xa-procview").
  *
+ * `workload files` keeps open files of every kind (see files_run), and
+ * `workload fdtruth [PID...]` prints every process's open files and the
+ * mountinfo of each PID (see fdtruth).
+ *
  * `workload net` (run as root) brings loopback up and holds sockets of every
  * kind: TCP and UDP over IPv4 and IPv6 (listening, connected, accepted, with
  * queued bytes), UNIX (path, abstract, unnamed pair), raw and packet; one
@@ -34,7 +38,8 @@
  *   XA-NET pid=<pid> child=<pid>
  * `workload kmsg` prints every record /dev/kmsg holds now (first lines only).
  *
- * Usage: workload [NPROC [BRANCH]] | workload procview | workload net | workload kmsg
+ * Usage: workload [NPROC [BRANCH]] | workload procview | workload net | workload kmsg |
+ *        workload files | workload fdtruth [PID...]
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -42,11 +47,17 @@
 #include <linux/capability.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -259,6 +270,156 @@ __attribute__((noreturn)) static void procview_run(void)
 }
 
 
+/* ---- files: open files of every kind, one in a second mount namespace ---- */
+
+#define FILES_DIR "/tmp/xa-files"
+
+static void write_all(int fd, const char *what, size_t n)
+{
+    char buf[512];
+    memset(buf, 'x', sizeof(buf));
+    while (n > 0) {
+        size_t k = n < sizeof(buf) ? n : sizeof(buf);
+        if (write(fd, buf, k) != (ssize_t)k)
+            die(what);
+        n -= k;
+    }
+}
+
+/* `workload files`: keeps open a regular file of the initramfs (read
+ * position 100), a file on /tmp's tmpfs (O_APPEND, 1234 bytes written), a
+ * deleted file (O_CLOEXEC), both ends of a pipe, an eventfd, and, after
+ * unshare(CLONE_NEWNS), a file on a tmpfs mounted only in its own mount
+ * namespace (position 3); prints XA-FILES pid=<pid> and pauses (comm
+ * "xa-files"). */
+__attribute__((noreturn)) static void files_run(void)
+{
+    int p[2];
+    if (mkdir(FILES_DIR, 0755) != 0 || mkdir(FILES_DIR "/ns", 0755) != 0)
+        die("files dir");
+    int reg = open("/xa/truth.sh", O_RDONLY);
+    if (reg < 0 || lseek(reg, 100, SEEK_SET) != 100)
+        die("files regular");
+    int tmp = open(FILES_DIR "/on tmpfs.txt", O_RDWR | O_CREAT | O_APPEND, 0644);
+    if (tmp < 0)
+        die("files tmpfs");
+    write_all(tmp, "files tmpfs", 1234);
+    int del = open(FILES_DIR "/deleted.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (del < 0)
+        die("files deleted");
+    write_all(del, "files deleted", 77);
+    if (unlink(FILES_DIR "/deleted.txt") != 0 || pipe(p) != 0)
+        die("files unlink/pipe");
+    if (eventfd(3, EFD_CLOEXEC | EFD_NONBLOCK) < 0)
+        die("files eventfd");
+    if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("xa-ns-tmpfs", FILES_DIR "/ns", "tmpfs", MS_NOSUID | MS_NODEV, "size=1m") != 0)
+        die("files namespace");
+    int ns = open(FILES_DIR "/ns/inside.txt", O_RDWR | O_CREAT, 0644);
+    if (ns < 0)
+        die("files ns file");
+    write_all(ns, "files ns", 10);
+    if (lseek(ns, 3, SEEK_SET) != 3)
+        die("files ns seek");
+    prctl(PR_SET_NAME, "xa-files", 0, 0, 0);
+    printf("XA-FILES pid=%d\n", getpid());
+    fflush(stdout);
+    sleep_forever();
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* fdinfo's "pos:", "flags:" (octal) and "mnt_id:" of one fd. */
+static int read_fdinfo(const char *path, long long *pos, unsigned *flags, int *mnt_id)
+{
+    char line[256];
+    int got = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        got += sscanf(line, "pos: %lld", pos) == 1;
+        got += sscanf(line, "flags: %o", flags) == 1;
+        got += sscanf(line, "mnt_id: %d", mnt_id) == 1;
+    }
+    fclose(f);
+    return got == 3 ? 0 : -1;
+}
+
+/* `workload fdtruth [PID...]`: every open file of every process (but this
+ * one and its parent, gone before a dump) as
+ *   fd PID FD MAJOR:MINOR INODE MODE(octal) POS FLAGS(octal) MNT_ID HEX(link)
+ * then "mountinfo PID HEX(line)" for each PID given. A process or fd that
+ * goes away while we read it is left out. */
+static int fdtruth(int argc, char **argv)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *pe;
+    if (!proc)
+        die("opendir /proc");
+    while ((pe = readdir(proc))) {
+        if (!all_digits(pe->d_name))
+            continue;
+        int pid = atoi(pe->d_name);
+        if (pid == getpid() || pid == getppid())
+            continue;
+        char dpath[64];
+        snprintf(dpath, sizeof(dpath), "/proc/%d/fd", pid);
+        DIR *fds = opendir(dpath);
+        struct dirent *fe;
+        if (!fds)
+            continue;
+        while ((fe = readdir(fds))) {
+            if (!all_digits(fe->d_name))
+                continue;
+            char lp[512], ip[512], link[4096];
+            struct stat st;
+            long long pos = 0;
+            unsigned flags = 0;
+            int mnt_id = 0;
+            snprintf(lp, sizeof(lp), "%s/%s", dpath, fe->d_name);
+            snprintf(ip, sizeof(ip), "/proc/%d/fdinfo/%s", pid, fe->d_name);
+            ssize_t n = readlink(lp, link, sizeof(link));
+            if (n < 0 || n >= (ssize_t)sizeof(link) || stat(lp, &st) != 0 ||
+                read_fdinfo(ip, &pos, &flags, &mnt_id) != 0)
+                continue;
+            printf("fd %d %s %u:%u %llu %o %lld %o %d ", pid, fe->d_name, major(st.st_dev),
+                   minor(st.st_dev), (unsigned long long)st.st_ino, (unsigned)st.st_mode, pos,
+                   flags, mnt_id);
+            for (ssize_t i = 0; i < n; i++)
+                printf("%02x", (unsigned char)link[i]);
+            printf("\n");
+        }
+        closedir(fds);
+    }
+    closedir(proc);
+    for (int i = 0; i < argc; i++) {
+        char path[64], line[8192];
+        snprintf(path, sizeof(path), "/proc/%s/mountinfo", argv[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            die(path);
+        while (fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\n")] = '\0';
+            printf("mountinfo %s ", argv[i]);
+            for (size_t k = 0; line[k]; k++)
+                printf("%02x", (unsigned char)line[k]);
+            printf("\n");
+        }
+        fclose(f);
+    }
+    return errno = 0;
+}
+
+
 /* ---- net: sockets of every kind; kmsg: the kernel log ------------------- */
 
 static void loopback_up(void)
@@ -430,6 +591,10 @@ int main(int argc, char **argv)
         procview_exec();
     if (argc > 1 && strcmp(argv[1], "procview-run") == 0)
         procview_run();
+    if (argc > 1 && strcmp(argv[1], "files") == 0)
+        files_run();
+    if (argc > 1 && strcmp(argv[1], "fdtruth") == 0)
+        return fdtruth(argc - 2, argv + 2);
     if (argc > 1 && strcmp(argv[1], "net") == 0)
         net_run();
     if (argc > 1 && strcmp(argv[1], "kmsg") == 0)

@@ -40,6 +40,8 @@ def test_options_come_from_help():
 def test_target_prefixes():
     assert sorted(complete("xa-ps ")) == ["file:", "libvirt:", "qemu:", "xen:"]
     assert complete("xa-maps q") == ["qemu:"]
+    assert complete("xa-files q") == ["qemu:"]
+    assert complete("xa-mounts file:x --p") == ["--pid"]
     assert sorted(complete("xa-disk-monitor ")) == ["image:", "tap:"]
 
 

@@ -44,7 +44,8 @@ def env_for(inst, **extra):
 
 
 def test_installed_tool_runs(installed):
-    for tool in ("xa-info", "xa-ps", "xa-sym", "xa-read", "xa-modules", "xa-maps"):
+    for tool in ("xa-info", "xa-ps", "xa-sym", "xa-read", "xa-modules", "xa-maps", "xa-files",
+                 "xa-mounts"):
         path = os.path.join(installed["bin"], tool)
         p = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60,
                            env=env_for(installed))

@@ -24,6 +24,8 @@ def usage_error(p):
 @pytest.mark.parametrize("value", BAD_NUMBERS)
 @pytest.mark.parametrize("tool,args", [
     ("xa-maps", ["--pid"]),
+    ("xa-files", ["--pid"]),
+    ("xa-mounts", ["--pid"]),
     ("xa-read", ["--va", "0x400000", "--len", "8", "--pid"]),
 ])
 def test_bad_pid(tool, args, value):
@@ -98,7 +100,7 @@ def test_good_numbers_reach_the_target(argv):
 
 @pytest.mark.parametrize("tool", ["xa-ps", "xa-maps", "xa-modules", "xa-info", "xa-sym",
                                   "xa-read",
-                                  "xa-net", "xa-dmesg"])
+                                  "xa-net", "xa-dmesg", "xa-files", "xa-mounts"])
 def test_help_and_version(tool):
     h = run_tool(tool, "--help")
     assert h.stdout.startswith(f"usage: {tool} ") and "exit codes" in h.stdout
