@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "xenaccess.h"
+#include "xenaccess_check.h"
 
 struct xa_instance;
 
@@ -87,6 +88,8 @@ struct xa_os_ops {
                         size_t cap, size_t *len, uint32_t *flags);
     int (*process_path)(struct xa_instance *xa, int32_t pid, enum xa_proc_path which,
                         char *buf, size_t cap);
+    /* Rootkit checks (core/check_api.c); NULL when the layer has none. */
+    int (*check)(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, void *ctx);
 };
 
 extern const struct xa_os_ops xa_os_linux;

@@ -9,6 +9,7 @@
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
 #include "os/linux/procinfo.h"
+#include "os/linux/check.h"
 
 _Static_assert(offsetof(struct xa_thread_iter, xa) == 0, "xa first (os/os.h, struct xa_os_iter)");
 
@@ -159,4 +160,5 @@ const struct xa_os_ops xa_os_linux = {
     .boot_time = linux_boot_time,
     .process_args = linux_process_args,
     .process_path = linux_process_path,
+    .check = linux_check,
 };
