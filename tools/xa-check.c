@@ -40,6 +40,8 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0]);
     tool_example = "file:guest.img --json";
+    tool_exit_codes = "0 clean, 1 error, 2 usage, 3 a check stopped early (nothing found), "
+                      "4 something found";
     struct tool_list only = {0};
     struct tool_opt extra[] = {
         {"--check", OPT_LIST, &only, "NAME",

@@ -37,7 +37,7 @@ CLEAN_MODULES = ["loop", "dm_mod", "tun", "bridge", "veth", "dummy", "vfat", "is
                  "cpuid", "8021q", "bonding", "iptable_filter", "nf_tables", "sctp",
                  "tcp_bbr", "cryptd", "sha512_generic"]
 RK_MODULES = ["rk_hidemod", "rk_hideproc", "rk_syscall", "rk_ftrace", "rk_kprobe"]
-RK_USER = ["xa_inject", "xa_bpf", "xa_hideme"]
+RK_USER = ["xa_inject", "xa_bpf", "xa_hideme", "xa_preload", "xa_deleted"]
 
 
 def log(msg):
@@ -167,13 +167,21 @@ class RootkitGuest(harness.Guest):
         return out
 
     def start_user(self, name, timeout=120):
-        """Start /xa/rk/<name> in the background; its pid once it is ready."""
-        self.must("/xa/rk/%s > /tmp/%s.out 2>&1 &" % (name, name))
+        """Start /xa/rk/<name> in the background; (pid, its ready line)."""
+        if name == "xa_preload":
+            self.must("LD_PRELOAD=/tmp/xa_evil.so /xa/rk/xa_preload > /tmp/%s.out 2>&1 &" % name)
+        elif name == "xa_deleted":
+            self.must("cp /xa/rk/xa_deleted /tmp/xa_deleted && "
+                      "/tmp/xa_deleted > /tmp/%s.out 2>&1 &" % name)
+        else:
+            self.must("/xa/rk/%s > /tmp/%s.out 2>&1 &" % (name, name))
         deadline = time.time() + timeout
         while time.time() < deadline:
-            m = re.search(r"XA-RK %s pid=(\d+)" % name, self.run("cat /tmp/%s.out" % name))
+            m = re.search(r"XA-RK %s pid=(\d+).*" % name, self.run("cat /tmp/%s.out" % name))
             if m:
-                return int(m.group(1))
+                if name == "xa_deleted":
+                    self.must("rm /tmp/xa_deleted")
+                return int(m.group(1)), m.group(0)
             time.sleep(0.5)
         raise harness.HarnessError("%s did not start" % name)
 
@@ -222,14 +230,17 @@ def make_dumps(out, force=False):
             log("clean guest: %d modules loaded" % len(clean_mods))
             t = g.dump(clean_dir)
             # the techniques, one by one
-            pids = {name: g.start_user(name) for name in RK_USER}
+            started = {name: g.start_user(name) for name in RK_USER}
+            pids = {name: pid for name, (pid, _line) in started.items()}
             g.must("insmod /xa/rk/rk_hideproc.ko target_pid=%d" % pids["xa_hideme"])
             for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hidemod"):
                 g.must("insmod /xa/rk/%s.ko" % name)
             visible = g.loaded_modules()
             ps = g.run("ls /proc")
             t = g.dump(rk_dir)
+            inject_va = re.search(r"va=(0x[0-9a-f]+)", started["xa_inject"][1]).group(1)
             info = {"clean_modules": clean_mods, "visible_modules": visible,
+                    "inject_va": inject_va,
                     "pids": pids, "hidden_pid_in_proc_ls": str(pids["xa_hideme"]) in ps.split(),
                     "dmesg": g.run("dmesg | grep rk_")}
             with open(os.path.join(rk_dir, "rootkit.json"), "w") as f:

@@ -5,7 +5,9 @@
  *               target), then waits;
  *   xa_bpf      loads a tiny eBPF socket filter named "xa_rkfilter" with
  *               the bpf() syscall (no libbpf) and keeps it loaded;
- *   xa_hideme   only waits (the process rk_hideproc unlinks).
+ *   xa_hideme   only waits (the process rk_hideproc unlinks);
+ *   xa_preload  only waits (started with LD_PRELOAD in its environment);
+ *   xa_deleted  only waits (its executable is deleted once it runs).
  * Each prints "XA-RK <name> pid=<pid> ..." once ready. */
 #define _GNU_SOURCE
 #include <linux/bpf.h>
@@ -62,11 +64,12 @@ int main(int argc, char **argv)
         rc = inject();
     else if (strcmp(name, "xa_bpf") == 0)
         rc = load_bpf();
-    else if (strcmp(name, "xa_hideme") == 0) {
-        printf("XA-RK xa_hideme pid=%d\n", getpid());
+    else if (strcmp(name, "xa_hideme") == 0 || strcmp(name, "xa_preload") == 0 ||
+             strcmp(name, "xa_deleted") == 0) {
+        printf("XA-RK %s pid=%d\n", name, getpid());
         rc = 0;
     } else {
-        fprintf(stderr, "rkuser: run as xa_inject, xa_bpf or xa_hideme\n");
+        fprintf(stderr, "rkuser: run as xa_inject, xa_bpf, xa_hideme, xa_preload or xa_deleted\n");
         return 2;
     }
     fflush(stdout);
