@@ -190,6 +190,28 @@ class RootkitGuest(harness.Guest):
                 if line.strip()]
 
 
+def load_clean_modules(g):
+    """insmod the ordinary modules; the names /proc/modules then lists."""
+    for name in g.must("cat /xa/rk/clean.list").split():
+        g.must("insmod /xa/rk/clean/%s.ko" % name)
+    mods = g.loaded_modules()
+    log("clean guest: %d modules loaded" % len(mods))
+    return mods
+
+
+def apply_techniques(g):
+    """Every technique, one by one; what was done, for the tests."""
+    started = {name: g.start_user(name) for name in RK_USER}
+    pids = {name: pid for name, (pid, _line) in started.items()}
+    g.must("insmod /xa/rk/rk_hideproc.ko target_pid=%d" % pids["xa_hideme"])
+    for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hidemod"):
+        g.must("insmod /xa/rk/%s.ko" % name)
+    inject_va = re.search(r"va=(0x[0-9a-f]+)", started["xa_inject"][1]).group(1)
+    return {"visible_modules": g.loaded_modules(), "inject_va": inject_va, "pids": pids,
+            "hidden_pid_in_proc_ls": str(pids["xa_hideme"]) in g.run("ls /proc").split(),
+            "dmesg": g.run("dmesg | grep rk_")}
+
+
 def _sources_hash():
     files = [os.path.join(HERE, f) for f in ("rkbed.py", "rkuser.c")]
     files += [os.path.join(HERE, "modules", f) for f in os.listdir(os.path.join(HERE, "modules"))]
@@ -224,25 +246,11 @@ def make_dumps(out, force=False):
         for d in (clean_dir, rk_dir):
             shutil.rmtree(d, ignore_errors=True)
         with RootkitGuest("rootkit", nproc=100) as g:
-            for name in g.must("cat /xa/rk/clean.list").split():
-                g.must("insmod /xa/rk/clean/%s.ko" % name)
-            clean_mods = g.loaded_modules()
-            log("clean guest: %d modules loaded" % len(clean_mods))
+            clean_mods = load_clean_modules(g)
             t = g.dump(clean_dir)
-            # the techniques, one by one
-            started = {name: g.start_user(name) for name in RK_USER}
-            pids = {name: pid for name, (pid, _line) in started.items()}
-            g.must("insmod /xa/rk/rk_hideproc.ko target_pid=%d" % pids["xa_hideme"])
-            for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hidemod"):
-                g.must("insmod /xa/rk/%s.ko" % name)
-            visible = g.loaded_modules()
-            ps = g.run("ls /proc")
+            info = apply_techniques(g)
             t = g.dump(rk_dir)
-            inject_va = re.search(r"va=(0x[0-9a-f]+)", started["xa_inject"][1]).group(1)
-            info = {"clean_modules": clean_mods, "visible_modules": visible,
-                    "inject_va": inject_va,
-                    "pids": pids, "hidden_pid_in_proc_ls": str(pids["xa_hideme"]) in ps.split(),
-                    "dmesg": g.run("dmesg | grep rk_")}
+            info["clean_modules"] = clean_mods
             with open(os.path.join(rk_dir, "rootkit.json"), "w") as f:
                 json.dump(info, f, indent=1)
             with open(os.path.join(clean_dir, "rootkit.json"), "w") as f:
