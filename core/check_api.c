@@ -13,6 +13,7 @@ XA_API const char *xa_check_name(enum xa_check check)
         [XA_CHECK_SYSCALLS] = "syscalls",   [XA_CHECK_IDT] = "idt",
         [XA_CHECK_FTRACE] = "ftrace",       [XA_CHECK_KPROBES] = "kprobes",
         [XA_CHECK_BPF] = "bpf",             [XA_CHECK_USER] = "user",
+        [XA_CHECK_OPS] = "ops",
     };
     if ((int)check <= 0 || check >= XA_CHECK_COUNT)
         return NULL;

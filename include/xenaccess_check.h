@@ -28,6 +28,7 @@ enum xa_check {
     XA_CHECK_KPROBES,       /**< every registered kprobe (kprobe_table) */
     XA_CHECK_BPF,           /**< every loaded eBPF program (prog_idr) */
     XA_CHECK_USER,          /**< anonymous executable memory, deleted executables, LD_PRELOAD */
+    XA_CHECK_OPS,           /**< operation tables: /proc root, /proc/net seq_ops, tty */
     XA_CHECK_COUNT          /**< one past the last */
 };
 

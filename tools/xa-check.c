@@ -45,7 +45,8 @@ int main(int argc, char **argv)
     struct tool_list only = {0};
     struct tool_opt extra[] = {
         {"--check", OPT_LIST, &only, "NAME",
-         "run only this check (processes, modules, syscalls, idt, ftrace, kprobes, bpf, user); "
+         "run only this check (processes, modules, syscalls, idt, ftrace, kprobes, bpf, user, "
+         "ops); "
          "may be repeated", 0, 0, false},
         {0},
     };

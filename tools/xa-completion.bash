@@ -40,7 +40,7 @@ _xa_complete_word() {
         --pid|--va|--pa|--len|--count|--watch|--sym|--ring|--node|--mask|--timeout)
             return ;;  # a value only the user knows
         --check)
-            COMPREPLY=($(compgen -W "processes modules syscalls idt ftrace kprobes bpf user" -- "$cur"))
+            COMPREPLY=($(compgen -W "processes modules syscalls idt ftrace kprobes bpf user ops" -- "$cur"))
             return ;;
     esac
 

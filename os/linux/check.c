@@ -144,6 +144,7 @@ int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, v
     case XA_CHECK_KPROBES: rc = check_kprobes(&c); break;
     case XA_CHECK_BPF: rc = check_bpf(&c); break;
     case XA_CHECK_USER: rc = check_user(&c); break;
+    case XA_CHECK_OPS: rc = check_ops(&c); break;
     default: rc = xa__set_error(xa, XA_EINVAL, "unknown check %d", (int)which); break;
     }
     free(c.owners);

@@ -5,7 +5,7 @@
  *   check_xarray.c   bounded walk of an IDR / xarray (PIDs, eBPF programs)
  *   check_tasks.c    hidden processes
  *   check_modules.c  hidden modules
- *   check_tables.c   sys_call_table and IDT entries
+ *   check_tables.c   sys_call_table, IDT and operation-table entries
  *   check_hooks.c    ftrace callbacks and kprobes
  *   check_bpf.c      loaded eBPF programs
  *   check_user.c     anonymous executable memory, deleted executables, LD_PRELOAD
@@ -88,5 +88,6 @@ int check_ftrace(struct check_ctx *c);
 int check_kprobes(struct check_ctx *c);
 int check_bpf(struct check_ctx *c);
 int check_user(struct check_ctx *c);
+int check_ops(struct check_ctx *c);
 
 #endif /* XA_OS_LINUX_CHECK_H */

@@ -1,7 +1,8 @@
 /*
  * check_tables.c -- hooked dispatch tables: every entry of sys_call_table
- * (and ia32_sys_call_table, x32_sys_call_table where they exist) and every
- * present gate of the IDT must point into the core kernel's text. An entry
+ * (and ia32_sys_call_table, x32_sys_call_table where they exist), every
+ * present gate of the IDT and every code pointer of the operation tables
+ * rootkits patch must point into the core kernel's text. An entry
  * elsewhere is a hook; the finding names the module holding its target.
  */
 #include <string.h>
@@ -107,4 +108,55 @@ int check_idt(struct check_ctx *c)
             return rc;
     }
     return 0;
+}
+
+/* Operation tables of the core kernel that rootkits patch, and their types:
+ * every code pointer in them must point into the core text. */
+static const struct {
+    const char *symbol, *type;
+} ops_tables[] = {
+    {"proc_root_operations", "file_operations"},        /* readdir of /proc */
+    {"proc_root_inode_operations", "inode_operations"}, /* lookup in /proc */
+    {"tcp4_seq_ops", "seq_operations"},                 /* /proc/net/tcp */
+    {"tcp6_seq_ops", "seq_operations"},                 /* /proc/net/tcp6 */
+    {"udp_seq_ops", "seq_operations"},                  /* /proc/net/udp */
+    {"udp6_seq_ops", "seq_operations"},
+    {"raw_seq_ops", "seq_operations"},
+    {"packet_seq_ops", "seq_operations"},
+    {"tty_fops", "file_operations"},                    /* terminals */
+    {"console_fops", "file_operations"},
+    {"hung_up_tty_fops", "file_operations"},
+};
+
+#define MAX_OPS_SIZE 1024u
+
+int check_ops(struct check_ctx *c)
+{
+    int rc = 0;
+    for (size_t t = 0; rc == 0 && t < sizeof(ops_tables) / sizeof(ops_tables[0]); t++) {
+        uint64_t table = check_sym(c, ops_tables[t].symbol), size;
+        if (!table)
+            continue; /* not in this kernel (or in a module not loaded) */
+        if (linux_type_size(c->xa, ops_tables[t].type, &size) < 0 || size > MAX_OPS_SIZE ||
+            size < 8)
+            return xa__set_error(c->xa, XA_ENOTSUP, "ops tables: no BTF size for struct %s",
+                                 ops_tables[t].type);
+        uint64_t slots[MAX_OPS_SIZE / 8];
+        if (lx_read(c->xa, table, slots, size & ~7ull) < 0)
+            return xa__set_error(c->xa, XA_EFAULT, "%s unreadable", ops_tables[t].symbol);
+        for (uint64_t i = 0; rc == 0 && i < size / 8; i++) {
+            uint64_t v = slots[i];
+            /* code pointers only: NULL, flags and counters are not */
+            if (v < 0xffff800000000000ULL || check_in_core_text(c, v))
+                continue;
+            char where[128];
+            check_describe(c, v, where, sizeof(where));
+            const char *owner = check_owner_of(c, v);
+            rc = check_report(c, "ops-hook", owner ? owner : "", -1, v,
+                              "%s+0x%llx (struct %s) -> %s, outside the kernel's text",
+                              ops_tables[t].symbol, (unsigned long long)(8 * i),
+                              ops_tables[t].type, where);
+        }
+    }
+    return rc;
 }

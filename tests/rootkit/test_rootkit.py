@@ -57,10 +57,11 @@ def test_techniques_applied(bed):
     """The guest really was rootkitted: a check of the test bed itself."""
     info = bed["info"]
     assert "rk_hidemod" not in info["visible_modules"]
-    for m in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hideproc"):
+    for m in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hideproc", "rk_procfs"):
         assert m in info["visible_modules"]
     for line in ("unlinked pid %d" % info["pids"]["xa_hideme"], "sys_call_table[62] hooked",
-                 "__x64_sys_getdents64 hooked", "kprobe on vfs_read", "unlinked from the module"):
+                 "__x64_sys_getdents64 hooked", "kprobe on vfs_read", "unlinked from the module",
+                 "proc_root_operations.iterate_shared hooked"):
         assert line in info["dmesg"]
 
 
@@ -121,19 +122,28 @@ def test_deleted_executable(rk):
     assert f["pid"] == info["pids"]["xa_deleted"] and "/tmp/xa_deleted (deleted)" in f["detail"]
 
 
+def test_proc_root_hook(rk):
+    findings, info = rk
+    f = only(findings, "ops-hook")
+    assert f["culprit"] == "rk_procfs" and f["check"] == "ops"
+    assert f["detail"].startswith("proc_root_operations+0x")
+    assert "-> [rk_procfs]+" in f["detail"]
+
+
 def test_nothing_else(rk):
     """Every finding is one of the planted techniques: no false positive
     next to them."""
     findings, info = rk
     assert sorted(f["technique"] for f in findings) == sorted([
         "hidden-module", "hidden-process", "syscall-hook", "ftrace-hook", "kprobe",
-        "bpf-program", "anon-exec", "ld-preload", "deleted-exe"])
+        "bpf-program", "anon-exec", "ld-preload", "deleted-exe", "ops-hook"])
 
 
 def test_text_output_names_culprits(bed):
     p = run_tool("xa-check", "file:" + os.path.join(bed["dir"], "rk", "core.elf"), check=False)
     assert p.returncode == 4
-    for word in ("rk_hidemod", "rk_syscall", "rk_ftrace", "rk_kprobe", "xa_hideme", "xa_inject",
+    for word in ("rk_hidemod", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "xa_hideme",
+                 "xa_inject",
                  "xa_rkfilter"):
         assert word in p.stdout
 
@@ -147,7 +157,7 @@ def test_clean_twin(bed):
     for fname in ("core.elf", "raw.img"):
         p, findings, summary = check("file:" + os.path.join(bed["dir"], "clean", fname))
         assert findings == [] and p.returncode == 0, (findings, p.stderr)
-        assert len(summary) == 8 and all(s["complete"] for s in summary.values())
+        assert len(summary) == 9 and all(s["complete"] for s in summary.values())
 
 
 @pytest.mark.parametrize("kind", ["l4", "l5"])
@@ -156,7 +166,7 @@ def test_clean_harness_dumps(kind):
     require(os.path.exists(os.path.join(d, "core.elf")), "no %s dump set in %s" % (kind, DUMPS))
     p, findings, summary = check("file:" + os.path.join(d, "core.elf"))
     assert findings == [] and p.returncode == 0, (findings, p.stderr)
-    assert len(summary) == 8
+    assert len(summary) == 9
 
 
 def test_one_check(bed):

@@ -39,7 +39,7 @@ def test_live_clean_then_rootkitted(live):
     assert len(mods) >= 20
     p, findings, summary = check(tgt)
     assert p.returncode == 0 and findings == [], (findings, p.stderr)
-    assert len(summary) == 8 and all(s["complete"] for s in summary)
+    assert len(summary) == 9 and all(s["complete"] for s in summary)
 
     info = rkbed.apply_techniques(g)
     p, findings, summary = check(tgt)
@@ -47,8 +47,8 @@ def test_live_clean_then_rootkitted(live):
     got = {f["technique"]: f for f in findings}
     assert sorted(got) == sorted(["hidden-module", "hidden-process", "syscall-hook",
                                   "ftrace-hook", "kprobe", "bpf-program", "anon-exec",
-                                  "ld-preload", "deleted-exe"]), findings
-    assert len(findings) == 9, findings
+                                  "ld-preload", "deleted-exe", "ops-hook"]), findings
+    assert len(findings) == 10, findings
     pids = info["pids"]
     assert got["hidden-module"]["culprit"] == "rk_hidemod"
     assert got["hidden-process"]["pid"] == pids["xa_hideme"]
@@ -59,3 +59,4 @@ def test_live_clean_then_rootkitted(live):
     assert got["anon-exec"]["pid"] == pids["xa_inject"]
     assert got["ld-preload"]["pid"] == pids["xa_preload"]
     assert got["deleted-exe"]["pid"] == pids["xa_deleted"]
+    assert got["ops-hook"]["culprit"] == "rk_procfs"

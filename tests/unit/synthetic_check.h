@@ -18,6 +18,7 @@
 #define K_FTRACE_LIST 0x103100
 #define K_FTRACE_END 0x103200
 #define K_KPROBES 0x104000
+#define K_SEQ_OPS 0x104800 /* tcp4_seq_ops: four code pointers */
 #define MOD_E1000 0xffffffffc0000000ULL /* the synthetic modules' code */
 #define MOD_EXT4 0xffffffffc0100000ULL
 
@@ -67,6 +68,11 @@ static inline void *check_btf(uint32_t *size)
     btf__add_field(b, "next", t_ptr, FO_NEXT * 8, 0);
     btf__add_field(b, "flags", t_ulong, FO_FLAGS * 8, 0);
     int s_list = btf__find_by_name(b, "list_head");
+    btf__add_struct(b, "seq_operations", 32);
+    btf__add_field(b, "start", t_ptr, 0, 0);
+    btf__add_field(b, "stop", t_ptr, 64, 0);
+    btf__add_field(b, "next", t_ptr, 128, 0);
+    btf__add_field(b, "show", t_ptr, 192, 0);
     btf__add_struct(b, "kprobe", 96);
     btf__add_field(b, "hlist", t_ptr, 0, 0); /* hlist_node: next first */
     btf__add_field(b, "list", s_list, 16 * 8, 0);
@@ -101,6 +107,7 @@ static inline int check_sysmap_text(char *text, size_t size)
         {K_FTRACE_LIST, 'D', "ftrace_ops_list"},
         {K_FTRACE_END, 'D', "ftrace_list_end"},
         {K_KPROBES, 'd', "kprobe_table"},
+        {K_SEQ_OPS, 'r', "tcp4_seq_ops"},
     };
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
         n += snprintf(text + n, size - (size_t)n, "%016llx %c %s\n",
@@ -126,6 +133,8 @@ static inline void build_clean(void *btf, uint32_t btf_size)
     for (int i = 0; i < NR_SYSCALLS; i++)
         put64(kpa(K_SYSCALLS) + 8u * i, kva(0x1000 + 0x10u * i));
     set_gate(0, kva(0x2000));
+    for (int i = 0; i < 4; i++)
+        put64(kpa(K_SEQ_OPS) + 8u * i, kva(0x4000 + 0x40u * i));
     put64(kpa(K_FTRACE_LIST), kva(K_FTRACE_END));
 }
 

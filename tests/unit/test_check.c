@@ -88,8 +88,11 @@ static int run(enum xa_check check, struct seen *s)
 static void test_clean(void)
 {
     struct seen s;
-    for (int k = XA_CHECK_SYSCALLS; k <= XA_CHECK_BPF; k++) {
-        CHECK_EQ(run((enum xa_check)k, &s), 0);
+    const enum xa_check runnable[] = {XA_CHECK_SYSCALLS, XA_CHECK_IDT, XA_CHECK_FTRACE,
+                                      XA_CHECK_KPROBES, XA_CHECK_BPF, XA_CHECK_OPS};
+    for (size_t i = 0; i < sizeof(runnable) / sizeof(runnable[0]); i++) {
+        enum xa_check k = runnable[i];
+        CHECK_EQ(run(k, &s), 0);
         CHECK_EQ(s.n, 0);
     }
     /* no BTF for the task and module cross views: cannot run, says so */
@@ -108,6 +111,12 @@ static void test_tables(void)
     put64(kpa(K_SYSCALLS) + 8 * 5, 0xffffffffc0900000ULL);
     CHECK_EQ(run(XA_CHECK_SYSCALLS, &s), 2);
     CHECK(s.last.culprit[0] == '\0' && s.last.addr == 0xffffffffc0900000ULL);
+
+    put64(kpa(K_SEQ_OPS) + 8 * 3, MOD_EXT4 + 0x60); /* show */
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0 && strcmp(s.last.technique, "ops-hook") == 0);
+    CHECK(strstr(s.last.detail, "tcp4_seq_ops+0x18 (struct seq_operations) -> [ext4]+0x60") != NULL,
+          "%s", s.last.detail);
 
     set_gate(3, MOD_EXT4 + 0x40);
     CHECK_EQ(run(XA_CHECK_IDT, &s), 1);
