@@ -12,7 +12,7 @@
 #include "os/linux/check.h"
 
 #define MAX_FTRACE_OPS 4096u
-#define MAX_HASH_BITS 16u
+#define MAX_HASH_BITS 12u /* FTRACE_HASH_MAX_BITS */
 #define MAX_SHOWN_IPS 4u
 #define MAX_CHAIN 65536u
 #define KPROBE_TABLE_SIZE 64u

@@ -1,7 +1,8 @@
 /*
  * check_xarray.c -- a bounded walk of an xarray (the tree under every IDR:
- * PIDs, eBPF programs). Node shifts must fall by 6 per level, every node is
- * visited once at most, and the total of entries and nodes is capped.
+ * PIDs, eBPF programs). Node shifts must fall by 6 per level, a node met
+ * twice (a tree is no graph) ends the walk, and the total of entries and
+ * nodes is capped.
  */
 #include <stdlib.h>
 
@@ -31,6 +32,7 @@ struct xa_walk {
     void *arg;
     uint64_t entries, max, nodes;
     uint64_t off_shift, off_slots;
+    struct lx_ptrset seen; /* nodes visited */
 };
 
 static int walk_node(struct xa_walk *w, uint64_t node, unsigned shift, uint64_t base, int depth)
@@ -38,6 +40,11 @@ static int walk_node(struct xa_walk *w, uint64_t node, unsigned shift, uint64_t 
     struct xa_instance *xa = w->c->xa;
     if (++w->nodes > XA_MAX_NODES)
         return xa__set_error(xa, XA_ELIMIT, "%s: more than %u tree nodes", w->what, XA_MAX_NODES);
+    int added = lx_ptrset_add(&w->seen, node);
+    if (added <= 0)
+        return added < 0 ? xa__set_error(xa, XA_ENOMEM, "out of memory")
+                         : xa__set_error(xa, XA_EBADDATA, "%s: node 0x%llx reached twice",
+                                         w->what, (unsigned long long)node);
     uint8_t got_shift;
     if (lx_read(xa, node + w->off_shift, &got_shift, 1) < 0)
         return xa__set_error(xa, XA_EFAULT, "%s: node 0x%llx unreadable", w->what,
@@ -93,5 +100,7 @@ int check_xarray_walk(struct check_ctx *c, uint64_t head_addr, uint64_t max, con
         return xa__set_error(c->xa, XA_EFAULT, "%s: top node unreadable", what);
     if (shift > XA_MAX_SHIFT || shift % XA_CHUNK_SHIFT)
         return xa__set_error(c->xa, XA_EBADDATA, "%s: top node has shift %u", what, shift);
-    return walk_node(&w, head - 2, shift, 0, 0);
+    int rc = walk_node(&w, head - 2, shift, 0, 0);
+    lx_ptrset_free(&w.seen);
+    return rc;
 }
