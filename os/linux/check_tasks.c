@@ -13,9 +13,10 @@
 #define MAX_PIDS 4194304u   /* PID_MAX_LIMIT */
 #define MAX_TASKS 1000000u  /* as tasks.c */
 #define MAX_CPUS 8192u
+#define PF_EXITING 0x4u
 
 struct task_offs {
-    uint64_t tasks, pid, tgid, comm, group_leader, pid_links;
+    uint64_t tasks, pid, tgid, comm, group_leader, pid_links, flags, exit_state;
     uint64_t pid_tasks, pid_numbers;
 };
 
@@ -44,6 +45,14 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
     if (lx_ptrset_has(&s->listed, leader) || lx_ptrset_has(&s->reported, leader))
         return 0;
     if (xa_is_live(c->xa) && linked_now(c, o, leader))
+        return 0;
+    /* An exiting task leaves the list (and its pid) while it still runs
+     * its last instructions on a CPU: not hidden, gone. */
+    uint32_t flags = 0, exit_state = 0;
+    if (lx_u32(c->xa, task + o->flags, &flags) < 0 ||
+        lx_u32(c->xa, task + o->exit_state, &exit_state) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable", (unsigned long long)task);
+    if ((flags & PF_EXITING) || exit_state)
         return 0;
     int32_t tgid = -1;
     char comm[XA_COMM_LEN + 1] = "";
@@ -128,6 +137,8 @@ int check_processes(struct check_ctx *c)
     o->tasks = lo->task_tasks;
     o->tgid = lo->task_tgid;
     o->comm = lo->task_comm;
+    o->flags = lo->task_flags;
+    o->exit_state = lo->task_exit_state;
     o->group_leader = check_off(c, "task_struct", "group_leader");
     o->pid_links = check_off(c, "task_struct", "pid_links");
     o->pid_tasks = check_off(c, "pid", "tasks");
