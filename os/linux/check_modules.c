@@ -52,10 +52,20 @@ int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
     return rc;
 }
 
+/* Is @mod on the module list now? On a live guest a module loaded after
+ * our walk of the list is; one unlinked by a rootkit points at poison or
+ * at itself. */
+static bool linked_now(struct check_ctx *c, uint64_t mod)
+{
+    uint64_t node = mod + linux_os(c->xa)->off.module_list, next, back;
+    return lx_u64(c->xa, node, &next) == 0 && next != node && lx_kernel_ptr(next) &&
+           lx_u64(c->xa, next + 8, &back) == 0 && back == node;
+}
+
 static int judge_module(struct check_ctx *c, uint64_t mod, void *arg)
 {
     const struct lx_ptrset *listed = arg;
-    if (lx_ptrset_has(listed, mod))
+    if (lx_ptrset_has(listed, mod) || (xa_is_live(c->xa) && linked_now(c, mod)))
         return 0;
     int rc = check_owner_add(c, mod);
     if (rc < 0)
