@@ -93,6 +93,8 @@ static void load_owners(struct check_ctx *c)
         linux_module_iter_free(it);
     }
     (void)check_kset_foreach(c, add_owner, NULL);
+    if (check_sym(c, "mod_tree"))
+        (void)check_modtree_foreach(c, add_owner, NULL);
 }
 
 const char *check_owner_of(struct check_ctx *c, uint64_t addr)

@@ -67,6 +67,9 @@ const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t
  * kset's kobjects (listed or not); non-zero from @fn stops the walk. */
 typedef int (*check_module_fn)(struct check_ctx *c, uint64_t module, void *arg);
 int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
+/* check_modules.c: the same over the module address tree (mod_tree), each
+ * module once per tree node it has (core and init layouts). */
+int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
 
 /* BTF member offset or LX_NO_OFFSET. */
 uint64_t check_off(struct check_ctx *c, const char *type, const char *member);

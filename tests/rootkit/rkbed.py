@@ -36,7 +36,8 @@ CLEAN_MODULES = ["loop", "dm_mod", "tun", "bridge", "veth", "dummy", "vfat", "is
                  "nls_utf8", "nls_cp437", "squashfs", "overlay", "fuse", "zram", "msr",
                  "cpuid", "8021q", "bonding", "iptable_filter", "nf_tables", "sctp",
                  "tcp_bbr", "cryptd", "sha512_generic"]
-RK_MODULES = ["rk_hidemod", "rk_hideproc", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs"]
+RK_MODULES = ["rk_hidemod", "rk_hideproc", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs",
+              "rk_hidekobj"]
 RK_USER = ["xa_inject", "xa_bpf", "xa_hideme", "xa_preload", "xa_deleted"]
 
 
@@ -204,7 +205,7 @@ def apply_techniques(g):
     started = {name: g.start_user(name) for name in RK_USER}
     pids = {name: pid for name, (pid, _line) in started.items()}
     g.must("insmod /xa/rk/rk_hideproc.ko target_pid=%d" % pids["xa_hideme"])
-    for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "rk_hidemod"):
+    for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "rk_hidemod", "rk_hidekobj"):
         g.must("insmod /xa/rk/%s.ko" % name)
     inject_va = re.search(r"va=(0x[0-9a-f]+)", started["xa_inject"][1]).group(1)
     return {"visible_modules": g.loaded_modules(), "inject_va": inject_va, "pids": pids,

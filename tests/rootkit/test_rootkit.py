@@ -57,18 +57,25 @@ def test_techniques_applied(bed):
     """The guest really was rootkitted: a check of the test bed itself."""
     info = bed["info"]
     assert "rk_hidemod" not in info["visible_modules"]
+    assert "rk_hidekobj" not in info["visible_modules"]
     for m in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hideproc", "rk_procfs"):
         assert m in info["visible_modules"]
     for line in ("unlinked pid %d" % info["pids"]["xa_hideme"], "sys_call_table[62] hooked",
                  "__x64_sys_getdents64 hooked", "kprobe on vfs_read", "unlinked from the module",
-                 "proc_root_operations.iterate_shared hooked"):
+                 "proc_root_operations.iterate_shared hooked",
+                 "rk_hidekobj: unlinked from the module list and /sys/module"):
         assert line in info["dmesg"]
 
 
 def test_hidden_module(rk):
+    """Unlinked from the list: seen in /sys/module and the address tree;
+    unlinked from /sys/module too: seen in the address tree."""
     findings, info = rk
-    f = only(findings, "hidden-module")
-    assert f["culprit"] == "rk_hidemod" and f["check"] == "modules"
+    got = {f["culprit"]: f for f in findings if f["technique"] == "hidden-module"}
+    assert sorted(got) == ["rk_hidekobj", "rk_hidemod"], findings
+    assert all(f["check"] == "modules" for f in got.values())
+    assert "in /sys/module and in the module address tree" in got["rk_hidemod"]["detail"]
+    assert "is in the module address tree but" in got["rk_hidekobj"]["detail"]
 
 
 def test_hidden_process(rk):
@@ -135,14 +142,14 @@ def test_nothing_else(rk):
     next to them."""
     findings, info = rk
     assert sorted(f["technique"] for f in findings) == sorted([
-        "hidden-module", "hidden-process", "syscall-hook", "ftrace-hook", "kprobe",
+        "hidden-module", "hidden-module", "hidden-process", "syscall-hook", "ftrace-hook", "kprobe",
         "bpf-program", "anon-exec", "ld-preload", "deleted-exe", "ops-hook"])
 
 
 def test_text_output_names_culprits(bed):
     p = run_tool("xa-check", "file:" + os.path.join(bed["dir"], "rk", "core.elf"), check=False)
     assert p.returncode == 4
-    for word in ("rk_hidemod", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "xa_hideme",
+    for word in ("rk_hidemod", "rk_hidekobj", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "xa_hideme",
                  "xa_inject",
                  "xa_rkfilter"):
         assert word in p.stdout
