@@ -26,7 +26,7 @@
 
 #define MAX_PATCHES 64
 #define TABLES_START K_SYSCALLS
-#define TABLES_LEN (K_SEQ_OPS + 0x20 - K_SYSCALLS)
+#define TABLES_LEN (K_PID_NS + 0x40 - K_SYSCALLS)
 
 static struct fz_memfile image, sysmap, btf_file;
 static uint8_t *map, *pristine;

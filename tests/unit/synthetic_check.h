@@ -19,6 +19,9 @@
 #define K_FTRACE_END 0x103200
 #define K_KPROBES 0x104000
 #define K_SEQ_OPS 0x104800 /* tcp4_seq_ops: four code pointers */
+#define K_PID_NS 0x104900  /* init_pid_ns: its idr at PN_IDR */
+#define PN_IDR 0x10
+#define PID_TASKS 0x8      /* struct pid: tasks[PIDTYPE_MAX] */
 #define MOD_E1000 0xffffffffc0000000ULL /* the synthetic modules' code */
 #define MOD_EXT4 0xffffffffc0100000ULL
 
@@ -68,6 +71,12 @@ static inline void *check_btf(uint32_t *size)
     btf__add_field(b, "next", t_ptr, FO_NEXT * 8, 0);
     btf__add_field(b, "flags", t_ulong, FO_FLAGS * 8, 0);
     int s_list = btf__find_by_name(b, "list_head");
+    int a_tasks = btf__add_array(b, t_int, t_ptr, 4);
+    btf__add_struct(b, "pid", 0x40);
+    btf__add_field(b, "tasks", a_tasks, PID_TASKS * 8, 0);
+    int s_idr = btf__find_by_name(b, "idr");
+    btf__add_struct(b, "pid_namespace", 0x40);
+    btf__add_field(b, "idr", s_idr, PN_IDR * 8, 0);
     btf__add_struct(b, "seq_operations", 32);
     btf__add_field(b, "start", t_ptr, 0, 0);
     btf__add_field(b, "stop", t_ptr, 64, 0);
@@ -108,6 +117,7 @@ static inline int check_sysmap_text(char *text, size_t size)
         {K_FTRACE_END, 'D', "ftrace_list_end"},
         {K_KPROBES, 'd', "kprobe_table"},
         {K_SEQ_OPS, 'r', "tcp4_seq_ops"},
+        {K_PID_NS, 'D', "init_pid_ns"},
     };
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
         n += snprintf(text + n, size - (size_t)n, "%016llx %c %s\n",
@@ -126,6 +136,33 @@ static inline void set_gate(unsigned v, uint64_t handler)
     memcpy(img + g + 8, &hi, 4);
 }
 
+/* The PID IDR of init_pid_ns over the synthetic tasks (pids 1, 2, 300,
+ * 301 and threads 302, 303 of 300): a root of shift 6 over two leaves. */
+static inline void build_pid_idr(void)
+{
+    uint64_t root = galloc(XN_SLOTS + 64 * 8, 64);
+    img[pa_of(root + XN_SHIFT)] = 6;
+    const uint64_t tasks[] = {task_va[1], task_va[2], task_va[3], task_va[4], thread_va[0],
+                              thread_va[1]};
+    const uint64_t leaders[] = {task_va[1], task_va[2], task_va[3], task_va[4], task_va[3],
+                                task_va[3]};
+    const int pids[] = {1, 2, 300, 301, 302, 303};
+    uint64_t leaf[64] = {0};
+    for (int i = 0; i < 6; i++) {
+        uint64_t pid = galloc(0x40, 64);
+        vput64(pid + PID_TASKS, tasks[i] + T_PID_LINKS);
+        vput64(tasks[i] + T_GROUP_LEADER, leaders[i]);
+        unsigned hi = (unsigned)pids[i] >> 6, lo = (unsigned)pids[i] & 63;
+        if (!leaf[hi]) {
+            leaf[hi] = galloc(XN_SLOTS + 64 * 8, 64);
+            vput64(root + XN_SLOTS + 8u * hi, leaf[hi] | 2);
+        }
+        vput64(leaf[hi] + XN_SLOTS + 8u * lo, pid);
+    }
+    vput64(task_va[0] + T_GROUP_LEADER, task_va[0]);
+    put64(kpa(K_PID_NS) + PN_IDR + 8, root | 2); /* idr_rt.xa_head */
+}
+
 /* A clean kernel: every table entry in the text, nothing registered. */
 static inline void build_clean(void *btf, uint32_t btf_size)
 {
@@ -135,6 +172,7 @@ static inline void build_clean(void *btf, uint32_t btf_size)
     set_gate(0, kva(0x2000));
     for (int i = 0; i < 4; i++)
         put64(kpa(K_SEQ_OPS) + 8u * i, kva(0x4000 + 0x40u * i));
+    build_pid_idr();
     put64(kpa(K_FTRACE_LIST), kva(K_FTRACE_END));
 }
 

@@ -95,9 +95,43 @@ static void test_clean(void)
         CHECK_EQ(run(k, &s), 0);
         CHECK_EQ(s.n, 0);
     }
-    /* no BTF for the task and module cross views: cannot run, says so */
-    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_ENOTSUP);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0);
+    CHECK_EQ(s.n, 0);
+    /* no BTF for the module kset: cannot run, says so */
     CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_ENOTSUP);
+}
+
+/* DKOM: pid 300 unlinked from the task list; its IDR entries (the leader
+ * and its two threads) make it one finding. */
+static void test_hidden_process(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    uint64_t node = task_va[3] + T_TASKS, next, prev;
+    memcpy(&next, img + pa_of(node), 8);
+    memcpy(&prev, img + pa_of(node + 8), 8);
+    vput64(prev, next);
+    vput64(next + 8, prev);
+    vput64(node, node);
+    vput64(node + 8, node);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(s.last.pid == 300 && strcmp(s.last.technique, "hidden-process") == 0);
+    CHECK(strcmp(s.last.culprit, "worker\001") == 0);
+    /* a group whose tasks are all exiting is no hidden one */
+    vput32(task_va[3] + T_FLAGS, 0x400004);
+    vput32(thread_va[0] + T_FLAGS, 0x44);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1); /* a live thread keeps it suspect */
+    vput32(thread_va[1] + T_FLAGS, 0x44);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0);
+    /* hostile: a pid whose task link is not a kernel pointer */
+    build_clean(btf, btf_size);
+    uint64_t root;
+    memcpy(&root, img + kpa(K_PID_NS) + PN_IDR + 8, 8);
+    uint64_t leaf0, pid1;
+    memcpy(&leaf0, img + pa_of((root & ~3ull) + XN_SLOTS), 8);
+    memcpy(&pid1, img + pa_of((leaf0 & ~3ull) + XN_SLOTS + 8), 8);
+    vput64(pid1 + PID_TASKS, 0x1234);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
 }
 
 static void test_tables(void)
@@ -236,6 +270,7 @@ int main(void)
     }
     CHECK(xa_check_name(XA_CHECK_USER) && strcmp(xa_check_name(XA_CHECK_USER), "user") == 0);
     CHECK(xa_check_name(XA_CHECK_COUNT) == NULL);
+    test_hidden_process(btf, btf_size);
     test_bpf(btf, btf_size);
     test_ftrace(btf, btf_size);
     test_kprobes(btf, btf_size);
