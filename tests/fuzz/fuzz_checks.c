@@ -2,7 +2,8 @@
  * fuzz_checks.c -- the rootkit checks (xa_check_run, every check) over a
  * guest whose tables the fuzzer rewrites: tests/unit/synthetic_check.h's
  * sys_call_table, IDT, eBPF program IDR (a two-level xarray), ftrace_ops
- * list and kprobe_table, on the synthetic guest's heap and modules.
+ * list, kprobe_table, tcp4_seq_ops and the PID IDR of init_pid_ns over the
+ * synthetic guest's tasks, on its heap and modules.
  *
  * Input: records of 12 bytes, as fuzz_walks.c:
  *   u24 offset into the patch area, u8 kind, u64 value
