@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "xenaccess.h"
+#include "xenaccess_check.h"
 
 /* The kernel data symbol read: jiffies, but arm64 kernels without
  * CONFIG_KALLSYMS_ALL list text only (then init_task, which discovery finds
@@ -116,6 +117,33 @@ static void bench_files(struct xa_instance *xa)
         fprintf(stderr, "bench_linux: open files: %d processes failed\n", failed);
     printf("| %-46s | %11.2f ms | %d procs, %ld files; < 20 ms |\n",
            "open files of all processes (cold caches)", median(t, RUNS) / 1e6, nproc, nfiles);
+}
+
+static int count_finding(const struct xa_finding *f, void *ctx)
+{
+    (void)f;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* Every rootkit check, as `xa-check` runs them, from cold caches. */
+static void bench_checks(struct xa_instance *xa)
+{
+    enum { RUNS = 7 };
+    double t[RUNS];
+    int found = 0, stopped = 0;
+    for (int r = 0; r < RUNS; r++) {
+        xa_cache_flush(xa, XA_CACHE_ALL);
+        found = stopped = 0;
+        double t0 = now_ns();
+        for (int k = 1; k < XA_CHECK_COUNT; k++)
+            if (xa_check_run(xa, (enum xa_check)k, count_finding, &found) < 0)
+                stopped++;
+        t[r] = now_ns() - t0;
+    }
+    printf("| %-46s | %11.1f ms | target < 100 ms; %d found%s |\n",
+           "xa-check, all 9 checks (cold caches)", median(t, RUNS) / 1e6, found,
+           stopped ? ", STOPPED" : "");
 }
 
 static void bench_dump(const char *path)
@@ -217,6 +245,7 @@ static void bench_dump(const char *path)
     }
     printf("| %-46s | %11.2f ms | %d records                |\n",
            "kernel log, all records (cold caches)", median(walk, RUNS) / 1e6, nrec);
+    bench_checks(xa);
 
     /* Symbols. */
     const int N = 200000;

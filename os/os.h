@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "xenaccess.h"
+#include "xenaccess_check.h"
 
 struct xa_instance;
 
@@ -104,6 +105,8 @@ struct xa_os_ops {
     int (*kmsg_iter_next)(struct xa_kmsg_iter *it, struct xa_kmsg *out);
     uint64_t (*kmsg_iter_next_seq)(const struct xa_kmsg_iter *it);
     void (*kmsg_iter_free)(struct xa_kmsg_iter *it);
+    /* Rootkit checks (core/check_api.c); NULL when the layer has none. */
+    int (*check)(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, void *ctx);
 };
 
 extern const struct xa_os_ops xa_os_linux;

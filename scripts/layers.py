@@ -15,7 +15,7 @@ docs/architecture.md explains the rules.
 import os
 import sys
 
-PUBLIC = ["xenaccess.h", "xenaccess_os.h", "xa_errors.h"]
+PUBLIC = ["xenaccess.h", "xenaccess_os.h", "xenaccess_check.h", "xa_errors.h"]
 
 # layer directory -> headers (repository paths, globs) its files may include
 RULES = {

@@ -10,6 +10,7 @@
 
 const char *tool_name = "xa";
 const char *tool_example;
+const char *tool_exit_codes;
 unsigned tool_common = TOOL_COMMON_JSON | TOOL_COMMON_KERNEL;
 const char *tool_targets = "file:PATH (raw image or ELF core), qemu:QMP_SOCKET, xen:DOMAIN, "
                            "libvirt:NAME[?uri=URI]";
@@ -176,7 +177,9 @@ static _Noreturn void help(const char *usage, const struct tool_opt *extra)
     }
     printf("common options:\n");
     print_opts(common_help_table(), true);
-    if (tool_common & TOOL_COMMON_KERNEL)
+    if (tool_exit_codes)
+        printf("exit codes: %s\n", tool_exit_codes);
+    else if (tool_common & TOOL_COMMON_KERNEL)
         printf("exit codes: 0 fine, 1 error, 2 usage, 3 partial result (a walk over guest data "
                "stopped early)\n");
     else

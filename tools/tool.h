@@ -35,6 +35,8 @@ extern const char *tool_name;
 
 /* The arguments of one typical call, shown by --help (set before tool_parse). */
 extern const char *tool_example;
+/* The exit codes --help lists, when the tool has its own (NULL: the usual). */
+extern const char *tool_exit_codes;
 void tool_init(const char *argv0);
 
 /*

@@ -39,6 +39,9 @@ _xa_complete_word() {
     case $prev in
         --pid|--va|--pa|--len|--count|--watch|--sym|--ring|--node|--mask|--timeout)
             return ;;  # a value only the user knows
+        --check)
+            COMPREPLY=($(compgen -W "processes modules syscalls idt ftrace kprobes bpf user ops" -- "$cur"))
+            return ;;
     esac
 
     case $cur in
@@ -72,3 +75,4 @@ _xa_complete_word() {
 complete -F _xa_complete xa-info xa-ps xa-sym xa-read xa-modules xa-maps xa-disk-tap xa-disk-monitor
 complete -F _xa_complete xa-net xa-dmesg
 complete -F _xa_complete xa-files xa-mounts
+complete -F _xa_complete xa-check

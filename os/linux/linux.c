@@ -11,6 +11,7 @@
 #include "os/linux/netlog.h"
 #include "os/linux/procinfo.h"
 #include "os/linux/files.h"
+#include "os/linux/check.h"
 
 _Static_assert(offsetof(struct xa_thread_iter, xa) == 0, "xa first (os/os.h, struct xa_os_iter)");
 
@@ -192,4 +193,5 @@ const struct xa_os_ops xa_os_linux = {
     .kmsg_iter_next = linux_kmsg_iter_next,
     .kmsg_iter_next_seq = linux_kmsg_iter_next_seq,
     .kmsg_iter_free = linux_kmsg_iter_free,
+    .check = linux_check,
 };

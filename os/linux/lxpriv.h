@@ -138,6 +138,8 @@ struct lx_ptrset {
 /* 1 if @key is new, 0 if already there, XA_ENOMEM. @key must not be 0. */
 int lx_ptrset_add(struct lx_ptrset *s, uint64_t key);
 void lx_ptrset_free(struct lx_ptrset *s);
+/* Whether @key was added. */
+bool lx_ptrset_has(const struct lx_ptrset *s, uint64_t key);
 
 /* A walk from @head following ->next until it comes back to @head. Every
  * node is remembered, so a list that loops without returning to the head is

@@ -49,3 +49,13 @@ void lx_ptrset_free(struct lx_ptrset *s)
     free(s->slots);
     *s = (struct lx_ptrset){0};
 }
+
+bool lx_ptrset_has(const struct lx_ptrset *s, uint64_t key)
+{
+    if (!s->cap || !key)
+        return false;
+    for (size_t j = slot_of(key, s->cap); s->slots[j]; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j] == key)
+            return true;
+    return false;
+}

@@ -13,6 +13,7 @@ from xatest import BUILD, tool_path, skip_or_fail
 MEMORY_TOOLS = ["xa-info", "xa-ps", "xa-sym", "xa-read", "xa-modules", "xa-maps"]
 MEMORY_TOOLS += ["xa-net", "xa-dmesg"]
 MEMORY_TOOLS += ["xa-files", "xa-mounts"]
+MEMORY_TOOLS += ["xa-check"]
 DISK_TOOLS = ["xa-disk-tap", "xa-disk-monitor"]
 PAGES = [t + ".1" for t in MEMORY_TOOLS + DISK_TOOLS] + ["xenaccess.3", "xadisk.3",
                                                        "xenaccess-targets.7"]

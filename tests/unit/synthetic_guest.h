@@ -66,6 +66,8 @@
 #define T_SIGNAL 0x1b0      /* signal_struct: thread_head at SIG_THREAD_HEAD */
 #define T_THREAD_NODE 0x1c0 /* list_head through the thread group */
 #define T_CPU 0x1d0
+#define T_GROUP_LEADER 0x1e0 /* read by the rootkit checks only */
+#define T_PID_LINKS 0x1f0
 #define SIG_THREAD_HEAD 0x10
 #define C_UID 4
 #define C_GID 8
@@ -230,6 +232,8 @@ static inline void *build_btf(uint32_t *size)
     btf__add_field(b, "signal", t_ptr, T_SIGNAL * 8, 0);
     btf__add_field(b, "thread_node", s_list, T_THREAD_NODE * 8, 0);
     btf__add_field(b, "cpu", t_uint, T_CPU * 8, 0);
+    btf__add_field(b, "group_leader", t_ptr, T_GROUP_LEADER * 8, 0);
+    btf__add_field(b, "pid_links", s_list, T_PID_LINKS * 8, 0);
     btf__add_struct(b, "signal_struct", 64);
     btf__add_field(b, "thread_head", s_list, SIG_THREAD_HEAD * 8, 0);
 

@@ -1,0 +1,156 @@
+/*
+ * check.c -- the rootkit checks' dispatch, their findings and the owner of
+ * an address (which module's memory holds a hook).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/linux/check.h"
+
+uint64_t check_off(struct check_ctx *c, const char *type, const char *member)
+{
+    uint64_t off;
+    const struct linux_os *lx = linux_os(c->xa);
+    if (!lx->btf || linux_btf_member(lx, type, member, &off) < 0)
+        return LX_NO_OFFSET;
+    return off;
+}
+
+uint64_t check_sym(struct check_ctx *c, const char *name)
+{
+    uint64_t addr;
+    if (symtab_lookup(&linux_os(c->xa)->syms, name, &addr) < 0)
+        return 0;
+    return addr;
+}
+
+int check_report(struct check_ctx *c, const char *technique, const char *culprit, int32_t pid,
+                 uint64_t addr, const char *fmt, ...)
+{
+    struct xa_finding f = {.check = c->which, .technique = technique, .pid = pid, .addr = addr};
+    if (culprit)
+        snprintf(f.culprit, sizeof(f.culprit), "%s", culprit);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
+    va_end(ap);
+    c->found++;
+    int rc = c->fn(&f, c->cb_ctx);
+    if (rc)
+        c->stop = rc;
+    return rc;
+}
+
+int check_owner_add(struct check_ctx *c, uint64_t module)
+{
+    for (size_t i = 0; i < c->nr_owners; i++)
+        if (c->owners[i].module == module)
+            return 0;
+    if (c->nr_owners >= CHECK_MAX_OWNERS)
+        return xa__set_error(c->xa, XA_ELIMIT, "more than %u modules", CHECK_MAX_OWNERS);
+    const struct linux_priv *p = linux_priv(c->xa);
+    const struct linux_offsets *o = &p->lx.off;
+    struct check_owner w = {.module = module};
+    char name[XA_MODULE_NAME_LEN];
+    uint32_t size;
+    if (lx_read(c->xa, module + o->module_name, name, sizeof(name)) < 0 ||
+        lx_u64(c->xa, module + o->module_core_base, &w.base) < 0 ||
+        lx_u32(c->xa, module + o->module_core_size, &size) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "struct module at 0x%llx unreadable",
+                             (unsigned long long)module);
+    memcpy(w.name, name, sizeof(name));
+    w.name[sizeof(name)] = '\0';
+    w.size = size;
+    struct check_owner *n = realloc(c->owners, (c->nr_owners + 1) * sizeof(*n));
+    if (!n)
+        return xa__set_error(c->xa, XA_ENOMEM, "out of memory");
+    c->owners = n;
+    c->owners[c->nr_owners++] = w;
+    return 0;
+}
+
+static int add_owner(struct check_ctx *c, uint64_t module, void *arg)
+{
+    (void)arg;
+    return check_owner_add(c, module);
+}
+
+/* The module list and the module kset (hidden modules own hooks too),
+ * once; a broken walk leaves the owners found so far. */
+static void load_owners(struct check_ctx *c)
+{
+    if (c->owners_loaded)
+        return;
+    c->owners_loaded = true;
+    struct xa_module_iter *it;
+    if (linux_module_iter_new(c->xa, &it) == 0) {
+        struct xa_module m;
+        while (linux_module_iter_next(it, &m) == 1)
+            if (check_owner_add(c, m.module) < 0)
+                break;
+        linux_module_iter_free(it);
+    }
+    (void)check_kset_foreach(c, add_owner, NULL);
+    if (check_sym(c, "mod_tree"))
+        (void)check_modtree_foreach(c, add_owner, NULL);
+}
+
+const char *check_owner_of(struct check_ctx *c, uint64_t addr)
+{
+    load_owners(c);
+    for (size_t i = 0; i < c->nr_owners; i++) {
+        const struct check_owner *w = &c->owners[i];
+        if (w->base && addr >= w->base && addr - w->base < w->size)
+            return w->name;
+    }
+    return NULL;
+}
+
+const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t cap)
+{
+    const char *name;
+    uint64_t off;
+    const char *owner = check_owner_of(c, addr);
+    if (owner) {
+        for (size_t i = 0; i < c->nr_owners; i++)
+            if (strcmp(c->owners[i].name, owner) == 0 && addr >= c->owners[i].base) {
+                snprintf(buf, cap, "[%s]+0x%llx", owner,
+                         (unsigned long long)(addr - c->owners[i].base));
+                return buf;
+            }
+    }
+    if (check_in_core_text(c, addr) &&
+        symtab_at(&linux_os(c->xa)->syms, addr, &name, &off) == 0)
+        snprintf(buf, cap, "%s+0x%llx", name, (unsigned long long)off);
+    else
+        snprintf(buf, cap, "0x%llx", (unsigned long long)addr);
+    return buf;
+}
+
+int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, void *ctx)
+{
+    struct check_ctx c = {.xa = xa, .which = which, .fn = fn, .cb_ctx = ctx};
+    c.text_start = check_sym(&c, "_stext");
+    c.text_end = check_sym(&c, "_etext");
+    if (!c.text_start || c.text_end <= c.text_start)
+        return xa__set_error(xa, XA_ENOTSUP, "no _stext/_etext symbols: kernel text unknown");
+    int rc;
+    switch (which) {
+    case XA_CHECK_PROCESSES: rc = check_processes(&c); break;
+    case XA_CHECK_MODULES: rc = check_modules(&c); break;
+    case XA_CHECK_SYSCALLS: rc = check_syscalls(&c); break;
+    case XA_CHECK_IDT: rc = check_idt(&c); break;
+    case XA_CHECK_FTRACE: rc = check_ftrace(&c); break;
+    case XA_CHECK_KPROBES: rc = check_kprobes(&c); break;
+    case XA_CHECK_BPF: rc = check_bpf(&c); break;
+    case XA_CHECK_USER: rc = check_user(&c); break;
+    case XA_CHECK_OPS: rc = check_ops(&c); break;
+    default: rc = xa__set_error(xa, XA_EINVAL, "unknown check %d", (int)which); break;
+    }
+    free(c.owners);
+    if (c.stop)
+        return c.stop;
+    return rc < 0 ? rc : c.found;
+}

@@ -1,0 +1,96 @@
+/*
+ * check.h -- what the rootkit checks (check_*.c) share. Internal.
+ *
+ *   check.c          dispatch, findings, the owner of an address
+ *   check_xarray.c   bounded walk of an IDR / xarray (PIDs, eBPF programs)
+ *   check_tasks.c    hidden processes
+ *   check_modules.c  hidden modules
+ *   check_tables.c   sys_call_table, IDT and operation-table entries
+ *   check_hooks.c    ftrace callbacks and kprobes
+ *   check_bpf.c      loaded eBPF programs
+ *   check_user.c     anonymous executable memory, deleted executables, LD_PRELOAD
+ */
+#ifndef XA_OS_LINUX_CHECK_H
+#define XA_OS_LINUX_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "os/linux/linux.h"
+#include "os/linux/lxpriv.h"
+#include "xenaccess_check.h"
+
+/* Most modules the owner table holds (listed and hidden together). */
+#define CHECK_MAX_OWNERS 4096u
+
+struct check_owner {
+    uint64_t module, base, size;
+    char name[XA_MODULE_NAME_LEN + 1];
+};
+
+struct check_ctx {
+    struct xa_instance *xa;
+    enum xa_check which;
+    xa_finding_fn fn;
+    void *cb_ctx;
+    int found;     /* findings reported */
+    int stop;      /* the callback's non-zero answer */
+    uint64_t text_start, text_end; /* core kernel text: [_stext, _etext) */
+    /* Modules that own addresses: the module list plus those found hidden. */
+    struct check_owner *owners;
+    size_t nr_owners;
+    bool owners_loaded;
+};
+
+int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, void *ctx);
+
+/* Report one finding; @culprit and @detail may be NULL. Returns the
+ * callback's non-zero answer (the check then stops), else 0. */
+int check_report(struct check_ctx *c, const char *technique, const char *culprit, int32_t pid,
+                 uint64_t addr, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static inline bool check_in_core_text(const struct check_ctx *c, uint64_t addr)
+{
+    return addr >= c->text_start && addr < c->text_end;
+}
+
+/* Add a module to the owner table (check_modules.c adds hidden ones). */
+int check_owner_add(struct check_ctx *c, uint64_t module);
+/* Name of the module whose core memory holds @addr, NULL if none. */
+const char *check_owner_of(struct check_ctx *c, uint64_t addr);
+/* "name+0xoff" for core kernel addresses, "[module]+0xoff" in a module,
+ * else "0x...", into @buf. */
+const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t cap);
+
+/* check_modules.c: call @fn for each struct module behind the module
+ * kset's kobjects (listed or not); non-zero from @fn stops the walk. */
+typedef int (*check_module_fn)(struct check_ctx *c, uint64_t module, void *arg);
+int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
+/* check_modules.c: the same over the module address tree (mod_tree), each
+ * module once per tree node it has (core and init layouts). */
+int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
+
+/* BTF member offset or LX_NO_OFFSET. */
+uint64_t check_off(struct check_ctx *c, const char *type, const char *member);
+/* A symbol's address or 0. */
+uint64_t check_sym(struct check_ctx *c, const char *name);
+
+/* check_xarray.c: call @fn for every present entry of the xarray whose
+ * xa_head is at @head_addr (an IDR's idr_rt), at most @max entries. @fn
+ * returns non-zero to stop. Negative on a broken tree. */
+typedef int (*check_xa_fn)(struct check_ctx *c, uint64_t index, uint64_t entry, void *arg);
+int check_xarray_walk(struct check_ctx *c, uint64_t head_addr, uint64_t max, const char *what,
+                      check_xa_fn fn, void *arg);
+
+int check_processes(struct check_ctx *c);
+int check_modules(struct check_ctx *c);
+int check_syscalls(struct check_ctx *c);
+int check_idt(struct check_ctx *c);
+int check_ftrace(struct check_ctx *c);
+int check_kprobes(struct check_ctx *c);
+int check_bpf(struct check_ctx *c);
+int check_user(struct check_ctx *c);
+int check_ops(struct check_ctx *c);
+
+#endif /* XA_OS_LINUX_CHECK_H */

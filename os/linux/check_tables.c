@@ -1,0 +1,162 @@
+/*
+ * check_tables.c -- hooked dispatch tables: every entry of sys_call_table
+ * (and ia32_sys_call_table, x32_sys_call_table where they exist), every
+ * present gate of the IDT and every code pointer of the operation tables
+ * rootkits patch must point into the core kernel's text. An entry
+ * elsewhere is a hook; the finding names the module holding its target.
+ */
+#include <string.h>
+
+#include "os/linux/check.h"
+
+/* More entries than any x86-64 table holds (6.1 has 451). */
+#define MAX_SYSCALLS 1024u
+#define IDT_ENTRIES 256u
+#define GATE_SIZE 16u
+
+/* The table's length: its entries up to where the next symbol starts, or
+ * to the first 0 (padding: every real entry points at a handler, unused
+ * numbers at sys_ni_syscall). */
+static uint64_t table_len(struct check_ctx *c, const char *table_name, uint64_t table,
+                          const uint64_t *entries, uint64_t max)
+{
+    const struct linux_symtab *t = &linux_os(c->xa)->syms;
+    uint64_t n = 0;
+    for (; n < max && entries[n]; n++) {
+        const char *name;
+        uint64_t off;
+        if (symtab_at(t, table + 8 * n, &name, &off) < 0 || off != 8 * n ||
+            strcmp(name, table_name) != 0)
+            break;
+    }
+    return n;
+}
+
+static int check_table(struct check_ctx *c, const char *table_name, bool required)
+{
+    uint64_t table = check_sym(c, table_name);
+    if (!table)
+        return required ? xa__set_error(c->xa, XA_ENOTSUP, "no %s symbol", table_name) : 0;
+    /* read what may be the table; a page past its end may be unmapped */
+    uint64_t entries[MAX_SYSCALLS], max = 0;
+    while (max < MAX_SYSCALLS && lx_read(c->xa, table + 8 * max, entries + max, 8) == 0)
+        max++;
+    uint64_t n = table_len(c, table_name, table, entries, max);
+    if (n == 0)
+        return xa__set_error(c->xa, XA_EFAULT, "%s unreadable or empty", table_name);
+    for (uint64_t i = 0; i < n; i++) {
+        if (check_in_core_text(c, entries[i]))
+            continue;
+        char where[128];
+        check_describe(c, entries[i], where, sizeof(where));
+        const char *owner = check_owner_of(c, entries[i]);
+        int rc = check_report(c, "syscall-hook", owner ? owner : "", -1, entries[i],
+                              "%s[%llu] -> %s, outside the kernel's text%s", table_name,
+                              (unsigned long long)i, where,
+                              owner ? "" : " and every module");
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int check_syscalls(struct check_ctx *c)
+{
+    int rc = check_table(c, "sys_call_table", true);
+    if (rc == 0)
+        rc = check_table(c, "ia32_sys_call_table", false);
+    if (rc == 0)
+        rc = check_table(c, "x32_sys_call_table", false);
+    return rc;
+}
+
+/* Reserved exception vectors keep the early boot stubs (9 bytes each, in
+ * init text freed after boot): the kernel never replaces them. */
+#define EARLY_IDT_HANDLERS 32u
+#define EARLY_IDT_HANDLER_SIZE 9u
+
+int check_idt(struct check_ctx *c)
+{
+    uint64_t early = check_sym(c, "early_idt_handler_array");
+    uint64_t idt = check_sym(c, "idt_table");
+    if (!idt)
+        return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
+    uint8_t gates[IDT_ENTRIES * GATE_SIZE];
+    if (lx_read(c->xa, idt, gates, sizeof(gates)) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "idt_table unreadable");
+    for (unsigned v = 0; v < IDT_ENTRIES; v++) {
+        const uint8_t *g = gates + v * GATE_SIZE;
+        uint16_t lo, bits, mid;
+        uint32_t hi;
+        memcpy(&lo, g, 2);
+        memcpy(&bits, g + 4, 2);
+        memcpy(&mid, g + 6, 2);
+        memcpy(&hi, g + 8, 4);
+        if (!(bits & 0x8000))
+            continue; /* not present */
+        uint64_t handler = (uint64_t)lo | (uint64_t)mid << 16 | (uint64_t)hi << 32;
+        if (check_in_core_text(c, handler))
+            continue;
+        if (early && v < EARLY_IDT_HANDLERS && handler == early + v * EARLY_IDT_HANDLER_SIZE)
+            continue;
+        char where[128];
+        check_describe(c, handler, where, sizeof(where));
+        const char *owner = check_owner_of(c, handler);
+        int rc = check_report(c, "idt-hook", owner ? owner : "", -1, handler,
+                              "IDT vector %u -> %s, outside the kernel's text", v, where);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Operation tables of the core kernel that rootkits patch, and their types:
+ * every code pointer in them must point into the core text. */
+static const struct {
+    const char *symbol, *type;
+} ops_tables[] = {
+    {"proc_root_operations", "file_operations"},        /* readdir of /proc */
+    {"proc_root_inode_operations", "inode_operations"}, /* lookup in /proc */
+    {"tcp4_seq_ops", "seq_operations"},                 /* /proc/net/tcp */
+    {"tcp6_seq_ops", "seq_operations"},                 /* /proc/net/tcp6 */
+    {"udp_seq_ops", "seq_operations"},                  /* /proc/net/udp */
+    {"udp6_seq_ops", "seq_operations"},
+    {"raw_seq_ops", "seq_operations"},
+    {"packet_seq_ops", "seq_operations"},
+    {"tty_fops", "file_operations"},                    /* terminals */
+    {"console_fops", "file_operations"},
+    {"hung_up_tty_fops", "file_operations"},
+};
+
+#define MAX_OPS_SIZE 1024u
+
+int check_ops(struct check_ctx *c)
+{
+    int rc = 0;
+    for (size_t t = 0; rc == 0 && t < sizeof(ops_tables) / sizeof(ops_tables[0]); t++) {
+        uint64_t table = check_sym(c, ops_tables[t].symbol), size;
+        if (!table)
+            continue; /* not in this kernel (or in a module not loaded) */
+        if (linux_type_size(c->xa, ops_tables[t].type, &size) < 0 || size > MAX_OPS_SIZE ||
+            size < 8)
+            return xa__set_error(c->xa, XA_ENOTSUP, "ops tables: no BTF size for struct %s",
+                                 ops_tables[t].type);
+        uint64_t slots[MAX_OPS_SIZE / 8];
+        if (lx_read(c->xa, table, slots, size & ~7ull) < 0)
+            return xa__set_error(c->xa, XA_EFAULT, "%s unreadable", ops_tables[t].symbol);
+        for (uint64_t i = 0; rc == 0 && i < size / 8; i++) {
+            uint64_t v = slots[i];
+            /* code pointers only: NULL, flags and counters are not */
+            if (v < 0xffff800000000000ULL || check_in_core_text(c, v))
+                continue;
+            char where[128];
+            check_describe(c, v, where, sizeof(where));
+            const char *owner = check_owner_of(c, v);
+            rc = check_report(c, "ops-hook", owner ? owner : "", -1, v,
+                              "%s+0x%llx (struct %s) -> %s, outside the kernel's text",
+                              ops_tables[t].symbol, (unsigned long long)(8 * i),
+                              ops_tables[t].type, where);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,189 @@
+"""xa-check against real rootkit techniques (tests/rootkit/rkbed.py): a
+harness guest where small kernel modules built against the test kernel's own
+headers hide a module and a process, hook a syscall three ways (table entry,
+ftrace, kprobe), and user processes carry injected code, an eBPF program,
+LD_PRELOAD and a deleted executable. Each must be reported, naming the
+technique and the culprit; the same guest before the techniques (with 20+
+ordinary Debian modules loaded) and the shared l4/l5 dumps must be clean."""
+import json
+import os
+import sys
+
+import pytest
+
+from xatest import DUMPS, json_lines, require, run_tool, skip_or_fail
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+@pytest.fixture(scope="module")
+def bed():
+    """The clean and rootkit dumps, made (once, cached) when missing."""
+    import rkbed
+    out = os.path.join(DUMPS, "rootkit")
+    try:
+        rkbed.make_dumps(out)
+    except Exception as e:  # no headers from apt, no qemu, ...
+        skip_or_fail("cannot make the rootkit dumps: %s" % e)
+    with open(os.path.join(out, "rk", "rootkit.json")) as f:
+        info = json.load(f)
+    return {"dir": out, "info": info}
+
+
+def check(target, *args):
+    p = run_tool("xa-check", target, "--json", *args, check=False)
+    lines = json_lines(p.stdout)
+    findings = [x for x in lines if "technique" in x]
+    summary = {x["check"]: x for x in lines if "technique" not in x}
+    return p, findings, summary
+
+
+@pytest.fixture(scope="module", params=["core.elf", "raw.img"])
+def rk(request, bed):
+    p, findings, summary = check("file:" + os.path.join(bed["dir"], "rk", request.param))
+    assert p.returncode == 4, p.stderr
+    assert all(s["complete"] for s in summary.values()), summary
+    return findings, bed["info"]
+
+
+def only(findings, technique):
+    got = [f for f in findings if f["technique"] == technique]
+    assert len(got) == 1, (technique, findings)
+    return got[0]
+
+
+def test_techniques_applied(bed):
+    """The guest really was rootkitted: a check of the test bed itself."""
+    info = bed["info"]
+    assert "rk_hidemod" not in info["visible_modules"]
+    assert "rk_hidekobj" not in info["visible_modules"]
+    for m in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_hideproc", "rk_procfs"):
+        assert m in info["visible_modules"]
+    for line in ("unlinked pid %d" % info["pids"]["xa_hideme"], "sys_call_table[62] hooked",
+                 "__x64_sys_getdents64 hooked", "kprobe on vfs_read", "unlinked from the module",
+                 "proc_root_operations.iterate_shared hooked",
+                 "rk_hidekobj: unlinked from the module list and /sys/module"):
+        assert line in info["dmesg"]
+
+
+def test_hidden_module(rk):
+    """Unlinked from the list: seen in /sys/module and the address tree;
+    unlinked from /sys/module too: seen in the address tree."""
+    findings, info = rk
+    got = {f["culprit"]: f for f in findings if f["technique"] == "hidden-module"}
+    assert sorted(got) == ["rk_hidekobj", "rk_hidemod"], findings
+    assert all(f["check"] == "modules" for f in got.values())
+    assert "in /sys/module and in the module address tree" in got["rk_hidemod"]["detail"]
+    assert "is in the module address tree but" in got["rk_hidekobj"]["detail"]
+
+
+def test_hidden_process(rk):
+    findings, info = rk
+    f = only(findings, "hidden-process")
+    assert f["pid"] == info["pids"]["xa_hideme"] and f["culprit"] == "xa_hideme"
+
+
+def test_syscall_table_hook(rk):
+    findings, info = rk
+    f = only(findings, "syscall-hook")
+    assert f["culprit"] == "rk_syscall"
+    assert f["detail"].startswith("sys_call_table[62] -> [rk_syscall]+")
+
+
+def test_ftrace_hook(rk):
+    findings, info = rk
+    f = only(findings, "ftrace-hook")
+    assert f["culprit"] == "rk_ftrace"
+    assert "IPMODIFY" in f["detail"] and "__x64_sys_getdents64+0x0" in f["detail"]
+
+
+def test_kprobe(rk):
+    findings, info = rk
+    f = only(findings, "kprobe")
+    assert f["culprit"] == "rk_kprobe" and "on vfs_read+0x0" in f["detail"]
+
+
+def test_ebpf_program(rk):
+    findings, info = rk
+    f = only(findings, "bpf-program")
+    assert f["culprit"] == "xa_rkfilter" and "socket_filter" in f["detail"]
+
+
+def test_injected_code(rk):
+    findings, info = rk
+    f = only(findings, "anon-exec")
+    assert f["pid"] == info["pids"]["xa_inject"] and f["culprit"] == "xa_inject"
+    assert int(f["addr"], 16) == int(info["inject_va"], 16)
+
+
+def test_ld_preload(rk):
+    findings, info = rk
+    f = only(findings, "ld-preload")
+    assert f["pid"] == info["pids"]["xa_preload"] and "LD_PRELOAD=/tmp/xa_evil.so" in f["detail"]
+
+
+def test_deleted_executable(rk):
+    findings, info = rk
+    f = only(findings, "deleted-exe")
+    assert f["pid"] == info["pids"]["xa_deleted"] and "/tmp/xa_deleted (deleted)" in f["detail"]
+
+
+def test_proc_root_hook(rk):
+    findings, info = rk
+    f = only(findings, "ops-hook")
+    assert f["culprit"] == "rk_procfs" and f["check"] == "ops"
+    assert f["detail"].startswith("proc_root_operations+0x")
+    assert "-> [rk_procfs]+" in f["detail"]
+
+
+def test_nothing_else(rk):
+    """Every finding is one of the planted techniques: no false positive
+    next to them."""
+    findings, info = rk
+    assert sorted(f["technique"] for f in findings) == sorted([
+        "hidden-module", "hidden-module", "hidden-process", "syscall-hook", "ftrace-hook", "kprobe",
+        "bpf-program", "anon-exec", "ld-preload", "deleted-exe", "ops-hook"])
+
+
+def test_text_output_names_culprits(bed):
+    p = run_tool("xa-check", "file:" + os.path.join(bed["dir"], "rk", "core.elf"), check=False)
+    assert p.returncode == 4
+    for word in ("rk_hidemod", "rk_hidekobj", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "xa_hideme",
+                 "xa_inject",
+                 "xa_rkfilter"):
+        assert word in p.stdout
+
+
+def test_clean_twin(bed):
+    """The same guest before the techniques, with 20+ ordinary Debian
+    modules loaded on top of the harness's own: nothing to report."""
+    with open(os.path.join(bed["dir"], "clean", "rootkit.json")) as f:
+        clean = json.load(f)
+    assert len(clean["clean_modules"]) >= 20
+    for fname in ("core.elf", "raw.img"):
+        p, findings, summary = check("file:" + os.path.join(bed["dir"], "clean", fname))
+        assert findings == [] and p.returncode == 0, (findings, p.stderr)
+        assert len(summary) == 9 and all(s["complete"] for s in summary.values())
+
+
+@pytest.mark.parametrize("kind", ["l4", "l5"])
+def test_clean_harness_dumps(kind):
+    d = os.path.join(DUMPS, kind)
+    require(os.path.exists(os.path.join(d, "core.elf")), "no %s dump set in %s" % (kind, DUMPS))
+    p, findings, summary = check("file:" + os.path.join(d, "core.elf"))
+    assert findings == [] and p.returncode == 0, (findings, p.stderr)
+    assert len(summary) == 9
+
+
+def test_one_check(bed):
+    p, findings, summary = check("file:" + os.path.join(bed["dir"], "rk", "core.elf"),
+                                 "--check", "syscalls")
+    assert p.returncode == 4 and list(summary) == ["syscalls"]
+    assert [f["technique"] for f in findings] == ["syscall-hook"]
+
+
+def test_unknown_check_is_usage_error(bed):
+    p = run_tool("xa-check", "file:" + os.path.join(bed["dir"], "rk", "core.elf"), "--check",
+                 "nosuch", check=False)
+    assert p.returncode == 2 and "nosuch" in p.stderr

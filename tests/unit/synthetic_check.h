@@ -1,0 +1,179 @@
+/*
+ * synthetic_check.h -- the tables the rootkit checks read, added to the
+ * synthetic guest (synthetic_guest.h): a sys_call_table, an IDT, an eBPF
+ * program IDR, ftrace_ops_list and kprobe_table, their symbols and their
+ * BTF. Shared by tests/unit/test_check.c and tests/fuzz/fuzz_checks.c.
+ */
+#ifndef XA_TEST_SYNTHETIC_CHECK_H
+#define XA_TEST_SYNTHETIC_CHECK_H
+
+#include "synthetic_guest.h"
+
+/* Where the checked tables live in the kernel image. */
+#define K_ETEXT 0x80000
+#define K_SYSCALLS 0x100000
+#define NR_SYSCALLS 8
+#define K_IDT 0x101000
+#define K_PROG_IDR 0x103000
+#define K_FTRACE_LIST 0x103100
+#define K_FTRACE_END 0x103200
+#define K_KPROBES 0x104000
+#define K_SEQ_OPS 0x104800 /* tcp4_seq_ops: four code pointers */
+#define K_PID_NS 0x104900  /* init_pid_ns: its idr at PN_IDR */
+#define PN_IDR 0x10
+#define PID_TASKS 0x8      /* struct pid: tasks[PIDTYPE_MAX] */
+#define MOD_E1000 0xffffffffc0000000ULL /* the synthetic modules' code */
+#define MOD_EXT4 0xffffffffc0100000ULL
+
+/* Layouts told through BTF. */
+#define XN_SHIFT 0
+#define XN_SLOTS 0x28
+#define BP_TYPE 4
+#define BP_AUX 0x38
+#define BA_ID 0x10
+#define BA_NAME 0x100
+#define FO_FUNC 0
+#define FO_NEXT 8
+#define FO_FLAGS 16
+#define KP_ADDR 40
+#define KP_PRE 56
+#define KP_POST 64
+
+/* The synthetic guest's BTF plus the check structures. */
+static inline void *check_btf(uint32_t *size)
+{
+    uint32_t base_size;
+    void *base = build_btf(&base_size);
+    struct btf *b = btf__new(base, base_size);
+    if (!b)
+        abort();
+    int t_int = btf__find_by_name(b, "int"), t_uint = btf__find_by_name(b, "unsigned int");
+    int t_char = btf__find_by_name(b, "char"), t_uchar = btf__find_by_name(b, "unsigned char");
+    int t_ulong = btf__find_by_name(b, "long unsigned int");
+    int t_ptr = btf__add_ptr(b, 0);
+    int a_slots = btf__add_array(b, t_int, t_ptr, 64);
+    int a_name = btf__add_array(b, t_int, t_char, 16);
+    btf__add_struct(b, "xa_node", XN_SLOTS + 64 * 8);
+    btf__add_field(b, "shift", t_uchar, XN_SHIFT * 8, 0);
+    btf__add_field(b, "slots", a_slots, XN_SLOTS * 8, 0);
+    int s_xarray = btf__add_struct(b, "xarray", 16);
+    btf__add_field(b, "xa_head", t_ptr, 64, 0);
+    btf__add_struct(b, "idr", 24);
+    btf__add_field(b, "idr_rt", s_xarray, 0, 0);
+    btf__add_struct(b, "bpf_prog", 0x100);
+    btf__add_field(b, "type", t_uint, BP_TYPE * 8, 0);
+    btf__add_field(b, "aux", t_ptr, BP_AUX * 8, 0);
+    btf__add_struct(b, "bpf_prog_aux", 0x200);
+    btf__add_field(b, "id", t_uint, BA_ID * 8, 0);
+    btf__add_field(b, "name", a_name, BA_NAME * 8, 0);
+    btf__add_struct(b, "ftrace_ops", 0x100);
+    btf__add_field(b, "func", t_ptr, FO_FUNC * 8, 0);
+    btf__add_field(b, "next", t_ptr, FO_NEXT * 8, 0);
+    btf__add_field(b, "flags", t_ulong, FO_FLAGS * 8, 0);
+    int s_list = btf__find_by_name(b, "list_head");
+    int a_tasks = btf__add_array(b, t_int, t_ptr, 4);
+    btf__add_struct(b, "pid", 0x40);
+    btf__add_field(b, "tasks", a_tasks, PID_TASKS * 8, 0);
+    int s_idr = btf__find_by_name(b, "idr");
+    btf__add_struct(b, "pid_namespace", 0x40);
+    btf__add_field(b, "idr", s_idr, PN_IDR * 8, 0);
+    btf__add_struct(b, "seq_operations", 32);
+    btf__add_field(b, "start", t_ptr, 0, 0);
+    btf__add_field(b, "stop", t_ptr, 64, 0);
+    btf__add_field(b, "next", t_ptr, 128, 0);
+    btf__add_field(b, "show", t_ptr, 192, 0);
+    btf__add_struct(b, "kprobe", 96);
+    btf__add_field(b, "hlist", t_ptr, 0, 0); /* hlist_node: next first */
+    btf__add_field(b, "list", s_list, 16 * 8, 0);
+    btf__add_field(b, "addr", t_ptr, KP_ADDR * 8, 0);
+    btf__add_field(b, "pre_handler", t_ptr, KP_PRE * 8, 0);
+    btf__add_field(b, "post_handler", t_ptr, KP_POST * 8, 0);
+    (void)t_int;
+    const void *raw = btf__raw_data(b, size);
+    void *copy = malloc(*size);
+    memcpy(copy, raw, *size);
+    btf__free(b);
+    free(base);
+    return copy;
+}
+
+/* The System.map with the checked tables: the length written to @text. */
+static inline int check_sysmap_text(char *text, size_t size)
+{
+    int n = guest_sysmap_text(text, size);
+    static const struct {
+        uint64_t off;
+        char type;
+        const char *name;
+    } syms[] = {
+        {0, 'T', "_stext"},
+        {K_ETEXT, 'T', "_etext"},
+        {K_SYSCALLS, 'R', "sys_call_table"},
+        {K_SYSCALLS + NR_SYSCALLS * 8, 'R', "after_sys_call_table"},
+        {K_IDT, 'D', "idt_table"},
+        {K_IDT + 0x1000, 'D', "after_idt_table"},
+        {K_PROG_IDR, 'd', "prog_idr"},
+        {K_FTRACE_LIST, 'D', "ftrace_ops_list"},
+        {K_FTRACE_END, 'D', "ftrace_list_end"},
+        {K_KPROBES, 'd', "kprobe_table"},
+        {K_SEQ_OPS, 'r', "tcp4_seq_ops"},
+        {K_PID_NS, 'D', "init_pid_ns"},
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+        n += snprintf(text + n, size - (size_t)n, "%016llx %c %s\n",
+                      (unsigned long long)(KLINK + syms[i].off), syms[i].type, syms[i].name);
+    return n;
+}
+
+static inline void set_gate(unsigned v, uint64_t handler)
+{
+    uint64_t g = kpa(K_IDT) + 16u * v;
+    uint16_t lo = (uint16_t)handler, mid = (uint16_t)(handler >> 16), bits = 0x8e00;
+    uint32_t hi = (uint32_t)(handler >> 32);
+    memcpy(img + g, &lo, 2);
+    memcpy(img + g + 4, &bits, 2);
+    memcpy(img + g + 6, &mid, 2);
+    memcpy(img + g + 8, &hi, 4);
+}
+
+/* The PID IDR of init_pid_ns over the synthetic tasks (pids 1, 2, 300,
+ * 301 and threads 302, 303 of 300): a root of shift 6 over two leaves. */
+static inline void build_pid_idr(void)
+{
+    uint64_t root = galloc(XN_SLOTS + 64 * 8, 64);
+    img[pa_of(root + XN_SHIFT)] = 6;
+    const uint64_t tasks[] = {task_va[1], task_va[2], task_va[3], task_va[4], thread_va[0],
+                              thread_va[1]};
+    const uint64_t leaders[] = {task_va[1], task_va[2], task_va[3], task_va[4], task_va[3],
+                                task_va[3]};
+    const int pids[] = {1, 2, 300, 301, 302, 303};
+    uint64_t leaf[64] = {0};
+    for (int i = 0; i < 6; i++) {
+        uint64_t pid = galloc(0x40, 64);
+        vput64(pid + PID_TASKS, tasks[i] + T_PID_LINKS);
+        vput64(tasks[i] + T_GROUP_LEADER, leaders[i]);
+        unsigned hi = (unsigned)pids[i] >> 6, lo = (unsigned)pids[i] & 63;
+        if (!leaf[hi]) {
+            leaf[hi] = galloc(XN_SLOTS + 64 * 8, 64);
+            vput64(root + XN_SLOTS + 8u * hi, leaf[hi] | 2);
+        }
+        vput64(leaf[hi] + XN_SLOTS + 8u * lo, pid);
+    }
+    vput64(task_va[0] + T_GROUP_LEADER, task_va[0]);
+    put64(kpa(K_PID_NS) + PN_IDR + 8, root | 2); /* idr_rt.xa_head */
+}
+
+/* A clean kernel: every table entry in the text, nothing registered. */
+static inline void build_clean(void *btf, uint32_t btf_size)
+{
+    build_guest(false, btf, btf_size);
+    for (int i = 0; i < NR_SYSCALLS; i++)
+        put64(kpa(K_SYSCALLS) + 8u * i, kva(0x1000 + 0x10u * i));
+    set_gate(0, kva(0x2000));
+    for (int i = 0; i < 4; i++)
+        put64(kpa(K_SEQ_OPS) + 8u * i, kva(0x4000 + 0x40u * i));
+    build_pid_idr();
+    put64(kpa(K_FTRACE_LIST), kva(K_FTRACE_END));
+}
+
+#endif

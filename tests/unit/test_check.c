@@ -1,0 +1,284 @@
+/*
+ * test_check.c -- the rootkit checks (include/xenaccess_check.h) on the
+ * synthetic guest (synthetic_guest.h) plus the tables they read: a
+ * sys_call_table, an IDT, an eBPF program IDR, ftrace_ops_list and
+ * kprobe_table, each first clean, then hooked (the finding must name the
+ * module holding the hook), then made hostile (loops, bad tree shifts): the
+ * check must stop with an error, never loop or crash.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xenaccess.h"
+#include "xenaccess_check.h"
+
+#define CHECK_CONTEXT (cur_xa ? xa_errmsg(cur_xa) : "")
+static struct xa_instance *cur_xa;
+#include "check.h"
+#include "synthetic_check.h"
+
+static char img_path[] = "/tmp/xa-test-check-img-XXXXXX";
+static char map_path[] = "/tmp/xa-test-check-map-XXXXXX";
+static char btf_path[] = "/tmp/xa-test-check-btf-XXXXXX";
+static char target[128];
+
+static void write_file(char *tmpl, const void *data, size_t len)
+{
+    int fd = mkstemp(tmpl);
+    if (fd < 0 || write(fd, data, len) != (ssize_t)len)
+        abort();
+    close(fd);
+}
+
+static void write_map(void)
+{
+    char text[8192];
+    int n = check_sysmap_text(text, sizeof(text));
+    write_file(map_path, text, (size_t)n);
+}
+
+static struct xa_instance *open_guest(void)
+{
+    FILE *f = fopen(img_path, "wb");
+    if (!f || fwrite(img, 1, IMG_SIZE, f) != IMG_SIZE)
+        abort();
+    fclose(f);
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    o.target = target;
+    o.sysmap = map_path;
+    o.btf = btf_path;
+    struct xa_instance *xa = NULL;
+    int rc = xa_init_opts(&o, &xa);
+    CHECK_EQ(rc, 0);
+    if (rc)
+        fprintf(stderr, "open: %s\n", xa_last_init_error());
+    return cur_xa = xa;
+}
+
+struct seen {
+    int n;
+    struct xa_finding last;
+};
+
+static int collect(const struct xa_finding *f, void *ctx)
+{
+    struct seen *s = ctx;
+    s->n++;
+    s->last = *f;
+    return 0;
+}
+
+/* Run @check on the image as it is now: its return, the findings in @s. */
+static int run(enum xa_check check, struct seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    struct xa_instance *xa = open_guest();
+    if (!xa)
+        return -1000;
+    int rc = xa_check_run(xa, check, collect, s);
+    if (rc < 0)
+        fprintf(stderr, "  (%s: %s)\n", xa_check_name(check), xa_errmsg(xa));
+    xa_destroy(xa);
+    cur_xa = NULL;
+    return rc;
+}
+
+static void test_clean(void)
+{
+    struct seen s;
+    const enum xa_check runnable[] = {XA_CHECK_SYSCALLS, XA_CHECK_IDT, XA_CHECK_FTRACE,
+                                      XA_CHECK_KPROBES, XA_CHECK_BPF, XA_CHECK_OPS};
+    for (size_t i = 0; i < sizeof(runnable) / sizeof(runnable[0]); i++) {
+        enum xa_check k = runnable[i];
+        CHECK_EQ(run(k, &s), 0);
+        CHECK_EQ(s.n, 0);
+    }
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0);
+    CHECK_EQ(s.n, 0);
+    /* no BTF for the module kset: cannot run, says so */
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_ENOTSUP);
+}
+
+/* DKOM: pid 300 unlinked from the task list; its IDR entries (the leader
+ * and its two threads) make it one finding. */
+static void test_hidden_process(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    uint64_t node = task_va[3] + T_TASKS, next, prev;
+    memcpy(&next, img + pa_of(node), 8);
+    memcpy(&prev, img + pa_of(node + 8), 8);
+    vput64(prev, next);
+    vput64(next + 8, prev);
+    vput64(node, node);
+    vput64(node + 8, node);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(s.last.pid == 300 && strcmp(s.last.technique, "hidden-process") == 0);
+    CHECK(strcmp(s.last.culprit, "worker\001") == 0);
+    /* a group whose tasks are all exiting is no hidden one */
+    vput32(task_va[3] + T_FLAGS, 0x400004);
+    vput32(thread_va[0] + T_FLAGS, 0x44);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1); /* a live thread keeps it suspect */
+    vput32(thread_va[1] + T_FLAGS, 0x44);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0);
+    /* hostile: a pid whose task link is not a kernel pointer */
+    build_clean(btf, btf_size);
+    uint64_t root;
+    memcpy(&root, img + kpa(K_PID_NS) + PN_IDR + 8, 8);
+    uint64_t leaf0, pid1;
+    memcpy(&leaf0, img + pa_of((root & ~3ull) + XN_SLOTS), 8);
+    memcpy(&pid1, img + pa_of((leaf0 & ~3ull) + XN_SLOTS + 8), 8);
+    vput64(pid1 + PID_TASKS, 0x1234);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+}
+
+static void test_tables(void)
+{
+    struct seen s;
+    put64(kpa(K_SYSCALLS) + 8 * 3, MOD_E1000 + 0x10);
+    CHECK_EQ(run(XA_CHECK_SYSCALLS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "e1000") == 0 && strcmp(s.last.technique, "syscall-hook") == 0);
+    CHECK(strstr(s.last.detail, "sys_call_table[3] -> [e1000]+0x10") != NULL, "%s", s.last.detail);
+    /* into memory no module owns: still a hook, culprit unknown */
+    put64(kpa(K_SYSCALLS) + 8 * 5, 0xffffffffc0900000ULL);
+    CHECK_EQ(run(XA_CHECK_SYSCALLS, &s), 2);
+    CHECK(s.last.culprit[0] == '\0' && s.last.addr == 0xffffffffc0900000ULL);
+
+    put64(kpa(K_SEQ_OPS) + 8 * 3, MOD_EXT4 + 0x60); /* show */
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0 && strcmp(s.last.technique, "ops-hook") == 0);
+    CHECK(strstr(s.last.detail, "tcp4_seq_ops+0x18 (struct seq_operations) -> [ext4]+0x60") != NULL,
+          "%s", s.last.detail);
+
+    set_gate(3, MOD_EXT4 + 0x40);
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0 && strstr(s.last.detail, "vector 3") != NULL);
+}
+
+static uint64_t make_prog(const char *name, uint32_t type)
+{
+    uint64_t prog = galloc(0x100, 64), aux = galloc(0x200, 64);
+    vput32(prog + BP_TYPE, type);
+    vput64(prog + BP_AUX, aux);
+    vput32(aux + BA_ID, 7);
+    strcpy((char *)img + pa_of(aux + BA_NAME), name);
+    return prog;
+}
+
+static void test_bpf(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    /* one program at index 1: a leaf node under the root */
+    build_clean(btf, btf_size);
+    uint64_t node = galloc(XN_SLOTS + 64 * 8, 64);
+    vput64(node + XN_SLOTS + 8, make_prog("evil", 2));
+    put64(kpa(K_PROG_IDR) + 8, node | 2);
+    CHECK_EQ(run(XA_CHECK_BPF, &s), 1);
+    CHECK(strcmp(s.last.culprit, "evil") == 0 && strstr(s.last.detail, "type kprobe") != NULL,
+          "%s", s.last.detail);
+    /* two levels: a root of shift 6 over the leaf */
+    uint64_t root = galloc(XN_SLOTS + 64 * 8, 64);
+    img[pa_of(root + XN_SHIFT)] = 6;
+    vput64(root + XN_SLOTS + 8 * 2, node | 2);
+    put64(kpa(K_PROG_IDR) + 8, root | 2);
+    CHECK_EQ(run(XA_CHECK_BPF, &s), 1);
+    /* hostile: the leaf points back at the root (a cycle), the root
+     * claims an impossible shift, a leaf holds a node */
+    vput64(node + XN_SLOTS, root | 2);
+    CHECK(run(XA_CHECK_BPF, &s) < 0);
+    vput64(node + XN_SLOTS, 0);
+    img[pa_of(root + XN_SHIFT)] = 7;
+    CHECK_EQ(run(XA_CHECK_BPF, &s), XA_EBADDATA);
+    img[pa_of(root + XN_SHIFT)] = 6;
+    vput64(root + XN_SLOTS + 8 * 3, root | 2); /* the root under itself */
+    CHECK_EQ(run(XA_CHECK_BPF, &s), XA_EBADDATA);
+    /* a self-similar chain as deep as it likes: every level must fall by 6 */
+    for (int i = 0; i < 64; i++)
+        vput64(root + XN_SLOTS + 8 * (uint64_t)i, root | 2);
+    CHECK(run(XA_CHECK_BPF, &s) < 0);
+}
+
+static void test_ftrace(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    uint64_t ops = galloc(0x100, 64), core = galloc(0x100, 64);
+    vput64(core + FO_FUNC, kva(0x3000)); /* a kernel tracer: not a finding */
+    vput64(core + FO_NEXT, ops);
+    vput64(ops + FO_FUNC, MOD_EXT4 + 0x20);
+    vput64(ops + FO_FLAGS, 1u << 12);
+    vput64(ops + FO_NEXT, kva(K_FTRACE_END));
+    put64(kpa(K_FTRACE_LIST), core);
+    CHECK_EQ(run(XA_CHECK_FTRACE, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0 && strstr(s.last.detail, "IPMODIFY") != NULL);
+    vput64(ops + FO_NEXT, core); /* a loop that never reaches the end */
+    CHECK_EQ(run(XA_CHECK_FTRACE, &s), XA_ELIMIT);
+    vput64(ops + FO_NEXT, 0x1234); /* not a kernel pointer */
+    CHECK_EQ(run(XA_CHECK_FTRACE, &s), XA_EBADDATA);
+}
+
+static void test_kprobes(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    uint64_t kp = galloc(96, 64);
+    vput64(kp + KP_ADDR, kva(0x1010));
+    vput64(kp + KP_PRE, MOD_E1000 + 0x80);
+    put64(kpa(K_KPROBES) + 8 * 5, kp);
+    CHECK_EQ(run(XA_CHECK_KPROBES, &s), 1);
+    CHECK(strcmp(s.last.culprit, "e1000") == 0 && strcmp(s.last.technique, "kprobe") == 0);
+    vput64(kp, kp); /* the chain loops */
+    CHECK_EQ(run(XA_CHECK_KPROBES, &s), XA_EBADDATA);
+}
+
+static int stop_at_first(const struct xa_finding *f, void *ctx)
+{
+    (void)f;
+    (void)ctx;
+    return 42;
+}
+
+int main(void)
+{
+    img = calloc(1, IMG_SIZE);
+    uint32_t btf_size;
+    void *btf = check_btf(&btf_size);
+    if (!img || !btf) {
+        fprintf(stderr, "cannot build the synthetic guest\n");
+        return 1;
+    }
+    int fd = mkstemp(img_path);
+    close(fd);
+    snprintf(target, sizeof(target), "file:%s", img_path);
+    write_file(btf_path, btf, btf_size);
+    write_map();
+
+    build_clean(btf, btf_size);
+    test_clean();
+    test_tables();
+    /* the callback's answer stops a check and is its return */
+    struct xa_instance *xa = open_guest();
+    if (xa) {
+        CHECK_EQ(xa_check_run(xa, XA_CHECK_SYSCALLS, stop_at_first, NULL), 42);
+        CHECK_EQ(xa_check_run(xa, (enum xa_check)0, collect, NULL), XA_EINVAL);
+        CHECK_EQ(xa_check_run(xa, XA_CHECK_COUNT, collect, NULL), XA_EINVAL);
+        CHECK_EQ(xa_check_run(xa, XA_CHECK_IDT, NULL, NULL), XA_EINVAL);
+        xa_destroy(xa);
+        cur_xa = NULL;
+    }
+    CHECK(xa_check_name(XA_CHECK_USER) && strcmp(xa_check_name(XA_CHECK_USER), "user") == 0);
+    CHECK(xa_check_name(XA_CHECK_COUNT) == NULL);
+    test_hidden_process(btf, btf_size);
+    test_bpf(btf, btf_size);
+    test_ftrace(btf, btf_size);
+    test_kprobes(btf, btf_size);
+
+    unlink(img_path);
+    unlink(map_path);
+    unlink(btf_path);
+    free(btf);
+    free(img);
+    CHECK_DONE();
+}

@@ -1,0 +1,105 @@
+/*
+ * xa-check -- what a rootkit hides or hooks: cross-view checks.
+ *   xa-check TARGET [--json] [--check NAME]...
+ * Exit 0 clean, 4 something found, 3 a check stopped early (and nothing
+ * found), 1 error, 2 usage.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "tool.h"
+#include "xenaccess_check.h"
+
+enum { TOOL_FOUND = 4 };
+
+struct out {
+    bool json;
+};
+
+static int print_finding(const struct xa_finding *f, void *ctx)
+{
+    const struct out *o = ctx;
+    if (o->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "check", json_object_new_string(xa_check_name(f->check)));
+        json_object_object_add(j, "technique", json_object_new_string(f->technique));
+        tool_json_str(j, "culprit", f->culprit);
+        json_object_object_add(j, "pid", json_object_new_int(f->pid));
+        tool_json_hex(j, "addr", f->addr);
+        tool_json_str(j, "detail", f->detail);
+        tool_json_line(j);
+    } else {
+        printf("  %-15s %-20s %s\n", f->technique,
+               tool_text(f->culprit[0] ? f->culprit : "?", ESC_SPACE),
+               tool_text(f->detail, 0));
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    tool_init(argv[0]);
+    tool_example = "file:guest.img --json";
+    tool_exit_codes = "0 clean, 1 error, 2 usage, 3 a check stopped early (nothing found), "
+                      "4 something found";
+    struct tool_list only = {0};
+    struct tool_opt extra[] = {
+        {"--check", OPT_LIST, &only, "NAME",
+         "run only this check (processes, modules, syscalls, idt, ftrace, kprobes, bpf, user, "
+         "ops); "
+         "may be repeated", 0, 0, false},
+        {0},
+    };
+    struct tool_opts o = {0};
+    const char *pos[1];
+    tool_parse(argc, argv, &o, extra, pos, 1, "TARGET [--json] [--check NAME]...");
+    bool want[XA_CHECK_COUNT] = {false};
+    for (int i = 0; i < only.n; i++) {
+        int k = 1;
+        while (k < XA_CHECK_COUNT && strcmp(xa_check_name((enum xa_check)k), only.value[i]) != 0)
+            k++;
+        if (k == XA_CHECK_COUNT)
+            tool_die(TOOL_USAGE, "--check: unknown check '%s'", only.value[i]);
+        want[k] = true;
+    }
+    struct xa_instance *xa = tool_open(&o);
+    struct out out = {o.json};
+    int found = 0, stopped = 0;
+    for (int k = 1; k < XA_CHECK_COUNT; k++) {
+        if (only.n && !want[k])
+            continue;
+        const char *name = xa_check_name((enum xa_check)k);
+        if (!o.json)
+            printf("%s:\n", name);
+        int rc = xa_check_run(xa, (enum xa_check)k, print_finding, &out);
+        if (rc >= 0) {
+            found += rc;
+            if (o.json) {
+                json_object *j = json_object_new_object();
+                json_object_object_add(j, "check", json_object_new_string(name));
+                json_object_object_add(j, "findings", json_object_new_int(rc));
+                json_object_object_add(j, "complete", json_object_new_boolean(1));
+                tool_json_line(j);
+            } else if (rc == 0) {
+                printf("  clean\n");
+            }
+            continue;
+        }
+        stopped++;
+        tool_warn("%s check stopped early: %s", name, xa_errmsg(xa));
+        if (o.json) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "check", json_object_new_string(name));
+            json_object_object_add(j, "complete", json_object_new_boolean(0));
+            tool_json_str(j, "error", xa_errmsg(xa));
+            json_object_object_add(j, "code", json_object_new_int(rc));
+            tool_json_line(j);
+        } else {
+            printf("  stopped early (see stderr)\n");
+        }
+    }
+    xa_destroy(xa);
+    if (found)
+        return TOOL_FOUND;
+    return stopped ? TOOL_PARTIAL : TOOL_OK;
+}
