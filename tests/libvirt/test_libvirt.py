@@ -27,6 +27,7 @@ def helper_env(lib=None):
     from xenaccess import _lib
     lib = lib or os.path.join(build_dir(), "libxenaccess.so")
     env = dict(os.environ, XA_LIBRARY=lib, HOME="/tmp")
+    env.setdefault("XA_BACKEND_DIR", os.path.join(build_dir(), "backends"))
     if _lib.needs_asan(lib):
         # libtirpc too: ASan's xdr_* interceptors resolve the real functions
         # at start-up, and libvirt's RPC would call NULL if ctypes loaded
@@ -52,13 +53,16 @@ def helper(*args, user=None, timeout=120):
     # bindings and the library.
     pkg = os.path.join(ROOT, "python", "xenaccess")
     files = {"tests/libvirt/lv_pause.py": os.path.join(HERE, "lv_pause.py"),
-             "libxenaccess.so.0": os.path.join(build_dir(), "libxenaccess.so.0")}
+             "libxenaccess.so.0": os.path.join(build_dir(), "libxenaccess.so.0"),
+             "backends/backend-libvirt.so": os.path.join(build_dir(), "backends",
+                                                         "backend-libvirt.so")}
     for f in os.listdir(pkg):
         if f.endswith(".py"):
             files["python/xenaccess/" + f] = os.path.join(pkg, f)
     public = copy_for_anyone(files)
     try:
         env = helper_env(os.path.join(public, "libxenaccess.so.0"))
+        env["XA_BACKEND_DIR"] = os.path.join(public, "backends")
         cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups",
                sys.executable, os.path.join(public, "tests/libvirt/lv_pause.py")] + list(args)
         return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
