@@ -82,3 +82,13 @@ def test_broken_module_is_refused(tmp_path):
                        timeout=60, env=dict(os.environ, XA_BACKEND_DIR=str(tmp_path)))
     assert p.returncode != 0
     assert "is not a %s backend module" % m in p.stderr, p.stderr
+
+
+def test_module_exports_only_its_entry():
+    for m in built_modules():
+        p = subprocess.run(["nm", "-D", "--defined-only",
+                            os.path.join(BUILD, "backends", "backend-%s.so" % m)],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        names = {ln.split()[-1] for ln in p.stdout.splitlines() if ln.strip()}
+        assert names == {"xa_backend_module_entry"}, (m, sorted(names))
