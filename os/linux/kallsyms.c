@@ -308,25 +308,33 @@ static bool looks_like_kernel_head(const uint8_t *p, size_t len)
     return false;
 }
 
-static int scan_kernel_heads(struct xa_instance *xa, struct window *w, struct ksym_layout *l,
-                             struct discovery *d)
+/* Is there a kernel head at the slot @pa (of a range ending at @end)? Then
+ * search its image. XA_ENOENT when there is none or the search failed. */
+static int try_head(struct xa_instance *xa, uint64_t pa, uint64_t end, unsigned *heads,
+                    struct window *w, struct ksym_layout *l, struct discovery *d)
 {
-    unsigned heads = 0;
-    for (size_t i = 0; i < xa->nr_ranges; i++) {
+    uint8_t head[HEAD_PROBE_LEN];
+    if (end - pa < sizeof(head))
+        return XA_ENOENT;
+    if (!ksym_reserve(&d->work, sizeof(head)))
+        return XA_ELIMIT;
+    if (xa__read_pa(xa, pa, head, sizeof(head)) < 0 || !looks_like_kernel_head(head, sizeof(head)))
+        return XA_ENOENT;
+    if (++*heads > HEAD_MAX)
+        return XA_ENOENT;
+    uint64_t e = end - pa > HEAD_IMAGE_SPAN ? pa + HEAD_IMAGE_SPAN : end;
+    return scan_span(xa, pa, e, w, l, d);
+}
+
+static int scan_kernel_heads(struct xa_instance *xa, unsigned *heads, struct window *w,
+                             struct ksym_layout *l, struct discovery *d)
+{
+    for (size_t i = 0; i < xa->nr_ranges && *heads < HEAD_MAX; i++) {
         const struct xa_mem_range *r = &xa->ranges[i];
         uint64_t end = r->start + r->size;
         for (uint64_t pa = (r->start + PHYS_ALIGN - 1) & ~(PHYS_ALIGN - 1);
-             pa < end && end - pa >= HEAD_PROBE_LEN; pa += PHYS_ALIGN) {
-            uint8_t head[HEAD_PROBE_LEN];
-            if (!ksym_reserve(&d->work, sizeof(head)))
-                return XA_ELIMIT;
-            if (xa__read_pa(xa, pa, head, sizeof(head)) < 0 ||
-                !looks_like_kernel_head(head, sizeof(head)))
-                continue;
-            if (++heads > HEAD_MAX)
-                return XA_ENOENT;
-            uint64_t e = end - pa > HEAD_IMAGE_SPAN ? pa + HEAD_IMAGE_SPAN : end;
-            int rc = scan_span(xa, pa, e, w, l, d);
+             pa < end && *heads < HEAD_MAX; pa += PHYS_ALIGN) {
+            int rc = try_head(xa, pa, end, heads, w, l, d);
             if (rc != XA_ENOENT)
                 return rc;
         }
@@ -351,25 +359,36 @@ static int kernel_hint(struct xa_instance *xa, uint64_t *pa)
     return xa__translate_mode(xa, &pg, x86_dtb_from_cr3(pg.mode, regs.cr3), regs.rip, pa);
 }
 
-/* Scan near the registers' hint, then the kernel images found at 2 MiB
- * slots, then all RAM from 16 MiB up (where kernels load), then below. A
- * span scanned twice costs time, not correctness. */
+/* Scan the image holding the registers' hint (its head, then around the
+ * hint), then the kernel images found at 2 MiB slots, then all RAM from
+ * 16 MiB up (where kernels load), then below. A span scanned twice costs
+ * time, not correctness. */
 static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_layout *l,
                        struct discovery *d)
 {
     uint64_t hint;
     int rc;
     const struct xa_mem_range *r;
+    unsigned heads = 0;
     if (kernel_hint(xa, &hint) == 0 && (r = range_of(xa, hint)) != NULL) {
         uint64_t s = hint - r->start > HINT_SPAN ? (hint - HINT_SPAN) & ~(XA_PAGE_SIZE - 1)
                                                  : r->start;
         uint64_t e = r->start + r->size - hint > HINT_SPAN ? hint + HINT_SPAN
                                                            : r->start + r->size;
+        /* The image holding RIP starts at a slot at most HINT_SPAN below it. */
+        for (uint64_t pa = hint & ~(PHYS_ALIGN - 1); pa >= s && pa >= r->start;
+             pa -= PHYS_ALIGN) {
+            rc = try_head(xa, pa, r->start + r->size, &heads, w, l, d);
+            if (rc != XA_ENOENT)
+                return rc;
+            if (pa < PHYS_ALIGN)
+                break;
+        }
         rc = scan_span(xa, s, e, w, l, d);
         if (rc == 0 || rc == XA_ELIMIT)
             return rc;
     }
-    rc = scan_kernel_heads(xa, w, l, d);
+    rc = scan_kernel_heads(xa, &heads, w, l, d);
     if (rc != XA_ENOENT)
         return rc;
     for (int pass = 0; pass < 2; pass++) {
