@@ -147,7 +147,7 @@ def main():
         finally:
             g.shutdown()
         t, s = results[path]["throughput"], results[path]["snapshot"]
-        print("%-8s throughput with/without monitor: %.4f per guest second, %.4f per QEMU "
+        print("%-8s throughput with/without monitor: %.4f per guest second, %.4f per vCPU-thread "
               "CPU second (monitor %.1f%% of a host CPU; %d+%d runs of %d iterations)"
               % (path, t["ratio"], t["ratio_per_vcpu_cpu"], 100 * t["monitor_cpu"],
                  len(t["off"]), len(t["on"]), t["iterations"]))
