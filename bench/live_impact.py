@@ -63,6 +63,9 @@ def vcpu_seconds(pid):
         with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
             if "TCG" in f.read():
                 total += cpu_seconds(pid, int(tid))
+    if total == 0.0 and not any("TCG" in open("/proc/%d/task/%s/comm" % (pid, t)).read()
+                                for t in os.listdir("/proc/%d/task" % pid)):
+        raise SystemExit("no vCPU thread found (QEMU needs -name ...,debug-threads=on)")
     return total
 
 
@@ -139,6 +142,7 @@ def main():
     results = {}
     for path in a.paths.split(","):
         g = Guest("impact-" + path, shared_ram=(path == "shared"), nproc=300, boot=False)
+        g.extra_qemu_args += ["-name", "impact,debug-threads=on"]  # vCPU threads named
         g.boot()
         try:
             sock = g.monitor_path
