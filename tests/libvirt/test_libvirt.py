@@ -37,6 +37,19 @@ def helper_env(lib=None):
     return env
 
 
+def tool_env():
+    """Environment for the tools. The libvirt backend is a module, dlopen()ed
+    after start-up: an ASan build must preload libtirpc (after the ASan
+    runtime), or ASan's xdr_* interceptors, resolved at start-up, call NULL
+    in libvirt's RPC."""
+    from xenaccess import _lib
+    lib = os.path.join(build_dir(), "libxenaccess.so")
+    env = dict(os.environ)
+    if _lib.needs_asan(lib):
+        env["LD_PRELOAD"] = " ".join(p for p in (_lib.asan_runtime(lib), _tirpc()) if p)
+    return env
+
+
 def _tirpc():
     import glob
     found = sorted(glob.glob("/lib/x86_64-linux-gnu/libtirpc.so.*") +
@@ -84,7 +97,7 @@ def open_result(target, **kw):
 
 def run_tool(name, *args, timeout=300, check=True):
     p = subprocess.run([tool(name)] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, env=tool_env())
     if check:
         assert p.returncode == 0, "%s %s: rc %d: %s" % (name, args, p.returncode, p.stderr)
     return p
@@ -136,14 +149,16 @@ def test_conformance(domain):
     # the backend conformance cases (tests/conformance), with this guest's facts
     sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
     import conformance_facts as cf
-    cf.run_libvirt(domain, os.path.join(build_dir(), "tests", "conformance", "conformance"))
+    cf.run_libvirt(domain, os.path.join(build_dir(), "tests", "conformance", "conformance"),
+                   env=tool_env())
 
 
 def test_watch_sees_start_and_exit(domain):
     import queue
     import threading
     p = subprocess.Popen([tool("xa-ps"), domain.target, "--watch", "0.5"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                         env=tool_env())
     lines = queue.Queue()
 
     def reader():
@@ -304,7 +319,7 @@ def test_domain_not_running(libvirtd, tmp_path):
 def test_no_libvirtd(tmp_path):
     uri = "qemu:///system?socket=%s/none-sock" % tmp_path
     p = subprocess.run([tool("xa-info"), "libvirt:x?uri=" + uri], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=60)
+                       stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env())
     if "not built" in p.stderr:
         skip_or_fail("this build has no libvirt backend")
     assert p.returncode == 1 and "is libvirtd running?" in p.stderr, p.stderr
@@ -314,7 +329,7 @@ def test_bad_specs():
     for spec, want in (("libvirt:", None), ("libvirt:?uri=test:///default", "no domain name"),
                        ("libvirt:x?uri=", "URI")):
         p = subprocess.run([tool("xa-info"), spec], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60)
+                           stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env())
         if "not built" in p.stderr:
             skip_or_fail("this build has no libvirt backend")
         assert p.returncode in (1, 2), (spec, p.stderr)
