@@ -21,7 +21,8 @@
  *  3. In open, fill base.ranges/base.nr_ranges (sorted, non-overlapping),
  *     base.method, base.caps, base.nr_vcpus.
  *  4. List it in backends/registry.c under its target prefix, behind its
- *     Meson feature (XA_HAVE_FOO).
+ *     Meson feature (XA_HAVE_FOO); a backend with heavy libraries is built
+ *     as a loadable module instead (backends/module.h, XA_FOO_MODULE).
  *  5. Run tests/conformance/conformance against it (the cases and how each
  *     backend's test passes it the target's facts are in that directory),
  *     and add it to tests/conformance/conformance_facts.py's callers.
@@ -122,9 +123,11 @@ struct xa_backend_ops {
     int (*resume)(struct xa_backend *be);
 };
 
-/* Registry: the backend for a target prefix ("file"), or NULL. Sets
- * *not_built when the prefix is known but compiled out. */
-const struct xa_backend_ops *xa__backend_find(const char *prefix, bool *not_built);
+/* Registry: the backend for @target's @prefix ("file") in *out, loading its
+ * module if it is one (backends/module.h); else an error with its message
+ * set: XA_ENOTBUILT (compiled out, module missing) or XA_EINVAL (unknown). */
+int xa__backend_find(struct xa_instance *xa, const char *target, const char *prefix,
+                     const struct xa_backend_ops **out);
 
 extern const struct xa_backend_ops xa_backend_file;
 #ifdef XA_HAVE_QEMU

@@ -176,17 +176,10 @@ static int open_backend(struct xa_instance *xa, const char *target, uint32_t fla
     int rc = parse_target(xa, target, prefix, sizeof(prefix), &spec);
     if (rc < 0)
         return rc;
-    bool not_built = false;
-    const struct xa_backend_ops *ops = xa__backend_find(prefix, &not_built);
-    if (!ops && not_built)
-        return xa__set_error(xa, XA_ENOTBUILT,
-                             "%s: the %s backend is not built in (install its development "
-                             "package and rebuild with -D%s=enabled)",
-                             target, prefix, prefix);
-    if (!ops)
-        return xa__set_error(xa, XA_EINVAL,
-                             "%s: unknown target type '%s' (use file:, qemu:, xen: or libvirt:)",
-                             target, prefix);
+    const struct xa_backend_ops *ops;
+    rc = xa__backend_find(xa, target, prefix, &ops);
+    if (rc < 0)
+        return rc;
     rc = xa__be_open(xa, ops, spec, flags);
     if (rc < 0 && !xa->errmsg[0])
         xa__set_error(xa, rc, "%s: %s", target, xa_strerror(rc));

@@ -14,6 +14,7 @@ ROOT=$PWD
 export XA_CACHE=${XA_CACHE:-/var/tmp/xenaccess-cache}
 export XA_BUILD=${XA_BUILD:-$ROOT/build-test}
 export XA_TEST_DUMPS=${XA_TEST_DUMPS:-$XA_CACHE/dumps}
+export XA_BACKEND_DIR=${XA_BACKEND_DIR:-$XA_BUILD/backends}  # loadable backends, uninstalled
 # Abort with a report on the first sanitizer finding.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -12,6 +12,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "guest"))
 BUILD = os.environ.get("XA_BUILD", os.path.join(ROOT, "build-test"))
 CACHE = os.environ.get("XA_CACHE") or "/var/tmp/xenaccess-cache"
 DUMPS = os.environ.get("XA_TEST_DUMPS") or os.path.join(CACHE, "dumps")
+# The tools run uninstalled: loadable backends (libvirt, Xen) from the build.
+os.environ.setdefault("XA_BACKEND_DIR", os.path.join(BUILD, "backends"))
 
 
 def strict():

@@ -415,6 +415,10 @@ static int file_open(struct xa_backend *be, const char *spec, uint32_t flags)
         return xa__set_error(be->xa, XA_EIO, "file:%s: cannot map %zu bytes: %s", f->path,
                              f->map_len, strerror(errno));
     f->map = m;
+    /* Introspection reads here and there (page tables, one task, a slot's
+     * first page in discovery): no read-around, or each 4 KiB probe of a
+     * cold dump would read 128 KiB (docs/discovery.md). */
+    madvise(m, f->map_len, MADV_RANDOM);
     char label[PATH_MAX + 8];
     snprintf(label, sizeof(label), "file:%s", f->path);
     rc = xa__mapguard_add(be->xa, m, f->map_len, prot, f->fd, label);

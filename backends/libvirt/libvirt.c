@@ -222,10 +222,10 @@ static int libvirt_open(struct xa_backend *be, const char *spec, uint32_t flags)
     char uuid[VIR_UUID_STRING_BUFLEN];
     if (virDomainGetUUIDString(lb->dom, uuid) < 0)
         return libvirt_error(lb, "domain UUID");
-    lb->qemu = calloc(1, xa_backend_qemu.instance_size);
+    lb->qemu = calloc(1, qemu_backend_ops()->instance_size);
     if (!lb->qemu)
         return xa__set_error(be->xa, XA_ENOMEM, "out of memory");
-    lb->qemu->ops = lb->qemu_ops = &xa_backend_qemu;
+    lb->qemu->ops = lb->qemu_ops = qemu_backend_ops();
     lb->qemu->xa = be->xa;
     char target[sizeof("libvirt:") + sizeof(lb->name)];
     snprintf(target, sizeof(target), "libvirt:%s", lb->name);

@@ -357,3 +357,8 @@ const struct xa_backend_ops xa_backend_qemu = {
     .pause = qemu_pause,
     .resume = qemu_resume,
 };
+
+const struct xa_backend_ops *qemu_backend_ops(void)
+{
+    return &xa_backend_qemu;
+}

@@ -80,6 +80,9 @@ struct qemu_over {
 };
 int qemu_open_over(struct xa_backend *be, const struct qemu_over *how);
 
+/* &xa_backend_qemu (a function, so a loaded module gets it from its host). */
+const struct xa_backend_ops *qemu_backend_ops(void);
+
 /* What RAM discovery found on @be, for a composing backend's hints. */
 struct qemu_ram_facts {
     unsigned nr_segs;     /* RAM segments found in the memory tree */

@@ -282,6 +282,72 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
 }
 
 /*
+ * Kernel images start on a slot: x86-64 kernels are relocatable to
+ * CONFIG_PHYSICAL_ALIGN boundaries (2 MiB at least), and physical KASLR puts
+ * the image at one of those slots anywhere in RAM. The image begins with
+ * startup_64 (.head.text, never freed), whose first instructions take the
+ * image's own address RIP-relative ("leaq _text(%rip), %rdi"): a REX.W LEA
+ * with a RIP-relative displacement that points back at the slot. Probing the
+ * first bytes of every slot costs one page in 512, whatever the RAM size;
+ * the kallsyms tables are then searched in the images found only
+ * (docs/discovery.md). Anything planted is checked like any candidate, and a
+ * guest with no recognisable head falls back to the full scan.
+ */
+#define HEAD_PROBE_LEN 256               /* bytes of startup_64 examined */
+#define HEAD_IMAGE_SPAN (64ULL << 20)    /* the tables lie this far into the image */
+#define HEAD_MAX 8                       /* images searched before the full scan */
+
+static bool looks_like_kernel_head(const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i + 7 <= len; i++) {
+        /* 48/4c 8d, ModRM mod=00 rm=101: lea disp32(%rip), %reg (64-bit) */
+        if ((p[i] != 0x48 && p[i] != 0x4c) || p[i + 1] != 0x8d || (p[i + 2] & 0xc7) != 0x05)
+            continue;
+        int32_t disp;
+        memcpy(&disp, p + i + 3, sizeof(disp));
+        if ((int64_t)disp == -(int64_t)(i + 7)) /* the target is the slot itself */
+            return true;
+    }
+    return false;
+}
+
+/* Is there a kernel head at the slot @pa (of a range ending at @end)? Then
+ * search its image. XA_ENOENT when there is none or the search failed. */
+static int try_head(struct xa_instance *xa, uint64_t pa, uint64_t end, unsigned *heads,
+                    struct window *w, struct ksym_layout *l, struct discovery *d)
+{
+    uint8_t head[HEAD_PROBE_LEN];
+    if (end - pa < sizeof(head))
+        return XA_ENOENT;
+    if (!ksym_reserve(&d->work, sizeof(head)))
+        return XA_ELIMIT;
+    if (xa__read_pa(xa, pa, head, sizeof(head)) < 0 || !looks_like_kernel_head(head, sizeof(head)))
+        return XA_ENOENT;
+    if (++*heads > HEAD_MAX)
+        return XA_ENOENT;
+    uint64_t e = end - pa > HEAD_IMAGE_SPAN ? pa + HEAD_IMAGE_SPAN : end;
+    return scan_span(xa, pa, e, w, l, d);
+}
+
+static int scan_kernel_heads(struct xa_instance *xa, unsigned *heads, struct window *w,
+                             struct ksym_layout *l, struct discovery *d)
+{
+    size_t nr;
+    const struct xa_mem_range *ranges = xa_mem_ranges(xa, &nr);
+    for (size_t i = 0; i < nr && *heads < HEAD_MAX; i++) {
+        const struct xa_mem_range *r = &ranges[i];
+        uint64_t end = r->start + r->size;
+        for (uint64_t pa = (r->start + PHYS_ALIGN - 1) & ~(PHYS_ALIGN - 1);
+             pa < end && *heads < HEAD_MAX; pa += PHYS_ALIGN) {
+            int rc = try_head(xa, pa, end, heads, w, l, d);
+            if (rc != XA_ENOENT)
+                return rc;
+        }
+    }
+    return XA_ENOENT;
+}
+
+/*
  * Where to look first: when vCPU 0 was running kernel code, its RIP
  * translates (through its own CR3) into the kernel image, and the tables
  * are within the image. Returns 0 and a physical address, or an error.
@@ -298,23 +364,38 @@ static int kernel_hint(struct xa_instance *xa, uint64_t *pa)
     return xa__translate_mode(xa, &pg, x86_dtb_from_cr3(pg.mode, regs.cr3), regs.rip, pa);
 }
 
-/* Scan near the registers' hint, then RAM from 16 MiB up (where kernels
- * load), then below. A span scanned twice costs time, not correctness. */
+/* Scan the image holding the registers' hint (its head, then around the
+ * hint), then the kernel images found at 2 MiB slots, then all RAM from
+ * 16 MiB up (where kernels load), then below. A span scanned twice costs
+ * time, not correctness. */
 static int scan_memory(struct xa_instance *xa, struct window *w, struct ksym_layout *l,
                        struct discovery *d)
 {
     uint64_t hint;
     int rc;
     const struct xa_mem_range *r;
+    unsigned heads = 0;
     if (kernel_hint(xa, &hint) == 0 && (r = range_of(xa, hint)) != NULL) {
         uint64_t s = hint - r->start > HINT_SPAN ? (hint - HINT_SPAN) & ~(XA_PAGE_SIZE - 1)
                                                  : r->start;
         uint64_t e = r->start + r->size - hint > HINT_SPAN ? hint + HINT_SPAN
                                                            : r->start + r->size;
+        /* The image holding RIP starts at a slot at most HINT_SPAN below it. */
+        for (uint64_t pa = hint & ~(PHYS_ALIGN - 1); pa >= s && pa >= r->start;
+             pa -= PHYS_ALIGN) {
+            rc = try_head(xa, pa, r->start + r->size, &heads, w, l, d);
+            if (rc != XA_ENOENT)
+                return rc;
+            if (pa < PHYS_ALIGN)
+                break;
+        }
         rc = scan_span(xa, s, e, w, l, d);
         if (rc == 0 || rc == XA_ELIMIT)
             return rc;
     }
+    rc = scan_kernel_heads(xa, &heads, w, l, d);
+    if (rc != XA_ENOENT)
+        return rc;
     size_t nr;
     const struct xa_mem_range *ranges = xa_mem_ranges(xa, &nr);
     for (int pass = 0; pass < 2; pass++) {

@@ -36,11 +36,12 @@ def program(build):
     return os.path.join(build, "tests", "conformance", "conformance")
 
 
-def run(exe, target, args, timeout=300):
+def run(exe, target, args, timeout=300, env=None):
     """Run the program; fail with its whole output unless every case passed."""
     if not os.path.exists(exe):
         raise AssertionError("%s is not built" % exe)
-    p = subprocess.run([exe, target] + args, capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([exe, target] + args, capture_output=True, text=True, timeout=timeout,
+                       env=env)
     out = p.stdout + p.stderr
     assert p.returncode == 0, "conformance %s failed:\n%s" % (target, out)
     passed = [line.split()[1] for line in p.stdout.splitlines() if line.startswith("ok ")]
@@ -67,9 +68,9 @@ def banner_va(guest):
     raise AssertionError("the guest's /proc/kallsyms has no linux_banner")
 
 
-def run_libvirt(domain, exe):
+def run_libvirt(domain, exe, env=None):
     """The cases on a libvirt domain (tests/libvirt LibvirtGuest)."""
     mem = domain.mem_mb << 20
     args = facts_args(domain.truth, banner_va(domain), "libvirt", vcpus=domain.smp, pause=True,
                       ram_bytes="%d-%d" % (mem - (1 << 20), mem))
-    return run(exe, domain.target, args)
+    return run(exe, domain.target, args, env=env)

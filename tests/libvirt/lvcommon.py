@@ -62,6 +62,8 @@ def build_dir():
 
 
 def tool(name):
+    # the libvirt backend is a module: load it from the build, uninstalled
+    os.environ.setdefault("XA_BACKEND_DIR", os.path.join(build_dir(), "backends"))
     return os.path.join(build_dir(), "tools", name)
 
 

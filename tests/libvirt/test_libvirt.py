@@ -27,12 +27,26 @@ def helper_env(lib=None):
     from xenaccess import _lib
     lib = lib or os.path.join(build_dir(), "libxenaccess.so")
     env = dict(os.environ, XA_LIBRARY=lib, HOME="/tmp")
+    env.setdefault("XA_BACKEND_DIR", os.path.join(build_dir(), "backends"))
     if _lib.needs_asan(lib):
         # libtirpc too: ASan's xdr_* interceptors resolve the real functions
         # at start-up, and libvirt's RPC would call NULL if ctypes loaded
         # libtirpc later.
         env["LD_PRELOAD"] = " ".join(p for p in (_lib.asan_runtime(lib), _tirpc()) if p)
         env["ASAN_OPTIONS"] = "detect_leaks=0"
+    return env
+
+
+def tool_env():
+    """Environment for the tools. The libvirt backend is a module, dlopen()ed
+    after start-up: an ASan build must preload libtirpc (after the ASan
+    runtime), or ASan's xdr_* interceptors, resolved at start-up, call NULL
+    in libvirt's RPC."""
+    from xenaccess import _lib
+    lib = os.path.join(build_dir(), "libxenaccess.so")
+    env = dict(os.environ)
+    if _lib.needs_asan(lib):
+        env["LD_PRELOAD"] = " ".join(p for p in (_lib.asan_runtime(lib), _tirpc()) if p)
     return env
 
 
@@ -52,13 +66,16 @@ def helper(*args, user=None, timeout=120):
     # bindings and the library.
     pkg = os.path.join(ROOT, "python", "xenaccess")
     files = {"tests/libvirt/lv_pause.py": os.path.join(HERE, "lv_pause.py"),
-             "libxenaccess.so.0": os.path.join(build_dir(), "libxenaccess.so.0")}
+             "libxenaccess.so.0": os.path.join(build_dir(), "libxenaccess.so.0"),
+             "backends/backend-libvirt.so": os.path.join(build_dir(), "backends",
+                                                         "backend-libvirt.so")}
     for f in os.listdir(pkg):
         if f.endswith(".py"):
             files["python/xenaccess/" + f] = os.path.join(pkg, f)
     public = copy_for_anyone(files)
     try:
         env = helper_env(os.path.join(public, "libxenaccess.so.0"))
+        env["XA_BACKEND_DIR"] = os.path.join(public, "backends")
         cmd = ["setpriv", "--reuid=%d" % user, "--regid=%d" % user, "--clear-groups",
                sys.executable, os.path.join(public, "tests/libvirt/lv_pause.py")] + list(args)
         return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -80,7 +97,7 @@ def open_result(target, **kw):
 
 def run_tool(name, *args, timeout=300, check=True):
     p = subprocess.run([tool(name)] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, env=tool_env())
     if check:
         assert p.returncode == 0, "%s %s: rc %d: %s" % (name, args, p.returncode, p.stderr)
     return p
@@ -149,14 +166,16 @@ def test_conformance(domain):
     # the backend conformance cases (tests/conformance), with this guest's facts
     sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
     import conformance_facts as cf
-    cf.run_libvirt(domain, os.path.join(build_dir(), "tests", "conformance", "conformance"))
+    cf.run_libvirt(domain, os.path.join(build_dir(), "tests", "conformance", "conformance"),
+                   env=tool_env())
 
 
 def test_watch_sees_start_and_exit(domain):
     import queue
     import threading
     p = subprocess.Popen([tool("xa-ps"), domain.target, "--watch", "0.5"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+                         env=tool_env())
     lines = queue.Queue()
 
     def reader():
@@ -317,7 +336,7 @@ def test_domain_not_running(libvirtd, tmp_path):
 def test_no_libvirtd(tmp_path):
     uri = "qemu:///system?socket=%s/none-sock" % tmp_path
     p = subprocess.run([tool("xa-info"), "libvirt:x?uri=" + uri], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=60)
+                       stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env())
     if "not built" in p.stderr:
         skip_or_fail("this build has no libvirt backend")
     assert p.returncode == 1 and "is libvirtd running?" in p.stderr, p.stderr
@@ -327,7 +346,7 @@ def test_bad_specs():
     for spec, want in (("libvirt:", None), ("libvirt:?uri=test:///default", "no domain name"),
                        ("libvirt:x?uri=", "URI")):
         p = subprocess.run([tool("xa-info"), spec], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60)
+                           stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env())
         if "not built" in p.stderr:
             skip_or_fail("this build has no libvirt backend")
         assert p.returncode in (1, 2), (spec, p.stderr)

@@ -62,6 +62,22 @@ def test_installed_tool_runs(installed):
         assert p.returncode == 0 and p.stdout.endswith(" init_task\n"), p.stderr
 
 
+def test_backend_modules_installed(installed):
+    """libvirt and Xen modules go to <libdir>/xenaccess/backends, where the
+    installed library looks for them (without XA_BACKEND_DIR)."""
+    built = [m for m in ("xen", "libvirt")
+             if os.path.exists(os.path.join(BUILD, "backends", "backend-%s.so" % m))]
+    for m in built:
+        rel = os.path.join(installed["opts"]["prefix"], installed["opts"]["libdir"], "xenaccess",
+                           "backends", "backend-%s.so" % m)
+        assert os.path.exists(installed["dest"] + rel), rel
+        # Installed under DESTDIR, not at the prefix: the tool names the path it wanted.
+        p = subprocess.run([os.path.join(installed["bin"], "xa-ps"), "%s:guest" % m],
+                           capture_output=True, text=True, timeout=60, env=env_for(installed))
+        if not os.path.exists(rel):
+            assert p.returncode != 0 and ("backend not installed: " + rel) in p.stderr, p.stderr
+
+
 @pytest.mark.parametrize("page", ["man1/xa-ps.1", "man1/xa-read.1", "man3/xenaccess.3",
                                   "man7/xenaccess-targets.7"])
 def test_man_page_installed(installed, page):

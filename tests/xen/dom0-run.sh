@@ -9,6 +9,7 @@
 #   XA-BLOB-END <name>
 # tests/xen/test_xen.py parses them from the serial log.
 DOMS=${XA_DOMS:-"xa-pv xa-pvh"}
+export XA_BACKEND_DIR=/xa/backends  # the Xen backend module (xenbed.py puts it there)
 OUT=/tmp/out
 mkdir -p $OUT
 now() { cut -d' ' -f1 /proc/uptime; }

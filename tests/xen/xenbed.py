@@ -48,6 +48,7 @@ DOM0_BINARIES = ["usr/lib/xen-4.17/bin/xl", "usr/lib/xen-4.17/bin/xenstored",
                  "usr/bin/xenstore"]
 TOOLS = ["xa-ps", "xa-info", "xa-read", "xa-sym", "xa-modules", "xa-maps"]
 CONFORMANCE = "tests/conformance/conformance"  # the backend conformance cases, run in dom0
+XEN_MODULE = "backends/backend-xen.so"  # the tools load it from /xa/backends (XA_BACKEND_DIR)
 XEN_CMDLINE = ("console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 "
                "smap=false bootscrub=false serial_tx_buffer=4M loglvl=warning guest_loglvl=none")
 DOM0_CMDLINE = "console=hvc0 quiet"
@@ -273,7 +274,8 @@ def build_tools():
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BedError("meson failed:\n" + r.stdout[-2000:])
-    r = subprocess.run(["ninja", "-C", bdir] + ["tools/" + t for t in TOOLS] + [CONFORMANCE],
+    r = subprocess.run(["ninja", "-C", bdir] + ["tools/" + t for t in TOOLS] + [CONFORMANCE,
+                                                                         XEN_MODULE],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BedError("ninja failed:\n" + r.stdout[-3000:])
@@ -294,6 +296,7 @@ def dom0_payload(bdir, check, vmlinux_path, domu_cpio):
     for tool in TOOLS:
         add_elf_with_libs(t, os.path.join(bdir, "tools", tool), "xa/bin/" + tool, [bdir])
     add_elf_with_libs(t, check, "xa/bin/xa-xen-check", [bdir])
+    add_elf_with_libs(t, os.path.join(bdir, XEN_MODULE), "xa/" + XEN_MODULE, [bdir])
     add_elf_with_libs(t, os.path.join(bdir, CONFORMANCE), "xa/bin/conformance", [bdir])
     t.add("xa/dom0-run.sh", _read(os.path.join(HERE, "dom0-run.sh")), 0o755)
     t.add("xa/xa-pv.cfg", domu_config("xa-pv", "pv"))
