@@ -299,8 +299,10 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
         int32_t deficit = 0;
         if (p[0] == 'u')
             rd(read, ctx, sk, l->udp_forward_deficit, &deficit, 4);
-        out->rx_queue = (uint32_t)(rmem - deficit);
-        out->tx_queue = (uint32_t)(wmem - 1);
+        /* the guest's counters may be anything: wrap as the kernel's %X of
+         * an int would print them, without signed overflow here */
+        out->rx_queue = (uint32_t)rmem - (uint32_t)deficit;
+        out->tx_queue = (uint32_t)wmem - 1u;
     } else if (!strcmp(p, "unix")) {
         /* /proc/net/unix's St is the socket's SS_* state; LISTEN comes from sk_state */
         (void)sock_state;
