@@ -84,7 +84,7 @@ int lx_prb_open(const struct lx_prb_layout *l, lx_mem_fn read, void *ctx, uint64
         return rc;
     /* At most one record per descriptor between tail and head. (Before the
      * ring first wraps, the tail is a placeholder whose seq is 0 too.) */
-    if (last < first || last - first >= (1ULL << cbits)) {
+    if (last < first || last - first >= (1ULL << cbits) || last == UINT64_MAX /* end wraps */) {
         snprintf(why, LX_WHY_LEN, "ring tail and head disagree: seqs %llu..%llu in %llu slots",
                  (unsigned long long)first, (unsigned long long)last,
                  (unsigned long long)(1ULL << cbits));

@@ -159,12 +159,13 @@ static int unix_name(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, 
         snprintf(why, LX_WHY_LEN, "bad unix_address 0x%llx", (unsigned long long)addr);
         return XA_EBADDATA;
     }
-    len -= 2; /* sun_family */
-    if (len < 1 || len > (int32_t)SUN_PATH_MAX) {
+    /* sun_family first: checked before taking it off (len is the guest's) */
+    if (len < 3 || len > (int32_t)SUN_PATH_MAX + 2) {
         snprintf(why, LX_WHY_LEN, "unix_address 0x%llx: name length %d", (unsigned long long)addr,
                  (int)len);
         return XA_EBADDATA;
     }
+    len -= 2;
     if (read(ctx, addr + l->unix_addr_name + 2, path, (size_t)len) < 0) {
         snprintf(why, LX_WHY_LEN, "unix_address 0x%llx unreadable", (unsigned long long)addr);
         return XA_EFAULT;
