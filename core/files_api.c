@@ -9,19 +9,6 @@
 #include "core/instance.h"
 #include "os/os.h"
 
-static int need_op(struct xa_instance *xa, bool have_op, const char *call)
-{
-    if (!xa->os_ops) {
-        if (xa->os_errmsg[0])
-            return xa__set_error(xa, XA_ENOOS, "no OS layer: %s", xa->os_errmsg);
-        return xa__set_error(xa, XA_ENOOS, "no OS layer: the guest OS was not recognised");
-    }
-    if (!have_op)
-        return xa__set_error(xa, XA_ENOTSUP, "%s: not supported for %s guests", call,
-                             xa->os_ops->name);
-    return 0;
-}
-
 XA_API const char *xa_file_type_name(uint32_t mode)
 {
     switch (mode & 0170000u) {
@@ -43,7 +30,7 @@ XA_API int xa_file_iter_new(struct xa_instance *xa, int32_t pid, struct xa_file_
         *out = NULL;
     if (!xa)
         return XA_EINVAL;
-    int rc = need_op(xa, xa->os_ops && xa->os_ops->file_iter_new, "xa_file_iter_new");
+    int rc = xa__os_need(xa, xa->os_ops && xa->os_ops->file_iter_new, "xa_file_iter_new");
     if (rc < 0)
         return rc;
     if (!out)
@@ -72,7 +59,7 @@ XA_API int xa_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_moun
         *out = NULL;
     if (!xa)
         return XA_EINVAL;
-    int rc = need_op(xa, xa->os_ops && xa->os_ops->mount_iter_new, "xa_mount_iter_new");
+    int rc = xa__os_need(xa, xa->os_ops && xa->os_ops->mount_iter_new, "xa_mount_iter_new");
     if (rc < 0)
         return rc;
     if (!out || pid < 0)

@@ -205,5 +205,8 @@ void xa__pid_memo_clear(struct xa_instance *xa);
 int xa__os_init(struct xa_instance *xa, const struct xa_init_opts *opts);
 void xa__os_destroy(struct xa_instance *xa);
 void xa__os_flush(struct xa_instance *xa);
+/* 0 when an OS layer is active and has the call (@have_op), else why not
+ * (XA_ENOOS, XA_ENOTSUP) with a message naming @call. */
+int xa__os_need(struct xa_instance *xa, bool have_op, const char *call);
 
 #endif /* XA_CORE_INSTANCE_H */

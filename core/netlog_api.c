@@ -9,19 +9,6 @@
 #include "core/instance.h"
 #include "os/os.h"
 
-/* 0 when an OS layer with the call is active, else why not. */
-static int need_op(struct xa_instance *xa, bool have_op, const char *call)
-{
-    if (!xa->os_ops) {
-        if (xa->os_errmsg[0])
-            return xa__set_error(xa, XA_ENOOS, "no OS layer: %s", xa->os_errmsg);
-        return xa__set_error(xa, XA_ENOOS, "no OS layer: the guest OS was not recognised");
-    }
-    if (!have_op)
-        return xa__set_error(xa, XA_ENOTSUP, "%s: not supported for %s guests", call,
-                             xa->os_ops->name);
-    return 0;
-}
 
 XA_API int xa_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
 {
@@ -29,7 +16,7 @@ XA_API int xa_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
         *out = NULL;
     if (!xa)
         return XA_EINVAL;
-    int rc = need_op(xa, xa->os_ops && xa->os_ops->net_iter_new, "xa_net_iter_new");
+    int rc = xa__os_need(xa, xa->os_ops && xa->os_ops->net_iter_new, "xa_net_iter_new");
     if (rc < 0)
         return rc;
     if (!out)
@@ -58,7 +45,7 @@ XA_API int xa_kmsg_iter_new(struct xa_instance *xa, uint64_t from_seq, struct xa
         *out = NULL;
     if (!xa)
         return XA_EINVAL;
-    int rc = need_op(xa, xa->os_ops && xa->os_ops->kmsg_iter_new, "xa_kmsg_iter_new");
+    int rc = xa__os_need(xa, xa->os_ops && xa->os_ops->kmsg_iter_new, "xa_kmsg_iter_new");
     if (rc < 0)
         return rc;
     if (!out)

@@ -55,6 +55,19 @@ void xa__os_flush(struct xa_instance *xa)
         xa->os_ops->flush(xa->os);
 }
 
+int xa__os_need(struct xa_instance *xa, bool have_op, const char *call)
+{
+    if (!xa->os_ops) {
+        if (xa->os_errmsg[0])
+            return xa__set_error(xa, XA_ENOOS, "no OS layer: %s", xa->os_errmsg);
+        return xa__set_error(xa, XA_ENOOS, "no OS layer: the guest OS was not recognised");
+    }
+    if (!have_op)
+        return xa__set_error(xa, XA_ENOTSUP, "%s: not supported for %s guests", call,
+                             xa->os_ops->name);
+    return 0;
+}
+
 void *xa__os_state(const struct xa_instance *xa)
 {
     return xa->os;

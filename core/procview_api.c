@@ -9,25 +9,12 @@
 #include "core/instance.h"
 #include "os/os.h"
 
-/* 0 when an OS layer with @op is active, else why not. */
-static int need_op(struct xa_instance *xa, bool have_op, const char *call)
-{
-    if (!xa->os_ops) {
-        if (xa->os_errmsg[0])
-            return xa__set_error(xa, XA_ENOOS, "no OS layer: %s", xa->os_errmsg);
-        return xa__set_error(xa, XA_ENOOS, "no OS layer: the guest OS was not recognised");
-    }
-    if (!have_op)
-        return xa__set_error(xa, XA_ENOTSUP, "%s: not supported for %s guests", call,
-                             xa->os_ops->name);
-    return 0;
-}
 
 #define NEED(xa, op, call)                                                                    \
     do {                                                                                      \
         if (!(xa))                                                                            \
             return XA_EINVAL;                                                                 \
-        int need_rc_ = need_op((xa), (op) != NULL, (call));                                       \
+        int need_rc_ = xa__os_need((xa), (op) != NULL, (call));                                       \
         if (need_rc_ < 0)                                                                     \
             return need_rc_;                                                                  \
     } while (0)
