@@ -162,6 +162,30 @@ def test_procview_matches_guest(domain):
             [(t["tid"], t["comm"]) for t in w["threads"]], key
 
 
+def _live_checks():
+    """The qemu: live checks of tests/tools, run here on a libvirt: target."""
+    sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+    import test_tools_live
+    import test_tools_net_live
+    for m in (test_tools_live, test_tools_net_live):
+        m.run_tool = run_tool  # this module's: ASan builds preload libtirpc (tool_env)
+    return test_tools_live, test_tools_net_live
+
+
+def test_sockets_match_guest(domain):
+    """xa-net on a libvirt: target against the guest's /proc/net at the same
+    moment (issue 14: every target type)."""
+    _live_checks()[1].test_net_matches_guest((domain, domain.target))
+
+
+def test_kernel_log_matches_guest(domain):
+    _live_checks()[1].test_dmesg_matches_guest((domain, domain.target))
+
+
+def test_files_and_mounts_match_guest(domain):
+    _live_checks()[0].test_files_and_mounts_live((domain, domain.target))
+
+
 def test_conformance(domain):
     # the backend conformance cases (tests/conformance), with this guest's facts
     sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
