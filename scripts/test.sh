@@ -3,7 +3,7 @@
 #   installs what is missing, builds with ASan+UBSan, makes real guest dumps
 #   (boots a Debian kernel under QEMU; cached in $XA_CACHE), runs the Meson
 #   tests (unit, dump and guest tests), the Python tests and each libFuzzer
-#   target for $XA_FUZZ_SECONDS (20 s; 0 leaves them out), and ends with a
+#   target for $XA_FUZZ_SECONDS (15 s; 0 leaves them out), and ends with a
 #   line "N passed, N failed, N skipped".
 # Under CI=true (or XA_REQUIRE=all) a test that cannot run is a failure, not
 # a skip (tests/xatest.py skip_or_fail(), tests/unit/require.h), and so are
@@ -95,7 +95,7 @@ if ls tests/*/test_*.py >/dev/null 2>&1; then
     passed=$((passed + ${p_ok:-0})); failed=$((failed + ${p_fail:-0})); skipped=$((skipped + ${p_skip:-0}))
 fi
 
-FUZZ_SECONDS=${XA_FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${XA_FUZZ_SECONDS:-15}  # 15 targets, two at a time: keeps the suite under 20 min
 if [ "$FUZZ_SECONDS" != 0 ]; then
     step "libFuzzer: each target ${FUZZ_SECONDS}s on top of its corpus, two at a time"
     # its own ASan options (allocation failures return NULL, as fuzz.sh sets)
