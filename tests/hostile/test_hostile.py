@@ -309,7 +309,17 @@ def test_btf_type_loop(image, how):
         assert out.returncode == 0 and out.stdout.split()[0] == "?", out.stderr
 
 
+def has_member(img, member):
+    """Whether the guest's BTF has STRUCT.MEMBER (the helper answers '?' if not)."""
+    out = subprocess.run([img.helper, img.target, f"off:{member}"], capture_output=True,
+                         text=True, timeout=120, check=True).stdout.split()
+    return out != ["?"]
+
+
 def test_maple_nodes_point_at_each_other(image):
+    if not has_member(image, "mm_struct.mm_mt"):  # 5.10 to 6.0: the mm->mmap list
+        vma_list_loops_back(image)
+        return
     procs = processes(image)
     mt_off = image.q("off:mm_struct.mm_mt")
     root_off = image.q("off:maple_tree.ma_root")
@@ -330,6 +340,28 @@ def test_maple_nodes_point_at_each_other(image):
         r = run_bounded("xa-maps", image.target, "--pid", victim["pid"], "--json")
         assert r.returncode in (1, 3), r.stderr
         assert "maple tree loops" in r.stderr, r.stderr
+        all_tools(image, victim["pid"])
+
+
+def vma_list_loops_back(image):
+    """Kernels before 6.1 (Debian 11's 5.10) link VMAs in mm->mmap / vm_next."""
+    procs = processes(image)
+    mm_off, mmap_off, next_off = image.q("off:task_struct.mm", "off:mm_struct.mmap",
+                                         "off:vm_area_struct.vm_next")
+    for victim in (p for p in procs if not p["kthread"] and p["pid"] > 1):
+        mm = image.q(f"u64:{int(victim['task'], 16) + mm_off:#x}")
+        first = image.q(f"u64:{mm + mmap_off:#x}")
+        second = image.q(f"u64:{first + next_off:#x}")
+        third = image.q(f"u64:{second + next_off:#x}")
+        if third:
+            break
+    else:
+        skip_or_fail("no process with three VMAs: the scenario has no target")
+    # the second VMA's vm_next -> the first again
+    with image.patched({image.q(f"pa:{second + next_off:#x}"): struct.pack("<Q", first)}):
+        r = run_bounded("xa-maps", image.target, "--pid", victim["pid"], "--json")
+        assert r.returncode in (1, 3), r.stderr
+        assert "VMA list" in r.stderr, r.stderr
         all_tools(image, victim["pid"])
 
 
