@@ -70,14 +70,26 @@ int check_syscalls(struct check_ctx *c)
     return rc;
 }
 
-/* Reserved exception vectors keep the early boot stubs (9 bytes each, in
- * init text freed after boot): the kernel never replaces them. */
+/* Reserved exception vectors keep the early boot stubs (in init text freed
+ * after boot): the kernel never replaces them.  A stub is 9 bytes, or 13
+ * with an ENDBR64 in front (CONFIG_X86_KERNEL_IBT, Debian's 6.12); the
+ * array is followed by early_idt_handler_common, which tells which. */
 #define EARLY_IDT_HANDLERS 32u
 #define EARLY_IDT_HANDLER_SIZE 9u
+#define ENDBR64_SIZE 4u
+
+static uint64_t early_idt_handler_size(struct check_ctx *c, uint64_t early)
+{
+    uint64_t common = check_sym(c, "early_idt_handler_common");
+    if (early && common == early + EARLY_IDT_HANDLERS * (EARLY_IDT_HANDLER_SIZE + ENDBR64_SIZE))
+        return EARLY_IDT_HANDLER_SIZE + ENDBR64_SIZE;
+    return EARLY_IDT_HANDLER_SIZE;
+}
 
 int check_idt(struct check_ctx *c)
 {
     uint64_t early = check_sym(c, "early_idt_handler_array");
+    uint64_t early_size = early_idt_handler_size(c, early);
     uint64_t idt = check_sym(c, "idt_table");
     if (!idt)
         return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
@@ -97,7 +109,7 @@ int check_idt(struct check_ctx *c)
         uint64_t handler = (uint64_t)lo | (uint64_t)mid << 16 | (uint64_t)hi << 32;
         if (check_in_core_text(c, handler))
             continue;
-        if (early && v < EARLY_IDT_HANDLERS && handler == early + v * EARLY_IDT_HANDLER_SIZE)
+        if (early && v < EARLY_IDT_HANDLERS && handler == early + v * early_size)
             continue;
         char where[128];
         check_describe(c, handler, where, sizeof(where));

@@ -114,6 +114,19 @@ def _module_index(moddir):
     return idx
 
 
+def _builtin_modules(moddir):
+    """Names the kernel has built in (modules.builtin): Debian's 6.12 builds
+    virtio_pci in, 6.1 and 5.10 ship it as a module."""
+    names = set()
+    try:
+        with open(os.path.join(moddir, "modules.builtin")) as f:
+            for line in f:
+                names.add(os.path.basename(line.strip()).split(".ko")[0].replace("-", "_"))
+    except OSError:
+        pass
+    return names
+
+
 def resolve_modules(moddir, wanted):
     """Return [(name, relpath)] in load order (dependencies first).
 
@@ -131,10 +144,11 @@ def resolve_modules(moddir, wanted):
                 deps[name] = [os.path.basename(x).split(".ko")[0].replace("-", "_")
                               for x in v.split()]
     order = []
+    builtin = _builtin_modules(moddir)
 
     def visit(name, stack):
         name = name.replace("-", "_")
-        if name in order:
+        if name in order or (name in builtin and name not in idx):
             return
         if name in stack:
             raise HarnessError("module dependency cycle at %s" % name)
@@ -442,8 +456,10 @@ ALIASES_CMD = r"""awk 'FNR == NR { for (i = 1; i <= NF; i++) want[$i] = 1; next 
 def kernel_comm(name):
     """task_struct.comm from the name /proc shows: kworkers appear as
     "kworker/1:1-events" (the part after '-' is the workqueue), and kernel
-    threads with a longer name show it whole; comm is its first 15 bytes."""
-    comm = name.split("-", 1)[0] if name.startswith("kworker/") else name
+    threads with a longer name show it whole; comm is its first 15 bytes.
+    Rescuers of 6.9+ ("kworker/R-mm_percpu_wq") keep the '-' part in comm."""
+    split = name.startswith("kworker/") and not name.startswith("kworker/R-")
+    comm = name.split("-", 1)[0] if split else name
     return comm[:15]
 
 

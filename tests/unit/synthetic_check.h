@@ -21,6 +21,10 @@
 #define K_SEQ_OPS 0x104800 /* tcp4_seq_ops: four code pointers */
 #define K_PID_NS 0x104900  /* init_pid_ns: its idr at PN_IDR */
 #define PN_IDR 0x10
+/* early_idt_handler_array in init text (freed after boot, outside the text):
+ * 32 stubs of 13 bytes (ENDBR64 + 9, an IBT kernel), then _common. */
+#define K_EARLY_IDT 0x105000
+#define EARLY_STUB 13u
 #define PID_TASKS 0x8      /* struct pid: tasks[PIDTYPE_MAX] */
 #define MOD_E1000 0xffffffffc0000000ULL /* the synthetic modules' code */
 #define MOD_EXT4 0xffffffffc0100000ULL
@@ -118,6 +122,8 @@ static inline int check_sysmap_text(char *text, size_t size)
         {K_KPROBES, 'd', "kprobe_table"},
         {K_SEQ_OPS, 'r', "tcp4_seq_ops"},
         {K_PID_NS, 'D', "init_pid_ns"},
+        {K_EARLY_IDT, 't', "early_idt_handler_array"},
+        {K_EARLY_IDT + 32 * EARLY_STUB, 't', "early_idt_handler_common"},
     };
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
         n += snprintf(text + n, size - (size_t)n, "%016llx %c %s\n",

@@ -101,6 +101,25 @@ static void test_clean(void)
     CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_ENOTSUP);
 }
 
+/* Reserved exception vectors keep their early boot stub, 13 bytes apart on
+ * an IBT kernel (Debian's 6.12): not a hook.  A gate between stubs is one. */
+static void test_early_idt_stubs(void)
+{
+    struct seen s;
+    set_gate(22, kva(K_EARLY_IDT + 22 * EARLY_STUB));
+    set_gate(31, kva(K_EARLY_IDT + 31 * EARLY_STUB));
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 0);
+    CHECK_EQ(s.n, 0);
+    set_gate(23, kva(K_EARLY_IDT + 23 * 9)); /* a 9-byte stride: inside stub 15 */
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 1);
+    CHECK(strstr(s.last.detail, "vector 23") != NULL, "%s", s.last.detail);
+    set_gate(32, kva(K_EARLY_IDT + 0)); /* stubs only serve the 32 exceptions */
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 2);
+    for (unsigned v = 22; v <= 32; v++)
+        memset(img + kpa(K_IDT) + 16u * v, 0, 16);
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 0);
+}
+
 /* DKOM: pid 300 unlinked from the task list; its IDR entries (the leader
  * and its two threads) make it one finding. */
 static void test_hidden_process(void *btf, uint32_t btf_size)
@@ -257,6 +276,7 @@ int main(void)
 
     build_clean(btf, btf_size);
     test_clean();
+    test_early_idt_stubs();
     test_tables();
     /* the callback's answer stops a check and is its return */
     struct xa_instance *xa = open_guest();
