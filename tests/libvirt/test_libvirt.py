@@ -4,6 +4,7 @@ tests/guest/harness.py), one with <source type='file'/>, one with memfd.
 What the tools see is compared with what the guest says about itself
 (/proc through ttyS1) and with what libvirt/QEMU say (virsh, HMP)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -96,7 +97,8 @@ def open_result(target, **kw):
 
 
 def run_tool(name, *args, timeout=300, check=True):
-    p = subprocess.run([tool(name)] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.run([tool(name)] + [str(a) for a in args], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE,
                        text=True, timeout=timeout, env=tool_env())
     if check:
         assert p.returncode == 0, "%s %s: rc %d: %s" % (name, args, p.returncode, p.stderr)
@@ -162,28 +164,39 @@ def test_procview_matches_guest(domain):
             [(t["tid"], t["comm"]) for t in w["threads"]], key
 
 
+@contextlib.contextmanager
 def _live_checks():
-    """The qemu: live checks of tests/tools, run here on a libvirt: target."""
+    """The qemu: live checks of tests/tools, run here on a libvirt: target,
+    with this module's run_tool (an ASan build preloads libtirpc: tool_env)
+    for their duration only: pytest runs the same modules' own tests too."""
     sys.path.insert(0, os.path.join(HERE, "..", "tools"))
     import test_tools_live
     import test_tools_net_live
-    for m in (test_tools_live, test_tools_net_live):
-        m.run_tool = run_tool  # this module's: ASan builds preload libtirpc (tool_env)
-    return test_tools_live, test_tools_net_live
+    saved = [(m, m.run_tool) for m in (test_tools_live, test_tools_net_live)]
+    for m, _ in saved:
+        m.run_tool = run_tool
+    try:
+        yield test_tools_live, test_tools_net_live
+    finally:
+        for m, f in saved:
+            m.run_tool = f
 
 
 def test_sockets_match_guest(domain):
     """xa-net on a libvirt: target against the guest's /proc/net at the same
     moment (issue 14: every target type)."""
-    _live_checks()[1].test_net_matches_guest((domain, domain.target))
+    with _live_checks() as (_, net_live):
+        net_live.test_net_matches_guest((domain, domain.target))
 
 
 def test_kernel_log_matches_guest(domain):
-    _live_checks()[1].test_dmesg_matches_guest((domain, domain.target))
+    with _live_checks() as (_, net_live):
+        net_live.test_dmesg_matches_guest((domain, domain.target))
 
 
 def test_files_and_mounts_match_guest(domain):
-    _live_checks()[0].test_files_and_mounts_live((domain, domain.target))
+    with _live_checks() as (tools_live, _):
+        tools_live.test_files_and_mounts_live((domain, domain.target))
 
 
 def test_conformance(domain):
