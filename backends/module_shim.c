@@ -30,34 +30,43 @@ const struct xa_backend_ops *xa_backend_module_entry(const struct xa_backend_hos
     return &XA_MODULE_OPS;
 }
 
-int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
+typedef int host_error_fn(struct xa_instance *xa, int code, const char *fmt, ...);
+
+/* Formats here, where the caller's arguments are, and hands the host the text. */
+XA_PRINTF(4, 0)
+static int forward_error(host_error_fn *fn, struct xa_instance *xa, int code, const char *fmt,
+                         va_list ap)
 {
     char msg[XA_ERRMSG_LEN];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    return fn(xa, code, "%s", msg);
+}
+
+int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int ret = forward_error(host->set_error, xa, code, fmt, ap);
     va_end(ap);
-    return host->set_error(xa, code, "%s", msg);
+    return ret;
 }
 
 int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
-    char msg[XA_ERRMSG_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int ret = forward_error(host->prefix_error, xa, code, fmt, ap);
     va_end(ap);
-    return host->prefix_error(xa, code, "%s", msg);
+    return ret;
 }
 
 int xa__append_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
-    char msg[XA_ERRMSG_LEN];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int ret = forward_error(host->append_error, xa, code, fmt, ap);
     va_end(ap);
-    return host->append_error(xa, code, "%s", msg);
+    return ret;
 }
 
 void xa__clear_error(struct xa_instance *xa)
