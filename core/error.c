@@ -1,4 +1,6 @@
 /* error.c -- error codes and per-handle messages. */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,39 +44,42 @@ int xa__set_error(struct xa_instance *xa, int code, const char *fmt, ...)
     return code;
 }
 
-int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
+/* Sets the code and rebuilds the message from a formatted part and the old
+ * message: the part before it (with no old message, before the code's text)
+ * or after it. */
+XA_PRINTF(4, 0)
+static int rewrite_error(struct xa_instance *xa, int code, bool before, const char *fmt, va_list ap)
 {
     if (!xa)
         return code;
     xa->errcode = code;
     xa->err_seq++;
-    char old[XA_ERRMSG_LEN], prefix[XA_ERRMSG_LEN];
+    char old[XA_ERRMSG_LEN], part[XA_ERRMSG_LEN];
     memcpy(old, xa->errmsg, sizeof(old));
+    vsnprintf(part, sizeof(part), fmt, ap);
+    if (before)
+        snprintf(xa->errmsg, sizeof(xa->errmsg), "%s: %s", part, old[0] ? old : xa_strerror(code));
+    else
+        snprintf(xa->errmsg, sizeof(xa->errmsg), "%s%s", old, part);
+    return code;
+}
+
+int xa__prefix_error(struct xa_instance *xa, int code, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    int ret = rewrite_error(xa, code, true, fmt, ap);
     va_end(ap);
-    if (old[0])
-        snprintf(xa->errmsg, sizeof(xa->errmsg), "%s: %s", prefix, old);
-    else
-        snprintf(xa->errmsg, sizeof(xa->errmsg), "%s: %s", prefix, xa_strerror(code));
-    return code;
+    return ret;
 }
 
 int xa__append_error(struct xa_instance *xa, int code, const char *fmt, ...)
 {
-    if (!xa)
-        return code;
-    xa->errcode = code;
-    xa->err_seq++;
-    char old[XA_ERRMSG_LEN], what[XA_ERRMSG_LEN];
-    memcpy(old, xa->errmsg, sizeof(old));
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    int ret = rewrite_error(xa, code, false, fmt, ap);
     va_end(ap);
-    snprintf(xa->errmsg, sizeof(xa->errmsg), "%s%s", old, what);
-    return code;
+    return ret;
 }
 
 void xa__clear_error(struct xa_instance *xa)
