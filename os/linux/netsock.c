@@ -16,13 +16,12 @@
 
 #include <bpf/btf.h>
 
+#include "os/linux/fileread.h"
 #include "os/linux/lxpriv.h"
 #include "os/linux/netlog.h"
 #include "os/linux/netread.h"
 
-#define LX_NET_FDS_MAX (1u << 20)
 #define PF_KTHREAD 0x00200000u
-#define CHUNK 512u /* fd pointers read at once */
 
 struct lx_net_offsets {
     struct lx_sock_layout sk;
@@ -34,7 +33,8 @@ struct lx_net_offsets {
     bool raw_nulls;
     uint64_t net_unix_buckets, net_packet_sklist;
     /* fd tables */
-    uint64_t task_files, files_fdt, fdt_max_fds, fdt_fd, file_f_op, file_private, socket_sk;
+    uint64_t task_files, files_fdt, file_f_op, file_private, socket_sk;
+    struct lx_file_layout fdt; /* only its fdtable offsets: walked by fileread.c */
     char missing[XA_ERRMSG_LEN];
 };
 
@@ -117,8 +117,10 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         {&o->net_packet_sklist, "net", {"packet.sklist"}, true},
         {&o->task_files, "task_struct", {"files"}, false},
         {&o->files_fdt, "files_struct", {"fdt"}, false},
-        {&o->fdt_max_fds, "fdtable", {"max_fds"}, false},
-        {&o->fdt_fd, "fdtable", {"fd"}, false},
+        {&o->fdt.fdt_max_fds, "fdtable", {"max_fds"}, false},
+        {&o->fdt.fdt_fd, "fdtable", {"fd"}, false},
+        {&o->fdt.fdt_open_fds, "fdtable", {"open_fds"}, false},
+        {&o->fdt.fdt_close_on_exec, "fdtable", {"close_on_exec"}, false},
         {&o->file_f_op, "file", {"f_op"}, false},
         {&o->file_private, "file", {"private_data"}, false},
         {&o->socket_sk, "socket", {"sk"}, false},
@@ -367,46 +369,39 @@ static int scan_fds(struct xa_net_iter *it, uint64_t task, int32_t pid, uint64_t
 {
     const struct lx_net_offsets *o = it->o;
     struct xa_instance *xa = it->xa;
-    uint64_t files, fdt, fd_array, max_fds;
+    uint64_t files, fdt;
     if (lx_u64(xa, task + o->task_files, &files) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: task unreadable", (int)pid);
     if (files == 0)
         return 0; /* exiting */
-    if (!lx_kernel_ptr(files) || lx_u64(xa, files + o->files_fdt, &fdt) < 0 ||
-        !lx_kernel_ptr(fdt) || u32_at(xa, fdt + o->fdt_max_fds, &max_fds) < 0 ||
-        lx_u64(xa, fdt + o->fdt_fd, &fd_array) < 0 || !lx_kernel_ptr(fd_array))
+    if (!lx_kernel_ptr(files) || lx_u64(xa, files + o->files_fdt, &fdt) < 0)
         return xa__set_error(xa, XA_EBADDATA, "process %d: bad fd table (files 0x%llx)",
                              (int)pid, (unsigned long long)files);
-    if (max_fds > LX_NET_FDS_MAX)
-        return xa__set_error(xa, XA_EBADDATA, "process %d: %llu fds (most %u)", (int)pid,
-                             (unsigned long long)max_fds, LX_NET_FDS_MAX);
-    uint64_t filep[CHUNK];
-    for (uint64_t i = 0; i < max_fds; i += CHUNK) {
-        uint64_t n = max_fds - i < CHUNK ? max_fds - i : CHUNK;
-        if (lx_read(xa, fd_array + i * 8, filep, n * 8) < 0)
-            return xa__set_error(xa, XA_EFAULT, "process %d: fd array 0x%llx unreadable",
-                                 (int)pid, (unsigned long long)fd_array);
-        for (uint64_t k = 0; k < n; k++) {
-            uint64_t file = filep[k], fop, sock, sk;
-            if (file == 0)
-                continue;
-            if (!lx_kernel_ptr(file) || lx_u64(xa, file + o->file_f_op, &fop) < 0)
-                return xa__set_error(xa, XA_EBADDATA, "process %d: fd %llu: bad file 0x%llx",
-                                     (int)pid, (unsigned long long)(i + k),
-                                     (unsigned long long)file);
-            if (fop != sock_fops)
-                continue;
-            if (lx_u64(xa, file + o->file_private, &sock) < 0 || !lx_kernel_ptr(sock) ||
-                lx_u64(xa, sock + o->socket_sk, &sk) < 0)
-                return xa__set_error(xa, XA_EBADDATA, "process %d: fd %llu: bad socket",
-                                     (int)pid, (unsigned long long)(i + k));
-            if (sk == 0)
-                continue; /* being released */
-            int rc = add_owner(it, sk, pid);
-            if (rc < 0)
-                return xa__set_error(xa, rc, "out of memory");
-        }
+    struct lx_fd_cursor cur;
+    int32_t fd;
+    uint64_t file, fop, sock, sk;
+    bool cloexec;
+    char why[LX_WHY_LEN];
+    int rc = lx_fdt_open(&o->fdt, read_kernel, xa, fdt, &cur, why);
+    while (rc == 0 &&
+           (rc = lx_fdt_next(&o->fdt, read_kernel, xa, &cur, &fd, &file, &cloexec, why)) == 1) {
+        rc = 0;
+        if (lx_u64(xa, file + o->file_f_op, &fop) < 0)
+            return xa__set_error(xa, XA_EBADDATA, "process %d: fd %d: bad file 0x%llx", (int)pid,
+                                 (int)fd, (unsigned long long)file);
+        if (fop != sock_fops)
+            continue;
+        if (lx_u64(xa, file + o->file_private, &sock) < 0 || !lx_kernel_ptr(sock) ||
+            lx_u64(xa, sock + o->socket_sk, &sk) < 0)
+            return xa__set_error(xa, XA_EBADDATA, "process %d: fd %d: bad socket", (int)pid,
+                                 (int)fd);
+        if (sk == 0)
+            continue; /* being released */
+        if ((rc = add_owner(it, sk, pid)) < 0)
+            return xa__set_error(xa, rc, "out of memory");
     }
+    if (rc < 0)
+        return xa__set_error(xa, rc, "process %d: %s", (int)pid, why);
     return 0;
 }
 
