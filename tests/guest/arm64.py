@@ -17,7 +17,6 @@ CLI:
 """
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
-from harness import CACHE, Cpio, Guest, HarnessError, log  # noqa: E402
+from harness import CACHE, Guest, HarnessError  # noqa: E402
 
 RAM_BASE = 0x40000000
 # _text without KASLR for VA_BITS=48 (MODULES_END: 0xffff8000_00000000 + 128 MiB).
@@ -71,24 +70,7 @@ def fetch_kernel():
 
 def fetch_busybox():
     """busybox from busybox-static:arm64, unpacked in the cache."""
-    dest = os.path.join(CACHE, "arm64", "busybox")
-    bb = os.path.join(dest, "bin", "busybox")
-    if os.path.isfile(bb):
-        return bb
-    tmp = dest + ".tmp-%d" % os.getpid()
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    r = subprocess.run(["apt-get", "download", "-q", "busybox-static:arm64"], cwd=tmp,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
-    if r.returncode != 0 or not debs:
-        raise HarnessError("apt-get download busybox-static:arm64 failed: %s" % r.stderr[-300:])
-    subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), os.path.join(tmp, "root")],
-                   check=True)
-    shutil.rmtree(dest, ignore_errors=True)
-    os.rename(os.path.join(tmp, "root"), dest)
-    shutil.rmtree(tmp, ignore_errors=True)
-    return bb
+    return harness.fetch_busybox_deb("arm64", os.path.join(CACHE, "arm64", "busybox"))
 
 
 def cross_compiler():
@@ -102,17 +84,7 @@ def cross_compiler():
 
 
 def build_workload():
-    src = os.path.join(HERE, "workload.c")
-    outdir = os.path.join(CACHE, "build")
-    os.makedirs(outdir, exist_ok=True)
-    with open(src, "rb") as f:
-        key = hashlib.sha256(f.read()).hexdigest()[:16]
-    out = os.path.join(outdir, "workload-arm64-%s" % key)
-    if not os.path.exists(out):
-        subprocess.run(cross_compiler() + ["-static", "-O2", "-Wall", "-o", out + ".tmp", src],
-                       check=True)
-        os.replace(out + ".tmp", out)
-    return out
+    return harness.build_workload(cross_compiler(), "arm64", " (run tests/guest/deps-arm64.sh)")
 
 
 def arm64_init(init):
@@ -127,51 +99,10 @@ def arm64_init(init):
 
 
 def build_initramfs(kernel):
-    moddir, kver = kernel["MODDIR"], kernel["KVER"]
-    workload = build_workload()
-    busybox = fetch_busybox()
-    mods = harness.resolve_modules(moddir, GUEST_MODULES)
     with open(os.path.join(HERE, "init.sh"), "rb") as f:
         init = arm64_init(f.read())
-    with open(os.path.join(HERE, "truth.sh"), "rb") as f:
-        truth_sh = f.read()
-    with open(workload, "rb") as f:
-        wl = f.read()
-    with open(busybox, "rb") as f:
-        bb = f.read()
-    h = hashlib.sha256()
-    for part in (init, truth_sh, wl, bb, kernel["PKG"].encode(), repr(mods).encode()):
-        h.update(hashlib.sha256(part).digest())
-    out = os.path.join(CACHE, "build", "initramfs-arm64-%s.cpio" % h.hexdigest()[:16])
-    if os.path.exists(out):
-        return out
-    tmp = out + ".tmp-%d" % os.getpid()
-    modlist, made = [], set()
-    with open(tmp, "wb") as f:
-        c = Cpio(f)
-        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys",
-                  "tmp", "root", "xa", "lib", "lib/modules", "lib/modules/" + kver):
-            c.dir(d)
-        c.file("init", init, 0o755)
-        c.file("bin/busybox", bb, 0o755)
-        c.symlink("bin/sh", "busybox")
-        c.file("xa/workload", wl, 0o755)
-        c.file("xa/truth.sh", truth_sh, 0o644)
-        for _name, rel in mods:
-            rel_ko = re.sub(r"\.(xz|gz|zst)$", "", rel)
-            parts = os.path.dirname(rel_ko).split("/")
-            for i in range(1, len(parts) + 1):
-                d = "lib/modules/%s/%s" % (kver, "/".join(parts[:i]))
-                if d not in made:
-                    made.add(d)
-                    c.dir(d)
-            c.file("lib/modules/%s/%s" % (kver, rel_ko),
-                   harness._read_module(os.path.join(moddir, rel)))
-            modlist.append(rel_ko)
-        c.file("xa/modules.list", ("\n".join(modlist) + "\n").encode())
-        c.trailer()
-    os.replace(tmp, out)
-    return out
+    return harness.build_initramfs(kernel, workload=build_workload(), busybox=fetch_busybox(),
+                                   init=init, modules=GUEST_MODULES)
 
 
 def parse_arm64_regs(text):
@@ -221,43 +152,23 @@ class Arm64Guest(Guest):
             args += ["-drive", "file=%s,format=raw,if=virtio,index=%d" % (d, i)]
         return args + self.extra_qemu_args
 
+    def fetch_kernel(self):
+        return fetch_kernel()
+
+    def build_initramfs(self, kernel):
+        return build_initramfs(kernel)
+
     def boot(self):
-        kernel = fetch_kernel()
-        self.kernel = kernel
-        initrd = build_initramfs(kernel)
-        os.makedirs(self.workdir, exist_ok=True)
-        os.makedirs(self.shmdir, exist_ok=True)
-        for p in (self.qmp_path, self.monitor_path, self.serial_path):
-            if os.path.exists(p):
-                os.unlink(p)
-        cmd = self.qemu_cmdline(kernel["VMLINUZ"], initrd)
-        with open(os.path.join(self.workdir, "qemu-cmdline.txt"), "w") as f:
-            f.write(" ".join(cmd) + "\n")
-        self._qemu_log = open(os.path.join(self.workdir, "qemu.log"), "wb")
-        t0 = time.time()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._qemu_log,
-                                     stderr=subprocess.STDOUT)
+        super().boot()
         try:
-            self._connect_serial()
-            self._qmp = harness.QMP(self.qmp_path)
-            self._wait_marker(b"XA-READY\n", self.boot_timeout)
-            with self._cv:
-                raw = bytes(self._buf)
-            end = raw.index(b"XA-READY\n")
-            self.truth_text = raw[:end].decode("utf-8", "replace")
-            self._consumed = end + len(b"XA-READY\n")
-            self.truth = harness.parse_truth(self.truth_text)
-            self._sync_shell(min(120, self.boot_timeout))
             self.truth_arm64()
-            self.truth["boot"] = {"name": self.name, "arch": "arm64", "mem_mb": self.mem_mb,
-                                  "smp": self.smp, "nproc": self.nproc,
-                                  "kernel_pkg": kernel["PKG"],
-                                  "boot_seconds": round(time.time() - t0, 1)}
-            log("arm64 guest %s ready after %.1fs (%d procs)" % (
-                self.name, time.time() - t0, len(self.truth["procs"])))
         except BaseException:
             self.shutdown()
             raise
+        # arm64 has no la57 to request: the boot facts say the arch instead
+        facts = self.truth["boot"]
+        facts.pop("la57_requested", None)
+        self.truth["boot"] = {"name": facts.pop("name"), "arch": "arm64", **facts}
         return self
 
     def truth_arm64(self):
@@ -294,51 +205,10 @@ class Arm64Guest(Guest):
         return truth
 
 
-def _sources_hash():
-    h = hashlib.sha256()
-    for s in SOURCES:
-        with open(os.path.join(HERE, s), "rb") as f:
-            h.update(s.encode() + b"\0" + hashlib.sha256(f.read()).digest())
-    return h.hexdigest()
-
-
 def make_dumps(out, mem_mb=512, force=False, nproc=100, smp=2):
     """As harness.make_dumps, for an arm64 guest (its own sources hash)."""
-    import fcntl
-    out = os.path.abspath(out)
-    stamp = os.path.join(out, "sources.sha256")
-
-    def up_to_date():
-        try:
-            with open(stamp) as f:
-                return f.read().strip() == _sources_hash() and \
-                    os.path.exists(os.path.join(out, "truth.json"))
-        except OSError:
-            return False
-
-    if not force and up_to_date():
-        log("%s is up to date" % out)
-        return out
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not force and up_to_date():
-            log("%s is up to date" % out)
-            return out
-        tmp = "%s.tmp-%d" % (out, os.getpid())
-        shutil.rmtree(tmp, ignore_errors=True)
-        with Arm64Guest("dump-arm64", mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
-            t = g.dump(tmp)
-        with open(os.path.join(tmp, "sources.sha256"), "w") as f:
-            f.write(_sources_hash() + "\n")
-        old = "%s.old-%d" % (out, os.getpid())
-        if os.path.exists(out):
-            os.rename(out, old)
-        os.rename(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    log("wrote %s: arm64, %d procs, %d modules, kaslr %s" % (
-        out, len(t["procs"]), len(t["modules"]), t.get("kaslr", {}).get("slide")))
-    return out
+    return harness.make_dumps(out, mem_mb=mem_mb, force=force, nproc=nproc, smp=smp,
+                              guest=Arm64Guest, sources=SOURCES)
 
 
 def main(argv=None):

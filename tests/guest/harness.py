@@ -215,7 +215,10 @@ def _find_busybox():
                        "(package busybox-static)")
 
 
-def build_workload():
+def build_workload(compiler=("gcc",), tag="", hint=""):
+    """workload.c as a static binary built by `compiler` (a command list);
+    tag names the build in the cache ("i386", "arm64"), hint says what to
+    install when the compiler fails."""
     src = os.path.join(HERE, "workload.c")
     outdir = os.path.join(CACHE, "build")
     os.makedirs(outdir, exist_ok=True)
@@ -223,23 +226,28 @@ def build_workload():
     # the cache without using each other's binary.
     with open(src, "rb") as f:
         key = hashlib.sha256(f.read()).hexdigest()[:16]
-    out = os.path.join(outdir, "workload-%s" % key)
+    out = os.path.join(outdir, "workload-%s%s" % (tag + "-" if tag else "", key))
     if not os.path.exists(out):
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", out + ".tmp", src],
-                       check=True)
+        r = subprocess.run(list(compiler) + ["-static", "-O2", "-Wall", "-o", out + ".tmp", src],
+                           stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise HarnessError("%s failed%s: %s" % (" ".join(compiler), hint, r.stderr.strip()))
         os.replace(out + ".tmp", out)
     return out
 
 
-def build_initramfs(kernel=None, workload=None, busybox=None):
-    """Build (cached) the uncompressed initramfs.  Returns its path."""
+def build_initramfs(kernel=None, workload=None, busybox=None, init=None, modules=None):
+    """Build (cached) the uncompressed initramfs.  Returns its path.  init:
+    the bytes of /init (default init.sh); modules: the modules to load
+    (default GUEST_MODULES)."""
     kernel = kernel or fetch_kernel()
     moddir, kver = kernel["MODDIR"], kernel["KVER"]
     workload = workload or build_workload()
     busybox = busybox or _find_busybox()
-    mods = resolve_modules(moddir, GUEST_MODULES)
-    with open(os.path.join(HERE, "init.sh"), "rb") as f:
-        init = f.read()
+    mods = resolve_modules(moddir, GUEST_MODULES if modules is None else modules)
+    if init is None:
+        with open(os.path.join(HERE, "init.sh"), "rb") as f:
+            init = f.read()
     with open(os.path.join(HERE, "truth.sh"), "rb") as f:
         truth_sh = f.read()
     with open(workload, "rb") as f:
@@ -906,23 +914,22 @@ I386_KERNELS = {"i386": "linux-image-686", "i386pae": "linux-image-686-pae"}
 I386_PAGE_OFFSET = 0xC0000000  # CONFIG_VMSPLIT_3G
 
 
-def fetch_busybox_i386():
-    """The static busybox of Debian's i386 busybox-static package (cached)."""
-    dest = os.path.join(CACHE, "busybox-i386")
+def fetch_busybox_deb(debarch, dest):
+    """The static busybox of Debian's busybox-static:<debarch> package,
+    unpacked (cached) in dest."""
     bb = os.path.join(dest, "bin", "busybox")
     if os.path.isfile(bb):
         return bb
     tmp = dest + ".tmp-%d" % os.getpid()
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    try:
-        subprocess.run(["apt-get", "download", "-q", "busybox-static:i386"], cwd=tmp, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except subprocess.CalledProcessError as e:
-        raise HarnessError("apt-get download busybox-static:i386 failed (dpkg "
-                           "--add-architecture i386 and apt-get update first): %s"
-                           % e.stderr.decode(errors="replace").strip())
+    r = subprocess.run(["apt-get", "download", "-q", "busybox-static:" + debarch], cwd=tmp,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+    if r.returncode != 0 or not debs:
+        raise HarnessError("apt-get download busybox-static:%s failed (dpkg --add-architecture "
+                           "%s and apt-get update first): %s"
+                           % (debarch, debarch, r.stderr.strip()[-300:]))
     subprocess.run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), os.path.join(tmp, "root")],
                    check=True)
     shutil.rmtree(dest, ignore_errors=True)
@@ -931,21 +938,13 @@ def fetch_busybox_i386():
     return bb
 
 
+def fetch_busybox_i386():
+    return fetch_busybox_deb("i386", os.path.join(CACHE, "busybox-i386"))
+
+
 def build_workload_i386():
     """workload.c as a static i386 binary (gcc -m32: gcc-multilib)."""
-    src = os.path.join(HERE, "workload.c")
-    outdir = os.path.join(CACHE, "build")
-    os.makedirs(outdir, exist_ok=True)
-    with open(src, "rb") as f:
-        key = hashlib.sha256(f.read()).hexdigest()[:16]
-    out = os.path.join(outdir, "workload-i386-%s" % key)
-    if not os.path.exists(out):
-        r = subprocess.run(["gcc", "-m32", "-static", "-O2", "-Wall", "-o", out + ".tmp", src],
-                           stderr=subprocess.PIPE, text=True)
-        if r.returncode != 0:
-            raise HarnessError("gcc -m32 failed (package gcc-multilib): %s" % r.stderr.strip())
-        os.replace(out + ".tmp", out)
-    return out
+    return build_workload(("gcc", "-m32"), "i386", " (package gcc-multilib)")
 
 
 class Guest32(Guest):
@@ -988,28 +987,31 @@ class Guest32(Guest):
 
 # ------------------------------------------------------------------- CLI ---
 
-def _sources_hash():
+def _sources_hash(sources=SOURCES):
     """What the dumps were made from: a set made by the same guest sources is
     reused, whatever the checkout's file times (CI clones afresh)."""
     h = hashlib.sha256()
-    for s in SOURCES:
+    for s in sources:
         with open(os.path.join(HERE, s), "rb") as f:
             h.update(s.encode() + b"\0" + hashlib.sha256(f.read()).digest())
     return h.hexdigest()
 
 
-def _up_to_date(out):
+def _up_to_date(out, sources=SOURCES):
     try:
         with open(os.path.join(out, "sources.sha256")) as f:
-            return f.read().strip() == _sources_hash()
+            return f.read().strip() == _sources_hash(sources)
     except OSError:
         return False
 
 
-def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2, arch=None):
+def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2, arch=None,
+               guest=None, sources=SOURCES):
+    """guest: a Guest subclass with an `arch` to boot instead (arm64.py's),
+    whose dumps are made from `sources`."""
     out = os.path.abspath(out)
     tj = os.path.join(out, "truth.json")
-    if not force and os.path.exists(tj) and _up_to_date(out):
+    if not force and os.path.exists(tj) and _up_to_date(out, sources):
         log("%s is up to date" % out)
         return out
     # Several test runs may share the cache: one makes the dumps while the
@@ -1019,20 +1021,22 @@ def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2, arch=
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not force and os.path.exists(tj) and _up_to_date(out):
+        if not force and os.path.exists(tj) and _up_to_date(out, sources):
             log("%s is up to date" % out)
             return out
         name = "dump-l5" if la57 else "dump-l4"
         tmp = "%s.tmp-%d" % (out, os.getpid())
         shutil.rmtree(tmp, ignore_errors=True)
         make = Guest
-        if arch:  # a 32-bit guest (Guest32)
+        if guest:
+            make, name = guest, "dump-" + guest.arch
+        elif arch:  # a 32-bit guest (Guest32)
             make = lambda *a, **kw: Guest32(*a, arch=arch, **kw)  # noqa: E731
             name = "dump-" + arch
         with make(name, la57=la57, mem_mb=mem_mb, nproc=nproc, smp=smp) as g:
             t = g.dump(tmp)
         with open(os.path.join(tmp, "sources.sha256"), "w") as f:
-            f.write(_sources_hash() + "\n")
+            f.write(_sources_hash(sources) + "\n")
         old = "%s.old-%d" % (out, os.getpid())
         if os.path.exists(out):
             os.rename(out, old)
