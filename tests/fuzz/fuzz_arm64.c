@@ -13,35 +13,12 @@
  */
 #include "fuzz_common.h"
 
+#include "arena.h"
+
 #include "arch/arm64.h"
 
-struct phys {
-    const uint8_t *mem;
-    size_t len;
-    bool wrap;
-    int reads;
-};
-
-static int read_phys(void *ctx, uint64_t pa, void *buf, size_t len)
-{
-    struct phys *p = ctx;
-    p->reads++;
-    if (p->wrap) {
-        size_t usable = p->len & ~(size_t)7;
-        if (usable < len)
-            return XA_ERANGE;
-        pa %= usable;
-        if (pa + len > usable)
-            return XA_ERANGE;
-    } else if (pa >= p->len || len > p->len - pa) {
-        return XA_ERANGE;
-    }
-    memcpy(buf, p->mem + pa, len);
-    return 0;
-}
-
 static void check_walk(const struct arm64_paging *pg, uint64_t va, int rc,
-                       const struct arm64_walk *w, const struct phys *p)
+                       const struct arm64_walk *w, const struct arena *p)
 {
     unsigned n = pg->va_bits ? pg->va_bits : 48;
     int levels = n >= 25 && n <= 52 ? 4 - arm64_start_level(n) : 0;
@@ -73,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         va[i] = fz_take(&r, 8);
 
     struct arm64_paging pg = {.va_bits = bits & 0x3f, .lpa2 = flags & 1}; /* may be out of range */
-    struct phys p = {r.p, r.left, (flags & 2) != 0, 0};
+    struct arena p = {.mem = r.p, .len = r.left, .wrap = (flags & 2) != 0, .miss = XA_ERANGE};
     ttbr0 = arm64_root_from_ttbr(&pg, ttbr0);
     if (!(flags & 4))
         ttbr1 = arm64_root_from_ttbr(&pg, ttbr1);
@@ -81,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 4; i++) {
         struct arm64_walk w;
         p.reads = 0;
-        int rc = arm64_translate(&pg, ttbr0, ttbr1, va[i], read_phys, &p, &w);
+        int rc = arm64_translate(&pg, ttbr0, ttbr1, va[i], arena_read, &p, &w);
         check_walk(&pg, va[i], rc, &w, &p);
         if (rc == 0 && arm64_va_is_upper(&pg, va[i]) != (va[i] >> 63))
             abort(); /* an upper-half VA has its top bit set */

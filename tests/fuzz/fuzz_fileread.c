@@ -19,6 +19,8 @@
  */
 #include "fuzz_common.h"
 
+#include "arena.h"
+
 #include "os/linux/fileread.h"
 #include "xenaccess.h"
 
@@ -26,20 +28,6 @@
 #define ARENA_MAX (64u << 10)
 #define HEADER 8
 #define FILES_MAX 32
-
-struct arena {
-    const uint8_t *p;
-    size_t len;
-};
-
-static int arena_read(void *ctx, uint64_t va, void *buf, size_t len)
-{
-    const struct arena *a = ctx;
-    if (va < BASE || va - BASE > a->len || len > a->len - (va - BASE))
-        return XA_EFAULT;
-    memcpy(buf, a->p + (va - BASE), len);
-    return 0;
-}
 
 static void fail(const char *what)
 {
@@ -66,9 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct fuzz_reader r = {data, size < HEADER ? size : HEADER};
     uint64_t fdt = fz_take(&r, 2), mount = fz_take(&r, 2), root = fz_take(&r, 2),
              root_mnt = fz_take(&r, 2);
-    struct arena a = {size > HEADER ? data + HEADER : data, size > HEADER ? size - HEADER : 0};
-    if (a.len > ARENA_MAX)
-        a.len = ARENA_MAX;
+    struct arena a = arena_of_input(data, size, HEADER, ARENA_MAX, BASE);
     const struct lx_dpath_layout d = {
         .d_parent = 0x18, .d_name_len = 0x24, .d_name_ptr = 0x28, .d_hash_pprev = 0x8,
         .mnt_root = 0, .mount_mnt = 0x20, .mount_parent = 0x10, .mount_mountpoint = 0x18,

@@ -19,6 +19,8 @@
  */
 #include "fuzz_common.h"
 
+#include "arena.h"
+
 #include "os/linux/netread.h"
 #include "xenaccess.h"
 
@@ -26,20 +28,6 @@
 #define ARENA_MAX (64u << 10)
 #define HEADER 8
 #define RECORDS_MAX 2048u /* records read per input: time, not coverage */
-
-struct arena {
-    const uint8_t *p;
-    size_t len;
-};
-
-static int arena_read(void *ctx, uint64_t va, void *buf, size_t len)
-{
-    const struct arena *a = ctx;
-    if (va < BASE || va - BASE > a->len || len > a->len - (va - BASE))
-        return XA_EFAULT;
-    memcpy(buf, a->p + (va - BASE), len);
-    return 0;
-}
 
 static void fail(const char *what)
 {
@@ -118,9 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned mode = (unsigned)fz_take(&r, 1) % 4;
     uint64_t where = BASE + fz_take(&r, 2), extra = fz_take(&r, 2), count = fz_take(&r, 2);
     unsigned stride = (unsigned)fz_take(&r, 1), kind = (unsigned)fz_take(&r, 1);
-    struct arena a = {size > HEADER ? data + HEADER : data, size > HEADER ? size - HEADER : 0};
-    if (a.len > ARENA_MAX)
-        a.len = ARENA_MAX;
+    struct arena a = arena_of_input(data, size, HEADER, ARENA_MAX, BASE);
     char why[LX_WHY_LEN] = "";
     calls = 0;
     int rc = 0;

@@ -12,32 +12,9 @@
  */
 #include "fuzz_common.h"
 
+#include "arena.h"
+
 #include "arch/x86.h"
-
-struct phys {
-    const uint8_t *mem;
-    size_t len;
-    bool wrap;
-    int reads;
-};
-
-static int read_phys(void *ctx, uint64_t pa, void *buf, size_t len)
-{
-    struct phys *p = ctx;
-    p->reads++;
-    if (p->wrap) {
-        size_t usable = p->len & ~(size_t)7;
-        if (usable < len)
-            return XA_ERANGE;
-        pa %= usable;
-        if (pa + len > usable)
-            return XA_ERANGE;
-    } else if (pa >= p->len || len > p->len - pa) {
-        return XA_ERANGE;
-    }
-    memcpy(buf, p->mem + pa, len);
-    return 0;
-}
 
 static int levels_of(enum xa_page_mode m)
 {
@@ -51,7 +28,7 @@ static int levels_of(enum xa_page_mode m)
 }
 
 static void check_walk(const struct x86_paging *pg, uint64_t va, int rc, const struct x86_walk *w,
-                       const struct phys *p)
+                       const struct arena *p)
 {
     int levels = levels_of(pg->mode);
     if (p->reads > levels || w->levels_read > levels)
@@ -90,12 +67,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .nxe = flags & 1,
         .pse = flags & 2,
     };
-    struct phys p = {r.p, r.left, (flags & 4) != 0, 0};
+    struct arena p = {.mem = r.p, .len = r.left, .wrap = (flags & 4) != 0, .miss = XA_ERANGE};
 
     for (int i = 0; i < 4; i++) {
         struct x86_walk w;
         p.reads = 0;
-        int rc = x86_translate(&pg, cr3, va[i], read_phys, &p, &w);
+        int rc = x86_translate(&pg, cr3, va[i], arena_read, &p, &w);
         check_walk(&pg, va[i], rc, &w, &p);
         /* The next address: in the same page table neighbourhood. */
         if (flags & 8)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "check.h"
 #include "os/linux/netread.h"
 #include "xenaccess.h"
@@ -21,32 +22,7 @@
 #define BASE 0xffff888000000000ULL
 #define ARENA (4u << 20)
 
-static uint8_t *arena;
-static uint64_t top = BASE + 64;
-
-static int mem_read(void *ctx, uint64_t va, void *buf, size_t len)
-{
-    (void)ctx;
-    if (va < BASE || va - BASE > ARENA || len > ARENA - (va - BASE))
-        return XA_EFAULT;
-    memcpy(buf, arena + (va - BASE), len);
-    return 0;
-}
-
-static uint64_t alloc(size_t n)
-{
-    uint64_t va = (top + 15) & ~15ULL;
-    top = va + n;
-    if (top - BASE > ARENA)
-        abort();
-    return va;
-}
-
-static void put(uint64_t va, const void *p, size_t n) { memcpy(arena + (va - BASE), p, n); }
-static void put64(uint64_t va, uint64_t v) { put(va, &v, 8); }
-static void put32(uint64_t va, uint32_t v) { put(va, &v, 4); }
-static void put16(uint64_t va, uint16_t v) { put(va, &v, 2); }
-static void put8(uint64_t va, uint8_t v) { put(va, &v, 1); }
+static struct arena A;
 
 /* ---- printk ring ------------------------------------------------------- */
 
@@ -72,15 +48,15 @@ struct ring {
 
 static void ring_init(struct ring *r)
 {
-    r->rb = alloc(0x80);
-    r->descs = alloc(24u << CBITS);
-    r->infos = alloc(0x58u << CBITS);
-    r->data = alloc(1u << SBITS);
-    put32(r->rb + PL.desc_ring + PL.count_bits, CBITS);
-    put64(r->rb + PL.desc_ring + PL.descs, r->descs);
-    put64(r->rb + PL.desc_ring + PL.infos, r->infos);
-    put32(r->rb + PL.text_ring + PL.size_bits, SBITS);
-    put64(r->rb + PL.text_ring + PL.data, r->data);
+    r->rb = arena_alloc(&A, 0x80);
+    r->descs = arena_alloc(&A, 24u << CBITS);
+    r->infos = arena_alloc(&A, 0x58u << CBITS);
+    r->data = arena_alloc(&A, 1u << SBITS);
+    arena_put32(&A, r->rb + PL.desc_ring + PL.count_bits, CBITS);
+    arena_put64(&A, r->rb + PL.desc_ring + PL.descs, r->descs);
+    arena_put64(&A, r->rb + PL.desc_ring + PL.infos, r->infos);
+    arena_put32(&A, r->rb + PL.text_ring + PL.size_bits, SBITS);
+    arena_put64(&A, r->rb + PL.text_ring + PL.data, r->data);
 }
 
 /* As the kernel's data_alloc: a block that would cross the ring's end goes
@@ -97,18 +73,18 @@ static void ring_write(struct ring *r, uint64_t seq, const char *text, unsigned 
     r->lpos = next;
     const uint64_t idx = seq & ((1u << CBITS) - 1), id = seq + ID_BASE;
     const uint64_t d = r->descs + idx * 24, i = r->infos + idx * 0x58;
-    put64(r->data + at, id);
-    put(r->data + at + 8, text, len);
-    put64(d, FINALIZED | id);
-    put64(d + 8, begin);
-    put64(d + 16, next);
-    put64(i + PL.seq, seq);
-    put64(i + PL.ts_nsec, 1000000ULL * seq + 7);
-    put16(i + PL.text_len, (uint16_t)len);
-    put8(i + PL.facility, seq == 9 ? 1 : 0);
-    put8(i + PL.level_byte, (uint8_t)(level << 5 | 0x3));
-    put32(i + PL.caller_id, 0x80000000u | (uint32_t)seq);
-    put64(r->rb + PL.desc_ring + PL.head_id, id);
+    arena_put64(&A, r->data + at, id);
+    arena_put(&A, r->data + at + 8, text, len);
+    arena_put64(&A, d, FINALIZED | id);
+    arena_put64(&A, d + 8, begin);
+    arena_put64(&A, d + 16, next);
+    arena_put64(&A, i + PL.seq, seq);
+    arena_put64(&A, i + PL.ts_nsec, 1000000ULL * seq + 7);
+    arena_put16(&A, i + PL.text_len, (uint16_t)len);
+    arena_put8(&A, i + PL.facility, seq == 9 ? 1 : 0);
+    arena_put8(&A, i + PL.level_byte, (uint8_t)(level << 5 | 0x3));
+    arena_put32(&A, i + PL.caller_id, 0x80000000u | (uint32_t)seq);
+    arena_put64(&A, r->rb + PL.desc_ring + PL.head_id, id);
 }
 
 static void test_ring(void)
@@ -121,16 +97,16 @@ static void test_ring(void)
         ring_write(&r, s, text, (unsigned)(s % 8));
     }
     CHECK(r.wrapped >= 1, "the data ring wrapped");
-    put64(r.rb + PL.desc_ring + PL.tail_id, 4 + ID_BASE);
-    put64(r.descs + (6 & 7) * 24, REUSABLE | (6 + ID_BASE)); /* seq 6: overwritten */
+    arena_put64(&A, r.rb + PL.desc_ring + PL.tail_id, 4 + ID_BASE);
+    arena_put64(&A, r.descs + (6 & 7) * 24, REUSABLE | (6 + ID_BASE)); /* seq 6: overwritten */
 
     struct lx_prb rb;
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), 0);
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), 0);
     CHECK_EQ(rb.first_seq, 4);
     CHECK_EQ(rb.end_seq, 12);
     static struct xa_kmsg m;
     for (uint64_t s = 4; s < 12; s++) {
-        int rc = lx_prb_record(&PL, mem_read, NULL, &rb, s, &m, why);
+        int rc = lx_prb_record(&PL, arena_read, &A, &rb, s, &m, why);
         if (s == 6) {
             CHECK_EQ(rc, 0);
             continue;
@@ -146,46 +122,45 @@ static void test_ring(void)
         CHECK_EQ(m.flags, 0);
     }
     /* a seq whose slot now holds another record */
-    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 3, &m, why), 0);
+    CHECK_EQ(lx_prb_record(&PL, arena_read, &A, &rb, 3, &m, why), 0);
 
     /* hostile records: positions outside the ring, a block of another
      * descriptor, a text longer than its block */
     const uint64_t d5 = r.descs + 5 * 24, i7 = r.infos + 7 * 0x58, d8 = r.descs + 0 * 24;
-    uint64_t saved;
-    memcpy(&saved, arena + (d5 + 16 - BASE), 8);
-    put64(d5 + 16, saved + (1u << SBITS) * 5);
-    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 5, &m, why), 0);
-    put64(d5 + 16, saved);
-    put64(d8, FINALIZED | (8 + ID_BASE + 8)); /* the block still says 808 */
-    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 8, &m, why), 0);
-    put64(d8, FINALIZED | (8 + ID_BASE));
-    put16(i7 + PL.text_len, 4000);
-    CHECK_EQ(lx_prb_record(&PL, mem_read, NULL, &rb, 7, &m, why), 1);
+    uint64_t saved = arena_get64(&A, d5 + 16);
+    arena_put64(&A, d5 + 16, saved + (1u << SBITS) * 5);
+    CHECK_EQ(lx_prb_record(&PL, arena_read, &A, &rb, 5, &m, why), 0);
+    arena_put64(&A, d5 + 16, saved);
+    arena_put64(&A, d8, FINALIZED | (8 + ID_BASE + 8)); /* the block still says 808 */
+    CHECK_EQ(lx_prb_record(&PL, arena_read, &A, &rb, 8, &m, why), 0);
+    arena_put64(&A, d8, FINALIZED | (8 + ID_BASE));
+    arena_put16(&A, i7 + PL.text_len, 4000);
+    CHECK_EQ(lx_prb_record(&PL, arena_read, &A, &rb, 7, &m, why), 1);
     CHECK(m.flags & XA_KMSG_TRUNCATED);
     CHECK(m.text_len <= 24 - 8 && strncmp(m.text, "record number 07", m.text_len) == 0);
 
     /* hostile headers */
-    put32(r.rb + PL.desc_ring + PL.count_bits, 40);
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
-    put32(r.rb + PL.desc_ring + PL.count_bits, 0);
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
-    put32(r.rb + PL.desc_ring + PL.count_bits, CBITS);
-    put32(r.rb + PL.text_ring + PL.size_bits, 63);
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
-    put32(r.rb + PL.text_ring + PL.size_bits, SBITS);
-    put64(r.rb + PL.desc_ring + PL.tail_id, 11 + ID_BASE); /* the tail after the head */
-    put64(r.rb + PL.desc_ring + PL.head_id, 4 + ID_BASE);
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    arena_put32(&A, r.rb + PL.desc_ring + PL.count_bits, 40);
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
+    arena_put32(&A, r.rb + PL.desc_ring + PL.count_bits, 0);
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
+    arena_put32(&A, r.rb + PL.desc_ring + PL.count_bits, CBITS);
+    arena_put32(&A, r.rb + PL.text_ring + PL.size_bits, 63);
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
+    arena_put32(&A, r.rb + PL.text_ring + PL.size_bits, SBITS);
+    arena_put64(&A, r.rb + PL.desc_ring + PL.tail_id, 11 + ID_BASE); /* the tail after the head */
+    arena_put64(&A, r.rb + PL.desc_ring + PL.head_id, 4 + ID_BASE);
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
     CHECK(strstr(why, "disagree") != NULL, why);
-    put64(r.rb + PL.desc_ring + PL.tail_id, 4 + ID_BASE);
-    put64(r.rb + PL.desc_ring + PL.head_id, 11 + ID_BASE);
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), 0);
-    put64(r.infos + 3 * 0x58, 1ULL << 40); /* seqs further apart than the ring holds */
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
-    put64(r.rb + PL.desc_ring + PL.infos, BASE + ARENA + 4096); /* outside memory */
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EFAULT);
-    put64(r.rb + PL.desc_ring + PL.infos, 0x1000); /* a user address */
-    CHECK_EQ(lx_prb_open(&PL, mem_read, NULL, r.rb, &rb, why), XA_EBADDATA);
+    arena_put64(&A, r.rb + PL.desc_ring + PL.tail_id, 4 + ID_BASE);
+    arena_put64(&A, r.rb + PL.desc_ring + PL.head_id, 11 + ID_BASE);
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), 0);
+    arena_put64(&A, r.infos + 3 * 0x58, 1ULL << 40); /* seqs further apart than the ring holds */
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
+    arena_put64(&A, r.rb + PL.desc_ring + PL.infos, BASE + ARENA + 4096); /* outside memory */
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EFAULT);
+    arena_put64(&A, r.rb + PL.desc_ring + PL.infos, 0x1000); /* a user address */
+    CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
@@ -219,14 +194,14 @@ static int collect(void *arg, uint64_t sk)
 /* A chain head followed by @n socks linked in order; returns the head. */
 static uint64_t chain(uint64_t *socks, int n, bool nulls)
 {
-    uint64_t head = alloc(8), link = head;
+    uint64_t head = arena_alloc(&A, 8), link = head;
     for (int i = 0; i < n; i++) {
-        socks[i] = alloc(0x100);
-        put64(link, socks[i] + NODE);      /* *pprev = node */
-        put64(socks[i] + NODE + 8, link);  /* node.pprev */
+        socks[i] = arena_alloc(&A, 0x100);
+        arena_put64(&A, link, socks[i] + NODE);      /* *pprev = node */
+        arena_put64(&A, socks[i] + NODE + 8, link);  /* node.pprev */
         link = socks[i] + NODE;
     }
-    put64(link, nulls ? 0x2b : 0); /* a nulls end is odd */
+    arena_put64(&A, link, nulls ? 0x2b : 0); /* a nulls end is odd */
     return head;
 }
 
@@ -236,69 +211,69 @@ static void test_chains(void)
     uint64_t socks[3];
     struct seen s = {0};
     uint64_t head = chain(socks, 3, true);
-    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, true, NODE, collect, &s, why), 0);
+    CHECK_EQ(lx_sock_chain(arena_read, &A, head, true, NODE, collect, &s, why), 0);
     CHECK(s.n == 3 && s.sk[0] == socks[0] && s.sk[2] == socks[2]);
 
     /* a cycle: the last node leads back to the first */
-    put64(socks[2] + NODE, socks[0] + NODE);
+    arena_put64(&A, socks[2] + NODE, socks[0] + NODE);
     s.n = 0;
-    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, true, NODE, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(lx_sock_chain(arena_read, &A, head, true, NODE, collect, &s, why), XA_ELIMIT);
     CHECK_EQ(s.n, 3); /* each socket once, then the error */
     /* ... even when the first node's back link is forged to match */
-    put64(socks[0] + NODE + 8, socks[2] + NODE);
-    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, true, NODE, collect, &s, why), XA_ELIMIT);
+    arena_put64(&A, socks[0] + NODE + 8, socks[2] + NODE);
+    CHECK_EQ(lx_sock_chain(arena_read, &A, head, true, NODE, collect, &s, why), XA_ELIMIT);
 
     /* a bad link */
     head = chain(socks, 2, false);
-    put64(socks[1] + NODE, 0x7fff00001000ULL);
-    CHECK_EQ(lx_sock_chain(mem_read, NULL, head, false, NODE, collect, &s, why), XA_EBADDATA);
+    arena_put64(&A, socks[1] + NODE, 0x7fff00001000ULL);
+    CHECK_EQ(lx_sock_chain(arena_read, &A, head, false, NODE, collect, &s, why), XA_EBADDATA);
 
     /* a consistent chain longer than the cap */
     const unsigned n = LX_SK_CHAIN_MAX + 2;
-    uint64_t base = alloc((size_t)n * 16 + 16), link = base;
+    uint64_t base = arena_alloc(&A, (size_t)n * 16 + 16), link = base;
     for (unsigned i = 0; i < n; i++) {
         uint64_t node = base + 16 + (uint64_t)i * 16;
-        put64(link, node);
-        put64(node + 8, link);
+        arena_put64(&A, link, node);
+        arena_put64(&A, node + 8, link);
         link = node;
     }
-    put64(link, 0);
+    arena_put64(&A, link, 0);
     s.n = 0;
-    CHECK_EQ(lx_sock_chain(mem_read, NULL, base, false, 0, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(lx_sock_chain(arena_read, &A, base, false, 0, collect, &s, why), XA_ELIMIT);
     CHECK_EQ(s.n, LX_SK_CHAIN_MAX);
 
     /* tables: none, too many or unreadable buckets */
-    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE, 0, 8, 0, true, NODE, collect, &s, why),
+    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE, 0, 8, 0, true, NODE, collect, &s, why),
              XA_EBADDATA);
-    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE, 1ULL << 40, 8, 0, true, NODE, collect, &s,
+    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE, 1ULL << 40, 8, 0, true, NODE, collect, &s,
                              why),
              XA_EBADDATA);
-    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE, 16, 4, 0, true, NODE, collect, &s, why),
+    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE, 16, 4, 0, true, NODE, collect, &s, why),
              XA_EBADDATA);
-    CHECK_EQ(lx_sock_buckets(mem_read, NULL, BASE + ARENA - 64, 1024, 8, 0, true, NODE, collect,
+    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE + ARENA - 64, 1024, 8, 0, true, NODE, collect,
                              &s, why),
              XA_EFAULT);
     /* a table of nulls heads: empty ones skipped, chains walked */
-    uint64_t table = alloc(8 * 600);
+    uint64_t table = arena_alloc(&A, 8 * 600);
     for (int i = 0; i < 600; i++)
-        put64(table + 8 * (uint64_t)i, 1 | ((uint64_t)i << 1));
+        arena_put64(&A, table + 8 * (uint64_t)i, 1 | ((uint64_t)i << 1));
     uint64_t one[3];
     uint64_t h = chain(one, 2, true);
-    put64(table + 8 * 517, one[0] + NODE);
-    put64(one[0] + NODE + 8, table + 8 * 517);
+    arena_put64(&A, table + 8 * 517, one[0] + NODE);
+    arena_put64(&A, one[0] + NODE + 8, table + 8 * 517);
     (void)h;
     s.n = 0;
-    CHECK_EQ(lx_sock_buckets(mem_read, NULL, table, 600, 8, 0, true, NODE, collect, &s, why), 0);
+    CHECK_EQ(lx_sock_buckets(arena_read, &A, table, 600, 8, 0, true, NODE, collect, &s, why), 0);
     CHECK(s.n == 2 && s.sk[0] == one[0] && s.sk[1] == one[1]);
 }
 
 static uint64_t sock(uint16_t family, uint8_t state, uint16_t type, uint16_t proto)
 {
-    uint64_t sk = alloc(0x100);
-    put16(sk + SL.family, family);
-    put8(sk + SL.state, state);
-    put16(sk + SL.sk_type, type);
-    put16(sk + SL.sk_protocol, proto);
+    uint64_t sk = arena_alloc(&A, 0x100);
+    arena_put16(&A, sk + SL.family, family);
+    arena_put8(&A, sk + SL.state, state);
+    arena_put16(&A, sk + SL.sk_type, type);
+    arena_put16(&A, sk + SL.sk_protocol, proto);
     return sk;
 }
 
@@ -307,18 +282,18 @@ static void test_decode(void)
     char why[LX_WHY_LEN];
     struct xa_socket out;
     /* tcp6 established, [::1]:7003 -> [::1]:40000, owned by inode 4242 */
-    uint64_t sk = sock(10, 1, 1, 6), sa = alloc(0x100);
+    uint64_t sk = sock(10, 1, 1, 6), sa = arena_alloc(&A, 0x100);
     uint8_t lo6[16] = {0};
     lo6[15] = 1;
-    put(sk + SL.v6_rcv_saddr, lo6, 16);
-    put(sk + SL.v6_daddr, lo6, 16);
-    put16(sk + SL.num, 7003);
-    put16(sk + SL.dport, htons(40000));
-    put64(sk + SL.sk_socket, sa);
-    put64(sa + SL.socket_alloc_inode + SL.inode_ino, 4242);
-    put32(sk + SL.rcv_nxt, 110);
-    put32(sk + SL.copied_seq, 100);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "tcp", &out, why), 0);
+    arena_put(&A, sk + SL.v6_rcv_saddr, lo6, 16);
+    arena_put(&A, sk + SL.v6_daddr, lo6, 16);
+    arena_put16(&A, sk + SL.num, 7003);
+    arena_put16(&A, sk + SL.dport, htons(40000));
+    arena_put64(&A, sk + SL.sk_socket, sa);
+    arena_put64(&A, sa + SL.socket_alloc_inode + SL.inode_ino, 4242);
+    arena_put32(&A, sk + SL.rcv_nxt, 110);
+    arena_put32(&A, sk + SL.copied_seq, 100);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, "tcp", &out, why), 0);
     CHECK(strcmp(out.proto, "tcp6") == 0 && strcmp(out.state_name, "ESTABLISHED") == 0);
     CHECK(strcmp(out.local, "[::1]:7003") == 0, out.local);
     CHECK(strcmp(out.remote, "[::1]:40000") == 0, out.remote);
@@ -326,47 +301,45 @@ static void test_decode(void)
     CHECK_EQ(out.rx_queue, 10);
     /* TIME_WAIT: only sock_common; a garbage sk_socket is not followed */
     sk = sock(2, 6, 0, 0);
-    put64(sk + SL.sk_socket, 0xdead);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "tcp", &out, why), 0);
+    arena_put64(&A, sk + SL.sk_socket, 0xdead);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, "tcp", &out, why), 0);
     CHECK(strcmp(out.state_name, "TIME_WAIT") == 0 && out.inode == 0);
     /* a bad struct socket pointer in a full sock */
     sk = sock(2, 1, 1, 6);
-    put64(sk + SL.sk_socket, 0x1000);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "tcp", &out, why), XA_EBADDATA);
+    arena_put64(&A, sk + SL.sk_socket, 0x1000);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, "tcp", &out, why), XA_EBADDATA);
     /* UNIX: a path (its NUL counted), an abstract name with NULs, too long */
     sk = sock(1, 10, 1, 0);
-    uint64_t ua = alloc(0x100);
-    put64(sk + SL.unix_addr, ua);
-    put32(ua + SL.unix_addr_len, 2 + 7);
-    put(ua + SL.unix_addr_name + 2, "/tmp/x", 7);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "unix", &out, why), 0);
+    uint64_t ua = arena_alloc(&A, 0x100);
+    arena_put64(&A, sk + SL.unix_addr, ua);
+    arena_put32(&A, ua + SL.unix_addr_len, 2 + 7);
+    arena_put(&A, ua + SL.unix_addr_name + 2, "/tmp/x", 7);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, "unix", &out, why), 0);
     CHECK(strcmp(out.local, "/tmp/x") == 0 && strcmp(out.state_name, "LISTEN") == 0, out.local);
-    put32(ua + SL.unix_addr_len, 2 + 6);
-    put(ua + SL.unix_addr_name + 2, "\0ab\0c\n", 6);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, NULL, &out, why), 0);
+    arena_put32(&A, ua + SL.unix_addr_len, 2 + 6);
+    arena_put(&A, ua + SL.unix_addr_name + 2, "\0ab\0c\n", 6);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, NULL, &out, why), 0);
     CHECK(strcmp(out.proto, "unix") == 0 && strcmp(out.local, "@ab@c\n") == 0, out.local);
-    put32(ua + SL.unix_addr_len, 2 + 200);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "unix", &out, why), XA_EBADDATA);
-    put32(ua + SL.unix_addr_len, (uint32_t)-5);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, "unix", &out, why), XA_EBADDATA);
+    arena_put32(&A, ua + SL.unix_addr_len, 2 + 200);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, "unix", &out, why), XA_EBADDATA);
+    arena_put32(&A, ua + SL.unix_addr_len, (uint32_t)-5);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, "unix", &out, why), XA_EBADDATA);
     /* a socket only an fd holds: its kind from family, type, protocol */
     sk = sock(2, 7, 2, 17);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, NULL, &out, why), 0);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, NULL, &out, why), 0);
     CHECK(strcmp(out.proto, "udp") == 0);
     sk = sock(16, 7, 3, 0);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, sk, NULL, &out, why), 0);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, sk, NULL, &out, why), 0);
     CHECK(strcmp(out.proto, "af16") == 0, out.proto);
-    CHECK_EQ(lx_sock_decode(&SL, mem_read, NULL, 0x1234, "tcp", &out, why), XA_EFAULT);
+    CHECK_EQ(lx_sock_decode(&SL, arena_read, &A, 0x1234, "tcp", &out, why), XA_EFAULT);
 }
 
 int main(void)
 {
-    arena = calloc(1, ARENA);
-    if (!arena)
-        return 2;
+    arena_init(&A, BASE, ARENA, 16);
     test_ring();
     test_chains();
     test_decode();
-    free(arena);
+    arena_free(&A);
     CHECK_DONE();
 }
