@@ -55,6 +55,45 @@ def run_tool(name, *args, check=True, timeout=120):
     return p
 
 
+class ToolStream:
+    """An xa-* tool that keeps printing JSON lines (--watch, --follow), read
+    as it goes: wait_for() the line you expect, then stop() it."""
+
+    def __init__(self, name, *args):
+        import queue
+        import threading
+        self.name = name
+        self.proc = subprocess.Popen([tool_path(name), *map(str, args)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines, self.errors = queue.Queue(), []
+        threading.Thread(target=lambda: [self.lines.put(l) for l in self.proc.stdout],
+                         daemon=True).start()
+        threading.Thread(target=lambda: self.errors.extend(self.proc.stderr), daemon=True).start()
+
+    def wait_for(self, pred, what, timeout=180):
+        """The first line (parsed) for which pred holds, within timeout seconds."""
+        import queue
+        import time
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, (f"{self.name} printed no {what} within {timeout} s: "
+                              f"{''.join(self.errors)}")
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            row = json.loads(line) if line.strip() else None
+            if row is not None and pred(row):
+                return row
+
+    def stop(self):
+        """SIGTERM (a watch or follow ends on it with status 0); its stderr."""
+        self.proc.terminate()
+        self.proc.wait(timeout=120)
+        return self.proc.returncode, "".join(self.errors)
+
+
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 

@@ -1,25 +1,7 @@
 """Every xa-* tool on a live QEMU guest (qemu: target), checked against what
 the guest itself says; xa-ps --watch sees a process start and exit."""
-import json
-import queue
-import subprocess
-import threading
-import time
-
-import pytest
-
 from harness import kernel_comm
-from xatest import json_lines, run_tool, tool_path
-
-
-@pytest.fixture(scope="module")
-def live():
-    from harness import Guest
-    g = Guest("tools-live", nproc=30, mem_mb=384)
-    try:
-        yield g, "qemu:" + g.monitor_path
-    finally:
-        g.shutdown()
+from xatest import ToolStream, json_lines, run_tool
 
 
 def guest_procs(g):
@@ -53,37 +35,19 @@ def test_ps_matches_guest(live):
 
 def test_watch_sees_start_and_exit(live):
     g, tgt = live
-    w = subprocess.Popen([tool_path("xa-ps"), tgt, "--watch", "0.5", "--count", "100000",
-                          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines, errors = queue.Queue(), []
-    threading.Thread(target=lambda: [lines.put(l) for l in w.stdout], daemon=True).start()
-    threading.Thread(target=lambda: errors.extend(w.stderr), daemon=True).start()
-
-    def wait_for(pred, what, timeout=180):
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, f"xa-ps --watch printed no {what} within {timeout} s"
-            try:
-                line = lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            e = json.loads(line) if line.strip() else {}
-            if pred(e):
-                return e
-
+    w = ToolStream("xa-ps", tgt, "--watch", "0.5", "--count", "100000", "--json")
     try:
         # the first list is out: the process below starts after it
-        wait_for(lambda e: "pid" in e and "event" not in e, "process list")
+        w.wait_for(lambda e: "pid" in e and "event" not in e, "process list")
         pid = int(g.run("sleep 1000 >/dev/null 2>&1 & echo $!").strip())
-        start = wait_for(lambda e: e.get("event") == "START" and e["pid"] == pid, f"START {pid}")
+        start = w.wait_for(lambda e: e.get("event") == "START" and e["pid"] == pid,
+                           f"START {pid}")
         g.run(f"kill {pid}")
-        end = wait_for(lambda e: e.get("event") == "EXIT" and e["pid"] == pid, f"EXIT {pid}")
+        end = w.wait_for(lambda e: e.get("event") == "EXIT" and e["pid"] == pid, f"EXIT {pid}")
         assert start["time"] <= end["time"]
     finally:
-        w.terminate()  # xa-ps ends its watch on SIGTERM with status 0
-        w.wait(timeout=120)
-    assert w.returncode == 0, "".join(errors)
+        rc, errors = w.stop()
+    assert rc == 0, errors
 
 
 def test_other_tools_live(live):
