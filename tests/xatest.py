@@ -46,10 +46,44 @@ def tool_path(name):
     return path
 
 
-def run_tool(name, *args, check=True, timeout=120):
-    """Run an xa-* tool; returns CompletedProcess with text output."""
+def libvirt_preload(lib):
+    """LD_PRELOAD for a program that loads the libvirt backend with an ASan
+    build of @lib, else None. The backend is a module, dlopen()ed after
+    start-up: ASan's xdr_* interceptors, resolved at start-up, would call
+    NULL in libvirt's RPC unless libtirpc is preloaded (after the ASan
+    runtime, which must come first)."""
+    import glob
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from xenaccess import _lib
+    if not _lib.needs_asan(lib):
+        return None
+    tirpc = sorted(glob.glob("/lib/x86_64-linux-gnu/libtirpc.so.*") +
+                   glob.glob("/usr/lib/*/libtirpc.so.*"))
+    return " ".join(p for p in (_lib.asan_runtime(lib), tirpc[0] if tirpc else None) if p)
+
+
+def on_libvirt(args):
+    """A tool's arguments name a libvirt: target."""
+    return any(str(a).startswith("libvirt:") for a in args)
+
+
+def tool_env(*args):
+    """The environment an xa-* tool runs in, given its arguments: a libvirt:
+    target gets libvirt_preload()."""
+    env = dict(os.environ)
+    preload = on_libvirt(args) and libvirt_preload(os.path.join(BUILD, "libxenaccess.so"))
+    if preload:
+        env["LD_PRELOAD"] = preload
+    return env
+
+
+def run_tool(name, *args, check=True, timeout=None):
+    """Run an xa-* tool; returns CompletedProcess with text output. Timeout:
+    120 s, 300 s on a libvirt: target (RPC through a private libvirtd)."""
+    if timeout is None:
+        timeout = 300 if on_libvirt(args) else 120
     p = subprocess.run([tool_path(name), *map(str, args)], capture_output=True, text=True,
-                       timeout=timeout)
+                       timeout=timeout, env=tool_env(*args))
     if check and p.returncode != 0:
         raise AssertionError(f"{name} {' '.join(map(str, args))} exited {p.returncode}: {p.stderr}")
     return p
@@ -64,7 +98,7 @@ class ToolStream:
         import threading
         self.name = name
         self.proc = subprocess.Popen([tool_path(name), *map(str, args)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+                                     stderr=subprocess.PIPE, text=True, env=tool_env(*args))
         self.lines, self.errors = queue.Queue(), []
         threading.Thread(target=lambda: [self.lines.put(l) for l in self.proc.stdout],
                          daemon=True).start()

@@ -4,7 +4,6 @@ tests/guest/harness.py), one with <source type='file'/>, one with memfd.
 What the tools see is compared with what the guest says about itself
 (/proc through ttyS1) and with what libvirt/QEMU say (virsh, HMP)."""
 
-import contextlib
 import json
 import os
 import shutil
@@ -17,45 +16,24 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 from lvcommon import build_dir, domain_xml, tool  # noqa: E402
-from xatest import json_lines, copy_for_anyone, skip_or_fail  # noqa: E402
+from xatest import (copy_for_anyone, json_lines, libvirt_preload, run_tool,  # noqa: E402
+                    skip_or_fail, tool_env)
 
 XA_ENOENT, XA_EACCES, XA_ENOTSUP, XA_EGONE = -2, -13, -95, -1007
 XML_FIX = "<memoryBacking><source type='file'/><access mode='shared'/></memoryBacking>"
 
 
 def helper_env(lib=None):
-    """Environment for lv_pause.py: our library, the ASan runtime if it needs one."""
-    from xenaccess import _lib
+    """Environment for lv_pause.py: our library, the ASan runtime if it needs one
+    (and libtirpc: xatest.libvirt_preload)."""
     lib = lib or os.path.join(build_dir(), "libxenaccess.so")
     env = dict(os.environ, XA_LIBRARY=lib, HOME="/tmp")
     env.setdefault("XA_BACKEND_DIR", os.path.join(build_dir(), "backends"))
-    if _lib.needs_asan(lib):
-        # libtirpc too: ASan's xdr_* interceptors resolve the real functions
-        # at start-up, and libvirt's RPC would call NULL if ctypes loaded
-        # libtirpc later.
-        env["LD_PRELOAD"] = " ".join(p for p in (_lib.asan_runtime(lib), _tirpc()) if p)
+    preload = libvirt_preload(lib)
+    if preload:
+        env["LD_PRELOAD"] = preload
         env["ASAN_OPTIONS"] = "detect_leaks=0"
     return env
-
-
-def tool_env():
-    """Environment for the tools. The libvirt backend is a module, dlopen()ed
-    after start-up: an ASan build must preload libtirpc (after the ASan
-    runtime), or ASan's xdr_* interceptors, resolved at start-up, call NULL
-    in libvirt's RPC."""
-    from xenaccess import _lib
-    lib = os.path.join(build_dir(), "libxenaccess.so")
-    env = dict(os.environ)
-    if _lib.needs_asan(lib):
-        env["LD_PRELOAD"] = " ".join(p for p in (_lib.asan_runtime(lib), _tirpc()) if p)
-    return env
-
-
-def _tirpc():
-    import glob
-    found = sorted(glob.glob("/lib/x86_64-linux-gnu/libtirpc.so.*") +
-                   glob.glob("/usr/lib/*/libtirpc.so.*"))
-    return found[0] if found else None
 
 
 def helper(*args, user=None, timeout=120):
@@ -94,15 +72,6 @@ def open_result(target, **kw):
             _, code, msg = line.split(" ", 2)
             return int(code), msg
     raise AssertionError("lv_pause.py --open printed no result: %s" % out)
-
-
-def run_tool(name, *args, timeout=300, check=True):
-    p = subprocess.run([tool(name)] + [str(a) for a in args], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE,
-                       text=True, timeout=timeout, env=tool_env())
-    if check:
-        assert p.returncode == 0, "%s %s: rc %d: %s" % (name, args, p.returncode, p.stderr)
-    return p
 
 
 # ------------------------------------------------------------ on a domain ---
@@ -164,39 +133,27 @@ def test_procview_matches_guest(domain):
             [(t["tid"], t["comm"]) for t in w["threads"]], key
 
 
-@contextlib.contextmanager
 def _live_checks():
-    """The qemu: live checks of tests/tools, run here on a libvirt: target,
-    with this module's run_tool (an ASan build preloads libtirpc: tool_env)
-    for their duration only: pytest runs the same modules' own tests too."""
+    """The qemu: live checks of tests/tools, run here on a libvirt: target
+    (xatest.run_tool preloads what such a target needs)."""
     sys.path.insert(0, os.path.join(HERE, "..", "tools"))
     import test_tools_live
     import test_tools_net_live
-    saved = [(m, m.run_tool) for m in (test_tools_live, test_tools_net_live)]
-    for m, _ in saved:
-        m.run_tool = run_tool
-    try:
-        yield test_tools_live, test_tools_net_live
-    finally:
-        for m, f in saved:
-            m.run_tool = f
+    return test_tools_live, test_tools_net_live
 
 
 def test_sockets_match_guest(domain):
     """xa-net on a libvirt: target against the guest's /proc/net at the same
     moment (issue 14: every target type)."""
-    with _live_checks() as (_, net_live):
-        net_live.test_net_matches_guest((domain, domain.target))
+    _live_checks()[1].test_net_matches_guest((domain, domain.target))
 
 
 def test_kernel_log_matches_guest(domain):
-    with _live_checks() as (_, net_live):
-        net_live.test_dmesg_matches_guest((domain, domain.target))
+    _live_checks()[1].test_dmesg_matches_guest((domain, domain.target))
 
 
 def test_files_and_mounts_match_guest(domain):
-    with _live_checks() as (tools_live, _):
-        tools_live.test_files_and_mounts_live((domain, domain.target))
+    _live_checks()[0].test_files_and_mounts_live((domain, domain.target))
 
 
 def test_conformance(domain):
@@ -204,7 +161,7 @@ def test_conformance(domain):
     sys.path.insert(0, os.path.join(HERE, "..", "conformance"))
     import conformance_facts as cf
     cf.run_libvirt(domain, os.path.join(build_dir(), "tests", "conformance", "conformance"),
-                   env=tool_env())
+                   env=tool_env(domain.target))
 
 
 def test_watch_sees_start_and_exit(domain):
@@ -212,7 +169,7 @@ def test_watch_sees_start_and_exit(domain):
     import threading
     p = subprocess.Popen([tool("xa-ps"), domain.target, "--watch", "0.5"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
-                         env=tool_env())
+                         env=tool_env(domain.target))
     lines = queue.Queue()
 
     def reader():
@@ -373,7 +330,7 @@ def test_domain_not_running(libvirtd, tmp_path):
 def test_no_libvirtd(tmp_path):
     uri = "qemu:///system?socket=%s/none-sock" % tmp_path
     p = subprocess.run([tool("xa-info"), "libvirt:x?uri=" + uri], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env())
+                       stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env("libvirt:"))
     if "not built" in p.stderr:
         skip_or_fail("this build has no libvirt backend")
     assert p.returncode == 1 and "is libvirtd running?" in p.stderr, p.stderr
@@ -383,7 +340,7 @@ def test_bad_specs():
     for spec, want in (("libvirt:", None), ("libvirt:?uri=test:///default", "no domain name"),
                        ("libvirt:x?uri=", "URI")):
         p = subprocess.run([tool("xa-info"), spec], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env())
+                           stderr=subprocess.PIPE, text=True, timeout=60, env=tool_env(spec))
         if "not built" in p.stderr:
             skip_or_fail("this build has no libvirt backend")
         assert p.returncode in (1, 2), (spec, p.stderr)
