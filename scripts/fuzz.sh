@@ -38,6 +38,7 @@ max_len() {
         checks) echo 768 ;;     # 64 patch records
         kallsyms) echo 131072 ;;
         discovery) echo 16384 ;; # header + one blob, tiled by the target
+        arm64_discovery) echo 16384 ;; # likewise
         *) echo 65536 ;;
     esac
 }

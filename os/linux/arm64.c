@@ -17,12 +17,17 @@
  *    image's BTF header; init_task and the module list head (after BTF):
  *    the image's "swapper/0" task and the list_head whose neighbours link
  *    back to it and are modules.
- * Every scan is bounded by the image size (at most ARM64_IMAGE_MAX).
+ * Every scan is bounded by the image size (at most ARM64_IMAGE_MAX) and
+ * charged to discovery's work budget (kallsyms.c, docs/limits.md), which
+ * the kallsyms search drew on first: one unit per byte read or examined,
+ * so an image that plants banners, tables or tasks costs a bounded amount
+ * and gets a clear error past it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/linux/kallsyms_tables.h"
 #include "os/linux/lxpriv.h"
 
 #define ARM64_IMAGE_MAX (256ull << 20) /* text + rodata bound (Debian 6.1: ~30 MiB) */
@@ -34,6 +39,9 @@
 #define RAM_BASE_STEP (1ull << 30)
 #define RAM_BASE_PROBES 64 /* bases 0, 1 GiB, ... 63 GiB */
 #define MODULES_BELOW (4ull << 30) /* modules sit within 4 GiB below the image */
+
+/* Most descriptors one translation reads (5 levels: 52-bit VAs with LPA2). */
+#define WALK_READS 5u
 
 struct image {
     uint64_t pa, size;   /* the image in guest-physical memory */
@@ -55,6 +63,23 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* The discovery budget with what discovery spent so far. */
+static struct ksym_work meter(struct xa_instance *xa, const struct linux_os *lx)
+{
+    return (struct ksym_work){.spent = lx->discovery_work,
+                              .limit = linux_discovery_budget(xa_memsize(xa))};
+}
+
+static int gave_up(struct xa_instance *xa, struct linux_os *lx, const struct ksym_work *w,
+                   const char *what)
+{
+    lx->discovery_work = w->spent;
+    return xa__set_error(xa, XA_ELIMIT,
+                         "arm64 discovery gave up looking for %s (work budget of %llu MiB "
+                         "spent; see docs/limits.md)",
+                         what, (unsigned long long)(w->limit >> 20));
+}
+
 bool linux_arm64_kernel(const struct linux_symtab *t)
 {
     uint64_t a;
@@ -69,7 +94,7 @@ bool linux_arm64_kernel(const struct linux_symtab *t)
  * the tables. That walk also gives _stext's physical address, so the image.
  */
 static bool find_swapper(struct xa_instance *xa, const struct linux_symtab *t, uint64_t tables_pa,
-                         struct image *img)
+                         struct image *img, struct ksym_work *w)
 {
     static const struct arm64_paging modes[] = {{.va_bits = 48}, {.va_bits = 39},
                                                 {.va_bits = 52, .lpa2 = true}};
@@ -91,8 +116,12 @@ static bool find_swapper(struct xa_instance *xa, const struct linux_symtab *t, u
             uint64_t cand = (tables_pa & XA_PAGE_MASK) + off, pa;
             uint8_t d[8];
             /* Cheap first: the first-level descriptor must be a table. */
+            if (!ksym_spend(w, 8))
+                goto out;
             if (xa__read_pa(xa, cand + idx * 8, d, 8) < 0 || (d[0] & 3) != 3)
                 continue;
+            if (!ksym_spend(w, 8 * WALK_READS))
+                goto out;
             if (xa__translate_arm64(xa, pg, 0, cand, stext, &pa) < 0 || pa > tables_pa ||
                 tables_pa - pa >= span || cand - pa >= span)
                 continue;
@@ -109,6 +138,7 @@ static bool find_swapper(struct xa_instance *xa, const struct linux_symtab *t, u
             return true;
         }
     }
+out:
     xa__clear_error(xa);
     return false;
 }
@@ -116,9 +146,11 @@ static bool find_swapper(struct xa_instance *xa, const struct linux_symtab *t, u
 /* Does the string at @pa look like the final banner: "... #<digit>"? 6.1
  * links a weak placeholder banner (init/version.c, "#" with no build
  * number) besides the real one (init/version-timestamp.c). */
+#define BANNER_READ 512u
+
 static bool numbered_banner(struct xa_instance *xa, uint64_t pa)
 {
-    char buf[512];
+    char buf[BANNER_READ];
     if (xa__read_pa(xa, pa, buf, sizeof(buf) - 1) < 0)
         return false;
     buf[sizeof(buf) - 1] = '\0';
@@ -127,8 +159,8 @@ static bool numbered_banner(struct xa_instance *xa, uint64_t pa)
 }
 
 /* linux_banner: the image's "Linux version " string (NUL before it) with a
- * build number, else the first one; 0 if none. */
-static uint64_t find_banner(struct xa_instance *xa, const struct image *img)
+ * build number, else the first one; 0 if none (or the budget ran out). */
+static uint64_t find_banner(struct xa_instance *xa, const struct image *img, struct ksym_work *w)
 {
     static const char s[] = "Linux version ";
     const size_t len = sizeof(s) - 1;
@@ -136,13 +168,15 @@ static uint64_t find_banner(struct xa_instance *xa, const struct image *img)
     uint8_t *page = malloc(XA_PAGE_SIZE);
     if (!page)
         return 0;
-    for (uint64_t off = 0; off < img->size; off += XA_PAGE_SIZE) {
+    for (uint64_t off = 0; off < img->size && ksym_spend(w, XA_PAGE_SIZE); off += XA_PAGE_SIZE) {
         if (xa__read_pa(xa, img->pa + off, page, XA_PAGE_SIZE) < 0)
             continue;
         for (size_t i = 1; i + len <= XA_PAGE_SIZE; i++) {
             if (page[i] != 'L' || page[i - 1] != 0 || memcmp(page + i, s, len) != 0)
                 continue;
             uint64_t pa = img->pa + off + i;
+            if (!ksym_spend(w, BANNER_READ))
+                break;
             if (numbered_banner(xa, pa)) {
                 free(page);
                 return pa;
@@ -157,11 +191,11 @@ static uint64_t find_banner(struct xa_instance *xa, const struct image *img)
 
 /* The BTF blob in the image: [*start, *end) physical. */
 static bool find_btf(struct xa_instance *xa, const struct image *img, uint64_t *start,
-                     uint64_t *end)
+                     uint64_t *end, struct ksym_work *w)
 {
     static const uint8_t magic[8] = {0x9f, 0xeb, 1, 0, 24, 0, 0, 0};
     const uint8_t *page;
-    for (uint64_t off = 0; off < img->size; off += XA_PAGE_SIZE) {
+    for (uint64_t off = 0; off < img->size && ksym_spend(w, XA_PAGE_SIZE); off += XA_PAGE_SIZE) {
         if (xa__page(xa, (img->pa + off) >> XA_PAGE_SHIFT, &page) < 0)
             continue;
         for (size_t i = 0; i + 24 <= XA_PAGE_SIZE; i += 4) {
@@ -206,16 +240,20 @@ static int symtab_extend(struct linux_symtab *t, const char *const *names, const
 int linux_arm64_discover(struct xa_instance *xa, struct linux_os *lx, uint64_t tables_pa)
 {
     struct image img = {0};
+    struct ksym_work w = meter(xa, lx);
     /* Probe the RAM base of a raw image (only one-range layouts from 0 move). */
     bool ok = false;
-    for (unsigned k = 0; k < RAM_BASE_PROBES && !ok; k++) {
+    for (unsigned k = 0; k < RAM_BASE_PROBES && !ok && !w.exhausted; k++) {
         uint64_t base = k * RAM_BASE_STEP;
         if (k > 0 && xa__set_ram_base(xa, base) < 0)
             break;
-        ok = find_swapper(xa, &lx->syms, tables_pa + base, &img);
+        ok = find_swapper(xa, &lx->syms, tables_pa + base, &img, &w);
     }
     if (!ok) {
         (void)xa__set_ram_base(xa, 0);
+        if (w.exhausted)
+            return gave_up(xa, lx, &w, "swapper_pg_dir");
+        lx->discovery_work = w.spent;
         return xa__set_error(xa, XA_EBADDATA,
                              "arm64 kallsyms found at 0x%llx, but no page above them translates "
                              "_stext (no swapper_pg_dir)",
@@ -236,13 +274,16 @@ int linux_arm64_discover(struct xa_instance *xa, struct linux_os *lx, uint64_t t
     size_t n = 0;
     names[n] = "_text", addrs[n++] = img.text_va;
     names[n] = "swapper_pg_dir", addrs[n++] = img.swapper_pa + voff;
-    uint64_t banner = find_banner(xa, &img), btf_start, btf_end;
+    uint64_t banner = find_banner(xa, &img, &w), btf_start, btf_end;
     if (banner)
         names[n] = "linux_banner", addrs[n++] = banner + voff;
-    if (find_btf(xa, &img, &btf_start, &btf_end)) {
+    if (find_btf(xa, &img, &btf_start, &btf_end, &w)) {
         names[n] = "__start_BTF", addrs[n++] = btf_start + voff;
         names[n] = "__stop_BTF", addrs[n++] = btf_end + voff;
     }
+    if (w.exhausted)
+        return gave_up(xa, lx, &w, "linux_banner and BTF");
+    lx->discovery_work = w.spent;
     int rc = symtab_extend(&lx->syms, names, addrs, n);
     if (rc < 0)
         return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
@@ -271,16 +312,19 @@ static bool image_page(struct xa_instance *xa, const struct image *img, uint64_t
 /* init_task: the image's task named "swapper/0" with pid 0 whose task list
  * links back to it. */
 static uint64_t find_init_task(struct xa_instance *xa, const struct linux_os *lx,
-                               const struct image *img, uint64_t voff, uint8_t *page)
+                               const struct image *img, uint64_t voff, uint8_t *page,
+                               struct ksym_work *w)
 {
     const struct linux_offsets *o = &lx->off;
     static const char comm[16] = "swapper/0";
-    for (uint64_t off = 0; off < img->size; off += XA_PAGE_SIZE) {
+    for (uint64_t off = 0; off < img->size && ksym_spend(w, XA_PAGE_SIZE); off += XA_PAGE_SIZE) {
         if (!image_page(xa, img, off, page))
             continue;
         for (size_t i = 0; i + 16 <= XA_PAGE_SIZE; i += 8) {
             if (page[i] != 's' || memcmp(page + i, comm, sizeof(comm)) != 0)
                 continue;
+            if (!ksym_spend(w, 3 * 8))
+                return 0;
             uint64_t task = img->pa + off + i + voff - o->task_comm, next, back;
             uint32_t pid;
             if (lx_u32(xa, task + o->task_pid, &pid) == 0 && pid == 0 &&
@@ -292,10 +336,12 @@ static uint64_t find_init_task(struct xa_instance *xa, const struct linux_os *lx
     return 0;
 }
 
+#define MODULE_NAME_READ 56u /* MODULE_NAME_LEN */
+
 /* Is @mod a plausible struct module (name printable, NUL-terminated)? */
 static bool module_at(struct xa_instance *xa, const struct linux_os *lx, uint64_t mod)
 {
-    char name[56];
+    char name[MODULE_NAME_READ];
     if (lx_read(xa, mod + lx->off.module_name, name, sizeof(name)) < 0 || !name[0])
         return false;
     for (size_t i = 0; i < sizeof(name); i++) {
@@ -310,17 +356,20 @@ static bool module_at(struct xa_instance *xa, const struct linux_os *lx, uint64_
 /* The module list head: an image list_head whose neighbours are modules
  * that link back to it. 0 when none is (no modules loaded, or not found). */
 static uint64_t find_modules(struct xa_instance *xa, const struct linux_os *lx,
-                             const struct image *img, uint64_t voff, uint8_t *page)
+                             const struct image *img, uint64_t voff, uint8_t *page,
+                             struct ksym_work *w)
 {
     uint64_t lo = img->text_va - MODULES_BELOW, hi = img->text_va;
     uint64_t lst = lx->off.module_list;
-    for (uint64_t off = 0; off < img->size; off += XA_PAGE_SIZE) {
+    for (uint64_t off = 0; off < img->size && ksym_spend(w, XA_PAGE_SIZE); off += XA_PAGE_SIZE) {
         if (!image_page(xa, img, off, page))
             continue;
         for (size_t i = 0; i + 16 <= XA_PAGE_SIZE; i += 8) {
             uint64_t next = le64(page + i), prev = le64(page + i + 8);
             if (next < lo || next >= hi || prev < lo || prev >= hi)
                 continue;
+            if (!ksym_spend(w, 2 * 8 + 2 * MODULE_NAME_READ))
+                return 0;
             uint64_t head = img->pa + off + i + voff, back1, back2;
             if (lx_u64(xa, next + 8, &back1) == 0 && back1 == head &&
                 lx_u64(xa, prev, &back2) == 0 && back2 == head &&
@@ -335,19 +384,23 @@ int linux_arm64_find_data(struct xa_instance *xa, struct linux_os *lx)
 {
     struct image img = {.pa = lx->phys_base, .size = lx->image_size, .text_va = lx->text_start};
     uint64_t voff = img.text_va - img.pa;
+    struct ksym_work w = meter(xa, lx);
     uint8_t *page = malloc(XA_PAGE_SIZE);
     if (!page)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     const char *names[2];
     uint64_t addrs[2];
     size_t n = 0;
-    uint64_t a = find_init_task(xa, lx, &img, voff, page);
+    uint64_t a = find_init_task(xa, lx, &img, voff, page, &w);
     if (a)
         names[n] = "init_task", addrs[n++] = a;
-    if ((a = find_modules(xa, lx, &img, voff, page)) != 0)
+    if ((a = find_modules(xa, lx, &img, voff, page, &w)) != 0)
         names[n] = "modules", addrs[n++] = a;
     free(page);
     xa__clear_error(xa); /* the scans' failed reads are not errors */
+    if (w.exhausted)
+        return gave_up(xa, lx, &w, "init_task and modules");
+    lx->discovery_work = w.spent;
     int rc = n ? symtab_extend(&lx->syms, names, addrs, n) : 0;
     if (rc < 0)
         return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
