@@ -8,10 +8,8 @@
  * VAs, 2 MiB blocks) just below _sinittext, so that the image scans run
  * over whatever the blob planted.
  *
- * Input: u8 flags, u16 copies, u32 stride, u32 first offset, u32 tables
- * offset, u32 _sinittext - _stext, then the blob. The blob is written
- * @copies times (at most 4096), @stride bytes apart (rounded up to 8 and to
- * the blob's length), from @first (modulo the image, 8-aligned).
+ * Input: u8 flags, the tiling (fuzz_tiled.h: u16 copies, u32 stride, u32
+ * first offset), u32 tables offset, u32 _sinittext - _stext, then the blob.
  *
  * The property is time, counted in work units (deterministic): discovery,
  * kallsyms' share included, must spend no more than the budget that
@@ -21,14 +19,12 @@
  * here, apart from its meter) already cost more than the budget. Beyond the
  * sanitizers, each step must answer 0 or a negative XA_E* with a message.
  */
-#include "fuzz_common.h"
+#include "fuzz_tiled.h"
 
 #include "os/linux/linux.h"
 #include "xenaccess.h"
 
-#define IMAGE_SIZE (8u << 20)
-#define MAX_COPIES 4096u
-#define MAX_BLOB (1u << 20)
+#define IMAGE_SIZE TILED_SIZE
 #define HEADER 19
 
 #define TEXT_VA 0xffff800008000000ull /* _text without KASLR (48-bit VAs) */
@@ -38,23 +34,18 @@
 #define SPAN_MAX (IMAGE_SIZE - IMAGE_PA - TEXT_HEAD - SPAN_MIN - (16u << 10)) /* room for the tables */
 #define SWAPPER_BELOW (8u << 10) /* swapper_pg_dir below _sinittext */
 
-/* docs/limits.md: the budget this target holds discovery to. */
-#define BUDGET_PER_BYTE 8u
-#define BUDGET_FIXED (64ull << 20)
 /* Work done between two looks at the meter: a page, or one banner read. */
 #define METER_SLACK (64ull << 10)
 
-static struct fz_memfile image;
+static struct tiled image;
 static uint8_t *img;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fz_memfile_open(&image, "xa-fuzz-arm64-discovery");
-    img = malloc(IMAGE_SIZE);
-    if (!img)
-        abort();
+    tiled_init(&image, "xa-fuzz-arm64-discovery");
+    img = image.img;
     return 0;
 }
 
@@ -114,27 +105,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         LLVMFuzzerInitialize(NULL, NULL);
     struct fuzz_reader r = {data, size < HEADER ? size : HEADER};
     uint8_t flags = (uint8_t)fz_take(&r, 1);
-    uint32_t copies = (uint32_t)fz_take(&r, 2);
-    uint64_t stride = fz_take(&r, 4);
-    uint64_t first = fz_take(&r, 4) % IMAGE_SIZE & ~7ull;
+    uint32_t copies = tiled_fill(&image, &r, data + (size < HEADER ? size : HEADER),
+                                 size > HEADER ? size - HEADER : 0);
     uint64_t tables_off = fz_take(&r, 4);
     uint64_t span = SPAN_MIN + fz_take(&r, 4) % SPAN_MAX;
-    const uint8_t *blob = data + (size < HEADER ? size : HEADER);
-    size_t blob_len = size > HEADER ? size - HEADER : 0;
-    if (blob_len > MAX_BLOB)
-        blob_len = MAX_BLOB;
-    if (copies > MAX_COPIES)
-        copies = MAX_COPIES;
-    stride = (stride + 7) & ~7ull;
-    if (stride < ((blob_len + 7) & ~(size_t)7))
-        stride = (blob_len + 7) & ~(size_t)7;
-
-    memset(img, 0, IMAGE_SIZE);
-    uint64_t at = first;
-    for (uint32_t i = 0; i < copies && blob_len && at + blob_len <= IMAGE_SIZE; i++) {
-        memcpy(img + at, blob, blob_len);
-        at += stride;
-    }
     /* The kallsyms tables lie between _stext and swapper_pg_dir. */
     uint64_t stext_pa = IMAGE_PA + TEXT_HEAD;
     uint64_t swapper = (stext_pa + span - SWAPPER_BELOW) & ~4095ull;
@@ -143,11 +117,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         build_swapper(swapper);
     else
         tables_pa = tables_off % IMAGE_SIZE;
-    fz_memfile_set(&image, img, IMAGE_SIZE);
 
-    struct xa_instance *xa = NULL;
-    if (xa_init(image.target, XA_INIT_NO_OS, &xa) < 0)
-        abort(); /* a raw image of 8 MiB always opens */
+    struct xa_instance *xa = tiled_open(&image);
     struct linux_os *lx = calloc(1, sizeof(*lx));
     if (!lx)
         abort();
@@ -164,7 +135,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int rc = linux_arm64_discover(xa, lx, tables_pa);
     check_rc(xa, rc);
-    uint64_t budget = BUDGET_PER_BYTE * (uint64_t)IMAGE_SIZE + BUDGET_FIXED;
+    uint64_t budget = tiled_budget();
     if (rc == 0) {
         size_t nr;
         uint64_t base = xa_mem_ranges(xa, &nr)[0].start;
@@ -183,15 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = linux_arm64_find_data(xa, lx);
         check_rc(xa, rc);
     }
-    if (lx->discovery_work > budget + METER_SLACK) {
-        fprintf(stderr, "arm64 discovery spent %llu work units, budget %llu (%u copies)\n",
-                (unsigned long long)lx->discovery_work, (unsigned long long)budget, copies);
-        abort();
-    }
-    if (getenv("XA_FUZZ_VERBOSE")) /* work of each input, for docs/limits.md */
-        fprintf(stderr, "arm64 discovery: rc %d, %llu work units (%.2f x RAM): %s\n", rc,
-                (unsigned long long)lx->discovery_work,
-                (double)lx->discovery_work / IMAGE_SIZE, rc < 0 ? xa_errmsg(xa) : "found");
+    tiled_check_work("arm64 discovery", xa, rc, lx->discovery_work, METER_SLACK, copies);
     symtab_free(&lx->syms);
     free(lx);
     xa_destroy(xa);
