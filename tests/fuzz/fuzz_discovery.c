@@ -45,6 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  size > HEADER ? size - HEADER : 0);
 
     struct xa_instance *xa = tiled_open(&image);
+    if (!xa)
+        return 0;
     struct linux_os *lx = calloc(1, sizeof(*lx));
     if (!lx)
         abort();

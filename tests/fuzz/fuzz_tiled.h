@@ -58,13 +58,21 @@ static inline uint32_t tiled_fill(struct tiled *t, struct fuzz_reader *r, const 
     return copies;
 }
 
-/* The image as it is now, opened as a raw file (XA_INIT_NO_OS). */
+/* The image as it is now, opened as a raw file (XA_INIT_NO_OS); NULL when
+ * the blob made it look like something else (a magic at offset 0: an ELF
+ * core, LiME, a kdump: the dump target's subject, not this one's). */
 static inline struct xa_instance *tiled_open(struct tiled *t)
 {
     struct xa_instance *xa = NULL;
     fz_memfile_set(&t->file, t->img, TILED_SIZE);
     if (xa_init(t->file.target, XA_INIT_NO_OS, &xa) < 0)
-        abort(); /* a raw image of 8 MiB always opens */
+        return NULL;
+    size_t nr;
+    const struct xa_mem_range *r = xa_mem_ranges(xa, &nr);
+    if (nr != 1 || r[0].start != 0 || r[0].size != TILED_SIZE) {
+        xa_destroy(xa);
+        return NULL;
+    }
     return xa;
 }
 
