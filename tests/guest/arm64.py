@@ -129,34 +129,23 @@ class Arm64Guest(Guest):
         kw.setdefault("la57", False)
         super().__init__(name, **kw)
 
+    # arm64's kernel and initramfs (module functions above)
+    fetch_kernel = staticmethod(fetch_kernel)
+    build_initramfs = staticmethod(build_initramfs)
+
     def qemu_cmdline(self, kernel, initrd):
-        append = "console=ttyAMA0 panic=-1 xa_nproc=%d" % self.nproc
-        machine = "virt"
-        args = ["qemu-system-aarch64", "-accel", "tcg", "-cpu", "max,pauth-impdef=on",
-                "-smp", str(self.smp), "-m", "%dM" % self.mem_mb, "-nodefaults",
-                "-display", "none", "-no-reboot",
-                "-kernel", kernel, "-initrd", initrd, "-append", append]
-        if self.shared_ram:
-            args += ["-object", "memory-backend-file,id=ram0,size=%dM,mem-path=%s,share=on"
-                     % (self.mem_mb, self.ram_path)]
-            machine += ",memory-backend=ram0"
-        args += ["-machine", machine,
-                 "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-                 "-qmp", "unix:%s,server=on,wait=off" % self.monitor_path,
-                 "-chardev", "file,id=ser0,path=%s" % self.serial_log,
-                 "-serial", "chardev:ser0",
-                 "-device", "virtio-serial-pci",
-                 "-chardev", "socket,id=ser1,path=%s,server=on,wait=on" % self.serial_path,
-                 "-device", "virtconsole,chardev=ser1"]
-        for i, d in enumerate(self.disks):
-            args += ["-drive", "file=%s,format=raw,if=virtio,index=%d" % (d, i)]
-        return args + self.extra_qemu_args
-
-    def fetch_kernel(self):
-        return fetch_kernel()
-
-    def build_initramfs(self, kernel):
-        return build_initramfs(kernel)
+        """The amd64 guest's, on virt: its PL011 UART is the console, and the
+        truth channel a virtio console instead of a second UART."""
+        args = super().qemu_cmdline(kernel, initrd)
+        args[0] = "qemu-system-aarch64"
+        args[args.index("-cpu") + 1] = "max,pauth-impdef=on"
+        i = args.index("-append") + 1
+        args[i] = args[i].replace("console=ttyS0", "console=ttyAMA0")
+        i = args.index("-machine") + 1
+        args[i] = "virt" + args[i][len("pc"):]
+        i = args.index("chardev:ser1")
+        args[i - 1:i + 1] = ["-device", "virtio-serial-pci", "-device", "virtconsole,chardev=ser1"]
+        return args
 
     def boot(self):
         super().boot()
