@@ -26,7 +26,7 @@ def live():
 
 
 def guest_truth(g):
-    return sections(g.run(". /xa/truth.sh; xa_truth_net", timeout=300))
+    return sections(g.run(". /xa/truth.sh; xa_truth_net; xa_truth_netns", timeout=300))
 
 
 def test_net_matches_guest(live):
