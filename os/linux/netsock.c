@@ -346,6 +346,7 @@ static void walk_tcp(struct xa_net_iter *it)
     /* 6.1+: a namespace may have an established hash of its own
      * (net.ipv4.tcp_child_ehash_entries); its listeners stay in the global
      * one (the namespace's hashinfo shares lhash2). */
+    struct lx_ptrset walked = {0}; /* each namespace's table once */
     for (size_t i = 0; o->net_tcp_hashinfo != LX_NO_OFFSET && i < it->nnets; i++) {
         uint64_t own;
         if (lx_u64(xa, it->nets[i].net + o->net_tcp_hashinfo, &own) < 0) {
@@ -354,12 +355,18 @@ static void walk_tcp(struct xa_net_iter *it)
         }
         if (own == hi || own == 0)
             continue;
+        int fresh = lx_ptrset_add(&walked, own);
+        if (fresh < 0)
+            defer(it, XA_ENOMEM, "tcp", "out of memory");
+        if (fresh <= 0)
+            continue;
         if (!lx_kernel_ptr(own) || lx_u64(xa, own + o->ih_ehash, &ehash) < 0 ||
             u32_at(xa, own + o->ih_ehash_mask, &mask) < 0)
             defer(it, XA_EBADDATA, "tcp", "a network namespace's tcp hashinfo is unreadable");
         else
             walk_buckets(it, "tcp established hash", ehash, mask + 1, 8, 0, true);
     }
+    lx_ptrset_free(&walked);
 }
 
 static void walk_udp(struct xa_net_iter *it)
@@ -377,6 +384,7 @@ static void walk_udp(struct xa_net_iter *it)
     }
     walk_buckets(it, "udp hash", hash, mask + 1, o->hslot_size, o->hslot_head, false);
     /* 6.2+: a namespace may have a table of its own (udp_child_hash_entries) */
+    struct lx_ptrset walked = {0}; /* each namespace's table once */
     for (size_t i = 0; o->net_udp_table != LX_NO_OFFSET && i < it->nnets; i++) {
         uint64_t own;
         if (lx_u64(it->xa, it->nets[i].net + o->net_udp_table, &own) < 0) {
@@ -385,12 +393,18 @@ static void walk_udp(struct xa_net_iter *it)
         }
         if (own == ut || own == 0)
             continue;
+        int fresh = lx_ptrset_add(&walked, own);
+        if (fresh < 0)
+            defer(it, XA_ENOMEM, "udp", "out of memory");
+        if (fresh <= 0)
+            continue;
         if (!lx_kernel_ptr(own) || lx_u64(it->xa, own + o->ut_hash, &hash) < 0 ||
             u32_at(it->xa, own + o->ut_mask, &mask) < 0)
             defer(it, XA_EBADDATA, "udp", "a network namespace's udp table is unreadable");
         else
             walk_buckets(it, "udp hash", hash, mask + 1, o->hslot_size, o->hslot_head, false);
     }
+    lx_ptrset_free(&walked);
 }
 
 static void walk_raw(struct xa_net_iter *it)

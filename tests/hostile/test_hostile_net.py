@@ -103,3 +103,18 @@ def test_ring_text_positions_wild(image):
     assert {key(a) for a in after} <= {key(b) for b in before}
     # the gaps are reported, never silent
     assert sum(a.get("dropped", 0) for a in after) == after[-1]["seq"] + 1 - len(after)
+
+
+def test_namespace_list_that_loops(image):
+    """net_namespace_list whose first namespace links to itself: the walk
+    ends at the repeat (exit 3, one line), and init_net's sockets all come."""
+    socks = sockets(image)
+    node = image.q("sym:init_net") + image.q("off:net.list")
+    with image.patched({image.q(f"pa:{node:#x}"): struct.pack("<Q", node)}):  # next = itself
+        r = run_bounded("xa-net", image.target, "--json")
+    assert r.returncode == 3, r.stderr
+    assert "network namespace list loops" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    lines = json_lines(r.stdout)
+    assert lines[-1].get("partial") is True
+    assert [s for s in lines if "proto" in s] == socks
