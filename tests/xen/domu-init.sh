@@ -83,7 +83,7 @@ T=/tmp/truth.txt
 # Files, mounts, sockets and the kernel log from a child: this shell's own
 # fds (redirected, with saved copies, while it runs a redirected command)
 # are then as they stay.
-( xa_truth_files 1 $FILES_PID; xa_truth_net ) > $T.views 2>&1 &
+( xa_truth_files 1 $FILES_PID; xa_truth_net; xa_truth_netns ) > $T.views 2>&1 &
 wait $!
 echo "XA-TRUTH-BEGIN"
 cat $T $T.views
