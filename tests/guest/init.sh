@@ -79,10 +79,14 @@ echo "<13>xa-init: a line from user space, escaped: tab	end" > /dev/kmsg
 # Sockets in a second network namespace (workload.c "netns"; truth.sh
 # xa_truth_netns).
 /xa/workload netns > /tmp/netns.out 2>&1 &
+NETNS_PID=$!
 i=0
 while ! grep -q XA-NETNS /tmp/netns.out; do
     i=$((i + 1))
-    if [ $i -gt 600 ]; then echo "XA-WARN: netns not ready"; break; fi
+    # a kernel without network namespaces: it died saying why
+    if [ $i -gt 600 ] || ! kill -0 $NETNS_PID 2>/dev/null; then
+        echo "XA-WARN: netns not ready"; break
+    fi
     sleep 0.1
 done
 cat /tmp/netns.out

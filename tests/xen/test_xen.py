@@ -130,8 +130,8 @@ def test_procview_matches_domu(bed, dom):
 
 
 def domu_views(bed, dom):
-    """The domU's own files, mountinfo, sockets and kernel log (truth.sh
-    xa_truth_files and xa_truth_net, printed by domu-init.sh):
+    """The domU's own files, mountinfo, sockets, network namespace and kernel
+    log (truth.sh xa_truth_files, xa_truth_net, xa_truth_netns; domu-init.sh):
     (harness.parse_files dict, net_truth.sections dict)."""
     truth(bed, dom)
     text = xenbed.domu_truth_text(blob(bed, "console-" + dom)["text"])
