@@ -470,16 +470,21 @@ struct xa_socket {
     uint32_t flags;      /**< enum xa_net_flags */
     uint32_t npids;      /**< processes holding it; the first XA_NET_PIDS_MAX in pids */
     int32_t pids[XA_NET_PIDS_MAX]; /**< ascending */
+    /** Its network namespace (sk->__sk_common.skc_net): the namespace's inode
+     *  number, as /proc shows it in "net:[N]"; 0 when unreadable. */
+    uint32_t netns;
 };
 
 struct xa_net_iter;
 
 /**
- * @brief All sockets of the guest's initial network namespace: those in the
- * kernel's tables (TCP established and listening hashes, UDP, raw, UNIX,
- * packet lists) and those in processes' fd tables, each once (by struct
- * sock address), with the pids holding it. The walk happens here; the
- * iterator hands out the result. Free before xa_destroy().
+ * @brief All sockets of every network namespace of the guest (the kernel's
+ * net_namespace_list): those in the kernel's tables (TCP established and
+ * listening hashes, UDP, raw, and each namespace's UNIX and packet lists)
+ * and those in processes' fd tables, each once (by struct sock address),
+ * with the pids holding it and its namespace (xa_socket.netns; /proc/net
+ * shows one namespace's). The walk happens here; the iterator hands out
+ * the result. Free before xa_destroy().
  * @return 0, XA_ENOTSUP (no BTF, or members missing: the message names
  *         them), XA_ENOMEM, a memory error. A table walk that fails (a
  *         cycle, a chain too long, a bad pointer) does not fail the call:

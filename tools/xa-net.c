@@ -34,6 +34,7 @@ static void print_json(const struct xa_socket *s)
     for (uint32_t i = 0; i < s->npids && i < XA_NET_PIDS_MAX; i++)
         json_object_array_add(pids, json_object_new_int(s->pids[i]));
     json_object_object_add(j, "pids", pids);
+    json_object_object_add(j, "netns", json_object_new_int64(s->netns));
     if (s->npids > XA_NET_PIDS_MAX)
         json_object_object_add(j, "npids", json_object_new_int64(s->npids));
     json_object_object_add(j, "rx_queue", json_object_new_int64(s->rx_queue));
@@ -59,9 +60,10 @@ static void print_text(const struct xa_socket *s)
         snprintf(local, sizeof(local), "proto=0x%04x,if=%d", (unsigned)s->protocol, s->ifindex);
         loc = local;
     }
-    printf("%-6s %-11s %7" PRIu32 " %7" PRIu32 " %8" PRIu64 " %-14s %-40s %s\n", s->proto,
-           s->state_name, s->rx_queue, s->tx_queue, s->inode, pid_list(s, pids, sizeof(pids)),
-           tool_text(loc, ESC_SPACE), s->remote[0] ? tool_text(s->remote, 0) : "*");
+    printf("%-6s %-11s %7" PRIu32 " %7" PRIu32 " %8" PRIu64 " %10" PRIu32 " %-14s %-40s %s\n",
+           s->proto, s->state_name, s->rx_queue, s->tx_queue, s->inode, s->netns,
+           pid_list(s, pids, sizeof(pids)), tool_text(loc, ESC_SPACE),
+           s->remote[0] ? tool_text(s->remote, 0) : "*");
 }
 
 int main(int argc, char **argv)
@@ -76,8 +78,8 @@ int main(int argc, char **argv)
     if (xa_net_iter_new(xa, &it) < 0)
         tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
     if (!o.json)
-        printf("%-6s %-11s %7s %7s %8s %-14s %-40s %s\n", "PROTO", "STATE", "RECV-Q", "SEND-Q",
-               "INODE", "PIDS", "LOCAL", "REMOTE");
+        printf("%-6s %-11s %7s %7s %8s %10s %-14s %-40s %s\n", "PROTO", "STATE", "RECV-Q",
+               "SEND-Q", "INODE", "NETNS", "PIDS", "LOCAL", "REMOTE");
     struct xa_socket s;
     int rc;
     size_t n = 0;

@@ -1,8 +1,9 @@
 /*
  * netsock.c -- the guest's sockets: the kernel's tables (TCP established
- * and listening hashes, UDP, raw, UNIX, packet lists of the initial network
- * namespace) and every process's fd table, merged by struct sock address,
- * each socket with the pids holding it.
+ * and listening hashes, UDP, raw, and the UNIX and packet lists of every
+ * network namespace on net_namespace_list) and every process's fd table,
+ * merged by struct sock address, each socket with the pids holding it and
+ * its namespace's inode number.
  *
  * Layouts come from BTF (resolved once), table addresses from kallsyms.
  * Bucket arrays are read in bulk, capped (LX_NET_BUCKETS_MAX); chains are
@@ -21,6 +22,7 @@
 #include "os/linux/netlog.h"
 #include "os/linux/netread.h"
 
+#define LX_NETNS_MAX 16384u /* network namespaces walked at most */
 #define PF_KTHREAD 0x00200000u
 
 struct lx_net_offsets {
@@ -32,6 +34,10 @@ struct lx_net_offsets {
     uint64_t raw_ht, raw_count, raw_elem;
     bool raw_nulls;
     uint64_t net_unix_buckets, net_packet_sklist;
+    /* network namespaces: the list, each one's inode number, the per-netns
+     * TCP ehash (6.1+) and UDP table (6.2+) when a sysctl asked for them,
+     * and a socket's namespace */
+    uint64_t net_list, net_inum, net_tcp_hashinfo, net_udp_table, skc_net;
     /* fd tables */
     uint64_t task_files, files_fdt, file_f_op, file_private, socket_sk;
     struct lx_file_layout fdt; /* only its fdtable offsets: walked by fileread.c */
@@ -115,6 +121,11 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         {&o->hslot_head, "udp_hslot", {"head"}, false},
         {&o->net_unix_buckets, "net", {"unx.table.buckets"}, true},
         {&o->net_packet_sklist, "net", {"packet.sklist"}, true},
+        {&o->net_list, "net", {"list"}, true},
+        {&o->net_inum, "net", {"ns.inum"}, true},
+        {&o->net_tcp_hashinfo, "net", {"ipv4.tcp_death_row.hashinfo"}, true},
+        {&o->net_udp_table, "net", {"ipv4.udp_table"}, true},
+        {&o->skc_net, "sock_common", {"skc_net.net"}, true}, /* CONFIG_NET_NS */
         {&o->task_files, "task_struct", {"files"}, false},
         {&o->files_fdt, "files_struct", {"fdt"}, false},
         {&o->fdt.fdt_max_fds, "fdtable", {"max_fds"}, false},
@@ -178,6 +189,12 @@ struct sk_owner {
     int32_t pid;
 };
 
+/* A network namespace: its struct net and inode number. */
+struct netns {
+    uint64_t net;
+    uint32_t inum;
+};
+
 struct xa_net_iter {
     struct xa_instance *xa; /* first member: the public glue dispatches through it */
     struct xa_socket *socks;
@@ -188,6 +205,9 @@ struct xa_net_iter {
     int deferred_err;
     char deferred_msg[XA_ERRMSG_LEN];
     const struct lx_net_offsets *o;
+    struct netns *nets; /* init_net first, then net_namespace_list's order */
+    size_t nnets;
+    struct netns *nets_by_addr; /* the same, sorted by struct net address */
     const char *table; /* proto of the table being walked */
     char why[LX_WHY_LEN];
 };
@@ -220,6 +240,39 @@ static struct xa_socket *grow(struct xa_net_iter *it)
     return &it->socks[it->n];
 }
 
+static int cmp_netns(const void *a, const void *b)
+{
+    const struct netns *x = a, *y = b;
+    return (x->net > y->net) - (x->net < y->net);
+}
+
+/* The inode number of namespace @net: from the walked list, else (a
+ * namespace being torn down, or off the list) read from it; 0 unreadable. */
+static uint32_t netns_inum(struct xa_net_iter *it, uint64_t net)
+{
+    struct netns key = {.net = net};
+    const struct netns *found =
+        it->nnets ? bsearch(&key, it->nets_by_addr, it->nnets, sizeof(key), cmp_netns) : NULL;
+    uint32_t inum;
+    if (found)
+        return found->inum;
+    if (it->o->net_inum == LX_NO_OFFSET || !lx_kernel_ptr(net) ||
+        lx_u32(it->xa, net + it->o->net_inum, &inum) < 0)
+        return 0;
+    return inum;
+}
+
+/* Socket @sk's namespace (without CONFIG_NET_NS there is only init_net). */
+static uint32_t sock_netns(struct xa_net_iter *it, uint64_t sk)
+{
+    uint64_t net;
+    if (it->o->skc_net == LX_NO_OFFSET)
+        return it->nnets ? it->nets[0].inum : 0;
+    if (lx_u64(it->xa, sk + it->o->skc_net, &net) < 0)
+        return 0;
+    return netns_inum(it, net);
+}
+
 /* Add socket @sk found in table it->table (or an fd when it->table is NULL). */
 static int add_sock(void *arg, uint64_t sk)
 {
@@ -237,6 +290,7 @@ static int add_sock(void *arg, uint64_t sk)
     int rc = lx_sock_decode(&it->o->sk, read_kernel, it->xa, sk, it->table, s, it->why);
     if (rc < 0)
         return rc;
+    s->netns = sock_netns(it, sk);
     s->flags |= it->table ? XA_NET_FROM_TABLE : XA_NET_FROM_FD;
     it->n++;
     return 0;
@@ -291,6 +345,30 @@ static void walk_tcp(struct xa_net_iter *it)
                          true);
     }
     walk_buckets(it, "tcp established hash", ehash, mask + 1, 8, 0, true);
+    /* 6.1+: a namespace may have an established hash of its own
+     * (net.ipv4.tcp_child_ehash_entries); its listeners stay in the global
+     * one (the namespace's hashinfo shares lhash2). */
+    struct lx_ptrset walked = {0}; /* each namespace's table once */
+    for (size_t i = 0; o->net_tcp_hashinfo != LX_NO_OFFSET && i < it->nnets; i++) {
+        uint64_t own;
+        if (lx_u64(xa, it->nets[i].net + o->net_tcp_hashinfo, &own) < 0) {
+            defer(it, XA_EFAULT, "tcp", "a network namespace is unreadable");
+            continue;
+        }
+        if (own == hi || own == 0)
+            continue;
+        int fresh = lx_ptrset_add(&walked, own);
+        if (fresh < 0)
+            defer(it, XA_ENOMEM, "tcp", "out of memory");
+        if (fresh <= 0)
+            continue;
+        if (!lx_kernel_ptr(own) || lx_u64(xa, own + o->ih_ehash, &ehash) < 0 ||
+            u32_at(xa, own + o->ih_ehash_mask, &mask) < 0)
+            defer(it, XA_EBADDATA, "tcp", "a network namespace's tcp hashinfo is unreadable");
+        else
+            walk_buckets(it, "tcp established hash", ehash, mask + 1, 8, 0, true);
+    }
+    lx_ptrset_free(&walked);
 }
 
 static void walk_udp(struct xa_net_iter *it)
@@ -307,6 +385,28 @@ static void walk_udp(struct xa_net_iter *it)
         return;
     }
     walk_buckets(it, "udp hash", hash, mask + 1, o->hslot_size, o->hslot_head, false);
+    /* 6.2+: a namespace may have a table of its own (udp_child_hash_entries) */
+    struct lx_ptrset walked = {0}; /* each namespace's table once */
+    for (size_t i = 0; o->net_udp_table != LX_NO_OFFSET && i < it->nnets; i++) {
+        uint64_t own;
+        if (lx_u64(it->xa, it->nets[i].net + o->net_udp_table, &own) < 0) {
+            defer(it, XA_EFAULT, "udp", "a network namespace is unreadable");
+            continue;
+        }
+        if (own == ut || own == 0)
+            continue;
+        int fresh = lx_ptrset_add(&walked, own);
+        if (fresh < 0)
+            defer(it, XA_ENOMEM, "udp", "out of memory");
+        if (fresh <= 0)
+            continue;
+        if (!lx_kernel_ptr(own) || lx_u64(it->xa, own + o->ut_hash, &hash) < 0 ||
+            u32_at(it->xa, own + o->ut_mask, &mask) < 0)
+            defer(it, XA_EBADDATA, "udp", "a network namespace's udp table is unreadable");
+        else
+            walk_buckets(it, "udp hash", hash, mask + 1, o->hslot_size, o->hslot_head, false);
+    }
+    lx_ptrset_free(&walked);
 }
 
 static void walk_raw(struct xa_net_iter *it)
@@ -325,26 +425,82 @@ static void walk_raw(struct xa_net_iter *it)
     }
 }
 
+/* Each namespace's UNIX table (5.19+; before, one global table) and
+ * packet list. */
 static void walk_unix_and_packet(struct xa_net_iter *it)
 {
     const struct lx_net_offsets *o = it->o;
-    uint64_t net, table;
-    if (!sym(it->xa, "init_net", &net)) {
-        defer(it, XA_ENOENT, "unix", "no init_net symbol");
-        return;
-    }
+    uint64_t table;
     it->table = "unix";
     if (sym(it->xa, "unix_socket_table", &table)) /* before 5.19: one global table */
         walk_buckets(it, "unix table", table, 512, 8, 0, false);
     else if (o->net_unix_buckets == LX_NO_OFFSET)
         defer(it, XA_ENOTSUP, "unix", "neither unix_socket_table nor net.unx.table");
-    else if (lx_u64(it->xa, net + o->net_unix_buckets, &table) < 0)
-        defer(it, XA_EFAULT, "unix", "init_net unreadable");
     else
-        walk_buckets(it, "unix table", table, 512, 8, 0, false); /* UNIX_HASH_SIZE */
+        for (size_t i = 0; i < it->nnets; i++) {
+            if (lx_u64(it->xa, it->nets[i].net + o->net_unix_buckets, &table) < 0)
+                defer(it, XA_EFAULT, "unix", "a network namespace is unreadable");
+            else
+                walk_buckets(it, "unix table", table, 512, 8, 0, false); /* UNIX_HASH_SIZE */
+        }
     it->table = "packet";
-    if (o->net_packet_sklist != LX_NO_OFFSET) /* AF_PACKET may be a module */
-        walk_buckets(it, "packet list", net + o->net_packet_sklist, 1, 8, 0, false);
+    for (size_t i = 0; o->net_packet_sklist != LX_NO_OFFSET && i < it->nnets; i++)
+        walk_buckets(it, "packet list", it->nets[i].net + o->net_packet_sklist, 1, 8, 0, false);
+}
+
+/* ---- network namespaces --------------------------------------------------- */
+
+static int add_netns(struct xa_net_iter *it, uint64_t net)
+{
+    uint32_t inum = 0;
+    if (it->o->net_inum != LX_NO_OFFSET && lx_u32(it->xa, net + it->o->net_inum, &inum) < 0) {
+        defer(it, XA_EFAULT, "network namespaces", "a struct net is unreadable");
+        return 0; /* left out: its tables cannot be read either */
+    }
+    if (it->nnets % 64 == 0) {
+        struct netns *n = realloc(it->nets, (it->nnets + 64) * sizeof(*n));
+        if (!n)
+            return XA_ENOMEM;
+        it->nets = n;
+    }
+    it->nets[it->nnets++] = (struct netns){net, inum};
+    return 0;
+}
+
+/* init_net, then every other namespace on net_namespace_list: at most
+ * LX_NETNS_MAX, links checked both ways (listwalk.c); a broken list keeps
+ * the namespaces met before the break (a partial result). */
+static int walk_namespaces(struct xa_net_iter *it)
+{
+    const struct lx_net_offsets *o = it->o;
+    uint64_t init, head, node;
+    int rc = 0;
+    if (!sym(it->xa, "init_net", &init)) {
+        defer(it, XA_ENOENT, "network namespaces", "no init_net symbol");
+        return 0;
+    }
+    if (add_netns(it, init) < 0)
+        return XA_ENOMEM;
+    if (o->net_list != LX_NO_OFFSET && sym(it->xa, "net_namespace_list", &head)) {
+        struct lx_list_walk w;
+        lx_list_init(&w, head, LX_NETNS_MAX, "network namespace list");
+        while ((rc = lx_list_next(it->xa, &w, &node)) == 1) {
+            uint64_t net = node - o->net_list;
+            if (net != init && (rc = add_netns(it, net)) < 0)
+                break;
+        }
+        lx_list_free(&w);
+        if (rc == XA_ENOMEM)
+            return rc;
+        if (rc < 0)
+            defer(it, rc, "network namespaces", xa__errmsg(it->xa));
+    }
+    it->nets_by_addr = malloc(it->nnets * sizeof(*it->nets));
+    if (!it->nets_by_addr)
+        return XA_ENOMEM;
+    memcpy(it->nets_by_addr, it->nets, it->nnets * sizeof(*it->nets));
+    qsort(it->nets_by_addr, it->nnets, sizeof(*it->nets), cmp_netns);
+    return 0;
 }
 
 /* ---- owners: every process's fd table ------------------------------------ */
@@ -516,6 +672,10 @@ int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
     it->o = o;
+    if (walk_namespaces(it) < 0) {
+        linux_net_iter_free(it);
+        return xa__set_error(xa, XA_ENOMEM, "out of memory listing network namespaces");
+    }
     walk_tcp(it);
     walk_udp(it);
     walk_raw(it);
@@ -525,6 +685,10 @@ int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
     lx_ptrset_free(&it->seen);
     free(it->owners);
     it->owners = NULL;
+    free(it->nets);
+    free(it->nets_by_addr);
+    it->nets = it->nets_by_addr = NULL;
+    it->nnets = 0;
     if (it->n > 1)
         qsort(it->socks, it->n, sizeof(*it->socks), cmp_sock);
     if (it->deferred_err == XA_ENOMEM) {
@@ -553,6 +717,8 @@ void linux_net_iter_free(struct xa_net_iter *it)
         return;
     lx_ptrset_free(&it->seen);
     free(it->owners);
+    free(it->nets);
+    free(it->nets_by_addr);
     free(it->socks);
     free(it);
 }

@@ -129,7 +129,7 @@ class Socket(ctypes.Structure):
                 ("local", ctypes.c_char * NET_ADDR_LEN), ("remote", ctypes.c_char * NET_ADDR_LEN),
                 ("inode", u64), ("rx_queue", u32), ("tx_queue", u32), ("uid", u32),
                 ("ifindex", cint), ("sk", u64), ("flags", u32), ("npids", u32),
-                ("pids", i32 * NET_PIDS_MAX)]
+                ("pids", i32 * NET_PIDS_MAX), ("netns", u32)]
 
 
 class Kmsg(ctypes.Structure):

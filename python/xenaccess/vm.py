@@ -125,6 +125,7 @@ class Socket:
     ifindex: int
     in_table: bool  # found in a kernel table (False: only in an fd table)
     sk: int
+    netns: int = 0  # its network namespace's inode number ("net:[N]"), 0 unreadable
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -277,7 +278,8 @@ def _socket(s):
                   remote=s.remote, inode=s.inode,
                   pids=tuple(s.pids[:min(s.npids, _lib.NET_PIDS_MAX)]), rx_queue=s.rx_queue,
                   tx_queue=s.tx_queue, uid=s.uid, family=s.family, type=s.type,
-                  protocol=s.protocol, ifindex=s.ifindex, in_table=bool(s.flags & 1), sk=s.sk)
+                  protocol=s.protocol, ifindex=s.ifindex, in_table=bool(s.flags & 1), sk=s.sk,
+                  netns=s.netns)
 
 
 def _kmsg(r):

@@ -76,6 +76,21 @@ done
 cat /tmp/net.out
 echo "<13>xa-init: a line from user space, escaped: tab	end" > /dev/kmsg
 
+# Sockets in a second network namespace (workload.c "netns"; truth.sh
+# xa_truth_netns).
+/xa/workload netns > /tmp/netns.out 2>&1 &
+NETNS_PID=$!
+i=0
+while ! grep -q XA-NETNS /tmp/netns.out; do
+    i=$((i + 1))
+    # a kernel without network namespaces: it died saying why
+    if [ $i -gt 600 ] || ! kill -0 $NETNS_PID 2>/dev/null; then
+        echo "XA-WARN: netns not ready"; break
+    fi
+    sleep 0.1
+done
+cat /tmp/netns.out
+
 # Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
 stty -F /dev/ttyS1 raw -echo
 
@@ -86,6 +101,7 @@ T=/tmp/truth.txt
     xa_truth_procview 1 2 "$MARKER_PID" "$WL_PID" "$PV_PID"
 } > $T 2>&1
 xa_truth_net >> $T 2>&1
+xa_truth_netns >> $T 2>&1
 echo "xa-init: truth is $(wc -c < $T) bytes"
 cat $T > /dev/ttyS1
 echo "XA-READY" > /dev/ttyS1

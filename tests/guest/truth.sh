@@ -80,3 +80,18 @@ xa_truth_net() {
     echo "=== END net_fds ==="
     echo "=== BEGIN kmsg ==="; /xa/workload kmsg; echo "=== END kmsg ==="
 }
+
+# xa_truth_netns: pid 1's network namespace ("init net:[N]") and the
+# workload's second one (workload.c netns_run: "pid P net:[M]"), with that
+# one's /proc/P/net/{tcp,unix} (/proc/net shows the reader's namespace).
+xa_truth_netns() {
+    p=$(sed -n 's/^XA-NETNS pid=\([0-9]*\).*/\1/p' /tmp/netns.out 2>/dev/null | head -n 1)
+    echo "=== BEGIN netns ==="
+    echo "init $(readlink /proc/1/ns/net)"
+    [ -n "$p" ] && echo "pid $p $(readlink /proc/$p/ns/net)"
+    echo "=== END netns ==="
+    [ -n "$p" ] || return 0
+    for f in tcp unix; do
+        echo "=== BEGIN netns_$f ==="; cat /proc/$p/net/$f; echo "=== END netns_$f ==="
+    done
+}

@@ -581,6 +581,34 @@ static int kmsg_dump(void)
     return 0;
 }
 
+/* ---- netns: sockets in a second network namespace ------------------------ */
+
+/* `workload netns`: in a network namespace of its own (unshare), a TCP
+ * listener on 127.0.0.1:7001 -- the port the first namespace's listener
+ * has too -- with an accepted connection to it, and a UNIX listener;
+ * prints XA-NETNS pid=<pid> and pauses (comm "xa-netns"). /proc/net in the
+ * first namespace shows none of them. */
+__attribute__((noreturn)) static void netns_run(void)
+{
+    struct sockaddr_un a;
+    int l;
+
+    if (unshare(CLONE_NEWNET) != 0)
+        die("unshare(CLONE_NEWNET)");
+    loopback_up();
+    net_tcp(AF_INET, 7001, 1);
+    memset(&a, 0, sizeof(a));
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, "/tmp/xa-netns.sock");
+    l = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 4) != 0)
+        die("netns unix listen");
+    prctl(PR_SET_NAME, "xa-netns", 0, 0, 0);
+    printf("XA-NETNS pid=%d\n", getpid());
+    fflush(stdout);
+    sleep_forever();
+}
+
 int main(int argc, char **argv)
 {
     int fds[2];
@@ -599,6 +627,8 @@ int main(int argc, char **argv)
         net_run();
     if (argc > 1 && strcmp(argv[1], "kmsg") == 0)
         return kmsg_dump();
+    if (argc > 1 && strcmp(argv[1], "netns") == 0)
+        netns_run();
 
     if (argc > 1)
         nproc = atoi(argv[1]);

@@ -3,6 +3,7 @@ chain that loops, a UNIX bucket pointing into nowhere, a printk ring whose
 sizes or positions are impossible. Same method as test_hostile.py: a working
 copy of the l4 raw dump, patched and restored per case; every tool held to
 the hostile-input contract (bounded time and memory, one-line errors)."""
+import collections
 import struct
 
 from test_hostile import image, run_bounded  # noqa: F401 (fixture)
@@ -103,3 +104,26 @@ def test_ring_text_positions_wild(image):
     assert {key(a) for a in after} <= {key(b) for b in before}
     # the gaps are reported, never silent
     assert sum(a.get("dropped", 0) for a in after) == after[-1]["seq"] + 1 - len(after)
+
+
+def test_namespace_list_that_loops(image):
+    """net_namespace_list whose first namespace links to itself: the walk
+    ends at the repeat (exit 3, one line); init_net's sockets all come as
+    before, and another namespace's (past the break) through the fds that
+    hold them, their namespace still read from each socket."""
+    socks = sockets(image)
+    node = image.q("sym:init_net") + image.q("off:net.list")
+    with image.patched({image.q(f"pa:{node:#x}"): struct.pack("<Q", node)}):  # next = itself
+        r = run_bounded("xa-net", image.target, "--json")
+    assert r.returncode == 3, r.stderr
+    assert "network namespace list loops" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    lines = json_lines(r.stdout)
+    assert lines[-1].get("partial") is True
+    got = [s for s in lines if "proto" in s]
+    # init_net holds the workload's many sockets; a second one, a few
+    init = collections.Counter(s["netns"] for s in socks).most_common(1)[0][0]
+    assert init and [s for s in got if s["netns"] == init] == \
+        [s for s in socks if s["netns"] == init]
+    held = {(s["proto"], s["inode"], s["netns"]) for s in socks if s["pids"]}
+    assert held <= {(s["proto"], s["inode"], s["netns"]) for s in got}

@@ -281,7 +281,8 @@ def test_struct_layouts_match_the_headers(tmp_path):
                "xa_mem_range": _lib.MemRange, "xa_cache_stats": _lib.CacheStats,
                "xa_os_info": _lib.OsInfo, "xa_process": _lib.Process, "xa_module": _lib.Module,
                "xa_vma": _lib.Vma, "xadisk_opts": _lib.DiskOpts, "xadisk_range": _lib.DiskRange,
-               "xadisk_event": _lib.DiskEvent, "xadisk_stats": _lib.DiskStats}
+               "xadisk_event": _lib.DiskEvent, "xadisk_stats": _lib.DiskStats,
+               "xa_socket": _lib.Socket}
     lines = ["#include <stdio.h>", "#include <stddef.h>", '#include "xenaccess.h"',
              '#include "xadisk.h"',
              "int main(void) {"]

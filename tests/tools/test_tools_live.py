@@ -99,13 +99,12 @@ def test_files_and_mounts_live(live):
     the command server's, see test_tools_files.command_server); the
     mountinfo of pid 1 and of the namespaced xa-files process exactly."""
     from harness import parse_files
-    from test_tools_files import as_mountinfo, compared, parse_mountinfo
+    from views_compare import check_mounts, compared, file_facts, row_facts
     g, tgt = live
     view = ". /xa/truth.sh; xa_truth_files"
 
     def facts(files):
-        return {(f["pid"], f["fd"]): (bytes.fromhex(f["path_hex"]), f["inode"], f["pos"],
-                                      f["flags"], f["dev"], f["mode"]) for f in files["fds"]}
+        return {(f["pid"], f["fd"]): file_facts(f) for f in files["fds"]}
     before = parse_files(g.run(view, timeout=300))
     rows = json_lines(run_tool("xa-files", tgt, "--json").stdout)
     after = parse_files(g.run(view, timeout=300))
@@ -113,13 +112,11 @@ def test_files_and_mounts_live(live):
     # the command server's stdin and saved fds change with each command it runs
     stable = {k: v for k, v in b.items() if a.get(k) == v and compared({"files": before}, *k)}
     assert len(stable) > 100
-    got = {(r["pid"], r["fd"]): (bytes.fromhex(r["path_hex"]) if "path_hex" in r
-                                 else r["path"].encode(), r["inode"], r["pos"], r["flags"],
-                                 r["dev"], r["mode"]) for r in rows}
+    got = {(r["pid"], r["fd"]): row_facts(r) for r in rows}
     wrong = {k: (got.get(k), v) for k, v in stable.items() if got.get(k) != v}
     assert not wrong, list(wrong.items())[:10]
     fp = [p for p in before["mountinfo"] if p != "1"][0]
     assert any(k[0] == int(fp) for k in stable)
     for pid in ("1", fp):
         m = json_lines(run_tool("xa-mounts", tgt, "--json", "--pid", pid).stdout)
-        assert as_mountinfo(m) == parse_mountinfo(before["mountinfo"][pid]), pid
+        check_mounts(m, before["mountinfo"][pid], pid)

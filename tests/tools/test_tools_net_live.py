@@ -3,12 +3,13 @@ guest says of itself at the same moment (truth.sh xa_truth_net); xa-dmesg
 --follow sees a line the guest writes to /dev/kmsg."""
 import uuid
 
-from net_truth import (expected, kmsg_records, observed, sections, socket_owners, text_bytes)
+from net_truth import expected, kmsg_records, sections
+from views_compare import check_kmsg, check_sockets
 from xatest import ToolStream, json_lines, run_tool
 
 
 def guest_truth(g):
-    return sections(g.run(". /xa/truth.sh; xa_truth_net", timeout=300))
+    return sections(g.run(". /xa/truth.sh; xa_truth_net; xa_truth_netns", timeout=300))
 
 
 def test_net_matches_guest(live):
@@ -21,22 +22,13 @@ def test_net_matches_guest(live):
             break
     want = expected(before)
     assert want == expected(after), "the guest's sockets kept changing"
-    assert observed(rows) == want
-    owners = socket_owners(before["net_fds"])
-    for r in rows:
-        assert r["pids"] == owners.get(r["inode"], []), r
-    assert any(r["inode"] == 0 and r["pids"] == [] for r in rows if r["proto"] == "tcp")
+    check_sockets(before, rows)
 
 
 def test_dmesg_matches_guest(live):
     g, tgt = live
     want = kmsg_records(guest_truth(g)["kmsg"])
-    got = {r["seq"]: r for r in json_lines(run_tool("xa-dmesg", tgt, "--json").stdout)}
-    assert len(want) > 100
-    for seq, (prio, usec, text) in want.items():
-        r = got[seq]
-        assert (r["facility"] << 3 | r["level"], r["ts_ns"] // 1000, text_bytes(r)) == \
-            (prio, usec, text), seq
+    check_kmsg(want, json_lines(run_tool("xa-dmesg", tgt, "--json").stdout))
 
 
 def test_dmesg_follow_sees_a_new_line(live):

@@ -131,6 +131,14 @@ for d in $DOMS; do
     run "$d.conformance" conformance $T --backend xen --vcpus 1 --pause yes --kstr "0x$banner=$version"
     mpid=$(sed -n 's/^pid \([0-9]*\)$/\1/p' $OUT/console-$d | head -n 1)
     run "$d.maps" xa-maps $T --pid "$mpid" --json
+    # The guest views against the domU's own (its truth's files, net_* and
+    # kmsg sections): every open file, the mounts of the workload's process
+    # with a mount namespace of its own, every socket, the kernel log.
+    fpid=$(sed -n 's/^mountinfo \([0-9]*\) .*/\1/p' $OUT/console-$d | grep -vx 1 | head -n 1)
+    run "$d.files" xa-files $T --json
+    run "$d.mounts" xa-mounts $T --json --pid "$fpid"
+    run "$d.net" xa-net $T --json
+    run "$d.dmesg" xa-dmesg $T --json
     n=0
     grep '^XA-MARKER ' $OUT/console-$d | while read -r _ p v s _; do
         pid=${p#pid=}; va=${v#va=}; str=${s#str=}

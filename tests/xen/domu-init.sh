@@ -58,6 +58,19 @@ while [ -z "$PV_PID" ] && [ $i -lt 120 ]; do
     [ -n "$PV_PID" ] || sleep 0.5
 done
 
+# Open files of every kind (one in a mount namespace of its own) and
+# sockets of every kind (workload.c files_run, net_run), as the QEMU guests
+# have them: xa-files, xa-mounts and xa-net compare with them.
+/xa/workload files > /tmp/files.out 2>&1 &
+/xa/workload net > /tmp/net.out 2>&1 &
+FILES_PID=""
+i=0
+while { [ -z "$FILES_PID" ] || ! grep -q XA-NET /tmp/net.out; } && [ $i -lt 120 ]; do
+    FILES_PID=$(sed -n 's/^XA-FILES pid=\([0-9]*\).*/\1/p' /tmp/files.out | head -n 1)
+    i=$((i + 1))
+    sleep 0.5
+done
+
 # The idler is started before the truth is taken, so it is in the truth.
 sleep 2147483647 &
 
@@ -67,8 +80,13 @@ T=/tmp/truth.txt
     xa_truth "$MARKER_PID" 499
     xa_truth_procview 1 "$MARKER_PID" $PV_PID
 } > $T 2>&1
+# Files, mounts, sockets and the kernel log from a child: this shell's own
+# fds (redirected, with saved copies, while it runs a redirected command)
+# are then as they stay.
+( xa_truth_files 1 $FILES_PID; xa_truth_net; xa_truth_netns ) > $T.views 2>&1 &
+wait $!
 echo "XA-TRUTH-BEGIN"
-cat $T
+cat $T $T.views
 echo "XA-TRUTH-END"
 echo "XA-DOMU-READY"
 while :; do wait; sleep 3600; done

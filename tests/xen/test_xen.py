@@ -3,9 +3,9 @@
 One boot (module fixture): dom0 starts a PV and a PVH domU running
 tests/guest's workload, runs the xa-* tools on xen:NAME targets, and prints
 the results on the serial log (tests/xen/dom0-run.sh); each domU printed its
-own view (ps, modules, symbols, markers, maps) on its console first. Here
-both are compared. QEMU exits 0 even when Xen panics, so everything is
-judged from what dom0 printed.
+own view (ps, modules, symbols, markers, maps, open files, mounts, sockets,
+kernel log) on its console first. Here both are compared. QEMU exits 0 even
+when Xen panics, so everything is judged from what dom0 printed.
 
 Skipped (with the reason) when not root, without qemu-system-x86_64 or
 libxen-dev, or with XA_XEN_TESTS=0. About 3-4 minutes.
@@ -21,6 +21,9 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import xenbed  # noqa: E402
+import views_compare as vc  # noqa: E402
+from harness import parse_files  # noqa: E402
+from net_truth import kmsg_records, sections  # noqa: E402
 from xatest import skip_or_fail  # noqa: E402
 
 KINDS = xenbed.KINDS
@@ -124,6 +127,60 @@ def test_procview_matches_domu(bed, dom):
         got = sorted((t["tid"], t["comm"]) for t in threads if t["pid"] == int(key))
         assert got == [(t["tid"], t["comm"]) for t in w["threads"]], key
     assert max(len(w["threads"]) for w in pv["procs"].values()) > 1, "no multi-threaded process"
+
+
+def domu_views(bed, dom):
+    """The domU's own files, mountinfo, sockets, network namespace and kernel
+    log (truth.sh xa_truth_files, xa_truth_net, xa_truth_netns; domu-init.sh):
+    (harness.parse_files dict, net_truth.sections dict)."""
+    truth(bed, dom)
+    text = xenbed.domu_truth_text(blob(bed, "console-" + dom)["text"])
+    files, sec = parse_files(text), sections(text)
+    assert files["fds"] and len(files["mountinfo"]) == 2, "%s printed no files truth" % dom
+    assert "net_tcp" in sec and "kmsg" in sec, "%s printed no net truth" % dom
+    return files, sec
+
+
+@pytest.mark.parametrize("dom", KINDS)
+def test_files_match_domu(bed, dom):
+    """xa-files on a xen: target: every fd of every process equals what the
+    domU's /proc said (link, inode, position, flags, device, mode)."""
+    files, _ = domu_views(bed, dom)
+    t = {"files": files}
+    # the programs that printed the truth are gone: compare the processes
+    # xa-ps saw in the same run (test_ps_matches_domu holds those to the truth)
+    pids = {p["pid"] for p in ok_json(bed, dom + ".ps")} & {f["pid"] for f in files["fds"]}
+    assert 1 in pids and len(pids) > 40, sorted(pids)
+    rows = ok_json(bed, dom + ".files")
+    assert not any(r.get("partial") for r in rows)
+    vc.check_files(t, rows, pids, vc.files_truth(t, pids))
+    vc.check_workload_files(rows, vc.files_pid(t))
+
+
+@pytest.mark.parametrize("dom", KINDS)
+def test_mounts_match_domu(bed, dom):
+    """xa-mounts --pid of the workload's process with a mount namespace of
+    its own equals its /proc/PID/mountinfo in the domU."""
+    files, _ = domu_views(bed, dom)
+    fp = vc.files_pid({"files": files})
+    rows = ok_json(bed, dom + ".mounts")
+    vc.check_mounts(rows, files["mountinfo"][str(fp)], fp)
+    assert any(m["mount_point"] == "/tmp/xa-files/ns" for m in rows)
+
+
+@pytest.mark.parametrize("dom", KINDS)
+def test_sockets_match_domu(bed, dom):
+    """xa-net on a xen: target equals the domU's /proc/net/* and its
+    socket fds."""
+    _, sec = domu_views(bed, dom)
+    vc.check_sockets(sec, ok_json(bed, dom + ".net"))
+
+
+@pytest.mark.parametrize("dom", KINDS)
+def test_kernel_log_matches_domu(bed, dom):
+    """xa-dmesg on a xen: target holds every record the domU's /dev/kmsg gave."""
+    _, sec = domu_views(bed, dom)
+    vc.check_kmsg(kmsg_records(sec["kmsg"]), ok_json(bed, dom + ".dmesg"))
 
 
 @pytest.mark.parametrize("dom", KINDS)

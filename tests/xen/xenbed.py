@@ -46,7 +46,8 @@ DOM0_MODULES = ["xen_evtchn", "xen_gntdev", "xen_gntalloc", "xen_privcmd", "xenf
 DOM0_BINARIES = ["usr/lib/xen-4.17/bin/xl", "usr/lib/xen-4.17/bin/xenstored",
                  "usr/lib/xen-4.17/bin/xenconsoled", "usr/lib/xen-4.17/bin/xen-init-dom0",
                  "usr/bin/xenstore"]
-TOOLS = ["xa-ps", "xa-info", "xa-read", "xa-sym", "xa-modules", "xa-maps"]
+TOOLS = ["xa-ps", "xa-info", "xa-read", "xa-sym", "xa-modules", "xa-maps", "xa-files",
+         "xa-mounts", "xa-net", "xa-dmesg"]
 CONFORMANCE = "tests/conformance/conformance"  # the backend conformance cases, run in dom0
 XEN_MODULE = "backends/backend-xen.so"  # the tools load it from /xa/backends (XA_BACKEND_DIR)
 XEN_CMDLINE = ("console=com1 com1=115200,8n1 dom0_mem=512M,max:512M dom0_max_vcpus=1 "
@@ -444,10 +445,17 @@ def boot_until_sound(paths, logfile, timeout=900):
         log("test bed boot %d: %s (log kept in %s); booting again" % (attempt, why, kept))
 
 
-def domu_truth(console_text):
-    """The domU's own view (tests/guest's section format) from its console."""
+def domu_truth_text(console_text):
+    """The text of the domU's own view (tests/guest's section format) on its
+    console, or None."""
     m = re.search(r"^XA-TRUTH-BEGIN\n(.*?)^XA-TRUTH-END$", console_text, re.M | re.S)
-    return harness.parse_truth(m.group(1)) if m else None
+    return m.group(1) if m else None
+
+
+def domu_truth(console_text):
+    """The domU's own view, parsed (harness.parse_truth)."""
+    text = domu_truth_text(console_text)
+    return harness.parse_truth(text) if text is not None else None
 
 
 def main():
