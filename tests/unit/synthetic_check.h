@@ -42,6 +42,12 @@
 #define KP_ADDR 40
 #define KP_PRE 56
 #define KP_POST 64
+#define RQ_PCPU 0x100  /* runqueues: a per-CPU symbol, an offset into each CPU's area */
+#define RQ_CURR 0
+#define RQ_CFS 0x40
+#define CFS_ROOT 0x10  /* cfs_rq.tasks_timeline.rb_root.rb_node */
+#define SE_RUN_NODE 0x10
+#define SE_MY_Q 0x80
 
 /* The synthetic guest's BTF plus the check structures. */
 static inline void *check_btf(uint32_t *size)
@@ -92,6 +98,23 @@ static inline void *check_btf(uint32_t *size)
     btf__add_field(b, "addr", t_ptr, KP_ADDR * 8, 0);
     btf__add_field(b, "pre_handler", t_ptr, KP_PRE * 8, 0);
     btf__add_field(b, "post_handler", t_ptr, KP_POST * 8, 0);
+    int s_rb = btf__add_struct(b, "rb_node", 24);
+    btf__add_field(b, "__rb_parent_color", t_ulong, 0, 0);
+    btf__add_field(b, "rb_right", t_ptr, 64, 0);
+    btf__add_field(b, "rb_left", t_ptr, 128, 0);
+    int s_rb_root = btf__add_struct(b, "rb_root", 8);
+    btf__add_field(b, "rb_node", t_ptr, 0, 0);
+    int s_rb_cached = btf__add_struct(b, "rb_root_cached", 16);
+    btf__add_field(b, "rb_root", s_rb_root, 0, 0);
+    btf__add_field(b, "rb_leftmost", t_ptr, 64, 0);
+    int s_cfs = btf__add_struct(b, "cfs_rq", 0x40);
+    btf__add_field(b, "tasks_timeline", s_rb_cached, CFS_ROOT * 8, 0);
+    btf__add_struct(b, "rq", 0x80);
+    btf__add_field(b, "curr", t_ptr, RQ_CURR * 8, 0);
+    btf__add_field(b, "cfs", s_cfs, RQ_CFS * 8, 0);
+    btf__add_struct(b, "sched_entity", 0x100);
+    btf__add_field(b, "run_node", s_rb, SE_RUN_NODE * 8, 0);
+    btf__add_field(b, "my_q", t_ptr, SE_MY_Q * 8, 0);
     (void)t_int;
     const void *raw = btf__raw_data(b, size);
     void *copy = malloc(*size);
@@ -105,6 +128,7 @@ static inline void *check_btf(uint32_t *size)
 static inline int check_sysmap_text(char *text, size_t size)
 {
     int n = guest_sysmap_text(text, size);
+    n += snprintf(text + n, size - (size_t)n, "%016x A runqueues\n", RQ_PCPU);
     static const struct {
         uint64_t off;
         char type;
@@ -169,6 +193,39 @@ static inline void build_pid_idr(void)
     put64(kpa(K_PID_NS) + PN_IDR + 8, root | 2); /* idr_rt.xa_head */
 }
 
+/* The process tree: init_task's children are init and kthreadd, init's
+ * is worker (300), worker's is zomb (301); the threads have none. */
+static inline void build_process_tree(void)
+{
+    const uint64_t all[] = {task_va[0], task_va[1], task_va[2], task_va[3], task_va[4],
+                            thread_va[0], thread_va[1]};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        vput64(all[i] + T_CHILDREN, all[i] + T_CHILDREN);
+        vput64(all[i] + T_CHILDREN + 8, all[i] + T_CHILDREN);
+    }
+    const uint64_t of_swapper[] = {task_va[1], task_va[2]};
+    link_list(task_va[0] + T_CHILDREN, of_swapper, 2, T_SIBLING);
+    link_list(task_va[1] + T_CHILDREN, &task_va[3], 1, T_SIBLING);
+    link_list(task_va[3] + T_CHILDREN, &task_va[4], 1, T_SIBLING);
+}
+
+/* The run queues: CPU 0 runs swapper/0 and queues nothing; CPU 1 runs init
+ * and queues, in a cgroup's group entity, kthreadd and worker (300). */
+static uint64_t cfs_group_se;
+static inline void build_run_queues(void)
+{
+    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++)
+        vput64(pcpu_area[cpu] + RQ_PCPU + RQ_CURR, task_va[cpu]);
+    uint64_t group_q = galloc(0x40, 64);
+    cfs_group_se = galloc(0x100, 64);
+    vput64(cfs_group_se + SE_MY_Q, group_q);
+    vput64(pcpu_area[1] + RQ_PCPU + RQ_CFS + CFS_ROOT, cfs_group_se + SE_RUN_NODE);
+    /* the group's tree: kthreadd at the root, worker its right child */
+    uint64_t se2 = task_va[2] + T_SE, se3 = task_va[3] + T_SE;
+    vput64(group_q + CFS_ROOT, se2 + SE_RUN_NODE);
+    vput64(se2 + SE_RUN_NODE + 8, se3 + SE_RUN_NODE);
+}
+
 /* A clean kernel: every table entry in the text, nothing registered. */
 static inline void build_clean(void *btf, uint32_t btf_size)
 {
@@ -179,6 +236,8 @@ static inline void build_clean(void *btf, uint32_t btf_size)
     for (int i = 0; i < 4; i++)
         put64(kpa(K_SEQ_OPS) + 8u * i, kva(0x4000 + 0x40u * i));
     build_pid_idr();
+    build_process_tree();
+    build_run_queues();
     put64(kpa(K_FTRACE_LIST), kva(K_FTRACE_END));
 }
 

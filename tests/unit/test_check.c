@@ -153,6 +153,95 @@ static void test_hidden_process(void *btf, uint32_t btf_size)
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
 }
 
+/* Unlink worker (300) from the task list, as rk_hideproc does. */
+static void unlink_worker(void)
+{
+    uint64_t node = task_va[3] + T_TASKS, next, prev;
+    memcpy(&next, img + pa_of(node), 8);
+    memcpy(&prev, img + pa_of(node + 8), 8);
+    vput64(prev, next);
+    vput64(next + 8, prev);
+    vput64(node, node);
+    vput64(node + 8, node);
+}
+
+/* Take worker's pids (300, 302, 303) out of the PID IDR (detach_pid). */
+static void detach_worker_pids(void)
+{
+    uint64_t root, leaf;
+    memcpy(&root, img + kpa(K_PID_NS) + PN_IDR + 8, 8);
+    memcpy(&leaf, img + pa_of((root & ~3ull) + XN_SLOTS + 8 * (300 >> 6)), 8);
+    for (unsigned pid = 300; pid <= 303; pid++)
+        if (pid != 301)
+            vput64((leaf & ~3ull) + XN_SLOTS + 8 * (pid & 63), 0);
+}
+
+static void empty_list(uint64_t head)
+{
+    vput64(head, head);
+    vput64(head + 8, head);
+}
+
+/* Each view alone finds worker once the others are blinded: its parent's
+ * children list, its child's parent link, the CFS tree, a listed thread
+ * group, a CPU. The finding names the views that saw it. */
+static void test_process_views(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    unlink_worker();
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strcmp(s.last.detail, "pid 300 (worker\001) is in the PID IDR, queued on a CFS run "
+                 "queue, a listed task's child and a listed task's parent but not on the task "
+                 "list") == 0, "%s", s.last.detail);
+    detach_worker_pids();
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, 0); /* off the CFS tree */
+    vput64(task_va[4] + T_REAL_PARENT, task_va[1]); /* zomb re-parented */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is a listed task's child but") != NULL, "%s", s.last.detail);
+    empty_list(task_va[1] + T_CHILDREN);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0); /* blind in every view */
+    vput64(task_va[4] + T_REAL_PARENT, task_va[3]);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is a listed task's parent but") != NULL, "%s", s.last.detail);
+    vput64(task_va[4] + T_REAL_PARENT, task_va[1]);
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, task_va[3] + T_SE + SE_RUN_NODE);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is queued on a CFS run queue but") != NULL, "%s",
+          s.last.detail);
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, 0);
+    vput64(pcpu_area[0] + RQ_PCPU + RQ_CURR, thread_va[1]);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is running on a CPU but") != NULL, "%s", s.last.detail);
+    vput64(pcpu_area[0] + RQ_PCPU + RQ_CURR, task_va[0]);
+    /* a thread in kthreadd's group whose leader is worker */
+    uint64_t sig;
+    memcpy(&sig, img + pa_of(task_va[2] + T_SIGNAL), 8);
+    const uint64_t group[] = {task_va[2], thread_va[0]};
+    link_list(sig + SIG_THREAD_HEAD, group, 2, T_THREAD_NODE);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is in a listed thread group but") != NULL, "%s",
+          s.last.detail);
+
+    /* hostile: a CFS tree that loops, a group entity with no queue, a
+     * children list that loops back into itself */
+    build_clean(btf, btf_size);
+    vput64(task_va[3] + T_SE + SE_RUN_NODE + 16, task_va[2] + T_SE + SE_RUN_NODE);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+    build_clean(btf, btf_size);
+    vput64(cfs_group_se + SE_MY_Q, 0x1234);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+    build_clean(btf, btf_size);
+    vput64(task_va[2] + T_SIBLING, task_va[1] + T_SIBLING);
+    CHECK(run(XA_CHECK_PROCESSES, &s) < 0);
+    /* a hidden process found before a walk broke is still reported */
+    build_clean(btf, btf_size);
+    unlink_worker();
+    vput64(task_va[2] + T_SIBLING, task_va[1] + T_SIBLING);
+    CHECK(run(XA_CHECK_PROCESSES, &s) < 0);
+    CHECK(s.n == 1 && s.last.pid == 300);
+}
+
 static void test_tables(void)
 {
     struct seen s;
@@ -291,6 +380,7 @@ int main(void)
     CHECK(xa_check_name(XA_CHECK_USER) && strcmp(xa_check_name(XA_CHECK_USER), "user") == 0);
     CHECK(xa_check_name(XA_CHECK_COUNT) == NULL);
     test_hidden_process(btf, btf_size);
+    test_process_views(btf, btf_size);
     test_bpf(btf, btf_size);
     test_ftrace(btf, btf_size);
     test_kprobes(btf, btf_size);
