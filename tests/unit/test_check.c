@@ -153,6 +153,35 @@ static void test_hidden_process(void *btf, uint32_t btf_size)
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
 }
 
+/* The CPUs load the IDT through its read-only alias in the CPU entry area
+ * (0xfffffe0000000000): the alias of idt_table is no finding; an alias
+ * remapped to a table of the rootkit's own is, and so are its gates. */
+static void test_idt_alias(void)
+{
+    struct seen s;
+    uint64_t pdpt = galloc(4096, 4096), pd = galloc(4096, 4096), pt = galloc(4096, 4096);
+    put64(kpa(K_TOP_PGT) + 508 * 8, pa_of(pdpt) | 3);
+    vput64(pdpt, pa_of(pd) | 3);
+    vput64(pd, pa_of(pt) | 3);
+    vput64(pt, kpa(K_IDT) | 3);
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 0);
+    uint64_t fake = galloc(4096, 4096);
+    memcpy(img + pa_of(fake), img + kpa(K_IDT), 4096);
+    uint16_t lo = (uint16_t)(MOD_E1000 + 0x10), mid = (uint16_t)((MOD_E1000 + 0x10) >> 16);
+    uint32_t hi = (uint32_t)((MOD_E1000 + 0x10) >> 32);
+    memcpy(img + pa_of(fake) + 16 * 3, &lo, 2);
+    memcpy(img + pa_of(fake) + 16 * 3 + 4, &(uint16_t){0x8e00}, 2);
+    memcpy(img + pa_of(fake) + 16 * 3 + 6, &mid, 2);
+    memcpy(img + pa_of(fake) + 16 * 3 + 8, &hi, 4);
+    vput64(pt, pa_of(fake) | 3);
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 2);
+    CHECK(strcmp(s.last.technique, "idt-hook") == 0 &&
+              strcmp(s.last.culprit, "e1000") == 0 &&
+              strstr(s.last.detail, "loaded IDT vector 3 -> [e1000]+0x10") != NULL,
+          "%s", s.last.detail);
+    put64(kpa(K_TOP_PGT) + 508 * 8, 0);
+}
+
 /* Unlink worker (300) from the task list, as rk_hideproc does. */
 static void unlink_worker(void)
 {
@@ -366,6 +395,7 @@ int main(void)
     build_clean(btf, btf_size);
     test_clean();
     test_early_idt_stubs();
+    test_idt_alias();
     test_tables();
     /* the callback's answer stops a check and is its return */
     struct xa_instance *xa = open_guest();
