@@ -103,6 +103,7 @@
 #define MOD_NAME 24
 #define MOD_CORE 0x100 /* module_layout: base +0, size +8 */
 #define MOD_REFCNT 0x200
+#define MOD_MKOBJ 0x240 /* struct module_kobject: the rootkit checks only */
 
 static uint8_t *img;
 static uint64_t heap_top;
@@ -348,6 +349,7 @@ static inline void *build_btf(uint32_t *size)
     else
         btf__add_field(b, "core_layout", s_layout, MOD_CORE * 8, 0);
     btf__add_field(b, "refcnt", td_atomic, MOD_REFCNT * 8, 0);
+    btf__add_field(b, "mkobj", s_list, MOD_MKOBJ * 8, 0); /* only its offset is read */
 
     const void *raw = btf__raw_data(b, size);
     void *copy = malloc(*size);

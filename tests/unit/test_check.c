@@ -97,8 +97,8 @@ static void test_clean(void)
     }
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0);
     CHECK_EQ(s.n, 0);
-    /* no BTF for the module kset: cannot run, says so */
-    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_ENOTSUP);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    CHECK_EQ(s.n, 0);
 }
 
 /* Reserved exception vectors keep their early boot stub, 13 bytes apart on
@@ -180,6 +180,62 @@ static void test_idt_alias(void)
               strstr(s.last.detail, "loaded IDT vector 3 -> [e1000]+0x10") != NULL,
           "%s", s.last.detail);
     put64(kpa(K_TOP_PGT) + 508 * 8, 0);
+}
+
+/* ext4 unlinks itself from the module list (list_del poisons its links),
+ * then from /sys/module too: the carve of module memory still finds its
+ * struct module. Hostile module areas stop the carve or carve nothing. */
+static void test_hidden_module(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    uint64_t ext4 = mod_va[1];
+    mput64(kva(K_MODULES) + 8, mod_va[0] + MOD_LIST); /* ext4 was last */
+    mput64(mod_va[0] + MOD_LIST, kva(K_MODULES));
+    mput64(ext4 + MOD_LIST, 0xdead000000000100ULL);
+    mput64(ext4 + MOD_LIST + 8, 0xdead000000000122ULL);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0 && s.last.addr == ext4);
+    CHECK(strstr(s.last.detail, "is in /sys/module and in module memory but") != NULL, "%s",
+          s.last.detail);
+    mput64(module_kset + 8, mod_va[0] + MOD_MKOBJ);
+    mput64(mod_va[0] + MOD_MKOBJ, module_kset);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 1);
+    CHECK(strstr(s.last.detail, "is in module memory but") != NULL, "%s", s.last.detail);
+    /* a hook in the hidden module's code is owned by it */
+    put64(kpa(K_SYSCALLS) + 8 * 2, MOD_EXT4 + 0x20);
+    CHECK_EQ(run(XA_CHECK_SYSCALLS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0, "%s", s.last.culprit);
+    /* not a module: a dead one (UNFORMED), a bad name, a kobject naming another */
+    uint32_t state = 3;
+    memcpy(img + mod_pa(ext4 + MOD_STATE), &state, 4);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    state = 0;
+    memcpy(img + mod_pa(ext4 + MOD_STATE), &state, 4);
+    img[mod_pa(ext4 + MOD_NAME + 1)] = '\n';
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    img[mod_pa(ext4 + MOD_NAME + 1)] = 'x';
+    mput64(ext4 + MOD_MKOBJ + MK_MOD, mod_va[0]);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    mput64(ext4 + MOD_MKOBJ + MK_MOD, ext4);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 1);
+
+    /* hostile: every page of the area aliasing e1000's: each copy's kobject
+     * names the original, so one module and no false one */
+    build_clean(btf, btf_size);
+    for (unsigned i = 1; i < 512; i++)
+        if (i != ((MOD_EXT4 >> 12) & 511))
+            vput64(mod_pt + 8 * i, mod_page_pa[0] | 3);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    /* a page mapped outside RAM stops the carve */
+    build_clean(btf, btf_size);
+    vput64(mod_pt + 8 * 7, 0x7ff0000000ULL | 3);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_EFAULT);
+    /* a carve that finds no listed module is no carve */
+    build_clean(btf, btf_size);
+    uint32_t small = MOD_STRUCT_AT; /* the struct no longer inside its own memory */
+    memcpy(img + mod_pa(mod_va[0] + MOD_CORE + 8), &small, 4);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_EBADDATA);
 }
 
 /* Unlink worker (300) from the task list, as rk_hideproc does. */
@@ -411,6 +467,7 @@ int main(void)
     CHECK(xa_check_name(XA_CHECK_COUNT) == NULL);
     test_hidden_process(btf, btf_size);
     test_process_views(btf, btf_size);
+    test_hidden_module(btf, btf_size);
     test_bpf(btf, btf_size);
     test_ftrace(btf, btf_size);
     test_kprobes(btf, btf_size);
