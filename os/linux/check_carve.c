@@ -25,7 +25,7 @@
 #define MODULE_NAME_LEN 56u
 #define MODULE_STATE_UNFORMED 3u
 /* Bounds: the whole area is 1 GiB at most; a module's layout is far less. */
-#define MAX_CARVE_PAGES (MODULES_END - MODULES_VADDR_MIN) / PAGE_SIZE
+#define MAX_CARVE_PAGES ((MODULES_END - MODULES_VADDR_MIN) / PAGE_SIZE)
 #define MAX_LAYOUT_SIZE (256ULL << 20)
 #define LIST_POISON1 0xdead000000000100ULL
 #define LIST_POISON2 0xdead000000000122ULL
