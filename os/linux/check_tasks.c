@@ -93,6 +93,12 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
         }
     if (xa_is_live(c->xa) && linked_now(c, o, leader))
         return 0;
+    /* A running guest frees and reuses tasks while we walk: what a stale
+     * pointer reaches must at least be a leader of its own group. */
+    uint64_t self;
+    if (xa_is_live(c->xa) &&
+        (lx_u64(c->xa, leader + o->group_leader, &self) < 0 || self != leader))
+        return 0;
     /* An exiting task leaves the list (and its pid) while it still runs
      * its last instructions on a CPU: not hidden, gone. */
     uint32_t flags = 0, exit_state = 0;
@@ -249,6 +255,7 @@ static int walk_groups(struct check_ctx *c, struct hide_state *s)
 
 struct rq_offs {
     uint64_t curr, cfs, root, run_node, my_q, task_se;
+    uint64_t parent, right, left; /* struct rb_node */
 };
 
 /* The tasks queued on one CPU's CFS tree; a group entity's own queue (a
@@ -256,17 +263,34 @@ struct rq_offs {
 static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_offs *r,
                     uint64_t cfs_rq, uint32_t cpu, uint64_t *budget)
 {
-    uint64_t stack[MAX_RB_DEPTH];
+    /* each node with the node it hangs from (0 for a tree's root), whose
+     * address its __rb_parent_color must hold: the tree's back link */
+    uint64_t stack[MAX_RB_DEPTH][2];
     unsigned depth = 0;
     struct lx_ptrset seen = {0};
     int rc = 0;
-    uint64_t node;
+    uint64_t node, parent_color;
     if (lx_u64(c->xa, cfs_rq + r->root, &node) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "CFS run queue of CPU %u unreadable", cpu);
-    if (node)
-        stack[depth++] = node;
+    if (node) {
+        stack[depth][0] = node;
+        stack[depth++][1] = 0;
+    }
     while (rc == 0 && depth) {
-        node = stack[--depth];
+        depth--;
+        node = stack[depth][0];
+        uint64_t parent = stack[depth][1];
+        if (lx_kernel_ptr(node) && lx_u64(c->xa, node + r->parent, &parent_color) == 0 &&
+            (parent_color & ~3ull) != parent) {
+            /* a running guest rebalances its trees under the walk: there,
+             * a subtree that moved is passed over; in a dump it is damage */
+            if (xa_is_live(c->xa))
+                continue;
+            rc = xa__set_error(c->xa, XA_EBADDATA,
+                               "CFS tree of CPU %u: node 0x%llx does not link back to 0x%llx",
+                               cpu, (unsigned long long)node, (unsigned long long)parent);
+            break;
+        }
         int added = lx_kernel_ptr(node) ? lx_ptrset_add(&seen, node) : 0;
         if (added <= 0 || *budget == 0) {
             rc = added < 0 ? xa__set_error(c->xa, XA_ENOMEM, "out of memory")
@@ -278,8 +302,8 @@ static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_o
         }
         (*budget)--;
         uint64_t kids[2], se = node - r->run_node, my_q;
-        /* rb_node: __rb_parent_color, rb_right, rb_left */
-        if (lx_u64(c->xa, node + 8, &kids[0]) < 0 || lx_u64(c->xa, node + 16, &kids[1]) < 0 ||
+        if (lx_u64(c->xa, node + r->right, &kids[0]) < 0 ||
+            lx_u64(c->xa, node + r->left, &kids[1]) < 0 ||
             lx_u64(c->xa, se + r->my_q, &my_q) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "CFS tree node 0x%llx unreadable",
                                (unsigned long long)node);
@@ -298,11 +322,13 @@ static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_o
         for (int k = 0; k < 3 && rc == 0; k++) {
             if (!next[k])
                 continue;
-            if (depth >= MAX_RB_DEPTH)
+            if (depth >= MAX_RB_DEPTH) {
                 rc = xa__set_error(c->xa, XA_EBADDATA, "CFS tree of CPU %u deeper than %u",
                                    cpu, MAX_RB_DEPTH);
-            else
-                stack[depth++] = next[k];
+            } else {
+                stack[depth][0] = next[k];
+                stack[depth++][1] = k < 2 ? node : 0; /* a group queue's root has none */
+            }
         }
     }
     lx_ptrset_free(&seen);
@@ -321,13 +347,17 @@ static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
         .run_node = check_off(c, "sched_entity", "run_node"),
         .my_q = check_off(c, "sched_entity", "my_q"),
         .task_se = check_off(c, "task_struct", "se"),
+        .parent = check_off(c, "rb_node", "__rb_parent_color"),
+        .right = check_off(c, "rb_node", "rb_right"),
+        .left = check_off(c, "rb_node", "rb_left"),
     };
     uint32_t ncpus;
     if (!rqs || !offsets || !ids || r.curr == LX_NO_OFFSET)
         return 0; /* a uniprocessor kernel or no BTF for struct rq: the IDR suffices */
     /* without group scheduling (my_q) there are no group entities */
     bool cfs = r.cfs != LX_NO_OFFSET && r.root != LX_NO_OFFSET && r.run_node != LX_NO_OFFSET &&
-               r.task_se != LX_NO_OFFSET;
+               r.task_se != LX_NO_OFFSET && r.parent != LX_NO_OFFSET &&
+               r.right != LX_NO_OFFSET && r.left != LX_NO_OFFSET;
     if (r.my_q == LX_NO_OFFSET)
         cfs = false;
     if (lx_u32(c->xa, ids, &ncpus) < 0 || ncpus == 0 || ncpus > MAX_CPUS)

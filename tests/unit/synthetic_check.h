@@ -235,6 +235,7 @@ static inline void build_run_queues(void)
     uint64_t se2 = task_va[2] + T_SE, se3 = task_va[3] + T_SE;
     vput64(group_q + CFS_ROOT, se2 + SE_RUN_NODE);
     vput64(se2 + SE_RUN_NODE + 8, se3 + SE_RUN_NODE);
+    vput64(se3 + SE_RUN_NODE, (se2 + SE_RUN_NODE) | 1); /* __rb_parent_color: black */
 }
 
 /* The module area (MODULES_VADDR..): one page table under PDPT[511]

@@ -314,6 +314,9 @@ static void test_process_views(void *btf, uint32_t btf_size)
     vput64(task_va[3] + T_SE + SE_RUN_NODE + 16, task_va[2] + T_SE + SE_RUN_NODE);
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
     build_clean(btf, btf_size);
+    vput64(task_va[3] + T_SE + SE_RUN_NODE, (task_va[1] + T_SE + SE_RUN_NODE) | 1);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA); /* no back link to its parent */
+    build_clean(btf, btf_size);
     vput64(cfs_group_se + SE_MY_Q, 0x1234);
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
     build_clean(btf, btf_size);
