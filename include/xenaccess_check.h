@@ -20,10 +20,10 @@ extern "C" {
 
 /** The checks; each is one call of xa_check_run(). */
 enum xa_check {
-    XA_CHECK_PROCESSES = 1, /**< task list vs PID IDR, run queues, thread groups */
-    XA_CHECK_MODULES,       /**< module list vs the module kset's kobjects */
+    XA_CHECK_PROCESSES = 1, /**< task list vs PID IDR, run queues, thread groups, process tree */
+    XA_CHECK_MODULES,       /**< module list vs module kset, address tree, carve of module memory */
     XA_CHECK_SYSCALLS,      /**< sys_call_table, ia32_sys_call_table entries */
-    XA_CHECK_IDT,           /**< interrupt gates (idt_table) */
+    XA_CHECK_IDT,           /**< interrupt gates (idt_table and the IDT the CPUs load) */
     XA_CHECK_FTRACE,        /**< ftrace_ops_list callbacks outside the kernel */
     XA_CHECK_KPROBES,       /**< every registered kprobe (kprobe_table) */
     XA_CHECK_BPF,           /**< every loaded eBPF program (prog_idr) */

@@ -77,8 +77,9 @@ static int add_owner(struct check_ctx *c, uint64_t module, void *arg)
     return check_owner_add(c, module);
 }
 
-/* The module list and the module kset (hidden modules own hooks too),
- * once; a broken walk leaves the owners found so far. */
+/* The module list, the module kset, the address tree and a carve of
+ * module memory (hidden modules own hooks too), once, when a hook needs an
+ * owner; a broken walk leaves the owners found so far. */
 static void load_owners(struct check_ctx *c)
 {
     if (c->owners_loaded)
@@ -95,6 +96,7 @@ static void load_owners(struct check_ctx *c)
     (void)check_kset_foreach(c, add_owner, NULL);
     if (check_sym(c, "mod_tree"))
         (void)check_modtree_foreach(c, add_owner, NULL);
+    (void)check_carve_foreach(c, add_owner, NULL);
 }
 
 const char *check_owner_of(struct check_ctx *c, uint64_t addr)

@@ -5,6 +5,7 @@
  *   check_xarray.c   bounded walk of an IDR / xarray (PIDs, eBPF programs)
  *   check_tasks.c    hidden processes
  *   check_modules.c  hidden modules
+ *   check_carve.c    struct module carved from module memory
  *   check_tables.c   sys_call_table, IDT and operation-table entries
  *   check_hooks.c    ftrace callbacks and kprobes
  *   check_bpf.c      loaded eBPF programs
@@ -70,6 +71,9 @@ int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
 /* check_modules.c: the same over the module address tree (mod_tree), each
  * module once per tree node it has (core and init layouts). */
 int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
+/* check_carve.c: the same for every struct module found in the module
+ * area's mapped pages (x86-64 page tables; XA_ENOTSUP otherwise). */
+int check_carve_foreach(struct check_ctx *c, check_module_fn fn, void *arg);
 
 /* BTF member offset or LX_NO_OFFSET. */
 uint64_t check_off(struct check_ctx *c, const char *type, const char *member);

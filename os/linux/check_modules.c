@@ -130,18 +130,23 @@ static bool linked_now(struct check_ctx *c, uint64_t mod)
            lx_u64(c->xa, next + 8, &back) == 0 && back == node;
 }
 
-enum { IN_KSET = 1, IN_TREE = 2 };
+enum { IN_KSET = 1, IN_TREE = 2, IN_CARVE = 4 };
 
 struct hidden {
     const struct lx_ptrset *listed;
     uint64_t mod[MAX_HIDDEN];
     unsigned views[MAX_HIDDEN], n, view; /* view: the walk under way */
+    size_t listed_seen; /* listed modules the walk under way found */
 };
 
 static int note_module(struct check_ctx *c, uint64_t mod, void *arg)
 {
     struct hidden *h = arg;
-    if (lx_ptrset_has(h->listed, mod) || (xa_is_live(c->xa) && linked_now(c, mod)))
+    if (lx_ptrset_has(h->listed, mod)) {
+        h->listed_seen++;
+        return 0;
+    }
+    if (xa_is_live(c->xa) && linked_now(c, mod))
         return 0;
     unsigned i = 0;
     while (i < h->n && h->mod[i] != mod)
@@ -166,13 +171,22 @@ static int report_hidden(struct check_ctx *c, uint64_t mod, unsigned views)
             o = &c->owners[i];
     if (!o)
         return xa__set_error(c->xa, XA_EINVAL, "module 0x%llx lost", (unsigned long long)mod);
+    static const char *const view_names[] = {"in /sys/module", "in the module address tree",
+                                             "in module memory"};
+    char where[128] = "";
+    unsigned nviews = 0, total = (unsigned)__builtin_popcount(views);
+    for (unsigned v = 0; v < 3; v++) {
+        if (!(views & (1u << v)))
+            continue;
+        nviews++;
+        const char *sep = nviews == 1 ? "" : nviews == total ? " and " : ", ";
+        size_t len = strlen(where);
+        snprintf(where + len, sizeof(where) - len, "%s%s", sep, view_names[v]);
+    }
     return check_report(c, "hidden-module", o->name, -1, mod,
-                        "module %s (struct module 0x%llx, code 0x%llx) is %s%s%s but not on "
-                        "the module list",
-                        o->name, (unsigned long long)mod, (unsigned long long)o->base,
-                        (views & IN_KSET) ? "in /sys/module" : "",
-                        views == (IN_KSET | IN_TREE) ? " and " : "",
-                        (views & IN_TREE) ? "in the module address tree" : "");
+                        "module %s (struct module 0x%llx, code 0x%llx) is %s but not on the "
+                        "module list",
+                        o->name, (unsigned long long)mod, (unsigned long long)o->base, where);
 }
 
 int check_modules(struct check_ctx *c)
@@ -202,6 +216,18 @@ int check_modules(struct check_ctx *c)
     if (rc == 0 && check_sym(c, "mod_tree")) {
         h->view = IN_TREE;
         rc = check_modtree_foreach(c, note_module, h);
+    }
+    if (rc == 0) {
+        h->view = IN_CARVE;
+        h->listed_seen = 0;
+        rc = check_carve_foreach(c, note_module, h);
+        /* a carve that misses what is in plain sight would miss the hidden
+         * too (a live guest may unload a module meanwhile) */
+        size_t want = xa_is_live(c->xa) ? (listed.n > 0) : listed.n;
+        if (rc == 0 && h->listed_seen < want)
+            rc = xa__set_error(c->xa, XA_EBADDATA,
+                               "module carve found %zu of the %zu listed modules",
+                               h->listed_seen, listed.n);
     }
     /* what was found before a walk stopped still stands */
     for (unsigned i = 0; h && i < h->n; i++) {

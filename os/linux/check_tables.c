@@ -86,26 +86,48 @@ static uint64_t early_idt_handler_size(struct check_ctx *c, uint64_t early)
     return EARLY_IDT_HANDLER_SIZE;
 }
 
-int check_idt(struct check_ctx *c)
+/* Where each field of an interrupt gate is: the kernel's struct
+ * gate_struct from BTF, else the architectural layout (SDM 6.14.1). */
+struct gate_layout {
+    uint64_t lo, bits, mid, hi;
+};
+
+static struct gate_layout gate_layout(struct check_ctx *c)
+{
+    struct gate_layout g = {
+        .lo = check_off(c, "gate_struct", "offset_low"),
+        .bits = check_off(c, "gate_struct", "bits"),
+        .mid = check_off(c, "gate_struct", "offset_middle"),
+        .hi = check_off(c, "gate_struct", "offset_high"),
+    };
+    uint64_t size;
+    if (g.lo == LX_NO_OFFSET || g.bits == LX_NO_OFFSET || g.mid == LX_NO_OFFSET ||
+        g.hi == LX_NO_OFFSET || linux_type_size(c->xa, "gate_struct", &size) < 0 ||
+        size != GATE_SIZE || g.lo > GATE_SIZE - 2 || g.bits > GATE_SIZE - 2 ||
+        g.mid > GATE_SIZE - 2 || g.hi > GATE_SIZE - 4)
+        g = (struct gate_layout){.lo = 0, .bits = 4, .mid = 6, .hi = 8};
+    return g;
+}
+
+/* Judge every present gate of the table @what, read from @idt. */
+static int check_gates(struct check_ctx *c, const struct gate_layout *l, uint64_t idt,
+                       const char *what)
 {
     uint64_t early = check_sym(c, "early_idt_handler_array");
     uint64_t early_size = early_idt_handler_size(c, early);
-    uint64_t idt = check_sym(c, "idt_table");
-    if (!idt)
-        return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
     uint8_t gates[IDT_ENTRIES * GATE_SIZE];
     if (lx_read(c->xa, idt, gates, sizeof(gates)) < 0)
-        return xa__set_error(c->xa, XA_EFAULT, "idt_table unreadable");
+        return xa__set_error(c->xa, XA_EFAULT, "%s unreadable", what);
     for (unsigned v = 0; v < IDT_ENTRIES; v++) {
         const uint8_t *g = gates + v * GATE_SIZE;
         uint16_t lo, bits, mid;
         uint32_t hi;
-        memcpy(&lo, g, 2);
-        memcpy(&bits, g + 4, 2);
-        memcpy(&mid, g + 6, 2);
-        memcpy(&hi, g + 8, 4);
+        memcpy(&lo, g + l->lo, 2);
+        memcpy(&bits, g + l->bits, 2);
+        memcpy(&mid, g + l->mid, 2);
+        memcpy(&hi, g + l->hi, 4);
         if (!(bits & 0x8000))
-            continue; /* not present */
+            continue; /* not present (idt_bits.p, the top bit) */
         uint64_t handler = (uint64_t)lo | (uint64_t)mid << 16 | (uint64_t)hi << 32;
         if (check_in_core_text(c, handler))
             continue;
@@ -115,11 +137,37 @@ int check_idt(struct check_ctx *c)
         check_describe(c, handler, where, sizeof(where));
         const char *owner = check_owner_of(c, handler);
         int rc = check_report(c, "idt-hook", owner ? owner : "", -1, handler,
-                              "IDT vector %u -> %s, outside the kernel's text", v, where);
+                              "%s vector %u -> %s, outside the kernel's text", what, v, where);
         if (rc)
             return rc;
     }
     return 0;
+}
+
+/* Since 4.15 the CPUs load (lidt) a read-only alias of idt_table in the
+ * CPU entry area, at a fixed address on 4- and 5-level paging; a rootkit
+ * can point that alias at a table of its own and leave idt_table alone. */
+#define CPU_ENTRY_AREA_RO_IDT 0xfffffe0000000000ULL
+
+int check_idt(struct check_ctx *c)
+{
+    uint64_t idt = check_sym(c, "idt_table");
+    if (!idt)
+        return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
+    struct gate_layout l = gate_layout(c);
+    int rc = check_gates(c, &l, idt, "IDT");
+    uint64_t idt_pa, alias_pa;
+    if (rc || xa__memory_is_virtual(c->xa) || xa__translate(c->xa, 0, idt, &idt_pa) < 0 ||
+        xa__translate(c->xa, 0, CPU_ENTRY_AREA_RO_IDT, &alias_pa) < 0)
+        return rc; /* no alias (before 4.15, or a triage dump): idt_table is what CPUs load */
+    if (alias_pa == idt_pa)
+        return 0;
+    rc = check_report(c, "idt-replaced", "", -1, CPU_ENTRY_AREA_RO_IDT,
+                      "the IDT the CPUs load (CPU entry area 0x%llx, physical 0x%llx) is not "
+                      "idt_table (physical 0x%llx)",
+                      (unsigned long long)CPU_ENTRY_AREA_RO_IDT, (unsigned long long)alias_pa,
+                      (unsigned long long)idt_pa);
+    return rc ? rc : check_gates(c, &l, CPU_ENTRY_AREA_RO_IDT, "loaded IDT");
 }
 
 /* Operation tables of the core kernel that rootkits patch, and their types:

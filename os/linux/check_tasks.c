@@ -1,10 +1,16 @@
 /*
- * check_tasks.c -- hidden processes: every task the PID IDR of the initial
- * namespace knows, and every task a CPU is running, must belong to a thread
- * group whose leader is on the task list (init_task.tasks). A leader
- * unlinked from that list (DKOM) is still found by its PID and, while it
- * runs, by its run queue.
+ * check_tasks.c -- hidden processes: every task another view reaches must
+ * belong to a thread group whose leader is on the task list
+ * (init_task.tasks). The views: the PID IDR of the initial namespace, what
+ * each CPU runs (rq->curr) and queues (the CFS red-black trees, group
+ * entities unfolded), the thread groups of listed leaders
+ * (signal->thread_head), and the process tree around listed tasks (their
+ * children lists and parents). A leader unlinked from the task list (DKOM)
+ * is still found by its PID, its parent's children list and, while it
+ * runs or waits to run, by its run queue.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "os/linux/check.h"
@@ -13,17 +19,52 @@
 #define MAX_PIDS 4194304u   /* PID_MAX_LIMIT */
 #define MAX_TASKS 1000000u  /* as tasks.c */
 #define MAX_CPUS 8192u
+/* Nodes of all thread groups and children lists together: each task is in
+ * one group and one children list, so twice the task limit. */
+#define MAX_RING_NODES (2ull * MAX_TASKS)
+#define MAX_RQ_NODES 1000000u /* scheduling entities over all CFS trees */
+#define MAX_RB_DEPTH 128u    /* a red-black tree of 2^32 nodes is 64 deep */
+#define MAX_HIDDEN 4096u
 #define PF_EXITING 0x4u
+
+/* The views; a finding names every view that reached the hidden leader. */
+enum {
+    V_IDR = 1,
+    V_CPU = 2,
+    V_CFS = 4,
+    V_THREADS = 8,
+    V_CHILDREN = 16,
+    V_PARENT = 32,
+    V_COUNT = 6
+};
+
+static const char *const view_names[V_COUNT] = {
+    "in the PID IDR",          "running on a CPU",      "queued on a CFS run queue",
+    "in a listed thread group", "a listed task's child", "a listed task's parent",
+};
 
 struct task_offs {
     uint64_t tasks, pid, tgid, comm, group_leader, pid_links, flags, exit_state;
     uint64_t pid_tasks, pid_numbers;
+    /* optional views: LX_NO_OFFSET when absent */
+    uint64_t signal, thread_head, thread_node, children, sibling, real_parent;
+};
+
+struct hidden_task {
+    uint64_t leader;
+    unsigned views;
+    int32_t tgid;
+    char comm[XA_COMM_LEN + 1];
 };
 
 struct hide_state {
     struct task_offs o;
     struct lx_ptrset listed;   /* leaders on the task list */
-    struct lx_ptrset reported; /* leaders reported hidden */
+    uint64_t *listed_tasks;    /* the same, in list order */
+    size_t nr_listed;
+    struct hidden_task *hidden;
+    size_t nr_hidden;
+    uint64_t ring_budget; /* MAX_RING_NODES less the nodes walked */
 };
 
 /* Is @task linked into the task list? A leader created after our walk is
@@ -35,16 +76,28 @@ static bool linked_now(struct check_ctx *c, const struct task_offs *o, uint64_t 
            lx_u64(c->xa, next + 8, &back) == 0 && back == node;
 }
 
-static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, const char *how)
+/* Note @task's leader when it is not on the task list; @view reached it. */
+static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, unsigned view)
 {
     const struct task_offs *o = &s->o;
     uint64_t leader;
     if (lx_u64(c->xa, task + o->group_leader, &leader) < 0 || !lx_kernel_ptr(leader))
-        return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx (%s): group leader unreadable",
-                             (unsigned long long)task, how);
-    if (lx_ptrset_has(&s->listed, leader) || lx_ptrset_has(&s->reported, leader))
+        return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx: group leader unreadable",
+                             (unsigned long long)task);
+    if (lx_ptrset_has(&s->listed, leader))
         return 0;
+    for (size_t i = 0; i < s->nr_hidden; i++)
+        if (s->hidden[i].leader == leader) {
+            s->hidden[i].views |= view;
+            return 0;
+        }
     if (xa_is_live(c->xa) && linked_now(c, o, leader))
+        return 0;
+    /* A running guest frees and reuses tasks while we walk: what a stale
+     * pointer reaches must at least be a leader of its own group. */
+    uint64_t self;
+    if (xa_is_live(c->xa) &&
+        (lx_u64(c->xa, leader + o->group_leader, &self) < 0 || self != leader))
         return 0;
     /* An exiting task leaves the list (and its pid) while it still runs
      * its last instructions on a CPU: not hidden, gone. */
@@ -54,19 +107,39 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
         return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable", (unsigned long long)task);
     if ((flags & PF_EXITING) || exit_state)
         return 0;
-    int32_t tgid = -1;
-    char comm[XA_COMM_LEN + 1] = "";
-    if (lx_read(c->xa, leader + o->tgid, &tgid, sizeof(tgid)) < 0 ||
-        lx_read(c->xa, leader + o->comm, comm, XA_COMM_LEN) < 0)
+    struct hidden_task h = {.leader = leader, .views = view, .tgid = -1};
+    if (lx_read(c->xa, leader + o->tgid, &h.tgid, sizeof(h.tgid)) < 0 ||
+        lx_read(c->xa, leader + o->comm, h.comm, XA_COMM_LEN) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
                              (unsigned long long)leader);
-    comm[XA_COMM_LEN] = '\0';
-    if (tgid == 0)
+    h.comm[XA_COMM_LEN] = '\0';
+    if (h.tgid == 0)
         return 0; /* an idle task: never on the list */
-    if (lx_ptrset_add(&s->reported, leader) < 0)
+    if (s->nr_hidden == MAX_HIDDEN)
+        return xa__set_error(c->xa, XA_ELIMIT, "more than %u hidden processes", MAX_HIDDEN);
+    struct hidden_task *n = realloc(s->hidden, (s->nr_hidden + 1) * sizeof(*n));
+    if (!n)
         return xa__set_error(c->xa, XA_ENOMEM, "out of memory");
-    return check_report(c, "hidden-process", comm, tgid, leader,
-                        "pid %d (%s) is %s but not on the task list", (int)tgid, comm, how);
+    s->hidden = n;
+    s->hidden[s->nr_hidden++] = h;
+    return 0;
+}
+
+static int report_hidden(struct check_ctx *c, const struct hidden_task *h)
+{
+    char where[192] = "";
+    unsigned shown = 0, total = (unsigned)__builtin_popcount(h->views);
+    for (unsigned v = 0; v < V_COUNT; v++) {
+        if (!(h->views & (1u << v)))
+            continue;
+        shown++;
+        const char *sep = shown == 1 ? "" : shown == total ? " and " : ", ";
+        size_t len = strlen(where);
+        snprintf(where + len, sizeof(where) - len, "%s%s", sep, view_names[v]);
+    }
+    return check_report(c, "hidden-process", h->comm, h->tgid, h->leader,
+                        "pid %d (%s) is %s but not on the task list", (int)h->tgid, h->comm,
+                        where);
 }
 
 static int on_pid(struct check_ctx *c, uint64_t index, uint64_t pid, void *arg)
@@ -81,7 +154,7 @@ static int on_pid(struct check_ctx *c, uint64_t index, uint64_t pid, void *arg)
     if (!lx_kernel_ptr(first))
         return xa__set_error(c->xa, XA_EBADDATA, "pid %llu: bad task link 0x%llx",
                              (unsigned long long)index, (unsigned long long)first);
-    return judge_task(c, s, first - s->o.pid_links, "in the PID IDR");
+    return judge_task(c, s, first - s->o.pid_links, V_IDR);
 }
 
 static int walk_task_list(struct check_ctx *c, struct hide_state *s)
@@ -89,40 +162,218 @@ static int walk_task_list(struct check_ctx *c, struct hide_state *s)
     uint64_t init_task = check_sym(c, "init_task");
     if (!init_task)
         return xa__set_error(c->xa, XA_ENOTSUP, "no init_task symbol");
-    if (lx_ptrset_add(&s->listed, init_task) < 0)
-        return xa__set_error(c->xa, XA_ENOMEM, "out of memory");
     struct lx_list_walk w;
     lx_list_init(&w, init_task + s->o.tasks, MAX_TASKS, "task list");
-    uint64_t node;
-    int rc;
-    while ((rc = lx_list_next(c->xa, &w, &node)) == 1)
-        if (lx_ptrset_add(&s->listed, node - s->o.tasks) < 0) {
+    uint64_t node = init_task + s->o.tasks;
+    int rc = 1;
+    do {
+        uint64_t task = node - s->o.tasks;
+        uint64_t *n = realloc(s->listed_tasks, (s->nr_listed + 1) * sizeof(*n));
+        if (!n || lx_ptrset_add(&s->listed, task) < 0) {
+            if (n)
+                s->listed_tasks = n;
             rc = xa__set_error(c->xa, XA_ENOMEM, "out of memory");
             break;
         }
+        s->listed_tasks = n;
+        s->listed_tasks[s->nr_listed++] = task;
+    } while ((rc = lx_list_next(c->xa, &w, &node)) == 1);
     lx_list_free(&w);
     return rc;
 }
 
-/* What each CPU runs (rq->curr). */
+/* Every task on the list_head ring at @head (a thread group or a children
+ * list), each node @link into its task_struct, judged as @view. */
+static int walk_ring(struct check_ctx *c, struct hide_state *s, uint64_t head, uint64_t link,
+                     unsigned view, const char *what)
+{
+    struct lx_list_walk w;
+    lx_list_init(&w, head, s->ring_budget, what);
+    uint64_t node;
+    int rc;
+    while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
+        rc = judge_task(c, s, node - link, view);
+        if (rc)
+            break;
+    }
+    s->ring_budget -= w.steps < s->ring_budget ? w.steps : s->ring_budget;
+    lx_list_free(&w);
+    return rc;
+}
+
+/* The thread group of every listed leader, then the children and the
+ * parent of each of its threads (a child is on its forking thread's list). */
+static int walk_groups(struct check_ctx *c, struct hide_state *s)
+{
+    const struct task_offs *o = &s->o;
+    if (o->signal == LX_NO_OFFSET || o->thread_head == LX_NO_OFFSET ||
+        o->thread_node == LX_NO_OFFSET || o->children == LX_NO_OFFSET ||
+        o->sibling == LX_NO_OFFSET || o->real_parent == LX_NO_OFFSET)
+        return xa__set_error(c->xa, XA_ENOTSUP,
+                             "hidden processes: no BTF for thread groups or the process tree");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->nr_listed; i++) {
+        uint64_t leader = s->listed_tasks[i], signal;
+        if (lx_u64(c->xa, leader + o->signal, &signal) < 0)
+            return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
+                                 (unsigned long long)leader);
+        if (!signal)
+            continue; /* init_task's own signal is static, never NULL; a reaped task's is */
+        if (!lx_kernel_ptr(signal))
+            return xa__set_error(c->xa, XA_EBADDATA, "task 0x%llx: bad signal 0x%llx",
+                                 (unsigned long long)leader, (unsigned long long)signal);
+        /* the leader itself first, then its threads */
+        struct lx_list_walk w;
+        lx_list_init(&w, signal + o->thread_head, s->ring_budget, "thread group");
+        uint64_t node = 0, task = leader, parent;
+        int more = 1;
+        while (rc == 0 && more == 1) {
+            if (task != leader)
+                rc = judge_task(c, s, task, V_THREADS);
+            if (rc == 0 && lx_u64(c->xa, task + o->real_parent, &parent) < 0)
+                rc = xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
+                                   (unsigned long long)task);
+            if (rc == 0 && parent && parent != task && lx_kernel_ptr(parent))
+                rc = judge_task(c, s, parent, V_PARENT);
+            if (rc == 0)
+                rc = walk_ring(c, s, task + o->children, o->sibling, V_CHILDREN,
+                               "children list");
+            if (rc == 0) {
+                do {
+                    more = lx_list_next(c->xa, &w, &node);
+                } while (more == 1 && node - o->thread_node == leader);
+                if (more < 0)
+                    rc = more;
+                task = node - o->thread_node;
+            }
+        }
+        s->ring_budget -= w.steps < s->ring_budget ? w.steps : s->ring_budget;
+        lx_list_free(&w);
+    }
+    return rc;
+}
+
+struct rq_offs {
+    uint64_t curr, cfs, root, run_node, my_q, task_se;
+    uint64_t parent, right, left; /* struct rb_node */
+};
+
+/* The tasks queued on one CPU's CFS tree; a group entity's own queue (a
+ * cgroup) is a subtree, walked too. @budget bounds all trees together. */
+static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_offs *r,
+                    uint64_t cfs_rq, uint32_t cpu, uint64_t *budget)
+{
+    /* each node with the node it hangs from (0 for a tree's root), whose
+     * address its __rb_parent_color must hold: the tree's back link */
+    uint64_t stack[MAX_RB_DEPTH][2];
+    unsigned depth = 0;
+    struct lx_ptrset seen = {0};
+    int rc = 0;
+    uint64_t node, parent_color;
+    if (lx_u64(c->xa, cfs_rq + r->root, &node) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "CFS run queue of CPU %u unreadable", cpu);
+    if (node) {
+        stack[depth][0] = node;
+        stack[depth++][1] = 0;
+    }
+    while (rc == 0 && depth) {
+        depth--;
+        node = stack[depth][0];
+        uint64_t parent = stack[depth][1];
+        if (lx_kernel_ptr(node) && lx_u64(c->xa, node + r->parent, &parent_color) == 0 &&
+            (parent_color & ~3ull) != parent) {
+            /* a running guest rebalances its trees under the walk: there,
+             * a subtree that moved is passed over; in a dump it is damage */
+            if (xa_is_live(c->xa))
+                continue;
+            rc = xa__set_error(c->xa, XA_EBADDATA,
+                               "CFS tree of CPU %u: node 0x%llx does not link back to 0x%llx",
+                               cpu, (unsigned long long)node, (unsigned long long)parent);
+            break;
+        }
+        int added = lx_kernel_ptr(node) ? lx_ptrset_add(&seen, node) : 0;
+        if (added <= 0 || *budget == 0) {
+            rc = added < 0 ? xa__set_error(c->xa, XA_ENOMEM, "out of memory")
+                           : xa__set_error(c->xa, XA_EBADDATA,
+                                           "CFS tree of CPU %u: bad, repeated or too many "
+                                           "nodes at 0x%llx",
+                                           cpu, (unsigned long long)node);
+            break;
+        }
+        (*budget)--;
+        uint64_t kids[2], se = node - r->run_node, my_q;
+        if (lx_u64(c->xa, node + r->right, &kids[0]) < 0 ||
+            lx_u64(c->xa, node + r->left, &kids[1]) < 0 ||
+            lx_u64(c->xa, se + r->my_q, &my_q) < 0) {
+            rc = xa__set_error(c->xa, XA_EFAULT, "CFS tree node 0x%llx unreadable",
+                               (unsigned long long)node);
+            break;
+        }
+        uint64_t next[3] = {kids[0], kids[1], 0};
+        if (my_q) { /* a group: its queue's tree hangs below it */
+            if (!lx_kernel_ptr(my_q) || lx_u64(c->xa, my_q + r->root, &next[2]) < 0) {
+                rc = xa__set_error(c->xa, XA_EBADDATA, "CFS group entity 0x%llx: bad queue",
+                                   (unsigned long long)se);
+                break;
+            }
+        } else {
+            rc = judge_task(c, s, se - r->task_se, V_CFS);
+        }
+        for (int k = 0; k < 3 && rc == 0; k++) {
+            if (!next[k])
+                continue;
+            if (depth >= MAX_RB_DEPTH) {
+                rc = xa__set_error(c->xa, XA_EBADDATA, "CFS tree of CPU %u deeper than %u",
+                                   cpu, MAX_RB_DEPTH);
+            } else {
+                stack[depth][0] = next[k];
+                stack[depth++][1] = k < 2 ? node : 0; /* a group queue's root has none */
+            }
+        }
+    }
+    lx_ptrset_free(&seen);
+    return rc;
+}
+
+/* What each possible CPU runs (rq->curr) and queues (its CFS tree). */
 static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
 {
     uint64_t rqs = check_sym(c, "runqueues"), offsets = check_sym(c, "__per_cpu_offset");
-    uint64_t ids = check_sym(c, "nr_cpu_ids"), curr_off = check_off(c, "rq", "curr");
+    uint64_t ids = check_sym(c, "nr_cpu_ids");
+    struct rq_offs r = {
+        .curr = check_off(c, "rq", "curr"),
+        .cfs = check_off(c, "rq", "cfs"),
+        .root = check_off(c, "cfs_rq", "tasks_timeline.rb_root.rb_node"),
+        .run_node = check_off(c, "sched_entity", "run_node"),
+        .my_q = check_off(c, "sched_entity", "my_q"),
+        .task_se = check_off(c, "task_struct", "se"),
+        .parent = check_off(c, "rb_node", "__rb_parent_color"),
+        .right = check_off(c, "rb_node", "rb_right"),
+        .left = check_off(c, "rb_node", "rb_left"),
+    };
     uint32_t ncpus;
-    if (!rqs || !offsets || !ids || curr_off == LX_NO_OFFSET)
+    if (!rqs || !offsets || !ids || r.curr == LX_NO_OFFSET)
         return 0; /* a uniprocessor kernel or no BTF for struct rq: the IDR suffices */
+    /* without group scheduling (my_q) there are no group entities */
+    bool cfs = r.cfs != LX_NO_OFFSET && r.root != LX_NO_OFFSET && r.run_node != LX_NO_OFFSET &&
+               r.task_se != LX_NO_OFFSET && r.parent != LX_NO_OFFSET &&
+               r.right != LX_NO_OFFSET && r.left != LX_NO_OFFSET;
+    if (r.my_q == LX_NO_OFFSET)
+        cfs = false;
     if (lx_u32(c->xa, ids, &ncpus) < 0 || ncpus == 0 || ncpus > MAX_CPUS)
         return xa__set_error(c->xa, XA_EBADDATA, "implausible nr_cpu_ids");
+    uint64_t budget = MAX_RQ_NODES;
     for (uint32_t cpu = 0; cpu < ncpus; cpu++) {
         uint64_t base, curr;
         if (lx_u64(c->xa, offsets + 8ull * cpu, &base) < 0 ||
-            lx_u64(c->xa, base + rqs + curr_off, &curr) < 0)
+            lx_u64(c->xa, base + rqs + r.curr, &curr) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "run queue of CPU %u unreadable", cpu);
         if (!lx_kernel_ptr(curr))
             return xa__set_error(c->xa, XA_EBADDATA, "CPU %u runs a bad task 0x%llx", cpu,
                                  (unsigned long long)curr);
-        int rc = judge_task(c, s, curr, "running on a CPU");
+        int rc = judge_task(c, s, curr, V_CPU);
+        if (rc == 0 && cfs)
+            rc = walk_cfs(c, s, &r, base + rqs + r.cfs, cpu, &budget);
         if (rc)
             return rc;
     }
@@ -131,7 +382,7 @@ static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
 
 int check_processes(struct check_ctx *c)
 {
-    struct hide_state s = {0};
+    struct hide_state s = {.ring_budget = MAX_RING_NODES};
     struct task_offs *o = &s.o;
     const struct linux_offsets *lo = &linux_os(c->xa)->off;
     o->tasks = lo->task_tasks;
@@ -139,9 +390,15 @@ int check_processes(struct check_ctx *c)
     o->comm = lo->task_comm;
     o->flags = lo->task_flags;
     o->exit_state = lo->task_exit_state;
+    o->real_parent = lo->task_real_parent;
+    o->signal = lo->task_signal;
     o->group_leader = check_off(c, "task_struct", "group_leader");
     o->pid_links = check_off(c, "task_struct", "pid_links");
     o->pid_tasks = check_off(c, "pid", "tasks");
+    o->thread_node = check_off(c, "task_struct", "thread_node");
+    o->thread_head = check_off(c, "signal_struct", "thread_head");
+    o->children = check_off(c, "task_struct", "children");
+    o->sibling = check_off(c, "task_struct", "sibling");
     uint64_t idr = check_off(c, "pid_namespace", "idr");
     uint64_t idr_rt = check_off(c, "idr", "idr_rt"), xa_head = check_off(c, "xarray", "xa_head");
     uint64_t ns = check_sym(c, "init_pid_ns");
@@ -157,7 +414,18 @@ int check_processes(struct check_ctx *c)
         rc = check_xarray_walk(c, head, MAX_PIDS, "PID IDR", on_pid, &s);
     if (rc == 0)
         rc = walk_run_queues(c, &s);
+    if (rc == 0)
+        rc = walk_groups(c, &s);
+    /* what was found before a walk stopped still stands */
+    for (size_t i = 0; i < s.nr_hidden; i++) {
+        int r = report_hidden(c, &s.hidden[i]);
+        if (r) {
+            rc = rc ? rc : r;
+            break;
+        }
+    }
+    free(s.hidden);
+    free(s.listed_tasks);
     lx_ptrset_free(&s.listed);
-    lx_ptrset_free(&s.reported);
     return rc;
 }

@@ -68,20 +68,26 @@ def test_techniques_applied(bed):
 
 
 def test_hidden_module(rk):
-    """Unlinked from the list: seen in /sys/module and the address tree;
-    unlinked from /sys/module too: seen in the address tree."""
+    """Unlinked from the list: seen in /sys/module, the address tree and a
+    carve of module memory; unlinked from /sys/module too: seen in the
+    address tree and the carve."""
     findings, info = rk
     got = {f["culprit"]: f for f in findings if f["technique"] == "hidden-module"}
     assert sorted(got) == ["rk_hidekobj", "rk_hidemod"], findings
     assert all(f["check"] == "modules" for f in got.values())
-    assert "in /sys/module and in the module address tree" in got["rk_hidemod"]["detail"]
-    assert "is in the module address tree but" in got["rk_hidekobj"]["detail"]
+    assert ("is in /sys/module, in the module address tree and in module memory but"
+            in got["rk_hidemod"]["detail"])
+    assert ("is in the module address tree and in module memory but"
+            in got["rk_hidekobj"]["detail"])
 
 
 def test_hidden_process(rk):
+    """Unlinked from the task list: still in the PID IDR and on its parent's
+    children list (it sleeps, so no run queue holds it)."""
     findings, info = rk
     f = only(findings, "hidden-process")
     assert f["pid"] == info["pids"]["xa_hideme"] and f["culprit"] == "xa_hideme"
+    assert "is in the PID IDR and a listed task's child but" in f["detail"], f
 
 
 def test_syscall_table_hook(rk):

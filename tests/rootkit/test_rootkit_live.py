@@ -52,6 +52,8 @@ def test_live_clean_then_rootkitted(live):
     pids = info["pids"]
     assert sorted(f["culprit"] for f in findings
                   if f["technique"] == "hidden-module") == ["rk_hidekobj", "rk_hidemod"]
+    assert all("in module memory" in f["detail"] for f in findings
+               if f["technique"] == "hidden-module"), findings
     assert got["hidden-process"]["pid"] == pids["xa_hideme"]
     assert got["syscall-hook"]["culprit"] == "rk_syscall"
     assert got["ftrace-hook"]["culprit"] == "rk_ftrace"

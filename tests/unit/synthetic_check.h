@@ -25,6 +25,7 @@
  * 32 stubs of 13 bytes (ENDBR64 + 9, an IBT kernel), then _common. */
 #define K_EARLY_IDT 0x105000
 #define EARLY_STUB 13u
+#define K_MODULE_KSET 0x104a00 /* module_kset: a pointer to the kset */
 #define PID_TASKS 0x8      /* struct pid: tasks[PIDTYPE_MAX] */
 #define MOD_E1000 0xffffffffc0000000ULL /* the synthetic modules' code */
 #define MOD_EXT4 0xffffffffc0100000ULL
@@ -42,6 +43,14 @@
 #define KP_ADDR 40
 #define KP_PRE 56
 #define KP_POST 64
+#define MK_MOD 0x40      /* module_kobject.mod; its kobj (entry first) at 0 */
+#define MOD_STRUCT_AT 0x800 /* struct module in the first page of its core memory */
+#define RQ_PCPU 0x100  /* runqueues: a per-CPU symbol, an offset into each CPU's area */
+#define RQ_CURR 0
+#define RQ_CFS 0x40
+#define CFS_ROOT 0x10  /* cfs_rq.tasks_timeline.rb_root.rb_node */
+#define SE_RUN_NODE 0x10
+#define SE_MY_Q 0x80
 
 /* The synthetic guest's BTF plus the check structures. */
 static inline void *check_btf(uint32_t *size)
@@ -92,6 +101,30 @@ static inline void *check_btf(uint32_t *size)
     btf__add_field(b, "addr", t_ptr, KP_ADDR * 8, 0);
     btf__add_field(b, "pre_handler", t_ptr, KP_PRE * 8, 0);
     btf__add_field(b, "post_handler", t_ptr, KP_POST * 8, 0);
+    btf__add_struct(b, "kset", 0x40);
+    btf__add_field(b, "list", s_list, 0, 0);
+    int s_kobj = btf__add_struct(b, "kobject", 0x40);
+    btf__add_field(b, "entry", s_list, 0, 0);
+    btf__add_struct(b, "module_kobject", 0x60);
+    btf__add_field(b, "kobj", s_kobj, 0, 0);
+    btf__add_field(b, "mod", t_ptr, MK_MOD * 8, 0);
+    int s_rb = btf__add_struct(b, "rb_node", 24);
+    btf__add_field(b, "__rb_parent_color", t_ulong, 0, 0);
+    btf__add_field(b, "rb_right", t_ptr, 64, 0);
+    btf__add_field(b, "rb_left", t_ptr, 128, 0);
+    int s_rb_root = btf__add_struct(b, "rb_root", 8);
+    btf__add_field(b, "rb_node", t_ptr, 0, 0);
+    int s_rb_cached = btf__add_struct(b, "rb_root_cached", 16);
+    btf__add_field(b, "rb_root", s_rb_root, 0, 0);
+    btf__add_field(b, "rb_leftmost", t_ptr, 64, 0);
+    int s_cfs = btf__add_struct(b, "cfs_rq", 0x40);
+    btf__add_field(b, "tasks_timeline", s_rb_cached, CFS_ROOT * 8, 0);
+    btf__add_struct(b, "rq", 0x80);
+    btf__add_field(b, "curr", t_ptr, RQ_CURR * 8, 0);
+    btf__add_field(b, "cfs", s_cfs, RQ_CFS * 8, 0);
+    btf__add_struct(b, "sched_entity", 0x100);
+    btf__add_field(b, "run_node", s_rb, SE_RUN_NODE * 8, 0);
+    btf__add_field(b, "my_q", t_ptr, SE_MY_Q * 8, 0);
     (void)t_int;
     const void *raw = btf__raw_data(b, size);
     void *copy = malloc(*size);
@@ -105,6 +138,7 @@ static inline void *check_btf(uint32_t *size)
 static inline int check_sysmap_text(char *text, size_t size)
 {
     int n = guest_sysmap_text(text, size);
+    n += snprintf(text + n, size - (size_t)n, "%016x A runqueues\n", RQ_PCPU);
     static const struct {
         uint64_t off;
         char type;
@@ -122,6 +156,7 @@ static inline int check_sysmap_text(char *text, size_t size)
         {K_KPROBES, 'd', "kprobe_table"},
         {K_SEQ_OPS, 'r', "tcp4_seq_ops"},
         {K_PID_NS, 'D', "init_pid_ns"},
+        {K_MODULE_KSET, 'D', "module_kset"},
         {K_EARLY_IDT, 't', "early_idt_handler_array"},
         {K_EARLY_IDT + 32 * EARLY_STUB, 't', "early_idt_handler_common"},
     };
@@ -169,6 +204,81 @@ static inline void build_pid_idr(void)
     put64(kpa(K_PID_NS) + PN_IDR + 8, root | 2); /* idr_rt.xa_head */
 }
 
+/* The process tree: init_task's children are init and kthreadd, init's
+ * is worker (300), worker's is zomb (301); the threads have none. */
+static inline void build_process_tree(void)
+{
+    const uint64_t all[] = {task_va[0], task_va[1], task_va[2], task_va[3], task_va[4],
+                            thread_va[0], thread_va[1]};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        vput64(all[i] + T_CHILDREN, all[i] + T_CHILDREN);
+        vput64(all[i] + T_CHILDREN + 8, all[i] + T_CHILDREN);
+    }
+    const uint64_t of_swapper[] = {task_va[1], task_va[2]};
+    link_list(task_va[0] + T_CHILDREN, of_swapper, 2, T_SIBLING);
+    link_list(task_va[1] + T_CHILDREN, &task_va[3], 1, T_SIBLING);
+    link_list(task_va[3] + T_CHILDREN, &task_va[4], 1, T_SIBLING);
+}
+
+/* The run queues: CPU 0 runs swapper/0 and queues nothing; CPU 1 runs init
+ * and queues, in a cgroup's group entity, kthreadd and worker (300). */
+static uint64_t cfs_group_se;
+static inline void build_run_queues(void)
+{
+    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++)
+        vput64(pcpu_area[cpu] + RQ_PCPU + RQ_CURR, task_va[cpu]);
+    uint64_t group_q = galloc(0x40, 64);
+    cfs_group_se = galloc(0x100, 64);
+    vput64(cfs_group_se + SE_MY_Q, group_q);
+    vput64(pcpu_area[1] + RQ_PCPU + RQ_CFS + CFS_ROOT, cfs_group_se + SE_RUN_NODE);
+    /* the group's tree: kthreadd at the root, worker its right child */
+    uint64_t se2 = task_va[2] + T_SE, se3 = task_va[3] + T_SE;
+    vput64(group_q + CFS_ROOT, se2 + SE_RUN_NODE);
+    vput64(se2 + SE_RUN_NODE + 8, se3 + SE_RUN_NODE);
+    vput64(se3 + SE_RUN_NODE, (se2 + SE_RUN_NODE) | 1); /* __rb_parent_color: black */
+}
+
+/* The module area (MODULES_VADDR..): one page table under PDPT[511]
+ * mapping the first page of each module's core memory, where its struct
+ * module now lives (as in a real kernel's .gnu.linkonce.this_module); the
+ * module list and /sys/module (the module kset) link those copies. */
+static uint64_t mod_pt, mod_page_pa[2], module_kset;
+static inline uint64_t mod_pa(uint64_t va) /* module-area VA -> PA */
+{
+    for (int i = 0; i < 2; i++)
+        if (va >= mod_va[i] - MOD_STRUCT_AT && va < mod_va[i] - MOD_STRUCT_AT + 4096)
+            return mod_page_pa[i] + (va - (mod_va[i] - MOD_STRUCT_AT));
+    return pa_of(va);
+}
+static inline void mput64(uint64_t va, uint64_t v) { put64(mod_pa(va), v); }
+
+static inline void build_module_area(void)
+{
+    uint64_t pd = galloc(4096, 4096);
+    mod_pt = galloc(4096, 4096);
+    put64(kpa(K_PDPT_K) + 511 * 8, pa_of(pd) | 3);
+    vput64(pd, pa_of(mod_pt) | 3);
+    const uint64_t base[2] = {MOD_E1000, MOD_EXT4};
+    module_kset = galloc(0x40, 64);
+    put64(kpa(K_MODULE_KSET), module_kset);
+    for (int i = 0; i < 2; i++) {
+        mod_page_pa[i] = pa_of(galloc(4096, 4096));
+        vput64(mod_pt + ((base[i] >> 12) & 511) * 8, mod_page_pa[i] | 3);
+        memcpy(img + mod_page_pa[i] + MOD_STRUCT_AT, img + pa_of(mod_va[i]), 0x300);
+        mod_va[i] = base[i] + MOD_STRUCT_AT;
+        mput64(mod_va[i] + MOD_MKOBJ + MK_MOD, mod_va[i]);
+    }
+    /* both rings: the list (anchored at modules) and the kset's kobjects */
+    const uint64_t heads[2] = {kva(K_MODULES), module_kset}, links[2] = {MOD_LIST, MOD_MKOBJ};
+    for (int r = 0; r < 2; r++) {
+        uint64_t ring[3] = {heads[r], mod_va[0] + links[r], mod_va[1] + links[r]};
+        for (int k = 0; k < 3; k++) {
+            mput64(ring[k], ring[(k + 1) % 3]);
+            mput64(ring[k] + 8, ring[(k + 2) % 3]);
+        }
+    }
+}
+
 /* A clean kernel: every table entry in the text, nothing registered. */
 static inline void build_clean(void *btf, uint32_t btf_size)
 {
@@ -179,6 +289,9 @@ static inline void build_clean(void *btf, uint32_t btf_size)
     for (int i = 0; i < 4; i++)
         put64(kpa(K_SEQ_OPS) + 8u * i, kva(0x4000 + 0x40u * i));
     build_pid_idr();
+    build_process_tree();
+    build_run_queues();
+    build_module_area();
     put64(kpa(K_FTRACE_LIST), kva(K_FTRACE_END));
 }
 

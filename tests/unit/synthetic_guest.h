@@ -68,6 +68,9 @@
 #define T_CPU 0x1d0
 #define T_GROUP_LEADER 0x1e0 /* read by the rootkit checks only */
 #define T_PID_LINKS 0x1f0
+#define T_CHILDREN 0x200 /* the process tree and the scheduler: the rootkit checks only */
+#define T_SIBLING 0x210
+#define T_SE 0x240
 #define SIG_THREAD_HEAD 0x10
 #define C_UID 4
 #define C_GID 8
@@ -100,6 +103,7 @@
 #define MOD_NAME 24
 #define MOD_CORE 0x100 /* module_layout: base +0, size +8 */
 #define MOD_REFCNT 0x200
+#define MOD_MKOBJ 0x240 /* struct module_kobject: the rootkit checks only */
 
 static uint8_t *img;
 static uint64_t heap_top;
@@ -234,6 +238,9 @@ static inline void *build_btf(uint32_t *size)
     btf__add_field(b, "cpu", t_uint, T_CPU * 8, 0);
     btf__add_field(b, "group_leader", t_ptr, T_GROUP_LEADER * 8, 0);
     btf__add_field(b, "pid_links", s_list, T_PID_LINKS * 8, 0);
+    btf__add_field(b, "children", s_list, T_CHILDREN * 8, 0);
+    btf__add_field(b, "sibling", s_list, T_SIBLING * 8, 0);
+    btf__add_field(b, "se", s_list, T_SE * 8, 0); /* a sched_entity: only its offset is read */
     btf__add_struct(b, "signal_struct", 64);
     btf__add_field(b, "thread_head", s_list, SIG_THREAD_HEAD * 8, 0);
 
@@ -342,6 +349,7 @@ static inline void *build_btf(uint32_t *size)
     else
         btf__add_field(b, "core_layout", s_layout, MOD_CORE * 8, 0);
     btf__add_field(b, "refcnt", td_atomic, MOD_REFCNT * 8, 0);
+    btf__add_field(b, "mkobj", s_list, MOD_MKOBJ * 8, 0); /* only its offset is read */
 
     const void *raw = btf__raw_data(b, size);
     void *copy = malloc(*size);

@@ -97,8 +97,8 @@ static void test_clean(void)
     }
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0);
     CHECK_EQ(s.n, 0);
-    /* no BTF for the module kset: cannot run, says so */
-    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_ENOTSUP);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    CHECK_EQ(s.n, 0);
 }
 
 /* Reserved exception vectors keep their early boot stub, 13 bytes apart on
@@ -151,6 +151,183 @@ static void test_hidden_process(void *btf, uint32_t btf_size)
     memcpy(&pid1, img + pa_of((leaf0 & ~3ull) + XN_SLOTS + 8), 8);
     vput64(pid1 + PID_TASKS, 0x1234);
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+}
+
+/* The CPUs load the IDT through its read-only alias in the CPU entry area
+ * (0xfffffe0000000000): the alias of idt_table is no finding; an alias
+ * remapped to a table of the rootkit's own is, and so are its gates. */
+static void test_idt_alias(void)
+{
+    struct seen s;
+    uint64_t pdpt = galloc(4096, 4096), pd = galloc(4096, 4096), pt = galloc(4096, 4096);
+    put64(kpa(K_TOP_PGT) + 508 * 8, pa_of(pdpt) | 3);
+    vput64(pdpt, pa_of(pd) | 3);
+    vput64(pd, pa_of(pt) | 3);
+    vput64(pt, kpa(K_IDT) | 3);
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 0);
+    uint64_t fake = galloc(4096, 4096);
+    memcpy(img + pa_of(fake), img + kpa(K_IDT), 4096);
+    uint16_t lo = (uint16_t)(MOD_E1000 + 0x10), mid = (uint16_t)((MOD_E1000 + 0x10) >> 16);
+    uint32_t hi = (uint32_t)((MOD_E1000 + 0x10) >> 32);
+    memcpy(img + pa_of(fake) + 16 * 3, &lo, 2);
+    memcpy(img + pa_of(fake) + 16 * 3 + 4, &(uint16_t){0x8e00}, 2);
+    memcpy(img + pa_of(fake) + 16 * 3 + 6, &mid, 2);
+    memcpy(img + pa_of(fake) + 16 * 3 + 8, &hi, 4);
+    vput64(pt, pa_of(fake) | 3);
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 2);
+    CHECK(strcmp(s.last.technique, "idt-hook") == 0 &&
+              strcmp(s.last.culprit, "e1000") == 0 &&
+              strstr(s.last.detail, "loaded IDT vector 3 -> [e1000]+0x10") != NULL,
+          "%s", s.last.detail);
+    put64(kpa(K_TOP_PGT) + 508 * 8, 0);
+}
+
+/* ext4 unlinks itself from the module list (list_del poisons its links),
+ * then from /sys/module too: the carve of module memory still finds its
+ * struct module. Hostile module areas stop the carve or carve nothing. */
+static void test_hidden_module(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    uint64_t ext4 = mod_va[1];
+    mput64(kva(K_MODULES) + 8, mod_va[0] + MOD_LIST); /* ext4 was last */
+    mput64(mod_va[0] + MOD_LIST, kva(K_MODULES));
+    mput64(ext4 + MOD_LIST, 0xdead000000000100ULL);
+    mput64(ext4 + MOD_LIST + 8, 0xdead000000000122ULL);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0 && s.last.addr == ext4);
+    CHECK(strstr(s.last.detail, "is in /sys/module and in module memory but") != NULL, "%s",
+          s.last.detail);
+    mput64(module_kset + 8, mod_va[0] + MOD_MKOBJ);
+    mput64(mod_va[0] + MOD_MKOBJ, module_kset);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 1);
+    CHECK(strstr(s.last.detail, "is in module memory but") != NULL, "%s", s.last.detail);
+    /* a hook in the hidden module's code is owned by it */
+    put64(kpa(K_SYSCALLS) + 8 * 2, MOD_EXT4 + 0x20);
+    CHECK_EQ(run(XA_CHECK_SYSCALLS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "ext4") == 0, "%s", s.last.culprit);
+    /* not a module: a dead one (UNFORMED), a bad name, a kobject naming another */
+    uint32_t state = 3;
+    memcpy(img + mod_pa(ext4 + MOD_STATE), &state, 4);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    state = 0;
+    memcpy(img + mod_pa(ext4 + MOD_STATE), &state, 4);
+    img[mod_pa(ext4 + MOD_NAME + 1)] = '\n';
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    img[mod_pa(ext4 + MOD_NAME + 1)] = 'x';
+    mput64(ext4 + MOD_MKOBJ + MK_MOD, mod_va[0]);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    mput64(ext4 + MOD_MKOBJ + MK_MOD, ext4);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 1);
+
+    /* hostile: every page of the area aliasing e1000's: each copy's kobject
+     * names the original, so one module and no false one */
+    build_clean(btf, btf_size);
+    for (unsigned i = 1; i < 512; i++)
+        if (i != ((MOD_EXT4 >> 12) & 511))
+            vput64(mod_pt + 8 * i, mod_page_pa[0] | 3);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
+    /* a page mapped outside RAM stops the carve */
+    build_clean(btf, btf_size);
+    vput64(mod_pt + 8 * 7, 0x7ff0000000ULL | 3);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_EFAULT);
+    /* a carve that finds no listed module is no carve */
+    build_clean(btf, btf_size);
+    uint32_t small = MOD_STRUCT_AT; /* the struct no longer inside its own memory */
+    memcpy(img + mod_pa(mod_va[0] + MOD_CORE + 8), &small, 4);
+    CHECK_EQ(run(XA_CHECK_MODULES, &s), XA_EBADDATA);
+}
+
+/* Unlink worker (300) from the task list, as rk_hideproc does. */
+static void unlink_worker(void)
+{
+    uint64_t node = task_va[3] + T_TASKS, next, prev;
+    memcpy(&next, img + pa_of(node), 8);
+    memcpy(&prev, img + pa_of(node + 8), 8);
+    vput64(prev, next);
+    vput64(next + 8, prev);
+    vput64(node, node);
+    vput64(node + 8, node);
+}
+
+/* Take worker's pids (300, 302, 303) out of the PID IDR (detach_pid). */
+static void detach_worker_pids(void)
+{
+    uint64_t root, leaf;
+    memcpy(&root, img + kpa(K_PID_NS) + PN_IDR + 8, 8);
+    memcpy(&leaf, img + pa_of((root & ~3ull) + XN_SLOTS + 8 * (300 >> 6)), 8);
+    for (unsigned pid = 300; pid <= 303; pid++)
+        if (pid != 301)
+            vput64((leaf & ~3ull) + XN_SLOTS + 8 * (pid & 63), 0);
+}
+
+static void empty_list(uint64_t head)
+{
+    vput64(head, head);
+    vput64(head + 8, head);
+}
+
+/* Each view alone finds worker once the others are blinded: its parent's
+ * children list, its child's parent link, the CFS tree, a listed thread
+ * group, a CPU. The finding names the views that saw it. */
+static void test_process_views(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    unlink_worker();
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strcmp(s.last.detail, "pid 300 (worker\001) is in the PID IDR, queued on a CFS run "
+                 "queue, a listed task's child and a listed task's parent but not on the task "
+                 "list") == 0, "%s", s.last.detail);
+    detach_worker_pids();
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, 0); /* off the CFS tree */
+    vput64(task_va[4] + T_REAL_PARENT, task_va[1]); /* zomb re-parented */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is a listed task's child but") != NULL, "%s", s.last.detail);
+    empty_list(task_va[1] + T_CHILDREN);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0); /* blind in every view */
+    vput64(task_va[4] + T_REAL_PARENT, task_va[3]);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is a listed task's parent but") != NULL, "%s", s.last.detail);
+    vput64(task_va[4] + T_REAL_PARENT, task_va[1]);
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, task_va[3] + T_SE + SE_RUN_NODE);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is queued on a CFS run queue but") != NULL, "%s",
+          s.last.detail);
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, 0);
+    vput64(pcpu_area[0] + RQ_PCPU + RQ_CURR, thread_va[1]);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is running on a CPU but") != NULL, "%s", s.last.detail);
+    vput64(pcpu_area[0] + RQ_PCPU + RQ_CURR, task_va[0]);
+    /* a thread in kthreadd's group whose leader is worker */
+    uint64_t sig;
+    memcpy(&sig, img + pa_of(task_va[2] + T_SIGNAL), 8);
+    const uint64_t group[] = {task_va[2], thread_va[0]};
+    link_list(sig + SIG_THREAD_HEAD, group, 2, T_THREAD_NODE);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is in a listed thread group but") != NULL, "%s",
+          s.last.detail);
+
+    /* hostile: a CFS tree that loops, a group entity with no queue, a
+     * children list that loops back into itself */
+    build_clean(btf, btf_size);
+    vput64(task_va[3] + T_SE + SE_RUN_NODE + 16, task_va[2] + T_SE + SE_RUN_NODE);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+    build_clean(btf, btf_size);
+    vput64(task_va[3] + T_SE + SE_RUN_NODE, (task_va[1] + T_SE + SE_RUN_NODE) | 1);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA); /* no back link to its parent */
+    build_clean(btf, btf_size);
+    vput64(cfs_group_se + SE_MY_Q, 0x1234);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+    build_clean(btf, btf_size);
+    vput64(task_va[2] + T_SIBLING, task_va[1] + T_SIBLING);
+    CHECK(run(XA_CHECK_PROCESSES, &s) < 0);
+    /* a hidden process found before a walk broke is still reported */
+    build_clean(btf, btf_size);
+    unlink_worker();
+    vput64(task_va[2] + T_SIBLING, task_va[1] + T_SIBLING);
+    CHECK(run(XA_CHECK_PROCESSES, &s) < 0);
+    CHECK(s.n == 1 && s.last.pid == 300);
 }
 
 static void test_tables(void)
@@ -277,6 +454,7 @@ int main(void)
     build_clean(btf, btf_size);
     test_clean();
     test_early_idt_stubs();
+    test_idt_alias();
     test_tables();
     /* the callback's answer stops a check and is its return */
     struct xa_instance *xa = open_guest();
@@ -291,6 +469,8 @@ int main(void)
     CHECK(xa_check_name(XA_CHECK_USER) && strcmp(xa_check_name(XA_CHECK_USER), "user") == 0);
     CHECK(xa_check_name(XA_CHECK_COUNT) == NULL);
     test_hidden_process(btf, btf_size);
+    test_process_views(btf, btf_size);
+    test_hidden_module(btf, btf_size);
     test_bpf(btf, btf_size);
     test_ftrace(btf, btf_size);
     test_kprobes(btf, btf_size);
