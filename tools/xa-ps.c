@@ -27,6 +27,16 @@ static char detail_msg[600];
 
 static void detail_failed(struct xa_instance *xa, int rc, int32_t pid, const char *what)
 {
+    /* A column this kernel cannot give at all (no BTF: a 32-bit guest) is
+     * said once and left empty; it does not make the list partial. */
+    static bool cmd_unsupported, start_unsupported;
+    if (rc == XA_ENOTSUP) {
+        bool *said = what[0] == 'c' ? &cmd_unsupported : &start_unsupported;
+        if (!*said)
+            tool_warn("%ss not shown: %s", what, xa_errmsg(xa));
+        *said = true;
+        return;
+    }
     tool_warn("pid %d: %s: %s", (int)pid, what, xa_errmsg(xa));
     if (!detail_rc) {
         detail_rc = rc;
