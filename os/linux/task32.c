@@ -445,7 +445,7 @@ static int infer_fields(const struct t32_mem *m, const struct ring *r, uint32_t 
     }
     const int64_t start = -(int64_t)tasks_off; /* rel of task_struct's first byte */
     bool have_stack = false;
-    for (int64_t rel = start + 4; rel < start + 64 && !have_stack; rel += 4)
+    for (int64_t rel = start + 4; rel < start + 64 && rel + 12 <= hi && !have_stack; rel += 4)
         if (stack_at(m, &s, rel)) {
             stack = rel;
             have_stack = true;
@@ -477,7 +477,7 @@ static int infer_fields(const struct t32_mem *m, const struct ring *r, uint32_t 
         goto out;
     }
     bool have_cred = false;
-    for (int64_t rel = hi - 32; rel < hi && !have_cred; rel += 4)
+    for (int64_t rel = hi - 32; rel + 8 <= hi && !have_cred; rel += 4)
         if (rel >= start && cred_at(m, &s, rel, flags)) {
             cred = rel;
             have_cred = true; /* real_cred precedes cred */
