@@ -174,7 +174,8 @@ static int ring_push(struct ring *r, uint64_t node)
 /* Follow the list from @head with both links checked and a comm at
  * @comm_delta from each node. Stops at the head (complete) or at the first
  * fault, saying why in r->end. XA_ENOMEM only. */
-static int walk_ring(const struct t32_mem *m, uint64_t head, uint32_t comm_delta, struct ring *r)
+static int walk_ring(const struct t32_mem *m, uint64_t head, uint32_t comm_delta, struct ring *r,
+                     uint64_t *budget)
 {
     memset(r, 0, sizeof(*r));
     int rc = ring_push(r, head);
@@ -202,6 +203,12 @@ static int walk_ring(const struct t32_mem *m, uint64_t head, uint32_t comm_delta
                      next);
             return 0;
         }
+        if (*budget == 0) {
+            snprintf(r->end, sizeof(r->end), "more than %u list steps tried in all",
+                     T32_MAX_STEPS);
+            return 0;
+        }
+        --*budget;
         if (r->n >= T32_MAX_RING) {
             snprintf(r->end, sizeof(r->end), "list longer than %u tasks", T32_MAX_RING);
             return 0;
@@ -517,7 +524,7 @@ out:
 /* The tasks list_head before init_task's comm at @comm: 0 with *r filled,
  * XA_ENOENT when no pointer pair qualifies, XA_EBADDATA when several do. */
 static int find_tasks_list(const struct t32_mem *m, uint64_t comm, struct ring *r,
-                           uint32_t *delta, char *why, size_t cap)
+                           uint32_t *delta, uint64_t *budget, char *why, size_t cap)
 {
     uint8_t win[T32_COMM_BACK];
     if (comm < T32_COMM_BACK || m->read(m->ctx, comm - T32_COMM_BACK, win, sizeof(win)) < 0) {
@@ -535,7 +542,7 @@ static int find_tasks_list(const struct t32_mem *m, uint64_t comm, struct ring *
             a != lh || rd32(m, prev, &b) < 0 || b != lh)
             continue;
         struct ring cand;
-        int rc = walk_ring(m, lh, back, &cand);
+        int rc = walk_ring(m, lh, back, &cand, budget);
         if (rc < 0) {
             ring_free(&cand);
             ring_free(r);
@@ -571,13 +578,14 @@ int t32_infer(const struct t32_mem *m, const uint64_t *comms, size_t ncomms,
     size_t ok = 0;
     int rc = XA_ENOENT;
     char first_why[256] = "";
+    uint64_t budget = T32_MAX_STEPS; /* list steps over every candidate */
     snprintf(why, cap, "no init_task comm (\"swapper/0\") in the kernel image");
     for (size_t i = 0; i < ncomms && i < T32_MAX_COMMS; i++) {
         struct ring r = {0};
         uint32_t delta = 0;
         char w[256];
         struct t32_layout l;
-        int crc = find_tasks_list(m, comms[i], &r, &delta, w, sizeof(w));
+        int crc = find_tasks_list(m, comms[i], &r, &delta, &budget, w, sizeof(w));
         if (crc == 0)
             crc = infer_fields(m, &r, delta, &l, w, sizeof(w));
         ring_free(&r);

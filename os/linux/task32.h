@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #define T32_MAX_RING 65536u     /* tasks followed on the list while inferring */
+#define T32_MAX_STEPS (4u * T32_MAX_RING) /* list steps over all candidates */
 #define T32_MIN_PREFIX 16u      /* an unclosed list this long is still used */
 #define T32_SAMPLE 64u          /* tasks whose fields are compared */
 #define T32_BEFORE 4096u        /* bytes of a task searched before its tasks list_head */
