@@ -269,6 +269,14 @@ static void print_tree(struct xa_instance *xa, const struct plist *l, bool json)
 static int print_threads(struct xa_instance *xa, const struct plist *l, bool json)
 {
     int first_rc = 0;
+    /* A kernel whose threads cannot be read at all (no BTF) is one error,
+     * not one warning per process. */
+    struct xa_thread_iter *probe = NULL;
+    int probe_rc = l->n ? xa_thread_iter_new(xa, l->p[0].pid, &probe) : 0;
+    if (probe_rc == XA_ENOTSUP)
+        tool_die(TOOL_ERR, "%s", xa_errmsg(xa));
+    if (probe_rc == 0 && probe)
+        xa_thread_iter_free(probe);
     if (!json)
         printf("%7s %7s %-2s %4s %s\n", "PID", "TID", "S", "CPU", "COMM");
     for (size_t i = 0; i < l->n; i++) {

@@ -91,6 +91,9 @@ def test_xa_ps_matches_guest(guest32):
     assert {pid for pid, w in want.items() if w[0] == 2} <= kt and 1 not in kt
     text = run_tool("xa-ps", guest32["target"]).stdout.splitlines()
     assert len(text) == len(want) + 2  # header, swapper/0
+    # threads need BTF: one error, nothing listed
+    p = run_tool("xa-ps", guest32["target"], "--threads", check=False)
+    assert p.returncode == 1 and p.stdout == "" and p.stderr.count("\n") == 1, p.stderr
 
 
 def test_user_memory_markers(guest32):
