@@ -105,8 +105,7 @@ static int rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
 {
     uint8_t b[4];
     int rc = m->read(m->ctx, va, b, 4);
-    if (rc == 0)
-        *out = le32(b);
+    *out = rc == 0 ? le32(b) : 0;
     return rc;
 }
 
@@ -183,7 +182,7 @@ static int walk_ring(const struct t32_mem *m, uint64_t head, uint32_t comm_delta
         return rc;
     uint64_t cur = head;
     for (;;) {
-        uint32_t next, back;
+        uint32_t next = 0, back = 0;
         uint8_t comm[COMM_LEN];
         if (rd32(m, cur, &next) < 0 || !kptr(m, next)) {
             snprintf(r->end, sizeof(r->end), "bad next pointer at 0x%llx", (unsigned long long)cur);
@@ -537,7 +536,7 @@ static int find_tasks_list(const struct t32_mem *m, uint64_t comm, struct ring *
         uint64_t lh = comm - back;
         uint32_t next = le32(win + T32_COMM_BACK - back);
         uint32_t prev = le32(win + T32_COMM_BACK - back + 4);
-        uint32_t a, b;
+        uint32_t a = 0, b = 0;
         if (!kptr(m, next) || !kptr(m, prev) || next == lh || rd32(m, (uint64_t)next + 4, &a) < 0 ||
             a != lh || rd32(m, prev, &b) < 0 || b != lh)
             continue;
