@@ -5,11 +5,11 @@
  *
  * Input: byte 0 picks the layout (bit 0) and the number of tasks (20 +
  * byte / 2 % 40); then records of 8 bytes, at most 64:
- *   u24 offset into the 4 MiB of kernel memory (rounded down to 4), u8 kind,
+ *   u24 offset into the 1 MiB of kernel memory (rounded down to 4), u8 kind,
  *   u32 value
  * kind 0: write value; 1: a pointer into task (value & 0xff) % n at byte
  * (value >> 8) % 4096 of it; 2: a pointer anywhere in the memory
- * (value % 4 MiB); 3: write value's low byte.
+ * (value % 1 MiB); 3: write value's low byte.
  * The patches are undone after each input.
  *
  * Oracles beyond the sanitizers: the inference ends (libFuzzer's timeout),
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct { uint32_t off, old; } undo[MAX_PATCHES];
     size_t nundo = 0;
     while (r.left >= 8 && nundo < MAX_PATCHES) {
-        uint32_t off = (uint32_t)fz_take(&r, 3) & (S32_SIZE - 4);
+        uint32_t off = (uint32_t)fz_take(&r, 3) & (S32_SIZE - 4); /* S32_SIZE: a power of 2 */
         unsigned kind = (unsigned)fz_take(&r, 1) % 4;
         uint32_t v = (uint32_t)fz_take(&r, 4);
         undo[nundo].off = off;

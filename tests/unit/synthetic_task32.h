@@ -19,16 +19,16 @@
 
 #define S32_PAGE_OFFSET 0xC0000000u
 #define S32_BASE 0xC1000000u
-#define S32_SIZE (4u << 20)
+#define S32_SIZE (1u << 20)
 #define S32_INIT_TASK (S32_BASE + 0x10000u) /* "image" data */
-#define S32_TASKS (S32_BASE + 0x100000u)    /* task i at S32_TASKS + i * S32_TASK_STRIDE */
+#define S32_TASKS (S32_BASE + 0x20000u)     /* task i at S32_TASKS + (i - 1) * S32_TASK_STRIDE */
 #define S32_TASK_STRIDE 0x1000u
-#define S32_MMS (S32_BASE + 0x300000u)
-#define S32_ROOTS (S32_BASE + 0x340000u)
-#define S32_CREDS (S32_BASE + 0x350000u)
-#define S32_INIT_CRED (S32_BASE + 0x360000u)
-#define S32_INIT_MM (S32_BASE + 0x361000u)
-#define S32_STACKS (S32_BASE + 0x380000u) /* 8 KiB each: up to 64 tasks */
+#define S32_MMS (S32_BASE + 0x60000u)
+#define S32_ROOTS (S32_BASE + 0x68000u)
+#define S32_CREDS (S32_BASE + 0x6a000u)
+#define S32_INIT_CRED (S32_BASE + 0x6c000u)
+#define S32_INIT_MM (S32_BASE + 0x6d000u)
+#define S32_STACKS (S32_BASE + 0x70000u) /* 8 KiB each, aligned: up to 64 tasks */
 #define S32_MAX_TASKS 60u
 #define S32_ROOT_MAGIC 0x52303054u
 
