@@ -162,3 +162,44 @@ def test_broken_task_list_is_partial(tmp_path, damage):
         assert "list cut" in vm.info.types_from  # inferred from the tasks before the damage
         with pytest.raises(xenaccess.PartialResult):
             list(vm.processes())
+
+
+def patched_copy(tmp_path, patches):
+    """A copy of the i386 raw dump with (physical address, bytes) written."""
+    orig = os.path.join(DUMPS, "i386", "raw.img")
+    copy = tmp_path / "raw.img"
+    shutil.copyfile(orig, copy)
+    with open(copy, "r+b") as f:
+        for pa, data in patches:
+            f.seek(pa)
+            f.write(data)
+    return "file:%s" % copy
+
+
+@pytest.mark.parametrize("lie", ["no_init_comm", "second_pid_field"])
+def test_misleading_guest_is_refused(tmp_path, lie):
+    """A guest that hides init_task's comm, or puts a second pid/tgid pair
+    in every task, leaves the layout unknown or ambiguous: xa-ps says why in
+    one line and lists nothing (never a guessed layout)."""
+    d = os.path.join(DUMPS, "i386")
+    require(os.path.exists(os.path.join(d, "truth.json")), f"no i386 dump set in {DUMPS}")
+    with xenaccess.open("file:" + os.path.join(d, "raw.img")) as vm:
+        procs = list(vm.processes())
+        off = tasks_offset(vm, procs[0].task, procs[1].task)
+        if lie == "no_init_comm":
+            comm = next(o for o in range(0, 4096, 4)
+                        if vm.read(procs[0].task + o, 10) == b"swapper/0\0")
+            patches = [(vm.translate(procs[0].task + comm), b"swapper/X")]
+            said = "no init_task comm"
+        else:
+            # a word pair in the zeroed scheduler statistics before the list_head
+            spare = off - 400
+            assert all(vm.read(p.task + spare, 8) == bytes(8) for p in procs)
+            patches = []
+            for p in procs:
+                p32 = p.pid.to_bytes(4, "little")
+                patches.append((vm.translate(p.task + spare), p32 + p32))
+            said = "more than one pid/tgid pair"
+    p = run_tool("xa-ps", patched_copy(tmp_path, patches), check=False)
+    assert p.returncode == 1 and p.stdout == "", p.stdout[:200]
+    assert said in p.stderr and p.stderr.count("\n") == 1, p.stderr
