@@ -78,15 +78,16 @@ static int need_tasks(struct xa_instance *xa)
     if (size == LX_NO_OFFSET || size > TASK_STRUCT_MAX)
         return xa__set_error(xa, XA_ENOTSUP, "cannot list processes: task_struct size unknown");
     const struct linux_offsets *o = &p->lx.off;
+    /* The last two may be missing from a layout inferred without BTF
+     * (32-bit): read_task() then reads them as 0. */
     const uint64_t fields[] = {o->task_tasks, o->task_pid, o->task_tgid, o->task_comm,
                                o->task_real_parent, o->task_mm, o->task_real_cred,
-                               o->task_state, o->task_exit_state, o->task_flags,
+                               o->task_state, o->task_flags, o->task_exit_state,
                                o->task_start_time};
-    /* A layout inferred without BTF (32-bit) lacks exit_state and start_time. */
+    const size_t nfields = sizeof(fields) / sizeof(fields[0]), optional_from = nfields - 2;
     const bool inferred = p->init_task != 0;
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        if (inferred && fields[i] == LX_NO_OFFSET &&
-            (fields[i] == o->task_exit_state || fields[i] == o->task_start_time))
+    for (size_t i = 0; i < nfields; i++)
+        if (inferred && i >= optional_from && fields[i] == LX_NO_OFFSET)
             continue;
         else if (fields[i] > size - 16) /* comm is the widest field read */
             return xa__set_error(xa, XA_EBADDATA, "task_struct member offset %llu beyond its size",
@@ -276,10 +277,11 @@ static int kernel_process_count(struct xa_instance *xa, uint64_t *count)
 {
     const struct linux_symtab *t = &linux_os(xa)->syms;
     uint64_t counts, offsets, ids;
-    if (symtab_lookup(t, "process_counts", &counts) < 0)
+    /* x86-32 links per-CPU variables at absolute addresses: not read here. */
+    if (lx_is32(linux_os(xa)) || symtab_lookup(t, "process_counts", &counts) < 0)
         return XA_ENOENT;
-    if (lx_kptr(xa, counts)) /* a kernel without SMP: one plain counter */
-        return lx_ptr(xa, counts, count) < 0 ? XA_ENOENT : 0;
+    if (lx_kernel_ptr(counts)) /* a kernel without SMP: one plain counter */
+        return lx_u64(xa, counts, count) < 0 ? XA_ENOENT : 0;
     uint32_t ncpus;
     if (symtab_lookup(t, "__per_cpu_offset", &offsets) < 0 ||
         symtab_lookup(t, "nr_cpu_ids", &ids) < 0 || lx_u32(xa, ids, &ncpus) < 0 ||
@@ -290,8 +292,7 @@ static int kernel_process_count(struct xa_instance *xa, uint64_t *count)
     uint64_t sum = 0;
     for (uint32_t cpu = 0; cpu < ncpus; cpu++) {
         uint64_t base, v;
-        size_t ps = lx_ptr_size(xa); /* unsigned long counters, unsigned long offsets */
-        if (lx_ptr(xa, offsets + ps * cpu, &base) < 0 || lx_ptr(xa, base + counts, &v) < 0)
+        if (lx_u64(xa, offsets + 8ull * cpu, &base) < 0 || lx_u64(xa, base + counts, &v) < 0)
             return XA_ENOENT;
         sum += v;
     }
