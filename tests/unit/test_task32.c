@@ -136,6 +136,21 @@ static void test_stray_comm_ignored(void)
     CHECK(rc == 0 && l.init_task == S32_INIT_TASK, "%s", why);
 }
 
+/* Processes that name themselves "swapper/0" (prctl) are candidates too:
+ * their lists are whole, but pid 0 is not theirs; init_task still wins. */
+static void test_user_named_swapper_ignored(void)
+{
+    s32_build(&g, &s32_debian61, 50);
+    for (uint32_t i = 4; i < 50; i += 5)
+        memcpy(g.mem + (s32_task(i) + g.l.comm - S32_BASE), "swapper/0\0\0\0\0\0\0\0", 16);
+    struct t32_layout l;
+    char why[256];
+    int rc = infer(&l, why, sizeof(why));
+    CHECK(rc == 0, "%s", why);
+    if (rc == 0)
+        check_layout(&l, &s32_debian61);
+}
+
 int main(void)
 {
     test_layouts();
@@ -145,5 +160,6 @@ int main(void)
     test_ambiguous_pid_refused();
     test_implausible_mm_refused();
     test_stray_comm_ignored();
+    test_user_named_swapper_ignored();
     CHECK_DONE();
 }
