@@ -27,6 +27,16 @@ static char detail_msg[600];
 
 static void detail_failed(struct xa_instance *xa, int rc, int32_t pid, const char *what)
 {
+    /* A column this kernel cannot give at all (no BTF: a 32-bit guest) is
+     * said once and left empty; it does not make the list partial. */
+    static bool cmd_unsupported, start_unsupported;
+    if (rc == XA_ENOTSUP) {
+        bool *said = what[0] == 'c' ? &cmd_unsupported : &start_unsupported;
+        if (!*said)
+            tool_warn("%ss not shown: %s", what, xa_errmsg(xa));
+        *said = true;
+        return;
+    }
     tool_warn("pid %d: %s: %s", (int)pid, what, xa_errmsg(xa));
     if (!detail_rc) {
         detail_rc = rc;
@@ -259,6 +269,14 @@ static void print_tree(struct xa_instance *xa, const struct plist *l, bool json)
 static int print_threads(struct xa_instance *xa, const struct plist *l, bool json)
 {
     int first_rc = 0;
+    /* A kernel whose threads cannot be read at all (no BTF) is one error,
+     * not one warning per process. */
+    struct xa_thread_iter *probe = NULL;
+    int probe_rc = l->n ? xa_thread_iter_new(xa, l->p[0].pid, &probe) : 0;
+    if (probe_rc == XA_ENOTSUP)
+        tool_die(TOOL_ERR, "%s", xa_errmsg(xa));
+    if (probe_rc == 0 && probe)
+        xa_thread_iter_free(probe);
     if (!json)
         printf("%7s %7s %-2s %4s %s\n", "PID", "TID", "S", "CPU", "COMM");
     for (size_t i = 0; i < l->n; i++) {

@@ -82,15 +82,31 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
         }
     }
 
-    /* The walks read kernel pointers as 8 bytes: on a 32-bit kernel they
-     * would misread every link, so they say so instead (kernel32.c). */
+    /* 32-bit kernels: the process walk reads 4-byte pointers, with BTF's
+     * layout or, without BTF, one inferred from memory (layout32.c); the
+     * module and memory-map walks still read 8-byte ones and say so. */
     if (lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE) {
-        const char *why = "32-bit kernel: the process, module and memory-map walks read "
-                          "8-byte kernel pointers and do not support 4-byte ones yet "
-                          "(kernel symbols and memory are supported)";
-        note_missing(p->tasks_missing, sizeof(p->tasks_missing), why);
+        const char *why = "32-bit kernel: the module and memory-map walks read 8-byte kernel "
+                          "pointers and do not support 4-byte ones yet (processes, kernel "
+                          "symbols and memory are supported)";
         note_missing(p->modules_missing, sizeof(p->modules_missing), why);
         note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
+        uint64_t sym;
+        bool btf_layout = lx->btf && !p->tasks_missing[0];
+        if (!btf_layout || symtab_lookup(&lx->syms, "init_task", &sym) < 0) {
+            if (btf_layout) {
+                snprintf(p->tasks_missing, sizeof(p->tasks_missing),
+                         "32-bit kernel: no init_task symbol in kallsyms");
+            } else if (linux_layout32_infer(xa, p) < 0) {
+                snprintf(p->tasks_missing, sizeof(p->tasks_missing),
+                         "32-bit kernel without BTF: %.400s", xa__errmsg(xa));
+                xa__clear_error(xa);
+            } else {
+                p->tasks_missing[0] = '\0';
+                snprintf(lx->types_from, sizeof(lx->types_from),
+                         "no BTF; task_struct layout %.400s", p->layout_from);
+            }
+        }
     }
 
     uint64_t a;

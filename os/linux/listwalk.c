@@ -32,21 +32,23 @@ void lx_list_free(struct lx_list_walk *w)
  * still stand on it) and poisons its prev with LIST_POISON2 (x86-64's
  * POISON_POINTER_DELTA is 0xdead000000000000). */
 #define LIST_POISON2 0xdead000000000122ULL
+#define LIST_POISON2_32 0x122ULL /* 32-bit: POISON_POINTER_DELTA is 0 */
 
 /* On a running guest the node we stand on may be unlinked while we read it:
  * its successor then no longer points back at it, and that is not damage. */
 static bool unlinked_under_us(struct xa_instance *xa, const struct lx_list_walk *w)
 {
     uint64_t own_prev;
-    return xa_is_live(xa) && w->cur != w->head && lx_u64(xa, w->cur + 8, &own_prev) == 0 &&
-           own_prev == LIST_POISON2;
+    size_t ps = lx_ptr_size(xa);
+    return xa_is_live(xa) && w->cur != w->head && lx_ptr(xa, w->cur + ps, &own_prev) == 0 &&
+           own_prev == (ps == 4 ? LIST_POISON2_32 : LIST_POISON2);
 }
 
 /* list_head.prev follows next: @next's prev must be the node we are at. */
 static int check_prev(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next)
 {
     uint64_t prev;
-    if (lx_u64(xa, next + 8, &prev) < 0)
+    if (lx_ptr(xa, next + lx_ptr_size(xa), &prev) < 0)
         return w->err = xa__set_error(xa, XA_EFAULT,
                                       "%s broken at 0x%llx: cannot read the prev pointer of 0x%llx",
                                       w->what, (unsigned long long)w->cur,
@@ -67,7 +69,7 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
     if (w->done)
         return 0;
     uint64_t next;
-    int rc = lx_u64(xa, w->cur, &next);
+    int rc = lx_ptr(xa, w->cur, &next);
     if (rc < 0)
         return w->err = xa__set_error(xa, XA_EFAULT,
                                       "%s broken at 0x%llx: cannot read its next pointer",
@@ -79,7 +81,7 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
         w->done = true;
         return 0;
     }
-    if (!lx_kernel_ptr(next) || (next & 7))
+    if (!lx_kptr(xa, next) || (next & (lx_ptr_size(xa) - 1)))
         return w->err = xa__set_error(xa, XA_EFAULT, "%s broken at 0x%llx: bad next pointer 0x%llx",
                                       w->what, (unsigned long long)w->cur,
                                       (unsigned long long)next);

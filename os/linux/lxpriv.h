@@ -69,6 +69,11 @@ struct linux_priv {
      * cost a walk. */
     struct linux_pid_entry *pid_index;
     size_t nr_pid_index;
+
+    /* init_task when kallsyms does not list it: found in memory with the
+     * 32-bit task layout (layout32.c); 0 otherwise. */
+    uint64_t init_task;
+    char layout_from[XA_ERRMSG_LEN]; /* how the task layout was found, "" for BTF */
 };
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)
@@ -85,6 +90,10 @@ int linux_btf_array(const struct linux_os *lx, const char *type, const char *pat
                     uint64_t *count, uint64_t *elem_size);
 /* btf.c: fill lx->off and the private offsets; record what is missing. */
 void linux_offsets_resolve(struct linux_priv *p);
+
+/* layout32.c: a 32-bit kernel without BTF: the task layout and init_task
+ * inferred from memory (task32.c) into p->lx.off and p->init_task. */
+int linux_layout32_infer(struct xa_instance *xa, struct linux_priv *p);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
@@ -113,6 +122,26 @@ static inline bool lx_kernel_ptr(uint64_t va)
     return va >= 0xff00000000000000ULL;
 }
 
+/* A 32-bit x86 kernel: 4-byte pointers, kernel space [page_offset, 4 GiB). */
+static inline bool lx_is32(const struct linux_os *lx)
+{
+    return lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE;
+}
+
+/* A kernel address of this guest's kernel, whatever its pointer size. */
+static inline bool lx_kptr(struct xa_instance *xa, uint64_t va)
+{
+    const struct linux_os *lx = linux_os(xa);
+    if (lx_is32(lx))
+        return lx->page_offset && va >= lx->page_offset && va <= 0xFFFFFFFFull;
+    return lx_kernel_ptr(va);
+}
+
+static inline size_t lx_ptr_size(struct xa_instance *xa)
+{
+    return lx_is32(linux_os(xa)) ? 4 : 8;
+}
+
 static inline int lx_read(struct xa_instance *xa, uint64_t va, void *buf, size_t len)
 {
     return xa__read_va(xa, 0, va, buf, len, NULL);
@@ -126,6 +155,18 @@ static inline int lx_u64(struct xa_instance *xa, uint64_t va, uint64_t *out)
 static inline int lx_u32(struct xa_instance *xa, uint64_t va, uint32_t *out)
 {
     return xa__read_u32(xa, 0, va, out);
+}
+
+/* A kernel pointer (unsigned long) at @va: 4 or 8 bytes as the kernel's. */
+static inline int lx_ptr(struct xa_instance *xa, uint64_t va, uint64_t *out)
+{
+    if (!lx_is32(linux_os(xa)))
+        return lx_u64(xa, va, out);
+    uint32_t v;
+    int rc = lx_u32(xa, va, &v);
+    if (rc == 0)
+        *out = v;
+    return rc;
 }
 
 /* ---- bounded walk over a circular struct list_head -------------------- */

@@ -27,6 +27,8 @@
 #define TASK_IDLE_BITS 0x402u  /* TASK_UNINTERRUPTIBLE | TASK_NOLOAD */
 #define TASK_REPORT_IDLE 0x80u
 #define TASK_RTLOCK_WAIT 0x1000u
+#define TASK_DEAD 0x80u
+#define EXIT_ZOMBIE 0x20u
 
 static uint64_t get64(const uint8_t *b, uint64_t off)
 {
@@ -40,6 +42,14 @@ static uint32_t get32(const uint8_t *b, uint64_t off)
     uint32_t v;
     memcpy(&v, b + off, sizeof(v));
     return v;
+}
+
+/* A task field read by read_task_fields(): 0 when the layout lacks it. */
+static uint64_t field(const uint8_t *b, size_t pos, size_t width)
+{
+    if (pos == SIZE_MAX)
+        return 0;
+    return width == 4 ? get32(b, pos) : get64(b, pos);
 }
 
 /* ps's letter, as the kernel's task_state_index() computes it. */
@@ -68,12 +78,18 @@ static int need_tasks(struct xa_instance *xa)
     if (size == LX_NO_OFFSET || size > TASK_STRUCT_MAX)
         return xa__set_error(xa, XA_ENOTSUP, "cannot list processes: task_struct size unknown");
     const struct linux_offsets *o = &p->lx.off;
+    /* The last two may be missing from a layout inferred without BTF
+     * (32-bit): read_task() then reads them as 0. */
     const uint64_t fields[] = {o->task_tasks, o->task_pid, o->task_tgid, o->task_comm,
                                o->task_real_parent, o->task_mm, o->task_real_cred,
-                               o->task_state, o->task_exit_state, o->task_flags,
+                               o->task_state, o->task_flags, o->task_exit_state,
                                o->task_start_time};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        if (fields[i] > size - 16) /* comm is the widest field read */
+    const size_t nfields = sizeof(fields) / sizeof(fields[0]), optional_from = nfields - 2;
+    const bool inferred = p->init_task != 0;
+    for (size_t i = 0; i < nfields; i++)
+        if (inferred && i >= optional_from && fields[i] == LX_NO_OFFSET)
+            continue;
+        else if (fields[i] > size - 16) /* comm is the widest field read */
             return xa__set_error(xa, XA_EBADDATA, "task_struct member offset %llu beyond its size",
                                  (unsigned long long)fields[i]);
     return 0;
@@ -87,10 +103,12 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
         return 0;
     }
     uint64_t pgd, pa;
-    int rc = lx_u64(xa, mm + lx->off.mm_pgd, &pgd);
+    int rc = lx_ptr(xa, mm + lx->off.mm_pgd, &pgd);
     if (rc < 0)
         return xa__prefix_error(xa, rc, "reading mm_struct at 0x%llx", (unsigned long long)mm);
-    if (!lx_kernel_ptr(pgd) || (pgd & (XA_PAGE_SIZE - 1)))
+    /* A PAE root is 32 bytes, from a slab (CR3 bits 31:5); others a page. */
+    uint64_t align = lx->mode == XA_PM_PAE ? 32 : XA_PAGE_SIZE;
+    if (!lx_kptr(xa, pgd) || (pgd & (align - 1)))
         return xa__set_error(xa, XA_EBADDATA, "mm_struct at 0x%llx has a bad pgd 0x%llx",
                              (unsigned long long)mm, (unsigned long long)pgd);
     rc = xa__translate(xa, 0, pgd, &pa);
@@ -102,7 +120,7 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
                                     (unsigned long long)pgd, (unsigned long long)mm);
         pa = pgd - lx->page_offset;
     }
-    *dtb = pa & XA_PAGE_MASK;
+    *dtb = pa & ~(align - 1);
     return 0;
 }
 
@@ -125,22 +143,31 @@ struct task_field_at {
 static int read_task_fields(struct xa_instance *xa, uint64_t task, const struct linux_offsets *o,
                             uint8_t *buf, size_t pos[F_NR])
 {
-    struct task_field_at f[F_NR] = {{o->task_pid, 4, F_PID},           {o->task_tgid, 4, F_TGID},
+    const uint64_t ps = lx_ptr_size(xa);
+    const struct task_field_at all[F_NR] = {{o->task_pid, 4, F_PID},  {o->task_tgid, 4, F_TGID},
                  {o->task_comm, XA_COMM_LEN, F_COMM}, {o->task_flags, 4, F_FLAGS},
                  {o->task_state, 4, F_STATE},       {o->task_exit_state, 4, F_EXIT},
-                 {o->task_start_time, 8, F_START},  {o->task_mm, 8, F_MM},
-                 {o->task_real_parent, 8, F_PARENT}, {o->task_real_cred, 8, F_CRED}};
-    for (size_t i = 1; i < F_NR; i++) /* by offset */
+                 {o->task_start_time, 8, F_START},  {o->task_mm, ps, F_MM},
+                 {o->task_real_parent, ps, F_PARENT}, {o->task_real_cred, ps, F_CRED}};
+    /* Fields the layout lacks (need_tasks() allowed them) read as zeros. */
+    struct task_field_at f[F_NR];
+    size_t nf = 0;
+    for (size_t i = 0; i < F_NR; i++) {
+        pos[i] = SIZE_MAX;
+        if (all[i].off != LX_NO_OFFSET)
+            f[nf++] = all[i];
+    }
+    for (size_t i = 1; i < nf; i++) /* by offset */
         for (size_t j = i; j > 0 && f[j].off < f[j - 1].off; j--) {
             struct task_field_at t = f[j];
             f[j] = f[j - 1];
             f[j - 1] = t;
         }
     size_t used = 0;
-    for (size_t i = 0; i < F_NR;) {
+    for (size_t i = 0; i < nf;) {
         uint64_t lo = f[i].off, hi = f[i].off + f[i].width;
         size_t j = i + 1;
-        for (; j < F_NR && f[j].off <= hi + TASK_FIELD_GAP; j++)
+        for (; j < nf && f[j].off <= hi + TASK_FIELD_GAP; j++)
             hi = f[j].off + f[j].width > hi ? f[j].off + f[j].width : hi;
         int rc = lx_read(xa, task + lo, buf + used, (size_t)(hi - lo));
         if (rc < 0)
@@ -181,15 +208,20 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     /* comm is set by the task itself (prctl): show control bytes as '?'. */
     for (size_t i = 0; comm + i < nul; i++)
         out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
+    const size_t ps = lx_ptr_size(xa);
+    uint32_t state = (uint32_t)field(b, pos[F_STATE], 4);
+    uint32_t exit_state = (uint32_t)field(b, pos[F_EXIT], 4);
+    if (pos[F_EXIT] == SIZE_MAX && (state & TASK_DEAD))
+        exit_state = EXIT_ZOMBIE; /* exit_state unknown: a dead leader is a zombie until reaped */
     out->flags = get32(b, pos[F_FLAGS]);
-    out->state = task_state_char(get32(b, pos[F_STATE]), get32(b, pos[F_EXIT]));
+    out->state = task_state_char(state, exit_state);
     out->task = task;
-    out->start_time = get64(b, pos[F_START]);
-    out->mm = get64(b, pos[F_MM]);
-    uint64_t parent = get64(b, pos[F_PARENT]);
-    uint64_t cred = get64(b, pos[F_CRED]);
+    out->start_time = field(b, pos[F_START], 8);
+    out->mm = field(b, pos[F_MM], ps);
+    uint64_t parent = field(b, pos[F_PARENT], ps);
+    uint64_t cred = field(b, pos[F_CRED], ps);
 
-    if (out->mm && !lx_kernel_ptr(out->mm))
+    if (out->mm && !lx_kptr(xa, out->mm))
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx has a bad mm 0x%llx", (int)pid,
                              (unsigned long long)task, (unsigned long long)out->mm);
 
@@ -197,7 +229,7 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     if (parent == task) {
         out->ppid = 0; /* init_task is its own parent */
     } else {
-        if (!lx_kernel_ptr(parent) || lx_u32(xa, parent + o->task_tgid, &v) < 0)
+        if (!lx_kptr(xa, parent) || lx_u32(xa, parent + o->task_tgid, &v) < 0)
             return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_parent 0x%llx",
                                  (int)pid, (unsigned long long)task, (unsigned long long)parent);
         out->ppid = (int32_t)v;
@@ -213,7 +245,7 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     }
     uint8_t idb[64];
     bool together = id_hi - id_lo <= sizeof(idb);
-    if (!lx_kernel_ptr(cred) ||
+    if (!lx_kptr(xa, cred) ||
         (together && lx_read(xa, cred + id_lo, idb, (size_t)(id_hi - id_lo)) < 0))
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
@@ -245,7 +277,8 @@ static int kernel_process_count(struct xa_instance *xa, uint64_t *count)
 {
     const struct linux_symtab *t = &linux_os(xa)->syms;
     uint64_t counts, offsets, ids;
-    if (symtab_lookup(t, "process_counts", &counts) < 0)
+    /* x86-32 links per-CPU variables at absolute addresses: not read here. */
+    if (lx_is32(linux_os(xa)) || symtab_lookup(t, "process_counts", &counts) < 0)
         return XA_ENOENT;
     if (lx_kernel_ptr(counts)) /* a kernel without SMP: one plain counter */
         return lx_u64(xa, counts, count) < 0 ? XA_ENOENT : 0;
@@ -292,8 +325,8 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
     if (rc < 0)
         return rc;
     const struct linux_os *lx = linux_os(xa);
-    uint64_t init_task;
-    if (symtab_lookup(&lx->syms, "init_task", &init_task) < 0)
+    uint64_t init_task = linux_priv(xa)->init_task; /* found in memory (layout32.c) */
+    if (!init_task && symtab_lookup(&lx->syms, "init_task", &init_task) < 0)
         return xa__set_error(xa, XA_ENOENT, "cannot list processes: no init_task symbol");
     struct xa_process_iter *it = calloc(1, sizeof(*it));
     if (!it)

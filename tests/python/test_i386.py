@@ -12,6 +12,7 @@ misread or partial list.
 """
 import json
 import os
+import time
 
 import pytest
 
@@ -101,10 +102,11 @@ def test_user_address_is_not_mapped_in_kernel_root(guest32):
     assert p.returncode == 1 and p.stdout == "" and "xa-read" in p.stderr
 
 
-@pytest.mark.parametrize("tool", ["xa-ps", "xa-modules"])
+@pytest.mark.parametrize("tool", ["xa-modules"])
 def test_walks_refuse_32bit(guest32, tool):
-    """The walks read 8-byte kernel pointers: on a 32-bit kernel the tools
-    say why they cannot run and list nothing (never a misread list)."""
+    """The module walk reads 8-byte kernel pointers: on a 32-bit kernel the
+    tool says why it cannot run and lists nothing (never a misread list).
+    Processes are listed (test_i386_procs.py)."""
     p = run_tool(tool, guest32["target"], check=False)
     assert p.returncode == 1
     assert p.stdout == ""
@@ -157,3 +159,48 @@ def test_live_pae_guest(live32):
     with open(g.ram_path, "rb") as f:
         f.seek(text - PAGE_OFFSET)
         assert got == f.read(256)
+
+
+def guest_ps(g):
+    """pid -> (ppid, comm) from the guest's /proc/<pid>/stat."""
+    out = {}
+    for line in g.run("cat /proc/[0-9]*/stat 2>/dev/null").splitlines():
+        head, _, rest = line.rpartition(")")
+        pid, _, comm = head.partition(" (")
+        fields = rest.split()
+        if pid.strip().isdigit() and len(fields) > 2:
+            out[int(pid)] = (int(fields[1]), comm)
+    return out
+
+
+def test_live_pae_processes(live32):
+    """Processes of the running guest with no configuration (the task
+    layout inferred from its memory): every process the guest shows before
+    and after the walk is listed with its parent and name, nothing listed is
+    unknown to the guest, and a process's own memory is read by pid."""
+    g, target = live32["guest"], live32["target"]
+    pid = int(g.run("sleep 600 >/dev/null 2>&1 & echo $!").strip())
+    deadline = time.monotonic() + 120
+    while guest_ps(g).get(pid, (0, ""))[1] != "sleep":  # the shell's child execs sleep
+        assert time.monotonic() < deadline, "sleep did not start"
+        time.sleep(0.5)
+    before = guest_ps(g)
+    rows = [r for r in json_lines(run_tool("xa-ps", target, "--json").stdout)]
+    after = guest_ps(g)
+    assert all("partial" not in r for r in rows)
+    got = {r["pid"]: (r["ppid"], r["comm"]) for r in rows}
+    stable = {p: v for p, v in before.items() if after.get(p) == v}
+    assert len(stable) > 20
+    # /proc shows a kernel thread's full name and a worker's current work
+    # ("kworker/0:0-events"); the task's comm is the first 15 bytes of it
+    def same(ours, theirs):
+        return ours is not None and ours[0] == theirs[0] and theirs[1].startswith(ours[1]) and (
+            ours[1] == theirs[1] or len(ours[1]) == 15 or theirs[1][len(ours[1])] == "-")
+    wrong = {p: (got.get(p), v) for p, v in stable.items() if not same(got.get(p), v)}
+    assert not wrong
+    assert set(got) - {0} <= set(before) | set(after)
+    # the sleep's executable mapping starts with its ELF header
+    start = g.run("head -1 /proc/%d/maps" % pid).split("-")[0]
+    data = run_tool_bytes("xa-read", target, "--pid", pid, "--va", "0x" + start, "--len", 4, "--raw")
+    assert data == b"\x7fELF"
+    g.run("kill %d" % pid)
