@@ -32,6 +32,18 @@
  * (members ^ BTF_MAX_NESTING). task_struct with its nested members is ~1000. */
 #define BTF_MAX_MEMBER_VISITS (1u << 16)
 
+/* find_composite's answers (a few dozen struct names; each search is a pass
+ * over the ~100k types of a distribution kernel's BTF). */
+#define BTF_MEMO_SLOTS 48
+#define BTF_MEMO_NAME 48
+struct linux_btf_memo {
+    size_t n;
+    struct {
+        char name[BTF_MEMO_NAME];
+        int64_t id;
+    } e[BTF_MEMO_SLOTS];
+};
+
 static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct btf **out)
 {
     uint64_t start, stop;
@@ -97,12 +109,15 @@ int linux_btf_load(struct xa_instance *xa, struct linux_os *lx, const char *path
         return rc;
     lx->btf = btf;
     lx->num_btf_types = btf__type_cnt(btf) - 1; /* id 0 is void */
+    lx->btf_memo = calloc(1, sizeof(*lx->btf_memo)); /* none: every lookup searches */
     return 0;
 }
 
 void linux_btf_free(struct linux_os *lx)
 {
     btf__free(lx->btf);
+    free(lx->btf_memo);
+    lx->btf_memo = NULL;
     lx->btf = NULL;
     lx->num_btf_types = 0;
 }
@@ -131,8 +146,9 @@ static int64_t skip_modifiers(const struct btf *btf, uint32_t id)
     return -1;
 }
 
-/* Struct or union named @name (also through a typedef). */
-static int64_t find_composite(const struct btf *btf, const char *name)
+/* Struct or union named @name (also through a typedef): a search of every
+ * type, so memoised below. */
+static int64_t search_composite(const struct btf *btf, const char *name)
 {
     int32_t id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
     if (id <= 0)
@@ -148,6 +164,22 @@ static int64_t find_composite(const struct btf *btf, const char *name)
         if (!t || !(btf_is_struct(t) || btf_is_union(t)))
             return -1;
         return real;
+    }
+    return id;
+}
+
+static int64_t find_composite(const struct linux_os *lx, const char *name)
+{
+    struct linux_btf_memo *m = lx->btf_memo;
+    size_t len = strlen(name);
+    bool memo = m && len < BTF_MEMO_NAME;
+    for (size_t i = 0; memo && i < m->n; i++)
+        if (strcmp(m->e[i].name, name) == 0)
+            return m->e[i].id;
+    int64_t id = search_composite(lx->btf, name);
+    if (memo && m->n < BTF_MEMO_SLOTS) {
+        memcpy(m->e[m->n].name, name, len + 1);
+        m->e[m->n++].id = id;
     }
     return id;
 }
@@ -195,12 +227,13 @@ static int find_member(const struct btf *btf, uint32_t id, const char *name, siz
 }
 
 /* Resolve "a.b.c" in @type: byte offset and the last member's type id. */
-static int resolve_path(const struct btf *btf, const char *type, const char *path,
+static int resolve_path(const struct linux_os *lx, const char *type, const char *path,
                         uint64_t *off, uint32_t *last_type)
 {
+    const struct btf *btf = lx->btf;
     if (!btf)
         return XA_ENOENT;
-    int64_t id = find_composite(btf, type);
+    int64_t id = find_composite(lx, type);
     if (id < 0)
         return XA_ENOENT;
     uint64_t bits = 0;
@@ -230,7 +263,7 @@ static int resolve_path(const struct btf *btf, const char *type, const char *pat
 int linux_btf_member(const struct linux_os *lx, const char *type, const char *path,
                      uint64_t *off)
 {
-    return resolve_path(lx->btf, type, path, off, NULL);
+    return resolve_path(lx, type, path, off, NULL);
 }
 
 int linux_btf_array(const struct linux_os *lx, const char *type, const char *path,
@@ -238,7 +271,7 @@ int linux_btf_array(const struct linux_os *lx, const char *type, const char *pat
 {
     uint64_t off;
     uint32_t tid;
-    int rc = resolve_path(lx->btf, type, path, &off, &tid);
+    int rc = resolve_path(lx, type, path, &off, &tid);
     if (rc < 0)
         return rc;
     int64_t real = skip_modifiers(lx->btf, tid);
@@ -260,7 +293,7 @@ int linux_type_offset(struct xa_instance *xa, const char *type, const char *memb
     const struct linux_os *lx = linux_os(xa);
     if (!lx->btf)
         return xa__set_error(xa, XA_ENOENT, "no kernel type information (no BTF loaded)");
-    int rc = resolve_path(lx->btf, type, member, off, NULL);
+    int rc = resolve_path(lx, type, member, off, NULL);
     if (rc == XA_EINVAL)
         return xa__set_error(xa, XA_EINVAL, "%s.%s is a bitfield or a malformed member name",
                              type, member);
@@ -274,7 +307,7 @@ int linux_type_size(struct xa_instance *xa, const char *type, uint64_t *size)
     const struct linux_os *lx = linux_os(xa);
     if (!lx->btf)
         return xa__set_error(xa, XA_ENOENT, "no kernel type information (no BTF loaded)");
-    int64_t id = find_composite(lx->btf, type);
+    int64_t id = find_composite(lx, type);
     int64_t sz = id < 0 ? -1 : btf__resolve_size(lx->btf, (uint32_t)id);
     if (sz < 0)
         return xa__set_error(xa, XA_ENOENT, "no struct or union %s in the kernel's BTF", type);
@@ -311,10 +344,10 @@ static bool resolve_all(const struct linux_os *lx, const struct wanted *w, size_
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static uint64_t composite_size(const struct btf *btf, const char *name)
+static uint64_t composite_size(const struct linux_os *lx, const char *name)
 {
-    int64_t id = find_composite(btf, name);
-    int64_t sz = id > 0 ? btf__resolve_size(btf, (uint32_t)id) : -1;
+    int64_t id = find_composite(lx, name);
+    int64_t sz = id > 0 ? btf__resolve_size(lx->btf, (uint32_t)id) : -1;
     return sz > 0 ? (uint64_t)sz : LX_NO_OFFSET;
 }
 
@@ -454,8 +487,8 @@ void linux_offsets_resolve(struct linux_priv *p)
         vmas_ok = false;
     }
 
-    o->task_struct_size = composite_size(lx->btf, "task_struct");
-    o->module_struct_size = composite_size(lx->btf, "module");
+    o->task_struct_size = composite_size(lx, "task_struct");
+    o->module_struct_size = composite_size(lx, "module");
 
     if (tasks_ok)
         p->tasks_missing[0] = '\0';

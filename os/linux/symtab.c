@@ -101,11 +101,16 @@ int symtab_freeze(struct linux_symtab *t)
         free(tmp);
         return XA_ENOMEM;
     }
+    /* kallsyms and System.map list symbols in address order already: a
+     * sorted table (equal addresses in insertion order) needs no sort. */
+    bool sorted = true;
     for (size_t i = 0; i < t->n; i++) {
         tmp[i].sym = t->syms[i];
         tmp[i].seq = (uint32_t)i;
+        if (i && t->syms[i].addr < t->syms[i - 1].addr)
+            sorted = false;
     }
-    if (t->n)
+    if (t->n && !sorted)
         qsort(tmp, t->n, sizeof(*tmp), cmp_sym);
 
     for (size_t i = 0; i < t->n; i++) {
