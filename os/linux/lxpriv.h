@@ -69,6 +69,16 @@ struct linux_priv {
      * cost a walk. */
     struct linux_pid_entry *pid_index;
     size_t nr_pid_index;
+
+    /* tasks.c: where read_task() finds the task_struct fields it uses,
+     * worked out from the offsets once (they do not change). */
+#define LX_TASK_FIELDS 12
+    struct lx_task_layout {
+        size_t nr_pieces; /* 0: not worked out yet */
+        uint64_t piece_off[LX_TASK_FIELDS];
+        uint32_t piece_len[LX_TASK_FIELDS];
+        uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
+    } task_layout;
 };
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)

@@ -109,6 +109,7 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
 /* The task_struct fields read_task() uses. */
 enum task_field { F_PID, F_TGID, F_COMM, F_FLAGS, F_STATE, F_EXIT, F_START, F_MM, F_PARENT,
                   F_CRED, F_NR };
+_Static_assert(F_NR <= LX_TASK_FIELDS, "lx_task_layout too small");
 struct task_field_at {
     uint64_t off, width;
     enum task_field id;
@@ -119,12 +120,15 @@ struct task_field_at {
  * read through between them. */
 #define TASK_FIELDS_BUF (F_NR * (XA_COMM_LEN + TASK_FIELD_GAP))
 
-/* Read only the fields used (about 250 bytes of 10 KiB on 6.1), nearby ones
- * in one piece; pos[field] is where each landed in @buf. need_tasks() has
- * checked every offset against the struct's size. */
-static int read_task_fields(struct xa_instance *xa, uint64_t task, const struct linux_offsets *o,
-                            uint8_t *buf, size_t pos[F_NR])
+/* Group the fields used (about 250 bytes of 10 KiB on 6.1) into pieces,
+ * nearby ones together, once per instance. need_tasks() has checked every
+ * offset against the struct's size. */
+static const struct lx_task_layout *task_layout(struct xa_instance *xa)
 {
+    struct lx_task_layout *lay = &linux_priv(xa)->task_layout;
+    if (lay->nr_pieces)
+        return lay;
+    const struct linux_offsets *o = &linux_os(xa)->off;
     struct task_field_at f[F_NR] = {{o->task_pid, 4, F_PID},           {o->task_tgid, 4, F_TGID},
                  {o->task_comm, XA_COMM_LEN, F_COMM}, {o->task_flags, 4, F_FLAGS},
                  {o->task_state, 4, F_STATE},       {o->task_exit_state, 4, F_EXIT},
@@ -136,19 +140,33 @@ static int read_task_fields(struct xa_instance *xa, uint64_t task, const struct 
             f[j] = f[j - 1];
             f[j - 1] = t;
         }
-    size_t used = 0;
+    size_t used = 0, n = 0;
     for (size_t i = 0; i < F_NR;) {
         uint64_t lo = f[i].off, hi = f[i].off + f[i].width;
         size_t j = i + 1;
         for (; j < F_NR && f[j].off <= hi + TASK_FIELD_GAP; j++)
             hi = f[j].off + f[j].width > hi ? f[j].off + f[j].width : hi;
-        int rc = lx_read(xa, task + lo, buf + used, (size_t)(hi - lo));
-        if (rc < 0)
-            return rc;
         for (size_t k = i; k < j; k++)
-            pos[f[k].id] = used + (size_t)(f[k].off - lo);
+            lay->pos[f[k].id] = (uint32_t)(used + (f[k].off - lo));
+        lay->piece_off[n] = lo;
+        lay->piece_len[n++] = (uint32_t)(hi - lo);
         used += (size_t)(hi - lo);
         i = j;
+    }
+    lay->nr_pieces = n;
+    return lay;
+}
+
+/* Read the pieces of the task at @task into @buf (TASK_FIELDS_BUF bytes). */
+static int read_task_fields(struct xa_instance *xa, uint64_t task,
+                            const struct lx_task_layout *lay, uint8_t *buf)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < lay->nr_pieces; i++) {
+        int rc = lx_read(xa, task + lay->piece_off[i], buf + used, lay->piece_len[i]);
+        if (rc < 0)
+            return rc;
+        used += lay->piece_len[i];
     }
     return 0;
 }
@@ -158,9 +176,10 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
 {
     const struct linux_os *lx = linux_os(xa);
     const struct linux_offsets *o = &lx->off;
+    const struct lx_task_layout *lay = task_layout(xa);
+    const uint32_t *pos = lay->pos;
     uint8_t b[TASK_FIELDS_BUF];
-    size_t pos[F_NR];
-    int rc = read_task_fields(xa, task, o, b, pos);
+    int rc = read_task_fields(xa, task, lay, b);
     if (rc < 0)
         return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
                                 (unsigned long long)task);
