@@ -169,6 +169,15 @@ void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max, const cha
 /* Next list_head address: 1 with *node, 0 back at the head, or a negative
  * error (sticky). */
 int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node);
+/* lx_list_next in two halves, for a walk that reads each node's links with
+ * the node (tasks.c): advance to @next, the current node's next pointer as
+ * read (1 with *node, 0 at the end, or an error), then, once the caller
+ * has read *node's prev pointer, link_back checks it names the node we came
+ * from and makes *node the current one. Both errors are sticky. */
+int lx_list_advance(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next,
+                    uint64_t *node);
+int lx_list_link_back(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node,
+                      uint64_t prev);
 void lx_list_free(struct lx_list_walk *w);
 
 /* ---- iterators (opaque in the public API) ------------------------------ */
@@ -178,6 +187,8 @@ struct xa_process_iter {
     struct lx_list_walk walk;
     bool head_done; /* init_task itself comes first */
     bool count_checked; /* the kernel's process count, once at the end */
+    uint64_t cur_next; /* the current task's tasks.next, read with its fields */
+    struct lx_tgid_memo *tgids; /* tasks.c: tgid of each task walked, by address */
 };
 
 struct xa_module_iter {
