@@ -193,27 +193,50 @@ static int not_in_dump(struct xa_instance *xa, uint64_t va, size_t len)
                          (unsigned long long)va, len);
 }
 
+/* Where the @len bytes at @va (inside one page) are: translated, checked
+ * against the dump for a virtual target, and the page found. */
+static inline int locate_in_page(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
+                                 const uint8_t **src)
+{
+    uint64_t pa = 0;
+    const uint8_t *page = NULL;
+    int rc = xa__translate_fast(xa, dtb, va, &pa);
+    if (rc == 0 && virtual_target(xa) && !xa__pa_in_ram(xa, pa, len))
+        rc = not_in_dump(xa, va, len);
+    if (rc == 0)
+        rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
+    if (rc == 0)
+        *src = page + (va & (XA_PAGE_SIZE - 1));
+    return rc;
+}
+
+static int read_pages(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
+                      size_t *nread);
+
 int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                 size_t *nread)
 {
     uint64_t first_off = va & (XA_PAGE_SIZE - 1);
-    if (len <= XA_PAGE_SIZE - first_off) {
-        /* Inside one page, the common case: no run to keep. */
-        uint64_t pa = 0;
-        const uint8_t *page = NULL;
-        int rc = xa__translate_fast(xa, dtb, va, &pa);
-        if (rc == 0 && virtual_target(xa) && !xa__pa_in_ram(xa, pa, len))
-            rc = not_in_dump(xa, va, len);
-        if (rc == 0)
-            rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
-        if (rc == 0) {
-            memcpy(buf, page + first_off, len);
-            rc = xa__mapguard_check(xa); /* see below */
-        }
-        if (nread)
-            *nread = rc == 0 ? len : 0;
-        return rc;
+    if (len > XA_PAGE_SIZE - first_off)
+        return read_pages(xa, dtb, va, buf, len, nread);
+    /* Inside one page, the common case: no run to keep, and a small
+     * function (the page loop apart) with little to save on entry. */
+    const uint8_t *src = NULL;
+    int rc = locate_in_page(xa, dtb, va, len, &src);
+    if (rc == 0) {
+        memcpy(buf, src, len);
+        rc = xa__mapguard_check(xa); /* see read_pages */
     }
+    if (nread)
+        *nread = rc == 0 ? len : 0;
+    return rc;
+}
+
+/* Reads that cross pages. */
+__attribute__((noinline)) static int read_pages(struct xa_instance *xa, uint64_t dtb,
+                                                uint64_t va, void *buf, size_t len,
+                                                size_t *nread)
+{
     uint8_t *dst = buf;
     size_t done = 0;
     int rc = 0;
@@ -270,14 +293,29 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
     return rc;
 }
 
+/* Fixed-size reads: the copy is a move, not a call. */
 int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out)
 {
-    return xa__read_va(xa, dtb, va, out, sizeof(*out), NULL);
+    if ((va & (XA_PAGE_SIZE - 1)) > XA_PAGE_SIZE - sizeof(*out))
+        return read_pages(xa, dtb, va, out, sizeof(*out), NULL);
+    const uint8_t *src = NULL;
+    int rc = locate_in_page(xa, dtb, va, sizeof(*out), &src);
+    if (rc < 0)
+        return rc;
+    memcpy(out, src, sizeof(*out));
+    return xa__mapguard_check(xa);
 }
 
 int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out)
 {
-    return xa__read_va(xa, dtb, va, out, sizeof(*out), NULL);
+    if ((va & (XA_PAGE_SIZE - 1)) > XA_PAGE_SIZE - sizeof(*out))
+        return read_pages(xa, dtb, va, out, sizeof(*out), NULL);
+    const uint8_t *src = NULL;
+    int rc = locate_in_page(xa, dtb, va, sizeof(*out), &src);
+    if (rc < 0)
+        return rc;
+    memcpy(out, src, sizeof(*out));
+    return xa__mapguard_check(xa);
 }
 
 XA_API int xa_translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)

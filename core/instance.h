@@ -75,7 +75,7 @@ struct xa_instance {
     /* Recent translations, each its whole page (4 KiB, 2 MiB or 1 GiB), one
      * per 2 MiB region slot: reads that stay inside one skip the v2p LRU.
      * Part of the v2p cache: cleared with it (xa__v2p_clear). */
-#define XA_XLATE_MEMO 16
+#define XA_XLATE_MEMO 64
     struct xa_xlate_memo {
         uint64_t dtb, va, size, pa; /* va and pa aligned to size; size 0: empty */
     } xlate_memo[XA_XLATE_MEMO];
@@ -83,7 +83,7 @@ struct xa_instance {
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that
      * shrinks is still caught, by the one mapguard check of each public call. */
-#define XA_PAGE_MEMO 1024
+#define XA_PAGE_MEMO 4096
     struct {
         uint64_t pfn_plus1; /* 0: empty */
         const uint8_t *page;

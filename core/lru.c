@@ -38,10 +38,10 @@ int xa_lru_init(struct xa_lru *l, size_t capacity)
     l->head = l->tail = XA_LRU_NIL;
     for (uint32_t i = 0; i < nb; i++)
         l->buckets[i] = XA_LRU_NIL;
-    /* free list threaded through hnext */
-    for (uint32_t i = 0; i < l->cap; i++)
-        l->e[i].hnext = i + 1 < l->cap ? i + 1 : XA_LRU_NIL;
-    l->free_list = 0;
+    /* Entries dropped go on a free list threaded through hnext; the ones
+     * never used are taken from l->fresh on, not threaded here. */
+    l->free_list = XA_LRU_NIL;
+    l->fresh = 0;
     return 0;
 }
 
@@ -134,15 +134,19 @@ void xa_lru_put(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t val, xa_lru
         list_push_front(l, i);
         return;
     }
-    if (l->free_list == XA_LRU_NIL) {
-        uint32_t victim = l->tail;
-        uint32_t *link = NULL;
-        find(l, l->e[victim].k1, l->e[victim].k2, &link);
-        drop_entry(l, link, victim, drop, ctx);
+    if (l->free_list == XA_LRU_NIL && l->fresh < l->cap) {
+        i = l->fresh++;
+    } else {
+        if (l->free_list == XA_LRU_NIL) {
+            uint32_t victim = l->tail;
+            uint32_t *link = NULL;
+            find(l, l->e[victim].k1, l->e[victim].k2, &link);
+            drop_entry(l, link, victim, drop, ctx);
+        }
+        i = l->free_list;
+        l->free_list = l->e[i].hnext;
     }
-    i = l->free_list;
     struct xa_lru_entry *e = &l->e[i];
-    l->free_list = e->hnext;
     e->k1 = k1;
     e->k2 = k2;
     e->val = val;

@@ -23,6 +23,8 @@ struct xa_lru {
     uint32_t *buckets;
     uint32_t cap, mask, count;
     uint32_t head, tail, free_list;
+    uint32_t fresh; /* entries [fresh, cap) never used: taken in order, so the
+                     * array's pages are touched only as the cache fills */
 };
 
 /* Called for each entry dropped by eviction or clear. */

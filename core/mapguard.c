@@ -39,7 +39,8 @@ struct guard_slot {
 
 static struct guard_slot slots[XA_MAPGUARD_MAX];
 static atomic_size_t slots_used;       /* slots [0, slots_used) may be active */
-static atomic_ulong faults_total;      /* faults handled, ever: the fast check */
+atomic_ulong xa__mapguard_faults_total; /* faults handled, ever: the inline check */
+#define faults_total xa__mapguard_faults_total
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous;      /* the SIGBUS action before ours */
@@ -207,10 +208,8 @@ int xa__mapguard_error(struct xa_instance *xa, int id)
                          s->label, (unsigned long long)off);
 }
 
-int xa__mapguard_check(struct xa_instance *xa)
+int xa__mapguard_check_slow(struct xa_instance *xa)
 {
-    if (atomic_load_explicit(&faults_total, memory_order_acquire) == 0)
-        return 0;
     size_t n = atomic_load_explicit(&slots_used, memory_order_acquire);
     for (size_t i = 0; i < n; i++)
         if (atomic_load(&slots[i].state) == SLOT_ACTIVE && atomic_load(&slots[i].owner) == (uintptr_t)xa &&

@@ -25,6 +25,7 @@
 #ifndef XA_CORE_MAPGUARD_H
 #define XA_CORE_MAPGUARD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,7 +54,14 @@ bool xa__mapguard_faulted(int id);
 int xa__mapguard_error(struct xa_instance *xa, int id);
 
 /* 0, or XA_EIO with the message when a mapping of @xa has faulted. One
- * atomic load when no fault ever happened in the process. */
-int xa__mapguard_check(struct xa_instance *xa);
+ * atomic load, inline, when no fault ever happened in the process. */
+extern atomic_ulong xa__mapguard_faults_total;
+int xa__mapguard_check_slow(struct xa_instance *xa);
+static inline int xa__mapguard_check(struct xa_instance *xa)
+{
+    if (atomic_load_explicit(&xa__mapguard_faults_total, memory_order_acquire) == 0)
+        return 0;
+    return xa__mapguard_check_slow(xa);
+}
 
 #endif /* XA_CORE_MAPGUARD_H */

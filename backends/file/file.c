@@ -504,17 +504,47 @@ static void note_touched(struct file_backend *f, uint64_t off, uint64_t len)
 }
 
 /* Copy [pa, pa+len) of one segment into @buf (file bytes, then zero-fill). */
-static void copy_from_seg(struct file_backend *f, const struct file_segment *s,
-                          uint64_t pa, uint8_t *buf, size_t len)
+/* Copies at least this long (kallsyms windows, the BTF) are read with
+ * pread(): the kernel copies from the page cache without mapping the pages
+ * into this process, so they cost no page faults and no RSS. */
+#define FILE_PREAD_MIN (256u << 10)
+
+/* All @len bytes at @off, or false (an error, or the file ended early). */
+static bool pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+    while (len) {
+        ssize_t n = pread(fd, buf, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        buf += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return true;
+}
+
+static int copy_from_seg(struct file_backend *f, const struct file_segment *s, uint64_t pa,
+                         uint8_t *buf, size_t len)
 {
     uint64_t rel = pa - s->pa;
     size_t from_file = 0;
     if (rel < s->file_size) {
         from_file = s->file_size - rel < len ? (size_t)(s->file_size - rel) : len;
-        note_touched(f, s->offset + rel, from_file);
-        memcpy(buf, f->map + s->offset + rel, from_file);
+        if (from_file >= FILE_PREAD_MIN && f->have_fd) {
+            if (!pread_all(f->fd, buf, from_file, s->offset + rel))
+                return xa__set_error(f->base.xa, XA_EIO,
+                                     "file:%s: cannot read %zu bytes at offset 0x%llx (file "
+                                     "shrunk or unreadable)",
+                                     f->path, from_file, (unsigned long long)(s->offset + rel));
+        } else {
+            note_touched(f, s->offset + rel, from_file);
+            memcpy(buf, f->map + s->offset + rel, from_file);
+        }
     }
     memset(buf + from_file, 0, len - from_file);
+    return 0;
 }
 
 static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t len)
@@ -530,7 +560,9 @@ static int file_read_pa(struct xa_backend *be, uint64_t pa, void *buf, size_t le
             return out_of_range(f, at, len - done);
         uint64_t room = s->mem_size - (at - s->pa);
         size_t chunk = room < len - done ? (size_t)room : len - done;
-        copy_from_seg(f, s, at, out + done, chunk);
+        int rc = copy_from_seg(f, s, at, out + done, chunk);
+        if (rc < 0)
+            return rc;
         done += chunk;
     }
     return shrank(f) ? shrink_error(f) : 0;

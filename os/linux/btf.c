@@ -32,6 +32,94 @@
  * (members ^ BTF_MAX_NESTING). task_struct with its nested members is ~1000. */
 #define BTF_MAX_MEMBER_VISITS (1u << 16)
 
+/* Struct, union and typedef names -> the first id of each kind, built in
+ * one pass over the types at the first lookup: btf__find_by_name_kind() is
+ * itself such a pass, and start-up looks up a few dozen names in the ~100k
+ * types of a distribution kernel. A BTF with more names than this is
+ * searched instead (hostile input: the index stays small). */
+#define BTF_INDEX_MAX_NAMES (256u << 10)
+enum { IDX_STRUCT, IDX_UNION, IDX_TYPEDEF };
+struct btf_name_slot {
+    const char *name; /* in the BTF's strings; NULL: empty */
+    uint32_t id[3];   /* first id of each kind, 0: none */
+};
+struct linux_btf_memo {
+    bool tried; /* the index was built, or could not be */
+    uint32_t mask;
+    struct btf_name_slot *slots;
+};
+
+static uint32_t btf_name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a; names are short */
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static int kind_slot(const struct btf_type *t)
+{
+    switch (btf_kind(t)) {
+    case BTF_KIND_STRUCT:
+        return IDX_STRUCT;
+    case BTF_KIND_UNION:
+        return IDX_UNION;
+    case BTF_KIND_TYPEDEF:
+        return IDX_TYPEDEF;
+    default:
+        return -1;
+    }
+}
+
+static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const char *name)
+{
+    for (uint32_t i = btf_name_hash(name) & m->mask;; i = (i + 1) & m->mask)
+        if (!m->slots[i].name || strcmp(m->slots[i].name, name) == 0)
+            return &m->slots[i]; /* the table is never full: 2x the names */
+}
+
+static void build_index(const struct btf *btf, struct linux_btf_memo *m)
+{
+    m->tried = true;
+    uint32_t n = btf__type_cnt(btf), names = 0;
+    uint32_t *ids = malloc((size_t)n * sizeof(*ids)); /* the named ones, in id order */
+    if (!ids)
+        return;
+    for (uint32_t id = 1; id < n; id++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        if (t && t->name_off && kind_slot(t) >= 0)
+            ids[names++] = id;
+    }
+    uint32_t cap = 16;
+    while (cap < 2 * names)
+        cap *= 2;
+    m->slots = names <= BTF_INDEX_MAX_NAMES ? calloc(cap, sizeof(*m->slots)) : NULL;
+    if (!m->slots) {
+        free(ids);
+        return;
+    }
+    m->mask = cap - 1;
+    for (uint32_t i = 0; i < names; i++) {
+        const struct btf_type *t = btf__type_by_id(btf, ids[i]);
+        const char *name = btf__name_by_offset(btf, t->name_off);
+        if (!name || !*name)
+            continue;
+        struct btf_name_slot *sl = index_slot(m, name);
+        sl->name = name;
+        int k = kind_slot(t);
+        if (!sl->id[k]) /* the first of the name and kind, as libbpf's search */
+            sl->id[k] = ids[i];
+    }
+    free(ids);
+}
+
+static void free_index(struct linux_btf_memo *m)
+{
+    if (m)
+        free(m->slots);
+    free(m);
+}
+
 static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct btf **out)
 {
     uint64_t start, stop;
@@ -97,12 +185,15 @@ int linux_btf_load(struct xa_instance *xa, struct linux_os *lx, const char *path
         return rc;
     lx->btf = btf;
     lx->num_btf_types = btf__type_cnt(btf) - 1; /* id 0 is void */
+    lx->btf_memo = calloc(1, sizeof(*lx->btf_memo)); /* none: every lookup searches */
     return 0;
 }
 
 void linux_btf_free(struct linux_os *lx)
 {
     btf__free(lx->btf);
+    free_index(lx->btf_memo);
+    lx->btf_memo = NULL;
     lx->btf = NULL;
     lx->num_btf_types = 0;
 }
@@ -131,25 +222,48 @@ static int64_t skip_modifiers(const struct btf *btf, uint32_t id)
     return -1;
 }
 
-/* Struct or union named @name (also through a typedef). */
-static int64_t find_composite(const struct btf *btf, const char *name)
+/* Struct or union named @name (also through a typedef): a search of every
+ * type, so memoised below. */
+/* The struct or union a typedef @id names, or -1. */
+static int64_t typedef_target(const struct btf *btf, uint32_t id)
+{
+    int64_t real = skip_modifiers(btf, id);
+    if (real < 0)
+        return -1;
+    const struct btf_type *t = btf__type_by_id(btf, (uint32_t)real);
+    if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+        return -1;
+    return real;
+}
+
+static int64_t search_composite(const struct btf *btf, const char *name)
 {
     int32_t id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
     if (id <= 0)
         id = btf__find_by_name_kind(btf, name, BTF_KIND_UNION);
     if (id <= 0) {
         id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-        if (id <= 0)
-            return -1;
-        int64_t real = skip_modifiers(btf, (uint32_t)id);
-        if (real < 0)
-            return -1;
-        const struct btf_type *t = btf__type_by_id(btf, (uint32_t)real);
-        if (!t || !(btf_is_struct(t) || btf_is_union(t)))
-            return -1;
-        return real;
+        return id <= 0 ? -1 : typedef_target(btf, (uint32_t)id);
     }
     return id;
+}
+
+/* Struct or union named @name (also through a typedef). */
+static int64_t find_composite(const struct linux_os *lx, const char *name)
+{
+    struct linux_btf_memo *m = lx->btf_memo;
+    if (m && !m->tried)
+        build_index(lx->btf, m);
+    if (!m || !m->slots)
+        return search_composite(lx->btf, name);
+    const struct btf_name_slot *sl = index_slot(m, name);
+    if (!sl->name)
+        return -1;
+    if (sl->id[IDX_STRUCT])
+        return sl->id[IDX_STRUCT];
+    if (sl->id[IDX_UNION])
+        return sl->id[IDX_UNION];
+    return sl->id[IDX_TYPEDEF] ? typedef_target(lx->btf, sl->id[IDX_TYPEDEF]) : -1;
 }
 
 /* Find member @name (length @len) in struct/union @id, descending into
@@ -195,12 +309,13 @@ static int find_member(const struct btf *btf, uint32_t id, const char *name, siz
 }
 
 /* Resolve "a.b.c" in @type: byte offset and the last member's type id. */
-static int resolve_path(const struct btf *btf, const char *type, const char *path,
+static int resolve_path(const struct linux_os *lx, const char *type, const char *path,
                         uint64_t *off, uint32_t *last_type)
 {
+    const struct btf *btf = lx->btf;
     if (!btf)
         return XA_ENOENT;
-    int64_t id = find_composite(btf, type);
+    int64_t id = find_composite(lx, type);
     if (id < 0)
         return XA_ENOENT;
     uint64_t bits = 0;
@@ -230,7 +345,7 @@ static int resolve_path(const struct btf *btf, const char *type, const char *pat
 int linux_btf_member(const struct linux_os *lx, const char *type, const char *path,
                      uint64_t *off)
 {
-    return resolve_path(lx->btf, type, path, off, NULL);
+    return resolve_path(lx, type, path, off, NULL);
 }
 
 int linux_btf_array(const struct linux_os *lx, const char *type, const char *path,
@@ -238,7 +353,7 @@ int linux_btf_array(const struct linux_os *lx, const char *type, const char *pat
 {
     uint64_t off;
     uint32_t tid;
-    int rc = resolve_path(lx->btf, type, path, &off, &tid);
+    int rc = resolve_path(lx, type, path, &off, &tid);
     if (rc < 0)
         return rc;
     int64_t real = skip_modifiers(lx->btf, tid);
@@ -260,7 +375,7 @@ int linux_type_offset(struct xa_instance *xa, const char *type, const char *memb
     const struct linux_os *lx = linux_os(xa);
     if (!lx->btf)
         return xa__set_error(xa, XA_ENOENT, "no kernel type information (no BTF loaded)");
-    int rc = resolve_path(lx->btf, type, member, off, NULL);
+    int rc = resolve_path(lx, type, member, off, NULL);
     if (rc == XA_EINVAL)
         return xa__set_error(xa, XA_EINVAL, "%s.%s is a bitfield or a malformed member name",
                              type, member);
@@ -274,7 +389,7 @@ int linux_type_size(struct xa_instance *xa, const char *type, uint64_t *size)
     const struct linux_os *lx = linux_os(xa);
     if (!lx->btf)
         return xa__set_error(xa, XA_ENOENT, "no kernel type information (no BTF loaded)");
-    int64_t id = find_composite(lx->btf, type);
+    int64_t id = find_composite(lx, type);
     int64_t sz = id < 0 ? -1 : btf__resolve_size(lx->btf, (uint32_t)id);
     if (sz < 0)
         return xa__set_error(xa, XA_ENOENT, "no struct or union %s in the kernel's BTF", type);
@@ -311,10 +426,10 @@ static bool resolve_all(const struct linux_os *lx, const struct wanted *w, size_
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static uint64_t composite_size(const struct btf *btf, const char *name)
+static uint64_t composite_size(const struct linux_os *lx, const char *name)
 {
-    int64_t id = find_composite(btf, name);
-    int64_t sz = id > 0 ? btf__resolve_size(btf, (uint32_t)id) : -1;
+    int64_t id = find_composite(lx, name);
+    int64_t sz = id > 0 ? btf__resolve_size(lx->btf, (uint32_t)id) : -1;
     return sz > 0 ? (uint64_t)sz : LX_NO_OFFSET;
 }
 
@@ -454,8 +569,8 @@ void linux_offsets_resolve(struct linux_priv *p)
         vmas_ok = false;
     }
 
-    o->task_struct_size = composite_size(lx->btf, "task_struct");
-    o->module_struct_size = composite_size(lx->btf, "module");
+    o->task_struct_size = composite_size(lx, "task_struct");
+    o->module_struct_size = composite_size(lx, "module");
 
     if (tasks_ok)
         p->tasks_missing[0] = '\0';

@@ -254,31 +254,68 @@ static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
     return XA_ENOENT;
 }
 
+/* The scan copies RAM in chunks this long: a bulk read (pread on a dump)
+ * leaves nothing mapped behind, where scanning through the page mapping
+ * would keep every page of the ~20 MiB before the tables resident. */
+#define SCAN_CHUNK ((uint64_t)256 << 10)
+
+/* Scan page @pfn (its bytes at @page, our copy unless @cached) for index
+ * words; 1 when the page is done, or try_around's 0 / XA_ELIMIT. */
+static int scan_page(struct xa_instance *xa, uint64_t pfn, const uint8_t *page, bool cached,
+                     uint64_t *last_tried, struct window *w, struct ksym_layout *l,
+                     struct discovery *d)
+{
+    for (size_t off = 0; off < XA_PAGE_SIZE; off += SCAN_STRIDE) {
+        if (!index_word_filter(page + off))
+            continue;
+        int rc = try_around(xa, (pfn << XA_PAGE_SHIFT) + off, last_tried, w, l, d);
+        if (rc == 0 || rc == XA_ELIMIT)
+            return rc;
+        /* Core calls above may have recycled a cached page pointer. */
+        if (cached && xa__page(xa, pfn, &page) < 0)
+            break;
+    }
+    return 1;
+}
+
 static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struct window *w,
                      struct ksym_layout *l, struct discovery *d)
 {
     uint64_t last_tried = UINT64_MAX;
+    uint8_t *chunk = malloc(SCAN_CHUNK); /* none: page by page */
+    uint64_t chunk_pa = 0, chunk_len = 0; /* what @chunk holds */
+    int rc = XA_ENOENT;
     for (uint64_t pfn = start >> XA_PAGE_SHIFT; (pfn << XA_PAGE_SHIFT) < end; pfn++) {
-        const uint8_t *page;
-        if (!ksym_reserve(&d->work, XA_PAGE_SIZE))
-            return XA_ELIMIT;
+        uint64_t pa = pfn << XA_PAGE_SHIFT;
+        if (!ksym_reserve(&d->work, XA_PAGE_SIZE)) {
+            rc = XA_ELIMIT;
+            break;
+        }
         if (d->scanned % PROGRESS_EVERY == 0)
             xa__progress(xa, "searching memory for the kernel", d->scanned, xa_memsize(xa));
         d->scanned += XA_PAGE_SIZE;
-        if (xa__page(xa, pfn, &page) < 0)
+        if (chunk && (pa < chunk_pa || pa - chunk_pa >= chunk_len)) {
+            uint64_t len = end - pa < SCAN_CHUNK ? ((end - pa + XA_PAGE_SIZE - 1) & XA_PAGE_MASK)
+                                                 : SCAN_CHUNK;
+            chunk_pa = pa;
+            chunk_len = xa__read_pa(xa, pa, chunk, (size_t)len) == 0 ? len : 0;
+        }
+        /* A chunk that did not read whole (a hole, a range's end): this
+         * page through the page cache, as the scan always did. */
+        const uint8_t *page;
+        bool copied = chunk && pa >= chunk_pa && pa - chunk_pa < chunk_len;
+        if (copied)
+            page = chunk + (pa - chunk_pa);
+        else if (xa__page(xa, pfn, &page) < 0)
             continue;
-        for (size_t off = 0; off < XA_PAGE_SIZE; off += SCAN_STRIDE) {
-            if (!index_word_filter(page + off))
-                continue;
-            int rc = try_around(xa, (pfn << XA_PAGE_SHIFT) + off, &last_tried, w, l, d);
-            if (rc == 0 || rc == XA_ELIMIT)
-                return rc;
-            /* Core calls above may have recycled the page pointer. */
-            if (xa__page(xa, pfn, &page) < 0)
-                break;
+        int r = scan_page(xa, pfn, page, !copied, &last_tried, w, l, d);
+        if (r == 0 || r == XA_ELIMIT) {
+            rc = r;
+            break;
         }
     }
-    return XA_ENOENT;
+    free(chunk);
+    return rc;
 }
 
 /*

@@ -446,6 +446,7 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
     /* Token texts, validated by ksym_find_token_table. */
     const char *tok[256];
     size_t toklen[256];
+    bool tok_wide[256]; /* 16 bytes readable at tok[i]: copied as one block */
     for (int i = 0; i < 256; i++) {
         size_t s = l->token_table + get16(buf + l->token_index + 2 * i);
         if (s >= len)
@@ -456,9 +457,13 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
             return XA_EBADDATA;
         tok[i] = (const char *)buf + s;
         toklen[i] = (size_t)(z - (buf + s));
+        tok_wide[i] = toklen[i] <= 16 && len - s >= 16;
     }
 
-    char name[KSYM_NAME_MAX * 2 + 1];
+    /* Names are capped at KSYM_NAME_MAX * 2; the 16 bytes past the cap
+     * take a short token's fixed-size copy (tail bytes are overwritten). */
+    char name[KSYM_NAME_MAX * 2 + 1 + 16];
+    const size_t name_cap = KSYM_NAME_MAX * 2;
     size_t pos = l->names, end = l->names + l->names_size;
     for (uint32_t i = 0; i < l->num_syms; i++) {
         size_t clen, used = name_len_at(buf, end, pos, &clen);
@@ -468,9 +473,12 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         size_t nl = 0;
         for (size_t k = 0; k < clen; k++) {
             uint8_t c = buf[pos + k];
-            if (nl + toklen[c] > sizeof(name) - 1)
+            if (nl + toklen[c] > name_cap)
                 return XA_EBADDATA;
-            memcpy(name + nl, tok[c], toklen[c]);
+            if (tok_wide[c]) /* a fixed 16-byte copy: no call per token */
+                memcpy(name + nl, tok[c], 16);
+            else
+                memcpy(name + nl, tok[c], toklen[c]);
             nl += toklen[c];
         }
         pos += clen;

@@ -47,6 +47,7 @@ struct linux_os {
     char types_from[512];
     struct btf *btf;
     size_t num_btf_types;
+    struct linux_btf_memo *btf_memo; /* btf.c: struct/union/typedef names -> ids */
 
     char version[512]; /* the "Linux version ..." banner, NUL-terminated */
     char release[128];

@@ -62,20 +62,18 @@ static int check_prev(struct xa_instance *xa, struct lx_list_walk *w, uint64_t n
     return 0;
 }
 
-int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
+/* The checks of one step to @next, the current node's next pointer, but
+ * the new node's prev link: 1 with *node, 0 back at the head (whose prev is
+ * checked here), or a negative error (sticky). */
+int lx_list_advance(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next,
+                    uint64_t *node)
 {
     if (w->err)
         return w->err;
     if (w->done)
         return 0;
-    uint64_t next;
-    int rc = lx_ptr(xa, w->cur, &next);
-    if (rc < 0)
-        return w->err = xa__set_error(xa, XA_EFAULT,
-                                      "%s broken at 0x%llx: cannot read its next pointer",
-                                      w->what, (unsigned long long)w->cur);
     if (next == w->head) {
-        rc = check_prev(xa, w, next);
+        int rc = check_prev(xa, w, next);
         if (rc < 0)
             return rc;
         w->done = true;
@@ -88,18 +86,52 @@ int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
     if (w->steps >= w->max)
         return w->err = xa__set_error(xa, XA_ELIMIT, "%s longer than %llu entries", w->what,
                                       (unsigned long long)w->max);
-    rc = lx_ptrset_add(&w->seen, next);
+    int rc = lx_ptrset_add(&w->seen, next);
     if (rc < 0)
         return w->err = xa__set_error(xa, rc, "%s: out of memory", w->what);
     if (rc == 0)
         return w->err = xa__set_error(xa, XA_ELIMIT,
                                       "%s loops (at 0x%llx) without returning to its head",
                                       w->what, (unsigned long long)next);
+    *node = next;
+    return 1;
+}
+
+/* The other half of a step lx_list_advance() began: @prev is @node's prev
+ * pointer as the caller read it; it must name the node we came from. */
+int lx_list_link_back(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node,
+                      uint64_t prev)
+{
+    if (prev != w->cur && !unlinked_under_us(xa, w))
+        return w->err = xa__set_error(
+                   xa, XA_EBADDATA,
+                   "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
+                   w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
+                   (unsigned long long)node, (unsigned long long)prev);
+    w->steps++;
+    w->cur = node;
+    return 0;
+}
+
+int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node)
+{
+    if (w->err)
+        return w->err;
+    if (w->done)
+        return 0;
+    uint64_t next;
+    int rc = lx_ptr(xa, w->cur, &next);
+    if (rc < 0)
+        return w->err = xa__set_error(xa, XA_EFAULT,
+                                      "%s broken at 0x%llx: cannot read its next pointer",
+                                      w->what, (unsigned long long)w->cur);
+    rc = lx_list_advance(xa, w, next, node);
+    if (rc <= 0)
+        return rc;
     rc = check_prev(xa, w, next);
     if (rc < 0)
         return rc;
     w->steps++;
     w->cur = next;
-    *node = next;
     return 1;
 }

@@ -74,6 +74,16 @@ struct linux_priv {
      * 32-bit task layout (layout32.c); 0 otherwise. */
     uint64_t init_task;
     char layout_from[XA_ERRMSG_LEN]; /* how the task layout was found, "" for BTF */
+
+    /* tasks.c: where read_task() finds the task_struct fields it uses,
+     * worked out from the offsets once (they do not change). */
+#define LX_TASK_FIELDS 12
+    struct lx_task_layout {
+        size_t nr_pieces; /* 0: not worked out yet */
+        uint64_t piece_off[LX_TASK_FIELDS];
+        uint32_t piece_len[LX_TASK_FIELDS];
+        uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
+    } task_layout;
 };
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)
@@ -200,6 +210,15 @@ void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max, const cha
 /* Next list_head address: 1 with *node, 0 back at the head, or a negative
  * error (sticky). */
 int lx_list_next(struct xa_instance *xa, struct lx_list_walk *w, uint64_t *node);
+/* lx_list_next in two halves, for a walk that reads each node's links with
+ * the node (tasks.c): advance to @next, the current node's next pointer as
+ * read (1 with *node, 0 at the end, or an error), then, once the caller
+ * has read *node's prev pointer, link_back checks it names the node we came
+ * from and makes *node the current one. Both errors are sticky. */
+int lx_list_advance(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next,
+                    uint64_t *node);
+int lx_list_link_back(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node,
+                      uint64_t prev);
 void lx_list_free(struct lx_list_walk *w);
 
 /* ---- iterators (opaque in the public API) ------------------------------ */
@@ -209,6 +228,8 @@ struct xa_process_iter {
     struct lx_list_walk walk;
     bool head_done; /* init_task itself comes first */
     bool count_checked; /* the kernel's process count, once at the end */
+    uint64_t cur_next; /* the current task's tasks.next, read with its fields */
+    struct lx_tgid_memo *tgids; /* tasks.c: tgid of each task walked, by address */
 };
 
 struct xa_module_iter {

@@ -13,14 +13,24 @@
 /* Longest name kept; kallsyms names are at most 512 bytes (KSYM_NAME_LEN). */
 #define SYMTAB_NAME_MAX 1024
 
+/* Eight bytes a step (the table of a distribution kernel hashes ~150k
+ * names at start-up), a multiply-xorshift mix per word. */
 static uint32_t name_hash(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 16777619u;
+    size_t n = strlen(s);
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, sizeof(w));
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 29;
     }
-    return h;
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)(uint8_t)s[i] << (8 * i);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 32;
+    return (uint32_t)h;
 }
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -101,11 +111,16 @@ int symtab_freeze(struct linux_symtab *t)
         free(tmp);
         return XA_ENOMEM;
     }
+    /* kallsyms and System.map list symbols in address order already: a
+     * sorted table (equal addresses in insertion order) needs no sort. */
+    bool sorted = true;
     for (size_t i = 0; i < t->n; i++) {
         tmp[i].sym = t->syms[i];
         tmp[i].seq = (uint32_t)i;
+        if (i && t->syms[i].addr < t->syms[i - 1].addr)
+            sorted = false;
     }
-    if (t->n)
+    if (t->n && !sorted)
         qsort(tmp, t->n, sizeof(*tmp), cmp_sym);
 
     for (size_t i = 0; i < t->n; i++) {

@@ -44,10 +44,12 @@ static uint32_t get32(const uint8_t *b, uint64_t off)
     return v;
 }
 
-/* A task field read by read_task_fields(): 0 when the layout lacks it. */
-static uint64_t field(const uint8_t *b, size_t pos, size_t width)
+/* A task field at @pos of a read buffer: 0 when the layout lacks it
+ * (NO_FIELD; a layout inferred without BTF, 32-bit). */
+#define NO_FIELD UINT32_MAX
+static uint64_t field(const uint8_t *b, uint32_t pos, size_t width)
 {
-    if (pos == SIZE_MAX)
+    if (pos == NO_FIELD)
         return 0;
     return width == 4 ? get32(b, pos) : get64(b, pos);
 }
@@ -79,7 +81,7 @@ static int need_tasks(struct xa_instance *xa)
         return xa__set_error(xa, XA_ENOTSUP, "cannot list processes: task_struct size unknown");
     const struct linux_offsets *o = &p->lx.off;
     /* The last two may be missing from a layout inferred without BTF
-     * (32-bit): read_task() then reads them as 0. */
+     * (32-bit): the walk then reads them as 0. */
     const uint64_t fields[] = {o->task_tasks, o->task_pid, o->task_tgid, o->task_comm,
                                o->task_real_parent, o->task_mm, o->task_real_cred,
                                o->task_state, o->task_flags, o->task_exit_state,
@@ -126,7 +128,8 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
 
 /* The task_struct fields read_task() uses. */
 enum task_field { F_PID, F_TGID, F_COMM, F_FLAGS, F_STATE, F_EXIT, F_START, F_MM, F_PARENT,
-                  F_CRED, F_NR };
+                  F_CRED, F_TASKS, F_NR };
+_Static_assert(F_NR <= LX_TASK_FIELDS, "lx_task_layout too small");
 struct task_field_at {
     uint64_t off, width;
     enum task_field id;
@@ -137,23 +140,27 @@ struct task_field_at {
  * read through between them. */
 #define TASK_FIELDS_BUF (F_NR * (XA_COMM_LEN + TASK_FIELD_GAP))
 
-/* Read only the fields used (about 250 bytes of 10 KiB on 6.1), nearby ones
- * in one piece; pos[field] is where each landed in @buf. need_tasks() has
- * checked every offset against the struct's size. */
-static int read_task_fields(struct xa_instance *xa, uint64_t task, const struct linux_offsets *o,
-                            uint8_t *buf, size_t pos[F_NR])
+/* Group the fields used (about 250 bytes of 10 KiB on 6.1) into pieces,
+ * nearby ones together, once per instance. need_tasks() has checked every
+ * offset against the struct's size. */
+static const struct lx_task_layout *task_layout(struct xa_instance *xa)
 {
+    struct lx_task_layout *lay = &linux_priv(xa)->task_layout;
+    if (lay->nr_pieces)
+        return lay;
+    const struct linux_offsets *o = &linux_os(xa)->off;
     const uint64_t ps = lx_ptr_size(xa);
     const struct task_field_at all[F_NR] = {{o->task_pid, 4, F_PID},  {o->task_tgid, 4, F_TGID},
                  {o->task_comm, XA_COMM_LEN, F_COMM}, {o->task_flags, 4, F_FLAGS},
                  {o->task_state, 4, F_STATE},       {o->task_exit_state, 4, F_EXIT},
                  {o->task_start_time, 8, F_START},  {o->task_mm, ps, F_MM},
-                 {o->task_real_parent, ps, F_PARENT}, {o->task_real_cred, ps, F_CRED}};
+                 {o->task_real_parent, ps, F_PARENT}, {o->task_real_cred, ps, F_CRED},
+                 {o->task_tasks, 2 * ps, F_TASKS}}; /* the list links, for the walk */
     /* Fields the layout lacks (need_tasks() allowed them) read as zeros. */
     struct task_field_at f[F_NR];
     size_t nf = 0;
     for (size_t i = 0; i < F_NR; i++) {
-        pos[i] = SIZE_MAX;
+        lay->pos[i] = NO_FIELD;
         if (all[i].off != LX_NO_OFFSET)
             f[nf++] = all[i];
     }
@@ -163,35 +170,118 @@ static int read_task_fields(struct xa_instance *xa, uint64_t task, const struct 
             f[j] = f[j - 1];
             f[j - 1] = t;
         }
-    size_t used = 0;
+    size_t used = 0, n = 0;
     for (size_t i = 0; i < nf;) {
         uint64_t lo = f[i].off, hi = f[i].off + f[i].width;
         size_t j = i + 1;
         for (; j < nf && f[j].off <= hi + TASK_FIELD_GAP; j++)
             hi = f[j].off + f[j].width > hi ? f[j].off + f[j].width : hi;
-        int rc = lx_read(xa, task + lo, buf + used, (size_t)(hi - lo));
-        if (rc < 0)
-            return rc;
         for (size_t k = i; k < j; k++)
-            pos[f[k].id] = used + (size_t)(f[k].off - lo);
+            lay->pos[f[k].id] = (uint32_t)(used + (f[k].off - lo));
+        lay->piece_off[n] = lo;
+        lay->piece_len[n++] = (uint32_t)(hi - lo);
         used += (size_t)(hi - lo);
         i = j;
+    }
+    lay->nr_pieces = n;
+    return lay;
+}
+
+/* Read the pieces of the task at @task into @buf (TASK_FIELDS_BUF bytes). */
+static int read_task_fields(struct xa_instance *xa, uint64_t task,
+                            const struct lx_task_layout *lay, uint8_t *buf)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < lay->nr_pieces; i++) {
+        int rc = lx_read(xa, task + lay->piece_off[i], buf + used, lay->piece_len[i]);
+        if (rc < 0)
+            return rc;
+        used += lay->piece_len[i];
     }
     return 0;
 }
 
-/* Read and check one task_struct. */
-static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *out)
-{
-    const struct linux_os *lx = linux_os(xa);
-    const struct linux_offsets *o = &lx->off;
-    uint8_t b[TASK_FIELDS_BUF];
-    size_t pos[F_NR];
-    int rc = read_task_fields(xa, task, o, b, pos);
-    if (rc < 0)
-        return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
-                                (unsigned long long)task);
+/*
+ * What one walk remembers of the tasks and creds it has read, by address:
+ * a parent is usually walked before its children (the list is in fork
+ * order), and many tasks share a cred (every kernel thread has init_cred;
+ * a committed cred never changes). Direct-mapped; a miss reads the guest.
+ */
+#define TGID_MEMO 1024
+#define CRED_MEMO 64
+struct lx_tgid_memo {
+    struct {
+        uint64_t task; /* 0: empty */
+        int32_t tgid;
+    } t[TGID_MEMO];
+    struct {
+        uint64_t cred; /* 0: empty */
+        uint32_t ids[4];
+    } c[CRED_MEMO];
+};
 
+static unsigned memo_slot(uint64_t addr, unsigned slots)
+{
+    return (unsigned)((addr * 0x9e3779b97f4a7c15ull) >> 40) & (slots - 1);
+}
+
+/* The parent's tgid: remembered from this walk, or read. */
+static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uint64_t parent,
+                       uint32_t *tgid)
+{
+    if (m) {
+        unsigned i = memo_slot(parent, TGID_MEMO);
+        if (m->t[i].task == parent) {
+            *tgid = (uint32_t)m->t[i].tgid;
+            return 0;
+        }
+    }
+    return lx_u32(xa, parent + linux_os(xa)->off.task_tgid, tgid);
+}
+
+/* uid, gid, euid, egid of the cred at @cred (a kernel pointer). */
+static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint64_t cred,
+                    uint32_t ids[4])
+{
+    unsigned slot = memo_slot(cred, CRED_MEMO);
+    if (m && m->c[slot].cred == cred) {
+        memcpy(ids, m->c[slot].ids, sizeof(m->c[slot].ids));
+        return 0;
+    }
+    const struct linux_offsets *o = &linux_os(xa)->off;
+    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
+    /* The ids sit together at the start of struct cred: one read of their span. */
+    uint64_t id_lo = id_off[0], id_hi = id_off[0] + 4;
+    for (int i = 1; i < 4; i++) {
+        id_lo = id_off[i] < id_lo ? id_off[i] : id_lo;
+        id_hi = id_off[i] + 4 > id_hi ? id_off[i] + 4 : id_hi;
+    }
+    uint8_t idb[64];
+    if (id_hi - id_lo <= sizeof(idb)) {
+        if (lx_read(xa, cred + id_lo, idb, (size_t)(id_hi - id_lo)) < 0)
+            return XA_EFAULT;
+        for (int i = 0; i < 4; i++)
+            ids[i] = get32(idb, id_off[i] - id_lo);
+    } else {
+        for (int i = 0; i < 4; i++)
+            if (lx_u32(xa, cred + id_off[i], &ids[i]) < 0)
+                return XA_EFAULT;
+    }
+    if (m) {
+        m->c[slot].cred = cred;
+        memcpy(m->c[slot].ids, ids, sizeof(m->c[slot].ids));
+    }
+    return 0;
+}
+
+/* Check and decode the fields of the task at @task, read into @b; the
+ * parent's tgid, the cred's ids and the page-table root are read (or taken
+ * from @m, this walk's memo, when not NULL). */
+static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
+                       const struct lx_task_layout *lay, struct lx_tgid_memo *m,
+                       struct xa_process *out)
+{
+    const uint32_t *pos = lay->pos;
     memset(out, 0, sizeof(*out));
     int32_t pid = (int32_t)get32(b, pos[F_PID]);
     int32_t tgid = (int32_t)get32(b, pos[F_TGID]);
@@ -211,7 +301,7 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     const size_t ps = lx_ptr_size(xa);
     uint32_t state = (uint32_t)field(b, pos[F_STATE], 4);
     uint32_t exit_state = (uint32_t)field(b, pos[F_EXIT], 4);
-    if (pos[F_EXIT] == SIZE_MAX && (state & TASK_DEAD))
+    if (pos[F_EXIT] == NO_FIELD && (state & TASK_DEAD))
         exit_state = EXIT_ZOMBIE; /* exit_state unknown: a dead leader is a zombie until reaped */
     out->flags = get32(b, pos[F_FLAGS]);
     out->state = task_state_char(state, exit_state);
@@ -229,41 +319,42 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     if (parent == task) {
         out->ppid = 0; /* init_task is its own parent */
     } else {
-        if (!lx_kptr(xa, parent) || lx_u32(xa, parent + o->task_tgid, &v) < 0)
+        if (!lx_kptr(xa, parent) || parent_tgid(xa, m, parent, &v) < 0)
             return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_parent 0x%llx",
                                  (int)pid, (unsigned long long)task, (unsigned long long)parent);
         out->ppid = (int32_t)v;
     }
 
     uint32_t ids[4];
-    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
-    /* The ids sit together at the start of struct cred: one read of their span. */
-    uint64_t id_lo = id_off[0], id_hi = id_off[0] + 4;
-    for (int i = 1; i < 4; i++) {
-        id_lo = id_off[i] < id_lo ? id_off[i] : id_lo;
-        id_hi = id_off[i] + 4 > id_hi ? id_off[i] + 4 : id_hi;
-    }
-    uint8_t idb[64];
-    bool together = id_hi - id_lo <= sizeof(idb);
-    if (!lx_kptr(xa, cred) ||
-        (together && lx_read(xa, cred + id_lo, idb, (size_t)(id_hi - id_lo)) < 0))
+    if (!lx_kptr(xa, cred) || cred_ids(xa, m, cred, ids) < 0)
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
-    for (int i = 0; i < 4; i++)
-        if (together)
-            ids[i] = get32(idb, id_off[i] - id_lo);
-        else if (lx_u32(xa, cred + id_off[i], &ids[i]) < 0)
-            return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
-                                 (int)pid, (unsigned long long)task, (unsigned long long)cred);
     out->uid = ids[0];
     out->gid = ids[1];
     out->euid = ids[2];
     out->egid = ids[3];
 
-    rc = linux_mm_dtb(xa, out->mm, &out->dtb);
+    int rc = linux_mm_dtb(xa, out->mm, &out->dtb);
     if (rc < 0)
         return xa__prefix_error(xa, rc, "task %d", (int)pid);
+    if (m) {
+        unsigned i = memo_slot(task, TGID_MEMO);
+        m->t[i].task = task;
+        m->t[i].tgid = tgid;
+    }
     return 0;
+}
+
+/* Read and check one task_struct. */
+static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *out)
+{
+    const struct lx_task_layout *lay = task_layout(xa);
+    uint8_t b[TASK_FIELDS_BUF];
+    int rc = read_task_fields(xa, task, lay, b);
+    if (rc < 0)
+        return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
+                                (unsigned long long)task);
+    return decode_task(xa, task, b, lay, NULL, out);
 }
 
 /*
@@ -332,27 +423,52 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
     if (!it)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
+    it->tgids = calloc(1, sizeof(*it->tgids)); /* none: every parent and cred is read */
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
     *out = it;
     return 0;
 }
 
+/* Each task's list links are read with its fields: the step to the next
+ * task costs no read of its own, and the next task's prev link is checked
+ * against the task we came from (lx_list_advance/lx_list_link_back). */
 int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
 {
     struct xa_instance *xa = it->xa;
     const struct linux_offsets *o = &linux_os(xa)->off;
+    const struct lx_task_layout *lay = task_layout(xa);
+    uint8_t b[TASK_FIELDS_BUF];
     uint64_t node = it->walk.head;
+    int rc;
     if (it->head_done) {
-        int rc = lx_list_next(xa, &it->walk, &node);
+        rc = lx_list_advance(xa, &it->walk, it->cur_next, &node);
         if (rc == 0 && !it->count_checked) {
             it->count_checked = true;
             rc = check_process_count(it);
         }
         if (rc <= 0)
             return rc;
+        rc = read_task_fields(xa, node - o->task_tasks, lay, b);
+        if (rc < 0)
+            return it->walk.err = xa__prefix_error(
+                       xa, XA_EFAULT, "task list broken at 0x%llx: cannot read the task at 0x%llx",
+                       (unsigned long long)it->walk.cur,
+                       (unsigned long long)(node - o->task_tasks));
+        const size_t ps = lx_ptr_size(xa);
+        rc = lx_list_link_back(xa, &it->walk, node, field(b, lay->pos[F_TASKS] + (uint32_t)ps, ps));
+        if (rc < 0)
+            return rc;
+    } else {
+        if (it->walk.err)
+            return it->walk.err;
+        rc = read_task_fields(xa, node - o->task_tasks, lay, b);
+        if (rc < 0)
+            return it->walk.err = xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
+                                                   (unsigned long long)(node - o->task_tasks));
+        it->head_done = true; /* init_task (pid 0) comes first */
     }
-    it->head_done = true; /* init_task (pid 0) comes first */
-    int rc = read_task(xa, node - o->task_tasks, out);
+    it->cur_next = field(b, lay->pos[F_TASKS], lx_ptr_size(xa));
+    rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, out);
     if (rc < 0)
         return it->walk.err = rc;
     return 1;
@@ -360,8 +476,10 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
 
 void linux_process_iter_free(struct xa_process_iter *it)
 {
-    if (it)
+    if (it) {
         lx_list_free(&it->walk);
+        free(it->tgids);
+    }
     free(it);
 }
 

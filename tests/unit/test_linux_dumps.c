@@ -8,8 +8,11 @@
  *  - the process list (pid, ppid, comm, uid, gid) with the guest's /proc;
  *  - the module list (name, base, size, refcount) with /proc/modules;
  *  - the marker strings, read through each marker process's page tables;
- *  - the marker process's memory map with its /proc/PID/maps.
+ *  - the marker process's memory map with its /proc/PID/maps;
+ *  - type lookups by name (the library indexes the BTF's names) with
+ *    libbpf's own search of the same BTF, for a sample of the names.
  */
+#include <bpf/btf.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -300,6 +303,82 @@ static void check_all_maps(struct xa_instance *xa)
 /* ---- driver ------------------------------------------------------------- */
 
 /* A System.map from truth's kallsyms sample (runtime addresses: slide 0). */
+/* ---- type names ------------------------------------------------------- */
+
+/* What a lookup of @name must find, by libbpf's search: a struct, else a
+ * union, else a typedef's struct or union; -1 for none. */
+static int64_t libbpf_composite(const struct btf *btf, const char *name)
+{
+    int32_t id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
+    if (id <= 0)
+        id = btf__find_by_name_kind(btf, name, BTF_KIND_UNION);
+    if (id > 0)
+        return id;
+    id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+    for (int hops = 0; id > 0 && hops < 32; hops++) {
+        const struct btf_type *t = btf__type_by_id(btf, (uint32_t)id);
+        if (!t)
+            return -1;
+        if (btf_is_struct(t) || btf_is_union(t))
+            return id;
+        if (!btf_is_typedef(t) && !btf_is_const(t) && !btf_is_volatile(t) &&
+            !btf_is_restrict(t) && !btf_is_type_tag(t))
+            return -1;
+        id = (int32_t)t->type;
+    }
+    return -1;
+}
+
+/* The kernel's BTF from guest memory, read through the public API. */
+static struct btf *guest_btf(struct xa_instance *xa)
+{
+    uint64_t start, stop;
+    if (xa_sym_lookup(xa, "__start_BTF", &start) < 0 || xa_sym_lookup(xa, "__stop_BTF", &stop) < 0 ||
+        stop <= start || stop - start > (64u << 20))
+        return NULL;
+    size_t len = (size_t)(stop - start);
+    void *buf = malloc(len);
+    struct btf *btf = NULL;
+    if (buf && xa_read_va(xa, 0, start, buf, len, NULL) == 0)
+        btf = btf__new(buf, (uint32_t)len);
+    free(buf);
+    return btf;
+}
+
+static void check_type_names(struct xa_instance *xa)
+{
+    struct btf *btf = guest_btf(xa);
+    CHECK(btf != NULL, "cannot read the kernel's BTF through the API");
+    if (!btf)
+        return;
+    uint32_t n = btf__type_cnt(btf), compared = 0;
+    /* Every 37th named struct, union or typedef (a libbpf search is a pass
+     * over all types), and names that are not types at all. */
+    for (uint32_t id = 1, seen = 0; id < n; id++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        if (!t->name_off || !(btf_is_struct(t) || btf_is_union(t) || btf_is_typedef(t)) ||
+            seen++ % 37)
+            continue;
+        const char *name = btf__name_by_offset(btf, t->name_off);
+        int64_t want = libbpf_composite(btf, name);
+        int64_t want_size = want > 0 ? btf__resolve_size(btf, (uint32_t)want) : -1;
+        uint64_t size = 0;
+        int rc = xa_type_size(xa, name, &size);
+        if (want_size < 0)
+            CHECK(rc == XA_ENOENT, "type %s: xa_type_size gives %d, libbpf finds no struct", name, rc);
+        else
+            CHECK(rc == 0 && size == (uint64_t)want_size,
+                  "type %s: xa_type_size gives %d/%llu, libbpf's search %lld", name, rc,
+                  (unsigned long long)size, (long long)want_size);
+        compared++;
+    }
+    uint64_t size;
+    CHECK_EQ(xa_type_size(xa, "no_such_struct_anywhere", &size), XA_ENOENT);
+    CHECK(compared > 100, "only %u type names compared", compared);
+    printf("    %u type names looked up as libbpf finds them\n", compared);
+    btf__free(btf);
+}
+
 static int write_sysmap(json_object *truth, char *path)
 {
     json_object *ks = jget(truth, "kallsyms");
@@ -343,6 +422,8 @@ static void run_one(const char *target, const char *sysmap, json_object *truth)
         check_markers(xa, truth);
         check_maps(xa, truth);
         check_all_maps(xa);
+        if (!sysmap)
+            check_type_names(xa);
     }
     xa_destroy(xa);
 }
