@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os/linux/ptrset.h"
 #include "os/linux/linux.h"
 
 #define LX_NO_OFFSET UINT64_MAX
@@ -181,16 +182,6 @@ static inline int lx_ptr(struct xa_instance *xa, uint64_t va, uint64_t *out)
 
 /* ---- bounded walk over a circular struct list_head -------------------- */
 
-/* Guest addresses a walk has visited (ptrset.c). */
-struct lx_ptrset {
-    uint64_t *slots; /* 0 = empty; addresses are never 0 */
-    size_t cap, n;
-};
-/* 1 if @key is new, 0 if already there, XA_ENOMEM. @key must not be 0. */
-int lx_ptrset_add(struct lx_ptrset *s, uint64_t key);
-void lx_ptrset_free(struct lx_ptrset *s);
-/* Whether @key was added. */
-bool lx_ptrset_has(const struct lx_ptrset *s, uint64_t key);
 
 /* A walk from @head following ->next until it comes back to @head. Every
  * node is remembered, so a list that loops without returning to the head is

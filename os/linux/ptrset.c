@@ -6,7 +6,8 @@
  */
 #include <stdlib.h>
 
-#include "os/linux/lxpriv.h"
+#include "os/linux/ptrset.h"
+#include "xa_errors.h"
 
 static size_t slot_of(uint64_t key, size_t cap)
 {

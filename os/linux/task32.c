@@ -27,67 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/linux/ptrset.h"
 #include "os/linux/task32.h"
 #include "xa_errors.h"
 
 #define WIN_BEFORE T32_BEFORE
 #define COMM_LEN 16u
 #define MAX_ROOT_CHECKS 8u
-
-/* ---- a set of guest addresses (open addressing) ---------------------- */
-
-struct addrset {
-    uint64_t *slot; /* 0 = empty */
-    size_t cap, n;
-};
-
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    return x ^ (x >> 32);
-}
-
-static bool set_has(const struct addrset *s, uint64_t a)
-{
-    if (!s->cap)
-        return false;
-    for (size_t i = mix(a) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-        if (s->slot[i] == a)
-            return true;
-        if (!s->slot[i])
-            return false;
-    }
-}
-
-/* 1 added, 0 present, XA_ENOMEM. @a is never 0. */
-static int set_add(struct addrset *s, uint64_t a)
-{
-    if (2 * (s->n + 1) > s->cap) {
-        size_t ncap = s->cap ? 2 * s->cap : 256;
-        uint64_t *ns = calloc(ncap, sizeof(*ns));
-        if (!ns)
-            return XA_ENOMEM;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slot[i])
-                continue;
-            size_t j = mix(s->slot[i]) & (ncap - 1);
-            while (ns[j])
-                j = (j + 1) & (ncap - 1);
-            ns[j] = s->slot[i];
-        }
-        free(s->slot);
-        s->slot = ns;
-        s->cap = ncap;
-    }
-    size_t i = mix(a) & (s->cap - 1);
-    for (; s->slot[i]; i = (i + 1) & (s->cap - 1))
-        if (s->slot[i] == a)
-            return 0;
-    s->slot[i] = a;
-    s->n++;
-    return 1;
-}
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -144,7 +90,7 @@ void t32_find_comms(const struct t32_mem *m, uint64_t lo, uint64_t hi, uint64_t 
 struct ring {
     uint64_t *node; /* tasks list_heads, init_task's first */
     size_t n, cap;
-    struct addrset seen;
+    struct lx_ptrset seen;
     bool complete;
     char end[160];
 };
@@ -152,7 +98,7 @@ struct ring {
 static void ring_free(struct ring *r)
 {
     free(r->node);
-    free(r->seen.slot);
+    lx_ptrset_free(&r->seen);
     memset(r, 0, sizeof(*r));
 }
 
@@ -167,7 +113,7 @@ static int ring_push(struct ring *r, uint64_t node)
         r->cap = ncap;
     }
     r->node[r->n++] = node;
-    return set_add(&r->seen, node);
+    return lx_ptrset_add(&r->seen, node);
 }
 
 /* Follow the list from @head with both links checked and a comm at
@@ -197,7 +143,7 @@ static int walk_ring(const struct t32_mem *m, uint64_t head, uint32_t comm_delta
             r->complete = true;
             return 0;
         }
-        if (set_has(&r->seen, next)) {
+        if (lx_ptrset_has(&r->seen, next)) {
             snprintf(r->end, sizeof(r->end), "list loops at 0x%x without returning to init_task",
                      next);
             return 0;
@@ -317,7 +263,7 @@ static bool parent_at(const struct t32_mem *m, const struct sample *s, const str
     uint32_t off = (uint32_t)(s->node[0] - self);
     for (size_t i = 3; i < s->n; i++) {
         uint32_t p = W(s, i, rel);
-        if (!kptr(m, p) || (r->complete && !set_has(&r->seen, (uint64_t)p + off)))
+        if (!kptr(m, p) || (r->complete && !lx_ptrset_has(&r->seen, (uint64_t)p + off)))
             return false;
     }
     *tasks_off = off;
