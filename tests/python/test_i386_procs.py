@@ -7,7 +7,6 @@ the exact process set, parents, names, ids, kernel threads, one page-table
 root per process (a CPU's CR3 among them), and user memory read by pid
 against the markers the guest printed.
 """
-import json
 import os
 import shutil
 
@@ -15,25 +14,12 @@ import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
+from test_i386 import guest32  # noqa: F401  (the dump sets: i386 and i386pae, raw and ELF)
 from xatest import DUMPS, json_lines, require, run_tool
 
 pytest_plugins = ["xa_py"]
 
 PF_KTHREAD = 0x00200000
-
-
-@pytest.fixture(scope="module", params=[(k, f) for k in ("i386", "i386pae")
-                                        for f in ("raw.img", "core.elf")],
-                ids=lambda p: "%s-%s" % (p[0], p[1].split(".")[1]))
-def guest32(request):
-    kind, fname = request.param
-    d = os.path.join(DUMPS, kind)
-    require(os.path.exists(os.path.join(d, "truth.json")),
-            f"no {kind} dump set in {DUMPS} (make it: python3 tests/guest/harness.py "
-            f"make-dumps --arch {kind} --out {DUMPS}/{kind})")
-    with open(os.path.join(d, "truth.json")) as f:
-        truth = json.load(f)
-    return {"kind": kind, "dir": d, "truth": truth, "target": "file:" + os.path.join(d, fname)}
 
 
 def states(truth):
