@@ -44,6 +44,20 @@ static bool unlinked_under_us(struct xa_instance *xa, const struct lx_list_walk 
            own_prev == (ps == 4 ? LIST_POISON2_32 : LIST_POISON2);
 }
 
+/* @node (the current node's successor) has @prev as its prev pointer: it
+ * must name the node we are at. */
+static int prev_names_cur(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node,
+                          uint64_t prev)
+{
+    if (prev != w->cur && !unlinked_under_us(xa, w))
+        return w->err = xa__set_error(
+                   xa, XA_EBADDATA,
+                   "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
+                   w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
+                   (unsigned long long)node, (unsigned long long)prev);
+    return 0;
+}
+
 /* list_head.prev follows next: @next's prev must be the node we are at. */
 static int check_prev(struct xa_instance *xa, struct lx_list_walk *w, uint64_t next)
 {
@@ -53,13 +67,7 @@ static int check_prev(struct xa_instance *xa, struct lx_list_walk *w, uint64_t n
                                       "%s broken at 0x%llx: cannot read the prev pointer of 0x%llx",
                                       w->what, (unsigned long long)w->cur,
                                       (unsigned long long)next);
-    if (prev != w->cur && !unlinked_under_us(xa, w))
-        return w->err = xa__set_error(
-                   xa, XA_EBADDATA,
-                   "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
-                   w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
-                   (unsigned long long)next, (unsigned long long)prev);
-    return 0;
+    return prev_names_cur(xa, w, next, prev);
 }
 
 /* The checks of one step to @next, the current node's next pointer, but
@@ -102,12 +110,9 @@ int lx_list_advance(struct xa_instance *xa, struct lx_list_walk *w, uint64_t nex
 int lx_list_link_back(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node,
                       uint64_t prev)
 {
-    if (prev != w->cur && !unlinked_under_us(xa, w))
-        return w->err = xa__set_error(
-                   xa, XA_EBADDATA,
-                   "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
-                   w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
-                   (unsigned long long)node, (unsigned long long)prev);
+    int rc = prev_names_cur(xa, w, node, prev);
+    if (rc < 0)
+        return rc;
     w->steps++;
     w->cur = node;
     return 0;
