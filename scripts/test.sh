@@ -95,7 +95,7 @@ if ls tests/*/test_*.py >/dev/null 2>&1; then
     passed=$((passed + ${p_ok:-0})); failed=$((failed + ${p_fail:-0})); skipped=$((skipped + ${p_skip:-0}))
 fi
 
-FUZZ_SECONDS=${XA_FUZZ_SECONDS:-15}  # 15 targets, two at a time: keeps the suite under 20 min
+FUZZ_SECONDS=${XA_FUZZ_SECONDS:-10}  # 17 targets, two at a time: keeps the suite under 20 min
 if [ "$FUZZ_SECONDS" != 0 ]; then
     step "libFuzzer: each target ${FUZZ_SECONDS}s on top of its corpus, two at a time"
     # its own ASan options (allocation failures return NULL, as fuzz.sh sets)
