@@ -19,16 +19,16 @@ blob() { # name rc secs file
     # segfaults now and then under Xen on TCG (CI printed a blob whose text
     # was the shell's "Segmentation fault"), so a bad encoding is made again.
     enc=$OUT/.blob.b64
-    try=1
+    enc_try=1
     while :; do
         rm -f $enc.gz $enc
         gzip -c "$4" > $enc.gz 2>/dev/null && base64 $enc.gz > $enc 2>/dev/null &&
             base64 -d $enc 2>/dev/null | cmp -s - $enc.gz && gzip -t $enc.gz 2>/dev/null && break
-        if [ $try -ge 5 ]; then
+        if [ $enc_try -ge 5 ]; then
             echo "XA-WARN: blob $1 could not be encoded"
             break
         fi
-        try=$((try + 1))
+        enc_try=$((enc_try + 1))
     done
     for copy in 1 2; do
         echo "XA-BLOB-BEGIN $1 rc=$2 secs=$3 copy=$copy"
@@ -58,13 +58,27 @@ run() { # name command...: run, time, emit stdout+stderr as a blob
     blob "$name" "$rc" "$secs" $OUT/$name
 }
 
+# xl create, and again (up to 3 times) when it fails: xl's own helpers
+# segfault now and then in dom0 under Xen on TCG (CI: "domain monitoring
+# daemonizing child died due to fatal signal"); none of ours runs there.
+create() { # name: creates it, prints the blob create-<name>, returns xl's exit code
+    t0=$(now)
+    : > $OUT/create-$1
+    for create_try in 1 2 3; do
+        xl create /xa/$1.cfg >> $OUT/create-$1 2>&1
+        rc=$?
+        [ $rc -eq 0 ] && break
+        echo "XA-CREATE-RETRY $1 attempt=$create_try rc=$rc"
+        xl destroy $1 > /dev/null 2>&1
+        sleep 2
+    done
+    blob "create-$1" $rc "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')" $OUT/create-$1
+    return $rc
+}
+
 UP=""
 for d in $DOMS; do
-    t0=$(now)
-    xl create /xa/$d.cfg > $OUT/create-$d 2>&1
-    rc=$?
-    blob "create-$d" $rc "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')" $OUT/create-$d
-    [ $rc -eq 0 ] && UP="$UP $d"
+    create $d && UP="$UP $d"
 done
 DOMS=$UP
 
@@ -101,10 +115,7 @@ for d in $DOMS; do
         sleep 2
         f=/var/log/xen/console/guest-$d.failed-$try
         mv /var/log/xen/console/guest-$d.log $f 2>/dev/null && blob "console-$d.failed-$try" 0 0 $f
-        t0=$(now)
-        xl create /xa/$d.cfg > $OUT/create-$d 2>&1
-        rc=$?
-        blob "create-$d" $rc "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')" $OUT/create-$d
+        create $d
         try=$((try + 1))
     done
     echo "XA-DOMU-UP $d $(now)"
