@@ -135,9 +135,11 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
                              (unsigned long long)(stop - start), (unsigned long long)start,
                              (unsigned long long)stop);
     size_t size = (size_t)(stop - start);
-    uint8_t *buf = malloc(size);
+    uint8_t *buf = lx->spare_len >= size ? lx->spare : realloc(lx->spare, size);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory for %zu bytes of BTF", size);
+    lx->spare = NULL; /* buf owns it now */
+    lx->spare_len = 0;
     size_t got = 0;
     int rc = xa__read_va(xa, 0, start, buf, size, &got);
     if (rc < 0) {
@@ -180,6 +182,11 @@ static int load_from_file(struct xa_instance *xa, struct linux_os *lx, const cha
 int linux_btf_load(struct xa_instance *xa, struct linux_os *lx, const char *path)
 {
     struct btf *btf = NULL;
+    if (path) { /* the spare buffer is not needed */
+        free(lx->spare);
+        lx->spare = NULL;
+        lx->spare_len = 0;
+    }
     int rc = path ? load_from_file(xa, lx, path, &btf) : load_from_memory(xa, lx, &btf);
     if (rc < 0)
         return rc;
@@ -192,6 +199,9 @@ int linux_btf_load(struct xa_instance *xa, struct linux_os *lx, const char *path
 void linux_btf_free(struct linux_os *lx)
 {
     btf__free(lx->btf);
+    free(lx->spare);
+    lx->spare = NULL;
+    lx->spare_len = 0;
     free_index(lx->btf_memo);
     lx->btf_memo = NULL;
     lx->btf = NULL;

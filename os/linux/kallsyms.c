@@ -584,6 +584,10 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
     unsigned ptr_size = l.ptr_size;
     symtab_free(&lx->syms);
     rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
+    free(lx->spare);
+    lx->spare = w.buf;
+    lx->spare_len = w.len;
+    w.buf = NULL;
     window_free(&w);
     if (rc < 0) {
         symtab_free(&lx->syms);

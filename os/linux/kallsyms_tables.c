@@ -436,6 +436,8 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
     return XA_ENOENT;
 }
 
+#define NAMES_EXPANSION 2
+
 int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
                 struct linux_symtab *t)
 {
@@ -464,6 +466,14 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
      * take a short token's fixed-size copy (tail bytes are overwritten). */
     char name[KSYM_NAME_MAX * 2 + 1 + 16];
     const size_t name_cap = KSYM_NAME_MAX * 2;
+    /* The count is known (and bounded by ksym_find_tables); names come out
+     * about NAMES_EXPANSION times their compressed size. */
+    size_t names_hint = l->names_size < UINT32_MAX / NAMES_EXPANSION
+                            ? t->names_len + l->names_size * NAMES_EXPANSION
+                            : 0;
+    int rc = symtab_reserve(t, t->n + l->num_syms, names_hint);
+    if (rc < 0)
+        return rc;
     size_t pos = l->names, end = l->names + l->names_size;
     for (uint32_t i = 0; i < l->num_syms; i++) {
         size_t clen, used = name_len_at(buf, end, pos, &clen);
@@ -485,7 +495,7 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         /* First char is the type letter; the rest is the name. */
         if (nl < 2)
             return XA_EBADDATA;
-        int rc = symtab_add(t, name + 1, nl - 1, sym_addr(buf, l, i), name[0]);
+        rc = symtab_add(t, name + 1, nl - 1, sym_addr(buf, l, i), name[0]);
         if (rc < 0)
             return rc;
     }

@@ -48,6 +48,10 @@ struct linux_os {
     struct btf *btf;
     size_t num_btf_types;
     struct linux_btf_memo *btf_memo; /* btf.c: struct/union/typedef names -> ids */
+    /* kallsyms.c's window, kept for btf.c to read the BTF into: its pages
+     * are already faulted in (a few MiB of fresh heap less at start-up). */
+    void *spare;
+    size_t spare_len;
 
     char version[512]; /* the "Linux version ..." banner, NUL-terminated */
     char release[128];
@@ -68,7 +72,8 @@ static inline struct linux_os *linux_os(struct xa_instance *xa)
 
 /* kallsyms.c: find the kernel and decode kallsyms into lx->syms; set
  * version, phys_base, kernel_dtb, mode, kaslr_slide, text_start, page_offset
- * and xa's kernel paging. XA_ENOOS when no Linux kernel is found. */
+ * and xa's kernel paging. XA_ENOOS when no Linux kernel is found. May leave
+ * a buffer in lx->spare (linux_btf_load or linux_btf_free frees it). */
 int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx);
 /* kallsyms.c: the work budget of discovery on @ram bytes of guest RAM (one
  * unit per byte scanned, copied or examined; docs/limits.md). */

@@ -51,6 +51,21 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+int symtab_reserve(struct linux_symtab *t, size_t nsyms, size_t name_bytes)
+{
+    if (t->buckets)
+        return XA_EINVAL;
+    if (nsyms > LINUX_SYMTAB_MAX || name_bytes > UINT32_MAX)
+        return XA_ELIMIT;
+    void *syms = t->syms, *names = t->names;
+    int rc = grow(&syms, &t->cap, nsyms, sizeof(*t->syms));
+    t->syms = syms;
+    if (rc == 0)
+        rc = grow(&names, &t->names_cap, name_bytes, 1);
+    t->names = names;
+    return rc;
+}
+
 int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t addr, char type)
 {
     if (t->buckets)
@@ -94,55 +109,100 @@ static int cmp_sym(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* A bucket holds index + 1 in its low bits and the top bits of the name's
+ * hash above them: a probe that meets another name almost always tells by
+ * the tag, without a strcmp on a name far away in memory. */
+#define BUCKET_INDEX_BITS 22
+#define BUCKET_INDEX_MASK ((1u << BUCKET_INDEX_BITS) - 1)
+#define BUCKET_TAG_MASK (~BUCKET_INDEX_MASK)
+_Static_assert(LINUX_SYMTAB_MAX < (1u << BUCKET_INDEX_BITS), "symbol index fits a bucket");
+
+/* Sorts by address (when needed: kallsyms and System.map list symbols in
+ * address order already) and returns each symbol's insertion rank in
+ * *@seq, or NULL for "the same as its index". */
+static int sort_syms(struct linux_symtab *t, uint32_t **seq)
+{
+    *seq = NULL;
+    bool sorted = true;
+    for (size_t i = 1; i < t->n && sorted; i++)
+        sorted = t->syms[i].addr >= t->syms[i - 1].addr;
+    if (sorted)
+        return 0;
+    struct sym_sort *tmp = malloc(t->n * sizeof(*tmp));
+    uint32_t *rank = malloc(t->n * sizeof(*rank));
+    if (!tmp || !rank) {
+        free(tmp);
+        free(rank);
+        return XA_ENOMEM;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        tmp[i].sym = t->syms[i];
+        tmp[i].seq = (uint32_t)i;
+    }
+    qsort(tmp, t->n, sizeof(*tmp), cmp_sym);
+    for (size_t i = 0; i < t->n; i++) {
+        t->syms[i] = tmp[i].sym;
+        rank[i] = tmp[i].seq;
+    }
+    free(tmp);
+    *seq = rank;
+    return 0;
+}
+
+#define FREEZE_BATCH 16
+#if defined(__GNUC__)
+#define PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
+#else
+#define PREFETCH_WRITE(p) ((void)(p))
+#endif
+
 int symtab_freeze(struct linux_symtab *t)
 {
     if (t->buckets)
         return XA_EINVAL;
-    struct sym_sort *tmp = NULL;
+    /* At most half full. (3/4 full was not faster: glibc then served the
+     * smaller table from the heap, and the process faulted more pages.) */
     size_t nb = 16;
     while (nb < t->n * 2)
         nb *= 2;
     uint32_t *buckets = calloc(nb, sizeof(*buckets));
-    if (t->n) {
-        tmp = malloc(t->n * sizeof(*tmp));
-    }
-    if (!buckets || (t->n && !tmp)) {
+    uint32_t *seq = NULL;
+    if (!buckets || sort_syms(t, &seq) < 0) {
         free(buckets);
-        free(tmp);
         return XA_ENOMEM;
     }
-    /* kallsyms and System.map list symbols in address order already: a
-     * sorted table (equal addresses in insertion order) needs no sort. */
-    bool sorted = true;
+    /* Hashes a batch ahead, each bucket fetched while the others hash: the
+     * fill is bound by cache misses on the buckets, not by the hashing. */
+    uint32_t batch[FREEZE_BATCH];
     for (size_t i = 0; i < t->n; i++) {
-        tmp[i].sym = t->syms[i];
-        tmp[i].seq = (uint32_t)i;
-        if (i && t->syms[i].addr < t->syms[i - 1].addr)
-            sorted = false;
-    }
-    if (t->n && !sorted)
-        qsort(tmp, t->n, sizeof(*tmp), cmp_sym);
-
-    for (size_t i = 0; i < t->n; i++) {
-        t->syms[i] = tmp[i].sym;
-        const char *name = t->names + tmp[i].sym.name;
-        size_t b = name_hash(name) & (nb - 1);
+        size_t k = i % FREEZE_BATCH;
+        if (k == 0) {
+            for (size_t m = 0; m < FREEZE_BATCH && i + m < t->n; m++) {
+                batch[m] = name_hash(t->names + t->syms[i + m].name);
+                PREFETCH_WRITE(&buckets[batch[m] & (nb - 1)]);
+            }
+        }
+        const char *name = t->names + t->syms[i].name;
+        uint32_t h = batch[k], tag = h & BUCKET_TAG_MASK;
+        size_t b = h & (nb - 1);
         /* Linear probing; nb >= 2n so an empty slot always exists. */
         for (;;) {
             uint32_t cur = buckets[b];
             if (cur == 0) {
-                buckets[b] = (uint32_t)(i + 1);
+                buckets[b] = tag | (uint32_t)(i + 1);
                 break;
             }
-            if (strcmp(t->names + tmp[cur - 1].sym.name, name) == 0) {
-                if (tmp[i].seq < tmp[cur - 1].seq)
-                    buckets[b] = (uint32_t)(i + 1);
+            size_t j = (cur & BUCKET_INDEX_MASK) - 1;
+            if ((cur & BUCKET_TAG_MASK) == tag && strcmp(t->names + t->syms[j].name, name) == 0) {
+                /* The first added wins; in address order that is the lower index. */
+                if (seq && seq[i] < seq[j])
+                    buckets[b] = tag | (uint32_t)(i + 1);
                 break;
             }
             b = (b + 1) & (nb - 1);
         }
     }
-    free(tmp);
+    free(seq);
     t->buckets = buckets;
     t->nbuckets = nb;
     return 0;
@@ -153,12 +213,14 @@ int symtab_lookup(const struct linux_symtab *t, const char *name, uint64_t *addr
     if (!t->buckets || !name)
         return XA_ENOENT;
     size_t mask = t->nbuckets - 1;
-    for (size_t b = name_hash(name) & mask, probes = 0; probes < t->nbuckets;
-         b = (b + 1) & mask, probes++) {
+    uint32_t h = name_hash(name), tag = h & BUCKET_TAG_MASK;
+    for (size_t b = h & mask, probes = 0; probes < t->nbuckets; b = (b + 1) & mask, probes++) {
         uint32_t cur = t->buckets[b];
         if (cur == 0)
             return XA_ENOENT;
-        const struct linux_sym *s = &t->syms[cur - 1];
+        if ((cur & BUCKET_TAG_MASK) != tag)
+            continue;
+        const struct linux_sym *s = &t->syms[(cur & BUCKET_INDEX_MASK) - 1];
         if (strcmp(symtab_name(t, s), name) == 0) {
             if (addr)
                 *addr = s->addr;

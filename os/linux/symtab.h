@@ -19,7 +19,7 @@ struct linux_symtab {
     size_t n, cap;
     char *names;
     size_t names_len, names_cap;
-    uint32_t *buckets; /* name hash -> index + 1 into syms; 0 = empty */
+    uint32_t *buckets; /* name hash tag | index + 1 into syms; 0 = empty (symtab.c) */
     size_t nbuckets;
 };
 
@@ -27,6 +27,9 @@ struct linux_symtab {
 #define LINUX_SYMTAB_MAX 4000000
 
 int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t addr, char type);
+/* Room for @nsyms symbols and @name_bytes of names (a hint: adding more
+ * still grows the arrays), so that a known count is not copied as it grows. */
+int symtab_reserve(struct linux_symtab *t, size_t nsyms, size_t name_bytes);
 /* Sort by address and index names; call once, after the last add. */
 int symtab_freeze(struct linux_symtab *t);
 /* 0 or XA_ENOENT. When a name occurs more than once, the first added wins. */

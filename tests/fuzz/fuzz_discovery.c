@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = linux_kallsyms_discover(xa, lx);
     tiled_check_work("discovery", xa, rc, lx->discovery_work, METER_SLACK, copies);
     symtab_free(&lx->syms);
+    free(lx->spare);
     free(lx);
     xa_destroy(xa);
     return 0;

@@ -601,6 +601,7 @@ static void test_discover(bool la57)
                   pa == k.phys_text + 0x123456);
         }
         symtab_free(&lx.syms);
+        free(lx.spare);
     }
     xa_destroy(xa);
     unlink(path);
@@ -630,6 +631,7 @@ static void test_no_kernel(void)
         CHECK(linux_kallsyms_discover(xa, &lx) == XA_ENOOS);
         CHECK(strstr(xa_errmsg(xa), "no Linux kernel found in guest memory") != NULL);
         symtab_free(&lx.syms);
+        free(lx.spare);
     }
     xa_destroy(xa);
     unlink(path);

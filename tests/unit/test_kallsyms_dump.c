@@ -155,6 +155,7 @@ static void check_file(const char *set, const char *file, json_object *truth)
     }
 out:
     symtab_free(&lx->syms);
+    free(lx->spare);
     free(lx);
     xa_destroy(xa);
 }

@@ -91,9 +91,32 @@ static void test_many(void)
     symtab_free(&t);
 }
 
+/* Already in address order (as kallsyms lists them): no sort, and the first
+ * added of a name still wins; a reservation is a hint, not a cap. */
+static void test_sorted_reserved(void)
+{
+    struct linux_symtab t = {0};
+    uint64_t a;
+    CHECK(symtab_reserve(&t, LINUX_SYMTAB_MAX + 1, 0) == XA_ELIMIT);
+    CHECK(symtab_reserve(&t, 2, 8) == 0);
+    add(&t, "first", 0x1000, 'T');
+    add(&t, "dup", 0x2000, 't');
+    add(&t, "dup", 0x3000, 't');
+    add(&t, "a_name_longer_than_the_reserved_bytes", 0x4000, 'T');
+    CHECK(symtab_freeze(&t) == 0);
+    CHECK(symtab_reserve(&t, 10, 10) == XA_EINVAL); /* frozen */
+    CHECK(t.n == 4);
+    CHECK(symtab_lookup(&t, "dup", &a) == 0 && a == 0x2000);
+    CHECK(symtab_lookup(&t, "first", &a) == 0 && a == 0x1000);
+    CHECK(symtab_lookup(&t, "a_name_longer_than_the_reserved_bytes", &a) == 0 && a == 0x4000);
+    CHECK(symtab_lookup(&t, "du", &a) == XA_ENOENT);
+    symtab_free(&t);
+}
+
 int main(void)
 {
     test_basic();
+    test_sorted_reserved();
     test_bad_input();
     test_many();
     if (check_failures)
