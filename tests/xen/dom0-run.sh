@@ -65,20 +65,24 @@ create() { # name: creates it, prints the blob create-<name>, returns xl's exit 
     t0=$(now)
     : > $OUT/create-$1
     for create_try in 1 2 3; do
-        xl create /xa/$1.cfg >> $OUT/create-$1 2>&1
+        # bounded: once xl create hung here after such a crash
+        timeout -k 5 120 xl create /xa/$1.cfg >> $OUT/create-$1 2>&1
         rc=$?
         [ $rc -eq 0 ] && break
         echo "XA-CREATE-RETRY $1 attempt=$create_try rc=$rc"
-        xl destroy $1 > /dev/null 2>&1
+        timeout -k 5 60 xl destroy $1 > /dev/null 2>&1
         sleep 2
     done
     blob "create-$1" $rc "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')" $OUT/create-$1
     return $rc
 }
 
+# A domU that cannot be created leaves nothing to compare: stop at once,
+# and xenbed.py boots the bed again (platform_failed).
 UP=""
 for d in $DOMS; do
-    create $d && UP="$UP $d"
+    create $d || exit 1
+    UP="$UP $d"
 done
 DOMS=$UP
 
@@ -110,12 +114,12 @@ for d in $DOMS; do
             break
         fi
         echo "XA-DOMU-RETRY $d try=$try reason=$why"
-        xl destroy $d > /dev/null 2>&1
+        timeout -k 5 60 xl destroy $d > /dev/null 2>&1
         # let xenconsoled see the domain go before its log is moved away
         sleep 2
         f=/var/log/xen/console/guest-$d.failed-$try
         mv /var/log/xen/console/guest-$d.log $f 2>/dev/null && blob "console-$d.failed-$try" 0 0 $f
-        create $d
+        create $d || exit 1
         try=$((try + 1))
     done
     echo "XA-DOMU-UP $d $(now)"
