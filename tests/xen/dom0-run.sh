@@ -87,7 +87,7 @@ done
 DOMS=$UP
 
 # Wait for each domU's truth (the workload is up and idle then).  Under Xen
-# on TCG a program inside a domU segfaults now and then (not ours: none runs
+# on TCG a program inside a PV domU segfaults often (not ours: none runs
 # there), which leaves its truth missing or wrong: such a domU is destroyed
 # and created again, up to XA_DOMU_TRIES times in all.
 wait_ready() { # name: 0 ready, 1 a program crashed, 2 timed out
@@ -109,7 +109,7 @@ for d in $DOMS; do
         wait_ready $d
         why=$?
         [ $why -eq 0 ] && break
-        if [ $try -ge ${XA_DOMU_TRIES:-3} ]; then
+        if [ $try -ge ${XA_DOMU_TRIES:-5} ]; then
             echo "XA-WARN: $d not ready (reason $why)"
             break
         fi
