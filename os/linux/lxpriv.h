@@ -108,6 +108,9 @@ int linux_layout32_infer(struct xa_instance *xa, struct linux_priv *p);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
+/* procinfo.c: the task of @p as a walk found it, re-read and still the
+ * leader of thread group p->pid (XA_ENOENT when it exited): no walk. */
+int linux_task_of(struct xa_instance *xa, const struct xa_process *p, uint64_t *task);
 /* tasks.c: ps's state letter from task state and exit_state. */
 char task_state_char(uint32_t state, uint32_t exit_state);
 /* tasks.c: page-table root of mm_struct @mm (kernel's when mm is 0). */
