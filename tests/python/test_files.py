@@ -3,6 +3,7 @@ every process's files and the mountinfo of pid 1 and of the namespaced
 xa-files process must equal what the guest's /proc said (the truth's "files"
 section, taken just before the dump; see tests/tools/test_tools_files.py for
 the command server's fds left out)."""
+import dataclasses
 import os
 import sys
 
@@ -32,7 +33,7 @@ def test_files_and_mounts_match_guest(dumps, kind, fname):
     got = {}
     with xenaccess.open("file:" + os.path.join(d["dir"], fname)) as vm:
         for p in vm.processes():
-            for f in vm.files(p.pid):
+            for f in vm.files(p):  # as the walk found it (xa_file_iter_new_proc)
                 assert f.pid == p.pid and f.path == f.raw_path.decode("utf-8", "replace")
                 if p.pid in pids and compared(truth, f.pid, f.fd):
                     got[(f.pid, f.fd)] = (f.raw_path, f.inode, f.pos, f.flags, f.dev, f.mode)
@@ -53,3 +54,25 @@ def test_files_and_mounts_match_guest(dumps, kind, fname):
         assert len(list(vm.mounts())) == len(list(vm.mounts(1)))
         with pytest.raises(xenaccess.NotFound):
             list(vm.files(4000000))
+
+
+@pytest.mark.parametrize("kind,fname", KINDS)
+def test_listing_is_one_walk(dumps, kind, fname):
+    """Every process's files, threads and mounts, each from the Process the
+    walk handed out: one walk of the process list in all and no flush
+    (xa_os_stats), with the same files as the calls by pid, which look each
+    pid up (a walk to build the pid index)."""
+    d = dump_set(dumps, kind)
+    with xenaccess.open("file:" + os.path.join(d["dir"], fname)) as vm:
+        s0 = vm.os_stats()
+        procs = list(vm.processes())
+        by_proc = {p.pid: [dataclasses.astuple(f) for f in vm.files(p)] for p in procs}
+        nthreads = sum(len(list(vm.threads(p))) for p in procs)
+        nmounts = sum(len(list(vm.mounts(p))) for p in procs)
+        s1 = vm.os_stats()
+        assert s1["process_walks"] - s0["process_walks"] == 1
+        assert s1["os_flushes"] == s0["os_flushes"]
+        assert nthreads > len(procs) > 300 and nmounts > len(procs)
+        by_pid = {p.pid: [dataclasses.astuple(f) for f in vm.files(p.pid)] for p in procs}
+        assert by_pid == by_proc and sum(map(len, by_proc.values())) > 1000
+        assert vm.os_stats()["process_walks"] > s1["process_walks"]
