@@ -81,9 +81,14 @@ int main(int argc, char **argv)
         if (xa_process_iter_new(xa, &pit) < 0)
             tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
         static struct xa_process p;
-        while ((rc = xa_process_iter_next(pit, &p)) == 1)
-            if ((rc = list_files(xa, &p, o.json, &n)) < 0)
+        bool live = xa_is_live(xa) == 1;
+        while ((rc = xa_process_iter_next(pit, &p)) == 1) {
+            rc = list_files(xa, &p, o.json, &n);
+            if (rc == XA_ENOENT && live)
+                continue; /* exited since the walk met it: no files left */
+            if (rc < 0)
                 break;
+        }
         xa_process_iter_free(pit);
     }
     int code = TOOL_OK;

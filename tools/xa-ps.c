@@ -284,6 +284,8 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
         struct xa_thread t;
         /* As the walk found it: one snapshot, no walk or flush per process. */
         int rc = xa_thread_iter_new_proc(xa, &l->p[i], &it);
+        if (rc == XA_ENOENT && xa_is_live(xa) == 1)
+            continue; /* exited since the walk met it: no threads left */
         if (rc == 0) {
             while ((rc = xa_thread_iter_next(it, &t)) == 1) {
                 if (json) {
