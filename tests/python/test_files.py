@@ -76,3 +76,26 @@ def test_listing_is_one_walk(dumps, kind, fname):
         by_pid = {p.pid: [dataclasses.astuple(f) for f in vm.files(p.pid)] for p in procs}
         assert by_pid == by_proc and sum(map(len, by_proc.values())) > 1000
         assert vm.os_stats()["process_walks"] > s1["process_walks"]
+
+
+def test_process_handed_back_is_checked(dumps):
+    """A Process given back to files()/threads()/mounts() is re-read at its
+    task address: another process's task (as after a pid's exit and reuse)
+    is NotFound, a bogus address an error, never another process's data."""
+    d = dump_set(dumps, "l4")
+    with xenaccess.open("file:" + os.path.join(d["dir"], "raw.img")) as vm:
+        procs = [p for p in vm.processes() if not p.kthread]
+        a, b = procs[1], procs[2]
+        moved = dataclasses.replace(a, task=b.task)
+        for call in (vm.files, vm.threads, vm.mounts):
+            with pytest.raises(xenaccess.NotFound, match="no longer its leader"):
+                list(call(moved))
+            with pytest.raises(xenaccess.XenaccessError, match="bad task address") as e:
+                list(call(dataclasses.replace(a, task=0x1234)))
+            assert e.value.code == xenaccess.errors.EINVAL
+        # a thread's task (not the leader) is refused too
+        multi = next(p for p in procs if len(list(vm.threads(p))) > 1)
+        tid_task = [t.task for t in vm.threads(multi) if t.tid != multi.pid][0]
+        with pytest.raises(xenaccess.NotFound):
+            list(vm.files(dataclasses.replace(multi, task=tid_task)))
+        assert [f.fd for f in vm.files(a)] == [f.fd for f in vm.files(a.pid)]
