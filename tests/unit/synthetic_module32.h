@@ -34,7 +34,7 @@ struct sm_layout {
 };
 
 /* Like Debian 6.1 686 (core_layout cacheline-aligned), and another kernel's. */
-static const struct sm_layout sm_debian61 = {0x100, 0x1d0};
+static const struct sm_layout sm_debian61 = {0x100, 0x210};
 static const struct sm_layout sm_other = {0x0c0, 0x2a4};
 
 struct sm_guest {
