@@ -174,6 +174,8 @@ int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p)
     p->more.module_mem_count = 1; /* 6.1: core_layout.size alone */
     p->more.module_mem_stride = 0;
     p->modules_head = head;
-    p->modules32_ready = true;
+    /* Kept once a module showed the layout; with none loaded, the next
+     * walk searches again (on a running guest one may come). */
+    p->modules32_ready = l.core_base != UINT32_MAX;
     return 0;
 }

@@ -39,7 +39,8 @@ int linux_module_iter_new(struct xa_instance *xa, struct xa_module_iter **out)
         /* Debian's 686 kernels: no data symbols, no BTF (modscan32.c) */
         if ((rc = linux_modules32_find(xa, p)) < 0)
             return rc;
-        head = p->modules_head;
+        /* No module was loaded when it looked: no layout, an empty list. */
+        head = p->modules32_ready ? p->modules_head : 0;
     } else if (symtab_lookup(&p->lx.syms, "modules", &head) < 0) {
         return xa__set_error(xa, XA_ENOENT, "cannot list modules: no 'modules' symbol");
     }
