@@ -194,3 +194,16 @@ def test_live_pae_processes(live32):
     data = run_tool_bytes("xa-read", target, "--pid", pid, "--va", "0x" + start, "--len", 4, "--raw")
     assert data == b"\x7fELF"
     g.run("kill %d" % pid)
+
+
+def test_live_pae_modules(live32):
+    """Modules of the running guest with no configuration (the list and
+    struct module's layout found in its memory): the guest's /proc/modules,
+    in its order, with sizes and addresses."""
+    g, target = live32["guest"], live32["target"]
+    want = [line.split() for line in g.run("cat /proc/modules").splitlines() if line.strip()]
+    assert len(want) >= 3
+    rows = json_lines(run_tool("xa-modules", target, "--json").stdout)
+    assert all("partial" not in r for r in rows)
+    assert [(r["name"], r["size"], int(r["base"], 16)) for r in rows] == \
+        [(w[0], int(w[1]), int(w[-1], 16)) for w in want]
