@@ -96,16 +96,17 @@ static int scan_one_page(struct scan *s, const struct m32_mem *m, uint64_t va)
     uint32_t offs[M32_PAGE / M32_ALIGN];
     size_t n;
     m32_scan_page(m, s->page, offs, sizeof(offs) / sizeof(offs[0]), &n);
+    int rc;
     for (size_t i = 0; i < n; i++)
-        if (add(s, va + offs[i]) < 0)
-            return XA_ELIMIT;
+        if ((rc = add(s, va + offs[i])) < 0)
+            return rc;
     for (uint32_t off = (M32_PAGE - M32_HDR + M32_ALIGN) & ~(M32_ALIGN - 1); off < M32_PAGE;
          off += M32_ALIGN) {
         uint8_t hdr[M32_HDR];
         if (s->page[off] > M32_STATE_MAX || xa__read_va(s->xa, 0, va + off, hdr, M32_HDR, NULL) < 0)
             continue;
-        if (m32_header_ok(m, hdr) && add(s, va + off) < 0)
-            return XA_ELIMIT;
+        if (m32_header_ok(m, hdr) && (rc = add(s, va + off)) < 0)
+            return rc;
     }
     return 0;
 }
