@@ -84,12 +84,14 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
 
     /* 32-bit kernels: the process walk reads 4-byte pointers, with BTF's
      * layout or, without BTF, one inferred from memory (layout32.c); the
-     * module and memory-map walks still read 8-byte ones and say so. */
+     * module list is found in memory on first use (modscan32.c); the
+     * memory-map walk still reads 8-byte pointers and says so. */
     if (lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE) {
-        const char *why = "32-bit kernel: the module and memory-map walks read 8-byte kernel "
-                          "pointers and do not support 4-byte ones yet (processes, kernel "
-                          "symbols and memory are supported)";
-        note_missing(p->modules_missing, sizeof(p->modules_missing), why);
+        const char *why = "32-bit kernel: the memory-map walk reads 8-byte kernel "
+                          "pointers and does not support 4-byte ones yet (processes, modules, "
+                          "kernel symbols and memory are supported)";
+        if (!lx->btf) /* found in memory: struct module starts the same in every kernel */
+            p->modules_missing[0] = '\0';
         note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
         uint64_t sym;
         bool btf_layout = lx->btf && !p->tasks_missing[0];
