@@ -41,9 +41,18 @@ struct xa_finding {
     int32_t pid;            /**< the process concerned, -1 when none */
     uint64_t addr;          /**< the hooking code, hidden object or region */
     char detail[256];       /**< what exactly: "sys_call_table[62] (kill) -> ..." */
+    uint32_t flags;         /**< enum xa_finding_flags */
 };
 
-/** Called once per finding; a non-zero return stops the check (it then
+/** Flags of struct xa_finding. */
+enum xa_finding_flags {
+    /** Not a finding: something the check could not judge (a CPU whose IDTR
+     * the target does not give), said so it is not silent. Not counted in
+     * xa_check_run()'s result; culprit, pid and addr are empty. */
+    XA_FINDING_NOTE = 1u << 0,
+};
+
+/** Called once per finding (and per note, see XA_FINDING_NOTE); a non-zero return stops the check (it then
  * returns that value). */
 typedef int (*xa_finding_fn)(const struct xa_finding *f, void *ctx);
 
