@@ -35,7 +35,9 @@ CACHE = harness.CACHE
 CLEAN_MODULES = ["loop", "dm_mod", "tun", "bridge", "veth", "dummy", "vfat", "isofs", "udf",
                  "nls_utf8", "nls_cp437", "squashfs", "overlay", "fuse", "zram", "msr",
                  "cpuid", "8021q", "bonding", "iptable_filter", "nf_tables", "sctp",
-                 "tcp_bbr", "cryptd", "sha512_generic"]
+                 "tcp_bbr", "cryptd", "sha512_generic",
+                 # input handlers of their own (keyboards' events): legitimate
+                 "evdev", "joydev"]
 RK_MODULES = ["rk_hidemod", "rk_hideproc", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs",
               "rk_hidekobj", "rk_idt", "rk_tty", "rk_input"]
 RK_USER = ["xa_inject", "xa_bpf", "xa_hideme", "xa_preload", "xa_deleted", "xa_rtspin"]
