@@ -51,6 +51,10 @@
 #define CFS_ROOT 0x10  /* cfs_rq.tasks_timeline.rb_root.rb_node */
 #define SE_RUN_NODE 0x10
 #define SE_MY_Q 0x80
+#define RQ_RT 0x80    /* rt_rq: active.bitmap (2 longs), then active.queue[100] */
+#define RT_QUEUE 0x10
+#define RT_PRIO_MAX 100
+#define RQ_DL 0x700   /* dl_rq: root (rb_root_cached) first */
 
 /* The synthetic guest's BTF plus the check structures. */
 static inline void *check_btf(uint32_t *size)
@@ -119,9 +123,24 @@ static inline void *check_btf(uint32_t *size)
     btf__add_field(b, "rb_leftmost", t_ptr, 64, 0);
     int s_cfs = btf__add_struct(b, "cfs_rq", 0x40);
     btf__add_field(b, "tasks_timeline", s_rb_cached, CFS_ROOT * 8, 0);
-    btf__add_struct(b, "rq", 0x80);
+    int a_bitmap = btf__add_array(b, t_int, t_ulong, 2);
+    int a_queue = btf__add_array(b, t_int, s_list, RT_PRIO_MAX);
+    int s_prio = btf__add_struct(b, "rt_prio_array", RT_QUEUE + RT_PRIO_MAX * 16);
+    btf__add_field(b, "bitmap", a_bitmap, 0, 0);
+    btf__add_field(b, "queue", a_queue, RT_QUEUE * 8, 0);
+    int s_rt = btf__add_struct(b, "rt_rq", RT_QUEUE + RT_PRIO_MAX * 16 + 16);
+    btf__add_field(b, "active", s_prio, 0, 0);
+    int s_dl = btf__add_struct(b, "dl_rq", 0x40);
+    btf__add_field(b, "root", s_rb_cached, 0, 0);
+    btf__add_struct(b, "sched_rt_entity", 0x40);
+    btf__add_field(b, "run_list", s_list, 0, 0);
+    btf__add_struct(b, "sched_dl_entity", 0x40);
+    btf__add_field(b, "rb_node", s_rb, 0, 0);
+    btf__add_struct(b, "rq", 0x800);
     btf__add_field(b, "curr", t_ptr, RQ_CURR * 8, 0);
     btf__add_field(b, "cfs", s_cfs, RQ_CFS * 8, 0);
+    btf__add_field(b, "rt", s_rt, RQ_RT * 8, 0);
+    btf__add_field(b, "dl", s_dl, RQ_DL * 8, 0);
     btf__add_struct(b, "sched_entity", 0x100);
     btf__add_field(b, "run_node", s_rb, SE_RUN_NODE * 8, 0);
     btf__add_field(b, "my_q", t_ptr, SE_MY_Q * 8, 0);
@@ -225,8 +244,16 @@ static inline void build_process_tree(void)
 static uint64_t cfs_group_se;
 static inline void build_run_queues(void)
 {
-    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++)
+    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++) {
         vput64(pcpu_area[cpu] + RQ_PCPU + RQ_CURR, task_va[cpu]);
+        /* empty RT lists; bit 100 (MAX_RT_PRIO) is the scheduler's delimiter */
+        uint64_t rt = pcpu_area[cpu] + RQ_PCPU + RQ_RT;
+        for (unsigned prio = 0; prio < RT_PRIO_MAX; prio++) {
+            vput64(rt + RT_QUEUE + 16u * prio, rt + RT_QUEUE + 16u * prio);
+            vput64(rt + RT_QUEUE + 16u * prio + 8, rt + RT_QUEUE + 16u * prio);
+        }
+        vput64(rt + 8, 1ull << (100 - 64));
+    }
     uint64_t group_q = galloc(0x40, 64);
     cfs_group_se = galloc(0x100, 64);
     vput64(cfs_group_se + SE_MY_Q, group_q);

@@ -58,13 +58,18 @@ static struct xa_instance *open_guest(void)
 }
 
 struct seen {
-    int n;
-    struct xa_finding last;
+    int n, notes;
+    struct xa_finding last, last_note;
 };
 
 static int collect(const struct xa_finding *f, void *ctx)
 {
     struct seen *s = ctx;
+    if (f->flags & XA_FINDING_NOTE) { /* not a finding */
+        s->notes++;
+        s->last_note = *f;
+        return 0;
+    }
     s->n++;
     s->last = *f;
     return 0;
@@ -99,6 +104,11 @@ static void test_clean(void)
     CHECK_EQ(s.n, 0);
     CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
     CHECK_EQ(s.n, 0);
+    /* a raw image has no registers: the IDTRs are said not judged, no finding */
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 0);
+    CHECK(s.notes == 1 && strstr(s.last_note.detail, "no CPU's IDTR judged") != NULL &&
+              s.last_note.flags == XA_FINDING_NOTE,
+          "%d notes", s.notes);
 }
 
 /* Reserved exception vectors keep their early boot stub, 13 bytes apart on
@@ -307,6 +317,36 @@ static void test_process_views(void *btf, uint32_t btf_size)
     CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
     CHECK(strstr(s.last.detail, "is in a listed thread group but") != NULL, "%s",
           s.last.detail);
+
+    /* the real-time lists and the deadline tree of CPU 0 */
+    build_clean(btf, btf_size);
+    unlink_worker();
+    detach_worker_pids();
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, 0);
+    vput64(task_va[4] + T_REAL_PARENT, task_va[1]);
+    empty_list(task_va[1] + T_CHILDREN);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0); /* blind in every view */
+    uint64_t rt = pcpu_area[0] + RQ_PCPU + RQ_RT;
+    link_list(rt + RT_QUEUE + 16 * 5, &task_va[3], 1, T_RT);
+    vput64(rt, 1ull << 5);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is queued on an RT run queue but") != NULL, "%s",
+          s.last.detail);
+    vput64(rt, 0); /* queued, but its bit is clear: damage in a dump */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+    vput64(rt, 1ull << 5);
+    vput64(task_va[3] + T_RT, task_va[3] + T_RT); /* a list that loops on its node */
+    CHECK(run(XA_CHECK_PROCESSES, &s) < 0);
+    empty_list(rt + RT_QUEUE + 16 * 5);
+    vput64(rt, 0);
+    uint64_t dl = pcpu_area[0] + RQ_PCPU + RQ_DL;
+    vput64(dl, task_va[3] + T_DL);
+    vput64(task_va[3] + T_DL, 0); /* __rb_parent_color: the root */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is queued on a deadline run queue but") != NULL, "%s",
+          s.last.detail);
+    vput64(task_va[3] + T_DL + 8, task_va[3] + T_DL); /* its own right child */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
 
     /* hostile: a CFS tree that loops, a group entity with no queue, a
      * children list that loops back into itself */
