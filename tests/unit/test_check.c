@@ -476,6 +476,70 @@ static int stop_at_first(const struct xa_finding *f, void *ctx)
     return 42;
 }
 
+/* Terminals and input: a line discipline patched from a module, a tty
+ * driver's table swapped for a module's (fine when that module owns the
+ * driver, but not its code pointing into another), an input handler
+ * patched, and one a module registers (reported unless it is an in-tree
+ * handler of that module). Hostile lists and pointers stop the check. */
+static void test_terminals(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 0);
+    vput64(tty_ldisc0 + LD_RECEIVE_BUF2, MOD_E1000 + 0x10);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "tty-hook") == 0 && strcmp(s.last.culprit, "e1000") == 0 &&
+              strcmp(s.last.detail, "line discipline 0 (tty_ldiscs[0]) .receive_buf2 -> "
+                                    "[e1000]+0x10, outside the kernel's text") == 0,
+          "%s", s.last.detail);
+    vput64(tty_ldisc0 + LD_RECEIVE_BUF2, kva(0x5040));
+
+    uint64_t fake = MOD_EXT4 + 0x200;
+    mput64(fake + TO_OPEN, MOD_EXT4 + 0x40);
+    vput64(tty_driver0 + TD_OPS, fake);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "tty-hook") == 0 && strcmp(s.last.culprit, "ext4") == 0 &&
+              strstr(s.last.detail, "uses the tty_operations at [ext4]+0x200, outside the "
+                                    "kernel") != NULL,
+          "%s", s.last.detail);
+    vput64(tty_driver0 + TD_OWNER, mod_va[1]); /* ext4's own driver: at home */
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 0);
+    mput64(fake + TO_WRITE, MOD_E1000 + 0x20);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "e1000") == 0 &&
+              strstr(s.last.detail, "tty driver ttyS's tty_operations .write -> [e1000]+0x20, "
+                                    "outside its module ext4") != NULL,
+          "%s", s.last.detail);
+
+    build_clean(btf, btf_size);
+    vput64(input_handler0 + IH_EVENT, MOD_EXT4 + 0x30);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "input-hook") == 0 && strcmp(s.last.culprit, "ext4") == 0 &&
+              strstr(s.last.detail, "input handler \"kbd\" .event -> [ext4]+0x30") != NULL,
+          "%s", s.last.detail);
+
+    /* a handler e1000 registers: kbd's node, then its own */
+    build_clean(btf, btf_size);
+    uint64_t h = MOD_E1000 + 0x200, head = kva(K_INPUT_HANDLERS);
+    uint64_t a = input_handler0 + IH_NODE, b = h + IH_NODE;
+    mput64(h + IH_NAME, gstr("e1000_keys"));
+    mput64(h + IH_EVENT, MOD_E1000 + 0x40);
+    vput64(head, a), vput64(head + 8, b), vput64(a, b), vput64(a + 8, head);
+    mput64(b, head), mput64(b + 8, a);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "input-handler") == 0 && strcmp(s.last.culprit, "e1000") == 0 &&
+              strstr(s.last.detail, "\"e1000_keys\"") != NULL,
+          "%s", s.last.detail);
+    mput64(h + IH_NAME, gstr("evdev")); /* an in-tree name, but not evdev's module */
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    mput64(b, b); /* a list that loops on its last node */
+    CHECK(run(XA_CHECK_OPS, &s) < 0);
+    build_clean(btf, btf_size);
+    put64(kpa(K_TTY_LDISCS) + 8, 0x1234);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), XA_EBADDATA);
+    build_clean(btf, btf_size);
+}
+
 int main(void)
 {
     img = calloc(1, IMG_SIZE);
@@ -514,6 +578,7 @@ int main(void)
     test_bpf(btf, btf_size);
     test_ftrace(btf, btf_size);
     test_kprobes(btf, btf_size);
+    test_terminals(btf, btf_size);
 
     unlink(img_path);
     unlink(map_path);
