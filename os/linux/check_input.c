@@ -51,7 +51,7 @@ static const struct {
 } known_handlers[] = {
     {"evdev", "evdev"},       {"joydev", "joydev"},         {"mousedev", "mousedev"},
     {"leds", "input_leds"},   {"rfkill", "rfkill"},         {"apm-power", "apm_power"},
-    {"mac_hid_emumouse", "mac_hid"},
+    {"mac_hid_emumouse", "mac_hid"}, {"kgdboc_reset", "kgdboc"},
 };
 
 /* A table's home: its module's core memory, or none for the core kernel. */
