@@ -73,6 +73,7 @@ def test_techniques_applied(bed):
                  "unlinked pid %d" % info["pids"]["xa_rtspin"], "sys_call_table[62] hooked",
                  "rk_idt: every CPU loads the IDT at", "rk_tty: n_tty receive_buf2 hooked",
                  "rk_input: input handler rk_keylog registered",
+                 "rk_input: kbd_handler.event hooked",
                  "__x64_sys_getdents64 hooked", "kprobe on vfs_read", "unlinked from the module",
                  "proc_root_operations.iterate_shared hooked",
                  "rk_hidekobj: unlinked from the module list and /sys/module"):
@@ -199,6 +200,14 @@ def test_input_handler(rk):
     assert "evdev" in info["clean_modules"] and "joydev" in info["clean_modules"]
 
 
+def test_input_hook(rk):
+    """rk_input also patched the console keyboard handler's event function."""
+    findings, info = rk
+    f = only(findings, "input-hook")
+    assert f["culprit"] == "rk_input" and f["check"] == "ops"
+    assert f["detail"].startswith('input handler "kbd" .event -> [rk_input]+0x'), f
+
+
 def test_proc_root_hook(rk):
     findings, info = rk
     f = only(findings, "ops-hook")
@@ -213,7 +222,7 @@ def test_nothing_else(rk):
     findings, info = rk
     want = ["hidden-module", "hidden-module", "hidden-process", "hidden-process", "syscall-hook",
             "ftrace-hook", "kprobe", "bpf-program", "anon-exec", "ld-preload", "deleted-exe",
-            "ops-hook", "tty-hook", "input-handler"]
+            "ops-hook", "tty-hook", "input-handler", "input-hook"]
     if info["kind"] == "core.elf":
         want.append("idtr-replaced")
     assert sorted(f["technique"] for f in findings) == sorted(want)

@@ -50,8 +50,8 @@ def test_live_clean_then_rootkitted(live):
     assert sorted(got) == sorted(["hidden-module", "hidden-process", "syscall-hook",
                                   "ftrace-hook", "kprobe", "bpf-program", "anon-exec",
                                   "ld-preload", "deleted-exe", "ops-hook", "idtr-replaced",
-                                  "tty-hook", "input-handler"]), findings
-    assert len(findings) == 15, findings
+                                  "tty-hook", "input-handler", "input-hook"]), findings
+    assert len(findings) == 16, findings
     pids = info["pids"]
     assert sorted(f["culprit"] for f in findings
                   if f["technique"] == "hidden-module") == ["rk_hidekobj", "rk_hidemod"]
@@ -73,6 +73,7 @@ def test_live_clean_then_rootkitted(live):
     assert got["idtr-replaced"]["detail"].startswith("CPUs 0, 1 load the IDT at [rk_idt]+0x")
     assert got["tty-hook"]["culprit"] == "rk_tty"
     assert got["input-handler"]["culprit"] == "rk_input"
+    assert got["input-hook"]["culprit"] == "rk_input"
 
     # unloading puts the IDTR, the line discipline and the handlers back
     for name in ("rk_idt", "rk_tty", "rk_input"):

@@ -1,9 +1,17 @@
-/* Test rootkit (i): the input keylogger technique. It registers an input
+/* Test rootkit (i): the input keylogger techniques. It registers an input
  * handler of its own (input_register_handler) that connects to every
- * device with keys, opens it and sees each event (here only counted). */
+ * device with keys, opens it and sees each event (here only counted), and
+ * it patches the event function of the console keyboard's handler
+ * (kbd_handler, found through kallsyms) with a pass-through. Unloading
+ * undoes both. */
 #include <linux/module.h>
 #include <linux/input.h>
 #include <linux/slab.h>
+#include "rk_common.h"
+
+typedef void (*rk_event_fn)(struct input_handle *, unsigned int, unsigned int, int);
+static struct input_handler *rk_kbd;
+static rk_event_fn rk_kbd_event;
 
 static atomic_long_t rk_events;
 
@@ -12,6 +20,14 @@ static void rk_event(struct input_handle *handle, unsigned int type, unsigned in
 {
     if (type == EV_KEY)
         atomic_long_inc(&rk_events);
+}
+
+static void rk_kbd_hook(struct input_handle *handle, unsigned int type, unsigned int code,
+                        int value)
+{
+    if (type == EV_KEY)
+        atomic_long_inc(&rk_events);
+    rk_kbd_event(handle, type, code, value);
 }
 
 static int rk_connect(struct input_handler *handler, struct input_dev *dev,
@@ -58,15 +74,28 @@ static struct input_handler rk_handler = {
 
 static int __init rk_input_init(void)
 {
-    int rc = input_register_handler(&rk_handler);
+    rk_lookup_fn lookup = rk_find_lookup();
+    int rc;
 
-    if (rc == 0)
-        pr_info("rk_input: input handler rk_keylog registered\n");
-    return rc;
+    if (!lookup)
+        return -ENOENT;
+    rk_kbd = (struct input_handler *)lookup("kbd_handler");
+    if (!rk_kbd || !rk_kbd->event)
+        return -ENOENT;
+    rc = input_register_handler(&rk_handler);
+    if (rc)
+        return rc;
+    pr_info("rk_input: input handler rk_keylog registered\n");
+    rk_kbd_event = rk_kbd->event;
+    WRITE_ONCE(rk_kbd->event, rk_kbd_hook);
+    pr_info("rk_input: kbd_handler.event hooked\n");
+    return 0;
 }
 
 static void __exit rk_input_exit(void)
 {
+    WRITE_ONCE(rk_kbd->event, rk_kbd_event);
+    synchronize_rcu();
     input_unregister_handler(&rk_handler);
 }
 module_init(rk_input_init);
