@@ -28,7 +28,7 @@ enum xa_check {
     XA_CHECK_KPROBES,       /**< every registered kprobe (kprobe_table) */
     XA_CHECK_BPF,           /**< every loaded eBPF program (prog_idr) */
     XA_CHECK_USER,          /**< anonymous executable memory, deleted executables, LD_PRELOAD */
-    XA_CHECK_OPS,           /**< operation tables: /proc root, /proc/net seq_ops, tty */
+    XA_CHECK_OPS,           /**< operation tables (/proc, /proc/net, tty, input handlers) */
     XA_CHECK_COUNT          /**< one past the last */
 };
 
@@ -52,8 +52,8 @@ enum xa_finding_flags {
     XA_FINDING_NOTE = 1u << 0,
 };
 
-/** Called once per finding (and per note, see XA_FINDING_NOTE); a non-zero return stops the check (it then
- * returns that value). */
+/** Called once per finding (and per note, see XA_FINDING_NOTE); a non-zero
+ * return stops the check (it then returns that value). */
 typedef int (*xa_finding_fn)(const struct xa_finding *f, void *ctx);
 
 /** Short name of a check ("processes", "modules", ...), NULL if unknown. */
