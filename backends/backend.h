@@ -118,6 +118,10 @@ struct xa_backend_ops {
     /* Optional: registers of @vcpu (< nr_vcpus). */
     int (*get_vcpu_regs)(struct xa_backend *be, unsigned vcpu, struct xa_regs *out);
 
+    /* Optional: IDTR and GDTR of @vcpu (< nr_vcpus) into every field of
+     * @out but sz; XA_ENOTSUP when this target has registers but not these. */
+    int (*get_vcpu_dtables)(struct xa_backend *be, unsigned vcpu, struct xa_vcpu_dtables *out);
+
     /* Optional: stop and restart the guest's vCPUs. */
     int (*pause)(struct xa_backend *be);
     int (*resume)(struct xa_backend *be);

@@ -21,8 +21,9 @@
 
 #include "backends/backend.h"
 
-/* Bumped whenever struct xa_backend_host or struct xa_backend changes. */
-#define XA_BACKEND_MODULE_ABI 1
+/* Bumped whenever struct xa_backend_host, struct xa_backend or struct
+ * xa_backend_ops changes (2: get_vcpu_dtables). */
+#define XA_BACKEND_MODULE_ABI 2
 #define XA_BACKEND_MODULE_ENTRY "xa_backend_module_entry"
 
 struct qemu_over;

@@ -20,6 +20,7 @@ static const char *const op_names[XA_BE_NR_OPS] = {
     [XA_BE_OP_READ] = "read_pa",   [XA_BE_OP_WRITE] = "write_pa",
     [XA_BE_OP_MAP] = "map_page",   [XA_BE_OP_REGS] = "get_vcpu_regs",
     [XA_BE_OP_PAUSE] = "pause",    [XA_BE_OP_RESUME] = "resume",
+    [XA_BE_OP_DTABLES] = "get_vcpu_dtables",
 };
 
 static bool known_error(int rc)
@@ -197,6 +198,20 @@ int xa__be_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out)
         return injected(xa, XA_BE_OP_REGS, vcpu);
     unsigned seq = xa->err_seq;
     return check_result(xa, XA_BE_OP_REGS, seq, be->ops->get_vcpu_regs(be, vcpu, out), vcpu);
+}
+
+int xa__be_vcpu_dtables(struct xa_instance *xa, unsigned vcpu, struct xa_vcpu_dtables *out)
+{
+    struct xa_backend *be = xa->be;
+    if (!(be->caps & XA_CAP_REGS) || !be->ops->get_vcpu_dtables)
+        return xa__set_error(xa, XA_ENOTSUP, "%s target has no IDTR/GDTR", be->ops->name);
+    if (vcpu >= be->nr_vcpus)
+        return xa__set_error(xa, XA_EINVAL, "no vCPU %u (target has %u)", vcpu, be->nr_vcpus);
+    if (fault_due(xa, XA_BE_OP_DTABLES))
+        return injected(xa, XA_BE_OP_DTABLES, vcpu);
+    unsigned seq = xa->err_seq;
+    return check_result(xa, XA_BE_OP_DTABLES, seq, be->ops->get_vcpu_dtables(be, vcpu, out),
+                        vcpu);
 }
 
 static int pause_or_resume(struct xa_instance *xa, enum xa_be_op op)

@@ -2,6 +2,7 @@
  * instance.c -- opening and closing targets: the target-string parser,
  * backend lifecycle, memory layout, registers, pause/resume.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,24 @@ XA_API int xa_get_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_reg
     if (!xa || !out)
         return xa__set_error(xa, XA_EINVAL, "xa_get_vcpu_regs: NULL argument");
     return xa__be_vcpu_regs(xa, vcpu, out);
+}
+
+XA_API int xa_get_vcpu_dtables(struct xa_instance *xa, unsigned vcpu,
+                                struct xa_vcpu_dtables *out)
+{
+    size_t first = offsetof(struct xa_vcpu_dtables, gdt_limit) + sizeof(out->gdt_limit);
+    if (!xa || !out || out->sz < first)
+        return xa__set_error(xa, XA_EINVAL, "xa_get_vcpu_dtables: NULL argument or sz < %zu",
+                             first);
+    /* the backend fills the whole of our struct; the caller gets what it has room for */
+    struct xa_vcpu_dtables all = {.sz = sizeof(all)};
+    int rc = xa__be_vcpu_dtables(xa, vcpu, &all);
+    if (rc < 0)
+        return rc;
+    size_t sz = out->sz < sizeof(all) ? out->sz : sizeof(all);
+    all.sz = out->sz;
+    memcpy(out, &all, sz);
+    return 0;
 }
 
 XA_API enum xa_page_mode xa_get_page_mode(const struct xa_instance *xa)

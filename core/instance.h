@@ -25,6 +25,7 @@ enum xa_be_op {
     XA_BE_OP_REGS,
     XA_BE_OP_PAUSE,
     XA_BE_OP_RESUME,
+    XA_BE_OP_DTABLES,
     XA_BE_NR_OPS,
 };
 
@@ -146,6 +147,7 @@ bool xa__be_can_map(const struct xa_instance *xa);
 int xa__be_map_page(struct xa_instance *xa, uint64_t pfn, const void **out);
 void xa__be_unmap_page(struct xa_instance *xa, uint64_t pfn, const void *page);
 int xa__be_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out);
+int xa__be_vcpu_dtables(struct xa_instance *xa, unsigned vcpu, struct xa_vcpu_dtables *out);
 int xa__be_pause(struct xa_instance *xa);
 int xa__be_resume(struct xa_instance *xa);
 /* For tests: make the @nth next call of @op (1 = the next one) fail with

@@ -191,6 +191,25 @@ XA_API unsigned xa_vcpu_count(const struct xa_instance *xa);
  */
 XA_API XA_NODISCARD int xa_get_vcpu_regs(struct xa_instance *xa, unsigned vcpu, struct xa_regs *out);
 
+/** A vCPU's descriptor-table registers (x86 IDTR and GDTR): where the CPU
+ * really looks for its interrupt gates and segment descriptors. Zero-
+ * initialise and set sz = sizeof(struct xa_vcpu_dtables); later versions
+ * add fields at the end. */
+struct xa_vcpu_dtables {
+    size_t sz;
+    uint64_t idt_base, gdt_base; /**< linear addresses */
+    uint32_t idt_limit, gdt_limit;
+};
+
+/**
+ * @brief IDTR and GDTR of a vCPU (QEMU ELF cores, qemu:, libvirt:, Xen HVM).
+ * @return 0, XA_ENOTSUP when the target does not give them (a raw image, an
+ * ELF core without QEMU's CPU notes, a Xen PV guest), XA_EINVAL for a bad
+ * vcpu or a @p out->sz smaller than the first version of the struct.
+ */
+XA_API XA_NODISCARD int xa_get_vcpu_dtables(struct xa_instance *xa, unsigned vcpu,
+                                            struct xa_vcpu_dtables *out);
+
 /** @brief Paging mode the kernel uses (from registers or OS discovery). */
 XA_API enum xa_page_mode xa_get_page_mode(const struct xa_instance *xa);
 

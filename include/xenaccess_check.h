@@ -28,7 +28,7 @@ enum xa_check {
     XA_CHECK_KPROBES,       /**< every registered kprobe (kprobe_table) */
     XA_CHECK_BPF,           /**< every loaded eBPF program (prog_idr) */
     XA_CHECK_USER,          /**< anonymous executable memory, deleted executables, LD_PRELOAD */
-    XA_CHECK_OPS,           /**< operation tables: /proc root, /proc/net seq_ops, tty */
+    XA_CHECK_OPS,           /**< operation tables (/proc, /proc/net, tty, input handlers) */
     XA_CHECK_COUNT          /**< one past the last */
 };
 
@@ -41,10 +41,19 @@ struct xa_finding {
     int32_t pid;            /**< the process concerned, -1 when none */
     uint64_t addr;          /**< the hooking code, hidden object or region */
     char detail[256];       /**< what exactly: "sys_call_table[62] (kill) -> ..." */
+    uint32_t flags;         /**< enum xa_finding_flags */
 };
 
-/** Called once per finding; a non-zero return stops the check (it then
- * returns that value). */
+/** Flags of struct xa_finding. */
+enum xa_finding_flags {
+    /** Not a finding: something the check could not judge (a CPU whose IDTR
+     * the target does not give), said so it is not silent. Not counted in
+     * xa_check_run()'s result; culprit, pid and addr are empty. */
+    XA_FINDING_NOTE = 1u << 0,
+};
+
+/** Called once per finding (and per note, see XA_FINDING_NOTE); a non-zero
+ * return stops the check (it then returns that value). */
 typedef int (*xa_finding_fn)(const struct xa_finding *f, void *ctx);
 
 /** Short name of a check ("processes", "modules", ...), NULL if unknown. */

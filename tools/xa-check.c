@@ -19,6 +19,17 @@ struct out {
 static int print_finding(const struct xa_finding *f, void *ctx)
 {
     const struct out *o = ctx;
+    if (f->flags & XA_FINDING_NOTE) { /* not judged: said, not counted */
+        if (o->json) {
+            json_object *j = json_object_new_object();
+            json_object_object_add(j, "check", json_object_new_string(xa_check_name(f->check)));
+            tool_json_str(j, "note", f->detail);
+            tool_json_line(j);
+        } else {
+            printf("  note: %s\n", tool_text(f->detail, 0));
+        }
+        return 0;
+    }
     if (o->json) {
         json_object *j = json_object_new_object();
         json_object_object_add(j, "check", json_object_new_string(xa_check_name(f->check)));

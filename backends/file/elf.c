@@ -38,13 +38,15 @@
 #define QCS_SEGS 152        /* cs ds es fs gs ss ldt tr gdt idt, 24 bytes each */
 #define QCS_SEG_SIZE 24
 #define QCS_SEG_SELECTOR 0
+#define QCS_SEG_LIMIT 4
 #define QCS_SEG_FLAGS 8
 #define QCS_SEG_BASE 16
 #define QCS_CR 392          /* cr[0..4] */
 #define QCS_KERNEL_GS_BASE 432
 #define QCS_MIN_SIZE 432    /* without kernel_gs_base (old QEMU) */
 #define QCS_FULL_SIZE 440
-enum { QSEG_CS, QSEG_DS, QSEG_ES, QSEG_FS, QSEG_GS, QSEG_SS };
+enum { QSEG_CS, QSEG_DS, QSEG_ES, QSEG_FS, QSEG_GS, QSEG_SS, QSEG_LDT, QSEG_TR, QSEG_GDT,
+       QSEG_IDT };
 
 /* struct elf_prstatus on x86-64: pr_reg at 112, 27 registers. */
 #define PRS_REGS 112
@@ -227,6 +229,7 @@ struct note_scan {
     struct xa_regs *vcpus;         /* NULL on the counting pass */
     unsigned cap;
     bool *has_qemu;                /* per vCPU: regs came from a QEMU note */
+    struct xa_vcpu_dtables *dtables; /* per vCPU, filled from QEMU notes */
     uint32_t bad_qemu_version;     /* first unsupported version seen, 0 if none */
 };
 
@@ -294,6 +297,14 @@ static void take_note(struct note_scan *s, const struct note *n)
             memset(r, 0, sizeof(*r));
             uint32_t cs_flags = regs_from_qemu(r, n->desc, size);
             s->has_qemu[i] = true;
+            const uint8_t *seg = n->desc + QCS_SEGS;
+            s->dtables[i] = (struct xa_vcpu_dtables){
+                .sz = sizeof(s->dtables[i]),
+                .idt_base = le64(seg + QSEG_IDT * QCS_SEG_SIZE + QCS_SEG_BASE),
+                .idt_limit = le32(seg + QSEG_IDT * QCS_SEG_SIZE + QCS_SEG_LIMIT),
+                .gdt_base = le64(seg + QSEG_GDT * QCS_SEG_SIZE + QCS_SEG_BASE),
+                .gdt_limit = le32(seg + QSEG_GDT * QCS_SEG_SIZE + QCS_SEG_LIMIT),
+            };
             if (paging_pae(r) && ((cs_flags & SEG_FLAG_L) || (r->cr4 & CR4_LA57)))
                 r->efer = EFER_LME | EFER_LMA;
         }
@@ -375,9 +386,11 @@ static int read_vcpus(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, u
     struct note_scan fill = {.cap = n};
     fill.vcpus = calloc(n, sizeof(*fill.vcpus));
     fill.has_qemu = calloc(n, sizeof(*fill.has_qemu));
-    if (!fill.vcpus || !fill.has_qemu) {
+    fill.dtables = calloc(n, sizeof(*fill.dtables));
+    if (!fill.vcpus || !fill.has_qemu || !fill.dtables) {
         free(fill.vcpus);
         free(fill.has_qemu);
+        free(fill.dtables);
         return fail(err, errlen, XA_ENOMEM, "out of memory for %u vCPUs", n);
     }
     /* QEMU notes win over NT_PRSTATUS whatever the order (see take_note). */
@@ -385,10 +398,12 @@ static int read_vcpus(const uint8_t *img, uint64_t size, const Elf64_Ehdr *eh, u
     free(fill.has_qemu);
     if (rc < 0) {
         free(fill.vcpus);
+        free(fill.dtables);
         return rc;
     }
     finish_efer(fill.vcpus, n);
     core->vcpus = fill.vcpus;
+    core->dtables = fill.dtables;
     core->nr_vcpus = n;
     return 0;
 }
@@ -456,5 +471,6 @@ void elf_core_free(struct elf_core *core)
         return;
     free(core->segs);
     free(core->vcpus);
+    free(core->dtables);
     memset(core, 0, sizeof(*core));
 }

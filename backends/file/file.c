@@ -64,6 +64,7 @@ struct file_backend {
     struct file_segment *segs; /* sorted by pa, non-overlapping */
     size_t nr_segs;
     struct xa_regs *vcpus;
+    struct xa_vcpu_dtables *dtables; /* ELF cores: sz 0 for a vCPU without them */
 };
 
 static const uint8_t zero_page[XA_PAGE_SIZE];
@@ -201,6 +202,7 @@ static int parse_elf(struct file_backend *f)
     f->segs = core.segs;
     f->nr_segs = core.nr_segs;
     f->vcpus = core.vcpus;
+    f->dtables = core.dtables;
     f->base.nr_vcpus = core.nr_vcpus;
     if (core.nr_vcpus)
         f->base.caps |= XA_CAP_REGS;
@@ -364,6 +366,8 @@ static void file_close(struct xa_backend *be)
     f->nr_segs = 0;
     free(f->vcpus);
     f->vcpus = NULL;
+    free(f->dtables);
+    f->dtables = NULL;
     free(f->base.ranges);
     f->base.ranges = NULL;
     f->base.nr_ranges = 0;
@@ -649,6 +653,21 @@ static int file_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_re
     return 0;
 }
 
+static int file_get_vcpu_dtables(struct xa_backend *be, unsigned vcpu,
+                                 struct xa_vcpu_dtables *out)
+{
+    struct file_backend *f = to_file(be);
+    if (vcpu >= be->nr_vcpus)
+        return xa__set_error(be->xa, XA_EINVAL, "file:%s: no vCPU %u (the dump has %u)",
+                             f->path, vcpu, be->nr_vcpus);
+    if (!f->dtables || !f->dtables[vcpu].sz)
+        return xa__set_error(be->xa, XA_ENOTSUP,
+                             "file:%s: no IDTR/GDTR for vCPU %u (no QEMU CPU note)", f->path,
+                             vcpu);
+    *out = f->dtables[vcpu];
+    return 0;
+}
+
 const struct xa_backend_ops xa_backend_file = {
     .name = "file",
     .instance_size = sizeof(struct file_backend),
@@ -659,4 +678,5 @@ const struct xa_backend_ops xa_backend_file = {
     .map_page = file_map_page,
     .unmap_page = NULL, /* XA_CAP_STABLE_MAP */
     .get_vcpu_regs = file_get_vcpu_regs,
+    .get_vcpu_dtables = file_get_vcpu_dtables,
 };

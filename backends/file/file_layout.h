@@ -26,6 +26,8 @@ struct elf_core {
     size_t nr_load;            /* PT_LOAD headers, including empty ones */
     struct xa_regs *vcpus;     /* one per vCPU state found in PT_NOTE */
     unsigned nr_vcpus;
+    /* IDTR/GDTR per vCPU, from its QEMU note; sz 0 where there was none */
+    struct xa_vcpu_dtables *dtables;
     uint32_t qemu_note_version_ignored; /* a "QEMU" note we could not read, 0 if none */
     uint16_t machine;          /* e_machine: EM_X86_64 or EM_AARCH64 */
 };

@@ -323,6 +323,13 @@ static int libvirt_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa
     return lb->qemu_ops->get_vcpu_regs(lb->qemu, vcpu, out);
 }
 
+static int libvirt_get_vcpu_dtables(struct xa_backend *be, unsigned vcpu,
+                                    struct xa_vcpu_dtables *out)
+{
+    struct libvirt_backend *lb = lb_of(be);
+    return lb->qemu_ops->get_vcpu_dtables(lb->qemu, vcpu, out);
+}
+
 const struct xa_backend_ops xa_backend_libvirt = {
     .name = "libvirt",
     .instance_size = sizeof(struct libvirt_backend),
@@ -333,6 +340,7 @@ const struct xa_backend_ops xa_backend_libvirt = {
     .map_page = libvirt_map_page,
     .unmap_page = libvirt_unmap_page,
     .get_vcpu_regs = libvirt_get_vcpu_regs,
+    .get_vcpu_dtables = libvirt_get_vcpu_dtables,
     .pause = libvirt_pause,
     .resume = libvirt_resume,
 };

@@ -265,9 +265,11 @@ static char *find_cpu_header(char *text, const char *want)
     return NULL;
 }
 
-static int qemu_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)
+/* "info registers" for @vcpu: 0 with *text_out (free it) and *block, the
+ * part of it about @vcpu alone; else a negative XA_E* code. */
+static int vcpu_register_text(struct qemu_backend *qb, unsigned vcpu, char **text_out,
+                              char **block)
 {
-    struct qemu_backend *qb = qb_of(be);
     char cmd[48], want[32], *text = NULL;
     snprintf(cmd, sizeof(cmd), "info registers %u", vcpu);
     snprintf(want, sizeof(want), "CPU#%u", vcpu);
@@ -283,20 +285,46 @@ static int qemu_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_re
             return rc;
         dump = find_cpu_header(text, want);
     }
-    if (dump) {
-        /* Only this vCPU's block: up to the next "CPU#". */
-        char *next = strstr(dump + strlen(want), "CPU#");
-        if (next)
-            *next = '\0';
-        rc = qemu_parse_regs(dump, out);
-    } else {
-        rc = XA_EBADDATA;
+    if (!dump) {
+        free(text);
+        return XA_EBADDATA;
     }
+    /* Only this vCPU's block: up to the next "CPU#". */
+    char *next = strstr(dump + strlen(want), "CPU#");
+    if (next)
+        *next = '\0';
+    *text_out = text;
+    *block = dump;
+    return 0;
+}
+
+static int qemu_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)
+{
+    struct qemu_backend *qb = qb_of(be);
+    char *text = NULL, *dump;
+    int rc = vcpu_register_text(qb, vcpu, &text, &dump);
+    if (rc == 0)
+        rc = qemu_parse_regs(dump, out);
     free(text);
-    if (rc < 0)
+    if (rc == XA_EBADDATA)
         return xa__set_error(be->xa, rc, "%s: no registers for vCPU %u in 'info registers'",
                              qb->sock_path, vcpu);
-    return 0;
+    return rc;
+}
+
+static int qemu_get_vcpu_dtables(struct xa_backend *be, unsigned vcpu,
+                                 struct xa_vcpu_dtables *out)
+{
+    struct qemu_backend *qb = qb_of(be);
+    char *text = NULL, *dump;
+    int rc = vcpu_register_text(qb, vcpu, &text, &dump);
+    if (rc == 0)
+        rc = qemu_parse_dtables(dump, out);
+    free(text);
+    if (rc == XA_EBADDATA)
+        return xa__set_error(be->xa, rc, "%s: no IDT=/GDT= for vCPU %u in 'info registers'",
+                             qb->sock_path, vcpu);
+    return rc;
 }
 
 static int run_status(struct qemu_backend *qb, bool *running)
@@ -354,6 +382,7 @@ const struct xa_backend_ops xa_backend_qemu = {
     .map_page = qemu_map_page,
     .unmap_page = qemu_unmap_page,
     .get_vcpu_regs = qemu_get_vcpu_regs,
+    .get_vcpu_dtables = qemu_get_vcpu_dtables,
     .pause = qemu_pause,
     .resume = qemu_resume,
 };

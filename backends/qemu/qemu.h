@@ -119,5 +119,8 @@ int qemu_parse_xp(const char *text, uint64_t val[2]);
 /* regs.c: parse the text of "info registers" for one vCPU. Returns 0, or
  * XA_EBADDATA when the text holds no register dump. */
 int qemu_parse_regs(const char *text, struct xa_regs *out);
+/* regs.c: IDTR and GDTR ("IDT=" and "GDT=" lines) from the same text.
+ * Returns 0, or XA_EBADDATA when either is missing. */
+int qemu_parse_dtables(const char *text, struct xa_vcpu_dtables *out);
 
 #endif /* XA_QEMU_QEMU_H */

@@ -8,6 +8,8 @@
  *   CS =0010 0000000000000000 ffffffff 00a09b00 DPL=0 CS64 [-RA]
  *   GS =0000 ffff88801f400000 ffffffff 00c00000
  *   CR0=80050033 CR2=00007f... CR3=000000000246e000 CR4=00350ef0
+ *   GDT=     fffffe0000001000 0000007f
+ *   IDT=     fffffe0000000000 00000fff
  *   EFER=0000000000000d01
  * and EAX/EIP/EFL in 32-bit modes. Unknown keys are ignored, so later QEMU
  * versions that print more still parse.
@@ -108,4 +110,36 @@ int qemu_parse_regs(const char *text, struct xa_regs *out)
             parse_token(tok, out, &seen_cr0);
     }
     return seen_cr0 ? 0 : XA_EBADDATA;
+}
+
+/* "IDT=     fffffe0000000000 00000fff": base and limit. */
+static bool parse_dtable(const char *line, const char *key, uint64_t *base, uint32_t *limit)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0)
+        return false;
+    char *end;
+    const char *p = line + n;
+    *base = strtoull(p, &end, 16);
+    if (end == p)
+        return false;
+    p = end;
+    uint64_t lim = strtoull(p, &end, 16);
+    if (end == p || lim > 0xffffffffull)
+        return false;
+    *limit = (uint32_t)lim;
+    return true;
+}
+
+int qemu_parse_dtables(const char *text, struct xa_vcpu_dtables *out)
+{
+    bool idt = false, gdt = false;
+    for (const char *line = text; line && *line;) {
+        idt |= parse_dtable(line, "IDT=", &out->idt_base, &out->idt_limit);
+        gdt |= parse_dtable(line, "GDT=", &out->gdt_base, &out->gdt_limit);
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+    return idt && gdt ? 0 : XA_EBADDATA;
 }

@@ -303,6 +303,28 @@ static int hvm_regs(struct xen_backend *xb, unsigned vcpu, struct xa_regs *out)
     return 0;
 }
 
+/* HVM and PVH: the saved CPU context has them. A PV guest has no IDTR of
+ * its own (Xen delivers its traps through the virtual trap table it
+ * registered), so there they do not apply. */
+static int xen_get_vcpu_dtables(struct xa_backend *be, unsigned vcpu,
+                                struct xa_vcpu_dtables *out)
+{
+    struct xen_backend *xb = xb_of(be);
+    if (!xb->translated)
+        return xa__set_error(be->xa, XA_ENOTSUP,
+                             "domain %s is PV: no IDTR/GDTR (Xen's virtual trap table instead)",
+                             xb->name);
+    struct hvm_hw_cpu c;
+    if (xc_domain_hvm_getcontext_partial(xb->xch, xb->domid, HVM_SAVE_CODE(CPU),
+                                         (uint16_t)vcpu, &c, sizeof(c)) < 0)
+        return xa__set_error(be->xa, xen_domain_alive(xb) ? XA_EIO : XA_EGONE,
+                             "domain %s: cannot read vCPU %u: %s", xb->name, vcpu,
+                             strerror(errno));
+    out->idt_base = c.idtr_base, out->idt_limit = (uint32_t)c.idtr_limit;
+    out->gdt_base = c.gdtr_base, out->gdt_limit = (uint32_t)c.gdtr_limit;
+    return 0;
+}
+
 static int xen_get_vcpu_regs(struct xa_backend *be, unsigned vcpu, struct xa_regs *out)
 {
     struct xen_backend *xb = xb_of(be);
@@ -361,6 +383,7 @@ const struct xa_backend_ops xa_backend_xen = {
     .map_page = xen_map_page,
     .unmap_page = xen_unmap_page,
     .get_vcpu_regs = xen_get_vcpu_regs,
+    .get_vcpu_dtables = xen_get_vcpu_dtables,
     .pause = xen_pause,
     .resume = xen_resume,
 };

@@ -43,6 +43,20 @@ int check_report(struct check_ctx *c, const char *technique, const char *culprit
     return rc;
 }
 
+int check_note(struct check_ctx *c, const char *fmt, ...)
+{
+    struct xa_finding f = {.check = c->which, .technique = "note", .pid = -1,
+                           .flags = XA_FINDING_NOTE};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f.detail, sizeof(f.detail), fmt, ap);
+    va_end(ap);
+    int rc = c->fn(&f, c->cb_ctx);
+    if (rc)
+        c->stop = rc;
+    return rc;
+}
+
 int check_owner_add(struct check_ctx *c, uint64_t module)
 {
     for (size_t i = 0; i < c->nr_owners; i++)
@@ -99,15 +113,30 @@ static void load_owners(struct check_ctx *c)
     (void)check_carve_foreach(c, add_owner, NULL);
 }
 
-const char *check_owner_of(struct check_ctx *c, uint64_t addr)
+const struct check_owner *check_owner_at(struct check_ctx *c, uint64_t addr)
 {
     load_owners(c);
     for (size_t i = 0; i < c->nr_owners; i++) {
         const struct check_owner *w = &c->owners[i];
         if (w->base && addr >= w->base && addr - w->base < w->size)
-            return w->name;
+            return w;
     }
     return NULL;
+}
+
+const struct check_owner *check_owner_by_module(struct check_ctx *c, uint64_t module)
+{
+    load_owners(c);
+    for (size_t i = 0; i < c->nr_owners; i++)
+        if (c->owners[i].module == module)
+            return &c->owners[i];
+    return NULL;
+}
+
+const char *check_owner_of(struct check_ctx *c, uint64_t addr)
+{
+    const struct check_owner *w = check_owner_at(c, addr);
+    return w ? w->name : NULL;
 }
 
 const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t cap)

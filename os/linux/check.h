@@ -7,6 +7,7 @@
  *   check_modules.c  hidden modules
  *   check_carve.c    struct module carved from module memory
  *   check_tables.c   sys_call_table, IDT and operation-table entries
+ *   check_input.c    tty line disciplines and drivers, input handlers
  *   check_hooks.c    ftrace callbacks and kprobes
  *   check_bpf.c      loaded eBPF programs
  *   check_user.c     anonymous executable memory, deleted executables, LD_PRELOAD
@@ -56,10 +57,17 @@ static inline bool check_in_core_text(const struct check_ctx *c, uint64_t addr)
     return addr >= c->text_start && addr < c->text_end;
 }
 
+/* Say what the check could not judge (XA_FINDING_NOTE, not counted). */
+int check_note(struct check_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Add a module to the owner table (check_modules.c adds hidden ones). */
 int check_owner_add(struct check_ctx *c, uint64_t module);
 /* Name of the module whose core memory holds @addr, NULL if none. */
 const char *check_owner_of(struct check_ctx *c, uint64_t addr);
+/* The module whose core memory holds @addr, or the one whose struct
+ * module is at @module; NULL if none. Valid until the check ends. */
+const struct check_owner *check_owner_at(struct check_ctx *c, uint64_t addr);
+const struct check_owner *check_owner_by_module(struct check_ctx *c, uint64_t module);
 /* "name+0xoff" for core kernel addresses, "[module]+0xoff" in a module,
  * else "0x...", into @buf. */
 const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t cap);
@@ -96,5 +104,6 @@ int check_kprobes(struct check_ctx *c);
 int check_bpf(struct check_ctx *c);
 int check_user(struct check_ctx *c);
 int check_ops(struct check_ctx *c);
+int check_terminals(struct check_ctx *c); /* part of check_ops */
 
 #endif /* XA_OS_LINUX_CHECK_H */

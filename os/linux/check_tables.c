@@ -5,6 +5,8 @@
  * rootkits patch must point into the core kernel's text. An entry
  * elsewhere is a hook; the finding names the module holding its target.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "os/linux/check.h"
@@ -109,16 +111,18 @@ static struct gate_layout gate_layout(struct check_ctx *c)
     return g;
 }
 
-/* Judge every present gate of the table @what, read from @idt. */
+/* Judge every present gate of the table @what, @nr gates read from @idt. */
 static int check_gates(struct check_ctx *c, const struct gate_layout *l, uint64_t idt,
-                       const char *what)
+                       unsigned nr, const char *what)
 {
     uint64_t early = check_sym(c, "early_idt_handler_array");
     uint64_t early_size = early_idt_handler_size(c, early);
     uint8_t gates[IDT_ENTRIES * GATE_SIZE];
-    if (lx_read(c->xa, idt, gates, sizeof(gates)) < 0)
+    if (nr > IDT_ENTRIES)
+        nr = IDT_ENTRIES;
+    if (lx_read(c->xa, idt, gates, nr * GATE_SIZE) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "%s unreadable", what);
-    for (unsigned v = 0; v < IDT_ENTRIES; v++) {
+    for (unsigned v = 0; v < nr; v++) {
         const uint8_t *g = gates + v * GATE_SIZE;
         uint16_t lo, bits, mid;
         uint32_t hi;
@@ -148,6 +152,97 @@ static int check_gates(struct check_ctx *c, const struct gate_layout *l, uint64_
  * CPU entry area, at a fixed address on 4- and 5-level paging; a rootkit
  * can point that alias at a table of its own and leave idt_table alone. */
 #define CPU_ENTRY_AREA_RO_IDT 0xfffffe0000000000ULL
+/* IDTR of a CPU that never left reset (an offline CPU never started). */
+#define RESET_IDT_LIMIT 0xffffu
+
+/* "0, 1, 5" into @buf, "..." when it does not fit. */
+static void append_cpu(char *buf, size_t cap, unsigned cpu)
+{
+    size_t len = strlen(buf);
+    if (len + 16 >= cap) {
+        if (len + 4 < cap && (len < 3 || strcmp(buf + len - 3, "...") != 0))
+            snprintf(buf + len, cap - len, "...");
+        return;
+    }
+    snprintf(buf + len, cap - len, "%s%u", len ? ", " : "", cpu);
+}
+
+struct idtr_seen {
+    uint64_t base;
+    uint32_t limit;
+    unsigned nr_cpus;
+    char cpus[96];
+};
+
+/* Every vCPU's IDTR must be idt_table or its alias (a published technique
+ * copies the IDT, changes gates in the copy and lidt's it on every CPU:
+ * idt_table and the alias stay intact). A table elsewhere is a finding,
+ * and its gates are judged too. CPUs the target gives no IDTR for are
+ * said in a note. */
+static int check_idtrs(struct check_ctx *c, const struct gate_layout *l, uint64_t idt)
+{
+    unsigned n = xa_vcpu_count(c->xa);
+    if (n == 0)
+        return check_note(c, "no CPU's IDTR judged: the target gives no registers (idt_table "
+                             "and its CPU-entry-area alias were)");
+    struct idtr_seen *seen = calloc(n, sizeof(*seen));
+    if (!seen)
+        return xa__set_error(c->xa, XA_ENOMEM, "out of memory");
+    char unjudged[96] = "", unstarted[96] = "", why[160] = "";
+    size_t nr_seen = 0;
+    int rc = 0;
+    for (unsigned v = 0; v < n && rc == 0; v++) {
+        struct xa_vcpu_dtables dt = {.sz = sizeof(dt)};
+        int got = xa_get_vcpu_dtables(c->xa, v, &dt);
+        if (got == XA_ENOTSUP) {
+            append_cpu(unjudged, sizeof(unjudged), v);
+            snprintf(why, sizeof(why), "%s", xa_errmsg(c->xa));
+            continue;
+        }
+        if (got < 0) {
+            rc = got; /* a live target that stopped answering: the check is incomplete */
+            break;
+        }
+        if (dt.idt_base == idt || dt.idt_base == CPU_ENTRY_AREA_RO_IDT)
+            continue;
+        if (dt.idt_base == 0 && dt.idt_limit == RESET_IDT_LIMIT) {
+            append_cpu(unstarted, sizeof(unstarted), v);
+            continue;
+        }
+        size_t i = 0;
+        while (i < nr_seen && (seen[i].base != dt.idt_base || seen[i].limit != dt.idt_limit))
+            i++;
+        if (i == nr_seen) {
+            seen[i].base = dt.idt_base;
+            seen[i].limit = dt.idt_limit;
+            nr_seen++;
+        }
+        append_cpu(seen[i].cpus, sizeof(seen[i].cpus), v);
+        seen[i].nr_cpus++;
+    }
+    for (size_t i = 0; i < nr_seen && rc == 0; i++) {
+        char where[128], what[128];
+        check_describe(c, seen[i].base, where, sizeof(where));
+        const char *owner = check_owner_of(c, seen[i].base);
+        rc = check_report(c, "idtr-replaced", owner ? owner : "", -1, seen[i].base,
+                          "%s %s load%s the IDT at %s (limit 0x%x), not idt_table (0x%llx) "
+                          "or its CPU-entry-area alias",
+                          seen[i].nr_cpus > 1 ? "CPUs" : "CPU", seen[i].cpus,
+                          seen[i].nr_cpus > 1 ? "" : "s", where, seen[i].limit,
+                          (unsigned long long)idt);
+        snprintf(what, sizeof(what), "CPU %s's IDT", seen[i].cpus);
+        unsigned nr = (unsigned)(((uint64_t)seen[i].limit + 1) / GATE_SIZE);
+        if (rc == 0 && nr)
+            rc = check_gates(c, l, seen[i].base, nr, what);
+    }
+    free(seen);
+    if (rc == 0 && unjudged[0])
+        rc = check_note(c, "IDTR of CPU %s not judged: %s", unjudged, why);
+    if (rc == 0 && unstarted[0])
+        rc = check_note(c, "CPU %s never started (IDTR in its reset state): not judged",
+                        unstarted);
+    return rc;
+}
 
 int check_idt(struct check_ctx *c)
 {
@@ -155,7 +250,9 @@ int check_idt(struct check_ctx *c)
     if (!idt)
         return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
     struct gate_layout l = gate_layout(c);
-    int rc = check_gates(c, &l, idt, "IDT");
+    int rc = check_gates(c, &l, idt, IDT_ENTRIES, "IDT");
+    if (rc == 0)
+        rc = check_idtrs(c, &l, idt);
     uint64_t idt_pa, alias_pa;
     if (rc || xa__memory_is_virtual(c->xa) || xa__translate(c->xa, 0, idt, &idt_pa) < 0 ||
         xa__translate(c->xa, 0, CPU_ENTRY_AREA_RO_IDT, &alias_pa) < 0)
@@ -167,7 +264,7 @@ int check_idt(struct check_ctx *c)
                       "idt_table (physical 0x%llx)",
                       (unsigned long long)CPU_ENTRY_AREA_RO_IDT, (unsigned long long)alias_pa,
                       (unsigned long long)idt_pa);
-    return rc ? rc : check_gates(c, &l, CPU_ENTRY_AREA_RO_IDT, "loaded IDT");
+    return rc ? rc : check_gates(c, &l, CPU_ENTRY_AREA_RO_IDT, IDT_ENTRIES, "loaded IDT");
 }
 
 /* Operation tables of the core kernel that rootkits patch, and their types:
@@ -218,5 +315,5 @@ int check_ops(struct check_ctx *c)
                               ops_tables[t].type, where);
         }
     }
-    return rc;
+    return rc ? rc : check_terminals(c);
 }

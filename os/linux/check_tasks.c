@@ -3,7 +3,8 @@
  * belong to a thread group whose leader is on the task list
  * (init_task.tasks). The views: the PID IDR of the initial namespace, what
  * each CPU runs (rq->curr) and queues (the CFS red-black trees, group
- * entities unfolded), the thread groups of listed leaders
+ * entities unfolded; the real-time priority lists; the deadline tree), the
+ * thread groups of listed leaders
  * (signal->thread_head), and the process tree around listed tasks (their
  * children lists and parents). A leader unlinked from the task list (DKOM)
  * is still found by its PID, its parent's children list and, while it
@@ -22,7 +23,9 @@
 /* Nodes of all thread groups and children lists together: each task is in
  * one group and one children list, so twice the task limit. */
 #define MAX_RING_NODES (2ull * MAX_TASKS)
-#define MAX_RQ_NODES 1000000u /* scheduling entities over all CFS trees */
+#define MAX_RQ_NODES 1000000u /* scheduling entities over all run queues */
+#define RT_PRIOS 100u         /* MAX_RT_PRIO: rt_prio_array.queue[] */
+#define MAX_RT_DEPTH 8u       /* nested RT group queues followed */
 #define MAX_RB_DEPTH 128u    /* a red-black tree of 2^32 nodes is 64 deep */
 #define MAX_HIDDEN 4096u
 #define PF_EXITING 0x4u
@@ -32,15 +35,19 @@ enum {
     V_IDR = 1,
     V_CPU = 2,
     V_CFS = 4,
-    V_THREADS = 8,
-    V_CHILDREN = 16,
-    V_PARENT = 32,
-    V_COUNT = 6
+    V_RT = 8,
+    V_DL = 16,
+    V_THREADS = 32,
+    V_CHILDREN = 64,
+    V_PARENT = 128,
+    V_COUNT = 8
 };
 
 static const char *const view_names[V_COUNT] = {
-    "in the PID IDR",          "running on a CPU",      "queued on a CFS run queue",
-    "in a listed thread group", "a listed task's child", "a listed task's parent",
+    "in the PID IDR",           "running on a CPU",
+    "queued on a CFS run queue", "queued on an RT run queue",
+    "queued on a deadline run queue", "in a listed thread group",
+    "a listed task's child",     "a listed task's parent",
 };
 
 struct task_offs {
@@ -127,7 +134,7 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
 
 static int report_hidden(struct check_ctx *c, const struct hidden_task *h)
 {
-    char where[192] = "";
+    char where[256] = "";
     unsigned shown = 0, total = (unsigned)__builtin_popcount(h->views);
     for (unsigned v = 0; v < V_COUNT; v++) {
         if (!(h->views & (1u << v)))
@@ -256,12 +263,26 @@ static int walk_groups(struct check_ctx *c, struct hide_state *s)
 struct rq_offs {
     uint64_t curr, cfs, root, run_node, my_q, task_se;
     uint64_t parent, right, left; /* struct rb_node */
+    /* real-time: rq.rt, rt_rq.active.{bitmap,queue}, sched_rt_entity */
+    uint64_t rt, rt_bitmap, rt_queue, rt_run_list, rt_my_q, task_rt;
+    /* deadline: rq.dl, dl_rq.root's rb_node, sched_dl_entity.rb_node */
+    uint64_t dl, dl_root, dl_node, task_dl;
 };
 
-/* The tasks queued on one CPU's CFS tree; a group entity's own queue (a
- * cgroup) is a subtree, walked too. @budget bounds all trees together. */
-static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_offs *r,
-                    uint64_t cfs_rq, uint32_t cpu, uint64_t *budget)
+/* One kind of red-black run queue: where its entity's node is, its group
+ * queue (LX_NO_OFFSET when it has none) and the entity in task_struct. */
+struct rb_queue {
+    uint64_t node_in_entity, my_q, entity_in_task, root_in_queue;
+    unsigned view;
+    const char *what;
+};
+
+/* The tasks queued on one CPU's red-black tree (CFS or deadline); a group
+ * entity's own queue (a cgroup) is a subtree, walked too. @budget bounds
+ * all trees together. */
+static int walk_rbtree(struct check_ctx *c, struct hide_state *s, const struct rq_offs *r,
+                       const struct rb_queue *q, uint64_t queue, uint32_t cpu,
+                       uint64_t *budget)
 {
     /* each node with the node it hangs from (0 for a tree's root), whose
      * address its __rb_parent_color must hold: the tree's back link */
@@ -270,8 +291,9 @@ static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_o
     struct lx_ptrset seen = {0};
     int rc = 0;
     uint64_t node, parent_color;
-    if (lx_u64(c->xa, cfs_rq + r->root, &node) < 0)
-        return xa__set_error(c->xa, XA_EFAULT, "CFS run queue of CPU %u unreadable", cpu);
+    if (lx_u64(c->xa, queue + q->root_in_queue, &node) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "%s run queue of CPU %u unreadable", q->what,
+                             cpu);
     if (node) {
         stack[depth][0] = node;
         stack[depth++][1] = 0;
@@ -287,44 +309,45 @@ static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_o
             if (xa_is_live(c->xa))
                 continue;
             rc = xa__set_error(c->xa, XA_EBADDATA,
-                               "CFS tree of CPU %u: node 0x%llx does not link back to 0x%llx",
-                               cpu, (unsigned long long)node, (unsigned long long)parent);
+                               "%s tree of CPU %u: node 0x%llx does not link back to 0x%llx",
+                               q->what, cpu, (unsigned long long)node,
+                               (unsigned long long)parent);
             break;
         }
         int added = lx_kernel_ptr(node) ? lx_ptrset_add(&seen, node) : 0;
         if (added <= 0 || *budget == 0) {
             rc = added < 0 ? xa__set_error(c->xa, XA_ENOMEM, "out of memory")
                            : xa__set_error(c->xa, XA_EBADDATA,
-                                           "CFS tree of CPU %u: bad, repeated or too many "
+                                           "%s tree of CPU %u: bad, repeated or too many "
                                            "nodes at 0x%llx",
-                                           cpu, (unsigned long long)node);
+                                           q->what, cpu, (unsigned long long)node);
             break;
         }
         (*budget)--;
-        uint64_t kids[2], se = node - r->run_node, my_q;
+        uint64_t kids[2], se = node - q->node_in_entity, my_q = 0;
         if (lx_u64(c->xa, node + r->right, &kids[0]) < 0 ||
             lx_u64(c->xa, node + r->left, &kids[1]) < 0 ||
-            lx_u64(c->xa, se + r->my_q, &my_q) < 0) {
-            rc = xa__set_error(c->xa, XA_EFAULT, "CFS tree node 0x%llx unreadable",
+            (q->my_q != LX_NO_OFFSET && lx_u64(c->xa, se + q->my_q, &my_q) < 0)) {
+            rc = xa__set_error(c->xa, XA_EFAULT, "%s tree node 0x%llx unreadable", q->what,
                                (unsigned long long)node);
             break;
         }
         uint64_t next[3] = {kids[0], kids[1], 0};
         if (my_q) { /* a group: its queue's tree hangs below it */
-            if (!lx_kernel_ptr(my_q) || lx_u64(c->xa, my_q + r->root, &next[2]) < 0) {
-                rc = xa__set_error(c->xa, XA_EBADDATA, "CFS group entity 0x%llx: bad queue",
-                                   (unsigned long long)se);
+            if (!lx_kernel_ptr(my_q) || lx_u64(c->xa, my_q + q->root_in_queue, &next[2]) < 0) {
+                rc = xa__set_error(c->xa, XA_EBADDATA, "%s group entity 0x%llx: bad queue",
+                                   q->what, (unsigned long long)se);
                 break;
             }
         } else {
-            rc = judge_task(c, s, se - r->task_se, V_CFS);
+            rc = judge_task(c, s, se - q->entity_in_task, q->view);
         }
         for (int k = 0; k < 3 && rc == 0; k++) {
             if (!next[k])
                 continue;
             if (depth >= MAX_RB_DEPTH) {
-                rc = xa__set_error(c->xa, XA_EBADDATA, "CFS tree of CPU %u deeper than %u",
-                                   cpu, MAX_RB_DEPTH);
+                rc = xa__set_error(c->xa, XA_EBADDATA, "%s tree of CPU %u deeper than %u",
+                                   q->what, cpu, MAX_RB_DEPTH);
             } else {
                 stack[depth][0] = next[k];
                 stack[depth++][1] = k < 2 ? node : 0; /* a group queue's root has none */
@@ -335,7 +358,65 @@ static int walk_cfs(struct check_ctx *c, struct hide_state *s, const struct rq_o
     return rc;
 }
 
-/* What each possible CPU runs (rq->curr) and queues (its CFS tree). */
+/* One CPU's real-time queue: a list of sched_rt_entity per priority (its
+ * bit set in the active bitmap while the list is not empty), each list
+ * walked with both links checked; a group entity (RT group scheduling,
+ * my_q) queues a run queue of its own, followed @depth levels at most.
+ * Every list is walked whatever its bit says, and a bit set over an empty
+ * list or clear over a full one is damage (a dump) or motion (live). */
+static int walk_rt(struct check_ctx *c, struct hide_state *s, const struct rq_offs *r,
+                   uint64_t rt_rq, uint32_t cpu, unsigned depth, uint64_t *budget)
+{
+    uint64_t heads[RT_PRIOS][2], bitmap[2];
+    uint64_t queue = rt_rq + r->rt_queue;
+    if (lx_read(c->xa, queue, heads, sizeof(heads)) < 0 ||
+        lx_read(c->xa, rt_rq + r->rt_bitmap, bitmap, sizeof(bitmap)) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "RT run queue of CPU %u unreadable", cpu);
+    for (unsigned prio = 0; prio < RT_PRIOS; prio++) {
+        uint64_t head = queue + 16ull * prio;
+        bool empty = heads[prio][0] == head, active = (bitmap[prio / 64] >> (prio % 64)) & 1;
+        if (empty != !active && !xa_is_live(c->xa))
+            return xa__set_error(c->xa, XA_EBADDATA,
+                                 "RT run queue of CPU %u: priority %u is %s but its bit is %s",
+                                 cpu, prio, empty ? "empty" : "queued", active ? "set" : "clear");
+        if (empty)
+            continue;
+        struct lx_list_walk w;
+        lx_list_init(&w, head, *budget, "RT run queue");
+        uint64_t node;
+        int rc;
+        while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
+            uint64_t rt_se = node - r->rt_run_list, my_q = 0;
+            if (r->rt_my_q != LX_NO_OFFSET && lx_u64(c->xa, rt_se + r->rt_my_q, &my_q) < 0) {
+                rc = xa__set_error(c->xa, XA_EFAULT, "RT entity 0x%llx unreadable",
+                                   (unsigned long long)rt_se);
+                break;
+            }
+            if (!my_q) {
+                rc = judge_task(c, s, rt_se - r->task_rt, V_RT);
+            } else if (!lx_kernel_ptr(my_q) || depth >= MAX_RT_DEPTH) {
+                rc = xa__set_error(c->xa, XA_EBADDATA,
+                                   "RT group entity 0x%llx: bad queue 0x%llx or nested deeper "
+                                   "than %u", (unsigned long long)rt_se,
+                                   (unsigned long long)my_q, MAX_RT_DEPTH);
+            } else {
+                rc = walk_rt(c, s, r, my_q, cpu, depth + 1, budget);
+            }
+            if (rc)
+                break;
+        }
+        *budget -= w.steps < *budget ? w.steps : *budget;
+        lx_list_free(&w);
+        if (rc < 0 && xa_is_live(c->xa) && rc != XA_ENOMEM && rc != XA_EGONE)
+            continue; /* a list that changed under the walk: passed over */
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* What each possible CPU runs (rq->curr) and queues (its CFS tree, its
+ * real-time lists and its deadline tree). */
 static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
 {
     uint64_t rqs = check_sym(c, "runqueues"), offsets = check_sym(c, "__per_cpu_offset");
@@ -350,16 +431,33 @@ static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
         .parent = check_off(c, "rb_node", "__rb_parent_color"),
         .right = check_off(c, "rb_node", "rb_right"),
         .left = check_off(c, "rb_node", "rb_left"),
+        .rt = check_off(c, "rq", "rt"),
+        .rt_bitmap = check_off(c, "rt_rq", "active.bitmap"),
+        .rt_queue = check_off(c, "rt_rq", "active.queue"),
+        .rt_run_list = check_off(c, "sched_rt_entity", "run_list"),
+        .rt_my_q = check_off(c, "sched_rt_entity", "my_q"), /* RT group scheduling only */
+        .task_rt = check_off(c, "task_struct", "rt"),
+        .dl = check_off(c, "rq", "dl"),
+        .dl_root = check_off(c, "dl_rq", "root.rb_root.rb_node"),
+        .dl_node = check_off(c, "sched_dl_entity", "rb_node"),
+        .task_dl = check_off(c, "task_struct", "dl"),
     };
     uint32_t ncpus;
     if (!rqs || !offsets || !ids || r.curr == LX_NO_OFFSET)
         return 0; /* a uniprocessor kernel or no BTF for struct rq: the IDR suffices */
+    bool tree = r.parent != LX_NO_OFFSET && r.right != LX_NO_OFFSET && r.left != LX_NO_OFFSET;
     /* without group scheduling (my_q) there are no group entities */
-    bool cfs = r.cfs != LX_NO_OFFSET && r.root != LX_NO_OFFSET && r.run_node != LX_NO_OFFSET &&
-               r.task_se != LX_NO_OFFSET && r.parent != LX_NO_OFFSET &&
-               r.right != LX_NO_OFFSET && r.left != LX_NO_OFFSET;
-    if (r.my_q == LX_NO_OFFSET)
-        cfs = false;
+    bool cfs = tree && r.cfs != LX_NO_OFFSET && r.root != LX_NO_OFFSET &&
+               r.run_node != LX_NO_OFFSET && r.task_se != LX_NO_OFFSET &&
+               r.my_q != LX_NO_OFFSET;
+    bool rt = r.rt != LX_NO_OFFSET && r.rt_bitmap != LX_NO_OFFSET &&
+              r.rt_queue != LX_NO_OFFSET && r.rt_run_list != LX_NO_OFFSET &&
+              r.task_rt != LX_NO_OFFSET;
+    bool dl = tree && r.dl != LX_NO_OFFSET && r.dl_root != LX_NO_OFFSET &&
+              r.dl_node != LX_NO_OFFSET && r.task_dl != LX_NO_OFFSET;
+    const struct rb_queue cfs_q = {r.run_node, r.my_q, r.task_se, r.root, V_CFS, "CFS"};
+    const struct rb_queue dl_q = {r.dl_node, LX_NO_OFFSET, r.task_dl, r.dl_root, V_DL,
+                                  "deadline"};
     if (lx_u32(c->xa, ids, &ncpus) < 0 || ncpus == 0 || ncpus > MAX_CPUS)
         return xa__set_error(c->xa, XA_EBADDATA, "implausible nr_cpu_ids");
     uint64_t budget = MAX_RQ_NODES;
@@ -371,9 +469,14 @@ static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
         if (!lx_kernel_ptr(curr))
             return xa__set_error(c->xa, XA_EBADDATA, "CPU %u runs a bad task 0x%llx", cpu,
                                  (unsigned long long)curr);
+        uint64_t rq = base + rqs;
         int rc = judge_task(c, s, curr, V_CPU);
         if (rc == 0 && cfs)
-            rc = walk_cfs(c, s, &r, base + rqs + r.cfs, cpu, &budget);
+            rc = walk_rbtree(c, s, &r, &cfs_q, rq + r.cfs, cpu, &budget);
+        if (rc == 0 && rt)
+            rc = walk_rt(c, s, &r, rq + r.rt, cpu, 0, &budget);
+        if (rc == 0 && dl)
+            rc = walk_rbtree(c, s, &r, &dl_q, rq + r.dl, cpu, &budget);
         if (rc)
             return rc;
     }

@@ -319,8 +319,10 @@ static void case_vcpus(struct xa_instance *xa, const struct facts *f)
     if (f->vcpus >= 0)
         CHECK_EQ(n, f->vcpus);
     struct xa_regs regs;
+    struct xa_vcpu_dtables dt = {.sz = sizeof(dt)};
     if (n == 0) {
         CHECK_RC(xa, xa_get_vcpu_regs(xa, 0, &regs), XA_ENOTSUP);
+        CHECK_RC(xa, xa_get_vcpu_dtables(xa, 0, &dt), XA_ENOTSUP);
         return;
     }
     for (unsigned v = 0; v < n; v++) {
@@ -328,8 +330,19 @@ static void case_vcpus(struct xa_instance *xa, const struct facts *f)
         CHECK_RC(xa, xa_get_vcpu_regs(xa, v, &regs), 0);
         CHECK(regs.cr0 & 0x80000000u); /* paging on: the guest booted */
         CHECK(regs.cr3 != 0);
+        /* IDTR/GDTR where the target has them (not a Xen PV guest's) */
+        dt = (struct xa_vcpu_dtables){.sz = sizeof(dt)};
+        int rc = xa_get_vcpu_dtables(xa, v, &dt);
+        CHECK(rc == 0 || rc == XA_ENOTSUP, "vCPU %u: %d %s", v, rc, xa_errmsg(xa));
+        if (rc == 0)
+            CHECK(dt.idt_base && dt.idt_limit && dt.gdt_base && dt.gdt_limit &&
+                      dt.sz == sizeof(dt),
+                  "vCPU %u: IDT 0x%llx/0x%x", v, (unsigned long long)dt.idt_base, dt.idt_limit);
     }
     CHECK_RC(xa, xa_get_vcpu_regs(xa, n, &regs), XA_EINVAL);
+    CHECK_RC(xa, xa_get_vcpu_dtables(xa, n, &dt), XA_EINVAL);
+    dt.sz = 8; /* older than any version of the struct */
+    CHECK_RC(xa, xa_get_vcpu_dtables(xa, 0, &dt), XA_EINVAL);
 }
 
 static void case_pause(struct xa_instance *xa, const struct facts *f)

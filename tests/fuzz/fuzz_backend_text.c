@@ -199,6 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int rc = qemu_parse_regs(text, &regs);
         if (rc != 0 && rc != XA_EBADDATA)
             abort();
+        struct xa_vcpu_dtables dt = {.sz = sizeof(dt)};
+        rc = qemu_parse_dtables(text, &dt);
+        if (rc != 0 && rc != XA_EBADDATA)
+            abort();
         break;
     }
 #endif

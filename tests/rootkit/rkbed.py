@@ -35,10 +35,12 @@ CACHE = harness.CACHE
 CLEAN_MODULES = ["loop", "dm_mod", "tun", "bridge", "veth", "dummy", "vfat", "isofs", "udf",
                  "nls_utf8", "nls_cp437", "squashfs", "overlay", "fuse", "zram", "msr",
                  "cpuid", "8021q", "bonding", "iptable_filter", "nf_tables", "sctp",
-                 "tcp_bbr", "cryptd", "sha512_generic"]
+                 "tcp_bbr", "cryptd", "sha512_generic",
+                 # input handlers of their own (keyboards' events): legitimate
+                 "evdev", "joydev"]
 RK_MODULES = ["rk_hidemod", "rk_hideproc", "rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs",
-              "rk_hidekobj"]
-RK_USER = ["xa_inject", "xa_bpf", "xa_hideme", "xa_preload", "xa_deleted"]
+              "rk_hidekobj", "rk_idt", "rk_tty", "rk_input"]
+RK_USER = ["xa_inject", "xa_bpf", "xa_hideme", "xa_preload", "xa_deleted", "xa_rtspin"]
 
 
 def log(msg):
@@ -111,7 +113,8 @@ def build_rkuser():
     src = os.path.join(HERE, "rkuser.c")
     out = os.path.join(CACHE, "build", "rkuser-" + _hash_files([src]))
     if not os.path.exists(out):
-        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", out + ".tmp", src], check=True)
+        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-pthread", "-o", out + ".tmp", src],
+                       check=True)
         os.replace(out + ".tmp", out)
     return out
 
@@ -204,13 +207,19 @@ def apply_techniques(g):
     """Every technique, one by one; what was done, for the tests."""
     started = {name: g.start_user(name) for name in RK_USER}
     pids = {name: pid for name, (pid, _line) in started.items()}
-    g.must("insmod /xa/rk/rk_hideproc.ko target_pid=%d" % pids["xa_hideme"])
-    for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "rk_hidemod", "rk_hidekobj"):
+    g.must("insmod /xa/rk/rk_hideproc.ko target_pid=%d target_pid2=%d"
+           % (pids["xa_hideme"], pids["xa_rtspin"]))
+    for name in ("rk_syscall", "rk_ftrace", "rk_kprobe", "rk_procfs", "rk_hidemod", "rk_hidekobj",
+                 "rk_idt", "rk_tty", "rk_input"):
         g.must("insmod /xa/rk/%s.ko" % name)
     inject_va = re.search(r"va=(0x[0-9a-f]+)", started["xa_inject"][1]).group(1)
+    # the guest still runs on the copied IDT: interrupts, timers, a fork
+    alive = g.must("sleep 1; echo alive; cat /proc/loadavg")
+    rt = g.must("cat /proc/%d/sched 2>/dev/null | grep -E '^policy|^prio' || true"
+                % pids["xa_rtspin"])
     return {"visible_modules": g.loaded_modules(), "inject_va": inject_va, "pids": pids,
             "hidden_pid_in_proc_ls": str(pids["xa_hideme"]) in g.run("ls /proc").split(),
-            "dmesg": g.run("dmesg | grep rk_")}
+            "alive": alive, "rtspin_sched": rt, "dmesg": g.run("dmesg | grep rk_")}
 
 
 def _sources_hash():

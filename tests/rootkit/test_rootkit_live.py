@@ -26,9 +26,11 @@ def live():
         g.shutdown()
 
 
-def check(tgt):
-    p = run_tool("xa-check", tgt, "--json", check=False, timeout=300)
+def check(tgt, *args):
+    p = run_tool("xa-check", tgt, "--json", *args, check=False, timeout=300)
     lines = json_lines(p.stdout)
+    # no notes: QEMU gives every vCPU's IDTR
+    assert [x for x in lines if "note" in x] == [], lines
     return p, [x for x in lines if "technique" in x], [x for x in lines if "technique" not in x]
 
 
@@ -47,14 +49,18 @@ def test_live_clean_then_rootkitted(live):
     got = {f["technique"]: f for f in findings}
     assert sorted(got) == sorted(["hidden-module", "hidden-process", "syscall-hook",
                                   "ftrace-hook", "kprobe", "bpf-program", "anon-exec",
-                                  "ld-preload", "deleted-exe", "ops-hook"]), findings
-    assert len(findings) == 11, findings
+                                  "ld-preload", "deleted-exe", "ops-hook", "idtr-replaced",
+                                  "tty-hook", "input-handler", "input-hook"]), findings
+    assert len(findings) == 16, findings
     pids = info["pids"]
     assert sorted(f["culprit"] for f in findings
                   if f["technique"] == "hidden-module") == ["rk_hidekobj", "rk_hidemod"]
     assert all("in module memory" in f["detail"] for f in findings
                if f["technique"] == "hidden-module"), findings
-    assert got["hidden-process"]["pid"] == pids["xa_hideme"]
+    assert sorted(f["pid"] for f in findings if f["technique"] == "hidden-process") == sorted(
+        [pids["xa_hideme"], pids["xa_rtspin"]])
+    rt = [f for f in findings if f["technique"] == "hidden-process" and f["culprit"] == "xa_rtspin"]
+    assert "queued on an RT run queue" in rt[0]["detail"], rt
     assert got["syscall-hook"]["culprit"] == "rk_syscall"
     assert got["ftrace-hook"]["culprit"] == "rk_ftrace"
     assert got["kprobe"]["culprit"] == "rk_kprobe"
@@ -63,3 +69,16 @@ def test_live_clean_then_rootkitted(live):
     assert got["ld-preload"]["pid"] == pids["xa_preload"]
     assert got["deleted-exe"]["pid"] == pids["xa_deleted"]
     assert got["ops-hook"]["culprit"] == "rk_procfs"
+    assert got["idtr-replaced"]["culprit"] == "rk_idt"
+    assert got["idtr-replaced"]["detail"].startswith("CPUs 0, 1 load the IDT at [rk_idt]+0x")
+    assert got["tty-hook"]["culprit"] == "rk_tty"
+    assert got["input-handler"]["culprit"] == "rk_input"
+    assert got["input-hook"]["culprit"] == "rk_input"
+
+    # unloading puts the IDTR, the line discipline and the handlers back
+    for name in ("rk_idt", "rk_tty", "rk_input"):
+        g.must("rmmod %s" % name)
+    assert "alive" in g.must("sleep 1; echo alive")
+    p, findings, summary = check(tgt, "--check", "idt", "--check", "ops")
+    assert [f["technique"] for f in findings] == ["ops-hook"], findings
+    assert all(s["complete"] for s in summary), summary

@@ -51,6 +51,29 @@
 #define CFS_ROOT 0x10  /* cfs_rq.tasks_timeline.rb_root.rb_node */
 #define SE_RUN_NODE 0x10
 #define SE_MY_Q 0x80
+#define RQ_RT 0x80    /* rt_rq: active.bitmap (2 longs), then active.queue[100] */
+#define RT_QUEUE 0x10
+#define RT_PRIO_MAX 100
+#define RQ_DL 0x700   /* dl_rq: root (rb_root_cached) first */
+/* Terminals and input: tty_ldiscs[31], the tty_drivers list, input_handler_list. */
+#define K_TTY_LDISCS 0x104b00
+#define NR_LDISCS_SYNTH 31
+#define K_TTY_DRIVERS 0x104c00
+#define K_INPUT_HANDLERS 0x104c20
+#define LD_NAME 0 /* struct tty_ldisc_ops */
+#define LD_OPEN 0x10
+#define LD_RECEIVE_BUF 0x48
+#define LD_RECEIVE_BUF2 0x60
+#define TO_OPEN 0x18 /* struct tty_operations */
+#define TO_WRITE 0x38
+#define TD_OWNER 0x8 /* struct tty_driver */
+#define TD_NAME 0x18
+#define TD_OPS 0x60
+#define TD_LIST 0x68
+#define IH_EVENT 0x8 /* struct input_handler */
+#define IH_CONNECT 0x28
+#define IH_NAME 0x50
+#define IH_NODE 0x70
 
 /* The synthetic guest's BTF plus the check structures. */
 static inline void *check_btf(uint32_t *size)
@@ -119,9 +142,42 @@ static inline void *check_btf(uint32_t *size)
     btf__add_field(b, "rb_leftmost", t_ptr, 64, 0);
     int s_cfs = btf__add_struct(b, "cfs_rq", 0x40);
     btf__add_field(b, "tasks_timeline", s_rb_cached, CFS_ROOT * 8, 0);
-    btf__add_struct(b, "rq", 0x80);
+    int a_bitmap = btf__add_array(b, t_int, t_ulong, 2);
+    int a_queue = btf__add_array(b, t_int, s_list, RT_PRIO_MAX);
+    int s_prio = btf__add_struct(b, "rt_prio_array", RT_QUEUE + RT_PRIO_MAX * 16);
+    btf__add_field(b, "bitmap", a_bitmap, 0, 0);
+    btf__add_field(b, "queue", a_queue, RT_QUEUE * 8, 0);
+    int s_rt = btf__add_struct(b, "rt_rq", RT_QUEUE + RT_PRIO_MAX * 16 + 16);
+    btf__add_field(b, "active", s_prio, 0, 0);
+    int s_dl = btf__add_struct(b, "dl_rq", 0x40);
+    btf__add_field(b, "root", s_rb_cached, 0, 0);
+    btf__add_struct(b, "sched_rt_entity", 0x40);
+    btf__add_field(b, "run_list", s_list, 0, 0);
+    btf__add_struct(b, "sched_dl_entity", 0x40);
+    btf__add_field(b, "rb_node", s_rb, 0, 0);
+    btf__add_struct(b, "tty_ldisc_ops", 0x80);
+    btf__add_field(b, "name", t_ptr, LD_NAME * 8, 0);
+    btf__add_field(b, "open", t_ptr, LD_OPEN * 8, 0);
+    btf__add_field(b, "receive_buf", t_ptr, LD_RECEIVE_BUF * 8, 0);
+    btf__add_field(b, "receive_buf2", t_ptr, LD_RECEIVE_BUF2 * 8, 0);
+    btf__add_struct(b, "tty_operations", 0x100);
+    btf__add_field(b, "open", t_ptr, TO_OPEN * 8, 0);
+    btf__add_field(b, "write", t_ptr, TO_WRITE * 8, 0);
+    btf__add_struct(b, "tty_driver", 0x80);
+    btf__add_field(b, "owner", t_ptr, TD_OWNER * 8, 0);
+    btf__add_field(b, "name", t_ptr, TD_NAME * 8, 0);
+    btf__add_field(b, "ops", t_ptr, TD_OPS * 8, 0);
+    btf__add_field(b, "tty_drivers", s_list, TD_LIST * 8, 0);
+    btf__add_struct(b, "input_handler", 0x80);
+    btf__add_field(b, "event", t_ptr, IH_EVENT * 8, 0);
+    btf__add_field(b, "connect", t_ptr, IH_CONNECT * 8, 0);
+    btf__add_field(b, "name", t_ptr, IH_NAME * 8, 0);
+    btf__add_field(b, "node", s_list, IH_NODE * 8, 0);
+    btf__add_struct(b, "rq", 0x800);
     btf__add_field(b, "curr", t_ptr, RQ_CURR * 8, 0);
     btf__add_field(b, "cfs", s_cfs, RQ_CFS * 8, 0);
+    btf__add_field(b, "rt", s_rt, RQ_RT * 8, 0);
+    btf__add_field(b, "dl", s_dl, RQ_DL * 8, 0);
     btf__add_struct(b, "sched_entity", 0x100);
     btf__add_field(b, "run_node", s_rb, SE_RUN_NODE * 8, 0);
     btf__add_field(b, "my_q", t_ptr, SE_MY_Q * 8, 0);
@@ -159,6 +215,10 @@ static inline int check_sysmap_text(char *text, size_t size)
         {K_MODULE_KSET, 'D', "module_kset"},
         {K_EARLY_IDT, 't', "early_idt_handler_array"},
         {K_EARLY_IDT + 32 * EARLY_STUB, 't', "early_idt_handler_common"},
+        {K_TTY_LDISCS, 'b', "tty_ldiscs"},
+        {K_TTY_LDISCS + NR_LDISCS_SYNTH * 8, 'b', "tty_ldiscs_lock"},
+        {K_TTY_DRIVERS, 'D', "tty_drivers"},
+        {K_INPUT_HANDLERS, 'd', "input_handler_list"},
     };
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
         n += snprintf(text + n, size - (size_t)n, "%016llx %c %s\n",
@@ -225,8 +285,16 @@ static inline void build_process_tree(void)
 static uint64_t cfs_group_se;
 static inline void build_run_queues(void)
 {
-    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++)
+    for (int cpu = 0; cpu < NR_CPUS_SYNTH; cpu++) {
         vput64(pcpu_area[cpu] + RQ_PCPU + RQ_CURR, task_va[cpu]);
+        /* empty RT lists; bit 100 (MAX_RT_PRIO) is the scheduler's delimiter */
+        uint64_t rt = pcpu_area[cpu] + RQ_PCPU + RQ_RT;
+        for (unsigned prio = 0; prio < RT_PRIO_MAX; prio++) {
+            vput64(rt + RT_QUEUE + 16u * prio, rt + RT_QUEUE + 16u * prio);
+            vput64(rt + RT_QUEUE + 16u * prio + 8, rt + RT_QUEUE + 16u * prio);
+        }
+        vput64(rt + 8, 1ull << (100 - 64));
+    }
     uint64_t group_q = galloc(0x40, 64);
     cfs_group_se = galloc(0x100, 64);
     vput64(cfs_group_se + SE_MY_Q, group_q);
@@ -280,6 +348,30 @@ static inline void build_module_area(void)
 }
 
 /* A clean kernel: every table entry in the text, nothing registered. */
+/* Terminals and input, all in the core kernel: n_tty as line discipline
+ * 0, one tty driver "ttyS" and one input handler "kbd". */
+static uint64_t tty_ldisc0, tty_driver0, tty_ops0, input_handler0;
+static inline void build_terminals(void)
+{
+    tty_ldisc0 = galloc(0x80, 64);
+    vput64(tty_ldisc0 + LD_NAME, gstr("n_tty"));
+    vput64(tty_ldisc0 + LD_OPEN, kva(0x5000));
+    vput64(tty_ldisc0 + LD_RECEIVE_BUF2, kva(0x5040));
+    put64(kpa(K_TTY_LDISCS), tty_ldisc0);
+    tty_ops0 = galloc(0x100, 64);
+    vput64(tty_ops0 + TO_OPEN, kva(0x5080));
+    vput64(tty_ops0 + TO_WRITE, kva(0x50c0));
+    tty_driver0 = galloc(0x80, 64);
+    vput64(tty_driver0 + TD_NAME, gstr("ttyS"));
+    vput64(tty_driver0 + TD_OPS, tty_ops0);
+    link_list(kva(K_TTY_DRIVERS), &tty_driver0, 1, TD_LIST);
+    input_handler0 = galloc(0x80, 64);
+    vput64(input_handler0 + IH_NAME, gstr("kbd"));
+    vput64(input_handler0 + IH_EVENT, kva(0x5100));
+    vput64(input_handler0 + IH_CONNECT, kva(0x5140));
+    link_list(kva(K_INPUT_HANDLERS), &input_handler0, 1, IH_NODE);
+}
+
 static inline void build_clean(void *btf, uint32_t btf_size)
 {
     build_guest(false, btf, btf_size);
@@ -292,6 +384,7 @@ static inline void build_clean(void *btf, uint32_t btf_size)
     build_process_tree();
     build_run_queues();
     build_module_area();
+    build_terminals();
     put64(kpa(K_FTRACE_LIST), kva(K_FTRACE_END));
 }
 

@@ -71,6 +71,8 @@
 #define T_CHILDREN 0x200 /* the process tree and the scheduler: the rootkit checks only */
 #define T_SIBLING 0x210
 #define T_SE 0x240
+#define T_RT 0x340 /* sched_rt_entity, run_list first */
+#define T_DL 0x380 /* sched_dl_entity, rb_node first */
 #define SIG_THREAD_HEAD 0x10
 #define C_UID 4
 #define C_GID 8
@@ -241,6 +243,8 @@ static inline void *build_btf(uint32_t *size)
     btf__add_field(b, "children", s_list, T_CHILDREN * 8, 0);
     btf__add_field(b, "sibling", s_list, T_SIBLING * 8, 0);
     btf__add_field(b, "se", s_list, T_SE * 8, 0); /* a sched_entity: only its offset is read */
+    btf__add_field(b, "rt", s_list, T_RT * 8, 0); /* the same for these two */
+    btf__add_field(b, "dl", s_list, T_DL * 8, 0);
     btf__add_struct(b, "signal_struct", 64);
     btf__add_field(b, "thread_head", s_list, SIG_THREAD_HEAD * 8, 0);
 

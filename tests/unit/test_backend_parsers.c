@@ -148,6 +148,27 @@ static void test_maps(void)
     CHECK(!qemu_vma_matches(&anon, &unreadable));
 }
 
+/* HMP "info registers" (QEMU 7.2, a vCPU in long mode): IDTR and GDTR;
+ * a block without them, or with a limit that is no 32-bit number, is bad. */
+static void test_dtables(void)
+{
+    char text[] =
+        "CPU#1\r\n"
+        "RAX=0000000000000000 RBX=0000000000000001 RCX=0000000000000000 RDX=0\r\n"
+        "TR =0040 fffffe0000032000 00004087 00008900 DPL=0 TSS64-avl\r\n"
+        "GDT=     fffffe0000031000 0000007f\r\n"
+        "IDT=     ffffffffc0999000 00000fff\r\n"
+        "CR0=80050033 CR2=0000000000000000 CR3=000000000246e000 CR4=00350ef0\r\n";
+    struct xa_vcpu_dtables dt = {.sz = sizeof(dt)};
+    CHECK(qemu_parse_dtables(text, &dt) == 0);
+    CHECK(dt.idt_base == 0xffffffffc0999000ull && dt.idt_limit == 0xfff);
+    CHECK(dt.gdt_base == 0xfffffe0000031000ull && dt.gdt_limit == 0x7f);
+    CHECK(qemu_parse_dtables("GDT=     fffffe0000031000 0000007f\n", &dt) == XA_EBADDATA);
+    CHECK(qemu_parse_dtables("GDT=     1 7f\nIDT=     2\n", &dt) == XA_EBADDATA);
+    CHECK(qemu_parse_dtables("GDT=     1 7f\nIDT=     2 1ffffffff\n", &dt) == XA_EBADDATA);
+    CHECK(qemu_parse_dtables("", &dt) == XA_EBADDATA);
+}
+
 static void test_xp_and_qmp(void)
 {
     uint64_t val[2] = {1, 1};
@@ -336,6 +357,7 @@ int main(void)
     test_mtree();
     test_maps();
     test_xp_and_qmp();
+    test_dtables();
 #endif
 #ifdef XA_HAVE_XEN
     test_xen();

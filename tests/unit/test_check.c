@@ -58,13 +58,18 @@ static struct xa_instance *open_guest(void)
 }
 
 struct seen {
-    int n;
-    struct xa_finding last;
+    int n, notes;
+    struct xa_finding last, last_note;
 };
 
 static int collect(const struct xa_finding *f, void *ctx)
 {
     struct seen *s = ctx;
+    if (f->flags & XA_FINDING_NOTE) { /* not a finding */
+        s->notes++;
+        s->last_note = *f;
+        return 0;
+    }
     s->n++;
     s->last = *f;
     return 0;
@@ -99,6 +104,11 @@ static void test_clean(void)
     CHECK_EQ(s.n, 0);
     CHECK_EQ(run(XA_CHECK_MODULES, &s), 0);
     CHECK_EQ(s.n, 0);
+    /* a raw image has no registers: the IDTRs are said not judged, no finding */
+    CHECK_EQ(run(XA_CHECK_IDT, &s), 0);
+    CHECK(s.notes == 1 && strstr(s.last_note.detail, "no CPU's IDTR judged") != NULL &&
+              s.last_note.flags == XA_FINDING_NOTE,
+          "%d notes", s.notes);
 }
 
 /* Reserved exception vectors keep their early boot stub, 13 bytes apart on
@@ -308,6 +318,36 @@ static void test_process_views(void *btf, uint32_t btf_size)
     CHECK(strstr(s.last.detail, "is in a listed thread group but") != NULL, "%s",
           s.last.detail);
 
+    /* the real-time lists and the deadline tree of CPU 0 */
+    build_clean(btf, btf_size);
+    unlink_worker();
+    detach_worker_pids();
+    vput64(task_va[2] + T_SE + SE_RUN_NODE + 8, 0);
+    vput64(task_va[4] + T_REAL_PARENT, task_va[1]);
+    empty_list(task_va[1] + T_CHILDREN);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 0); /* blind in every view */
+    uint64_t rt = pcpu_area[0] + RQ_PCPU + RQ_RT;
+    link_list(rt + RT_QUEUE + 16 * 5, &task_va[3], 1, T_RT);
+    vput64(rt, 1ull << 5);
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is queued on an RT run queue but") != NULL, "%s",
+          s.last.detail);
+    vput64(rt, 0); /* queued, but its bit is clear: damage in a dump */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+    vput64(rt, 1ull << 5);
+    vput64(task_va[3] + T_RT, task_va[3] + T_RT); /* a list that loops on its node */
+    CHECK(run(XA_CHECK_PROCESSES, &s) < 0);
+    empty_list(rt + RT_QUEUE + 16 * 5);
+    vput64(rt, 0);
+    uint64_t dl = pcpu_area[0] + RQ_PCPU + RQ_DL;
+    vput64(dl, task_va[3] + T_DL);
+    vput64(task_va[3] + T_DL, 0); /* __rb_parent_color: the root */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), 1);
+    CHECK(strstr(s.last.detail, "is queued on a deadline run queue but") != NULL, "%s",
+          s.last.detail);
+    vput64(task_va[3] + T_DL + 8, task_va[3] + T_DL); /* its own right child */
+    CHECK_EQ(run(XA_CHECK_PROCESSES, &s), XA_EBADDATA);
+
     /* hostile: a CFS tree that loops, a group entity with no queue, a
      * children list that loops back into itself */
     build_clean(btf, btf_size);
@@ -436,6 +476,70 @@ static int stop_at_first(const struct xa_finding *f, void *ctx)
     return 42;
 }
 
+/* Terminals and input: a line discipline patched from a module, a tty
+ * driver's table swapped for a module's (fine when that module owns the
+ * driver, but not its code pointing into another), an input handler
+ * patched, and one a module registers (reported unless it is an in-tree
+ * handler of that module). Hostile lists and pointers stop the check. */
+static void test_terminals(void *btf, uint32_t btf_size)
+{
+    struct seen s;
+    build_clean(btf, btf_size);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 0);
+    vput64(tty_ldisc0 + LD_RECEIVE_BUF2, MOD_E1000 + 0x10);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "tty-hook") == 0 && strcmp(s.last.culprit, "e1000") == 0 &&
+              strcmp(s.last.detail, "line discipline 0 (tty_ldiscs[0]) .receive_buf2 -> "
+                                    "[e1000]+0x10, outside the kernel's text") == 0,
+          "%s", s.last.detail);
+    vput64(tty_ldisc0 + LD_RECEIVE_BUF2, kva(0x5040));
+
+    uint64_t fake = MOD_EXT4 + 0x200;
+    mput64(fake + TO_OPEN, MOD_EXT4 + 0x40);
+    vput64(tty_driver0 + TD_OPS, fake);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "tty-hook") == 0 && strcmp(s.last.culprit, "ext4") == 0 &&
+              strstr(s.last.detail, "uses the tty_operations at [ext4]+0x200, outside the "
+                                    "kernel") != NULL,
+          "%s", s.last.detail);
+    vput64(tty_driver0 + TD_OWNER, mod_va[1]); /* ext4's own driver: at home */
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 0);
+    mput64(fake + TO_WRITE, MOD_E1000 + 0x20);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.culprit, "e1000") == 0 &&
+              strstr(s.last.detail, "tty driver ttyS's tty_operations .write -> [e1000]+0x20, "
+                                    "outside its module ext4") != NULL,
+          "%s", s.last.detail);
+
+    build_clean(btf, btf_size);
+    vput64(input_handler0 + IH_EVENT, MOD_EXT4 + 0x30);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "input-hook") == 0 && strcmp(s.last.culprit, "ext4") == 0 &&
+              strstr(s.last.detail, "input handler \"kbd\" .event -> [ext4]+0x30") != NULL,
+          "%s", s.last.detail);
+
+    /* a handler e1000 registers: kbd's node, then its own */
+    build_clean(btf, btf_size);
+    uint64_t h = MOD_E1000 + 0x200, head = kva(K_INPUT_HANDLERS);
+    uint64_t a = input_handler0 + IH_NODE, b = h + IH_NODE;
+    mput64(h + IH_NAME, gstr("e1000_keys"));
+    mput64(h + IH_EVENT, MOD_E1000 + 0x40);
+    vput64(head, a), vput64(head + 8, b), vput64(a, b), vput64(a + 8, head);
+    mput64(b, head), mput64(b + 8, a);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    CHECK(strcmp(s.last.technique, "input-handler") == 0 && strcmp(s.last.culprit, "e1000") == 0 &&
+              strstr(s.last.detail, "\"e1000_keys\"") != NULL,
+          "%s", s.last.detail);
+    mput64(h + IH_NAME, gstr("evdev")); /* an in-tree name, but not evdev's module */
+    CHECK_EQ(run(XA_CHECK_OPS, &s), 1);
+    mput64(b, b); /* a list that loops on its last node */
+    CHECK(run(XA_CHECK_OPS, &s) < 0);
+    build_clean(btf, btf_size);
+    put64(kpa(K_TTY_LDISCS) + 8, 0x1234);
+    CHECK_EQ(run(XA_CHECK_OPS, &s), XA_EBADDATA);
+    build_clean(btf, btf_size);
+}
+
 int main(void)
 {
     img = calloc(1, IMG_SIZE);
@@ -474,6 +578,7 @@ int main(void)
     test_bpf(btf, btf_size);
     test_ftrace(btf, btf_size);
     test_kprobes(btf, btf_size);
+    test_terminals(btf, btf_size);
 
     unlink(img_path);
     unlink(map_path);

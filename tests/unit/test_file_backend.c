@@ -720,6 +720,21 @@ static size_t regs_txt_gs_bases(const char *text, uint64_t *out, size_t max)
     return n;
 }
 
+/* "IDT=     base limit" (or GDT) in order of appearance (one per CPU). */
+static size_t regs_txt_dtables(const char *text, const char *name, uint64_t *base,
+                               uint64_t *limit, size_t max)
+{
+    char key[16];
+    snprintf(key, sizeof(key), "\n%s=", name);
+    size_t n = 0;
+    for (const char *p = text; n < max && (p = strstr(p, key)) != NULL; p += strlen(key)) {
+        char *end;
+        base[n] = strtoull(p + strlen(key), &end, 16);
+        limit[n++] = strtoull(end, NULL, 16);
+    }
+    return n;
+}
+
 static int test_real_dumps(const char *set)
 {
     char dir[4096], core[4200], raw[4200], regs[4200];
@@ -779,6 +794,17 @@ static int test_real_dumps(const char *set)
     CHECK(regs_txt_values(text, "RSP", rsp, 64) == n3);
     CHECK(regs_txt_values(text, "EFER", efer, 64) == n3);
     CHECK(regs_txt_gs_bases(text, gs, 64) == n3);
+    uint64_t idt[64], gdt[64], idt_lim[64], gdt_lim[64];
+    CHECK(regs_txt_dtables(text, "IDT", idt, idt_lim, 64) == n3);
+    CHECK(regs_txt_dtables(text, "GDT", gdt, gdt_lim, 64) == n3);
+    for (unsigned c = 0; c < ce->nr_vcpus && c < n3; c++) {
+        struct xa_vcpu_dtables dt = {.sz = sizeof(dt)};
+        CHECK(ce->ops->get_vcpu_dtables(ce, c, &dt) == 0);
+        CHECK(dt.idt_base == idt[c] && dt.idt_limit == idt_lim[c] && dt.gdt_base == gdt[c] &&
+                  dt.gdt_limit == gdt_lim[c],
+              "vCPU %u: IDT 0x%" PRIx64 "/0x%x GDT 0x%" PRIx64 "/0x%x", c, dt.idt_base,
+              dt.idt_limit, dt.gdt_base, dt.gdt_limit);
+    }
     for (unsigned c = 0; c < ce->nr_vcpus && c < n3; c++) {
         struct xa_regs r;
         CHECK(ce->ops->get_vcpu_regs(ce, c, &r) == 0);
