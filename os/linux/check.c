@@ -167,6 +167,13 @@ int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, v
     c.text_end = check_sym(&c, "_etext");
     if (!c.text_start || c.text_end <= c.text_start)
         return xa__set_error(xa, XA_ENOTSUP, "no _stext/_etext symbols: kernel text unknown");
+    /* A kernel built without CONFIG_KALLSYMS_ALL (Debian's 686) lists no data
+     * symbols. The checks find their tables by name, and a table they cannot
+     * find reads as "not in this kernel": they would say clean unseen. */
+    if (!check_sym(&c, "init_task"))
+        return xa__set_error(xa, XA_ENOTSUP,
+                             "kallsyms lists no data symbols (no init_task): the tables this "
+                             "check reads cannot be found by name");
     int rc;
     switch (which) {
     case XA_CHECK_PROCESSES: rc = check_processes(&c); break;

@@ -100,3 +100,15 @@ def test_hidden_head_is_refused(tmp_path):
     p = run_tool("xa-modules", patched(tmp_path, "i386", patches), check=False)
     assert p.returncode == 1 and p.stdout == "", p.stdout
     assert "no list from them reaches a head" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_check_cannot_judge_without_data_symbols(guest32):
+    """Every xa-check section stops early on a kernel whose kallsyms lists no
+    data symbols: a table it cannot find by name must not read as clean."""
+    p = run_tool("xa-check", guest32["target"], "--json", check=False)
+    assert p.returncode == 3, p.stderr
+    rows = json_lines(p.stdout)
+    assert [r["check"] for r in rows] == ["processes", "modules", "syscalls", "idt", "ftrace",
+                                          "kprobes", "bpf", "user", "ops"]
+    assert all(r["complete"] is False for r in rows), rows
+    assert "kallsyms lists no data symbols" in p.stderr
