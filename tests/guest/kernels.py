@@ -3,11 +3,15 @@
 guest (same init.sh, truth.sh, workload.c, 4-level paging) booted with the
 newest Debian kernel of another series instead of linux-image-amd64's.
 
-  5.10  Debian 11's linux-image-amd64 (bullseye main). bullseye is not in a
-        Debian 12 machine's sources: its package lists are fetched into
-        the cache with a private apt configuration (APT_CONFIG), so the
-        machine's own sources and lists are never changed.
-  6.12  linux-image-6.12-amd64, from the machine's bookworm-security.
+  5.10  Debian 11's linux-image-amd64 (bullseye main);
+  6.12  linux-image-6.12-amd64 (bookworm-security).
+
+Each comes from one apt source whose package lists are fetched into the
+cache with a private apt configuration (APT_CONFIG): bullseye is not in a
+Debian 12 machine's sources, and the machine's own sources and lists are
+never changed. (Small lists of one suite and one architecture also make
+apt-cache fast: the machine's own take seconds a call in a container whose
+apt keeps no package cache.)
 
 The package is resolved on every run (a newer one gives new dumps), and
 without the network the newest unpacked one in the cache is used. The one
@@ -35,11 +39,15 @@ from harness import CACHE, Guest, HarnessError, log  # noqa: E402
 
 SOURCES = harness.SOURCES + ["kernels.py"]
 
-# series: (meta package, apt source line or None for the machine's own)
+LISTS_FRESH_S = 3600
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+# series: (meta package, the one apt source it comes from)
 SERIES = {
-    "5.10": ("linux-image-amd64", "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
-             " http://deb.debian.org/debian bullseye main"),
-    "6.12": ("linux-image-6.12-amd64", None),
+    "5.10": ("linux-image-amd64",
+             "deb [signed-by=%s] http://deb.debian.org/debian bullseye main" % KEYRING),
+    "6.12": ("linux-image-6.12-amd64",
+             "deb [signed-by=%s] http://deb.debian.org/debian-security bookworm-security main"
+             % KEYRING),
 }
 
 
@@ -68,7 +76,10 @@ def private_apt(series, source):
 
 
 def _depends(meta, env):
-    out = subprocess.run(["apt-cache", "depends", meta], env=env, stdout=subprocess.PIPE,
+    # with a package cache, which a container's apt.conf.d may turn off (it
+    # outranks APT_CONFIG; -o outranks both)
+    out = subprocess.run(["apt-cache", "-o", "Dir::Cache::pkgcache=pkgcache.bin", "depends", meta],
+                         env=env, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True).stdout
     m = re.search(r"Depends: (linux-image-\S+)", out)
     return m.group(1) if m else None
@@ -90,17 +101,16 @@ def resolve(series):
         raise HarnessError("unknown kernel series %r (one of %s)"
                            % (series, ", ".join(sorted(SERIES))))
     meta, source = SERIES[series]
-    env = dict(os.environ, XA_CACHE=CACHE)
-    if source:
-        env["APT_CONFIG"] = private_apt(series, source)
-        # cheap when the lists did not change; a failure leaves the old lists
-        subprocess.run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+    env = dict(os.environ, XA_CACHE=CACHE, APT_CONFIG=private_apt(series, source))
+    # Lists younger than LISTS_FRESH_S are newest enough (a CI run asks
+    # several times); a failed update (offline) keeps the old ones.
+    stamp = os.path.join(CACHE, "apt-" + series, "updated")
+    if not os.path.exists(stamp) or time.time() - os.path.getmtime(stamp) > LISTS_FRESH_S:
+        if subprocess.run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0:
+            with open(stamp, "w"):
+                pass
     pkg = _depends(meta, env)
-    if not pkg and not source:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        pkg = _depends(meta, env)
     if pkg and not pkg.startswith("linux-image-" + series):
         raise HarnessError("%s depends on %s, not a %s kernel" % (meta, pkg, series))
     if not pkg:
@@ -108,8 +118,8 @@ def resolve(series):
         if pkg:
             log("cannot resolve %s: using the cached %s" % (meta, pkg))
     if not pkg:
-        raise HarnessError("cannot resolve the %s kernel (%s%s) and none is cached"
-                           % (series, meta, ", from: " + source if source else ""))
+        raise HarnessError("cannot resolve the %s kernel (%s from: %s) and none is cached"
+                           % (series, meta, source))
     return pkg, env
 
 
