@@ -65,21 +65,10 @@ def log(msg):
 
 # ---------------------------------------------------------------- kernel ---
 
-_FETCHED = {}  # (meta, XA_KERNEL_PKG) -> fetch_kernel()'s answer in this process
-
-
 def fetch_kernel(meta=None):
     """Fetch + unpack the Debian kernel (cached) that the meta package (default
     linux-image-amd64) depends on.  Returns dict with keys PKG, KVER, VMLINUZ,
-    MODDIR.  Once a process: each apt-cache call costs seconds of CPU where
-    apt keeps no package cache (containers), and a test run boots ten guests."""
-    key = (meta, os.environ.get("XA_KERNEL_META"), os.environ.get("XA_KERNEL_PKG"))
-    if key not in _FETCHED:
-        _FETCHED[key] = _fetch_kernel(meta)
-    return dict(_FETCHED[key])
-
-
-def _fetch_kernel(meta):
+    MODDIR."""
     env = dict(os.environ, XA_CACHE=CACHE)
     if meta:
         env["XA_KERNEL_META"] = meta
