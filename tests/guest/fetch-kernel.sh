@@ -16,6 +16,7 @@ META=${XA_KERNEL_META:-linux-image-amd64}
 # a dozen guests. (ctime: apt gives fetched lists the server's mtime.)
 MEMO="$CACHE/kernel/.resolved-$META"
 LISTS=/var/lib/apt/lists
+eval "$(apt-config shell LISTS Dir::State::Lists/d 2>/dev/null)"
 if [ -z "$PKG" ] && [ -s "$MEMO" ] && [ -d "$LISTS" ] &&
    [ -z "$(find "$LISTS" -maxdepth 1 -cnewer "$MEMO" 2>/dev/null | head -n 1)" ]; then
     PKG=$(cat "$MEMO")
