@@ -59,6 +59,7 @@ static void die(struct xa_instance *xa, const char *what)
 struct ctx {
     struct xa_instance *xa;
     uint64_t jiffies, text, page_offset, user_va;
+    const char *ksym; /* the symbol read by name: jiffies where kallsyms has it */
     int32_t pid;
     const uint8_t *map; /* the dump, mapped here for the memcpy baseline */
     uint64_t text_pa;
@@ -142,7 +143,7 @@ static void op_read_ksym(struct ctx *c, int n)
 {
     uint64_t v;
     for (int i = 0; i < n; i++) {
-        if (xa_read_ksym(c->xa, "jiffies", &v, sizeof(v)) < 0)
+        if (xa_read_ksym(c->xa, c->ksym, &v, sizeof(v)) < 0)
             die(c->xa, "xa_read_ksym");
         c->sink += v;
     }
@@ -241,8 +242,12 @@ int main(int argc, char **argv)
         die(xa, "xa_os_get_info");
     c.page_offset = info.page_offset;
     c.text = info.text_start;
-    if (xa_sym_lookup(xa, "jiffies", &c.jiffies) < 0)
-        die(xa, "jiffies");
+    /* 32-bit 686 and arm64 kernels list no data symbols (no
+     * CONFIG_KALLSYMS_ALL): then a text symbol is read instead. */
+    c.ksym = "jiffies";
+    if (xa_sym_lookup(xa, c.ksym, &c.jiffies) < 0 &&
+        xa_sym_lookup(xa, c.ksym = "schedule", &c.jiffies) < 0)
+        die(xa, "jiffies or schedule");
     if (xa_translate_kv(xa, c.text, &c.text_pa) < 0)
         die(xa, "translating _text");
 
@@ -290,6 +295,18 @@ int main(int argc, char **argv)
         xa_vma_iter_free(vit);
     }
     xa_process_iter_free(it);
+    /* No memory maps (32-bit kernels): a 32-bit program's usual image in
+     * the first user process that has it present. */
+    if (!c.user_va && xa_process_iter_new(xa, &it) == 0) {
+        while (!c.user_va && xa_process_iter_next(it, &p) == 1)
+            for (uint64_t va = 0x08048000, pa; p.mm && va < 0x08048000 + (4u << 20) && !c.user_va;
+                 va += 4096)
+                if (xa_translate(xa, p.dtb, va, &pa) == 0) {
+                    c.user_va = va;
+                    c.pid = p.pid;
+                }
+        xa_process_iter_free(it);
+    }
     if (!c.user_va)
         die(xa, "no process with a present user page");
 

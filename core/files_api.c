@@ -40,6 +40,43 @@ XA_API int xa_file_iter_new(struct xa_instance *xa, int32_t pid, struct xa_file_
     return xa->os_ops->file_iter_new(xa, pid, out);
 }
 
+/* A process a walk handed out: no flush (the walk's own started the
+ * snapshot this call belongs to) and no walk to find it again. */
+static int need_proc(struct xa_instance *xa, bool have_op, const struct xa_process *p,
+                     const void *out, const char *call)
+{
+    int rc = xa__os_need(xa, have_op, call);
+    if (rc < 0)
+        return rc;
+    if (!p || !out || p->pid < 0)
+        return xa__set_error(xa, XA_EINVAL, "%s: bad argument", call);
+    return 0;
+}
+
+XA_API int xa_file_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                                 struct xa_file_iter **out)
+{
+    if (out)
+        *out = NULL;
+    if (!xa)
+        return XA_EINVAL;
+    int rc = need_proc(xa, xa->os_ops && xa->os_ops->file_iter_new_proc, p, out,
+                       "xa_file_iter_new_proc");
+    return rc < 0 ? rc : xa->os_ops->file_iter_new_proc(xa, p, out);
+}
+
+XA_API int xa_mount_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                                  struct xa_mount_iter **out)
+{
+    if (out)
+        *out = NULL;
+    if (!xa)
+        return XA_EINVAL;
+    int rc = need_proc(xa, xa->os_ops && xa->os_ops->mount_iter_new_proc, p, out,
+                       "xa_mount_iter_new_proc");
+    return rc < 0 ? rc : xa->os_ops->mount_iter_new_proc(xa, p, out);
+}
+
 XA_API int xa_file_iter_next(struct xa_file_iter *it, struct xa_open_file *out)
 {
     if (!it || !out)

@@ -116,6 +116,7 @@ struct xa_instance {
     const struct xa_os_ops *os_ops;
     void *os;       /* state owned by the OS layer */
     int os_err;     /* why there is no OS layer (0 when there is one) */
+    uint64_t os_walks, os_flushes; /* xa_os_stats() */
     char os_errmsg[XA_ERRMSG_LEN];
 
     size_t last_range; /* range index of the last physical hit (fast path) */

@@ -25,6 +25,8 @@
 
 /* The OS layer's state, as its init returned it (NULL before). */
 void *xa__os_state(const struct xa_instance *xa);
+/* The OS layer starts a walk of the whole process list (xa_os_stats()). */
+void xa__os_walk_started(struct xa_instance *xa);
 
 /* Tell the caller how far long work has got (a no-op without a callback). */
 void xa__progress(struct xa_instance *xa, const char *what, uint64_t done, uint64_t total);

@@ -51,6 +51,8 @@ void xa__os_destroy(struct xa_instance *xa)
 
 void xa__os_flush(struct xa_instance *xa)
 {
+    if (xa)
+        xa->os_flushes++;
     if (xa && xa->os_ops && xa->os_ops->flush)
         xa->os_ops->flush(xa->os);
 }
@@ -71,6 +73,22 @@ int xa__os_need(struct xa_instance *xa, bool have_op, const char *call)
 void *xa__os_state(const struct xa_instance *xa)
 {
     return xa->os;
+}
+
+void xa__os_walk_started(struct xa_instance *xa)
+{
+    xa->os_walks++;
+}
+
+XA_API void xa_os_stats(const struct xa_instance *xa, struct xa_os_stats *out)
+{
+    if (!out)
+        return;
+    *out = (struct xa_os_stats){0};
+    if (xa) {
+        out->process_walks = xa->os_walks;
+        out->os_flushes = xa->os_flushes;
+    }
 }
 
 /* 0 when an OS layer is active, else XA_ENOOS with the reason. */

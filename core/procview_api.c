@@ -31,6 +31,19 @@ XA_API int xa_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thr
     return xa->os_ops->thread_iter_new(xa, pid, out);
 }
 
+/* A process a walk handed out: no flush (the walk's own started the
+ * snapshot this call belongs to) and no walk to find it again. */
+XA_API int xa_thread_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                                   struct xa_thread_iter **out)
+{
+    if (out)
+        *out = NULL;
+    NEED(xa, xa->os_ops ? xa->os_ops->thread_iter_new_proc : NULL, "xa_thread_iter_new_proc");
+    if (!out || !p || p->pid < 0)
+        return xa__set_error(xa, XA_EINVAL, "xa_thread_iter_new_proc: bad argument");
+    return xa->os_ops->thread_iter_new_proc(xa, p, out);
+}
+
 XA_API int xa_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out)
 {
     if (!it || !out)

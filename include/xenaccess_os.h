@@ -179,6 +179,17 @@ XA_API XA_NODISCARD int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint
 XA_API const void *xa_access_user_virtual_address(struct xa_instance *xa, uint64_t va,
                                                   uint32_t *offset, int32_t pid);
 
+/** What the OS layer has done since xa_init(): lets a test or a monitor see
+ *  that a listing over every process cost one walk of the process list. */
+struct xa_os_stats {
+    uint64_t process_walks; /**< walks of the whole process list started (iterators, pid lookups) */
+    uint64_t os_flushes;    /**< flushes of the OS data (XA_CACHE_OS; on live targets each
+                                 top-level walk starts with one) */
+};
+
+/** @brief The counters of struct xa_os_stats; zeros for a NULL @p xa. */
+XA_API void xa_os_stats(const struct xa_instance *xa, struct xa_os_stats *out);
+
 /** @} */
 
 /** @defgroup modules Kernel modules
@@ -262,6 +273,21 @@ XA_API XA_NODISCARD int xa_thread_iter_new(struct xa_instance *xa, int32_t pid,
  *          link that does not point back, XA_EFAULT on a bad pointer). */
 XA_API XA_NODISCARD int xa_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out);
 XA_API void xa_thread_iter_free(struct xa_thread_iter *it);
+
+/**
+ * @brief As xa_thread_iter_new(), for a process @p p that a walk handed out
+ * (xa_process_iter_next(), xa_process_by_pid()): the task at p->task is
+ * re-read and must still be process p->pid. Nothing is walked again and, on
+ * a live target, no cache is flushed: a listing over every process (one
+ * xa_process_iter_new(), then a call like this per process) is one snapshot
+ * started by that walk (docs/live.md). The same holds for
+ * xa_file_iter_new_proc() and xa_mount_iter_new_proc().
+ * @return as xa_thread_iter_new(); XA_ENOENT when p->task is no longer
+ *         process p->pid (it exited).
+ */
+XA_API XA_NODISCARD int xa_thread_iter_new_proc(struct xa_instance *xa,
+                                                const struct xa_process *p,
+                                                struct xa_thread_iter **out);
 
 /** Credentials of a process (its real_cred, as /proc/PID/status shows). */
 struct xa_creds {
@@ -388,6 +414,11 @@ XA_API XA_NODISCARD int xa_file_iter_new(struct xa_instance *xa, int32_t pid,
 XA_API XA_NODISCARD int xa_file_iter_next(struct xa_file_iter *it, struct xa_open_file *out);
 XA_API void xa_file_iter_free(struct xa_file_iter *it);
 
+/** @brief As xa_file_iter_new(), for a process a walk handed out (see
+ *  xa_thread_iter_new_proc(): re-validated, no re-walk, no flush). */
+XA_API XA_NODISCARD int xa_file_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                                              struct xa_file_iter **out);
+
 /** MNT_* flags of struct xa_mount.mnt_flags (the kernel's values). */
 enum xa_mount_flags {
     XA_MNT_NOSUID = 0x01, XA_MNT_NODEV = 0x02, XA_MNT_NOEXEC = 0x04,
@@ -431,6 +462,12 @@ XA_API XA_NODISCARD int xa_mount_iter_new(struct xa_instance *xa, int32_t pid,
  *  XA_EBADDATA on links that do not point back, XA_EFAULT on a bad pointer). */
 XA_API XA_NODISCARD int xa_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out);
 XA_API void xa_mount_iter_free(struct xa_mount_iter *it);
+
+/** @brief As xa_mount_iter_new(), for a process a walk handed out (see
+ *  xa_thread_iter_new_proc()); pid 0 (init_task) gives the initial namespace. */
+XA_API XA_NODISCARD int xa_mount_iter_new_proc(struct xa_instance *xa,
+                                               const struct xa_process *p,
+                                               struct xa_mount_iter **out);
 
 /** @} */
 

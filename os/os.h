@@ -77,6 +77,9 @@ struct xa_os_ops {
 
     /* Inside a process (core/procview_api.c); NULL when the layer has none. */
     int (*thread_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out);
+    /* The same for a process a walk found (p->task re-validated, no walk). */
+    int (*thread_iter_new_proc)(struct xa_instance *xa, const struct xa_process *p,
+                                struct xa_thread_iter **out);
     int (*thread_iter_next)(struct xa_thread_iter *it, struct xa_thread *out);
     void (*thread_iter_free)(struct xa_thread_iter *it);
     int (*process_creds)(struct xa_instance *xa, int32_t pid, struct xa_creds *out,
@@ -91,9 +94,13 @@ struct xa_os_ops {
 
     /* Open files and mounts (core/files_api.c); NULL when the layer has none. */
     int (*file_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_file_iter **out);
+    int (*file_iter_new_proc)(struct xa_instance *xa, const struct xa_process *p,
+                              struct xa_file_iter **out);
     int (*file_iter_next)(struct xa_file_iter *it, struct xa_open_file *out);
     void (*file_iter_free)(struct xa_file_iter *it);
     int (*mount_iter_new)(struct xa_instance *xa, int32_t pid, struct xa_mount_iter **out);
+    int (*mount_iter_new_proc)(struct xa_instance *xa, const struct xa_process *p,
+                               struct xa_mount_iter **out);
     int (*mount_iter_next)(struct xa_mount_iter *it, struct xa_mount *out);
     void (*mount_iter_free)(struct xa_mount_iter *it);
 

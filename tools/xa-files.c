@@ -9,13 +9,15 @@
 #include "escape.h"
 #include "tool.h"
 
-/* List the files of @pid; 0, or the walk's error after printing what it
- * found. The first broken process ends the listing (exit 3), as xa-ps's
- * first broken link does. */
-static int list_files(struct xa_instance *xa, int32_t pid, bool json, size_t *n)
+/* List the files of @p, as the process walk (or the pid lookup) found it:
+ * the whole listing is that walk's one snapshot, with no walk and no flush
+ * per process. 0, or the walk's error after printing what it found. The
+ * first broken process ends the listing (exit 3), as xa-ps's first broken
+ * link does. */
+static int list_files(struct xa_instance *xa, const struct xa_process *p, bool json, size_t *n)
 {
     struct xa_file_iter *it;
-    int rc = xa_file_iter_new(xa, pid, &it);
+    int rc = xa_file_iter_new_proc(xa, p, &it);
     if (rc < 0)
         return rc;
     static struct xa_open_file f;
@@ -73,15 +75,20 @@ int main(int argc, char **argv)
         struct xa_process p;
         if (xa_process_by_pid(xa, pid, &p) < 0)
             tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, (int)pid, xa_errmsg(xa));
-        rc = list_files(xa, pid, o.json, &n);
+        rc = list_files(xa, &p, o.json, &n);
     } else {
         struct xa_process_iter *pit;
         if (xa_process_iter_new(xa, &pit) < 0)
             tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
         static struct xa_process p;
-        while ((rc = xa_process_iter_next(pit, &p)) == 1)
-            if ((rc = list_files(xa, p.pid, o.json, &n)) < 0)
+        bool live = xa_is_live(xa) == 1;
+        while ((rc = xa_process_iter_next(pit, &p)) == 1) {
+            rc = list_files(xa, &p, o.json, &n);
+            if (rc == XA_ENOENT && live)
+                continue; /* exited since the walk met it: no files left */
+            if (rc < 0)
                 break;
+        }
         xa_process_iter_free(pit);
     }
     int code = TOOL_OK;

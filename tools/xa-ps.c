@@ -272,7 +272,7 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
     /* A kernel whose threads cannot be read at all (no BTF) is one error,
      * not one warning per process. */
     struct xa_thread_iter *probe = NULL;
-    int probe_rc = l->n ? xa_thread_iter_new(xa, l->p[0].pid, &probe) : 0;
+    int probe_rc = l->n ? xa_thread_iter_new_proc(xa, &l->p[0], &probe) : 0;
     if (probe_rc == XA_ENOTSUP)
         tool_die(TOOL_ERR, "%s", xa_errmsg(xa));
     if (probe_rc == 0 && probe)
@@ -282,7 +282,10 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
     for (size_t i = 0; i < l->n; i++) {
         struct xa_thread_iter *it;
         struct xa_thread t;
-        int rc = xa_thread_iter_new(xa, l->p[i].pid, &it);
+        /* As the walk found it: one snapshot, no walk or flush per process. */
+        int rc = xa_thread_iter_new_proc(xa, &l->p[i], &it);
+        if (rc == XA_ENOENT && xa_is_live(xa) == 1)
+            continue; /* exited since the walk met it: no threads left */
         if (rc == 0) {
             while ((rc = xa_thread_iter_next(it, &t)) == 1) {
                 if (json) {

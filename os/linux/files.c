@@ -179,15 +179,11 @@ static int read_ptr(struct xa_instance *xa, uint64_t va, bool may_be_null, const
 
 /* ---- open files ------------------------------------------------------------ */
 
-int linux_file_iter_new(struct xa_instance *xa, int32_t pid, struct xa_file_iter **out)
+static int file_iter_at(struct xa_instance *xa, const struct lx_files_offsets *o, int32_t pid,
+                        uint64_t task, struct xa_file_iter **out)
 {
-    const struct lx_files_offsets *o = NULL;
-    uint64_t task, files = 0, fdt = 0;
-    int rc = need(xa, F_FILES, &o);
-    if (rc < 0)
-        return rc;
-    if ((rc = linux_task_by_pid(xa, pid, &task)) < 0)
-        return xa__prefix_error(xa, rc, "process %d", (int)pid);
+    uint64_t files = 0, fdt = 0;
+    int rc;
     if ((rc = read_ptr(xa, task + o->task_files, true, "task->files", pid, &files)) < 0)
         return rc;
     if (files && (rc = read_ptr(xa, files + o->files_fdt, false, "files->fdt", pid, &fdt)) < 0)
@@ -210,6 +206,29 @@ int linux_file_iter_new(struct xa_instance *xa, int32_t pid, struct xa_file_iter
     }
     *out = it;
     return 0;
+}
+
+int linux_file_iter_new(struct xa_instance *xa, int32_t pid, struct xa_file_iter **out)
+{
+    const struct lx_files_offsets *o = NULL;
+    uint64_t task;
+    int rc = need(xa, F_FILES, &o);
+    if (rc < 0)
+        return rc;
+    if ((rc = linux_task_by_pid(xa, pid, &task)) < 0)
+        return xa__prefix_error(xa, rc, "process %d", (int)pid);
+    return file_iter_at(xa, o, pid, task, out);
+}
+
+int linux_file_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                             struct xa_file_iter **out)
+{
+    const struct lx_files_offsets *o = NULL;
+    uint64_t task;
+    int rc = need(xa, F_FILES, &o);
+    if (rc < 0 || (rc = linux_task_of(xa, p, &task)) < 0)
+        return rc;
+    return file_iter_at(xa, o, p->pid, task, out);
 }
 
 int linux_file_iter_next(struct xa_file_iter *it, struct xa_open_file *out)
@@ -248,19 +267,12 @@ void linux_file_iter_free(struct xa_file_iter *it)
 
 /* ---- mounts ------------------------------------------------------------------ */
 
-int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_iter **out)
+/* The mounts of @task's namespace; @pid 0: init_task's, seen from its top. */
+static int mount_iter_at(struct xa_instance *xa, const struct lx_files_offsets *o, int32_t pid,
+                         uint64_t task, struct xa_mount_iter **out)
 {
-    const struct lx_files_offsets *o = NULL;
-    uint64_t task, nsproxy, ns, root_mnt = 0, root_dentry = 0;
-    int rc = need(xa, F_MOUNTS, &o);
-    if (rc < 0)
-        return rc;
-    if (pid == 0) {
-        if (symtab_lookup(&linux_os(xa)->syms, "init_task", &task) < 0)
-            return xa__set_error(xa, XA_ENOTSUP, "mounts: no init_task symbol");
-    } else if ((rc = linux_task_by_pid(xa, pid, &task)) < 0) {
-        return xa__prefix_error(xa, rc, "process %d", (int)pid);
-    }
+    uint64_t nsproxy, ns, root_mnt = 0, root_dentry = 0;
+    int rc;
     if ((rc = read_ptr(xa, task + o->task_nsproxy, true, "task->nsproxy", pid, &nsproxy)) < 0)
         return rc;
     if (nsproxy == 0)
@@ -297,6 +309,33 @@ int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_it
     lx_list_init(&it->walk, ns + o->ns_list, MOUNTS_MAX, "mount list");
     *out = it;
     return 0;
+}
+
+int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_iter **out)
+{
+    const struct lx_files_offsets *o = NULL;
+    uint64_t task;
+    int rc = need(xa, F_MOUNTS, &o);
+    if (rc < 0)
+        return rc;
+    if (pid == 0) {
+        if (symtab_lookup(&linux_os(xa)->syms, "init_task", &task) < 0)
+            return xa__set_error(xa, XA_ENOTSUP, "mounts: no init_task symbol");
+    } else if ((rc = linux_task_by_pid(xa, pid, &task)) < 0) {
+        return xa__prefix_error(xa, rc, "process %d", (int)pid);
+    }
+    return mount_iter_at(xa, o, pid, task, out);
+}
+
+int linux_mount_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                              struct xa_mount_iter **out)
+{
+    const struct lx_files_offsets *o = NULL;
+    uint64_t task;
+    int rc = need(xa, F_MOUNTS, &o);
+    if (rc < 0 || (rc = linux_task_of(xa, p, &task)) < 0)
+        return rc;
+    return mount_iter_at(xa, o, p->pid, task, out);
 }
 
 int linux_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out)

@@ -31,9 +31,13 @@ _Static_assert(offsetof(struct xa_file_iter, xa) == 0, "xa first (struct xa_os_i
 _Static_assert(offsetof(struct xa_mount_iter, xa) == 0, "xa first (struct xa_os_iter)");
 
 int linux_file_iter_new(struct xa_instance *xa, int32_t pid, struct xa_file_iter **out);
+int linux_file_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                             struct xa_file_iter **out);
 int linux_file_iter_next(struct xa_file_iter *it, struct xa_open_file *out);
 void linux_file_iter_free(struct xa_file_iter *it);
 int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_iter **out);
+int linux_mount_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                              struct xa_mount_iter **out);
 int linux_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out);
 void linux_mount_iter_free(struct xa_mount_iter *it);
 void linux_files_free(struct linux_priv *p);

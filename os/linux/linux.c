@@ -84,12 +84,14 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
 
     /* 32-bit kernels: the process walk reads 4-byte pointers, with BTF's
      * layout or, without BTF, one inferred from memory (layout32.c); the
-     * module and memory-map walks still read 8-byte ones and say so. */
+     * module list is found in memory on first use (modscan32.c); the
+     * memory-map walk still reads 8-byte pointers and says so. */
     if (lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE) {
-        const char *why = "32-bit kernel: the module and memory-map walks read 8-byte kernel "
-                          "pointers and do not support 4-byte ones yet (processes, kernel "
-                          "symbols and memory are supported)";
-        note_missing(p->modules_missing, sizeof(p->modules_missing), why);
+        const char *why = "32-bit kernel: the memory-map walk reads 8-byte kernel "
+                          "pointers and does not support 4-byte ones yet (processes, modules, "
+                          "kernel symbols and memory are supported)";
+        if (!lx->btf) /* found in memory: struct module starts the same in every kernel */
+            p->modules_missing[0] = '\0';
         note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
         uint64_t sym;
         bool btf_layout = lx->btf && !p->tasks_missing[0];
@@ -189,6 +191,7 @@ const struct xa_os_ops xa_os_linux = {
     .vma_iter_next = linux_vma_iter_next,
     .vma_iter_free = linux_vma_iter_free,
     .thread_iter_new = linux_thread_iter_new,
+    .thread_iter_new_proc = linux_thread_iter_new_proc,
     .thread_iter_next = linux_thread_iter_next,
     .thread_iter_free = linux_thread_iter_free,
     .process_creds = linux_process_creds,
@@ -197,9 +200,11 @@ const struct xa_os_ops xa_os_linux = {
     .process_args = linux_process_args,
     .process_path = linux_process_path,
     .file_iter_new = linux_file_iter_new,
+    .file_iter_new_proc = linux_file_iter_new_proc,
     .file_iter_next = linux_file_iter_next,
     .file_iter_free = linux_file_iter_free,
     .mount_iter_new = linux_mount_iter_new,
+    .mount_iter_new_proc = linux_mount_iter_new_proc,
     .mount_iter_next = linux_mount_iter_next,
     .mount_iter_free = linux_mount_iter_free,
     .net_iter_new = linux_net_iter_new,

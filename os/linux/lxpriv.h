@@ -76,6 +76,12 @@ struct linux_priv {
     uint64_t init_task;
     char layout_from[XA_ERRMSG_LEN]; /* how the task layout was found, "" for BTF */
 
+    /* A 32-bit kernel without a `modules` symbol: the list head and the
+     * struct module offsets found in memory on the first module walk
+     * (modscan32.c); modules_head is 0 when no module is loaded. */
+    bool modules32_ready;
+    uint64_t modules_head;
+
     /* tasks.c: where read_task() finds the task_struct fields it uses,
      * worked out from the offsets once (they do not change). */
 #define LX_TASK_FIELDS 12
@@ -105,9 +111,15 @@ void linux_offsets_resolve(struct linux_priv *p);
 /* layout32.c: a 32-bit kernel without BTF: the task layout and init_task
  * inferred from memory (task32.c) into p->lx.off and p->init_task. */
 int linux_layout32_infer(struct xa_instance *xa, struct linux_priv *p);
+/* modscan32.c: a 32-bit kernel: the module list head and struct module
+ * offsets (module32.c) from the module area's pages, once. */
+int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
+/* procinfo.c: the task of @p as a walk found it, re-read and still the
+ * leader of thread group p->pid (XA_ENOENT when it exited): no walk. */
+int linux_task_of(struct xa_instance *xa, const struct xa_process *p, uint64_t *task);
 /* tasks.c: ps's state letter from task state and exit_state. */
 char task_state_char(uint32_t state, uint32_t exit_state);
 /* tasks.c: page-table root of mm_struct @mm (kernel's when mm is 0). */

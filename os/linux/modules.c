@@ -11,8 +11,9 @@
 
 /* Modules we walk at most; a busy distribution kernel loads a few hundred. */
 #define LINUX_MAX_MODULES 65536u
-/* MODULE_NAME_LEN on 64-bit (64 - sizeof(unsigned long)). */
+/* MODULE_NAME_LEN (64 - sizeof(unsigned long)): 56 on 64-bit, 60 on 32-bit. */
 #define MODULE_NAME_LEN 56
+#define MODULE_NAME_LEN32 60
 #define MODULE_STATE_MAX 3       /* MODULE_STATE_UNFORMED */
 #define MODULE_SIZE_MAX (1u << 30) /* modules live in a 1 GiB area */
 /* refcnt counts one extra reference while the module lives (MODULE_REF_BASE);
@@ -33,13 +34,22 @@ int linux_module_iter_new(struct xa_instance *xa, struct xa_module_iter **out)
     if (rc < 0)
         return rc;
     uint64_t head;
-    if (symtab_lookup(&linux_os(xa)->syms, "modules", &head) < 0)
+    struct linux_priv *p = linux_priv(xa);
+    if (lx_is32(&p->lx) && (!p->lx.btf || symtab_lookup(&p->lx.syms, "modules", &head) < 0)) {
+        /* Debian's 686 kernels: no data symbols, no BTF (modscan32.c) */
+        if ((rc = linux_modules32_find(xa, p)) < 0)
+            return rc;
+        /* No module was loaded when it looked: no layout, an empty list. */
+        head = p->modules32_ready ? p->modules_head : 0;
+    } else if (symtab_lookup(&p->lx.syms, "modules", &head) < 0) {
         return xa__set_error(xa, XA_ENOENT, "cannot list modules: no 'modules' symbol");
+    }
     struct xa_module_iter *it = calloc(1, sizeof(*it));
     if (!it)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
     lx_list_init(&it->walk, head, LINUX_MAX_MODULES, "module list");
+    it->walk.done = head == 0; /* no module loaded (nothing found in memory) */
     *out = it;
     return 0;
 }
@@ -51,13 +61,14 @@ static int read_module(struct xa_instance *xa, uint64_t mod, struct xa_module *o
     memset(out, 0, sizeof(*out));
     out->module = mod;
 
-    char name[MODULE_NAME_LEN];
+    char name[MODULE_NAME_LEN32];
+    size_t name_len = lx_is32(&p->lx) ? MODULE_NAME_LEN32 : MODULE_NAME_LEN;
     uint32_t state;
-    if (lx_read(xa, mod + o->module_name, name, sizeof(name)) < 0 ||
+    if (lx_read(xa, mod + o->module_name, name, name_len) < 0 ||
         lx_u32(xa, mod + o->module_state, &state) < 0)
         return xa__set_error(xa, XA_EFAULT, "module list broken at 0x%llx: module unreadable",
                              (unsigned long long)mod);
-    const char *nul = memchr(name, '\0', sizeof(name));
+    const char *nul = memchr(name, '\0', name_len);
     if (!nul || nul == name || state > MODULE_STATE_MAX)
         return xa__set_error(xa, XA_EBADDATA, "implausible module at 0x%llx (state %u, name %s)",
                              (unsigned long long)mod, state, nul ? "empty" : "unterminated");
@@ -65,6 +76,9 @@ static int read_module(struct xa_instance *xa, uint64_t mod, struct xa_module *o
         if ((unsigned char)*c <= 0x20 || *c == 0x7f)
             return xa__set_error(xa, XA_EBADDATA, "implausible module at 0x%llx: bad name",
                                  (unsigned long long)mod);
+    if ((size_t)(nul - name) > XA_MODULE_NAME_LEN) /* a 32-bit kernel's 57..59 bytes */
+        return xa__set_error(xa, XA_ENOTSUP, "module at 0x%llx: name longer than %d bytes",
+                             (unsigned long long)mod, XA_MODULE_NAME_LEN);
     memcpy(out->name, name, (size_t)(nul - name));
     out->state = state;
 
@@ -82,9 +96,9 @@ static int read_module(struct xa_instance *xa, uint64_t mod, struct xa_module *o
     }
 
     uint64_t base;
-    if (lx_u64(xa, mod + o->module_core_base, &base) < 0)
+    if (lx_ptr(xa, mod + o->module_core_base, &base) < 0)
         return xa__set_error(xa, XA_EFAULT, "module %s: core base unreadable", out->name);
-    if (base && !lx_kernel_ptr(base))
+    if (base && !lx_kptr(xa, base))
         return xa__set_error(xa, XA_EBADDATA, "module %s: bad core base 0x%llx", out->name,
                              (unsigned long long)base);
     out->base = base;

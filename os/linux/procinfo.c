@@ -190,16 +190,34 @@ static int leader_task(struct xa_instance *xa, int32_t pid, uint64_t *task)
     return rc < 0 ? xa__prefix_error(xa, rc, "process %d", (int)pid) : 0;
 }
 
+int linux_task_of(struct xa_instance *xa, const struct xa_process *p, uint64_t *task)
+{
+    const struct linux_offsets *o = &linux_os(xa)->off;
+    uint32_t pid, tgid;
+    if (o->task_pid == LX_NO_OFFSET || o->task_tgid == LX_NO_OFFSET)
+        return xa__set_error(xa, XA_ENOTSUP, "process %d: no task layout", (int)p->pid);
+    if (!lx_kptr(xa, p->task) || (p->task & 3))
+        return xa__set_error(xa, XA_EINVAL, "process %d: bad task address 0x%llx", (int)p->pid,
+                             (unsigned long long)p->task);
+    if (lx_u32(xa, p->task + o->task_pid, &pid) < 0 ||
+        lx_u32(xa, p->task + o->task_tgid, &tgid) < 0)
+        return xa__set_error(xa, XA_EFAULT, "process %d: task at 0x%llx unreadable", (int)p->pid,
+                             (unsigned long long)p->task);
+    if ((int32_t)pid != p->pid || tgid != pid)
+        return xa__set_error(xa, XA_ENOENT,
+                             "process %d: the task at 0x%llx is no longer its leader (it exited)",
+                             (int)p->pid, (unsigned long long)p->task);
+    *task = p->task;
+    return 0;
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
-int linux_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out)
+static int thread_iter_at(struct xa_instance *xa, const struct lx_proc_offsets *o, int32_t pid,
+                          uint64_t task, struct xa_thread_iter **out)
 {
-    const struct lx_proc_offsets *o = NULL;
-    int rc = need(xa, F_THREADS, &o);
-    uint64_t task, signal;
-    if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
-        return rc;
-    rc = read_kptr(xa, task + o->task_signal, "task->signal", &signal);
+    uint64_t signal;
+    int rc = read_kptr(xa, task + o->task_signal, "task->signal", &signal);
     if (rc < 0)
         return xa__prefix_error(xa, rc, "threads of process %d", (int)pid);
     struct xa_thread_iter *it = calloc(1, sizeof(*it));
@@ -210,6 +228,27 @@ int linux_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thread_
     lx_list_init(&it->walk, signal + o->signal_thread_head, THREADS_MAX, "thread list");
     *out = it;
     return 0;
+}
+
+int linux_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out)
+{
+    const struct lx_proc_offsets *o = NULL;
+    int rc = need(xa, F_THREADS, &o);
+    uint64_t task;
+    if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
+        return rc;
+    return thread_iter_at(xa, o, pid, task, out);
+}
+
+int linux_thread_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                               struct xa_thread_iter **out)
+{
+    const struct lx_proc_offsets *o = NULL;
+    int rc = need(xa, F_THREADS, &o);
+    uint64_t task;
+    if (rc < 0 || (rc = linux_task_of(xa, p, &task)) < 0)
+        return rc;
+    return thread_iter_at(xa, o, p->pid, task, out);
 }
 
 static int read_thread(struct xa_instance *xa, const struct lx_proc_offsets *o, uint64_t task,

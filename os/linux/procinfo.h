@@ -18,6 +18,8 @@ struct xa_thread_iter {
 void linux_procinfo_free(struct linux_priv *p);
 
 int linux_thread_iter_new(struct xa_instance *xa, int32_t pid, struct xa_thread_iter **out);
+int linux_thread_iter_new_proc(struct xa_instance *xa, const struct xa_process *p,
+                               struct xa_thread_iter **out);
 int linux_thread_iter_next(struct xa_thread_iter *it, struct xa_thread *out);
 void linux_thread_iter_free(struct xa_thread_iter *it);
 int linux_process_creds(struct xa_instance *xa, int32_t pid, struct xa_creds *out,

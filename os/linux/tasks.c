@@ -424,6 +424,7 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
     it->tgids = calloc(1, sizeof(*it->tgids)); /* none: every parent and cred is read */
+    xa__os_walk_started(xa);
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
     *out = it;
     return 0;

@@ -59,6 +59,10 @@ class CacheStats(ctypes.Structure):
         "page_hits page_misses page_entries page_capacity").split()]
 
 
+class OsStats(ctypes.Structure):
+    _fields_ = [("process_walks", u64), ("os_flushes", u64)]
+
+
 class OsInfo(ctypes.Structure):
     _fields_ = [("type", cint), ("version", S), ("release", S), ("kaslr_slide", u64),
                 ("phys_base", u64), ("kernel_dtb", u64), ("text_start", u64),
@@ -201,6 +205,7 @@ XA_PROTOS = [
     ("xa_release_page", None, [P, P]),
     ("xa_cache_flush", None, [P, ctypes.c_uint]),
     ("xa_cache_stats", None, [P, ctypes.POINTER(CacheStats)]),
+    ("xa_os_stats", None, [P, ctypes.POINTER(OsStats)]),
     ("xa_os_get_info", cint, [P, ctypes.POINTER(OsInfo)]),
     ("xa_sym_lookup", cint, [P, S, PU64]),
     ("xa_sym_at", cint, [P, u64, ctypes.POINTER(S), PU64]),
@@ -223,6 +228,7 @@ XA_PROTOS = [
     ("xa_vma_iter_next", cint, [P, ctypes.POINTER(Vma)]),
     ("xa_vma_iter_free", None, [P]),
     ("xa_thread_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
+    ("xa_thread_iter_new_proc", cint, [P, ctypes.POINTER(Process), ctypes.POINTER(P)]),
     ("xa_thread_iter_next", cint, [P, ctypes.POINTER(Thread)]),
     ("xa_thread_iter_free", None, [P]),
     ("xa_process_creds", cint, [P, i32, ctypes.POINTER(Creds), PU32, size_t]),
@@ -233,9 +239,11 @@ XA_PROTOS = [
     ("xa_process_path", cint, [P, i32, cint, ctypes.c_char_p, size_t]),
     ("xa_file_type_name", S, [u32]),
     ("xa_file_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
+    ("xa_file_iter_new_proc", cint, [P, ctypes.POINTER(Process), ctypes.POINTER(P)]),
     ("xa_file_iter_next", cint, [P, ctypes.POINTER(OpenFile)]),
     ("xa_file_iter_free", None, [P]),
     ("xa_mount_iter_new", cint, [P, i32, ctypes.POINTER(P)]),
+    ("xa_mount_iter_new_proc", cint, [P, ctypes.POINTER(Process), ctypes.POINTER(P)]),
     ("xa_mount_iter_next", cint, [P, ctypes.POINTER(Mount)]),
     ("xa_mount_iter_free", None, [P]),
     ("xa_net_iter_new", cint, [P, ctypes.POINTER(P)]),

@@ -219,6 +219,10 @@ def _size(value, limit, what="size"):
     return value
 
 
+def _label(pid):
+    return pid.pid if isinstance(pid, Process) else pid
+
+
 def _pid(pid):
     if pid is None:
         return 0
@@ -234,6 +238,26 @@ def _pid(pid):
 def _perms(flags):
     return "".join((c if flags & bit else "-") for c, bit in (("r", 1), ("w", 2), ("x", 4))) + \
         ("s" if flags & 8 else "p")
+
+
+def _c_process(p):
+    """A Process a walk handed out, back as the C struct for the *_new_proc
+    calls (they re-read p.task and check it is still process p.pid)."""
+    c = _lib.Process()
+    c.pid, c.tgid, c.ppid = p.pid, p.tgid, p.ppid
+    c.uid, c.gid, c.euid, c.egid = p.uid, p.gid, p.euid, p.egid
+    c.comm = p.comm.encode("utf-8", "surrogateescape")[:_lib.COMM_LEN]
+    c.state = p.state.encode()[:1] or b"?"
+    c.flags, c.task, c.mm, c.dtb, c.start_time = p.flags, p.task, p.mm, p.dtb, p.start_time
+    return c
+
+
+def _per_process(pid, new_by_pid, new_by_proc):
+    """(new function, its argument) for a pid or a Process: a Process from
+    processes() or process() is used as found, with no walk and no flush."""
+    if isinstance(pid, Process):
+        return new_by_proc, ctypes.byref(_c_process(pid))
+    return new_by_pid, _pid(pid)
 
 
 def _process(p):
@@ -565,25 +589,39 @@ class VM(Handle):
         return _Walk(self, "memory map of %s" % pid, L.xa_vma_iter_new, L.xa_vma_iter_next,
                      L.xa_vma_iter_free, _lib.Vma, _mapping, _pid(pid))
 
+    # threads(), files() and mounts() take a pid or a Process. A Process from
+    # processes() is used as that walk found it: a listing over every process
+    # is one snapshot, with no walk and (live) no cache flush per process.
     def threads(self, pid):
-        """Iterate the threads of process pid (Thread objects)."""
+        """Iterate the threads of process pid, or of a Process (Thread objects)."""
         L = self._lib
-        return _Walk(self, "thread list of %s" % pid, L.xa_thread_iter_new,
-                     L.xa_thread_iter_next, L.xa_thread_iter_free, _lib.Thread, _thread,
-                     _pid(pid))
+        new, arg = _per_process(pid, L.xa_thread_iter_new, L.xa_thread_iter_new_proc)
+        return _Walk(self, "thread list of %s" % _label(pid), new, L.xa_thread_iter_next,
+                     L.xa_thread_iter_free, _lib.Thread, _thread, arg)
 
     def files(self, pid):
-        """Iterate the open files of process pid (OpenFile objects, fd order)."""
+        """Iterate the open files of process pid, or of a Process (OpenFile
+        objects, fd order)."""
         L = self._lib
-        return _Walk(self, "open files of %s" % pid, L.xa_file_iter_new, L.xa_file_iter_next,
-                     L.xa_file_iter_free, _lib.OpenFile, _open_file, _pid(pid))
+        new, arg = _per_process(pid, L.xa_file_iter_new, L.xa_file_iter_new_proc)
+        return _Walk(self, "open files of %s" % _label(pid), new, L.xa_file_iter_next,
+                     L.xa_file_iter_free, _lib.OpenFile, _open_file, arg)
 
     def mounts(self, pid=0):
-        """Iterate the mounts of process pid's mount namespace, seen from its
-        root (Mount objects); pid 0: the initial namespace, from its top."""
+        """Iterate the mounts of process pid's (or a Process's) mount
+        namespace, seen from its root (Mount objects); pid 0: the initial
+        namespace, from its top."""
         L = self._lib
-        return _Walk(self, "mounts of %s" % pid, L.xa_mount_iter_new, L.xa_mount_iter_next,
-                     L.xa_mount_iter_free, _lib.Mount, _mount, _pid(pid) if pid else 0)
+        new, arg = _per_process(pid, L.xa_mount_iter_new, L.xa_mount_iter_new_proc)
+        return _Walk(self, "mounts of %s" % _label(pid), new, L.xa_mount_iter_next,
+                     L.xa_mount_iter_free, _lib.Mount, _mount, arg)
+
+    def os_stats(self):
+        """{"process_walks", "os_flushes"}: the OS layer's work since open."""
+        st = _lib.OsStats()
+        with self._lock:
+            self._lib.xa_os_stats(self._handle(), ctypes.byref(st))
+        return {name: getattr(st, name) for name, _ in st._fields_}
 
     def sockets(self):
         """Iterate the guest's sockets (Socket objects), from the kernel's tables

@@ -91,6 +91,20 @@ while ! grep -q XA-NETNS /tmp/netns.out; do
 done
 cat /tmp/netns.out
 
+# A network namespace with TCP/UDP hash tables of its own (workload.c
+# "netns-ehash"; truth.sh xa_truth_netns_ehash).
+/xa/workload netns-ehash > /tmp/netns-ehash.out 2>&1 &
+EHASH_PID=$!
+i=0
+while ! grep -q XA-NETNS-EHASH /tmp/netns-ehash.out; do
+    i=$((i + 1))
+    if [ $i -gt 600 ] || ! kill -0 $EHASH_PID 2>/dev/null; then
+        echo "XA-WARN: netns-ehash not ready"; break
+    fi
+    sleep 0.1
+done
+cat /tmp/netns-ehash.out
+
 # Configure ttyS1 as a transparent byte pipe (no echo, no CR/LF mangling).
 stty -F /dev/ttyS1 raw -echo
 
@@ -102,6 +116,7 @@ T=/tmp/truth.txt
 } > $T 2>&1
 xa_truth_net >> $T 2>&1
 xa_truth_netns >> $T 2>&1
+xa_truth_netns_ehash >> $T 2>&1
 echo "xa-init: truth is $(wc -c < $T) bytes"
 cat $T > /dev/ttyS1
 echo "XA-READY" > /dev/ttyS1

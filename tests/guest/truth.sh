@@ -95,3 +95,23 @@ xa_truth_netns() {
         echo "=== BEGIN netns_$f ==="; cat /proc/$p/net/$f; echo "=== END netns_$f ==="
     done
 }
+
+# xa_truth_netns_ehash: the namespace of workload.c netns-ehash ("pid P
+# net:[M]"), whether the sysctls were there and its established hash's size
+# as it sees it ("sysctl tcp=0|1 udp=0|1 ehash_entries=N", N negative when
+# shared with the first namespace, "none" before 6.1), then its
+# /proc/P/net/{tcp,tcp6,udp,udp6}.
+xa_truth_netns_ehash() {
+    p=$(sed -n 's/^XA-NETNS-EHASH pid=\([0-9]*\).*/\1/p' /tmp/netns-ehash.out 2>/dev/null | head -n 1)
+    echo "=== BEGIN netns_ehash ==="
+    if [ -n "$p" ]; then
+        echo "pid $p $(readlink /proc/$p/ns/net)"
+        sed -n 's/^XA-NETNS-EHASH pid=[0-9]* tcp_sysctl=/sysctl tcp=/p' /tmp/netns-ehash.out |
+            sed 's/ udp_sysctl=/ udp=/'
+    fi
+    echo "=== END netns_ehash ==="
+    [ -n "$p" ] || return 0
+    for f in tcp tcp6 udp udp6; do
+        echo "=== BEGIN netns_ehash_$f ==="; cat /proc/$p/net/$f; echo "=== END netns_ehash_$f ==="
+    done
+}

@@ -609,6 +609,62 @@ __attribute__((noreturn)) static void netns_run(void)
     sleep_forever();
 }
 
+/* ---- netns-ehash: a namespace with TCP (and UDP) hash tables of its own --- */
+
+/* Write @val to the sysctl file open at @fd (from its start). */
+static void sysctl_put(int fd, const char *val, const char *what)
+{
+    if (lseek(fd, 0, SEEK_SET) != 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+        die(what);
+}
+
+/* `workload netns-ehash`: net.ipv4.tcp_child_ehash_entries (6.1+) and
+ * udp_child_hash_entries (6.2+) set before unshare(CLONE_NEWNET), so the new
+ * namespace gets an established hash (and a UDP table) of its own instead of
+ * the global one; both are set back to 0 through the files opened in the
+ * first namespace. Inside: TCP listeners with an accepted connection (IPv4
+ * and IPv6), one connection left unaccepted (its server end is in no fd
+ * table: only the namespace's hash holds it) and UDP pairs. Prints
+ * XA-NETNS-EHASH pid=<pid> and pauses (comm "xa-netns-eh"). On a kernel
+ * without the sysctls the namespace uses the global tables. */
+__attribute__((noreturn)) static void netns_ehash_run(void)
+{
+    int tcp = open("/proc/sys/net/ipv4/tcp_child_ehash_entries", O_WRONLY);
+    int udp = open("/proc/sys/net/ipv4/udp_child_hash_entries", O_WRONLY);
+
+    if (tcp >= 0)
+        sysctl_put(tcp, "128", "tcp_child_ehash_entries");
+    if (udp >= 0)
+        sysctl_put(udp, "256", "udp_child_hash_entries");
+    if (unshare(CLONE_NEWNET) != 0)
+        die("unshare(CLONE_NEWNET)");
+    if (tcp >= 0)
+        sysctl_put(tcp, "0", "tcp_child_ehash_entries reset");
+    if (udp >= 0)
+        sysctl_put(udp, "0", "udp_child_hash_entries reset");
+    loopback_up();
+    net_tcp(AF_INET, 7011, 1);
+    net_tcp(AF_INET, 7012, 0); /* its server end: only in the namespace's hash */
+    net_tcp(AF_INET6, 7013, 1);
+    net_udp(AF_INET, 7014);
+    net_udp(AF_INET6, 7015);
+    /* The namespace's own view of its established hash: its size, negative
+     * when it shares the first namespace's (6.1+; "none" before). */
+    char ehash[32] = "none";
+    int fd = open("/proc/sys/net/ipv4/tcp_ehash_entries", O_RDONLY);
+    if (fd >= 0) {
+        ssize_t n = read(fd, ehash, sizeof(ehash) - 1);
+        ehash[n > 0 ? n : 0] = '\0';
+        ehash[strcspn(ehash, "\n")] = '\0';
+        close(fd);
+    }
+    prctl(PR_SET_NAME, "xa-netns-eh", 0, 0, 0);
+    printf("XA-NETNS-EHASH pid=%d tcp_sysctl=%d udp_sysctl=%d ehash_entries=%s\n", getpid(),
+           tcp >= 0, udp >= 0, ehash);
+    fflush(stdout);
+    sleep_forever();
+}
+
 int main(int argc, char **argv)
 {
     int fds[2];
@@ -629,6 +685,8 @@ int main(int argc, char **argv)
         return kmsg_dump();
     if (argc > 1 && strcmp(argv[1], "netns") == 0)
         netns_run();
+    if (argc > 1 && strcmp(argv[1], "netns-ehash") == 0)
+        netns_ehash_run();
 
     if (argc > 1)
         nproc = atoi(argv[1]);

@@ -3,6 +3,7 @@ every process's files and the mountinfo of pid 1 and of the namespaced
 xa-files process must equal what the guest's /proc said (the truth's "files"
 section, taken just before the dump; see tests/tools/test_tools_files.py for
 the command server's fds left out)."""
+import dataclasses
 import os
 import sys
 
@@ -32,7 +33,7 @@ def test_files_and_mounts_match_guest(dumps, kind, fname):
     got = {}
     with xenaccess.open("file:" + os.path.join(d["dir"], fname)) as vm:
         for p in vm.processes():
-            for f in vm.files(p.pid):
+            for f in vm.files(p):  # as the walk found it (xa_file_iter_new_proc)
                 assert f.pid == p.pid and f.path == f.raw_path.decode("utf-8", "replace")
                 if p.pid in pids and compared(truth, f.pid, f.fd):
                     got[(f.pid, f.fd)] = (f.raw_path, f.inode, f.pos, f.flags, f.dev, f.mode)
@@ -53,3 +54,48 @@ def test_files_and_mounts_match_guest(dumps, kind, fname):
         assert len(list(vm.mounts())) == len(list(vm.mounts(1)))
         with pytest.raises(xenaccess.NotFound):
             list(vm.files(4000000))
+
+
+@pytest.mark.parametrize("kind,fname", KINDS)
+def test_listing_is_one_walk(dumps, kind, fname):
+    """Every process's files, threads and mounts, each from the Process the
+    walk handed out: one walk of the process list in all and no flush
+    (xa_os_stats), with the same files as the calls by pid, which look each
+    pid up (a walk to build the pid index)."""
+    d = dump_set(dumps, kind)
+    with xenaccess.open("file:" + os.path.join(d["dir"], fname)) as vm:
+        s0 = vm.os_stats()
+        procs = list(vm.processes())
+        by_proc = {p.pid: [dataclasses.astuple(f) for f in vm.files(p)] for p in procs}
+        nthreads = sum(len(list(vm.threads(p))) for p in procs)
+        nmounts = sum(len(list(vm.mounts(p))) for p in procs)
+        s1 = vm.os_stats()
+        assert s1["process_walks"] - s0["process_walks"] == 1
+        assert s1["os_flushes"] == s0["os_flushes"]
+        assert nthreads > len(procs) > 300 and nmounts > len(procs)
+        by_pid = {p.pid: [dataclasses.astuple(f) for f in vm.files(p.pid)] for p in procs}
+        assert by_pid == by_proc and sum(map(len, by_proc.values())) > 1000
+        assert vm.os_stats()["process_walks"] > s1["process_walks"]
+
+
+def test_process_handed_back_is_checked(dumps):
+    """A Process given back to files()/threads()/mounts() is re-read at its
+    task address: another process's task (as after a pid's exit and reuse)
+    is NotFound, a bogus address an error, never another process's data."""
+    d = dump_set(dumps, "l4")
+    with xenaccess.open("file:" + os.path.join(d["dir"], "raw.img")) as vm:
+        procs = [p for p in vm.processes() if not p.kthread]
+        a, b = procs[1], procs[2]
+        moved = dataclasses.replace(a, task=b.task)
+        for call in (vm.files, vm.threads, vm.mounts):
+            with pytest.raises(xenaccess.NotFound, match="no longer its leader"):
+                list(call(moved))
+            with pytest.raises(xenaccess.XenaccessError, match="bad task address") as e:
+                list(call(dataclasses.replace(a, task=0x1234)))
+            assert e.value.code == xenaccess.errors.EINVAL
+        # a thread's task (not the leader) is refused too
+        multi = next(p for p in procs if len(list(vm.threads(p))) > 1)
+        tid_task = [t.task for t in vm.threads(multi) if t.tid != multi.pid][0]
+        with pytest.raises(xenaccess.NotFound):
+            list(vm.files(dataclasses.replace(multi, task=tid_task)))
+        assert [f.fd for f in vm.files(a)] == [f.fd for f in vm.files(a.pid)]

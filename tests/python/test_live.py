@@ -89,6 +89,31 @@ def test_live_processes_match_guest(live, vm):
         assert vm.read(int(m["va"], 16), len(m["str"]), pid=m["pid"]) == m["str"].encode()
 
 
+def test_live_listing_is_one_snapshot(live, vm):
+    """On a live target a listing of every process's files and threads, from
+    the Processes the walk handed out, is one walk and one flush (the walk's
+    own), not one of each per process (issue 14: O(processes^2) walks from
+    cold caches); a call by pid still starts fresh: a flush, and a walk to
+    find the pid (xa_os_stats)."""
+    s0 = vm.os_stats()
+    procs = list(vm.processes())
+    nfiles = nthreads = exited = 0
+    for p in procs:
+        try:
+            nfiles += len(list(vm.files(p)))
+            nthreads += len(list(vm.threads(p)))
+        except xenaccess.NotFound:  # exited since the walk (a kworker, a shell)
+            exited += 1
+    s1 = vm.os_stats()
+    assert s1["process_walks"] - s0["process_walks"] == 1
+    assert s1["os_flushes"] - s0["os_flushes"] == 1
+    assert nthreads >= len(procs) - exited and len(procs) > 20 and nfiles > 0 and exited < 5
+    list(vm.files(1))
+    s2 = vm.os_stats()
+    assert s2["process_walks"] - s1["process_walks"] == 1
+    assert s2["os_flushes"] - s1["os_flushes"] == 1
+
+
 def test_pause_resume(live, vm):
     g = live["guest"]
     vm.pause()
