@@ -86,10 +86,12 @@ def test_files_and_mounts(series, fname):
 @pytest.mark.parametrize("fname", FILES)
 @pytest.mark.parametrize("series", SERIES)
 def test_sockets_and_kernel_log(series, fname):
-    """xa-net (both network namespaces) and xa-dmesg."""
+    """xa-net (every network namespace, one with hash tables of its own
+    where the kernel has them) and xa-dmesg."""
     dumps = kernel_set(series)
     net_checks.test_net_matches_proc(dumps, "l4", fname)
     netns_checks.test_sockets_of_every_namespace(dumps, "l4", fname)
+    netns_checks.test_namespace_with_hash_tables_of_its_own(dumps, "l4", fname)
     net_checks.test_dmesg_matches_kmsg(dumps, "l4", fname)
 
 
