@@ -5,7 +5,8 @@ by tests/tools' live checks.
 
 Not in CI (so not named test_*.py; run it by naming it:
 `python3 -m pytest tests/kernels/live_other_kernels.py`): the two boots
-cost about 60 s (here, under load: setup 28 s and 22 s, checks 6 s each)
+cost 45-60 s (here, with other work on the machine: setups 15-28 s,
+checks 5-6 s each)
 in a suite already near its 20 minutes, for little the CI run does not
 check otherwise: these kernels' structures are checked on their dumps
 (test_other_kernels.py), the qemu: backend live on 6.1. Both passed here."""
