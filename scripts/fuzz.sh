@@ -68,6 +68,8 @@ if ! nice -n 19 ninja -C "$BUILD" $bins >"$BUILD/fuzz-build.log" 2>&1; then
     for t in $TARGETS; do echo "fuzz $t: FAILED (not built: $BUILD/fuzz-build.log)"; done
     exit 1
 fi
+# scripts/test.sh builds ahead, in the background, and fuzzes later
+[ "${XA_FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

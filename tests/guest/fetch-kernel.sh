@@ -11,11 +11,24 @@ cd "$CACHE/kernel"
 
 PKG=${XA_KERNEL_PKG:-}
 META=${XA_KERNEL_META:-linux-image-amd64}
+# apt-cache's answer, kept until apt's package lists change: each call costs
+# seconds where apt keeps no package cache (containers), and a test run boots
+# a dozen guests. (ctime: apt gives fetched lists the server's mtime.)
+MEMO="$CACHE/kernel/.resolved-$META"
+LISTS=/var/lib/apt/lists
+eval "$(apt-config shell LISTS Dir::State::Lists/d 2>/dev/null)"
+if [ -z "$PKG" ] && [ -s "$MEMO" ] && [ -d "$LISTS" ] &&
+   [ -z "$(find "$LISTS" -maxdepth 1 -cnewer "$MEMO" 2>/dev/null | head -n 1)" ]; then
+    PKG=$(cat "$MEMO")
+fi
 if [ -z "$PKG" ]; then
     PKG=$(apt-cache depends "$META" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
     if [ -z "$PKG" ]; then
         apt-get update -qq >/dev/null 2>&1 || true
         PKG=$(apt-cache depends "$META" 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+    fi
+    if [ -n "$PKG" ]; then
+        echo "$PKG" >"$MEMO.$$" && mv "$MEMO.$$" "$MEMO"
     fi
     # Offline fallback: reuse whatever is already unpacked.
     if [ -z "$PKG" ]; then

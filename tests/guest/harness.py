@@ -852,6 +852,9 @@ class Guest:
             after = {st["pid"]: st["state"] for st in self.refresh_stat()}
             for st in truth["stat"]:
                 st["state_after"] = after.get(st["pid"], st["state"])
+            # a kernel thread started or ended while the truth was read
+            # (a kworker of an unbound workqueue) is in either list
+            truth["procs_after"] = self.refresh_procs()
         with open(os.path.join(outdir, "regs.txt"), "w") as f:
             f.write(regs_txt)
         regs = parse_regs(regs_txt)
