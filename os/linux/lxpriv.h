@@ -85,7 +85,22 @@ struct linux_priv {
         uint32_t piece_len[LX_TASK_FIELDS];
         uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
     } task_layout;
+
+    /* tasks.c: the processes of the last complete, checked walk, kept only
+     * while memory cannot change (xa__memory_static: a dump) and dropped by
+     * the OS flush; NULL when none. */
+    struct lx_proc_list *proc_list;
 };
+
+/* A decoded process list, shared by the instance and the iterators
+ * replaying it (a flush during a replay leaves the replay intact). */
+struct lx_proc_list {
+    unsigned refs;
+    size_t n, cap;
+    struct xa_process *procs;
+};
+/* tasks.c: forget the kept process list (OS flush, close). */
+void linux_proc_list_drop(struct linux_priv *p);
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)
 {
@@ -221,6 +236,9 @@ struct xa_process_iter {
     bool count_checked; /* the kernel's process count, once at the end */
     uint64_t cur_next; /* the current task's tasks.next, read with its fields */
     struct lx_tgid_memo *tgids; /* tasks.c: tgid of each task walked, by address */
+    struct lx_proc_list *replay; /* the kept list this iterator hands out, or NULL */
+    size_t replay_pos;
+    struct lx_proc_list *record; /* a walk of static memory, kept if it completes */
 };
 
 struct xa_module_iter {

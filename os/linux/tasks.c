@@ -410,6 +410,59 @@ static int check_process_count(struct xa_process_iter *it)
                                         (unsigned long long)kernel + 1);
 }
 
+/* ---- the kept process list (static memory only) ---------------------- */
+
+static void proc_list_unref(struct lx_proc_list *l)
+{
+    if (l && --l->refs == 0) {
+        free(l->procs);
+        free(l);
+    }
+}
+
+void linux_proc_list_drop(struct linux_priv *p)
+{
+    proc_list_unref(p->proc_list);
+    p->proc_list = NULL;
+}
+
+/* Add one decoded process to the list a walk is recording; on no memory
+ * the recording stops (the walk itself goes on). */
+static void record_process(struct xa_process_iter *it, const struct xa_process *p)
+{
+    struct lx_proc_list *l = it->record;
+    if (!l)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 512;
+        struct xa_process *np = realloc(l->procs, cap * sizeof(*np));
+        if (!np) {
+            proc_list_unref(l);
+            it->record = NULL;
+            return;
+        }
+        l->procs = np;
+        l->cap = cap;
+    }
+    l->procs[l->n++] = *p;
+}
+
+/* At the clean end of a recorded walk: keep the list for the next walks,
+ * unless memory became changeable meanwhile or a list is already kept. */
+static void keep_recorded(struct xa_process_iter *it)
+{
+    struct linux_priv *p = linux_priv(it->xa);
+    struct lx_proc_list *l = it->record;
+    it->record = NULL;
+    if (!l)
+        return;
+    if (p->proc_list || !xa__memory_static(it->xa)) {
+        proc_list_unref(l);
+        return;
+    }
+    p->proc_list = l; /* the iterator's reference passes to the instance */
+}
+
 int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
 {
     int rc = need_tasks(xa);
@@ -423,10 +476,36 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
     if (!it)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
+    struct lx_proc_list *kept = linux_priv(xa)->proc_list;
+    if (kept && xa__memory_static(xa)) {
+        /* The same memory decodes to the same list: hand it out again. */
+        kept->refs++;
+        it->replay = kept;
+        *out = it;
+        return 0;
+    }
     it->tgids = calloc(1, sizeof(*it->tgids)); /* none: every parent and cred is read */
+    if (xa__memory_static(xa)) {
+        it->record = calloc(1, sizeof(*it->record));
+        if (it->record)
+            it->record->refs = 1;
+    }
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
     *out = it;
     return 0;
+}
+
+/* The next process of a kept list; the one check a read would make (a
+ * mapped dump that shrank fails every call from then on). */
+static int replay_next(struct xa_process_iter *it, struct xa_process *out)
+{
+    int rc = xa__memory_check(it->xa);
+    if (rc < 0)
+        return rc;
+    if (it->replay_pos == it->replay->n)
+        return 0;
+    *out = it->replay->procs[it->replay_pos++];
+    return 1;
 }
 
 /* Each task's list links are read with its fields: the step to the next
@@ -434,6 +513,8 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
  * against the task we came from (lx_list_advance/lx_list_link_back). */
 int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
 {
+    if (it->replay)
+        return replay_next(it, out);
     struct xa_instance *xa = it->xa;
     const struct linux_offsets *o = &linux_os(xa)->off;
     const struct lx_task_layout *lay = task_layout(xa);
@@ -445,6 +526,8 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
         if (rc == 0 && !it->count_checked) {
             it->count_checked = true;
             rc = check_process_count(it);
+            if (rc == 0)
+                keep_recorded(it);
         }
         if (rc <= 0)
             return rc;
@@ -471,6 +554,7 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
     rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, out);
     if (rc < 0)
         return it->walk.err = rc;
+    record_process(it, out);
     return 1;
 }
 
@@ -479,6 +563,8 @@ void linux_process_iter_free(struct xa_process_iter *it)
     if (it) {
         lx_list_free(&it->walk);
         free(it->tgids);
+        proc_list_unref(it->replay);
+        proc_list_unref(it->record); /* a walk left before its end */
     }
     free(it);
 }
