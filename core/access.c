@@ -37,6 +37,7 @@ void xa__v2p_clear(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->v2p, NULL, NULL);
     memset(xa->xlate_memo, 0, sizeof(xa->xlate_memo));
+    memset(xa->region_xlate, 0, sizeof(xa->region_xlate));
 }
 
 void xa__pid_memo_clear(struct xa_instance *xa)
@@ -95,6 +96,27 @@ static int translate_walk(struct xa_instance *xa, const struct x86_paging *pg, u
     if (rc < 0)
         return xa__prefix_error(xa, rc, "translating 0x%llx", (unsigned long long)va);
     *out = walk;
+    return 0;
+}
+
+/* A new 4 KiB page of a region whose page table an earlier walk found:
+ * one entry read (see region_xlate in core/instance.h). */
+static int translate_pte(struct xa_instance *xa, uint64_t pt, uint64_t va, struct x86_walk *out)
+{
+    struct x86_walk walk = {0};
+    int rc = x86_translate_pte(&xa->paging, pt, va, walker_read, xa, &walk);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa); /* the entry read from a file that shrank */
+    if (rc == XA_EFAULT)
+        return xa__set_error(xa, rc, "virtual address 0x%llx not mapped (level 1, table 0x%llx)",
+                             (unsigned long long)va, (unsigned long long)pt);
+    if (rc == XA_EBADDATA)
+        return xa__set_error(xa, rc, "page-table entry for 0x%llx has reserved bits set (level 1)",
+                             (unsigned long long)va);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "translating 0x%llx", (unsigned long long)va);
+    *out = walk;
+    out->pt = pt;
     return 0;
 }
 
@@ -160,6 +182,13 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     if (xa->paging.mode == XA_PM_AARCH64 && arm64_va_is_upper(&xa->arm64, va))
         dtb = xa->kernel_dtb;
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
+    struct xa_region_xlate *region = &xa->region_xlate[(va >> 21) & (XA_REGION_XLATE - 1)];
+    if (region->dtb == dtb && va - region->va < region->size) {
+        xa->v2p_hits++;
+        remember_xlate(xa, dtb, va, region->va, region->size, region->pa);
+        *pa = region->pa + (va - region->va);
+        return 0;
+    }
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, pfn_pa);
@@ -176,14 +205,22 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         return 0;
     }
     struct x86_walk walk = {0};
-    int rc = translate_walk(xa, &xa->paging, dtb, va, &walk);
+    uint64_t region_va = va & ~((2ull << 20) - 1);
+    int rc = region->dtb == dtb && region->pt && region->region == region_va
+                 ? translate_pte(xa, region->pt, va, &walk)
+                 : translate_walk(xa, &xa->paging, dtb, va, &walk);
     if (rc < 0)
         return rc;
     *pa = walk.pa;
     xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
     /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
-    remember_xlate(xa, dtb, va, va & ~(walk.page_size - 1), walk.page_size,
-                   walk.pa & ~(walk.page_size - 1));
+    uint64_t base = va & ~(walk.page_size - 1), base_pa = walk.pa & ~(walk.page_size - 1);
+    remember_xlate(xa, dtb, va, base, walk.page_size, base_pa);
+    if (walk.page_size > XA_PAGE_SIZE)
+        *region = (struct xa_region_xlate){
+            .dtb = dtb, .va = base, .size = walk.page_size, .pa = base_pa};
+    else if (walk.pt)
+        *region = (struct xa_region_xlate){.dtb = dtb, .region = region_va, .pt = walk.pt};
     return 0;
 }
 
@@ -499,7 +536,7 @@ XA_API void xa_cache_flush(struct xa_instance *xa, unsigned kinds)
     if (kinds & XA_CACHE_V2P)
         xa__v2p_clear(xa);
     if (kinds & XA_CACHE_PAGES)
-        xa__page_cache_drop_all(xa);
+        xa__page_cache_flush(xa);
     if (kinds & XA_CACHE_OS) {
         xa__pid_memo_clear(xa);
         xa__os_flush(xa);

@@ -79,6 +79,17 @@ struct xa_instance {
     struct xa_xlate_memo {
         uint64_t dtb, va, size, pa; /* va and pa aligned to size; size 0: empty */
     } xlate_memo[XA_XLATE_MEMO];
+    /* What walks found, by 2 MiB region, as a CPU's TLB and paging-structure
+     * caches keep it: a large page (2 MiB, 1 GiB; a 1 GiB page fills the slot
+     * of each 2 MiB region it is walked from) translates any later address in
+     * it without a walk; a region of 4 KiB pages keeps its page table's
+     * address, so a new page in it reads one entry instead of four or five.
+     * Part of the v2p cache: cleared with it. */
+#define XA_REGION_XLATE 1024
+    struct xa_region_xlate {
+        uint64_t dtb, va, size, pa; /* a large page as in xlate_memo; size 0: none */
+        uint64_t region, pt;        /* a region of 4 KiB pages: its page table (pt 0: none) */
+    } region_xlate[XA_REGION_XLATE];
     /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that
@@ -155,6 +166,8 @@ void xa__be_inject_fault(struct xa_instance *xa, enum xa_be_op op, unsigned nth,
 int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
                    enum xa_page_origin *origin);
 void xa__page_cache_drop_all(struct xa_instance *xa);
+/* XA_CACHE_PAGES: drop copied pages; a stable mapping's page pointers stay. */
+void xa__page_cache_flush(struct xa_instance *xa);
 void xa__page_cache_destroy(struct xa_instance *xa);
 void xa__release_all_pages(struct xa_instance *xa);
 /* The same, remembering the range it hit (reads cluster). */

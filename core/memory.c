@@ -74,6 +74,17 @@ void xa__page_cache_drop_all(struct xa_instance *xa)
     memset(xa->page_memo, 0, sizeof(xa->page_memo));
 }
 
+void xa__page_cache_flush(struct xa_instance *xa)
+{
+    /* The pointers of a stable mapping are not copies of guest memory: the
+     * bytes behind them are the guest's (or the file's) as they are now,
+     * and they stay valid until close. Only copies are dropped. */
+    if (xa->be->caps & XA_CAP_STABLE_MAP)
+        xa_lru_clear(&xa->pages, page_drop, xa);
+    else
+        xa__page_cache_drop_all(xa);
+}
+
 void xa__page_cache_destroy(struct xa_instance *xa)
 {
     xa_lru_destroy(&xa->pages, page_drop, xa);
