@@ -399,6 +399,70 @@ static int write_sysmap(json_object *truth, char *path)
     return 0;
 }
 
+/* Every process of a whole walk into @out (at most @max); the end code. */
+static int walk_all(struct xa_instance *xa, struct xa_process *out, size_t max, size_t *n)
+{
+    struct xa_process_iter *it;
+    *n = 0;
+    int rc = xa_process_iter_new(xa, &it);
+    if (rc < 0)
+        return rc;
+    struct xa_process p;
+    while ((rc = xa_process_iter_next(it, &p)) == 1)
+        if (*n < max)
+            out[(*n)++] = p;
+    xa_process_iter_free(it);
+    return rc;
+}
+
+static size_t first_difference(const struct xa_process *a, const struct xa_process *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].pid != b[i].pid || a[i].tgid != b[i].tgid || a[i].ppid != b[i].ppid ||
+            a[i].uid != b[i].uid || a[i].gid != b[i].gid || a[i].euid != b[i].euid ||
+            a[i].egid != b[i].egid || strcmp(a[i].comm, b[i].comm) != 0 ||
+            a[i].state != b[i].state || a[i].flags != b[i].flags || a[i].task != b[i].task ||
+            a[i].mm != b[i].mm || a[i].dtb != b[i].dtb || a[i].start_time != b[i].start_time)
+            return i;
+    return n;
+}
+
+/* A dump keeps its process list between walks: the kept list must be the
+ * walk's, field by field, and a flush of the OS caches must make the next
+ * walk read the guest again. */
+static void check_kept_process_list(struct xa_instance *xa)
+{
+    enum { MAX = 8192 };
+    struct xa_process *walked = calloc(MAX, sizeof(*walked)),
+                      *kept = calloc(MAX, sizeof(*kept)), *again = calloc(MAX, sizeof(*again));
+    size_t n1 = 0, n2 = 0, n3 = 0;
+    struct xa_cache_stats s0, s1;
+    CHECK(walked && kept && again, "out of memory");
+    if (walked && kept && again) {
+        xa_cache_flush(xa, XA_CACHE_OS); /* earlier checks walked already */
+        CHECK(walk_all(xa, walked, MAX, &n1) == 0, "walk: %s", xa_errmsg(xa));
+        xa_cache_stats(xa, &s0);
+        CHECK(walk_all(xa, kept, MAX, &n2) == 0, "kept walk: %s", xa_errmsg(xa));
+        xa_cache_stats(xa, &s1);
+        CHECK(s1.v2p_hits + s1.v2p_misses == s0.v2p_hits + s0.v2p_misses,
+              "second walk of a dump read the guest (list not kept)");
+        xa_cache_flush(xa, XA_CACHE_OS);
+        CHECK(walk_all(xa, again, MAX, &n3) == 0, "walk after flush: %s", xa_errmsg(xa));
+        xa_cache_stats(xa, &s0);
+        CHECK(s0.v2p_hits + s0.v2p_misses > s1.v2p_hits + s1.v2p_misses,
+              "walk after a flush read nothing");
+        CHECK(n1 > 100 && n2 == n1 && n3 == n1, "walks of %zu, %zu, %zu processes", n1, n2, n3);
+        size_t d = first_difference(walked, kept, n1 < n2 ? n1 : n2);
+        CHECK(d == (n1 < n2 ? n1 : n2), "kept list differs from the walk at entry %zu", d);
+        d = first_difference(walked, again, n1 < n3 ? n1 : n3);
+        CHECK(d == (n1 < n3 ? n1 : n3), "walk after flush differs at entry %zu", d);
+        printf("    kept process list: %zu processes, same as the walk\n", n2);
+    }
+    free(walked);
+    free(kept);
+    free(again);
+}
+
 static void run_one(const char *target, const char *sysmap, json_object *truth)
 {
     struct xa_init_opts o = XA_INIT_OPTS_INIT;
@@ -422,6 +486,7 @@ static void run_one(const char *target, const char *sysmap, json_object *truth)
         check_markers(xa, truth);
         check_maps(xa, truth);
         check_all_maps(xa);
+        check_kept_process_list(xa);
         if (!sysmap)
             check_type_names(xa);
     }
