@@ -463,6 +463,49 @@ static void check_kept_process_list(struct xa_instance *xa)
     free(again);
 }
 
+/* Translations answered from what earlier walks left (whole large pages,
+ * the page table of a 2 MiB region) must be the ones a full walk gives:
+ * direct-map addresses in order (later ones of a region hit what the first
+ * left), through the kernel's root and a user process's (same kernel half,
+ * other cache keys), each then walked alone after a flush. */
+static void check_translation_caches(struct xa_instance *xa)
+{
+    struct xa_os_info info;
+    struct xa_process user = {0};
+    struct xa_process_iter *it;
+    if (xa_os_get_info(xa, &info) < 0 || xa_process_iter_new(xa, &it) < 0) {
+        CHECK(0, "no OS info or process walk: %s", xa_errmsg(xa));
+        return;
+    }
+    while (!user.mm && xa_process_iter_next(it, &user) == 1)
+        ;
+    xa_process_iter_free(it);
+    CHECK(user.mm != 0, "no user process");
+    enum { N = 3000 };
+    static uint64_t va[N], pa[N];
+    static int rc[N];
+    const uint64_t dtbs[2] = {0, user.dtb};
+    size_t differ = 0, mapped = 0;
+    for (int d = 0; d < 2; d++) {
+        xa_cache_flush(xa, XA_CACHE_V2P);
+        for (size_t i = 0; i < N; i++) {
+            va[i] = info.page_offset + (uint64_t)i * 40960 * 4 + (uint64_t)(i % 7) * 4096;
+            rc[i] = xa_translate(xa, dtbs[d], va[i], &pa[i]);
+            mapped += rc[i] == 0;
+        }
+        for (size_t i = 0; i < N; i++) {
+            uint64_t alone = 0;
+            xa_cache_flush(xa, XA_CACHE_V2P);
+            int r = xa_translate(xa, dtbs[d], va[i], &alone);
+            if (r != rc[i] || (r == 0 && alone != pa[i]))
+                differ++;
+        }
+    }
+    CHECK(mapped > N, "only %zu of the direct-map addresses translate", mapped);
+    CHECK(differ == 0, "%zu translations differ from a full walk", differ);
+    printf("    translation caches: %zu addresses, same as full walks\n", mapped);
+}
+
 static void run_one(const char *target, const char *sysmap, json_object *truth)
 {
     struct xa_init_opts o = XA_INIT_OPTS_INIT;
@@ -487,6 +530,7 @@ static void run_one(const char *target, const char *sysmap, json_object *truth)
         check_maps(xa, truth);
         check_all_maps(xa);
         check_kept_process_list(xa);
+        check_translation_caches(xa);
         if (!sysmap)
             check_type_names(xa);
     }
