@@ -223,6 +223,13 @@ int x86_translate_pte(const struct x86_paging *pg, uint64_t pt, uint64_t va,
     return walk_8byte(pg, maxphy, pt, va, 1, read, ctx, walk);
 }
 
+uint64_t x86_pte_reserved(const struct x86_paging *pg)
+{
+    unsigned maxphy = pg->maxphyaddr ? pg->maxphyaddr : 52;
+    uint64_t rsvd = maxphy < 52 ? bit_range(51, maxphy) : 0;
+    return pg->nxe ? rsvd : rsvd | PTE_XD;
+}
+
 enum xa_page_mode x86_mode_from_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)
 {
     if (!(cr0 & CR0_PG))

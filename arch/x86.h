@@ -57,6 +57,11 @@ int x86_translate(const struct x86_paging *pg, uint64_t dtb, uint64_t va,
 int x86_translate_pte(const struct x86_paging *pg, uint64_t pt, uint64_t va,
                       x86_read_pa_fn read, void *ctx, struct x86_walk *walk);
 
+/* The bits of a 4 KiB page-table entry (8-byte modes) the CPU faults on
+ * when set, as x86_translate_pte() checks them: for a caller that reads
+ * the entry itself and leaves anything unusual to x86_translate_pte(). */
+uint64_t x86_pte_reserved(const struct x86_paging *pg);
+
 /* Paging mode implied by control registers (CR0.PG, CR4.PAE, EFER.LMA, CR4.LA57). */
 enum xa_page_mode x86_mode_from_regs(uint64_t cr0, uint64_t cr4, uint64_t efer);
 

@@ -157,6 +157,24 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
     return xa__translate_fast(xa, dtb, va, pa);
 }
 
+/* A 4 KiB page of a region whose page table is known, when that table's
+ * page is at hand (page memo) and its entry is an ordinary present one:
+ * one load, no LRU (the region slot stands for it). Anything else -- and
+ * every error -- goes the checked way (translate_pte). */
+static inline bool pte_from_memo(struct xa_instance *xa, uint64_t pt, uint64_t va, uint64_t *pa)
+{
+    uint64_t pfn = pt >> XA_PAGE_SHIFT;
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 != pfn + 1 || xa->fault.countdown != 0)
+        return false;
+    uint64_t e;
+    memcpy(&e, xa->page_memo[slot].page + ((va >> XA_PAGE_SHIFT) & 511) * 8, sizeof(e));
+    if (!(e & 1) || (e & xa->pte_reserved))
+        return false;
+    *pa = (e & 0x000ffffffffff000ull) | (va & (XA_PAGE_SIZE - 1));
+    return true;
+}
+
 int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     dtb = resolve_dtb(xa, dtb);
@@ -189,6 +207,14 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         *pa = region->pa + (va - region->va);
         return 0;
     }
+    /* A region of 4 KiB pages with its page table known (x86, 8-byte entries). */
+    uint64_t region_va = va & ~((2ull << 20) - 1);
+    bool have_pt = region->dtb == dtb && region->pt && region->region == region_va;
+    if (have_pt && pte_from_memo(xa, region->pt, va, pa)) {
+        xa->v2p_misses++; /* an entry was read */
+        remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
+        return 0;
+    }
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, pfn_pa);
@@ -205,10 +231,8 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         return 0;
     }
     struct x86_walk walk = {0};
-    uint64_t region_va = va & ~((2ull << 20) - 1);
-    int rc = region->dtb == dtb && region->pt && region->region == region_va
-                 ? translate_pte(xa, region->pt, va, &walk)
-                 : translate_walk(xa, &xa->paging, dtb, va, &walk);
+    int rc = have_pt ? translate_pte(xa, region->pt, va, &walk)
+                     : translate_walk(xa, &xa->paging, dtb, va, &walk);
     if (rc < 0)
         return rc;
     *pa = walk.pa;

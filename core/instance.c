@@ -106,6 +106,7 @@ void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, 
     if (xa->paging.mode != pg->mode || xa->kernel_dtb != dtb)
         xa_cache_flush(xa, XA_CACHE_V2P | XA_CACHE_OS); /* what was decoded through the old */
     xa->paging = *pg;
+    xa->pte_reserved = x86_pte_reserved(pg);
     xa->kernel_dtb = dtb;
 }
 

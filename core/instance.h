@@ -90,6 +90,7 @@ struct xa_instance {
         uint64_t dtb, va, size, pa; /* a large page as in xlate_memo; size 0: none */
         uint64_t region, pt;        /* a region of 4 KiB pages: its page table (pt 0: none) */
     } region_xlate[XA_REGION_XLATE];
+    uint64_t pte_reserved; /* x86_pte_reserved() of the kernel's paging */
     /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that

@@ -21,7 +21,7 @@ static void linux_destroy(void *state)
     if (!p)
         return;
     free(p->pid_index);
-    linux_proc_list_drop(p);
+    linux_tasks_free(p);
     linux_procinfo_free(p);
     linux_files_free(p);
     linux_net_free(p);

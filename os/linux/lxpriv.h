@@ -90,6 +90,9 @@ struct linux_priv {
      * while memory cannot change (xa__memory_static: a dump) and dropped by
      * the OS flush; NULL when none. */
     struct lx_proc_list *proc_list;
+    /* tasks.c: parents' tgids and creds' ids met by a walk (walk_memo()). */
+    struct lx_tgid_memo *walk_memo;
+    uint32_t walk_gen;
 };
 
 /* A decoded process list, shared by the instance and the iterators
@@ -99,8 +102,10 @@ struct lx_proc_list {
     size_t n, cap;
     struct xa_process *procs;
 };
-/* tasks.c: forget the kept process list (OS flush, close). */
+/* tasks.c: forget the kept process list (OS flush). */
 void linux_proc_list_drop(struct linux_priv *p);
+/* tasks.c: free what the process walks keep (close). */
+void linux_tasks_free(struct linux_priv *p);
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)
 {
@@ -235,7 +240,8 @@ struct xa_process_iter {
     bool head_done; /* init_task itself comes first */
     bool count_checked; /* the kernel's process count, once at the end */
     uint64_t cur_next; /* the current task's tasks.next, read with its fields */
-    struct lx_tgid_memo *tgids; /* tasks.c: tgid of each task walked, by address */
+    struct lx_tgid_memo *tgids; /* tasks.c: the instance's walk memo (not owned), or NULL */
+    uint32_t memo_gen;          /* this walk's generation in it */
     struct lx_proc_list *replay; /* the kept list this iterator hands out, or NULL */
     size_t replay_pos;
     struct lx_proc_list *record; /* a walk of static memory, kept if it completes */

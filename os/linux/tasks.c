@@ -206,19 +206,40 @@ static int read_task_fields(struct xa_instance *xa, uint64_t task,
  * a parent is usually walked before its children (the list is in fork
  * order), and many tasks share a cred (every kernel thread has init_cred;
  * a committed cred never changes). Direct-mapped; a miss reads the guest.
+ * One table per instance, allocated once: each walk takes a new generation
+ * and sees only its own entries (no clearing per walk; another walk at the
+ * same time only costs misses).
  */
 #define TGID_MEMO 1024
 #define CRED_MEMO 64
 struct lx_tgid_memo {
     struct {
-        uint64_t task; /* 0: empty */
+        uint64_t task;
         int32_t tgid;
+        uint32_t gen; /* the walk that wrote it; 0: empty */
     } t[TGID_MEMO];
     struct {
-        uint64_t cred; /* 0: empty */
+        uint64_t cred;
         uint32_t ids[4];
+        uint32_t gen;
     } c[CRED_MEMO];
 };
+
+/* The instance's memo and a generation of its own for a new walk; NULL
+ * without memory (every parent and cred is then read). */
+static struct lx_tgid_memo *walk_memo(struct linux_priv *p, uint32_t *gen)
+{
+    if (!p->walk_memo)
+        p->walk_memo = calloc(1, sizeof(*p->walk_memo));
+    if (!p->walk_memo)
+        return NULL;
+    if (++p->walk_gen == 0) { /* wrapped: no entry may carry a reused one */
+        memset(p->walk_memo, 0, sizeof(*p->walk_memo));
+        p->walk_gen = 1;
+    }
+    *gen = p->walk_gen;
+    return p->walk_memo;
+}
 
 static unsigned memo_slot(uint64_t addr, unsigned slots)
 {
@@ -226,12 +247,12 @@ static unsigned memo_slot(uint64_t addr, unsigned slots)
 }
 
 /* The parent's tgid: remembered from this walk, or read. */
-static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uint64_t parent,
-                       uint32_t *tgid)
+static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uint32_t gen,
+                       uint64_t parent, uint32_t *tgid)
 {
     if (m) {
         unsigned i = memo_slot(parent, TGID_MEMO);
-        if (m->t[i].task == parent) {
+        if (m->t[i].gen == gen && m->t[i].task == parent) {
             *tgid = (uint32_t)m->t[i].tgid;
             return 0;
         }
@@ -240,11 +261,11 @@ static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uin
 }
 
 /* uid, gid, euid, egid of the cred at @cred (a kernel pointer). */
-static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint64_t cred,
+static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint32_t gen, uint64_t cred,
                     uint32_t ids[4])
 {
     unsigned slot = memo_slot(cred, CRED_MEMO);
-    if (m && m->c[slot].cred == cred) {
+    if (m && m->c[slot].gen == gen && m->c[slot].cred == cred) {
         memcpy(ids, m->c[slot].ids, sizeof(m->c[slot].ids));
         return 0;
     }
@@ -269,6 +290,7 @@ static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint64_t cre
     }
     if (m) {
         m->c[slot].cred = cred;
+        m->c[slot].gen = gen;
         memcpy(m->c[slot].ids, ids, sizeof(m->c[slot].ids));
     }
     return 0;
@@ -279,7 +301,7 @@ static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint64_t cre
  * from @m, this walk's memo, when not NULL). */
 static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
-                       struct xa_process *out)
+                       uint32_t gen, struct xa_process *out)
 {
     const uint32_t *pos = lay->pos;
     memset(out, 0, sizeof(*out));
@@ -319,14 +341,14 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     if (parent == task) {
         out->ppid = 0; /* init_task is its own parent */
     } else {
-        if (!lx_kptr(xa, parent) || parent_tgid(xa, m, parent, &v) < 0)
+        if (!lx_kptr(xa, parent) || parent_tgid(xa, m, gen, parent, &v) < 0)
             return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_parent 0x%llx",
                                  (int)pid, (unsigned long long)task, (unsigned long long)parent);
         out->ppid = (int32_t)v;
     }
 
     uint32_t ids[4];
-    if (!lx_kptr(xa, cred) || cred_ids(xa, m, cred, ids) < 0)
+    if (!lx_kptr(xa, cred) || cred_ids(xa, m, gen, cred, ids) < 0)
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
     out->uid = ids[0];
@@ -341,6 +363,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
         unsigned i = memo_slot(task, TGID_MEMO);
         m->t[i].task = task;
         m->t[i].tgid = tgid;
+        m->t[i].gen = gen;
     }
     return 0;
 }
@@ -354,7 +377,7 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     if (rc < 0)
         return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
                                 (unsigned long long)task);
-    return decode_task(xa, task, b, lay, NULL, out);
+    return decode_task(xa, task, b, lay, NULL, 0, out);
 }
 
 /*
@@ -426,6 +449,13 @@ void linux_proc_list_drop(struct linux_priv *p)
     p->proc_list = NULL;
 }
 
+void linux_tasks_free(struct linux_priv *p)
+{
+    linux_proc_list_drop(p);
+    free(p->walk_memo);
+    p->walk_memo = NULL;
+}
+
 /* Add one decoded process to the list a walk is recording; on no memory
  * the recording stops (the walk itself goes on). */
 static void record_process(struct xa_process_iter *it, const struct xa_process *p)
@@ -484,7 +514,7 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
         *out = it;
         return 0;
     }
-    it->tgids = calloc(1, sizeof(*it->tgids)); /* none: every parent and cred is read */
+    it->tgids = walk_memo(linux_priv(xa), &it->memo_gen);
     if (xa__memory_static(xa)) {
         it->record = calloc(1, sizeof(*it->record));
         if (it->record)
@@ -551,7 +581,7 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
         it->head_done = true; /* init_task (pid 0) comes first */
     }
     it->cur_next = field(b, lay->pos[F_TASKS], lx_ptr_size(xa));
-    rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, out);
+    rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, it->memo_gen, out);
     if (rc < 0)
         return it->walk.err = rc;
     record_process(it, out);
@@ -562,7 +592,6 @@ void linux_process_iter_free(struct xa_process_iter *it)
 {
     if (it) {
         lx_list_free(&it->walk);
-        free(it->tgids);
         proc_list_unref(it->replay);
         proc_list_unref(it->record); /* a walk left before its end */
     }
