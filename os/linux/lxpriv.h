@@ -93,6 +93,7 @@ struct linux_priv {
     /* tasks.c: parents' tgids and creds' ids met by a walk (walk_memo()). */
     struct lx_tgid_memo *walk_memo;
     uint32_t walk_gen;
+    size_t tasks_last_walk; /* tasks on the list at the last whole walk (a size hint) */
 };
 
 /* A decoded process list, shared by the instance and the iterators

@@ -299,10 +299,40 @@ static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint32_t gen
 /* Check and decode the fields of the task at @task, read into @b; the
  * parent's tgid, the cred's ids and the page-table root are read (or taken
  * from @m, this walk's memo, when not NULL). */
+/* True when none of the @len (< 16) bytes of @comm (16 readable) is a
+ * control byte (below 0x20, or 0x7f): eight bytes a step, the bytes past
+ * @len replaced by a plain one first. */
+static inline bool comm_is_plain(const char *comm, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w[2];
+    memcpy(w, comm, sizeof(w));
+    for (int k = 0; k < 2; k++) {
+        size_t in = len > 8u * (size_t)k ? len - 8u * (size_t)k : 0;
+        uint64_t keep = in >= 8 ? ~0ull : (1ull << (8 * in)) - 1;
+        uint64_t x = (w[k] & keep) | (0x61 * ones & ~keep);
+        uint64_t below = (x - 0x20 * ones) & ~x & highs; /* a byte < 0x20 */
+        uint64_t d = x ^ (0x7f * ones);
+        uint64_t del = (d - ones) & ~d & highs; /* a byte == 0x7f */
+        if (below | del)
+            return false;
+    }
+    return true;
+}
+
+/* lx_kptr() with the OS state at hand (a walk asks it three times a task). */
+static inline bool kptr_of(const struct linux_os *lx, uint64_t va)
+{
+    if (lx_is32(lx))
+        return lx->page_offset && va >= lx->page_offset && va <= 0xFFFFFFFFull;
+    return lx_kernel_ptr(va);
+}
+
 static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
                        uint32_t gen, struct xa_process *out)
 {
+    const struct linux_os *lx = linux_os(xa);
     const uint32_t *pos = lay->pos;
     memset(out, 0, sizeof(*out));
     int32_t pid = (int32_t)get32(b, pos[F_PID]);
@@ -318,9 +348,14 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     out->pid = tgid; /* the process id user space sees */
     out->tgid = tgid;
     /* comm is set by the task itself (prctl): show control bytes as '?'. */
-    for (size_t i = 0; comm + i < nul; i++)
-        out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
-    const size_t ps = lx_ptr_size(xa);
+    const size_t comm_len = (size_t)(nul - comm);
+    if (comm_is_plain(comm, comm_len)) {
+        memcpy(out->comm, comm, comm_len);
+    } else {
+        for (size_t i = 0; i < comm_len; i++)
+            out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
+    }
+    const size_t ps = lx_is32(lx) ? 4 : 8;
     uint32_t state = (uint32_t)field(b, pos[F_STATE], 4);
     uint32_t exit_state = (uint32_t)field(b, pos[F_EXIT], 4);
     if (pos[F_EXIT] == NO_FIELD && (state & TASK_DEAD))
@@ -333,7 +368,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     uint64_t parent = field(b, pos[F_PARENT], ps);
     uint64_t cred = field(b, pos[F_CRED], ps);
 
-    if (out->mm && !lx_kptr(xa, out->mm))
+    if (out->mm && !kptr_of(lx, out->mm))
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx has a bad mm 0x%llx", (int)pid,
                              (unsigned long long)task, (unsigned long long)out->mm);
 
@@ -341,14 +376,14 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     if (parent == task) {
         out->ppid = 0; /* init_task is its own parent */
     } else {
-        if (!lx_kptr(xa, parent) || parent_tgid(xa, m, gen, parent, &v) < 0)
+        if (!kptr_of(lx, parent) || parent_tgid(xa, m, gen, parent, &v) < 0)
             return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_parent 0x%llx",
                                  (int)pid, (unsigned long long)task, (unsigned long long)parent);
         out->ppid = (int32_t)v;
     }
 
     uint32_t ids[4];
-    if (!lx_kptr(xa, cred) || cred_ids(xa, m, gen, cred, ids) < 0)
+    if (!kptr_of(lx, cred) || cred_ids(xa, m, gen, cred, ids) < 0)
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
     out->uid = ids[0];
@@ -424,6 +459,7 @@ static int check_process_count(struct xa_process_iter *it)
     if (xa_is_live(xa) || kernel_process_count(xa, &kernel) < 0)
         return 0;
     uint64_t walked = it->walk.steps; /* every task but init_task */
+    linux_priv(xa)->tasks_last_walk = (size_t)walked + 1;
     if (walked == kernel)
         return 0;
     return it->walk.err = xa__set_error(xa, XA_EBADDATA,
@@ -521,6 +557,8 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
             it->record->refs = 1;
     }
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
+    /* As many as last time, without rehashing (more still grow the set). */
+    (void)lx_ptrset_reserve(&it->walk.seen, linux_priv(xa)->tasks_last_walk);
     *out = it;
     return 0;
 }
