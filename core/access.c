@@ -200,7 +200,7 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     if (xa->paging.mode == XA_PM_AARCH64 && arm64_va_is_upper(&xa->arm64, va))
         dtb = xa->kernel_dtb;
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
-    struct xa_region_xlate *region = &xa->region_xlate[(va >> 21) & (XA_REGION_XLATE - 1)];
+    struct xa_xlate_memo *region = &xa->region_xlate[(va >> 21) & (XA_REGION_XLATE - 1)];
     if (region->dtb == dtb && va - region->va < region->size) {
         xa->v2p_hits++;
         remember_xlate(xa, dtb, va, region->va, region->size, region->pa);
@@ -209,8 +209,8 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     }
     /* A region of 4 KiB pages with its page table known (x86, 8-byte entries). */
     uint64_t region_va = va & ~((2ull << 20) - 1);
-    bool have_pt = region->dtb == dtb && region->pt && region->region == region_va;
-    if (have_pt && pte_from_memo(xa, region->pt, va, pa)) {
+    bool have_pt = region->dtb == dtb && region->size == 0 && region->pa && region->va == region_va;
+    if (have_pt && pte_from_memo(xa, region->pa, va, pa)) {
         xa->v2p_misses++; /* an entry was read */
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
         return 0;
@@ -231,7 +231,7 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         return 0;
     }
     struct x86_walk walk = {0};
-    int rc = have_pt ? translate_pte(xa, region->pt, va, &walk)
+    int rc = have_pt ? translate_pte(xa, region->pa, va, &walk)
                      : translate_walk(xa, &xa->paging, dtb, va, &walk);
     if (rc < 0)
         return rc;
@@ -241,10 +241,10 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     uint64_t base = va & ~(walk.page_size - 1), base_pa = walk.pa & ~(walk.page_size - 1);
     remember_xlate(xa, dtb, va, base, walk.page_size, base_pa);
     if (walk.page_size > XA_PAGE_SIZE)
-        *region = (struct xa_region_xlate){
+        *region = (struct xa_xlate_memo){
             .dtb = dtb, .va = base, .size = walk.page_size, .pa = base_pa};
     else if (walk.pt)
-        *region = (struct xa_region_xlate){.dtb = dtb, .region = region_va, .pt = walk.pt};
+        *region = (struct xa_xlate_memo){.dtb = dtb, .va = region_va, .size = 0, .pa = walk.pt};
     return 0;
 }
 

@@ -85,11 +85,10 @@ struct xa_instance {
      * it without a walk; a region of 4 KiB pages keeps its page table's
      * address, so a new page in it reads one entry instead of four or five.
      * Part of the v2p cache: cleared with it. */
-#define XA_REGION_XLATE 1024
-    struct xa_region_xlate {
-        uint64_t dtb, va, size, pa; /* a large page as in xlate_memo; size 0: none */
-        uint64_t region, pt;        /* a region of 4 KiB pages: its page table (pt 0: none) */
-    } region_xlate[XA_REGION_XLATE];
+#define XA_REGION_XLATE 512
+    /* A large page as in xlate_memo; or, with size 0, a region of 4 KiB
+     * pages: va its 2 MiB-aligned base, pa its page table (0: none). */
+    struct xa_xlate_memo region_xlate[XA_REGION_XLATE];
     uint64_t pte_reserved; /* x86_pte_reserved() of the kernel's paging */
     /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
      * of recent pfns are remembered here once checked (RAM range, backend
