@@ -84,6 +84,10 @@ struct linux_priv {
         uint64_t piece_off[LX_TASK_FIELDS];
         uint32_t piece_len[LX_TASK_FIELDS];
         uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
+        /* struct cred's four ids, read as one span when it is short. */
+        uint64_t cred_lo;
+        uint32_t cred_len; /* 0: too far apart, read one by one */
+        uint32_t cred_pos[4];
     } task_layout;
 
     /* tasks.c: the processes of the last complete, checked walk, kept only

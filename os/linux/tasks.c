@@ -134,6 +134,8 @@ struct task_field_at {
     uint64_t off, width;
     enum task_field id;
 };
+/* The cred ids are read in one piece when they span at most this. */
+#define CRED_SPAN_MAX 64u
 /* Fields closer than this are read in one piece, gap and all. */
 #define TASK_FIELD_GAP 256u
 /* Room for every piece: the fields (at most XA_COMM_LEN wide) and the gaps
@@ -183,6 +185,17 @@ static const struct lx_task_layout *task_layout(struct xa_instance *xa)
         used += (size_t)(hi - lo);
         i = j;
     }
+    /* The ids sit together at the start of struct cred: one read of their span. */
+    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
+    uint64_t id_lo = id_off[0], id_hi = id_off[0] + 4;
+    for (int i = 1; i < 4; i++) {
+        id_lo = id_off[i] < id_lo ? id_off[i] : id_lo;
+        id_hi = id_off[i] + 4 > id_hi ? id_off[i] + 4 : id_hi;
+    }
+    lay->cred_lo = id_lo;
+    lay->cred_len = id_hi - id_lo <= CRED_SPAN_MAX ? (uint32_t)(id_hi - id_lo) : 0;
+    for (int i = 0; i < 4; i++)
+        lay->cred_pos[i] = (uint32_t)(id_off[i] - id_lo);
     lay->nr_pieces = n;
     return lay;
 }
@@ -261,31 +274,23 @@ static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uin
 }
 
 /* uid, gid, euid, egid of the cred at @cred (a kernel pointer). */
-static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint32_t gen, uint64_t cred,
-                    uint32_t ids[4])
+static int cred_ids(struct xa_instance *xa, const struct lx_task_layout *lay,
+                    struct lx_tgid_memo *m, uint32_t gen, uint64_t cred, uint32_t ids[4])
 {
     unsigned slot = memo_slot(cred, CRED_MEMO);
     if (m && m->c[slot].gen == gen && m->c[slot].cred == cred) {
         memcpy(ids, m->c[slot].ids, sizeof(m->c[slot].ids));
         return 0;
     }
-    const struct linux_offsets *o = &linux_os(xa)->off;
-    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
-    /* The ids sit together at the start of struct cred: one read of their span. */
-    uint64_t id_lo = id_off[0], id_hi = id_off[0] + 4;
-    for (int i = 1; i < 4; i++) {
-        id_lo = id_off[i] < id_lo ? id_off[i] : id_lo;
-        id_hi = id_off[i] + 4 > id_hi ? id_off[i] + 4 : id_hi;
-    }
-    uint8_t idb[64];
-    if (id_hi - id_lo <= sizeof(idb)) {
-        if (lx_read(xa, cred + id_lo, idb, (size_t)(id_hi - id_lo)) < 0)
+    if (lay->cred_len) {
+        uint8_t idb[CRED_SPAN_MAX];
+        if (lx_read(xa, cred + lay->cred_lo, idb, lay->cred_len) < 0)
             return XA_EFAULT;
         for (int i = 0; i < 4; i++)
-            ids[i] = get32(idb, id_off[i] - id_lo);
+            ids[i] = get32(idb, lay->cred_pos[i]);
     } else {
         for (int i = 0; i < 4; i++)
-            if (lx_u32(xa, cred + id_off[i], &ids[i]) < 0)
+            if (lx_u32(xa, cred + lay->cred_lo + lay->cred_pos[i], &ids[i]) < 0)
                 return XA_EFAULT;
     }
     if (m) {
@@ -296,9 +301,6 @@ static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint32_t gen
     return 0;
 }
 
-/* Check and decode the fields of the task at @task, read into @b; the
- * parent's tgid, the cred's ids and the page-table root are read (or taken
- * from @m, this walk's memo, when not NULL). */
 /* True when none of the @len (< 16) bytes of @comm (16 readable) is a
  * control byte (below 0x20, or 0x7f): eight bytes a step, the bytes past
  * @len replaced by a plain one first. */
@@ -383,7 +385,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     }
 
     uint32_t ids[4];
-    if (!kptr_of(lx, cred) || cred_ids(xa, m, gen, cred, ids) < 0)
+    if (!kptr_of(lx, cred) || cred_ids(xa, lay, m, gen, cred, ids) < 0)
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
     out->uid = ids[0];
