@@ -274,14 +274,11 @@ static inline int locate_in_page(struct xa_instance *xa, uint64_t dtb, uint64_t 
 static int read_pages(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                       size_t *nread);
 
-int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
-                size_t *nread)
+/* Inside one page: the translation or the page pointer not remembered. */
+__attribute__((noinline)) static int read_in_page(struct xa_instance *xa, uint64_t dtb,
+                                                  uint64_t va, void *buf, size_t len,
+                                                  size_t *nread)
 {
-    uint64_t first_off = va & (XA_PAGE_SIZE - 1);
-    if (len > XA_PAGE_SIZE - first_off)
-        return read_pages(xa, dtb, va, buf, len, nread);
-    /* Inside one page, the common case: no run to keep, and a small
-     * function (the page loop apart) with little to save on entry. */
     const uint8_t *src = NULL;
     int rc = locate_in_page(xa, dtb, va, len, &src);
     if (rc == 0) {
@@ -291,6 +288,42 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
     if (nread)
         *nread = rc == 0 ? len : 0;
     return rc;
+}
+
+/* The bytes at @va inside one page when both its translation and its page
+ * pointer are remembered (the memos): no call before the copy, so the
+ * common read saves nothing on entry. NULL: take the general way. */
+static inline const uint8_t *remembered_bytes(struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                              size_t len)
+{
+    uint64_t off = va & (XA_PAGE_SIZE - 1);
+    uint64_t root = dtb ? dtb : xa->kernel_dtb;
+    const struct xa_xlate_memo *m = &xa->xlate_memo[(va >> 21) & (XA_XLATE_MEMO - 1)];
+    if (len > XA_PAGE_SIZE - off || m->dtb != root || va - m->va >= m->size ||
+        virtual_target(xa))
+        return NULL;
+    uint64_t pfn = (m->pa + (va - m->va)) >> XA_PAGE_SHIFT;
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 != pfn + 1 || xa->fault.countdown != 0)
+        return NULL;
+    xa->v2p_hits++;
+    return xa->page_memo[slot].page + off;
+}
+
+int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
+                size_t *nread)
+{
+    const uint8_t *src = remembered_bytes(xa, dtb, va, len);
+    if (src) {
+        memcpy(buf, src, len);
+        int rc = xa__mapguard_check(xa); /* see read_pages */
+        if (nread)
+            *nread = rc == 0 ? len : 0;
+        return rc;
+    }
+    if (len > XA_PAGE_SIZE - (va & (XA_PAGE_SIZE - 1)))
+        return read_pages(xa, dtb, va, buf, len, nread);
+    return read_in_page(xa, dtb, va, buf, len, nread);
 }
 
 /* Reads that cross pages. */
