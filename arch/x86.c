@@ -36,6 +36,19 @@ static inline uint64_t bit_range(unsigned hi, unsigned lo)
 /* Entries are little-endian in guest memory whatever the host is. */
 static inline uint64_t load_le(const uint8_t *b, size_t len)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* A little-endian host: one load (a walk reads four or five of these). */
+    if (len == 8) {
+        uint64_t v;
+        memcpy(&v, b, sizeof(v));
+        return v;
+    }
+    if (len == 4) {
+        uint32_t v;
+        memcpy(&v, b, sizeof(v));
+        return v;
+    }
+#endif
     uint64_t v = 0;
     for (size_t i = len; i-- > 0;)
         v = (v << 8) | b[i];

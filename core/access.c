@@ -29,7 +29,10 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
     int rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
     if (rc < 0)
         return rc;
-    memcpy(buf, page + off, len);
+    if (len == 8) /* the common entry: a move, not a call */
+        memcpy(buf, page + off, 8);
+    else
+        memcpy(buf, page + off, len);
     return 0;
 }
 
