@@ -94,7 +94,7 @@ struct xa_instance {
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that
      * shrinks is still caught, by the one mapguard check of each public call. */
-#define XA_PAGE_MEMO 4096
+#define XA_PAGE_MEMO 16384
     struct {
         uint64_t pfn_plus1; /* 0: empty */
         const uint8_t *page;
