@@ -586,8 +586,10 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
     if (it->replay)
         return replay_next(it, out);
     struct xa_instance *xa = it->xa;
-    const struct linux_offsets *o = &linux_os(xa)->off;
-    const struct lx_task_layout *lay = task_layout(xa);
+    struct linux_priv *p = linux_priv(xa); /* once: each asks the core */
+    const struct linux_offsets *o = &p->lx.off;
+    const struct lx_task_layout *lay = p->task_layout.nr_pieces ? &p->task_layout : task_layout(xa);
+    const size_t ps = lx_is32(&p->lx) ? 4 : 8;
     uint8_t b[TASK_FIELDS_BUF];
     uint64_t node = it->walk.head;
     int rc;
@@ -607,7 +609,6 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
                        xa, XA_EFAULT, "task list broken at 0x%llx: cannot read the task at 0x%llx",
                        (unsigned long long)it->walk.cur,
                        (unsigned long long)(node - o->task_tasks));
-        const size_t ps = lx_ptr_size(xa);
         rc = lx_list_link_back(xa, &it->walk, node, field(b, lay->pos[F_TASKS] + (uint32_t)ps, ps));
         if (rc < 0)
             return rc;
@@ -620,7 +621,7 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
                                                    (unsigned long long)(node - o->task_tasks));
         it->head_done = true; /* init_task (pid 0) comes first */
     }
-    it->cur_next = field(b, lay->pos[F_TASKS], lx_ptr_size(xa));
+    it->cur_next = field(b, lay->pos[F_TASKS], ps);
     rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, it->memo_gen, out);
     if (rc < 0)
         return it->walk.err = rc;
