@@ -63,11 +63,7 @@ char task_state_char(uint32_t state, uint32_t exit_state)
         s = TASK_REPORT_IDLE;
     if (state == TASK_RTLOCK_WAIT)
         s = 2; /* shown as an uninterruptible sleep */
-    unsigned idx = 0; /* fls(s) */
-    while (s) {
-        idx++;
-        s >>= 1;
-    }
+    unsigned idx = s ? 32u - (unsigned)__builtin_clz(s) : 0; /* fls(s): s <= 0x80 */
     return letters[idx];
 }
 
@@ -97,6 +93,14 @@ static int need_tasks(struct xa_instance *xa)
     return 0;
 }
 
+/* lx_kptr() with the OS state at hand (a walk asks it three times a task). */
+static inline bool kptr_of(const struct linux_os *lx, uint64_t va)
+{
+    if (lx_is32(lx))
+        return lx->page_offset && va >= lx->page_offset && va <= 0xFFFFFFFFull;
+    return lx_kernel_ptr(va);
+}
+
 int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
 {
     const struct linux_os *lx = linux_os(xa);
@@ -105,12 +109,19 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
         return 0;
     }
     uint64_t pgd, pa;
-    int rc = lx_ptr(xa, mm + lx->off.mm_pgd, &pgd);
+    int rc;
+    if (lx_is32(lx)) { /* lx_ptr() without asking the core for lx again */
+        uint32_t v = 0;
+        rc = lx_u32(xa, mm + lx->off.mm_pgd, &v);
+        pgd = v;
+    } else {
+        rc = lx_u64(xa, mm + lx->off.mm_pgd, &pgd);
+    }
     if (rc < 0)
         return xa__prefix_error(xa, rc, "reading mm_struct at 0x%llx", (unsigned long long)mm);
     /* A PAE root is 32 bytes, from a slab (CR3 bits 31:5); others a page. */
     uint64_t align = lx->mode == XA_PM_PAE ? 32 : XA_PAGE_SIZE;
-    if (!lx_kptr(xa, pgd) || (pgd & (align - 1)))
+    if (!kptr_of(lx, pgd) || (pgd & (align - 1)))
         return xa__set_error(xa, XA_EBADDATA, "mm_struct at 0x%llx has a bad pgd 0x%llx",
                              (unsigned long long)mm, (unsigned long long)pgd);
     rc = xa__translate(xa, 0, pgd, &pa);
@@ -322,13 +333,6 @@ static inline bool comm_is_plain(const char *comm, size_t len)
     return true;
 }
 
-/* lx_kptr() with the OS state at hand (a walk asks it three times a task). */
-static inline bool kptr_of(const struct linux_os *lx, uint64_t va)
-{
-    if (lx_is32(lx))
-        return lx->page_offset && va >= lx->page_offset && va <= 0xFFFFFFFFull;
-    return lx_kernel_ptr(va);
-}
 
 static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
