@@ -36,6 +36,19 @@ static inline uint64_t bit_range(unsigned hi, unsigned lo)
 /* Entries are little-endian in guest memory whatever the host is. */
 static inline uint64_t load_le(const uint8_t *b, size_t len)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* A little-endian host: one load (a walk reads four or five of these). */
+    if (len == 8) {
+        uint64_t v;
+        memcpy(&v, b, sizeof(v));
+        return v;
+    }
+    if (len == 4) {
+        uint32_t v;
+        memcpy(&v, b, sizeof(v));
+        return v;
+    }
+#endif
     uint64_t v = 0;
     for (size_t i = len; i-- > 0;)
         v = (v << 8) | b[i];
@@ -156,6 +169,7 @@ static int walk_8byte(const struct x86_paging *pg, unsigned maxphy, uint64_t dtb
             walk->writable = rw != 0;
             walk->user = us != 0;
             walk->nx = xd != 0;
+            walk->pt = level == 1 ? table : 0;
             return 0;
         }
         table = entry & bit_range(51, 12);
@@ -206,6 +220,27 @@ int x86_translate(const struct x86_paging *pg, uint64_t dtb, uint64_t va,
         break;
     }
     return XA_EINVAL;
+}
+
+int x86_translate_pte(const struct x86_paging *pg, uint64_t pt, uint64_t va,
+                      x86_read_pa_fn read, void *ctx, struct x86_walk *walk)
+{
+    memset(walk, 0, sizeof(*walk));
+    if (!pg || !read || (pt & (PAGE_4K - 1)))
+        return XA_EINVAL;
+    unsigned maxphy = pg->maxphyaddr ? pg->maxphyaddr : 52;
+    if (maxphy < 32 || maxphy > 52)
+        return XA_EINVAL;
+    if (pg->mode != XA_PM_PAE && pg->mode != XA_PM_IA32E && pg->mode != XA_PM_LA57)
+        return XA_EINVAL;
+    return walk_8byte(pg, maxphy, pt, va, 1, read, ctx, walk);
+}
+
+uint64_t x86_pte_reserved(const struct x86_paging *pg)
+{
+    unsigned maxphy = pg->maxphyaddr ? pg->maxphyaddr : 52;
+    uint64_t rsvd = maxphy < 52 ? bit_range(51, maxphy) : 0;
+    return pg->nxe ? rsvd : rsvd | PTE_XD;
 }
 
 enum xa_page_mode x86_mode_from_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)

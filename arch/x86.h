@@ -34,6 +34,7 @@ struct x86_walk {
     int levels_read;
     int fault_level;    /* on failure: the level (5..1, 1 = PTE) that failed */
     bool writable, user, nx; /* effective permissions of the mapping */
+    uint64_t pt; /* a 4 KiB page with 8-byte entries: its page table's address, else 0 */
 };
 
 /*
@@ -46,6 +47,20 @@ struct x86_walk {
  */
 int x86_translate(const struct x86_paging *pg, uint64_t dtb, uint64_t va,
                   x86_read_pa_fn read, void *ctx, struct x86_walk *walk);
+
+/*
+ * The last step of a walk whose upper levels an earlier walk of the same
+ * 2 MiB region read (walk->pt): the page-table entry for @va in the table at
+ * @pt, checked as x86_translate() checks it. 8-byte-entry modes (PAE,
+ * IA-32e, LA57) only, else XA_EINVAL. Permissions are the entry's alone.
+ */
+int x86_translate_pte(const struct x86_paging *pg, uint64_t pt, uint64_t va,
+                      x86_read_pa_fn read, void *ctx, struct x86_walk *walk);
+
+/* The bits of a 4 KiB page-table entry (8-byte modes) the CPU faults on
+ * when set, as x86_translate_pte() checks them: for a caller that reads
+ * the entry itself and leaves anything unusual to x86_translate_pte(). */
+uint64_t x86_pte_reserved(const struct x86_paging *pg);
 
 /* Paging mode implied by control registers (CR0.PG, CR4.PAE, EFER.LMA, CR4.LA57). */
 enum xa_page_mode x86_mode_from_regs(uint64_t cr0, uint64_t cr4, uint64_t efer);

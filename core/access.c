@@ -29,7 +29,10 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
     int rc = xa__page_fast(xa, pa >> XA_PAGE_SHIFT, &page);
     if (rc < 0)
         return rc;
-    memcpy(buf, page + off, len);
+    if (len == 8) /* the common entry: a move, not a call */
+        memcpy(buf, page + off, 8);
+    else
+        memcpy(buf, page + off, len);
     return 0;
 }
 
@@ -37,6 +40,7 @@ void xa__v2p_clear(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->v2p, NULL, NULL);
     memset(xa->xlate_memo, 0, sizeof(xa->xlate_memo));
+    memset(xa->region_xlate, 0, sizeof(xa->region_xlate));
 }
 
 void xa__pid_memo_clear(struct xa_instance *xa)
@@ -98,6 +102,27 @@ static int translate_walk(struct xa_instance *xa, const struct x86_paging *pg, u
     return 0;
 }
 
+/* A new 4 KiB page of a region whose page table an earlier walk found:
+ * one entry read (see region_xlate in core/instance.h). */
+static int translate_pte(struct xa_instance *xa, uint64_t pt, uint64_t va, struct x86_walk *out)
+{
+    struct x86_walk walk = {0};
+    int rc = x86_translate_pte(&xa->paging, pt, va, walker_read, xa, &walk);
+    if (rc == 0)
+        rc = xa__mapguard_check(xa); /* the entry read from a file that shrank */
+    if (rc == XA_EFAULT)
+        return xa__set_error(xa, rc, "virtual address 0x%llx not mapped (level 1, table 0x%llx)",
+                             (unsigned long long)va, (unsigned long long)pt);
+    if (rc == XA_EBADDATA)
+        return xa__set_error(xa, rc, "page-table entry for 0x%llx has reserved bits set (level 1)",
+                             (unsigned long long)va);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "translating 0x%llx", (unsigned long long)va);
+    *out = walk;
+    out->pt = pt;
+    return 0;
+}
+
 int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb,
                        uint64_t va, uint64_t *pa)
 {
@@ -135,6 +160,24 @@ int xa__translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *p
     return xa__translate_fast(xa, dtb, va, pa);
 }
 
+/* A 4 KiB page of a region whose page table is known, when that table's
+ * page is at hand (page memo) and its entry is an ordinary present one:
+ * one load, no LRU (the region slot stands for it). Anything else -- and
+ * every error -- goes the checked way (translate_pte). */
+static inline bool pte_from_memo(struct xa_instance *xa, uint64_t pt, uint64_t va, uint64_t *pa)
+{
+    uint64_t pfn = pt >> XA_PAGE_SHIFT;
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 != pfn + 1 || xa->fault.countdown != 0)
+        return false;
+    uint64_t e;
+    memcpy(&e, xa->page_memo[slot].page + ((va >> XA_PAGE_SHIFT) & 511) * 8, sizeof(e));
+    if (!(e & 1) || (e & xa->pte_reserved))
+        return false;
+    *pa = (e & 0x000ffffffffff000ull) | (va & (XA_PAGE_SIZE - 1));
+    return true;
+}
+
 int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
 {
     dtb = resolve_dtb(xa, dtb);
@@ -160,6 +203,21 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
     if (xa->paging.mode == XA_PM_AARCH64 && arm64_va_is_upper(&xa->arm64, va))
         dtb = xa->kernel_dtb;
     uint64_t vpn = va >> XA_PAGE_SHIFT, pfn_pa;
+    struct xa_xlate_memo *region = &xa->region_xlate[(va >> 21) & (XA_REGION_XLATE - 1)];
+    if (region->dtb == dtb && va - region->va < region->size) {
+        xa->v2p_hits++;
+        remember_xlate(xa, dtb, va, region->va, region->size, region->pa);
+        *pa = region->pa + (va - region->va);
+        return 0;
+    }
+    /* A region of 4 KiB pages with its page table known (x86, 8-byte entries). */
+    uint64_t region_va = va & ~((2ull << 20) - 1);
+    bool have_pt = region->dtb == dtb && region->size == 0 && region->pa && region->va == region_va;
+    if (have_pt && pte_from_memo(xa, region->pa, va, pa)) {
+        xa->v2p_misses++; /* an entry was read */
+        remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
+        return 0;
+    }
     if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, pfn_pa);
@@ -176,14 +234,20 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         return 0;
     }
     struct x86_walk walk = {0};
-    int rc = translate_walk(xa, &xa->paging, dtb, va, &walk);
+    int rc = have_pt ? translate_pte(xa, region->pa, va, &walk)
+                     : translate_walk(xa, &xa->paging, dtb, va, &walk);
     if (rc < 0)
         return rc;
     *pa = walk.pa;
     xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
     /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
-    remember_xlate(xa, dtb, va, va & ~(walk.page_size - 1), walk.page_size,
-                   walk.pa & ~(walk.page_size - 1));
+    uint64_t base = va & ~(walk.page_size - 1), base_pa = walk.pa & ~(walk.page_size - 1);
+    remember_xlate(xa, dtb, va, base, walk.page_size, base_pa);
+    if (walk.page_size > XA_PAGE_SIZE)
+        *region = (struct xa_xlate_memo){
+            .dtb = dtb, .va = base, .size = walk.page_size, .pa = base_pa};
+    else if (walk.pt)
+        *region = (struct xa_xlate_memo){.dtb = dtb, .va = region_va, .size = 0, .pa = walk.pt};
     return 0;
 }
 
@@ -213,14 +277,11 @@ static inline int locate_in_page(struct xa_instance *xa, uint64_t dtb, uint64_t 
 static int read_pages(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                       size_t *nread);
 
-int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
-                size_t *nread)
+/* Inside one page: the translation or the page pointer not remembered. */
+__attribute__((noinline)) static int read_in_page(struct xa_instance *xa, uint64_t dtb,
+                                                  uint64_t va, void *buf, size_t len,
+                                                  size_t *nread)
 {
-    uint64_t first_off = va & (XA_PAGE_SIZE - 1);
-    if (len > XA_PAGE_SIZE - first_off)
-        return read_pages(xa, dtb, va, buf, len, nread);
-    /* Inside one page, the common case: no run to keep, and a small
-     * function (the page loop apart) with little to save on entry. */
     const uint8_t *src = NULL;
     int rc = locate_in_page(xa, dtb, va, len, &src);
     if (rc == 0) {
@@ -230,6 +291,42 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
     if (nread)
         *nread = rc == 0 ? len : 0;
     return rc;
+}
+
+/* The bytes at @va inside one page when both its translation and its page
+ * pointer are remembered (the memos): no call before the copy, so the
+ * common read saves nothing on entry. NULL: take the general way. */
+static inline const uint8_t *remembered_bytes(struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                              size_t len)
+{
+    uint64_t off = va & (XA_PAGE_SIZE - 1);
+    uint64_t root = dtb ? dtb : xa->kernel_dtb;
+    const struct xa_xlate_memo *m = &xa->xlate_memo[(va >> 21) & (XA_XLATE_MEMO - 1)];
+    if (len > XA_PAGE_SIZE - off || m->dtb != root || va - m->va >= m->size ||
+        virtual_target(xa))
+        return NULL;
+    uint64_t pfn = (m->pa + (va - m->va)) >> XA_PAGE_SHIFT;
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 != pfn + 1 || xa->fault.countdown != 0)
+        return NULL;
+    xa->v2p_hits++;
+    return xa->page_memo[slot].page + off;
+}
+
+int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
+                size_t *nread)
+{
+    const uint8_t *src = remembered_bytes(xa, dtb, va, len);
+    if (src) {
+        memcpy(buf, src, len);
+        int rc = xa__mapguard_check(xa); /* see read_pages */
+        if (nread)
+            *nread = rc == 0 ? len : 0;
+        return rc;
+    }
+    if (len > XA_PAGE_SIZE - (va & (XA_PAGE_SIZE - 1)))
+        return read_pages(xa, dtb, va, buf, len, nread);
+    return read_in_page(xa, dtb, va, buf, len, nread);
 }
 
 /* Reads that cross pages. */
@@ -499,7 +596,7 @@ XA_API void xa_cache_flush(struct xa_instance *xa, unsigned kinds)
     if (kinds & XA_CACHE_V2P)
         xa__v2p_clear(xa);
     if (kinds & XA_CACHE_PAGES)
-        xa__page_cache_drop_all(xa);
+        xa__page_cache_flush(xa);
     if (kinds & XA_CACHE_OS) {
         xa__pid_memo_clear(xa);
         xa__os_flush(xa);

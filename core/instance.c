@@ -91,11 +91,23 @@ bool xa__memory_is_virtual(const struct xa_instance *xa)
     return (xa->be->caps & XA_CAP_VIRTUAL) != 0;
 }
 
+bool xa__memory_static(const struct xa_instance *xa)
+{
+    /* A test's pending fault injection must reach the backend. */
+    return !(xa->be->caps & XA_CAP_LIVE) && !xa__be_can_write(xa) && xa->fault.countdown == 0;
+}
+
+int xa__memory_check(struct xa_instance *xa)
+{
+    return xa__mapguard_check(xa);
+}
+
 void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, uint64_t dtb)
 {
     if (xa->paging.mode != pg->mode || xa->kernel_dtb != dtb)
-        xa__v2p_clear(xa);
+        xa_cache_flush(xa, XA_CACHE_V2P | XA_CACHE_OS); /* what was decoded through the old */
     xa->paging = *pg;
+    xa->pte_reserved = x86_pte_reserved(pg);
     xa->kernel_dtb = dtb;
 }
 

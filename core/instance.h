@@ -80,11 +80,22 @@ struct xa_instance {
     struct xa_xlate_memo {
         uint64_t dtb, va, size, pa; /* va and pa aligned to size; size 0: empty */
     } xlate_memo[XA_XLATE_MEMO];
+    /* What walks found, by 2 MiB region, as a CPU's TLB and paging-structure
+     * caches keep it: a large page (2 MiB, 1 GiB; a 1 GiB page fills the slot
+     * of each 2 MiB region it is walked from) translates any later address in
+     * it without a walk; a region of 4 KiB pages keeps its page table's
+     * address, so a new page in it reads one entry instead of four or five.
+     * Part of the v2p cache: cleared with it. */
+#define XA_REGION_XLATE 512
+    /* A large page as in xlate_memo; or, with size 0, a region of 4 KiB
+     * pages: va its 2 MiB-aligned base, pa its page table (0: none). */
+    struct xa_xlate_memo region_xlate[XA_REGION_XLATE];
+    uint64_t pte_reserved; /* x86_pte_reserved() of the kernel's paging */
     /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that
      * shrinks is still caught, by the one mapguard check of each public call. */
-#define XA_PAGE_MEMO 4096
+#define XA_PAGE_MEMO 16384
     struct {
         uint64_t pfn_plus1; /* 0: empty */
         const uint8_t *page;
@@ -158,6 +169,8 @@ void xa__be_inject_fault(struct xa_instance *xa, enum xa_be_op op, unsigned nth,
 int xa__page_fetch(struct xa_instance *xa, uint64_t pfn, const void **out,
                    enum xa_page_origin *origin);
 void xa__page_cache_drop_all(struct xa_instance *xa);
+/* XA_CACHE_PAGES: drop copied pages; a stable mapping's page pointers stay. */
+void xa__page_cache_flush(struct xa_instance *xa);
 void xa__page_cache_destroy(struct xa_instance *xa);
 void xa__release_all_pages(struct xa_instance *xa);
 /* The same, remembering the range it hit (reads cluster). */

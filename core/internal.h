@@ -70,6 +70,14 @@ struct x86_paging xa__kernel_paging(const struct xa_instance *xa);
 /* Memory kept by kernel virtual address (a triage dump): no page tables. */
 bool xa__memory_is_virtual(const struct xa_instance *xa);
 
+/* Memory that cannot change while the instance is open: not a live guest,
+ * no write access (XA_INIT_WRITE), no test fault pending. What the OS layer
+ * decodes from it may be kept until the OS caches are flushed. */
+bool xa__memory_static(const struct xa_instance *xa);
+/* 0, or XA_EIO with a message once a mapped file under @xa has shrunk: for
+ * answers given from what was decoded earlier, without a read. */
+int xa__memory_check(struct xa_instance *xa);
+
 /* Registers of vCPU 0 if the backend has them: 0, or XA_ENOTSUP. */
 int xa__vcpu0_regs(struct xa_instance *xa, struct xa_regs *out);
 

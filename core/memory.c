@@ -71,7 +71,19 @@ static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
 void xa__page_cache_drop_all(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->pages, page_drop, xa);
-    memset(xa->page_memo, 0, sizeof(xa->page_memo));
+    if (xa->be->caps & XA_CAP_STABLE_MAP) /* the only ones the memo holds */
+        memset(xa->page_memo, 0, sizeof(xa->page_memo));
+}
+
+void xa__page_cache_flush(struct xa_instance *xa)
+{
+    /* The pointers of a stable mapping are not copies of guest memory: the
+     * bytes behind them are the guest's (or the file's) as they are now,
+     * and they stay valid until close. Only copies are dropped. */
+    if (xa->be->caps & XA_CAP_STABLE_MAP)
+        xa_lru_clear(&xa->pages, page_drop, xa);
+    else
+        xa__page_cache_drop_all(xa);
 }
 
 void xa__page_cache_destroy(struct xa_instance *xa)

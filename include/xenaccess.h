@@ -349,9 +349,9 @@ XA_API void xa_release_page(struct xa_instance *xa, const void *page);
  *  @{ */
 
 enum xa_cache_kind {
-    XA_CACHE_V2P = 1u << 0,
-    XA_CACHE_PAGES = 1u << 1,
-    XA_CACHE_OS = 1u << 2, /**< OS data from memory (pid -> task, pid -> dtb, symbols) */
+    XA_CACHE_V2P = 1u << 0,  /**< translations (whole large pages, page-table addresses too) */
+    XA_CACHE_PAGES = 1u << 1, /**< copied pages (a stable mapping's page pointers stay until close) */
+    XA_CACHE_OS = 1u << 2, /**< OS data from memory (pid -> task, pid -> dtb, symbols, a dump's process list) */
     XA_CACHE_ALL = 0x7,
 };
 

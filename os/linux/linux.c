@@ -21,6 +21,7 @@ static void linux_destroy(void *state)
     if (!p)
         return;
     free(p->pid_index);
+    linux_tasks_free(p);
     linux_procinfo_free(p);
     linux_files_free(p);
     linux_net_free(p);
@@ -38,6 +39,7 @@ static void linux_flush(void *state)
     free(p->pid_index);
     p->pid_index = NULL;
     p->nr_pid_index = 0;
+    linux_proc_list_drop(p);
 }
 
 static void note_missing(char *dst, size_t cap, const char *why)

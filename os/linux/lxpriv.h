@@ -90,8 +90,33 @@ struct linux_priv {
         uint64_t piece_off[LX_TASK_FIELDS];
         uint32_t piece_len[LX_TASK_FIELDS];
         uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
+        /* struct cred's four ids, read as one span when it is short. */
+        uint64_t cred_lo;
+        uint32_t cred_len; /* 0: too far apart, read one by one */
+        uint32_t cred_pos[4];
     } task_layout;
+
+    /* tasks.c: the processes of the last complete, checked walk, kept only
+     * while memory cannot change (xa__memory_static: a dump) and dropped by
+     * the OS flush; NULL when none. */
+    struct lx_proc_list *proc_list;
+    /* tasks.c: parents' tgids and creds' ids met by a walk (walk_memo()). */
+    struct lx_tgid_memo *walk_memo;
+    uint32_t walk_gen;
+    size_t tasks_last_walk; /* tasks on the list at the last whole walk (a size hint) */
 };
+
+/* A decoded process list, shared by the instance and the iterators
+ * replaying it (a flush during a replay leaves the replay intact). */
+struct lx_proc_list {
+    unsigned refs;
+    size_t n, cap;
+    struct xa_process *procs;
+};
+/* tasks.c: forget the kept process list (OS flush). */
+void linux_proc_list_drop(struct linux_priv *p);
+/* tasks.c: free what the process walks keep (close). */
+void linux_tasks_free(struct linux_priv *p);
 
 static inline struct linux_priv *linux_priv(struct xa_instance *xa)
 {
@@ -232,7 +257,11 @@ struct xa_process_iter {
     bool head_done; /* init_task itself comes first */
     bool count_checked; /* the kernel's process count, once at the end */
     uint64_t cur_next; /* the current task's tasks.next, read with its fields */
-    struct lx_tgid_memo *tgids; /* tasks.c: tgid of each task walked, by address */
+    struct lx_tgid_memo *tgids; /* tasks.c: the instance's walk memo (not owned), or NULL */
+    uint32_t memo_gen;          /* this walk's generation in it */
+    struct lx_proc_list *replay; /* the kept list this iterator hands out, or NULL */
+    size_t replay_pos;
+    struct lx_proc_list *record; /* a walk of static memory, kept if it completes */
 };
 
 struct xa_module_iter {

@@ -17,6 +17,9 @@ struct lx_ptrset {
 };
 /* 1 if @key is new, 0 if already there, XA_ENOMEM. @key must not be 0. */
 int lx_ptrset_add(struct lx_ptrset *s, uint64_t key);
+/* Room for @n keys before the first growth (a walk that knows its length
+ * from the last one skips the rehashes); XA_ENOMEM, or 0. */
+int lx_ptrset_reserve(struct lx_ptrset *s, size_t n);
 void lx_ptrset_free(struct lx_ptrset *s);
 /* Whether @key was added. */
 bool lx_ptrset_has(const struct lx_ptrset *s, uint64_t key);

@@ -63,11 +63,7 @@ char task_state_char(uint32_t state, uint32_t exit_state)
         s = TASK_REPORT_IDLE;
     if (state == TASK_RTLOCK_WAIT)
         s = 2; /* shown as an uninterruptible sleep */
-    unsigned idx = 0; /* fls(s) */
-    while (s) {
-        idx++;
-        s >>= 1;
-    }
+    unsigned idx = s ? 32u - (unsigned)__builtin_clz(s) : 0; /* fls(s): s <= 0x80 */
     return letters[idx];
 }
 
@@ -97,6 +93,14 @@ static int need_tasks(struct xa_instance *xa)
     return 0;
 }
 
+/* lx_kptr() with the OS state at hand (a walk asks it three times a task). */
+static inline bool kptr_of(const struct linux_os *lx, uint64_t va)
+{
+    if (lx_is32(lx))
+        return lx->page_offset && va >= lx->page_offset && va <= 0xFFFFFFFFull;
+    return lx_kernel_ptr(va);
+}
+
 int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
 {
     const struct linux_os *lx = linux_os(xa);
@@ -105,12 +109,19 @@ int linux_mm_dtb(struct xa_instance *xa, uint64_t mm, uint64_t *dtb)
         return 0;
     }
     uint64_t pgd, pa;
-    int rc = lx_ptr(xa, mm + lx->off.mm_pgd, &pgd);
+    int rc;
+    if (lx_is32(lx)) { /* lx_ptr() without asking the core for lx again */
+        uint32_t v = 0;
+        rc = lx_u32(xa, mm + lx->off.mm_pgd, &v);
+        pgd = v;
+    } else {
+        rc = lx_u64(xa, mm + lx->off.mm_pgd, &pgd);
+    }
     if (rc < 0)
         return xa__prefix_error(xa, rc, "reading mm_struct at 0x%llx", (unsigned long long)mm);
     /* A PAE root is 32 bytes, from a slab (CR3 bits 31:5); others a page. */
     uint64_t align = lx->mode == XA_PM_PAE ? 32 : XA_PAGE_SIZE;
-    if (!lx_kptr(xa, pgd) || (pgd & (align - 1)))
+    if (!kptr_of(lx, pgd) || (pgd & (align - 1)))
         return xa__set_error(xa, XA_EBADDATA, "mm_struct at 0x%llx has a bad pgd 0x%llx",
                              (unsigned long long)mm, (unsigned long long)pgd);
     rc = xa__translate(xa, 0, pgd, &pa);
@@ -134,6 +145,8 @@ struct task_field_at {
     uint64_t off, width;
     enum task_field id;
 };
+/* The cred ids are read in one piece when they span at most this. */
+#define CRED_SPAN_MAX 64u
 /* Fields closer than this are read in one piece, gap and all. */
 #define TASK_FIELD_GAP 256u
 /* Room for every piece: the fields (at most XA_COMM_LEN wide) and the gaps
@@ -183,6 +196,17 @@ static const struct lx_task_layout *task_layout(struct xa_instance *xa)
         used += (size_t)(hi - lo);
         i = j;
     }
+    /* The ids sit together at the start of struct cred: one read of their span. */
+    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
+    uint64_t id_lo = id_off[0], id_hi = id_off[0] + 4;
+    for (int i = 1; i < 4; i++) {
+        id_lo = id_off[i] < id_lo ? id_off[i] : id_lo;
+        id_hi = id_off[i] + 4 > id_hi ? id_off[i] + 4 : id_hi;
+    }
+    lay->cred_lo = id_lo;
+    lay->cred_len = id_hi - id_lo <= CRED_SPAN_MAX ? (uint32_t)(id_hi - id_lo) : 0;
+    for (int i = 0; i < 4; i++)
+        lay->cred_pos[i] = (uint32_t)(id_off[i] - id_lo);
     lay->nr_pieces = n;
     return lay;
 }
@@ -206,19 +230,40 @@ static int read_task_fields(struct xa_instance *xa, uint64_t task,
  * a parent is usually walked before its children (the list is in fork
  * order), and many tasks share a cred (every kernel thread has init_cred;
  * a committed cred never changes). Direct-mapped; a miss reads the guest.
+ * One table per instance, allocated once: each walk takes a new generation
+ * and sees only its own entries (no clearing per walk; another walk at the
+ * same time only costs misses).
  */
 #define TGID_MEMO 1024
 #define CRED_MEMO 64
 struct lx_tgid_memo {
     struct {
-        uint64_t task; /* 0: empty */
+        uint64_t task;
         int32_t tgid;
+        uint32_t gen; /* the walk that wrote it; 0: empty */
     } t[TGID_MEMO];
     struct {
-        uint64_t cred; /* 0: empty */
+        uint64_t cred;
         uint32_t ids[4];
+        uint32_t gen;
     } c[CRED_MEMO];
 };
+
+/* The instance's memo and a generation of its own for a new walk; NULL
+ * without memory (every parent and cred is then read). */
+static struct lx_tgid_memo *walk_memo(struct linux_priv *p, uint32_t *gen)
+{
+    if (!p->walk_memo)
+        p->walk_memo = calloc(1, sizeof(*p->walk_memo));
+    if (!p->walk_memo)
+        return NULL;
+    if (++p->walk_gen == 0) { /* wrapped: no entry may carry a reused one */
+        memset(p->walk_memo, 0, sizeof(*p->walk_memo));
+        p->walk_gen = 1;
+    }
+    *gen = p->walk_gen;
+    return p->walk_memo;
+}
 
 static unsigned memo_slot(uint64_t addr, unsigned slots)
 {
@@ -226,12 +271,12 @@ static unsigned memo_slot(uint64_t addr, unsigned slots)
 }
 
 /* The parent's tgid: remembered from this walk, or read. */
-static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uint64_t parent,
-                       uint32_t *tgid)
+static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uint32_t gen,
+                       uint64_t parent, uint32_t *tgid)
 {
     if (m) {
         unsigned i = memo_slot(parent, TGID_MEMO);
-        if (m->t[i].task == parent) {
+        if (m->t[i].gen == gen && m->t[i].task == parent) {
             *tgid = (uint32_t)m->t[i].tgid;
             return 0;
         }
@@ -240,47 +285,60 @@ static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uin
 }
 
 /* uid, gid, euid, egid of the cred at @cred (a kernel pointer). */
-static int cred_ids(struct xa_instance *xa, struct lx_tgid_memo *m, uint64_t cred,
-                    uint32_t ids[4])
+static int cred_ids(struct xa_instance *xa, const struct lx_task_layout *lay,
+                    struct lx_tgid_memo *m, uint32_t gen, uint64_t cred, uint32_t ids[4])
 {
     unsigned slot = memo_slot(cred, CRED_MEMO);
-    if (m && m->c[slot].cred == cred) {
+    if (m && m->c[slot].gen == gen && m->c[slot].cred == cred) {
         memcpy(ids, m->c[slot].ids, sizeof(m->c[slot].ids));
         return 0;
     }
-    const struct linux_offsets *o = &linux_os(xa)->off;
-    const uint64_t id_off[4] = {o->cred_uid, o->cred_gid, o->cred_euid, o->cred_egid};
-    /* The ids sit together at the start of struct cred: one read of their span. */
-    uint64_t id_lo = id_off[0], id_hi = id_off[0] + 4;
-    for (int i = 1; i < 4; i++) {
-        id_lo = id_off[i] < id_lo ? id_off[i] : id_lo;
-        id_hi = id_off[i] + 4 > id_hi ? id_off[i] + 4 : id_hi;
-    }
-    uint8_t idb[64];
-    if (id_hi - id_lo <= sizeof(idb)) {
-        if (lx_read(xa, cred + id_lo, idb, (size_t)(id_hi - id_lo)) < 0)
+    if (lay->cred_len) {
+        uint8_t idb[CRED_SPAN_MAX];
+        if (lx_read(xa, cred + lay->cred_lo, idb, lay->cred_len) < 0)
             return XA_EFAULT;
         for (int i = 0; i < 4; i++)
-            ids[i] = get32(idb, id_off[i] - id_lo);
+            ids[i] = get32(idb, lay->cred_pos[i]);
     } else {
         for (int i = 0; i < 4; i++)
-            if (lx_u32(xa, cred + id_off[i], &ids[i]) < 0)
+            if (lx_u32(xa, cred + lay->cred_lo + lay->cred_pos[i], &ids[i]) < 0)
                 return XA_EFAULT;
     }
     if (m) {
         m->c[slot].cred = cred;
+        m->c[slot].gen = gen;
         memcpy(m->c[slot].ids, ids, sizeof(m->c[slot].ids));
     }
     return 0;
 }
 
-/* Check and decode the fields of the task at @task, read into @b; the
- * parent's tgid, the cred's ids and the page-table root are read (or taken
- * from @m, this walk's memo, when not NULL). */
+/* True when none of the @len (< 16) bytes of @comm (16 readable) is a
+ * control byte (below 0x20, or 0x7f): eight bytes a step, the bytes past
+ * @len replaced by a plain one first. */
+static inline bool comm_is_plain(const char *comm, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w[2];
+    memcpy(w, comm, sizeof(w));
+    for (int k = 0; k < 2; k++) {
+        size_t in = len > 8u * (size_t)k ? len - 8u * (size_t)k : 0;
+        uint64_t keep = in >= 8 ? ~0ull : (1ull << (8 * in)) - 1;
+        uint64_t x = (w[k] & keep) | (0x61 * ones & ~keep);
+        uint64_t below = (x - 0x20 * ones) & ~x & highs; /* a byte < 0x20 */
+        uint64_t d = x ^ (0x7f * ones);
+        uint64_t del = (d - ones) & ~d & highs; /* a byte == 0x7f */
+        if (below | del)
+            return false;
+    }
+    return true;
+}
+
+
 static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
-                       struct xa_process *out)
+                       uint32_t gen, struct xa_process *out)
 {
+    const struct linux_os *lx = linux_os(xa);
     const uint32_t *pos = lay->pos;
     memset(out, 0, sizeof(*out));
     int32_t pid = (int32_t)get32(b, pos[F_PID]);
@@ -296,9 +354,14 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     out->pid = tgid; /* the process id user space sees */
     out->tgid = tgid;
     /* comm is set by the task itself (prctl): show control bytes as '?'. */
-    for (size_t i = 0; comm + i < nul; i++)
-        out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
-    const size_t ps = lx_ptr_size(xa);
+    const size_t comm_len = (size_t)(nul - comm);
+    if (comm_is_plain(comm, comm_len)) {
+        memcpy(out->comm, comm, comm_len);
+    } else {
+        for (size_t i = 0; i < comm_len; i++)
+            out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
+    }
+    const size_t ps = lx_is32(lx) ? 4 : 8;
     uint32_t state = (uint32_t)field(b, pos[F_STATE], 4);
     uint32_t exit_state = (uint32_t)field(b, pos[F_EXIT], 4);
     if (pos[F_EXIT] == NO_FIELD && (state & TASK_DEAD))
@@ -311,7 +374,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     uint64_t parent = field(b, pos[F_PARENT], ps);
     uint64_t cred = field(b, pos[F_CRED], ps);
 
-    if (out->mm && !lx_kptr(xa, out->mm))
+    if (out->mm && !kptr_of(lx, out->mm))
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx has a bad mm 0x%llx", (int)pid,
                              (unsigned long long)task, (unsigned long long)out->mm);
 
@@ -319,14 +382,14 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     if (parent == task) {
         out->ppid = 0; /* init_task is its own parent */
     } else {
-        if (!lx_kptr(xa, parent) || parent_tgid(xa, m, parent, &v) < 0)
+        if (!kptr_of(lx, parent) || parent_tgid(xa, m, gen, parent, &v) < 0)
             return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_parent 0x%llx",
                                  (int)pid, (unsigned long long)task, (unsigned long long)parent);
         out->ppid = (int32_t)v;
     }
 
     uint32_t ids[4];
-    if (!lx_kptr(xa, cred) || cred_ids(xa, m, cred, ids) < 0)
+    if (!kptr_of(lx, cred) || cred_ids(xa, lay, m, gen, cred, ids) < 0)
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
     out->uid = ids[0];
@@ -341,6 +404,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
         unsigned i = memo_slot(task, TGID_MEMO);
         m->t[i].task = task;
         m->t[i].tgid = tgid;
+        m->t[i].gen = gen;
     }
     return 0;
 }
@@ -354,7 +418,7 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
     if (rc < 0)
         return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
                                 (unsigned long long)task);
-    return decode_task(xa, task, b, lay, NULL, out);
+    return decode_task(xa, task, b, lay, NULL, 0, out);
 }
 
 /*
@@ -401,6 +465,7 @@ static int check_process_count(struct xa_process_iter *it)
     if (xa_is_live(xa) || kernel_process_count(xa, &kernel) < 0)
         return 0;
     uint64_t walked = it->walk.steps; /* every task but init_task */
+    linux_priv(xa)->tasks_last_walk = (size_t)walked + 1;
     if (walked == kernel)
         return 0;
     return it->walk.err = xa__set_error(xa, XA_EBADDATA,
@@ -408,6 +473,66 @@ static int check_process_count(struct xa_process_iter *it)
                                         "the kernel counts %llu",
                                         (unsigned long long)walked + 1,
                                         (unsigned long long)kernel + 1);
+}
+
+/* ---- the kept process list (static memory only) ---------------------- */
+
+static void proc_list_unref(struct lx_proc_list *l)
+{
+    if (l && --l->refs == 0) {
+        free(l->procs);
+        free(l);
+    }
+}
+
+void linux_proc_list_drop(struct linux_priv *p)
+{
+    proc_list_unref(p->proc_list);
+    p->proc_list = NULL;
+}
+
+void linux_tasks_free(struct linux_priv *p)
+{
+    linux_proc_list_drop(p);
+    free(p->walk_memo);
+    p->walk_memo = NULL;
+}
+
+/* Add one decoded process to the list a walk is recording; on no memory
+ * the recording stops (the walk itself goes on). */
+static void record_process(struct xa_process_iter *it, const struct xa_process *p)
+{
+    struct lx_proc_list *l = it->record;
+    if (!l)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 512;
+        struct xa_process *np = realloc(l->procs, cap * sizeof(*np));
+        if (!np) {
+            proc_list_unref(l);
+            it->record = NULL;
+            return;
+        }
+        l->procs = np;
+        l->cap = cap;
+    }
+    l->procs[l->n++] = *p;
+}
+
+/* At the clean end of a recorded walk: keep the list for the next walks,
+ * unless memory became changeable meanwhile or a list is already kept. */
+static void keep_recorded(struct xa_process_iter *it)
+{
+    struct linux_priv *p = linux_priv(it->xa);
+    struct lx_proc_list *l = it->record;
+    it->record = NULL;
+    if (!l)
+        return;
+    if (p->proc_list || !xa__memory_static(it->xa)) {
+        proc_list_unref(l);
+        return;
+    }
+    p->proc_list = l; /* the iterator's reference passes to the instance */
 }
 
 int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
@@ -423,11 +548,39 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
     if (!it)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
-    it->tgids = calloc(1, sizeof(*it->tgids)); /* none: every parent and cred is read */
     xa__os_walk_started(xa);
+    struct lx_proc_list *kept = linux_priv(xa)->proc_list;
+    if (kept && xa__memory_static(xa)) {
+        /* The same memory decodes to the same list: hand it out again. */
+        kept->refs++;
+        it->replay = kept;
+        *out = it;
+        return 0;
+    }
+    it->tgids = walk_memo(linux_priv(xa), &it->memo_gen);
+    if (xa__memory_static(xa)) {
+        it->record = calloc(1, sizeof(*it->record));
+        if (it->record)
+            it->record->refs = 1;
+    }
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
+    /* As many as last time, without rehashing (more still grow the set). */
+    (void)lx_ptrset_reserve(&it->walk.seen, linux_priv(xa)->tasks_last_walk);
     *out = it;
     return 0;
+}
+
+/* The next process of a kept list; the one check a read would make (a
+ * mapped dump that shrank fails every call from then on). */
+static int replay_next(struct xa_process_iter *it, struct xa_process *out)
+{
+    int rc = xa__memory_check(it->xa);
+    if (rc < 0)
+        return rc;
+    if (it->replay_pos == it->replay->n)
+        return 0;
+    *out = it->replay->procs[it->replay_pos++];
+    return 1;
 }
 
 /* Each task's list links are read with its fields: the step to the next
@@ -435,9 +588,13 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
  * against the task we came from (lx_list_advance/lx_list_link_back). */
 int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
 {
+    if (it->replay)
+        return replay_next(it, out);
     struct xa_instance *xa = it->xa;
-    const struct linux_offsets *o = &linux_os(xa)->off;
-    const struct lx_task_layout *lay = task_layout(xa);
+    struct linux_priv *p = linux_priv(xa); /* once: each asks the core */
+    const struct linux_offsets *o = &p->lx.off;
+    const struct lx_task_layout *lay = p->task_layout.nr_pieces ? &p->task_layout : task_layout(xa);
+    const size_t ps = lx_is32(&p->lx) ? 4 : 8;
     uint8_t b[TASK_FIELDS_BUF];
     uint64_t node = it->walk.head;
     int rc;
@@ -446,6 +603,8 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
         if (rc == 0 && !it->count_checked) {
             it->count_checked = true;
             rc = check_process_count(it);
+            if (rc == 0)
+                keep_recorded(it);
         }
         if (rc <= 0)
             return rc;
@@ -455,7 +614,6 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
                        xa, XA_EFAULT, "task list broken at 0x%llx: cannot read the task at 0x%llx",
                        (unsigned long long)it->walk.cur,
                        (unsigned long long)(node - o->task_tasks));
-        const size_t ps = lx_ptr_size(xa);
         rc = lx_list_link_back(xa, &it->walk, node, field(b, lay->pos[F_TASKS] + (uint32_t)ps, ps));
         if (rc < 0)
             return rc;
@@ -468,10 +626,11 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
                                                    (unsigned long long)(node - o->task_tasks));
         it->head_done = true; /* init_task (pid 0) comes first */
     }
-    it->cur_next = field(b, lay->pos[F_TASKS], lx_ptr_size(xa));
-    rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, out);
+    it->cur_next = field(b, lay->pos[F_TASKS], ps);
+    rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, it->memo_gen, out);
     if (rc < 0)
         return it->walk.err = rc;
+    record_process(it, out);
     return 1;
 }
 
@@ -479,7 +638,8 @@ void linux_process_iter_free(struct xa_process_iter *it)
 {
     if (it) {
         lx_list_free(&it->walk);
-        free(it->tgids);
+        proc_list_unref(it->replay);
+        proc_list_unref(it->record); /* a walk left before its end */
     }
     free(it);
 }

@@ -399,6 +399,113 @@ static int write_sysmap(json_object *truth, char *path)
     return 0;
 }
 
+/* Every process of a whole walk into @out (at most @max); the end code. */
+static int walk_all(struct xa_instance *xa, struct xa_process *out, size_t max, size_t *n)
+{
+    struct xa_process_iter *it;
+    *n = 0;
+    int rc = xa_process_iter_new(xa, &it);
+    if (rc < 0)
+        return rc;
+    struct xa_process p;
+    while ((rc = xa_process_iter_next(it, &p)) == 1)
+        if (*n < max)
+            out[(*n)++] = p;
+    xa_process_iter_free(it);
+    return rc;
+}
+
+static size_t first_difference(const struct xa_process *a, const struct xa_process *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].pid != b[i].pid || a[i].tgid != b[i].tgid || a[i].ppid != b[i].ppid ||
+            a[i].uid != b[i].uid || a[i].gid != b[i].gid || a[i].euid != b[i].euid ||
+            a[i].egid != b[i].egid || strcmp(a[i].comm, b[i].comm) != 0 ||
+            a[i].state != b[i].state || a[i].flags != b[i].flags || a[i].task != b[i].task ||
+            a[i].mm != b[i].mm || a[i].dtb != b[i].dtb || a[i].start_time != b[i].start_time)
+            return i;
+    return n;
+}
+
+/* A dump keeps its process list between walks: the kept list must be the
+ * walk's, field by field, and a flush of the OS caches must make the next
+ * walk read the guest again. */
+static void check_kept_process_list(struct xa_instance *xa)
+{
+    enum { MAX = 8192 };
+    struct xa_process *walked = calloc(MAX, sizeof(*walked)),
+                      *kept = calloc(MAX, sizeof(*kept)), *again = calloc(MAX, sizeof(*again));
+    size_t n1 = 0, n2 = 0, n3 = 0;
+    struct xa_cache_stats s0, s1;
+    CHECK(walked && kept && again, "out of memory");
+    if (walked && kept && again) {
+        xa_cache_flush(xa, XA_CACHE_OS); /* earlier checks walked already */
+        CHECK(walk_all(xa, walked, MAX, &n1) == 0, "walk: %s", xa_errmsg(xa));
+        xa_cache_stats(xa, &s0);
+        CHECK(walk_all(xa, kept, MAX, &n2) == 0, "kept walk: %s", xa_errmsg(xa));
+        xa_cache_stats(xa, &s1);
+        CHECK(s1.v2p_hits + s1.v2p_misses == s0.v2p_hits + s0.v2p_misses,
+              "second walk of a dump read the guest (list not kept)");
+        xa_cache_flush(xa, XA_CACHE_OS);
+        CHECK(walk_all(xa, again, MAX, &n3) == 0, "walk after flush: %s", xa_errmsg(xa));
+        xa_cache_stats(xa, &s0);
+        CHECK(s0.v2p_hits + s0.v2p_misses > s1.v2p_hits + s1.v2p_misses,
+              "walk after a flush read nothing");
+        CHECK(n1 > 100 && n2 == n1 && n3 == n1, "walks of %zu, %zu, %zu processes", n1, n2, n3);
+        size_t d = first_difference(walked, kept, n1 < n2 ? n1 : n2);
+        CHECK(d == (n1 < n2 ? n1 : n2), "kept list differs from the walk at entry %zu", d);
+        d = first_difference(walked, again, n1 < n3 ? n1 : n3);
+        CHECK(d == (n1 < n3 ? n1 : n3), "walk after flush differs at entry %zu", d);
+        printf("    kept process list: %zu processes, same as the walk\n", n2);
+    }
+    free(walked);
+    free(kept);
+    free(again);
+}
+
+/* Translations answered from what earlier walks left (whole large pages,
+ * the page table of a 2 MiB region) must be the ones a full walk gives:
+ * direct-map addresses in order (later ones of a region hit what the first
+ * left), through the kernel's root and a user process's (same kernel half,
+ * other cache keys), each then walked alone after a flush. */
+static void check_translation_caches(struct xa_instance *xa)
+{
+    struct xa_os_info info;
+    struct xa_process user = {0};
+    struct xa_process_iter *it;
+    if (xa_os_get_info(xa, &info) < 0 || xa_process_iter_new(xa, &it) < 0) {
+        CHECK(0, "no OS info or process walk: %s", xa_errmsg(xa));
+        return;
+    }
+    while (!user.mm && xa_process_iter_next(it, &user) == 1)
+        ;
+    xa_process_iter_free(it);
+    CHECK(user.mm != 0, "no user process");
+    enum { N = 3000 };
+    static uint64_t va[N], pa[N];
+    static int rc[N];
+    const uint64_t dtbs[2] = {0, user.dtb};
+    size_t differ = 0, mapped = 0;
+    for (int d = 0; d < 2; d++) {
+        xa_cache_flush(xa, XA_CACHE_V2P);
+        for (size_t i = 0; i < N; i++) {
+            va[i] = info.page_offset + (uint64_t)i * 40960 * 4 + (uint64_t)(i % 7) * 4096;
+            rc[i] = xa_translate(xa, dtbs[d], va[i], &pa[i]);
+            mapped += rc[i] == 0;
+        }
+        for (size_t i = 0; i < N; i++) {
+            uint64_t alone = 0;
+            xa_cache_flush(xa, XA_CACHE_V2P);
+            int r = xa_translate(xa, dtbs[d], va[i], &alone);
+            if (r != rc[i] || (r == 0 && alone != pa[i]))
+                differ++;
+        }
+    }
+    CHECK(mapped > N, "only %zu of the direct-map addresses translate", mapped);
+    CHECK(differ == 0, "%zu translations differ from a full walk", differ);
+    printf("    translation caches: %zu addresses, same as full walks\n", mapped);
+}
+
 static void run_one(const char *target, const char *sysmap, json_object *truth)
 {
     struct xa_init_opts o = XA_INIT_OPTS_INIT;
@@ -422,6 +529,8 @@ static void run_one(const char *target, const char *sysmap, json_object *truth)
         check_markers(xa, truth);
         check_maps(xa, truth);
         check_all_maps(xa);
+        check_kept_process_list(xa);
+        check_translation_caches(xa);
         if (!sysmap)
             check_type_names(xa);
     }

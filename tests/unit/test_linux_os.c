@@ -15,6 +15,7 @@
  * loops) and check that the walks end with the right error after a partial
  * result.
  */
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,6 +503,111 @@ static void test_links_and_counts(void *btf, uint32_t btf_size)
     }
 }
 
+/* Every process of a whole walk into @out (at most @max); the walk's end code. */
+static int walk_all(struct xa_instance *xa, struct xa_process *out, size_t max, size_t *n)
+{
+    struct xa_process_iter *it;
+    *n = 0;
+    int rc = xa_process_iter_new(xa, &it);
+    if (rc < 0)
+        return rc;
+    struct xa_process p;
+    while ((rc = xa_process_iter_next(it, &p)) == 1)
+        if (*n < max)
+            out[(*n)++] = p;
+    xa_process_iter_free(it);
+    return rc;
+}
+
+/* Field by field: a kept list must give back every field a walk decodes. */
+static bool same_processes(const struct xa_process *a, const struct xa_process *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i].pid != b[i].pid || a[i].tgid != b[i].tgid || a[i].ppid != b[i].ppid ||
+            a[i].uid != b[i].uid || a[i].gid != b[i].gid || a[i].euid != b[i].euid ||
+            a[i].egid != b[i].egid || strcmp(a[i].comm, b[i].comm) != 0 ||
+            a[i].state != b[i].state || a[i].flags != b[i].flags || a[i].task != b[i].task ||
+            a[i].mm != b[i].mm || a[i].dtb != b[i].dtb || a[i].start_time != b[i].start_time)
+            return false;
+    return true;
+}
+
+static uint64_t translations(struct xa_instance *xa)
+{
+    struct xa_cache_stats st;
+    xa_cache_stats(xa, &st);
+    return st.v2p_hits + st.v2p_misses;
+}
+
+/* A dump's process list is kept between walks until the OS caches are
+ * flushed; a target opened for writing never keeps it. */
+static void test_process_list_kept(void *btf, uint32_t btf_size)
+{
+    struct xa_process first[8], again[8], fresh[8];
+    size_t n1, n2, n3;
+    build_guest(false, btf, btf_size);
+    struct xa_instance *xa = open_guest(map_path, btf_path);
+    if (!xa)
+        return;
+    CHECK_EQ(walk_all(xa, first, 8, &n1), 0);
+    CHECK_EQ(n1, 5);
+    uint64_t before = translations(xa);
+    CHECK_EQ(walk_all(xa, again, 8, &n2), 0);
+    CHECK_EQ(translations(xa), before); /* handed out again, nothing read */
+    CHECK_EQ(n2, n1);
+    CHECK(same_processes(first, again, n1));
+    /* The file changes under the open dump (which a dump never does): the
+     * kept list stands until a flush of the OS caches, then a walk reads
+     * the guest again and sees the change. */
+    int fd = open(img_path, O_WRONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ(pwrite(fd, "renamed", 8, (off_t)pa_of(task_va[1] + T_COMM)), 8);
+    close(fd);
+    CHECK_EQ(walk_all(xa, again, 8, &n2), 0);
+    CHECK(strcmp(again[1].comm, "init") == 0);
+    xa_cache_flush(xa, XA_CACHE_OS);
+    before = translations(xa);
+    CHECK_EQ(walk_all(xa, fresh, 8, &n3), 0);
+    CHECK(translations(xa) > before);
+    CHECK_EQ(n3, n1);
+    CHECK(strcmp(fresh[1].comm, "renamed") == 0);
+    strcpy(fresh[1].comm, "init");
+    CHECK(same_processes(first, fresh, n1)); /* nothing else changed */
+    /* A flush during a replay leaves that replay whole. */
+    struct xa_process_iter *it;
+    struct xa_process p;
+    CHECK_EQ(xa_process_iter_new(xa, &it), 0);
+    CHECK_EQ(xa_process_iter_next(it, &p), 1);
+    xa_cache_flush(xa, XA_CACHE_ALL);
+    n2 = 1;
+    int rc;
+    while ((rc = xa_process_iter_next(it, &p)) == 1)
+        n2++;
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(n2, n1);
+    xa_process_iter_free(it);
+    xa_destroy(xa);
+
+    /* Opened for writing: a write is seen by the next walk. */
+    build_guest(false, btf, btf_size);
+    save_image();
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    o.target = target;
+    o.sysmap = map_path;
+    o.btf = btf_path;
+    o.flags = XA_INIT_WRITE;
+    xa = NULL;
+    CHECK_EQ(xa_init_opts(&o, &xa), 0);
+    if (!xa)
+        return;
+    CHECK_EQ(walk_all(xa, first, 8, &n1), 0);
+    CHECK_EQ(xa_write_va(xa, 0, task_va[1] + T_COMM, "written", 8, NULL), 0);
+    CHECK_EQ(walk_all(xa, again, 8, &n2), 0);
+    CHECK_EQ(n2, n1);
+    CHECK(strcmp(again[1].comm, "written") == 0);
+    xa_destroy(xa);
+}
+
 /* The older layout: a vm_next that skips a VMA is caught by vm_prev. */
 static void test_vma_list_links(const char *old_btf)
 {
@@ -606,6 +712,7 @@ int main(void)
     btf = build_btf(&btf_size);
 
     test_links_and_counts(btf, btf_size);
+    test_process_list_kept(btf, btf_size);
 
     /* 1d. An unlinked file is shown as /proc does. */
     build_guest(false, btf, btf_size);
