@@ -27,6 +27,7 @@
 #include "xenaccess.h"
 
 #include "synthetic_guest.h"
+#include "process_walk.h"
 
 /* ---- files and opening --------------------------------------------------- */
 
@@ -503,35 +504,6 @@ static void test_links_and_counts(void *btf, uint32_t btf_size)
     }
 }
 
-/* Every process of a whole walk into @out (at most @max); the walk's end code. */
-static int walk_all(struct xa_instance *xa, struct xa_process *out, size_t max, size_t *n)
-{
-    struct xa_process_iter *it;
-    *n = 0;
-    int rc = xa_process_iter_new(xa, &it);
-    if (rc < 0)
-        return rc;
-    struct xa_process p;
-    while ((rc = xa_process_iter_next(it, &p)) == 1)
-        if (*n < max)
-            out[(*n)++] = p;
-    xa_process_iter_free(it);
-    return rc;
-}
-
-/* Field by field: a kept list must give back every field a walk decodes. */
-static bool same_processes(const struct xa_process *a, const struct xa_process *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (a[i].pid != b[i].pid || a[i].tgid != b[i].tgid || a[i].ppid != b[i].ppid ||
-            a[i].uid != b[i].uid || a[i].gid != b[i].gid || a[i].euid != b[i].euid ||
-            a[i].egid != b[i].egid || strcmp(a[i].comm, b[i].comm) != 0 ||
-            a[i].state != b[i].state || a[i].flags != b[i].flags || a[i].task != b[i].task ||
-            a[i].mm != b[i].mm || a[i].dtb != b[i].dtb || a[i].start_time != b[i].start_time)
-            return false;
-    return true;
-}
-
 static uint64_t translations(struct xa_instance *xa)
 {
     struct xa_cache_stats st;
@@ -555,7 +527,7 @@ static void test_process_list_kept(void *btf, uint32_t btf_size)
     CHECK_EQ(walk_all(xa, again, 8, &n2), 0);
     CHECK_EQ(translations(xa), before); /* handed out again, nothing read */
     CHECK_EQ(n2, n1);
-    CHECK(same_processes(first, again, n1));
+    CHECK(first_difference(first, again, n1) == n1);
     /* The file changes under the open dump (which a dump never does): the
      * kept list stands until a flush of the OS caches, then a walk reads
      * the guest again and sees the change. */
@@ -572,7 +544,7 @@ static void test_process_list_kept(void *btf, uint32_t btf_size)
     CHECK_EQ(n3, n1);
     CHECK(strcmp(fresh[1].comm, "renamed") == 0);
     strcpy(fresh[1].comm, "init");
-    CHECK(same_processes(first, fresh, n1)); /* nothing else changed */
+    CHECK(first_difference(first, fresh, n1) == n1); /* nothing else changed */
     /* A flush during a replay leaves that replay whole. */
     struct xa_process_iter *it;
     struct xa_process p;
