@@ -391,28 +391,30 @@ __attribute__((noinline)) static int read_pages(struct xa_instance *xa, uint64_t
 }
 
 /* Fixed-size reads: the copy is a move, not a call. */
-int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out)
+/* A read of @n (4 or 8) bytes: one page lookup and an inline copy when it
+ * does not cross a page. Always inlined, so each caller's memcpy has a
+ * constant size. */
+static inline __attribute__((always_inline)) int read_small(struct xa_instance *xa, uint64_t dtb,
+                                                            uint64_t va, void *out, size_t n)
 {
-    if ((va & (XA_PAGE_SIZE - 1)) > XA_PAGE_SIZE - sizeof(*out))
-        return read_pages(xa, dtb, va, out, sizeof(*out), NULL);
+    if ((va & (XA_PAGE_SIZE - 1)) > XA_PAGE_SIZE - n)
+        return read_pages(xa, dtb, va, out, n, NULL);
     const uint8_t *src = NULL;
-    int rc = locate_in_page(xa, dtb, va, sizeof(*out), &src);
+    int rc = locate_in_page(xa, dtb, va, n, &src);
     if (rc < 0)
         return rc;
-    memcpy(out, src, sizeof(*out));
+    memcpy(out, src, n);
     return xa__mapguard_check(xa);
+}
+
+int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out)
+{
+    return read_small(xa, dtb, va, out, sizeof(*out));
 }
 
 int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out)
 {
-    if ((va & (XA_PAGE_SIZE - 1)) > XA_PAGE_SIZE - sizeof(*out))
-        return read_pages(xa, dtb, va, out, sizeof(*out), NULL);
-    const uint8_t *src = NULL;
-    int rc = locate_in_page(xa, dtb, va, sizeof(*out), &src);
-    if (rc < 0)
-        return rc;
-    memcpy(out, src, sizeof(*out));
-    return xa__mapguard_check(xa);
+    return read_small(xa, dtb, va, out, sizeof(*out));
 }
 
 XA_API int xa_translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *pa)
