@@ -23,7 +23,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -220,18 +219,7 @@ def main(argv=None):
         make_dumps(a.out, mem_mb=a.mem, force=a.force, nproc=a.nproc, smp=a.smp)
         return 0
     g = Arm64Guest("boot-arm64", mem_mb=a.mem, nproc=a.nproc, smp=a.smp, workdir=a.dir)
-    with open(os.path.join(g.workdir, "truth.json"), "w") as f:
-        json.dump(g.truth, f, indent=1)
-    print("QMP=%s\nMONITOR=%s\nRAM=%s\nPID=%d" % (g.qmp_path, g.monitor_path, g.ram_path,
-                                                   g.proc.pid))
-    sys.stdout.flush()
-    try:
-        while g.proc.poll() is None:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    g.shutdown()
-    return 0
+    return harness.serve_booted(g)
 
 
 if __name__ == "__main__":

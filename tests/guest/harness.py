@@ -1051,6 +1051,24 @@ def make_dumps(out, la57=False, mem_mb=512, force=False, nproc=300, smp=2, arch=
     return out
 
 
+def serve_booted(g):
+    """The `boot` subcommand of the other guest scripts (arm64.py, kernels.py):
+    write the truth, print where the guest is, keep it running until it
+    exits or ^C, then shut it down."""
+    with open(os.path.join(g.workdir, "truth.json"), "w") as f:
+        json.dump(g.truth, f, indent=1)
+    print("QMP=%s\nMONITOR=%s\nRAM=%s\nPID=%d" % (g.qmp_path, g.monitor_path, g.ram_path,
+                                                   g.proc.pid))
+    sys.stdout.flush()
+    try:
+        while g.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    g.shutdown()
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

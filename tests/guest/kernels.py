@@ -192,18 +192,7 @@ def main(argv=None):
         make_dumps(a.series, a.out, force=a.force)
         return 0
     g = guest_class(a.series)(workdir=a.dir)
-    with open(os.path.join(g.workdir, "truth.json"), "w") as f:
-        json.dump(g.truth, f, indent=1)
-    print("QMP=%s\nMONITOR=%s\nRAM=%s\nPID=%d" % (g.qmp_path, g.monitor_path, g.ram_path,
-                                                   g.proc.pid))
-    sys.stdout.flush()
-    try:
-        while g.proc.poll() is None:
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    g.shutdown()
-    return 0
+    return harness.serve_booted(g)
 
 
 if __name__ == "__main__":
