@@ -21,19 +21,24 @@ def test_tcp_chain_that_loops(image):
     est = [s for s in socks if s["proto"] == "tcp" and s["state"] == "ESTABLISHED"
            and s["inode"]]
     require(est, "the dump has no established TCP socket (an older guest?)")
-    node = int(est[0]["sk"], 16) + image.q("off:sock_common.skc_nulls_node")
-    with image.patched({image.q(f"pa:{node:#x}"): struct.pack("<Q", node)}):  # next = itself
-        r = run_bounded("xa-net", image.target, "--json")
-    assert r.returncode == 3, r.stderr
-    assert "does not point back" in r.stderr, r.stderr
-    lines = json_lines(r.stdout)
-    assert lines[-1].get("partial") is True
-    got = [s for s in lines if "proto" in s]
-    # the other tables, and every socket a process holds, are still listed
-    assert {(s["proto"], s["inode"]) for s in got if s["inode"]} == \
-        {(s["proto"], s["inode"]) for s in socks if s["inode"]}
-    # those past the loop came from the fd tables only (or, unheld, are missing)
-    assert any(not s["in_table"] for s in got) or len(got) < len(socks)
+    cut_short = False
+    # A socket in the table's last non-empty bucket has nothing past its loop,
+    # and where each one lands depends on the dump: every one is tried.
+    for victim in est[:8]:
+        node = int(victim["sk"], 16) + image.q("off:sock_common.skc_nulls_node")
+        with image.patched({image.q(f"pa:{node:#x}"): struct.pack("<Q", node)}):  # next = itself
+            r = run_bounded("xa-net", image.target, "--json")
+        assert r.returncode == 3, r.stderr
+        assert "does not point back" in r.stderr, r.stderr
+        lines = json_lines(r.stdout)
+        assert lines[-1].get("partial") is True
+        got = [s for s in lines if "proto" in s]
+        # the other tables, and every socket a process holds, are still listed
+        assert {(s["proto"], s["inode"]) for s in got if s["inode"]} == \
+            {(s["proto"], s["inode"]) for s in socks if s["inode"]}
+        # those past the loop came from the fd tables only (or, unheld, are missing)
+        cut_short |= any(not s["in_table"] for s in got) or len(got) < len(socks)
+    assert cut_short, "no loop cut the table walk short"
 
 
 def test_unix_bucket_into_nowhere(image):
