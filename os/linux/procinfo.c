@@ -19,11 +19,14 @@
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
 #include "os/linux/procinfo.h"
+#include "os/linux/proc32.h"
 #include "os/linux/procread.h"
 
 /* Threads of one process we walk at most (threads-max is far lower). */
 #define THREADS_MAX (1u << 20)
 #define PID_MAX 4194304
+#define TASK_DEAD_BIT 0x80u   /* __state of a task that has exited */
+#define EXIT_ZOMBIE_BIT 0x20u /* exit_state until its parent reaps it */
 /* Wall clock of a boot we believe: 2000-01-01 .. 2200-01-01, in ns. */
 #define WALL_MIN_NS 946684800000000000LL
 #define WALL_MAX_NS 7258118400000000000LL
@@ -150,14 +153,122 @@ static struct lx_proc_offsets *resolve(struct linux_os *lx)
     return o;
 }
 
+/* ---- 32-bit kernels without BTF: offsets inferred from memory (proc32.c) -- */
+
+static int read_kva(void *ctx, uint64_t va, void *buf, size_t len)
+{
+    return lx_read(ctx, va, buf, len);
+}
+
+static int read_user_of(void *ctx, uint64_t mm, uint64_t va, void *buf, size_t len)
+{
+    struct xa_instance *xa = ctx;
+    uint64_t dtb;
+    int rc = linux_mm_dtb(xa, mm, &dtb);
+    if (rc == 0)
+        rc = xa__read_va(xa, dtb, va, buf, len, NULL);
+    xa__clear_error(xa);
+    return rc;
+}
+
+/* The tasks the inference compares: the process walk's first P32_SAMPLE,
+ * init_task first, in list order. */
+static int sample_tasks(struct xa_instance *xa, struct p32_task *t, size_t *n)
+{
+    struct xa_process_iter *it;
+    struct xa_process pr;
+    int rc = linux_process_iter_new(xa, &it);
+    *n = 0;
+    if (rc < 0)
+        return rc;
+    while (*n < P32_SAMPLE && (rc = linux_process_iter_next(it, &pr)) == 1) {
+        struct p32_task *k = &t[(*n)++];
+        *k = (struct p32_task){.task = pr.task, .mm = pr.mm, .pid = (uint32_t)pr.pid,
+                               .tgid = (uint32_t)pr.tgid};
+        memcpy(k->comm, pr.comm, sizeof(k->comm) - 1);
+    }
+    linux_process_iter_free(it);
+    xa__clear_error(xa); /* a list cut after the sample's tasks does not matter */
+    return *n >= 3 ? 0 : XA_EBADDATA;
+}
+
+static void missing32(struct lx_proc_offsets *o, enum feature f, const char *why)
+{
+    snprintf(o->missing[f], XA_ERRMSG_LEN, "32-bit kernel without BTF: %.400s", why);
+}
+
+/* Every offset of @o from the inferred task layout and proc32.c; a feature
+ * whose step fails is missing, saying why. */
+static struct lx_proc_offsets *resolve32(struct xa_instance *xa, struct linux_priv *p)
+{
+    struct lx_proc_offsets *o = malloc(sizeof(*o));
+    struct p32_task *t = calloc(P32_SAMPLE, sizeof(*t));
+    if (!o || !t) {
+        free(o);
+        free(t);
+        return NULL;
+    }
+    memset(o, 0xff, offsetof(struct lx_proc_offsets, missing)); /* LX_NO_OFFSET, dpath too */
+    memset(o->missing, 0, sizeof(o->missing));
+    const struct linux_offsets *lo = &p->lx.off;
+    o->task_pid = lo->task_pid;
+    o->task_tgid = lo->task_tgid;
+    o->task_comm = lo->task_comm;
+    o->task_state = lo->task_state;
+    o->task_real_cred = lo->task_real_cred;
+    o->task_mm = lo->task_mm;
+    missing32(o, F_CREDS, "only real, effective ids are inferred (the process list)");
+    missing32(o, F_PATHS, "dentry and mount layouts are not inferred");
+    size_t n = 0;
+    char why[256];
+    if (sample_tasks(xa, t, &n) < 0) {
+        snprintf(why, sizeof(why), "fewer than 3 tasks on the task list");
+        missing32(o, F_THREADS, why);
+        missing32(o, F_START, why);
+        missing32(o, F_ARGS, why);
+        free(t);
+        return o;
+    }
+    struct t32_mem m = {.read = read_kva, .ctx = xa, .page_offset = p->lx.page_offset};
+    const struct p32_known k = {.pid = (uint32_t)lo->task_pid, .tgid = (uint32_t)lo->task_tgid,
+                                .state = (uint32_t)lo->task_state};
+    struct p32_threads th;
+    uint32_t off;
+    if (p32_find_threads(&m, &k, t, n, &th, why, sizeof(why)) < 0) {
+        missing32(o, F_THREADS, why);
+    } else {
+        o->task_signal = th.signal;
+        o->task_thread_node = th.thread_node;
+        o->signal_thread_head = th.thread_head;
+        if (p32_find_cpu(&m, &k, t, n, &off, why, sizeof(why)) == 0)
+            o->task_cpu = off; /* else threads show cpu -1 */
+    }
+    if (p32_find_start(&m, t, n, &off, why, sizeof(why)) < 0)
+        missing32(o, F_START, why);
+    else
+        o->task_start_boottime = off;
+    if (p32_find_args(&m, read_user_of, xa, t, n, &off, why, sizeof(why)) < 0) {
+        missing32(o, F_ARGS, why);
+    } else {
+        o->mm_arg_start = off;
+        o->mm_arg_end = off + 4;
+        o->mm_env_start = off + 8;
+        o->mm_env_end = off + 12;
+    }
+    free(t);
+    xa__clear_error(xa);
+    return o;
+}
+
 /* The offsets, resolved once; XA_ENOTSUP naming what @f lacks. */
 static int need(struct xa_instance *xa, enum feature f, const struct lx_proc_offsets **out)
 {
     struct linux_priv *p = linux_priv(xa);
-    if (!p->lx.btf)
+    bool infer32 = !p->lx.btf && lx_is32(&p->lx) && !p->tasks_missing[0];
+    if (!p->lx.btf && !infer32)
         return xa__set_error(xa, XA_ENOTSUP, "cannot read process %s: no kernel types (BTF)",
                              feature_names[f]);
-    if (!p->proc && !(p->proc = resolve(&p->lx)))
+    if (!p->proc && !(p->proc = infer32 ? resolve32(xa, p) : resolve(&p->lx)))
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     if (p->proc->missing[f][0])
         return xa__set_error(xa, XA_ENOTSUP, "cannot read process %s: %s", feature_names[f],
@@ -175,10 +286,10 @@ void linux_procinfo_free(struct linux_priv *p)
 /* A kernel pointer read from @va, checked; @what names it in errors. */
 static int read_kptr(struct xa_instance *xa, uint64_t va, const char *what, uint64_t *out)
 {
-    if (lx_u64(xa, va, out) < 0)
+    if (lx_ptr(xa, va, out) < 0)
         return xa__set_error(xa, XA_EFAULT, "cannot read %s at 0x%llx", what,
                              (unsigned long long)va);
-    if (!lx_kernel_ptr(*out) || (*out & 7))
+    if (!lx_kptr(xa, *out) || (*out & (lx_ptr_size(xa) - 1)))
         return xa__set_error(xa, XA_EBADDATA, "bad %s pointer 0x%llx", what,
                              (unsigned long long)*out);
     return 0;
@@ -254,14 +365,20 @@ int linux_thread_iter_new_proc(struct xa_instance *xa, const struct xa_process *
 static int read_thread(struct xa_instance *xa, const struct lx_proc_offsets *o, uint64_t task,
                        struct xa_thread *out)
 {
-    uint32_t pid, tgid, state, exit_state, cpu;
+    uint32_t pid, tgid, state, exit_state = 0, cpu = 0;
     char comm[XA_COMM_LEN];
+    /* exit_state and cpu may be unknown in a layout inferred without BTF
+     * (32-bit): a dead task is then a zombie, and the cpu -1. */
+    const bool has_exit = o->task_exit_state != LX_NO_OFFSET, has_cpu = o->task_cpu != LX_NO_OFFSET;
     if (lx_u32(xa, task + o->task_pid, &pid) < 0 || lx_u32(xa, task + o->task_tgid, &tgid) < 0 ||
         lx_u32(xa, task + o->task_state, &state) < 0 ||
-        lx_u32(xa, task + o->task_exit_state, &exit_state) < 0 ||
-        lx_u32(xa, task + o->task_cpu, &cpu) < 0 || lx_read(xa, task + o->task_comm, comm, sizeof(comm)) < 0)
+        (has_exit && lx_u32(xa, task + o->task_exit_state, &exit_state) < 0) ||
+        (has_cpu && lx_u32(xa, task + o->task_cpu, &cpu) < 0) ||
+        lx_read(xa, task + o->task_comm, comm, sizeof(comm)) < 0)
         return xa__set_error(xa, XA_EFAULT, "thread at 0x%llx unreadable",
                              (unsigned long long)task);
+    if (!has_exit && (state & TASK_DEAD_BIT))
+        exit_state = EXIT_ZOMBIE_BIT;
     const char *nul = memchr(comm, '\0', sizeof(comm));
     if ((int32_t)pid < 0 || pid > PID_MAX || (int32_t)tgid < 0 || tgid > PID_MAX || !nul ||
         cpu > 8192)
@@ -273,7 +390,7 @@ static int read_thread(struct xa_instance *xa, const struct lx_proc_offsets *o, 
     for (size_t i = 0; comm + i < nul; i++)
         out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
     out->state = task_state_char(state, exit_state);
-    out->cpu = (int32_t)cpu;
+    out->cpu = has_cpu ? (int32_t)cpu : -1;
     out->task = task;
     return 0;
 }
@@ -427,17 +544,17 @@ int linux_process_args(struct xa_instance *xa, int32_t pid, bool environ, void *
     *flags = 0;
     if (rc < 0 || (rc = leader_task(xa, pid, &task)) < 0)
         return rc;
-    if (lx_u64(xa, task + o->task_mm, &mm) < 0)
+    if (lx_ptr(xa, task + o->task_mm, &mm) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: task 0x%llx unreadable", (int)pid,
                              (unsigned long long)task);
     if (mm == 0)
         return 0; /* a kernel thread: nothing, as /proc shows */
-    if (!lx_kernel_ptr(mm))
+    if (!lx_kptr(xa, mm))
         return xa__set_error(xa, XA_EBADDATA, "process %d: bad mm 0x%llx", (int)pid,
                              (unsigned long long)mm);
     uint64_t start, end;
-    if (lx_u64(xa, mm + (environ ? o->mm_env_start : o->mm_arg_start), &start) < 0 ||
-        lx_u64(xa, mm + (environ ? o->mm_env_end : o->mm_arg_end), &end) < 0)
+    if (lx_ptr(xa, mm + (environ ? o->mm_env_start : o->mm_arg_start), &start) < 0 ||
+        lx_ptr(xa, mm + (environ ? o->mm_env_end : o->mm_arg_end), &end) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: mm 0x%llx unreadable", (int)pid,
                              (unsigned long long)mm);
     struct user_mem u = {xa, 0};
@@ -475,19 +592,19 @@ int linux_process_path(struct xa_instance *xa, int32_t pid, enum xa_proc_path wh
         return xa__set_error(xa, XA_EINVAL, "xa_process_path: unknown path kind %d", (int)which);
     if (which == XA_PROC_EXE) {
         uint64_t mm, file;
-        if (lx_u64(xa, task + o->task_mm, &mm) < 0)
+        if (lx_ptr(xa, task + o->task_mm, &mm) < 0)
             return xa__set_error(xa, XA_EFAULT, "process %d: task unreadable", (int)pid);
         if (mm == 0)
             return xa__set_error(xa, XA_ENOENT, "process %d is a kernel thread: no executable",
                                  (int)pid);
-        if (!lx_kernel_ptr(mm) || lx_u64(xa, mm + o->mm_exe_file, &file) < 0)
+        if (!lx_kptr(xa, mm) || lx_ptr(xa, mm + o->mm_exe_file, &file) < 0)
             return xa__set_error(xa, XA_EBADDATA, "process %d: bad mm 0x%llx", (int)pid,
                                  (unsigned long long)mm);
         if (file == 0)
             return xa__set_error(xa, XA_ENOENT, "process %d has no executable file", (int)pid);
         holder = file;
         path = o->file_f_path;
-        if (!lx_kernel_ptr(file))
+        if (!lx_kptr(xa, file))
             return xa__set_error(xa, XA_EBADDATA, "process %d: bad exe_file 0x%llx", (int)pid,
                                  (unsigned long long)file);
     } else {
@@ -496,8 +613,8 @@ int linux_process_path(struct xa_instance *xa, int32_t pid, enum xa_proc_path wh
         path = which == XA_PROC_CWD ? o->fs_pwd : o->fs_root;
     }
     uint64_t mnt, dentry;
-    if (lx_u64(xa, holder + path + o->path_mnt, &mnt) < 0 ||
-        lx_u64(xa, holder + path + o->path_dentry, &dentry) < 0)
+    if (lx_ptr(xa, holder + path + o->path_mnt, &mnt) < 0 ||
+        lx_ptr(xa, holder + path + o->path_dentry, &dentry) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: %s unreadable", (int)pid,
                              names[which]);
     char why[LX_WHY_LEN];
