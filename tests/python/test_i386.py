@@ -222,3 +222,40 @@ def test_live_pae_kernel_log(live32):
     rows = json_lines(run_tool("xa-dmesg", target, "--json").stdout)
     check_kmsg(want, rows)
     assert any(r["text"] == marker for r in rows)
+
+
+def test_live_pae_cmdlines_threads(live32):
+    """Command lines and threads of the running guest with no configuration
+    (their offsets inferred from its memory, os/linux/proc32.c): each
+    process's /proc/PID/cmdline and /proc/PID/task as the guest shows them
+    before and after the walk."""
+    g, target = live32["guest"], live32["target"]
+    script = ("for p in /proc/[0-9]*; do n=${p#/proc/}; "
+              "echo \"$n $(od -An -tx1 -v $p/cmdline | tr -d ' \\n') $(ls $p/task | tr '\\n' ,)\"; "
+              "done 2>/dev/null")
+
+    def guest_view():
+        out = {}
+        for line in g.run(script).splitlines():
+            f = line.split(" ")
+            if len(f) == 3 and f[0].isdigit():
+                out[int(f[0])] = (bytes.fromhex(f[1]), sorted(int(t) for t in f[2].split(",") if t))
+        return out
+    before = guest_view()
+    rows = json_lines(run_tool("xa-ps", target, "--json").stdout)
+    threads = {}
+    for r in json_lines(run_tool("xa-ps", target, "--threads", "--json").stdout):
+        threads.setdefault(r["pid"], []).append(r["tid"])
+    after = guest_view()
+    stable = {p: v for p, v in before.items() if after.get(p) == v}
+    got = {r["pid"]: r["cmdline"] for r in rows}
+    checked = 0
+    for pid, (args, tids) in stable.items():
+        if pid not in got:
+            continue
+        assert sorted(threads.get(pid, [])) == tids, pid
+        if args.isascii():  # the tool shows other bytes escaped
+            assert got[pid] == args.rstrip(b"\0").replace(b"\0", b" ").decode(), pid
+            checked += bool(args)
+    assert checked >= 20
+    assert any(len(t) > 1 for t in threads.values())  # the workload's procview threads
