@@ -177,22 +177,21 @@ int p32_find_threads(const struct t32_mem *m, const struct p32_known *k,
                      const struct p32_task *t, size_t n, struct p32_threads *out, char *why,
                      size_t cap)
 {
-    struct windows w;
     struct tcand c[MAX_CANDS];
     size_t nc = 0, proposers = 0;
     bool overflow = false;
-    int rc = read_windows(m, t, n, NULL, P32_TASK_SPAN, &w);
-    if (rc < 0) {
-        windows_free(&w);
+    int rc;
+    uint8_t *tw = malloc(P32_TASK_SPAN);
+    if (!tw) {
         snprintf(why, cap, "out of memory");
-        return rc;
+        return XA_ENOMEM;
     }
-    for (size_t i = 0; i < w.n && proposers < P32_CANDIDATES && !overflow; i++)
-        if (w.ok[i]) {
-            propose(m, t[i].task, win(&w, i), c, &nc, &overflow);
+    for (size_t i = 0; i < n && i < P32_SAMPLE && proposers < P32_CANDIDATES && !overflow; i++)
+        if (kptr(m, t[i].task) && m->read(m->ctx, t[i].task, tw, P32_TASK_SPAN) == 0) {
+            propose(m, t[i].task, tw, c, &nc, &overflow);
             proposers++;
         }
-    windows_free(&w);
+    free(tw);
     if (overflow) {
         snprintf(why, cap, "more than %u signal/thread_node candidates", MAX_CANDS);
         return XA_EBADDATA;
