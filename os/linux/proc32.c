@@ -62,11 +62,12 @@ static bool mostly(size_t fits, size_t tried)
 struct windows {
     uint8_t *mem; /* n windows of @span bytes */
     bool *ok;     /* read */
-    size_t n, span, nok;
+    size_t n, span;
 };
 
-static int read_windows(const struct t32_mem *m, const struct p32_task *t, size_t n,
-                        bool (*want)(const struct p32_task *), size_t span, struct windows *w)
+/* @span bytes from each task (@of_mm: from each user task's mm_struct). */
+static int read_windows(const struct t32_mem *m, const struct p32_task *t, size_t n, bool of_mm,
+                        size_t span, struct windows *w)
 {
     if (n > P32_SAMPLE)
         n = P32_SAMPLE;
@@ -75,11 +76,10 @@ static int read_windows(const struct t32_mem *m, const struct p32_task *t, size_
     if (!w->mem || !w->ok)
         return XA_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        uint64_t base = want == NULL ? t[i].task : t[i].mm;
-        if (want && !want(&t[i]))
-            continue;
+        uint64_t base = of_mm ? t[i].mm : t[i].task;
+        if (of_mm && base == 0)
+            continue; /* a kernel thread */
         w->ok[i] = kptr(m, base) && m->read(m->ctx, base, w->mem + i * span, span) == 0;
-        w->nok += w->ok[i];
     }
     return 0;
 }
@@ -229,11 +229,6 @@ int p32_find_threads(const struct t32_mem *m, const struct p32_known *k,
 
 /* ---- command line and environment ---------------------------------------- */
 
-static bool has_mm(const struct p32_task *t)
-{
-    return t->mm != 0;
-}
-
 /* The last path element of the string in @arg is the comm (the kernel's
  * copy of the executable's name, cut to 15 bytes). */
 static bool names_comm(const char *arg, size_t len, const char *comm)
@@ -291,7 +286,7 @@ int p32_find_args(const struct t32_mem *m, p32_user_fn user, void *uctx,
                   const struct p32_task *t, size_t n, uint32_t *arg_start, char *why, size_t cap)
 {
     struct windows w;
-    int rc = read_windows(m, t, n, has_mm, P32_MM_SPAN, &w);
+    int rc = read_windows(m, t, n, true, P32_MM_SPAN, &w);
     if (rc < 0) {
         windows_free(&w);
         snprintf(why, cap, "out of memory");
@@ -358,7 +353,7 @@ int p32_find_start(const struct t32_mem *m, const struct p32_task *t, size_t n,
                    uint32_t *start_boottime, char *why, size_t cap)
 {
     struct windows w;
-    int rc = read_windows(m, t, n, NULL, P32_TASK_SPAN, &w);
+    int rc = read_windows(m, t, n, false, P32_TASK_SPAN, &w);
     if (rc < 0) {
         windows_free(&w);
         snprintf(why, cap, "out of memory");
