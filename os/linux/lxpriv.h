@@ -82,6 +82,10 @@ struct linux_priv {
     bool modules32_ready;
     uint64_t modules_head;
 
+    /* A 32-bit kernel without BTF: the memory-map offsets found in memory
+     * on the first map walk (vmalayout32.c), kept once found. */
+    bool vmas32_ready;
+
     /* tasks.c: where read_task() finds the task_struct fields it uses,
      * worked out from the offsets once (they do not change). */
 #define LX_TASK_FIELDS 12
@@ -139,6 +143,9 @@ int linux_layout32_infer(struct xa_instance *xa, struct linux_priv *p);
 /* modscan32.c: a 32-bit kernel: the module list head and struct module
  * offsets (module32.c) from the module area's pages, once. */
 int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p);
+/* vmalayout32.c: a 32-bit kernel without BTF: the mm_struct, VMA, file,
+ * dentry and mount offsets (vma32.c) from the user processes, once. */
+int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
@@ -269,7 +276,7 @@ struct xa_module_iter {
     struct lx_list_walk walk;
 };
 
-struct found_vma;
+struct maple_entry;
 
 struct xa_vma_iter {
     struct xa_instance *xa; /* first member: os.c dispatches through it */
@@ -280,7 +287,7 @@ struct xa_vma_iter {
     int err;           /* sticky */
     /* Maple tree (6.1+): walked once at creation; an error met during the
      * walk is reported after the VMAs found before it. */
-    struct found_vma *found;
+    struct maple_entry *found;
     size_t nr_vmas, pos;
     int deferred_err;
     char deferred_msg[XA_ERRMSG_LEN];
