@@ -25,6 +25,8 @@ struct linux_more_offsets {
     uint64_t vma_ops, vma_private_data, special_mapping_name;
     /* vm_area_struct.vm_prev: the mm->mmap list's back link (before 6.1). */
     uint64_t vma_prev;
+    /* vm_area_struct.vm_mm: every VMA of a process names its mm. */
+    uint64_t vma_mm;
     /* Module memory: 6.1 has one core_layout; 6.4+ an array mem[] of
      * struct module_memory, whose sizes add up to the /proc/modules size. */
     uint64_t module_mem_stride, module_mem_count;

@@ -375,6 +375,13 @@ static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
                              (unsigned long long)out->start, (unsigned long long)out->end,
                              (unsigned long long)it->prev_end);
     it->prev_end = out->end;
+    uint64_t mm, mm_off = linux_priv(xa)->more.vma_mm;
+    if (mm_off != LX_NO_OFFSET && (lx_ptr(xa, vma + mm_off, &mm) < 0 || mm != it->mm))
+        return xa__set_error(xa, XA_EBADDATA, "VMA 0x%llx (0x%llx-0x%llx) is not pid %d's: "
+                             "its vm_mm is not mm_struct 0x%llx",
+                             (unsigned long long)vma, (unsigned long long)out->start,
+                             (unsigned long long)out->end, (int)it->pid,
+                             (unsigned long long)it->mm);
     /* VM_READ/WRITE/EXEC are XA_VMA_*'s bits; "shared" is VM_MAYSHARE, as
      * the 's' of /proc/PID/maps (a read-only MAP_SHARED lacks VM_SHARED). */
     out->flags = (uint32_t)(flags & (XA_VMA_READ | XA_VMA_WRITE | XA_VMA_EXEC));

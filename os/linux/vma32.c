@@ -177,6 +177,10 @@ static bool try_root(struct ctx *c, uint64_t mm, uint32_t r, struct mmv *v, uint
     }
     free(e);
     v->n = n;
+    if (!sm || !em || !mmm) { /* one VMA at least that is not this tree's */
+        mmv_free(v);
+        return false;
+    }
     *start_mask &= sm;
     *end_mask &= em;
     *mm_mask &= mmm;

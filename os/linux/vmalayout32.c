@@ -80,6 +80,8 @@ int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p)
     o->vma_flags = l.vm_flags;
     o->vma_pgoff = l.vm_pgoff;
     o->vma_file = l.vm_file;
+    mo->vma_mm = l.vm_mm;
+    mo->vma_prev = LX_NO_OFFSET;
     mo->vma_ops = l.vm_ops;
     mo->vma_private_data = l.vm_private;
     mo->special_mapping_name = 0; /* vm_special_mapping.name comes first */
