@@ -36,6 +36,7 @@ max_len() {
     case $1 in
         walks) echo 769 ;;      # variant byte + 64 patch records
         task32) echo 513 ;;     # layout byte + 64 patch records
+        vma32) echo 513 ;;      # layout byte + 64 patch records
         checks) echo 768 ;;     # 64 patch records
         kallsyms) echo 131072 ;;
         discovery) echo 16384 ;; # header + one blob, tiled by the target
