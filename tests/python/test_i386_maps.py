@@ -7,12 +7,13 @@ links it showed and the markers its workload printed; then copies of the
 dump whose tree or VMAs lie."""
 import json
 import os
+import time
 
 import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
-from test_i386 import guest32  # noqa: F401  (the dump sets: i386 and i386pae, raw and ELF)
+from test_i386 import guest32, guest_ps, live32  # noqa: F401  (dump sets; a live 686-pae guest)
 from test_i386_procs import patched_copy
 from xatest import DUMPS, json_lines, require, run_tool
 
@@ -146,3 +147,31 @@ def test_vma_of_another_mm(tmp_path, i386_raw):
     assert [int(r["start"], 16) for r in rows] == [m.start for m in maps[:heap]]
     assert last["partial"] is True and "is not pid %d's" % pid in last["error"], last
     assert p.stderr.count("\n") == 1 and "is not pid %d's" % pid in p.stderr, p.stderr
+
+
+def proc_maps(text):
+    """/proc/PID/maps lines as (start, end, perms, offset, path)."""
+    out = []
+    for line in text.splitlines():
+        f = line.split(None, 5)
+        if len(f) >= 5:
+            start, end = (int(x, 16) for x in f[0].split("-"))
+            out.append((start, end, f[1], int(f[2], 16), f[5] if len(f) > 5 else ""))
+    return out
+
+
+def test_live_pae_maps(live32):
+    """The memory map of a process of the running guest, with no
+    configuration: the guest's own /proc/PID/maps, region by region."""
+    g, target = live32["guest"], live32["target"]
+    pid = int(g.run("sleep 600 >/dev/null 2>&1 & echo $!").strip())
+    deadline = time.monotonic() + 120
+    while guest_ps(g).get(pid, (0, ""))[1] != "sleep":  # the shell's child execs sleep
+        assert time.monotonic() < deadline, "sleep did not start"
+        time.sleep(0.5)
+    want = proc_maps(g.run("cat /proc/%d/maps" % pid))
+    assert len(want) >= 5 and any(w[4].startswith("/") for w in want)
+    rows = json_lines(run_tool("xa-maps", target, "--pid", pid, "--json").stdout)
+    assert [(int(r["start"], 16), int(r["end"], 16), r["perms"], r["offset"], r["path"])
+            for r in rows] == want
+    g.run("kill %d" % pid)
