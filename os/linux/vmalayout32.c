@@ -17,7 +17,8 @@ static int read_kva(void *ctx, uint64_t va, void *buf, size_t len)
     return xa__read_va(ctx, 0, va, buf, len, NULL);
 }
 
-/* The mm_structs of the user processes, in list order. */
+/* The mm_structs of the user processes, in list order (those before the
+ * damage when the list is broken). */
 static int user_mms(struct xa_instance *xa, uint64_t **out, size_t *n)
 {
     *out = NULL;
@@ -44,6 +45,10 @@ static int user_mms(struct xa_instance *xa, uint64_t **out, size_t *n)
         (*out)[(*n)++] = proc.mm;
     }
     linux_process_iter_free(it);
+    if (rc < 0 && *n > 0) { /* a list cut short still gives a sample */
+        xa__clear_error(xa);
+        return 0;
+    }
     return rc < 0 ? rc : 0;
 }
 
