@@ -637,8 +637,12 @@ static bool mount_at(const struct ctx *c, uint32_t mnt_off, uint32_t parent)
             tops++;
             continue;
         }
+        /* A mount elsewhere: its parent has a root, it sits on a named dentry
+         * (or on a root: a mount over "/"). */
+        uint32_t mp_parent;
         if (!kptr(m, p) || !kptr(m, mp) || rd32(m, p + mnt_off + c->l->mnt_root, &proot) < 0 ||
-            !kptr(m, proot))
+            !kptr(m, proot) || rd32(m, mp + c->l->d_parent, &mp_parent) < 0 ||
+            (mp_parent != mp && !name_ok(m, mp, c->l->d_name, NULL)))
             return false;
     }
     return tops > 0;

@@ -47,7 +47,7 @@ struct sv_guest {
     struct sv_layout l;
     uint64_t special_ops, vvar, vdso; /* vm_ops and vm_special_mappings */
     uint64_t root_dentry, mnt;       /* the root mount's vfsmount */
-    uint64_t exe_file, lib_file;
+    uint64_t exe_file, lib_file, data_file; /* data_file: on a second mount */
     uint64_t mms[64];
     size_t nmms;
     /* the last process built: its VMAs and leaf */
@@ -112,6 +112,16 @@ static inline void sv_init(struct sv_guest *g, const struct sv_layout *l)
     uint64_t lib = sv_dentry(g, g->root_dentry, "lib");
     g->exe_file = sv_file(g, sv_dentry(g, bin, "busybox"));
     g->lib_file = sv_file(g, sv_dentry(g, lib, "libc.so.6"));
+    /* /data: a second mount (its own root) on the root mount's "data" */
+    uint64_t data = sv_dentry(g, g->root_dentry, "data");
+    uint64_t root2 = sv_dentry(g, 0, "/");
+    uint64_t mount2 = arena_alloc(&g->a, 256);
+    arena_put32(&g->a, mount2 + l->mount_parent, (uint32_t)mount);
+    arena_put32(&g->a, mount2 + l->mount_parent + 4, (uint32_t)data);
+    arena_put32(&g->a, mount2 + l->mount_mnt + l->mnt_root, (uint32_t)root2);
+    uint64_t blob = sv_dentry(g, root2, "blob");
+    g->data_file = sv_file(g, blob);
+    arena_put32(&g->a, g->data_file + l->f_path, (uint32_t)(mount2 + l->mount_mnt));
     g->special_ops = arena_alloc(&g->a, 64);
     g->vvar = sv_special(g, "[vvar]");
     g->vdso = sv_special(g, "[vdso]");
@@ -211,6 +221,7 @@ static inline uint64_t sv_typical(struct sv_guest *g, uint32_t k, bool split)
         {0x09027000 + p, 0x09049000 + p, SV_READ | SV_WRITE | SV_MAY, (0x09027000 + p) >> 12, 0, 0},
         {0xb7e00000 - p, 0xb7f00000 - p, SV_READ | SV_EXEC | SV_MAY, 0, g->lib_file, 0},
         {0xb7f00000 - p, 0xb7f02000 - p, SV_READ | SV_WRITE | SV_MAY, 0x100, g->lib_file, 0},
+        {0xb7f10000 - p, 0xb7f11000 - p, SV_READ | SV_MAY | 0x80, 0, g->data_file, 0},
         {0xb7f83000 - p, 0xb7f85000 - p, SV_READ | SV_WRITE | SV_MAY, (0xb7f83000 - p) >> 12, 0, 0},
         {0xb7fe0000 - p, 0xb7fe4000 - p, SV_READ | SV_MAY, 0, 0, g->vvar},
         {0xb7fe4000 - p, 0xb7fe6000 - p, SV_READ | SV_EXEC | SV_MAY, 0, 0, g->vdso},
