@@ -181,6 +181,52 @@ static void test_ambiguous(void)
     CHECK(rc == XA_ENOENT && strstr(why, "no user process"), "%d %s", rc, why);
 }
 
+/* The paths of the synthetic files with the inferred offsets, through the
+ * path builder with 4-byte pointers (dpath.c): a file on the root mount,
+ * and one on a second mount (crossing to its mount point). */
+static void test_paths(void)
+{
+    build(&sv_pae, 3);
+    struct v32_layout l;
+    char why[LX_WHY_LEN];
+    int rc = infer(&l, why);
+    CHECK(rc == 0, "%s", why);
+    if (rc) {
+        arena_free(&g.a);
+        return;
+    }
+    struct lx_dpath_layout d = {
+        .d_parent = l.d_parent, .d_name_len = l.d_name + 4, .d_name_ptr = l.d_name + 8,
+        .d_hash_pprev = l.d_hash_pprev, .mnt_root = l.mnt_root, .mount_mnt = l.mount_mnt,
+        .mount_parent = l.mount_parent, .mount_mountpoint = l.mount_mountpoint,
+        .has_mounts = true, .ptr_size = 4, .kptr_min = SV_PAGE_OFFSET,
+    };
+    const struct { uint64_t file; const char *want; } files[] = {
+        {g.exe_file, "/bin/busybox"}, {g.lib_file, "/lib/libc.so.6"}, {g.data_file, "/data/blob"}};
+    for (size_t i = 0; i < 3; i++) {
+        uint32_t mnt, dentry;
+        memcpy(&mnt, arena_at(&g.a, files[i].file + l.f_path, 4), 4);
+        memcpy(&dentry, arena_at(&g.a, files[i].file + l.f_path + 4, 4), 4);
+        char buf[256];
+        rc = lx_dpath_build(&d, arena_read, &g.a, dentry, mnt, 0, 0, buf, sizeof(buf), why);
+        CHECK(rc == 0 && !strcmp(buf, files[i].want), "%d '%s' %s", rc, rc ? "" : buf, why);
+    }
+    /* unhashed: " (deleted)" */
+    uint32_t dentry;
+    memcpy(&dentry, arena_at(&g.a, g.lib_file + l.f_path + 4, 4), 4);
+    arena_put32(&g.a, dentry + l.d_hash_pprev, 0);
+    char buf[256];
+    rc = lx_dpath_build(&d, arena_read, &g.a, dentry, 0, 0, 0, buf, sizeof(buf), why);
+    CHECK(rc == 0 && !strcmp(buf, "/lib/libc.so.6 (deleted)"), "%d %s", rc, buf);
+    /* a d_parent cycle below the root ends bounded */
+    uint32_t parent;
+    memcpy(&parent, arena_at(&g.a, dentry + l.d_parent, 4), 4);
+    arena_put32(&g.a, parent + l.d_parent, dentry);
+    rc = lx_dpath_build(&d, arena_read, &g.a, dentry, 0, 0, 0, buf, sizeof(buf), why);
+    CHECK(rc == XA_ELIMIT, "%d %s", rc, why);
+    arena_free(&g.a);
+}
+
 int main(void)
 {
     test_layouts();
@@ -188,5 +234,6 @@ int main(void)
     test_walk_hostile();
     test_broken_processes();
     test_ambiguous();
+    test_paths();
     CHECK_DONE();
 }
