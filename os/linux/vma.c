@@ -2,20 +2,16 @@
  * vma.c -- the memory map of a process, as /proc/PID/maps shows it.
  *
  * 6.1+ keeps a process's VMAs in a maple tree (mm->mm_mt); older kernels in
- * a list (mm->mmap, vm_next). Which one is decided by the fields BTF has.
+ * a list (mm->mmap, vm_next). Which one is decided by the fields BTF has;
+ * a 32-bit kernel without BTF has its offsets inferred from memory on the
+ * first walk (vmalayout32.c, vma32.c). Kernel words are read at the
+ * kernel's width (lx_ptr).
  *
- * Maple tree encoding (include/linux/maple_tree.h, lib/maple_tree.c): a
- * node pointer ("enode") carries the node type in bits 3..6, the node is at
- * enode & ~0xff (256-byte nodes). Leaves (maple_leaf_64) and internal
- * range nodes (maple_range_64) share one layout: parent, pivot[15],
- * slot[16]; maple_arange_64 adds gaps: parent, pivot[9], slot[10], gap[10],
- * meta. Slot i covers [pivot[i-1] + 1, pivot[i]] (the first starts at the
- * node's min, the last ends at its max); a VMA sits in the leaf slot that
- * covers exactly [vm_start, vm_end - 1], which we check.
- *
- * The tree is walked once, depth first in address order, when the iterator
- * is created: every node is visited at most once (a visited set catches
- * nodes that point at each other), the depth and node count are capped.
+ * The tree is walked once, when the iterator is created, by maple.c (its
+ * node geometry from BTF, or the fixed 32-bit one): depth first in address
+ * order, every node at most once, depth and node count capped. A VMA must
+ * sit in the leaf slot that covers exactly [vm_start, vm_end - 1] and name
+ * the process's mm in vm_mm, which we check.
  *
  * Names follow /proc/PID/maps: the file's path (dentry names up to the root,
  * across mounts; " (deleted)" when unlinked), the special mapping's name
