@@ -19,14 +19,15 @@
  *      without '/' of that length, stored inside the dentry (d_iname) for
  *      some; 5. d_parent: the dentry word leading through named dentries to
  *      a root (its own parent); d_hash.pprev: a pointer back to the dentry;
- *   6. vm_pgoff: start >> PAGE_SHIFT (or 0) in anonymous VMAs, a page count
- *      below 2^20 in file ones;
+ *   6. vm_pgoff: start >> PAGE_SHIFT (or 0) in anonymous VMAs but the
+ *      stack, a page count below 2^20 in file ones;
  *   7. vm_private_data and vm_ops of special mappings: the word pointing at
- *      a struct vm_special_mapping whose name is "[...]", one per process
- *      at least, and the word holding the same ops in all of them;
- *   8. struct mount around f_path.mnt: vfsmount.mnt_root is the root met
- *      in 5, and the mount's parent is itself (the namespace's root mount)
- *      or a mount; mnt_mountpoint follows mnt_parent.
+ *      a struct vm_special_mapping whose name is "[...]" (none in the
+ *      sample: no names), and the word holding the same ops in all of them;
+ *   8. struct mount around f_path.mnt: vfsmount.mnt_root is the file's
+ *      dentry or one above it, and the mount's parent is itself (the
+ *      namespace's root mount) or a mount, sitting on a dentry;
+ *      mnt_mountpoint follows mnt_parent.
  * A step with more than one answer refuses; a process whose tree does not
  * walk is left out, but more than half the sample must agree.
  */
@@ -549,16 +550,14 @@ static bool special(const struct ctx *c, const struct mmv *v, size_t i, uint32_t
     return true;
 }
 
+/* Some process has a special mapping named through @off. */
 static bool specials_at(const struct ctx *c, uint32_t off)
 {
-    for (size_t j = 0; j < c->nmv; j++) {
-        size_t n = 0;
+    for (size_t j = 0; j < c->nmv; j++)
         for (size_t i = 0; i < c->mv[j].n; i++)
-            n += special(c, &c->mv[j], i, off);
-        if (n == 0)
-            return false;
-    }
-    return true;
+            if (special(c, &c->mv[j], i, off))
+                return true;
+    return false;
 }
 
 /* vm_ops: the same kernel pointer in every special mapping, NULL in the
@@ -592,6 +591,11 @@ static int find_specials(struct ctx *c)
     for (uint32_t off = l->vm_flags + 4; off < V32_VMA_SPAN; off += 4)
         if (off != l->vm_file && off != l->vm_pgoff && specials_at(c, off))
             mask |= 1ull << (off / 4);
+    if (mask == 0) { /* no special mapping in the sample (vdso=0): none named */
+        l->vm_private = l->vm_ops = NOWHERE;
+        l->special_ops = 0;
+        return 0;
+    }
     if ((l->vm_private = only(mask, "vm_area_struct.vm_private_data", c->why)) == NOWHERE)
         return XA_EBADDATA;
     mask = 0;
@@ -608,12 +612,25 @@ static int find_specials(struct ctx *c)
 
 /* ---- 8. mounts ------------------------------------------------------------- */
 
+/* vfsmount.mnt_root: the file's dentry or one above it (the root met in 5,
+ * or a directory for a bind mount), for every file. */
 static bool mnt_root_at(const struct ctx *c, uint32_t off)
 {
+    const struct v32_mem *m = c->m;
     for (size_t k = 0; k < c->nfiles; k++) {
         uint32_t mnt, root;
-        if (rd32(c->m, c->file[k] + c->l->f_path, &mnt) < 0 || rd32(c->m, mnt + off, &root) < 0 ||
-            root != c->root[k])
+        if (rd32(m, c->file[k] + c->l->f_path, &mnt) < 0 || rd32(m, mnt + off, &root) < 0 ||
+            !kptr(m, root))
+            return false;
+        uint64_t d = c->dentry[k];
+        unsigned steps = 0;
+        while (d != root && d != c->root[k] && steps++ < V32_DEPTH) {
+            uint32_t p;
+            if (rd32(m, d + c->l->d_parent, &p) < 0)
+                return false;
+            d = p;
+        }
+        if (d != root)
             return false;
     }
     return true;

@@ -39,7 +39,8 @@ struct v32_layout {
     uint32_t mm_start_stack; /* start_brk and brk are the two words before */
     uint32_t mm_map_count;   /* UINT32_MAX when not found (a check only) */
     uint32_t vm_start, vm_end, vm_mm, vm_flags, vm_pgoff, vm_file;
-    uint32_t vm_ops, vm_private;   /* special mappings ([vdso], [vvar]) */
+    uint32_t vm_ops, vm_private;   /* special mappings ([vdso], [vvar]); UINT32_MAX
+                                    * when the sample has none */
     uint64_t special_ops;          /* their vm_ops (special_mapping_vmops) */
     uint32_t f_path;               /* struct file.f_path: mnt, then dentry */
     uint32_t d_parent, d_name;     /* d_name: the qstr (hash, len, name) */

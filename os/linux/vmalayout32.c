@@ -87,8 +87,9 @@ int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p)
     o->vma_file = l.vm_file;
     mo->vma_mm = l.vm_mm;
     mo->vma_prev = LX_NO_OFFSET;
-    mo->vma_ops = l.vm_ops;
-    mo->vma_private_data = l.vm_private;
+    bool specials = l.vm_ops != UINT32_MAX;
+    mo->vma_ops = specials ? l.vm_ops : LX_NO_OFFSET;
+    mo->vma_private_data = specials ? l.vm_private : LX_NO_OFFSET;
     mo->special_mapping_name = 0; /* vm_special_mapping.name comes first */
     p->special_mapping_vmops = l.special_ops;
     o->file_f_path = l.f_path;

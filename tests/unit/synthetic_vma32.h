@@ -48,6 +48,8 @@ struct sv_guest {
     uint64_t special_ops, vvar, vdso; /* vm_ops and vm_special_mappings */
     uint64_t root_dentry, mnt;       /* the root mount's vfsmount */
     uint64_t exe_file, lib_file, data_file; /* data_file: on a second mount */
+    uint64_t bind_file;  /* /lib/libz.so through a bind mount of /lib on /opt */
+    bool no_specials;    /* sv_process: no [vvar], [vdso] names (vdso=0) */
     uint64_t mms[64];
     size_t nmms;
     /* the last process built: its VMAs and leaf */
@@ -122,6 +124,14 @@ static inline void sv_init(struct sv_guest *g, const struct sv_layout *l)
     uint64_t blob = sv_dentry(g, root2, "blob");
     g->data_file = sv_file(g, blob);
     arena_put32(&g->a, g->data_file + l->f_path, (uint32_t)(mount2 + l->mount_mnt));
+    /* /opt: /lib bind-mounted (its vfsmount's root is the "lib" dentry) */
+    uint64_t opt = sv_dentry(g, g->root_dentry, "opt");
+    uint64_t mount3 = arena_alloc(&g->a, 256);
+    arena_put32(&g->a, mount3 + l->mount_parent, (uint32_t)mount);
+    arena_put32(&g->a, mount3 + l->mount_parent + 4, (uint32_t)opt);
+    arena_put32(&g->a, mount3 + l->mount_mnt + l->mnt_root, (uint32_t)lib);
+    g->bind_file = sv_file(g, sv_dentry(g, lib, "libz.so"));
+    arena_put32(&g->a, g->bind_file + l->f_path, (uint32_t)(mount3 + l->mount_mnt));
     g->special_ops = arena_alloc(&g->a, 64);
     g->vvar = sv_special(g, "[vvar]");
     g->vdso = sv_special(g, "[vdso]");
@@ -148,7 +158,7 @@ static inline uint64_t sv_process(struct sv_guest *g, const struct sv_vma *v, si
         arena_put32(a, vma + l->vm_flags, v[i].flags);
         arena_put32(a, vma + l->vm_pgoff, v[i].pgoff);
         arena_put32(a, vma + l->vm_file, (uint32_t)v[i].file);
-        if (v[i].special) {
+        if (v[i].special && !g->no_specials) {
             arena_put32(a, vma + l->vm_ops, (uint32_t)g->special_ops);
             arena_put32(a, vma + l->vm_private, (uint32_t)v[i].special);
         }
@@ -222,6 +232,7 @@ static inline uint64_t sv_typical(struct sv_guest *g, uint32_t k, bool split)
         {0xb7e00000 - p, 0xb7f00000 - p, SV_READ | SV_EXEC | SV_MAY, 0, g->lib_file, 0},
         {0xb7f00000 - p, 0xb7f02000 - p, SV_READ | SV_WRITE | SV_MAY, 0x100, g->lib_file, 0},
         {0xb7f10000 - p, 0xb7f11000 - p, SV_READ | SV_MAY | 0x80, 0, g->data_file, 0},
+        {0xb7f20000 - p, 0xb7f22000 - p, SV_READ | SV_EXEC | SV_MAY, 0, g->bind_file, 0},
         {0xb7f83000 - p, 0xb7f85000 - p, SV_READ | SV_WRITE | SV_MAY, (0xb7f83000 - p) >> 12, 0, 0},
         {0xb7fe0000 - p, 0xb7fe4000 - p, SV_READ | SV_MAY, 0, 0, g->vvar},
         {0xb7fe4000 - p, 0xb7fe6000 - p, SV_READ | SV_EXEC | SV_MAY, 0, 0, g->vdso},

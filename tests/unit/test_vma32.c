@@ -2,7 +2,8 @@
  * test_vma32.c -- the 32-bit memory-map layout inference (os/linux/vma32.c)
  * and the maple walker with 4-byte longs (os/linux/maple.c) over synthetic
  * processes (synthetic_vma32.h): Debian's 686 and PAE layouts found
- * exactly, with one-leaf and two-level trees and a file on a second mount; a process whose tree loops or
+ * exactly, with one-leaf and two-level trees, a file on a second mount and
+ * one through a bind mount; no special mapping at all (vdso=0): no names; a process whose tree loops or
  * whose VMA names another mm left out while most agree; refusals where the
  * memory is ambiguous or nothing fits; the walker's loop, depth and order
  * checks.
@@ -56,7 +57,7 @@ static void test_layouts(void)
             CHECK_EQ(l.mount_mnt, sl->mount_mnt);
             CHECK_EQ(l.mount_parent, sl->mount_parent);
             CHECK_EQ(l.mount_mountpoint, sl->mount_parent + 4);
-            CHECK(l.nr_mms == 6 && l.nr_vmas == 66 && l.nr_files == 3);
+            CHECK(l.nr_mms == 6 && l.nr_vmas == 72 && l.nr_files == 4);
         }
         arena_free(&g.a);
     }
@@ -75,7 +76,7 @@ static void test_walk_order(void)
     char why[LX_WHY_LEN];
     int rc = maple_collect(&geom, arena_read, &g.a, root, &e, &n, why);
     CHECK(rc == 0, "%s", why);
-    CHECK_EQ(n, (size_t)11);
+    CHECK_EQ(n, (size_t)12);
     for (size_t i = 0; i < n && rc == 0; i++) {
         uint32_t start, end;
         memcpy(&start, arena_at(&g.a, e[i].ptr, 4), 4);
@@ -202,8 +203,9 @@ static void test_paths(void)
         .has_mounts = true, .ptr_size = 4, .kptr_min = SV_PAGE_OFFSET,
     };
     const struct { uint64_t file; const char *want; } files[] = {
-        {g.exe_file, "/bin/busybox"}, {g.lib_file, "/lib/libc.so.6"}, {g.data_file, "/data/blob"}};
-    for (size_t i = 0; i < 3; i++) {
+        {g.exe_file, "/bin/busybox"}, {g.lib_file, "/lib/libc.so.6"}, {g.data_file, "/data/blob"},
+        {g.bind_file, "/opt/libz.so"}};
+    for (size_t i = 0; i < 4; i++) {
         uint32_t mnt, dentry;
         memcpy(&mnt, arena_at(&g.a, files[i].file + l.f_path, 4), 4);
         memcpy(&dentry, arena_at(&g.a, files[i].file + l.f_path + 4, 4), 4);
@@ -227,6 +229,22 @@ static void test_paths(void)
     arena_free(&g.a);
 }
 
+/* A kernel booted with vdso=0: no special mapping anywhere; the rest is
+ * found and special mappings are left unnamed. */
+static void test_no_specials(void)
+{
+    sv_init(&g, &sv_686);
+    g.no_specials = true;
+    for (uint32_t i = 0; i < 4; i++)
+        sv_typical(&g, i, false);
+    struct v32_layout l;
+    char why[LX_WHY_LEN];
+    int rc = infer(&l, why);
+    CHECK(rc == 0 && l.vm_ops == UINT32_MAX && l.vm_private == UINT32_MAX && !l.special_ops &&
+          l.vm_file == sv_686.vm_file && l.mount_mnt == sv_686.mount_mnt, "%d %s", rc, why);
+    arena_free(&g.a);
+}
+
 int main(void)
 {
     test_layouts();
@@ -235,5 +253,6 @@ int main(void)
     test_broken_processes();
     test_ambiguous();
     test_paths();
+    test_no_specials();
     CHECK_DONE();
 }
