@@ -142,8 +142,9 @@ static int visit(struct walk *w, const struct pending *pn)
         return FAIL(XA_ENOMEM, "out of memory");
     if (added == 0)
         return FAIL(XA_ELIMIT, "maple tree loops: node 0x%llx reached twice", a);
-    if (w->seen.n > MAPLE_MAX_NODES)
-        return FAIL(XA_ELIMIT, "maple tree has more than %u nodes", MAPLE_MAX_NODES);
+    uint32_t max_nodes = g->max_nodes ? g->max_nodes : MAPLE_MAX_NODES;
+    if (w->seen.n > max_nodes)
+        return FAIL(XA_ELIMIT, "maple tree has more than %u nodes", max_nodes);
 
     uint8_t node[MAPLE_NODE_SIZE];
     if (w->read(w->ctx, addr, node, sizeof(node)) < 0)

@@ -35,6 +35,7 @@ struct maple_geom {
     struct maple_kind range;    /* maple_range_64, also maple_leaf_64 */
     struct maple_kind arange;   /* maple_arange_64 */
     uint32_t meta_end;          /* maple_metadata.end */
+    uint32_t max_nodes;         /* nodes a walk may visit; 0: MAPLE_MAX_NODES */
 };
 
 /* An entry of a leaf with the index range its slot covers. */

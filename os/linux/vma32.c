@@ -135,6 +135,7 @@ static bool try_root(struct ctx *c, uint64_t mm, uint32_t r, struct mmv *v, uint
     if (rd32(m, mm + r, &root) < 0 || (root & 3) != 2 || !kptr(m, root & ~0xffu))
         return false;
     struct maple_geom g = maple_geom_32(m->page_offset);
+    g.max_nodes = V32_TREE_NODES; /* up to 16 words x 32 processes are tried */
     struct maple_entry *e = NULL;
     size_t n = 0;
     char why[LX_WHY_LEN];

@@ -26,6 +26,7 @@
 #define V32_DENTRY_SPAN 128u /* bytes of struct dentry searched */
 #define V32_MOUNT_SPAN 64u   /* bytes of struct mount before its vfsmount */
 #define V32_DEPTH 256u       /* dentries from a file up to its root */
+#define V32_TREE_NODES 8192u /* nodes of one tree walked while inferring (65 530 VMAs: ~4 400) */
 
 struct v32_mem {
     lx_mem_fn read; /* 0 or a negative XA_E* */

@@ -84,6 +84,15 @@ static void test_walk_order(void)
         CHECK(e[i].ptr == g.vmas[i] && e[i].first == start && e[i].last == end - 1ull, "%zu", i);
     }
     free(e);
+    /* the node cap: three nodes walk, two do not */
+    geom.max_nodes = 3;
+    rc = maple_collect(&geom, arena_read, &g.a, root, &e, &n, why);
+    CHECK(rc == 0 && n == 12, "%d %s", rc, why);
+    free(e);
+    geom.max_nodes = 2;
+    rc = maple_collect(&geom, arena_read, &g.a, root, &e, &n, why);
+    CHECK(rc == XA_ELIMIT && strstr(why, "more than 2 nodes"), "%d %s", rc, why);
+    free(e);
     arena_free(&g.a);
 }
 
