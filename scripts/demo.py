@@ -18,11 +18,12 @@ def banner(text):
     print(f"\n\033[1m== {text}\033[0m", flush=True)
 
 
-def tool(name, *args, check=True):
+def tool(name, *args, check=True, show=True):
     cmd = [os.path.join(BUILD, "tools", name), *map(str, args)]
     print("$ " + " ".join([name, *map(str, args)]), flush=True)
     p = subprocess.run(cmd, capture_output=True, text=True)
-    sys.stdout.write(p.stdout)
+    if show:
+        sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
     if check and p.returncode != 0:
         sys.exit(f"demo: {name} failed")
@@ -32,17 +33,25 @@ def tool(name, *args, check=True):
 def main():
     import argparse
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--arch", choices=("amd64", "arm64"), default="amd64",
-                    help="the guest's architecture (arm64: qemu-system-aarch64, virt)")
-    arm = ap.parse_args().arch == "arm64"
+    ap.add_argument("--arch", choices=("amd64", "arm64", "i386"), default="amd64",
+                    help="the guest's architecture (arm64: qemu-system-aarch64, virt; "
+                         "i386: Debian's 686-pae kernel under qemu-system-i386)")
+    arch = ap.parse_args().arch
+    arm, i386 = arch == "arm64", arch == "i386"
+    kw = {}
     if arm:
         subprocess.run(["sh", os.path.join(ROOT, "tests", "guest", "deps-arm64.sh")], check=True)
         from arm64 import Arm64Guest as guest_class
+    elif i386:
+        from harness import Guest32 as guest_class
+        kw = {"arch": "i386pae"}
     else:
         guest_class = Guest
-    banner("booting the demo guest (Debian 6.1 %s kernel, KASLR on, QEMU TCG; %s)"
-           % ("arm64" if arm else "amd64", "~40 s" if arm else "~15 s"))
-    with guest_class("demo", nproc=40, mem_mb=512) as g:
+    banner("booting the demo guest (Debian 6.1 %s kernel, %s, QEMU TCG; %s)"
+           % ({"arm64": "arm64", "i386": "686-pae"}.get(arch, "amd64"),
+              "no BTF, no data symbols" if i386 else "KASLR on",
+              "~40 s" if arm else "~15 s"))
+    with guest_class("demo", nproc=40, mem_mb=512, **kw) as g:
         target = "qemu:" + g.monitor_path
         print(f"guest running; QMP socket for monitors {g.monitor_path}, RAM shared in {g.ram_path}")
 
@@ -71,10 +80,18 @@ def main():
             if line.startswith(("START", "EXIT")):
                 print(line)
 
-        banner("kernel memory read from outside: the banner through its virtual address")
-        tool("xa-read", target, "--sym", "linux_banner", "--len", 96)
+        if i386:
+            # 686 kernels list text symbols only: modules and the kernel log
+            # are found by their shape in memory
+            banner("its modules and the end of its kernel log, found in its memory")
+            tool("xa-modules", target)
+            log = tool("xa-dmesg", target, show=False).splitlines()
+            print("\n".join(log[:1] + ["  ..."] + log[-5:]))
+        else:
+            banner("kernel memory read from outside: the banner through its virtual address")
+            tool("xa-read", target, "--sym", "linux_banner", "--len", 96)
 
-    if not arm:
+    if arch == "amd64":
         disk_demo()
 
 

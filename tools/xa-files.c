@@ -9,6 +9,19 @@
 #include "escape.h"
 #include "tool.h"
 
+/* The table's header, printed before its first row (or at the end of an
+ * empty listing): a run that fails before any row prints nothing on stdout. */
+static bool header_due;
+
+static void header(void)
+{
+    if (!header_due)
+        return;
+    header_due = false;
+    printf("%7s %5s %-5s %9s %12s %-7s %10s %s\n", "PID", "FD", "TYPE", "FLAGS", "POS", "DEV",
+           "INODE", "PATH");
+}
+
 /* List the files of @p, as the process walk (or the pid lookup) found it:
  * the whole listing is that walk's one snapshot, with no walk and no flush
  * per process. 0, or the walk's error after printing what it found. The
@@ -41,6 +54,7 @@ static int list_files(struct xa_instance *xa, const struct xa_process *p, bool j
             tool_json_hex(j, "file", f.file);
             tool_json_line(j);
         } else {
+            header();
             /* The path is the last field: its spaces stay, as ls shows them. */
             printf("%7d %5d %-5s %#9o %12" PRId64 " %-7s %10" PRIu64 " %s\n", (int)f.pid,
                    (int)f.fd, xa_file_type_name(f.mode), f.flags, f.pos, dev, f.inode,
@@ -65,9 +79,7 @@ int main(int argc, char **argv)
     const char *pos[1];
     tool_parse(argc, argv, &o, opts, pos, 1, "TARGET [--pid PID] [--json]");
     struct xa_instance *xa = tool_open(&o);
-    if (!o.json)
-        printf("%7s %5s %-5s %9s %12s %-7s %10s %s\n", "PID", "FD", "TYPE", "FLAGS", "POS", "DEV",
-               "INODE", "PATH");
+    header_due = !o.json;
     size_t n = 0;
     int rc;
     if (opts[0].seen) {
@@ -94,6 +106,7 @@ int main(int argc, char **argv)
     int code = TOOL_OK;
     if (rc < 0 && n == 0 && rc != XA_ELIMIT && rc != XA_EBADDATA && rc != XA_EFAULT)
         tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
+    header();
     if (rc < 0)
         code = tool_partial(xa, rc, o.json, "open files are partial after %zu files", n);
     xa_destroy(xa);

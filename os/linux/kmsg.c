@@ -1,7 +1,8 @@
 /*
  * kmsg.c -- the kernel log of a Linux guest (5.10+): where the printk ring
- * buffer is (the prb pointer), its layout from BTF, and the iterator over
- * its records (prb.c reads them).
+ * buffer is (the prb pointer) and its layout from BTF -- or, on a 32-bit
+ * kernel without BTF, both from the ring's shape (kmsg32.c) -- and the
+ * iterator over its records (prb.c reads them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,11 @@
 
 struct lx_kmsg_offsets {
     struct lx_prb_layout l;
+    uint64_t rb; /* the ring, when found by its shape; else the prb symbol says */
     char missing[XA_ERRMSG_LEN];
 };
+
+#define IMAGE32_SPAN (64ULL << 20) /* as kernel32.c: _text.._end of a 32-bit kernel */
 
 struct xa_kmsg_iter {
     struct xa_instance *xa; /* first member: the public glue dispatches through it */
@@ -52,6 +56,8 @@ static struct lx_kmsg_offsets *resolve(struct linux_os *lx)
     if (!o)
         return NULL;
     struct lx_prb_layout *l = &o->l;
+    l->word = 8;
+    l->kptr_min = 0xff00000000000000ULL;
     const struct {
         uint64_t *dst;
         const char *type, *path;
@@ -106,21 +112,43 @@ static int read_kernel(void *ctx, uint64_t va, void *buf, size_t len)
     return lx_read(ctx, va, buf, len);
 }
 
+/* A 32-bit kernel without BTF: the ring is searched in the kernel image
+ * past its text (printk's rings live in .data and .bss). */
+static struct lx_kmsg_offsets *resolve32(struct xa_instance *xa, const struct linux_os *lx)
+{
+    struct lx_kmsg_offsets *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    uint64_t lo = lx->text_start, hi;
+    if (symtab_lookup(&lx->syms, "_etext", &lo) < 0 || lo < lx->text_start)
+        lo = lx->text_start;
+    hi = lx->text_start + IMAGE32_SPAN > 0x100000000ULL ? 0x100000000ULL
+                                                          : lx->text_start + IMAGE32_SPAN;
+    char why[LX_WHY_LEN];
+    if (lx_prb32_find(read_kernel, xa, lo, hi, lx->page_offset, &o->l, &o->rb, why) < 0)
+        snprintf(o->missing, sizeof(o->missing), "32-bit kernel without BTF: %s", why);
+    return o;
+}
+
 int linux_kmsg_iter_new(struct xa_instance *xa, uint64_t from_seq, struct xa_kmsg_iter **out)
 {
     struct linux_priv *p = linux_priv(xa);
-    if (!p->lx.btf)
+    const bool by_shape = !p->lx.btf && lx_is32(&p->lx);
+    if (!p->lx.btf && !by_shape)
         return xa__set_error(xa, XA_ENOTSUP, "cannot read the kernel log: no kernel types (BTF)");
-    if (!p->kmsg && !(p->kmsg = resolve(&p->lx)))
+    if (!p->kmsg && !(p->kmsg = by_shape ? resolve32(xa, &p->lx) : resolve(&p->lx)))
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     if (p->kmsg->missing[0])
         return xa__set_error(xa, XA_ENOTSUP, "cannot read the kernel log: %s", p->kmsg->missing);
-    uint64_t prb_sym, rb;
-    if (symtab_lookup(&p->lx.syms, "prb", &prb_sym) < 0)
+    uint64_t prb_sym, rb = p->kmsg->rb;
+    if (by_shape) {
+        /* found by its shape (resolve32) */
+    } else if (symtab_lookup(&p->lx.syms, "prb", &prb_sym) < 0) {
         return xa__set_error(xa, XA_ENOENT, "cannot read the kernel log: no prb symbol");
-    if (lx_u64(xa, prb_sym, &rb) < 0 || !lx_kernel_ptr(rb))
+    } else if (lx_u64(xa, prb_sym, &rb) < 0 || !lx_kernel_ptr(rb)) {
         return xa__set_error(xa, XA_EBADDATA, "kernel log: bad prb pointer at 0x%llx",
                              (unsigned long long)prb_sym);
+    }
     struct xa_kmsg_iter *it = calloc(1, sizeof(*it));
     if (!it)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");

@@ -24,8 +24,12 @@
 /* ---- printk ring buffer ------------------------------------------------ */
 
 /* Offsets of struct printk_ringbuffer, its rings, struct prb_desc and struct
- * printk_info (from BTF). */
+ * printk_info (from BTF, or kmsg32.c's search on a 32-bit kernel), and the
+ * kernel's word: atomic_long_t ids and unsigned long positions are @word
+ * bytes (4 or 8), pointers too, and kernel pointers are >= @kptr_min. */
 struct lx_prb_layout {
+    unsigned word;
+    uint64_t kptr_min;
     uint64_t desc_ring, text_ring;                        /* in printk_ringbuffer */
     uint64_t count_bits, descs, infos, head_id, tail_id;  /* in prb_desc_ring */
     uint64_t size_bits, data;                             /* in prb_data_ring */
@@ -44,6 +48,7 @@ struct lx_prb_layout {
 struct lx_prb {
     uint64_t descs, infos, data;
     uint32_t count_bits, size_bits;
+    unsigned word; /* the layout's */
     uint64_t first_seq, end_seq;
 };
 
@@ -56,6 +61,12 @@ int lx_prb_open(const struct lx_prb_layout *l, lx_mem_fn read, void *ctx, uint64
  * @out->dropped is left to the caller. */
 int lx_prb_record(const struct lx_prb_layout *l, lx_mem_fn read, void *ctx,
                   const struct lx_prb *rb, uint64_t seq, struct xa_kmsg *out, char *why);
+
+/* A 32-bit kernel's printk ring without BTF or symbols (kmsg32.c): searched
+ * in [@lo, @hi), kernel pointers >= @kptr_min; 0 with its layout and
+ * address, XA_ENOENT with @why when none validates. */
+int lx_prb32_find(lx_mem_fn read, void *ctx, uint64_t lo, uint64_t hi, uint64_t kptr_min,
+                  struct lx_prb_layout *out, uint64_t *rb, char *why);
 
 /* ---- sockets ------------------------------------------------------------ */
 

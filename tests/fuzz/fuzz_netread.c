@@ -2,9 +2,11 @@
  * fuzz_netread.c -- the printk ring reader and the socket readers
  * (os/linux/netread.h) over a fuzzed kernel-address arena.
  *
- * Input: an 8-byte header, then the arena (at most 64 KiB, mapped at BASE;
+ * Input: a 9-byte header, then the arena (at most 64 KiB, mapped at BASE;
  * reads outside it fail):
- *   u8 mode (0 ring, 1 chain, 2 one socket, 3 a bucket table)
+ *   u8 mode (0 ring, 1 chain, 2 one socket, 3 a bucket table; mode 0 with
+ *   bit 7 set: a 32-bit kernel's ring searched by its shape, kmsg32.c, in
+ *   the arena mapped at BASE32)
  *   u16 where (arena offset of the ring, chain head, sock or table)
  *   u16 extra (mode 3: the head's offset in a bucket)
  *   u16 count (mode 3: buckets), u8 stride (mode 3), u8 kind (mode 1: bit
@@ -25,8 +27,9 @@
 #include "xenaccess.h"
 
 #define BASE 0xffff888000000000ULL
+#define BASE32 0xC1000000ULL
 #define ARENA_MAX (64u << 10)
-#define HEADER 8
+#define HEADER 9 /* the fields below, 1+2+2+2+1+1 bytes */
 #define RECORDS_MAX 2048u /* records read per input: time, not coverage */
 
 static void fail(const char *what)
@@ -44,6 +47,7 @@ static void check_why(int rc, const char *why)
 }
 
 static const struct lx_prb_layout PL = {
+    .word = 8, .kptr_min = 0xff00000000000000ULL,
     .desc_ring = 0, .text_ring = 0x40,
     .count_bits = 0, .descs = 8, .infos = 0x10, .head_id = 0x18, .tail_id = 0x20,
     .size_bits = 0, .data = 8,
@@ -75,11 +79,11 @@ static int count_sock(void *arg, uint64_t sk)
     return 0;
 }
 
-static void fuzz_ring(struct arena *a, uint64_t rb)
+static void fuzz_ring(const struct lx_prb_layout *pl, struct arena *a, uint64_t rb)
 {
     char why[LX_WHY_LEN];
     struct lx_prb p;
-    int rc = lx_prb_open(&PL, arena_read, a, rb, &p, why);
+    int rc = lx_prb_open(pl, arena_read, a, rb, &p, why);
     if (rc < 0) {
         check_why(rc, why);
         return;
@@ -89,7 +93,7 @@ static void fuzz_ring(struct arena *a, uint64_t rb)
     static struct xa_kmsg m;
     for (uint64_t s = p.first_seq; s < p.end_seq && s - p.first_seq < RECORDS_MAX; s++) {
         memset(m.text, 0x7f, sizeof(m.text));
-        rc = lx_prb_record(&PL, arena_read, a, &p, s, &m, why);
+        rc = lx_prb_record(pl, arena_read, a, &p, s, &m, why);
         if (rc < 0) {
             check_why(rc, why);
             return;
@@ -103,7 +107,7 @@ static void fuzz_ring(struct arena *a, uint64_t rb)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_reader r = {data, size < HEADER ? size : HEADER};
-    unsigned mode = (unsigned)fz_take(&r, 1) % 4;
+    unsigned raw_mode = (unsigned)fz_take(&r, 1), mode = raw_mode % 4;
     uint64_t where = BASE + fz_take(&r, 2), extra = fz_take(&r, 2), count = fz_take(&r, 2);
     unsigned stride = (unsigned)fz_take(&r, 1), kind = (unsigned)fz_take(&r, 1);
     struct arena a = arena_of_input(data, size, HEADER, ARENA_MAX, BASE);
@@ -112,7 +116,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = 0;
     switch (mode) {
     case 0:
-        fuzz_ring(&a, where);
+        if (raw_mode & 0x80) {
+            struct lx_prb_layout l;
+            uint64_t rb;
+            a.base = BASE32;
+            rc = lx_prb32_find(arena_read, &a, BASE32, BASE32 + a.len, 0xC0000000ULL, &l, &rb, why);
+            if (rc == XA_ENOENT)
+                return 0;
+            if (rc < 0)
+                fail("a search error other than none found");
+            if (l.word != 4 || rb < BASE32 || rb >= BASE32 + a.len)
+                fail("a ring outside the searched range");
+            fuzz_ring(&l, &a, rb);
+            return 0;
+        }
+        fuzz_ring(&PL, &a, where);
         return 0;
     case 1:
         rc = lx_sock_chain(arena_read, &a, where, kind & 1, NODE, count_sock, NULL, why);

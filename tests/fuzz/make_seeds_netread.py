@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Seeds for fuzz_netread.c (tests/fuzz/corpus/netread/): a ring of records
-across a wrap with a gap, a chain of sockets and a cycle, a UNIX and a TCPv6
+across a wrap with a gap, a 32-bit ring to be found by its shape, a chain of sockets and a cycle, a UNIX and a TCPv6
 socket, a table of nulls buckets. Layouts as tests/unit/test_netread.c.
 Run: python3 tests/fuzz/make_seeds_netread.py (keeps regress-* files)."""
 import os
@@ -41,6 +41,32 @@ def ring():
                          seq & 1, (seq & 7) << 5, seq)
     struct.pack_into("<QQ", mem, rb + 0x18, 811, 804)
     return header(0, rb) + bytes(mem)
+
+
+def ring32():
+    """A 32-bit kernel's ring (i386 layout, text ring at +24) among junk,
+    for the search by shape (mode 0 with bit 7)."""
+    base32 = 0xC1000000
+    mem = bytearray(0x3000)
+    for i in range(0, 0x100, 4):  # decoys: count_bits-like words, pointers
+        struct.pack_into("<II", mem, i, 5 + i % 20, base32 + i)
+    rb, descs, infos, data = 0x200, 0x300, 0x600, 0x2000
+    cbits, sbits = 5, 10
+    struct.pack_into("<III", mem, rb, cbits, base32 + descs, base32 + infos)
+    struct.pack_into("<II", mem, rb + 24, sbits, base32 + data)
+    lpos = 0
+    for seq in range(8):
+        text = b"r32 record %d" % seq
+        blk = (4 + len(text) + 3) & ~3
+        ident = seq + 0x100
+        struct.pack_into("<I", mem, data + lpos, ident)
+        mem[data + lpos + 4:data + lpos + 4 + len(text)] = text
+        struct.pack_into("<III", mem, descs + seq * 12, 2 << 30 | ident, lpos, lpos + blk)
+        struct.pack_into("<QQHBBI", mem, infos + seq * 88, seq, seq * 1000, len(text), 0,
+                         6 << 5, seq)
+        lpos += blk
+    struct.pack_into("<II", mem, rb + 12, 7 + 0x100, 0x100)
+    return header(0x80, 0) + bytes(mem)
 
 
 def chain(cycle):
@@ -92,7 +118,7 @@ def main():
     for f in os.listdir(OUT):
         if not f.startswith("regress-"):
             os.unlink(os.path.join(OUT, f))
-    seeds = {"ring-wrap-gap": ring(), "chain": chain(False), "chain-cycle": chain(True),
+    seeds = {"ring-wrap-gap": ring(), "ring32-by-shape": ring32(), "chain": chain(False), "chain-cycle": chain(True),
              "unix-abstract": unix_sock(), "tcp6": tcp6_sock(), "nulls-table": table()}
     for name, blob in seeds.items():
         with open(os.path.join(OUT, name), "wb") as f:

@@ -206,3 +206,18 @@ def test_live_pae_modules(live32):
     assert all("partial" not in r for r in rows)
     assert [(r["name"], r["size"], int(r["base"], 16)) for r in rows] == \
         [(w[0], int(w[1]), int(w[-1], 16)) for w in want]
+
+
+def test_live_pae_kernel_log(live32):
+    """The kernel log of the running guest with no configuration (the
+    printk ring found by its shape, os/linux/kmsg32.c): every record its
+    /dev/kmsg gives, a line the test writes there among them."""
+    from net_truth import kmsg_records
+    from views_compare import check_kmsg
+    g, target = live32["guest"], live32["target"]
+    marker = "xa-kmsg32-marker-%d" % time.monotonic_ns()
+    g.run("echo %s > /dev/kmsg" % marker)
+    want = kmsg_records(g.run("/xa/workload kmsg"))
+    rows = json_lines(run_tool("xa-dmesg", target, "--json").stdout)
+    check_kmsg(want, rows)
+    assert any(r["text"] == marker for r in rows)

@@ -283,3 +283,15 @@ def test_kernel_search_progress_only_on_a_terminal(dumps):
     p = subprocess.run([tool_path("xa-info"), f"file:{img}"], stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=120)
     assert p.returncode == 0 and p.stderr == b"", p.stderr
+
+
+# ------------------------------------------------------------ xa-files ----
+
+def test_files_of_no_such_pid_print_no_table(dumps):
+    """A listing that fails before its first row prints no table header:
+    stdout stays empty, one line on stderr."""
+    img, _ = raw_dump(dumps)
+    p = run_tool("xa-files", f"file:{img}", "--pid", 99999, check=False)
+    assert p.returncode == 1 and p.stdout == "", p.stdout
+    msg = one_line(p.stderr)
+    assert "pid 99999" in msg, msg

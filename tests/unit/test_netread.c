@@ -27,6 +27,7 @@ static struct arena A;
 /* ---- printk ring ------------------------------------------------------- */
 
 static const struct lx_prb_layout PL = {
+    .word = 8, .kptr_min = 0xff00000000000000ULL,
     .desc_ring = 0, .text_ring = 0x40,
     .count_bits = 0, .descs = 8, .infos = 0x10, .head_id = 0x18, .tail_id = 0x20,
     .size_bits = 0, .data = 8,
@@ -161,6 +162,94 @@ static void test_ring(void)
     CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EFAULT);
     arena_put64(&A, r.rb + PL.desc_ring + PL.infos, 0x1000); /* a user address */
     CHECK_EQ(lx_prb_open(&PL, arena_read, &A, r.rb, &rb, why), XA_EBADDATA);
+}
+
+/* ---- a 32-bit kernel's ring, found by its shape (kmsg32.c) --------------- */
+
+#define BASE32 0xC1000000ULL
+#define CBITS32 4u /* below the search's floor of 5: the too-small decoy */
+
+/* A ring in the i386 layout of 6.1 (text ring at +24) at @rb: 2^cbits
+ * descriptors, records 0..n-1, each "r32 <seq> <tag>". */
+static void ring32(struct arena *a, uint64_t rb, unsigned cbits, unsigned n, char tag,
+                   unsigned text_ring)
+{
+    const unsigned sbits = cbits + 5, count = 1u << cbits;
+    const uint64_t descs = arena_alloc(a, 12u * count), infos = arena_alloc(a, 88u * count);
+    const uint64_t data = arena_alloc(a, 1u << sbits);
+    arena_put32(a, rb, cbits);
+    arena_put32(a, rb + 4, (uint32_t)descs);
+    arena_put32(a, rb + 8, (uint32_t)infos);
+    arena_put32(a, rb + text_ring, sbits);
+    arena_put32(a, rb + text_ring + 4, (uint32_t)data);
+    uint32_t lpos = 0;
+    for (unsigned s = 0; s < n; s++) {
+        char text[32];
+        int len = snprintf(text, sizeof(text), "r32 %u %c", s, tag);
+        const uint32_t blk = (4u + (uint32_t)len + 3u) & ~3u, id = s + 0x100;
+        const uint64_t d = descs + (s % count) * 12, i = infos + (s % count) * 88;
+        arena_put32(a, data + lpos, id);
+        arena_put(a, data + lpos + 4, text, (size_t)len);
+        arena_put32(a, d, (2u << 30) | id); /* finalized */
+        arena_put32(a, d + 4, lpos);
+        arena_put32(a, d + 8, lpos + blk);
+        arena_put64(a, i, s);
+        arena_put64(a, i + 8, 1000ULL * s);
+        arena_put16(a, i + 16, (uint16_t)len);
+        arena_put8(a, i + 19, 6u << 5);
+        lpos += blk;
+    }
+    arena_put32(a, rb + 12, n - 1 + 0x100); /* head */
+    arena_put32(a, rb + 16, 0x100);         /* tail */
+}
+
+static void test_ring32(void)
+{
+    struct arena a;
+    char why[LX_WHY_LEN];
+    struct lx_prb_layout l;
+    uint64_t rb;
+    arena_init(&a, BASE32, 1u << 20, 16);
+    const uint64_t lo = BASE32, hi = BASE32 + (1u << 20), kmin = 0xC0000000ULL;
+    CHECK_EQ(lx_prb32_find(arena_read, &a, lo, hi, kmin, &l, &rb, why), XA_ENOENT);
+    CHECK(strstr(why, "no printk ring") != NULL, why);
+
+    /* the static ring, then the dynamic copy that took over with more records */
+    const uint64_t stat = arena_alloc(&a, 64), dyn = arena_alloc(&a, 64);
+    ring32(&a, stat, 5, 20, 's', 24);
+    CHECK_EQ(lx_prb32_find(arena_read, &a, lo, hi, kmin, &l, &rb, why), 0);
+    CHECK_EQ(rb, stat);
+    CHECK_EQ(l.word, 4);
+    CHECK_EQ(l.text_ring, 24);
+    ring32(&a, dyn, 6, 40, 'd', 20); /* a kernel before 5.19: the text ring at +20 */
+    CHECK_EQ(lx_prb32_find(arena_read, &a, lo, hi, kmin, &l, &rb, why), 0);
+    CHECK_EQ(rb, dyn);
+    CHECK_EQ(l.text_ring, 20);
+    struct lx_prb r;
+    static struct xa_kmsg m;
+    CHECK_EQ(lx_prb_open(&l, arena_read, &a, rb, &r, why), 0);
+    CHECK_EQ(r.first_seq, 0);
+    CHECK_EQ(r.end_seq, 40);
+    CHECK_EQ(lx_prb_record(&l, arena_read, &a, &r, 39, &m, why), 1);
+    CHECK(strcmp(m.text, "r32 39 d") == 0, m.text);
+    CHECK_EQ(m.level, 6);
+    CHECK_EQ(m.ts_ns, 39000);
+
+    /* shapes that are not a ring: the text ring's size not count_bits + 5,
+     * records whose info seqs are not in place, too small a ring */
+    arena_put32(&a, dyn + 20, 6 + 4);
+    CHECK_EQ(lx_prb32_find(arena_read, &a, lo, hi, kmin, &l, &rb, why), 0);
+    CHECK_EQ(rb, stat);
+    arena_put32(&a, dyn + 20, 6 + 5);
+    const uint64_t dyn_infos = arena_get64(&a, dyn + 8) & 0xffffffffu;
+    for (unsigned i = 0; i < 40; i++)
+        arena_put64(&a, dyn_infos + i * 88, 1000 + i);
+    CHECK_EQ(lx_prb32_find(arena_read, &a, lo, hi, kmin, &l, &rb, why), 0);
+    CHECK_EQ(rb, stat);
+    arena_put32(&a, stat, CBITS32);
+    CHECK_EQ(lx_prb32_find(arena_read, &a, lo, hi, kmin, &l, &rb, why), XA_ENOENT);
+    CHECK(strstr(why, "candidates") != NULL, why); /* the dynamic one was tried and refused */
+    arena_free(&a);
 }
 
 /* ---- sockets ------------------------------------------------------------ */
@@ -338,6 +427,7 @@ int main(void)
 {
     arena_init(&A, BASE, ARENA, 16);
     test_ring();
+    test_ring32();
     test_chains();
     test_decode();
     arena_free(&A);
