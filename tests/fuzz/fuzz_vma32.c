@@ -74,6 +74,16 @@ static void walk_all(void)
     }
 }
 
+/* Special mappings found (both offsets in the window, their ops a kernel
+ * pointer) or none in the sample (both unknown, no ops). */
+static bool specials_ok(const struct v32_layout *l)
+{
+    if (l->vm_ops == UINT32_MAX || l->vm_private == UINT32_MAX)
+        return l->vm_ops == l->vm_private && l->special_ops == 0;
+    return l->vm_ops < V32_VMA_SPAN && l->vm_private < V32_VMA_SPAN &&
+           l->special_ops >= SV_PAGE_OFFSET;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_reader r = {data, size};
@@ -114,8 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_why(rc, why);
     if (rc == 0 && (l.mm_root >= V32_MM_ROOT_SPAN || l.mm_start_stack + 20 > V32_MM_SPAN ||
                     l.vm_flags >= V32_VMA_SPAN || l.vm_file >= V32_VMA_SPAN ||
-                    l.vm_pgoff >= V32_VMA_SPAN || l.vm_ops >= V32_VMA_SPAN ||
-                    l.vm_private >= V32_VMA_SPAN || l.f_path + 8 > V32_FILE_SPAN ||
+                    l.vm_pgoff >= V32_VMA_SPAN || !specials_ok(&l) || l.f_path + 8 > V32_FILE_SPAN ||
                     l.d_name + 12 > V32_DENTRY_SPAN || l.d_parent >= V32_DENTRY_SPAN ||
                     l.mount_mnt > V32_MOUNT_SPAN || l.nr_mms > work.nmms || l.nr_files == 0))
         abort();
