@@ -145,8 +145,10 @@ static bool try_root(struct ctx *c, uint64_t mm, uint32_t r, struct mmv *v, uint
         return false;
     }
     v->total = n;
-    if (n > V32_VMAS)
+    if (n > V32_VMAS) { /* the lowest and the highest (the stack is at the top) */
+        memmove(e + V32_VMAS / 2, e + n - V32_VMAS / 2, V32_VMAS / 2 * sizeof(*e));
         n = V32_VMAS;
+    }
     v->mm = mm;
     v->vma = calloc(n, sizeof(*v->vma));
     v->first = calloc(n, sizeof(*v->first));
