@@ -504,6 +504,7 @@ void linux_offsets_resolve(struct linux_priv *p)
         {&o->mm_mmap, "mm_struct", {"mmap"}},
         {&o->vma_next, "vm_area_struct", {"vm_next"}},
         {&m->vma_prev, "vm_area_struct", {"vm_prev"}},
+        {&m->vma_mm, "vm_area_struct", {"vm_mm"}},
         {&o->maple_tree_root, "maple_tree", {"ma_root"}},
         {&o->path_mnt, "path", {"mnt"}},
         {&m->vma_ops, "vm_area_struct", {"vm_ops"}},

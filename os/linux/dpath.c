@@ -17,14 +17,30 @@
 
 #define DELETED_SUFFIX " (deleted)"
 
-static bool kernel_ptr(uint64_t va)
+/* A 4-byte kernel (ptr_size 4): pointers in [kptr_min, 2^32), 4-aligned;
+ * else 8-byte ones in the upper canonical half. */
+static bool is32(const struct lx_dpath_layout *l)
 {
+    return l->ptr_size == 4;
+}
+
+static bool kernel_ptr(const struct lx_dpath_layout *l, uint64_t va)
+{
+    if (is32(l))
+        return va >= l->kptr_min && va <= 0xFFFFFFFFull && (va & 3) == 0;
     return va >= 0xff00000000000000ULL && (va & 7) == 0;
 }
 
-static int rd64(lx_mem_fn read, void *ctx, uint64_t va, uint64_t *out)
+/* A kernel pointer at @va, as wide as the kernel's. */
+static int rdptr(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
+                 uint64_t *out)
 {
-    return read(ctx, va, out, sizeof(*out));
+    if (!is32(l))
+        return read(ctx, va, out, sizeof(*out));
+    uint32_t v;
+    int rc = read(ctx, va, &v, sizeof(v));
+    *out = rc == 0 ? v : 0;
+    return rc;
 }
 
 /* Prepend "/name" of @dentry at buf[*pos]. */
@@ -34,11 +50,11 @@ static int prepend_name(const struct lx_dpath_layout *l, lx_mem_fn read, void *c
     uint32_t len;
     uint64_t name;
     if (read(ctx, dentry + l->d_name_len, &len, sizeof(len)) < 0 ||
-        rd64(read, ctx, dentry + l->d_name_ptr, &name) < 0) {
+        rdptr(l, read, ctx, dentry + l->d_name_ptr, &name) < 0) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
         return XA_EFAULT;
     }
-    if (len == 0 || len > LX_DPATH_NAME_MAX || !(name >= 0xff00000000000000ULL)) {
+    if (len == 0 || len > LX_DPATH_NAME_MAX || !kernel_ptr(l, name & ~7ull)) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx has a bad name (length %u at 0x%llx)",
                  (unsigned long long)dentry, len, (unsigned long long)name);
         return XA_EBADDATA;
@@ -68,8 +84,8 @@ static bool is_deleted(const struct lx_dpath_layout *l, lx_mem_fn read, void *ct
                        uint64_t dentry)
 {
     uint64_t pprev, parent;
-    if (l->d_hash_pprev == UINT64_MAX || rd64(read, ctx, dentry + l->d_hash_pprev, &pprev) < 0 ||
-        rd64(read, ctx, dentry + l->d_parent, &parent) < 0)
+    if (l->d_hash_pprev == UINT64_MAX || rdptr(l, read, ctx, dentry + l->d_hash_pprev, &pprev) < 0 ||
+        rdptr(l, read, ctx, dentry + l->d_parent, &parent) < 0)
         return false;
     return pprev == 0 && parent != dentry;
 }
@@ -95,7 +111,7 @@ int lx_dpath_build_ex(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx
         snprintf(why, LX_WHY_LEN, "path buffer too small");
         return XA_EINVAL;
     }
-    if (!kernel_ptr(dentry)) {
+    if (!kernel_ptr(l, dentry)) {
         snprintf(why, LX_WHY_LEN, "bad dentry pointer 0x%llx", (unsigned long long)dentry);
         return XA_EBADDATA;
     }
@@ -119,28 +135,28 @@ int lx_dpath_build_ex(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx
             snprintf(why, LX_WHY_LEN, "path deeper than %u steps (a cycle?)", LX_DPATH_STEPS_MAX);
             return XA_ELIMIT;
         }
-        if (!kernel_ptr(dentry)) {
+        if (!kernel_ptr(l, dentry)) {
             snprintf(why, LX_WHY_LEN, "bad dentry pointer 0x%llx", (unsigned long long)dentry);
             return XA_EBADDATA;
         }
         if (l->has_mounts && mnt) {
             uint64_t mnt_root;
-            if (!kernel_ptr(mnt) || rd64(read, ctx, mnt + l->mnt_root, &mnt_root) < 0) {
+            if (!kernel_ptr(l, mnt) || rdptr(l, read, ctx, mnt + l->mnt_root, &mnt_root) < 0) {
                 snprintf(why, LX_WHY_LEN, "vfsmount 0x%llx unreadable", (unsigned long long)mnt);
                 return XA_EFAULT;
             }
             if (dentry == mnt_root) {
                 /* The root of a mount: go on from where it is mounted. */
                 uint64_t mount = mnt - l->mount_mnt, parent, mountpoint;
-                if (rd64(read, ctx, mount + l->mount_parent, &parent) < 0 ||
-                    rd64(read, ctx, mount + l->mount_mountpoint, &mountpoint) < 0) {
+                if (rdptr(l, read, ctx, mount + l->mount_parent, &parent) < 0 ||
+                    rdptr(l, read, ctx, mount + l->mount_mountpoint, &mountpoint) < 0) {
                     snprintf(why, LX_WHY_LEN, "mount 0x%llx unreadable",
                              (unsigned long long)mount);
                     return XA_EFAULT;
                 }
                 if (parent == mount)
                     break; /* the top of the namespace */
-                if (!kernel_ptr(parent)) {
+                if (!kernel_ptr(l, parent)) {
                     snprintf(why, LX_WHY_LEN, "mount 0x%llx has a bad parent 0x%llx",
                              (unsigned long long)mount, (unsigned long long)parent);
                     return XA_EBADDATA;
@@ -151,7 +167,7 @@ int lx_dpath_build_ex(const struct lx_dpath_layout *l, lx_mem_fn read, void *ctx
             }
         }
         uint64_t parent;
-        if (rd64(read, ctx, dentry + l->d_parent, &parent) < 0) {
+        if (rdptr(l, read, ctx, dentry + l->d_parent, &parent) < 0) {
             snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
             return XA_EFAULT;
         }

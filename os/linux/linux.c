@@ -86,15 +86,13 @@ static int linux_init(struct xa_instance *xa, const struct xa_init_opts *opts, v
 
     /* 32-bit kernels: the process walk reads 4-byte pointers, with BTF's
      * layout or, without BTF, one inferred from memory (layout32.c); the
-     * module list is found in memory on first use (modscan32.c); the
-     * memory-map walk still reads 8-byte pointers and says so. */
+     * module list is found in memory on first use (modscan32.c), and so is
+     * the memory-map layout (vmalayout32.c). */
     if (lx->mode == XA_PM_LEGACY || lx->mode == XA_PM_PAE) {
-        const char *why = "32-bit kernel: the memory-map walk reads 8-byte kernel "
-                          "pointers and does not support 4-byte ones yet (processes, modules, "
-                          "kernel symbols and memory are supported)";
-        if (!lx->btf) /* found in memory: struct module starts the same in every kernel */
+        if (!lx->btf) { /* found in memory on first use */
             p->modules_missing[0] = '\0';
-        note_missing(p->vmas_missing, sizeof(p->vmas_missing), why);
+            p->vmas_missing[0] = '\0';
+        }
         uint64_t sym;
         bool btf_layout = lx->btf && !p->tasks_missing[0];
         if (!btf_layout || symtab_lookup(&lx->syms, "init_task", &sym) < 0) {

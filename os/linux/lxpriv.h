@@ -25,6 +25,8 @@ struct linux_more_offsets {
     uint64_t vma_ops, vma_private_data, special_mapping_name;
     /* vm_area_struct.vm_prev: the mm->mmap list's back link (before 6.1). */
     uint64_t vma_prev;
+    /* vm_area_struct.vm_mm: every VMA of a process names its mm. */
+    uint64_t vma_mm;
     /* Module memory: 6.1 has one core_layout; 6.4+ an array mem[] of
      * struct module_memory, whose sizes add up to the /proc/modules size. */
     uint64_t module_mem_stride, module_mem_count;
@@ -81,6 +83,10 @@ struct linux_priv {
      * (modscan32.c); modules_head is 0 when no module is loaded. */
     bool modules32_ready;
     uint64_t modules_head;
+
+    /* A 32-bit kernel without BTF: the memory-map offsets found in memory
+     * on the first map walk (vmalayout32.c), kept once found. */
+    bool vmas32_ready;
 
     /* tasks.c: where read_task() finds the task_struct fields it uses,
      * worked out from the offsets once (they do not change). */
@@ -139,6 +145,9 @@ int linux_layout32_infer(struct xa_instance *xa, struct linux_priv *p);
 /* modscan32.c: a 32-bit kernel: the module list head and struct module
  * offsets (module32.c) from the module area's pages, once. */
 int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p);
+/* vmalayout32.c: a 32-bit kernel without BTF: the mm_struct, VMA, file,
+ * dentry and mount offsets (vma32.c) from the user processes, once. */
+int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);
@@ -269,7 +278,7 @@ struct xa_module_iter {
     struct lx_list_walk walk;
 };
 
-struct found_vma;
+struct maple_entry;
 
 struct xa_vma_iter {
     struct xa_instance *xa; /* first member: os.c dispatches through it */
@@ -280,7 +289,7 @@ struct xa_vma_iter {
     int err;           /* sticky */
     /* Maple tree (6.1+): walked once at creation; an error met during the
      * walk is reported after the VMAs found before it. */
-    struct found_vma *found;
+    struct maple_entry *found;
     size_t nr_vmas, pos;
     int deferred_err;
     char deferred_msg[XA_ERRMSG_LEN];

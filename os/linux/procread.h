@@ -29,6 +29,9 @@ struct lx_dpath_layout {
     uint64_t mnt_root;                         /* in struct vfsmount */
     uint64_t mount_mnt, mount_parent, mount_mountpoint;
     bool has_mounts;
+    /* 4 on a 32-bit kernel (pointers in [kptr_min, 2^32)); 0 or 8: 64-bit. */
+    unsigned ptr_size;
+    uint64_t kptr_min;
 };
 
 /* Steps a path walk takes at most (components plus mount crossings). */

@@ -2,20 +2,16 @@
  * vma.c -- the memory map of a process, as /proc/PID/maps shows it.
  *
  * 6.1+ keeps a process's VMAs in a maple tree (mm->mm_mt); older kernels in
- * a list (mm->mmap, vm_next). Which one is decided by the fields BTF has.
+ * a list (mm->mmap, vm_next). Which one is decided by the fields BTF has;
+ * a 32-bit kernel without BTF has its offsets inferred from memory on the
+ * first walk (vmalayout32.c, vma32.c). Kernel words are read at the
+ * kernel's width (lx_ptr).
  *
- * Maple tree encoding (include/linux/maple_tree.h, lib/maple_tree.c): a
- * node pointer ("enode") carries the node type in bits 3..6, the node is at
- * enode & ~0xff (256-byte nodes). Leaves (maple_leaf_64) and internal
- * range nodes (maple_range_64) share one layout: parent, pivot[15],
- * slot[16]; maple_arange_64 adds gaps: parent, pivot[9], slot[10], gap[10],
- * meta. Slot i covers [pivot[i-1] + 1, pivot[i]] (the first starts at the
- * node's min, the last ends at its max); a VMA sits in the leaf slot that
- * covers exactly [vm_start, vm_end - 1], which we check.
- *
- * The tree is walked once, depth first in address order, when the iterator
- * is created: every node is visited at most once (a visited set catches
- * nodes that point at each other), the depth and node count are capped.
+ * The tree is walked once, when the iterator is created, by maple.c (its
+ * node geometry from BTF, or the fixed 32-bit one): depth first in address
+ * order, every node at most once, depth and node count capped. A VMA must
+ * sit in the leaf slot that covers exactly [vm_start, vm_end - 1] and name
+ * the process's mm in vm_mm, which we check.
  *
  * Names follow /proc/PID/maps: the file's path (dentry names up to the root,
  * across mounts; " (deleted)" when unlinked), the special mapping's name
@@ -29,13 +25,9 @@
 
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
+#include "os/linux/maple.h"
 
 #define LINUX_MAX_VMAS 1000000u     /* max_map_count defaults to 65530 */
-#define MAPLE_MAX_NODES 1000000u
-#define MAPLE_HEIGHT_MAX 31         /* MAPLE_HEIGHT_MAX in the kernel */
-#define MAPLE_NODE_SIZE 256
-#define MAPLE_NODE_MASK 0xffULL
-#define MAPLE_MAX_SLOTS 16          /* widest node (range_64) */
 #define PATH_DEPTH_MAX 256          /* dentries from a file up to its root */
 #define NAME_MAX_LEN 255            /* NAME_MAX */
 #define USER_SPACE_END (1ULL << 56) /* above TASK_SIZE_MAX, 4- or 5-level */
@@ -43,180 +35,50 @@
 #define VM_SHARED 0x08ULL
 #define VM_MAYSHARE 0x80ULL
 
-enum maple_type { maple_dense, maple_leaf_64, maple_range_64, maple_arange_64 };
+/* ---- maple tree ------------------------------------------------------- */
 
-/* One VMA found in the tree with the range its slot covers. */
-struct found_vma {
-    uint64_t vma, first, last;
-};
-
-/* ---- maple tree walk --------------------------------------------------- */
-
-struct pending {
-    uint64_t enode, min, max;
-    unsigned depth;
-};
-
-struct maple_walk {
-    struct xa_instance *xa;
-    const struct linux_more_offsets *m;
-    struct found_vma *out;
-    size_t n, cap;
-    struct lx_ptrset seen;
-    struct pending stack[MAPLE_HEIGHT_MAX * MAPLE_MAX_SLOTS + 1];
-    size_t sp;
-};
-
-static int add_found(struct maple_walk *w, uint64_t vma, uint64_t first, uint64_t last)
+static int read_kva(void *ctx, uint64_t va, void *buf, size_t len)
 {
-    if (w->n >= LINUX_MAX_VMAS)
-        return xa__set_error(w->xa, XA_ELIMIT, "more than %u VMAs", LINUX_MAX_VMAS);
-    if (w->n == w->cap) {
-        size_t ncap = w->cap ? w->cap * 2 : 64;
-        struct found_vma *nv = realloc(w->out, ncap * sizeof(*nv));
-        if (!nv)
-            return xa__set_error(w->xa, XA_ENOMEM, "out of memory");
-        w->out = nv;
-        w->cap = ncap;
-    }
-    w->out[w->n++] = (struct found_vma){vma, first, last};
-    return 0;
+    return lx_read(ctx, va, buf, len);
 }
 
-static uint64_t node_u64(const uint8_t *node, uint64_t off)
+/* The node geometry: BTF's offsets, or the fixed 32-bit layout when the
+ * kernel's longs are 4 bytes and BTF does not describe the nodes. */
+static struct maple_geom maple_geometry(struct xa_instance *xa)
 {
-    uint64_t v;
-    memcpy(&v, node + off, sizeof(v));
-    return v;
-}
-
-/* Visit one node: record a leaf's VMAs, or push an internal node's children
- * (last first, so they pop in address order). */
-static int visit(struct maple_walk *w, const struct pending *pn)
-{
-    struct xa_instance *xa = w->xa;
-    const struct linux_more_offsets *m = w->m;
-    uint64_t addr = pn->enode & ~MAPLE_NODE_MASK;
-    unsigned type = (unsigned)(pn->enode >> 3) & 0xf;
-    if (!lx_kernel_ptr(addr))
-        return xa__set_error(xa, XA_EFAULT, "maple tree broken: bad node pointer 0x%llx",
-                             (unsigned long long)pn->enode);
-    if (type != maple_leaf_64 && type != maple_range_64 && type != maple_arange_64)
-        return xa__set_error(xa, XA_EBADDATA, "maple node 0x%llx has unexpected type %u",
-                             (unsigned long long)addr, type);
-    if (pn->depth > MAPLE_HEIGHT_MAX)
-        return xa__set_error(xa, XA_ELIMIT, "maple tree deeper than %d levels", MAPLE_HEIGHT_MAX);
-    int added = lx_ptrset_add(&w->seen, addr);
-    if (added < 0)
-        return xa__set_error(xa, XA_ENOMEM, "out of memory");
-    if (added == 0)
-        return xa__set_error(xa, XA_ELIMIT, "maple tree loops: node 0x%llx reached twice",
-                             (unsigned long long)addr);
-    if (w->seen.n > MAPLE_MAX_NODES)
-        return xa__set_error(xa, XA_ELIMIT, "maple tree has more than %u nodes", MAPLE_MAX_NODES);
-
-    uint8_t node[MAPLE_NODE_SIZE];
-    if (lx_read(xa, addr, node, sizeof(node)) < 0)
-        return xa__set_error(xa, XA_EFAULT, "maple tree broken at node 0x%llx: unreadable",
-                             (unsigned long long)addr);
-    if ((node_u64(node, 0) & ~MAPLE_NODE_MASK) == addr)
-        return xa__set_error(xa, XA_EBADDATA, "maple node 0x%llx is dead (freed)",
-                             (unsigned long long)addr);
-
-    bool arange = type == maple_arange_64;
-    uint64_t npiv = arange ? m->ma64_npivots : m->mr64_npivots;
-    uint64_t piv_off = arange ? m->ma64_pivot : m->mr64_pivot;
-    uint64_t slot_off = arange ? m->ma64_slot : m->mr64_slot;
-    uint64_t meta_off = (arange ? m->ma64_meta : m->mr64_meta) + m->meta_end;
-    if (npiv == 0 || npiv >= MAPLE_MAX_SLOTS || piv_off + npiv * 8 > sizeof(node) ||
-        slot_off + (npiv + 1) * 8 > sizeof(node) || meta_off >= sizeof(node))
-        return xa__set_error(xa, XA_EBADDATA, "maple node layout from BTF does not fit 256 bytes");
-
-    /* Used slots, as the kernel's ma_data_end() decides. */
-    uint64_t last_pivot = node_u64(node, piv_off + (npiv - 1) * 8);
-    uint64_t end;
-    if (arange || last_pivot == 0)
-        end = node[meta_off];
-    else if (last_pivot == pn->max)
-        end = npiv - 1;
-    else
-        end = npiv;
-    if (end > npiv)
-        return xa__set_error(xa, XA_EBADDATA, "maple node 0x%llx: slot count %llu too large",
-                             (unsigned long long)addr, (unsigned long long)end + 1);
-
-    struct pending kids[MAPLE_MAX_SLOTS];
-    size_t nkids = 0;
-    uint64_t lo = pn->min;
-    for (uint64_t i = 0; i <= end; i++) {
-        uint64_t hi = i < npiv ? node_u64(node, piv_off + i * 8) : pn->max;
-        if (i == end && (i >= npiv || hi == 0))
-            hi = pn->max;
-        if (hi < lo || hi > pn->max)
-            return xa__set_error(xa, XA_EBADDATA, "maple node 0x%llx: pivots out of order",
-                                 (unsigned long long)addr);
-        uint64_t entry = node_u64(node, slot_off + i * 8);
-        if (entry) {
-            if (type == maple_leaf_64) {
-                /* Small values are the tree's internal markers, not VMAs. */
-                if (entry >= 0x10000) {
-                    if (!lx_kernel_ptr(entry) || (entry & 7))
-                        return xa__set_error(xa, XA_EBADDATA,
-                                             "maple leaf 0x%llx holds a bad VMA pointer 0x%llx",
-                                             (unsigned long long)addr, (unsigned long long)entry);
-                    int rc = add_found(w, entry, lo, hi);
-                    if (rc < 0)
-                        return rc;
-                }
-            } else {
-                kids[nkids++] = (struct pending){entry, lo, hi, pn->depth + 1};
-            }
-        }
-        if (hi == pn->max)
-            break;
-        lo = hi + 1;
-    }
-    while (nkids > 0) {
-        if (w->sp >= sizeof(w->stack) / sizeof(w->stack[0]))
-            return xa__set_error(xa, XA_ELIMIT, "maple tree walk stack overflow");
-        w->stack[w->sp++] = kids[--nkids];
-    }
-    return 0;
+    const struct linux_priv *p = linux_priv(xa);
+    const struct linux_more_offsets *m = &p->more;
+    if (lx_is32(&p->lx) && (!p->lx.btf || m->mr64_npivots == 0))
+        return maple_geom_32(p->lx.page_offset);
+    struct maple_geom g = {
+        .ptr_size = (unsigned)lx_ptr_size(xa),
+        .kmin = lx_is32(&p->lx) ? p->lx.page_offset : 0xff00000000000000ULL,
+        .kmax = lx_is32(&p->lx) ? 0xFFFFFFFFull : UINT64_MAX,
+        .index_max = lx_is32(&p->lx) ? 0xFFFFFFFFull : UINT64_MAX,
+        .range = {(uint32_t)m->mr64_pivot, (uint32_t)m->mr64_slot, (uint32_t)m->mr64_meta,
+                  (uint32_t)m->mr64_npivots},
+        .arange = {(uint32_t)m->ma64_pivot, (uint32_t)m->ma64_slot, (uint32_t)m->ma64_meta,
+                   (uint32_t)m->ma64_npivots},
+        .meta_end = (uint32_t)m->meta_end,
+    };
+    return g;
 }
 
 /* Collect the VMAs of the tree at @mt (a struct maple_tree address). On an
- * error what was found before it stays in it->vmas. */
-static int maple_collect(struct xa_instance *xa, struct xa_vma_iter *it, uint64_t mt,
-                         struct found_vma **found)
+ * error what was found before it stays in it->found. */
+static int vma_tree_collect(struct xa_instance *xa, struct xa_vma_iter *it, uint64_t mt)
 {
     const struct linux_priv *p = linux_priv(xa);
     uint64_t root;
-    if (lx_u64(xa, mt + p->lx.off.maple_tree_root, &root) < 0)
+    if (lx_ptr(xa, mt + p->lx.off.maple_tree_root, &root) < 0)
         return xa__set_error(xa, XA_EFAULT, "cannot read the maple tree root at 0x%llx",
                              (unsigned long long)mt);
-    if (root == 0)
-        return 0;
-    /* xa_is_node(): an internal entry (low bits 10) above 4096. */
-    if ((root & 3) != 2 || root <= 4096)
-        return xa__set_error(xa, XA_EBADDATA, "maple tree root 0x%llx is not a node",
-                             (unsigned long long)root);
-
-    struct maple_walk *w = calloc(1, sizeof(*w));
-    if (!w)
-        return xa__set_error(xa, XA_ENOMEM, "out of memory");
-    w->xa = xa;
-    w->m = &p->more;
-    w->stack[w->sp++] = (struct pending){root, 0, UINT64_MAX, 1};
-    int rc = 0;
-    while (rc == 0 && w->sp > 0) {
-        struct pending pn = w->stack[--w->sp];
-        rc = visit(w, &pn);
-    }
-    *found = w->out;
-    it->nr_vmas = w->n;
-    lx_ptrset_free(&w->seen);
-    free(w);
-    return rc;
+    struct maple_geom g = maple_geometry(xa);
+    char why[LX_WHY_LEN];
+    int rc = maple_collect(&g, read_kva, xa, root, &it->found, &it->nr_vmas, why);
+    if (rc < 0)
+        return xa__set_error(xa, rc, "%s", why);
+    return 0;
 }
 
 /* ---- file paths --------------------------------------------------------- */
@@ -228,9 +90,9 @@ static int prepend_name(struct xa_instance *xa, uint64_t dentry, char *buf, size
     uint32_t len;
     uint64_t name;
     if (lx_u32(xa, dentry + o->dentry_d_name + o->qstr_len, &len) < 0 ||
-        lx_u64(xa, dentry + o->dentry_d_name + o->qstr_name, &name) < 0)
+        lx_ptr(xa, dentry + o->dentry_d_name + o->qstr_name, &name) < 0)
         return xa__set_error(xa, XA_EFAULT, "dentry 0x%llx unreadable", (unsigned long long)dentry);
-    if (len == 0 || len > NAME_MAX_LEN || !lx_kernel_ptr(name))
+    if (len == 0 || len > NAME_MAX_LEN || !lx_kptr(xa, name))
         return xa__set_error(xa, XA_EBADDATA, "dentry 0x%llx has a bad name (length %u)",
                              (unsigned long long)dentry, len);
     if (*pos < len + 1)
@@ -256,8 +118,8 @@ static bool is_deleted(struct xa_instance *xa, uint64_t dentry)
     uint64_t pprev, parent;
     if (p->more.dentry_hash_pprev == LX_NO_OFFSET)
         return false;
-    if (lx_u64(xa, dentry + p->more.dentry_hash_pprev, &pprev) < 0 ||
-        lx_u64(xa, dentry + p->lx.off.dentry_d_parent, &parent) < 0)
+    if (lx_ptr(xa, dentry + p->more.dentry_hash_pprev, &pprev) < 0 ||
+        lx_ptr(xa, dentry + p->lx.off.dentry_d_parent, &parent) < 0)
         return false;
     return pprev == 0 && parent != dentry;
 }
@@ -273,8 +135,8 @@ static int file_path(struct xa_instance *xa, uint64_t file, char *out)
                   m->mount_parent != LX_NO_OFFSET && m->mount_mountpoint != LX_NO_OFFSET &&
                   m->vfsmount_mnt_root != LX_NO_OFFSET;
     uint64_t dentry, mnt = 0;
-    if (lx_u64(xa, file + o->file_f_path + o->path_dentry, &dentry) < 0 ||
-        (mounts && lx_u64(xa, file + o->file_f_path + o->path_mnt, &mnt) < 0))
+    if (lx_ptr(xa, file + o->file_f_path + o->path_dentry, &dentry) < 0 ||
+        (mounts && lx_ptr(xa, file + o->file_f_path + o->path_mnt, &mnt) < 0))
         return xa__set_error(xa, XA_EFAULT, "struct file 0x%llx unreadable",
                              (unsigned long long)file);
 
@@ -285,25 +147,25 @@ static int file_path(struct xa_instance *xa, uint64_t file, char *out)
     for (int depth = 0;; depth++) {
         if (depth >= PATH_DEPTH_MAX)
             return xa__set_error(xa, XA_ELIMIT, "file path deeper than %d", PATH_DEPTH_MAX);
-        if (!lx_kernel_ptr(dentry))
+        if (!lx_kptr(xa, dentry))
             return xa__set_error(xa, XA_EBADDATA, "bad dentry pointer 0x%llx",
                                  (unsigned long long)dentry);
         uint64_t mnt_root, parent;
-        if (mounts && mnt && lx_u64(xa, mnt + m->vfsmount_mnt_root, &mnt_root) == 0 &&
+        if (mounts && mnt && lx_ptr(xa, mnt + m->vfsmount_mnt_root, &mnt_root) == 0 &&
             dentry == mnt_root) {
             /* At the root of a mount: continue from where it is mounted. */
             uint64_t mount = mnt - m->mount_mnt, mparent, mountpoint;
-            if (lx_u64(xa, mount + m->mount_parent, &mparent) < 0 ||
-                lx_u64(xa, mount + m->mount_mountpoint, &mountpoint) < 0)
+            if (lx_ptr(xa, mount + m->mount_parent, &mparent) < 0 ||
+                lx_ptr(xa, mount + m->mount_mountpoint, &mountpoint) < 0)
                 return xa__set_error(xa, XA_EFAULT, "mount 0x%llx unreadable",
                                      (unsigned long long)mount);
-            if (mparent == mount || !lx_kernel_ptr(mparent))
+            if (mparent == mount || !lx_kptr(xa, mparent))
                 break; /* the root mount */
             dentry = mountpoint;
             mnt = mparent + m->mount_mnt;
             continue;
         }
-        if (lx_u64(xa, dentry + o->dentry_d_parent, &parent) < 0)
+        if (lx_ptr(xa, dentry + o->dentry_d_parent, &parent) < 0)
             return xa__set_error(xa, XA_EFAULT, "dentry 0x%llx unreadable",
                                  (unsigned long long)dentry);
         if (parent == dentry)
@@ -336,12 +198,12 @@ static int special_name(struct xa_instance *xa, uint64_t vma, char *out, size_t 
     if (m->vma_ops == LX_NO_OFFSET || m->vma_private_data == LX_NO_OFFSET ||
         m->special_mapping_name == LX_NO_OFFSET)
         return 0;
-    if (lx_u64(xa, vma + m->vma_ops, &ops) < 0 || !lx_kernel_ptr(ops))
+    if (lx_ptr(xa, vma + m->vma_ops, &ops) < 0 || !lx_kptr(xa, ops))
         return 0;
     if (p->special_mapping_vmops && ops != p->special_mapping_vmops)
         return 0;
-    if (lx_u64(xa, vma + m->vma_private_data, &priv) < 0 || !lx_kernel_ptr(priv) ||
-        lx_u64(xa, priv + m->special_mapping_name, &name) < 0 || !lx_kernel_ptr(name))
+    if (lx_ptr(xa, vma + m->vma_private_data, &priv) < 0 || !lx_kptr(xa, priv) ||
+        lx_ptr(xa, priv + m->special_mapping_name, &name) < 0 || !lx_kptr(xa, name))
         return 0;
     char buf[SPECIAL_NAME_MAX + 1] = {0};
     size_t got = 0;
@@ -384,8 +246,15 @@ int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter *
     struct linux_priv *p = linux_priv(xa);
     if (p->vmas_missing[0])
         return xa__set_error(xa, XA_ENOTSUP, "cannot read memory maps: %s", p->vmas_missing);
+    int rc;
+    if (lx_is32(&p->lx) && !p->lx.btf && (rc = linux_vma32_find(xa, p)) < 0) {
+        char why[XA_ERRMSG_LEN];
+        snprintf(why, sizeof(why), "%s", xa__errmsg(xa));
+        return xa__set_error(xa, rc, "cannot read memory maps: 32-bit kernel without BTF: %.400s",
+                             why);
+    }
     struct xa_process proc;
-    int rc = linux_process_by_pid(xa, pid, &proc);
+    rc = linux_process_by_pid(xa, pid, &proc);
     if (rc < 0)
         return rc;
     struct xa_vma_iter *it = calloc(1, sizeof(*it));
@@ -399,17 +268,15 @@ int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter *
         return 0; /* a kernel thread has no user memory map */
 
     const struct linux_offsets *o = &p->lx.off;
-    if (lx_u64(xa, it->mm + p->more.mm_start_brk, &it->start_brk) < 0 ||
-        lx_u64(xa, it->mm + p->more.mm_brk, &it->brk) < 0 ||
-        lx_u64(xa, it->mm + p->more.mm_start_stack, &it->start_stack) < 0) {
+    if (lx_ptr(xa, it->mm + p->more.mm_start_brk, &it->start_brk) < 0 ||
+        lx_ptr(xa, it->mm + p->more.mm_brk, &it->brk) < 0 ||
+        lx_ptr(xa, it->mm + p->more.mm_start_stack, &it->start_stack) < 0) {
         rc = xa__set_error(xa, XA_EFAULT, "mm_struct 0x%llx of pid %d unreadable",
                            (unsigned long long)it->mm, (int)pid);
         goto fail;
     }
     if (o->mm_mm_mt != LX_NO_OFFSET) {
-        struct found_vma *found = NULL;
-        rc = maple_collect(xa, it, it->mm + o->mm_mm_mt, &found);
-        it->found = found;
+        rc = vma_tree_collect(xa, it, it->mm + o->mm_mm_mt);
         if (rc == 0)
             rc = check_map_count(it, it->nr_vmas, "the maple tree holds");
         if (rc < 0) {
@@ -420,7 +287,7 @@ int linux_vma_iter_new(struct xa_instance *xa, int32_t pid, struct xa_vma_iter *
         return 0;
     }
     it->linked_list = true;
-    if (lx_u64(xa, it->mm + o->mm_mmap, &it->next_vma) < 0) {
+    if (lx_ptr(xa, it->mm + o->mm_mmap, &it->next_vma) < 0) {
         rc = xa__set_error(xa, XA_EFAULT, "mm_struct 0x%llx of pid %d unreadable",
                            (unsigned long long)it->mm, (int)pid);
         goto fail;
@@ -441,13 +308,13 @@ static int list_next(struct xa_vma_iter *it, uint64_t *vma)
     uint64_t cur = it->next_vma;
     if (cur == 0)
         return check_map_count(it, it->steps, "the VMA list holds");
-    if (!lx_kernel_ptr(cur) || (cur & 7))
+    if (!lx_kptr(xa, cur) || (cur & (lx_ptr_size(xa) - 1)))
         return xa__set_error(xa, XA_EFAULT, "VMA list broken: bad pointer 0x%llx",
                              (unsigned long long)cur);
     /* vm_prev: NULL for the first VMA, else the one before. */
     uint64_t vm_prev_off = linux_priv(xa)->more.vma_prev, back;
     if (vm_prev_off != LX_NO_OFFSET) {
-        if (lx_u64(xa, cur + vm_prev_off, &back) < 0)
+        if (lx_ptr(xa, cur + vm_prev_off, &back) < 0)
             return xa__set_error(xa, XA_EFAULT, "VMA list broken at 0x%llx",
                                  (unsigned long long)cur);
         if (back != it->prev_vma)
@@ -467,11 +334,18 @@ static int list_next(struct xa_vma_iter *it, uint64_t *vma)
         it->lam = 0;
     }
     it->lam++;
-    if (lx_u64(xa, cur + linux_os(xa)->off.vma_next, &it->next_vma) < 0)
+    if (lx_ptr(xa, cur + linux_os(xa)->off.vma_next, &it->next_vma) < 0)
         return xa__set_error(xa, XA_EFAULT, "VMA list broken at 0x%llx", (unsigned long long)cur);
     it->prev_vma = cur;
     *vma = cur;
     return 1;
+}
+
+/* Where user space ends: PAGE_OFFSET on a 32-bit kernel. */
+static uint64_t user_end(struct xa_instance *xa)
+{
+    const struct linux_os *lx = linux_os(xa);
+    return lx_is32(lx) ? lx->page_offset : USER_SPACE_END;
 }
 
 static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
@@ -482,14 +356,14 @@ static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
     memset(out, 0, offsetof(struct xa_vma, path));
     out->path[0] = '\0';
     out->vma = vma;
-    if (lx_u64(xa, vma + o->vma_start, &out->start) < 0 ||
-        lx_u64(xa, vma + o->vma_end, &out->end) < 0 ||
-        lx_u64(xa, vma + o->vma_flags, &flags) < 0 ||
-        lx_u64(xa, vma + o->vma_pgoff, &out->pgoff) < 0 ||
-        lx_u64(xa, vma + o->vma_file, &file) < 0)
+    if (lx_ptr(xa, vma + o->vma_start, &out->start) < 0 ||
+        lx_ptr(xa, vma + o->vma_end, &out->end) < 0 ||
+        lx_ptr(xa, vma + o->vma_flags, &flags) < 0 ||
+        lx_ptr(xa, vma + o->vma_pgoff, &out->pgoff) < 0 ||
+        lx_ptr(xa, vma + o->vma_file, &file) < 0)
         return xa__set_error(xa, XA_EFAULT, "VMA 0x%llx of pid %d unreadable",
                              (unsigned long long)vma, (int)it->pid);
-    if (out->start >= out->end || out->end > USER_SPACE_END || out->start < it->prev_end ||
+    if (out->start >= out->end || out->end > user_end(xa) || out->start < it->prev_end ||
         (out->start & (XA_PAGE_SIZE - 1)) || (out->end & (XA_PAGE_SIZE - 1)))
         return xa__set_error(xa, XA_EBADDATA,
                              "implausible VMA 0x%llx of pid %d: 0x%llx-0x%llx after 0x%llx",
@@ -497,6 +371,13 @@ static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
                              (unsigned long long)out->start, (unsigned long long)out->end,
                              (unsigned long long)it->prev_end);
     it->prev_end = out->end;
+    uint64_t mm, mm_off = linux_priv(xa)->more.vma_mm;
+    if (mm_off != LX_NO_OFFSET && (lx_ptr(xa, vma + mm_off, &mm) < 0 || mm != it->mm))
+        return xa__set_error(xa, XA_EBADDATA, "VMA 0x%llx (0x%llx-0x%llx) is not pid %d's: "
+                             "its vm_mm is not mm_struct 0x%llx",
+                             (unsigned long long)vma, (unsigned long long)out->start,
+                             (unsigned long long)out->end, (int)it->pid,
+                             (unsigned long long)it->mm);
     /* VM_READ/WRITE/EXEC are XA_VMA_*'s bits; "shared" is VM_MAYSHARE, as
      * the 's' of /proc/PID/maps (a read-only MAP_SHARED lacks VM_SHARED). */
     out->flags = (uint32_t)(flags & (XA_VMA_READ | XA_VMA_WRITE | XA_VMA_EXEC));
@@ -506,7 +387,7 @@ static int read_vma(struct xa_vma_iter *it, uint64_t vma, struct xa_vma *out)
     if (!file)
         out->pgoff = 0; /* anonymous: vm_pgoff is the address; /proc shows 0 */
     if (file) {
-        if (!lx_kernel_ptr(file))
+        if (!lx_kptr(xa, file))
             return xa__set_error(xa, XA_EBADDATA, "VMA 0x%llx has a bad vm_file 0x%llx",
                                  (unsigned long long)vma, (unsigned long long)file);
         return file_path(xa, file, out->path);
@@ -541,12 +422,12 @@ int linux_vma_iter_next(struct xa_vma_iter *it, struct xa_vma *out)
                 return 0;
             return it->err = xa__set_error(xa, it->deferred_err, "%s", it->deferred_msg);
         }
-        const struct found_vma *f = &it->found[it->pos++];
-        rc = read_vma(it, f->vma, out);
+        const struct maple_entry *f = &it->found[it->pos++];
+        rc = read_vma(it, f->ptr, out);
         if (rc == 0 && (out->start != f->first || out->end - 1 != f->last))
             rc = xa__set_error(xa, XA_EBADDATA,
                                "VMA 0x%llx (0x%llx-0x%llx) is not where the maple tree puts it",
-                               (unsigned long long)f->vma, (unsigned long long)out->start,
+                               (unsigned long long)f->ptr, (unsigned long long)out->start,
                                (unsigned long long)out->end);
     }
     if (rc < 0)

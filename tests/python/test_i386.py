@@ -7,9 +7,8 @@ kallsyms without data symbols (CONFIG_KALLSYMS_ALL is off): what the guest
 itself holds is its text symbols, its page tables and its memory, and that
 is what is compared here with the guest's own /proc/kallsyms, /proc/version
 and registers. Processes and modules are found from memory
-(test_i386_procs.py, test_i386_modules.py); the memory-map walk does not
-support 4-byte kernel pointers yet: the tool must say so and fail, never
-print a misread or partial list.
+(test_i386_procs.py, test_i386_modules.py), and so are memory maps
+(test_i386_maps.py).
 """
 import json
 import os

@@ -211,15 +211,6 @@ def test_misleading_guest_is_refused(tmp_path, lie):
     assert said in p.stderr and p.stderr.count("\n") == 1, p.stderr
 
 
-def test_maps_refuse_32bit(guest32):
-    """Memory maps are not read on 32-bit kernels yet (the maple tree and
-    VMA walks read 8-byte pointers): one line saying so, nothing listed."""
-    pid = next(p["pid"] for p in guest32["truth"]["procs"] if p["comm"] == "xa-marker")
-    p = run_tool("xa-maps", guest32["target"], "--pid", pid, check=False)
-    assert p.returncode == 1 and p.stdout == ""
-    assert "32-bit kernel" in p.stderr and p.stderr.count("\n") == 1, p.stderr
-
-
 def test_procview_matches_guest(guest32):
     """Inside processes through the bindings, with the offsets inferred
     without BTF: threads (cpu included), start time, command line and
