@@ -29,6 +29,32 @@ static int rd32(lx_mem_fn read, void *ctx, uint64_t va, uint32_t *out)
     return read(ctx, va, out, sizeof(*out));
 }
 
+/* The kernel's word (a pointer or an unsigned long): 4 bytes when the
+ * layout says so (a 32-bit kernel), else 8. */
+static unsigned word_size(const struct lx_dpath_layout *d)
+{
+    return d->ptr_size == 4 ? 4 : 8;
+}
+
+static int rdword(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, uint64_t va,
+                  uint64_t *out)
+{
+    if (word_size(d) == 8)
+        return rd64(read, ctx, va, out);
+    uint32_t v;
+    int rc = rd32(read, ctx, va, &v);
+    *out = rc == 0 ? v : 0;
+    return rc;
+}
+
+/* A kernel pointer of the layout's width, aligned to it. */
+static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
+{
+    if (word_size(d) == 4)
+        return va >= d->kptr_min && va <= 0xFFFFFFFFull && (va & 3) == 0;
+    return kptr(va);
+}
+
 int lx_read_cstr(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why)
 {
     size_t got = 0;
@@ -61,14 +87,15 @@ int lx_fdt_open(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint6
 {
     memset(c, 0, sizeof(*c));
     why[0] = '\0';
-    if (!kptr(fdt) || rd32(read, ctx, fdt + l->fdt_max_fds, &c->max_fds) < 0 ||
-        rd64(read, ctx, fdt + l->fdt_fd, &c->fd_array) < 0 ||
-        rd64(read, ctx, fdt + l->fdt_open_fds, &c->open_fds) < 0 ||
-        rd64(read, ctx, fdt + l->fdt_close_on_exec, &c->cloexec) < 0) {
+    const struct lx_dpath_layout *d = &l->d;
+    if (!kptr_of(d, fdt) || rd32(read, ctx, fdt + l->fdt_max_fds, &c->max_fds) < 0 ||
+        rdword(d, read, ctx, fdt + l->fdt_fd, &c->fd_array) < 0 ||
+        rdword(d, read, ctx, fdt + l->fdt_open_fds, &c->open_fds) < 0 ||
+        rdword(d, read, ctx, fdt + l->fdt_close_on_exec, &c->cloexec) < 0) {
         snprintf(why, LX_WHY_LEN, "fd table 0x%llx unreadable", (unsigned long long)fdt);
         return XA_EFAULT;
     }
-    if (c->max_fds && (!kptr(c->fd_array) || !kptr(c->open_fds) || !kptr(c->cloexec))) {
+    if (c->max_fds && (!kptr_of(d, c->fd_array) || !kptr_of(d, c->open_fds) || !kptr_of(d, c->cloexec))) {
         snprintf(why, LX_WHY_LEN, "fd table 0x%llx has bad pointers", (unsigned long long)fdt);
         return XA_EBADDATA;
     }
@@ -79,13 +106,14 @@ int lx_fdt_open(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint6
 int lx_fdt_next(const struct lx_file_layout *l, lx_mem_fn read, void *ctx,
                 struct lx_fd_cursor *c, int32_t *fd, uint64_t *file, bool *cloexec, char *why)
 {
-    (void)l;
+    const struct lx_dpath_layout *d = &l->d;
+    const uint32_t bits = word_size(d) * 8; /* fds per bitmap word (unsigned long) */
     why[0] = '\0';
     while (c->next < c->limit) {
-        uint32_t bit = c->next % 64;
-        uint64_t word_va = c->open_fds + (c->next / 64) * 8;
+        uint32_t bit = c->next % bits;
+        uint64_t word_va = c->open_fds + (c->next / bits) * word_size(d);
         if (!c->have_word) {
-            if (rd64(read, ctx, word_va, &c->word) < 0) {
+            if (rdword(d, read, ctx, word_va, &c->word) < 0) {
                 snprintf(why, LX_WHY_LEN, "open-fd bitmap at 0x%llx unreadable",
                          (unsigned long long)word_va);
                 return XA_EFAULT;
@@ -94,32 +122,32 @@ int lx_fdt_next(const struct lx_file_layout *l, lx_mem_fn read, void *ctx,
             c->have_word = true;
         }
         if (c->word == 0) { /* to the next word */
-            c->next = (c->next / 64 + 1) * 64;
+            c->next = (c->next / bits + 1) * bits;
             c->have_word = false;
             continue;
         }
-        uint32_t n = (c->next / 64) * 64 + (uint32_t)__builtin_ctzll(c->word);
+        uint32_t n = (c->next / bits) * bits + (uint32_t)__builtin_ctzll(c->word);
         c->word &= c->word - 1;
         c->next = n + 1;
-        if (c->next % 64 == 0)
+        if (c->next % bits == 0)
             c->have_word = false;
         if (n >= c->limit)
             break;
         uint64_t f, exec_word;
-        if (rd64(read, ctx, c->fd_array + (uint64_t)n * 8, &f) < 0 ||
-            rd64(read, ctx, c->cloexec + (n / 64) * 8, &exec_word) < 0) {
+        if (rdword(d, read, ctx, c->fd_array + (uint64_t)n * word_size(d), &f) < 0 ||
+            rdword(d, read, ctx, c->cloexec + (n / bits) * word_size(d), &exec_word) < 0) {
             snprintf(why, LX_WHY_LEN, "fd %u unreadable", n);
             return XA_EFAULT;
         }
         if (f == 0)
             continue; /* reserved by an open() in progress: /proc skips it too */
-        if (!kptr(f) || (f & 7)) {
+        if (!kptr_of(d, f) || (f & (word_size(d) - 1))) {
             snprintf(why, LX_WHY_LEN, "fd %u: bad file pointer 0x%llx", n, (unsigned long long)f);
             return XA_EBADDATA;
         }
         *fd = (int32_t)n;
         *file = f;
-        *cloexec = (exec_word >> (n % 64)) & 1;
+        *cloexec = (exec_word >> (n % bits)) & 1;
         return 1;
     }
     c->next = c->limit;
@@ -140,11 +168,11 @@ static int dentry_name(const struct lx_dpath_layout *d, lx_mem_fn read, void *ct
     uint32_t len;
     uint64_t name;
     if (rd32(read, ctx, dentry + d->d_name_len, &len) < 0 ||
-        rd64(read, ctx, dentry + d->d_name_ptr, &name) < 0) {
+        rdword(d, read, ctx, dentry + d->d_name_ptr, &name) < 0) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
         return XA_EFAULT;
     }
-    if (len > LX_DPATH_NAME_MAX || len + 1 > cap || !kptr(name)) {
+    if (len > LX_DPATH_NAME_MAX || len + 1 > cap || !kptr_of(d, name & ~7ull)) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx has a bad name", (unsigned long long)dentry);
         return XA_EBADDATA;
     }
@@ -165,14 +193,15 @@ static int dentry_name(const struct lx_dpath_layout *d, lx_mem_fn read, void *ct
 static int pseudo_name(const struct lx_file_layout *l, lx_mem_fn read, void *ctx,
                        uint64_t dentry, uint64_t mnt, struct xa_open_file *out, char *why)
 {
+    const struct lx_dpath_layout *d = &l->d;
     uint64_t dop, fn, parent, mnt_root = 0;
-    if (rd64(read, ctx, dentry + l->d_op, &dop) < 0) {
+    if (rdword(d, read, ctx, dentry + l->d_op, &dop) < 0) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
         return XA_EFAULT;
     }
     if (dop == 0)
         return 0;
-    if (!kptr(dop) || rd64(read, ctx, dop + l->dop_d_dname, &fn) < 0) {
+    if (!kptr_of(d, dop) || rdword(d, read, ctx, dop + l->dop_d_dname, &fn) < 0) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx: bad d_op 0x%llx", (unsigned long long)dentry,
                  (unsigned long long)dop);
         return XA_EBADDATA;
@@ -180,8 +209,8 @@ static int pseudo_name(const struct lx_file_layout *l, lx_mem_fn read, void *ctx
     if (fn == 0)
         return 0;
     /* d_path() names through d_dname unless the dentry is its mount's root. */
-    if (rd64(read, ctx, dentry + l->d.d_parent, &parent) < 0 ||
-        (mnt && rd64(read, ctx, mnt + l->d.mnt_root, &mnt_root) < 0)) {
+    if (rdword(d, read, ctx, dentry + d->d_parent, &parent) < 0 ||
+        (mnt && rdword(d, read, ctx, mnt + d->mnt_root, &mnt_root) < 0)) {
         snprintf(why, LX_WHY_LEN, "dentry 0x%llx unreadable", (unsigned long long)dentry);
         return XA_EFAULT;
     }
@@ -201,8 +230,8 @@ static int pseudo_name(const struct lx_file_layout *l, lx_mem_fn read, void *ctx
             snprintf(out->path, sizeof(out->path), "/%s (deleted)", name);
     } else if (fn == l->fn_ns && l->ns_ops_name != UINT64_MAX) {
         uint64_t ops, sname;
-        if (rd64(read, ctx, dentry + l->d_fsdata, &ops) < 0 || !kptr(ops) ||
-            rd64(read, ctx, ops + l->ns_ops_name, &sname) < 0) {
+        if (rdword(d, read, ctx, dentry + l->d_fsdata, &ops) < 0 || !kptr_of(d, ops) ||
+            rdword(d, read, ctx, ops + l->ns_ops_name, &sname) < 0) {
             snprintf(why, LX_WHY_LEN, "namespace dentry 0x%llx: bad operations",
                      (unsigned long long)dentry);
             return XA_EBADDATA;
@@ -222,24 +251,26 @@ int lx_file_read(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint
                  struct xa_open_file *out, char *why)
 {
     why[0] = '\0';
+    const struct lx_dpath_layout *d = &l->d;
     uint64_t mnt, dentry, inode, sb, ino, pos;
     uint32_t flags, dev;
     uint16_t mode;
-    if (rd64(read, ctx, file + l->f_path_mnt, &mnt) < 0 ||
-        rd64(read, ctx, file + l->f_path_dentry, &dentry) < 0 ||
-        rd64(read, ctx, file + l->f_inode, &inode) < 0 ||
+    if (rdword(d, read, ctx, file + l->f_path_mnt, &mnt) < 0 ||
+        rdword(d, read, ctx, file + l->f_path_dentry, &dentry) < 0 ||
+        rdword(d, read, ctx, file + l->f_inode, &inode) < 0 ||
         rd32(read, ctx, file + l->f_flags, &flags) < 0 || rd64(read, ctx, file + l->f_pos, &pos) < 0) {
         snprintf(why, LX_WHY_LEN, "file 0x%llx unreadable", (unsigned long long)file);
         return XA_EFAULT;
     }
-    if (!kptr(inode) || !kptr(dentry) || (mnt && !kptr(mnt))) {
+    if (!kptr_of(d, inode) || !kptr_of(d, dentry) || (mnt && !kptr_of(d, mnt))) {
         snprintf(why, LX_WHY_LEN, "file 0x%llx: bad inode, dentry or mount pointer",
                  (unsigned long long)file);
         return XA_EBADDATA;
     }
     if (read(ctx, inode + l->i_mode, &mode, sizeof(mode)) < 0 ||
-        rd64(read, ctx, inode + l->i_ino, &ino) < 0 || rd64(read, ctx, inode + l->i_sb, &sb) < 0 ||
-        !kptr(sb) || rd32(read, ctx, sb + l->s_dev, &dev) < 0) {
+        rdword(d, read, ctx, inode + l->i_ino, &ino) < 0 ||
+        rdword(d, read, ctx, inode + l->i_sb, &sb) < 0 || !kptr_of(d, sb) ||
+        rd32(read, ctx, sb + l->s_dev, &dev) < 0) {
         snprintf(why, LX_WHY_LEN, "file 0x%llx: inode 0x%llx unreadable",
                  (unsigned long long)file, (unsigned long long)inode);
         return XA_EFAULT;

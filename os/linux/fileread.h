@@ -24,7 +24,9 @@
 #include "xenaccess.h"
 
 /* Offsets (in the named structs) and the kernel's d_dname functions that
- * name pseudo files; a function address of 0 is unknown. */
+ * name pseudo files; a function address of 0 is unknown. d.ptr_size 4 (a
+ * 32-bit kernel, pointers from d.kptr_min): pointers, unsigned longs (the
+ * fd bitmaps' words, i_ino) are 4 bytes; else 8. */
 struct lx_file_layout {
     struct lx_dpath_layout d;
     uint64_t fdt_max_fds, fdt_fd, fdt_open_fds, fdt_close_on_exec; /* fdtable */

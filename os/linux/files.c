@@ -40,6 +40,17 @@ struct want {
     unsigned features; /* bit per enum feature that needs it; 0: optional */
 };
 
+/* The pseudo file systems' namers; an unknown one leaves its files "?". */
+static void find_namers(struct linux_os *lx, struct lx_file_layout *f)
+{
+    static const char *const namers[] = {"pipefs_dname", "sockfs_dname", "anon_inodefs_dname",
+                                         "ns_dname", "simple_dname"};
+    uint64_t *fns[] = {&f->fn_pipe, &f->fn_socket, &f->fn_anon, &f->fn_ns, &f->fn_simple};
+    for (size_t i = 0; i < 5; i++)
+        if (symtab_lookup(&lx->syms, namers[i], fns[i]) < 0)
+            *fns[i] = 0;
+}
+
 static struct lx_files_offsets *resolve(struct linux_os *lx)
 {
     struct lx_files_offsets *o = calloc(1, sizeof(*o));
@@ -128,13 +139,24 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
     f->s_dev = m->s_dev;
     f->f_path_mnt = f_path + o->path_mnt;
     f->f_path_dentry = f_path + o->path_dentry;
-    /* The pseudo file systems' namers; an unknown one leaves its files "?". */
-    static const char *const namers[] = {"pipefs_dname", "sockfs_dname", "anon_inodefs_dname",
-                                         "ns_dname", "simple_dname"};
-    uint64_t *fns[] = {&f->fn_pipe, &f->fn_socket, &f->fn_anon, &f->fn_ns, &f->fn_simple};
-    for (size_t i = 0; i < 5; i++)
-        if (symtab_lookup(&lx->syms, namers[i], fns[i]) < 0)
-            *fns[i] = 0;
+    find_namers(lx, f);
+    return o;
+}
+
+/* A 32-bit kernel without BTF: the open-file layout inferred from memory
+ * (files32_layout.c); mounts are not inferred here. */
+static struct lx_files_offsets *resolve32(struct xa_instance *xa, struct linux_priv *p)
+{
+    struct lx_files_offsets *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    char why[LX_WHY_LEN];
+    snprintf(o->missing[F_MOUNTS], XA_ERRMSG_LEN, "no kernel types (BTF)");
+    if (linux_files32_layout(xa, p, &o->file, &o->task_files, &o->files_fdt, why) < 0)
+        snprintf(o->missing[F_FILES], XA_ERRMSG_LEN,
+                 "32-bit kernel without BTF: layout not found in memory: %.400s", why);
+    else
+        find_namers(&p->lx, &o->file);
     return o;
 }
 
@@ -142,9 +164,10 @@ static int need(struct xa_instance *xa, enum feature f, const struct lx_files_of
 {
     static const char *const names[F_COUNT] = {"open files", "mounts"};
     struct linux_priv *p = linux_priv(xa);
-    if (!p->lx.btf)
+    bool infer32 = !p->lx.btf && lx_is32(&p->lx);
+    if (!p->lx.btf && !infer32)
         return xa__set_error(xa, XA_ENOTSUP, "cannot read %s: no kernel types (BTF)", names[f]);
-    if (!p->files && !(p->files = resolve(&p->lx)))
+    if (!p->files && !(p->files = infer32 ? resolve32(xa, p) : resolve(&p->lx)))
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     if (p->files->missing[f][0])
         return xa__set_error(xa, XA_ENOTSUP, "cannot read %s: %s", names[f],
@@ -168,10 +191,10 @@ static int read_kernel(void *ctx, uint64_t va, void *buf, size_t len)
 static int read_ptr(struct xa_instance *xa, uint64_t va, bool may_be_null, const char *what,
                     int32_t pid, uint64_t *out)
 {
-    if (lx_u64(xa, va, out) < 0)
+    if (lx_ptr(xa, va, out) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: %s unreadable at 0x%llx", (int)pid,
                              what, (unsigned long long)va);
-    if ((*out == 0 && may_be_null) || (lx_kernel_ptr(*out) && !(*out & 7)))
+    if ((*out == 0 && may_be_null) || (lx_kptr(xa, *out) && !(*out & (lx_ptr_size(xa) - 1))))
         return 0;
     return xa__set_error(xa, XA_EBADDATA, "process %d: bad %s pointer 0x%llx", (int)pid, what,
                          (unsigned long long)*out);

@@ -42,4 +42,10 @@ int linux_mount_iter_next(struct xa_mount_iter *it, struct xa_mount *out);
 void linux_mount_iter_free(struct xa_mount_iter *it);
 void linux_files_free(struct linux_priv *p);
 
+/* files32_layout.c: on a 32-bit kernel without BTF, @f, task_struct.files
+ * and files_struct.fdt inferred from memory; 0 or an error, one line in
+ * @why (LX_WHY_LEN). */
+int linux_files32_layout(struct xa_instance *xa, struct linux_priv *p, struct lx_file_layout *f,
+                         uint64_t *task_files, uint64_t *files_fdt, char *why);
+
 #endif /* XA_OS_LINUX_FILES_H */
