@@ -28,6 +28,9 @@ struct lx_files_offsets {
     /* 6.8+: a namespace's mounts in a red-black tree (mnt_namespace.mounts). */
     uint64_t ns_mounts, mount_node, rb_root_node, rb_parent_color, rb_left, rb_right;
     bool mounts_in_tree;
+    /* 32-bit inference: the embedded fdtab follows fdt and has BITS_PER_LONG fds */
+    bool fdtab_known;
+    uint64_t files_fdtab;
     struct lx_file_layout file;
     struct lx_mount_layout mount;
     char missing[F_COUNT][XA_ERRMSG_LEN];
@@ -157,6 +160,8 @@ static struct lx_files_offsets *resolve32(struct xa_instance *xa, struct linux_p
                  "32-bit kernel without BTF: layout not found in memory: %.400s", why);
     else
         find_namers(&p->lx, &o->file);
+    o->fdtab_known = true;
+    o->files_fdtab = o->files_fdt + 4;
     return o;
 }
 
@@ -220,6 +225,12 @@ static int file_iter_at(struct xa_instance *xa, const struct lx_files_offsets *o
     if (fdt) {
         char why[LX_WHY_LEN];
         rc = lx_fdt_open(&o->file, read_kernel, xa, fdt, &it->cur, why);
+        if (rc == 0 && o->fdtab_known && fdt == files + o->files_fdtab &&
+            it->cur.max_fds != 32) {
+            snprintf(why, sizeof(why), "the embedded fd table claims %u fds (it has 32)",
+                     it->cur.max_fds);
+            rc = XA_EBADDATA;
+        }
         if (rc < 0) {
             free(it);
             return xa__set_error(xa, rc, "process %d: %s", (int)pid, why);

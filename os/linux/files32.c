@@ -31,7 +31,8 @@
  *      operations everywhere, and the word of those operations that is 0 or
  *      a kernel function everywhere and a known d_dname (pipefs_dname,
  *      sockfs_dname, ...) for some.
- * A step with no answer or more than one refuses in one line.
+ * Table steps need 7/8 of the processes (a damaged one fails when read);
+ * a step with no answer or more than one refuses in one line.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -234,25 +235,43 @@ static bool target(const struct ctx *c, const struct proc *p, uint32_t off, uint
     return true;
 }
 
-/* fd[] holds a file exactly where open_fds has a bit (a reserved fd may
- * still be NULL). *used counts the files seen. */
-static bool fd_open_fit(const struct ctx *c, uint32_t fd, uint32_t open, size_t *used)
+/* Most of those compared fit: one damaged process does not hide a layout
+ * (it fails when read). */
+static bool mostly(size_t fits, size_t tried)
 {
-    *used = 0;
-    for (size_t i = 0; i < c->nproc; i++) {
-        const struct proc *p = &c->proc[i];
-        uint32_t bits, f;
-        if (!target(c, p, open, 0, &bits) || !target(c, p, fd, F32_EMBEDDED_FDS - 1, &f))
+    return tried > 0 && fits * 8 >= tried * 7;
+}
+
+/* fd[] of @p holds a file exactly where open_fds has a bit (a reserved fd
+ * may still be NULL); *used counts its files. */
+static bool fd_open_fit(const struct ctx *c, const struct proc *p, uint32_t fd, uint32_t open,
+                        size_t *used)
+{
+    uint32_t bits, f;
+    if (!target(c, p, open, 0, &bits) || !target(c, p, fd, F32_EMBEDDED_FDS - 1, &f))
+        return false;
+    for (uint32_t b = 0; b < F32_EMBEDDED_FDS; b++) {
+        target(c, p, fd, b, &f);
+        bool set = bits >> b & 1;
+        if ((!set && f != 0) || (set && f != 0 && !kptr(c->m, f)))
             return false;
-        for (uint32_t b = 0; b < F32_EMBEDDED_FDS; b++) {
-            target(c, p, fd, b, &f);
-            bool set = bits >> b & 1;
-            if ((!set && f != 0) || (set && f != 0 && !kptr(c->m, f)))
-                return false;
-            *used += f != 0;
-        }
+        *used += f != 0;
     }
     return true;
+}
+
+/* Most processes' tables fit (fd, open), with MIN_FILES files among them. */
+static bool fd_open_fits(const struct ctx *c, uint32_t fd, uint32_t open)
+{
+    size_t fits = 0, used = 0;
+    for (size_t i = 0; i < c->nproc; i++) {
+        size_t u = 0;
+        if (fd_open_fit(c, &c->proc[i], fd, open, &u)) {
+            fits++;
+            used += u;
+        }
+    }
+    return mostly(fits, c->nproc) && used >= MIN_FILES;
 }
 
 static int find_fdtable(struct ctx *c)
@@ -260,14 +279,14 @@ static int find_fdtable(struct ctx *c)
     struct f32_layout *l = c->l;
     uint32_t max_mask = 0, ptr_mask = 0;
     for (uint32_t off = 0; off < F32_FDTAB_SPAN; off += 4) {
-        bool is_max = true, is_ptr = true;
+        size_t is_max = 0, is_ptr = 0;
         for (size_t i = 0; i < c->nproc; i++) {
-            uint32_t w = tabw(c, &c->proc[i], off), dummy;
-            is_max &= w == F32_EMBEDDED_FDS;
-            is_ptr &= target(c, &c->proc[i], off, 0, &dummy);
+            uint32_t dummy;
+            is_max += tabw(c, &c->proc[i], off) == F32_EMBEDDED_FDS;
+            is_ptr += target(c, &c->proc[i], off, 0, &dummy);
         }
-        max_mask |= (uint32_t)is_max << (off / 4);
-        ptr_mask |= (uint32_t)is_ptr << (off / 4);
+        max_mask |= (uint32_t)mostly(is_max, c->nproc) << (off / 4);
+        ptr_mask |= (uint32_t)mostly(is_ptr, c->nproc) << (off / 4);
     }
     if (max_mask == 0 || (max_mask & (max_mask - 1)))
         return refuse(c, "fdtable.max_fds (32 in the embedded table)", max_mask != 0);
@@ -275,9 +294,8 @@ static int find_fdtable(struct ctx *c)
     size_t answers = 0;
     for (uint32_t fd = 0; fd < F32_FDTAB_SPAN; fd += 4)
         for (uint32_t open = 0; open < F32_FDTAB_SPAN; open += 4) {
-            size_t used;
             if (fd == open || !(ptr_mask >> (fd / 4) & 1) || !(ptr_mask >> (open / 4) & 1) ||
-                !fd_open_fit(c, fd, open, &used) || used < MIN_FILES)
+                !fd_open_fits(c, fd, open))
                 continue;
             answers++;
             l->fdt_fd = fd;
@@ -292,9 +310,9 @@ static int find_fdtable(struct ctx *c)
         bool some = false; /* a bit of an open fd above 0: full_fds_bits is 0 or 1 */
         for (size_t i = 0; i < c->nproc; i++) {
             uint32_t bits, open;
-            target(c, &c->proc[i], off, 0, &bits);
-            target(c, &c->proc[i], l->fdt_open_fds, 0, &open);
-            some |= (bits & open & ~1u) != 0;
+            if (target(c, &c->proc[i], off, 0, &bits) &&
+                target(c, &c->proc[i], l->fdt_open_fds, 0, &open))
+                some |= (bits & open & ~1u) != 0;
         }
         if (some) {
             answers++;
@@ -324,6 +342,10 @@ static int collect_files(struct ctx *c)
     }
     for (size_t i = 0; i < c->nproc && c->nfile < F32_FILES; i++) {
         uint32_t bits;
+        size_t used = 0;
+        if (!fd_open_fit(c, &c->proc[i], l->fdt_fd, l->fdt_open_fds, &used) ||
+            tabw(c, &c->proc[i], l->fdt_max_fds) != F32_EMBEDDED_FDS)
+            continue; /* a damaged table: left out */
         target(c, &c->proc[i], l->fdt_open_fds, 0, &bits);
         for (uint32_t b = 0; b < F32_EMBEDDED_FDS && c->nfile < F32_FILES; b++) {
             uint32_t fv;
