@@ -123,7 +123,8 @@ def test_live_pae_open_files(live32):
     g, target = live32["guest"], live32["target"]
     script = ("for p in /proc/[0-9]*; do n=${p#/proc/}; for f in $p/fd/*; do "
               "[ -e \"$f\" ] || [ -L \"$f\" ] || continue; "
-              "echo \"$n ${f##*/} $(readlink $f | od -An -tx1 -v | tr -d ' \\n')\"; done; "
+              "echo \"$n ${f##*/} $(printf %s \"$(readlink $f)\" | od -An -tx1 -v | tr -d ' \\n')\"; "
+              "done; "
               "done 2>/dev/null")
 
     def guest_view():
