@@ -10,7 +10,8 @@
  * Layout: as tests/unit/test_fileread.c (pseudo-file namers at fixed kernel
  * text addresses).
  *
- * The mount offset is also walked as the root of a red-black tree.
+ * The mount offset is also walked as the root of a red-black tree, and the
+ * fd table offset as a 32-bit kernel's (4-byte words, arena at BASE32).
  *
  * Oracles beyond the sanitizers: the result codes are the documented ones,
  * each error with a one-line reason; fds come in increasing order below the
@@ -25,6 +26,7 @@
 #include "xenaccess.h"
 
 #define BASE 0xffff888000000000ULL
+#define BASE32 0xC1000000ULL
 #define ARENA_MAX (64u << 10)
 #define HEADER 8
 #define FILES_MAX 32
@@ -47,6 +49,53 @@ static void check_str(const char *s, size_t cap, const char *what)
 {
     if (strnlen(s, cap) == cap)
         fail(what);
+}
+
+/* The same arena as a 32-bit kernel's memory (at BASE32, 4-byte pointers
+ * and bitmap words; the layout of tests/fuzz/make_seeds.py's fd32 seeds):
+ * the fd table at @fdt walked and its files read. */
+static void walk32(const uint8_t *data, size_t size, uint64_t fdt)
+{
+    struct arena a = arena_of_input(data, size, HEADER, ARENA_MAX, BASE32);
+    const struct lx_file_layout fl = {
+        .d = {.d_parent = 0x10, .d_name_len = 0x18, .d_name_ptr = 0x1c, .d_hash_pprev = 0x4,
+              .mnt_root = 0, .mount_mnt = 0x10, .mount_parent = 0x8, .mount_mountpoint = 0xc,
+              .has_mounts = true, .ptr_size = 4, .kptr_min = BASE32 & ~0xffffffULL},
+        .fdt_max_fds = 0, .fdt_fd = 4, .fdt_close_on_exec = 8, .fdt_open_fds = 12,
+        .f_path_mnt = 0, .f_path_dentry = 4, .f_inode = 8, .f_flags = 0xc, .f_pos = 0x10,
+        .i_mode = 0, .i_sb = 4, .i_ino = 8, .s_dev = 0, .d_op = 0x20, .d_fsdata = 0x24,
+        .dop_d_dname = 0x8, .ns_ops_name = UINT64_MAX,
+        .fn_pipe = 0xC1F00100u, .fn_socket = 0xC1F00200u, .fn_anon = 0xC1F00300u,
+    };
+    char why[LX_WHY_LEN];
+    static struct xa_open_file of;
+    struct lx_fd_cursor c;
+    int rc = lx_fdt_open(&fl, arena_read, &a, BASE32 + fdt, &c, why);
+    if (rc < 0) {
+        check_err(rc, why, "unexpected 32-bit fd table error code");
+        return;
+    }
+    int32_t fd, last = -1;
+    uint64_t file;
+    bool cloexec;
+    for (int n = 0; n < FILES_MAX; n++) {
+        rc = lx_fdt_next(&fl, arena_read, &a, &c, &fd, &file, &cloexec, why);
+        if (rc <= 0)
+            break;
+        if (fd <= last || (uint32_t)fd >= c.max_fds || !file || file > 0xFFFFFFFFull ||
+            (file & 3))
+            fail("32-bit fd out of order or a file that is no 4-byte kernel pointer");
+        last = fd;
+        int frc = lx_file_read(&fl, arena_read, &a, file, &of, why);
+        if (frc < 0)
+            check_err(frc, why, "unexpected 32-bit file error code");
+        else
+            check_str(of.path, sizeof(of.path), "32-bit file path not terminated");
+        if (frc == 0 && !of.path[0])
+            fail("empty 32-bit file path");
+    }
+    if (rc < 0)
+        check_err(rc, why, "unexpected 32-bit fd walk error code");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -118,6 +167,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (m.root[0] != '/' || m.mount_point[0] != '/')
             fail("mount paths not absolute");
     }
+
+    walk32(data, size, fdt);
 
     /* The same offset as the root of a red-black tree (6.8+ mount lists). */
     struct lx_rb_walk w;

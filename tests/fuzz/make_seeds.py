@@ -447,6 +447,49 @@ def fileread_seeds():
     write(d, "huge-max-fds", header(0x600, 0x400, 0xffff, 0) + build(max_fds=1 << 31))
     write(d, "dentry-loop", header(0x600, 0x400, 0xffff, 0) + build(loop=True))
     write(d, "mount-cycle", header(0x600, 0x480, 0xffff, 0) + build(cycle=True))
+    fd32_seeds(d, header)
+
+
+def fd32_seeds(d, header):
+    """The 32-bit walk of fuzz_fileread.c (walk32: the arena at 0xC1000000,
+    4-byte pointers and bitmap words): a table with a regular file, a pipe
+    and a close-on-exec fd 33 (second bitmap word); one claiming 2^30 fds;
+    one whose fd array is the table itself."""
+    base = 0xC1000000
+    w = lambda v: struct.pack("<I", v)  # noqa: E731
+
+    def build(max_fds=64, self_array=False):
+        a = bytearray(0x2000)
+
+        def put(off, data):
+            a[off:off + len(data)] = data
+        put(0x1800, b"/\0a.txt\0")
+        put(0x1a00, w(22))  # super_block: s_dev 0:22
+        put(0x1b00, w(0) + w(0) + w(0xC1F00100))  # pipefs d_op: d_dname @8
+        for off, parent, name, ln, op in [(0x100, 0x100, 0x1800, 1, 0),
+                                          (0x180, 0x100, 0x1802, 5, 0),
+                                          (0x200, 0x200, 0x1800, 1, 0x1b00)]:
+            put(off + 0x4, w(base + 0x1000))  # d_hash.pprev: hashed (not deleted)
+            put(off + 0x10, w(base + parent))
+            put(off + 0x18, w(ln) + w(base + name))
+            put(off + 0x20, w(base + op if op else 0))
+        # mount at 0x400: parent itself, vfsmount at +0x10 (mnt_root /)
+        put(0x400 + 0x8, w(base + 0x400) + w(base + 0x100) + w(base + 0x100))
+        for i, (mode, ino, dent) in enumerate([(0o100644, 42, 0x180), (0o10600, 1190, 0x200)]):
+            ino_off, f_off = 0xa00 + i * 0x20, 0xc00 + i * 0x40
+            put(ino_off, struct.pack("<H", mode) + bytes(2) + w(base + 0x1a00) + w(ino))
+            put(f_off, w(base + 0x410) + w(base + dent) + w(base + ino_off) + w(0o2) +
+                struct.pack("<Q", 7))
+        put(0xe00 + 0 * 4, w(base + 0xc00))  # fd 0: a.txt
+        put(0xe00 + 33 * 4, w(base + 0xc40))  # fd 33: the pipe
+        array = 0x600 if self_array else 0xe00
+        put(0x600, w(max_fds) + w(base + array) + w(base + 0x700) + w(base + 0x708))
+        put(0x700, w(0) + w(1 << 1))  # close_on_exec: fd 33
+        put(0x708, w(1) + w(1 << 1))  # open: 0, 33
+        return bytes(a)
+    write(d, "fd32-files", header(0x600, 0x400, 0xffff, 0) + build())
+    write(d, "fd32-huge-max-fds", header(0x600, 0x400, 0xffff, 0) + build(max_fds=1 << 30))
+    write(d, "fd32-array-is-table", header(0x600, 0x400, 0xffff, 0) + build(self_array=True))
 
 
 # ---- kernel discovery over fake token tables --------------------------------
