@@ -229,6 +229,7 @@ static bool target(const struct ctx *c, const struct proc *p, uint32_t off, uint
                    uint32_t *out)
 {
     uint64_t v = tabw(c, p, off);
+    *out = 0;
     if (v < p->files || v - p->files + 4ull * (i + 1) > F32_FILES_SPAN)
         return false;
     *out = le32(p->win + (v - p->files) + 4ull * i);
@@ -247,7 +248,7 @@ static bool mostly(size_t fits, size_t tried)
 static bool fd_open_fit(const struct ctx *c, const struct proc *p, uint32_t fd, uint32_t open,
                         size_t *used)
 {
-    uint32_t bits, f;
+    uint32_t bits = 0, f = 0;
     if (!target(c, p, open, 0, &bits) || !target(c, p, fd, F32_EMBEDDED_FDS - 1, &f))
         return false;
     for (uint32_t b = 0; b < F32_EMBEDDED_FDS; b++) {
@@ -281,7 +282,7 @@ static int find_fdtable(struct ctx *c)
     for (uint32_t off = 0; off < F32_FDTAB_SPAN; off += 4) {
         size_t is_max = 0, is_ptr = 0;
         for (size_t i = 0; i < c->nproc; i++) {
-            uint32_t dummy;
+            uint32_t dummy = 0;
             is_max += tabw(c, &c->proc[i], off) == F32_EMBEDDED_FDS;
             is_ptr += target(c, &c->proc[i], off, 0, &dummy);
         }
@@ -309,7 +310,7 @@ static int find_fdtable(struct ctx *c)
             continue;
         bool some = false; /* a bit of an open fd above 0: full_fds_bits is 0 or 1 */
         for (size_t i = 0; i < c->nproc; i++) {
-            uint32_t bits, open;
+            uint32_t bits = 0, open = 0;
             if (target(c, &c->proc[i], off, 0, &bits) &&
                 target(c, &c->proc[i], l->fdt_open_fds, 0, &open))
                 some |= (bits & open & ~1u) != 0;
@@ -341,14 +342,14 @@ static int collect_files(struct ctx *c)
         return XA_EBADDATA;
     }
     for (size_t i = 0; i < c->nproc && c->nfile < F32_FILES; i++) {
-        uint32_t bits;
+        uint32_t bits = 0;
         size_t used = 0;
         if (!fd_open_fit(c, &c->proc[i], l->fdt_fd, l->fdt_open_fds, &used) ||
             tabw(c, &c->proc[i], l->fdt_max_fds) != F32_EMBEDDED_FDS)
             continue; /* a damaged table: left out */
         target(c, &c->proc[i], l->fdt_open_fds, 0, &bits);
         for (uint32_t b = 0; b < F32_EMBEDDED_FDS && c->nfile < F32_FILES; b++) {
-            uint32_t fv;
+            uint32_t fv = 0;
             target(c, &c->proc[i], l->fdt_fd, b, &fv);
             if (!(bits >> b & 1) || fv == 0)
                 continue;
