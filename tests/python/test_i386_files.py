@@ -38,6 +38,9 @@ def test_files_every_process(guest32):
     want = vc.files_truth(t, pids)
     vc.check_files(t, rows, pids, want)
     assert len(want) > 600  # every process, not a handful
+    # the workload's kinds, named as /proc names them: a deleted file, one on
+    # a tmpfs mounted in a namespace of its own (mount crossing), an eventfd
+    vc.check_workload_files(rows, vc.files_pid(t))
     kinds = {r["type"] for r in rows}
     assert {"REG", "FIFO", "CHR", "SOCK", "anon"} <= kinds, kinds
     assert any(re.fullmatch(r"pipe:\[\d+\]", r["path"]) for r in rows)
