@@ -120,6 +120,31 @@ static void free_index(struct linux_btf_memo *m)
     free(m);
 }
 
+/* The kernel's BTF, @size bytes at @data read from @start. */
+static int parse_btf(struct xa_instance *xa, struct linux_os *lx, const uint8_t *data,
+                     size_t size, uint64_t start, struct btf **out)
+{
+    if ((data[0] | (data[1] << 8)) != BTF_MAGIC)
+        return xa__set_error(xa, XA_EBADDATA,
+                             "no BTF magic at __start_BTF (0x%llx) -- give a BTF file with --btf",
+                             (unsigned long long)start);
+    errno = 0;
+    struct btf *btf = btf__new(data, (uint32_t)size); /* copies the data */
+    int err = errno;
+    if (!btf)
+        return xa__set_error(xa, XA_EBADDATA, "kernel BTF in memory does not parse (%s)",
+                             strerror(err ? err : EINVAL));
+    /* A mapped file that shrank while libbpf copied it gave zeros. */
+    int rc = xa__memory_check(xa);
+    if (rc < 0) {
+        btf__free(btf);
+        return rc;
+    }
+    *out = btf;
+    snprintf(lx->types_from, sizeof(lx->types_from), "BTF in guest memory");
+    return 0;
+}
+
 static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct btf **out)
 {
     uint64_t start, stop;
@@ -135,6 +160,10 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
                              (unsigned long long)(stop - start), (unsigned long long)start,
                              (unsigned long long)stop);
     size_t size = (size_t)(stop - start);
+    /* Static mapped memory: libbpf copies it straight from the mapping. */
+    const uint8_t *in_place;
+    if (xa__va_span_in_place(xa, 0, start, size, &in_place) == 0)
+        return parse_btf(xa, lx, in_place, size, start, out);
     uint8_t *buf = lx->spare_len >= size ? lx->spare : realloc(lx->spare, size);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory for %zu bytes of BTF", size);
@@ -146,22 +175,9 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
         free(buf);
         return xa__prefix_error(xa, rc, "reading kernel BTF (%zu of %zu bytes read)", got, size);
     }
-    if ((buf[0] | (buf[1] << 8)) != BTF_MAGIC) {
-        free(buf);
-        return xa__set_error(xa, XA_EBADDATA,
-                             "no BTF magic at __start_BTF (0x%llx) -- give a BTF file with --btf",
-                             (unsigned long long)start);
-    }
-    errno = 0;
-    struct btf *btf = btf__new(buf, (uint32_t)size); /* copies the data */
-    int err = errno;
+    rc = parse_btf(xa, lx, buf, size, start, out);
     free(buf);
-    if (!btf)
-        return xa__set_error(xa, XA_EBADDATA, "kernel BTF in memory does not parse (%s)",
-                             strerror(err ? err : EINVAL));
-    *out = btf;
-    snprintf(lx->types_from, sizeof(lx->types_from), "BTF in guest memory");
-    return 0;
+    return rc;
 }
 
 static int load_from_file(struct xa_instance *xa, struct linux_os *lx, const char *path,
