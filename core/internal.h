@@ -42,6 +42,9 @@ int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
  * XA_ENOTSUP otherwise (copy it with xa__read_pa). A mapped file truncated
  * later reads as zeros there and fails the next core call (mapguard.h). */
 int xa__span_in_place(struct xa_instance *xa, uint64_t pa, size_t len, const uint8_t **out);
+/* Map in a span from xa__span_in_place that is about to be read whole, with
+ * one call instead of a page fault per page (a hint; errors are ignored). */
+void xa__span_prefault(const uint8_t *p, size_t len);
 /* True when [pa, pa+len) lies inside guest RAM. */
 bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len);
 /* Translation with the v2p cache; dtb 0 = kernel. */

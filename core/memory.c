@@ -3,6 +3,7 @@
  * and writes. Every physical access of the library goes through here.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "core/instance.h"
@@ -232,6 +233,19 @@ int xa__span_in_place(struct xa_instance *xa, uint64_t pa, size_t len, const uin
     }
     *out = base + (pa & (XA_PAGE_SIZE - 1));
     return 0;
+}
+
+void xa__span_prefault(const uint8_t *p, size_t len)
+{
+#ifdef MADV_POPULATE_READ
+    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(XA_PAGE_SIZE - 1);
+    uintptr_t hi = ((uintptr_t)p + len + XA_PAGE_SIZE - 1) & ~(uintptr_t)(XA_PAGE_SIZE - 1);
+    if (len)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_READ); /* a hint: faults still work */
+#else
+    (void)p;
+    (void)len;
+#endif
 }
 
 static int outside_ram(struct xa_instance *xa, uint64_t pa, size_t len)

@@ -162,8 +162,10 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
     size_t size = (size_t)(stop - start);
     /* Static mapped memory: libbpf copies it straight from the mapping. */
     const uint8_t *in_place;
-    if (xa__va_span_in_place(xa, 0, start, size, &in_place) == 0)
+    if (xa__va_span_in_place(xa, 0, start, size, &in_place) == 0) {
+        xa__span_prefault(in_place, size);
         return parse_btf(xa, lx, in_place, size, start, out);
+    }
     uint8_t *buf = lx->spare_len >= size ? lx->spare : realloc(lx->spare, size);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory for %zu bytes of BTF", size);

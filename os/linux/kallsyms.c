@@ -49,7 +49,8 @@ struct window {
     uint8_t *owned; /* buf when it is our copy; NULL when read in place */
     size_t len;
     /* Buffer offsets of the words that can be num_syms, ascending (see
-     * ksym_num_syms_positions); NULL for a probe. */
+     * ksym_num_syms_positions); NULL for a probe and until a second
+     * candidate searches the window. */
     uint64_t *pos;
     size_t nr_pos;
 };
@@ -185,6 +186,11 @@ static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
             rc = read_window(xa, pa, before[i], ahead, c, d);
             if (rc < 0)
                 return rc == XA_ELIMIT ? rc : XA_ENOENT;
+        } else if (!c->pos) {
+            /* A second candidate in the same window: from now on only the
+             * index is read. The first search went word by word from the
+             * token table down, which for a real kernel stops at num_syms,
+             * below the names: less than indexing the whole window. */
             rc = index_window(c);
             if (rc < 0)
                 return rc;
@@ -312,6 +318,7 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
             chunk_pa = pa;
             chunk_len = 0;
             if (xa__span_in_place(xa, pa, (size_t)len, &chunk) == 0) {
+                xa__span_prefault(chunk, (size_t)len);
                 chunk_len = len;
             } else if (!no_copy && (copy || (copy = malloc(SCAN_CHUNK)) != NULL)) {
                 chunk = copy;

@@ -94,6 +94,44 @@ int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t ad
     return 0;
 }
 
+char *symtab_names_tail(struct linux_symtab *t, size_t max)
+{
+    if (t->buckets || max > UINT32_MAX - t->names_len)
+        return NULL;
+    void *names = t->names;
+    if (grow(&names, &t->names_cap, t->names_len + max, 1) < 0)
+        return NULL;
+    t->names = names;
+    return t->names + t->names_len;
+}
+
+int symtab_add_written(struct linux_symtab *t, size_t skip, size_t len, uint64_t addr, char type)
+{
+    if (t->buckets)
+        return XA_EINVAL; /* frozen */
+    if (t->n >= LINUX_SYMTAB_MAX)
+        return XA_ELIMIT;
+    if (len == 0 || len > SYMTAB_NAME_MAX)
+        return XA_EINVAL;
+    /* What symtab_names_tail() gave room for. */
+    if (skip > t->names_cap - t->names_len || len + 1 > t->names_cap - t->names_len - skip ||
+        t->names_len + skip + len + 1 > UINT32_MAX)
+        return XA_EINVAL;
+    if (t->n == t->cap) {
+        void *syms = t->syms;
+        if (grow(&syms, &t->cap, t->n + 1, sizeof(*t->syms)) < 0)
+            return XA_ENOMEM;
+        t->syms = syms;
+    }
+    struct linux_sym *s = &t->syms[t->n++];
+    s->addr = addr;
+    s->name = (uint32_t)(t->names_len + skip);
+    s->type = type ? type : '?';
+    t->names[t->names_len + skip + len] = '\0';
+    t->names_len += skip + len + 1;
+    return 0;
+}
+
 /* Sorting key that keeps insertion order among equal addresses, so that the
  * first-added symbol of a name can still be found after sorting. */
 struct sym_sort {
