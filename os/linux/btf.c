@@ -41,6 +41,7 @@
 enum { IDX_STRUCT, IDX_UNION, IDX_TYPEDEF };
 struct btf_name_slot {
     const char *name; /* in the BTF's strings; NULL: empty */
+    uint32_t hash;    /* btf_name_hash(name): most probes end here, no strcmp */
     uint32_t id[3];   /* first id of each kind, 0: none */
 };
 struct linux_btf_memo {
@@ -71,10 +72,12 @@ static int kind_slot(const struct btf_type *t)
     }
 }
 
-static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const char *name)
+static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const char *name,
+                                        uint32_t hash)
 {
-    for (uint32_t i = btf_name_hash(name) & m->mask;; i = (i + 1) & m->mask)
-        if (!m->slots[i].name || strcmp(m->slots[i].name, name) == 0)
+    for (uint32_t i = hash & m->mask;; i = (i + 1) & m->mask)
+        if (!m->slots[i].name ||
+            (m->slots[i].hash == hash && strcmp(m->slots[i].name, name) == 0))
             return &m->slots[i]; /* the table is never full: 2x the names */
 }
 
@@ -104,8 +107,10 @@ static void build_index(const struct btf *btf, struct linux_btf_memo *m)
         const char *name = btf__name_by_offset(btf, t->name_off);
         if (!name || !*name)
             continue;
-        struct btf_name_slot *sl = index_slot(m, name);
+        uint32_t hash = btf_name_hash(name);
+        struct btf_name_slot *sl = index_slot(m, name, hash);
         sl->name = name;
+        sl->hash = hash;
         int k = kind_slot(t);
         if (!sl->id[k]) /* the first of the name and kind, as libbpf's search */
             sl->id[k] = ids[i];
@@ -284,7 +289,7 @@ static int64_t find_composite(const struct linux_os *lx, const char *name)
         build_index(lx->btf, m);
     if (!m || !m->slots)
         return search_composite(lx->btf, name);
-    const struct btf_name_slot *sl = index_slot(m, name);
+    const struct btf_name_slot *sl = index_slot(m, name, btf_name_hash(name));
     if (!sl->name)
         return -1;
     if (sl->id[IDX_STRUCT])
