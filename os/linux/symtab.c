@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "xenaccess.h"
 
@@ -33,6 +34,9 @@ static uint32_t name_hash(const char *s)
     return (uint32_t)h;
 }
 
+#define HUGE_ALIGN ((size_t)2 << 20)
+#define HUGE_MIN HUGE_ALIGN
+
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -43,9 +47,16 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
             return XA_ENOMEM;
         ncap *= 2;
     }
-    void *p = realloc(*arr, ncap * elem);
-    if (!p)
+    void *p;
+    if (!*arr && ncap * elem >= HUGE_MIN) {
+        /* A distribution kernel's table: 2 MiB pages where the system
+         * offers them (madvise mode), a fault each instead of 512. */
+        if (posix_memalign(&p, HUGE_ALIGN, ncap * elem) != 0)
+            return XA_ENOMEM;
+        (void)madvise(p, ncap * elem & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
+    } else if (!(p = realloc(*arr, ncap * elem))) {
         return XA_ENOMEM;
+    }
     *arr = p;
     *cap = ncap;
     return 0;
