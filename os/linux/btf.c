@@ -96,7 +96,10 @@ static void build_index(const struct btf *btf, struct linux_btf_memo *m)
     uint32_t cap = 16;
     while (cap < 2 * names)
         cap *= 2;
-    m->slots = names <= BTF_INDEX_MAX_NAMES ? calloc(cap, sizeof(*m->slots)) : NULL;
+    /* Zeroed by writing, not calloc: see symtab_freeze(). */
+    m->slots = names <= BTF_INDEX_MAX_NAMES ? malloc(cap * sizeof(*m->slots)) : NULL;
+    if (m->slots)
+        memset(m->slots, 0, cap * sizeof(*m->slots));
     if (!m->slots) {
         free(ids);
         return;

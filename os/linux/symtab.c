@@ -214,7 +214,11 @@ int symtab_freeze(struct linux_symtab *t)
     size_t nb = 16;
     while (nb < t->n * 2)
         nb *= 2;
-    uint32_t *buckets = calloc(nb, sizeof(*buckets));
+    /* Zeroed by writing: calloc's fresh pages would be read first (the
+     * probe) and so fault twice, once for the zero page, once to copy it. */
+    uint32_t *buckets = malloc(nb * sizeof(*buckets));
+    if (buckets)
+        memset(buckets, 0, nb * sizeof(*buckets));
     uint32_t *seq = NULL;
     if (!buckets || sort_syms(t, &seq) < 0) {
         free(buckets);
