@@ -11,7 +11,7 @@
  *      together: a list whose links point back both ways, whose mounts'
  *      parents are mounts of the list, exactly one mount its own parent
  *      (the namespace's root), all naming the namespace at one offset;
- *      every task's namespace must then walk the same way;
+ *      the other tasks' namespaces that walk the same way join the sample;
  *   3. task_struct.fs and fs_struct.root: in every task a (vfsmount of its
  *      namespace, dentry) pair after two words that are not pointers (pwd,
  *      the same kind of pair, follows a dentry);
@@ -279,17 +279,22 @@ static int find_nsproxy(struct ctx *c, const uint64_t *tasks, size_t n)
         if (!seen && c->nns < MN32_NSES)
             c->nses[c->nns++].ns = ns;
     }
+    /* A namespace whose list does not walk is left out (its own walk will
+     * say why); init_task's fitted above. */
     c->nnode = 0;
+    size_t kept = 0;
     for (size_t i = 0; i < c->nns; i++) {
-        struct ns *s = &c->nses[i];
-        s->first = c->nnode;
-        s->n = walk_list(c, s->ns + l->ns_list);
-        if (s->n == 0 || !mounts_fit(c, s, l->ns_root, l->mnt_list)) {
-            snprintf(c->why, LX_WHY_LEN, "mount namespace 0x%llx: its mount list does not fit",
-                     (unsigned long long)s->ns);
-            return XA_EBADDATA;
-        }
-        c->nnode += s->n;
+        struct ns s = {.ns = c->nses[i].ns, .first = c->nnode};
+        s.n = walk_list(c, s.ns + l->ns_list);
+        if (s.n == 0 || !mounts_fit(c, &s, l->ns_root, l->mnt_list))
+            continue;
+        c->nses[kept++] = s;
+        c->nnode += s.n;
+    }
+    c->nns = kept;
+    if (kept == 0) {
+        snprintf(c->why, LX_WHY_LEN, "the first mount namespace no longer walks");
+        return XA_EBADDATA;
     }
     for (size_t i = 0; i < c->nnode; i++)
         c->mount[i] = c->node[i] - l->mnt_list;

@@ -2,8 +2,9 @@
  * test_mounts32.c -- the 32-bit mount-namespace inference (os/linux/
  * mounts32.c) and lx_mount_read with 4-byte pointers (os/linux/fileread.c)
  * over a synthetic guest: two namespaces (the second a copy with one mount
- * more), found exactly; a mount read as mountinfo shows it; refusals where
- * a word is ambiguous, a mount list loops or a namespace's list is broken.
+ * more), found exactly; a mount read as mountinfo shows it; a namespace
+ * whose list loops left out; refusals where a word is ambiguous or init's
+ * list is broken.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -301,7 +302,7 @@ static void test_refusals(void)
           "%s", why);
     arena_free(&a);
     /* The second namespace's list loops (its last mount points back to its
-     * second): that namespace refuses, nothing is walked forever. */
+     * first): that namespace is left out, nothing is walked forever. */
     build();
     uint32_t second;
     memcpy(&second, arena_at(&a, ns2_mount + M_LIST + 4, 4), 4); /* t2's node */
@@ -311,7 +312,7 @@ static void test_refusals(void)
     memcpy(&ns2_first, arena_at(&a, ns2 + NS_LIST, 4), 4);
     arena_put32(&a, ns2_mount + M_LIST, ns2_first);
     int rc = infer(&l, why);
-    CHECK(rc == XA_EBADDATA && strstr(why, "does not fit"), "%d %s", rc, why);
+    CHECK(rc == 0 && l.nr_ns == 1 && l.nr_mounts == 5, "%d %s", rc, why);
     arena_free(&a);
     /* init's list broken (a prev link that does not point back): no answer. */
     build();
