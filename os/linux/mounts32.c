@@ -249,7 +249,7 @@ static int find_nsproxy(struct ctx *c, const uint64_t *tasks, size_t n)
         if (shared * 2 <= n)
             continue;
         for (uint32_t o = 4; o <= 32; o += 4) {
-            uint32_t lo, r, L;
+            uint32_t lo = 0, r = 0, L = 0;
             unsigned k = ns_fits(c, word(c, nsp + o), &lo, &r, &L);
             if (k) {
                 l->task_nsproxy = t, l->nsproxy_mnt_ns = o;
