@@ -16,6 +16,7 @@
 #include "os/linux/files.h"
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
+#include "os/linux/mounts32.h"
 
 /* Mounts of one namespace walked at most (mount-max defaults to 100000). */
 #define MOUNTS_MAX (1u << 20)
@@ -92,6 +93,7 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
         {&m->s_flags, "super_block", "s_flags", MO},
         {&m->s_subtype, "super_block", "s_subtype", 0},
         {&m->fst_name, "file_system_type", "name", MO},
+        {&m->fst_flags, "file_system_type", "fs_flags", 0},
         {&m->d.d_parent, "dentry", "d_parent", BOTH},
         {&d_name, "dentry", "d_name", BOTH},
         {&qstr_len, "qstr", "len", BOTH},
@@ -138,11 +140,67 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
     return o;
 }
 
+/* A 32-bit kernel without BTF: the mount offsets inferred from memory
+ * (mountlayout32.c); open files stay unknown. */
+static int resolve32(struct xa_instance *xa, struct linux_priv *p)
+{
+    struct mn32_layout l;
+    int rc = linux_mounts32_find(xa, p, &l);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "cannot read mounts");
+    struct lx_files_offsets *o = calloc(1, sizeof(*o));
+    if (!o)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    const struct linux_more_offsets *mo = &p->more;
+    struct lx_mount_layout *m = &o->mount;
+    snprintf(o->missing[F_FILES], XA_ERRMSG_LEN, "no kernel types (BTF)");
+    o->task_nsproxy = l.task_nsproxy;
+    o->task_fs = l.task_fs;
+    o->fs_root = l.fs_root;
+    o->path_mnt = 0;
+    o->path_dentry = 4;
+    o->nsproxy_mnt_ns = l.nsproxy_mnt_ns;
+    o->ns_list = l.ns_list;
+    o->mount_list = l.mnt_list;
+    m->mnt_id = l.mnt_id;
+    m->mnt_devname = l.mnt_devname;
+    m->mnt_group_id = l.mnt_group_id == MN32_NONE ? LX_NO_OFFSET : l.mnt_group_id;
+    m->mnt_master = l.mnt_master == MN32_NONE ? LX_NO_OFFSET : l.mnt_master;
+    m->mnt_sb = l.mnt_sb;
+    m->mnt_flags = l.mnt_flags;
+    m->s_dev = l.s_dev;
+    m->s_type = l.s_type;
+    m->s_flags = l.s_flags;
+    m->s_subtype = LX_NO_OFFSET;
+    m->fst_name = 0;   /* file_system_type.name comes first */
+    m->fst_flags = 4;  /* then fs_flags */
+    m->d = (struct lx_dpath_layout){
+        .d_parent = p->lx.off.dentry_d_parent,
+        .d_name_len = p->lx.off.dentry_d_name + p->lx.off.qstr_len,
+        .d_name_ptr = p->lx.off.dentry_d_name + p->lx.off.qstr_name,
+        .d_hash_pprev = mo->dentry_hash_pprev,
+        .mnt_root = mo->vfsmount_mnt_root,
+        .mount_mnt = mo->mount_mnt,
+        .mount_parent = mo->mount_parent,
+        .mount_mountpoint = mo->mount_mountpoint,
+        .has_mounts = true,
+        .ptr_size = 4,
+        .kptr_min = p->lx.page_offset,
+    };
+    p->files = o;
+    return 0;
+}
+
 static int need(struct xa_instance *xa, enum feature f, const struct lx_files_offsets **out)
 {
     static const char *const names[F_COUNT] = {"open files", "mounts"};
     struct linux_priv *p = linux_priv(xa);
-    if (!p->lx.btf)
+    if (!p->lx.btf && lx_is32(&p->lx) && f == F_MOUNTS && !p->files) {
+        int rc = resolve32(xa, p);
+        if (rc < 0)
+            return rc;
+    }
+    if (!p->lx.btf && !p->files)
         return xa__set_error(xa, XA_ENOTSUP, "cannot read %s: no kernel types (BTF)", names[f]);
     if (!p->files && !(p->files = resolve(&p->lx)))
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
@@ -168,10 +226,10 @@ static int read_kernel(void *ctx, uint64_t va, void *buf, size_t len)
 static int read_ptr(struct xa_instance *xa, uint64_t va, bool may_be_null, const char *what,
                     int32_t pid, uint64_t *out)
 {
-    if (lx_u64(xa, va, out) < 0)
+    if (lx_ptr(xa, va, out) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: %s unreadable at 0x%llx", (int)pid,
                              what, (unsigned long long)va);
-    if ((*out == 0 && may_be_null) || (lx_kernel_ptr(*out) && !(*out & 7)))
+    if ((*out == 0 && may_be_null) || (lx_kptr(xa, *out) && !(*out & (lx_ptr_size(xa) - 1))))
         return 0;
     return xa__set_error(xa, XA_EBADDATA, "process %d: bad %s pointer 0x%llx", (int)pid, what,
                          (unsigned long long)*out);
@@ -319,7 +377,8 @@ int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_it
     if (rc < 0)
         return rc;
     if (pid == 0) {
-        if (symtab_lookup(&linux_os(xa)->syms, "init_task", &task) < 0)
+        task = linux_priv(xa)->init_task; /* found in memory when kallsyms lacks it */
+        if (!task && symtab_lookup(&linux_os(xa)->syms, "init_task", &task) < 0)
             return xa__set_error(xa, XA_ENOTSUP, "mounts: no init_task symbol");
     } else if ((rc = linux_task_by_pid(xa, pid, &task)) < 0) {
         return xa__prefix_error(xa, rc, "process %d", (int)pid);
