@@ -329,6 +329,26 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
     return read_in_page(xa, dtb, va, buf, len, nread);
 }
 
+int xa__va_span_in_place(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
+                         const uint8_t **out)
+{
+    if (len == 0 || va + len - 1 < va)
+        return XA_ENOTSUP;
+    uint64_t first_pa = 0;
+    for (uint64_t page = va & XA_PAGE_MASK; page <= va + len - 1; page += XA_PAGE_SIZE) {
+        uint64_t pa;
+        if (xa__translate(xa, dtb, page, &pa) < 0)
+            return XA_ENOTSUP;
+        if (page == (va & XA_PAGE_MASK))
+            first_pa = pa;
+        else if (pa != first_pa + (page - (va & XA_PAGE_MASK)))
+            return XA_ENOTSUP; /* not physically contiguous: copy it */
+        if (page + XA_PAGE_SIZE < page)
+            break;
+    }
+    return xa__span_in_place(xa, first_pa + (va & (XA_PAGE_SIZE - 1)), len, out);
+}
+
 /* Reads that cross pages. */
 __attribute__((noinline)) static int read_pages(struct xa_instance *xa, uint64_t dtb,
                                                 uint64_t va, void *buf, size_t len,

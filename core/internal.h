@@ -36,6 +36,15 @@ int xa__read_pa(struct xa_instance *xa, uint64_t pa, void *buf, size_t len);
 /* Pointer to the guest page @pfn through the page cache; valid until the next
  * core call on @xa (do not keep it). */
 int xa__page(struct xa_instance *xa, uint64_t pfn, const uint8_t **out);
+/* [pa, pa + len) as one pointer into a mapping that lives until close, to
+ * read in place instead of copying: only when memory is static
+ * (xa__memory_static) and the span's pages lie in order in the mapping.
+ * XA_ENOTSUP otherwise (copy it with xa__read_pa). A mapped file truncated
+ * later reads as zeros there and fails the next core call (mapguard.h). */
+int xa__span_in_place(struct xa_instance *xa, uint64_t pa, size_t len, const uint8_t **out);
+/* Map in a span from xa__span_in_place that is about to be read whole, with
+ * one call instead of a page fault per page (a hint; errors are ignored). */
+void xa__span_prefault(const uint8_t *p, size_t len);
 /* True when [pa, pa+len) lies inside guest RAM. */
 bool xa__pa_valid(const struct xa_instance *xa, uint64_t pa, uint64_t len);
 /* Translation with the v2p cache; dtb 0 = kernel. */
@@ -45,6 +54,10 @@ int xa__translate_mode(struct xa_instance *xa, const struct x86_paging *pg, uint
                        uint64_t va, uint64_t *pa);
 int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                 size_t *nread);
+/* xa__span_in_place for [va, va + len) translated through @dtb (0 = kernel):
+ * its pages must be physically contiguous, else XA_ENOTSUP. */
+int xa__va_span_in_place(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
+                         const uint8_t **out);
 int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out);
 int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out);
 

@@ -3,6 +3,7 @@
  * and writes. Every physical access of the library goes through here.
  */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 
 #include "core/instance.h"
@@ -210,6 +211,41 @@ int xa__page_slow(struct xa_instance *xa, uint64_t pfn, const uint8_t **out)
     xa_lru_put(&xa->pages, pfn, 0, (uint64_t)(uintptr_t)page, page_drop, xa);
     *out = page;
     return 0;
+}
+
+int xa__span_in_place(struct xa_instance *xa, uint64_t pa, size_t len, const uint8_t **out)
+{
+    if (len == 0 || !(xa->be->caps & XA_CAP_STABLE_MAP) || !xa__memory_static(xa) ||
+        !xa__be_can_map(xa) || !xa__pa_in_ram(xa, pa, len))
+        return XA_ENOTSUP;
+    uint64_t first = pa >> XA_PAGE_SHIFT, last = (pa + len - 1) >> XA_PAGE_SHIFT;
+    const uint8_t *base = NULL;
+    for (uint64_t pfn = first; pfn <= last; pfn++) {
+        const void *page;
+        enum xa_page_origin origin;
+        /* The scratch page is never a pointer into the mapping. */
+        if (page_fetch(xa, pfn, &page, &origin, true) < 0 || origin != XA_PAGE_STABLE)
+            return XA_ENOTSUP;
+        if (pfn == first)
+            base = page;
+        else if ((const uint8_t *)page != base + ((pfn - first) << XA_PAGE_SHIFT))
+            return XA_ENOTSUP;
+    }
+    *out = base + (pa & (XA_PAGE_SIZE - 1));
+    return 0;
+}
+
+void xa__span_prefault(const uint8_t *p, size_t len)
+{
+#ifdef MADV_POPULATE_READ
+    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(XA_PAGE_SIZE - 1);
+    uintptr_t hi = ((uintptr_t)p + len + XA_PAGE_SIZE - 1) & ~(uintptr_t)(XA_PAGE_SIZE - 1);
+    if (len)
+        (void)madvise((void *)lo, hi - lo, MADV_POPULATE_READ); /* a hint: faults still work */
+#else
+    (void)p;
+    (void)len;
+#endif
 }
 
 static int outside_ram(struct xa_instance *xa, uint64_t pa, size_t len)

@@ -41,6 +41,7 @@
 enum { IDX_STRUCT, IDX_UNION, IDX_TYPEDEF };
 struct btf_name_slot {
     const char *name; /* in the BTF's strings; NULL: empty */
+    uint32_t hash;    /* btf_name_hash(name): most probes end here, no strcmp */
     uint32_t id[3];   /* first id of each kind, 0: none */
 };
 struct linux_btf_memo {
@@ -71,10 +72,12 @@ static int kind_slot(const struct btf_type *t)
     }
 }
 
-static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const char *name)
+static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const char *name,
+                                        uint32_t hash)
 {
-    for (uint32_t i = btf_name_hash(name) & m->mask;; i = (i + 1) & m->mask)
-        if (!m->slots[i].name || strcmp(m->slots[i].name, name) == 0)
+    for (uint32_t i = hash & m->mask;; i = (i + 1) & m->mask)
+        if (!m->slots[i].name ||
+            (m->slots[i].hash == hash && strcmp(m->slots[i].name, name) == 0))
             return &m->slots[i]; /* the table is never full: 2x the names */
 }
 
@@ -93,7 +96,10 @@ static void build_index(const struct btf *btf, struct linux_btf_memo *m)
     uint32_t cap = 16;
     while (cap < 2 * names)
         cap *= 2;
-    m->slots = names <= BTF_INDEX_MAX_NAMES ? calloc(cap, sizeof(*m->slots)) : NULL;
+    /* Zeroed by writing, not calloc: see symtab_freeze(). */
+    m->slots = names <= BTF_INDEX_MAX_NAMES ? malloc(cap * sizeof(*m->slots)) : NULL;
+    if (m->slots)
+        memset(m->slots, 0, cap * sizeof(*m->slots));
     if (!m->slots) {
         free(ids);
         return;
@@ -104,8 +110,10 @@ static void build_index(const struct btf *btf, struct linux_btf_memo *m)
         const char *name = btf__name_by_offset(btf, t->name_off);
         if (!name || !*name)
             continue;
-        struct btf_name_slot *sl = index_slot(m, name);
+        uint32_t hash = btf_name_hash(name);
+        struct btf_name_slot *sl = index_slot(m, name, hash);
         sl->name = name;
+        sl->hash = hash;
         int k = kind_slot(t);
         if (!sl->id[k]) /* the first of the name and kind, as libbpf's search */
             sl->id[k] = ids[i];
@@ -118,6 +126,31 @@ static void free_index(struct linux_btf_memo *m)
     if (m)
         free(m->slots);
     free(m);
+}
+
+/* The kernel's BTF, @size bytes at @data read from @start. */
+static int parse_btf(struct xa_instance *xa, struct linux_os *lx, const uint8_t *data,
+                     size_t size, uint64_t start, struct btf **out)
+{
+    if ((data[0] | (data[1] << 8)) != BTF_MAGIC)
+        return xa__set_error(xa, XA_EBADDATA,
+                             "no BTF magic at __start_BTF (0x%llx) -- give a BTF file with --btf",
+                             (unsigned long long)start);
+    errno = 0;
+    struct btf *btf = btf__new(data, (uint32_t)size); /* copies the data */
+    int err = errno;
+    if (!btf)
+        return xa__set_error(xa, XA_EBADDATA, "kernel BTF in memory does not parse (%s)",
+                             strerror(err ? err : EINVAL));
+    /* A mapped file that shrank while libbpf copied it gave zeros. */
+    int rc = xa__memory_check(xa);
+    if (rc < 0) {
+        btf__free(btf);
+        return rc;
+    }
+    *out = btf;
+    snprintf(lx->types_from, sizeof(lx->types_from), "BTF in guest memory");
+    return 0;
 }
 
 static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct btf **out)
@@ -135,6 +168,12 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
                              (unsigned long long)(stop - start), (unsigned long long)start,
                              (unsigned long long)stop);
     size_t size = (size_t)(stop - start);
+    /* Static mapped memory: libbpf copies it straight from the mapping. */
+    const uint8_t *in_place;
+    if (xa__va_span_in_place(xa, 0, start, size, &in_place) == 0) {
+        xa__span_prefault(in_place, size);
+        return parse_btf(xa, lx, in_place, size, start, out);
+    }
     uint8_t *buf = lx->spare_len >= size ? lx->spare : realloc(lx->spare, size);
     if (!buf)
         return xa__set_error(xa, XA_ENOMEM, "out of memory for %zu bytes of BTF", size);
@@ -146,22 +185,9 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
         free(buf);
         return xa__prefix_error(xa, rc, "reading kernel BTF (%zu of %zu bytes read)", got, size);
     }
-    if ((buf[0] | (buf[1] << 8)) != BTF_MAGIC) {
-        free(buf);
-        return xa__set_error(xa, XA_EBADDATA,
-                             "no BTF magic at __start_BTF (0x%llx) -- give a BTF file with --btf",
-                             (unsigned long long)start);
-    }
-    errno = 0;
-    struct btf *btf = btf__new(buf, (uint32_t)size); /* copies the data */
-    int err = errno;
+    rc = parse_btf(xa, lx, buf, size, start, out);
     free(buf);
-    if (!btf)
-        return xa__set_error(xa, XA_EBADDATA, "kernel BTF in memory does not parse (%s)",
-                             strerror(err ? err : EINVAL));
-    *out = btf;
-    snprintf(lx->types_from, sizeof(lx->types_from), "BTF in guest memory");
-    return 0;
+    return rc;
 }
 
 static int load_from_file(struct xa_instance *xa, struct linux_os *lx, const char *path,
@@ -266,7 +292,7 @@ static int64_t find_composite(const struct linux_os *lx, const char *name)
         build_index(lx->btf, m);
     if (!m || !m->slots)
         return search_composite(lx->btf, name);
-    const struct btf_name_slot *sl = index_slot(m, name);
+    const struct btf_name_slot *sl = index_slot(m, name, btf_name_hash(name));
     if (!sl->name)
         return -1;
     if (sl->id[IDX_STRUCT])

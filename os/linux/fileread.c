@@ -55,13 +55,21 @@ static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
     return kptr(va);
 }
 
+static int cstr_at(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why);
+
 int lx_read_cstr(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why)
 {
-    size_t got = 0;
     if (!kptr(va)) {
         snprintf(why, LX_WHY_LEN, "bad string pointer 0x%llx", (unsigned long long)va);
         return XA_EBADDATA;
     }
+    return cstr_at(read, ctx, va, buf, cap, why);
+}
+
+/* lx_read_cstr() once the pointer is checked (for either pointer size). */
+static int cstr_at(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why)
+{
+    size_t got = 0;
     while (got + 1 < cap) {
         size_t chunk = PAGE - ((va + got) & (PAGE - 1));
         if (chunk > cap - 1 - got)
@@ -291,6 +299,40 @@ int lx_file_read(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint
 
 /* ---- one mount ------------------------------------------------------------ */
 
+#define FS_HAS_SUBTYPE 4u
+#define NO_OFFSET UINT64_MAX
+
+/* A kernel pointer of this layout's width: 4-byte kernels keep theirs in
+ * [kptr_min, 2^32). */
+static bool mkptr(const struct lx_mount_layout *l, uint64_t va)
+{
+    if (l->d.ptr_size == 4)
+        return va >= l->d.kptr_min && va <= 0xFFFFFFFFull;
+    return kptr(va);
+}
+
+/* A pointer or unsigned long, as wide as the kernel's. */
+static int mrdptr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
+                  uint64_t *out)
+{
+    if (l->d.ptr_size != 4)
+        return rd64(read, ctx, va, out);
+    uint32_t v;
+    int rc = rd32(read, ctx, va, &v);
+    *out = rc == 0 ? v : 0;
+    return rc;
+}
+
+static int mount_cstr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
+                      char *buf, size_t cap, char *why)
+{
+    if (!mkptr(l, va)) {
+        snprintf(why, LX_WHY_LEN, "bad string pointer 0x%llx", (unsigned long long)va);
+        return XA_EBADDATA;
+    }
+    return cstr_at(read, ctx, va, buf, cap, why);
+}
+
 static const struct {
     uint32_t flag;
     const char *name;
@@ -309,28 +351,39 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
     *visible = false;
     const uint64_t vfs = mount + l->d.mount_mnt;
     uint64_t parent, mnt_root, sb, devname, master, fstype, subtype, sb_flags;
-    uint32_t id, parent_id, flags, group, dev, master_group = 0;
-    if (!kptr(mount) || rd64(read, ctx, mount + l->d.mount_parent, &parent) < 0 ||
+    uint32_t id, parent_id, flags, group = 0, dev, master_group = 0;
+    const bool groups = l->mnt_group_id != NO_OFFSET, masters = l->mnt_master != NO_OFFSET;
+    master = 0;
+    if (!mkptr(l, mount) || mrdptr(l, read, ctx, mount + l->d.mount_parent, &parent) < 0 ||
         rd32(read, ctx, mount + l->mnt_id, &id) < 0 ||
-        rd32(read, ctx, mount + l->mnt_group_id, &group) < 0 ||
-        rd64(read, ctx, mount + l->mnt_devname, &devname) < 0 ||
-        rd64(read, ctx, mount + l->mnt_master, &master) < 0 ||
-        rd64(read, ctx, vfs + l->d.mnt_root, &mnt_root) < 0 ||
-        rd64(read, ctx, vfs + l->mnt_sb, &sb) < 0 || rd32(read, ctx, vfs + l->mnt_flags, &flags) < 0) {
+        (groups && rd32(read, ctx, mount + l->mnt_group_id, &group) < 0) ||
+        mrdptr(l, read, ctx, mount + l->mnt_devname, &devname) < 0 ||
+        (masters && mrdptr(l, read, ctx, mount + l->mnt_master, &master) < 0) ||
+        mrdptr(l, read, ctx, vfs + l->d.mnt_root, &mnt_root) < 0 ||
+        mrdptr(l, read, ctx, vfs + l->mnt_sb, &sb) < 0 ||
+        rd32(read, ctx, vfs + l->mnt_flags, &flags) < 0) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx unreadable", (unsigned long long)mount);
         return XA_EFAULT;
     }
-    if (!kptr(parent) || !kptr(sb) || !kptr(mnt_root) || (master && !kptr(master)) ||
+    if (!groups && (flags & XA_MNT_SHARED)) {
+        snprintf(why, LX_WHY_LEN, "mount 0x%llx is shared but its peer group is unknown here",
+                 (unsigned long long)mount);
+        return XA_ENOTSUP;
+    }
+    if (!mkptr(l, parent) || !mkptr(l, sb) || !mkptr(l, mnt_root) ||
+        (master && (!mkptr(l, master) || !groups)) ||
         rd32(read, ctx, parent + l->mnt_id, &parent_id) < 0 ||
         (master && rd32(read, ctx, master + l->mnt_group_id, &master_group) < 0)) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx: bad parent, master, root or super block",
                  (unsigned long long)mount);
         return XA_EBADDATA;
     }
-    if (rd32(read, ctx, sb + l->s_dev, &dev) < 0 || rd64(read, ctx, sb + l->s_type, &fstype) < 0 ||
-        rd64(read, ctx, sb + l->s_flags, &sb_flags) < 0 ||
-        (l->s_subtype != UINT64_MAX ? rd64(read, ctx, sb + l->s_subtype, &subtype) : (subtype = 0, 0)) < 0 ||
-        !kptr(fstype)) {
+    if (rd32(read, ctx, sb + l->s_dev, &dev) < 0 ||
+        mrdptr(l, read, ctx, sb + l->s_type, &fstype) < 0 ||
+        mrdptr(l, read, ctx, sb + l->s_flags, &sb_flags) < 0 ||
+        (l->s_subtype != UINT64_MAX ? mrdptr(l, read, ctx, sb + l->s_subtype, &subtype)
+                                    : (subtype = 0, 0)) < 0 ||
+        !mkptr(l, fstype)) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx: super block 0x%llx unreadable",
                  (unsigned long long)mount, (unsigned long long)sb);
         return XA_EFAULT;
@@ -348,17 +401,24 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
 
     int rc;
     uint64_t name;
-    if (rd64(read, ctx, fstype + l->fst_name, &name) < 0) {
+    uint32_t fs_flags = 0;
+    if (mrdptr(l, read, ctx, fstype + l->fst_name, &name) < 0 ||
+        (l->fst_flags != NO_OFFSET && rd32(read, ctx, fstype + l->fst_flags, &fs_flags) < 0)) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx: file system type unreadable",
                  (unsigned long long)mount);
         return XA_EFAULT;
     }
-    if ((rc = lx_read_cstr(read, ctx, name, out->fstype, sizeof(out->fstype), why)) < 0)
+    if ((rc = mount_cstr(l, read, ctx, name, out->fstype, sizeof(out->fstype), why)) < 0)
         return rc;
+    if (l->s_subtype == NO_OFFSET && (fs_flags & FS_HAS_SUBTYPE)) {
+        snprintf(why, LX_WHY_LEN, "mount 0x%llx: %s has a subtype, unknown here",
+                 (unsigned long long)mount, out->fstype);
+        return XA_ENOTSUP;
+    }
     if (subtype) {
         char sub[XA_FSTYPE_LEN];
         size_t n = strlen(out->fstype);
-        if ((rc = lx_read_cstr(read, ctx, subtype, sub, sizeof(sub), why)) < 0)
+        if ((rc = mount_cstr(l, read, ctx, subtype, sub, sizeof(sub), why)) < 0)
             return rc;
         if (sub[0] && n + 1 + strlen(sub) >= sizeof(out->fstype)) {
             snprintf(why, LX_WHY_LEN, "mount 0x%llx: type name too long", (unsigned long long)mount);
@@ -369,7 +429,7 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
     }
     if (devname == 0)
         snprintf(out->source, sizeof(out->source), "none");
-    else if ((rc = lx_read_cstr(read, ctx, devname, out->source, sizeof(out->source), why)) < 0)
+    else if ((rc = mount_cstr(l, read, ctx, devname, out->source, sizeof(out->source), why)) < 0)
         return rc;
 
     snprintf(out->options, sizeof(out->options), "%s", (flags & XA_MNT_READONLY) ? "ro" : "rw");

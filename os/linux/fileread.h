@@ -72,6 +72,10 @@ struct lx_mount_layout {
     uint64_t mnt_sb, mnt_flags;                             /* vfsmount */
     uint64_t s_dev, s_type, s_flags, s_subtype;             /* super_block */
     uint64_t fst_name;                                      /* file_system_type */
+    /* UINT64_MAX unknown: mnt_group_id and mnt_master (a shared or slave
+     * mount then refuses), s_subtype (a type with FS_HAS_SUBTYPE in
+     * fst_flags then refuses), fst_flags. */
+    uint64_t fst_flags;
 };
 
 /* Fill @out from struct mount @mount, its mount point seen from root

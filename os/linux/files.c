@@ -16,6 +16,7 @@
 #include "os/linux/files.h"
 #include "os/linux/linux.h"
 #include "os/linux/lxpriv.h"
+#include "os/linux/mounts32.h"
 
 /* Mounts of one namespace walked at most (mount-max defaults to 100000). */
 #define MOUNTS_MAX (1u << 20)
@@ -31,6 +32,7 @@ struct lx_files_offsets {
     /* 32-bit inference: the embedded fdtab follows fdt and has BITS_PER_LONG fds */
     bool fdtab_known;
     uint64_t files_fdtab;
+    bool files32_done, mounts32_done; /* 32-bit inference run (once each) */
     struct lx_file_layout file;
     struct lx_mount_layout mount;
     char missing[F_COUNT][XA_ERRMSG_LEN];
@@ -106,6 +108,7 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
         {&m->s_flags, "super_block", "s_flags", MO},
         {&m->s_subtype, "super_block", "s_subtype", 0},
         {&m->fst_name, "file_system_type", "name", MO},
+        {&m->fst_flags, "file_system_type", "fs_flags", 0},
         {&m->d.d_parent, "dentry", "d_parent", BOTH},
         {&d_name, "dentry", "d_name", BOTH},
         {&qstr_len, "qstr", "len", BOTH},
@@ -146,15 +149,11 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
     return o;
 }
 
-/* A 32-bit kernel without BTF: the open-file layout inferred from memory
- * (files32_layout.c); mounts are not inferred here. */
-static struct lx_files_offsets *resolve32(struct xa_instance *xa, struct linux_priv *p)
+/* The open-file layout of a 32-bit kernel without BTF (files32_layout.c);
+ * a failure is kept, saying why. */
+static void files32_fill(struct xa_instance *xa, struct linux_priv *p, struct lx_files_offsets *o)
 {
-    struct lx_files_offsets *o = calloc(1, sizeof(*o));
-    if (!o)
-        return NULL;
     char why[LX_WHY_LEN];
-    snprintf(o->missing[F_MOUNTS], XA_ERRMSG_LEN, "no kernel types (BTF)");
     if (linux_files32_layout(xa, p, &o->file, &o->task_files, &o->files_fdt, why) < 0)
         snprintf(o->missing[F_FILES], XA_ERRMSG_LEN,
                  "32-bit kernel without BTF: layout not found in memory: %.400s", why);
@@ -162,7 +161,71 @@ static struct lx_files_offsets *resolve32(struct xa_instance *xa, struct linux_p
         find_namers(&p->lx, &o->file);
     o->fdtab_known = true;
     o->files_fdtab = o->files_fdt + 4;
-    return o;
+}
+
+/* The mount offsets of a 32-bit kernel without BTF (mountlayout32.c); a
+ * failure is returned (and retried by the next call). */
+static int mounts32_fill(struct xa_instance *xa, struct linux_priv *p, struct lx_files_offsets *o)
+{
+    struct mn32_layout l;
+    int rc = linux_mounts32_find(xa, p, &l);
+    if (rc < 0)
+        return xa__prefix_error(xa, rc, "cannot read mounts");
+    const struct linux_more_offsets *mo = &p->more;
+    struct lx_mount_layout *m = &o->mount;
+    o->task_nsproxy = l.task_nsproxy;
+    o->task_fs = l.task_fs;
+    o->fs_root = l.fs_root;
+    o->path_mnt = 0;
+    o->path_dentry = 4;
+    o->nsproxy_mnt_ns = l.nsproxy_mnt_ns;
+    o->ns_list = l.ns_list;
+    o->mount_list = l.mnt_list;
+    m->mnt_id = l.mnt_id;
+    m->mnt_devname = l.mnt_devname;
+    m->mnt_group_id = l.mnt_group_id == MN32_NONE ? LX_NO_OFFSET : l.mnt_group_id;
+    m->mnt_master = l.mnt_master == MN32_NONE ? LX_NO_OFFSET : l.mnt_master;
+    m->mnt_sb = l.mnt_sb;
+    m->mnt_flags = l.mnt_flags;
+    m->s_dev = l.s_dev;
+    m->s_type = l.s_type;
+    m->s_flags = l.s_flags;
+    m->s_subtype = LX_NO_OFFSET;
+    m->fst_name = 0;   /* file_system_type.name comes first */
+    m->fst_flags = 4;  /* then fs_flags */
+    m->d = (struct lx_dpath_layout){
+        .d_parent = p->lx.off.dentry_d_parent,
+        .d_name_len = p->lx.off.dentry_d_name + p->lx.off.qstr_len,
+        .d_name_ptr = p->lx.off.dentry_d_name + p->lx.off.qstr_name,
+        .d_hash_pprev = mo->dentry_hash_pprev,
+        .mnt_root = mo->vfsmount_mnt_root,
+        .mount_mnt = mo->mount_mnt,
+        .mount_parent = mo->mount_parent,
+        .mount_mountpoint = mo->mount_mountpoint,
+        .has_mounts = true,
+        .ptr_size = 4,
+        .kptr_min = p->lx.page_offset,
+    };
+    return 0;
+}
+
+/* A 32-bit kernel without BTF: each feature's layout inferred from memory
+ * on its first use. */
+static int resolve32(struct xa_instance *xa, struct linux_priv *p, enum feature f)
+{
+    if (!p->files && !(p->files = calloc(1, sizeof(*p->files))))
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    struct lx_files_offsets *o = p->files;
+    if (f == F_FILES && !o->files32_done) {
+        files32_fill(xa, p, o);
+        o->files32_done = true;
+    } else if (f == F_MOUNTS && !o->mounts32_done) {
+        int rc = mounts32_fill(xa, p, o);
+        if (rc < 0)
+            return rc;
+        o->mounts32_done = true;
+    }
+    return 0;
 }
 
 static int need(struct xa_instance *xa, enum feature f, const struct lx_files_offsets **out)
@@ -172,8 +235,13 @@ static int need(struct xa_instance *xa, enum feature f, const struct lx_files_of
     bool infer32 = !p->lx.btf && lx_is32(&p->lx);
     if (!p->lx.btf && !infer32)
         return xa__set_error(xa, XA_ENOTSUP, "cannot read %s: no kernel types (BTF)", names[f]);
-    if (!p->files && !(p->files = infer32 ? resolve32(xa, p) : resolve(&p->lx)))
+    if (infer32) {
+        int rc = resolve32(xa, p, f);
+        if (rc < 0)
+            return rc;
+    } else if (!p->files && !(p->files = resolve(&p->lx))) {
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    }
     if (p->files->missing[f][0])
         return xa__set_error(xa, XA_ENOTSUP, "cannot read %s: %s", names[f],
                              p->files->missing[f]);
@@ -353,7 +421,8 @@ int linux_mount_iter_new(struct xa_instance *xa, int32_t pid, struct xa_mount_it
     if (rc < 0)
         return rc;
     if (pid == 0) {
-        if (symtab_lookup(&linux_os(xa)->syms, "init_task", &task) < 0)
+        task = linux_priv(xa)->init_task; /* found in memory when kallsyms lacks it */
+        if (!task && symtab_lookup(&linux_os(xa)->syms, "init_task", &task) < 0)
             return xa__set_error(xa, XA_ENOTSUP, "mounts: no init_task symbol");
     } else if ((rc = linux_task_by_pid(xa, pid, &task)) < 0) {
         return xa__prefix_error(xa, rc, "process %d", (int)pid);

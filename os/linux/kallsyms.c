@@ -45,10 +45,12 @@
 
 struct window {
     uint64_t pa; /* guest-physical address of buf[0] */
-    uint8_t *buf;
+    const uint8_t *buf;
+    uint8_t *owned; /* buf when it is our copy; NULL when read in place */
     size_t len;
     /* Buffer offsets of the words that can be num_syms, ascending (see
-     * ksym_num_syms_positions); NULL for a probe. */
+     * ksym_num_syms_positions); NULL for a probe and until a second
+     * candidate searches the window. */
     uint64_t *pos;
     size_t nr_pos;
 };
@@ -68,7 +70,7 @@ struct discovery {
 
 static void window_free(struct window *w)
 {
-    free(w->buf);
+    free(w->owned);
     free(w->pos);
     *w = (struct window){0};
 }
@@ -102,7 +104,9 @@ static int window_bounds(struct xa_instance *xa, uint64_t pa, uint64_t before, u
     return 0;
 }
 
-/* Copy [pa - before, pa + after), clipped (window_bounds). */
+/* Copy [pa - before, pa + after), clipped (window_bounds), or point at it
+ * where static memory is mapped (xa__span_in_place): no copy, and only the
+ * pages the decoding reads are ever touched. */
 static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uint64_t after,
                        struct window *w, struct discovery *d)
 {
@@ -115,14 +119,17 @@ static int read_window(struct xa_instance *xa, uint64_t pa, uint64_t before, uin
     *w = (struct window){0};
     w->pa = lo;
     w->len = (size_t)(hi - lo);
-    w->buf = malloc(w->len);
-    if (!w->buf)
+    if (xa__span_in_place(xa, lo, w->len, &w->buf) == 0)
+        return 0;
+    w->owned = malloc(w->len);
+    if (!w->owned)
         return XA_ENOMEM;
-    int rc = xa__read_pa(xa, lo, w->buf, w->len);
+    int rc = xa__read_pa(xa, lo, w->owned, w->len);
     if (rc < 0) {
-        free(w->buf);
-        w->buf = NULL;
+        free(w->owned);
+        w->owned = NULL;
     }
+    w->buf = w->owned;
     return rc;
 }
 
@@ -156,7 +163,7 @@ static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
     rc = ksym_find_token_table(probe.buf, probe.len, (size_t)(pa - probe.pa), &table);
     bool plausible = rc == 0 && ksym_tables_precheck(probe.buf, table);
     uint64_t table_pa = probe.pa + table;
-    free(probe.buf);
+    window_free(&probe);
     if (!plausible)
         return XA_ENOENT;
     d->candidates++;
@@ -179,6 +186,11 @@ static int try_candidate(struct xa_instance *xa, uint64_t pa, struct window *w,
             rc = read_window(xa, pa, before[i], ahead, c, d);
             if (rc < 0)
                 return rc == XA_ELIMIT ? rc : XA_ENOENT;
+        } else if (!c->pos) {
+            /* A second candidate in the same window: from now on only the
+             * index is read. The first search went word by word from the
+             * token table down, which for a real kernel stops at num_syms,
+             * below the names: less than indexing the whole window. */
             rc = index_window(c);
             if (rc < 0)
                 return rc;
@@ -254,13 +266,18 @@ static int try_around(struct xa_instance *xa, uint64_t pa, uint64_t *last_tried,
     return XA_ENOENT;
 }
 
-/* The scan copies RAM in chunks this long: a bulk read (pread on a dump)
- * leaves nothing mapped behind, where scanning through the page mapping
- * would keep every page of the ~20 MiB before the tables resident. */
+/* The scan takes RAM in chunks this long: read in place where static
+ * memory is mapped (xa__span_in_place: the filter reads a quarter of the
+ * cache lines, where a copy, pread on a dump, moved all of them through the
+ * kernel: about a quarter of an `xa-ps` run), else copied with one bulk
+ * read (a live guest's or an unmapped backend's memory). In place, what
+ * was scanned (~7 MiB on the test dumps) stays mapped until close (RSS,
+ * not heap). */
 #define SCAN_CHUNK ((uint64_t)256 << 10)
 
-/* Scan page @pfn (its bytes at @page, our copy unless @cached) for index
- * words; 1 when the page is done, or try_around's 0 / XA_ELIMIT. */
+/* Scan page @pfn (its bytes at @page; a page cache pointer if @cached, else
+ * a chunk's, which stays valid) for index words; 1 when the page is done,
+ * or try_around's 0 / XA_ELIMIT. */
 static int scan_page(struct xa_instance *xa, uint64_t pfn, const uint8_t *page, bool cached,
                      uint64_t *last_tried, struct window *w, struct ksym_layout *l,
                      struct discovery *d)
@@ -282,7 +299,9 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
                      struct ksym_layout *l, struct discovery *d)
 {
     uint64_t last_tried = UINT64_MAX;
-    uint8_t *chunk = malloc(SCAN_CHUNK); /* none: page by page */
+    uint8_t *copy = NULL;                 /* a chunk copied, when not in place */
+    bool no_copy = false;                 /* no memory for it: page by page */
+    const uint8_t *chunk = NULL;          /* in place, or @copy */
     uint64_t chunk_pa = 0, chunk_len = 0; /* what @chunk holds */
     int rc = XA_ENOENT;
     for (uint64_t pfn = start >> XA_PAGE_SHIFT; (pfn << XA_PAGE_SHIFT) < end; pfn++) {
@@ -294,27 +313,36 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
         if (d->scanned % PROGRESS_EVERY == 0)
             xa__progress(xa, "searching memory for the kernel", d->scanned, xa_memsize(xa));
         d->scanned += XA_PAGE_SIZE;
-        if (chunk && (pa < chunk_pa || pa - chunk_pa >= chunk_len)) {
+        if (pa < chunk_pa || pa - chunk_pa >= chunk_len) {
             uint64_t len = end - pa < SCAN_CHUNK ? ((end - pa + XA_PAGE_SIZE - 1) & XA_PAGE_MASK)
                                                  : SCAN_CHUNK;
             chunk_pa = pa;
-            chunk_len = xa__read_pa(xa, pa, chunk, (size_t)len) == 0 ? len : 0;
+            chunk_len = 0;
+            if (xa__span_in_place(xa, pa, (size_t)len, &chunk) == 0) {
+                xa__span_prefault(chunk, (size_t)len);
+                chunk_len = len;
+            } else if (!no_copy && (copy || (copy = malloc(SCAN_CHUNK)) != NULL)) {
+                chunk = copy;
+                chunk_len = xa__read_pa(xa, pa, copy, (size_t)len) == 0 ? len : 0;
+            } else {
+                no_copy = true;
+            }
         }
         /* A chunk that did not read whole (a hole, a range's end): this
          * page through the page cache, as the scan always did. */
         const uint8_t *page;
-        bool copied = chunk && pa >= chunk_pa && pa - chunk_pa < chunk_len;
-        if (copied)
+        bool in_chunk = pa >= chunk_pa && pa - chunk_pa < chunk_len;
+        if (in_chunk)
             page = chunk + (pa - chunk_pa);
         else if (xa__page(xa, pfn, &page) < 0)
             continue;
-        int r = scan_page(xa, pfn, page, !copied, &last_tried, w, l, d);
+        int r = scan_page(xa, pfn, page, !in_chunk, &last_tried, w, l, d);
         if (r == 0 || r == XA_ELIMIT) {
             rc = r;
             break;
         }
     }
-    free(chunk);
+    free(copy);
     return rc;
 }
 
@@ -333,6 +361,8 @@ static int scan_span(struct xa_instance *xa, uint64_t start, uint64_t end, struc
 #define HEAD_PROBE_LEN 256               /* bytes of startup_64 examined */
 #define HEAD_IMAGE_SPAN (64ULL << 20)    /* the tables lie this far into the image */
 #define HEAD_MAX 8                       /* images searched before the full scan */
+#define TAIL_SPAN (16ULL << 20)          /* searched first, below the image's .data */
+#define TAIL_MIN (4ULL << 20)            /* a head's .data reference lies at least this far in */
 
 static bool looks_like_kernel_head(const uint8_t *p, size_t len)
 {
@@ -348,8 +378,54 @@ static bool looks_like_kernel_head(const uint8_t *p, size_t len)
     return false;
 }
 
+/*
+ * The start of the image's .data, from the head: startup_64 first sets its
+ * stack, RIP-relative, at the top of init_task's stack, the first thing in
+ * .data ("leaq (__end_init_task - ...)(%rip), %rsp": 26.0 MiB into 6.1's
+ * image), and .data starts 2 MiB-aligned right after .rodata on x86-64.
+ * kallsyms is the last object linked, so its tables end .rodata's own
+ * input sections, a few MiB below .data (BTF and the export tables lie
+ * between); from the head they lie past all of the text (~20 MiB). The
+ * nearest RIP-relative target at least TAIL_MIN into the image, rounded
+ * down to 2 MiB; 0 when there is none. Only a search order: a wrong guess
+ * costs one TAIL_SPAN search.
+ */
+static uint64_t head_data_start(const uint8_t *p, size_t len)
+{
+    uint64_t best = 0;
+    for (size_t i = 0; i + 7 <= len; i++) {
+        /* 48/4c 8d or 8b, ModRM mod=00 rm=101: lea/mov disp32(%rip), %reg */
+        if ((p[i] != 0x48 && p[i] != 0x4c) || (p[i + 1] != 0x8d && p[i + 1] != 0x8b) ||
+            (p[i + 2] & 0xc7) != 0x05)
+            continue;
+        int32_t disp;
+        memcpy(&disp, p + i + 3, sizeof(disp));
+        int64_t target = (int64_t)(i + 7) + disp;
+        if (target >= (int64_t)TAIL_MIN && target < (int64_t)HEAD_IMAGE_SPAN &&
+            (best == 0 || (uint64_t)target < best))
+            best = (uint64_t)target;
+    }
+    return best & ~(PHYS_ALIGN - 1);
+}
+
+/* Search [start, end) from the top down, a chunk at a time. */
+static int scan_span_down(struct xa_instance *xa, uint64_t start, uint64_t end,
+                          struct window *w, struct ksym_layout *l, struct discovery *d)
+{
+    for (uint64_t hi = end; hi > start;) {
+        uint64_t lo = hi - start > SCAN_CHUNK ? hi - SCAN_CHUNK : start;
+        int rc = scan_span(xa, lo, hi, w, l, d);
+        if (rc != XA_ENOENT)
+            return rc;
+        hi = lo;
+    }
+    return XA_ENOENT;
+}
+
 /* Is there a kernel head at the slot @pa (of a range ending at @end)? Then
- * search its image. XA_ENOENT when there is none or the search failed. */
+ * search its image: the first one's end of .rodata first (head_data_start),
+ * then its first HEAD_IMAGE_SPAN. XA_ENOENT when there is none or the
+ * search failed. */
 static int try_head(struct xa_instance *xa, uint64_t pa, uint64_t end, unsigned *heads,
                     struct window *w, struct ksym_layout *l, struct discovery *d)
 {
@@ -362,6 +438,13 @@ static int try_head(struct xa_instance *xa, uint64_t pa, uint64_t end, unsigned 
         return XA_ENOENT;
     if (++*heads > HEAD_MAX)
         return XA_ENOENT;
+    uint64_t data = head_data_start(head, sizeof(head));
+    if (*heads == 1 && data && end - pa > data) {
+        uint64_t from = data > TAIL_SPAN ? data - TAIL_SPAN : 0;
+        int rc = scan_span_down(xa, pa + from, pa + data, w, l, d);
+        if (rc != XA_ENOENT)
+            return rc;
+    }
     uint64_t e = end - pa > HEAD_IMAGE_SPAN ? pa + HEAD_IMAGE_SPAN : end;
     return scan_span(xa, pa, e, w, l, d);
 }
@@ -584,10 +667,17 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
     unsigned ptr_size = l.ptr_size;
     symtab_free(&lx->syms);
     rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
-    free(lx->spare);
-    lx->spare = w.buf;
-    lx->spare_len = w.len;
-    w.buf = NULL;
+    /* A window read in place from a file that shrank meanwhile gave zeros. */
+    int lost = xa__memory_check(xa);
+    if (lost < 0) {
+        window_free(&w);
+        symtab_free(&lx->syms);
+        return lost;
+    }
+    free(lx->spare); /* our copy of the window, if any, is the BTF's buffer next */
+    lx->spare = w.owned;
+    lx->spare_len = w.owned ? w.len : 0;
+    w.owned = NULL;
     window_free(&w);
     if (rc < 0) {
         symtab_free(&lx->syms);

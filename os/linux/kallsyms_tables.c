@@ -463,9 +463,10 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
     }
 
     /* Names are capped at KSYM_NAME_MAX * 2; the 16 bytes past the cap
-     * take a short token's fixed-size copy (tail bytes are overwritten). */
-    char name[KSYM_NAME_MAX * 2 + 1 + 16];
-    const size_t name_cap = KSYM_NAME_MAX * 2;
+     * take a short token's fixed-size copy (tail bytes are overwritten).
+     * Each is decoded where the table keeps it, its type letter in the
+     * byte before it. Tokens hold no NUL (their ends were found by memchr). */
+    const size_t name_cap = KSYM_NAME_MAX * 2, name_room = name_cap + 1 + 16;
     /* The count is known (and bounded by ksym_find_tables); names come out
      * about NAMES_EXPANSION times their compressed size. */
     size_t names_hint = l->names_size < UINT32_MAX / NAMES_EXPANSION
@@ -480,6 +481,9 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         if (!used || clen == 0 || clen > end - pos - used)
             return XA_EBADDATA;
         pos += used;
+        char *name = symtab_names_tail(t, name_room);
+        if (!name)
+            return XA_ENOMEM;
         size_t nl = 0;
         for (size_t k = 0; k < clen; k++) {
             uint8_t c = buf[pos + k];
@@ -495,7 +499,7 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         /* First char is the type letter; the rest is the name. */
         if (nl < 2)
             return XA_EBADDATA;
-        rc = symtab_add(t, name + 1, nl - 1, sym_addr(buf, l, i), name[0]);
+        rc = symtab_add_written(t, 1, nl - 1, sym_addr(buf, l, i), name[0]);
         if (rc < 0)
             return rc;
     }

@@ -148,6 +148,10 @@ int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p);
 /* vmalayout32.c: a 32-bit kernel without BTF: the mm_struct, VMA, file,
  * dentry and mount offsets (vma32.c) from the user processes, once. */
 int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p);
+/* mountlayout32.c: a 32-bit kernel without BTF: the mount-namespace
+ * offsets (mounts32.c), from init_task and the process list. */
+struct mn32_layout;
+int linux_mounts32_find(struct xa_instance *xa, struct linux_priv *p, struct mn32_layout *out);
 
 /* tasks.c: find the task of a thread-group id (walks the list). */
 int linux_task_by_pid(struct xa_instance *xa, int32_t pid, uint64_t *task);

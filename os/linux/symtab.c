@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "xenaccess.h"
 
@@ -33,6 +34,9 @@ static uint32_t name_hash(const char *s)
     return (uint32_t)h;
 }
 
+#define HUGE_ALIGN ((size_t)2 << 20)
+#define HUGE_MIN HUGE_ALIGN
+
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -43,9 +47,16 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
             return XA_ENOMEM;
         ncap *= 2;
     }
-    void *p = realloc(*arr, ncap * elem);
-    if (!p)
+    void *p;
+    if (!*arr && ncap * elem >= HUGE_MIN) {
+        /* A distribution kernel's table: 2 MiB pages where the system
+         * offers them (madvise mode), a fault each instead of 512. */
+        if (posix_memalign(&p, HUGE_ALIGN, ncap * elem) != 0)
+            return XA_ENOMEM;
+        (void)madvise(p, ncap * elem & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
+    } else if (!(p = realloc(*arr, ncap * elem))) {
         return XA_ENOMEM;
+    }
     *arr = p;
     *cap = ncap;
     return 0;
@@ -91,6 +102,44 @@ int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t ad
     memcpy(t->names + t->names_len, name, len);
     t->names[t->names_len + len] = '\0';
     t->names_len += len + 1;
+    return 0;
+}
+
+char *symtab_names_tail(struct linux_symtab *t, size_t max)
+{
+    if (t->buckets || max > UINT32_MAX - t->names_len)
+        return NULL;
+    void *names = t->names;
+    if (grow(&names, &t->names_cap, t->names_len + max, 1) < 0)
+        return NULL;
+    t->names = names;
+    return t->names + t->names_len;
+}
+
+int symtab_add_written(struct linux_symtab *t, size_t skip, size_t len, uint64_t addr, char type)
+{
+    if (t->buckets)
+        return XA_EINVAL; /* frozen */
+    if (t->n >= LINUX_SYMTAB_MAX)
+        return XA_ELIMIT;
+    if (len == 0 || len > SYMTAB_NAME_MAX)
+        return XA_EINVAL;
+    /* What symtab_names_tail() gave room for. */
+    if (skip > t->names_cap - t->names_len || len + 1 > t->names_cap - t->names_len - skip ||
+        t->names_len + skip + len + 1 > UINT32_MAX)
+        return XA_EINVAL;
+    if (t->n == t->cap) {
+        void *syms = t->syms;
+        if (grow(&syms, &t->cap, t->n + 1, sizeof(*t->syms)) < 0)
+            return XA_ENOMEM;
+        t->syms = syms;
+    }
+    struct linux_sym *s = &t->syms[t->n++];
+    s->addr = addr;
+    s->name = (uint32_t)(t->names_len + skip);
+    s->type = type ? type : '?';
+    t->names[t->names_len + skip + len] = '\0';
+    t->names_len += skip + len + 1;
     return 0;
 }
 
@@ -165,7 +214,11 @@ int symtab_freeze(struct linux_symtab *t)
     size_t nb = 16;
     while (nb < t->n * 2)
         nb *= 2;
-    uint32_t *buckets = calloc(nb, sizeof(*buckets));
+    /* Zeroed by writing: calloc's fresh pages would be read first (the
+     * probe) and so fault twice, once for the zero page, once to copy it. */
+    uint32_t *buckets = malloc(nb * sizeof(*buckets));
+    if (buckets)
+        memset(buckets, 0, nb * sizeof(*buckets));
     uint32_t *seq = NULL;
     if (!buckets || sort_syms(t, &seq) < 0) {
         free(buckets);

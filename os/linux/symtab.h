@@ -27,6 +27,13 @@ struct linux_symtab {
 #define LINUX_SYMTAB_MAX 4000000
 
 int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t addr, char type);
+/* For a decoder that writes names where they are kept (no copy): room for
+ * @max bytes at the end of the names, or NULL (no memory, past the limits,
+ * frozen). Valid until the next call on @t. */
+char *symtab_names_tail(struct linux_symtab *t, size_t max);
+/* Add the name written there: @len bytes @skip bytes in (the @skip before it
+ * stay unused). The caller guarantees the name holds no NUL byte. */
+int symtab_add_written(struct linux_symtab *t, size_t skip, size_t len, uint64_t addr, char type);
 /* Room for @nsyms symbols and @name_bytes of names (a hint: adding more
  * still grows the arrays), so that a known count is not copied as it grows. */
 int symtab_reserve(struct linux_symtab *t, size_t nsyms, size_t name_bytes);

@@ -258,3 +258,17 @@ def test_live_pae_cmdlines_threads(live32):
             checked += bool(args)
     assert checked >= 20
     assert any(len(t) > 1 for t in threads.values())  # the workload's procview threads
+
+
+def test_live_pae_mounts(live32):
+    """Mounts of the running guest with no configuration (their offsets
+    inferred from its memory, os/linux/mounts32.c): xa-mounts --pid 1 equals
+    the guest's /proc/1/mountinfo, a tmpfs the test mounts among them."""
+    from views_compare import check_mounts
+    g, target = live32["guest"], live32["target"]
+    g.run("mkdir -p /tmp/xa-m32 && mount -t tmpfs -o nosuid,size=64k xa-m32 /tmp/xa-m32")
+    want = [line for line in g.run("cat /proc/1/mountinfo").splitlines() if line.strip()]
+    rows = json_lines(run_tool("xa-mounts", target, "--pid", 1, "--json").stdout)
+    g.run("umount /tmp/xa-m32")
+    assert any(" /tmp/xa-m32 " in line for line in want), want
+    check_mounts(rows, [line.strip().encode().hex() for line in want], "live pid 1")

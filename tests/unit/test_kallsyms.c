@@ -564,7 +564,9 @@ static uint8_t *build_kernel_image(struct fake_kernel *k, bool la57, bool decoys
     return img;
 }
 
-static void test_discover(bool la57)
+/* Discovery reads the scan, the window and the BTF in place only when the
+ * memory is static: @flags XA_INIT_WRITE makes it copy (the same answers). */
+static void test_discover(bool la57, uint32_t flags)
 {
     struct fake_kernel k;
     uint8_t *img = build_kernel_image(&k, la57, true);
@@ -574,7 +576,7 @@ static void test_discover(bool la57)
     char target[64];
     snprintf(target, sizeof(target), "file:%s", path);
     struct xa_instance *xa = NULL;
-    int rc = xa_init(target, XA_INIT_NO_OS, &xa);
+    int rc = xa_init(target, XA_INIT_NO_OS | flags, &xa);
     CHECK(rc == 0);
     if (rc == 0) {
         struct linux_os lx;
@@ -599,11 +601,57 @@ static void test_discover(bool la57)
             CHECK(xa_get_page_mode(xa) == lx.mode && xa_kernel_dtb(xa) == lx.kernel_dtb);
             CHECK(xa_translate_kv(xa, k.text + 0x123456, &pa) == 0 &&
                   pa == k.phys_text + 0x123456);
+            /* The window was our copy (kept as the BTF's buffer) or read in place. */
+            CHECK((lx.spare != NULL) == ((flags & XA_INIT_WRITE) != 0));
         }
         symtab_free(&lx.syms);
         free(lx.spare);
     }
     xa_destroy(xa);
+    unlink(path);
+}
+
+/* xa__span_in_place: a pointer into the dump's mapping holding the same
+ * bytes as a read, only for static memory and spans inside RAM; through
+ * the kernel's page tables too (xa__va_span_in_place). */
+static void test_span_in_place(void)
+{
+    struct fake_kernel k;
+    uint8_t *img = build_kernel_image(&k, false, false);
+    char path[] = "/tmp/xa-test-kallsyms-XXXXXX";
+    CHECK(write_image(img, path) != NULL);
+    char target[64];
+    snprintf(target, sizeof(target), "file:%s", path);
+    for (int writable = 0; writable < 2; writable++) {
+        struct xa_instance *xa = NULL;
+        CHECK(xa_init(target, XA_INIT_NO_OS | (writable ? XA_INIT_WRITE : 0), &xa) == 0);
+        if (!xa)
+            continue;
+        const uint8_t *p = NULL;
+        uint64_t pa = k.phys_text + 0x1234, len = (3u << 20) + 77;
+        int rc = xa__span_in_place(xa, pa, (size_t)len, &p);
+        if (writable) {
+            CHECK(rc == XA_ENOTSUP);
+        } else {
+            CHECK(rc == 0 && p && memcmp(p, img + pa, (size_t)len) == 0);
+            CHECK(xa__span_in_place(xa, IMG_SIZE - 4096, 4097, &p) == XA_ENOTSUP);
+            CHECK(xa__span_in_place(xa, 0, 0, &p) == XA_ENOTSUP);
+            struct linux_os lx;
+            memset(&lx, 0, sizeof(lx));
+            CHECK(linux_kallsyms_discover(xa, &lx) == 0); /* sets the kernel's paging */
+            symtab_free(&lx.syms);
+            free(lx.spare);
+            p = NULL;
+            CHECK(xa__va_span_in_place(xa, 0, k.text + 0x1234, (size_t)len, &p) == 0 && p &&
+                  memcmp(p, img + k.phys_text + 0x1234, (size_t)len) == 0);
+            /* Past the image's mapping: not all of it translates. */
+            uint64_t mapped_end = (k.end + (2u << 20) - 1) & ~(uint64_t)((2u << 20) - 1);
+            CHECK(xa__va_span_in_place(xa, 0, mapped_end - 4096, 8192, &p) == XA_ENOTSUP);
+            CHECK(xa__va_span_in_place(xa, 0, mapped_end - 8192, 8192, &p) == 0);
+        }
+        xa_destroy(xa);
+    }
+    free(img);
     unlink(path);
 }
 
@@ -642,8 +690,10 @@ int main(void)
     test_layouts();
     test_layouts32();
     test_hostile();
-    test_discover(false);
-    test_discover(true);
+    test_discover(false, 0);
+    test_discover(true, 0);
+    test_discover(false, XA_INIT_WRITE);
+    test_span_in_place();
     test_no_kernel();
     if (check_failures)
         fprintf(stderr, "%d failure(s)\n", check_failures);
