@@ -4,6 +4,7 @@ struct file, inode and super_block are found from the guest's memory
 (os/linux/files32.c). xa-files is compared exactly with the guest's own
 /proc/PID/fd, fdinfo and stat (the truth's "files" section) for every
 process; then copies of the dump whose fd tables lie."""
+import json
 import os
 import re
 import sys
@@ -88,7 +89,6 @@ def test_hostile_fd_table(tmp_path, lie):
     the process, and the output is flagged partial (never a made-up file)."""
     d = os.path.join(DUMPS, "i386")
     require(os.path.exists(os.path.join(d, "truth.json")), f"no i386 dump set in {DUMPS}")
-    import json
     with open(os.path.join(d, "truth.json")) as f:
         truth = json.load(f)
     fp = vc.files_pid(truth)
