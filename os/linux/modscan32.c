@@ -28,6 +28,7 @@ struct scan {
     const struct linux_os *lx;
     uint64_t *mods;
     size_t n, cap;
+    uint64_t first_nonlinear; /* the lowest present page past the direct map; 0: none */
     uint8_t page[M32_PAGE], table[M32_PAGE];
 };
 
@@ -125,8 +126,11 @@ static int scan_kernel_pages(struct scan *s, const struct m32_mem *m)
             continue;
         for (size_t k = 0; k < M32_PAGE / esize; k++) {
             uint64_t pte = entry_at(lx, s->table, k), va = dir + k * M32_PAGE;
-            if (!(pte & PTE_PRESENT) || va < lx->page_offset || frame(lx, pte) == va - lx->page_offset ||
-                xa__read_pa(s->xa, frame(lx, pte), s->page, M32_PAGE) < 0)
+            if (!(pte & PTE_PRESENT) || va < lx->page_offset || frame(lx, pte) == va - lx->page_offset)
+                continue;
+            if (!s->first_nonlinear)
+                s->first_nonlinear = va; /* pages go up: the first is the lowest */
+            if (xa__read_pa(s->xa, frame(lx, pte), s->page, M32_PAGE) < 0)
                 continue;
             int rc = scan_one_page(s, m, va);
             if (rc < 0)
@@ -153,6 +157,12 @@ int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p)
     s->xa = xa;
     s->lx = lx;
     int rc = scan_kernel_pages(s, &m);
+    /* The head is in the image's data, which the direct map holds. With the
+     * image loaded high (physical KASLR) image + IMAGE32_SPAN reaches into
+     * vmalloc, where every module is: there a module's neighbour would pass
+     * for the head. */
+    if (s->first_nonlinear && s->first_nonlinear < m.head_hi)
+        m.head_hi = s->first_nonlinear;
     char why[256];
     uint64_t head = 0;
     struct m32_layout l;

@@ -272,3 +272,58 @@ def test_live_pae_mounts(live32):
     g.run("umount /tmp/xa-m32")
     assert any(" /tmp/xa-m32 " in line for line in want), want
     check_mounts(rows, [line.strip().encode().hex() for line in want], "live pid 1")
+
+
+# ---- live: the kernel loaded high in physical memory ------------------------
+
+@pytest.fixture(scope="module")
+def live32_high(tmp_path_factory):
+    """A 686-pae guest whose kernel physical KASLR had to place high: the
+    first 300 MiB above 16 MiB are reserved (memmap=), so _text lies past
+    0xd4000000 and image + 64 MiB reaches over the direct map into vmalloc,
+    where modules live. KASLR put it there now and then in CI (the module
+    list search took a module for the list head)."""
+    import shutil
+    require(shutil.which("qemu-system-i386") is not None,
+            "qemu-system-i386 not installed (package qemu-system-x86)")
+    from harness import Guest32
+
+    class HighKernel(Guest32):
+        def qemu_cmdline(self, kernel, initrd):
+            args = super().qemu_cmdline(kernel, initrd)
+            args[args.index("-append") + 1] += " memmap=300M$16M"
+            return args
+
+    sock = str(tmp_path_factory.mktemp("live32high") / "xa.qmp")
+    with HighKernel("live32high", arch="i386pae", nproc=10, mem_mb=384,
+                    extra_qemu_args=["-qmp", "unix:%s,server=on,wait=off" % sock]) as g:
+        yield {"guest": g, "target": "qemu:" + sock}
+
+
+def test_live_high_kernel_modules(live32_high):
+    g, target = live32_high["guest"], live32_high["target"]
+    text = int(g.run("awk '$3 == \"_text\" {print $1}' /proc/kallsyms").strip(), 16)
+    assert text >= 0xd4000000, hex(text)  # else the scenario is not there
+    assert int(info(target)["text"], 16) == text
+    want = [line.split() for line in g.run("cat /proc/modules").splitlines() if line.strip()]
+    assert len(want) >= 3
+    rows = json_lines(run_tool("xa-modules", target, "--json").stdout)
+    assert all("partial" not in r for r in rows)
+    assert [(r["name"], r["size"], int(r["base"], 16)) for r in rows] == \
+        [(w[0], int(w[1]), int(w[-1], 16)) for w in want]
+
+
+def test_live_high_kernel_views(live32_high):
+    """The other searches bounded by the image's span (the task layout, the
+    kernel log) hold with the kernel loaded high too."""
+    g, target = live32_high["guest"], live32_high["target"]
+    before = guest_ps(g)
+    rows = json_lines(run_tool("xa-ps", target, "--json").stdout)
+    after = guest_ps(g)  # the readers of /proc list themselves: only pids in both count
+    got = {r["pid"] for r in rows}
+    stable = {p for p, v in before.items() if after.get(p) == v}
+    assert len(stable) > 20 and stable - got == set()
+    marker = "xa-high-kernel-%d" % time.monotonic_ns()
+    g.run("echo %s > /dev/kmsg" % marker)
+    log = json_lines(run_tool("xa-dmesg", target, "--json").stdout)
+    assert log[0]["text"].startswith("Linux version ") and any(r["text"] == marker for r in log)
