@@ -274,6 +274,18 @@ def test_live_pae_mounts(live32):
     check_mounts(rows, [line.strip().encode().hex() for line in want], "live pid 1")
 
 
+# The maps and open-files checks of the live guest live with their dump
+# tests; they run here, on this module's guest (one boot, not three).
+
+def test_live_pae_maps(live32):
+    from test_i386_maps import check_live_pae_maps
+    check_live_pae_maps(live32)
+
+
+def test_live_pae_open_files(live32):
+    from test_i386_files import check_live_pae_open_files
+    check_live_pae_open_files(live32)
+
 # ---- live: the kernel loaded high in physical memory ------------------------
 
 @pytest.fixture(scope="module")

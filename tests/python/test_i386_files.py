@@ -14,7 +14,7 @@ import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
-from test_i386 import guest32, live32  # noqa: F401  (dump sets; a live 686-pae guest)
+from test_i386 import guest32  # noqa: F401  (dump sets)
 from test_i386_procs import patched_copy
 from xatest import DUMPS, json_lines, require, run_tool
 
@@ -120,8 +120,8 @@ def test_hostile_fd_table(tmp_path, lie):
 
 # ---- live: a 686-pae guest -------------------------------------------------
 
-def test_live_pae_open_files(live32):
-    """The open fds of the running guest's processes are those its own
+def check_live_pae_open_files(live32):
+    """(Run by test_i386.py test_live_pae_open_files, on its guest.) The open fds of the running guest's processes are those its own
     /proc/PID/fd lists (before and after the walk), with the same targets."""
     g, target = live32["guest"], live32["target"]
     script = ("for p in /proc/[0-9]*; do n=${p#/proc/}; for f in $p/fd/*; do "

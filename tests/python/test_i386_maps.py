@@ -13,7 +13,7 @@ import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
-from test_i386 import guest32, guest_ps, live32  # noqa: F401  (dump sets; a live 686-pae guest)
+from test_i386 import guest32, guest_ps  # noqa: F401  (dump sets)
 from test_i386_procs import patched_copy
 from xatest import DUMPS, json_lines, require, run_tool
 
@@ -160,8 +160,8 @@ def proc_maps(text):
     return out
 
 
-def test_live_pae_maps(live32):
-    """The memory map of a process of the running guest, with no
+def check_live_pae_maps(live32):
+    """(Run by test_i386.py test_live_pae_maps, on its guest.) The memory map of a process of the running guest, with no
     configuration: the guest's own /proc/PID/maps, region by region."""
     g, target = live32["guest"], live32["target"]
     pid = int(g.run("sleep 600 >/dev/null 2>&1 & echo $!").strip())
