@@ -171,7 +171,6 @@ static int mounts32_fill(struct xa_instance *xa, struct linux_priv *p, struct lx
     int rc = linux_mounts32_find(xa, p, &l);
     if (rc < 0)
         return xa__prefix_error(xa, rc, "cannot read mounts");
-    const struct linux_more_offsets *mo = &p->more;
     struct lx_mount_layout *m = &o->mount;
     o->task_nsproxy = l.task_nsproxy;
     o->task_fs = l.task_fs;
@@ -193,19 +192,7 @@ static int mounts32_fill(struct xa_instance *xa, struct linux_priv *p, struct lx
     m->s_subtype = LX_NO_OFFSET;
     m->fst_name = 0;   /* file_system_type.name comes first */
     m->fst_flags = 4;  /* then fs_flags */
-    m->d = (struct lx_dpath_layout){
-        .d_parent = p->lx.off.dentry_d_parent,
-        .d_name_len = p->lx.off.dentry_d_name + p->lx.off.qstr_len,
-        .d_name_ptr = p->lx.off.dentry_d_name + p->lx.off.qstr_name,
-        .d_hash_pprev = mo->dentry_hash_pprev,
-        .mnt_root = mo->vfsmount_mnt_root,
-        .mount_mnt = mo->mount_mnt,
-        .mount_parent = mo->mount_parent,
-        .mount_mountpoint = mo->mount_mountpoint,
-        .has_mounts = true,
-        .ptr_size = 4,
-        .kptr_min = p->lx.page_offset,
-    };
+    m->d = linux_dpath_layout32(p);
     return 0;
 }
 

@@ -80,19 +80,7 @@ int linux_files32_layout(struct xa_instance *xa, struct linux_priv *p, struct lx
         return rc;
     *task_files = l.task_files;
     *files_fdt = l.files_fdt;
-    f->d = (struct lx_dpath_layout){
-        .d_parent = o->dentry_d_parent,
-        .d_name_len = o->dentry_d_name + o->qstr_len,
-        .d_name_ptr = o->dentry_d_name + o->qstr_name,
-        .d_hash_pprev = mo->dentry_hash_pprev,
-        .mnt_root = mo->vfsmount_mnt_root,
-        .mount_mnt = mo->mount_mnt,
-        .mount_parent = mo->mount_parent,
-        .mount_mountpoint = mo->mount_mountpoint,
-        .has_mounts = true,
-        .ptr_size = 4,
-        .kptr_min = lx->page_offset,
-    };
+    f->d = linux_dpath_layout32(p);
     f->fdt_max_fds = l.fdt_max_fds;
     f->fdt_fd = l.fdt_fd;
     f->fdt_open_fds = l.fdt_open_fds;

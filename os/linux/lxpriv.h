@@ -148,6 +148,10 @@ int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p);
 /* vmalayout32.c: a 32-bit kernel without BTF: the mm_struct, VMA, file,
  * dentry and mount offsets (vma32.c) from the user processes, once. */
 int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p);
+/* The path walk's layout on a 32-bit kernel without BTF, from the dentry
+ * and mount offsets linux_vma32_find() inferred (vmalayout32.c). */
+struct lx_dpath_layout; /* procread.h */
+struct lx_dpath_layout linux_dpath_layout32(const struct linux_priv *p);
 /* mountlayout32.c: a 32-bit kernel without BTF: the mount-namespace
  * offsets (mounts32.c), from init_task and the process list. */
 struct mn32_layout;

@@ -107,3 +107,22 @@ int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p)
     p->vmas32_ready = true;
     return 0;
 }
+
+struct lx_dpath_layout linux_dpath_layout32(const struct linux_priv *p)
+{
+    const struct linux_offsets *o = &p->lx.off;
+    const struct linux_more_offsets *mo = &p->more;
+    return (struct lx_dpath_layout){
+        .d_parent = o->dentry_d_parent,
+        .d_name_len = o->dentry_d_name + o->qstr_len,
+        .d_name_ptr = o->dentry_d_name + o->qstr_name,
+        .d_hash_pprev = mo->dentry_hash_pprev,
+        .mnt_root = mo->vfsmount_mnt_root,
+        .mount_mnt = mo->mount_mnt,
+        .mount_parent = mo->mount_parent,
+        .mount_mountpoint = mo->mount_mountpoint,
+        .has_mounts = true,
+        .ptr_size = 4,
+        .kptr_min = p->lx.page_offset,
+    };
+}
