@@ -162,17 +162,23 @@ def guest_ps(g):
     return out
 
 
+def start_sleep(g):
+    """A sleep started in the guest, once it runs: its pid."""
+    pid = int(g.run("sleep 600 >/dev/null 2>&1 & echo $!").strip())
+    deadline = time.monotonic() + 120
+    while guest_ps(g).get(pid, (0, ""))[1] != "sleep":  # the shell's child execs sleep
+        assert time.monotonic() < deadline, "sleep did not start"
+        time.sleep(0.5)
+    return pid
+
+
 def test_live_pae_processes(live32):
     """Processes of the running guest with no configuration (the task
     layout inferred from its memory): every process the guest shows before
     and after the walk is listed with its parent and name, nothing listed is
     unknown to the guest, and a process's own memory is read by pid."""
     g, target = live32["guest"], live32["target"]
-    pid = int(g.run("sleep 600 >/dev/null 2>&1 & echo $!").strip())
-    deadline = time.monotonic() + 120
-    while guest_ps(g).get(pid, (0, ""))[1] != "sleep":  # the shell's child execs sleep
-        assert time.monotonic() < deadline, "sleep did not start"
-        time.sleep(0.5)
+    pid = start_sleep(g)
     before = guest_ps(g)
     rows = [r for r in json_lines(run_tool("xa-ps", target, "--json").stdout)]
     after = guest_ps(g)
@@ -195,17 +201,23 @@ def test_live_pae_processes(live32):
     g.run("kill %d" % pid)
 
 
-def test_live_pae_modules(live32):
-    """Modules of the running guest with no configuration (the list and
-    struct module's layout found in its memory): the guest's /proc/modules,
-    in its order, with sizes and addresses."""
-    g, target = live32["guest"], live32["target"]
+def check_modules(g, target):
+    """xa-modules on the running guest: its /proc/modules, in its order,
+    with sizes and addresses."""
     want = [line.split() for line in g.run("cat /proc/modules").splitlines() if line.strip()]
     assert len(want) >= 3
     rows = json_lines(run_tool("xa-modules", target, "--json").stdout)
     assert all("partial" not in r for r in rows)
     assert [(r["name"], r["size"], int(r["base"], 16)) for r in rows] == \
         [(w[0], int(w[1]), int(w[-1], 16)) for w in want]
+
+
+def test_live_pae_modules(live32):
+    """Modules of the running guest with no configuration (the list and
+    struct module's layout found in its memory): the guest's /proc/modules,
+    in its order, with sizes and addresses."""
+    g, target = live32["guest"], live32["target"]
+    check_modules(g, target)
 
 
 def test_live_pae_kernel_log(live32):
@@ -317,12 +329,7 @@ def test_live_high_kernel_modules(live32_high):
     text = int(g.run("awk '$3 == \"_text\" {print $1}' /proc/kallsyms").strip(), 16)
     assert text >= 0xd4000000, hex(text)  # else the scenario is not there
     assert int(info(target)["text"], 16) == text
-    want = [line.split() for line in g.run("cat /proc/modules").splitlines() if line.strip()]
-    assert len(want) >= 3
-    rows = json_lines(run_tool("xa-modules", target, "--json").stdout)
-    assert all("partial" not in r for r in rows)
-    assert [(r["name"], r["size"], int(r["base"], 16)) for r in rows] == \
-        [(w[0], int(w[1]), int(w[-1], 16)) for w in want]
+    check_modules(g, target)
 
 
 def test_live_high_kernel_views(live32_high):

@@ -121,7 +121,8 @@ def test_hostile_fd_table(tmp_path, lie):
 # ---- live: a 686-pae guest -------------------------------------------------
 
 def check_live_pae_open_files(live32):
-    """(Run by test_i386.py test_live_pae_open_files, on its guest.) The open fds of the running guest's processes are those its own
+    """(Run by test_i386.py test_live_pae_open_files, on its guest.)
+    The open fds of the running guest's processes are those its own
     /proc/PID/fd lists (before and after the walk), with the same targets."""
     g, target = live32["guest"], live32["target"]
     script = ("for p in /proc/[0-9]*; do n=${p#/proc/}; for f in $p/fd/*; do "

@@ -13,7 +13,7 @@ import pytest
 
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
-from test_i386 import guest32, guest_ps  # noqa: F401  (dump sets)
+from test_i386 import guest32, start_sleep  # noqa: F401  (dump sets)
 from test_i386_procs import patched_copy
 from xatest import DUMPS, json_lines, require, run_tool
 
@@ -161,14 +161,11 @@ def proc_maps(text):
 
 
 def check_live_pae_maps(live32):
-    """(Run by test_i386.py test_live_pae_maps, on its guest.) The memory map of a process of the running guest, with no
-    configuration: the guest's own /proc/PID/maps, region by region."""
+    """The memory map of a process of the running guest, with no
+    configuration: the guest's own /proc/PID/maps, region by region (run by
+    test_i386.py test_live_pae_maps, on its guest)."""
     g, target = live32["guest"], live32["target"]
-    pid = int(g.run("sleep 600 >/dev/null 2>&1 & echo $!").strip())
-    deadline = time.monotonic() + 120
-    while guest_ps(g).get(pid, (0, ""))[1] != "sleep":  # the shell's child execs sleep
-        assert time.monotonic() < deadline, "sleep did not start"
-        time.sleep(0.5)
+    pid = start_sleep(g)
     want = proc_maps(g.run("cat /proc/%d/maps" % pid))
     assert len(want) >= 5 and any(w[4].startswith("/") for w in want)
     rows = json_lines(run_tool("xa-maps", target, "--pid", pid, "--json").stdout)
