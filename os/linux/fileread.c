@@ -47,12 +47,19 @@ static int rdword(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, ui
     return rc;
 }
 
-/* A kernel pointer of the layout's width, aligned to it. */
-static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
+/* A kernel address of the layout's width: 4-byte kernels keep theirs in
+ * [kptr_min, 2^32). */
+static bool kptr_in(const struct lx_dpath_layout *d, uint64_t va)
 {
     if (word_size(d) == 4)
-        return va >= d->kptr_min && va <= 0xFFFFFFFFull && (va & 3) == 0;
+        return va >= d->kptr_min && va <= 0xFFFFFFFFull;
     return kptr(va);
+}
+
+/* ... and aligned to the word, as a pointer to a kernel object is. */
+static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
+{
+    return kptr_in(d, va) && (word_size(d) == 8 || (va & 3) == 0);
 }
 
 static int cstr_at(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why);
@@ -302,31 +309,10 @@ int lx_file_read(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint
 #define FS_HAS_SUBTYPE 4u
 #define NO_OFFSET UINT64_MAX
 
-/* A kernel pointer of this layout's width: 4-byte kernels keep theirs in
- * [kptr_min, 2^32). */
-static bool mkptr(const struct lx_mount_layout *l, uint64_t va)
-{
-    if (l->d.ptr_size == 4)
-        return va >= l->d.kptr_min && va <= 0xFFFFFFFFull;
-    return kptr(va);
-}
-
-/* A pointer or unsigned long, as wide as the kernel's. */
-static int mrdptr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
-                  uint64_t *out)
-{
-    if (l->d.ptr_size != 4)
-        return rd64(read, ctx, va, out);
-    uint32_t v;
-    int rc = rd32(read, ctx, va, &v);
-    *out = rc == 0 ? v : 0;
-    return rc;
-}
-
 static int mount_cstr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
                       char *buf, size_t cap, char *why)
 {
-    if (!mkptr(l, va)) {
+    if (!kptr_in(&l->d, va)) {
         snprintf(why, LX_WHY_LEN, "bad string pointer 0x%llx", (unsigned long long)va);
         return XA_EBADDATA;
     }
@@ -354,13 +340,14 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
     uint32_t id, parent_id, flags, group = 0, dev, master_group = 0;
     const bool groups = l->mnt_group_id != NO_OFFSET, masters = l->mnt_master != NO_OFFSET;
     master = 0;
-    if (!mkptr(l, mount) || mrdptr(l, read, ctx, mount + l->d.mount_parent, &parent) < 0 ||
+    if (!kptr_in(&l->d, mount) ||
+        rdword(&l->d, read, ctx, mount + l->d.mount_parent, &parent) < 0 ||
         rd32(read, ctx, mount + l->mnt_id, &id) < 0 ||
         (groups && rd32(read, ctx, mount + l->mnt_group_id, &group) < 0) ||
-        mrdptr(l, read, ctx, mount + l->mnt_devname, &devname) < 0 ||
-        (masters && mrdptr(l, read, ctx, mount + l->mnt_master, &master) < 0) ||
-        mrdptr(l, read, ctx, vfs + l->d.mnt_root, &mnt_root) < 0 ||
-        mrdptr(l, read, ctx, vfs + l->mnt_sb, &sb) < 0 ||
+        rdword(&l->d, read, ctx, mount + l->mnt_devname, &devname) < 0 ||
+        (masters && rdword(&l->d, read, ctx, mount + l->mnt_master, &master) < 0) ||
+        rdword(&l->d, read, ctx, vfs + l->d.mnt_root, &mnt_root) < 0 ||
+        rdword(&l->d, read, ctx, vfs + l->mnt_sb, &sb) < 0 ||
         rd32(read, ctx, vfs + l->mnt_flags, &flags) < 0) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx unreadable", (unsigned long long)mount);
         return XA_EFAULT;
@@ -370,8 +357,8 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
                  (unsigned long long)mount);
         return XA_ENOTSUP;
     }
-    if (!mkptr(l, parent) || !mkptr(l, sb) || !mkptr(l, mnt_root) ||
-        (master && (!mkptr(l, master) || !groups)) ||
+    if (!kptr_in(&l->d, parent) || !kptr_in(&l->d, sb) || !kptr_in(&l->d, mnt_root) ||
+        (master && (!kptr_in(&l->d, master) || !groups)) ||
         rd32(read, ctx, parent + l->mnt_id, &parent_id) < 0 ||
         (master && rd32(read, ctx, master + l->mnt_group_id, &master_group) < 0)) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx: bad parent, master, root or super block",
@@ -379,11 +366,11 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
         return XA_EBADDATA;
     }
     if (rd32(read, ctx, sb + l->s_dev, &dev) < 0 ||
-        mrdptr(l, read, ctx, sb + l->s_type, &fstype) < 0 ||
-        mrdptr(l, read, ctx, sb + l->s_flags, &sb_flags) < 0 ||
-        (l->s_subtype != UINT64_MAX ? mrdptr(l, read, ctx, sb + l->s_subtype, &subtype)
+        rdword(&l->d, read, ctx, sb + l->s_type, &fstype) < 0 ||
+        rdword(&l->d, read, ctx, sb + l->s_flags, &sb_flags) < 0 ||
+        (l->s_subtype != UINT64_MAX ? rdword(&l->d, read, ctx, sb + l->s_subtype, &subtype)
                                     : (subtype = 0, 0)) < 0 ||
-        !mkptr(l, fstype)) {
+        !kptr_in(&l->d, fstype)) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx: super block 0x%llx unreadable",
                  (unsigned long long)mount, (unsigned long long)sb);
         return XA_EFAULT;
@@ -402,7 +389,7 @@ int lx_mount_read(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, ui
     int rc;
     uint64_t name;
     uint32_t fs_flags = 0;
-    if (mrdptr(l, read, ctx, fstype + l->fst_name, &name) < 0 ||
+    if (rdword(&l->d, read, ctx, fstype + l->fst_name, &name) < 0 ||
         (l->fst_flags != NO_OFFSET && rd32(read, ctx, fstype + l->fst_flags, &fs_flags) < 0)) {
         snprintf(why, LX_WHY_LEN, "mount 0x%llx: file system type unreadable",
                  (unsigned long long)mount);

@@ -127,7 +127,10 @@ static bool printable(const struct ctx *c, uint64_t va, size_t *len)
 /* ---- 1-3: nsproxy, the namespace's mount list, fs_struct ------------------ */
 
 /* Walk the list_head at @head (bounded, both links) into c->node from
- * c->nnode; the count, or 0 when it is not a sound non-empty list. */
+ * c->nnode; the count, or 0 when it is not a sound non-empty list. No
+ * visited set is needed: a loop that misses the head would reach a node a
+ * second time from another node than its prev link names, and the back
+ * link check refuses it (the cap bounds memory that changes meanwhile). */
 static size_t walk_list(struct ctx *c, uint64_t head)
 {
     size_t start = c->nnode, n = 0;
@@ -135,9 +138,6 @@ static size_t walk_list(struct ctx *c, uint64_t head)
     while (cur != head) {
         if (!kptr(c->m, cur) || word(c, cur + 4) != prev || start + n >= MN32_MOUNTS)
             return 0;
-        for (size_t i = start; i < start + n; i++)
-            if (c->node[i] == cur)
-                return 0; /* a loop that misses the head */
         c->node[start + n++] = cur;
         prev = cur;
         cur = word(c, cur);
