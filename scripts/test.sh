@@ -3,7 +3,7 @@
 #   installs what is missing, builds with ASan+UBSan, makes real guest dumps
 #   (boots a Debian kernel under QEMU; cached in $XA_CACHE), runs the Meson
 #   tests (unit, dump and guest tests), the Python tests and each libFuzzer
-#   target for $XA_FUZZ_SECONDS (15 s; 0 leaves them out), and ends with a
+#   target for $XA_FUZZ_SECONDS (5 s; 0 leaves them out), and ends with a
 #   line "N passed, N failed, N skipped".
 # Under CI=true (or XA_REQUIRE=all) a test that cannot run is a failure, not
 # a skip (tests/xatest.py skip_or_fail(), tests/unit/require.h), and so are
@@ -42,7 +42,7 @@ passed=0; failed=0; skipped=0
 # priority: the tests leave a core idle much of the time (one tool runs at a
 # time); the fuzz stage waits for it and finds the targets built.
 fuzz_build=""
-if [ "${XA_FUZZ_SECONDS:-10}" != 0 ]; then
+if [ "${XA_FUZZ_SECONDS:-5}" != 0 ]; then
     XA_FUZZ_BUILD_ONLY=1 nice -n 19 bash scripts/fuzz.sh >"$LOG/fuzz-build.log" 2>&1 &
     fuzz_build=$!
 fi
@@ -117,7 +117,7 @@ if ls tests/*/test_*.py >/dev/null 2>&1; then
     passed=$((passed + ${p_ok:-0})); failed=$((failed + ${p_fail:-0})); skipped=$((skipped + ${p_skip:-0}))
 fi
 
-FUZZ_SECONDS=${XA_FUZZ_SECONDS:-10}  # 17 targets, two at a time: keeps the suite under 20 min
+FUZZ_SECONDS=${XA_FUZZ_SECONDS:-5}  # 22 targets, two at a time (~1 min): a smoke run on top of the corpus; long runs are by hand
 if [ "$FUZZ_SECONDS" != 0 ]; then
     step "libFuzzer: each target ${FUZZ_SECONDS}s on top of its corpus, two at a time"
     [ -n "$fuzz_build" ] && wait "$fuzz_build"  # its failure: fuzz.sh builds again and says why
