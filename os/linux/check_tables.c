@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_tables.h"
 
 /* More entries than any x86-64 table holds (6.1 has 451). */
 #define MAX_SYSCALLS 1024u
@@ -64,6 +65,8 @@ static int check_table(struct check_ctx *c, const char *table_name, bool require
 
 int check_syscalls(struct check_ctx *c)
 {
+    if (lx_is32(linux_os(c->xa)))
+        return check_syscalls32(c); /* 4-byte entries, found by shape without data symbols */
     int rc = check_table(c, "sys_call_table", true);
     if (rc == 0)
         rc = check_table(c, "ia32_sys_call_table", false);
@@ -246,6 +249,8 @@ static int check_idtrs(struct check_ctx *c, const struct gate_layout *l, uint64_
 
 int check_idt(struct check_ctx *c)
 {
+    if (lx_is32(linux_os(c->xa)))
+        return check_idt32(c); /* 8-byte i386 gates */
     uint64_t idt = check_sym(c, "idt_table");
     if (!idt)
         return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
