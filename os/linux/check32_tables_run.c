@@ -19,7 +19,78 @@ static bool has_prefix(const char *s, const char *prefix)
 
 struct run_ctx {
     struct check_ctx *c;
+    /* the listed modules, read once when a hook needs an owner: the
+     * owner table of check.c reads struct module with 64-bit layouts, and
+     * hidden modules are not carved on 32-bit */
+    struct xa_module *mods;
+    size_t nr_mods;
+    bool mods_loaded, mods_partial;
 };
+
+#define MAX_MODULES32 4096u
+
+static void load_modules(struct run_ctx *r)
+{
+    if (r->mods_loaded)
+        return;
+    r->mods_loaded = true;
+    struct xa_module_iter *it;
+    if (linux_module_iter_new(r->c->xa, &it) < 0) {
+        r->mods_partial = true;
+        return;
+    }
+    struct xa_module m;
+    int got;
+    while ((got = linux_module_iter_next(it, &m)) == 1 && r->nr_mods < MAX_MODULES32) {
+        struct xa_module *n = realloc(r->mods, (r->nr_mods + 1) * sizeof(*n));
+        if (!n)
+            break;
+        r->mods = n;
+        r->mods[r->nr_mods++] = m;
+    }
+    r->mods_partial = got != 0;
+    linux_module_iter_free(it);
+}
+
+/* The listed module whose core memory holds @addr, or NULL. */
+static const struct xa_module *owner_of(struct run_ctx *r, uint64_t addr)
+{
+    load_modules(r);
+    for (size_t i = 0; i < r->nr_mods; i++)
+        if (r->mods[i].base && addr >= r->mods[i].base && addr - r->mods[i].base < r->mods[i].size)
+            return &r->mods[i];
+    return NULL;
+}
+
+/* "[module]+0xoff", "symbol+0xoff" in the core text, else "0x..." */
+static const char *describe(struct run_ctx *r, uint64_t addr, char *buf, size_t cap)
+{
+    const struct xa_module *m = owner_of(r, addr);
+    const char *name;
+    uint64_t off;
+    if (m)
+        snprintf(buf, cap, "[%s]+0x%llx", m->name, (unsigned long long)(addr - m->base));
+    else if (check_in_core_text(r->c, addr) &&
+             symtab_at(&linux_os(r->c->xa)->syms, addr, &name, &off) == 0)
+        snprintf(buf, cap, "%s+0x%llx", name, (unsigned long long)off);
+    else
+        snprintf(buf, cap, "0x%llx", (unsigned long long)addr);
+    return buf;
+}
+
+/* Report that @entry ("sys_call_table[37]") points at @addr, outside the
+ * text; its owner module is the culprit. */
+static int report_hook(struct run_ctx *r, const char *technique, uint64_t addr, const char *entry)
+{
+    char where[128];
+    describe(r, addr, where, sizeof(where));
+    const struct xa_module *m = owner_of(r, addr);
+    const char *unowned = r->mods_partial ? " and every module listed (the module list is "
+                                            "incomplete)"
+                                          : " and every listed module";
+    return check_report(r->c, technique, m ? m->name : "", -1, addr,
+                        "%s -> %s, outside the kernel's text%s", entry, where, m ? "" : unowned);
+}
 
 static int run_read(void *ctx, uint64_t va, void *buf, size_t len)
 {
@@ -69,20 +140,18 @@ static const char *const sys_anchor_names[C32_SYS_ANCHORS] = {
     "restart_syscall", "exit", "fork", "read", "write", "open", "close", "waitpid",
 };
 
-static int judge_syscalls(struct check_ctx *c, uint64_t table, uint32_t n)
+static int judge_syscalls(struct run_ctx *r, uint64_t table, uint32_t n)
 {
+    struct check_ctx *c = r->c;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t entry;
         if (lx_u32(c->xa, table + 4ull * i, &entry) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "sys_call_table[%u] unreadable", i);
         if (check_in_core_text(c, entry))
             continue;
-        char where[128];
-        check_describe(c, entry, where, sizeof(where));
-        const char *owner = check_owner_of(c, entry);
-        int rc = check_report(c, "syscall-hook", owner ? owner : "", -1, entry,
-                              "sys_call_table[%u] -> %s, outside the kernel's text%s", i, where,
-                              owner ? "" : " and every module");
+        char name[32];
+        snprintf(name, sizeof(name), "sys_call_table[%u]", i);
+        int rc = report_hook(r, "syscall-hook", entry, name);
         if (rc)
             return rc;
     }
@@ -91,7 +160,7 @@ static int judge_syscalls(struct check_ctx *c, uint64_t table, uint32_t n)
 
 int check_syscalls32(struct check_ctx *c)
 {
-    struct run_ctx r;
+    struct run_ctx r = {0};
     struct c32_mem m = run_mem(c, &r);
     uint64_t anchors[C32_SYS_ANCHORS];
     for (unsigned k = 0; k < C32_SYS_ANCHORS; k++) {
@@ -125,7 +194,9 @@ int check_syscalls32(struct check_ctx *c)
     if (!named && (rc = check_note(c, "sys_call_table found by its shape at 0x%llx, %u entries",
                                    (unsigned long long)table, n)))
         return rc;
-    return judge_syscalls(c, table, n);
+    rc = judge_syscalls(&r, table, n);
+    free(r.mods);
+    return rc;
 }
 
 /* ---- IDT ------------------------------------------------------------------ */
@@ -150,8 +221,9 @@ static const struct {
 #define EARLY_IDT_STUB 9u /* push $0 (2), push $vector (2), jmp (5); no ENDBR on i386 */
 
 /* Judge the @nr gates of the table @what read from @va. */
-static int judge_gates(struct check_ctx *c, uint64_t va, unsigned nr, const char *what)
+static int judge_gates(struct run_ctx *r, uint64_t va, unsigned nr, const char *what)
 {
+    struct check_ctx *c = r->c;
     uint8_t gates[C32_IDT_BYTES];
     if (nr > C32_IDT_ENTRIES)
         nr = C32_IDT_ENTRIES;
@@ -165,7 +237,6 @@ static int judge_gates(struct check_ctx *c, uint64_t va, unsigned nr, const char
         if (!g.present)
             continue;
         char where[128];
-        const char *owner = NULL;
         if (g.type == C32_GATE_TASK) {
             /* i386 takes double faults through a task gate to a TSS of its own */
             if (v == DOUBLE_FAULT && g.handler == 0)
@@ -179,11 +250,9 @@ static int judge_gates(struct check_ctx *c, uint64_t va, unsigned nr, const char
             /* reserved vectors keep the boot stubs (init text, freed) */
             if (early && v < EARLY_IDT_HANDLERS && g.handler == early + v * EARLY_IDT_STUB)
                 continue;
-            check_describe(c, g.handler, where, sizeof(where));
-            owner = check_owner_of(c, g.handler);
-            int rc = check_report(c, "idt-hook", owner ? owner : "", -1, g.handler,
-                                  "%s vector %u -> %s, outside the kernel's text", what, v,
-                                  where);
+            char name[96];
+            snprintf(name, sizeof(name), "%s vector %u", what, v);
+            int rc = report_hook(r, "idt-hook", g.handler, name);
             if (rc)
                 return rc;
             continue;
@@ -207,8 +276,9 @@ static bool is_idt_alias(struct check_ctx *c, uint64_t base, uint64_t idt)
            xa__translate(c->xa, 0, idt, &idt_pa) == 0 && base_pa == idt_pa;
 }
 
-static int judge_idtrs(struct check_ctx *c, uint64_t idt)
+static int judge_idtrs(struct run_ctx *r, uint64_t idt)
 {
+    struct check_ctx *c = r->c;
     unsigned n = xa_vcpu_count(c->xa);
     if (n == 0)
         return check_note(c, "no CPU's IDTR judged: the target gives no registers (idt_table "
@@ -229,15 +299,15 @@ static int judge_idtrs(struct check_ctx *c, uint64_t idt)
         if (dt.idt_base == 0 && dt.idt_limit == 0xffffu)
             continue; /* never started: the reset state */
         char where[128], what[64];
-        check_describe(c, dt.idt_base, where, sizeof(where));
-        const char *owner = check_owner_of(c, dt.idt_base);
-        rc = check_report(c, "idtr-replaced", owner ? owner : "", -1, dt.idt_base,
+        describe(r, dt.idt_base, where, sizeof(where));
+        const struct xa_module *m = owner_of(r, dt.idt_base);
+        rc = check_report(c, "idtr-replaced", m ? m->name : "", -1, dt.idt_base,
                           "CPU %u loads the IDT at %s (limit 0x%x), not idt_table (0x%llx) or "
                           "its CPU-entry-area alias",
                           v, where, dt.idt_limit, (unsigned long long)idt);
         snprintf(what, sizeof(what), "CPU %u's IDT", v);
         if (rc == 0)
-            rc = judge_gates(c, dt.idt_base, (dt.idt_limit + 1u) / C32_GATE_SIZE, what);
+            rc = judge_gates(r, dt.idt_base, (dt.idt_limit + 1u) / C32_GATE_SIZE, what);
     }
     if (rc == 0 && unjudged[0])
         rc = check_note(c, "some CPU's IDTR not judged: %s", unjudged);
@@ -246,7 +316,7 @@ static int judge_idtrs(struct check_ctx *c, uint64_t idt)
 
 int check_idt32(struct check_ctx *c)
 {
-    struct run_ctx r;
+    struct run_ctx r = {0};
     struct c32_mem m = run_mem(c, &r);
     uint64_t anchors[C32_IDT_ENTRIES] = {0};
     for (size_t i = 0; i < sizeof(idt_anchor_names) / sizeof(idt_anchor_names[0]); i++)
@@ -264,6 +334,9 @@ int check_idt32(struct check_ctx *c)
     if (!named && (rc = check_note(c, "idt_table found by its shape at 0x%llx",
                                    (unsigned long long)idt)))
         return rc;
-    rc = judge_gates(c, idt, C32_IDT_ENTRIES, "IDT");
-    return rc ? rc : judge_idtrs(c, idt);
+    rc = judge_gates(&r, idt, C32_IDT_ENTRIES, "IDT");
+    if (rc == 0)
+        rc = judge_idtrs(&r, idt);
+    free(r.mods);
+    return rc;
 }
