@@ -110,5 +110,6 @@ def test_check_cannot_judge_without_data_symbols(guest32):
     rows = json_lines(p.stdout)
     assert [r["check"] for r in rows] == ["processes", "modules", "syscalls", "idt", "ftrace",
                                           "kprobes", "bpf", "user", "ops"]
-    assert all(r["complete"] is False for r in rows), rows
+    judged = {"syscalls", "idt"}  # found by shape (test_i386_check.py)
+    assert all(r["complete"] is (r["check"] in judged) for r in rows), rows
     assert "kallsyms lists no data symbols" in p.stderr
