@@ -303,20 +303,29 @@ int check_ops(struct check_ctx *c)
             size < 8)
             return xa__set_error(c->xa, XA_ENOTSUP, "ops tables: no BTF size for struct %s",
                                  ops_tables[t].type);
-        uint64_t slots[MAX_OPS_SIZE / 8];
-        if (lx_read(c->xa, table, slots, size & ~7ull) < 0)
+        size_t word = lx_ptr_size(c->xa); /* 4 on 32-bit kernels */
+        uint8_t slots[MAX_OPS_SIZE];
+        if (lx_read(c->xa, table, slots, size - size % word) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "%s unreadable", ops_tables[t].symbol);
-        for (uint64_t i = 0; rc == 0 && i < size / 8; i++) {
-            uint64_t v = slots[i];
+        for (uint64_t i = 0; rc == 0 && i < size / word; i++) {
+            uint64_t v = 0;
+            if (word == 4) {
+                uint32_t v32;
+                memcpy(&v32, slots + 4 * i, 4);
+                v = v32;
+            } else {
+                memcpy(&v, slots + 8 * i, 8);
+            }
             /* code pointers only: NULL, flags and counters are not */
-            if (v < 0xffff800000000000ULL || check_in_core_text(c, v))
+            bool kernel = word == 4 ? lx_kptr(c->xa, v) : v >= 0xffff800000000000ULL;
+            if (!kernel || check_in_core_text(c, v))
                 continue;
             char where[128];
             check_describe(c, v, where, sizeof(where));
             const char *owner = check_owner_of(c, v);
             rc = check_report(c, "ops-hook", owner ? owner : "", -1, v,
                               "%s+0x%llx (struct %s) -> %s, outside the kernel's text",
-                              ops_tables[t].symbol, (unsigned long long)(8 * i),
+                              ops_tables[t].symbol, (unsigned long long)(word * i),
                               ops_tables[t].type, where);
         }
     }
