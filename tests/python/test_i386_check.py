@@ -151,3 +151,18 @@ def test_broken_shape_refused(kind, tmp_path):
     assert len(lines) == 2, p.stderr
     assert "no i386 system call table found" in lines[0]
     assert "no IDT found" in lines[1]
+
+
+def check_live_pae_tables(live32):
+    """On the running 686-pae guest (test_i386.py's live32, one boot): both
+    tables found, nothing reported, and every CPU's IDTR judged (the live
+    target gives registers; the CPUs load idt_table's read-only alias)."""
+    p = check(live32["target"], "syscalls", "idt")
+    rows = json_lines(p.stdout)
+    assert p.returncode == 0 and p.stderr == "", (p.stdout, p.stderr)
+    assert [(r["check"], r["findings"], r["complete"]) for r in rows if "complete" in r] == \
+        [("syscalls", 0, True), ("idt", 0, True)]
+    notes = [r["note"] for r in rows if "note" in r]
+    assert any(n.startswith("sys_call_table found by its shape") for n in notes), notes
+    assert any(n.startswith("idt_table found by its shape") for n in notes), notes
+    assert not any("IDTR" in n for n in notes), notes  # every CPU's IDTR was judged
