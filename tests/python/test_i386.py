@@ -349,6 +349,11 @@ def test_live_pae_open_files(live32):
     from test_i386_files import check_live_pae_open_files
     check_live_pae_open_files(live32)
 
+
+def test_live_pae_table_checks(live32):
+    from test_i386_check import check_live_pae_tables
+    check_live_pae_tables(live32)
+
 # ---- live: the kernel loaded high in physical memory ------------------------
 
 @pytest.fixture(scope="module")
