@@ -457,8 +457,9 @@ int elf_core_parse(const uint8_t *img, uint64_t size, struct elf_core *core, cha
 
     rc = read_loads(img, size, &eh, phnum, core, err, errlen);
     /* AArch64 registers (its NT_PRSTATUS) have no place in struct xa_regs:
-     * memory only; the OS layer finds the kernel's tables in memory. */
-    if (rc == 0 && eh.e_machine == EM_X86_64)
+     * memory only; the OS layer finds the kernel's tables in memory. An
+     * i386 core's QEMU notes are the x86-64 ones (QEMUCPUState). */
+    if (rc == 0 && (eh.e_machine == EM_X86_64 || eh.e_machine == EM_386))
         rc = read_vcpus(img, size, &eh, phnum, core, err, errlen);
     if (rc < 0)
         elf_core_free(core);
