@@ -165,6 +165,10 @@ const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t
 static bool check_needs_no_data_symbols(enum xa_check which)
 {
     switch (which) {
+    case XA_CHECK_PROCESSES: /* 32-bit: children lists and parents (check32_views_tasks.c) */
+    case XA_CHECK_MODULES:   /* 32-bit: the list against a carve of module memory */
+    case XA_CHECK_USER:      /* maps and environments of the listed processes */
+        return true;
     default: return false;
     }
 }

@@ -91,13 +91,20 @@ int check_user(struct check_ctx *c)
     char *env = malloc(ENV_MAX), *exe = malloc(XA_PATH_MAX);
     if (!v || !env || !exe)
         rc = xa__set_error(c->xa, XA_ENOMEM, "out of memory");
+    /* A 32-bit kernel without BTF: mm->exe_file and the path walk's file
+     * offsets are not inferred (docs/limits.md), so no exe link. */
+    const struct linux_os *lx = linux_os(c->xa);
+    bool exe_known = !(lx_is32(lx) && !lx->btf);
+    if (rc == 0 && !exe_known)
+        rc = check_note(c, "deleted executables not checked: the exe link (mm->exe_file) is "
+                           "not inferred on a 32-bit kernel without BTF");
     struct xa_process p;
     while (rc == 0 && (rc = linux_process_iter_next(it, &p)) == 1) {
         rc = 0;
         if (!p.mm)
             continue; /* a kernel thread */
         rc = check_maps(c, &p, v);
-        if (rc == 0)
+        if (rc == 0 && exe_known)
             rc = check_exe(c, &p, exe, XA_PATH_MAX);
         if (rc == 0)
             rc = check_env(c, &p, env);

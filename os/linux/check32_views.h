@@ -1,0 +1,51 @@
+/*
+ * check32_views.h -- the second views the rootkit checks need on a 32-bit
+ * x86 kernel without BTF or data symbols (Debian's 686 kernels), found
+ * from the guest's own tasks (check32_views.c, pure) and used by
+ * check32_views_tasks.c (hidden processes) and check32_views_modules.c
+ * (the module carve).
+ *
+ * task_struct keeps, in every kernel since 2.6.24:
+ *     struct task_struct *real_parent, *parent;
+ *     struct list_head children, sibling;
+ *     struct task_struct *group_leader;
+ * task32.c infers real_parent; children (with sibling right after it) and
+ * group_leader are searched after it and must hold for every sampled task,
+ * with one answer. Every walk is bounded and checks both links.
+ */
+#ifndef XA_OS_LINUX_CHECK32_VIEWS_H
+#define XA_OS_LINUX_CHECK32_VIEWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "os/linux/proc32.h"
+#include "os/linux/task32.h"
+
+#define C32_SPAN 128u          /* bytes after real_parent searched */
+#define C32_MAX_KIDS 65536u    /* children-list steps over all sampled tasks, per candidate */
+
+/* task_struct.children (sibling is children + 8): the one offset in
+ * (real_parent, real_parent + C32_SPAN] where every sampled task's list is
+ * a ring (both links checked) of tasks whose real_parent is that task, and
+ * at least half of the sample (and 2) are found as someone's child. 0, or
+ * a negative XA_E* with one line in @why. */
+int c32_find_children(const struct t32_mem *m, uint32_t real_parent, const struct p32_task *t,
+                      size_t n, uint32_t *children, char *why, size_t cap);
+
+/* task_struct.group_leader: the one offset in (real_parent, real_parent +
+ * C32_SPAN] holding the task's own address in every sampled task (they are
+ * thread-group leaders: the task list holds only those). */
+int c32_find_group_leader(const struct t32_mem *m, uint32_t real_parent,
+                          const struct p32_task *t, size_t n, uint32_t *group_leader, char *why,
+                          size_t cap);
+
+/* The checks (not pure): check32_views_tasks.c and check32_views_modules.c. */
+struct check_ctx;
+int check32_processes(struct check_ctx *c);
+/* check_carve_foreach() on a 32-bit kernel: every struct module in the
+ * pages modscan32.c scans, a list_del'd one (poisoned links) included. */
+int check32_carve_foreach(struct check_ctx *c,
+                          int (*fn)(struct check_ctx *c, uint64_t module, void *arg), void *arg);
+
+#endif /* XA_OS_LINUX_CHECK32_VIEWS_H */
