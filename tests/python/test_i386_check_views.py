@@ -1,0 +1,152 @@
+"""xa-check's cross-view checks on 32-bit x86 guests (issue 18): Debian's
+686 and 686-pae kernels list no data symbols and have no BTF, so the
+processes, modules and user checks compare views found from memory
+(os/linux/check32_views*.c): the task list against the children lists and
+parents of listed tasks and threads; the module list against a carve of the
+pages modscan32.c scans; the listed processes' maps and environments.
+
+On the shared dumps (clean guests) nothing is found and every check is
+complete; on copies of the raw dumps with one process unlinked from the
+task list and one module from the module list, exactly those are reported
+hidden; a looping task list fails the check in one line.
+"""
+import json
+import os
+import shutil
+
+import pytest
+
+import xa_py  # noqa: F401  (sets sys.path for the package)
+import xenaccess
+from test_i386 import guest32  # noqa: F401  (the dump sets: i386 and i386pae, raw and ELF)
+from xatest import DUMPS, json_lines, require, run_tool
+
+pytest_plugins = ["xa_py"]
+
+CHECKS = ("--check", "processes", "--check", "modules", "--check", "user")
+LIST_POISON1, LIST_POISON2 = 0x100, 0x122  # list_del() on 32-bit
+
+
+def check(target, *args):
+    """(process, findings, {check: summary}, notes)"""
+    p = run_tool("xa-check", target, "--json", *args, check=False)
+    rows = json_lines(p.stdout)
+    findings = [r for r in rows if "technique" in r]
+    notes = [r for r in rows if "note" in r]
+    summary = {r["check"]: r for r in rows if "technique" not in r and "note" not in r}
+    return p, findings, summary, notes
+
+
+def raw_dump(kind):
+    d = os.path.join(DUMPS, kind)
+    require(os.path.exists(os.path.join(d, "truth.json")), f"no {kind} dump set in {DUMPS}")
+    return os.path.join(d, "raw.img")
+
+
+def patched(tmp_path, kind, patches):
+    """A copy of a raw dump (never the shared one) with (physical address, u32) written."""
+    copy = tmp_path / "raw.img"
+    shutil.copyfile(raw_dump(kind), copy)
+    with open(copy, "r+b") as f:
+        for pa, value in patches:
+            f.seek(pa)
+            f.write(value.to_bytes(4, "little"))
+    return "file:%s" % copy
+
+
+def tasks_offset(vm, procs):
+    """task_struct.tasks: the one offset where each listed task's next
+    pointer names the next listed task's node (the test's own inference)."""
+    fits = [off for off in range(0, 4096, 4)
+            if all(vm.read_u32(a.task + off) == b.task + off for a, b in zip(procs, procs[1:12]))]
+    assert len(fits) == 1, fits
+    return fits[0]
+
+
+def test_clean_guest(guest32):
+    """The clean guest: no finding, every check complete, and the views that
+    cannot be had are said in notes (never silently left out). The truth's
+    workload maps have no anonymous executable memory either."""
+    t = guest32["truth"]
+    assert not [r for r in t["maps"]["regions"] if "x" in r["perms"] and
+                (r["path"] in ("", "[heap]", "[stack]"))]
+    p, findings, summary, notes = check(guest32["target"], *CHECKS)
+    assert p.returncode == 0 and findings == [], (findings, p.stderr)
+    assert sorted(summary) == ["modules", "processes", "user"]
+    assert all(s["complete"] and s["findings"] == 0 for s in summary.values()), summary
+    said = [(n["check"], n["note"]) for n in notes]
+    assert ("processes", "the PID IDR and run queues are not compared: the kernel lists no "
+            "data symbols (init_pid_ns, runqueues) and has no BTF") in said
+    assert any(c == "modules" and "module_kset" in n for c, n in said)
+    assert any(c == "user" and "exe link" in n for c, n in said)
+    # the children lists, group leaders and thread groups were all found
+    assert len([c for c, _ in said if c == "processes"]) == 1, said
+
+
+@pytest.mark.parametrize("kind", ["i386", "i386pae"])
+def test_unlinked_process_is_hidden(tmp_path, kind):
+    """The workload's marker process (the truth's maps pid) unlinked from
+    the task list (its neighbours' next/prev patched): processes reports it,
+    and only it, as its parent's child; the module and user checks still run
+    over the shorter list."""
+    dump = raw_dump(kind)
+    with open(os.path.join(DUMPS, kind, "truth.json")) as f:
+        pid = json.load(f)["maps"]["pid"]
+    with xenaccess.open("file:" + dump) as vm:
+        procs = list(vm.processes())
+        off = tasks_offset(vm, procs)
+        i = next(k for k, p in enumerate(procs) if p.pid == pid)
+        assert 0 < i < len(procs) - 1
+        prev, victim, nxt = procs[i - 1], procs[i], procs[i + 1]
+        patches = [(vm.translate(prev.task + off), nxt.task + off),
+                   (vm.translate(nxt.task + off + 4), prev.task + off)]
+    target = patched(tmp_path, kind, patches)
+    with xenaccess.open(target) as vm:
+        assert victim.pid not in [p.pid for p in vm.processes()]
+    p, findings, summary, _ = check(target, *CHECKS)
+    assert p.returncode == 4, p.stderr
+    assert [(f["technique"], f["pid"], f["culprit"]) for f in findings] == \
+        [("hidden-process", pid, victim.comm)], findings
+    assert "a listed task's child" in findings[0]["detail"]
+    assert all(s["complete"] for s in summary.values()), summary
+
+
+@pytest.mark.parametrize("kind", ["i386", "i386pae"])
+@pytest.mark.parametrize("how", ["neighbours", "list_del"])
+def test_unlinked_module_is_hidden(tmp_path, kind, how):
+    """One module unlinked from the module list: its neighbours patched, and
+    with list_del() its own links poisoned too. The carve of module memory
+    still finds its struct module: exactly that module is reported."""
+    with xenaccess.open("file:" + raw_dump(kind)) as vm:
+        mods = list(vm.modules())
+        assert len(mods) >= 5
+        k = len(mods) // 2
+        prev, victim, nxt = (m.module + 4 for m in mods[k - 1:k + 2])  # struct module.list
+        patches = [(vm.translate(prev), nxt), (vm.translate(nxt + 4), prev)]
+        if how == "list_del":
+            patches += [(vm.translate(victim), LIST_POISON1),
+                        (vm.translate(victim + 4), LIST_POISON2)]
+    target = patched(tmp_path, kind, patches)
+    p, findings, summary, _ = check(target, *CHECKS)
+    assert p.returncode == 4, p.stderr
+    assert [(f["technique"], f["culprit"], int(f["addr"], 16)) for f in findings] == \
+        [("hidden-module", mods[k].name, mods[k].module)], findings
+    assert "in module memory" in findings[0]["detail"]
+    assert all(s["complete"] for s in summary.values()), summary
+
+
+@pytest.mark.parametrize("kind", ["i386", "i386pae"])
+def test_looping_task_list_fails_in_one_line(tmp_path, kind):
+    """The sixth task's next pointing back at the third (whose prev is
+    rewritten to match): the processes check cannot judge and says why in
+    one line, exit 3, instead of a clean verdict."""
+    with xenaccess.open("file:" + raw_dump(kind)) as vm:
+        procs = list(vm.processes())
+        off = tasks_offset(vm, procs)
+        a, b = procs[5].task + off, procs[2].task + off
+        patches = [(vm.translate(a), b), (vm.translate(b + 4), a)]
+    p, findings, summary, _ = check(patched(tmp_path, kind, patches), "--check", "processes")
+    assert p.returncode == 3 and findings == [], (findings, p.stderr)
+    assert summary["processes"]["complete"] is False
+    err = p.stderr.strip()
+    assert "\n" not in err and "task list" in err, err
