@@ -48,4 +48,10 @@ int check32_processes(struct check_ctx *c);
 int check32_carve_foreach(struct check_ctx *c,
                           int (*fn)(struct check_ctx *c, uint64_t module, void *arg), void *arg);
 
+/* check_kset_foreach() on a 32-bit kernel without module_kset: the kset
+ * found from the listed modules' own kobjects (struct module.mkobj's
+ * offsets inferred from them). */
+int check32_kset_foreach(struct check_ctx *c,
+                         int (*fn)(struct check_ctx *c, uint64_t module, void *arg), void *arg);
+
 #endif /* XA_OS_LINUX_CHECK32_VIEWS_H */

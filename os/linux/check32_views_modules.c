@@ -105,3 +105,149 @@ int check32_carve_foreach(struct check_ctx *c,
                         .m = {.read = read_kva, .ctx = xa, .page_offset = lx->page_offset}};
     return linux_modules32_pages(xa, carve_page, &k);
 }
+
+/* ---- /sys/module: the module kset ------------------------------------- */
+
+#define MKOBJ_SPAN 512u /* bytes after the header searched for mkobj.mod */
+#define KOBJ_KSET 12u   /* kobject.kset after kobject.entry: entry, parent, kset */
+#define MAX_KOBJECTS 65536u
+
+#define MKOBJ_CANDIDATES 8u
+
+/* Does the kset ring from @kset fit (@entry_off, @mod_off): every kobject's
+ * mod word NULL (built in) or the module whose kobject it is, all @n listed
+ * modules among them, both links checked? */
+static bool kset_fits(struct check_ctx *c, const uint64_t *mods, size_t n, uint64_t kset,
+                      uint64_t entry_off, uint64_t mod_off)
+{
+    struct lx_list_walk w;
+    lx_list_init(&w, kset, MAX_KOBJECTS, "module kset");
+    uint64_t node, mod;
+    size_t listed = 0;
+    int rc;
+    while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
+        if (lx_ptr(c->xa, node - entry_off + mod_off, &mod) < 0 ||
+            (mod && mod + entry_off != node))
+            break;
+        for (size_t i = 0; mod && i < n; i++)
+            listed += mods[i] == mod;
+    }
+    lx_list_free(&w);
+    xa__clear_error(c->xa);
+    return rc == 0 && listed == n;
+}
+
+/* Where struct module keeps mkobj: @entry_off, the one list_head whose
+ * links hold in every listed module and whose kobject names one kset (the
+ * kset's list starts it: *kset), and @mod_off after it, the nearest word
+ * naming the module itself in every listed module (module_kobject.mod) for
+ * which the kset's whole ring fits. */
+static int find_mkobj(struct check_ctx *c, const uint64_t *mods, size_t n, uint64_t *mod_off,
+                      uint64_t *entry_off, uint64_t *kset)
+{
+    uint64_t selves[MKOBJ_CANDIDATES], entries[MKOBJ_CANDIDATES], ksets[MKOBJ_CANDIDATES];
+    unsigned nself = 0, nentry = 0, nfound = 0;
+    for (uint64_t off = M32_HDR; off < M32_HDR + MKOBJ_SPAN && nself < MKOBJ_CANDIDATES;
+         off += 4) {
+        size_t i;
+        uint64_t v;
+        for (i = 0; i < n; i++)
+            if (lx_ptr(c->xa, mods[i] + off, &v) < 0 || v != mods[i])
+                break;
+        if (i == n)
+            selves[nself++] = off;
+    }
+    for (uint64_t off = M32_HDR; off < M32_HDR + MKOBJ_SPAN && nentry < MKOBJ_CANDIDATES;
+         off += 4) {
+        uint64_t first = 0;
+        size_t i;
+        for (i = 0; i < n; i++) {
+            uint64_t node = mods[i] + off, next, prev, back, fwd, ks;
+            if (lx_ptr(c->xa, node, &next) < 0 || lx_ptr(c->xa, node + 4, &prev) < 0 ||
+                !lx_kptr(c->xa, next) || !lx_kptr(c->xa, prev) ||
+                lx_ptr(c->xa, next + 4, &back) < 0 || back != node ||
+                lx_ptr(c->xa, prev, &fwd) < 0 || fwd != node ||
+                lx_ptr(c->xa, node + KOBJ_KSET, &ks) < 0 || !lx_kptr(c->xa, ks) ||
+                (i && ks != first))
+                break;
+            first = ks;
+        }
+        if (i == n) {
+            ksets[nentry] = first;
+            entries[nentry++] = off;
+        }
+    }
+    /* module_kobject.mod is the first self pointer after the kobject (none
+     * of whose fields names the module): the nearest one that fits */
+    for (unsigned e = 0; e < nentry; e++)
+        for (unsigned x = 0; x < nself; x++) {
+            if (selves[x] <= entries[e] + KOBJ_KSET ||
+                !kset_fits(c, mods, n, ksets[e], entries[e], selves[x]))
+                continue;
+            if (nfound++ == 0) {
+                *entry_off = entries[e];
+                *mod_off = selves[x];
+                *kset = ksets[e];
+            }
+            break;
+        }
+    xa__clear_error(c->xa);
+    if (nfound != 1)
+        return xa__set_error(c->xa, XA_EBADDATA,
+                             "struct module.mkobj: %u kobject entries fit a kset's ring (of %u "
+                             "list_heads and %u self pointers in all %zu listed modules)",
+                             nfound, nentry, nself, n);
+    return 0;
+}
+
+int check32_kset_foreach(struct check_ctx *c,
+                         int (*fn)(struct check_ctx *c, uint64_t module, void *arg), void *arg)
+{
+    uint64_t mods[M32_SAMPLE];
+    size_t n = 0;
+    struct xa_module_iter *it;
+    int rc = linux_module_iter_new(c->xa, &it);
+    if (rc < 0)
+        return rc;
+    struct xa_module m;
+    while (n < M32_SAMPLE && (rc = linux_module_iter_next(it, &m)) == 1)
+        mods[n++] = m.module;
+    linux_module_iter_free(it);
+    if (rc < 0)
+        return rc;
+    /* a layout not found soundly leaves the view out, said in a note */
+    if (n < 2)
+        return check_note(c, "/sys/module (the module kset) not compared: %zu listed modules, "
+                             "too few to find struct module.mkobj from", n);
+    uint64_t mod_off, entry_off, kset;
+    if (find_mkobj(c, mods, n, &mod_off, &entry_off, &kset) < 0) {
+        rc = check_note(c, "/sys/module (the module kset) not compared: %s",
+                        xa_errmsg(c->xa));
+        xa__clear_error(c->xa);
+        return rc;
+    }
+    /* kset.list is the kset's first member: the ring's head */
+    struct lx_list_walk w;
+    lx_list_init(&w, kset, MAX_KOBJECTS, "module kset");
+    uint64_t node;
+    while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
+        uint64_t mod;
+        if (lx_ptr(c->xa, node - entry_off + mod_off, &mod) < 0) {
+            rc = xa__set_error(c->xa, XA_EFAULT, "module kobject at 0x%llx unreadable",
+                               (unsigned long long)node);
+            break;
+        }
+        if (!mod)
+            continue; /* built in: parameters only */
+        if (!lx_kptr(c->xa, mod) || mod + entry_off != node) {
+            rc = xa__set_error(c->xa, XA_EBADDATA,
+                               "module kobject at 0x%llx names module 0x%llx, which is not its "
+                               "owner", (unsigned long long)node, (unsigned long long)mod);
+            break;
+        }
+        if ((rc = fn(c, mod, arg)) != 0)
+            break;
+    }
+    lx_list_free(&w);
+    return rc;
+}

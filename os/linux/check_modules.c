@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_views.h"
 
 #define MAX_KOBJECTS 65536u
 #define MAX_TREE_NODES 65536u
@@ -79,6 +80,8 @@ int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
 
 int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
 {
+    if (lx_is32(linux_os(c->xa)) && !linux_os(c->xa)->btf && !check_sym(c, "module_kset"))
+        return check32_kset_foreach(c, fn, arg); /* offsets from the listed modules */
     uint64_t kset_ptr = check_sym(c, "module_kset");
     uint64_t kset_list = check_off(c, "kset", "list");
     uint64_t kobj_entry = check_off(c, "kobject", "entry");
@@ -236,9 +239,9 @@ int check_modules(struct check_ctx *c)
     bool bare32 = lx_is32(linux_os(c->xa)) && !linux_os(c->xa)->btf &&
                   !check_sym(c, "module_kset");
     if (rc == 0 && bare32)
-        rc = check_note(c, "/sys/module (module_kset) and the module address tree (mod_tree) are "
-                           "not compared: the kernel lists no data symbols and has no BTF");
-    if (rc == 0 && !bare32) {
+        rc = check_note(c, "the module address tree (mod_tree) is not compared: the kernel lists "
+                           "no data symbols and has no BTF");
+    if (rc == 0) {
         h->view = IN_KSET;
         rc = check_kset_foreach(c, note_module, h);
     }

@@ -2,8 +2,9 @@
 686 and 686-pae kernels list no data symbols and have no BTF, so the
 processes, modules and user checks compare views found from memory
 (os/linux/check32_views*.c): the task list against the children lists and
-parents of listed tasks and threads; the module list against a carve of the
-pages modscan32.c scans; the listed processes' maps and environments.
+parents of listed tasks and threads; the module list against the module
+kset (/sys/module) and a carve of the pages modscan32.c scans; the listed
+processes' maps and environments.
 
 On the shared dumps (clean guests) nothing is found and every check is
 complete; on copies of the raw dumps with one process unlinked from the
@@ -77,7 +78,10 @@ def test_clean_guest(guest32):
     said = [(n["check"], n["note"]) for n in notes]
     assert ("processes", "the PID IDR and run queues are not compared: the kernel lists no "
             "data symbols (init_pid_ns, runqueues) and has no BTF") in said
-    assert any(c == "modules" and "module_kset" in n for c, n in said)
+    # /sys/module is compared (struct module.mkobj found); mod_tree is not
+    assert [n for c, n in said if c == "modules"] == [
+        "the module address tree (mod_tree) is not compared: the kernel lists no data symbols "
+        "and has no BTF"], said
     assert any(c == "user" and "exe link" in n for c, n in said)
     # the children lists, group leaders and thread groups were all found
     assert len([c for c, _ in said if c == "processes"]) == 1, said
@@ -115,8 +119,9 @@ def test_unlinked_process_is_hidden(tmp_path, kind):
 @pytest.mark.parametrize("how", ["neighbours", "list_del"])
 def test_unlinked_module_is_hidden(tmp_path, kind, how):
     """One module unlinked from the module list: its neighbours patched, and
-    with list_del() its own links poisoned too. The carve of module memory
-    still finds its struct module: exactly that module is reported."""
+    with list_del() its own links poisoned too. Its kobject in /sys/module
+    and the carve of module memory still find its struct module: exactly
+    that module is reported, by both views."""
     with xenaccess.open("file:" + raw_dump(kind)) as vm:
         mods = list(vm.modules())
         assert len(mods) >= 5
@@ -131,7 +136,8 @@ def test_unlinked_module_is_hidden(tmp_path, kind, how):
     assert p.returncode == 4, p.stderr
     assert [(f["technique"], f["culprit"], int(f["addr"], 16)) for f in findings] == \
         [("hidden-module", mods[k].name, mods[k].module)], findings
-    assert "in module memory" in findings[0]["detail"]
+    assert "is in /sys/module and in module memory but not on the module list" in \
+        findings[0]["detail"], findings
     assert all(s["complete"] for s in summary.values()), summary
 
 
