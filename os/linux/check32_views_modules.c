@@ -219,7 +219,7 @@ int check32_kset_foreach(struct check_ctx *c,
     if (n < 2)
         return check_note(c, "/sys/module (the module kset) not compared: %zu listed modules, "
                              "too few to find struct module.mkobj from", n);
-    uint64_t mod_off, entry_off, kset;
+    uint64_t mod_off = 0, entry_off = 0, kset = 0;
     if (find_mkobj(c, mods, n, &mod_off, &entry_off, &kset) < 0) {
         rc = check_note(c, "/sys/module (the module kset) not compared: %s",
                         xa_errmsg(c->xa));

@@ -42,7 +42,7 @@ struct state32 {
     struct lx_ptrset known;  /* their threads too */
     struct p32_task *tasks;  /* the listed leaders, init_task first */
     size_t n;
-    uint64_t real_parent, tgid, comm;
+    uint64_t tasks_off, real_parent, tgid, comm;
     uint64_t children, group_leader;                   /* LX_NO_OFFSET when not found */
     uint64_t signal, thread_node, thread_head;          /* the same */
     struct hidden32 *hidden;
@@ -53,6 +53,15 @@ struct state32 {
 static int read_kva(void *ctx, uint64_t va, void *buf, size_t len)
 {
     return lx_read(ctx, va, buf, len);
+}
+
+/* Is @task linked into the task list now (a running guest)? An unlinked
+ * one points at itself or at poison. */
+static bool linked_now(struct check_ctx *c, const struct state32 *s, uint64_t task)
+{
+    uint64_t node = task + s->tasks_off, next, back;
+    return lx_ptr(c->xa, node, &next) == 0 && next != node && lx_kptr(c->xa, next) &&
+           lx_ptr(c->xa, next + 4, &back) == 0 && back == node;
 }
 
 /* @task's leader, unless it is listed or a listed group's thread. */
@@ -67,6 +76,8 @@ static int judge(struct check_ctx *c, struct state32 *s, uint64_t task, unsigned
                              (unsigned long long)task);
     if (lx_ptrset_has(&s->listed, leader))
         return 0;
+    if (xa_is_live(c->xa) && linked_now(c, s, leader))
+        return 0; /* forked after our walk of the list */
     for (size_t i = 0; i < s->nr_hidden; i++)
         if (s->hidden[i].leader == leader) {
             s->hidden[i].views |= view;
@@ -155,7 +166,7 @@ static int find_views(struct check_ctx *c, struct state32 *s)
                         .page_offset = linux_os(c->xa)->page_offset};
     size_t sample = s->n < P32_SAMPLE ? s->n : P32_SAMPLE;
     char why[256];
-    uint32_t off;
+    uint32_t off = 0;
     int rc = 0;
     s->children = s->group_leader = LX_NO_OFFSET;
     s->signal = s->thread_node = s->thread_head = LX_NO_OFFSET;
@@ -263,7 +274,7 @@ static int walk_views(struct check_ctx *c, struct state32 *s)
         for (size_t i = 0; rc == 0 && i < s->n; i++)
             rc = walk_threads(c, s, s->tasks[i].task, &threads, &nthreads);
     for (size_t i = 0; rc == 0 && i < s->n + nthreads; i++) {
-        uint64_t task = i < s->n ? s->tasks[i].task : threads[i - s->n], parent;
+        uint64_t task = i < s->n ? s->tasks[i].task : threads[i - s->n], parent = 0;
         if (s->children != LX_NO_OFFSET)
             rc = walk_children(c, s, task);
         if (rc == 0 && lx_ptr(c->xa, task + s->real_parent, &parent) < 0)
@@ -279,7 +290,8 @@ static int walk_views(struct check_ctx *c, struct state32 *s)
 int check32_processes(struct check_ctx *c)
 {
     const struct linux_offsets *lo = &linux_os(c->xa)->off;
-    struct state32 s = {.ring_budget = MAX_RING_NODES, .real_parent = lo->task_real_parent,
+    struct state32 s = {.ring_budget = MAX_RING_NODES, .tasks_off = lo->task_tasks,
+                        .real_parent = lo->task_real_parent,
                         .tgid = lo->task_tgid, .comm = lo->task_comm};
     if (s.real_parent == LX_NO_OFFSET || s.tgid == LX_NO_OFFSET || s.comm == LX_NO_OFFSET)
         return xa__set_error(c->xa, XA_ENOTSUP,
