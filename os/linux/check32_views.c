@@ -101,3 +101,49 @@ int c32_find_group_leader(const struct t32_mem *m, uint32_t real_parent,
     *group_leader = found;
     return 0;
 }
+
+/* Does (@tp, @tasks, @nr) hold in every sampled task but pid 0? Each is a
+ * thread-group leader, so its pid names it as PIDTYPE_PID and PIDTYPE_TGID
+ * (pid_links[] are hlist_nodes of 8 bytes). *ns gets the namespace they
+ * share. */
+static bool pid_fits(const struct t32_mem *m, const struct p32_task *t, size_t n, uint32_t tp,
+                     uint32_t tasks, uint32_t nr, uint64_t *ns)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t pid, first, leader, got, space;
+        if (t[i].pid == 0)
+            continue; /* the idle task: init_struct_pid, attached to nothing */
+        if (rd32(m, t[i].task + tp, &pid) < 0 || !kptr(m, pid) ||
+            rd32(m, (uint64_t)pid + tasks, &first) < 0 || first != t[i].task + tp + 4 ||
+            rd32(m, (uint64_t)pid + tasks + 4, &leader) < 0 || leader != t[i].task + tp + 12 ||
+            rd32(m, (uint64_t)pid + nr, &got) < 0 || got != t[i].pid ||
+            rd32(m, (uint64_t)pid + nr + 4, &space) < 0 || !kptr(m, space) ||
+            (used && space != *ns))
+            return false;
+        *ns = space;
+        used++;
+    }
+    return used >= 2;
+}
+
+int c32_find_pid(const struct t32_mem *m, uint32_t group_leader, const struct p32_task *t,
+                 size_t n, struct c32_pid_layout *out, char *why, size_t cap)
+{
+    unsigned nfound = 0;
+    for (uint32_t tp = group_leader + 4; tp <= group_leader + C32_PID_SPAN; tp += 4)
+        for (uint32_t tasks = 4; tasks <= C32_PID_TASKS_MAX; tasks += 4)
+            for (uint32_t nr = tasks + 16; nr <= tasks + C32_PID_NR_SPAN; nr += 4) {
+                uint64_t ns = 0;
+                if (!pid_fits(m, t, n, tp, tasks, nr, &ns) || nfound++)
+                    continue;
+                *out = (struct c32_pid_layout){.thread_pid = tp, .pid_tasks = tasks,
+                                               .pid_nr = nr, .init_pid_ns = ns};
+            }
+    if (nfound != 1) {
+        snprintf(why, cap, "struct pid: %u layouts of task_struct.thread_pid, pid.tasks and "
+                 "pid.numbers fit all %zu sampled tasks", nfound, n);
+        return XA_EBADDATA;
+    }
+    return 0;
+}

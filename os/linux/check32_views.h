@@ -24,6 +24,9 @@
 
 #define C32_SPAN 128u          /* bytes after real_parent searched */
 #define C32_MAX_KIDS 65536u    /* children-list steps over all sampled tasks, per candidate */
+#define C32_PID_SPAN 64u       /* bytes after group_leader searched for thread_pid */
+#define C32_PID_TASKS_MAX 32u  /* struct pid.tasks[] at most this far in */
+#define C32_PID_NR_SPAN 80u    /* numbers[0] at most this far after tasks[] */
 
 /* task_struct.children (sibling is children + 8): the one offset in
  * (real_parent, real_parent + C32_SPAN] where every sampled task's list is
@@ -39,6 +42,24 @@ int c32_find_children(const struct t32_mem *m, uint32_t real_parent, const struc
 int c32_find_group_leader(const struct t32_mem *m, uint32_t real_parent,
                           const struct p32_task *t, size_t n, uint32_t *group_leader, char *why,
                           size_t cap);
+
+/* Where a task's struct pid is and what it holds: task_struct.thread_pid
+ * (pid_links[PIDTYPE_PID] follows it), pid.tasks[PIDTYPE_PID] and
+ * pid.numbers[0].nr (numbers[0].ns follows it), and that namespace: the
+ * initial one, init_pid_ns. */
+struct c32_pid_layout {
+    uint32_t thread_pid, pid_tasks, pid_nr;
+    uint64_t init_pid_ns;
+};
+
+/* The one (thread_pid, tasks, nr) with thread_pid in (group_leader,
+ * group_leader + 64] where, in every sampled task but the idle one (pid 0),
+ * thread_pid is a struct pid whose tasks[PIDTYPE_PID] and tasks[PIDTYPE_TGID]
+ * (4.19+) name the task's pid_links[0] and [1], whose numbers[0].nr is the
+ * task's pid, and whose numbers[0].ns is one namespace for all. The sample
+ * must be thread-group leaders. 0, or XA_EBADDATA with one line in @why. */
+int c32_find_pid(const struct t32_mem *m, uint32_t group_leader, const struct p32_task *t,
+                 size_t n, struct c32_pid_layout *out, char *why, size_t cap);
 
 /* The checks (not pure): check32_views_tasks.c and check32_views_modules.c. */
 struct check_ctx;

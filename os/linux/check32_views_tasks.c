@@ -2,8 +2,9 @@
  * check32_views_tasks.c -- hidden processes on a 32-bit kernel without BTF
  * or data symbols: every task another view reaches must belong to a thread
  * group whose leader is on the task list (walked from init_task, which
- * task32.c found in memory). The views, all from listed tasks, none through
- * the task list's links:
+ * task32.c found in memory). The views, none through the task list's links:
+ *   PID IDR   init_pid_ns's, reached from a listed task's struct pid
+ *             (thread_pid, numbers[0].ns): every struct pid in it;
  *   children  the children list of every listed leader and of its threads
  *             (a leader unlinked from the task list stays on its parent's);
  *   parent    the real_parent of every listed leader and thread;
@@ -11,8 +12,8 @@
  * ring): a process forked by a thread is on that thread's children list.
  * Offsets are inferred (check32_views.c, proc32.c); a view whose offsets
  * are not found soundly is left out with a note, and with no view left the
- * check fails. The PID IDR and the run queues need data symbols
- * (init_pid_ns, runqueues) the kernel does not list: noted, not used.
+ * check fails. The run queues need a data symbol (runqueues) the kernel
+ * does not list: noted, not used.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,8 @@
 #define MAX_RING_NODES (2ull * MAX_TASKS) /* thread groups and children lists together */
 #define MAX_HIDDEN 4096u
 
-enum { V_CHILDREN = 1, V_PARENT = 2, V_COUNT = 2 };
-static const char *const view_names[V_COUNT] = {"a listed task's child",
+enum { V_IDR = 1, V_CHILDREN = 2, V_PARENT = 4, V_COUNT = 3 };
+static const char *const view_names[V_COUNT] = {"in the PID IDR", "a listed task's child",
                                                 "a listed task's parent"};
 
 struct hidden32 {
@@ -45,6 +46,9 @@ struct state32 {
     uint64_t tasks_off, real_parent, tgid, comm;
     uint64_t children, group_leader;                   /* LX_NO_OFFSET when not found */
     uint64_t signal, thread_node, thread_head;          /* the same */
+    struct c32_pid_layout pid;                          /* have_pid: found */
+    bool have_pid;
+    size_t idr_listed; /* listed tasks the PID IDR reached */
     struct hidden32 *hidden;
     size_t nr_hidden;
     uint64_t ring_budget;
@@ -190,9 +194,17 @@ static int find_views(struct check_ctx *c, struct state32 *s)
     } else if (rc == 0) {
         rc = check_note(c, "thread groups not used (children of threads unseen): %s", why);
     }
+    if (rc == 0 && s->group_leader == LX_NO_OFFSET)
+        rc = check_note(c, "the PID IDR is not compared: struct pid is found from "
+                           "group_leader");
+    else if (rc == 0 && c32_find_pid(&m, (uint32_t)s->group_leader, s->tasks, sample, &s->pid,
+                                     why, sizeof(why)) == 0)
+        s->have_pid = true;
+    else if (rc == 0)
+        rc = check_note(c, "the PID IDR is not compared: %s", why);
     if (rc == 0)
-        rc = check_note(c, "the PID IDR and run queues are not compared: the kernel lists no "
-                           "data symbols (init_pid_ns, runqueues) and has no BTF");
+        rc = check_note(c, "the run queues are not compared: the kernel lists no data symbols "
+                           "(runqueues) and has no BTF");
     xa__clear_error(c->xa);
     return rc;
 }
@@ -217,6 +229,42 @@ static int walk_children(struct check_ctx *c, struct state32 *s, uint64_t task)
     }
     s->ring_budget -= w.steps < s->ring_budget ? w.steps : s->ring_budget;
     lx_list_free(&w);
+    return rc;
+}
+
+/* One entry of the PID IDR: a struct pid whose number is its index; the
+ * task it names (if any) judged. */
+static int on_pid(struct check_ctx *c, uint64_t index, uint64_t pid, void *arg)
+{
+    struct state32 *s = arg;
+    uint64_t nr, first;
+    if (lx_ptr(c->xa, pid + s->pid.pid_nr, &nr) < 0 ||
+        lx_ptr(c->xa, pid + s->pid.pid_tasks, &first) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "struct pid 0x%llx (pid %llu) unreadable",
+                             (unsigned long long)pid, (unsigned long long)index);
+    if (nr != index)
+        return xa__set_error(c->xa, XA_EBADDATA, "PID IDR: entry %llu is pid %llu",
+                             (unsigned long long)index, (unsigned long long)nr);
+    if (!first)
+        return 0; /* a pid kept only as a process group or session id */
+    uint64_t task = first - (s->pid.thread_pid + 4);
+    if (!lx_kptr(c->xa, first) || first < s->pid.thread_pid + 4)
+        return xa__set_error(c->xa, XA_EBADDATA, "pid %llu: bad task link 0x%llx",
+                             (unsigned long long)index, (unsigned long long)first);
+    s->idr_listed += lx_ptrset_has(&s->listed, task);
+    return judge(c, s, task, V_IDR);
+}
+
+/* The PID IDR of init_pid_ns (struct pid_namespace starts with its idr,
+ * whose xarray keeps its head after a lock and flags: 8 bytes in). It must
+ * reach every listed task but the idle one, or it is not the IDR. */
+static int walk_idr(struct check_ctx *c, struct state32 *s)
+{
+    int rc = check_xarray_walk(c, s->pid.init_pid_ns + 8, T32_PID_MAX, "PID IDR", on_pid, s);
+    size_t want = s->n - 1; /* init_task (pid 0) has no IDR entry */
+    if (rc == 0 && s->idr_listed < want && !(xa_is_live(c->xa) && s->idr_listed))
+        rc = xa__set_error(c->xa, XA_EBADDATA, "PID IDR reached %zu of the %zu listed tasks",
+                           s->idr_listed, want);
     return rc;
 }
 
@@ -302,10 +350,13 @@ int check32_processes(struct check_ctx *c)
                            s.n);
     if (rc == 0)
         rc = find_views(c, &s);
-    if (rc == 0 && s.children == LX_NO_OFFSET && s.signal == LX_NO_OFFSET)
+    if (rc == 0 && s.have_pid)
+        rc = walk_idr(c, &s);
+    if (rc == 0 && s.children == LX_NO_OFFSET && s.signal == LX_NO_OFFSET && !s.have_pid)
         rc = xa__set_error(c->xa, XA_ENOTSUP,
-                           "hidden processes: neither children lists nor thread groups found "
-                           "on this 32-bit kernel: only the task list, nothing to compare");
+                           "hidden processes: no PID IDR, children lists or thread groups "
+                           "found on this 32-bit kernel: only the task list, nothing to "
+                           "compare");
     if (rc == 0)
         rc = walk_views(c, &s);
     /* what was found before a walk stopped still stands */

@@ -76,23 +76,23 @@ def test_clean_guest(guest32):
     assert sorted(summary) == ["modules", "processes", "user"]
     assert all(s["complete"] and s["findings"] == 0 for s in summary.values()), summary
     said = [(n["check"], n["note"]) for n in notes]
-    assert ("processes", "the PID IDR and run queues are not compared: the kernel lists no "
-            "data symbols (init_pid_ns, runqueues) and has no BTF") in said
+    # the PID IDR, children lists, group leaders and thread groups were all found
+    assert [n for c, n in said if c == "processes"] == [
+        "the run queues are not compared: the kernel lists no data symbols (runqueues) and "
+        "has no BTF"], said
     # /sys/module is compared (struct module.mkobj found); mod_tree is not
     assert [n for c, n in said if c == "modules"] == [
         "the module address tree (mod_tree) is not compared: the kernel lists no data symbols "
         "and has no BTF"], said
     assert any(c == "user" and "exe link" in n for c, n in said)
-    # the children lists, group leaders and thread groups were all found
-    assert len([c for c, _ in said if c == "processes"]) == 1, said
 
 
 @pytest.mark.parametrize("kind", ["i386", "i386pae"])
 def test_unlinked_process_is_hidden(tmp_path, kind):
     """The workload's marker process (the truth's maps pid) unlinked from
     the task list (its neighbours' next/prev patched): processes reports it,
-    and only it, as its parent's child; the module and user checks still run
-    over the shorter list."""
+    and only it, from the PID IDR and its parent's children list; the module
+    and user checks still run over the shorter list."""
     dump = raw_dump(kind)
     with open(os.path.join(DUMPS, kind, "truth.json")) as f:
         pid = json.load(f)["maps"]["pid"]
@@ -111,7 +111,8 @@ def test_unlinked_process_is_hidden(tmp_path, kind):
     assert p.returncode == 4, p.stderr
     assert [(f["technique"], f["pid"], f["culprit"]) for f in findings] == \
         [("hidden-process", pid, victim.comm)], findings
-    assert "a listed task's child" in findings[0]["detail"]
+    assert "is in the PID IDR and a listed task's child but not on the task list" in \
+        findings[0]["detail"], findings
     assert all(s["complete"] for s in summary.values()), summary
 
 
@@ -156,3 +157,56 @@ def test_looping_task_list_fails_in_one_line(tmp_path, kind):
     assert summary["processes"]["complete"] is False
     err = p.stderr.strip()
     assert "\n" not in err and "task list" in err, err
+
+
+def sibling_offset(vm, procs, tasks_off):
+    """task_struct.sibling: the one list_head after the tasks list_head whose
+    ring, in a dozen user processes, reaches their parent's children head
+    (sibling - 8) with every back link holding (the test's own inference)."""
+    by_pid = {p.pid: p for p in procs}
+    sample = [p for p in procs if p.ppid in by_pid and p.pid > 1][:12]
+
+    def fits(p, off):
+        head, node = by_pid[p.ppid].task + off - 8, p.task + off
+        for _ in range(4096):
+            nxt = vm.read_u32(node)
+            try:
+                if nxt < 0xC0000000 or nxt & 3 or vm.read_u32(nxt + 4) != node:
+                    return False
+            except xenaccess.XenaccessError:
+                return False
+            if nxt == head:
+                return True
+            node = nxt
+        return False
+
+    good = [off for off in range(tasks_off + 8, tasks_off + 512, 4)
+            if all(fits(p, off) for p in sample)]
+    assert len(good) == 1, good
+    return good[0]
+
+
+@pytest.mark.parametrize("kind", ["i386", "i386pae"])
+def test_process_unlinked_from_list_and_parent_is_in_idr(tmp_path, kind):
+    """The marker process unlinked from the task list AND from its parent's
+    children list: only the PID IDR still holds it, and that is enough."""
+    dump = raw_dump(kind)
+    with open(os.path.join(DUMPS, kind, "truth.json")) as f:
+        pid = json.load(f)["maps"]["pid"]
+    with xenaccess.open("file:" + dump) as vm:
+        procs = list(vm.processes())
+        off = tasks_offset(vm, procs)
+        sib = sibling_offset(vm, procs, off)
+        i = next(k for k, p in enumerate(procs) if p.pid == pid)
+        prev, victim, nxt = procs[i - 1], procs[i], procs[i + 1]
+        patches = [(vm.translate(prev.task + off), nxt.task + off),
+                   (vm.translate(nxt.task + off + 4), prev.task + off)]
+        node = victim.task + sib
+        before, after = vm.read_u32(node + 4), vm.read_u32(node)
+        patches += [(vm.translate(before), after), (vm.translate(after + 4), before)]
+    target = patched(tmp_path, kind, patches)
+    p, findings, summary, _ = check(target, "--check", "processes")
+    assert p.returncode == 4, p.stderr
+    assert [(f["technique"], f["pid"], f["culprit"]) for f in findings] == \
+        [("hidden-process", pid, victim.comm)], findings
+    assert "is in the PID IDR but not on the task list" in findings[0]["detail"], findings
