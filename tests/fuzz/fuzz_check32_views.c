@@ -1,8 +1,8 @@
 /*
  * fuzz_check32_views.c -- the inference of task_struct.children and
- * group_leader on a 32-bit kernel without BTF (os/linux/check32_views.c),
- * over synthetic process trees (tests/unit/synthetic_check32.h) that the
- * input rewrites.
+ * group_leader, and of struct pid, on a 32-bit kernel without BTF
+ * (os/linux/check32_views.c), over synthetic process trees
+ * (tests/unit/synthetic_check32.h) that the input rewrites.
  *
  * Input: byte 0 picks the layout (bit 0) and the number of tasks (8 +
  * byte / 2 % 53); then records of 8 bytes, at most 64:
@@ -72,6 +72,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = c32_find_group_leader(&m, l->real_parent, tasks, n, &off, why, sizeof(why));
     check_why(rc, why, sizeof(why));
     if (rc == 0 && (off <= l->real_parent || off > l->real_parent + C32_SPAN || off % 4))
+        abort();
+    memset(why, 'x', sizeof(why));
+    struct c32_pid_layout p;
+    uint32_t leader = l->real_parent + C32S_LEADER;
+    rc = c32_find_pid(&m, leader, tasks, n, &p, why, sizeof(why));
+    check_why(rc, why, sizeof(why));
+    if (rc == 0 && (p.thread_pid <= leader || p.thread_pid > leader + C32_PID_SPAN ||
+                    p.pid_tasks > C32_PID_TASKS_MAX || p.pid_nr < p.pid_tasks + 16 ||
+                    p.pid_nr > p.pid_tasks + C32_PID_NR_SPAN || p.init_pid_ns < S32_PAGE_OFFSET))
         abort();
     return 0;
 }

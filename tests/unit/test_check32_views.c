@@ -1,8 +1,9 @@
 /*
  * test_check32_views.c -- task_struct.children and group_leader of a
  * 32-bit kernel without BTF (os/linux/check32_views.c), inferred over
- * synthetic task lists (synthetic_check32.h): found in two layouts;
- * refused when a ring is broken, loops, or a second offset fits as well.
+ * synthetic task lists (synthetic_check32.h), and where struct pid is:
+ * found in two layouts; refused when a ring is broken, loops, or a second
+ * offset fits as well, and when a pid's number or namespace disagrees.
  */
 #include "check.h"
 #include "synthetic_check32.h"
@@ -103,6 +104,46 @@ static void test_leader_mismatch_refused(void)
     CHECK(leader(l, &off, why, sizeof(why)) == XA_EBADDATA, "%s", why);
 }
 
+static int pid_of(const struct s32_layout *l, struct c32_pid_layout *out, char *why, size_t cap)
+{
+    struct t32_mem m = s32_mem(&g);
+    return c32_find_pid(&m, l->real_parent + C32S_LEADER, t, N, out, why, cap);
+}
+
+static void test_pid_layouts(void)
+{
+    const struct s32_layout *ls[] = {&s32_debian61, &s32_other};
+    for (size_t k = 0; k < 2; k++) {
+        c32s_build(&g, ls[k], N, t);
+        struct c32_pid_layout p = {0};
+        char why[256] = "";
+        int rc = pid_of(ls[k], &p, why, sizeof(why));
+        CHECK(rc == 0, "%d %s", rc, why);
+        CHECK(p.thread_pid == ls[k]->real_parent + C32S_THREAD_PID &&
+              p.pid_tasks == C32S_PID_TASKS && p.pid_nr == C32S_PID_NR && p.init_pid_ns == C32S_NS,
+              "%u %u %u", p.thread_pid, p.pid_tasks, p.pid_nr);
+    }
+}
+
+/* One pid numbered wrong, or in another namespace: no layout holds. */
+static void test_pid_disagreement_refused(void)
+{
+    const struct s32_layout *l = &s32_debian61;
+    struct c32_pid_layout p;
+    char why[256] = "";
+    c32s_build(&g, l, N, t);
+    s32_put(&g, C32S_PIDS + 64 * 11 + C32S_PID_NR, 12);
+    int rc = pid_of(l, &p, why, sizeof(why));
+    CHECK(rc == XA_EBADDATA && strstr(why, "0 layouts"), "%d %s", rc, why);
+    c32s_build(&g, l, N, t);
+    s32_put(&g, C32S_PIDS + 64 * 3 + C32S_PID_NR + 4, C32S_NS + 64);
+    CHECK(pid_of(l, &p, why, sizeof(why)) == XA_EBADDATA, "%s", why);
+    /* a non-leader's pid: PIDTYPE_TGID names another task */
+    c32s_build(&g, l, N, t);
+    s32_put(&g, C32S_PIDS + 64 * 5 + C32S_PID_TASKS + 4, s32_task(1) + l->real_parent + 56);
+    CHECK(pid_of(l, &p, why, sizeof(why)) == XA_EBADDATA, "%s", why);
+}
+
 int main(void)
 {
     test_layouts();
@@ -110,5 +151,7 @@ int main(void)
     test_loop_refused();
     test_second_ring_refused();
     test_leader_mismatch_refused();
+    test_pid_layouts();
+    test_pid_disagreement_refused();
     CHECK_DONE();
 }
