@@ -97,6 +97,8 @@ int check32_carve_foreach(struct check_ctx *c,
     if (xa__memory_is_virtual(xa) || !lx->kernel_dtb)
         return xa__set_error(xa, XA_ENOTSUP,
                              "module carve: needs the kernel's page tables (not a triage dump)");
+    (void)linux_modules32_find(xa, linux_priv(xa)); /* once: core_layout (a hook's owner) */
+    xa__clear_error(xa);
     if (lx->off.module_core_base == LX_NO_OFFSET)
         return xa__set_error(xa, XA_ENOTSUP,
                              "module carve: struct module's core_layout was not inferred (no "
