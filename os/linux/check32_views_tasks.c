@@ -268,8 +268,8 @@ static int walk_idr(struct check_ctx *c, struct state32 *s)
     return rc;
 }
 
-/* The threads of listed leader @leader after it, into s->known (@out
- * collects them, at most @max). */
+/* The threads of listed leader @leader but itself, into s->known and
+ * appended to *out (*nout of them); s->ring_budget bounds all groups. */
 static int walk_threads(struct check_ctx *c, struct state32 *s, uint64_t leader, uint64_t **out,
                         size_t *nout)
 {
