@@ -166,7 +166,11 @@ static bool check_needs_no_data_symbols(enum xa_check which)
 {
     switch (which) {
     case XA_CHECK_SYSCALLS: /* by shape on 32-bit (check32_tables.c); else by name */
-    case XA_CHECK_IDT: return true;
+    case XA_CHECK_IDT:
+    case XA_CHECK_PROCESSES: /* 32-bit: children lists and parents (check32_views_tasks.c) */
+    case XA_CHECK_MODULES:   /* 32-bit: the list against a carve of module memory */
+    case XA_CHECK_USER:      /* maps and environments of the listed processes */
+        return true;
     default: return false;
     }
 }

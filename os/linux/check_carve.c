@@ -12,6 +12,7 @@
 
 #include "arch/x86.h"
 #include "os/linux/check.h"
+#include "os/linux/check32_views.h"
 
 /* MODULES_VADDR is __START_KERNEL_map + KERNEL_IMAGE_SIZE: 512 MiB above it
  * without KASLR, 1 GiB with it (then the kernel image may sit in between,
@@ -109,6 +110,8 @@ static int read_pa_cb(void *ctx, uint64_t pa, void *buf, size_t len)
 int check_carve_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
 {
     struct xa_instance *xa = c->xa;
+    if (lx_is32(linux_os(xa)))
+        return check32_carve_foreach(c, fn, arg); /* modscan32.c's pages */
     const struct linux_priv *p = linux_priv(xa);
     const struct linux_offsets *lo = &p->lx.off;
     struct carve_offs o = {

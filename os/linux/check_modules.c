@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_views.h"
 
 #define MAX_KOBJECTS 65536u
 #define MAX_TREE_NODES 65536u
@@ -38,13 +39,13 @@ int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
     int rc = 0;
     uint64_t first;
     /* tree[0]: the latch tree's first copy; nodes are latch_tree_node.node[0] */
-    if (lx_u64(c->xa, tree + root_off + trees_off, &first) < 0)
+    if (lx_ptr(c->xa, tree + root_off + trees_off, &first) < 0)
         rc = xa__set_error(c->xa, XA_EFAULT, "mod_tree unreadable");
     else if (first)
         stack[depth++] = first;
     while (rc == 0 && depth) {
         uint64_t node = stack[--depth], kids[2], mod;
-        int added = lx_kernel_ptr(node) ? lx_ptrset_add(&seen, node) : 0;
+        int added = lx_kptr(c->xa, node) ? lx_ptrset_add(&seen, node) : 0;
         if (added <= 0 || seen.n > MAX_TREE_NODES) {
             rc = added < 0 ? xa__set_error(c->xa, XA_ENOMEM, "out of memory")
                            : xa__set_error(c->xa, XA_EBADDATA,
@@ -52,8 +53,8 @@ int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
                                            (unsigned long long)node);
             break;
         }
-        if (lx_u64(c->xa, node + right, &kids[0]) < 0 || lx_u64(c->xa, node + left, &kids[1]) < 0 ||
-            lx_u64(c->xa, node - mtn_node + mtn_mod, &mod) < 0) {
+        if (lx_ptr(c->xa, node + right, &kids[0]) < 0 || lx_ptr(c->xa, node + left, &kids[1]) < 0 ||
+            lx_ptr(c->xa, node - mtn_node + mtn_mod, &mod) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "module tree node 0x%llx unreadable",
                                (unsigned long long)node);
             break;
@@ -67,7 +68,7 @@ int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
             else
                 stack[depth++] = kids[k];
         }
-        if (rc == 0 && !lx_kernel_ptr(mod))
+        if (rc == 0 && !lx_kptr(c->xa, mod))
             rc = xa__set_error(c->xa, XA_EBADDATA, "module tree node 0x%llx: bad module 0x%llx",
                                (unsigned long long)node, (unsigned long long)mod);
         if (rc == 0)
@@ -79,6 +80,8 @@ int check_modtree_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
 
 int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
 {
+    if (lx_is32(linux_os(c->xa)) && !linux_os(c->xa)->btf && !check_sym(c, "module_kset"))
+        return check32_kset_foreach(c, fn, arg); /* offsets from the listed modules */
     uint64_t kset_ptr = check_sym(c, "module_kset");
     uint64_t kset_list = check_off(c, "kset", "list");
     uint64_t kobj_entry = check_off(c, "kobject", "entry");
@@ -90,7 +93,7 @@ int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
         return xa__set_error(c->xa, XA_ENOTSUP,
                              "module kset: no module_kset symbol or no BTF for kset/kobject");
     uint64_t kset;
-    if (lx_u64(c->xa, kset_ptr, &kset) < 0 || !lx_kernel_ptr(kset))
+    if (lx_ptr(c->xa, kset_ptr, &kset) < 0 || !lx_kptr(c->xa, kset))
         return xa__set_error(c->xa, XA_EFAULT, "module_kset unreadable");
     struct lx_list_walk w;
     lx_list_init(&w, kset + kset_list, MAX_KOBJECTS, "module kset");
@@ -98,7 +101,7 @@ int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
     int rc;
     while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
         uint64_t mk = node - kobj_entry - mk_kobj, mod;
-        if (lx_u64(c->xa, mk + mk_mod, &mod) < 0) {
+        if (lx_ptr(c->xa, mk + mk_mod, &mod) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "module kobject 0x%llx unreadable",
                                (unsigned long long)mk);
             break;
@@ -106,7 +109,7 @@ int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
         if (!mod)
             continue; /* built in: parameters only */
         /* the kobject must be the module's own: mod->mkobj is where we stand */
-        if (!lx_kernel_ptr(mod) || mod + mod_mkobj != mk) {
+        if (!lx_kptr(c->xa, mod) || mod + mod_mkobj != mk) {
             rc = xa__set_error(c->xa, XA_EBADDATA,
                                "module kobject 0x%llx names module 0x%llx, which is not its owner",
                                (unsigned long long)mk, (unsigned long long)mod);
@@ -126,8 +129,8 @@ int check_kset_foreach(struct check_ctx *c, check_module_fn fn, void *arg)
 static bool linked_now(struct check_ctx *c, uint64_t mod)
 {
     uint64_t node = mod + linux_os(c->xa)->off.module_list, next, back;
-    return lx_u64(c->xa, node, &next) == 0 && next != node && lx_kernel_ptr(next) &&
-           lx_u64(c->xa, next + 8, &back) == 0 && back == node;
+    return lx_ptr(c->xa, node, &next) == 0 && next != node && lx_kptr(c->xa, next) &&
+           lx_ptr(c->xa, next + lx_ptr_size(c->xa), &back) == 0 && back == node;
 }
 
 enum { IN_KSET = 1, IN_TREE = 2, IN_CARVE = 4 };
@@ -160,15 +163,39 @@ static int note_module(struct check_ctx *c, uint64_t mod, void *arg)
     return 0;
 }
 
+/* A 32-bit module's name and core base, as check_owner_add() reads a
+ * 64-bit one's (its pointers are 4 bytes). */
+static int owner32(struct check_ctx *c, uint64_t mod, struct check_owner *w)
+{
+    const struct linux_offsets *lo = &linux_os(c->xa)->off;
+    char name[XA_MODULE_NAME_LEN];
+    *w = (struct check_owner){.module = mod};
+    if (lx_read(c->xa, mod + lo->module_name, name, sizeof(name)) < 0 ||
+        lx_ptr(c->xa, mod + lo->module_core_base, &w->base) < 0)
+        return xa__set_error(c->xa, XA_EFAULT, "struct module at 0x%llx unreadable",
+                             (unsigned long long)mod);
+    memcpy(w->name, name, sizeof(name));
+    w->name[sizeof(name)] = '\0';
+    return 0;
+}
+
 static int report_hidden(struct check_ctx *c, uint64_t mod, unsigned views)
 {
-    int rc = check_owner_add(c, mod);
-    if (rc < 0)
-        return rc;
+    struct check_owner own;
     const struct check_owner *o = NULL;
-    for (size_t i = 0; i < c->nr_owners; i++)
-        if (c->owners[i].module == mod)
-            o = &c->owners[i];
+    if (lx_is32(linux_os(c->xa))) {
+        int rc = owner32(c, mod, &own);
+        if (rc < 0)
+            return rc;
+        o = &own;
+    } else {
+        int rc = check_owner_add(c, mod);
+        if (rc < 0)
+            return rc;
+        for (size_t i = 0; i < c->nr_owners; i++)
+            if (c->owners[i].module == mod)
+                o = &c->owners[i];
+    }
     if (!o)
         return xa__set_error(c->xa, XA_EINVAL, "module 0x%llx lost", (unsigned long long)mod);
     static const char *const view_names[] = {"in /sys/module", "in the module address tree",
@@ -208,12 +235,18 @@ int check_modules(struct check_ctx *c)
         rc = xa__set_error(c->xa, XA_ENOMEM, "out of memory");
     else
         h->listed = &listed;
+    /* a 32-bit kernel without data symbols or BTF: no kset, no tree */
+    bool bare32 = lx_is32(linux_os(c->xa)) && !linux_os(c->xa)->btf &&
+                  !check_sym(c, "module_kset");
+    if (rc == 0 && bare32)
+        rc = check_note(c, "the module address tree (mod_tree) is not compared: the kernel lists "
+                           "no data symbols and has no BTF");
     if (rc == 0) {
         h->view = IN_KSET;
         rc = check_kset_foreach(c, note_module, h);
     }
     /* a kernel without the tree (CONFIG_MODULES_TREE_LOOKUP=n) has two views */
-    if (rc == 0 && check_sym(c, "mod_tree")) {
+    if (rc == 0 && !bare32 && check_sym(c, "mod_tree")) {
         h->view = IN_TREE;
         rc = check_modtree_foreach(c, note_module, h);
     }

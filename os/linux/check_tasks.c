@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_views.h"
 
 #define PIDTYPE_PID 0
 #define MAX_PIDS 4194304u   /* PID_MAX_LIMIT */
@@ -485,6 +486,9 @@ static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
 
 int check_processes(struct check_ctx *c)
 {
+    const struct linux_os *lx = linux_os(c->xa);
+    if (lx_is32(lx) && !lx->btf)
+        return check32_processes(c); /* offsets inferred, no data symbols */
     struct hide_state s = {.ring_budget = MAX_RING_NODES};
     struct task_offs *o = &s.o;
     const struct linux_offsets *lo = &linux_os(c->xa)->off;

@@ -45,9 +45,17 @@ static int check_maps(struct check_ctx *c, const struct xa_process *p, struct xa
     return rc;
 }
 
-static int check_exe(struct check_ctx *c, const struct xa_process *p, char *buf, size_t cap)
+/* *known turns false (and a note says why) when the kernel's exe link
+ * cannot be followed at all: no BTF for it, nor an inferred layout. */
+static int check_exe(struct check_ctx *c, const struct xa_process *p, char *buf, size_t cap,
+                     bool *known)
 {
-    if (linux_process_path(c->xa, p->pid, XA_PROC_EXE, buf, cap) < 0)
+    int rc = linux_process_path(c->xa, p->pid, XA_PROC_EXE, buf, cap);
+    if (rc == XA_ENOTSUP) {
+        *known = false;
+        return check_note(c, "deleted executables not checked: %s", xa_errmsg(c->xa));
+    }
+    if (rc < 0)
         return 0; /* no executable (exited mm) -- not a sign of anything */
     size_t n = strlen(buf), s = strlen(DELETED_SUFFIX);
     if (n <= s || strcmp(buf + n - s, DELETED_SUFFIX) != 0)
@@ -91,14 +99,15 @@ int check_user(struct check_ctx *c)
     char *env = malloc(ENV_MAX), *exe = malloc(XA_PATH_MAX);
     if (!v || !env || !exe)
         rc = xa__set_error(c->xa, XA_ENOMEM, "out of memory");
+    bool exe_known = true; /* until the exe link proves not found (a 32-bit kernel) */
     struct xa_process p;
     while (rc == 0 && (rc = linux_process_iter_next(it, &p)) == 1) {
         rc = 0;
         if (!p.mm)
             continue; /* a kernel thread */
         rc = check_maps(c, &p, v);
-        if (rc == 0)
-            rc = check_exe(c, &p, exe, XA_PATH_MAX);
+        if (rc == 0 && exe_known)
+            rc = check_exe(c, &p, exe, XA_PATH_MAX, &exe_known);
         if (rc == 0)
             rc = check_env(c, &p, env);
     }

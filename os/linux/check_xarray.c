@@ -53,11 +53,14 @@ static int walk_node(struct xa_walk *w, uint64_t node, unsigned shift, uint64_t 
         return xa__set_error(xa, XA_EBADDATA, "%s: node 0x%llx has shift %u, expected %u",
                              w->what, (unsigned long long)node, got_shift, shift);
     uint64_t slots[XA_CHUNK_SIZE];
-    if (lx_read(xa, node + w->off_slots, slots, sizeof(slots)) < 0)
+    uint32_t slots32[XA_CHUNK_SIZE];
+    bool narrow = lx_ptr_size(xa) == 4; /* a 32-bit kernel's slots */
+    if (lx_read(xa, node + w->off_slots, narrow ? (void *)slots32 : (void *)slots,
+                narrow ? sizeof(slots32) : sizeof(slots)) < 0)
         return xa__set_error(xa, XA_EFAULT, "%s: slots of node 0x%llx unreadable", w->what,
                              (unsigned long long)node);
     for (unsigned i = 0; i < XA_CHUNK_SIZE; i++) {
-        uint64_t e = slots[i], index = base + ((uint64_t)i << shift);
+        uint64_t e = narrow ? slots32[i] : slots[i], index = base + ((uint64_t)i << shift);
         if (is_node(e)) {
             if (shift == 0 || depth > XA_MAX_SHIFT / XA_CHUNK_SHIFT)
                 return xa__set_error(xa, XA_EBADDATA, "%s: node below the last level at 0x%llx",
@@ -85,11 +88,18 @@ int check_xarray_walk(struct check_ctx *c, uint64_t head_addr, uint64_t max, con
     struct xa_walk w = {.c = c, .what = what, .fn = fn, .arg = arg, .max = max};
     w.off_shift = check_off(c, "xa_node", "shift");
     w.off_slots = check_off(c, "xa_node", "slots");
+    if (lx_is32(linux_os(c->xa)) && !linux_os(c->xa)->btf) {
+        /* 4.20+ struct xa_node with 4-byte pointers: shift, offset, count,
+         * nr_values; parent; array; a list_head; slots. Every node's shift
+         * is checked, and the caller checks every entry it is given. */
+        w.off_shift = 0;
+        w.off_slots = 20;
+    }
     if (w.off_shift == LX_NO_OFFSET || w.off_slots == LX_NO_OFFSET)
         return xa__set_error(c->xa, XA_ENOTSUP, "%s: the kernel's BTF has no struct xa_node",
                              what);
     uint64_t head;
-    if (lx_u64(c->xa, head_addr, &head) < 0)
+    if (lx_ptr(c->xa, head_addr, &head) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "%s: root unreadable", what);
     if (is_plain(head))
         return fn(c, 0, head, arg); /* a lone entry at index 0 */

@@ -145,6 +145,11 @@ int linux_layout32_infer(struct xa_instance *xa, struct linux_priv *p);
 /* modscan32.c: a 32-bit kernel: the module list head and struct module
  * offsets (module32.c) from the module area's pages, once. */
 int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p);
+/* modscan32.c: call @fn for every present 4 KiB page of a 32-bit kernel's
+ * memory above the direct map (where modules are), with its M32_PAGE
+ * bytes; non-zero from @fn stops the scan and is returned. */
+typedef int (*linux_m32_page_fn)(void *ctx, uint64_t va, const uint8_t *page);
+int linux_modules32_pages(struct xa_instance *xa, linux_m32_page_fn fn, void *ctx);
 /* vmalayout32.c: a 32-bit kernel without BTF: the mm_struct, VMA, file,
  * dentry and mount offsets (vma32.c) from the user processes, once. */
 int linux_vma32_find(struct xa_instance *xa, struct linux_priv *p);

@@ -29,6 +29,8 @@ struct scan {
     uint64_t *mods;
     size_t n, cap;
     uint64_t first_nonlinear; /* the lowest present page past the direct map; 0: none */
+    linux_m32_page_fn fn;     /* called for each page (scan_one_page when finding the list) */
+    void *fn_ctx;
     uint8_t page[M32_PAGE], table[M32_PAGE];
 };
 
@@ -112,8 +114,9 @@ static int scan_one_page(struct scan *s, const struct m32_mem *m, uint64_t va)
     return 0;
 }
 
-/* Every present, non-linear 4 KiB page in [PAGE_OFFSET, 4 GiB). */
-static int scan_kernel_pages(struct scan *s, const struct m32_mem *m)
+/* Every present, non-linear 4 KiB page in [PAGE_OFFSET, 4 GiB), handed to
+ * s->fn. */
+static int scan_kernel_pages(struct scan *s)
 {
     const struct linux_os *lx = s->lx;
     const bool pae = lx->mode == XA_PM_PAE;
@@ -132,12 +135,38 @@ static int scan_kernel_pages(struct scan *s, const struct m32_mem *m)
                 s->first_nonlinear = va; /* pages go up: the first is the lowest */
             if (xa__read_pa(s->xa, frame(lx, pte), s->page, M32_PAGE) < 0)
                 continue;
-            int rc = scan_one_page(s, m, va);
-            if (rc < 0)
+            int rc = s->fn(s->fn_ctx, va, s->page);
+            if (rc)
                 return rc;
         }
     }
     return 0;
+}
+
+struct find_ctx {
+    struct scan *s;
+    const struct m32_mem *m;
+};
+
+static int find_in_page(void *ctx, uint64_t va, const uint8_t *page)
+{
+    const struct find_ctx *f = ctx;
+    (void)page; /* the same as f->s->page */
+    return scan_one_page(f->s, f->m, va);
+}
+
+int linux_modules32_pages(struct xa_instance *xa, linux_m32_page_fn fn, void *ctx)
+{
+    struct scan *s = calloc(1, sizeof(*s));
+    if (!s)
+        return xa__set_error(xa, XA_ENOMEM, "out of memory");
+    s->xa = xa;
+    s->lx = linux_os(xa);
+    s->fn = fn;
+    s->fn_ctx = ctx;
+    int rc = scan_kernel_pages(s);
+    free(s);
+    return rc;
 }
 
 int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p)
@@ -156,7 +185,10 @@ int linux_modules32_find(struct xa_instance *xa, struct linux_priv *p)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     s->xa = xa;
     s->lx = lx;
-    int rc = scan_kernel_pages(s, &m);
+    struct find_ctx f = {s, &m};
+    s->fn = find_in_page;
+    s->fn_ctx = &f;
+    int rc = scan_kernel_pages(s);
     /* The head is in the image's data, which the direct map holds. With the
      * image loaded high (physical KASLR) image + IMAGE32_SPAN reaches into
      * vmalloc, where every module is: there a module's neighbour would pass

@@ -418,3 +418,16 @@ def test_live_high_kernel_views(live32_high):
     g.run("echo %s > /dev/kmsg" % marker)
     log = json_lines(run_tool("xa-dmesg", target, "--json").stdout)
     assert log[0]["text"].startswith("Linux version ") and any(r["text"] == marker for r in log)
+
+
+def test_live_pae_check(live32):
+    """xa-check's processes, modules and user checks on the running 686-pae
+    guest (test_i386_check_views.py: the views on dumps): every check
+    complete, nothing found."""
+    p = run_tool("xa-check", live32["target"], "--json", "--check", "processes", "--check",
+                 "modules", "--check", "user", check=False)
+    rows = json_lines(p.stdout)
+    assert p.returncode == 0 and [r for r in rows if "technique" in r] == [], (rows, p.stderr)
+    summary = [r for r in rows if "complete" in r]
+    assert [r["check"] for r in summary] == ["processes", "modules", "user"]
+    assert all(r["complete"] for r in summary), summary
