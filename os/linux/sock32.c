@@ -421,8 +421,9 @@ int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint
         nb++;
     if (nb <= idx || (nb & (nb - 1)) != 0) {
         snprintf(why, LX_WHY_LEN,
-                 "32-bit kernel without BTF: the established hash at 0x%llx has %llu buckets "
-                 "(not a power of two)", (unsigned long long)b, (unsigned long long)nb);
+                 "32-bit kernel without BTF: the hash chain in bucket %llu of the established "
+                 "hash at 0x%llx is damaged (a cycle or a torn list)",
+                 (unsigned long long)nb, (unsigned long long)b);
         return XA_EBADDATA;
     }
     *base = b;
