@@ -765,25 +765,35 @@ static void merge_owners(struct xa_net_iter *it)
  * they add the sockets only the kernel holds (an unaccepted connection). */
 static void walk_ehash32(struct xa_net_iter *it)
 {
-    struct lx_ptrset walked = {0}, tried = {0};
+    struct lx_ptrset bases = {0}, tried = {0}; /* each socket and each table once */
     it->table = "tcp";
     for (size_t i = 0; i < it->nowners; i++) {
         uint64_t sk = it->owners[i].sk, base = 0, count = 0;
-        uint16_t family;
+        uint16_t family, type;
         uint8_t state;
-        int fresh = lx_ptrset_add(&tried, sk);
-        if (fresh <= 0 || lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
+        int seen = lx_ptrset_add(&tried, sk);
+        if (seen < 0)
+            defer(it, XA_ENOMEM, "tcp established hash", "out of memory");
+        if (seen <= 0 || lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
             lx_read(it->xa, sk + it->o->sk.state, &state, 1) < 0 ||
-            (family != 2 && family != 10) || state == 10 /* listening: not in ehash */)
+            lx_read(it->xa, sk + it->o->sk.sk_type, &type, 2) < 0 || (family != 2 && family != 10) ||
+            type != 1 || state == 10 /* TCP, not listening: in the established hash */)
             continue;
-        int rc = s32_ehash_of(&it->o->sk, read_kernel, it->xa, sk, &base, &count, it->why);
+        int rc = s32_ehash_base(&it->o->sk, read_kernel, it->xa, sk, &base, it->why);
         if (rc < 0)
             defer(it, rc, "tcp established hash", it->why);
-        if (rc <= 0 || lx_ptrset_add(&walked, base) <= 0)
+        int fresh = rc > 0 ? lx_ptrset_add(&bases, base) : 0;
+        if (fresh < 0)
+            defer(it, XA_ENOMEM, "tcp established hash", "out of memory");
+        if (fresh <= 0)
             continue;
-        walk_buckets(it, "tcp established hash", base, count, 4, 0, true);
+        rc = s32_ehash_count(&it->o->sk, read_kernel, it->xa, base, &count, it->why);
+        if (rc < 0)
+            defer(it, rc, "tcp established hash", it->why);
+        else
+            walk_buckets(it, "tcp established hash", base, count, 4, 0, true);
     }
-    lx_ptrset_free(&walked);
+    lx_ptrset_free(&bases);
     lx_ptrset_free(&tried);
 }
 

@@ -56,9 +56,14 @@ static int rd32(const struct ctx32 *c, uint64_t va, uint32_t *v)
     return c->read(c->ctx, va, v, 4);
 }
 
-static bool family_ok(uint16_t f)
+#define AF_MAX_ 46 /* 6.1 */
+
+/* A family and state a socket file can hold: an inet socket a TCP state
+ * (1..12), another family's (netlink's may be 0) at most 12. */
+static bool kind_ok(uint16_t family, uint8_t state)
 {
-    return f == AF_UNIX_ || f == AF_INET_ || f == AF_INET6_ || f == 16 || f == 17;
+    bool inet = family == AF_INET_ || family == AF_INET6_;
+    return family >= 1 && family < AF_MAX_ && state <= 12 && (!inet || state >= 1);
 }
 
 #define REFUSE(...)                                                                               \
@@ -161,8 +166,8 @@ static int find_sk(const struct ctx32 *c, struct sample *s, size_t n, uint32_t s
 }
 
 /* sock_common's head (daddr, rcv_saddr, hash, dport, num, family, state,
- * in this order since 2.6.39): every family one a socket file can hold,
- * every state a TCP state, a UNIX socket's inet fields zero. */
+ * in this order since 2.6.39): every family and state one a socket file
+ * can hold, a UNIX socket's inet fields zero. */
 static int find_common(const struct sample *s, size_t n, struct s32_layout *o, char *why)
 {
     int found = 0;
@@ -171,7 +176,7 @@ static int find_common(const struct sample *s, size_t n, struct s32_layout *o, c
         for (size_t i = 0; i < n && ok; i++) {
             uint16_t fam = w16(s[i].skb, b + 16);
             uint8_t st = s[i].skb[b + 18];
-            ok = family_ok(fam) && st >= 1 && st <= 12 &&
+            ok = kind_ok(fam, st) &&
                  (fam != AF_UNIX_ || (w32(s[i].skb, b) == 0 && w32(s[i].skb, b + 4) == 0 &&
                                       w32(s[i].skb, b + 12) == 0));
         }
@@ -386,14 +391,14 @@ static uint32_t chain_end(const struct ctx32 *c, uint64_t head, uint32_t node)
     return 0;
 }
 
-int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
-                 uint64_t *base, uint64_t *count, char *why)
+int s32_ehash_base(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
+                   uint64_t *base, char *why)
 {
     const struct ctx32 c = {read, ctx, l->kptr_min};
     if (l->nulls_node == LX_SK_NONE)
         return 0;
     const uint32_t nd = (uint32_t)l->nulls_node;
-    uint32_t end = chain_end(&c, sk + nd - 0, nd); /* from the socket's own node */
+    uint32_t end = chain_end(&c, sk + nd, nd); /* from the socket's own node */
     uint32_t pprev;
     if (end == 0 || rd32(&c, sk + nd + 4, &pprev) < 0 || !kp(&c, pprev))
         return 0;
@@ -413,20 +418,41 @@ int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint
     }
     if ((uint64_t)idx * 4 > link || link - (uint64_t)idx * 4 < c.kmin)
         return 0;
-    const uint64_t b = link - (uint64_t)idx * 4;
-    /* every bucket from b on: its chain ends in its own index */
+    *base = link - (uint64_t)idx * 4;
+    return 1;
+}
+
+int s32_ehash_count(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t base,
+                    uint64_t *count, char *why)
+{
+    const struct ctx32 c = {read, ctx, l->kptr_min};
+    const uint32_t nd = (uint32_t)l->nulls_node;
+    /* every bucket from the base on: its chain ends in its own index */
     uint64_t nb = 0;
-    while (nb < LX_SK_BUCKETS_MAX && b + nb * 4 + 4 <= 0x100000000ull &&
-           chain_end(&c, b + nb * 4, nd) == (uint32_t)((nb << 1) | 1))
+    while (nb < LX_SK_BUCKETS_MAX && base + nb * 4 + 4 <= 0x100000000ull &&
+           chain_end(&c, base + nb * 4, nd) == (uint32_t)((nb << 1) | 1))
         nb++;
-    if (nb <= idx || (nb & (nb - 1)) != 0) {
+    if (nb == 0 || (nb & (nb - 1)) != 0) {
         snprintf(why, LX_WHY_LEN,
                  "32-bit kernel without BTF: the hash chain in bucket %llu of the established "
                  "hash at 0x%llx is damaged (a cycle or a torn list)",
-                 (unsigned long long)nb, (unsigned long long)b);
+                 (unsigned long long)nb, (unsigned long long)base);
         return XA_EBADDATA;
     }
-    *base = b;
     *count = nb;
+    return 0;
+}
+
+int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
+                 uint64_t *base, uint64_t *count, char *why)
+{
+    uint64_t b = 0, n = 0;
+    int rc = s32_ehash_base(l, read, ctx, sk, &b, why);
+    if (rc <= 0)
+        return rc;
+    if ((rc = s32_ehash_count(l, read, ctx, b, &n, why)) < 0)
+        return rc;
+    *base = b;
+    *count = n;
     return 1;
 }

@@ -45,7 +45,20 @@ struct s32_layout {
 int s32_infer(lx_mem_fn read, void *ctx, uint64_t kptr_min, const struct s32_file *f, size_t n,
               uint32_t i_ino, uint32_t i_mode, struct s32_layout *out, char *why);
 
-/* The TCP established hash that holds @sk (hashed on l->nulls_node): its
+/* The base of the TCP established hash that holds @sk (hashed on
+ * l->nulls_node): its chain's nulls value is the bucket index, its pprev
+ * links lead back to the bucket. 1 found, 0 not hashed, negative on a
+ * chain that loops. */
+int s32_ehash_base(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
+                   uint64_t *base, char *why);
+
+/* The bucket count of the established hash at @base: every bucket from it
+ * on ends its chain in its own index, the count a power of two; else
+ * XA_EBADDATA (a damaged chain). */
+int s32_ehash_count(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t base,
+                    uint64_t *count, char *why);
+
+/* Both: the TCP established hash that holds @sk (hashed on l->nulls_node): its
  * base and bucket count, every bucket checked (its chain ends in the nulls
  * value of its index). 1 found, 0 not hashed, negative XA_E* on damage. */
 int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
