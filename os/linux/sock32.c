@@ -432,7 +432,12 @@ int s32_ehash_count(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, u
     while (nb < LX_SK_BUCKETS_MAX && base + nb * 4 + 4 <= 0x100000000ull &&
            chain_end(&c, base + nb * 4, nd) == (uint32_t)((nb << 1) | 1))
         nb++;
-    if (nb == 0 || (nb & (nb - 1)) != 0) {
+    /* the table ends where a word is no bucket of it; a chain linked to the
+     * slot there is a bucket whose chain is damaged (whatever its index) */
+    uint32_t first, back;
+    bool linked = nb < LX_SK_BUCKETS_MAX && rd32(&c, base + nb * 4, &first) == 0 &&
+                  kp(&c, first) && rd32(&c, first + 4, &back) == 0 && back == base + nb * 4;
+    if (nb == 0 || (nb & (nb - 1)) != 0 || linked) {
         snprintf(why, LX_WHY_LEN,
                  "32-bit kernel without BTF: the hash chain in bucket %llu of the established "
                  "hash at 0x%llx is damaged (a cycle or a torn list)",

@@ -298,6 +298,11 @@ def test_live_pae_open_files(live32):
     from test_i386_files import check_live_pae_open_files
     check_live_pae_open_files(live32)
 
+
+def test_live_pae_sockets(live32):
+    from test_i386_net import check_live_pae_sockets
+    check_live_pae_sockets(live32)
+
 # ---- live: the kernel loaded high in physical memory ------------------------
 
 @pytest.fixture(scope="module")

@@ -173,3 +173,36 @@ def test_hostile_sockets(tmp_path, lie):
     else:
         assert p.returncode == 1 and p.stdout == "", p.stderr
         assert "32-bit kernel without BTF" in err[0] and "struct socket.sk" in err[0], err[0]
+
+
+# ---- live: a 686-pae guest -------------------------------------------------
+
+def check_live_pae_sockets(live32):
+    """(Run by test_i386.py test_live_pae_sockets, on its guest.)
+    A TCP listener the test starts in the running guest is listed with the
+    address, inode and pid its own /proc/net/tcp and /proc/PID/fd show."""
+    g, target = live32["guest"], live32["target"]
+    port = 7150
+    pid = int(g.run("busybox nc -l -p %d </dev/null >/dev/null 2>&1 & echo $!" % port).strip())
+    want = None
+    deadline = time.monotonic() + 120
+    while want is None:
+        for line in g.run("cat /proc/net/tcp").splitlines()[1:]:
+            f = line.split()
+            if f[1].endswith(":%04X" % port) and f[3] == "0A":
+                want = (int(f[9]), f[1])
+        assert want or time.monotonic() < deadline, "the guest's listener did not start"
+        if want is None:
+            time.sleep(0.5)
+    inode, local = want
+    assert ("socket:[%d]" % inode) in g.run("ls -l /proc/%d/fd/" % pid)
+    try:
+        p = run_tool("xa-net", target, "--json")
+        rows = [r for r in json_lines(p.stdout) if r["proto"] == "tcp" and r["inode"] == inode]
+        assert len(rows) == 1, rows
+        r = rows[0]
+        assert r["state"] == "LISTEN" and r["local"] == "0.0.0.0:%d" % port, r
+        assert r["pids"] == [pid] and r["rx_queue"] is None
+        assert local == "00000000:%04X" % port
+    finally:
+        g.run("kill %d" % pid)

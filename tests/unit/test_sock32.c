@@ -79,6 +79,14 @@ static void test_layout_and_decode(void)
     got.n = 0;
     CHECK(lx_sock_buckets(&l.sk, arena_read, &A, ss_ehash, SS_BUCKETS, 4, 0, true, SK_NODE,
                           collect, &got, why) == XA_ELIMIT);
+    /* ... also in bucket 32, where the buckets before it are a power of two */
+    arena_put32(&A, ss_orphan + SK_NODE, ss_sk[1] + SK_NODE);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[2], &base, &count, why) == 1);
+    uint32_t looped = ss_sock_alloc(2, 1, 1, 6);
+    ss_hash(looped, 32);
+    arena_put32(&A, looped + SK_NODE, looped + SK_NODE);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[2], &base, &count, why) == XA_EBADDATA,
+          "%llu buckets", (unsigned long long)count);
     arena_free(&A);
 }
 
