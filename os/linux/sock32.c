@@ -125,12 +125,13 @@ static int find_private(const struct ctx32 *c, struct sample *s, size_t n, struc
 }
 
 /* struct socket.sk and struct sock.sk_socket: a pointer whose target
- * points back, at one offset in every socket. */
+ * points back, at one offset in every socket. Each candidate's targets are
+ * read once, S32_SOCK_SPAN bytes each. */
 static int find_sk(const struct ctx32 *c, struct sample *s, size_t n, uint32_t sock_file,
                    struct s32_layout *o, char *why)
 {
     int found = 0;
-    uint8_t *buf = malloc(S32_SOCK_SPAN);
+    uint8_t *buf = malloc(n * S32_SOCK_SPAN);
     if (!buf) {
         snprintf(why, LX_WHY_LEN, "out of memory");
         return XA_ENOMEM;
@@ -140,13 +141,12 @@ static int find_sk(const struct ctx32 *c, struct sample *s, size_t n, uint32_t s
             continue;
         bool ok = true;
         for (size_t i = 0; i < n && ok; i++)
-            ok = kp(c, w32(s[i].sockb, k));
+            ok = kp(c, w32(s[i].sockb, k)) &&
+                 c->read(c->ctx, w32(s[i].sockb, k), buf + i * S32_SOCK_SPAN, S32_SOCK_SPAN) == 0;
         for (uint32_t b = 0; ok && b + 4 <= S32_SOCK_SPAN; b += 4) {
             bool all = true;
-            for (size_t i = 0; i < n && all; i++) {
-                uint32_t v;
-                all = rd32(c, w32(s[i].sockb, k) + b, &v) == 0 && v == s[i].sock;
-            }
+            for (size_t i = 0; i < n && all; i++)
+                all = w32(buf + i * S32_SOCK_SPAN, b) == s[i].sock;
             if (all) {
                 found++;
                 o->socket_sk = k;
@@ -251,6 +251,35 @@ static void find_node(const struct ctx32 *c, const struct sample *s, size_t n,
     o->sk.node = o->sk.nulls_node = found == 1 ? at : LX_SK_NONE;
 }
 
+/* The distinct targets of the pointer at @g in every socket, at most
+ * S32_NETS, each read once (S32_NET_SPAN bytes); *@more when there were
+ * more (the sockets beyond are not compared). false when one is no kernel
+ * pointer or unreadable. */
+static bool net_targets(const struct ctx32 *c, const struct sample *s, size_t n, uint32_t g,
+                        uint32_t *net, uint8_t (*span)[S32_NET_SPAN], size_t *nn, bool *more)
+{
+    *nn = 0;
+    *more = false;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = w32(s[i].skb, g);
+        size_t k = 0;
+        if (!kp(c, v))
+            return false;
+        while (k < *nn && net[k] != v)
+            k++;
+        if (k < *nn)
+            continue;
+        if (*nn == S32_NETS) {
+            *more = true;
+            continue;
+        }
+        if (c->read(c->ctx, v, span[*nn], S32_NET_SPAN) < 0)
+            return false;
+        net[(*nn)++] = v;
+    }
+    return true;
+}
+
 /* sock_common.skc_net and net.ns.inum: a pointer in every socket to a
  * struct net whose inode number is in the namespace range, with the same
  * ns.ops before it in every namespace and distinct numbers. */
@@ -259,29 +288,25 @@ static int find_net(const struct ctx32 *c, const struct sample *s, size_t n, str
 {
     int found = 0;
     const uint32_t from = (uint32_t)o->sk.state + 2;
+    uint32_t net[S32_NETS];
+    uint8_t (*span)[S32_NET_SPAN] = malloc(S32_NETS * S32_NET_SPAN);
+    if (!span) {
+        snprintf(why, LX_WHY_LEN, "out of memory");
+        return XA_ENOMEM;
+    }
     for (uint32_t g = from; g + 4 <= from + 64; g += 4) {
-        bool ok = true;
-        for (size_t i = 0; i < n && ok; i++)
-            ok = kp(c, w32(s[i].skb, g));
-        for (uint32_t in = 4; ok && in + 4 <= S32_NET_SPAN; in += 4) {
+        size_t nn;
+        bool more;
+        if (!net_targets(c, s, n, g, net, span, &nn, &more))
+            continue;
+        for (uint32_t in = 4; in + 4 <= S32_NET_SPAN; in += 4) {
             bool all = true;
-            uint32_t ops = 0, seen_net[S32_NETS], seen_inum[S32_NETS];
-            size_t nn = 0;
-            for (size_t i = 0; i < n && all; i++) {
-                uint32_t net = w32(s[i].skb, g), inum, op;
-                all = rd32(c, net + in, &inum) == 0 && rd32(c, net + in - 4, &op) == 0 &&
-                      inum >= PROC_NS_INUM_LO && inum < PROC_NS_INUM_HI && kp(c, op) &&
-                      (i == 0 || op == ops);
-                ops = op;
-                for (size_t k = 0; all && k < nn; k++)
-                    all = (seen_net[k] == net) == (seen_inum[k] == inum);
-                if (all && nn < S32_NETS) {
-                    bool fresh = true;
-                    for (size_t k = 0; k < nn; k++)
-                        fresh &= seen_net[k] != net;
-                    if (fresh)
-                        seen_net[nn] = net, seen_inum[nn++] = inum;
-                }
+            for (size_t k = 0; k < nn && all; k++) {
+                uint32_t inum = w32(span[k], in), op = w32(span[k], in - 4);
+                all = inum >= PROC_NS_INUM_LO && inum < PROC_NS_INUM_HI && kp(c, op) &&
+                      op == w32(span[0], in - 4);
+                for (size_t j = 0; j < k && all; j++)
+                    all = w32(span[j], in) != inum;
             }
             if (all) {
                 found++;
@@ -290,6 +315,7 @@ static int find_net(const struct ctx32 *c, const struct sample *s, size_t n, str
             }
         }
     }
+    free(span);
     if (found != 1)
         REFUSE("%d candidates for sock_common.skc_net", found);
     return 0;
