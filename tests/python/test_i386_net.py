@@ -124,19 +124,28 @@ def node_of(vm, sk):
     return found[0]
 
 
-def socket_back_link(vm, sk):
-    """Offset in @sk of sk_socket: a pointer to a struct socket that points
-    back at @sk."""
-    found = []
+def back_links(vm, sk):
+    """Offsets in @sk of pointers to another object that points back at @sk
+    (sk_socket; a queued skb's sk too)."""
+    found = set()
     for off in range(0, 1024, 4):
         v = int.from_bytes(vm.read(sk + off, 4), "little")
-        if v < 0xC0000000 or v & 3 or v > 0xFFFFF000:
+        if v < 0xC0000000 or v & 3 or v > 0xFFFFF000 or sk <= v < sk + 1024:
+            continue  # not a kernel object apart from the sock
+        try:
+            back = vm.read(v, 64)
+        except xenaccess.XenaccessError:
             continue
-        back = vm.read(v, 64)
         if any(int.from_bytes(back[k:k + 4], "little") == sk for k in range(0, 64, 4)):
-            found.append(off)
-    assert len(found) == 1, found
-    return found[0]
+            found.add(off)
+    return found
+
+
+def socket_back_link(vm, sks):
+    """Offset of sk_socket: the back-link every socket an fd holds has."""
+    common = set.intersection(*(back_links(vm, sk) for sk in sks))
+    assert len(common) == 1, common
+    return common.pop()
 
 
 @pytest.mark.parametrize("lie", ["chain_loops", "no_back_link"])
@@ -158,7 +167,8 @@ def test_hostile_sockets(tmp_path, lie):
             patches = [(vm.translate(sk + off), (sk + off).to_bytes(4, "little"))]
         else:
             sk = int(held["sk"], 16)
-            patches = [(vm.translate(sk + socket_back_link(vm, sk)), bytes(4))]
+            off = socket_back_link(vm, [int(r["sk"], 16) for r in rows if r.get("inode")])
+            patches = [(vm.translate(sk + off), bytes(4))]
     target = patched_copy(tmp_path, patches)
     start = time.monotonic()
     p = run_tool("xa-net", target, "--json", check=False)
