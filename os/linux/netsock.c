@@ -83,6 +83,10 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         return NULL;
     struct lx_sock_layout *s = &o->sk;
     uint64_t sa_sock = LX_NO_OFFSET, unused;
+    if (lx_is32(lx)) { /* a 32-bit kernel with BTF: 4-byte words */
+        s->word = 4;
+        s->kptr_min = lx->page_offset;
+    }
     const struct want w[] = {
         {&s->family, "sock_common", {"skc_family"}, false},
         {&s->state, "sock_common", {"skc_state"}, false},

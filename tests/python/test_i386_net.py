@@ -100,6 +100,18 @@ def test_sockets_of_every_namespace(guest32):
     assert all(reduced_want(sec, "net_", ALL)[k] for k in ALL if k != "raw6")
 
 
+def test_python_sockets(guest32):
+    """The Python binding says the same: unknown queues are None, not 0."""
+    rows = json_lines(run_tool("xa-net", guest32["target"], "--json").stdout)
+    with xenaccess.open(guest32["target"]) as vm:
+        socks = list(vm.sockets())
+    assert sorted((s.proto, s.inode, s.sk) for s in socks) == \
+        sorted((r["proto"], r["inode"], int(r["sk"], 16)) for r in rows)
+    assert all(s.rx_queue is None and s.tx_queue is None for s in socks)
+    assert all(s.protocol is None for s in socks if s.proto == "packet")
+    assert any(s.protocol == 6 for s in socks)
+
+
 def test_text_output(guest32):
     p = run_tool("xa-net", guest32["target"])
     lines = p.stdout.splitlines()
