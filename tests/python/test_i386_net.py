@@ -6,7 +6,6 @@ their sockets. xa-net --json is compared with the guest's own /proc/net of
 every namespace (truth.sh), less what cannot be known there: queues (null)
 and a packet socket's protocol and ifindex (null). Then copies of the dump
 that lie."""
-import json
 import os
 import time
 
