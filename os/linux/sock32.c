@@ -192,8 +192,20 @@ static int find_common(const struct sample *s, size_t n, struct s32_layout *o, c
     return 0;
 }
 
+/* The protocols an inet stream socket can have: TCP, SCTP, MPTCP. */
+static bool inet_stream_proto(uint16_t p)
+{
+    return p == 6 || p == 132 || p == 262;
+}
+
+/* ... and an inet datagram socket: UDP, UDP-Lite, ping (ICMP, ICMPv6). */
+static bool inet_dgram_proto(uint16_t p)
+{
+    return p == 17 || p == 136 || p == 1 || p == 58;
+}
+
 /* struct socket.type and struct sock.sk_type (sk_protocol next to it):
- * equal in every socket, the protocol the one its family and type imply. */
+ * equal in every socket, the protocol one its family and type allow. */
 static int find_type(const struct sample *s, size_t n, struct s32_layout *o, char *why)
 {
     int found = 0;
@@ -206,8 +218,8 @@ static int find_type(const struct sample *s, size_t n, struct s32_layout *o, cha
                 uint16_t fam = w16(s[i].skb, (uint32_t)o->sk.family);
                 bool inet = fam == AF_INET_ || fam == AF_INET6_;
                 ok = ty == w16(s[i].sockb, t) && ty >= 1 && ty <= 10 &&
-                     (!inet || ty != 1 || pr == 6) && (!inet || ty != 2 || pr == 17) &&
-                     (fam != AF_UNIX_ || pr == 0);
+                     (!inet || ty != 1 || inet_stream_proto(pr)) &&
+                     (!inet || ty != 2 || inet_dgram_proto(pr)) && (fam != AF_UNIX_ || pr == 0);
             }
             if (ok) {
                 found++;
