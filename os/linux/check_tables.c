@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_tables.h"
 
 /* More entries than any x86-64 table holds (6.1 has 451). */
 #define MAX_SYSCALLS 1024u
@@ -64,6 +65,8 @@ static int check_table(struct check_ctx *c, const char *table_name, bool require
 
 int check_syscalls(struct check_ctx *c)
 {
+    if (lx_is32(linux_os(c->xa)))
+        return check_syscalls32(c); /* 4-byte entries, found by shape without data symbols */
     int rc = check_table(c, "sys_call_table", true);
     if (rc == 0)
         rc = check_table(c, "ia32_sys_call_table", false);
@@ -246,6 +249,8 @@ static int check_idtrs(struct check_ctx *c, const struct gate_layout *l, uint64_
 
 int check_idt(struct check_ctx *c)
 {
+    if (lx_is32(linux_os(c->xa)))
+        return check_idt32(c); /* 8-byte i386 gates */
     uint64_t idt = check_sym(c, "idt_table");
     if (!idt)
         return xa__set_error(c->xa, XA_ENOTSUP, "no idt_table symbol");
@@ -298,20 +303,29 @@ int check_ops(struct check_ctx *c)
             size < 8)
             return xa__set_error(c->xa, XA_ENOTSUP, "ops tables: no BTF size for struct %s",
                                  ops_tables[t].type);
-        uint64_t slots[MAX_OPS_SIZE / 8];
-        if (lx_read(c->xa, table, slots, size & ~7ull) < 0)
+        size_t word = lx_ptr_size(c->xa); /* 4 on 32-bit kernels */
+        uint8_t slots[MAX_OPS_SIZE];
+        if (lx_read(c->xa, table, slots, size - size % word) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "%s unreadable", ops_tables[t].symbol);
-        for (uint64_t i = 0; rc == 0 && i < size / 8; i++) {
-            uint64_t v = slots[i];
+        for (uint64_t i = 0; rc == 0 && i < size / word; i++) {
+            uint64_t v = 0;
+            if (word == 4) {
+                uint32_t v32;
+                memcpy(&v32, slots + 4 * i, 4);
+                v = v32;
+            } else {
+                memcpy(&v, slots + 8 * i, 8);
+            }
             /* code pointers only: NULL, flags and counters are not */
-            if (v < 0xffff800000000000ULL || check_in_core_text(c, v))
+            bool kernel = word == 4 ? lx_kptr(c->xa, v) : v >= 0xffff800000000000ULL;
+            if (!kernel || check_in_core_text(c, v))
                 continue;
             char where[128];
             check_describe(c, v, where, sizeof(where));
             const char *owner = check_owner_of(c, v);
             rc = check_report(c, "ops-hook", owner ? owner : "", -1, v,
                               "%s+0x%llx (struct %s) -> %s, outside the kernel's text",
-                              ops_tables[t].symbol, (unsigned long long)(8 * i),
+                              ops_tables[t].symbol, (unsigned long long)(word * i),
                               ops_tables[t].type, where);
         }
     }

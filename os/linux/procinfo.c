@@ -20,6 +20,7 @@
 #include "os/linux/lxpriv.h"
 #include "os/linux/procinfo.h"
 #include "os/linux/proc32.h"
+#include "os/linux/procview32.h"
 #include "os/linux/procread.h"
 
 /* Threads of one process we walk at most (threads-max is far lower). */
@@ -197,6 +198,101 @@ static void missing32(struct lx_proc_offsets *o, enum feature f, const char *why
     snprintf(o->missing[f], XA_ERRMSG_LEN, "32-bit kernel without BTF: %.400s", why);
 }
 
+/* struct cred: the source's layout, checked (procview32.c). */
+static void resolve32_creds(struct xa_instance *xa, const struct t32_mem *m,
+                            const struct p32_task *t, size_t n, struct lx_proc_offsets *o)
+{
+    char why[256];
+    uint32_t gi;
+    if (o->task_real_cred == LX_NO_OFFSET ||
+        p32_find_creds(m, (uint32_t)o->task_real_cred, t, n, &gi, why, sizeof(why)) < 0) {
+        missing32(o, F_CREDS, o->task_real_cred == LX_NO_OFFSET ? "no task_struct.real_cred"
+                                                                : why);
+        return;
+    }
+    static const uint32_t ids[8] = {4, 20, 12, 28, 8, 24, 16, 32}; /* as cred_id[] */
+    for (int i = 0; i < 8; i++)
+        o->cred_id[i] = ids[i];
+    o->cred_cap_prm = P32_CRED_CAP_PERMITTED;
+    o->cred_cap_eff = P32_CRED_CAP_EFFECTIVE;
+    o->cred_group_info = gi;
+    o->gi_ngroups = 4; /* struct group_info { usage; ngroups; gid[]; } */
+    o->gi_gid = 8;
+    (void)xa;
+}
+
+#define PV32_EXE_TASKS 16u  /* user processes whose mapped files are gathered */
+#define PV32_EXE_VMAS 256u  /* their memory-map entries read at most */
+
+/* The struct files each of the first user tasks maps, for p32_find_exe. */
+static int mapped_files(struct xa_instance *xa, const struct p32_task *t, size_t n,
+                        uint64_t **files, size_t *nfiles)
+{
+    const struct linux_offsets *lo = &linux_os(xa)->off;
+    size_t users = 0;
+    for (size_t i = 0; i < n && users < PV32_EXE_TASKS; i++) {
+        struct xa_vma_iter *it;
+        if (!t[i].mm || t[i].pid != t[i].tgid || linux_vma_iter_new(xa, (int32_t)t[i].pid, &it) < 0)
+            continue;
+        if (!(files[i] = calloc(PV32_EXE_VMAS, sizeof(uint64_t)))) {
+            linux_vma_iter_free(it);
+            return XA_ENOMEM;
+        }
+        struct xa_vma v;
+        uint64_t file;
+        while (nfiles[i] < PV32_EXE_VMAS && linux_vma_iter_next(it, &v) == 1)
+            if (lx_ptr(xa, v.vma + lo->vma_file, &file) == 0 && file)
+                files[i][nfiles[i]++] = file;
+        linux_vma_iter_free(it);
+        users += nfiles[i] > 0;
+    }
+    xa__clear_error(xa);
+    return 0;
+}
+
+/* task_struct.fs, fs_struct.root/pwd and mm_struct.exe_file, with the path
+ * layout of the memory-map inference (vma32.c). */
+static void resolve32_paths(struct xa_instance *xa, struct linux_priv *p, const struct t32_mem *m,
+                            const struct p32_task *t, size_t n, struct lx_proc_offsets *o)
+{
+    char why[256];
+    uint32_t fs, root, exe;
+    if (!p->vmas32_ready && linux_vma32_find(xa, p) < 0) {
+        snprintf(why, sizeof(why), "the path layout: %s", xa_errmsg(xa));
+        missing32(o, F_PATHS, why);
+        xa__clear_error(xa);
+        return;
+    }
+    o->dpath = linux_dpath_layout32(p);
+    if (p32_find_fs(m, (uint32_t)o->dpath.mnt_root, t, n, &fs, &root, why, sizeof(why)) < 0) {
+        missing32(o, F_PATHS, why);
+        return;
+    }
+    uint64_t **files = calloc(n + 1, sizeof(*files));
+    size_t *nfiles = calloc(n + 1, sizeof(*nfiles));
+    int rc = files && nfiles ? mapped_files(xa, t, n, files, nfiles) : XA_ENOMEM;
+    const struct p32_mapped mp = {.files = (const uint64_t *const *)files, .nfiles = nfiles};
+    if (rc < 0)
+        snprintf(why, sizeof(why), "out of memory");
+    else
+        rc = p32_find_exe(m, t, n, &mp, &exe, why, sizeof(why));
+    for (size_t i = 0; files && i < n; i++)
+        free(files[i]);
+    free(files);
+    free(nfiles);
+    if (rc < 0) {
+        missing32(o, F_PATHS, why);
+        return;
+    }
+    o->task_fs = fs;
+    o->fs_root = root;
+    o->fs_pwd = root + 8; /* struct path root, pwd; */
+    o->path_mnt = p->lx.off.path_mnt;
+    o->path_dentry = p->lx.off.path_dentry;
+    o->file_f_path = p->lx.off.file_f_path;
+    o->mm_exe_file = exe;
+}
+
 /* Every offset of @o from the inferred task layout and proc32.c; a feature
  * whose step fails is missing, saying why. */
 static struct lx_proc_offsets *resolve32(struct xa_instance *xa, struct linux_priv *p)
@@ -217,8 +313,6 @@ static struct lx_proc_offsets *resolve32(struct xa_instance *xa, struct linux_pr
     o->task_state = lo->task_state;
     o->task_real_cred = lo->task_real_cred;
     o->task_mm = lo->task_mm;
-    missing32(o, F_CREDS, "only real, effective ids are inferred (the process list)");
-    missing32(o, F_PATHS, "dentry and mount layouts are not inferred");
     size_t n = 0;
     char why[256];
     if (sample_tasks(xa, t, &n) < 0) {
@@ -226,6 +320,8 @@ static struct lx_proc_offsets *resolve32(struct xa_instance *xa, struct linux_pr
         missing32(o, F_THREADS, why);
         missing32(o, F_START, why);
         missing32(o, F_ARGS, why);
+        missing32(o, F_CREDS, why);
+        missing32(o, F_PATHS, why);
         free(t);
         return o;
     }
@@ -255,6 +351,8 @@ static struct lx_proc_offsets *resolve32(struct xa_instance *xa, struct linux_pr
         o->mm_env_start = off + 8;
         o->mm_env_end = off + 12;
     }
+    resolve32_creds(xa, &m, t, n, o);
+    resolve32_paths(xa, p, &m, t, n, o);
     free(t);
     xa__clear_error(xa);
     return o;

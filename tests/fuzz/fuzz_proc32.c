@@ -1,6 +1,7 @@
 /*
  * fuzz_proc32.c -- the inference of what procinfo.c reads on a 32-bit
- * kernel without BTF (os/linux/proc32.c), over synthetic tasks
+ * kernel without BTF (os/linux/proc32.c) and of credentials, fs and exe
+ * (procview32.c), over synthetic tasks
  * (tests/unit/synthetic_proc32.h) that the input rewrites.
  *
  * Input: byte 0 picks the layout (bit 0) and the number of tasks (8 +
@@ -18,6 +19,7 @@
 #include "fuzz_common.h"
 
 #include "synthetic_proc32.h"
+#include "os/linux/procview32.h"
 
 #define MAX_PATCHES 64
 
@@ -93,6 +95,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = p32_find_cpu(&m, &kn, work.t, n, &off, why, sizeof(why));
     check_why(rc, why, sizeof(why));
     if (rc == 0 && off != 12)
+        abort();
+
+    /* credentials, fs and exe (procview32.c) over the same memory */
+    uint32_t gi = 0, fs = 0, root = 0;
+    memset(why, 'x', sizeof(why));
+    rc = p32_find_creds(&m, 4u * (head % 1024u), work.t, n, &gi, why, sizeof(why));
+    check_why(rc, why, sizeof(why));
+    if (rc == 0 && gi != P32_CRED_GROUP_INFO_NEW && gi != P32_CRED_GROUP_INFO_OLD)
+        abort();
+    memset(why, 'x', sizeof(why));
+    rc = p32_find_fs(&m, 16, work.t, n, &fs, &root, why, sizeof(why));
+    check_why(rc, why, sizeof(why));
+    if (rc == 0 && (fs + 4 > P32_TASK_SPAN || root < 12 || root + 16 > 64))
+        abort();
+    /* each process "maps" two words of the shared area */
+    static uint64_t files[P32S_MAX][2];
+    const uint64_t *fl[P32S_MAX];
+    size_t nf[P32S_MAX];
+    for (uint32_t i = 0; i < n; i++) {
+        files[i][0] = P32S_BASE + 64u * i;
+        files[i][1] = p32s_task(i);
+        fl[i] = files[i];
+        nf[i] = 2;
+    }
+    const struct p32_mapped mp = {.files = fl, .nfiles = nf};
+    memset(why, 'x', sizeof(why));
+    rc = p32_find_exe(&m, work.t, n, &mp, &off, why, sizeof(why));
+    check_why(rc, why, sizeof(why));
+    if (rc == 0 && (off < 4 || off + 4 > P32_EXE_SPAN))
         abort();
     return 0;
 }

@@ -16,7 +16,11 @@ import time
 
 import pytest
 
+import xa_py  # noqa: F401  (sets sys.path for the package)
+import xenaccess
 from xatest import DUMPS, json_lines, require, run_tool
+
+pytest_plugins = ["xa_py"]
 
 KINDS = {"i386": "32-bit legacy", "i386pae": "PAE"}
 PAGE_OFFSET = 0xC0000000
@@ -272,6 +276,53 @@ def test_live_pae_cmdlines_threads(live32):
     assert any(len(t) > 1 for t in threads.values())  # the workload's procview threads
 
 
+def test_live_pae_creds_paths(live32):
+    """Credentials and exe/cwd/root of the running guest with no
+    configuration (os/linux/procview32.c), through the bindings: equal to
+    /proc/PID/status and the links, for every process stable across the
+    read; the workload's processes with their own ids, capabilities and a
+    deep working directory among them."""
+    g, target = live32["guest"], live32["target"]
+    script = ("for p in /proc/[0-9]*; do n=${p#/proc/}; "
+              "u=$(grep -E '^(Uid|Gid|CapEff):' $p/status | tr -s '\t ' ' ' | tr '\n' ' '); "
+              "echo \"$n|$(readlink $p/exe)|$(readlink $p/cwd)|$(readlink $p/root)|$u\"; "
+              "done 2>/dev/null")
+
+    def guest_view():
+        out = {}
+        for line in g.run(script).splitlines():
+            f = line.split("|")
+            if len(f) == 5 and f[0].isdigit():
+                out[int(f[0])] = tuple(f[1:])
+        return out
+    before = guest_view()
+    got = {}
+    with xenaccess.open(target) as vm:
+        for p in vm.processes():
+            try:
+                c = vm.creds(p.pid)
+                paths = []
+                for what in ("exe", "cwd", "root"):
+                    try:
+                        paths.append(getattr(vm, what)(p.pid))
+                    except xenaccess.NotFound:
+                        paths.append("")
+            except xenaccess.NotFound:
+                continue  # exited meanwhile
+            ids = "Uid: %d %d %d %d Gid: %d %d %d %d CapEff: %016x " % (
+                c.uid, c.euid, c.suid, c.fsuid, c.gid, c.egid, c.sgid, c.fsgid, c.cap_effective)
+            got[p.pid] = (*paths, ids)
+    after = guest_view()
+    stable = {p: v for p, v in before.items() if after.get(p) == v and p in got}
+    assert len(stable) >= 20
+    for pid, want in stable.items():
+        assert got[pid] == want, pid
+    # the workload's procview part: a deep cwd with a space, its own ids
+    assert any(v[1].endswith("/dir with space/deeper") and "CapEff: 0000000000002020" in v[3]
+               for v in stable.values())
+    assert any("Uid: 1001 " in v[3] for v in stable.values())
+
+
 def test_live_pae_mounts(live32):
     """Mounts of the running guest with no configuration (their offsets
     inferred from its memory, os/linux/mounts32.c): xa-mounts --pid 1 equals
@@ -302,6 +353,11 @@ def test_live_pae_open_files(live32):
 def test_live_pae_sockets(live32):
     from test_i386_net import check_live_pae_sockets
     check_live_pae_sockets(live32)
+
+
+def test_live_pae_table_checks(live32):
+    from test_i386_check import check_live_pae_tables
+    check_live_pae_tables(live32)
 
 # ---- live: the kernel loaded high in physical memory ------------------------
 

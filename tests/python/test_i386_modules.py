@@ -107,8 +107,9 @@ def test_check_cannot_judge_without_data_symbols(guest32):
     data symbols: a table it cannot find by name must not read as clean."""
     p = run_tool("xa-check", guest32["target"], "--json", check=False)
     assert p.returncode == 3, p.stderr
-    rows = json_lines(p.stdout)
+    rows = [r for r in json_lines(p.stdout) if "complete" in r]
     assert [r["check"] for r in rows] == ["processes", "modules", "syscalls", "idt", "ftrace",
                                           "kprobes", "bpf", "user", "ops"]
-    assert all(r["complete"] is False for r in rows), rows
+    judged = {"syscalls", "idt"}  # found by shape (test_i386_check.py)
+    assert all(r["complete"] is (r["check"] in judged) for r in rows), rows
     assert "kallsyms lists no data symbols" in p.stderr

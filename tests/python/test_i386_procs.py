@@ -214,8 +214,8 @@ def test_misleading_guest_is_refused(tmp_path, lie):
 def test_procview_matches_guest(guest32):
     """Inside processes through the bindings, with the offsets inferred
     without BTF: threads (cpu included), start time, command line and
-    environment equal what the guest's /proc said; credentials and paths
-    are not inferred and say so."""
+    environment, credentials (supplementary groups and capabilities too)
+    and exe/cwd/root equal what the guest's /proc said."""
     pv = guest32["truth"]["procview"]
     threaded = 0
     with xenaccess.open(guest32["target"]) as vm:
@@ -232,11 +232,50 @@ def test_procview_matches_guest(guest32):
             assert st.boot_ns // 10**7 == w["start_ticks"], pid  # USER_HZ 100
             assert vm.cmdline(pid) == bytes.fromhex(w["cmdline"]), pid
             assert vm.environ(pid) == bytes.fromhex(w["environ"]), pid
+            c = vm.creds(pid)
+            assert [c.uid, c.euid, c.suid, c.fsuid] == w["uid"], pid
+            assert [c.gid, c.egid, c.sgid, c.fsgid] == w["gid"], pid
+            assert list(c.groups) == w["groups"], pid
+            assert (c.cap_effective, c.cap_permitted) == (w["capeff"], w["capprm"]), pid
+            for what in ("exe", "cwd", "root"):
+                if w[what]:
+                    assert getattr(vm, what)(pid) == w[what], (pid, what)
+                else:
+                    with pytest.raises(xenaccess.NotFound):
+                        getattr(vm, what)(pid)
         assert threaded >= 1, "no multi-threaded process in the truth"
-        with pytest.raises(xenaccess.NotSupported, match="32-bit kernel without BTF"):
+    # the truth is not trivial: groups, reduced capabilities, a deep cwd
+    assert any(w["groups"] for w in pv["procs"].values())
+    assert any(w["capeff"] != w["capprm"] or w["capeff"] < 2**40 for w in pv["procs"].values())
+    assert any(w["cwd"].count("/") > 2 for w in pv["procs"].values())
+
+
+def test_unsorted_groups_refuse_credentials(tmp_path):
+    """init's group list (init_groups, shared by every kernel thread and the
+    processes that never called setgroups) made unsorted in a copy of the
+    dump: the 32-bit cred inference refuses in one line, it does not guess."""
+    with xenaccess.open("file:" + os.path.join(DUMPS, "i386", "raw.img")) as vm:
+        init = next(p for p in vm.processes() if p.pid == 1)
+        full = (1 << 41) - 1  # CAP_FULL_SET of 6.1
+        infos = set()
+        for off in range(0, 4096, 4):
+            cred = vm.read_u32(init.task + off)
+            if not 0xC0000000 <= cred < 0xFFFFF000 or cred & 3:
+                continue
+            try:
+                ids = [vm.read_u32(cred + 4 * i) for i in range(1, 9)]
+                caps = [vm.read_u64(cred + o) for o in (48, 56, 64)]
+                gi = vm.read_u32(cred + 116)
+                if ids == [0] * 8 and caps == [full] * 3 and vm.read_u32(gi + 4) == 0:
+                    infos.add(gi)
+            except xenaccess.XenaccessError:
+                continue
+        assert len(infos) == 1, infos  # real_cred and cred: init's one cred
+        gi = infos.pop()
+        patch = (vm.translate(gi + 4), b"".join(v.to_bytes(4, "little") for v in (2, 9, 3)))
+    with xenaccess.open(patched_copy(tmp_path, [patch])) as vm:
+        with pytest.raises(xenaccess.NotSupported, match="group_info"):
             vm.creds(1)
-        with pytest.raises(xenaccess.NotSupported, match="32-bit kernel without BTF"):
-            vm.cwd(1)
 
 
 def thread_node_offset(vm, tasks):

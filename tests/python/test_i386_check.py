@@ -1,0 +1,168 @@
+"""xa-check's table checks (syscalls, idt) on 32-bit x86 guests with no
+configuration (issue 18): Debian's 686 kernels have no BTF and no data
+symbols, so sys_call_table and idt_table are found by their shape
+(os/linux/check32_tables.c). Checked on the i386 / i386pae dump sets: the
+tables found are the kernel's (entry 0 is restart_syscall's handler, the
+IDT is what CPU 0's IDTR maps to), clean guests are clean, hooks patched
+into a copy are reported exactly, and a copy whose table lost its shape is
+refused rather than called clean.
+"""
+import os
+import re
+import shutil
+import struct
+
+import pytest
+
+import xa_py  # noqa: F401  (sets sys.path for the package)
+import xenaccess
+from test_i386 import guest32  # noqa: F401  (the dump sets: i386 and i386pae, raw and ELF)
+from xatest import DUMPS, json_lines, require, run_tool
+
+pytest_plugins = ["xa_py"]
+
+NR_KILL = 37  # i386 __NR_kill, a rootkit's favourite
+VEC_INT3 = 3
+
+
+def check(target, *names):
+    args = [a for n in names for a in ("--check", n)]
+    return run_tool("xa-check", target, "--json", *args, check=False)
+
+
+def found_at(rows, what):
+    """The table address a check's note gives ("... found by its shape at 0x...")."""
+    for r in rows:
+        m = re.match(what + r" found by its shape at (0x[0-9a-f]+)", r.get("note", ""))
+        if m:
+            return int(m.group(1), 16)
+    raise AssertionError("no note on %s in %r" % (what, rows))
+
+
+def idtr_base(dump_dir):
+    """CPU 0's IDT base from the regs.txt QEMU wrote with the dump."""
+    with open(os.path.join(dump_dir, "regs.txt")) as f:
+        m = re.search(r"^IDT=\s*([0-9a-f]+)", f.read(), re.M)
+    assert m, "no IDT line in regs.txt"
+    return int(m.group(1), 16)
+
+
+def gate(handler, selector=0x60, flags=0x8e00):
+    """An i386 interrupt gate: offset low, selector, flags, offset high."""
+    return struct.pack("<HHHH", handler & 0xffff, selector, flags, handler >> 16)
+
+
+def file_offset(path, pa):
+    """Where physical address @pa is in a raw image or a QEMU ELF64 core."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+        if head[:4] != b"\x7fELF":
+            return pa
+        assert head[4] == 2, "not an ELF64 core"
+        phoff, = struct.unpack_from("<Q", head, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", head, 0x36)
+        f.seek(phoff)
+        table = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _, p_offset, _, p_paddr, p_filesz = struct.unpack_from("<IIQQQQ", table,
+                                                                        i * phentsize)
+        if p_type == 1 and p_paddr <= pa < p_paddr + p_filesz:
+            return p_offset + pa - p_paddr
+    raise AssertionError("0x%x not in the core" % pa)
+
+
+def patched(tmp_path, src_target, vm, writes):
+    """A copy of the dump with (virtual address, bytes) written; the shared
+    dumps are never touched."""
+    src = src_target[len("file:"):]
+    copy = tmp_path / os.path.basename(src)
+    shutil.copyfile(src, copy)
+    with open(copy, "r+b") as f:
+        for va, data in writes:
+            f.seek(file_offset(src, vm.translate(va)))
+            f.write(data)
+    return "file:%s" % copy
+
+
+@pytest.fixture(scope="module")
+def tables(guest32):
+    """The tables the clean dump's checks report, checked against the guest."""
+    p = check(guest32["target"], "syscalls", "idt")
+    rows = json_lines(p.stdout)
+    return {"proc": p, "rows": rows, "syscalls": found_at(rows, "sys_call_table"),
+            "idt": found_at(rows, "idt_table")}
+
+
+def test_clean_guest_tables_found(guest32, tables):
+    p, rows = tables["proc"], tables["rows"]
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    ends = [r for r in rows if "complete" in r]
+    assert [(r["check"], r["findings"], r["complete"]) for r in ends] == \
+        [("syscalls", 0, True), ("idt", 0, True)]
+    with xenaccess.open(guest32["target"]) as vm:
+        # the kernel's own table: its first entries are these handlers
+        for nr, name in enumerate(["restart_syscall", "exit", "fork", "read"]):
+            assert vm.read_u32(tables["syscalls"] + 4 * nr) == \
+                vm.symbol("__ia32_sys_" + name), name
+        # the IDT the CPU loads (its read-only alias in the CPU entry area)
+        # maps to the page found
+        assert vm.translate(idtr_base(guest32["dir"])) == vm.translate(tables["idt"])
+        assert vm.read(tables["idt"], 8) == gate(vm.symbol("asm_exc_divide_error"))
+
+
+def test_hooks_reported(guest32, tables, tmp_path):
+    """sys_call_table[kill] pointed into a module, the int3 gate at an
+    address outside the text and every module: exactly these two findings."""
+    with xenaccess.open(guest32["target"]) as vm:
+        mod = list(vm.modules())[0]
+        hook = mod.base + 0x40
+        stray = tables["idt"] + 0x800  # the kernel's bss, past the IDT
+        copy = patched(tmp_path, guest32["target"], vm, [
+            (tables["syscalls"] + 4 * NR_KILL, struct.pack("<I", hook)),
+            (tables["idt"] + 8 * VEC_INT3, gate(stray, flags=0xee00))])
+    p = check(copy, "syscalls", "idt")
+    assert p.returncode == 4, p.stderr
+    found = [(r["check"], r["technique"], r["culprit"], int(r["addr"], 16))
+             for r in json_lines(p.stdout) if "technique" in r]
+    assert found == [("syscalls", "syscall-hook", mod.name, hook),
+                     ("idt", "idt-hook", "", stray)], p.stdout
+    assert "sys_call_table[%d] -> [%s]+0x40" % (NR_KILL, mod.name) in p.stdout
+    assert "IDT vector %d -> 0x%x, outside the kernel's text" % (VEC_INT3, stray) in p.stdout
+
+
+@pytest.mark.parametrize("kind", ["i386", "i386pae"])
+def test_broken_shape_refused(kind, tmp_path):
+    """A copy whose tables lost their shape (the first syscall entries and
+    the exception gates zeroed): both checks refuse in one line each and
+    exit 3, never "clean"."""
+    d = os.path.join(DUMPS, kind)
+    require(os.path.exists(os.path.join(d, "truth.json")), f"no {kind} dump set in {DUMPS}")
+    target = "file:" + os.path.join(d, "raw.img")
+    rows = json_lines(check(target, "syscalls", "idt").stdout)
+    syscalls, idt = found_at(rows, "sys_call_table"), found_at(rows, "idt_table")
+    with xenaccess.open(target) as vm:
+        copy = patched(tmp_path, target, vm, [(syscalls, bytes(4 * 8)), (idt, bytes(8 * 20))])
+    p = check(copy, "syscalls", "idt")
+    assert p.returncode == 3, p.stderr
+    ends = [r for r in json_lines(p.stdout) if "complete" in r]
+    assert [(r["check"], r["complete"]) for r in ends] == [("syscalls", False), ("idt", False)]
+    assert all(r.get("findings", 0) == 0 for r in ends)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 2, p.stderr
+    assert "no i386 system call table found" in lines[0]
+    assert "no IDT found" in lines[1]
+
+
+def check_live_pae_tables(live32):
+    """On the running 686-pae guest (test_i386.py's live32, one boot): both
+    tables found, nothing reported, and every CPU's IDTR judged (the live
+    target gives registers; the CPUs load idt_table's read-only alias)."""
+    p = check(live32["target"], "syscalls", "idt")
+    rows = json_lines(p.stdout)
+    assert p.returncode == 0 and p.stderr == "", (p.stdout, p.stderr)
+    assert [(r["check"], r["findings"], r["complete"]) for r in rows if "complete" in r] == \
+        [("syscalls", 0, True), ("idt", 0, True)]
+    notes = [r["note"] for r in rows if "note" in r]
+    assert any(n.startswith("sys_call_table found by its shape") for n in notes), notes
+    assert any(n.startswith("idt_table found by its shape") for n in notes), notes
+    assert not any("IDTR" in n for n in notes), notes  # every CPU's IDTR was judged
