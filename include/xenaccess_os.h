@@ -483,6 +483,11 @@ enum xa_net_flags {
     XA_NET_FROM_TABLE = 1u << 0, /**< found in a kernel hash table or list */
     XA_NET_FROM_FD = 1u << 1,    /**< found in a process's fd table */
     XA_NET_ADDR_CUT = 1u << 2,   /**< a UNIX name longer than XA_NET_ADDR_LEN - 1 */
+    /** rx_queue and tx_queue (and a packet socket's protocol and ifindex)
+     *  unknown (0): a 32-bit kernel without BTF, whose
+     *  layout is inferred; there only sockets an fd holds and the TCP
+     *  established hashes they lead to are listed (docs/limits.md) */
+    XA_NET_NO_QUEUES = 1u << 3,
 };
 
 /** One socket, as /proc/net/{tcp,tcp6,udp,udp6,unix,raw,raw6,packet} shows it. */

@@ -39,6 +39,7 @@ max_len() {
         proc32) echo 513 ;;     # likewise
         vma32) echo 513 ;;      # layout byte + 64 patch records
         files32) echo 513 ;;    # guest byte + 64 patch records
+        sock32) echo 513 ;;     # count byte + 64 patch records
         checks) echo 768 ;;     # 64 patch records
         kallsyms) echo 131072 ;;
         discovery) echo 16384 ;; # header + one blob, tiled by the target

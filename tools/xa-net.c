@@ -37,14 +37,16 @@ static void print_json(const struct xa_socket *s)
     json_object_object_add(j, "netns", json_object_new_int64(s->netns));
     if (s->npids > XA_NET_PIDS_MAX)
         json_object_object_add(j, "npids", json_object_new_int64(s->npids));
-    json_object_object_add(j, "rx_queue", json_object_new_int64(s->rx_queue));
-    json_object_object_add(j, "tx_queue", json_object_new_int64(s->tx_queue));
+    bool q = !(s->flags & XA_NET_NO_QUEUES); /* unknown: null */
+    json_object_object_add(j, "rx_queue", q ? json_object_new_int64(s->rx_queue) : NULL);
+    json_object_object_add(j, "tx_queue", q ? json_object_new_int64(s->tx_queue) : NULL);
     json_object_object_add(j, "uid", json_object_new_int64(s->uid));
     json_object_object_add(j, "family", json_object_new_int(s->family));
     json_object_object_add(j, "type", json_object_new_int(s->type));
-    json_object_object_add(j, "protocol", json_object_new_int(s->protocol));
-    if (!strcmp(s->proto, "packet"))
-        json_object_object_add(j, "ifindex", json_object_new_int(s->ifindex));
+    bool pk = !strcmp(s->proto, "packet"), pk_known = q || !pk; /* see XA_NET_NO_QUEUES */
+    json_object_object_add(j, "protocol", pk_known ? json_object_new_int(s->protocol) : NULL);
+    if (pk)
+        json_object_object_add(j, "ifindex", pk_known ? json_object_new_int(s->ifindex) : NULL);
     json_object_object_add(j, "in_table", json_object_new_boolean(s->flags & XA_NET_FROM_TABLE));
     if (s->flags & XA_NET_ADDR_CUT)
         json_object_object_add(j, "local_cut", json_object_new_boolean(1));
@@ -57,11 +59,20 @@ static void print_text(const struct xa_socket *s)
     char pids[160], local[48];
     const char *loc = s->local[0] ? s->local : "*";
     if (!strcmp(s->proto, "packet")) {
-        snprintf(local, sizeof(local), "proto=0x%04x,if=%d", (unsigned)s->protocol, s->ifindex);
+        if (s->flags & XA_NET_NO_QUEUES)
+            snprintf(local, sizeof(local), "proto=?,if=?");
+        else
+            snprintf(local, sizeof(local), "proto=0x%04x,if=%d", (unsigned)s->protocol,
+                     s->ifindex);
         loc = local;
     }
-    printf("%-6s %-11s %7" PRIu32 " %7" PRIu32 " %8" PRIu64 " %10" PRIu32 " %-14s %-40s %s\n",
-           s->proto, s->state_name, s->rx_queue, s->tx_queue, s->inode, s->netns,
+    char rq[12] = "-", tq[12] = "-"; /* unknown queues */
+    if (!(s->flags & XA_NET_NO_QUEUES)) {
+        snprintf(rq, sizeof(rq), "%" PRIu32, s->rx_queue);
+        snprintf(tq, sizeof(tq), "%" PRIu32, s->tx_queue);
+    }
+    printf("%-6s %-11s %7s %7s %8" PRIu64 " %10" PRIu32 " %-14s %-40s %s\n",
+           s->proto, s->state_name, rq, tq, s->inode, s->netns,
            pid_list(s, pids, sizeof(pids)), tool_text(loc, ESC_SPACE),
            s->remote[0] ? tool_text(s->remote, 0) : "*");
 }
@@ -83,8 +94,14 @@ int main(int argc, char **argv)
     struct xa_socket s;
     int rc;
     size_t n = 0;
+    bool noted = false;
     while ((rc = xa_net_iter_next(it, &s)) == 1) {
         n++;
+        if (s.flags & XA_NET_NO_QUEUES && !noted) {
+            noted = true;
+            fprintf(stderr, "note: 32-bit kernel without BTF: queues unknown; only sockets a "
+                            "process holds and the TCP established hashes are listed\n");
+        }
         if (o.json)
             print_json(&s);
         else

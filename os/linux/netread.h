@@ -74,6 +74,10 @@ int lx_prb32_find(lx_mem_fn read, void *ctx, uint64_t lo, uint64_t hi, uint64_t 
  * beyond it; LX_SK_NONE when a member is absent. */
 #define LX_SK_NONE UINT64_MAX
 struct lx_sock_layout {
+    /* the kernel's word: 4 on a 32-bit kernel (pointers, unsigned longs;
+     * kernel pointers >= kptr_min), 0 or 8: 64-bit */
+    unsigned word;
+    uint64_t kptr_min;
     /* sock_common: every socket, also TIME_WAIT and request socks */
     uint64_t family, state, daddr, rcv_saddr, dport, num, v6_daddr, v6_rcv_saddr;
     uint64_t nulls_node, node; /* skc_nulls_node, skc_node (hlist links) */
@@ -109,19 +113,19 @@ typedef int (*lx_sock_fn)(void *arg, uint64_t sk);
 /* Walk the hlist (nulls: an odd pointer ends it) starting at *@head_first,
  * nodes at @node_off in each socket; both links checked (pprev points back),
  * a node seen twice or more than LX_SK_CHAIN_MAX ends it with XA_ELIMIT. */
-int lx_sock_chain(lx_mem_fn read, void *ctx, uint64_t head, bool nulls, uint64_t node_off,
-                  lx_sock_fn fn, void *arg, char *why);
+int lx_sock_chain(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t head,
+                  bool nulls, uint64_t node_off, lx_sock_fn fn, void *arg, char *why);
 
 /* Most buckets a table may have (a 1 TiB machine's ehash has 2^27 / 8). */
 #define LX_SK_BUCKETS_MAX (1u << 24)
 
 /* Walk @count buckets of @stride bytes from @base, each an hlist head at
  * @head_off, with lx_sock_chain(). An implausible table (no buckets, more
- * than LX_SK_BUCKETS_MAX, a stride below 8) is XA_EBADDATA; the first chain
+ * than LX_SK_BUCKETS_MAX, a stride below the word) is XA_EBADDATA; the first chain
  * that fails ends the walk with its code. */
-int lx_sock_buckets(lx_mem_fn read, void *ctx, uint64_t base, uint64_t count, uint64_t stride,
-                    uint64_t head_off, bool nulls, uint64_t node_off, lx_sock_fn fn, void *arg,
-                    char *why);
+int lx_sock_buckets(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t base,
+                    uint64_t count, uint64_t stride, uint64_t head_off, bool nulls,
+                    uint64_t node_off, lx_sock_fn fn, void *arg, char *why);
 
 /* The state's name as ss(8) and netstat print it; "UNKNOWN" out of range. */
 const char *lx_tcp_state_name(int state);

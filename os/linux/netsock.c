@@ -18,9 +18,11 @@
 #include <bpf/btf.h>
 
 #include "os/linux/fileread.h"
+#include "os/linux/files.h"
 #include "os/linux/lxpriv.h"
 #include "os/linux/netlog.h"
 #include "os/linux/netread.h"
+#include "os/linux/sock32.h"
 
 #define LX_NETNS_MAX 16384u /* network namespaces walked at most */
 #define PF_KTHREAD 0x00200000u
@@ -41,6 +43,10 @@ struct lx_net_offsets {
     /* fd tables */
     uint64_t task_files, files_fdt, file_f_op, file_private, socket_sk;
     struct lx_file_layout fdt; /* only its fdtable offsets: walked by fileread.c */
+    /* a 32-bit kernel without BTF (sock32.c): sockets from the fd tables
+     * (socket files told by their d_dname) and the established hashes they
+     * lead to; fdt is the whole open-file layout then */
+    bool inferred32;
     char missing[XA_ERRMSG_LEN];
 };
 
@@ -77,6 +83,10 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
         return NULL;
     struct lx_sock_layout *s = &o->sk;
     uint64_t sa_sock = LX_NO_OFFSET, unused;
+    if (lx_is32(lx)) { /* a 32-bit kernel with BTF: 4-byte words */
+        s->word = 4;
+        s->kptr_min = lx->page_offset;
+    }
     const struct want w[] = {
         {&s->family, "sock_common", {"skc_family"}, false},
         {&s->state, "sock_common", {"skc_state"}, false},
@@ -163,12 +173,99 @@ static struct lx_net_offsets *resolve(struct linux_os *lx)
     return o;
 }
 
+static int read_kernel(void *ctx, uint64_t va, void *buf, size_t len);
+static bool sym(struct xa_instance *xa, const char *name, uint64_t *addr);
+
+/* Whether @file is a socket: its dentry's d_op names it with sockfs_dname. */
+static bool is_socket_file(struct xa_instance *xa, const struct lx_file_layout *f, uint64_t file)
+{
+    uint64_t dentry, dop, dname;
+    return f->fn_socket && lx_ptr(xa, file + f->f_path_dentry, &dentry) == 0 &&
+           lx_kptr(xa, dentry) && lx_ptr(xa, dentry + f->d_op, &dop) == 0 && lx_kptr(xa, dop) &&
+           lx_ptr(xa, dop + f->dop_d_dname, &dname) == 0 && dname == f->fn_socket;
+}
+
+/* The socket files of the first processes' fd tables, at most S32_SOCKS. */
+static int sample_sockets(struct xa_instance *xa, const struct lx_net_offsets *o,
+                          struct s32_file *out, size_t *n, char *why)
+{
+    struct xa_process_iter *pi = NULL;
+    struct xa_process pr;
+    *n = 0;
+    int rc = linux_process_iter_new(xa, &pi);
+    while (rc == 0 && *n < S32_SOCKS && (rc = linux_process_iter_next(pi, &pr)) == 1) {
+        rc = 0;
+        uint64_t files, fdt, file, inode;
+        if (pr.flags & PF_KTHREAD || lx_ptr(xa, pr.task + o->task_files, &files) < 0 ||
+            !lx_kptr(xa, files) || lx_ptr(xa, files + o->files_fdt, &fdt) < 0)
+            continue;
+        struct lx_fd_cursor cur;
+        int32_t fd;
+        bool cloexec;
+        int r = lx_fdt_open(&o->fdt, read_kernel, xa, fdt, &cur, why);
+        while (r == 0 && *n < S32_SOCKS &&
+               (r = lx_fdt_next(&o->fdt, read_kernel, xa, &cur, &fd, &file, &cloexec, why)) == 1) {
+            r = 0;
+            if (is_socket_file(xa, &o->fdt, file) &&
+                lx_ptr(xa, file + o->fdt.f_inode, &inode) == 0 && lx_kptr(xa, inode))
+                out[(*n)++] = (struct s32_file){file, inode};
+        }
+    }
+    if (pi)
+        linux_process_iter_free(pi);
+    xa__clear_error(xa);
+    return rc < 0 ? rc : 0;
+}
+
+/* A 32-bit kernel without BTF: the open-file layout (files32_layout.c),
+ * then the socket layout from the sockets it finds (sock32.c). */
+static struct lx_net_offsets *resolve32(struct xa_instance *xa, struct linux_priv *p)
+{
+    struct lx_net_offsets *o = calloc(1, sizeof(*o));
+    struct s32_file *f = calloc(S32_SOCKS, sizeof(*f));
+    char why[LX_WHY_LEN] = "";
+    if (!o || !f) {
+        free(o);
+        free(f);
+        return NULL;
+    }
+    o->inferred32 = true;
+    uint64_t *none[] = {&o->ih_ehash, &o->ih_ehash_mask, &o->ih_lhash2, &o->ih_lhash2_mask,
+                        &o->ih_listening_hash, &o->ut_hash, &o->ut_mask, &o->net_unix_buckets,
+                        &o->net_packet_sklist, &o->net_list, &o->net_tcp_hashinfo,
+                        &o->net_udp_table, &o->file_f_op};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+        *none[i] = LX_NO_OFFSET;
+    size_t n = 0;
+    struct s32_layout l;
+    if (linux_files32_layout(xa, p, &o->fdt, &o->task_files, &o->files_fdt, why) < 0)
+        snprintf(o->missing, sizeof(o->missing), "%s", why);
+    else if (!sym(xa, "sockfs_dname", &o->fdt.fn_socket))
+        snprintf(o->missing, sizeof(o->missing), "no sockfs_dname symbol");
+    else if (sample_sockets(xa, o, f, &n, why) < 0 ||
+             s32_infer(read_kernel, xa, p->lx.page_offset, f, n, (uint32_t)o->fdt.i_ino,
+                       (uint32_t)o->fdt.i_mode, &l, why) < 0)
+        snprintf(o->missing, sizeof(o->missing), "%s", why);
+    else {
+        o->sk = l.sk;
+        o->file_private = l.file_private;
+        o->socket_sk = l.socket_sk;
+        o->skc_net = l.skc_net;
+        o->net_inum = l.net_inum;
+        /* CONFIG_IPV6: the v6 addresses follow skc_net (since 3.13) */
+        o->sk.v6_daddr = l.skc_net + 4;
+        o->sk.v6_rcv_saddr = l.skc_net + 20;
+    }
+    free(f);
+    return o;
+}
+
 static int need(struct xa_instance *xa, const struct lx_net_offsets **out)
 {
     struct linux_priv *p = linux_priv(xa);
-    if (!p->lx.btf)
+    if (!p->lx.btf && !lx_is32(&p->lx))
         return xa__set_error(xa, XA_ENOTSUP, "cannot list sockets: no kernel types (BTF)");
-    if (!p->net && !(p->net = resolve(&p->lx)))
+    if (!p->net && !(p->net = p->lx.btf ? resolve(&p->lx) : resolve32(xa, p)))
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     if (p->net->missing[0])
         return xa__set_error(xa, XA_ENOTSUP, "cannot list sockets: %s", p->net->missing);
@@ -256,7 +353,7 @@ static uint32_t netns_inum(struct xa_net_iter *it, uint64_t net)
     uint32_t inum;
     if (found)
         return found->inum;
-    if (it->o->net_inum == LX_NO_OFFSET || !lx_kernel_ptr(net) ||
+    if (it->o->net_inum == LX_NO_OFFSET || !lx_kptr(it->xa, net) ||
         lx_u32(it->xa, net + it->o->net_inum, &inum) < 0)
         return 0;
     return inum;
@@ -268,7 +365,7 @@ static uint32_t sock_netns(struct xa_net_iter *it, uint64_t sk)
     uint64_t net;
     if (it->o->skc_net == LX_NO_OFFSET)
         return it->nnets ? it->nets[0].inum : 0;
-    if (lx_u64(it->xa, sk + it->o->skc_net, &net) < 0)
+    if (lx_ptr(it->xa, sk + it->o->skc_net, &net) < 0)
         return 0;
     return netns_inum(it, net);
 }
@@ -292,6 +389,8 @@ static int add_sock(void *arg, uint64_t sk)
         return rc;
     s->netns = sock_netns(it, sk);
     s->flags |= it->table ? XA_NET_FROM_TABLE : XA_NET_FROM_FD;
+    if (it->o->inferred32)
+        s->flags |= XA_NET_NO_QUEUES;
     it->n++;
     return 0;
 }
@@ -299,7 +398,7 @@ static int add_sock(void *arg, uint64_t sk)
 static void walk_buckets(struct xa_net_iter *it, const char *what, uint64_t base, uint64_t count,
                          uint64_t stride, uint64_t head_off, bool nulls)
 {
-    int rc = lx_sock_buckets(read_kernel, it->xa, base, count, stride, head_off, nulls,
+    int rc = lx_sock_buckets(&it->o->sk, read_kernel, it->xa, base, count, stride, head_off, nulls,
                              it->o->sk.node, add_sock, it, it->why);
     if (rc)
         defer(it, rc < 0 ? rc : XA_EBADDATA, what, it->why);
@@ -328,7 +427,7 @@ static void walk_tcp(struct xa_net_iter *it)
         defer(it, XA_ENOENT, "tcp", "no tcp_hashinfo symbol");
         return;
     }
-    if (lx_u64(xa, hi + o->ih_ehash, &ehash) < 0 || u32_at(xa, hi + o->ih_ehash_mask, &mask) < 0) {
+    if (lx_ptr(xa, hi + o->ih_ehash, &ehash) < 0 || u32_at(xa, hi + o->ih_ehash_mask, &mask) < 0) {
         defer(it, XA_EFAULT, "tcp", "tcp_hashinfo unreadable");
         return;
     }
@@ -337,21 +436,21 @@ static void walk_tcp(struct xa_net_iter *it)
                      o->ilb_size, o->ilb_nulls_head, true);
     else if (o->ih_lhash2 != LX_NO_OFFSET) {
         uint64_t lh, lmask;
-        if (lx_u64(xa, hi + o->ih_lhash2, &lh) < 0 ||
+        if (lx_ptr(xa, hi + o->ih_lhash2, &lh) < 0 ||
             u32_at(xa, hi + o->ih_lhash2_mask, &lmask) < 0)
             defer(it, XA_EFAULT, "tcp", "tcp_hashinfo unreadable");
         else
             walk_buckets(it, "tcp listening hash", lh, lmask + 1, o->ilb_size, o->ilb_nulls_head,
                          true);
     }
-    walk_buckets(it, "tcp established hash", ehash, mask + 1, 8, 0, true);
+    walk_buckets(it, "tcp established hash", ehash, mask + 1, lx_ptr_size(it->xa), 0, true);
     /* 6.1+: a namespace may have an established hash of its own
      * (net.ipv4.tcp_child_ehash_entries); its listeners stay in the global
      * one (the namespace's hashinfo shares lhash2). */
     struct lx_ptrset walked = {0}; /* each namespace's table once */
     for (size_t i = 0; o->net_tcp_hashinfo != LX_NO_OFFSET && i < it->nnets; i++) {
         uint64_t own;
-        if (lx_u64(xa, it->nets[i].net + o->net_tcp_hashinfo, &own) < 0) {
+        if (lx_ptr(xa, it->nets[i].net + o->net_tcp_hashinfo, &own) < 0) {
             defer(it, XA_EFAULT, "tcp", "a network namespace is unreadable");
             continue;
         }
@@ -362,11 +461,11 @@ static void walk_tcp(struct xa_net_iter *it)
             defer(it, XA_ENOMEM, "tcp", "out of memory");
         if (fresh <= 0)
             continue;
-        if (!lx_kernel_ptr(own) || lx_u64(xa, own + o->ih_ehash, &ehash) < 0 ||
+        if (!lx_kptr(it->xa, own) || lx_ptr(xa, own + o->ih_ehash, &ehash) < 0 ||
             u32_at(xa, own + o->ih_ehash_mask, &mask) < 0)
             defer(it, XA_EBADDATA, "tcp", "a network namespace's tcp hashinfo is unreadable");
         else
-            walk_buckets(it, "tcp established hash", ehash, mask + 1, 8, 0, true);
+            walk_buckets(it, "tcp established hash", ehash, mask + 1, lx_ptr_size(it->xa), 0, true);
     }
     lx_ptrset_free(&walked);
 }
@@ -380,7 +479,7 @@ static void walk_udp(struct xa_net_iter *it)
         defer(it, XA_ENOENT, "udp", "no udp_table symbol");
         return;
     }
-    if (lx_u64(it->xa, ut + o->ut_hash, &hash) < 0 || u32_at(it->xa, ut + o->ut_mask, &mask) < 0) {
+    if (lx_ptr(it->xa, ut + o->ut_hash, &hash) < 0 || u32_at(it->xa, ut + o->ut_mask, &mask) < 0) {
         defer(it, XA_EFAULT, "udp", "udp_table unreadable");
         return;
     }
@@ -389,7 +488,7 @@ static void walk_udp(struct xa_net_iter *it)
     struct lx_ptrset walked = {0}; /* each namespace's table once */
     for (size_t i = 0; o->net_udp_table != LX_NO_OFFSET && i < it->nnets; i++) {
         uint64_t own;
-        if (lx_u64(it->xa, it->nets[i].net + o->net_udp_table, &own) < 0) {
+        if (lx_ptr(it->xa, it->nets[i].net + o->net_udp_table, &own) < 0) {
             defer(it, XA_EFAULT, "udp", "a network namespace is unreadable");
             continue;
         }
@@ -400,7 +499,7 @@ static void walk_udp(struct xa_net_iter *it)
             defer(it, XA_ENOMEM, "udp", "out of memory");
         if (fresh <= 0)
             continue;
-        if (!lx_kernel_ptr(own) || lx_u64(it->xa, own + o->ut_hash, &hash) < 0 ||
+        if (!lx_kptr(it->xa, own) || lx_ptr(it->xa, own + o->ut_hash, &hash) < 0 ||
             u32_at(it->xa, own + o->ut_mask, &mask) < 0)
             defer(it, XA_EBADDATA, "udp", "a network namespace's udp table is unreadable");
         else
@@ -433,19 +532,19 @@ static void walk_unix_and_packet(struct xa_net_iter *it)
     uint64_t table;
     it->table = "unix";
     if (sym(it->xa, "unix_socket_table", &table)) /* before 5.19: one global table */
-        walk_buckets(it, "unix table", table, 512, 8, 0, false);
+        walk_buckets(it, "unix table", table, 512, lx_ptr_size(it->xa), 0, false);
     else if (o->net_unix_buckets == LX_NO_OFFSET)
         defer(it, XA_ENOTSUP, "unix", "neither unix_socket_table nor net.unx.table");
     else
         for (size_t i = 0; i < it->nnets; i++) {
-            if (lx_u64(it->xa, it->nets[i].net + o->net_unix_buckets, &table) < 0)
+            if (lx_ptr(it->xa, it->nets[i].net + o->net_unix_buckets, &table) < 0)
                 defer(it, XA_EFAULT, "unix", "a network namespace is unreadable");
             else
-                walk_buckets(it, "unix table", table, 512, 8, 0, false); /* UNIX_HASH_SIZE */
+                walk_buckets(it, "unix table", table, 512, lx_ptr_size(it->xa), 0, false); /* UNIX_HASH_SIZE */
         }
     it->table = "packet";
     for (size_t i = 0; o->net_packet_sklist != LX_NO_OFFSET && i < it->nnets; i++)
-        walk_buckets(it, "packet list", it->nets[i].net + o->net_packet_sklist, 1, 8, 0, false);
+        walk_buckets(it, "packet list", it->nets[i].net + o->net_packet_sklist, 1, lx_ptr_size(it->xa), 0, false);
 }
 
 /* ---- network namespaces --------------------------------------------------- */
@@ -526,11 +625,11 @@ static int scan_fds(struct xa_net_iter *it, uint64_t task, int32_t pid, uint64_t
     const struct lx_net_offsets *o = it->o;
     struct xa_instance *xa = it->xa;
     uint64_t files, fdt;
-    if (lx_u64(xa, task + o->task_files, &files) < 0)
+    if (lx_ptr(xa, task + o->task_files, &files) < 0)
         return xa__set_error(xa, XA_EFAULT, "process %d: task unreadable", (int)pid);
     if (files == 0)
         return 0; /* exiting */
-    if (!lx_kernel_ptr(files) || lx_u64(xa, files + o->files_fdt, &fdt) < 0)
+    if (!lx_kptr(it->xa, files) || lx_ptr(xa, files + o->files_fdt, &fdt) < 0)
         return xa__set_error(xa, XA_EBADDATA, "process %d: bad fd table (files 0x%llx)",
                              (int)pid, (unsigned long long)files);
     struct lx_fd_cursor cur;
@@ -542,13 +641,17 @@ static int scan_fds(struct xa_net_iter *it, uint64_t task, int32_t pid, uint64_t
     while (rc == 0 &&
            (rc = lx_fdt_next(&o->fdt, read_kernel, xa, &cur, &fd, &file, &cloexec, why)) == 1) {
         rc = 0;
-        if (lx_u64(xa, file + o->file_f_op, &fop) < 0)
+        if (o->inferred32) {
+            if (!is_socket_file(xa, &o->fdt, file))
+                continue;
+        } else if (lx_ptr(xa, file + o->file_f_op, &fop) < 0) {
             return xa__set_error(xa, XA_EBADDATA, "process %d: fd %d: bad file 0x%llx", (int)pid,
                                  (int)fd, (unsigned long long)file);
-        if (fop != sock_fops)
+        } else if (fop != sock_fops) {
             continue;
-        if (lx_u64(xa, file + o->file_private, &sock) < 0 || !lx_kernel_ptr(sock) ||
-            lx_u64(xa, sock + o->socket_sk, &sk) < 0)
+        }
+        if (lx_ptr(xa, file + o->file_private, &sock) < 0 || !lx_kptr(it->xa, sock) ||
+            lx_ptr(xa, sock + o->socket_sk, &sk) < 0)
             return xa__set_error(xa, XA_EBADDATA, "process %d: fd %d: bad socket", (int)pid,
                                  (int)fd);
         if (sk == 0)
@@ -564,8 +667,8 @@ static int scan_fds(struct xa_net_iter *it, uint64_t task, int32_t pid, uint64_t
 static void walk_fds(struct xa_net_iter *it)
 {
     struct xa_instance *xa = it->xa;
-    uint64_t sock_fops;
-    if (!sym(xa, "socket_file_ops", &sock_fops)) {
+    uint64_t sock_fops = 0;
+    if (!it->o->inferred32 && !sym(xa, "socket_file_ops", &sock_fops)) {
         defer(it, XA_ENOENT, "fd tables", "no socket_file_ops symbol");
         return;
     }
@@ -661,6 +764,43 @@ static void merge_owners(struct xa_net_iter *it)
     }
 }
 
+/* A 32-bit kernel without BTF: the established hashes the fd tables' TCP
+ * sockets are in (each namespace's own when it has one), each walked once;
+ * they add the sockets only the kernel holds (an unaccepted connection). */
+static void walk_ehash32(struct xa_net_iter *it)
+{
+    struct lx_ptrset bases = {0}, tried = {0}; /* each socket and each table once */
+    it->table = "tcp";
+    for (size_t i = 0; i < it->nowners; i++) {
+        uint64_t sk = it->owners[i].sk, base = 0, count = 0;
+        uint16_t family, type;
+        uint8_t state;
+        int seen = lx_ptrset_add(&tried, sk);
+        if (seen < 0)
+            defer(it, XA_ENOMEM, "tcp established hash", "out of memory");
+        if (seen <= 0 || lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
+            lx_read(it->xa, sk + it->o->sk.state, &state, 1) < 0 ||
+            lx_read(it->xa, sk + it->o->sk.sk_type, &type, 2) < 0 || (family != 2 && family != 10) ||
+            type != 1 || state == 10 /* TCP, not listening: in the established hash */)
+            continue;
+        int rc = s32_ehash_base(&it->o->sk, read_kernel, it->xa, sk, &base, it->why);
+        if (rc < 0)
+            defer(it, rc, "tcp established hash", it->why);
+        int fresh = rc > 0 ? lx_ptrset_add(&bases, base) : 0;
+        if (fresh < 0)
+            defer(it, XA_ENOMEM, "tcp established hash", "out of memory");
+        if (fresh <= 0)
+            continue;
+        rc = s32_ehash_count(&it->o->sk, read_kernel, it->xa, base, &count, it->why);
+        if (rc < 0)
+            defer(it, rc, "tcp established hash", it->why);
+        else
+            walk_buckets(it, "tcp established hash", base, count, 4, 0, true);
+    }
+    lx_ptrset_free(&bases);
+    lx_ptrset_free(&tried);
+}
+
 int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
 {
     const struct lx_net_offsets *o = NULL;
@@ -672,15 +812,20 @@ int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
         return xa__set_error(xa, XA_ENOMEM, "out of memory");
     it->xa = xa;
     it->o = o;
-    if (walk_namespaces(it) < 0) {
+    if (!o->inferred32 && walk_namespaces(it) < 0) {
         linux_net_iter_free(it);
         return xa__set_error(xa, XA_ENOMEM, "out of memory listing network namespaces");
     }
-    walk_tcp(it);
-    walk_udp(it);
-    walk_raw(it);
-    walk_unix_and_packet(it);
-    walk_fds(it);
+    if (o->inferred32) {
+        walk_fds(it);
+        walk_ehash32(it);
+    } else {
+        walk_tcp(it);
+        walk_udp(it);
+        walk_raw(it);
+        walk_unix_and_packet(it);
+        walk_fds(it);
+    }
     merge_owners(it);
     lx_ptrset_free(&it->seen);
     free(it->owners);

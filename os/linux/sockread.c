@@ -30,9 +30,30 @@
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 
-static bool kptr(uint64_t va)
+/* The layout's word: 4 bytes on a 32-bit kernel, else 8. */
+static unsigned word_of(const struct lx_sock_layout *l)
 {
+    return l->word == 4 ? 4 : 8;
+}
+
+/* A pointer to a kernel object: word-aligned, in the kernel's half. */
+static bool kptr(const struct lx_sock_layout *l, uint64_t va)
+{
+    if (word_of(l) == 4)
+        return va >= l->kptr_min && va <= 0xFFFFFFFFull && (va & 3) == 0;
     return va >= 0xff00000000000000ULL && (va & 7) == 0;
+}
+
+/* A kernel word (pointer, unsigned long) at @va. */
+static int rdword(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
+                  uint64_t *out)
+{
+    if (word_of(l) == 8)
+        return read(ctx, va, out, 8);
+    uint32_t v = 0;
+    int rc = read(ctx, va, &v, 4);
+    *out = v;
+    return rc;
 }
 
 const char *lx_tcp_state_name(int state)
@@ -46,11 +67,12 @@ const char *lx_tcp_state_name(int state)
                                                                           : "UNKNOWN";
 }
 
-int lx_sock_chain(lx_mem_fn read, void *ctx, uint64_t head, bool nulls, uint64_t node_off,
-                  lx_sock_fn fn, void *arg, char *why)
+int lx_sock_chain(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t head,
+                  bool nulls, uint64_t node_off, lx_sock_fn fn, void *arg, char *why)
 {
+    const unsigned w = word_of(l);
     uint64_t link = head, node;
-    if (read(ctx, head, &node, sizeof(node)) < 0) {
+    if (rdword(l, read, ctx, head, &node) < 0) {
         snprintf(why, LX_WHY_LEN, "hash bucket 0x%llx unreadable", (unsigned long long)head);
         return XA_EFAULT;
     }
@@ -63,12 +85,13 @@ int lx_sock_chain(lx_mem_fn read, void *ctx, uint64_t head, bool nulls, uint64_t
             return XA_ELIMIT;
         }
         uint64_t links[2]; /* next, pprev */
-        if (!kptr(node) || node < node_off) {
+        if (!kptr(l, node) || node < node_off) {
             snprintf(why, LX_WHY_LEN, "hash chain at 0x%llx: bad link 0x%llx",
                      (unsigned long long)head, (unsigned long long)node);
             return XA_EBADDATA;
         }
-        if (read(ctx, node, links, sizeof(links)) < 0) {
+        if (rdword(l, read, ctx, node, &links[0]) < 0 ||
+            rdword(l, read, ctx, node + w, &links[1]) < 0) {
             snprintf(why, LX_WHY_LEN, "hash chain node 0x%llx unreadable",
                      (unsigned long long)node);
             return XA_EFAULT;
@@ -88,36 +111,39 @@ int lx_sock_chain(lx_mem_fn read, void *ctx, uint64_t head, bool nulls, uint64_t
     }
 }
 
-int lx_sock_buckets(lx_mem_fn read, void *ctx, uint64_t base, uint64_t count, uint64_t stride,
-                    uint64_t head_off, bool nulls, uint64_t node_off, lx_sock_fn fn, void *arg,
-                    char *why)
+int lx_sock_buckets(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t base,
+                    uint64_t count, uint64_t stride, uint64_t head_off, bool nulls,
+                    uint64_t node_off, lx_sock_fn fn, void *arg, char *why)
 {
     enum { CHUNK = 512 };
-    if (count == 0 || count > LX_SK_BUCKETS_MAX || stride < 8 || head_off > stride - 8 ||
-        !kptr(base) || base + count * stride < base) {
+    const unsigned w = word_of(l);
+    if (count == 0 || count > LX_SK_BUCKETS_MAX || stride < w || head_off > stride - w ||
+        !kptr(l, base) || base + count * stride < base ||
+        (w == 4 && base + count * stride > 0x100000000ull)) {
         snprintf(why, LX_WHY_LEN, "implausible table: %llu buckets of %llu bytes at 0x%llx",
                  (unsigned long long)count, (unsigned long long)stride,
                  (unsigned long long)base);
         return XA_EBADDATA;
     }
-    const bool packed = stride == 8 && head_off == 0;
+    const bool packed = stride == w && head_off == 0;
     uint64_t first[CHUNK];
+    uint32_t first32[CHUNK];
     for (uint64_t i = 0; i < count; i++) {
         uint64_t head = base + i * stride + head_off;
         if (packed) { /* an array of heads: read many at once, skip the empty */
             if (i % CHUNK == 0) {
                 uint64_t n = count - i < CHUNK ? count - i : CHUNK;
-                if (read(ctx, head, first, n * 8) < 0) {
+                if (read(ctx, head, w == 8 ? (void *)first : (void *)first32, n * w) < 0) {
                     snprintf(why, LX_WHY_LEN, "buckets at 0x%llx unreadable",
                              (unsigned long long)head);
                     return XA_EFAULT;
                 }
             }
-            uint64_t f = first[i % CHUNK];
+            uint64_t f = w == 8 ? first[i % CHUNK] : first32[i % CHUNK];
             if (f == 0 || (nulls && (f & 1)))
                 continue;
         }
-        int rc = lx_sock_chain(read, ctx, head, nulls, node_off, fn, arg, why);
+        int rc = lx_sock_chain(l, read, ctx, head, nulls, node_off, fn, arg, why);
         if (rc)
             return rc;
     }
@@ -147,7 +173,7 @@ static int unix_name(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, 
                      struct xa_socket *out, char *why)
 {
     uint64_t addr;
-    if (rd(read, ctx, sk, l->unix_addr, &addr, 8) < 0) {
+    if (l->unix_addr == LX_SK_NONE || rdword(l, read, ctx, sk + l->unix_addr, &addr) < 0) {
         snprintf(why, LX_WHY_LEN, "unix_sock 0x%llx unreadable", (unsigned long long)sk);
         return XA_EFAULT;
     }
@@ -155,7 +181,7 @@ static int unix_name(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, 
         return 0; /* unbound */
     int32_t len;
     char path[SUN_PATH_MAX];
-    if (!kptr(addr) || read(ctx, addr + l->unix_addr_len, &len, 4) < 0) {
+    if (!kptr(l, addr) || read(ctx, addr + l->unix_addr_len, &len, 4) < 0) {
         snprintf(why, LX_WHY_LEN, "bad unix_address 0x%llx", (unsigned long long)addr);
         return XA_EBADDATA;
     }
@@ -213,7 +239,7 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
     out->sk = sk;
     uint16_t family, dport, num;
     uint8_t state;
-    if (!kptr(sk) || rd(read, ctx, sk, l->family, &family, 2) < 0 ||
+    if (!kptr(l, sk) || rd(read, ctx, sk, l->family, &family, 2) < 0 ||
         rd(read, ctx, sk, l->state, &state, 1) < 0 || rd(read, ctx, sk, l->dport, &dport, 2) < 0 ||
         rd(read, ctx, sk, l->num, &num, 2) < 0) {
         snprintf(why, LX_WHY_LEN, "socket 0x%llx unreadable", (unsigned long long)sk);
@@ -260,7 +286,7 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
         return 0; /* TIME_WAIT and request socks: no inode, no queues */
 
     uint64_t sock = 0;
-    if (rd(read, ctx, sk, l->sk_socket, &sock, 8) < 0) {
+    if (l->sk_socket == LX_SK_NONE || rdword(l, read, ctx, sk + l->sk_socket, &sock) < 0) {
         snprintf(why, LX_WHY_LEN, "socket 0x%llx unreadable", (unsigned long long)sk);
         return XA_EFAULT;
     }
@@ -268,7 +294,7 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
     if (sock) {
         uint64_t ino = 0;
         uint32_t uid = 0;
-        if (!kptr(sock) || rd(read, ctx, sock, l->socket_alloc_inode + l->inode_ino, &ino, 8) < 0 ||
+        if (!kptr(l, sock) || rdword(l, read, ctx, sock + l->socket_alloc_inode + l->inode_ino, &ino) < 0 ||
             rd(read, ctx, sock, l->socket_alloc_inode + l->inode_uid, &uid, 4) < 0 ||
             rd(read, ctx, sock, l->socket_state, &sock_state, 4) < 0) {
             snprintf(why, LX_WHY_LEN, "socket 0x%llx: struct socket 0x%llx unreadable",
@@ -280,8 +306,9 @@ int lx_sock_decode(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, ui
     }
     int32_t rmem = 0, wmem = 1;
     uint32_t a = 0, b = 0;
-    if (rd(read, ctx, sk, l->rmem_alloc, &rmem, 4) < 0 ||
-        rd(read, ctx, sk, l->wmem_alloc, &wmem, 4) < 0) {
+    if (l->rmem_alloc != LX_SK_NONE && /* unknown on an inferred layout: no queues */
+        (rd(read, ctx, sk, l->rmem_alloc, &rmem, 4) < 0 ||
+         rd(read, ctx, sk, l->wmem_alloc, &wmem, 4) < 0)) {
         snprintf(why, LX_WHY_LEN, "socket 0x%llx: queues unreadable", (unsigned long long)sk);
         return XA_EFAULT;
     }

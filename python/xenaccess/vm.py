@@ -116,13 +116,13 @@ class Socket:
     remote: bytes
     inode: int      # 0 when no file holds it
     pids: tuple     # processes holding it
-    rx_queue: int
-    tx_queue: int
+    rx_queue: int   # None when unknown (a 32-bit kernel without BTF)
+    tx_queue: int   # likewise
     uid: int
     family: int
     type: int
-    protocol: int
-    ifindex: int
+    protocol: int   # a packet socket's: None when unknown (likewise)
+    ifindex: int    # likewise
     in_table: bool  # found in a kernel table (False: only in an fd table)
     sk: int
     netns: int = 0  # its network namespace's inode number ("net:[N]"), 0 unreadable
@@ -297,12 +297,20 @@ def _mapping(v):
                    path=_lib.text(v.path), perms=_perms(v.flags))
 
 
+NET_NO_QUEUES = 1 << 3  # XA_NET_NO_QUEUES
+
+
 def _socket(s):
-    return Socket(proto=s.proto.decode(), state=_lib.text(s.state_name), local=s.local,
+    known = not s.flags & NET_NO_QUEUES
+    proto = s.proto.decode()
+    pk = known or proto != "packet"
+    return Socket(proto=proto, state=_lib.text(s.state_name), local=s.local,
                   remote=s.remote, inode=s.inode,
-                  pids=tuple(s.pids[:min(s.npids, _lib.NET_PIDS_MAX)]), rx_queue=s.rx_queue,
-                  tx_queue=s.tx_queue, uid=s.uid, family=s.family, type=s.type,
-                  protocol=s.protocol, ifindex=s.ifindex, in_table=bool(s.flags & 1), sk=s.sk,
+                  pids=tuple(s.pids[:min(s.npids, _lib.NET_PIDS_MAX)]),
+                  rx_queue=s.rx_queue if known else None,
+                  tx_queue=s.tx_queue if known else None, uid=s.uid, family=s.family,
+                  type=s.type, protocol=s.protocol if pk else None,
+                  ifindex=s.ifindex if pk else None, in_table=bool(s.flags & 1), sk=s.sk,
                   netns=s.netns)
 
 

@@ -133,7 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_ring(&PL, &a, where);
         return 0;
     case 1:
-        rc = lx_sock_chain(arena_read, &a, where, kind & 1, NODE, count_sock, NULL, why);
+        rc = lx_sock_chain(&SL, arena_read, &a, where, kind & 1, NODE, count_sock, NULL, why);
         break;
     case 2: {
         static const char *const tables[] = {NULL, "tcp", "udp", "raw", "unix", "packet"};
@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     default:
-        rc = lx_sock_buckets(arena_read, &a, where, count, stride, stride ? extra % stride : 0,
+        rc = lx_sock_buckets(&SL, arena_read, &a, where, count, stride, stride ? extra % stride : 0,
                              kind & 1, NODE, count_sock, NULL, why);
         break;
     }

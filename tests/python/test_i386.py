@@ -366,6 +366,11 @@ def test_live_pae_open_files(live32):
     check_live_pae_open_files(live32)
 
 
+def test_live_pae_sockets(live32):
+    from test_i386_net import check_live_pae_sockets
+    check_live_pae_sockets(live32)
+
+
 def test_live_pae_table_checks(live32):
     from test_i386_check import check_live_pae_tables
     check_live_pae_tables(live32)

@@ -300,22 +300,22 @@ static void test_chains(void)
     uint64_t socks[3];
     struct seen s = {0};
     uint64_t head = chain(socks, 3, true);
-    CHECK_EQ(lx_sock_chain(arena_read, &A, head, true, NODE, collect, &s, why), 0);
+    CHECK_EQ(lx_sock_chain(&SL, arena_read, &A, head, true, NODE, collect, &s, why), 0);
     CHECK(s.n == 3 && s.sk[0] == socks[0] && s.sk[2] == socks[2]);
 
     /* a cycle: the last node leads back to the first */
     arena_put64(&A, socks[2] + NODE, socks[0] + NODE);
     s.n = 0;
-    CHECK_EQ(lx_sock_chain(arena_read, &A, head, true, NODE, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(lx_sock_chain(&SL, arena_read, &A, head, true, NODE, collect, &s, why), XA_ELIMIT);
     CHECK_EQ(s.n, 3); /* each socket once, then the error */
     /* ... even when the first node's back link is forged to match */
     arena_put64(&A, socks[0] + NODE + 8, socks[2] + NODE);
-    CHECK_EQ(lx_sock_chain(arena_read, &A, head, true, NODE, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(lx_sock_chain(&SL, arena_read, &A, head, true, NODE, collect, &s, why), XA_ELIMIT);
 
     /* a bad link */
     head = chain(socks, 2, false);
     arena_put64(&A, socks[1] + NODE, 0x7fff00001000ULL);
-    CHECK_EQ(lx_sock_chain(arena_read, &A, head, false, NODE, collect, &s, why), XA_EBADDATA);
+    CHECK_EQ(lx_sock_chain(&SL, arena_read, &A, head, false, NODE, collect, &s, why), XA_EBADDATA);
 
     /* a consistent chain longer than the cap */
     const unsigned n = LX_SK_CHAIN_MAX + 2;
@@ -328,18 +328,18 @@ static void test_chains(void)
     }
     arena_put64(&A, link, 0);
     s.n = 0;
-    CHECK_EQ(lx_sock_chain(arena_read, &A, base, false, 0, collect, &s, why), XA_ELIMIT);
+    CHECK_EQ(lx_sock_chain(&SL, arena_read, &A, base, false, 0, collect, &s, why), XA_ELIMIT);
     CHECK_EQ(s.n, LX_SK_CHAIN_MAX);
 
     /* tables: none, too many or unreadable buckets */
-    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE, 0, 8, 0, true, NODE, collect, &s, why),
+    CHECK_EQ(lx_sock_buckets(&SL, arena_read, &A, BASE, 0, 8, 0, true, NODE, collect, &s, why),
              XA_EBADDATA);
-    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE, 1ULL << 40, 8, 0, true, NODE, collect, &s,
+    CHECK_EQ(lx_sock_buckets(&SL, arena_read, &A, BASE, 1ULL << 40, 8, 0, true, NODE, collect, &s,
                              why),
              XA_EBADDATA);
-    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE, 16, 4, 0, true, NODE, collect, &s, why),
+    CHECK_EQ(lx_sock_buckets(&SL, arena_read, &A, BASE, 16, 4, 0, true, NODE, collect, &s, why),
              XA_EBADDATA);
-    CHECK_EQ(lx_sock_buckets(arena_read, &A, BASE + ARENA - 64, 1024, 8, 0, true, NODE, collect,
+    CHECK_EQ(lx_sock_buckets(&SL, arena_read, &A, BASE + ARENA - 64, 1024, 8, 0, true, NODE, collect,
                              &s, why),
              XA_EFAULT);
     /* a table of nulls heads: empty ones skipped, chains walked */
@@ -352,7 +352,7 @@ static void test_chains(void)
     arena_put64(&A, one[0] + NODE + 8, table + 8 * 517);
     (void)h;
     s.n = 0;
-    CHECK_EQ(lx_sock_buckets(arena_read, &A, table, 600, 8, 0, true, NODE, collect, &s, why), 0);
+    CHECK_EQ(lx_sock_buckets(&SL, arena_read, &A, table, 600, 8, 0, true, NODE, collect, &s, why), 0);
     CHECK(s.n == 2 && s.sk[0] == one[0] && s.sk[1] == one[1]);
 }
 

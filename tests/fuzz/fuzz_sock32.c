@@ -1,0 +1,126 @@
+/*
+ * fuzz_sock32.c -- the 32-bit socket layout inference (os/linux/sock32.c),
+ * the established-hash search and sockread.c's 4-byte walk and decode over
+ * the synthetic guest of tests/unit/synthetic_sock32.h, which the input
+ * rewrites.
+ *
+ * Input: byte 0 picks how many socket files are sampled (3 + its value
+ * modulo 4); then records of 8 bytes, at most 64:
+ *   u24 offset into the guest's memory used (modulo its size, rounded down
+ *   to 4), u8 kind, u32 value
+ * kind 0: write value; 1: a pointer into the memory used (value modulo its
+ * size); 2: a pointer to the same word (a self-pointing slot); 3: write the
+ * value's low byte. The patches are undone after each input.
+ *
+ * Oracles beyond the sanitizers: every call ends (libFuzzer's timeout) and
+ * returns 0 (1) or a negative XA_E* with one terminated line; an inferred
+ * layout lies within the windows searched; a hash found is a power of two
+ * of buckets inside 4 GiB, and its walk ends.
+ */
+#include "fuzz_common.h"
+
+#include "synthetic_sock32.h"
+
+#define MAX_PATCHES 64
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    ss_build();
+    return 0;
+}
+
+static void check_why(int rc, const char *why)
+{
+    if (rc < 0 && (!memchr(why, '\0', LX_WHY_LEN) || !why[0] || strchr(why, '\n')))
+        abort();
+}
+
+static void check_layout(const struct s32_layout *l)
+{
+    const struct lx_sock_layout *s = &l->sk;
+    if (l->file_private >= S32_FILE_SPAN || s->socket_alloc_inode > S32_INODE_GAP ||
+        l->socket_sk >= S32_SOCKET_SPAN || s->sk_socket >= S32_SOCK_SPAN ||
+        s->state >= 64 || s->sk_type >= S32_SOCK_SPAN || l->net_inum >= S32_NET_SPAN ||
+        (s->node != LX_SK_NONE && s->node >= 160) ||
+        (s->unix_addr != LX_SK_NONE && s->unix_addr >= S32_SOCK_SPAN) || s->word != 4)
+        abort();
+}
+
+static int count(void *arg, uint64_t sk)
+{
+    (void)sk;
+    if (++*(unsigned long *)arg > 4u * LX_SK_CHAIN_MAX)
+        abort();
+    return 0;
+}
+
+static void walk_all(const struct s32_layout *l)
+{
+    char why[LX_WHY_LEN];
+    static struct xa_socket s;
+    for (unsigned i = 0; i < SS_FILES; i++) {
+        uint64_t base = 0, n = 0;
+        int rc = s32_ehash_of(&l->sk, arena_read, &A, ss_sk[i], &base, &n, why);
+        check_why(rc, why);
+        if (rc == 1) {
+            if (n == 0 || (n & (n - 1)) || base + 4 * n > 0x100000000ull)
+                abort();
+            unsigned long seen = 0;
+            rc = lx_sock_buckets(&l->sk, arena_read, &A, base, n, 4, 0, true, l->sk.node, count,
+                                 &seen, why);
+            check_why(rc, why);
+        }
+        rc = lx_sock_decode(&l->sk, arena_read, &A, ss_sk[i], NULL, &s, why);
+        check_why(rc, why);
+        if (rc == 0 && (!memchr(s.local, '\0', sizeof(s.local)) ||
+                        !memchr(s.remote, '\0', sizeof(s.remote))))
+            abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const size_t nfiles = 3 + data[0] % 4;
+    const uint64_t used = (A.top - SS_BASE) & ~3ull;
+    struct {
+        uint64_t va;
+        uint32_t old;
+    } undo[MAX_PATCHES];
+    size_t n = 0;
+    for (size_t at = 1; at + 8 <= size && n < MAX_PATCHES; at += 8) {
+        uint32_t off = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 |
+                       (uint32_t)data[at + 2] << 16;
+        uint8_t kind = data[at + 3];
+        uint32_t v;
+        memcpy(&v, data + at + 4, 4);
+        uint32_t va = (uint32_t)(SS_BASE + (off % used & ~3ull));
+        undo[n].va = va;
+        undo[n++].old = ss_get32(va);
+        switch (kind & 3) {
+        case 1: v = (uint32_t)(SS_BASE + v % used); break;
+        case 2: v = va; break;
+        case 3: v = (ss_get32(va) & ~0xffu) | (v & 0xffu); break;
+        default: break;
+        }
+        arena_put32(&A, va, v);
+    }
+    struct s32_layout l;
+    char why[LX_WHY_LEN];
+    int rc = s32_infer(arena_read, &A, SS_PAGE_OFFSET, ss_files, nfiles, I_INO, I_MODE, &l, why);
+    check_why(rc, why);
+    if (rc > 0)
+        abort();
+    if (rc == 0) {
+        check_layout(&l);
+        walk_all(&l);
+    }
+    while (n > 0) {
+        n--;
+        arena_put32(&A, undo[n].va, undo[n].old);
+    }
+    return 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * synthetic_sock32.h -- a synthetic 32-bit guest for the socket layout
+ * inference (os/linux/sock32.c): socket files (struct file, socket_alloc
+ * with its inode, struct sock) for a TCP listener, an established TCP pair
+ * hashed in a 64-bucket established hash with a kernel-only socket, a UDP
+ * socket and two UNIX sockets (one bound), all in one struct net, at
+ * offsets that are not Debian's. Shared by tests/unit/test_sock32.c and
+ * tests/fuzz/fuzz_sock32.c.
+ */
+#ifndef XA_TEST_SYNTHETIC_SOCK32_H
+#define XA_TEST_SYNTHETIC_SOCK32_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "arena.h"
+#include "os/linux/sock32.h"
+
+#define SS_BASE 0xC1000000u
+#define SS_PAGE_OFFSET 0xC0000000u
+#define SS_ARENA (1u << 20)
+#define SS_BUCKETS 64u
+#define SS_INUM 0xF0000123u
+
+/* The synthetic kernel's offsets (not Debian's: nothing is assumed). */
+enum {
+    F_PRIVATE = 0x94,                                          /* struct file */
+    SO_TYPE = 4, SO_FILE = 0x10, SO_SK = 0x14, SO_INODE = 0xa0, /* socket_alloc */
+    I_MODE = 0, I_INO = 0x2c,                                  /* inode */
+    SK_B = 4, SK_NET = 0x2c, SK_NODE = 0x5c,                   /* sock_common */
+    SK_TYPE = 0x17a, SK_SOCKET = 0x1e0, SK_UNIX_ADDR = 0x22c,  /* sock, unix_sock */
+    NET_INUM = 0x60,                                           /* struct net: ops before */
+};
+
+#define SS_FILES 6u
+static struct arena A;
+static uint32_t ss_file[SS_FILES], ss_inode[SS_FILES], ss_sock[SS_FILES], ss_sk[SS_FILES];
+static uint32_t ss_orphan, ss_ehash, ss_net;
+static struct s32_file ss_files[SS_FILES];
+
+static uint32_t ss_get32(uint32_t va)
+{
+    uint32_t v;
+    memcpy(&v, arena_at(&A, va, 4), 4);
+    return v;
+}
+
+static void ss_sockaddr(uint32_t sk, uint32_t daddr, uint32_t saddr, uint16_t dport_be,
+                        uint16_t num)
+{
+    arena_put32(&A, sk + SK_B, daddr);
+    arena_put32(&A, sk + SK_B + 4, saddr);
+    arena_put16(&A, sk + SK_B + 12, dport_be);
+    arena_put16(&A, sk + SK_B + 14, num);
+}
+
+static uint32_t ss_sock_alloc(uint16_t family, uint8_t state, uint16_t type, uint16_t proto)
+{
+    uint32_t sk = (uint32_t)arena_alloc(&A, 0x300);
+    arena_put16(&A, sk + SK_B + 16, family);
+    arena_put8(&A, sk + SK_B + 18, state);
+    arena_put32(&A, sk + SK_NET, ss_net);
+    arena_put16(&A, sk + SK_TYPE, type);
+    arena_put16(&A, sk + SK_TYPE + 2, proto);
+    return sk;
+}
+
+/* Link @sk's nulls node first in ehash bucket @b. */
+static void ss_hash(uint32_t sk, unsigned b)
+{
+    uint32_t head = ss_ehash + 4 * b, first = ss_get32(head), node = sk + SK_NODE;
+    arena_put32(&A, node, first);
+    arena_put32(&A, node + 4, head);
+    if (!(first & 1))
+        arena_put32(&A, first + 4, node);
+    arena_put32(&A, head, node);
+}
+
+static void ss_build(void)
+{
+    arena_init(&A, SS_BASE, SS_ARENA, 64);
+    ss_net = (uint32_t)arena_alloc(&A, 0x100);
+    arena_put32(&A, ss_net + NET_INUM - 4, SS_BASE + 0x80000); /* ns.ops */
+    arena_put32(&A, ss_net + NET_INUM, SS_INUM);
+    ss_ehash = (uint32_t)arena_alloc(&A, 4 * SS_BUCKETS);
+    for (unsigned b = 0; b < SS_BUCKETS; b++)
+        arena_put32(&A, ss_ehash + 4 * b, b << 1 | 1);
+    static const struct { uint16_t fam, type, proto; uint8_t state; } kinds[SS_FILES] = {
+        {2, 1, 6, 10}, {2, 1, 6, 1}, {2, 1, 6, 1}, {2, 2, 17, 7}, {1, 1, 0, 10}, {1, 2, 0, 7},
+    };
+    for (unsigned i = 0; i < SS_FILES; i++) {
+        ss_file[i] = (uint32_t)arena_alloc(&A, 0x100);
+        ss_sock[i] = (uint32_t)arena_alloc(&A, 0x200);
+        ss_inode[i] = ss_sock[i] + SO_INODE;
+        ss_sk[i] = ss_sock_alloc(kinds[i].fam, kinds[i].state, kinds[i].type, kinds[i].proto);
+        arena_put32(&A, ss_file[i] + F_PRIVATE, ss_sock[i]);
+        arena_put32(&A, ss_sock[i], 1); /* SS_UNCONNECTED */
+        arena_put16(&A, ss_sock[i] + SO_TYPE, kinds[i].type);
+        arena_put32(&A, ss_sock[i] + SO_FILE, ss_file[i]);
+        arena_put32(&A, ss_sock[i] + SO_SK, ss_sk[i]);
+        arena_put16(&A, ss_inode[i] + I_MODE, 0140777);
+        arena_put32(&A, ss_inode[i] + I_INO, 5000 + i);
+        arena_put32(&A, ss_sk[i] + SK_SOCKET, ss_sock[i]);
+        ss_files[i] = (struct s32_file){ss_file[i], ss_inode[i]};
+    }
+    const uint32_t lo = 0x0100007f;
+    ss_sockaddr(ss_sk[0], 0, lo, 0, 7001);
+    ss_sockaddr(ss_sk[1], lo, lo, 0x591b /* 7001 */, 40000);
+    ss_sockaddr(ss_sk[2], lo, lo, 0x409c /* 40000 */, 7001);
+    ss_sockaddr(ss_sk[3], 0, lo, 0, 7004);
+    ss_hash(ss_sk[1], 5);
+    ss_hash(ss_sk[2], 9);
+    ss_orphan = ss_sock_alloc(2, 1, 1, 6); /* only the kernel holds it */
+    ss_sockaddr(ss_orphan, lo, lo, 0x5a1b, 40001);
+    ss_hash(ss_orphan, 5);
+    /* the bound UNIX socket: unix_address {refcnt, len, sun_family, path} */
+    uint32_t ua = (uint32_t)arena_alloc(&A, 64);
+    arena_put32(&A, ua + 4, 2 + 6 + 1); /* the path, its NUL */
+    arena_put16(&A, ua + 8, 1);
+    arena_put(&A, ua + 10, "/tmp/x", 7);
+    arena_put32(&A, ss_sk[4] + SK_UNIX_ADDR, ua);
+}
+
+#endif /* XA_TEST_SYNTHETIC_SOCK32_H */

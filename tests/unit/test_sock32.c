@@ -1,0 +1,119 @@
+/*
+ * test_sock32.c -- the 32-bit socket layout inference (os/linux/sock32.c)
+ * and sockread.c's 4-byte reads over synthetic 32-bit structures
+ * (synthetic_sock32.h): the layout is found exactly, sockets decode as
+ * /proc shows them, the established hash is found from one of its sockets
+ * and walked to its kernel-only socket; a second back-pointer to every
+ * struct socket, or too few sockets, is refused in one line; a chain that
+ * loops damages the hash: found and walked neither.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "os/linux/netread.h"
+#include "synthetic_sock32.h"
+
+static int infer(struct s32_layout *l, size_t n, char *why)
+{
+    return s32_infer(arena_read, &A, SS_PAGE_OFFSET, ss_files, n, I_INO, I_MODE, l, why);
+}
+
+struct seen {
+    uint64_t sk[8];
+    int n;
+};
+
+static int collect(void *arg, uint64_t sk)
+{
+    struct seen *s = arg;
+    if (s->n < 8)
+        s->sk[s->n] = sk;
+    s->n++;
+    return 0;
+}
+
+static void test_layout_and_decode(void)
+{
+    ss_build();
+    struct s32_layout l;
+    char why[LX_WHY_LEN];
+    CHECK(infer(&l, SS_FILES, why) == 0, "%s", why);
+    CHECK(l.file_private == F_PRIVATE && l.socket_sk == SO_SK && l.sk.socket_alloc_inode == SO_INODE);
+    CHECK(l.sk.sk_socket == SK_SOCKET && l.sk.family == SK_B + 16 && l.sk.state == SK_B + 18 &&
+          l.sk.daddr == SK_B && l.sk.num == SK_B + 14);
+    CHECK(l.sk.sk_type == SK_TYPE && l.sk.sk_protocol == SK_TYPE + 2);
+    CHECK(l.sk.nulls_node == SK_NODE && l.skc_net == SK_NET && l.net_inum == NET_INUM);
+    CHECK(l.sk.unix_addr == SK_UNIX_ADDR && l.sk.word == 4 && l.nsocks == SS_FILES);
+    CHECK(l.sk.rmem_alloc == LX_SK_NONE && l.sk.rcv_nxt == LX_SK_NONE);
+
+    struct xa_socket s;
+    CHECK(lx_sock_decode(&l.sk, arena_read, &A, ss_sk[1], NULL, &s, why) == 0, "%s", why);
+    CHECK(!strcmp(s.proto, "tcp") && !strcmp(s.local, "127.0.0.1:40000") &&
+          !strcmp(s.remote, "127.0.0.1:7001") && s.inode == 5001 && s.state == 1, "%s %s %s",
+          s.proto, s.local, s.remote);
+    CHECK(lx_sock_decode(&l.sk, arena_read, &A, ss_sk[4], NULL, &s, why) == 0, "%s", why);
+    CHECK(!strcmp(s.proto, "unix") && !strcmp(s.local, "/tmp/x") && s.inode == 5004, "%s",
+          s.local);
+    CHECK(lx_sock_decode(&l.sk, arena_read, &A, ss_sk[3], NULL, &s, why) == 0 &&
+              !strcmp(s.proto, "udp") && s.state == 7,
+          "%s", why);
+
+    /* the established hash, from either of its sockets, with the orphan */
+    uint64_t base = 0, count = 0;
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[2], &base, &count, why) == 1, "%s", why);
+    CHECK(base == ss_ehash && count == SS_BUCKETS, "0x%llx %llu", (unsigned long long)base,
+          (unsigned long long)count);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[1], &base, &count, why) == 1 &&
+          base == ss_ehash);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[0], &base, &count, why) == 0); /* unhashed */
+    struct seen got = {0};
+    CHECK(lx_sock_buckets(&l.sk, arena_read, &A, base, count, 4, 0, true, SK_NODE, collect, &got,
+                          why) == 0,
+          "%s", why);
+    CHECK(got.n == 3 && got.sk[0] == ss_orphan && got.sk[1] == ss_sk[1] && got.sk[2] == ss_sk[2]);
+
+    /* a loop: the orphan's node points at itself */
+    arena_put32(&A, ss_orphan + SK_NODE, ss_orphan + SK_NODE);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[2], &base, &count, why) == XA_EBADDATA);
+    CHECK(strstr(why, "damaged") && strstr(why, "32-bit kernel without BTF"), "%s", why);
+    got.n = 0;
+    CHECK(lx_sock_buckets(&l.sk, arena_read, &A, ss_ehash, SS_BUCKETS, 4, 0, true, SK_NODE,
+                          collect, &got, why) == XA_ELIMIT);
+    /* ... also in bucket 32, where the buckets before it are a power of two */
+    arena_put32(&A, ss_orphan + SK_NODE, ss_sk[1] + SK_NODE);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[2], &base, &count, why) == 1);
+    uint32_t looped = ss_sock_alloc(2, 1, 1, 6);
+    ss_hash(looped, 32);
+    arena_put32(&A, looped + SK_NODE, looped + SK_NODE);
+    CHECK(s32_ehash_of(&l.sk, arena_read, &A, ss_sk[2], &base, &count, why) == XA_EBADDATA,
+          "%llu buckets", (unsigned long long)count);
+    arena_free(&A);
+}
+
+static void test_refusals(void)
+{
+    struct s32_layout l;
+    char why[LX_WHY_LEN];
+    ss_build();
+    CHECK(infer(&l, 2, why) == XA_EBADDATA && strstr(why, "fewer than 3"), "%s", why);
+    /* a second pointer back to every struct socket: sk_socket undecided */
+    for (unsigned i = 0; i < SS_FILES; i++)
+        arena_put32(&A, ss_sk[i] + 0x2a0, ss_sock[i]);
+    CHECK(infer(&l, SS_FILES, why) == XA_EBADDATA && strstr(why, "2 candidates for struct socket.sk"),
+          "%s", why);
+    CHECK(strchr(why, '\n') == NULL);
+    arena_free(&A);
+    /* one socket whose family no kernel has: sock_common undecided */
+    ss_build();
+    arena_put16(&A, ss_sk[3] + SK_B + 16, 99);
+    CHECK(infer(&l, SS_FILES, why) == XA_EBADDATA && strstr(why, "struct sock_common"), "%s",
+          why);
+    arena_free(&A);
+}
+
+int main(void)
+{
+    test_layout_and_decode();
+    test_refusals();
+    CHECK_DONE();
+}
