@@ -340,7 +340,8 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
 {
     const struct linux_os *lx = linux_os(xa);
     const uint32_t *pos = lay->pos;
-    memset(out, 0, sizeof(*out));
+    static const struct xa_process none; /* copied inline: no rep stos */
+    memcpy(out, &none, sizeof(*out));
     int32_t pid = (int32_t)get32(b, pos[F_PID]);
     int32_t tgid = (int32_t)get32(b, pos[F_TGID]);
     const char *comm = (const char *)b + pos[F_COMM];
