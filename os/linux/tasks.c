@@ -333,6 +333,22 @@ static inline bool comm_is_plain(const char *comm, size_t len)
     return true;
 }
 
+/* The first NUL of the XA_COMM_LEN (16) bytes at @comm, or NULL: eight
+ * bytes a step, no call (the lowest byte the zero test flags is the first
+ * zero one: false hits only come above a real zero). */
+static inline const char *comm_nul(const char *comm)
+{
+    _Static_assert(XA_COMM_LEN == 16, "comm is read as two words");
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w[2];
+    memcpy(w, comm, sizeof(w));
+    for (int k = 0; k < 2; k++) {
+        uint64_t zero = (w[k] - ones) & ~w[k] & highs;
+        if (zero)
+            return comm + 8 * k + (__builtin_ctzll(zero) >> 3);
+    }
+    return NULL;
+}
 
 static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
@@ -345,7 +361,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     int32_t pid = (int32_t)get32(b, pos[F_PID]);
     int32_t tgid = (int32_t)get32(b, pos[F_TGID]);
     const char *comm = (const char *)b + pos[F_COMM];
-    const char *nul = memchr(comm, '\0', XA_COMM_LEN);
+    const char *nul = comm_nul(comm);
     if (pid < 0 || pid > LINUX_PID_MAX || tgid < 0 || tgid > LINUX_PID_MAX || !nul) {
         return xa__set_error(xa, XA_EBADDATA,
                              "implausible task at 0x%llx (pid %d, tgid %d, comm %s)",
