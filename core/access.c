@@ -36,9 +36,15 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
     return 0;
 }
 
+void xa__host_memo_clear(struct xa_instance *xa)
+{
+    memset(xa->host_memo, 0, sizeof(xa->host_memo));
+}
+
 void xa__v2p_clear(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->v2p, NULL, NULL);
+    xa__host_memo_clear(xa); /* its translations go with the others */
     memset(xa->xlate_memo, 0, sizeof(xa->xlate_memo));
     memset(xa->region_xlate, 0, sizeof(xa->region_xlate));
 }
@@ -293,9 +299,23 @@ __attribute__((noinline)) static int read_in_page(struct xa_instance *xa, uint64
     return rc;
 }
 
+/* The bytes at @va inside one page when its host page is remembered
+ * (host_memo): one compare before the copy. NULL: not remembered. */
+static inline const uint8_t *host_page_bytes(struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                             size_t len)
+{
+    uint64_t off = va & (XA_PAGE_SIZE - 1);
+    const struct xa_host_memo *h = &xa->host_memo[(va >> XA_PAGE_SHIFT) & (XA_HOST_MEMO - 1)];
+    if (h->vpage_plus1 != ((va & XA_PAGE_MASK) | 1) || h->root != (dtb ? dtb : xa->kernel_dtb) ||
+        len > XA_PAGE_SIZE - off)
+        return NULL;
+    xa->v2p_hits++;
+    return h->page + off;
+}
+
 /* The bytes at @va inside one page when both its translation and its page
- * pointer are remembered (the memos): no call before the copy, so the
- * common read saves nothing on entry. NULL: take the general way. */
+ * pointer are remembered (the memos): then the host memo learns the page.
+ * NULL: take the general way. */
 static inline const uint8_t *remembered_bytes(struct xa_instance *xa, uint64_t dtb, uint64_t va,
                                               size_t len)
 {
@@ -310,23 +330,46 @@ static inline const uint8_t *remembered_bytes(struct xa_instance *xa, uint64_t d
     if (xa->page_memo[slot].pfn_plus1 != pfn + 1 || xa->fault.countdown != 0)
         return NULL;
     xa->v2p_hits++;
+    /* Only a stable mapping's pointers are in the page memo, never the
+     * scratch page; a virtual target and a pending test fault were ruled
+     * out above. */
+    xa->host_memo[(va >> XA_PAGE_SHIFT) & (XA_HOST_MEMO - 1)] = (struct xa_host_memo){
+        .vpage_plus1 = (va & XA_PAGE_MASK) | 1, .root = root, .page = xa->page_memo[slot].page};
     return xa->page_memo[slot].page + off;
+}
+
+/* Copy @len bytes from @src, then the mapguard check (see read_pages). */
+static inline int copy_checked(struct xa_instance *xa, const uint8_t *src, void *buf, size_t len,
+                               size_t *nread)
+{
+    memcpy(buf, src, len);
+    int rc = xa__mapguard_check(xa);
+    if (nread)
+        *nread = rc == 0 ? len : 0;
+    return rc;
+}
+
+/* Any read but one inside a remembered host page. Apart, so that the
+ * common read saves few registers on entry. */
+__attribute__((noinline)) static int read_va_slow(struct xa_instance *xa, uint64_t dtb,
+                                                  uint64_t va, void *buf, size_t len,
+                                                  size_t *nread)
+{
+    const uint8_t *src = remembered_bytes(xa, dtb, va, len);
+    if (src)
+        return copy_checked(xa, src, buf, len, nread);
+    if (len > XA_PAGE_SIZE - (va & (XA_PAGE_SIZE - 1)))
+        return read_pages(xa, dtb, va, buf, len, nread);
+    return read_in_page(xa, dtb, va, buf, len, nread);
 }
 
 int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, size_t len,
                 size_t *nread)
 {
-    const uint8_t *src = remembered_bytes(xa, dtb, va, len);
-    if (src) {
-        memcpy(buf, src, len);
-        int rc = xa__mapguard_check(xa); /* see read_pages */
-        if (nread)
-            *nread = rc == 0 ? len : 0;
-        return rc;
-    }
-    if (len > XA_PAGE_SIZE - (va & (XA_PAGE_SIZE - 1)))
-        return read_pages(xa, dtb, va, buf, len, nread);
-    return read_in_page(xa, dtb, va, buf, len, nread);
+    const uint8_t *src = host_page_bytes(xa, dtb, va, len);
+    if (!src)
+        return read_va_slow(xa, dtb, va, buf, len, nread);
+    return copy_checked(xa, src, buf, len, nread);
 }
 
 int xa__va_span_in_place(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,

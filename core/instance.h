@@ -100,6 +100,20 @@ struct xa_instance {
         uint64_t pfn_plus1; /* 0: empty */
         const uint8_t *page;
     } page_memo[XA_PAGE_MEMO];
+    /* Recent 4 KiB virtual pages straight to where their bytes are in the
+     * host (a stable mapping's page), direct-mapped by virtual page number:
+     * a read inside one is a compare and a memcpy, with no translation or
+     * page look-up before it. Both a translation and a page pointer: cleared
+     * with the v2p cache (xa__v2p_clear), with the page pointers
+     * (xa__page_cache_drop_all) and when a test injects a backend fault;
+     * filled only from a hit of both memos above. A file that shrank is
+     * still caught by the mapguard check after each copy. */
+#define XA_HOST_MEMO 64
+    struct xa_host_memo {
+        uint64_t vpage_plus1; /* (va & XA_PAGE_MASK) | 1; 0: empty */
+        uint64_t root;        /* the page-table root it was translated through */
+        const uint8_t *page;
+    } host_memo[XA_HOST_MEMO];
     /* pid -> page-table root, for xa_read_pid_va and kin: cleared with the OS
      * caches (XA_CACHE_OS), so on live targets at the same flush points as the
      * rest (docs/live.md). */
@@ -214,6 +228,8 @@ static inline int xa__translate_fast(struct xa_instance *xa, uint64_t dtb, uint6
 
 /* Empty the v2p cache (and its last-translation memo). */
 void xa__v2p_clear(struct xa_instance *xa);
+/* Forget every virtual page -> host page remembered (host_memo). */
+void xa__host_memo_clear(struct xa_instance *xa);
 /* Forget every pid -> page-table root and symbol address remembered. */
 void xa__pid_memo_clear(struct xa_instance *xa);
 

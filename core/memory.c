@@ -72,8 +72,10 @@ static void page_drop(void *ctx, uint64_t pfn, uint64_t unused, uint64_t val)
 void xa__page_cache_drop_all(struct xa_instance *xa)
 {
     xa_lru_clear(&xa->pages, page_drop, xa);
-    if (xa->be->caps & XA_CAP_STABLE_MAP) /* the only ones the memo holds */
+    if (xa->be->caps & XA_CAP_STABLE_MAP) { /* the only ones the memos hold */
         memset(xa->page_memo, 0, sizeof(xa->page_memo));
+        xa__host_memo_clear(xa);
+    }
 }
 
 void xa__page_cache_flush(struct xa_instance *xa)

@@ -226,27 +226,23 @@ static int read_task_fields(struct xa_instance *xa, uint64_t task,
 }
 
 /*
- * What one walk remembers of the tasks and creds it has read, by address:
- * a parent is usually walked before its children (the list is in fork
- * order), and many tasks share a cred (every kernel thread has init_cred;
- * a committed cred never changes). Direct-mapped; a miss reads the guest.
+ * What one walk remembers of the tasks it has read, by address: a parent is
+ * usually walked before its children (the list is in fork order).
+ * Direct-mapped; a miss reads the guest. (Creds are not remembered: a
+ * process gets a cred of its own at fork -- copy_creds() shares one only
+ * with CLONE_THREAD, kernel threads included -- so a walk of leaders never
+ * met one twice on the test guests.)
  * One table per instance, allocated once: each walk takes a new generation
  * and sees only its own entries (no clearing per walk; another walk at the
  * same time only costs misses).
  */
 #define TGID_MEMO 1024
-#define CRED_MEMO 64
 struct lx_tgid_memo {
     struct {
         uint64_t task;
         int32_t tgid;
         uint32_t gen; /* the walk that wrote it; 0: empty */
     } t[TGID_MEMO];
-    struct {
-        uint64_t cred;
-        uint32_t ids[4];
-        uint32_t gen;
-    } c[CRED_MEMO];
 };
 
 /* The instance's memo and a generation of its own for a new walk; NULL
@@ -285,14 +281,9 @@ static int parent_tgid(struct xa_instance *xa, const struct lx_tgid_memo *m, uin
 }
 
 /* uid, gid, euid, egid of the cred at @cred (a kernel pointer). */
-static int cred_ids(struct xa_instance *xa, const struct lx_task_layout *lay,
-                    struct lx_tgid_memo *m, uint32_t gen, uint64_t cred, uint32_t ids[4])
+static int cred_ids(struct xa_instance *xa, const struct lx_task_layout *lay, uint64_t cred,
+                    uint32_t ids[4])
 {
-    unsigned slot = memo_slot(cred, CRED_MEMO);
-    if (m && m->c[slot].gen == gen && m->c[slot].cred == cred) {
-        memcpy(ids, m->c[slot].ids, sizeof(m->c[slot].ids));
-        return 0;
-    }
     if (lay->cred_len) {
         uint8_t idb[CRED_SPAN_MAX];
         if (lx_read(xa, cred + lay->cred_lo, idb, lay->cred_len) < 0)
@@ -303,11 +294,6 @@ static int cred_ids(struct xa_instance *xa, const struct lx_task_layout *lay,
         for (int i = 0; i < 4; i++)
             if (lx_u32(xa, cred + lay->cred_lo + lay->cred_pos[i], &ids[i]) < 0)
                 return XA_EFAULT;
-    }
-    if (m) {
-        m->c[slot].cred = cred;
-        m->c[slot].gen = gen;
-        memcpy(m->c[slot].ids, ids, sizeof(m->c[slot].ids));
     }
     return 0;
 }
@@ -333,6 +319,22 @@ static inline bool comm_is_plain(const char *comm, size_t len)
     return true;
 }
 
+/* The first NUL of the XA_COMM_LEN (16) bytes at @comm, or NULL: eight
+ * bytes a step, no call (the lowest byte the zero test flags is the first
+ * zero one: false hits only come above a real zero). */
+static inline const char *comm_nul(const char *comm)
+{
+    _Static_assert(XA_COMM_LEN == 16, "comm is read as two words");
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w[2];
+    memcpy(w, comm, sizeof(w));
+    for (int k = 0; k < 2; k++) {
+        uint64_t zero = (w[k] - ones) & ~w[k] & highs;
+        if (zero)
+            return comm + 8 * k + (__builtin_ctzll(zero) >> 3);
+    }
+    return NULL;
+}
 
 static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
@@ -340,11 +342,12 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
 {
     const struct linux_os *lx = linux_os(xa);
     const uint32_t *pos = lay->pos;
-    memset(out, 0, sizeof(*out));
+    static const struct xa_process none; /* copied inline: no rep stos */
+    memcpy(out, &none, sizeof(*out));
     int32_t pid = (int32_t)get32(b, pos[F_PID]);
     int32_t tgid = (int32_t)get32(b, pos[F_TGID]);
     const char *comm = (const char *)b + pos[F_COMM];
-    const char *nul = memchr(comm, '\0', XA_COMM_LEN);
+    const char *nul = comm_nul(comm);
     if (pid < 0 || pid > LINUX_PID_MAX || tgid < 0 || tgid > LINUX_PID_MAX || !nul) {
         return xa__set_error(xa, XA_EBADDATA,
                              "implausible task at 0x%llx (pid %d, tgid %d, comm %s)",
@@ -389,7 +392,7 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
     }
 
     uint32_t ids[4];
-    if (!kptr_of(lx, cred) || cred_ids(xa, lay, m, gen, cred, ids) < 0)
+    if (!kptr_of(lx, cred) || cred_ids(xa, lay, cred, ids) < 0)
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx: bad real_cred 0x%llx",
                              (int)pid, (unsigned long long)task, (unsigned long long)cred);
     out->uid = ids[0];

@@ -4,6 +4,7 @@
  * across pages, faults with partial counts, the paper's page calls, write
  * protection, caches.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,11 @@ static void build_tables(void)
     memcpy(img + 0x20000 + 100, "hello, guest", 13);
     for (int i = 0; i < 2 * MIB; i += 4)
         memcpy(img + 0x200000 + i, &i, 4);
+    /* A second root, 0x5000: VA 0x400000 -> PA 0x20000 ('B'). */
+    put64(0x5000, 0x6000 | 7);
+    put64(0x6000, 0x7000 | 7);
+    put64(0x7000 + 2 * 8, 0x8000 | 7);
+    put64(0x8000, 0x20000 | 7);
 }
 
 static char path[] = "/tmp/xa-test-core-XXXXXX";
@@ -152,6 +158,66 @@ static void test_reads(void)
     xa_destroy(NULL);
 }
 
+/* Change one entry in the image file under an open instance (its mapping
+ * sees the file's bytes as they are now). */
+static void file_put64(uint64_t pa, uint64_t v)
+{
+    int fd = open(path, O_WRONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ(pwrite(fd, &v, 8, (off_t)pa), 8);
+    close(fd);
+}
+
+/* Whole-page reads twice or more: the repeats come from the memo of host
+ * pages (virtual page -> where its bytes are), which must follow the
+ * translations: a remapped or unmapped page after a flush, another root. */
+static void test_host_page_memo(void)
+{
+    struct xa_instance *xa = open_img(0);
+    if (!xa)
+        return;
+    uint8_t buf[4096];
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, sizeof(buf), NULL), 0);
+        CHECK(buf[0] == 'A' && buf[4095] == 'A');
+    }
+    /* Another page-table root maps the same address elsewhere. */
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(xa_read_va(xa, 0x5000, 0x400000, buf, sizeof(buf), NULL), 0);
+        CHECK(buf[0] == 'B');
+        CHECK_EQ(xa_read_va(xa, 0x1000, 0x400000, buf, sizeof(buf), NULL), 0);
+        CHECK(buf[0] == 'A');
+    }
+    /* Remapped: the old page until a flush (as every translation), the
+     * new one after it. */
+    file_put64(0x4000, 0x20000 | 7);
+    CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, sizeof(buf), NULL), 0);
+    CHECK(buf[0] == 'A');
+    xa_cache_flush(xa, XA_CACHE_V2P);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, sizeof(buf), NULL), 0);
+        CHECK(buf[0] == 'B' && memcmp(buf + 100, "hello, guest", 13) == 0);
+    }
+    /* Unmapped: a fault after a flush of everything, not the old bytes. */
+    file_put64(0x4000, 0);
+    xa_cache_flush(xa, XA_CACHE_ALL);
+    size_t n = 1;
+    CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, sizeof(buf), &n), XA_EFAULT);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(xa_read_va(xa, 0, 0x400010, buf, 16, &n), XA_EFAULT);
+    /* Mapped back. */
+    file_put64(0x4000, 0x10000 | 7);
+    xa_cache_flush(xa, XA_CACHE_V2P);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, sizeof(buf), &n), 0);
+        CHECK(n == sizeof(buf) && buf[0] == 'A');
+    }
+    /* Inside the page only: a read across its end is not served from it. */
+    CHECK_EQ(xa_read_va(xa, 0, 0x400ff0, buf, 32, &n), 0);
+    CHECK(n == 32 && buf[15] == 'A' && buf[16] == 'B');
+    xa_destroy(xa);
+}
+
 static void test_writes(void)
 {
     struct xa_instance *xa = open_img(XA_INIT_WRITE);
@@ -178,6 +244,7 @@ int main(void)
     snprintf(target, sizeof(target), "file:%s", path);
     test_targets();
     test_reads();
+    test_host_page_memo();
     test_writes();
     unlink(path);
     CHECK_DONE();

@@ -70,17 +70,41 @@ static bool names(const struct xa_instance *xa, const char *path)
     return ok;
 }
 
+/* 4-level tables in pages 1-4 of the dump (kept by the truncation to 16
+ * pages): VA 0x400000 -> PA 20 * PAGE (lost to it). */
+static void put_tables(const char *path)
+{
+    const uint64_t e[4][2] = {{1 * PAGE, 2 * PAGE | 7}, {2 * PAGE, 3 * PAGE | 7},
+                              {3 * PAGE + 2 * 8, 4 * PAGE | 7}, {4 * PAGE, 20 * PAGE | 7}};
+    int fd = open(path, O_WRONLY);
+    CHECK(fd >= 0);
+    for (int i = 0; i < 4; i++) {
+        uint8_t page[PAGE] = {0};
+        memcpy(page + (e[i][0] & (PAGE - 1)), &e[i][1], 8);
+        CHECK_EQ(pwrite(fd, page, PAGE, (off_t)(e[i][0] & ~(uint64_t)(PAGE - 1))), PAGE);
+    }
+    close(fd);
+}
+
 /* Each read path on its own instance: the first fault is seen where it happens. */
 static void test_read_paths(void)
 {
     char path[100];
     snprintf(path, sizeof(path), "%s/one.img", dir);
-    for (int how = 0; how < 4; how++) {
+    for (int how = 0; how < 5; how++) {
         make_dump(path);
+        if (how == 4)
+            put_tables(path);
         struct xa_instance *xa = open_dump(path);
         if (!xa)
             return;
         uint8_t buf[4 * PAGE];
+        if (how == 4) { /* a virtual page the host-page memo holds after two reads */
+            CHECK_EQ(xa_set_kernel_paging(xa, XA_PM_IA32E, 1 * PAGE), 0);
+            for (int i = 0; i < 3; i++)
+                CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, PAGE, NULL), 0);
+            CHECK_EQ(buf[5], byte_at(20 * PAGE + 5));
+        }
         CHECK_EQ(xa_read_pa(xa, 40 * PAGE, buf, 16), 0);
         CHECK_EQ(buf[3], byte_at(40 * PAGE + 3));
         uint32_t off = 0;
@@ -98,6 +122,12 @@ static void test_read_paths(void)
             size_t n = 99;
             CHECK_EQ(xa_set_kernel_paging(xa, XA_PM_NONE, 0), 0);
             CHECK_EQ(xa_read_va(xa, 0, 20 * PAGE + 100, buf, 64, &n), XA_EIO);
+            CHECK_EQ(n, 0);
+            break;
+        }
+        case 4: { /* the host-page memo's pointer: the copy faulted, refused */
+            size_t n = 99;
+            CHECK_EQ(xa_read_va(xa, 0, 0x400000, buf, PAGE, &n), XA_EIO);
             CHECK_EQ(n, 0);
             break;
         }
