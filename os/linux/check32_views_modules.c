@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/word32.h"
 #include "os/linux/check32_views.h"
 #include "os/linux/module32.h"
 
@@ -31,11 +32,6 @@ static int read_kva(void *ctx, uint64_t va, void *buf, size_t len)
     return lx_read(ctx, va, buf, len);
 }
 
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 static void put32(uint8_t *b, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -47,10 +43,10 @@ static bool header_ok(const struct carve32 *k, const uint8_t *raw)
 {
     uint8_t hdr[M32_HDR];
     memcpy(hdr, raw, sizeof(hdr));
-    if (le32(hdr + M32_STATE) >= STATE_UNFORMED)
+    if (w32_le32(hdr + M32_STATE) >= STATE_UNFORMED)
         return false;
     for (int i = 0; i < 2; i++) {
-        uint32_t v = le32(hdr + M32_LIST + 4 * i);
+        uint32_t v = w32_le32(hdr + M32_LIST + 4 * i);
         if (v == (i == 0 ? LIST_POISON1_32 : LIST_POISON2_32))
             put32(hdr + M32_LIST + 4 * i, (uint32_t)k->m.page_offset);
     }

@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "os/linux/files32.h"
+#include "os/linux/word32.h"
 #include "xa_errors.h"
 
 #define O_ACCMODE_BITS 3u
@@ -77,12 +78,7 @@ struct ctx {
 
 static bool kptr(const struct f32_mem *m, uint64_t v)
 {
-    return v >= m->page_offset && v <= 0xFFFFFFFFull - 64 && !(v & 3);
-}
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return w32_kptr(m->page_offset, v);
 }
 
 static int refuse(struct ctx *c, const char *what, size_t answers)
@@ -99,7 +95,7 @@ static uint32_t fdt_mask(uint64_t files, const uint8_t *w)
 {
     uint32_t mask = 0;
     for (uint32_t f = 0; f < F32_FDT_SPAN; f += 4)
-        if (le32(w + f) == files + f + 4)
+        if (w32_le32(w + f) == files + f + 4)
             mask |= 1u << (f / 4);
     return mask;
 }
@@ -114,7 +110,7 @@ static bool files_fits(struct ctx *c, const struct f32_task *t, size_t n, const 
     size_t users = 0, fits = 0, kthreads = 0;
     uint32_t mask = UINT32_MAX >> (32 - F32_FDT_SPAN / 4);
     for (size_t i = 0; i < n; i++) { /* kernel threads first: the cheap test */
-        uint32_t w = le32(tw + i * F32_TASK_SPAN + off);
+        uint32_t w = w32_le32(tw + i * F32_TASK_SPAN + off);
         if (t[i].mm != 0 || w == 0) /* w 0: exiting */
             continue;
         if (!kptr(m, w) || (shared && w != shared) ||
@@ -126,7 +122,7 @@ static bool files_fits(struct ctx *c, const struct f32_task *t, size_t n, const 
     if (kthreads == 0)
         return false;
     for (size_t i = 0; i < n; i++) {
-        uint32_t w = le32(tw + i * F32_TASK_SPAN + off);
+        uint32_t w = w32_le32(tw + i * F32_TASK_SPAN + off);
         if (t[i].mm == 0)
             continue;
         users++;
@@ -193,10 +189,10 @@ static int find_files(struct ctx *c, const struct f32_task *t, size_t n)
         c->l->files_fdt = (uint32_t)__builtin_ctz(fdt_bits) * 4;
         /* the processes using the embedded table, with their files_struct */
         for (size_t i = 0; i < nr && c->nproc < F32_TASKS; i++) {
-            uint32_t w = le32(rw + i * F32_TASK_SPAN + files_off);
+            uint32_t w = w32_le32(rw + i * F32_TASK_SPAN + files_off);
             struct proc *p = &c->proc[c->nproc];
             if (rt[i].mm == 0 || !kptr(m, w) || m->read(m->ctx, w, p->win, F32_FILES_SPAN) < 0 ||
-                le32(p->win + c->l->files_fdt) != w + c->l->files_fdt + 4)
+                w32_le32(p->win + c->l->files_fdt) != w + c->l->files_fdt + 4)
                 continue;
             bool seen = false; /* threads of one process share it */
             for (size_t j = 0; j < c->nproc && !seen; j++)
@@ -220,7 +216,7 @@ static int find_files(struct ctx *c, const struct f32_task *t, size_t n)
 /* Word at byte @off of the embedded fdtab of @p. */
 static uint32_t tabw(const struct ctx *c, const struct proc *p, uint32_t off)
 {
-    return le32(p->win + c->l->files_fdt + 4 + off);
+    return w32_le32(p->win + c->l->files_fdt + 4 + off);
 }
 
 /* The files_struct word a fdtab pointer word @off points at (index @i of
@@ -232,15 +228,8 @@ static bool target(const struct ctx *c, const struct proc *p, uint32_t off, uint
     *out = 0;
     if (v < p->files || v - p->files + 4ull * (i + 1) > F32_FILES_SPAN)
         return false;
-    *out = le32(p->win + (v - p->files) + 4ull * i);
+    *out = w32_le32(p->win + (v - p->files) + 4ull * i);
     return true;
-}
-
-/* Most of those compared fit: one damaged process does not hide a layout
- * (it fails when read). */
-static bool mostly(size_t fits, size_t tried)
-{
-    return tried > 0 && fits * 8 >= tried * 7;
 }
 
 /* fd[] of @p holds a file exactly where open_fds has a bit (a reserved fd
@@ -272,7 +261,7 @@ static bool fd_open_fits(const struct ctx *c, uint32_t fd, uint32_t open)
             used += u;
         }
     }
-    return mostly(fits, c->nproc) && used >= MIN_FILES;
+    return w32_mostly(fits, c->nproc) && used >= MIN_FILES;
 }
 
 static int find_fdtable(struct ctx *c)
@@ -286,8 +275,8 @@ static int find_fdtable(struct ctx *c)
             is_max += tabw(c, &c->proc[i], off) == F32_EMBEDDED_FDS;
             is_ptr += target(c, &c->proc[i], off, 0, &dummy);
         }
-        max_mask |= (uint32_t)mostly(is_max, c->nproc) << (off / 4);
-        ptr_mask |= (uint32_t)mostly(is_ptr, c->nproc) << (off / 4);
+        max_mask |= (uint32_t)w32_mostly(is_max, c->nproc) << (off / 4);
+        ptr_mask |= (uint32_t)w32_mostly(is_ptr, c->nproc) << (off / 4);
     }
     if (max_mask == 0 || (max_mask & (max_mask - 1)))
         return refuse(c, "fdtable.max_fds (32 in the embedded table)", max_mask != 0);
@@ -329,7 +318,7 @@ static int find_fdtable(struct ctx *c)
 
 static uint32_t fw(const struct file *f, uint32_t off)
 {
-    return le32(f->fw + off);
+    return w32_le32(f->fw + off);
 }
 
 static int collect_files(struct ctx *c)
@@ -389,7 +378,7 @@ static int find_inode(struct ctx *c)
             bool all = true;
             for (size_t i = 0; i < c->nfile && all; i++) {
                 uint32_t v = fw(&c->file[i], a);
-                all = kptr(m, v) && v == le32(c->file[i].dw + b);
+                all = kptr(m, v) && v == w32_le32(c->file[i].dw + b);
             }
             if (all) {
                 answers++;
@@ -429,8 +418,8 @@ static int find_inode(struct ctx *c)
                 continue;
             bool all = true;
             for (size_t k = 0; k < c->nfile && all; k++) {
-                uint32_t w = le32(c->file[k].iw + i);
-                all = kptr(m, w) && w == le32(c->file[k].vw + v);
+                uint32_t w = w32_le32(c->file[k].iw + i);
+                all = kptr(m, w) && w == w32_le32(c->file[k].vw + v);
             }
             if (all) {
                 answers++;
@@ -446,7 +435,7 @@ static int find_s_dev(struct ctx *c)
 {
     const struct f32_mem *m = c->m;
     for (size_t i = 0; i < c->nfile; i++) {
-        uint32_t sb = le32(c->file[i].iw + c->l->i_sb);
+        uint32_t sb = w32_le32(c->file[i].iw + c->l->i_sb);
         bool seen = false;
         for (size_t j = 0; j < c->nsb && !seen; j++)
             seen = c->sb[j] == sb;
@@ -465,17 +454,17 @@ static int find_s_dev(struct ctx *c)
     for (uint32_t s = 0; s < F32_SB_SPAN; s += 4) {
         bool pointers = true, distinct = true;
         for (size_t i = 0; i < c->nsb; i++) {
-            uint32_t v = le32(c->sbw[i] + s);
+            uint32_t v = w32_le32(c->sbw[i] + s);
             pointers &= kptr(m, v);
             for (size_t j = 0; j < i; j++)
-                distinct &= v != le32(c->sbw[j] + s);
+                distinct &= v != w32_le32(c->sbw[j] + s);
         }
         if (pointers)
             continue; /* s_list */
         if (s < 8 || !distinct)
             return refuse(c, "super_block.s_dev (the first word after s_list)", 0);
         for (size_t i = 0; i < c->nsb; i++)
-            if (kptr(m, le32(c->sbw[i] + s)))
+            if (kptr(m, w32_le32(c->sbw[i] + s)))
                 return refuse(c, "super_block.s_dev (a pointer in some)", 0);
         c->l->s_dev = s;
         return 0;
@@ -491,22 +480,22 @@ static int find_ino(struct ctx *c)
     for (uint32_t o = l->i_sb + 4; o + 4 <= F32_INODE_SPAN && o <= l->i_sb + 32; o += 4) {
         bool pointers = true;
         for (size_t i = 0; i < c->nfile; i++) {
-            uint32_t v = le32(c->file[i].iw + o);
+            uint32_t v = w32_le32(c->file[i].iw + o);
             pointers &= v == 0 || kptr(m, v);
         }
         if (pointers)
             continue; /* i_mapping, i_security */
         size_t pairs = 0;
         for (size_t i = 0; i < c->nfile; i++) {
-            uint32_t v = le32(c->file[i].iw + o);
+            uint32_t v = w32_le32(c->file[i].iw + o);
             if (v == 0 || kptr(m, v))
                 return refuse(c, "inode.i_ino (zero or a pointer in some)", 0);
             for (size_t j = 0; j < i; j++) {
                 const struct file *a = &c->file[i], *b = &c->file[j];
                 if (a->inode == b->inode ||
-                    le32(a->iw + l->i_sb) != le32(b->iw + l->i_sb))
+                    w32_le32(a->iw + l->i_sb) != w32_le32(b->iw + l->i_sb))
                     continue;
-                if (v == le32(b->iw + o))
+                if (v == w32_le32(b->iw + o))
                     return refuse(c, "inode.i_ino (two inodes of one super block share it)", 0);
                 pairs++;
             }
@@ -586,7 +575,7 @@ static bool dops_fit(struct ctx *c, uint32_t o, uint32_t d)
     const struct f32_mem *m = c->m;
     bool known = false;
     for (size_t i = 0; i < c->nfile; i++) {
-        uint32_t ops = le32(c->file[i].dw + o), fn;
+        uint32_t ops = w32_le32(c->file[i].dw + o), fn;
         if (ops == 0)
             continue;
         if (!kptr(m, ops) || m->read(m->ctx, ops + d, &fn, 4) < 0 ||
@@ -611,7 +600,7 @@ static int find_dops(struct ctx *c)
     for (uint32_t o = 0; o < F32_DENTRY_SPAN; o += 4) {
         bool ptrs = true; /* the cheap test first */
         for (size_t i = 0; i < c->nfile && ptrs; i++) {
-            uint32_t v = le32(c->file[i].dw + o);
+            uint32_t v = w32_le32(c->file[i].dw + o);
             ptrs = v == 0 || kptr(c->m, v);
         }
         for (uint32_t d = 0; ptrs && d < F32_DOPS_SPAN; d += 4)

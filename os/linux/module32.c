@@ -22,26 +22,22 @@
 #include <string.h>
 
 #include "os/linux/module32.h"
+#include "os/linux/word32.h"
 #include "os/linux/ptrset.h"
 #include "xa_errors.h"
 
 /* ---- reading ----------------------------------------------------------- */
 
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 static bool kptr(const struct m32_mem *m, uint64_t v)
 {
-    return v >= m->page_offset && v <= 0xFFFFFFFFull - 64 && !(v & 3);
+    return w32_kptr(m->page_offset, v);
 }
 
 static int rd32(const struct m32_mem *m, uint64_t va, uint32_t *out)
 {
     uint8_t b[4];
     int rc = m->read(m->ctx, va, b, 4);
-    *out = rc == 0 ? le32(b) : 0;
+    *out = rc == 0 ? w32_le32(b) : 0;
     return rc;
 }
 
@@ -54,8 +50,8 @@ static bool in_head_range(const struct m32_mem *m, uint64_t v)
 
 bool m32_header_ok(const struct m32_mem *m, const uint8_t *hdr)
 {
-    if (le32(hdr + M32_STATE) > M32_STATE_MAX || !kptr(m, le32(hdr + M32_LIST)) ||
-        !kptr(m, le32(hdr + M32_LIST + 4)))
+    if (w32_le32(hdr + M32_STATE) > M32_STATE_MAX || !kptr(m, w32_le32(hdr + M32_LIST)) ||
+        !kptr(m, w32_le32(hdr + M32_LIST + 4)))
         return false;
     const uint8_t *name = hdr + M32_NAME;
     size_t len = 0;
@@ -179,7 +175,7 @@ struct sample {
 
 static uint32_t W(const struct sample *s, size_t i, uint32_t off)
 {
-    return le32(s->mem[i] + off);
+    return w32_le32(s->mem[i] + off);
 }
 
 /* M32_SPAN bytes of the struct, or as many as the pages that can be read. */

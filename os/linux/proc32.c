@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "os/linux/proc32.h"
+#include "os/linux/word32.h"
 #include "os/linux/ptrset.h"
 #include "xa_errors.h"
 
@@ -30,31 +31,15 @@
 
 static bool kptr(const struct t32_mem *m, uint64_t v)
 {
-    return v >= m->page_offset && v <= 0xFFFFFFFFull - 64 && !(v & 3);
-}
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *b)
-{
-    return le32(b) | (uint64_t)le32(b + 4) << 32;
+    return w32_kptr(m->page_offset, v);
 }
 
 static int rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
 {
     uint8_t b[4];
     int rc = m->read(m->ctx, va, b, 4);
-    *out = rc == 0 ? le32(b) : 0;
+    *out = rc == 0 ? w32_le32(b) : 0;
     return rc;
-}
-
-/* Most of those read fit: one damaged process does not hide a layout. */
-static bool mostly(size_t fits, size_t tried)
-{
-    return tried > 0 && fits * 8 >= tried * 7;
 }
 
 /* ---- windows of task memory --------------------------------------------- */
@@ -110,16 +95,16 @@ static void propose(const struct t32_mem *m, uint64_t task, const uint8_t *tw, s
 {
     uint8_t sig[P32_SIGNAL_SPAN];
     for (uint32_t s = 0; s + 4 <= P32_TASK_SPAN; s += 4) {
-        uint32_t S = le32(tw + s);
+        uint32_t S = w32_le32(tw + s);
         if (!kptr(m, S) || (S >= task && S < task + P32_TASK_SPAN) ||
             m->read(m->ctx, S, sig, sizeof(sig)) < 0)
             continue;
         for (uint32_t h = 0; h + 8 <= P32_SIGNAL_SPAN; h += 4) {
-            uint32_t a = le32(sig + h);
-            if (a != le32(sig + h + 4) || a < task || a - task > P32_TASK_SPAN - 8 || (a & 3))
+            uint32_t a = w32_le32(sig + h);
+            if (a != w32_le32(sig + h + 4) || a < task || a - task > P32_TASK_SPAN - 8 || (a & 3))
                 continue;
             uint32_t n = (uint32_t)(a - task);
-            if (s == n || s == n + 4 || le32(tw + n) != S + h || le32(tw + n + 4) != S + h)
+            if (s == n || s == n + 4 || w32_le32(tw + n) != S + h || w32_le32(tw + n + 4) != S + h)
                 continue;
             size_t k = 0;
             while (k < *nc && !(c[k].s == s && c[k].h == h && c[k].n == n))
@@ -214,7 +199,7 @@ int p32_find_threads(const struct t32_mem *m, const struct p32_known *k,
     }
     size_t won = 0, best = 0;
     for (size_t j = 0; j < nc; j++)
-        if (mostly(c[j].fits, tried) && won++ == 0)
+        if (w32_mostly(c[j].fits, tried) && won++ == 0)
             best = j;
     if (won != 1) {
         snprintf(why, cap, "%s task->signal/thread_node pair whose signal->thread_head ring "
@@ -255,8 +240,8 @@ static int user_byte(p32_user_fn user, void *uctx, uint64_t mm, uint64_t va, uin
 static int args_fit(const struct t32_mem *m, p32_user_fn user, void *uctx,
                     const struct p32_task *t, const uint8_t *mw, uint32_t off)
 {
-    uint32_t ss = le32(mw + off - 4), v0 = le32(mw + off), v1 = le32(mw + off + 4),
-             v2 = le32(mw + off + 8), v3 = le32(mw + off + 12);
+    uint32_t ss = w32_le32(mw + off - 4), v0 = w32_le32(mw + off), v1 = w32_le32(mw + off + 4),
+             v2 = w32_le32(mw + off + 8), v3 = w32_le32(mw + off + 12);
     if (!(ss <= v0 && v0 < v1 && v1 == v2 && v2 <= v3 && v3 < m->page_offset &&
           v3 - ss <= P32_ARGS_MAX))
         return -1;
@@ -303,7 +288,7 @@ int p32_find_args(const struct t32_mem *m, p32_user_fn user, void *uctx,
             fits += f > 0;
             named += f == 3;
         }
-        if (mostly(fits, tried) && named > 0 && won++ == 0)
+        if (w32_mostly(fits, tried) && named > 0 && won++ == 0)
             *arg_start = off;
     }
     windows_free(&w);
@@ -320,14 +305,14 @@ int p32_find_args(const struct t32_mem *m, p32_user_fn user, void *uctx,
 /* Whether task_struct @x, @x+8 hold start_time, start_boottime. */
 static bool start_at(const struct windows *w, uint32_t x)
 {
-    if (!w->ok[0] || le64(win(w, 0) + x) != 0 || le64(win(w, 0) + x + 8) != 0)
+    if (!w->ok[0] || w32_le64(win(w, 0) + x) != 0 || w32_le64(win(w, 0) + x + 8) != 0)
         return false;
     uint64_t prev = 1, first = 0, gap = 0;
     size_t early = 0, tried = 0, fits = 0;
     for (size_t i = 1; i < w->n; i++) {
         if (!w->ok[i])
             continue;
-        uint64_t mono = le64(win(w, i) + x), boot = le64(win(w, i) + x + 8);
+        uint64_t mono = w32_le64(win(w, i) + x), boot = w32_le64(win(w, i) + x + 8);
         /* Created one after another at boot (two in one tick of the early
          * jiffies clock have the same time). */
         if (early < P32_EARLY) {
@@ -346,7 +331,7 @@ static bool start_at(const struct windows *w, uint32_t x)
             gap = boot - mono > gap ? boot - mono : gap;
         }
     }
-    return early >= 3 && prev > first && mostly(fits, tried);
+    return early >= 3 && prev > first && w32_mostly(fits, tried);
 }
 
 int p32_find_start(const struct t32_mem *m, const struct p32_task *t, size_t n,
@@ -415,7 +400,7 @@ int p32_find_cpu(const struct t32_mem *m, const struct p32_known *k, const struc
             named_fit += v == (uint32_t)want;
         }
     }
-    if (!mostly(fits, tried) || named == 0 || !mostly(named_fit, named)) {
+    if (!w32_mostly(fits, tried) || named == 0 || !w32_mostly(named_fit, named)) {
         snprintf(why, cap, "thread_info.cpu disagrees with the per-CPU kernel threads "
                  "(%zu of %zu on the CPU their name says)", named_fit, named);
         return XA_EBADDATA;

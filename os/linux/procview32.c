@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "os/linux/procview32.h"
+#include "os/linux/word32.h"
 #include "xa_errors.h"
 
 #define PV32_SAMPLE 64u         /* tasks compared: user tasks first, then kernel threads */
@@ -23,17 +24,7 @@
 
 static bool kptr(const struct t32_mem *m, uint64_t v)
 {
-    return v >= m->page_offset && v <= 0xFFFFFFFFull - 64 && !(v & 3);
-}
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *b)
-{
-    return le32(b) | (uint64_t)le32(b + 4) << 32;
+    return w32_kptr(m->page_offset, v);
 }
 
 static bool rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
@@ -41,14 +32,8 @@ static bool rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
     uint8_t b[4];
     if (!kptr(m, va) || m->read(m->ctx, va, b, 4) < 0)
         return false;
-    *out = le32(b);
+    *out = w32_le32(b);
     return true;
-}
-
-/* Nearly all of those tried fit: one damaged process does not hide a layout. */
-static bool mostly(size_t fits, size_t tried)
-{
-    return tried > 0 && fits * 8 >= tried * 7;
 }
 
 /* Up to PV32_SAMPLE tasks: the user tasks first (they differ), then the
@@ -72,14 +57,14 @@ static bool group_info_at(const struct t32_mem *m, uint32_t gi, bool *has_groups
     uint8_t b[8 + 4 * P32_GROUPS_CHECKED];
     if (!kptr(m, gi) || m->read(m->ctx, gi, b, 8) < 0)
         return false;
-    uint32_t usage = le32(b), ngroups = le32(b + 4);
+    uint32_t usage = w32_le32(b), ngroups = w32_le32(b + 4);
     if (usage == 0 || usage > PV32_USERS_MAX || ngroups > PV32_NGROUPS_MAX)
         return false;
     uint32_t check = ngroups < P32_GROUPS_CHECKED ? ngroups : P32_GROUPS_CHECKED;
     if (check && m->read(m->ctx, gi + 8, b + 8, 4 * check) < 0)
         return false;
     for (uint32_t i = 1; i < check; i++)
-        if (le32(b + 8 + 4 * i) < le32(b + 4 + 4 * i))
+        if (w32_le32(b + 8 + 4 * i) < w32_le32(b + 4 + 4 * i))
             return false;
     *has_groups |= ngroups > 0;
     return true;
@@ -99,27 +84,27 @@ int p32_find_creds(const struct t32_mem *m, uint32_t real_cred, const struct p32
             m->read(m->ctx, cred, c, sizeof(c)) < 0)
             continue;
         tried++;
-        uint64_t prm = le64(c + P32_CRED_CAP_PERMITTED), eff = le64(c + P32_CRED_CAP_EFFECTIVE);
-        uint64_t bset = le64(c + P32_CRED_CAP_BSET);
+        uint64_t prm = w32_le64(c + P32_CRED_CAP_PERMITTED), eff = w32_le64(c + P32_CRED_CAP_EFFECTIVE);
+        uint64_t bset = w32_le64(c + P32_CRED_CAP_BSET);
         /* effective within permitted; no set past 64 - 8 capabilities */
         if ((eff & ~prm) == 0 && (prm >> 56) == 0 && (bset >> 56) == 0)
             caps_fit++;
         /* root's creds (init's, every kernel thread's) hold the full set,
          * a run of low bits, in all three */
-        if (le32(c + P32_CRED_UID) == 0 && prm == eff && prm == bset && prm >> 31 &&
+        if (w32_le32(c + P32_CRED_UID) == 0 && prm == eff && prm == bset && prm >> 31 &&
             (prm & (prm + 1)) == 0)
             full_set_seen = true;
         for (int p = 0; p < 2; p++)
-            gi_fit[p] += group_info_at(m, le32(c + places[p]), &groups[p]);
+            gi_fit[p] += group_info_at(m, w32_le32(c + places[p]), &groups[p]);
     }
-    if (!mostly(caps_fit, tried) || !full_set_seen) {
+    if (!w32_mostly(caps_fit, tried) || !full_set_seen) {
         snprintf(why, cap, "struct cred's capability sets are not at +%u/+%u/+%u (effective "
                  "within permitted, root's full set in all three), in %zu of %zu creds",
                  P32_CRED_CAP_PERMITTED, P32_CRED_CAP_EFFECTIVE, P32_CRED_CAP_BSET,
                  tried - caps_fit, tried);
         return XA_EBADDATA;
     }
-    bool fit[2] = {mostly(gi_fit[0], tried), mostly(gi_fit[1], tried)};
+    bool fit[2] = {w32_mostly(gi_fit[0], tried), w32_mostly(gi_fit[1], tried)};
     /* Both fit only when no task has a supplementary group (two pointers at
      * small counts): then the one with groups, or the newer order, is not
      * provable; refuse rather than guess. */
@@ -139,7 +124,7 @@ int p32_find_creds(const struct t32_mem *m, uint32_t real_cred, const struct p32
 /* (mnt, dentry) at @path is a mount and its root dentry. */
 static bool mount_root_at(const struct t32_mem *m, uint32_t mnt_root, const uint8_t *path)
 {
-    uint32_t mnt = le32(path), dentry = le32(path + 4), root;
+    uint32_t mnt = w32_le32(path), dentry = w32_le32(path + 4), root;
     return kptr(m, mnt) && kptr(m, dentry) && rd32(m, mnt + mnt_root, &root) && root == dentry;
 }
 
@@ -151,10 +136,10 @@ static bool fs_at(const struct t32_mem *m, uint32_t mnt_root, uint32_t fs, uint3
     uint8_t b[PV32_FS_SPAN];
     if (!kptr(m, fs) || m->read(m->ctx, fs, b, sizeof(b)) < 0)
         return false;
-    uint32_t users = le32(b), umask = le32(b + r - 8), in_exec = le32(b + r - 4);
+    uint32_t users = w32_le32(b), umask = w32_le32(b + r - 8), in_exec = w32_le32(b + r - 4);
     return users && users <= PV32_USERS_MAX && umask <= 0777 && in_exec <= 1 &&
            mount_root_at(m, mnt_root, b + r) &&
-           kptr(m, le32(b + r + 8)) && kptr(m, le32(b + r + 12));
+           kptr(m, w32_le32(b + r + 8)) && kptr(m, w32_le32(b + r + 12));
 }
 
 int p32_find_fs(const struct t32_mem *m, uint32_t mnt_root, const struct p32_task *t, size_t n,
@@ -178,7 +163,7 @@ int p32_find_fs(const struct t32_mem *m, uint32_t mnt_root, const struct p32_tas
         for (size_t j = 0; j < k; j++) {
             if (!ok[j])
                 continue;
-            uint32_t fs = le32(w + j * P32_TASK_SPAN + off);
+            uint32_t fs = w32_le32(w + j * P32_TASK_SPAN + off);
             tried++;
             if (!kptr(m, fs))
                 continue;
@@ -193,7 +178,7 @@ int p32_find_fs(const struct t32_mem *m, uint32_t mnt_root, const struct p32_tas
             if (!r)
                 break; /* the first task's fs does not fit: not this offset */
         }
-        if (r && user > 0 && mostly(fits, tried) && won++ == 0) {
+        if (r && user > 0 && w32_mostly(fits, tried) && won++ == 0) {
             *task_fs = off;
             *fs_root = r;
         }
@@ -239,11 +224,11 @@ int p32_find_exe(const struct t32_mem *m, const struct p32_task *t, size_t n,
             if (!ok[i])
                 continue;
             tried++;
-            fits += maps(mapped, i, le32(w + i * P32_EXE_SPAN + off));
+            fits += maps(mapped, i, w32_le32(w + i * P32_EXE_SPAN + off));
         }
         /* two processes at least: a single one could match its own vm_file
          * in another field by chance of the layout */
-        if (tried >= 2 && mostly(fits, tried) && won++ == 0)
+        if (tried >= 2 && w32_mostly(fits, tried) && won++ == 0)
             *exe_file = off;
     }
     free(w);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "os/linux/ptrset.h"
+#include "os/linux/word32.h"
 #include "os/linux/task32.h"
 #include "xa_errors.h"
 
@@ -39,19 +40,14 @@
 
 static bool kptr(const struct t32_mem *m, uint64_t v)
 {
-    return v >= m->page_offset && v <= 0xFFFFFFFFull - 64 && !(v & 3);
-}
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return w32_kptr(m->page_offset, v);
 }
 
 static int rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
 {
     uint8_t b[4];
     int rc = m->read(m->ctx, va, b, 4);
-    *out = rc == 0 ? le32(b) : 0;
+    *out = rc == 0 ? w32_le32(b) : 0;
     return rc;
 }
 
@@ -185,7 +181,7 @@ struct sample {
 /* The word at @rel bytes from task @i's tasks node. */
 static uint32_t W(const struct sample *s, size_t i, int64_t rel)
 {
-    return le32(s->mem + i * s->win + (size_t)(WIN_BEFORE + rel));
+    return w32_le32(s->mem + i * s->win + (size_t)(WIN_BEFORE + rel));
 }
 
 static int take_sample(const struct t32_mem *m, const struct ring *r, uint32_t comm_delta,
@@ -325,7 +321,7 @@ static int find_pgd(const struct t32_mem *m, const struct sample *s, int64_t mm_
     for (uint32_t off = 0; off < T32_MM_SPAN; off += 4) {
         bool ok = true;
         for (size_t k = 0; k < n && ok; k++) {
-            uint32_t pgd = le32(mm[k] + off);
+            uint32_t pgd = w32_le32(mm[k] + off);
             ok = kptr(m, pgd) && m->root_ok(m->ctx, pgd);
         }
         if (ok && *nfound < 4)
@@ -339,11 +335,11 @@ static int find_pgd(const struct t32_mem *m, const struct sample *s, int64_t mm_
 static bool cred_ok(const struct t32_mem *m, uint32_t va, bool root)
 {
     uint8_t c[36];
-    if (!kptr(m, va) || m->read(m->ctx, va, c, sizeof(c)) < 0 || le32(c) == 0 ||
-        le32(c) > (1u << 30))
+    if (!kptr(m, va) || m->read(m->ctx, va, c, sizeof(c)) < 0 || w32_le32(c) == 0 ||
+        w32_le32(c) > (1u << 30))
         return false;
     for (size_t k = 4; k < sizeof(c); k += 4)
-        if (le32(c + k) > 0x7fffffffu || (root && le32(c + k)))
+        if (w32_le32(c + k) > 0x7fffffffu || (root && w32_le32(c + k)))
             return false;
     return true;
 }
@@ -480,8 +476,8 @@ static int find_tasks_list(const struct t32_mem *m, uint64_t comm, struct ring *
     char last_end[160] = "";
     for (uint32_t back = 8; back <= T32_COMM_BACK; back += 4) {
         uint64_t lh = comm - back;
-        uint32_t next = le32(win + T32_COMM_BACK - back);
-        uint32_t prev = le32(win + T32_COMM_BACK - back + 4);
+        uint32_t next = w32_le32(win + T32_COMM_BACK - back);
+        uint32_t prev = w32_le32(win + T32_COMM_BACK - back + 4);
         uint32_t a = 0, b = 0;
         if (!kptr(m, next) || !kptr(m, prev) || next == lh || rd32(m, (uint64_t)next + 4, &a) < 0 ||
             a != lh || rd32(m, prev, &b) < 0 || b != lh)

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "os/linux/maple.h"
+#include "os/linux/word32.h"
 #include "os/linux/vma32.h"
 #include "xa_errors.h"
 
@@ -75,25 +76,20 @@ struct ctx {
 
 static bool kptr(const struct v32_mem *m, uint64_t v)
 {
-    return v >= m->page_offset && v <= 0xFFFFFFFFull - 64 && !(v & 3);
-}
-
-static uint32_t le32(const uint8_t *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    return w32_kptr(m->page_offset, v);
 }
 
 static int rd32(const struct v32_mem *m, uint64_t va, uint32_t *out)
 {
     uint8_t b[4];
     int rc = m->read(m->ctx, va, b, 4);
-    *out = rc == 0 ? le32(b) : 0;
+    *out = rc == 0 ? w32_le32(b) : 0;
     return rc;
 }
 
 static uint32_t vw(const struct mmv *v, size_t i, uint32_t off)
 {
-    return le32(v->win + i * V32_VMA_SPAN + off);
+    return w32_le32(v->win + i * V32_VMA_SPAN + off);
 }
 
 static void mmv_free(struct mmv *v)
@@ -302,9 +298,9 @@ static int find_start_stack(struct ctx *c)
         uint64_t lo = v->first[v->stack], hi = v->last[v->stack] + 1;
         uint64_t here[V32_MM_SPAN / 256] = {0};
         for (uint32_t k = 8; k + 20 <= V32_MM_SPAN; k += 4) {
-            uint32_t start_brk = le32(buf + k - 8), brk = le32(buf + k - 4);
-            uint32_t s = le32(buf + k), as = le32(buf + k + 4), ae = le32(buf + k + 8),
-                     es = le32(buf + k + 12), ee = le32(buf + k + 16);
+            uint32_t start_brk = w32_le32(buf + k - 8), brk = w32_le32(buf + k - 4);
+            uint32_t s = w32_le32(buf + k), as = w32_le32(buf + k + 4), ae = w32_le32(buf + k + 8),
+                     es = w32_le32(buf + k + 12), ee = w32_le32(buf + k + 16);
             if (start_brk <= brk && lo <= s && s <= as && as <= ae && ae == es && es <= ee &&
                 ee <= hi)
                 here[k / 256] |= 1ull << (k % 256 / 4);
