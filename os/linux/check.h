@@ -47,6 +47,31 @@ struct check_ctx {
 
 int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, void *ctx);
 
+/* check_hidden.c: hidden processes, each leader once with the views
+ * (bits) that reached it; view_names[bit] names each in the finding. */
+#define CHECK_MAX_HIDDEN_TASKS 4096u
+struct check_hidden_task {
+    uint64_t leader;
+    unsigned views;
+    int32_t tgid;
+    char comm[XA_COMM_LEN + 1];
+};
+struct check_hidden_tasks {
+    struct check_hidden_task *v;
+    size_t n;
+    const char *const *view_names;
+    unsigned nr_views;
+};
+/* @leader already found: add @view to it and say true. */
+bool check_hidden_mark(struct check_hidden_tasks *h, uint64_t leader, unsigned view);
+/* Add @leader, its tgid and comm read at those offsets (an idle task, tgid
+ * 0, is not added). 0 or a negative XA_E*. */
+int check_hidden_add(struct check_ctx *c, struct check_hidden_tasks *h, uint64_t leader,
+                     unsigned view, uint64_t tgid_off, uint64_t comm_off);
+/* Report each one found ("hidden-process"), free them; returns @rc, or the
+ * callback's stop code when @rc is 0. */
+int check_hidden_report_all(struct check_ctx *c, struct check_hidden_tasks *h, int rc);
+
 /* Report one finding; @culprit and @detail may be NULL. Returns the
  * callback's non-zero answer (the check then stops), else 0. */
 int check_report(struct check_ctx *c, const char *technique, const char *culprit, int32_t pid,

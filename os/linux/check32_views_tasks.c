@@ -25,18 +25,10 @@
 
 #define MAX_TASKS 1000000u   /* as tasks.c */
 #define MAX_RING_NODES (2ull * MAX_TASKS) /* thread groups and children lists together */
-#define MAX_HIDDEN 4096u
 
 enum { V_IDR = 1, V_CHILDREN = 2, V_PARENT = 4, V_COUNT = 3 };
 static const char *const view_names[V_COUNT] = {"in the PID IDR", "a listed task's child",
                                                 "a listed task's parent"};
-
-struct hidden32 {
-    uint64_t leader;
-    unsigned views;
-    int32_t tgid;
-    char comm[XA_COMM_LEN + 1];
-};
 
 struct state32 {
     struct lx_ptrset listed; /* leaders on the task list */
@@ -49,8 +41,7 @@ struct state32 {
     struct c32_pid_layout pid;                          /* have_pid: found */
     bool have_pid;
     size_t idr_listed; /* listed tasks the PID IDR reached */
-    struct hidden32 *hidden;
-    size_t nr_hidden;
+    struct check_hidden_tasks hidden;
     uint64_t ring_budget;
 };
 
@@ -78,48 +69,11 @@ static int judge(struct check_ctx *c, struct state32 *s, uint64_t task, unsigned
         (lx_ptr(c->xa, task + s->group_leader, &leader) < 0 || !lx_kptr(c->xa, leader)))
         return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx: group leader unreadable",
                              (unsigned long long)task);
-    if (lx_ptrset_has(&s->listed, leader))
+    if (lx_ptrset_has(&s->listed, leader) || check_hidden_mark(&s->hidden, leader, view))
         return 0;
     if (xa_is_live(c->xa) && linked_now(c, s, leader))
         return 0; /* forked after our walk of the list */
-    for (size_t i = 0; i < s->nr_hidden; i++)
-        if (s->hidden[i].leader == leader) {
-            s->hidden[i].views |= view;
-            return 0;
-        }
-    struct hidden32 h = {.leader = leader, .views = view, .tgid = -1};
-    if (lx_read(c->xa, leader + s->tgid, &h.tgid, sizeof(h.tgid)) < 0 ||
-        lx_read(c->xa, leader + s->comm, h.comm, XA_COMM_LEN) < 0)
-        return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
-                             (unsigned long long)leader);
-    h.comm[XA_COMM_LEN] = '\0';
-    if (h.tgid == 0)
-        return 0; /* an idle task: never on the list */
-    if (s->nr_hidden == MAX_HIDDEN)
-        return xa__set_error(c->xa, XA_ELIMIT, "more than %u hidden processes", MAX_HIDDEN);
-    struct hidden32 *n = realloc(s->hidden, (s->nr_hidden + 1) * sizeof(*n));
-    if (!n)
-        return xa__set_error(c->xa, XA_ENOMEM, "out of memory");
-    s->hidden = n;
-    s->hidden[s->nr_hidden++] = h;
-    return 0;
-}
-
-static int report(struct check_ctx *c, const struct hidden32 *h)
-{
-    char where[160] = "";
-    unsigned shown = 0, total = (unsigned)__builtin_popcount(h->views);
-    for (unsigned v = 0; v < V_COUNT; v++) {
-        if (!(h->views & (1u << v)))
-            continue;
-        shown++;
-        const char *sep = shown == 1 ? "" : shown == total ? " and " : ", ";
-        size_t len = strlen(where);
-        snprintf(where + len, sizeof(where) - len, "%s%s", sep, view_names[v]);
-    }
-    return check_report(c, "hidden-process", h->comm, h->tgid, h->leader,
-                        "pid %d (%s) is %s but not on the task list", (int)h->tgid, h->comm,
-                        where);
+    return check_hidden_add(c, &s->hidden, leader, view, s->tgid, s->comm);
 }
 
 /* The task list: leaders and their tgids, comms and mms. A list the
@@ -340,7 +294,8 @@ int check32_processes(struct check_ctx *c)
     const struct linux_offsets *lo = &linux_os(c->xa)->off;
     struct state32 s = {.ring_budget = MAX_RING_NODES, .tasks_off = lo->task_tasks,
                         .real_parent = lo->task_real_parent,
-                        .tgid = lo->task_tgid, .comm = lo->task_comm};
+                        .tgid = lo->task_tgid, .comm = lo->task_comm,
+                        .hidden = {.view_names = view_names, .nr_views = V_COUNT}};
     if (s.real_parent == LX_NO_OFFSET || s.tgid == LX_NO_OFFSET || s.comm == LX_NO_OFFSET)
         return xa__set_error(c->xa, XA_ENOTSUP,
                              "hidden processes: the 32-bit task layout lacks real_parent");
@@ -359,15 +314,7 @@ int check32_processes(struct check_ctx *c)
                            "compare");
     if (rc == 0)
         rc = walk_views(c, &s);
-    /* what was found before a walk stopped still stands */
-    for (size_t i = 0; i < s.nr_hidden; i++) {
-        int r = report(c, &s.hidden[i]);
-        if (r) {
-            rc = rc ? rc : r;
-            break;
-        }
-    }
-    free(s.hidden);
+    rc = check_hidden_report_all(c, &s.hidden, rc);
     free(s.tasks);
     lx_ptrset_free(&s.listed);
     lx_ptrset_free(&s.known);

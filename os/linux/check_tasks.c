@@ -28,7 +28,6 @@
 #define RT_PRIOS 100u         /* MAX_RT_PRIO: rt_prio_array.queue[] */
 #define MAX_RT_DEPTH 8u       /* nested RT group queues followed */
 #define MAX_RB_DEPTH 128u    /* a red-black tree of 2^32 nodes is 64 deep */
-#define MAX_HIDDEN 4096u
 #define PF_EXITING 0x4u
 
 /* The views; a finding names every view that reached the hidden leader. */
@@ -58,20 +57,12 @@ struct task_offs {
     uint64_t signal, thread_head, thread_node, children, sibling, real_parent;
 };
 
-struct hidden_task {
-    uint64_t leader;
-    unsigned views;
-    int32_t tgid;
-    char comm[XA_COMM_LEN + 1];
-};
-
 struct hide_state {
     struct task_offs o;
     struct lx_ptrset listed;   /* leaders on the task list */
     uint64_t *listed_tasks;    /* the same, in list order */
     size_t nr_listed;
-    struct hidden_task *hidden;
-    size_t nr_hidden;
+    struct check_hidden_tasks hidden;
     uint64_t ring_budget; /* MAX_RING_NODES less the nodes walked */
 };
 
@@ -94,11 +85,8 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
                              (unsigned long long)task);
     if (lx_ptrset_has(&s->listed, leader))
         return 0;
-    for (size_t i = 0; i < s->nr_hidden; i++)
-        if (s->hidden[i].leader == leader) {
-            s->hidden[i].views |= view;
-            return 0;
-        }
+    if (check_hidden_mark(&s->hidden, leader, view))
+        return 0;
     if (xa_is_live(c->xa) && linked_now(c, o, leader))
         return 0;
     /* A running guest frees and reuses tasks while we walk: what a stale
@@ -115,39 +103,7 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
         return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable", (unsigned long long)task);
     if ((flags & PF_EXITING) || exit_state)
         return 0;
-    struct hidden_task h = {.leader = leader, .views = view, .tgid = -1};
-    if (lx_read(c->xa, leader + o->tgid, &h.tgid, sizeof(h.tgid)) < 0 ||
-        lx_read(c->xa, leader + o->comm, h.comm, XA_COMM_LEN) < 0)
-        return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
-                             (unsigned long long)leader);
-    h.comm[XA_COMM_LEN] = '\0';
-    if (h.tgid == 0)
-        return 0; /* an idle task: never on the list */
-    if (s->nr_hidden == MAX_HIDDEN)
-        return xa__set_error(c->xa, XA_ELIMIT, "more than %u hidden processes", MAX_HIDDEN);
-    struct hidden_task *n = realloc(s->hidden, (s->nr_hidden + 1) * sizeof(*n));
-    if (!n)
-        return xa__set_error(c->xa, XA_ENOMEM, "out of memory");
-    s->hidden = n;
-    s->hidden[s->nr_hidden++] = h;
-    return 0;
-}
-
-static int report_hidden(struct check_ctx *c, const struct hidden_task *h)
-{
-    char where[256] = "";
-    unsigned shown = 0, total = (unsigned)__builtin_popcount(h->views);
-    for (unsigned v = 0; v < V_COUNT; v++) {
-        if (!(h->views & (1u << v)))
-            continue;
-        shown++;
-        const char *sep = shown == 1 ? "" : shown == total ? " and " : ", ";
-        size_t len = strlen(where);
-        snprintf(where + len, sizeof(where) - len, "%s%s", sep, view_names[v]);
-    }
-    return check_report(c, "hidden-process", h->comm, h->tgid, h->leader,
-                        "pid %d (%s) is %s but not on the task list", (int)h->tgid, h->comm,
-                        where);
+    return check_hidden_add(c, &s->hidden, leader, view, o->tgid, o->comm);
 }
 
 static int on_pid(struct check_ctx *c, uint64_t index, uint64_t pid, void *arg)
@@ -489,7 +445,8 @@ int check_processes(struct check_ctx *c)
     const struct linux_os *lx = linux_os(c->xa);
     if (lx_is32(lx) && !lx->btf)
         return check32_processes(c); /* offsets inferred, no data symbols */
-    struct hide_state s = {.ring_budget = MAX_RING_NODES};
+    struct hide_state s = {.ring_budget = MAX_RING_NODES,
+                           .hidden = {.view_names = view_names, .nr_views = V_COUNT}};
     struct task_offs *o = &s.o;
     const struct linux_offsets *lo = &linux_os(c->xa)->off;
     o->tasks = lo->task_tasks;
@@ -523,15 +480,7 @@ int check_processes(struct check_ctx *c)
         rc = walk_run_queues(c, &s);
     if (rc == 0)
         rc = walk_groups(c, &s);
-    /* what was found before a walk stopped still stands */
-    for (size_t i = 0; i < s.nr_hidden; i++) {
-        int r = report_hidden(c, &s.hidden[i]);
-        if (r) {
-            rc = rc ? rc : r;
-            break;
-        }
-    }
-    free(s.hidden);
+    rc = check_hidden_report_all(c, &s.hidden, rc);
     free(s.listed_tasks);
     lx_ptrset_free(&s.listed);
     return rc;
