@@ -1,11 +1,11 @@
 /*
  * fuzz_sock32.c -- the 32-bit socket layout inference (os/linux/sock32.c),
- * the established-hash search and sockread.c's 4-byte walk and decode over
+ * the established- and listening-hash searches and sockread.c's 4-byte walk and decode over
  * the synthetic guest of tests/unit/synthetic_sock32.h, which the input
  * rewrites.
  *
  * Input: byte 0 picks how many socket files are sampled (3 + its value
- * modulo 4); then records of 8 bytes, at most 64:
+ * modulo SS_FILES - 2); then records of 8 bytes, at most 64:
  *   u24 offset into the guest's memory used (modulo its size, rounded down
  *   to 4), u8 kind, u32 value
  * kind 0: write value; 1: a pointer into the memory used (value modulo its
@@ -14,7 +14,8 @@
  *
  * Oracles beyond the sanitizers: every call ends (libFuzzer's timeout) and
  * returns 0 (1) or a negative XA_E* with one terminated line; an inferred
- * layout lies within the windows searched; a hash found is a power of two
+ * layout lies within the windows searched and 7/8 of the sockets fit it, a
+ * socket s32_sock_of accepts points back at its struct socket; a hash found is a power of two
  * of buckets inside 4 GiB, and its walk ends.
  */
 #include "fuzz_common.h"
@@ -42,6 +43,8 @@ static void check_layout(const struct s32_layout *l)
     const struct lx_sock_layout *s = &l->sk;
     if (l->file_private >= S32_FILE_SPAN || s->socket_alloc_inode > S32_INODE_GAP ||
         l->socket_sk >= S32_SOCKET_SPAN || s->sk_socket >= S32_SOCK_SPAN ||
+        l->socket_file >= S32_SOCKET_SPAN || l->socket_type >= 16 || l->nfit > l->nsocks ||
+        l->nfit * 8 < l->nsocks * 7 ||
         s->state >= 64 || s->sk_type >= S32_SOCK_SPAN || l->net_inum >= S32_NET_SPAN ||
         (s->node != LX_SK_NONE && s->node >= 160) ||
         (s->unix_addr != LX_SK_NONE && s->unix_addr >= S32_SOCK_SPAN) || s->word != 4)
@@ -72,6 +75,23 @@ static void walk_all(const struct s32_layout *l)
                                  &seen, why);
             check_why(rc, why);
         }
+        /* a socket said to fit points back at its struct socket */
+        uint64_t sk = 0;
+        uint32_t sock = 0, back = 0;
+        if (s32_sock_of(l, arena_read, &A, ss_file[i], ss_inode[i], &sk) == 0 && sk &&
+            (arena_read(&A, ss_file[i] + l->file_private, &sock, 4) < 0 ||
+             arena_read(&A, sk + l->sk.sk_socket, &back, 4) < 0 || back != sock))
+            abort();
+        rc = s32_hash_base(&l->sk, &S32_LHASH2, arena_read, &A, ss_sk[i], &base, why);
+        check_why(rc, why);
+        if (rc == 1 && s32_hash_count(&l->sk, &S32_LHASH2, arena_read, &A, base, &n, why) == 0) {
+            if (n == 0 || (n & (n - 1)) || base + 8 * n > 0x100000000ull)
+                abort();
+            unsigned long seen = 0;
+            rc = lx_sock_buckets(&l->sk, arena_read, &A, base, n, 8, 4, true, l->sk.node, count,
+                                 &seen, why);
+            check_why(rc, why);
+        }
         rc = lx_sock_decode(&l->sk, arena_read, &A, ss_sk[i], NULL, &s, why);
         check_why(rc, why);
         if (rc == 0 && (!memchr(s.local, '\0', sizeof(s.local)) ||
@@ -84,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const size_t nfiles = 3 + data[0] % 4;
+    const size_t nfiles = 3 + data[0] % (SS_FILES - 2);
     const uint64_t used = (A.top - SS_BASE) & ~3ull;
     struct {
         uint64_t va;
