@@ -86,6 +86,11 @@ def test_sockets_of_every_namespace(guest32):
     orphans = [r for r in mine if r["proto"] == "tcp" and r["inode"] == 0]
     assert len(orphans) == 1 and orphans[0]["pids"] == [] and orphans[0]["in_table"]
     assert orphans[0]["local"].endswith(":7002")
+    # every TCP socket /proc/net shows is in a table the kernel hashes it in:
+    # established ones in an ehash, listeners in lhash2 (found from a held one)
+    tcp = [r for r in rows if r["proto"] in ("tcp", "tcp6")]
+    assert any(r["state"] == "LISTEN" for r in tcp)
+    assert all(r["in_table"] for r in tcp), [r for r in tcp if not r["in_table"]]
     # the second namespace (global hash): what /proc/PID/net showed
     two = [r for r in rows if r["netns"] == second]
     assert reduced_got(two, ("tcp", "unix")) == reduced_want(sec, "netns_", ("tcp", "unix"))
