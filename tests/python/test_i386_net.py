@@ -210,6 +210,31 @@ def test_hostile_sockets(tmp_path, lie):
         assert held["sk"] not in socks or socks[held["sk"]]["pids"] == []
 
 
+def test_refusal_is_retried_after_a_flush(tmp_path):
+    """A socket layout that refused is not kept: once the guest's memory
+    fits again (on a live guest: the sockets came, the damage went), the
+    next listing after a flush infers it afresh (docs/live.md: every
+    listing on a live target starts with one). Here a writable copy of the
+    dump loses every struct sock's back-link, then gets them back."""
+    d = os.path.join(DUMPS, "i386")
+    require(os.path.exists(os.path.join(d, "truth.json")), f"no i386 dump set in {DUMPS}")
+    target = patched_copy(tmp_path, [])
+    with xenaccess.open(target) as vm:
+        want = sorted((s.proto, s.inode, s.sk, tuple(s.pids)) for s in vm.sockets())
+        sks = sorted({s.sk for s in vm.sockets() if s.inode})
+        off = socket_back_link(vm, sks)
+    with xenaccess.open(target, write=True) as vm:
+        saved = [(sk + off, vm.read(sk + off, 4)) for sk in sks]
+        for va, _ in saved:
+            vm.write(va, bytes(4))
+        with pytest.raises(xenaccess.XenaccessError, match="32-bit kernel without BTF"):
+            list(vm.sockets())
+        for va, old in saved:
+            vm.write(va, old)
+        vm.flush("os")
+        assert sorted((s.proto, s.inode, s.sk, tuple(s.pids)) for s in vm.sockets()) == want
+
+
 # ---- live: a 686-pae guest -------------------------------------------------
 
 def check_live_pae_sockets(live32):
