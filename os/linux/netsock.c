@@ -831,6 +831,49 @@ static void walk_hashes32(struct xa_net_iter *it)
     lx_ptrset_free(&tried);
 }
 
+/* A 32-bit kernel without BTF: the UDP hash (udp_table.hash; 6.1 has one
+ * for every namespace) found from a bound UDP socket an fd holds: the
+ * udp_table in the kernel's data (_etext .. __init_begin) whose hash array
+ * holds that socket's slot, every slot checked, then walked. */
+static void walk_udp32(struct xa_net_iter *it)
+{
+    uint64_t lo, hi, base = 0, count = 0;
+    bool found = false;
+    it->table = "udp";
+    for (size_t i = 0; i < it->nowners && !found; i++) {
+        uint64_t sk = it->owners[i].sk, slot = 0;
+        uint16_t family, type, proto;
+        if (lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
+            lx_read(it->xa, sk + it->o->sk.sk_type, &type, 2) < 0 ||
+            lx_read(it->xa, sk + it->o->sk.sk_protocol, &proto, 2) < 0 ||
+            (family != 2 && family != 10) || type != 2 || proto != 17)
+            continue;
+        int rc = s32_udp_slot(&it->o->sk, read_kernel, it->xa, sk, &slot, it->why);
+        if (rc < 0)
+            defer(it, rc, "udp hash", it->why);
+        if (rc <= 0)
+            continue;
+        if (!sym(it->xa, "_etext", &lo) || !sym(it->xa, "__init_begin", &hi) || hi <= lo ||
+            hi - lo > S32_DATA_SPAN) {
+            defer(it, XA_ENOENT, "udp hash", "no _etext .. __init_begin span to search");
+            return;
+        }
+        rc = s32_udp_table(&it->o->sk, read_kernel, it->xa, lo, hi, slot, &base, &count, it->why);
+        if (rc < 0) {
+            defer(it, rc, "udp hash", it->why);
+            return;
+        }
+        found = rc > 0;
+    }
+    if (!found)
+        return; /* no bound UDP socket held, or none in a table: UDP from the fds only */
+    int rc = s32_udp_check(&it->o->sk, read_kernel, it->xa, base, count, it->why);
+    if (rc < 0)
+        defer(it, rc, "udp hash", it->why);
+    else
+        walk_buckets(it, "udp hash", base, count, 16, 0, false);
+}
+
 int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
 {
     const struct lx_net_offsets *o = NULL;
@@ -849,6 +892,7 @@ int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
     if (o->inferred32) {
         walk_fds(it);
         walk_hashes32(it);
+        walk_udp32(it);
     } else {
         walk_tcp(it);
         walk_udp(it);

@@ -566,6 +566,27 @@ static uint32_t chain_end(const struct ctx32 *c, uint64_t head, uint32_t node)
     return 0;
 }
 
+/* Back along pprev links from @pprev to the bucket head: the first link
+ * that is no node (whose own pprev does not lead back to it). */
+static int chain_head(const struct ctx32 *c, uint32_t pprev, uint64_t sk, uint32_t *head,
+                      char *why)
+{
+    uint32_t link = pprev;
+    for (unsigned k = 0;; k++) {
+        uint32_t pp, v;
+        if (k >= LX_SK_CHAIN_MAX) {
+            snprintf(why, LX_WHY_LEN, "hash chain of socket 0x%llx loops",
+                     (unsigned long long)sk);
+            return XA_ELIMIT;
+        }
+        if (rd32(c, link + 4, &pp) < 0 || !kp(c, pp) || rd32(c, pp, &v) < 0 || v != link)
+            break; /* @link is a bucket head */
+        link = pp;
+    }
+    *head = link;
+    return 0;
+}
+
 int s32_hash_base(const struct lx_sock_layout *l, const struct s32_table *t, lx_mem_fn read,
                   void *ctx, uint64_t sk, uint64_t *base, char *why)
 {
@@ -579,19 +600,10 @@ int s32_hash_base(const struct lx_sock_layout *l, const struct s32_table *t, lx_
         end >> 1 < t->nulls_base || (end >> 1) - t->nulls_base >= LX_SK_BUCKETS_MAX)
         return 0; /* unhashed, or in a table of another kind */
     const uint64_t idx = (end >> 1) - t->nulls_base;
-    /* back along pprev to the bucket: the first link that is no node */
-    uint32_t link = pprev;
-    for (unsigned k = 0;; k++) {
-        uint32_t pp, v;
-        if (k >= LX_SK_CHAIN_MAX) {
-            snprintf(why, LX_WHY_LEN, "hash chain of socket 0x%llx loops",
-                     (unsigned long long)sk);
-            return XA_ELIMIT;
-        }
-        if (rd32(&c, link + 4, &pp) < 0 || !kp(&c, pp) || rd32(&c, pp, &v) < 0 || v != link)
-            break; /* @link is a bucket head */
-        link = pp;
-    }
+    uint32_t link;
+    int rc = chain_head(&c, pprev, sk, &link, why);
+    if (rc < 0)
+        return rc;
     const uint64_t below = idx * t->stride + t->head_off;
     if (below > link || link - below < c.kmin)
         return 0;
@@ -652,4 +664,102 @@ int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint
     *base = b;
     *count = n;
     return 1;
+}
+
+/* ---- the UDP hash ------------------------------------------------------- */
+
+#define UDP_HSLOT 16u /* struct udp_hslot {head, count, lock}, 2 * sizeof(long) aligned */
+#define UDP_LOG_MIN 4u
+#define UDP_LOG_MAX 16u /* UDP_HTABLE_SIZE_MAX: 65536 slots */
+#define SCAN_CHUNK 65536u
+
+int s32_udp_slot(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
+                 uint64_t *slot, char *why)
+{
+    const struct ctx32 c = {read, ctx, l->kptr_min};
+    uint32_t pprev, head;
+    if (l->node == LX_SK_NONE || rd32(&c, sk + l->node + 4, &pprev) < 0 || !kp(&c, pprev))
+        return 0; /* not bound */
+    int rc = chain_head(&c, pprev, sk, &head, why);
+    if (rc < 0)
+        return rc;
+    *slot = head;
+    return 1;
+}
+
+/* Whether the 16 bytes at @w are a udp_table {hash, hash2, mask, log}
+ * whose hash array holds @slot. */
+static bool udp_table_at(const struct ctx32 *c, const uint8_t *w, uint64_t slot, uint64_t *base,
+                         uint64_t *count)
+{
+    uint32_t hash = w32(w, 0), hash2 = w32(w, 4), mask = w32(w, 8), log = w32(w, 12);
+    if (log < UDP_LOG_MIN || log > UDP_LOG_MAX || mask != (1u << log) - 1 || !kp(c, hash))
+        return false;
+    uint64_t end = (uint64_t)hash + ((uint64_t)mask + 1) * UDP_HSLOT;
+    if (end > 0xFFFFFFFFull || hash2 != end || slot < hash || slot >= end ||
+        (slot - hash) % UDP_HSLOT != 0)
+        return false;
+    *base = hash;
+    *count = (uint64_t)mask + 1;
+    return true;
+}
+
+int s32_udp_table(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t lo,
+                  uint64_t hi, uint64_t slot, uint64_t *base, uint64_t *count, char *why)
+{
+    const struct ctx32 c = {read, ctx, l->kptr_min};
+    uint8_t *buf = malloc(SCAN_CHUNK + 16);
+    int found = 0;
+    if (!buf) {
+        snprintf(why, LX_WHY_LEN, "out of memory");
+        return XA_ENOMEM;
+    }
+    lo &= ~3ull;
+    for (uint64_t at = lo; at < hi; at += SCAN_CHUNK) {
+        uint64_t len = hi - at < SCAN_CHUNK ? hi - at : SCAN_CHUNK;
+        /* page by page: a page that does not read is skipped */
+        for (uint64_t pg = 0; pg < len + 16; pg += 4096) {
+            uint64_t n = len + 16 - pg < 4096 ? len + 16 - pg : 4096;
+            if (read(ctx, at + pg, buf + pg, n) < 0)
+                memset(buf + pg, 0, n);
+        }
+        for (uint64_t off = 0; off < len; off += 4) {
+            uint64_t b, n;
+            if (udp_table_at(&c, buf + off, slot, &b, &n) && found++ == 0)
+                *base = b, *count = n; /* a second place, even a copy, refuses */
+        }
+    }
+    free(buf);
+    if (found > 1) {
+        snprintf(why, LX_WHY_LEN, "32-bit kernel without BTF: %d places hold a udp_table "
+                 "around the UDP hash slot 0x%llx", found, (unsigned long long)slot);
+        return XA_EBADDATA;
+    }
+    return found;
+}
+
+int s32_udp_check(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t base,
+                  uint64_t count, char *why)
+{
+    const struct ctx32 c = {read, ctx, l->kptr_min};
+    const uint32_t nd = (uint32_t)l->node;
+    for (uint64_t i = 0; i < count; i++) {
+        const uint64_t head = base + i * UDP_HSLOT;
+        uint32_t w[2], link = (uint32_t)head, next, pprev, len = 0;
+        bool ok = read(ctx, head, w, 8) == 0;
+        for (next = w[0]; ok && next != 0 && len <= w[1]; len++) {
+            ok = kp(&c, next) && next >= nd && rd32(&c, next + 4, &pprev) == 0 &&
+                 pprev == link && len < LX_SK_CHAIN_MAX;
+            link = next;
+            ok = ok && rd32(&c, next, &next) == 0;
+        }
+        if (!ok || len != w[1]) {
+            snprintf(why, LX_WHY_LEN,
+                     "32-bit kernel without BTF: the chain in slot %llu of the UDP hash at 0x%llx "
+                     "is damaged (its links, or not its count of sockets)",
+                     (unsigned long long)i, (unsigned long long)base);
+            return XA_EBADDATA;
+        }
+    }
+    return 0;
 }

@@ -26,6 +26,7 @@
 #define S32_SOCK_SPAN 1024u  /* bytes of struct sock (and unix_sock) searched */
 #define S32_NET_SPAN 512u    /* bytes of struct net searched for ns.inum */
 #define S32_NETS 64u         /* distinct namespaces compared at most */
+#define S32_DATA_SPAN (64u << 20) /* kernel data searched for udp_table */
 
 /* One socket file an fd holds: the struct file and its inode. */
 struct s32_file {
@@ -91,5 +92,22 @@ int s32_ehash_count(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, u
  * value of its index). 1 found, 0 not hashed, negative XA_E* on damage. */
 int s32_ehash_of(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
                  uint64_t *base, uint64_t *count, char *why);
+
+/* The UDP hash slot whose chain holds @sk (on l->node): back along its
+ * pprev links. 1 found, 0 not bound, negative on a chain that loops. */
+int s32_udp_slot(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t sk,
+                 uint64_t *slot, char *why);
+
+/* The udp_table {hash, hash2, mask, log} in [@lo, @hi) (the kernel's data)
+ * whose hash array (mask + 1 slots of 16 bytes, hash2 right after it)
+ * holds @slot: its base and slot count. 1 found, 0 none, XA_EBADDATA when
+ * two places fit. */
+int s32_udp_table(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t lo,
+                  uint64_t hi, uint64_t slot, uint64_t *base, uint64_t *count, char *why);
+
+/* Every slot of that hash: its chain linked both ways from the slot and
+ * as long as the slot's count; else XA_EBADDATA naming the slot. */
+int s32_udp_check(const struct lx_sock_layout *l, lx_mem_fn read, void *ctx, uint64_t base,
+                  uint64_t count, char *why);
 
 #endif /* XA_OS_LINUX_SOCK32_H */

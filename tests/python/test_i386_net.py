@@ -86,11 +86,12 @@ def test_sockets_of_every_namespace(guest32):
     orphans = [r for r in mine if r["proto"] == "tcp" and r["inode"] == 0]
     assert len(orphans) == 1 and orphans[0]["pids"] == [] and orphans[0]["in_table"]
     assert orphans[0]["local"].endswith(":7002")
-    # every TCP socket /proc/net shows is in a table the kernel hashes it in:
-    # established ones in an ehash, listeners in lhash2 (found from a held one)
-    tcp = [r for r in rows if r["proto"] in ("tcp", "tcp6")]
-    assert any(r["state"] == "LISTEN" for r in tcp)
-    assert all(r["in_table"] for r in tcp), [r for r in tcp if not r["in_table"]]
+    # every TCP and UDP socket /proc/net shows is in a table the kernel
+    # hashes it in: established ones in an ehash, listeners in lhash2, UDP
+    # in udp_table's hash (each found from a socket an fd holds)
+    hashed = [r for r in rows if r["proto"] in ("tcp", "tcp6", "udp", "udp6")]
+    assert {"LISTEN", "CLOSE"} <= {r["state"] for r in hashed}
+    assert all(r["in_table"] for r in hashed), [r for r in hashed if not r["in_table"]]
     # the second namespace (global hash): what /proc/PID/net showed
     two = [r for r in rows if r["netns"] == second]
     assert reduced_got(two, ("tcp", "unix")) == reduced_want(sec, "netns_", ("tcp", "unix"))
