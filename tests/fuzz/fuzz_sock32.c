@@ -1,6 +1,6 @@
 /*
  * fuzz_sock32.c -- the 32-bit socket layout inference (os/linux/sock32.c),
- * the established- and listening-hash searches and sockread.c's 4-byte walk and decode over
+ * the established-, listening- and UDP-hash searches and sockread.c's 4-byte walk and decode over
  * the synthetic guest of tests/unit/synthetic_sock32.h, which the input
  * rewrites.
  *
@@ -100,6 +100,31 @@ static void walk_all(const struct s32_layout *l)
     }
 }
 
+/* The UDP hash from the first bound socket: a table found holds the slot,
+ * and a checked one is walked to its end. */
+static void walk_udp(const struct s32_layout *l)
+{
+    char why[LX_WHY_LEN];
+    for (unsigned i = 0; i < SS_FILES; i++) {
+        uint64_t slot = 0, base = 0, n = 0;
+        int rc = s32_udp_slot(&l->sk, arena_read, &A, ss_sk[i], &slot, why);
+        check_why(rc, why);
+        if (rc != 1)
+            continue;
+        rc = s32_udp_table(&l->sk, arena_read, &A, SS_BASE, A.top, slot, &base, &n, why);
+        check_why(rc, why);
+        if (rc == 1 && (slot < base || slot >= base + 16 * n || n == 0 || (n & (n - 1))))
+            abort();
+        if (rc == 1 && s32_udp_check(&l->sk, arena_read, &A, base, n, why) == 0) {
+            unsigned long seen = 0;
+            rc = lx_sock_buckets(&l->sk, arena_read, &A, base, n, 16, 0, false, l->sk.node,
+                                 count, &seen, why);
+            check_why(rc, why);
+        }
+        return;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -137,6 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == 0) {
         check_layout(&l);
         walk_all(&l);
+        walk_udp(&l);
     }
     while (n > 0) {
         n--;

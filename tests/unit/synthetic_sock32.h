@@ -22,6 +22,7 @@
 #define SS_BUCKETS 64u
 #define SS_INUM 0xF0000123u
 #define SS_LBUCKETS 32u /* lhash2: {lock, nulls_head} */
+#define SS_USLOTS 16u   /* udp_table.hash: {head, count, lock, pad} */
 
 /* The synthetic kernel's offsets (not Debian's: nothing is assumed). */
 enum {
@@ -37,6 +38,7 @@ enum {
 static struct arena A;
 static uint32_t ss_file[SS_FILES], ss_inode[SS_FILES], ss_sock[SS_FILES], ss_sk[SS_FILES];
 static uint32_t ss_orphan, ss_ehash, ss_net, ss_lhash, ss_lorphan;
+static uint32_t ss_udp_table, ss_uhash, ss_uorphan;
 static struct s32_file ss_files[SS_FILES];
 
 static uint32_t ss_get32(uint32_t va)
@@ -88,6 +90,18 @@ static void ss_listen(uint32_t sk, unsigned b)
     arena_put32(&A, head, node);
 }
 
+/* Link UDP socket @sk's node first in udp hash slot @b, counting it. */
+static void ss_udp(uint32_t sk, unsigned b)
+{
+    uint32_t head = ss_uhash + 16 * b, first = ss_get32(head), node = sk + SK_NODE;
+    arena_put32(&A, node, first);
+    arena_put32(&A, node + 4, head);
+    if (first)
+        arena_put32(&A, first + 4, node);
+    arena_put32(&A, head, node);
+    arena_put32(&A, head + 4, ss_get32(head + 4) + 1);
+}
+
 static void ss_build(void)
 {
     arena_init(&A, SS_BASE, SS_ARENA, 64);
@@ -136,6 +150,18 @@ static void ss_build(void)
     ss_lorphan = ss_sock_alloc(2, 10, 1, 6);
     ss_sockaddr(ss_lorphan, 0, 0, 0, 7009);
     ss_listen(ss_lorphan, 3);
+    /* udp_table {hash, hash2, mask, log}, hash2 right after hash: the held
+     * bound UDP socket and one no fd holds */
+    ss_udp_table = (uint32_t)arena_alloc(&A, 16);
+    ss_uhash = (uint32_t)arena_alloc(&A, 2 * 16 * SS_USLOTS);
+    arena_put32(&A, ss_udp_table, ss_uhash);
+    arena_put32(&A, ss_udp_table + 4, ss_uhash + 16 * SS_USLOTS);
+    arena_put32(&A, ss_udp_table + 8, SS_USLOTS - 1);
+    arena_put32(&A, ss_udp_table + 12, 4);
+    ss_udp(ss_sk[3], 5);
+    ss_uorphan = ss_sock_alloc(2, 7, 2, 17);
+    ss_sockaddr(ss_uorphan, 0, 0x0100007f, 0, 7008);
+    ss_udp(ss_uorphan, 5);
     /* the bound UNIX socket: unix_address {refcnt, len, sun_family, path} */
     uint32_t ua = (uint32_t)arena_alloc(&A, 64);
     arena_put32(&A, ua + 4, 2 + 6 + 1); /* the path, its NUL */

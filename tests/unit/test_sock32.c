@@ -121,6 +121,48 @@ static void test_listening_hash(void)
     arena_free(&A);
 }
 
+/* The UDP hash from the held bound socket: its slot, the udp_table in the
+ * data around it, every slot's chain and count, both sockets walked; a
+ * wrong count, or a second copy of the table, refuses. */
+static void test_udp_hash(void)
+{
+    ss_build();
+    struct s32_layout l;
+    char why[LX_WHY_LEN];
+    CHECK(infer(&l, SS_FILES, why) == 0, "%s", why);
+    uint64_t slot = 0, base = 0, count = 0;
+    CHECK(s32_udp_slot(&l.sk, arena_read, &A, ss_sk[3], &slot, why) == 1 &&
+              slot == ss_uhash + 16 * 5,
+          "0x%llx", (unsigned long long)slot);
+    CHECK(s32_udp_slot(&l.sk, arena_read, &A, ss_sk[5], &slot, why) == 0); /* not bound */
+    slot = ss_uhash + 16 * 5;
+    CHECK(s32_udp_table(&l.sk, arena_read, &A, SS_BASE, A.top, slot, &base, &count, why) == 1 &&
+              base == ss_uhash && count == SS_USLOTS,
+          "0x%llx %llu: %s", (unsigned long long)base, (unsigned long long)count, why);
+    CHECK(s32_udp_check(&l.sk, arena_read, &A, base, count, why) == 0, "%s", why);
+    struct seen got = {0};
+    CHECK(lx_sock_buckets(&l.sk, arena_read, &A, base, count, 16, 0, false, SK_NODE, collect,
+                          &got, why) == 0,
+          "%s", why);
+    CHECK(got.n == 2 && got.sk[0] == ss_uorphan && got.sk[1] == ss_sk[3], "%d", got.n);
+    /* a slot outside every table: none */
+    CHECK(s32_udp_table(&l.sk, arena_read, &A, SS_BASE, A.top, ss_ehash, &base, &count, why) == 0);
+    /* a count that is not the chain's */
+    arena_put32(&A, ss_uhash + 16 * 5 + 4, 1);
+    CHECK(s32_udp_check(&l.sk, arena_read, &A, ss_uhash, SS_USLOTS, why) == XA_EBADDATA &&
+              strstr(why, "slot 5"),
+          "%s", why);
+    arena_put32(&A, ss_uhash + 16 * 5 + 4, 2);
+    /* a second udp_table around the same slot */
+    uint32_t copy = (uint32_t)arena_alloc(&A, 16);
+    for (unsigned k = 0; k < 16; k += 4)
+        arena_put32(&A, copy + k, ss_get32(ss_udp_table + k));
+    CHECK(s32_udp_table(&l.sk, arena_read, &A, SS_BASE, A.top, slot, &base, &count, why) ==
+              XA_EBADDATA && strstr(why, "2 places"),
+          "%s", why);
+    arena_free(&A);
+}
+
 static void test_refusals(void)
 {
     struct s32_layout l;
@@ -192,6 +234,7 @@ int main(void)
 {
     test_layout_and_decode();
     test_listening_hash();
+    test_udp_hash();
     test_refusals();
     test_one_damaged();
     CHECK_DONE();
