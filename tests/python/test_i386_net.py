@@ -236,6 +236,46 @@ def test_refusal_is_retried_after_a_flush(tmp_path):
         assert sorted((s.proto, s.inode, s.sk, tuple(s.pids)) for s in vm.sockets()) == want
 
 
+def udp_slot(vm, sk, off):
+    """The UDP hash slot whose chain holds @sk (its node at @off): back along
+    pprev links while the link is a node (its own pprev points back)."""
+    rd = lambda va: int.from_bytes(vm.read(va, 4), "little")  # noqa: E731
+    link = rd(sk + off + 4)
+    for _ in range(64):
+        pp = rd(link + 4)
+        if pp < 0xC0000000 or pp & 3 or rd(pp) != link:
+            return link
+        link = pp
+    raise AssertionError("no slot")
+
+
+def test_udp_slot_count_lies(tmp_path):
+    """A UDP hash slot whose count is not its chain's length: the UDP hash is
+    not walked (one line naming the slot, exit 3); every socket is still
+    listed from the fd tables, the UDP ones no longer in_table."""
+    d = os.path.join(DUMPS, "i386")
+    require(os.path.exists(os.path.join(d, "truth.json")), f"no i386 dump set in {DUMPS}")
+    rows = json_lines(run_tool("xa-net", "file:" + os.path.join(d, "raw.img"), "--json").stdout)
+    est = next(r for r in rows if r["proto"] == "tcp" and r["inode"] == 0)
+    bound = next(r for r in rows if r["proto"] == "udp" and r["state"] == "CLOSE")
+    with xenaccess.open("file:" + os.path.join(d, "raw.img")) as vm:
+        off, _ = node_of(vm, int(est["sk"], 16))  # skc_node shares skc_nulls_node's place
+        slot = udp_slot(vm, int(bound["sk"], 16), off)
+        count = int.from_bytes(vm.read(slot + 4, 4), "little")
+        assert 1 <= count < 64
+        patches = [(vm.translate(slot + 4), (count + 1).to_bytes(4, "little"))]
+    p = run_tool("xa-net", patched_copy(tmp_path, patches), "--json", check=False)
+    err = [ln for ln in p.stderr.splitlines() if not ln.startswith(NOTE)]
+    assert p.returncode == 3 and len(err) == 1 and "UDP hash" in err[0], p.stderr
+    got = json_lines(p.stdout)
+    assert got and got[-1].get("partial")
+    socks = {r["sk"]: r for r in got if "proto" in r}
+    assert set(socks) == {r["sk"] for r in rows}
+    for r in rows:
+        want = dict(r, in_table=False) if r["proto"] in ("udp", "udp6") else r
+        assert socks[r["sk"]] == want, r
+
+
 # ---- live: a 686-pae guest -------------------------------------------------
 
 def check_live_pae_sockets(live32):
