@@ -307,5 +307,6 @@ def check_live_pae_sockets(live32):
         anyaddr = "0.0.0.0" if proto == "tcp" else "[::]"
         assert (r["proto"], r["state"], r["local"]) == (proto, "LISTEN", "%s:%d" % (anyaddr, port))
         assert r["pids"] == [pid] and r["rx_queue"] is None
+        assert r["in_table"]  # found in lhash2 from the listener itself
     finally:
         g.run("kill %d" % pid)
