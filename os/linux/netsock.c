@@ -832,7 +832,7 @@ static void walk_hashes32(struct xa_net_iter *it)
 }
 
 /* A 32-bit kernel without BTF: the UDP hash (udp_table.hash; 6.1 has one
- * for every namespace) found from a bound UDP socket an fd holds: the
+ * for every namespace) found from the first bound UDP socket an fd holds: the
  * udp_table in the kernel's data (_etext .. __init_begin) whose hash array
  * holds that socket's slot, every slot checked, then walked. */
 static void walk_udp32(struct xa_net_iter *it)
@@ -840,7 +840,7 @@ static void walk_udp32(struct xa_net_iter *it)
     uint64_t lo, hi, base = 0, count = 0;
     bool found = false;
     it->table = "udp";
-    for (size_t i = 0; i < it->nowners && !found; i++) {
+    for (size_t i = 0; i < it->nowners; i++) {
         uint64_t sk = it->owners[i].sk, slot = 0;
         uint16_t family, type, proto;
         if (lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
@@ -858,15 +858,23 @@ static void walk_udp32(struct xa_net_iter *it)
             defer(it, XA_ENOENT, "udp hash", "no _etext .. __init_begin span to search");
             return;
         }
+        /* one search a listing: 6.1's one table holds every bound socket
+         * (a 6.2+ namespace's own is allocated, not in the data) */
         rc = s32_udp_table(&it->o->sk, read_kernel, it->xa, lo, hi, slot, &base, &count, it->why);
-        if (rc < 0) {
+        if (rc < 0)
             defer(it, rc, "udp hash", it->why);
-            return;
+        if (rc == 0) {
+            snprintf(it->why, sizeof(it->why),
+                     "32-bit kernel without BTF: no udp_table in the kernel's data holds the "
+                     "hash slot 0x%llx of UDP socket 0x%llx",
+                     (unsigned long long)slot, (unsigned long long)sk);
+            defer(it, XA_ENOENT, "udp hash", it->why);
         }
         found = rc > 0;
+        break;
     }
     if (!found)
-        return; /* no bound UDP socket held, or none in a table: UDP from the fds only */
+        return; /* no bound UDP socket held, or said why: UDP from the fds only */
     int rc = s32_udp_check(&it->o->sk, read_kernel, it->xa, base, count, it->why);
     if (rc < 0)
         defer(it, rc, "udp hash", it->why);

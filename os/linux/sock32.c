@@ -182,10 +182,10 @@ static int find_sk(const struct ctx32 *c, struct sample *s, size_t n, struct s32
     const size_t tried = tried_of(s, n);
     int found = 0;
     uint8_t *buf = malloc(n * S32_SOCK_SPAN);
-    bool *read = malloc(n);
-    if (!buf || !read) {
+    bool *got = malloc(n);
+    if (!buf || !got) {
         free(buf);
-        free(read);
+        free(got);
         snprintf(why, LX_WHY_LEN, "out of memory");
         return XA_ENOMEM;
     }
@@ -194,17 +194,17 @@ static int find_sk(const struct ctx32 *c, struct sample *s, size_t n, struct s32
             continue;
         size_t nread = 0;
         for (size_t i = 0; i < n; i++) {
-            read[i] = !s[i].out && kp(c, w32(s[i].sockb, k)) &&
+            got[i] = !s[i].out && kp(c, w32(s[i].sockb, k)) &&
                       c->read(c->ctx, w32(s[i].sockb, k), buf + i * S32_SOCK_SPAN,
                               S32_SOCK_SPAN) == 0;
-            nread += read[i];
+            nread += got[i];
         }
         if (!mostly(nread, tried))
             continue;
         for (uint32_t b = 0; b + 4 <= S32_SOCK_SPAN; b += 4) {
             size_t fits = 0;
             for (size_t i = 0; i < n; i++)
-                fits += read[i] && w32(buf + i * S32_SOCK_SPAN, b) == s[i].sock;
+                fits += got[i] && w32(buf + i * S32_SOCK_SPAN, b) == s[i].sock;
             if (mostly(fits, tried)) {
                 found++;
                 o->socket_sk = k;
@@ -213,7 +213,7 @@ static int find_sk(const struct ctx32 *c, struct sample *s, size_t n, struct s32
         }
     }
     free(buf);
-    free(read);
+    free(got);
     if (found != 1)
         REFUSE("%d candidates for struct socket.sk", found);
     for (size_t i = 0; i < n; i++) {
