@@ -100,7 +100,7 @@ int main(int argc, char **argv)
         if (s.flags & XA_NET_NO_QUEUES && !noted) {
             noted = true;
             fprintf(stderr, "note: 32-bit kernel without BTF: queues unknown; only sockets a "
-                            "process holds and the TCP established hashes are listed\n");
+                            "process holds and the TCP and UDP hashes are listed\n");
         }
         if (o.json)
             print_json(&s);

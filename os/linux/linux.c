@@ -40,6 +40,7 @@ static void linux_flush(void *state)
     p->pid_index = NULL;
     p->nr_pid_index = 0;
     linux_proc_list_drop(p);
+    linux_net_flush(p);
 }
 
 static void note_missing(char *dst, size_t cap, const char *why)

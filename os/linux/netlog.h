@@ -9,6 +9,7 @@
 
 /* Free what netsock.c and kmsg.c keep in struct linux_priv (linux.c's destroy). */
 void linux_net_free(struct linux_priv *p);
+void linux_net_flush(struct linux_priv *p); /* drops a refused 32-bit layout */
 void linux_kmsg_free(struct linux_priv *p);
 
 int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out);

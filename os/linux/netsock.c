@@ -47,6 +47,7 @@ struct lx_net_offsets {
      * (socket files told by their d_dname) and the established hashes they
      * lead to; fdt is the whole open-file layout then */
     bool inferred32;
+    struct s32_layout s32;
     char missing[XA_ERRMSG_LEN];
 };
 
@@ -247,6 +248,7 @@ static struct lx_net_offsets *resolve32(struct xa_instance *xa, struct linux_pri
                        (uint32_t)o->fdt.i_mode, &l, why) < 0)
         snprintf(o->missing, sizeof(o->missing), "%s", why);
     else {
+        o->s32 = l;
         o->sk = l.sk;
         o->file_private = l.file_private;
         o->socket_sk = l.socket_sk;
@@ -277,6 +279,15 @@ void linux_net_free(struct linux_priv *p)
 {
     free(p->net);
     p->net = NULL;
+}
+
+/* A 32-bit layout that refused is inferred again after a flush: on a live
+ * guest the sockets it needs (three at least, or an undamaged majority)
+ * may be there now. One that was found stays, as the open-file layout. */
+void linux_net_flush(struct linux_priv *p)
+{
+    if (p->net && p->net->inferred32 && p->net->missing[0])
+        linux_net_free(p);
 }
 
 /* ---- the walk ------------------------------------------------------------ */
@@ -642,8 +653,22 @@ static int scan_fds(struct xa_net_iter *it, uint64_t task, int32_t pid, uint64_t
            (rc = lx_fdt_next(&o->fdt, read_kernel, xa, &cur, &fd, &file, &cloexec, why)) == 1) {
         rc = 0;
         if (o->inferred32) {
+            uint64_t inode;
             if (!is_socket_file(xa, &o->fdt, file))
                 continue;
+            /* one that does not fit the layout the others gave is left out */
+            if (lx_ptr(xa, file + o->fdt.f_inode, &inode) < 0 ||
+                s32_sock_of(&o->s32, read_kernel, xa, file, inode, &sk) < 0) {
+                snprintf(why, sizeof(why),
+                         "process %d: fd %d: socket file 0x%llx does not fit the inferred "
+                         "32-bit socket layout (left out)",
+                         (int)pid, (int)fd, (unsigned long long)file);
+                defer(it, XA_EBADDATA, "fd tables", why);
+                continue;
+            }
+            if (sk && (rc = add_owner(it, sk, pid)) < 0)
+                return xa__set_error(xa, rc, "out of memory");
+            continue;
         } else if (lx_ptr(xa, file + o->file_f_op, &fop) < 0) {
             return xa__set_error(xa, XA_EBADDATA, "process %d: fd %d: bad file 0x%llx", (int)pid,
                                  (int)fd, (unsigned long long)file);
@@ -764,10 +789,12 @@ static void merge_owners(struct xa_net_iter *it)
     }
 }
 
-/* A 32-bit kernel without BTF: the established hashes the fd tables' TCP
- * sockets are in (each namespace's own when it has one), each walked once;
- * they add the sockets only the kernel holds (an unaccepted connection). */
-static void walk_ehash32(struct xa_net_iter *it)
+/* A 32-bit kernel without BTF: the TCP hashes the fd tables' TCP sockets
+ * are in, each walked once: the established hashes (each namespace's own
+ * when it has one) from connected sockets, the listening hash (lhash2) from
+ * listeners. They add the sockets only the kernel holds (an unaccepted
+ * connection, a listener no fd holds) and mark the others in_table. */
+static void walk_hashes32(struct xa_net_iter *it)
 {
     struct lx_ptrset bases = {0}, tried = {0}; /* each socket and each table once */
     it->table = "tcp";
@@ -777,28 +804,82 @@ static void walk_ehash32(struct xa_net_iter *it)
         uint8_t state;
         int seen = lx_ptrset_add(&tried, sk);
         if (seen < 0)
-            defer(it, XA_ENOMEM, "tcp established hash", "out of memory");
+            defer(it, XA_ENOMEM, "tcp hashes", "out of memory");
         if (seen <= 0 || lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
             lx_read(it->xa, sk + it->o->sk.state, &state, 1) < 0 ||
             lx_read(it->xa, sk + it->o->sk.sk_type, &type, 2) < 0 || (family != 2 && family != 10) ||
-            type != 1 || state == 10 /* TCP, not listening: in the established hash */)
+            type != 1)
             continue;
-        int rc = s32_ehash_base(&it->o->sk, read_kernel, it->xa, sk, &base, it->why);
+        const struct s32_table *t = state == 10 /* TCP_LISTEN */ ? &S32_LHASH2 : &S32_EHASH;
+        char what[64];
+        snprintf(what, sizeof(what), "tcp %s", t->what);
+        int rc = s32_hash_base(&it->o->sk, t, read_kernel, it->xa, sk, &base, it->why);
         if (rc < 0)
-            defer(it, rc, "tcp established hash", it->why);
+            defer(it, rc, what, it->why);
         int fresh = rc > 0 ? lx_ptrset_add(&bases, base) : 0;
         if (fresh < 0)
-            defer(it, XA_ENOMEM, "tcp established hash", "out of memory");
+            defer(it, XA_ENOMEM, what, "out of memory");
         if (fresh <= 0)
             continue;
-        rc = s32_ehash_count(&it->o->sk, read_kernel, it->xa, base, &count, it->why);
+        rc = s32_hash_count(&it->o->sk, t, read_kernel, it->xa, base, &count, it->why);
         if (rc < 0)
-            defer(it, rc, "tcp established hash", it->why);
+            defer(it, rc, what, it->why);
         else
-            walk_buckets(it, "tcp established hash", base, count, 4, 0, true);
+            walk_buckets(it, what, base, count, t->stride, t->head_off, true);
     }
     lx_ptrset_free(&bases);
     lx_ptrset_free(&tried);
+}
+
+/* A 32-bit kernel without BTF: the UDP hash (udp_table.hash; 6.1 has one
+ * for every namespace) found from the first bound UDP socket an fd holds: the
+ * udp_table in the kernel's data (_etext .. __init_begin) whose hash array
+ * holds that socket's slot, every slot checked, then walked. */
+static void walk_udp32(struct xa_net_iter *it)
+{
+    uint64_t lo, hi, base = 0, count = 0;
+    bool found = false;
+    it->table = "udp";
+    for (size_t i = 0; i < it->nowners; i++) {
+        uint64_t sk = it->owners[i].sk, slot = 0;
+        uint16_t family, type, proto;
+        if (lx_read(it->xa, sk + it->o->sk.family, &family, 2) < 0 ||
+            lx_read(it->xa, sk + it->o->sk.sk_type, &type, 2) < 0 ||
+            lx_read(it->xa, sk + it->o->sk.sk_protocol, &proto, 2) < 0 ||
+            (family != 2 && family != 10) || type != 2 || proto != 17)
+            continue;
+        int rc = s32_udp_slot(&it->o->sk, read_kernel, it->xa, sk, &slot, it->why);
+        if (rc < 0)
+            defer(it, rc, "udp hash", it->why);
+        if (rc <= 0)
+            continue;
+        if (!sym(it->xa, "_etext", &lo) || !sym(it->xa, "__init_begin", &hi) || hi <= lo ||
+            hi - lo > S32_DATA_SPAN) {
+            defer(it, XA_ENOENT, "udp hash", "no _etext .. __init_begin span to search");
+            return;
+        }
+        /* one search a listing: 6.1's one table holds every bound socket
+         * (a 6.2+ namespace's own is allocated, not in the data) */
+        rc = s32_udp_table(&it->o->sk, read_kernel, it->xa, lo, hi, slot, &base, &count, it->why);
+        if (rc < 0)
+            defer(it, rc, "udp hash", it->why);
+        if (rc == 0) {
+            snprintf(it->why, sizeof(it->why),
+                     "32-bit kernel without BTF: no udp_table in the kernel's data holds the "
+                     "hash slot 0x%llx of UDP socket 0x%llx",
+                     (unsigned long long)slot, (unsigned long long)sk);
+            defer(it, XA_ENOENT, "udp hash", it->why);
+        }
+        found = rc > 0;
+        break;
+    }
+    if (!found)
+        return; /* no bound UDP socket held, or said why: UDP from the fds only */
+    int rc = s32_udp_check(&it->o->sk, read_kernel, it->xa, base, count, it->why);
+    if (rc < 0)
+        defer(it, rc, "udp hash", it->why);
+    else
+        walk_buckets(it, "udp hash", base, count, 16, 0, false);
 }
 
 int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
@@ -818,7 +899,8 @@ int linux_net_iter_new(struct xa_instance *xa, struct xa_net_iter **out)
     }
     if (o->inferred32) {
         walk_fds(it);
-        walk_ehash32(it);
+        walk_hashes32(it);
+        walk_udp32(it);
     } else {
         walk_tcp(it);
         walk_udp(it);

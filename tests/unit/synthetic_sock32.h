@@ -21,6 +21,8 @@
 #define SS_ARENA (1u << 20)
 #define SS_BUCKETS 64u
 #define SS_INUM 0xF0000123u
+#define SS_LBUCKETS 32u /* lhash2: {lock, nulls_head} */
+#define SS_USLOTS 16u   /* udp_table.hash: {head, count, lock, pad} */
 
 /* The synthetic kernel's offsets (not Debian's: nothing is assumed). */
 enum {
@@ -32,10 +34,11 @@ enum {
     NET_INUM = 0x60,                                           /* struct net: ops before */
 };
 
-#define SS_FILES 6u
+#define SS_FILES 16u /* 8 at least: one damaged is 15/16, past 7/8 */
 static struct arena A;
 static uint32_t ss_file[SS_FILES], ss_inode[SS_FILES], ss_sock[SS_FILES], ss_sk[SS_FILES];
-static uint32_t ss_orphan, ss_ehash, ss_net;
+static uint32_t ss_orphan, ss_ehash, ss_net, ss_lhash, ss_lorphan;
+static uint32_t ss_udp_table, ss_uhash, ss_uorphan;
 static struct s32_file ss_files[SS_FILES];
 
 static uint32_t ss_get32(uint32_t va)
@@ -76,6 +79,29 @@ static void ss_hash(uint32_t sk, unsigned b)
     arena_put32(&A, head, node);
 }
 
+/* Link listener @sk's nulls node first in lhash2 bucket @b. */
+static void ss_listen(uint32_t sk, unsigned b)
+{
+    uint32_t head = ss_lhash + 8 * b + 4, first = ss_get32(head), node = sk + SK_NODE;
+    arena_put32(&A, node, first);
+    arena_put32(&A, node + 4, head);
+    if (!(first & 1))
+        arena_put32(&A, first + 4, node);
+    arena_put32(&A, head, node);
+}
+
+/* Link UDP socket @sk's node first in udp hash slot @b, counting it. */
+static void ss_udp(uint32_t sk, unsigned b)
+{
+    uint32_t head = ss_uhash + 16 * b, first = ss_get32(head), node = sk + SK_NODE;
+    arena_put32(&A, node, first);
+    arena_put32(&A, node + 4, head);
+    if (first)
+        arena_put32(&A, first + 4, node);
+    arena_put32(&A, head, node);
+    arena_put32(&A, head + 4, ss_get32(head + 4) + 1);
+}
+
 static void ss_build(void)
 {
     arena_init(&A, SS_BASE, SS_ARENA, 64);
@@ -85,17 +111,20 @@ static void ss_build(void)
     ss_ehash = (uint32_t)arena_alloc(&A, 4 * SS_BUCKETS);
     for (unsigned b = 0; b < SS_BUCKETS; b++)
         arena_put32(&A, ss_ehash + 4 * b, b << 1 | 1);
-    static const struct { uint16_t fam, type, proto; uint8_t state; } kinds[SS_FILES] = {
+    /* the first 6 as named; the rest unhashed listeners, UDP and UNIX */
+    static const struct { uint16_t fam, type, proto; uint8_t state; } kinds[10] = {
         {2, 1, 6, 10}, {2, 1, 6, 1}, {2, 1, 6, 1}, {2, 2, 17, 7}, {1, 1, 0, 10}, {1, 2, 0, 7},
+        {2, 1, 6, 10}, {2, 2, 17, 7}, {1, 1, 0, 10}, {1, 2, 0, 7},
     };
-    for (unsigned i = 0; i < SS_FILES; i++) {
+    for (unsigned j = 0; j < SS_FILES; j++) {
+        const unsigned i = j, k = j < 6 ? j : 6 + (j - 6) % 4;
         ss_file[i] = (uint32_t)arena_alloc(&A, 0x100);
         ss_sock[i] = (uint32_t)arena_alloc(&A, 0x200);
         ss_inode[i] = ss_sock[i] + SO_INODE;
-        ss_sk[i] = ss_sock_alloc(kinds[i].fam, kinds[i].state, kinds[i].type, kinds[i].proto);
+        ss_sk[i] = ss_sock_alloc(kinds[k].fam, kinds[k].state, kinds[k].type, kinds[k].proto);
         arena_put32(&A, ss_file[i] + F_PRIVATE, ss_sock[i]);
         arena_put32(&A, ss_sock[i], 1); /* SS_UNCONNECTED */
-        arena_put16(&A, ss_sock[i] + SO_TYPE, kinds[i].type);
+        arena_put16(&A, ss_sock[i] + SO_TYPE, kinds[k].type);
         arena_put32(&A, ss_sock[i] + SO_FILE, ss_file[i]);
         arena_put32(&A, ss_sock[i] + SO_SK, ss_sk[i]);
         arena_put16(&A, ss_inode[i] + I_MODE, 0140777);
@@ -113,6 +142,26 @@ static void ss_build(void)
     ss_orphan = ss_sock_alloc(2, 1, 1, 6); /* only the kernel holds it */
     ss_sockaddr(ss_orphan, lo, lo, 0x5a1b, 40001);
     ss_hash(ss_orphan, 5);
+    /* the listening hash: the held listener and one no fd holds */
+    ss_lhash = (uint32_t)arena_alloc(&A, 8 * SS_LBUCKETS);
+    for (unsigned b = 0; b < SS_LBUCKETS; b++)
+        arena_put32(&A, ss_lhash + 8 * b + 4, ((1u << 29) + b) << 1 | 1);
+    ss_listen(ss_sk[0], 3);
+    ss_lorphan = ss_sock_alloc(2, 10, 1, 6);
+    ss_sockaddr(ss_lorphan, 0, 0, 0, 7009);
+    ss_listen(ss_lorphan, 3);
+    /* udp_table {hash, hash2, mask, log}, hash2 right after hash: the held
+     * bound UDP socket and one no fd holds */
+    ss_udp_table = (uint32_t)arena_alloc(&A, 16);
+    ss_uhash = (uint32_t)arena_alloc(&A, 2 * 16 * SS_USLOTS);
+    arena_put32(&A, ss_udp_table, ss_uhash);
+    arena_put32(&A, ss_udp_table + 4, ss_uhash + 16 * SS_USLOTS);
+    arena_put32(&A, ss_udp_table + 8, SS_USLOTS - 1);
+    arena_put32(&A, ss_udp_table + 12, 4);
+    ss_udp(ss_sk[3], 5);
+    ss_uorphan = ss_sock_alloc(2, 7, 2, 17);
+    ss_sockaddr(ss_uorphan, 0, 0x0100007f, 0, 7008);
+    ss_udp(ss_uorphan, 5);
     /* the bound UNIX socket: unix_address {refcnt, len, sun_family, path} */
     uint32_t ua = (uint32_t)arena_alloc(&A, 64);
     arena_put32(&A, ua + 4, 2 + 6 + 1); /* the path, its NUL */
