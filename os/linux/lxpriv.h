@@ -96,6 +96,10 @@ struct linux_priv {
         uint64_t piece_off[LX_TASK_FIELDS];
         uint32_t piece_len[LX_TASK_FIELDS];
         uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
+        /* Each field's piece (nr_pieces: none, it reads as zeros) and its
+         * place in that piece. */
+        uint8_t piece_of[LX_TASK_FIELDS];
+        uint32_t in_piece[LX_TASK_FIELDS];
         /* struct cred's four ids, read as one span when it is short. */
         uint64_t cred_lo;
         uint32_t cred_len; /* 0: too far apart, read one by one */
