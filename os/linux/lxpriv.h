@@ -254,10 +254,12 @@ struct lx_list_walk {
     uint64_t head;      /* address of the anchoring list_head */
     uint64_t cur;       /* list_head last returned (head at start) */
     uint64_t steps, max;
-    struct lx_ptrset seen; /* nodes returned */
+    struct lx_ptrset seen; /* nodes returned (none kept when immutable) */
     const char *what;   /* "task list", for messages */
     int err;            /* sticky: once the walk failed it stays failed */
     bool done;
+    bool immutable;     /* memory cannot change (a dump): no set, the back links
+                         * refuse a loop (listwalk.c); set after lx_list_init */
 };
 
 void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max, const char *what);

@@ -587,8 +587,12 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
             it->record->refs = 1;
     }
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
-    /* As many as last time, without rehashing (more still grow the set). */
-    (void)lx_ptrset_reserve(&it->walk.seen, linux_priv(xa)->tasks_last_walk);
+    /* A dump's list is walked without the cycle set (listwalk.c says why
+     * its back links suffice); a running guest's keeps it, with room for
+     * as many as last time (more still grow the set). */
+    it->walk.immutable = xa__memory_static(xa);
+    if (!it->walk.immutable)
+        (void)lx_ptrset_reserve(&it->walk.seen, linux_priv(xa)->tasks_last_walk);
     *out = it;
     return 0;
 }
