@@ -596,6 +596,31 @@ static void test_task_list_loops(void *btf, uint32_t btf_size)
     }
 }
 
+/* A dump's tasks are read in place from its mapping: cut under a walk, the
+ * next task reads as zeros, which must end the walk with the file's error,
+ * not with a task made of zeros or a "broken list". */
+static void test_task_walk_truncated(void *btf, uint32_t btf_size)
+{
+    build_guest(false, btf, btf_size);
+    struct xa_instance *xa = open_guest(map_path, btf_path);
+    if (!xa)
+        return;
+    struct xa_process_iter *it;
+    struct xa_process p;
+    CHECK_EQ(xa_process_iter_new(xa, &it), 0);
+    CHECK_EQ(xa_process_iter_next(it, &p), 1);
+    CHECK_EQ(xa_process_iter_next(it, &p), 1);
+    CHECK_EQ(p.pid, 1);
+    CHECK_EQ(truncate(img_path, (off_t)(pa_of(task_va[2]) & ~4095ull)), 0);
+    int rc = xa_process_iter_next(it, &p);
+    CHECK_EQ(rc, XA_EIO);
+    CHECK(strstr(xa_errmsg(xa), img_path) != NULL);
+    if (rc != XA_EIO)
+        fprintf(stderr, "after the truncation: %d %s\n", rc, rc < 0 ? xa_errmsg(xa) : p.comm);
+    xa_process_iter_free(it);
+    xa_destroy(xa);
+}
+
 static void test_process_list_kept(void *btf, uint32_t btf_size)
 {
     struct xa_process first[8], again[8], fresh[8];
@@ -768,6 +793,7 @@ int main(void)
 
     test_links_and_counts(btf, btf_size);
     test_task_list_loops(btf, btf_size);
+    test_task_walk_truncated(btf, btf_size);
     test_process_list_kept(btf, btf_size);
 
     /* 1d. An unlinked file is shown as /proc does. */
