@@ -227,15 +227,27 @@ static int read_task_fields(struct xa_instance *xa, uint64_t task,
     static const uint8_t zeros[XA_COMM_LEN]; /* the widest field */
     const uint8_t *piece[LX_TASK_FIELDS + 1];
     size_t used = 0;
-    for (size_t i = 0; i < lay->nr_pieces; i++) {
-        uint64_t va = task + lay->piece_off[i];
-        if (xa__va_in_page(xa, 0, va, lay->piece_len[i], &piece[i]) < 0) {
-            int rc = lx_read(xa, va, buf + used, lay->piece_len[i]);
-            if (rc < 0)
-                return rc;
-            piece[i] = buf + used;
+    for (size_t i = 0, j; i < lay->nr_pieces; i = j) {
+        /* Pieces i..j-1 end in the page piece i starts in: one look-up. */
+        uint64_t lo = task + lay->piece_off[i];
+        for (j = i + 1; j < lay->nr_pieces &&
+                        ((task + lay->piece_off[j] + lay->piece_len[j] - 1) ^ lo) < XA_PAGE_SIZE;
+             j++)
+            ;
+        const uint8_t *span;
+        uint64_t len = lay->piece_off[j - 1] + lay->piece_len[j - 1] - lay->piece_off[i];
+        bool in_place = xa__va_in_page(xa, 0, lo, (size_t)len, &span) == 0;
+        for (size_t k = i; k < j; k++) {
+            if (in_place) {
+                piece[k] = span + (lay->piece_off[k] - lay->piece_off[i]);
+            } else {
+                int rc = lx_read(xa, task + lay->piece_off[k], buf + used, lay->piece_len[k]);
+                if (rc < 0)
+                    return rc;
+                piece[k] = buf + used;
+            }
+            used += lay->piece_len[k];
         }
-        used += lay->piece_len[i];
     }
     piece[LX_TASK_FIELDS] = zeros;
     for (size_t f = 0; f < F_NR; f++)
