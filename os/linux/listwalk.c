@@ -24,7 +24,7 @@
  * first repeat (or the head against a node, which the walk never mixes),
  * hence different nodes: the check fails at Ak, before Ak is handed out,
  * exactly where the set would have stopped. A failed back link is then
- * told apart from a loop by walking again from the head (the_loop_at):
+ * told apart from a loop by walking again from the head (walked_before):
  * the same memory gives the same nodes.
  */
 #include <stdlib.h>
