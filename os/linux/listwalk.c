@@ -59,8 +59,9 @@ static bool unlinked_under_us(struct xa_instance *xa, const struct lx_list_walk 
 
 static int loops_at(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node)
 {
-    return w->err = xa__set_error(xa, XA_ELIMIT, "%s loops (at 0x%llx) without returning to its head",
-                                  w->what, (unsigned long long)node);
+    return w->err = xa__set_error(xa, XA_ELIMIT,
+                                  "%s loops (at 0x%llx) without returning to its head", w->what,
+                                  (unsigned long long)node);
 }
 
 /* An immutable walk without its set, whose back link failed at @node: was
