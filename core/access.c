@@ -372,6 +372,30 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
     return copy_checked(xa, src, buf, len, nread);
 }
 
+int xa__va_in_page(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
+                   const uint8_t **out)
+{
+    /* xa__memory_static() inline, and stricter (any write access refused). */
+    if (len == 0 || len > XA_PAGE_SIZE - (va & (XA_PAGE_SIZE - 1)) ||
+        (xa->be->caps & XA_CAP_LIVE) || (xa->flags & XA_INIT_WRITE) || xa->fault.countdown)
+        return XA_ENOTSUP;
+    /* The memos hold only a stable mapping's pointers (never the scratch
+     * page, never a virtual target's): what they answer lives until close. */
+    const uint8_t *src = host_page_bytes(xa, dtb, va, len);
+    if (!src)
+        src = remembered_bytes(xa, dtb, va, len);
+    if (!src) {
+        const uint8_t *any;
+        if (locate_in_page(xa, dtb, va, len, &any) < 0)
+            return XA_ENOTSUP; /* the copy says why */
+        src = remembered_bytes(xa, dtb, va, len); /* if it went into the memos */
+        if (!src)
+            return XA_ENOTSUP;
+    }
+    *out = src;
+    return 0;
+}
+
 int xa__va_span_in_place(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
                          const uint8_t **out)
 {

@@ -58,6 +58,13 @@ int xa__read_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, void *buf, si
  * its pages must be physically contiguous, else XA_ENOTSUP. */
 int xa__va_span_in_place(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
                          const uint8_t **out);
+/* [va, va + len) inside one page, in place: a pointer into a stable mapping
+ * that lives until close, only while memory is static (xa__memory_static).
+ * XA_ENOTSUP otherwise, or on any error (copy it with xa__read_va, which
+ * says why). The bytes read through it count only if xa__memory_check()
+ * passes after the last of them was read (a truncated file reads as zeros). */
+int xa__va_in_page(struct xa_instance *xa, uint64_t dtb, uint64_t va, size_t len,
+                   const uint8_t **out);
 int xa__read_u64(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64_t *out);
 int xa__read_u32(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint32_t *out);
 

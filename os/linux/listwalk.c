@@ -13,6 +13,19 @@
  * the walk with an error instead of a short list that looks whole. (On a
  * running guest a node unlinked while we stand on it is let through: see
  * unlinked_under_us.)
+ *
+ * On memory that cannot change (w->immutable: a dump) the set is not kept:
+ * the back links alone refuse a loop, at the same node and with the same
+ * error. Proof: let A0 = head, A1, A2, ... be the nodes walked, and Ak the
+ * first that repeats an earlier Aj (j < k). Aj is not the head (reaching
+ * the head ends the walk), so j >= 1 and Aj's prev was checked to be
+ * A(j-1). The same address holds the same prev, so the check of Ak's prev
+ * asks A(j-1) == A(k-1); these are two different positions before the
+ * first repeat (or the head against a node, which the walk never mixes),
+ * hence different nodes: the check fails at Ak, before Ak is handed out,
+ * exactly where the set would have stopped. A failed back link is then
+ * told apart from a loop by walking again from the head (walked_before):
+ * the same memory gives the same nodes.
  */
 #include <stdlib.h>
 
@@ -44,18 +57,42 @@ static bool unlinked_under_us(struct xa_instance *xa, const struct lx_list_walk 
            own_prev == (ps == 4 ? LIST_POISON2_32 : LIST_POISON2);
 }
 
+static int loops_at(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node)
+{
+    return w->err = xa__set_error(xa, XA_ELIMIT,
+                                  "%s loops (at 0x%llx) without returning to its head", w->what,
+                                  (unsigned long long)node);
+}
+
+/* An immutable walk without its set, whose back link failed at @node: was
+ * @node one of the w->steps nodes already walked? Walked again from the
+ * head, the same memory gives the same nodes (each was read before). */
+static bool walked_before(struct xa_instance *xa, const struct lx_list_walk *w, uint64_t node)
+{
+    uint64_t at = w->head;
+    for (uint64_t i = 0; i < w->steps; i++) {
+        if (lx_ptr(xa, at, &at) < 0)
+            return false; /* cannot tell: the broken link is reported */
+        if (at == node)
+            return true;
+    }
+    return false;
+}
+
 /* @node (the current node's successor) has @prev as its prev pointer: it
  * must name the node we are at. */
 static int prev_names_cur(struct xa_instance *xa, struct lx_list_walk *w, uint64_t node,
                           uint64_t prev)
 {
-    if (prev != w->cur && !unlinked_under_us(xa, w))
-        return w->err = xa__set_error(
+    if (prev == w->cur || unlinked_under_us(xa, w))
+        return 0;
+    if (w->immutable && node != w->head && walked_before(xa, w, node))
+        return loops_at(xa, w, node); /* what the set would have said */
+    return w->err = xa__set_error(
                    xa, XA_EBADDATA,
                    "%s broken after %llu entries: 0x%llx links to 0x%llx, whose prev is 0x%llx",
                    w->what, (unsigned long long)w->steps, (unsigned long long)w->cur,
                    (unsigned long long)node, (unsigned long long)prev);
-    return 0;
 }
 
 /* list_head.prev follows next: @next's prev must be the node we are at. */
@@ -94,13 +131,13 @@ int lx_list_advance(struct xa_instance *xa, struct lx_list_walk *w, uint64_t nex
     if (w->steps >= w->max)
         return w->err = xa__set_error(xa, XA_ELIMIT, "%s longer than %llu entries", w->what,
                                       (unsigned long long)w->max);
-    int rc = lx_ptrset_add(&w->seen, next);
-    if (rc < 0)
-        return w->err = xa__set_error(xa, rc, "%s: out of memory", w->what);
-    if (rc == 0)
-        return w->err = xa__set_error(xa, XA_ELIMIT,
-                                      "%s loops (at 0x%llx) without returning to its head",
-                                      w->what, (unsigned long long)next);
+    if (!w->immutable) { /* else the back link refuses a repeat: see the top */
+        int rc = lx_ptrset_add(&w->seen, next);
+        if (rc < 0)
+            return w->err = xa__set_error(xa, rc, "%s: out of memory", w->what);
+        if (rc == 0)
+            return loops_at(xa, w, next);
+    }
     *node = next;
     return 1;
 }

@@ -96,6 +96,10 @@ struct linux_priv {
         uint64_t piece_off[LX_TASK_FIELDS];
         uint32_t piece_len[LX_TASK_FIELDS];
         uint32_t pos[LX_TASK_FIELDS]; /* each field's place in the read buffer */
+        /* Each field's piece (nr_pieces: none, it reads as zeros) and its
+         * place in that piece. */
+        uint8_t piece_of[LX_TASK_FIELDS];
+        uint32_t in_piece[LX_TASK_FIELDS];
         /* struct cred's four ids, read as one span when it is short. */
         uint64_t cred_lo;
         uint32_t cred_len; /* 0: too far apart, read one by one */
@@ -250,10 +254,12 @@ struct lx_list_walk {
     uint64_t head;      /* address of the anchoring list_head */
     uint64_t cur;       /* list_head last returned (head at start) */
     uint64_t steps, max;
-    struct lx_ptrset seen; /* nodes returned */
+    struct lx_ptrset seen; /* nodes returned (none kept when immutable) */
     const char *what;   /* "task list", for messages */
     int err;            /* sticky: once the walk failed it stays failed */
     bool done;
+    bool immutable;     /* memory cannot change (a dump): no set, the back links
+                         * refuse a loop (listwalk.c); set after lx_list_init */
 };
 
 void lx_list_init(struct lx_list_walk *w, uint64_t head, uint64_t max, const char *what);

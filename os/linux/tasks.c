@@ -44,14 +44,12 @@ static uint32_t get32(const uint8_t *b, uint64_t off)
     return v;
 }
 
-/* A task field at @pos of a read buffer: 0 when the layout lacks it
- * (NO_FIELD; a layout inferred without BTF, 32-bit). */
+/* A task field the layout lacks (a layout inferred without BTF, 32-bit)
+ * has this place and reads as zeros. */
 #define NO_FIELD UINT32_MAX
-static uint64_t field(const uint8_t *b, uint32_t pos, size_t width)
+static uint64_t field(const uint8_t *at, size_t width)
 {
-    if (pos == NO_FIELD)
-        return 0;
-    return width == 4 ? get32(b, pos) : get64(b, pos);
+    return width == 4 ? get32(at, 0) : get64(at, 0);
 }
 
 /* ps's letter, as the kernel's task_state_index() computes it. */
@@ -174,6 +172,8 @@ static const struct lx_task_layout *task_layout(struct xa_instance *xa)
     size_t nf = 0;
     for (size_t i = 0; i < F_NR; i++) {
         lay->pos[i] = NO_FIELD;
+        lay->piece_of[i] = LX_TASK_FIELDS; /* no piece: the zeros */
+        lay->in_piece[i] = 0;
         if (all[i].off != LX_NO_OFFSET)
             f[nf++] = all[i];
     }
@@ -189,8 +189,11 @@ static const struct lx_task_layout *task_layout(struct xa_instance *xa)
         size_t j = i + 1;
         for (; j < nf && f[j].off <= hi + TASK_FIELD_GAP; j++)
             hi = f[j].off + f[j].width > hi ? f[j].off + f[j].width : hi;
-        for (size_t k = i; k < j; k++)
+        for (size_t k = i; k < j; k++) {
             lay->pos[f[k].id] = (uint32_t)(used + (f[k].off - lo));
+            lay->piece_of[f[k].id] = (uint8_t)n;
+            lay->in_piece[f[k].id] = (uint32_t)(f[k].off - lo);
+        }
         lay->piece_off[n] = lo;
         lay->piece_len[n++] = (uint32_t)(hi - lo);
         used += (size_t)(hi - lo);
@@ -211,17 +214,44 @@ static const struct lx_task_layout *task_layout(struct xa_instance *xa)
     return lay;
 }
 
-/* Read the pieces of the task at @task into @buf (TASK_FIELDS_BUF bytes). */
+/* Where each field of the task at @task is: in place in the mapping when
+ * memory is static and a piece lies inside one page (no copy), else copied
+ * into @buf (TASK_FIELDS_BUF bytes). at[f] is NULL for a field the layout
+ * lacks. Bytes read in place count only if xa__memory_check() passes after
+ * the last of them is read (a file truncated under its mapping reads as
+ * zeros): the caller checks once it has decoded the task. */
 static int read_task_fields(struct xa_instance *xa, uint64_t task,
-                            const struct lx_task_layout *lay, uint8_t *buf)
+                            const struct lx_task_layout *lay, uint8_t *buf,
+                            const uint8_t *at[F_NR])
 {
+    static const uint8_t zeros[XA_COMM_LEN]; /* the widest field */
+    const uint8_t *piece[LX_TASK_FIELDS + 1];
     size_t used = 0;
-    for (size_t i = 0; i < lay->nr_pieces; i++) {
-        int rc = lx_read(xa, task + lay->piece_off[i], buf + used, lay->piece_len[i]);
-        if (rc < 0)
-            return rc;
-        used += lay->piece_len[i];
+    for (size_t i = 0, j; i < lay->nr_pieces; i = j) {
+        /* Pieces i..j-1 end in the page piece i starts in: one look-up. */
+        uint64_t lo = task + lay->piece_off[i];
+        for (j = i + 1; j < lay->nr_pieces &&
+                        ((task + lay->piece_off[j] + lay->piece_len[j] - 1) ^ lo) < XA_PAGE_SIZE;
+             j++)
+            ;
+        const uint8_t *span;
+        uint64_t len = lay->piece_off[j - 1] + lay->piece_len[j - 1] - lay->piece_off[i];
+        bool in_place = xa__va_in_page(xa, 0, lo, (size_t)len, &span) == 0;
+        for (size_t k = i; k < j; k++) {
+            if (in_place) {
+                piece[k] = span + (lay->piece_off[k] - lay->piece_off[i]);
+            } else {
+                int rc = lx_read(xa, task + lay->piece_off[k], buf + used, lay->piece_len[k]);
+                if (rc < 0)
+                    return rc;
+                piece[k] = buf + used;
+            }
+            used += lay->piece_len[k];
+        }
     }
+    piece[LX_TASK_FIELDS] = zeros;
+    for (size_t f = 0; f < F_NR; f++)
+        at[f] = piece[lay->piece_of[f]] + lay->in_piece[f];
     return 0;
 }
 
@@ -336,17 +366,16 @@ static inline const char *comm_nul(const char *comm)
     return NULL;
 }
 
-static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
+static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *const at[F_NR],
                        const struct lx_task_layout *lay, struct lx_tgid_memo *m,
                        uint32_t gen, struct xa_process *out)
 {
     const struct linux_os *lx = linux_os(xa);
-    const uint32_t *pos = lay->pos;
     static const struct xa_process none; /* copied inline: no rep stos */
     memcpy(out, &none, sizeof(*out));
-    int32_t pid = (int32_t)get32(b, pos[F_PID]);
-    int32_t tgid = (int32_t)get32(b, pos[F_TGID]);
-    const char *comm = (const char *)b + pos[F_COMM];
+    int32_t pid = (int32_t)get32(at[F_PID], 0);
+    int32_t tgid = (int32_t)get32(at[F_TGID], 0);
+    const char *comm = (const char *)at[F_COMM];
     const char *nul = comm_nul(comm);
     if (pid < 0 || pid > LINUX_PID_MAX || tgid < 0 || tgid > LINUX_PID_MAX || !nul) {
         return xa__set_error(xa, XA_EBADDATA,
@@ -365,17 +394,17 @@ static int decode_task(struct xa_instance *xa, uint64_t task, const uint8_t *b,
             out->comm[i] = ((unsigned char)comm[i] < 0x20 || comm[i] == 0x7f) ? '?' : comm[i];
     }
     const size_t ps = lx_is32(lx) ? 4 : 8;
-    uint32_t state = (uint32_t)field(b, pos[F_STATE], 4);
-    uint32_t exit_state = (uint32_t)field(b, pos[F_EXIT], 4);
-    if (pos[F_EXIT] == NO_FIELD && (state & TASK_DEAD))
+    uint32_t state = (uint32_t)field(at[F_STATE], 4);
+    uint32_t exit_state = (uint32_t)field(at[F_EXIT], 4);
+    if (lay->pos[F_EXIT] == NO_FIELD && (state & TASK_DEAD))
         exit_state = EXIT_ZOMBIE; /* exit_state unknown: a dead leader is a zombie until reaped */
-    out->flags = get32(b, pos[F_FLAGS]);
+    out->flags = get32(at[F_FLAGS], 0);
     out->state = task_state_char(state, exit_state);
     out->task = task;
-    out->start_time = field(b, pos[F_START], 8);
-    out->mm = field(b, pos[F_MM], ps);
-    uint64_t parent = field(b, pos[F_PARENT], ps);
-    uint64_t cred = field(b, pos[F_CRED], ps);
+    out->start_time = field(at[F_START], 8);
+    out->mm = field(at[F_MM], ps);
+    uint64_t parent = field(at[F_PARENT], ps);
+    uint64_t cred = field(at[F_CRED], ps);
 
     if (out->mm && !kptr_of(lx, out->mm))
         return xa__set_error(xa, XA_EBADDATA, "task %d at 0x%llx has a bad mm 0x%llx", (int)pid,
@@ -417,11 +446,14 @@ static int read_task(struct xa_instance *xa, uint64_t task, struct xa_process *o
 {
     const struct lx_task_layout *lay = task_layout(xa);
     uint8_t b[TASK_FIELDS_BUF];
-    int rc = read_task_fields(xa, task, lay, b);
+    const uint8_t *at[F_NR];
+    int rc = read_task_fields(xa, task, lay, b, at);
     if (rc < 0)
         return xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
                                 (unsigned long long)task);
-    return decode_task(xa, task, b, lay, NULL, 0, out);
+    rc = decode_task(xa, task, at, lay, NULL, 0, out);
+    int lost = xa__memory_check(xa); /* bytes read in place: see read_task_fields */
+    return lost < 0 ? lost : rc;
 }
 
 /*
@@ -567,8 +599,12 @@ int linux_process_iter_new(struct xa_instance *xa, struct xa_process_iter **out)
             it->record->refs = 1;
     }
     lx_list_init(&it->walk, init_task + lx->off.task_tasks, LINUX_MAX_TASKS, "task list");
-    /* As many as last time, without rehashing (more still grow the set). */
-    (void)lx_ptrset_reserve(&it->walk.seen, linux_priv(xa)->tasks_last_walk);
+    /* A dump's list is walked without the cycle set (listwalk.c says why
+     * its back links suffice); a running guest's keeps it, with room for
+     * as many as last time (more still grow the set). */
+    it->walk.immutable = xa__memory_static(xa);
+    if (!it->walk.immutable)
+        (void)lx_ptrset_reserve(&it->walk.seen, linux_priv(xa)->tasks_last_walk);
     *out = it;
     return 0;
 }
@@ -599,6 +635,7 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
     const struct lx_task_layout *lay = p->task_layout.nr_pieces ? &p->task_layout : task_layout(xa);
     const size_t ps = lx_is32(&p->lx) ? 4 : 8;
     uint8_t b[TASK_FIELDS_BUF];
+    const uint8_t *at[F_NR];
     uint64_t node = it->walk.head;
     int rc;
     if (it->head_done) {
@@ -611,28 +648,32 @@ int linux_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
         }
         if (rc <= 0)
             return rc;
-        rc = read_task_fields(xa, node - o->task_tasks, lay, b);
+        rc = read_task_fields(xa, node - o->task_tasks, lay, b, at);
         if (rc < 0)
             return it->walk.err = xa__prefix_error(
                        xa, XA_EFAULT, "task list broken at 0x%llx: cannot read the task at 0x%llx",
                        (unsigned long long)it->walk.cur,
                        (unsigned long long)(node - o->task_tasks));
-        rc = lx_list_link_back(xa, &it->walk, node, field(b, lay->pos[F_TASKS] + (uint32_t)ps, ps));
-        if (rc < 0)
-            return rc;
+        rc = lx_list_link_back(xa, &it->walk, node, field(at[F_TASKS] + ps, ps));
+        if (rc < 0) { /* a link read in place from a file cut under us is no damage */
+            int lost = xa__memory_check(xa);
+            return lost < 0 ? (it->walk.err = lost) : rc;
+        }
     } else {
         if (it->walk.err)
             return it->walk.err;
-        rc = read_task_fields(xa, node - o->task_tasks, lay, b);
+        rc = read_task_fields(xa, node - o->task_tasks, lay, b, at);
         if (rc < 0)
             return it->walk.err = xa__prefix_error(xa, XA_EFAULT, "task list broken at 0x%llx",
                                                    (unsigned long long)(node - o->task_tasks));
         it->head_done = true; /* init_task (pid 0) comes first */
     }
-    it->cur_next = field(b, lay->pos[F_TASKS], ps);
-    rc = decode_task(xa, node - o->task_tasks, b, lay, it->tgids, it->memo_gen, out);
-    if (rc < 0)
-        return it->walk.err = rc;
+    it->cur_next = field(at[F_TASKS], ps);
+    rc = decode_task(xa, node - o->task_tasks, at, lay, it->tgids, it->memo_gen, out);
+    /* The last byte read in place has been read: were they the file's? */
+    int lost = xa__memory_check(xa);
+    if (lost < 0 || rc < 0)
+        return it->walk.err = lost < 0 ? lost : rc;
     record_process(it, out);
     return 1;
 }

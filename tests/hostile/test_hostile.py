@@ -180,8 +180,9 @@ def test_task_list_loops_back(image):
         assert r.returncode == 3, r.stderr
         assert "loop" in r.stderr
         got = [p for p in json_lines(r.stdout) if "pid" in p]
-        # The walk remembers every task: it stops at the first one seen twice,
-        # so the partial list is exactly the first 51 processes, none repeated.
+        # The walk stops at the first task seen twice (on a dump its back
+        # link refuses it: os/linux/listwalk.c), so the partial list is
+        # exactly the first 51 processes, none repeated.
         assert [p["pid"] for p in got] == [p["pid"] for p in procs[:51]]
         all_tools(image, a["pid"])
 

@@ -513,6 +513,114 @@ static uint64_t translations(struct xa_instance *xa)
 
 /* A dump's process list is kept between walks until the OS caches are
  * flushed; a target opened for writing never keeps it. */
+/* A whole process walk of the image as it is now, opened with @flags: its
+ * length (at most 100), end code and message. */
+struct walk_end {
+    int n, err;
+    char msg[256];
+};
+
+static struct walk_end walk_end_of(uint32_t flags)
+{
+    struct walk_end e = {0};
+    save_image();
+    struct xa_init_opts o = XA_INIT_OPTS_INIT;
+    o.target = target;
+    o.sysmap = map_path;
+    o.btf = btf_path;
+    o.flags = flags;
+    struct xa_instance *xa = NULL;
+    e.err = xa_init_opts(&o, &xa);
+    CHECK_EQ(e.err, 0);
+    if (e.err < 0)
+        return e;
+    e.n = count_processes(xa, &e.err);
+    snprintf(e.msg, sizeof(e.msg), "%s", e.err < 0 ? xa_errmsg(xa) : "");
+    xa_destroy(xa);
+    return e;
+}
+
+/* A dump's task list is walked without the cycle set, the back links
+ * refusing a loop (listwalk.c); a writable open is not static memory and
+ * keeps the set. Both must end a hostile list alike: at the same node, with
+ * the same error. */
+static void test_task_list_loops(void *btf, uint32_t btf_size)
+{
+    static const struct {
+        const char *what;
+        int from, to, walked; /* task[from].tasks.next = task[to]; processes handed out */
+    } loops[] = {
+        {"a ring that never comes back to init_task", 4, 1, 5},
+        {"a lasso (a tail, then a ring)", 3, 2, 4},
+        {"a task whose next is itself", 2, 2, 3},
+        {"the first task whose next is itself", 1, 1, 2},
+    };
+    for (size_t i = 0; i < sizeof(loops) / sizeof(loops[0]); i++) {
+        build_guest(false, btf, btf_size);
+        uint64_t node = task_va[loops[i].to] + T_TASKS;
+        vput64(task_va[loops[i].from] + T_TASKS, node);
+        char want[128];
+        snprintf(want, sizeof(want), "task list loops (at 0x%llx) without returning to its head",
+                 (unsigned long long)node);
+        struct walk_end dump = walk_end_of(0), writable = walk_end_of(XA_INIT_WRITE);
+        if (dump.err != XA_ELIMIT || dump.n != loops[i].walked || !strstr(dump.msg, want))
+            fprintf(stderr, "%s: %d processes, %d: %s\n", loops[i].what, dump.n, dump.err,
+                    dump.msg);
+        CHECK_EQ(dump.err, XA_ELIMIT);
+        CHECK_EQ(dump.n, loops[i].walked);
+        CHECK(strstr(dump.msg, want) != NULL);
+        CHECK_EQ(writable.err, dump.err);
+        CHECK_EQ(writable.n, dump.n);
+        CHECK(strcmp(writable.msg, dump.msg) == 0);
+    }
+
+    /* Any next and prev links among the five tasks (a fixed seed): both
+     * walks end alike, and within the five. */
+    uint64_t seed = 0x243f6a8885a308d3ull;
+    for (int round = 0; round < 48; round++) {
+        build_guest(false, btf, btf_size);
+        for (int t = 0; t < 5; t++)
+            for (int link = 0; link < 2; link++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                vput64(task_va[t] + T_TASKS + 8u * (unsigned)link,
+                       task_va[(seed >> 33) % 5] + T_TASKS);
+            }
+        struct walk_end dump = walk_end_of(0), writable = walk_end_of(XA_INIT_WRITE);
+        if (dump.n != writable.n || dump.err != writable.err || strcmp(dump.msg, writable.msg))
+            fprintf(stderr, "round %d: %d, %d: %s\n  against %d, %d: %s\n", round, dump.n,
+                    dump.err, dump.msg, writable.n, writable.err, writable.msg);
+        CHECK_EQ(dump.n, writable.n);
+        CHECK_EQ(dump.err, writable.err);
+        CHECK(strcmp(dump.msg, writable.msg) == 0);
+        CHECK(dump.n <= 5);
+    }
+}
+
+/* A dump's tasks are read in place from its mapping: cut under a walk, the
+ * next task reads as zeros, which must end the walk with the file's error,
+ * not with a task made of zeros or a "broken list". */
+static void test_task_walk_truncated(void *btf, uint32_t btf_size)
+{
+    build_guest(false, btf, btf_size);
+    struct xa_instance *xa = open_guest(map_path, btf_path);
+    if (!xa)
+        return;
+    struct xa_process_iter *it;
+    struct xa_process p;
+    CHECK_EQ(xa_process_iter_new(xa, &it), 0);
+    CHECK_EQ(xa_process_iter_next(it, &p), 1);
+    CHECK_EQ(xa_process_iter_next(it, &p), 1);
+    CHECK_EQ(p.pid, 1);
+    CHECK_EQ(truncate(img_path, (off_t)(pa_of(task_va[2]) & ~4095ull)), 0);
+    int rc = xa_process_iter_next(it, &p);
+    CHECK_EQ(rc, XA_EIO);
+    CHECK(strstr(xa_errmsg(xa), img_path) != NULL);
+    if (rc != XA_EIO)
+        fprintf(stderr, "after the truncation: %d %s\n", rc, rc < 0 ? xa_errmsg(xa) : p.comm);
+    xa_process_iter_free(it);
+    xa_destroy(xa);
+}
+
 static void test_process_list_kept(void *btf, uint32_t btf_size)
 {
     struct xa_process first[8], again[8], fresh[8];
@@ -684,6 +792,8 @@ int main(void)
     btf = build_btf(&btf_size);
 
     test_links_and_counts(btf, btf_size);
+    test_task_list_loops(btf, btf_size);
+    test_task_walk_truncated(btf, btf_size);
     test_process_list_kept(btf, btf_size);
 
     /* 1d. An unlinked file is shown as /proc does. */
