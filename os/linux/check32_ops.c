@@ -26,8 +26,8 @@ struct search {
     uint64_t lo, hi, text_lo, text_hi;
     const struct c32_ops_shape *shapes;
     uint64_t found[C32_OPS_MAX_TABLES][C32_OPS_MAX_FOUND];
+    uint32_t anchored[C32_OPS_MAX_TABLES][C32_OPS_MAX_FOUND];
     uint32_t nr_found[C32_OPS_MAX_TABLES];
-    uint32_t anchored[C32_OPS_MAX_TABLES];
     unsigned tests;
 };
 
@@ -67,11 +67,75 @@ static int judge_place(struct search *s, size_t i, uint32_t k, uint64_t start)
         return -1;
     if (!others_hooked || matched * 2 < known)
         return 0;
-    if (s->nr_found[i] < C32_OPS_MAX_FOUND)
+    if (s->nr_found[i] < C32_OPS_MAX_FOUND) {
         s->found[i][s->nr_found[i]] = start;
+        s->anchored[i][s->nr_found[i]] = matched;
+    }
     s->nr_found[i]++;
-    s->anchored[i] = matched;
     return 0;
+}
+
+static void drop_place(struct search *s, size_t i, uint64_t at)
+{
+    for (uint32_t j = 0; j < s->nr_found[i]; j++)
+        if (s->found[i][j] == at) {
+            s->found[i][j] = s->found[i][s->nr_found[i] - 1];
+            s->anchored[i][j] = s->anchored[i][s->nr_found[i] - 1];
+            s->nr_found[i]--;
+            return;
+        }
+}
+
+/* Every table is at one place of its own, and (its hooks keeping most of
+ * its shape) among its candidates: a table left with one place holds it,
+ * so no other table is there. Repeated until nothing changes (at most
+ * @n rounds). Tables with more candidates than kept are left alone. */
+static void settle(struct search *s, size_t n)
+{
+    bool fixed[C32_OPS_MAX_TABLES] = {false};
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < n; i++) {
+            if (fixed[i] || s->nr_found[i] != 1)
+                continue;
+            fixed[i] = changed = true;
+            for (size_t o = 0; o < n; o++)
+                if (o != i && s->nr_found[o] <= C32_OPS_MAX_FOUND)
+                    drop_place(s, o, s->found[i][0]);
+        }
+    }
+}
+
+static bool has_place(const struct search *s, size_t i, uint64_t at)
+{
+    for (uint32_t j = 0; j < s->nr_found[i]; j++)
+        if (s->found[i][j] == at)
+            return true;
+    return false;
+}
+
+/* The tables whose places are all among table @i's, as bits, when there
+ * are as many of them as places (k tables in k places: each place is one
+ * of them); else 0. */
+static uint32_t group_of(const struct search *s, size_t n, size_t i)
+{
+    if (s->nr_found[i] > C32_OPS_MAX_FOUND)
+        return 0;
+    uint32_t group = 0, members = 0;
+    for (size_t o = 0; o < n; o++) {
+        if (s->nr_found[o] == 0 || s->nr_found[o] > s->nr_found[i])
+            continue;
+        bool inside = true;
+        for (uint32_t j = 0; j < s->nr_found[o] && inside; j++)
+            inside = has_place(s, i, s->found[o][j]);
+        if (inside && s->shapes[o].slots != s->shapes[i].slots)
+            return 0; /* judged with one struct's size: siblings only */
+        if (inside) {
+            group |= 1u << o;
+            members++;
+        }
+    }
+    return members == s->nr_found[i] ? group : 0;
 }
 
 static void list_places(char *buf, size_t cap, const uint64_t *at, uint32_t n)
@@ -145,12 +209,16 @@ int c32_find_ops(const struct c32_mem *m, uint64_t lo, uint64_t hi, uint64_t tex
                 }
         }
     }
+    settle(&s, n);
     for (size_t i = 0; i < n; i++) {
         struct c32_ops_found *f = &out[i];
         memset(f, 0, sizeof(*f));
-        if (s.nr_found[i] == 1) {
-            f->at = s.found[i][0];
-            f->anchored = s.anchored[i];
+        uint32_t group = s.nr_found[i] > 1 ? group_of(&s, n, i) : 0;
+        if (s.nr_found[i] == 1 || group) {
+            f->nr_places = s.nr_found[i];
+            f->group = group;
+            memcpy(f->at, s.found[i], sizeof(f->at));
+            memcpy(f->anchored, s.anchored[i], sizeof(f->anchored));
             continue;
         }
         if (s.nr_found[i] == 0) {

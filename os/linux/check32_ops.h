@@ -35,9 +35,11 @@ struct c32_ops_shape {
 };
 
 struct c32_ops_found {
-    int rc;         /* 0, or a negative XA_E* with @why */
-    uint64_t at;    /* the table, when rc is 0 */
-    uint32_t anchored; /* anchored slots holding their handler there */
+    int rc;            /* 0, or a negative XA_E* with @why */
+    uint32_t nr_places; /* 1, or the places a group of sibling tables shares */
+    uint64_t at[C32_OPS_MAX_FOUND]; /* the table's place(s), when rc is 0 */
+    uint32_t anchored[C32_OPS_MAX_FOUND]; /* anchored slots holding their handler there */
+    uint32_t group;    /* with several places: bit i set for each table i sharing them */
     char why[200];
 };
 
@@ -45,9 +47,12 @@ struct c32_ops_found {
  * each of the @n shapes. A place is a table's when at least half of its
  * anchors (and at least one) hold their handler and every other anchored
  * slot holds a kernel pointer outside the text [text_lo, text_hi) (a hook:
- * another table of the same family points at its own handler there). One
- * place per table, else out[i].rc says none or several. Negative when the
- * search itself gives up (too many places to judge), with @why. */
+ * another table of the same family points at its own handler there).
+ * A table with one place gives it to no other; k sibling tables left with
+ * the same k places (tcp4_seq_ops and tcp6_seq_ops, both hooked in show)
+ * share them (out[i].group): each place is one of them, which is unknown.
+ * Else out[i].rc says none or several. Negative when the search itself
+ * gives up (too many places to judge), with @why. */
 int c32_find_ops(const struct c32_mem *m, uint64_t lo, uint64_t hi, uint64_t text_lo,
                  uint64_t text_hi, const struct c32_ops_shape *shapes, size_t n,
                  struct c32_ops_found *out, char *why, size_t cap);

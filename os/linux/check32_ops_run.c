@@ -90,11 +90,12 @@ static int read_mem(void *ctx, uint64_t va, void *buf, size_t len)
     return lx_read(ctx, va, buf, len);
 }
 
-static int judge_table(struct check_ctx *c, size_t t, uint64_t at)
+/* Judge every slot of the table @what (of tables32[@t]'s type) at @at. */
+static int judge_table(struct check_ctx *c, size_t t, const char *what, uint64_t at)
 {
     uint32_t slots[C32_OPS_MAX_SLOTS];
     if (lx_read(c->xa, at, slots, 4ull * tables32[t].slots) < 0)
-        return xa__set_error(c->xa, XA_EFAULT, "%s at 0x%llx unreadable", tables32[t].symbol,
+        return xa__set_error(c->xa, XA_EFAULT, "%s at 0x%llx unreadable", what,
                              (unsigned long long)at);
     for (uint32_t i = 0; i < tables32[t].slots; i++) {
         uint64_t v = slots[i];
@@ -105,8 +106,42 @@ static int judge_table(struct check_ctx *c, size_t t, uint64_t at)
         check_describe(c, v, where, sizeof(where));
         const char *owner = check_owner_of(c, v);
         int rc = check_report(c, "ops-hook", owner ? owner : "", -1, v,
-                              "%s+0x%x (struct %s) -> %s, outside the kernel's text",
-                              tables32[t].symbol, 4 * i, tables32[t].type, where);
+                              "%s+0x%x (struct %s) -> %s, outside the kernel's text", what, 4 * i,
+                              tables32[t].type, where);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Judge the place(s) of shape @i: its own, or those its group of sibling
+ * tables shares (judged once, by the group's first table, under the name
+ * "tcp4_seq_ops or tcp6_seq_ops at 0x..."). */
+static int judge_found(struct check_ctx *c, const struct c32_ops_shape *shapes, size_t n,
+                       const size_t *index, const struct c32_ops_found *f, size_t i)
+{
+    if (f->nr_places == 1) {
+        int rc = check_note(c, "%s found by its shape at 0x%llx (%u of %u slots at their "
+                            "handlers)", shapes[i].name, (unsigned long long)f->at[0],
+                            f->anchored[0], shapes[i].nr_anchors);
+        return rc ? rc : judge_table(c, index[i], shapes[i].name, f->at[0]);
+    }
+    if ((f->group & ((1u << i) - 1)) != 0)
+        return 0; /* judged with the group's first table */
+    char names[256] = "";
+    size_t len = 0;
+    for (size_t o = 0; o < n && len + 1 < sizeof(names); o++)
+        if (f->group & (1u << o))
+            len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+                                    len ? " or " : "", shapes[o].name);
+    for (uint32_t j = 0; j < f->nr_places && j < C32_OPS_MAX_FOUND; j++) {
+        char what[300];
+        snprintf(what, sizeof(what), "%s at 0x%llx", names, (unsigned long long)f->at[j]);
+        int rc = check_note(c, "%s found by its shape (%u of %u slots at their handlers; "
+                            "which table of them is there is unknown: they are hooked alike)",
+                            what, f->anchored[j], shapes[i].nr_anchors);
+        if (rc == 0)
+            rc = judge_table(c, index[i], what, f->at[j]);
         if (rc)
             return rc;
     }
@@ -158,11 +193,7 @@ int check_ops32(struct check_ctx *c)
             refused = refused ? refused : &found[i];
             continue;
         }
-        rc = check_note(c, "%s found by its shape at 0x%llx (%u of %u slots at their handlers)",
-                        shapes[i].name, (unsigned long long)found[i].at, found[i].anchored,
-                        shapes[i].nr_anchors);
-        if (rc == 0)
-            rc = judge_table(c, index[i], found[i].at);
+        rc = judge_found(c, shapes, n, index, &found[i], i);
     }
     if (rc)
         return rc;
