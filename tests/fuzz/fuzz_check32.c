@@ -14,11 +14,13 @@
  * Oracles beyond the sanitizers: both searches end (libFuzzer's timeout),
  * return 0 or a negative XA_E*, the reason is one terminated line, and an
  * answer lies where the search looked: a 4-byte aligned table of 256..1024
- * entries inside the searched data, a page-aligned IDT.
+ * entries inside the searched data, a page-aligned IDT; the operation-table
+ * search (check32_ops.c, synthetic_check32_ops.h) gives each table one
+ * place or a group of as many places as tables, 4-byte aligned in the data.
  */
 #include "fuzz_common.h"
 
-#include "synthetic_check32.h"
+#include "synthetic_check32_ops.h"
 
 #define MAX_PATCHES 256
 
@@ -28,7 +30,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    s32_build(&pristine);
+    s32_build_ops(&pristine); /* the tables, and two sibling operation tables */
     return 0;
 }
 
@@ -87,5 +89,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_why(rc, why, sizeof(why));
     if (rc == 0 && (idt < S32_ETEXT || idt + C32_IDT_BYTES > S32_TEXT + S32_SIZE || idt % 4096))
         abort();
+
+    struct c32_ops_found found[2];
+    memset(why, 'x', sizeof(why));
+    rc = s32_find_ops(&work, found, why, sizeof(why));
+    check_why(rc, why, sizeof(why));
+    for (unsigned t = 0; rc == 0 && t < 2; t++) {
+        const struct c32_ops_found *f = &found[t];
+        check_why(f->rc, f->why, sizeof(f->why));
+        if (f->rc < 0)
+            continue;
+        unsigned members = (unsigned)__builtin_popcount(f->group);
+        if (f->nr_places == 0 || f->nr_places > C32_OPS_MAX_FOUND ||
+            (f->nr_places > 1 && (members != f->nr_places || !(f->group & (1u << t)))))
+            abort();
+        for (uint32_t j = 0; j < f->nr_places; j++)
+            if (f->at[j] < S32_ETEXT || f->at[j] + 4 * S32_SEQ_SLOTS > S32_INIT || f->at[j] % 4)
+                abort();
+    }
     return 0;
 }
