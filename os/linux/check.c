@@ -180,7 +180,8 @@ static bool check_needs_no_data_symbols(struct check_ctx *c, enum xa_check which
     case XA_CHECK_MODULES:   /* 32-bit: the list against a carve of module memory */
     case XA_CHECK_USER:      /* maps and environments of the listed processes */
         return true;
-    case XA_CHECK_OPS: /* 32-bit: the tables by shape (check32_ops.c); amd64: by name */
+    case XA_CHECK_OPS:    /* 32-bit: the tables by shape (check32_ops.c); amd64: by name */
+    case XA_CHECK_FTRACE: /* 32-bit: the chain by shape (check32_hooks.c) */
         return is32;
     default: return false;
     }
