@@ -276,3 +276,87 @@ def test_ops_sibling_tables_hooked_alike(guest32, ops, tmp_path):
         assert "tcp4_seq_ops or tcp6_seq_ops at 0x%x+0xc (struct seq_operations)" % at \
             in p.stdout, p.stdout
     assert p.returncode == 3 and TERMINALS_REFUSED in p.stderr, p.stderr
+
+
+# ---- ftrace: ftrace_list_end and ftrace_ops_list found by their shape ----
+
+FT_NEXT, FT_FLAGS, FT_WAIT_LIST = 4, 8, 40  # i386 struct ftrace_ops (check32_hooks.h)
+FT_IPMODIFY = 1 << 12
+
+
+def ftrace_found(rows):
+    for r in rows:
+        m = re.match(r"ftrace_ops_list found by its shape at (0x[0-9a-f]+) \((\d+) ftrace_ops "
+                     r"before ftrace_list_end at (0x[0-9a-f]+)\)", r.get("note", ""))
+        if m:
+            return int(m.group(1), 16), int(m.group(2)), int(m.group(3), 16)
+    raise AssertionError("no ftrace note in %r" % rows)
+
+
+@pytest.fixture(scope="module")
+def ftrace(guest32):
+    p = check(guest32["target"], "ftrace")
+    return {"proc": p, "rows": json_lines(p.stdout)}
+
+
+def test_ftrace_clean(guest32, ftrace):
+    """The chain found, empty (nothing traces on the test guest): clean,
+    complete; the list end is the ftrace_ops calling ftrace_stub and the
+    list points at it."""
+    p, rows = ftrace["proc"], ftrace["rows"]
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert [(r["findings"], r["complete"]) for r in rows if "complete" in r] == [(0, True)]
+    head, nr, end = ftrace_found(rows)
+    assert nr == 0
+    with xenaccess.open(guest32["target"]) as vm:
+        assert vm.read_u32(head) == end
+        assert vm.read_u32(end) == vm.symbol("ftrace_stub")
+        assert vm.read_u32(end + FT_NEXT) == 0
+
+
+def plant_ops(vm, at, func, nxt, flags=0):
+    """A minimal struct ftrace_ops (func, next, flags; no hash) at @at."""
+    return (at, struct.pack("<3I", func, nxt, flags) + bytes(52 - 12))
+
+
+def test_ftrace_planted_ops_reported(guest32, ftrace, tmp_path):
+    """An ftrace_ops planted in a module's memory at the head of the chain,
+    its callback in that module with IPMODIFY: found by the walk, reported
+    exactly, named by its module."""
+    head, _, end = ftrace_found(ftrace["rows"])
+    with xenaccess.open(guest32["target"]) as vm:
+        mod = list(vm.modules())[0]
+        ops, hook = mod.base + 0x100, mod.base + 0x40
+        copy = patched(tmp_path, guest32["target"], vm, [
+            plant_ops(vm, ops, hook, end, FT_IPMODIFY), (head, struct.pack("<I", ops))])
+    p = check(copy, "ftrace")
+    rows = json_lines(p.stdout)
+    assert p.returncode == 4, p.stderr
+    assert ftrace_found(rows) == (head, 1, end)
+    hits = [(r["technique"], r["culprit"], int(r["addr"], 16)) for r in rows if "technique" in r]
+    assert hits == [("ftrace-hook", mod.name, hook)], rows
+    assert "ftrace_ops 0x%x calls [%s]+0x40 (IPMODIFY: diverts) on every function" % (
+        ops, mod.name) in p.stdout
+
+
+def test_ftrace_broken_shapes_refused(guest32, ftrace, tmp_path):
+    """The list end without its self-pointing lock: no list end, refused;
+    two pointers near it leading to it by different chains: refused. Never
+    clean, one line each."""
+    head, _, end = ftrace_found(ftrace["rows"])
+    with xenaccess.open(guest32["target"]) as vm:
+        no_end = patched(tmp_path, guest32["target"], vm,
+                         [(end + FT_WAIT_LIST, struct.pack("<I", 0))])
+        mod = list(vm.modules())[0]
+        a, b = mod.base + 0x100, mod.base + 0x200
+        (tmp_path / "two").mkdir()
+        two = patched(tmp_path / "two", guest32["target"], vm, [
+            plant_ops(vm, a, mod.base + 0x40, end), plant_ops(vm, b, mod.base + 0x80, end),
+            (head, struct.pack("<I", a)), (end - 0x80, struct.pack("<I", b))])
+    for target, why in [(no_end, "no ftrace_list_end found"), (two, "different chains")]:
+        p = check(target, "ftrace")
+        assert p.returncode == 3, p.stderr
+        rows = json_lines(p.stdout)
+        assert [(r.get("findings", 0), r["complete"]) for r in rows if "complete" in r] == \
+            [(0, False)], rows
+        assert len(p.stderr.splitlines()) == 1 and why in p.stderr, p.stderr
