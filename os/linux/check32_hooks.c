@@ -30,9 +30,12 @@ static bool is_list_end(const struct c32_mem *m, uint64_t at, uint64_t stub)
            le32(o + C32_FT_FUNC_HASH) == at + C32_FT_LOCAL_HASH;
 }
 
-/* The ftrace_ops on the chain from @first to @end, or -1: every node a
- * kernel pointer with a kernel-pointer func, at most C32_FT_MAX_OPS, no
- * node twice in a row or back at the start (@reads counts the budget). */
+/* The ftrace_ops on the chain from @first to @end, or -1 when it is no
+ * such chain: a node not a kernel pointer, unreadable (the kernel reads
+ * every node of its chain on each traced call; stray pointers near the
+ * list end often lead to unmapped memory), or whose func is not a kernel
+ * pointer; a loop; more than C32_FT_MAX_OPS nodes (long kernel lists pass
+ * near it). @reads counts the budget. */
 static int64_t chain_len(const struct c32_mem *m, uint64_t first, uint64_t end, unsigned *reads)
 {
     uint64_t node = first, prev = 0;
