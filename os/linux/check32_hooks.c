@@ -118,8 +118,8 @@ int c32_find_ftrace(const struct c32_mem *m, uint64_t lo, uint64_t hi, uint64_t 
     if (rc < 0)
         return rc;
     /* the pointers near it that lead to it: the longest chain is the list */
-    uint64_t wlo = end > lo + C32_FT_WINDOW ? end - C32_FT_WINDOW : lo;
-    uint64_t whi = end + C32_FT_WINDOW < hi ? end + C32_FT_WINDOW : hi;
+    uint64_t wlo = end - C32_FT_WINDOW > m->page_offset ? end - C32_FT_WINDOW : m->page_offset;
+    uint64_t whi = end + C32_FT_WINDOW < 0x100000000ull ? end + C32_FT_WINDOW : 0x100000000ull;
     uint64_t heads[C32_FT_MAX_HEADS], firsts[C32_FT_MAX_HEADS];
     uint32_t lens[C32_FT_MAX_HEADS];
     unsigned nr = 0, reads = 0;

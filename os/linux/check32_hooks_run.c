@@ -97,7 +97,10 @@ int check_ftrace32(struct check_ctx *c)
     struct c32_mem m = {.read = read_mem, .ctx = c->xa, .page_offset = lx->page_offset};
     struct c32_ftrace ft;
     char why[256];
-    int rc = c32_find_ftrace(&m, c->text_end, data_end, stub, &ft, why, sizeof(why));
+    /* by name when kallsyms has it (CONFIG_KALLSYMS_ALL): its shape is still checked */
+    uint64_t named = check_sym(c, "ftrace_list_end");
+    uint64_t lo = named ? named : c->text_end, hi = named ? named + 4 : data_end;
+    int rc = c32_find_ftrace(&m, lo, hi, stub, &ft, why, sizeof(why));
     if (rc < 0)
         return xa__set_error(c->xa, rc, "ftrace: %s", why);
     rc = check_note(c, "ftrace_ops_list found by its shape at 0x%llx (%u ftrace_ops before "

@@ -295,8 +295,8 @@ static const struct {
 
 int check_ops(struct check_ctx *c)
 {
-    if (lx_is32(linux_os(c->xa)) && !check_sym(c, "init_task"))
-        return check_ops32(c); /* no data symbols (Debian's 686): by shape */
+    if (lx_is32(linux_os(c->xa)) && (!check_sym(c, "init_task") || !linux_os(c->xa)->btf))
+        return check_ops32(c); /* no data symbols or no BTF (Debian's 686): by shape */
     int rc = 0;
     for (size_t t = 0; rc == 0 && t < sizeof(ops_tables) / sizeof(ops_tables[0]); t++) {
         uint64_t table = check_sym(c, ops_tables[t].symbol), size;
