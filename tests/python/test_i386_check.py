@@ -71,12 +71,28 @@ def file_offset(path, pa):
     raise AssertionError("0x%x not in the core" % pa)
 
 
+COPIES = []
+
+
+@pytest.fixture(autouse=True)
+def drop_copies():
+    """Each patched copy is a whole dump: removed after its test, so a run
+    does not leave gigabytes in pytest's kept temporary directories."""
+    yield
+    while COPIES:
+        try:
+            os.remove(COPIES.pop())
+        except FileNotFoundError:
+            pass
+
+
 def patched(tmp_path, src_target, vm, writes):
     """A copy of the dump with (virtual address, bytes) written; the shared
     dumps are never touched."""
     src = src_target[len("file:"):]
     copy = tmp_path / os.path.basename(src)
     shutil.copyfile(src, copy)
+    COPIES.append(copy)
     with open(copy, "r+b") as f:
         for va, data in writes:
             f.seek(file_offset(src, vm.translate(va)))
