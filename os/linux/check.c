@@ -69,11 +69,19 @@ int check_owner_add(struct check_ctx *c, uint64_t module)
     struct check_owner w = {.module = module};
     char name[XA_MODULE_NAME_LEN];
     uint32_t size;
+    /* 32-bit kernels without BTF: core_layout inferred (module32.c), maybe not */
+    if (o->module_core_base == LX_NO_OFFSET || o->module_core_size == LX_NO_OFFSET)
+        return xa__set_error(c->xa, XA_ENOTSUP, "where struct module keeps its core base "
+                                                "and size is unknown");
+    /* base is a pointer: 4 bytes on 32-bit kernels */
     if (lx_read(c->xa, module + o->module_name, name, sizeof(name)) < 0 ||
-        lx_u64(c->xa, module + o->module_core_base, &w.base) < 0 ||
+        lx_ptr(c->xa, module + o->module_core_base, &w.base) < 0 ||
         lx_u32(c->xa, module + o->module_core_size, &size) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "struct module at 0x%llx unreadable",
                              (unsigned long long)module);
+    if (w.base && !lx_kptr(c->xa, w.base))
+        return xa__set_error(c->xa, XA_EBADDATA, "struct module at 0x%llx: bad core base "
+                             "0x%llx", (unsigned long long)module, (unsigned long long)w.base);
     memcpy(w.name, name, sizeof(name));
     w.name[sizeof(name)] = '\0';
     w.size = size;
@@ -162,8 +170,9 @@ const char *check_describe(struct check_ctx *c, uint64_t addr, char *buf, size_t
 
 /* Checks that find their tables without data symbols (by shape, or from
  * layouts inferred on 32-bit kernels without BTF). */
-static bool check_needs_no_data_symbols(enum xa_check which)
+static bool check_needs_no_data_symbols(struct check_ctx *c, enum xa_check which)
 {
+    bool is32 = lx_is32(linux_os(c->xa));
     switch (which) {
     case XA_CHECK_SYSCALLS: /* by shape on 32-bit (check32_tables.c); else by name */
     case XA_CHECK_IDT:
@@ -171,6 +180,9 @@ static bool check_needs_no_data_symbols(enum xa_check which)
     case XA_CHECK_MODULES:   /* 32-bit: the list against a carve of module memory */
     case XA_CHECK_USER:      /* maps and environments of the listed processes */
         return true;
+    case XA_CHECK_OPS:    /* 32-bit: the tables by shape (check32_ops.c); amd64: by name */
+    case XA_CHECK_FTRACE: /* 32-bit: the chain by shape (check32_hooks.c) */
+        return is32;
     default: return false;
     }
 }
@@ -185,7 +197,7 @@ int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, v
     /* A kernel built without CONFIG_KALLSYMS_ALL (Debian's 686) lists no data
      * symbols. The checks find their tables by name, and a table they cannot
      * find reads as "not in this kernel": they would say clean unseen. */
-    if (!check_sym(&c, "init_task") && !check_needs_no_data_symbols(which))
+    if (!check_sym(&c, "init_task") && !check_needs_no_data_symbols(&c, which))
         return xa__set_error(xa, XA_ENOTSUP,
                              "kallsyms lists no data symbols (no init_task): the tables this "
                              "check reads cannot be found by name");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_hooks.h"
 
 #define MAX_FTRACE_OPS 4096u
 #define MAX_HASH_BITS 12u /* FTRACE_HASH_MAX_BITS */
@@ -57,6 +58,8 @@ static void hash_functions(struct check_ctx *c, uint64_t hash, char *buf, size_t
 
 int check_ftrace(struct check_ctx *c)
 {
+    if (lx_is32(linux_os(c->xa)))
+        return check_ftrace32(c); /* 4-byte layout; by shape without data symbols */
     uint64_t list = check_sym(c, "ftrace_ops_list"), end = check_sym(c, "ftrace_list_end");
     uint64_t next_off = check_off(c, "ftrace_ops", "next");
     uint64_t func_off = check_off(c, "ftrace_ops", "func");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "os/linux/check.h"
+#include "os/linux/check32_ops.h"
 #include "os/linux/check32_tables.h"
 
 /* More entries than any x86-64 table holds (6.1 has 451). */
@@ -294,6 +295,8 @@ static const struct {
 
 int check_ops(struct check_ctx *c)
 {
+    if (lx_is32(linux_os(c->xa)) && (!check_sym(c, "init_task") || !linux_os(c->xa)->btf))
+        return check_ops32(c); /* no data symbols or no BTF (Debian's 686): by shape */
     int rc = 0;
     for (size_t t = 0; rc == 0 && t < sizeof(ops_tables) / sizeof(ops_tables[0]); t++) {
         uint64_t table = check_sym(c, ops_tables[t].symbol), size;

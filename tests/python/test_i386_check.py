@@ -71,12 +71,28 @@ def file_offset(path, pa):
     raise AssertionError("0x%x not in the core" % pa)
 
 
+COPIES = []
+
+
+@pytest.fixture(autouse=True)
+def drop_copies():
+    """Each patched copy is a whole dump: removed after its test, so a run
+    does not leave gigabytes in pytest's kept temporary directories."""
+    yield
+    while COPIES:
+        try:
+            os.remove(COPIES.pop())
+        except FileNotFoundError:
+            pass
+
+
 def patched(tmp_path, src_target, vm, writes):
     """A copy of the dump with (virtual address, bytes) written; the shared
     dumps are never touched."""
     src = src_target[len("file:"):]
     copy = tmp_path / os.path.basename(src)
     shutil.copyfile(src, copy)
+    COPIES.append(copy)
     with open(copy, "r+b") as f:
         for va, data in writes:
             f.seek(file_offset(src, vm.translate(va)))
@@ -166,3 +182,197 @@ def check_live_pae_tables(live32):
     assert any(n.startswith("sys_call_table found by its shape") for n in notes), notes
     assert any(n.startswith("idt_table found by its shape") for n in notes), notes
     assert not any("IDTR" in n for n in notes), notes  # every CPU's IDTR was judged
+
+
+# ---- ops: the operation tables found by their shape (check32_ops.c) ----
+
+OPS_TABLES = ["proc_root_operations", "proc_root_inode_operations", "tcp4_seq_ops",
+              "tcp6_seq_ops", "udp_seq_ops", "udp6_seq_ops", "raw_seq_ops", "packet_seq_ops",
+              "tty_fops", "console_fops", "hung_up_tty_fops"]
+SEQ_SHOW = 12       # seq_operations.show on i386: start, stop, next, show
+FOPS_ITERATE_SHARED = 32  # file_operations.iterate_shared: slot 8
+TERMINALS_REFUSED = "ops: tables judged; terminals not"
+
+
+def ops_found(rows):
+    """{table: address} from the ops check's notes."""
+    found = {}
+    for r in rows:
+        m = re.match(r"(\w+) found by its shape at (0x[0-9a-f]+)", r.get("note", ""))
+        if m and r["check"] == "ops":
+            found[m.group(1)] = int(m.group(2), 16)
+    return found
+
+
+@pytest.fixture(scope="module")
+def ops(guest32):
+    p = check(guest32["target"], "ops")
+    return {"proc": p, "rows": json_lines(p.stdout), "found": ops_found(json_lines(p.stdout))}
+
+
+def test_ops_tables_found_clean(guest32, ops):
+    """Every table of the list found once, holding the kernel's handlers, no
+    finding; the terminals part refuses in one line (exit 3), never clean."""
+    p, found = ops["proc"], ops["found"]
+    assert p.returncode == 3, p.stderr
+    assert sorted(found) == sorted(OPS_TABLES), ops["rows"]
+    ends = [r for r in ops["rows"] if "complete" in r]
+    assert [(r["check"], r["complete"]) for r in ends] == [("ops", False)]
+    assert not any("technique" in r for r in ops["rows"]), ops["rows"]
+    assert p.stderr.count("\n") == 1 and TERMINALS_REFUSED in p.stderr, p.stderr
+    with xenaccess.open(guest32["target"]) as vm:
+        # the tables hold the handlers their source names, at their slots
+        for table, show in [("tcp4_seq_ops", "tcp4_seq_show"), ("udp6_seq_ops", "udp6_seq_show"),
+                            ("packet_seq_ops", "packet_seq_show")]:
+            assert vm.read_u32(found[table] + SEQ_SHOW) == vm.symbol(show), table
+        assert vm.read_u32(found["proc_root_operations"] + FOPS_ITERATE_SHARED) == \
+            vm.symbol("proc_root_readdir")
+
+
+def test_ops_hooks_reported(guest32, ops, tmp_path):
+    """tcp4_seq_ops.show pointed into a module and proc_root_operations'
+    iterate_shared (the slot that tells the table from its siblings) at an
+    address outside the text and every module: both tables still found,
+    exactly these two findings, the first named by its module."""
+    found = ops["found"]
+    with xenaccess.open(guest32["target"]) as vm:
+        mod = list(vm.modules())[0]
+        hook = mod.base + 0x40
+        stray = found["tcp4_seq_ops"] + 0x1000  # the kernel's data, not text
+        copy = patched(tmp_path, guest32["target"], vm, [
+            (found["tcp4_seq_ops"] + SEQ_SHOW, struct.pack("<I", hook)),
+            (found["proc_root_operations"] + FOPS_ITERATE_SHARED, struct.pack("<I", stray))])
+    p = check(copy, "ops")
+    rows = json_lines(p.stdout)
+    assert ops_found(rows) == found, rows
+    hits = [(r["technique"], r["culprit"], int(r["addr"], 16)) for r in rows if "technique" in r]
+    assert sorted(hits) == sorted([("ops-hook", mod.name, hook), ("ops-hook", "", stray)]), rows
+    assert "tcp4_seq_ops+0xc (struct seq_operations) -> [%s]+0x40" % mod.name in p.stdout
+    assert "proc_root_operations+0x20 (struct file_operations) -> 0x%x" % stray in p.stdout
+    assert p.returncode == 3 and TERMINALS_REFUSED in p.stderr, p.stderr
+
+
+def test_ops_broken_shape_refused(guest32, ops, tmp_path):
+    """tcp4_seq_ops with three of its four slots hooked no longer has the
+    shape: refused in one line, not called clean; a copy of udp_seq_ops
+    planted in the data makes two places: refused too."""
+    found = ops["found"]
+    with xenaccess.open(guest32["target"]) as vm:
+        udp = vm.read(found["udp_seq_ops"], 16)
+        decoy = found["tcp4_seq_ops"] + 0x1000
+        copy = patched(tmp_path, guest32["target"], vm, [
+            (found["tcp4_seq_ops"], struct.pack("<3I", *[0xf8000000 + 16 * i for i in range(3)])),
+            (decoy, udp)])
+    p = check(copy, "ops")
+    assert p.returncode == 3, p.stderr
+    rows = json_lines(p.stdout)
+    assert "tcp4_seq_ops" not in ops_found(rows) and "udp_seq_ops" not in ops_found(rows)
+    assert not any("technique" in r for r in rows), rows
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert "no place" in lines[0] and "shape of tcp4_seq_ops" in lines[0], lines[0]
+
+
+def test_ops_sibling_tables_hooked_alike(guest32, ops, tmp_path):
+    """tcp4_seq_ops.show and tcp6_seq_ops.show both pointed into a module
+    (the usual way to hide a port): which place is which table is unknown,
+    but both are judged, each hook reported once."""
+    found = ops["found"]
+    with xenaccess.open(guest32["target"]) as vm:
+        mod = list(vm.modules())[0]
+        hooks = {found["tcp4_seq_ops"]: mod.base + 0x40, found["tcp6_seq_ops"]: mod.base + 0x80}
+        copy = patched(tmp_path, guest32["target"], vm,
+                       [(at + SEQ_SHOW, struct.pack("<I", h)) for at, h in hooks.items()])
+    p = check(copy, "ops")
+    rows = json_lines(p.stdout)
+    hits = sorted(int(r["addr"], 16) for r in rows if "technique" in r)
+    assert hits == sorted(hooks.values()), rows
+    assert all(r["culprit"] == mod.name for r in rows if "technique" in r), rows
+    for at in hooks:
+        assert "tcp4_seq_ops or tcp6_seq_ops at 0x%x+0xc (struct seq_operations)" % at \
+            in p.stdout, p.stdout
+    assert p.returncode == 3 and TERMINALS_REFUSED in p.stderr, p.stderr
+
+
+# ---- ftrace: ftrace_list_end and ftrace_ops_list found by their shape ----
+
+FT_NEXT, FT_FLAGS, FT_WAIT_LIST = 4, 8, 40  # i386 struct ftrace_ops (check32_hooks.h)
+FT_IPMODIFY = 1 << 12
+
+
+def ftrace_found(rows):
+    for r in rows:
+        m = re.match(r"ftrace_ops_list found by its shape at (0x[0-9a-f]+) \((\d+) ftrace_ops "
+                     r"before ftrace_list_end at (0x[0-9a-f]+)\)", r.get("note", ""))
+        if m:
+            return int(m.group(1), 16), int(m.group(2)), int(m.group(3), 16)
+    raise AssertionError("no ftrace note in %r" % rows)
+
+
+@pytest.fixture(scope="module")
+def ftrace(guest32):
+    p = check(guest32["target"], "ftrace")
+    return {"proc": p, "rows": json_lines(p.stdout)}
+
+
+def test_ftrace_clean(guest32, ftrace):
+    """The chain found, empty (nothing traces on the test guest): clean,
+    complete; the list end is the ftrace_ops calling ftrace_stub and the
+    list points at it."""
+    p, rows = ftrace["proc"], ftrace["rows"]
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert [(r["findings"], r["complete"]) for r in rows if "complete" in r] == [(0, True)]
+    head, nr, end = ftrace_found(rows)
+    assert nr == 0
+    with xenaccess.open(guest32["target"]) as vm:
+        assert vm.read_u32(head) == end
+        assert vm.read_u32(end) == vm.symbol("ftrace_stub")
+        assert vm.read_u32(end + FT_NEXT) == 0
+
+
+def plant_ops(vm, at, func, nxt, flags=0):
+    """A minimal struct ftrace_ops (func, next, flags; no hash) at @at."""
+    return (at, struct.pack("<3I", func, nxt, flags) + bytes(52 - 12))
+
+
+def test_ftrace_planted_ops_reported(guest32, ftrace, tmp_path):
+    """An ftrace_ops planted in a module's memory at the head of the chain,
+    its callback in that module with IPMODIFY: found by the walk, reported
+    exactly, named by its module."""
+    head, _, end = ftrace_found(ftrace["rows"])
+    with xenaccess.open(guest32["target"]) as vm:
+        mod = list(vm.modules())[0]
+        ops, hook = mod.base + 0x100, mod.base + 0x40
+        copy = patched(tmp_path, guest32["target"], vm, [
+            plant_ops(vm, ops, hook, end, FT_IPMODIFY), (head, struct.pack("<I", ops))])
+    p = check(copy, "ftrace")
+    rows = json_lines(p.stdout)
+    assert p.returncode == 4, p.stderr
+    assert ftrace_found(rows) == (head, 1, end)
+    hits = [(r["technique"], r["culprit"], int(r["addr"], 16)) for r in rows if "technique" in r]
+    assert hits == [("ftrace-hook", mod.name, hook)], rows
+    assert "ftrace_ops 0x%x calls [%s]+0x40 (IPMODIFY: diverts) on every function" % (
+        ops, mod.name) in p.stdout
+
+
+def test_ftrace_broken_shapes_refused(guest32, ftrace, tmp_path):
+    """The list end without its self-pointing lock: no list end, refused;
+    two pointers near it leading to it by different chains: refused. Never
+    clean, one line each."""
+    head, _, end = ftrace_found(ftrace["rows"])
+    with xenaccess.open(guest32["target"]) as vm:
+        no_end = patched(tmp_path, guest32["target"], vm,
+                         [(end + FT_WAIT_LIST, struct.pack("<I", 0))])
+        mod = list(vm.modules())[0]
+        a, b = mod.base + 0x100, mod.base + 0x200
+        (tmp_path / "two").mkdir()
+        two = patched(tmp_path / "two", guest32["target"], vm, [
+            plant_ops(vm, a, mod.base + 0x40, end), plant_ops(vm, b, mod.base + 0x80, end),
+            (head, struct.pack("<I", a)), (end - 0x80, struct.pack("<I", b))])
+    for target, why in [(no_end, "no ftrace_list_end found"), (two, "different chains")]:
+        p = check(target, "ftrace")
+        assert p.returncode == 3, p.stderr
+        rows = json_lines(p.stdout)
+        assert [(r.get("findings", 0), r["complete"]) for r in rows if "complete" in r] == \
+            [(0, False)], rows
+        assert len(p.stderr.splitlines()) == 1 and why in p.stderr, p.stderr
