@@ -29,3 +29,25 @@ def dumps():
         skip_or_fail(f"no guest dumps in {DUMPS} (run: python3 tests/guest/harness.py make-dumps)")
     return sets
 
+
+
+# Files this large in a test's tmp_path are copies of guest dumps (patched to
+# play a hostile guest): a whole suite's worth fills tens of GB, so each goes
+# when its test ends. A failed test's copy can be made again from its patch.
+BIG_COPY = 64 << 20
+
+
+@pytest.fixture(autouse=True)
+def _drop_dump_copies(request):
+    yield
+    tmp = request.node.funcargs.get("tmp_path") if hasattr(request.node, "funcargs") else None
+    if tmp is None:
+        return
+    for root, _dirs, files in os.walk(tmp):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                if not os.path.islink(path) and os.path.getsize(path) >= BIG_COPY:
+                    os.unlink(path)
+            except OSError:
+                pass
