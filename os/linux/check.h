@@ -47,6 +47,11 @@ struct check_ctx {
 
 int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, void *ctx);
 
+/* check_hooks.c: up to 4 functions of the ftrace_hash at @hash, as "a, b",
+ * into @buf (empty when unreadable); words of the kernel's width. */
+void check_hash_functions(struct check_ctx *c, uint64_t hash, uint64_t bits_off,
+                          uint64_t buckets_off, uint64_t ip_off, char *buf, size_t cap);
+
 /* check_hidden.c: hidden processes, each leader once with the views
  * (bits) that reached it; view_names[bit] names each in the finding. */
 #define CHECK_MAX_HIDDEN_TASKS 4096u

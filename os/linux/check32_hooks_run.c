@@ -12,9 +12,6 @@
 #include "os/linux/check32_hooks.h"
 #include "os/linux/ptrset.h"
 
-#define MAX_HASH_BITS 12u /* FTRACE_HASH_MAX_BITS */
-#define MAX_SHOWN_IPS 4u
-#define MAX_CHAIN 65536u
 #define FUNC_ENTRY_IP 8u /* ftrace_func_entry: hlist_node (next, pprev), ip */
 
 static int read_mem(void *ctx, uint64_t va, void *buf, size_t len)
@@ -29,38 +26,6 @@ static uint32_t u32_at(const uint8_t *b, uint32_t off)
     return v;
 }
 
-/* Up to MAX_SHOWN_IPS functions of the ftrace_hash at @hash, into @buf. */
-static void hash_functions(struct check_ctx *c, uint32_t hash, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    uint32_t bits, buckets;
-    if (!lx_kptr(c->xa, hash) || lx_u32(c->xa, hash, &bits) < 0 ||
-        lx_u32(c->xa, hash + 4ull, &buckets) < 0 || bits > MAX_HASH_BITS ||
-        !lx_kptr(c->xa, buckets))
-        return;
-    unsigned shown = 0;
-    size_t len = 0;
-    for (uint32_t b = 0; b < (1u << bits) && shown < MAX_SHOWN_IPS; b++) {
-        uint32_t node;
-        if (lx_u32(c->xa, buckets + 4ull * b, &node) < 0)
-            return;
-        for (unsigned n = 0; node && n < MAX_CHAIN && shown < MAX_SHOWN_IPS; n++) {
-            uint32_t ip;
-            if (!lx_kptr(c->xa, node) || lx_u32(c->xa, node + FUNC_ENTRY_IP, &ip) < 0)
-                return;
-            char where[128];
-            check_describe(c, ip, where, sizeof(where));
-            int w = snprintf(buf + len, cap - len, "%s%s", shown ? ", " : "", where);
-            if (w < 0 || (size_t)w >= cap - len)
-                return;
-            len += (size_t)w;
-            shown++;
-            if (lx_u32(c->xa, node, &node) < 0) /* hlist_node.next */
-                return;
-        }
-    }
-}
-
 static int judge_ops(struct check_ctx *c, uint64_t ops, const uint8_t *o)
 {
     uint32_t func = u32_at(o, C32_FT_FUNC), saved = u32_at(o, C32_FT_SAVED_FUNC);
@@ -73,7 +38,8 @@ static int judge_ops(struct check_ctx *c, uint64_t ops, const uint8_t *o)
     check_describe(c, hook, where, sizeof(where));
     uint32_t func_hash = u32_at(o, C32_FT_FUNC_HASH), filter;
     if (lx_kptr(c->xa, func_hash) && lx_u32(c->xa, func_hash + C32_FT_HASH_FILTER, &filter) == 0)
-        hash_functions(c, filter, targets, sizeof(targets));
+        /* ftrace_hash {size_bits; buckets;}, ftrace_func_entry {hlist_node; ip;} */
+        check_hash_functions(c, filter, 0, 4, FUNC_ENTRY_IP, targets, sizeof(targets));
     const char *owner = check_owner_of(c, hook);
     return check_report(c, "ftrace-hook", owner ? owner : "", -1, hook,
                         "ftrace_ops 0x%llx calls %s%s on %s", (unsigned long long)ops, where,

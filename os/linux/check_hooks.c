@@ -20,28 +20,25 @@
 #define MAX_AGGR 1024u
 #define FTRACE_OPS_FL_IPMODIFY (1ull << 12)
 
-/* Up to MAX_SHOWN_IPS functions of an ftrace hash, as "a, b", into @buf. */
-static void hash_functions(struct check_ctx *c, uint64_t hash, char *buf, size_t cap)
+void check_hash_functions(struct check_ctx *c, uint64_t hash, uint64_t bits_off,
+                          uint64_t buckets_off, uint64_t ip_off, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    uint64_t bits_off = check_off(c, "ftrace_hash", "size_bits");
-    uint64_t buckets_off = check_off(c, "ftrace_hash", "buckets");
-    uint64_t ip_off = check_off(c, "ftrace_func_entry", "ip");
-    uint64_t bits, buckets;
+    uint64_t bits, buckets, word = lx_ptr_size(c->xa);
     if (bits_off == LX_NO_OFFSET || buckets_off == LX_NO_OFFSET || ip_off == LX_NO_OFFSET ||
-        !lx_kernel_ptr(hash) || lx_u64(c->xa, hash + bits_off, &bits) < 0 ||
-        lx_u64(c->xa, hash + buckets_off, &buckets) < 0 || bits > MAX_HASH_BITS ||
-        !lx_kernel_ptr(buckets))
+        !lx_kptr(c->xa, hash) || lx_ptr(c->xa, hash + bits_off, &bits) < 0 ||
+        lx_ptr(c->xa, hash + buckets_off, &buckets) < 0 || bits > MAX_HASH_BITS ||
+        !lx_kptr(c->xa, buckets))
         return;
     unsigned shown = 0;
     size_t len = 0;
     for (uint64_t b = 0; b < (1ull << bits) && shown < MAX_SHOWN_IPS; b++) {
         uint64_t node;
-        if (lx_u64(c->xa, buckets + 8 * b, &node) < 0)
+        if (lx_ptr(c->xa, buckets + word * b, &node) < 0)
             return;
         for (unsigned n = 0; node && n < MAX_CHAIN && shown < MAX_SHOWN_IPS; n++) {
             uint64_t ip;
-            if (!lx_kernel_ptr(node) || lx_u64(c->xa, node + ip_off, &ip) < 0)
+            if (!lx_kptr(c->xa, node) || lx_ptr(c->xa, node + ip_off, &ip) < 0)
                 return;
             char where[128];
             check_describe(c, ip, where, sizeof(where));
@@ -50,10 +47,18 @@ static void hash_functions(struct check_ctx *c, uint64_t hash, char *buf, size_t
                 return;
             len += (size_t)w;
             shown++;
-            if (lx_u64(c->xa, node, &node) < 0) /* hlist_node.next */
+            if (lx_ptr(c->xa, node, &node) < 0) /* hlist_node.next */
                 return;
         }
     }
+}
+
+/* The same with the offsets of the kernel's BTF. */
+static void hash_functions(struct check_ctx *c, uint64_t hash, char *buf, size_t cap)
+{
+    check_hash_functions(c, hash, check_off(c, "ftrace_hash", "size_bits"),
+                         check_off(c, "ftrace_hash", "buckets"),
+                         check_off(c, "ftrace_func_entry", "ip"), buf, cap);
 }
 
 int check_ftrace(struct check_ctx *c)
