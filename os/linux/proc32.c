@@ -29,19 +29,6 @@
 #define MAX_CANDS 16u
 #define P32_CLOCK_SKEW 1000000u /* ns between reading start_time and start_boottime */
 
-static bool kptr(const struct t32_mem *m, uint64_t v)
-{
-    return w32_kptr(m->page_offset, v);
-}
-
-static int rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
-{
-    uint8_t b[4];
-    int rc = m->read(m->ctx, va, b, 4);
-    *out = rc == 0 ? w32_le32(b) : 0;
-    return rc;
-}
-
 /* ---- windows of task memory --------------------------------------------- */
 
 struct windows {
@@ -64,7 +51,7 @@ static int read_windows(const struct t32_mem *m, const struct p32_task *t, size_
         uint64_t base = of_mm ? t[i].mm : t[i].task;
         if (of_mm && base == 0)
             continue; /* a kernel thread */
-        w->ok[i] = kptr(m, base) && m->read(m->ctx, base, w->mem + i * span, span) == 0;
+        w->ok[i] = t32_kptr(m, base) && m->read(m->ctx, base, w->mem + i * span, span) == 0;
     }
     return 0;
 }
@@ -96,7 +83,7 @@ static void propose(const struct t32_mem *m, uint64_t task, const uint8_t *tw, s
     uint8_t sig[P32_SIGNAL_SPAN];
     for (uint32_t s = 0; s + 4 <= P32_TASK_SPAN; s += 4) {
         uint32_t S = w32_le32(tw + s);
-        if (!kptr(m, S) || (S >= task && S < task + P32_TASK_SPAN) ||
+        if (!t32_kptr(m, S) || (S >= task && S < task + P32_TASK_SPAN) ||
             m->read(m->ctx, S, sig, sizeof(sig)) < 0)
             continue;
         for (uint32_t h = 0; h + 8 <= P32_SIGNAL_SPAN; h += 4) {
@@ -127,7 +114,7 @@ static int ring_fits(const struct t32_mem *m, const struct p32_known *k, const s
                      const struct tcand *c, size_t *len)
 {
     uint32_t S, cur, next, back, v;
-    if (rd32(m, t->task + c->s, &S) < 0 || !kptr(m, S))
+    if (t32_rd32(m, t->task + c->s, &S) < 0 || !t32_kptr(m, S))
         return 0;
     const uint32_t head = S + c->h;
     struct lx_ptrset seen = {0};
@@ -135,7 +122,8 @@ static int ring_fits(const struct t32_mem *m, const struct p32_known *k, const s
     int rc = 0;
     *len = 0;
     for (cur = head;; cur = next) {
-        if (rd32(m, cur, &next) < 0 || !kptr(m, next) || rd32(m, (uint64_t)next + 4, &back) < 0 ||
+        if (t32_rd32(m, cur, &next) < 0 || !t32_kptr(m, next) ||
+            t32_rd32(m, (uint64_t)next + 4, &back) < 0 ||
             back != cur)
             goto out;
         if (next == head)
@@ -146,7 +134,7 @@ static int ring_fits(const struct t32_mem *m, const struct p32_known *k, const s
             goto out;
         }
         uint64_t th = (uint64_t)next - c->n;
-        if (rd32(m, th + c->s, &v) < 0 || v != S || rd32(m, th + k->tgid, &v) < 0 ||
+        if (t32_rd32(m, th + c->s, &v) < 0 || v != S || t32_rd32(m, th + k->tgid, &v) < 0 ||
             v != t->tgid)
             goto out;
         leader |= th == t->task;
@@ -172,7 +160,7 @@ int p32_find_threads(const struct t32_mem *m, const struct p32_known *k,
         return XA_ENOMEM;
     }
     for (size_t i = 0; i < n && i < P32_SAMPLE && proposers < P32_CANDIDATES && !overflow; i++)
-        if (kptr(m, t[i].task) && m->read(m->ctx, t[i].task, tw, P32_TASK_SPAN) == 0) {
+        if (t32_kptr(m, t[i].task) && m->read(m->ctx, t[i].task, tw, P32_TASK_SPAN) == 0) {
             propose(m, t[i].task, tw, c, &nc, &overflow);
             proposers++;
         }
@@ -184,7 +172,7 @@ int p32_find_threads(const struct t32_mem *m, const struct p32_known *k,
     size_t tried = 0;
     for (size_t i = 0; i < n && i < P32_SAMPLE; i++) {
         uint32_t probe;
-        if (rd32(m, t[i].task, &probe) < 0)
+        if (t32_rd32(m, t[i].task, &probe) < 0)
             continue;
         tried++;
         for (size_t j = 0; j < nc; j++) {
@@ -390,7 +378,7 @@ int p32_find_cpu(const struct t32_mem *m, const struct p32_known *k, const struc
     size_t tried = 0, fits = 0, named = 0, named_fit = 0;
     for (size_t i = 0; i < n && i < P32_SAMPLE; i++) {
         uint32_t v;
-        if (rd32(m, t[i].task + off, &v) < 0)
+        if (t32_rd32(m, t[i].task + off, &v) < 0)
             continue;
         tried++;
         fits += v < 8192;

@@ -22,15 +22,10 @@
 #define PV32_USERS_MAX (1u << 20) /* fs_struct.users, group_info.usage at most */
 #define PV32_NGROUPS_MAX 65536u /* NGROUPS_MAX */
 
-static bool kptr(const struct t32_mem *m, uint64_t v)
-{
-    return w32_kptr(m->page_offset, v);
-}
-
 static bool rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
 {
     uint8_t b[4];
-    if (!kptr(m, va) || m->read(m->ctx, va, b, 4) < 0)
+    if (!t32_kptr(m, va) || m->read(m->ctx, va, b, 4) < 0)
         return false;
     *out = w32_le32(b);
     return true;
@@ -55,7 +50,7 @@ static size_t pick(const struct p32_task *t, size_t n, size_t *idx)
 static bool group_info_at(const struct t32_mem *m, uint32_t gi, bool *has_groups)
 {
     uint8_t b[8 + 4 * P32_GROUPS_CHECKED];
-    if (!kptr(m, gi) || m->read(m->ctx, gi, b, 8) < 0)
+    if (!t32_kptr(m, gi) || m->read(m->ctx, gi, b, 8) < 0)
         return false;
     uint32_t usage = w32_le32(b), ngroups = w32_le32(b + 4);
     if (usage == 0 || usage > PV32_USERS_MAX || ngroups > PV32_NGROUPS_MAX)
@@ -80,11 +75,12 @@ int p32_find_creds(const struct t32_mem *m, uint32_t real_cred, const struct p32
     for (size_t j = 0; j < k; j++) {
         uint32_t cred;
         uint8_t c[P32_CRED_GROUP_INFO_NEW + 4];
-        if (!rd32(m, t[idx[j]].task + real_cred, &cred) || !kptr(m, cred) ||
+        if (!rd32(m, t[idx[j]].task + real_cred, &cred) || !t32_kptr(m, cred) ||
             m->read(m->ctx, cred, c, sizeof(c)) < 0)
             continue;
         tried++;
-        uint64_t prm = w32_le64(c + P32_CRED_CAP_PERMITTED), eff = w32_le64(c + P32_CRED_CAP_EFFECTIVE);
+        uint64_t prm = w32_le64(c + P32_CRED_CAP_PERMITTED);
+        uint64_t eff = w32_le64(c + P32_CRED_CAP_EFFECTIVE);
         uint64_t bset = w32_le64(c + P32_CRED_CAP_BSET);
         /* effective within permitted; no set past 64 - 8 capabilities */
         if ((eff & ~prm) == 0 && (prm >> 56) == 0 && (bset >> 56) == 0)
@@ -125,7 +121,8 @@ int p32_find_creds(const struct t32_mem *m, uint32_t real_cred, const struct p32
 static bool mount_root_at(const struct t32_mem *m, uint32_t mnt_root, const uint8_t *path)
 {
     uint32_t mnt = w32_le32(path), dentry = w32_le32(path + 4), root;
-    return kptr(m, mnt) && kptr(m, dentry) && rd32(m, mnt + mnt_root, &root) && root == dentry;
+    return t32_kptr(m, mnt) && t32_kptr(m, dentry) && rd32(m, mnt + mnt_root, &root) &&
+           root == dentry;
 }
 
 /* fs_struct at @fs: users counted, then (the lock and the seqcount between)
@@ -134,12 +131,12 @@ static bool mount_root_at(const struct t32_mem *m, uint32_t mnt_root, const uint
 static bool fs_at(const struct t32_mem *m, uint32_t mnt_root, uint32_t fs, uint32_t r)
 {
     uint8_t b[PV32_FS_SPAN];
-    if (!kptr(m, fs) || m->read(m->ctx, fs, b, sizeof(b)) < 0)
+    if (!t32_kptr(m, fs) || m->read(m->ctx, fs, b, sizeof(b)) < 0)
         return false;
     uint32_t users = w32_le32(b), umask = w32_le32(b + r - 8), in_exec = w32_le32(b + r - 4);
     return users && users <= PV32_USERS_MAX && umask <= 0777 && in_exec <= 1 &&
            mount_root_at(m, mnt_root, b + r) &&
-           kptr(m, w32_le32(b + r + 8)) && kptr(m, w32_le32(b + r + 12));
+           t32_kptr(m, w32_le32(b + r + 8)) && t32_kptr(m, w32_le32(b + r + 12));
 }
 
 int p32_find_fs(const struct t32_mem *m, uint32_t mnt_root, const struct p32_task *t, size_t n,
@@ -165,7 +162,7 @@ int p32_find_fs(const struct t32_mem *m, uint32_t mnt_root, const struct p32_tas
                 continue;
             uint32_t fs = w32_le32(w + j * P32_TASK_SPAN + off);
             tried++;
-            if (!kptr(m, fs))
+            if (!t32_kptr(m, fs))
                 continue;
             if (r == 0)
                 for (uint32_t c = 12; c + 16 <= PV32_FS_SPAN && !r; c += 4)
@@ -216,7 +213,7 @@ int p32_find_exe(const struct t32_mem *m, const struct p32_task *t, size_t n,
         return XA_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
-        ok[i] = t[i].mm && mapped->nfiles[i] && kptr(m, t[i].mm) &&
+        ok[i] = t[i].mm && mapped->nfiles[i] && t32_kptr(m, t[i].mm) &&
                 m->read(m->ctx, t[i].mm, w + i * P32_EXE_SPAN, P32_EXE_SPAN) == 0;
     for (uint32_t off = 4; off + 4 <= P32_EXE_SPAN; off += 4) {
         size_t tried = 0, fits = 0;

@@ -38,19 +38,6 @@
 
 /* ---- reading ----------------------------------------------------------- */
 
-static bool kptr(const struct t32_mem *m, uint64_t v)
-{
-    return w32_kptr(m->page_offset, v);
-}
-
-static int rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
-{
-    uint8_t b[4];
-    int rc = m->read(m->ctx, va, b, 4);
-    *out = rc == 0 ? w32_le32(b) : 0;
-    return rc;
-}
-
 /* A comm as the kernel keeps it: printable, NUL-terminated, not empty. */
 static bool comm_ok(const uint8_t *c)
 {
@@ -126,11 +113,11 @@ static int walk_ring(const struct t32_mem *m, uint64_t head, uint32_t comm_delta
     for (;;) {
         uint32_t next = 0, back = 0;
         uint8_t comm[COMM_LEN];
-        if (rd32(m, cur, &next) < 0 || !kptr(m, next)) {
+        if (t32_rd32(m, cur, &next) < 0 || !t32_kptr(m, next)) {
             snprintf(r->end, sizeof(r->end), "bad next pointer at 0x%llx", (unsigned long long)cur);
             return 0;
         }
-        if (rd32(m, (uint64_t)next + 4, &back) < 0 || back != cur) {
+        if (t32_rd32(m, (uint64_t)next + 4, &back) < 0 || back != cur) {
             snprintf(r->end, sizeof(r->end), "0x%llx links to 0x%x whose prev is not it",
                      (unsigned long long)cur, next);
             return 0;
@@ -253,13 +240,13 @@ static bool parent_at(const struct t32_mem *m, const struct sample *s, const str
                       int64_t rel, uint32_t *tasks_off)
 {
     uint32_t self = W(s, 0, rel);
-    if (!kptr(m, self) || self >= s->node[0] || s->node[0] - self > WIN_BEFORE ||
+    if (!t32_kptr(m, self) || self >= s->node[0] || s->node[0] - self > WIN_BEFORE ||
         W(s, 1, rel) != self || W(s, 2, rel) != self)
         return false;
     uint32_t off = (uint32_t)(s->node[0] - self);
     for (size_t i = 3; i < s->n; i++) {
         uint32_t p = W(s, i, rel);
-        if (!kptr(m, p) || (r->complete && !lx_ptrset_has(&r->seen, (uint64_t)p + off)))
+        if (!t32_kptr(m, p) || (r->complete && !lx_ptrset_has(&r->seen, (uint64_t)p + off)))
             return false;
     }
     *tasks_off = off;
@@ -272,7 +259,7 @@ static bool stack_at(const struct t32_mem *m, const struct sample *s, int64_t re
     uint32_t v[T32_SAMPLE];
     for (size_t i = 0; i < s->n; i++) {
         v[i] = W(s, i, rel);
-        if (!kptr(m, v[i]) || (v[i] & (T32_THREAD_SIZE - 1)))
+        if (!t32_kptr(m, v[i]) || (v[i] & (T32_THREAD_SIZE - 1)))
             return false;
     }
     return distinct(v, s->n);
@@ -285,7 +272,7 @@ static bool stack_at(const struct t32_mem *m, const struct sample *s, int64_t re
 static bool mm_at(const struct t32_mem *m, const struct sample *s, int64_t rel, int64_t flags_rel,
                   int64_t state_rel)
 {
-    if (W(s, 0, rel) != 0 || !kptr(m, W(s, 0, rel + 4)))
+    if (W(s, 0, rel) != 0 || !t32_kptr(m, W(s, 0, rel + 4)))
         return false;
     size_t users = 0;
     for (size_t i = 0; i < s->n; i++) {
@@ -297,7 +284,7 @@ static bool mm_at(const struct t32_mem *m, const struct sample *s, int64_t rel, 
         if (!mm)
             continue;
         uint64_t lo = s->node[i] - WIN_BEFORE, hi = s->node[i] + s->win;
-        if (!kptr(m, mm) || W(s, i, rel + 4) != mm || (mm >= lo && mm < hi))
+        if (!t32_kptr(m, mm) || W(s, i, rel + 4) != mm || (mm >= lo && mm < hi))
             return false;
         users += !kthread;
     }
@@ -322,7 +309,7 @@ static int find_pgd(const struct t32_mem *m, const struct sample *s, int64_t mm_
         bool ok = true;
         for (size_t k = 0; k < n && ok; k++) {
             uint32_t pgd = w32_le32(mm[k] + off);
-            ok = kptr(m, pgd) && m->root_ok(m->ctx, pgd);
+            ok = t32_kptr(m, pgd) && m->root_ok(m->ctx, pgd);
         }
         if (ok && *nfound < 4)
             found[(*nfound)++] = off;
@@ -335,7 +322,7 @@ static int find_pgd(const struct t32_mem *m, const struct sample *s, int64_t mm_
 static bool cred_ok(const struct t32_mem *m, uint32_t va, bool root)
 {
     uint8_t c[36];
-    if (!kptr(m, va) || m->read(m->ctx, va, c, sizeof(c)) < 0 || w32_le32(c) == 0 ||
+    if (!t32_kptr(m, va) || m->read(m->ctx, va, c, sizeof(c)) < 0 || w32_le32(c) == 0 ||
         w32_le32(c) > (1u << 30))
         return false;
     for (size_t k = 4; k < sizeof(c); k += 4)
@@ -350,7 +337,7 @@ static bool cred_at(const struct t32_mem *m, const struct sample *s, int64_t rel
 {
     for (size_t i = 0; i < s->n; i++) {
         bool kthread = (W(s, i, flags_rel) & T32_PF_KTHREAD) != 0;
-        if (!cred_ok(m, W(s, i, rel), kthread) || !kptr(m, W(s, i, rel + 4)))
+        if (!cred_ok(m, W(s, i, rel), kthread) || !t32_kptr(m, W(s, i, rel + 4)))
             return false;
     }
     return true;
@@ -479,8 +466,9 @@ static int find_tasks_list(const struct t32_mem *m, uint64_t comm, struct ring *
         uint32_t next = w32_le32(win + T32_COMM_BACK - back);
         uint32_t prev = w32_le32(win + T32_COMM_BACK - back + 4);
         uint32_t a = 0, b = 0;
-        if (!kptr(m, next) || !kptr(m, prev) || next == lh || rd32(m, (uint64_t)next + 4, &a) < 0 ||
-            a != lh || rd32(m, prev, &b) < 0 || b != lh)
+        if (!t32_kptr(m, next) || !t32_kptr(m, prev) || next == lh ||
+            t32_rd32(m, (uint64_t)next + 4, &a) < 0 ||
+            a != lh || t32_rd32(m, prev, &b) < 0 || b != lh)
             continue;
         struct ring cand;
         int rc = walk_ring(m, lh, back, &cand, budget);

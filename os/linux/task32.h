@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "os/linux/word32.h"
+
 #define T32_MAX_RING 65536u     /* tasks followed on the list while inferring */
 #define T32_MAX_STEPS (4u * T32_MAX_RING) /* list steps over all candidates */
 #define T32_MIN_PREFIX 16u      /* an unclosed list this long is still used */
@@ -36,6 +38,21 @@ struct t32_mem {
     void *ctx;
     uint64_t page_offset; /* kernel pointers lie in [page_offset, 2^32) */
 };
+
+/* A kernel pointer of @m's kernel, and a 4-byte little-endian word read
+ * through @m (0 on failure), for every inference over struct t32_mem. */
+static inline bool t32_kptr(const struct t32_mem *m, uint64_t v)
+{
+    return w32_kptr(m->page_offset, v);
+}
+
+static inline int t32_rd32(const struct t32_mem *m, uint64_t va, uint32_t *out)
+{
+    uint8_t b[4];
+    int rc = m->read(m->ctx, va, b, 4);
+    *out = rc == 0 ? w32_le32(b) : 0;
+    return rc;
+}
 
 /* Offsets in bytes from the start of task_struct (cred_* of struct cred,
  * mm_pgd of struct mm_struct). */

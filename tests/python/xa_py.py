@@ -89,3 +89,32 @@ def example(name):
 def run_example(name, *args, timeout=300):
     return subprocess.run([sys.executable, example(name), *map(str, args)], capture_output=True,
                           text=True, timeout=timeout, env=example_env())
+
+
+def check_process_view(vm, pid, w):
+    """One process of the truth's "procview" section (init.sh) against the
+    bindings: threads (and their CPUs, but init's, which wakes every second),
+    credentials, start time, command line, environment and exe/cwd/root (a
+    path the guest had none of must raise NotFound). Returns the threads."""
+    import pytest
+    import xenaccess
+    got = sorted(vm.threads(pid), key=lambda t: t.tid)
+    assert [(t.tid, t.comm, t.state) for t in got] == \
+        [(t["tid"], t["comm"], t["state"]) for t in w["threads"]], pid
+    if pid != 1:
+        assert [t.cpu for t in got] == [t["cpu"] for t in w["threads"]], pid
+    c = vm.creds(pid)
+    assert [c.uid, c.euid, c.suid, c.fsuid] == w["uid"], pid
+    assert [c.gid, c.egid, c.sgid, c.fsgid] == w["gid"], pid
+    assert list(c.groups) == w["groups"], pid
+    assert (c.cap_effective, c.cap_permitted) == (w["capeff"], w["capprm"]), pid
+    assert vm.start_time(pid).boot_ns // 10**7 == w["start_ticks"], pid  # USER_HZ 100
+    assert vm.cmdline(pid) == bytes.fromhex(w["cmdline"]), pid
+    assert vm.environ(pid) == bytes.fromhex(w["environ"]), pid
+    for what in ("exe", "cwd", "root"):
+        if w[what]:
+            assert getattr(vm, what)(pid) == w[what], (pid, what)
+        else:
+            with pytest.raises(xenaccess.NotFound):
+                getattr(vm, what)(pid)
+    return got
