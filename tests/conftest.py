@@ -21,6 +21,29 @@ def pytest_runtest_makereport(item, call):
         rep.longrepr = "skipped, and CI=true / XA_REQUIRE=all forbids skips: %s" % reason
 
 
+XEN_TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "xen")
+
+
+def pytest_collection_finish(session):
+    """The Xen test bed (tests/xen, last in the run) boots beside the tests
+    before it: one QEMU vCPU for ~3 minutes, where those tests leave a core
+    idle much of the time (XA_XEN_EARLY=0 runs it when its tests come)."""
+    if os.environ.get("XA_XEN_EARLY", "1") == "0":
+        return
+    if not any(os.path.dirname(str(item.fspath)) == XEN_TESTS for item in session.items):
+        return
+    sys.path.insert(0, XEN_TESTS)
+    import xenbed
+    if xenbed.skip_reason() is None:  # else its fixture says why, as before
+        xenbed.start_early()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    xenbed = sys.modules.get("xenbed")
+    if xenbed:
+        xenbed.stop_early()
+
+
 @pytest.fixture(scope="session")
 def dumps():
     """The dump sets made by tests/guest/harness.py (scripts/test.sh makes them)."""

@@ -1,6 +1,7 @@
 """The Xen backend against a real Xen 4.17 booted inside QEMU (TCG).
 
-One boot (module fixture): dom0 starts a PV and a PVH domU running
+One boot (module fixture; tests/conftest.py starts it early, beside the
+tests before this one: docs/xen.md): dom0 starts a PV and a PVH domU running
 tests/guest's workload, runs the xa-* tools on xen:NAME targets, and prints
 the results on the serial log (tests/xen/dom0-run.sh); each domU printed its
 own view (ps, modules, symbols, markers, maps, open files, mounts, sockets,
@@ -12,8 +13,6 @@ libxen-dev, or with XA_XEN_TESTS=0. About 3-4 minutes.
 """
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import pytest
@@ -29,32 +28,16 @@ from xatest import skip_or_fail  # noqa: E402
 KINDS = xenbed.KINDS
 
 
-def _skip_reason():
-    if os.environ.get("XA_XEN_TESTS", "1") == "0":
-        return "XA_XEN_TESTS=0"
-    if os.geteuid() != 0:
-        return "needs root (apt-get download, QEMU images)"
-    if not shutil.which("qemu-system-x86_64"):
-        return "qemu-system-x86_64 not installed"
-    r = subprocess.run(["pkg-config", "--exists", "xencontrol", "xenforeignmemory"])
-    if r.returncode != 0:
-        return "libxen-dev not installed (scripts/deps.sh installs it)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def bed():
-    reason = _skip_reason()
+    reason = xenbed.skip_reason()
     if reason:
         skip_or_fail("Xen test bed: " + reason)
-    logfile = os.path.join(xenbed.CACHE, "serial.log")
-    with xenbed.bed_lock():  # other checkouts' test runs share the cache
-        try:
-            paths = xenbed.build()
-        except xenbed.BedError as e:
-            skip_or_fail("Xen test bed cannot be built here: %s" % e)
-        timeout = int(os.environ.get("XA_XEN_TIMEOUT", "900"))
-        res = xenbed.boot_until_sound(paths, logfile, timeout=timeout)
+    try:
+        # started beside the earlier tests by tests/conftest.py, or run now
+        res, logfile = xenbed.take_early() or xenbed.run_bed()
+    except xenbed.BedError as e:
+        skip_or_fail("Xen test bed cannot be built here: %s" % e)
     markers = dict(res["markers"])
     assert "XA-DOM0-UP" in markers, "dom0 never started; see %s" % logfile
     assert "XA-TOOLSTACK-UP" in markers, "toolstack did not start; see %s" % logfile

@@ -33,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -61,9 +62,15 @@ class BedError(Exception):
     pass
 
 
+_log_lock = threading.Lock()
+_log_to = None  # a file while the bed runs beside other tests (start_early)
+
+
 def log(msg):
-    sys.stderr.write("[xenbed] %s\n" % msg)
-    sys.stderr.flush()
+    with _log_lock:
+        out = _log_to or sys.stderr
+        out.write("[xenbed] %s\n" % msg)
+        out.flush()
 
 
 def _sha(*parts):
@@ -365,6 +372,7 @@ def boot(paths, logfile, timeout=900):
            "-kernel", paths["xen"], "-append", XEN_CMDLINE, "-initrd", initrd]
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _running["qemu"] = p
     try:
         out, _ = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -445,6 +453,83 @@ def boot_until_sound(paths, logfile, timeout=900):
         kept = "%s.failed-%d" % (logfile, attempt)
         shutil.copy(logfile, kept)
         log("test bed boot %d: %s (log kept in %s); booting again" % (attempt, why, kept))
+
+
+# ------------------------------------------------- beside the other tests ---
+
+def skip_reason():
+    """Why the bed cannot run here, or None."""
+    if os.environ.get("XA_XEN_TESTS", "1") == "0":
+        return "XA_XEN_TESTS=0"
+    if os.geteuid() != 0:
+        return "needs root (apt-get download, QEMU images)"
+    if not shutil.which("qemu-system-x86_64"):
+        return "qemu-system-x86_64 not installed"
+    r = subprocess.run(["pkg-config", "--exists", "xencontrol", "xenforeignmemory"])
+    if r.returncode != 0:
+        return "libxen-dev not installed (scripts/deps.sh installs it)"
+    return None
+
+
+def run_bed():
+    """Build, then boot until sound: the parsed results and the serial log's path."""
+    timeout = int(os.environ.get("XA_XEN_TIMEOUT", "900"))
+    logfile = os.path.join(CACHE, "serial.log")
+    with bed_lock():  # other checkouts' test runs share the cache
+        paths = build()
+        return boot_until_sound(paths, logfile, timeout=timeout), logfile
+
+
+_running = {}  # "thread", "result", "error", "qemu": the early run (start_early)
+
+
+def start_early():
+    """Start run_bed() in a thread now. The bed is one QEMU with one vCPU
+    (~3 minutes under TCG); the tests before tests/xen leave a core idle much
+    of the time, so running it beside them takes it off the suite's length.
+    Its log goes to $XA_CACHE/xen/early.log (pytest would capture it into
+    whichever test runs meanwhile); take_early() prints it."""
+    global _log_to
+    if "thread" in _running:
+        return
+    os.makedirs(CACHE, exist_ok=True)
+    _log_to = open(os.path.join(CACHE, "early.log"), "w")
+
+    def work():
+        try:
+            _running["result"] = run_bed()
+        except BaseException as e:  # handed to the fixture, which reports it
+            _running["error"] = e
+
+    t = threading.Thread(target=work, name="xen-test-bed", daemon=True)
+    _running["thread"] = t
+    t.start()
+
+
+def take_early():
+    """run_bed()'s (results, logfile) from start_early(), waiting for it, or
+    None when no early run was started. Its exception is raised here."""
+    global _log_to
+    t = _running.get("thread")
+    if t is None:
+        return None
+    t.join()
+    if _log_to:
+        _log_to.close()
+        _log_to = None
+        with open(os.path.join(CACHE, "early.log")) as f:
+            sys.stderr.write(f.read())
+    _running.pop("thread")
+    if "error" in _running:
+        raise _running.pop("error")
+    return _running.pop("result")
+
+
+def stop_early():
+    """End an early run nobody took (the session stopped before tests/xen)."""
+    p = _running.get("qemu")
+    if _running.get("thread") is not None and p is not None and p.poll() is None:
+        p.kill()
 
 
 def domu_truth_text(console_text):
