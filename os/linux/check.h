@@ -52,6 +52,19 @@ int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, v
 void check_hash_functions(struct check_ctx *c, uint64_t hash, uint64_t bits_off,
                           uint64_t buckets_off, uint64_t ip_off, char *buf, size_t cap);
 
+/* Where struct ftrace_ops's fields are (the kernel's BTF, or the 32-bit
+ * layout of check32_hooks.h); LX_NO_OFFSET: not known. */
+struct check_ftrace_layout {
+    uint64_t next, func, saved_func, flags, func_hash, filter_hash; /* ftrace_ops(_hash) */
+    uint64_t hash_bits, hash_buckets, entry_ip; /* ftrace_hash, ftrace_func_entry */
+};
+/* check_hooks.c: every ftrace_ops from the one that the pointer at @list
+ * names to @end (ftrace_list_end), words of the kernel's width, at most
+ * 4096, each pointer checked and a loop refused; a callback outside the core
+ * text is reported with the functions it filters on. 0 or an error set. */
+int check_ftrace_chain(struct check_ctx *c, uint64_t list, uint64_t end,
+                       const struct check_ftrace_layout *l);
+
 /* check_hidden.c: hidden processes, each leader once with the views
  * (bits) that reached it; view_names[bit] names each in the finding. */
 #define CHECK_MAX_HIDDEN_TASKS 4096u

@@ -53,36 +53,16 @@ void check_hash_functions(struct check_ctx *c, uint64_t hash, uint64_t bits_off,
     }
 }
 
-/* The same with the offsets of the kernel's BTF. */
-static void hash_functions(struct check_ctx *c, uint64_t hash, char *buf, size_t cap)
+int check_ftrace_chain(struct check_ctx *c, uint64_t list, uint64_t end,
+                       const struct check_ftrace_layout *l)
 {
-    check_hash_functions(c, hash, check_off(c, "ftrace_hash", "size_bits"),
-                         check_off(c, "ftrace_hash", "buckets"),
-                         check_off(c, "ftrace_func_entry", "ip"), buf, cap);
-}
-
-int check_ftrace(struct check_ctx *c)
-{
-    if (lx_is32(linux_os(c->xa)))
-        return check_ftrace32(c); /* 4-byte layout; by shape without data symbols */
-    uint64_t list = check_sym(c, "ftrace_ops_list"), end = check_sym(c, "ftrace_list_end");
-    uint64_t next_off = check_off(c, "ftrace_ops", "next");
-    uint64_t func_off = check_off(c, "ftrace_ops", "func");
-    uint64_t saved_off = check_off(c, "ftrace_ops", "saved_func");
-    uint64_t flags_off = check_off(c, "ftrace_ops", "flags");
-    uint64_t hash_off = check_off(c, "ftrace_ops", "func_hash");
-    uint64_t filter_off = check_off(c, "ftrace_ops_hash", "filter_hash");
-    if (!list || !end)
-        return 0; /* a kernel without function tracing */
-    if (next_off == LX_NO_OFFSET || func_off == LX_NO_OFFSET || flags_off == LX_NO_OFFSET)
-        return xa__set_error(c->xa, XA_ENOTSUP, "ftrace: no BTF for struct ftrace_ops");
     struct lx_ptrset seen = {0};
     uint64_t ops;
     int rc = 0;
-    if (lx_u64(c->xa, list, &ops) < 0)
+    if (lx_ptr(c->xa, list, &ops) < 0)
         rc = xa__set_error(c->xa, XA_EFAULT, "ftrace_ops_list unreadable");
     for (unsigned n = 0; rc == 0 && ops != end; n++) {
-        if (n >= MAX_FTRACE_OPS || !lx_kernel_ptr(ops)) {
+        if (n >= MAX_FTRACE_OPS || !lx_kptr(c->xa, ops)) {
             rc = xa__set_error(c->xa, XA_EBADDATA, "ftrace_ops_list broken after %u entries", n);
             break;
         }
@@ -93,24 +73,24 @@ int check_ftrace(struct check_ctx *c)
             break;
         }
         uint64_t func, saved = 0, flags, hash = 0, filter = 0;
-        if (lx_u64(c->xa, ops + func_off, &func) < 0 ||
-            lx_u64(c->xa, ops + flags_off, &flags) < 0) {
+        if (lx_ptr(c->xa, ops + l->func, &func) < 0 || lx_ptr(c->xa, ops + l->flags, &flags) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "ftrace_ops 0x%llx unreadable",
                                (unsigned long long)ops);
             break;
         }
-        if (saved_off != LX_NO_OFFSET)
-            (void)lx_u64(c->xa, ops + saved_off, &saved);
+        if (l->saved_func != LX_NO_OFFSET)
+            (void)lx_ptr(c->xa, ops + l->saved_func, &saved);
         uint64_t hook = !check_in_core_text(c, func) ? func
                         : (saved && !check_in_core_text(c, saved)) ? saved : 0;
         if (hook) {
             char where[128], targets[512];
             check_describe(c, hook, where, sizeof(where));
             targets[0] = '\0';
-            if (hash_off != LX_NO_OFFSET && filter_off != LX_NO_OFFSET &&
-                lx_u64(c->xa, ops + hash_off, &hash) == 0 && lx_kernel_ptr(hash) &&
-                lx_u64(c->xa, hash + filter_off, &filter) == 0)
-                hash_functions(c, filter, targets, sizeof(targets));
+            if (l->func_hash != LX_NO_OFFSET && l->filter_hash != LX_NO_OFFSET &&
+                lx_ptr(c->xa, ops + l->func_hash, &hash) == 0 && lx_kptr(c->xa, hash) &&
+                lx_ptr(c->xa, hash + l->filter_hash, &filter) == 0)
+                check_hash_functions(c, filter, l->hash_bits, l->hash_buckets, l->entry_ip,
+                                     targets, sizeof(targets));
             const char *owner = check_owner_of(c, hook);
             rc = check_report(c, "ftrace-hook", owner ? owner : "", -1, hook,
                               "ftrace_ops 0x%llx calls %s%s on %s", (unsigned long long)ops,
@@ -119,11 +99,34 @@ int check_ftrace(struct check_ctx *c)
             if (rc)
                 break;
         }
-        if (lx_u64(c->xa, ops + next_off, &ops) < 0)
+        if (lx_ptr(c->xa, ops + l->next, &ops) < 0)
             rc = xa__set_error(c->xa, XA_EFAULT, "ftrace_ops_list broken after %u entries", n);
     }
     lx_ptrset_free(&seen);
     return rc;
+}
+
+int check_ftrace(struct check_ctx *c)
+{
+    if (lx_is32(linux_os(c->xa)))
+        return check_ftrace32(c); /* 4-byte layout; by shape without data symbols */
+    uint64_t list = check_sym(c, "ftrace_ops_list"), end = check_sym(c, "ftrace_list_end");
+    const struct check_ftrace_layout l = {
+        .next = check_off(c, "ftrace_ops", "next"),
+        .func = check_off(c, "ftrace_ops", "func"),
+        .saved_func = check_off(c, "ftrace_ops", "saved_func"),
+        .flags = check_off(c, "ftrace_ops", "flags"),
+        .func_hash = check_off(c, "ftrace_ops", "func_hash"),
+        .filter_hash = check_off(c, "ftrace_ops_hash", "filter_hash"),
+        .hash_bits = check_off(c, "ftrace_hash", "size_bits"),
+        .hash_buckets = check_off(c, "ftrace_hash", "buckets"),
+        .entry_ip = check_off(c, "ftrace_func_entry", "ip"),
+    };
+    if (!list || !end)
+        return 0; /* a kernel without function tracing */
+    if (l.next == LX_NO_OFFSET || l.func == LX_NO_OFFSET || l.flags == LX_NO_OFFSET)
+        return xa__set_error(c->xa, XA_ENOTSUP, "ftrace: no BTF for struct ftrace_ops");
+    return check_ftrace_chain(c, list, end, &l);
 }
 
 struct kp_offs {
