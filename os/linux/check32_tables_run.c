@@ -19,77 +19,19 @@ static bool has_prefix(const char *s, const char *prefix)
 
 struct run_ctx {
     struct check_ctx *c;
-    /* the listed modules, read once when a hook needs an owner: the
-     * owner table of check.c reads struct module with 64-bit layouts, and
-     * hidden modules are not carved on 32-bit */
-    struct xa_module *mods;
-    size_t nr_mods;
-    bool mods_loaded, mods_partial;
 };
 
-#define MAX_MODULES32 4096u
-
-static void load_modules(struct run_ctx *r)
-{
-    if (r->mods_loaded)
-        return;
-    r->mods_loaded = true;
-    struct xa_module_iter *it;
-    if (linux_module_iter_new(r->c->xa, &it) < 0) {
-        r->mods_partial = true;
-        return;
-    }
-    struct xa_module m;
-    int got;
-    while ((got = linux_module_iter_next(it, &m)) == 1 && r->nr_mods < MAX_MODULES32) {
-        struct xa_module *n = realloc(r->mods, (r->nr_mods + 1) * sizeof(*n));
-        if (!n)
-            break;
-        r->mods = n;
-        r->mods[r->nr_mods++] = m;
-    }
-    r->mods_partial = got != 0;
-    linux_module_iter_free(it);
-}
-
-/* The listed module whose core memory holds @addr, or NULL. */
-static const struct xa_module *owner_of(struct run_ctx *r, uint64_t addr)
-{
-    load_modules(r);
-    for (size_t i = 0; i < r->nr_mods; i++)
-        if (r->mods[i].base && addr >= r->mods[i].base && addr - r->mods[i].base < r->mods[i].size)
-            return &r->mods[i];
-    return NULL;
-}
-
-/* "[module]+0xoff", "symbol+0xoff" in the core text, else "0x..." */
-static const char *describe(struct run_ctx *r, uint64_t addr, char *buf, size_t cap)
-{
-    const struct xa_module *m = owner_of(r, addr);
-    const char *name;
-    uint64_t off;
-    if (m)
-        snprintf(buf, cap, "[%s]+0x%llx", m->name, (unsigned long long)(addr - m->base));
-    else if (check_in_core_text(r->c, addr) &&
-             symtab_at(&linux_os(r->c->xa)->syms, addr, &name, &off) == 0)
-        snprintf(buf, cap, "%s+0x%llx", name, (unsigned long long)off);
-    else
-        snprintf(buf, cap, "0x%llx", (unsigned long long)addr);
-    return buf;
-}
-
 /* Report that @entry ("sys_call_table[37]") points at @addr, outside the
- * text; its owner module is the culprit. */
+ * text; its owner module (check.c's owner table: listed, in /sys/module or
+ * carved) is the culprit. */
 static int report_hook(struct run_ctx *r, const char *technique, uint64_t addr, const char *entry)
 {
     char where[128];
-    describe(r, addr, where, sizeof(where));
-    const struct xa_module *m = owner_of(r, addr);
-    const char *unowned = r->mods_partial ? " and every module listed (the module list is "
-                                            "incomplete)"
-                                          : " and every listed module";
-    return check_report(r->c, technique, m ? m->name : "", -1, addr,
-                        "%s -> %s, outside the kernel's text%s", entry, where, m ? "" : unowned);
+    check_describe(r->c, addr, where, sizeof(where));
+    const char *owner = check_owner_of(r->c, addr);
+    return check_report(r->c, technique, owner ? owner : "", -1, addr,
+                        "%s -> %s, outside the kernel's text%s", entry, where,
+                        owner ? "" : " and every module");
 }
 
 static int run_read(void *ctx, uint64_t va, void *buf, size_t len)
@@ -195,7 +137,6 @@ int check_syscalls32(struct check_ctx *c)
                                    (unsigned long long)table, n)))
         return rc;
     rc = judge_syscalls(&r, table, n);
-    free(r.mods);
     return rc;
 }
 
@@ -299,9 +240,9 @@ static int judge_idtrs(struct run_ctx *r, uint64_t idt)
         if (dt.idt_base == 0 && dt.idt_limit == 0xffffu)
             continue; /* never started: the reset state */
         char where[128], what[64];
-        describe(r, dt.idt_base, where, sizeof(where));
-        const struct xa_module *m = owner_of(r, dt.idt_base);
-        rc = check_report(c, "idtr-replaced", m ? m->name : "", -1, dt.idt_base,
+        check_describe(c, dt.idt_base, where, sizeof(where));
+        const char *owner = check_owner_of(c, dt.idt_base);
+        rc = check_report(c, "idtr-replaced", owner ? owner : "", -1, dt.idt_base,
                           "CPU %u loads the IDT at %s (limit 0x%x), not idt_table (0x%llx) or "
                           "its CPU-entry-area alias",
                           v, where, dt.idt_limit, (unsigned long long)idt);
@@ -337,6 +278,5 @@ int check_idt32(struct check_ctx *c)
     rc = judge_gates(&r, idt, C32_IDT_ENTRIES, "IDT");
     if (rc == 0)
         rc = judge_idtrs(&r, idt);
-    free(r.mods);
     return rc;
 }

@@ -146,6 +146,28 @@ def test_hooks_reported(guest32, tables, tmp_path):
     assert "IDT vector %d -> 0x%x, outside the kernel's text" % (VEC_INT3, stray) in p.stdout
 
 
+def test_hook_in_hidden_module_named(guest32, tables, tmp_path):
+    """sys_call_table[kill] pointed into a module that is also unlinked from
+    the module list (its neighbours patched): the hook is still named after
+    it, found in /sys/module or by the carve of module memory."""
+    with xenaccess.open(guest32["target"]) as vm:
+        mods = list(vm.modules())
+        assert len(mods) >= 5
+        k = len(mods) // 2
+        victim = mods[k]
+        prev, nxt = mods[k - 1].module + 4, mods[k + 1].module + 4  # struct module.list
+        hook = victim.base + 0x40
+        copy = patched(tmp_path, guest32["target"], vm, [
+            (tables["syscalls"] + 4 * NR_KILL, struct.pack("<I", hook)),
+            (prev, struct.pack("<I", nxt)), (nxt + 4, struct.pack("<I", prev))])
+    p = check(copy, "syscalls")
+    assert p.returncode == 4, p.stderr
+    found = [(r["technique"], r["culprit"], int(r["addr"], 16))
+             for r in json_lines(p.stdout) if "technique" in r]
+    assert found == [("syscall-hook", victim.name, hook)], p.stdout
+    assert "sys_call_table[%d] -> [%s]+0x40" % (NR_KILL, victim.name) in p.stdout
+
+
 @pytest.mark.parametrize("kind", ["i386", "i386pae"])
 def test_broken_shape_refused(kind, tmp_path):
     """A copy whose tables lost their shape (the first syscall entries and
