@@ -36,6 +36,26 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
     return 0;
 }
 
+/* The walker_read() of the inline walk (x86_walk8): the same range check
+ * (by the range of the last hit only) and the page memo only; anything
+ * else is NULL, and the generic walk reads it. The caller has ruled out a
+ * pending test fault. */
+static inline const uint8_t *entry_at(void *ctx, uint64_t pa)
+{
+    struct xa_instance *xa = ctx;
+    if (xa->last_range >= xa->nr_ranges)
+        return NULL;
+    const struct xa_mem_range *r = &xa->ranges[xa->last_range];
+    uint64_t off = pa - r->start;
+    if (pa < r->start || off >= r->size || r->size - off < 8)
+        return NULL;
+    uint64_t pfn = pa >> XA_PAGE_SHIFT;
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (xa->page_memo[slot].pfn_plus1 != pfn + 1)
+        return NULL;
+    return xa->page_memo[slot].page + (pa & (XA_PAGE_SIZE - 1));
+}
+
 void xa__host_memo_clear(struct xa_instance *xa)
 {
     memset(xa->host_memo, 0, sizeof(xa->host_memo));
@@ -239,11 +259,22 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
         return 0;
     }
-    struct x86_walk walk = {0};
-    int rc = have_pt ? translate_pte(xa, region->pa, va, &walk)
-                     : translate_walk(xa, &xa->paging, dtb, va, &walk);
-    if (rc < 0)
-        return rc;
+    /* The inline walk over remembered pages when it can; the generic one
+     * for anything it declines (and for every error). */
+    struct x86_walk8_result walk;
+    if (!have_pt && xa->fault.countdown == 0 &&
+        x86_walk8(&xa->walk8, dtb, va, entry_at, xa, &walk)) {
+        int rc = xa__mapguard_check(xa); /* entries read from a file that shrank */
+        if (rc < 0)
+            return rc;
+    } else {
+        struct x86_walk slow = {0};
+        int rc = have_pt ? translate_pte(xa, region->pa, va, &slow)
+                         : translate_walk(xa, &xa->paging, dtb, va, &slow);
+        if (rc < 0)
+            return rc;
+        walk = (struct x86_walk8_result){.pa = slow.pa, .page_size = slow.page_size, .pt = slow.pt};
+    }
     *pa = walk.pa;
     xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
     /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
