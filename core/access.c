@@ -47,8 +47,10 @@ struct memo_walk {
 static inline const uint8_t *entry_at(void *ctx, uint64_t pa)
 {
     const struct memo_walk *w = ctx;
+    /* Below the range, off wraps to at least 2^64 - start >= size: ranges
+     * never wrap (take_layout). */
     uint64_t off = pa - w->start;
-    if (pa < w->start || off >= w->size || w->size - off < 8)
+    if (off >= w->size || w->size - off < 8)
         return NULL;
     uint64_t pfn = pa >> XA_PAGE_SHIFT;
     unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
