@@ -8,6 +8,7 @@
  * the reserved bits the CPU would fault on.
  */
 #include "arch/x86.h"
+#include "arch/x86_walk8.h"
 
 #include <string.h>
 
@@ -116,6 +117,22 @@ static int walk_legacy(const struct x86_paging *pg, unsigned maxphy, uint64_t dt
     return 0;
 }
 
+/* Bits MAXPHYADDR..51 are reserved in every 8-byte entry; bit 63 unless NXE. */
+static uint64_t entry_reserved(bool nxe, unsigned maxphy)
+{
+    uint64_t rsvd = maxphy < 52 ? bit_range(51, maxphy) : 0;
+    return nxe ? rsvd : rsvd | PTE_XD;
+}
+
+/* PAE PDPTEs have no RW/US/XD: bits 2:1, 8:5 and 63:MAXPHYADDR are
+ * reserved, but for bit 5 (accessed): QEMU's TCG sets it in the PDPTEs it
+ * walks (a Debian 686-pae guest's swapper_pg_dir holds 0x...021), and a
+ * walker that refused it could not read such a guest at all. */
+static uint64_t pdpte_reserved(unsigned maxphy)
+{
+    return bit_range(63, maxphy) | bit_range(8, 6) | bit_range(2, 1);
+}
+
 /*
  * PAE, IA-32e and LA57: 8-byte entries, 9 index bits per level (2 for the
  * PAE PDPT). Level numbers count down to 1 (PTE).
@@ -124,15 +141,8 @@ static int walk_8byte(const struct x86_paging *pg, unsigned maxphy, uint64_t dtb
                       int top, x86_read_pa_fn read, void *ctx, struct x86_walk *walk)
 {
     bool pae = pg->mode == XA_PM_PAE;
-    /* Bits MAXPHYADDR..51 are reserved everywhere; bit 63 unless NXE. */
-    uint64_t rsvd = maxphy < 52 ? bit_range(51, maxphy) : 0;
-    if (!pg->nxe)
-        rsvd |= PTE_XD;
-    /* PAE PDPTEs have no RW/US/XD: bits 2:1, 8:5 and 63:MAXPHYADDR are
-     * reserved, but for bit 5 (accessed): QEMU's TCG sets it in the PDPTEs it
-     * walks (a Debian 686-pae guest's swapper_pg_dir holds 0x...021), and a
-     * walker that refused it could not read such a guest at all. */
-    uint64_t pdpte_rsvd = bit_range(63, maxphy) | bit_range(8, 6) | bit_range(2, 1);
+    uint64_t rsvd = entry_reserved(pg->nxe, maxphy);
+    uint64_t pdpte_rsvd = pdpte_reserved(maxphy);
 
     uint64_t table = dtb;
     uint64_t rw = PTE_RW, us = PTE_US, xd = 0;
@@ -238,9 +248,33 @@ int x86_translate_pte(const struct x86_paging *pg, uint64_t pt, uint64_t va,
 
 uint64_t x86_pte_reserved(const struct x86_paging *pg)
 {
+    return entry_reserved(pg->nxe, pg->maxphyaddr ? pg->maxphyaddr : 52);
+}
+
+void x86_walk8_setup(const struct x86_paging *pg, struct x86_walk8 *w)
+{
+    *w = (struct x86_walk8){0};
     unsigned maxphy = pg->maxphyaddr ? pg->maxphyaddr : 52;
-    uint64_t rsvd = maxphy < 52 ? bit_range(51, maxphy) : 0;
-    return pg->nxe ? rsvd : rsvd | PTE_XD;
+    if (maxphy < 32 || maxphy > 52)
+        return; /* x86_translate() says why */
+    /* The masks walk_8byte() uses, for the same entries. */
+    w->rsvd = entry_reserved(pg->nxe, maxphy);
+    w->pdpte_rsvd = pdpte_reserved(maxphy);
+    w->dtb_mask = x86_dtb_from_cr3(pg->mode, ~0ull);
+    switch (pg->mode) {
+    case XA_PM_PAE:
+        w->top = 3;
+        break;
+    case XA_PM_IA32E:
+        w->top = 4;
+        break;
+    case XA_PM_LA57:
+        w->top = 5;
+        break;
+    default:
+        return;
+    }
+    w->va_bits = (uint8_t)x86_va_bits(pg->mode);
 }
 
 enum xa_page_mode x86_mode_from_regs(uint64_t cr0, uint64_t cr4, uint64_t efer)

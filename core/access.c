@@ -36,6 +36,42 @@ static int walker_read(void *ctx, uint64_t pa, void *buf, size_t len)
     return 0;
 }
 
+/* What the inline walk (x86_walk8) reads entries through: walker_read()'s
+ * range check, by the range of the last hit only (taken once a walk), and
+ * the page memo only. Anything else the generic walk reads. */
+struct memo_walk {
+    const struct xa_instance *xa;
+    uint64_t start, size; /* the RAM range; size 0: none */
+};
+
+static inline const uint8_t *entry_at(void *ctx, uint64_t pa)
+{
+    const struct memo_walk *w = ctx;
+    /* Below the range, off wraps to at least 2^64 - start >= size: ranges
+     * never wrap (take_layout). */
+    uint64_t off = pa - w->start;
+    if (off >= w->size || w->size - off < 8)
+        return NULL;
+    uint64_t pfn = pa >> XA_PAGE_SHIFT;
+    unsigned slot = (unsigned)(pfn & (XA_PAGE_MEMO - 1));
+    if (w->xa->page_memo[slot].pfn_plus1 != pfn + 1)
+        return NULL;
+    return w->xa->page_memo[slot].page + (pa & (XA_PAGE_SIZE - 1));
+}
+
+/* The walk over remembered pages; false: take the generic walk. A pending
+ * test fault must reach the backend, so none is taken then. */
+static inline bool walk_from_memo(const struct xa_instance *xa, uint64_t dtb, uint64_t va,
+                                  struct x86_walk8_result *out)
+{
+    if (xa->fault.countdown != 0 || xa->last_range >= xa->nr_ranges)
+        return false;
+    struct memo_walk w = {.xa = xa,
+                          .start = xa->ranges[xa->last_range].start,
+                          .size = xa->ranges[xa->last_range].size};
+    return x86_walk8(&xa->walk8, dtb, va, entry_at, &w, out);
+}
+
 void xa__host_memo_clear(struct xa_instance *xa)
 {
     memset(xa->host_memo, 0, sizeof(xa->host_memo));
@@ -224,7 +260,8 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
         return 0;
     }
-    if (xa_lru_get(&xa->v2p, dtb, vpn, &pfn_pa)) {
+    uint32_t bucket = xa_lru_bucket(&xa->v2p, dtb, vpn);
+    if (xa_lru_get_inline(&xa->v2p, bucket, dtb, vpn, &pfn_pa)) {
         xa->v2p_hits++;
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, pfn_pa);
         *pa = pfn_pa | (va & (XA_PAGE_SIZE - 1));
@@ -239,13 +276,23 @@ int xa__translate_slow(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint64
         remember_xlate(xa, dtb, va, va & XA_PAGE_MASK, XA_PAGE_SIZE, *pa & XA_PAGE_MASK);
         return 0;
     }
-    struct x86_walk walk = {0};
-    int rc = have_pt ? translate_pte(xa, region->pa, va, &walk)
-                     : translate_walk(xa, &xa->paging, dtb, va, &walk);
-    if (rc < 0)
-        return rc;
+    /* The inline walk over remembered pages when it can; the generic one
+     * for anything it declines (and for every error). */
+    struct x86_walk8_result walk;
+    if (!have_pt && walk_from_memo(xa, dtb, va, &walk)) {
+        int rc = xa__mapguard_check(xa); /* entries read from a file that shrank */
+        if (rc < 0)
+            return rc;
+    } else {
+        struct x86_walk slow = {0};
+        int rc = have_pt ? translate_pte(xa, region->pa, va, &slow)
+                         : translate_walk(xa, &xa->paging, dtb, va, &slow);
+        if (rc < 0)
+            return rc;
+        walk = (struct x86_walk8_result){.pa = slow.pa, .page_size = slow.page_size, .pt = slow.pt};
+    }
     *pa = walk.pa;
-    xa_lru_put(&xa->v2p, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
+    xa_lru_put_at(&xa->v2p, bucket, dtb, vpn, *pa & XA_PAGE_MASK, NULL, NULL);
     /* The whole page the walk found (2 MiB or 1 GiB for large pages). */
     uint64_t base = va & ~(walk.page_size - 1), base_pa = walk.pa & ~(walk.page_size - 1);
     remember_xlate(xa, dtb, va, base, walk.page_size, base_pa);

@@ -108,6 +108,7 @@ void xa__set_kernel_paging(struct xa_instance *xa, const struct x86_paging *pg, 
         xa_cache_flush(xa, XA_CACHE_V2P | XA_CACHE_OS); /* what was decoded through the old */
     xa->paging = *pg;
     xa->pte_reserved = x86_pte_reserved(pg);
+    x86_walk8_setup(pg, &xa->walk8);
     xa->kernel_dtb = dtb;
 }
 

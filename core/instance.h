@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/x86_walk8.h"
 #include "backends/backend.h"
 #include "core/internal.h"
 #include "core/lru.h"
@@ -91,6 +92,7 @@ struct xa_instance {
      * pages: va its 2 MiB-aligned base, pa its page table (0: none). */
     struct xa_xlate_memo region_xlate[XA_REGION_XLATE];
     uint64_t pte_reserved; /* x86_pte_reserved() of the kernel's paging */
+    struct x86_walk8 walk8; /* x86_walk8_setup() of the kernel's paging */
     /* Under XA_CAP_STABLE_MAP a page pointer lives until close, so the pointers
      * of recent pfns are remembered here once checked (RAM range, backend
      * result): direct-mapped by pfn, no recency list. A mapped file that

@@ -7,13 +7,6 @@
 
 #include "core/instance.h"
 
-static uint32_t lru_hash(const struct xa_lru *l, uint64_t k1, uint64_t k2)
-{
-    uint64_t h = k1 * 0x9e3779b97f4a7c15ull ^ (k2 + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 29;
-    return (uint32_t)h & l->mask;
-}
-
 int xa_lru_init(struct xa_lru *l, size_t capacity)
 {
     if (capacity < 1)
@@ -70,10 +63,11 @@ static void list_push_front(struct xa_lru *l, uint32_t i)
         l->tail = i;
 }
 
-/* Index of the entry for the key, and the link that points at it. */
-static uint32_t find(const struct xa_lru *l, uint64_t k1, uint64_t k2, uint32_t **link)
+/* Index of the entry for the key in its @bucket, and the link that points at it. */
+static uint32_t find_at(const struct xa_lru *l, uint32_t bucket, uint64_t k1, uint64_t k2,
+                        uint32_t **link)
 {
-    uint32_t *p = &l->buckets[lru_hash(l, k1, k2)];
+    uint32_t *p = &l->buckets[bucket];
     while (*p != XA_LRU_NIL) {
         struct xa_lru_entry *e = &l->e[*p];
         if (e->k1 == k1 && e->k2 == k2) {
@@ -84,6 +78,11 @@ static uint32_t find(const struct xa_lru *l, uint64_t k1, uint64_t k2, uint32_t 
         p = &e->hnext;
     }
     return XA_LRU_NIL;
+}
+
+static uint32_t find(const struct xa_lru *l, uint64_t k1, uint64_t k2, uint32_t **link)
+{
+    return find_at(l, xa_lru_bucket(l, k1, k2), k1, k2, link);
 }
 
 static void drop_entry(struct xa_lru *l, uint32_t *link, uint32_t i, xa_lru_drop_fn drop,
@@ -101,7 +100,12 @@ static void drop_entry(struct xa_lru *l, uint32_t *link, uint32_t i, xa_lru_drop
 
 bool xa_lru_get(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t *val)
 {
-    uint32_t i = find(l, k1, k2, NULL);
+    return xa_lru_get_at(l, xa_lru_bucket(l, k1, k2), k1, k2, val);
+}
+
+bool xa_lru_get_at(struct xa_lru *l, uint32_t bucket, uint64_t k1, uint64_t k2, uint64_t *val)
+{
+    uint32_t i = find_at(l, bucket, k1, k2, NULL);
     if (i == XA_LRU_NIL)
         return false;
     if (l->head != i) {
@@ -125,7 +129,13 @@ bool xa_lru_remove(struct xa_lru *l, uint64_t k1, uint64_t k2, xa_lru_drop_fn dr
 void xa_lru_put(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t val, xa_lru_drop_fn drop,
                 void *ctx)
 {
-    uint32_t i = find(l, k1, k2, NULL);
+    xa_lru_put_at(l, xa_lru_bucket(l, k1, k2), k1, k2, val, drop, ctx);
+}
+
+void xa_lru_put_at(struct xa_lru *l, uint32_t bucket, uint64_t k1, uint64_t k2, uint64_t val,
+                   xa_lru_drop_fn drop, void *ctx)
+{
+    uint32_t i = find_at(l, bucket, k1, k2, NULL);
     if (i != XA_LRU_NIL) {
         if (drop && l->e[i].val != val)
             drop(ctx, k1, k2, l->e[i].val);
@@ -150,9 +160,8 @@ void xa_lru_put(struct xa_lru *l, uint64_t k1, uint64_t k2, uint64_t val, xa_lru
     e->k1 = k1;
     e->k2 = k2;
     e->val = val;
-    uint32_t b = lru_hash(l, k1, k2);
-    e->hnext = l->buckets[b];
-    l->buckets[b] = i;
+    e->hnext = l->buckets[bucket];
+    l->buckets[bucket] = i;
     list_push_front(l, i);
     l->count++;
 }
@@ -168,7 +177,7 @@ void xa_lru_clear(struct xa_lru *l, xa_lru_drop_fn drop, void *ctx)
         next = e->next;
         if (drop)
             drop(ctx, e->k1, e->k2, e->val);
-        l->buckets[lru_hash(l, e->k1, e->k2)] = XA_LRU_NIL;
+        l->buckets[xa_lru_bucket(l, e->k1, e->k2)] = XA_LRU_NIL;
         e->hnext = l->free_list;
         l->free_list = i;
     }

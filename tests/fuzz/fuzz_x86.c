@@ -8,13 +8,16 @@
  *
  * Oracles beyond the sanitizers: a walk reads at most one entry per level;
  * the result code is one of those x86.h documents; a translation keeps the
- * page offset, uses a real page size and stays below 2^MAXPHYADDR.
+ * page offset, uses a real page size and stays below 2^MAXPHYADDR; the
+ * inline walk (arch/x86_walk8.h) over the same memory, every page at hand,
+ * translates exactly when x86_translate() does, to the same result.
  */
 #include "fuzz_common.h"
 
 #include "arena.h"
 
 #include "arch/x86.h"
+#include "arch/x86_walk8.h"
 
 static int levels_of(enum xa_page_mode m)
 {
@@ -52,6 +55,43 @@ static void check_walk(const struct x86_paging *pg, uint64_t va, int rc, const s
         abort();
 }
 
+/* arena_read()'s view of the memory, as a pointer to the entry. */
+static const uint8_t *arena_entry(void *ctx, uint64_t pa)
+{
+    const struct arena *a = ctx;
+    if (pa < a->base)
+        return NULL;
+    uint64_t off = pa - a->base;
+    size_t size = a->len;
+    if (a->wrap) {
+        size &= ~(size_t)7;
+        if (size < 8)
+            return NULL;
+        off %= size;
+    }
+    if (off > size || 8 > size - off)
+        return NULL;
+    return a->mem + off;
+}
+
+static void check_inline_walk(const struct x86_paging *pg, uint64_t cr3, uint64_t va, int rc,
+                              const struct x86_walk *w, struct arena *p)
+{
+    struct x86_walk8 w8;
+    x86_walk8_setup(pg, &w8);
+    struct x86_walk8_result r;
+    bool ok = x86_walk8(&w8, cr3, va, arena_entry, p, &r);
+    if (!w8.top) {
+        if (ok)
+            abort();
+        return;
+    }
+    if (ok != (rc == 0))
+        abort(); /* one walker translated what the other refused */
+    if (ok && (r.pa != w->pa || r.page_size != w->page_size || r.pt != w->pt))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fuzz_reader r = {data, size};
@@ -74,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.reads = 0;
         int rc = x86_translate(&pg, cr3, va[i], arena_read, &p, &w);
         check_walk(&pg, va[i], rc, &w, &p);
+        check_inline_walk(&pg, cr3, va[i], rc, &w, &p);
         /* The next address: in the same page table neighbourhood. */
         if (flags & 8)
             va[(i + 1) % 4] ^= va[i] & 0x1ff000;
