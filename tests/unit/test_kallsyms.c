@@ -587,7 +587,7 @@ static void test_discover(bool la57, uint32_t flags)
         CHECK(rc == 0);
         if (rc == 0) {
             uint64_t a, pa;
-            CHECK(lx.syms.n == 900);
+            CHECK(symtab_count(&lx.syms) == 900);
             CHECK(symtab_lookup(&lx.syms, "linux_banner", &a) == 0 && a == k.banner);
             CHECK(lx.phys_base == k.phys_base);
             CHECK(lx.kaslr_slide == 0x1e00000 && lx.text_start == k.text);
