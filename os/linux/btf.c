@@ -91,55 +91,89 @@ static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const ch
     }
 }
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+/* How far ahead the index build fetches names and slots: the BTF's strings
+ * and the slots are read in random order, and each miss waited alone. */
+#define INDEX_AHEAD 16
+
+/* The named struct, union and typedef types of @btf, in id order: ids,
+ * names (possibly empty) and kinds (arrays of room n). Returns how many. */
+static uint32_t named_types(const struct btf *btf, uint32_t n, uint32_t *ids,
+                            const char **names, uint8_t *kinds)
+{
+    uint32_t k = 0;
+    for (uint32_t id = 1; id < n; id++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        int kind = t && t->name_off ? kind_slot(t) : -1;
+        if (kind < 0)
+            continue;
+        const char *name = btf__name_by_offset(btf, t->name_off);
+        if (!name)
+            continue;
+        ids[k] = id; /* the name is not read yet: it is fetched ahead */
+        names[k] = name;
+        kinds[k++] = (uint8_t)kind;
+    }
+    return k;
+}
+
 static void build_index(const struct btf *btf, struct linux_btf_memo *m)
 {
     m->tried = true;
-    uint32_t n = btf__type_cnt(btf), names = 0;
-    uint32_t *ids = malloc((size_t)n * sizeof(*ids)); /* the named ones, in id order */
-    if (!ids)
-        return;
-    for (uint32_t id = 1; id < n; id++) {
-        const struct btf_type *t = btf__type_by_id(btf, id);
-        if (t && t->name_off && kind_slot(t) >= 0)
-            ids[names++] = id;
-    }
+    uint32_t n = btf__type_cnt(btf);
+    uint32_t *ids = malloc((size_t)n * sizeof(*ids));
+    const char **names = malloc((size_t)n * sizeof(*names));
+    uint8_t *kinds = malloc(n);
+    uint32_t *hashes = malloc((size_t)n * sizeof(*hashes));
+    uint32_t count = ids && names && kinds && hashes ? named_types(btf, n, ids, names, kinds) : 0;
     uint32_t cap = 16;
-    while (cap < 2 * names)
+    while (cap < 2 * count)
         cap *= 2;
     /* Zeroed by writing, not calloc: see symtab_freeze(). */
-    if (names <= BTF_INDEX_MAX_NAMES) {
+    if (hashes && count <= BTF_INDEX_MAX_NAMES) {
         m->slots = malloc(cap * sizeof(*m->slots));
-        m->entries = malloc((names ? names : 1) * sizeof(*m->entries));
+        m->entries = malloc((count ? count : 1) * sizeof(*m->entries));
     }
     if (!m->slots || !m->entries) {
         free(m->slots);
         free(m->entries);
         m->slots = NULL;
         m->entries = NULL;
-        free(ids);
-        return;
+        count = 0;
     }
-    memset(m->slots, 0, cap * sizeof(*m->slots));
-    m->mask = cap - 1;
+    if (m->slots) {
+        memset(m->slots, 0, cap * sizeof(*m->slots));
+        m->mask = cap - 1;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (i + INDEX_AHEAD < count)
+            PREFETCH(names[i + INDEX_AHEAD]);
+        hashes[i] = btf_name_hash(names[i]);
+    }
     uint32_t used = 0;
-    for (uint32_t i = 0; i < names; i++) {
-        const struct btf_type *t = btf__type_by_id(btf, ids[i]);
-        const char *name = btf__name_by_offset(btf, t->name_off);
-        if (!name || !*name)
-            continue;
-        uint32_t hash = btf_name_hash(name);
-        struct btf_name_slot *sl = index_slot(m, name, hash);
+    for (uint32_t i = 0; i < count; i++) {
+        if (i + INDEX_AHEAD < count)
+            PREFETCH(&m->slots[hashes[i + INDEX_AHEAD] & m->mask]);
+        if (!names[i][0])
+            continue; /* an empty name is no name */
+        struct btf_name_slot *sl = index_slot(m, names[i], hashes[i]);
         if (!sl->entry) {
-            m->entries[used] = (struct btf_name_entry){.name = name};
-            sl->hash = hash;
+            m->entries[used] = (struct btf_name_entry){.name = names[i]};
+            sl->hash = hashes[i];
             sl->entry = ++used;
         }
         struct btf_name_entry *e = &m->entries[sl->entry - 1];
-        int k = kind_slot(t);
-        if (!e->id[k]) /* the first of the name and kind, as libbpf's search */
-            e->id[k] = ids[i];
+        if (!e->id[kinds[i]]) /* the first of the name and kind, as libbpf's search */
+            e->id[kinds[i]] = ids[i];
     }
     free(ids);
+    free(names);
+    free(kinds);
+    free(hashes);
 }
 
 static void free_index(struct linux_btf_memo *m)
