@@ -585,6 +585,16 @@ int ksym_pick(const uint8_t *buf, size_t len, const struct ksym_layout *l,
     /* ksym_decode stores a name in its length + 2 bytes (type, NUL), and
      * a name is at most its compressed length times the longest token. */
     bool sum_names = (uint64_t)l->names_size * maxtok + 2ull * l->num_syms + NAME_ROOM > UINT32_MAX;
+    /* The tokens a wanted name can start with: the type letter, then a
+     * prefix of the name. Most names start otherwise and are passed over
+     * at their first byte. */
+    bool can_start[256];
+    for (int i = 0; i < 256; i++) {
+        can_start[i] = false;
+        for (size_t w = 0; w < nwant && !can_start[i]; w++)
+            can_start[i] = tk.len[i] >= 1 && strlen(want[w]) >= tk.len[i] - 1 &&
+                           memcmp(want[w], tk.text[i] + 1, tk.len[i] - 1) == 0;
+    }
     uint64_t names_len = 0;
     char name[NAME_ROOM + 1];
     size_t pos = l->names, end = l->names + l->names_size;
@@ -595,10 +605,18 @@ int ksym_pick(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         pos += used;
         if (NAME_ROOM > UINT32_MAX - names_len)
             return XA_ENOMEM; /* where symtab_names_tail would refuse */
+        const uint8_t *c = buf + pos;
+        if (!sum_names && clen * maxtok <= NAME_CAP) { /* no limit to check but one */
+            if (clen == 1 && tk.len[c[0]] < 2)
+                return XA_EBADDATA; /* a type letter and no name */
+            if (!can_start[c[0]]) {
+                pos += clen;
+                continue;
+            }
+        }
         /* The name's first eight bytes (after the type letter), zero past
          * its end: the first token gives its bytes 1 to 8, each next one
          * lands at its offset (bytes shifted past the word drop out). */
-        const uint8_t *c = buf + pos;
         uint64_t first8 = (lo[c[0]] >> 8) | (hi[c[0]] << 56);
         size_t nl = tk.len[c[0]], k = 1;
         for (; k < clen && nl < 9; k++) {
