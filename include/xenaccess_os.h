@@ -63,14 +63,17 @@ XA_API XA_NODISCARD int xa_os_get_info(struct xa_instance *xa, struct xa_os_info
  *  @{ */
 
 /** @brief Address of a kernel symbol (KASLR applied).
- *  @return 0, XA_ENOENT if unknown, XA_EINVAL, XA_ENOOS. */
+ *  @return 0, XA_ENOENT if unknown, XA_EINVAL, XA_ENOOS; or, when the symbols
+ *  of a dump are decoded on first need (docs/discovery.md), that decoding's
+ *  error (XA_EIO: the dump was cut since). */
 XA_API XA_NODISCARD int xa_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr);
 
 /**
  * @brief Nearest kernel symbol at or below @p addr.
  * @param[out] name borrowed for the life of @p xa.
  * @param[out] offset addr - symbol address.
- * @return 0, XA_ENOENT (no symbol at or below @p addr), XA_EINVAL, XA_ENOOS.
+ * @return 0, XA_ENOENT (no symbol at or below @p addr), XA_EINVAL, XA_ENOOS, or
+ *         the symbol decoding's error as for xa_sym_lookup().
  */
 XA_API XA_NODISCARD int xa_sym_at(struct xa_instance *xa, uint64_t addr, const char **name,
                                   uint64_t *offset);
@@ -89,7 +92,8 @@ XA_API XA_NODISCARD int xa_read_ksym(struct xa_instance *xa, const char *name, v
                                      size_t len);
 
 /** Iterate all kernel symbols, in address order. Return non-zero from @p fn to stop.
- *  xa_sym_foreach() returns 0 (also when @p fn stopped it), XA_EINVAL, XA_ENOOS. */
+ *  xa_sym_foreach() returns 0 (also when @p fn stopped it), XA_EINVAL, XA_ENOOS, or
+ *  the symbol decoding's error as for xa_sym_lookup(). */
 typedef int (*xa_sym_fn)(const char *name, uint64_t addr, char type, void *ctx);
 XA_API XA_NODISCARD int xa_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx);
 

@@ -219,7 +219,7 @@ static int symtab_extend(struct linux_symtab *t, const char *const *names, const
                          size_t n)
 {
     struct linux_symtab nt = {0};
-    int rc = 0;
+    int rc = symtab_complete(t); /* a lazy table: all of it, to copy */
     for (size_t i = 0; i < t->n && rc == 0; i++) {
         const char *name = symtab_name(t, &t->syms[i]);
         rc = symtab_add(&nt, name, strlen(name), t->syms[i].addr, t->syms[i].type);

@@ -39,15 +39,23 @@
  * searched instead (hostile input: the index stays small). */
 #define BTF_INDEX_MAX_NAMES (256u << 10)
 enum { IDX_STRUCT, IDX_UNION, IDX_TYPEDEF };
-struct btf_name_slot {
-    const char *name; /* in the BTF's strings; NULL: empty */
-    uint32_t hash;    /* btf_name_hash(name): most probes end here, no strcmp */
+/* A name's entry, filled in type order (written once, in sequence). */
+struct btf_name_entry {
+    const char *name; /* in the BTF's strings */
     uint32_t id[3];   /* first id of each kind, 0: none */
+};
+/* The hash table holds 8 bytes a slot, so that the ~2x names of random
+ * probes stay in the cache while the table is built (24-byte slots with
+ * the entry inside missed it on nearly every insert). */
+struct btf_name_slot {
+    uint32_t hash;  /* btf_name_hash(name): most probes end here, no strcmp */
+    uint32_t entry; /* index + 1 into entries; 0: empty */
 };
 struct linux_btf_memo {
     bool tried; /* the index was built, or could not be */
     uint32_t mask;
     struct btf_name_slot *slots;
+    struct btf_name_entry *entries;
 };
 
 static uint32_t btf_name_hash(const char *s)
@@ -75,56 +83,105 @@ static int kind_slot(const struct btf_type *t)
 static struct btf_name_slot *index_slot(const struct linux_btf_memo *m, const char *name,
                                         uint32_t hash)
 {
-    for (uint32_t i = hash & m->mask;; i = (i + 1) & m->mask)
-        if (!m->slots[i].name ||
-            (m->slots[i].hash == hash && strcmp(m->slots[i].name, name) == 0))
-            return &m->slots[i]; /* the table is never full: 2x the names */
+    for (uint32_t i = hash & m->mask;; i = (i + 1) & m->mask) {
+        struct btf_name_slot *sl = &m->slots[i];
+        if (!sl->entry ||
+            (sl->hash == hash && strcmp(m->entries[sl->entry - 1].name, name) == 0))
+            return sl; /* the table is never full: 2x the names */
+    }
+}
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)(p))
+#endif
+/* How far ahead the index build fetches names and slots: the BTF's strings
+ * and the slots are read in random order, and each miss waited alone. */
+#define INDEX_AHEAD 16
+
+/* The named struct, union and typedef types of @btf, in id order: ids,
+ * names (possibly empty) and kinds (arrays of room n). Returns how many. */
+static uint32_t named_types(const struct btf *btf, uint32_t n, uint32_t *ids,
+                            const char **names, uint8_t *kinds)
+{
+    uint32_t k = 0;
+    for (uint32_t id = 1; id < n; id++) {
+        const struct btf_type *t = btf__type_by_id(btf, id);
+        int kind = t && t->name_off ? kind_slot(t) : -1;
+        if (kind < 0)
+            continue;
+        const char *name = btf__name_by_offset(btf, t->name_off);
+        if (!name)
+            continue;
+        ids[k] = id; /* the name is not read yet: it is fetched ahead */
+        names[k] = name;
+        kinds[k++] = (uint8_t)kind;
+    }
+    return k;
 }
 
 static void build_index(const struct btf *btf, struct linux_btf_memo *m)
 {
     m->tried = true;
-    uint32_t n = btf__type_cnt(btf), names = 0;
-    uint32_t *ids = malloc((size_t)n * sizeof(*ids)); /* the named ones, in id order */
-    if (!ids)
-        return;
-    for (uint32_t id = 1; id < n; id++) {
-        const struct btf_type *t = btf__type_by_id(btf, id);
-        if (t && t->name_off && kind_slot(t) >= 0)
-            ids[names++] = id;
-    }
+    uint32_t n = btf__type_cnt(btf);
+    uint32_t *ids = malloc((size_t)n * sizeof(*ids));
+    const char **names = malloc((size_t)n * sizeof(*names));
+    uint8_t *kinds = malloc(n);
+    uint32_t *hashes = malloc((size_t)n * sizeof(*hashes));
+    uint32_t count = ids && names && kinds && hashes ? named_types(btf, n, ids, names, kinds) : 0;
     uint32_t cap = 16;
-    while (cap < 2 * names)
+    while (cap < 2 * count)
         cap *= 2;
     /* Zeroed by writing, not calloc: see symtab_freeze(). */
-    m->slots = names <= BTF_INDEX_MAX_NAMES ? malloc(cap * sizeof(*m->slots)) : NULL;
-    if (m->slots)
-        memset(m->slots, 0, cap * sizeof(*m->slots));
-    if (!m->slots) {
-        free(ids);
-        return;
+    if (hashes && count <= BTF_INDEX_MAX_NAMES) {
+        m->slots = malloc(cap * sizeof(*m->slots));
+        m->entries = malloc((count ? count : 1) * sizeof(*m->entries));
     }
-    m->mask = cap - 1;
-    for (uint32_t i = 0; i < names; i++) {
-        const struct btf_type *t = btf__type_by_id(btf, ids[i]);
-        const char *name = btf__name_by_offset(btf, t->name_off);
-        if (!name || !*name)
-            continue;
-        uint32_t hash = btf_name_hash(name);
-        struct btf_name_slot *sl = index_slot(m, name, hash);
-        sl->name = name;
-        sl->hash = hash;
-        int k = kind_slot(t);
-        if (!sl->id[k]) /* the first of the name and kind, as libbpf's search */
-            sl->id[k] = ids[i];
+    if (!m->slots || !m->entries) {
+        free(m->slots);
+        free(m->entries);
+        m->slots = NULL;
+        m->entries = NULL;
+        count = 0;
+    }
+    if (m->slots) {
+        memset(m->slots, 0, cap * sizeof(*m->slots));
+        m->mask = cap - 1;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        if (i + INDEX_AHEAD < count)
+            PREFETCH(names[i + INDEX_AHEAD]);
+        hashes[i] = btf_name_hash(names[i]);
+    }
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (i + INDEX_AHEAD < count)
+            PREFETCH(&m->slots[hashes[i + INDEX_AHEAD] & m->mask]);
+        if (!names[i][0])
+            continue; /* an empty name is no name */
+        struct btf_name_slot *sl = index_slot(m, names[i], hashes[i]);
+        if (!sl->entry) {
+            m->entries[used] = (struct btf_name_entry){.name = names[i]};
+            sl->hash = hashes[i];
+            sl->entry = ++used;
+        }
+        struct btf_name_entry *e = &m->entries[sl->entry - 1];
+        if (!e->id[kinds[i]]) /* the first of the name and kind, as libbpf's search */
+            e->id[kinds[i]] = ids[i];
     }
     free(ids);
+    free(names);
+    free(kinds);
+    free(hashes);
 }
 
 static void free_index(struct linux_btf_memo *m)
 {
-    if (m)
+    if (m) {
         free(m->slots);
+        free(m->entries);
+    }
     free(m);
 }
 
@@ -293,13 +350,14 @@ static int64_t find_composite(const struct linux_os *lx, const char *name)
     if (!m || !m->slots)
         return search_composite(lx->btf, name);
     const struct btf_name_slot *sl = index_slot(m, name, btf_name_hash(name));
-    if (!sl->name)
+    if (!sl->entry)
         return -1;
-    if (sl->id[IDX_STRUCT])
-        return sl->id[IDX_STRUCT];
-    if (sl->id[IDX_UNION])
-        return sl->id[IDX_UNION];
-    return sl->id[IDX_TYPEDEF] ? typedef_target(lx->btf, sl->id[IDX_TYPEDEF]) : -1;
+    const struct btf_name_entry *e = &m->entries[sl->entry - 1];
+    if (e->id[IDX_STRUCT])
+        return e->id[IDX_STRUCT];
+    if (e->id[IDX_UNION])
+        return e->id[IDX_UNION];
+    return e->id[IDX_TYPEDEF] ? typedef_target(lx->btf, e->id[IDX_TYPEDEF]) : -1;
 }
 
 /* Find member @name (length @len) in struct/union @id, descending into

@@ -638,6 +638,67 @@ static uint64_t read_page_offset(struct xa_instance *xa, const struct linux_symt
     return mode == XA_PM_LA57 ? 0xff11000000000000ULL : 0xffff888000000000ULL;
 }
 
+/*
+ * The names the OS layer's start-up and the common tools ask for (sorted by
+ * strcmp): a table read in place answers these from one pass over the names
+ * (ksym_pick) and decodes the rest (~94k names on 6.1, and their hash:
+ * about a fifth of an `xa-ps` run on a dump) only when something else is
+ * asked. A name missing here costs that full decode, not a wrong answer.
+ */
+static const char *const start_names[] = {
+    "__init_begin", "__per_cpu_offset", "__start_BTF", "__stop_BTF", "_einittext", "_end",
+    "_etext", "_sinittext", "_stext", "_text", "anon_inodefs_dname", "inet_hashinfo",
+    "init_files", "init_level4_pgt", "init_net", "init_task", "init_top_pgt",
+    "legacy_special_mapping_vmops", "linux_banner", "max_pfn", "modules", "net_namespace_list",
+    "nr_cpu_ids", "ns_dname", "page_offset_base", "pipefs_dname", "prb", "primary_entry",
+    "process_counts", "raw_hashinfo", "raw_v4_hashinfo", "raw_v6_hashinfo", "simple_dname",
+    "socket_file_ops", "sockfs_dname", "special_mapping_vmops", "tcp_hashinfo", "tk_core",
+    "udp_table", "udplite_table", "unix_socket_table",
+};
+
+/* A table read in place: the mapping lives until close, so the full table
+ * can be decoded from it later (lazy_fill). The table is freed before the
+ * handle @xa (linux_destroy), so the pointer stays valid. */
+struct lazy_tables {
+    struct xa_instance *xa;
+    const uint8_t *buf;
+    size_t len;
+    struct ksym_layout l;
+};
+
+static int lazy_fill(void *arg, struct linux_symtab *t)
+{
+    struct lazy_tables *z = arg;
+    int rc = ksym_decode(z->buf, z->len, &z->l, t);
+    /* A file cut since reads as zeros there: its error, not those bytes. */
+    int lost = xa__memory_check(z->xa);
+    if (lost < 0)
+        return lost;
+    if (rc < 0)
+        return xa__set_error(z->xa, rc == XA_ENOMEM ? rc : XA_EBADDATA,
+                             "kallsyms tables no longer decode: the kernel symbols are incomplete");
+    return 0;
+}
+
+/* The symbols of @w's tables: the start-up names now, the rest on demand. */
+static int lazy_symbols(struct xa_instance *xa, const struct window *w,
+                        const struct ksym_layout *l, struct linux_symtab *t)
+{
+    enum { N = sizeof(start_names) / sizeof(start_names[0]) };
+    struct symtab_pick picks[N];
+    int rc = ksym_pick(w->buf, w->len, l, start_names, N, picks);
+    if (rc < 0)
+        return rc;
+    struct lazy_tables *z = malloc(sizeof(*z));
+    if (!z)
+        return XA_ENOMEM;
+    *z = (struct lazy_tables){.xa = xa, .buf = w->buf, .len = w->len, .l = *l};
+    z->l.work = NULL;
+    z->l.syms_pos = NULL;
+    struct symtab_source src = {.fill = lazy_fill, .release = free, .arg = z};
+    return symtab_set_lazy(t, start_names, N, picks, l->num_syms, &src);
+}
+
 /* The budget for a guest with @ram bytes of RAM. */
 uint64_t linux_discovery_budget(uint64_t ram)
 {
@@ -666,7 +727,10 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
     uint64_t tables_pa = w.pa + l.token_table;
     unsigned ptr_size = l.ptr_size;
     symtab_free(&lx->syms);
-    rc = ksym_decode(w.buf, w.len, &l, &lx->syms);
+    /* In place (a static dump's mapping): lazily; a copy is the BTF's
+     * buffer next, so it is decoded now. */
+    bool lazy = !w.owned;
+    rc = lazy ? lazy_symbols(xa, &w, &l, &lx->syms) : ksym_decode(w.buf, w.len, &l, &lx->syms);
     /* A window read in place from a file that shrank meanwhile gave zeros. */
     int lost = xa__memory_check(xa);
     if (lost < 0) {
@@ -685,7 +749,7 @@ int linux_kallsyms_discover(struct xa_instance *xa, struct linux_os *lx)
                              "kallsyms tables at 0x%llx do not decode",
                              (unsigned long long)tables_pa);
     }
-    rc = symtab_freeze(&lx->syms);
+    rc = lazy ? 0 : symtab_freeze(&lx->syms);
     if (rc < 0)
         return xa__set_error(xa, rc, "out of memory indexing kernel symbols");
 

@@ -6,6 +6,7 @@
  */
 #include "os/linux/kallsyms_tables.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "os/linux/symtab.h"
@@ -438,17 +439,20 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l)
 
 #define NAMES_EXPANSION 2
 
-int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
-                struct linux_symtab *t)
+/* The 256 token texts of a validated layout (ksym_find_token_table). */
+struct tokens {
+    const char *text[256];
+    size_t len[256];
+    bool wide[256]; /* 16 bytes readable at text[i]: copied as one block */
+};
+
+static int layout_tokens(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+                         struct tokens *tk)
 {
     if (l->names > len || len - l->names < l->names_size || l->token_index > len ||
         len - l->token_index < KSYM_TOKEN_INDEX_SIZE || l->offsets > len ||
         len - l->offsets < (size_t)l->num_syms * 4)
         return XA_EINVAL;
-    /* Token texts, validated by ksym_find_token_table. */
-    const char *tok[256];
-    size_t toklen[256];
-    bool tok_wide[256]; /* 16 bytes readable at tok[i]: copied as one block */
     for (int i = 0; i < 256; i++) {
         size_t s = l->token_table + get16(buf + l->token_index + 2 * i);
         if (s >= len)
@@ -457,22 +461,52 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
                                                                             : KSYM_TOKEN_MAX + 1);
         if (!z)
             return XA_EBADDATA;
-        tok[i] = (const char *)buf + s;
-        toklen[i] = (size_t)(z - (buf + s));
-        tok_wide[i] = toklen[i] <= 16 && len - s >= 16;
+        tk->text[i] = (const char *)buf + s;
+        tk->len[i] = (size_t)(z - (buf + s));
+        tk->wide[i] = tk->len[i] <= 16 && len - s >= 16;
     }
+    return 0;
+}
 
-    /* Names are capped at KSYM_NAME_MAX * 2; the 16 bytes past the cap
-     * take a short token's fixed-size copy (tail bytes are overwritten).
-     * Each is decoded where the table keeps it, its type letter in the
-     * byte before it. Tokens hold no NUL (their ends were found by memchr). */
-    const size_t name_cap = KSYM_NAME_MAX * 2, name_room = name_cap + 1 + 16;
+/* Names are capped at KSYM_NAME_MAX * 2; the 16 bytes past the cap take a
+ * short token's fixed-size copy (tail bytes are overwritten). A decoded
+ * name is its type letter, then the name. */
+#define NAME_CAP (KSYM_NAME_MAX * 2)
+#define NAME_ROOM (NAME_CAP + 1 + 16)
+
+/* Decode the @clen compressed bytes at @c into @out (NAME_ROOM bytes):
+ * the decoded length, or 0 past NAME_CAP. Tokens hold no NUL (their ends
+ * were found by memchr). */
+static size_t decode_name(const struct tokens *tk, const uint8_t *c, size_t clen, char *out)
+{
+    size_t nl = 0;
+    for (size_t k = 0; k < clen; k++) {
+        uint8_t b = c[k];
+        if (nl + tk->len[b] > NAME_CAP)
+            return 0;
+        if (tk->wide[b]) /* a fixed 16-byte copy: no call per token */
+            memcpy(out + nl, tk->text[b], 16);
+        else
+            memcpy(out + nl, tk->text[b], tk->len[b]);
+        nl += tk->len[b];
+    }
+    return nl;
+}
+
+int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+                struct linux_symtab *t)
+{
+    struct tokens tk;
+    int rc = layout_tokens(buf, len, l, &tk);
+    if (rc < 0)
+        return rc;
     /* The count is known (and bounded by ksym_find_tables); names come out
-     * about NAMES_EXPANSION times their compressed size. */
+     * about NAMES_EXPANSION times their compressed size. Each is decoded
+     * where the table keeps it, its type letter in the byte before it. */
     size_t names_hint = l->names_size < UINT32_MAX / NAMES_EXPANSION
                             ? t->names_len + l->names_size * NAMES_EXPANSION
                             : 0;
-    int rc = symtab_reserve(t, t->n + l->num_syms, names_hint);
+    rc = symtab_reserve(t, t->n + l->num_syms, names_hint);
     if (rc < 0)
         return rc;
     size_t pos = l->names, end = l->names + l->names_size;
@@ -481,27 +515,134 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         if (!used || clen == 0 || clen > end - pos - used)
             return XA_EBADDATA;
         pos += used;
-        char *name = symtab_names_tail(t, name_room);
+        char *name = symtab_names_tail(t, NAME_ROOM);
         if (!name)
             return XA_ENOMEM;
-        size_t nl = 0;
-        for (size_t k = 0; k < clen; k++) {
-            uint8_t c = buf[pos + k];
-            if (nl + toklen[c] > name_cap)
-                return XA_EBADDATA;
-            if (tok_wide[c]) /* a fixed 16-byte copy: no call per token */
-                memcpy(name + nl, tok[c], 16);
-            else
-                memcpy(name + nl, tok[c], toklen[c]);
-            nl += toklen[c];
-        }
+        size_t nl = decode_name(&tk, buf + pos, clen, name);
         pos += clen;
-        /* First char is the type letter; the rest is the name. */
-        if (nl < 2)
+        if (nl < 2) /* past the cap, or no name after the type letter */
             return XA_EBADDATA;
         rc = symtab_add_written(t, 1, nl - 1, sym_addr(buf, l, i), name[0]);
         if (rc < 0)
             return rc;
+    }
+    return 0;
+}
+
+/* Filter of the names a pick looks for: a bit per hash of a name's first
+ * eight bytes (fewer, zero-padded, for a shorter name). A symbol whose bit
+ * is clear is none of them; one whose bit is set is decoded and compared. */
+#define PICK_FILTER_BITS 4096
+
+static uint32_t pick_key(uint64_t first8)
+{
+    return (uint32_t)((first8 * 0xff51afd7ed558ccdull) >> 52) & (PICK_FILTER_BITS - 1);
+}
+
+/* Up to 8 bytes of @p as a little-endian word, zero-padded. */
+static uint64_t word_of(const char *p, size_t n)
+{
+    uint64_t w = 0;
+    for (size_t i = 0; i < n && i < 8; i++)
+        w |= (uint64_t)(uint8_t)p[i] << (8 * i);
+    return w;
+}
+
+static int cmp_wanted(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
+int ksym_pick(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+              const char *const *want, size_t nwant, struct symtab_pick *picks)
+{
+    struct tokens tk;
+    int rc = layout_tokens(buf, len, l, &tk);
+    if (rc < 0)
+        return rc;
+    if (l->num_syms > LINUX_SYMTAB_MAX)
+        return XA_ELIMIT; /* what symtab_reserve says to ksym_decode */
+    uint64_t filter[PICK_FILTER_BITS / 64] = {0};
+    for (size_t i = 0; i < nwant; i++) {
+        uint32_t k = pick_key(word_of(want[i], strlen(want[i])));
+        filter[k / 64] |= 1ull << (k % 64);
+        picks[i] = (struct symtab_pick){0};
+    }
+    /* Each token's first 16 bytes as two words: a name's first eight bytes
+     * are put together in a register (a copy to memory and a load across
+     * the copies stalled on store forwarding). */
+    uint64_t lo[256], hi[256];
+    for (int i = 0; i < 256; i++) {
+        lo[i] = word_of(tk.text[i], tk.len[i]);
+        hi[i] = tk.len[i] > 8 ? word_of(tk.text[i] + 8, tk.len[i] - 8) : 0;
+    }
+    /* Every name is checked as ksym_decode checks it, so that a table fails
+     * (or not) as it would decoded in full; the decoded lengths are only
+     * summed where the longest token could break a limit. */
+    size_t maxtok = 0;
+    for (int i = 0; i < 256; i++)
+        maxtok = tk.len[i] > maxtok ? tk.len[i] : maxtok;
+    /* ksym_decode stores a name in its length + 2 bytes (type, NUL), and
+     * a name is at most its compressed length times the longest token. */
+    bool sum_names = (uint64_t)l->names_size * maxtok + 2ull * l->num_syms + NAME_ROOM > UINT32_MAX;
+    /* The tokens a wanted name can start with: the type letter, then a
+     * prefix of the name. Most names start otherwise and are passed over
+     * at their first byte. */
+    bool can_start[256];
+    for (int i = 0; i < 256; i++) {
+        can_start[i] = false;
+        for (size_t w = 0; w < nwant && !can_start[i]; w++)
+            can_start[i] = tk.len[i] >= 1 && strlen(want[w]) >= tk.len[i] - 1 &&
+                           memcmp(want[w], tk.text[i] + 1, tk.len[i] - 1) == 0;
+    }
+    uint64_t names_len = 0;
+    char name[NAME_ROOM + 1];
+    size_t pos = l->names, end = l->names + l->names_size;
+    for (uint32_t i = 0; i < l->num_syms; i++) {
+        size_t clen, used = name_len_at(buf, end, pos, &clen);
+        if (!used || clen == 0 || clen > end - pos - used)
+            return XA_EBADDATA;
+        pos += used;
+        if (NAME_ROOM > UINT32_MAX - names_len)
+            return XA_ENOMEM; /* where symtab_names_tail would refuse */
+        const uint8_t *c = buf + pos;
+        if (!sum_names && clen * maxtok <= NAME_CAP) { /* no limit to check but one */
+            if (clen == 1 && tk.len[c[0]] < 2)
+                return XA_EBADDATA; /* a type letter and no name */
+            if (!can_start[c[0]]) {
+                pos += clen;
+                continue;
+            }
+        }
+        /* The name's first eight bytes (after the type letter), zero past
+         * its end: the first token gives its bytes 1 to 8, each next one
+         * lands at its offset (bytes shifted past the word drop out). */
+        uint64_t first8 = (lo[c[0]] >> 8) | (hi[c[0]] << 56);
+        size_t nl = tk.len[c[0]], k = 1;
+        for (; k < clen && nl < 9; k++) {
+            first8 |= lo[c[k]] << (8 * (nl - 1));
+            nl += tk.len[c[k]];
+        }
+        pos += clen;
+        if (k < clen && (sum_names || clen * maxtok > NAME_CAP)) {
+            for (; k < clen; k++)
+                nl += tk.len[c[k]];
+            if (nl > NAME_CAP)
+                return XA_EBADDATA;
+        } else if (nl < 2 || nl > NAME_CAP) { /* all of the name was decoded */
+            return XA_EBADDATA;
+        }
+        if (sum_names)
+            names_len += nl + 1;
+        uint32_t key = pick_key(first8);
+        if (!(filter[key / 64] & (1ull << (key % 64))))
+            continue;
+        size_t full = decode_name(&tk, c, clen, name);
+        name[full] = '\0';
+        const char *const *hit = bsearch(name + 1, want, nwant, sizeof(*want), cmp_wanted);
+        if (hit && !picks[hit - want].found) /* the first added wins */
+            picks[hit - want] = (struct symtab_pick){
+                .addr = sym_addr(buf, l, i), .type = name[0], .found = true};
     }
     return 0;
 }

@@ -131,4 +131,16 @@ int ksym_find_tables(const uint8_t *buf, size_t len, struct ksym_layout *l);
 int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
                 struct linux_symtab *t);
 
+/*
+ * One pass over all names of a validated layout that keeps only those of
+ * @want (@nwant names, sorted by strcmp, none twice): picks[i] says where
+ * want[i] is, the first of its name as ksym_decode would add it, or that
+ * it is absent. It fails where ksym_decode would on the same tables (the
+ * same checks), allocates nothing, and costs a fraction of a full decode:
+ * a name is decoded whole only when its length and first bytes match a
+ * wanted one.
+ */
+int ksym_pick(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+              const char *const *want, size_t nwant, struct symtab_pick *picks);
+
 #endif /* XA_OS_LINUX_KALLSYMS_TABLES_H */

@@ -135,7 +135,7 @@ static int linux_get_info(struct xa_instance *xa, struct xa_os_info *out)
         .text_start = lx->text_start,
         .page_offset = lx->page_offset,
         .page_mode = lx->mode,
-        .num_symbols = lx->syms.n,
+        .num_symbols = symtab_count(&lx->syms),
         .num_btf_types = lx->num_btf_types,
         .symbols_from = lx->symbols_from,
         .types_from = lx->types_from[0] ? lx->types_from : "none",
@@ -145,22 +145,27 @@ static int linux_get_info(struct xa_instance *xa, struct xa_os_info *out)
 
 static int linux_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
 {
-    if (symtab_lookup(&linux_os(xa)->syms, name, addr) < 0)
+    int rc = symtab_lookup(&linux_os(xa)->syms, name, addr);
+    if (rc == XA_ENOENT)
         return xa__set_error(xa, XA_ENOENT, "unknown kernel symbol '%s'", name);
-    return 0;
+    return rc; /* or why the symbol table could not be built (kallsyms.c) */
 }
 
 static int linux_sym_at(struct xa_instance *xa, uint64_t addr, const char **name, uint64_t *off)
 {
-    if (symtab_at(&linux_os(xa)->syms, addr, name, off) < 0)
+    int rc = symtab_at(&linux_os(xa)->syms, addr, name, off);
+    if (rc == XA_ENOENT)
         return xa__set_error(xa, XA_ENOENT, "no kernel symbol at or below 0x%llx",
                              (unsigned long long)addr);
-    return 0;
+    return rc;
 }
 
 static int linux_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx)
 {
     const struct linux_symtab *t = &linux_os(xa)->syms;
+    int rc = symtab_complete(t);
+    if (rc < 0)
+        return rc;
     for (size_t i = 0; i < t->n; i++) {
         const struct linux_sym *s = &t->syms[i];
         if (fn(symtab_name(t, s), s->addr, s->type, ctx))

@@ -1,6 +1,7 @@
 /*
  * symtab.c -- kernel symbol table: growable arrays while filling, then a
- * frozen form sorted by address with an open-addressing name hash.
+ * frozen form sorted by address with an open-addressing name hash. A lazy
+ * table answers for a small set of names until anything else is asked.
  */
 #include "os/linux/symtab.h"
 
@@ -64,7 +65,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 int symtab_reserve(struct linux_symtab *t, size_t nsyms, size_t name_bytes)
 {
-    if (t->buckets)
+    if (t->buckets || t->lazy)
         return XA_EINVAL;
     if (nsyms > LINUX_SYMTAB_MAX || name_bytes > UINT32_MAX)
         return XA_ELIMIT;
@@ -79,7 +80,7 @@ int symtab_reserve(struct linux_symtab *t, size_t nsyms, size_t name_bytes)
 
 int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t addr, char type)
 {
-    if (t->buckets)
+    if (t->buckets || t->lazy)
         return XA_EINVAL; /* frozen */
     if (t->n >= LINUX_SYMTAB_MAX)
         return XA_ELIMIT;
@@ -107,7 +108,7 @@ int symtab_add(struct linux_symtab *t, const char *name, size_t len, uint64_t ad
 
 char *symtab_names_tail(struct linux_symtab *t, size_t max)
 {
-    if (t->buckets || max > UINT32_MAX - t->names_len)
+    if (t->buckets || t->lazy || max > UINT32_MAX - t->names_len)
         return NULL;
     void *names = t->names;
     if (grow(&names, &t->names_cap, t->names_len + max, 1) < 0)
@@ -118,7 +119,7 @@ char *symtab_names_tail(struct linux_symtab *t, size_t max)
 
 int symtab_add_written(struct linux_symtab *t, size_t skip, size_t len, uint64_t addr, char type)
 {
-    if (t->buckets)
+    if (t->buckets || t->lazy)
         return XA_EINVAL; /* frozen */
     if (t->n >= LINUX_SYMTAB_MAX)
         return XA_ELIMIT;
@@ -207,7 +208,7 @@ static int sort_syms(struct linux_symtab *t, uint32_t **seq)
 
 int symtab_freeze(struct linux_symtab *t)
 {
-    if (t->buckets)
+    if (t->buckets || t->lazy)
         return XA_EINVAL;
     /* At most half full. (3/4 full was not faster: glibc then served the
      * smaller table from the heap, and the process faulted more pages.) */
@@ -261,9 +262,102 @@ int symtab_freeze(struct linux_symtab *t)
     return 0;
 }
 
+/* A lazy table: what its set says until the full table is built (or its
+ * build failed, @failed). */
+struct symtab_lazy {
+    const char *const *set;
+    size_t nset, count;
+    struct symtab_source src;
+    int failed;
+    struct symtab_pick picks[];
+};
+
+int symtab_set_lazy(struct linux_symtab *t, const char *const *set, size_t n,
+                    const struct symtab_pick *picks, size_t count,
+                    const struct symtab_source *src)
+{
+    int rc = 0;
+    if (t->n || t->buckets || t->lazy || count > LINUX_SYMTAB_MAX)
+        rc = XA_EINVAL;
+    for (size_t i = 1; i < n && rc == 0; i++)
+        if (strcmp(set[i - 1], set[i]) >= 0)
+            rc = XA_EINVAL; /* bsearch needs the order */
+    struct symtab_lazy *z = NULL;
+    if (rc == 0 && !(z = malloc(sizeof(*z) + n * sizeof(z->picks[0]))))
+        rc = XA_ENOMEM;
+    if (rc < 0) {
+        if (src->release)
+            src->release(src->arg);
+        return rc;
+    }
+    z->set = set;
+    z->nset = n;
+    z->count = count;
+    z->src = *src;
+    z->failed = 0;
+    memcpy(z->picks, picks, n * sizeof(z->picks[0]));
+    t->lazy = z;
+    return 0;
+}
+
+int symtab_complete(const struct linux_symtab *ct)
+{
+    /* The table is logically const: building it is a cache fill (one
+     * thread at a time per handle), so the cast is on purpose. */
+    struct linux_symtab *t = (struct linux_symtab *)ct;
+    struct symtab_lazy *z = t->lazy;
+    if (!z)
+        return 0;
+    if (z->failed)
+        return z->failed;
+    t->lazy = NULL; /* fill() sees a plain empty table */
+    int rc = z->src.fill(z->src.arg, t);
+    if (rc == 0 && t->n != z->count)
+        rc = XA_EBADDATA; /* not what the pass over the same tables counted */
+    if (rc == 0)
+        rc = symtab_freeze(t);
+    if (rc < 0) {
+        symtab_free(t);
+        z->failed = rc;
+        t->lazy = z; /* the set still answers; the rest says why not */
+        return rc;
+    }
+    if (z->src.release)
+        z->src.release(z->src.arg);
+    free(z);
+    return 0;
+}
+
+size_t symtab_count(const struct linux_symtab *t)
+{
+    return t->lazy ? t->lazy->count : t->n;
+}
+
+static int cmp_set_name(const void *key, const void *elem)
+{
+    return strcmp(key, *(const char *const *)elem);
+}
+
 int symtab_lookup(const struct linux_symtab *t, const char *name, uint64_t *addr)
 {
-    if (!t->buckets || !name)
+    if (!name)
+        return XA_ENOENT;
+    if (t->lazy) {
+        const struct symtab_lazy *z = t->lazy;
+        const char *const *hit = bsearch(name, z->set, z->nset, sizeof(*z->set), cmp_set_name);
+        if (hit) {
+            const struct symtab_pick *p = &z->picks[hit - z->set];
+            if (!p->found)
+                return XA_ENOENT;
+            if (addr)
+                *addr = p->addr;
+            return 0;
+        }
+        int rc = symtab_complete(t);
+        if (rc < 0)
+            return rc;
+    }
+    if (!t->buckets)
         return XA_ENOENT;
     size_t mask = t->nbuckets - 1;
     uint32_t h = name_hash(name), tag = h & BUCKET_TAG_MASK;
@@ -290,6 +384,9 @@ static bool is_absolute(const struct linux_sym *s)
 
 int symtab_at(const struct linux_symtab *t, uint64_t addr, const char **name, uint64_t *off)
 {
+    int rc = symtab_complete(t);
+    if (rc < 0)
+        return rc;
     if (!t->buckets || t->n == 0 || t->syms[0].addr > addr)
         return XA_ENOENT;
     /* Last index with syms[i].addr <= addr. */
@@ -323,6 +420,11 @@ void symtab_free(struct linux_symtab *t)
 {
     if (!t)
         return;
+    if (t->lazy) {
+        if (t->lazy->src.release)
+            t->lazy->src.release(t->lazy->src.arg);
+        free(t->lazy);
+    }
     free(t->syms);
     free(t->names);
     free(t->buckets);

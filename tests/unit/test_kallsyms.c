@@ -464,6 +464,114 @@ static void test_hostile(void)
     free(s);
 }
 
+/* ---- picking the start-up names in one pass (ksym_pick) -------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* ksym_pick on @l fails exactly where ksym_decode (and the freeze) fails,
+ * and otherwise answers for each of @want what the full table answers. */
+static void compare_pick(const uint8_t *buf, size_t len, const struct ksym_layout *l,
+                         const char *const *want, size_t n)
+{
+    struct symtab_pick picks[16];
+    int prc = ksym_pick(buf, len, l, want, n, picks);
+    struct linux_symtab t = {0};
+    int drc = ksym_decode(buf, len, l, &t);
+    if (drc == 0)
+        drc = symtab_freeze(&t);
+    CHECK(prc == drc);
+    for (size_t i = 0; prc == 0 && drc == 0 && i < n; i++) {
+        uint64_t a = 0;
+        int lr = symtab_lookup(&t, want[i], &a);
+        CHECK((lr == 0) == picks[i].found);
+        CHECK(!picks[i].found || picks[i].addr == a);
+    }
+    symtab_free(&t);
+}
+
+static void test_pick(void)
+{
+    const uint32_t n = 700;
+    struct synth_sym *s = make_syms(n, 0xffffffff81000000ULL);
+    /* A name twice: the first (lower index) is what a lookup finds. */
+    snprintf(s[100].name, sizeof(s[100].name), "init_sym_50");
+    const char *want[10] = {"_text", "startup_64", "fixed_percpu_data", "per_cpu__runqueues",
+                            "linux_sym_30", "init_sym_31", "init_sym_4", "init_sym_50", "nope",
+                            s[4].name /* 200 bytes */};
+    qsort(want, 10, sizeof(want[0]), cmp_str);
+    const size_t len = 128 * 1024;
+    struct synth_out so;
+    struct ksym_layout l;
+    struct linux_symtab t = {0};
+    uint8_t *buf = build_default(len, &so, s, n);
+    CHECK(parse_buffer(buf, len, &l, &t) == 0);
+    symtab_free(&t);
+    struct symtab_pick p[10];
+    CHECK(ksym_pick(buf, len, &l, want, 10, p) == 0);
+    for (size_t i = 0; i < 10; i++) {
+        /* The synthetic list's own answer: the first symbol of that name. */
+        uint32_t k = 0;
+        while (k < n && strcmp(s[k].name, want[i]) != 0)
+            k++;
+        CHECK(p[i].found == (k < n));
+        if (k < n && p[i].found)
+            CHECK(p[i].addr == s[k].addr && p[i].type == s[k].type);
+    }
+    compare_pick(buf, len, &l, want, 10);
+
+    /* Corrupted after validation: the same errors as a full decode. */
+    put16(buf + l.token_index + 2 * 7, 0xffff);
+    CHECK(ksym_pick(buf, so.token_index + 512, &l, want, 10, p) == XA_EBADDATA);
+    compare_pick(buf, so.token_index + 512, &l, want, 10);
+    struct ksym_layout bad = l;
+    bad.names_size = len;
+    CHECK(ksym_pick(buf, len, &bad, want, 10, p) == XA_EINVAL);
+    free(buf);
+    buf = build_default(len, &so, s, n);
+    CHECK(parse_buffer(buf, len, &l, &t) == 0);
+    symtab_free(&t);
+    buf[l.names] = 1; /* the first name cut to one byte: the walk runs out of step */
+    CHECK(ksym_pick(buf, len, &l, want, 10, p) == XA_EBADDATA);
+    compare_pick(buf, len, &l, want, 10);
+    free(buf);
+
+    /* The 200-byte name's tokens turned into 7-byte ones: 1407 bytes,
+     * past the cap, with the walk still in step. */
+    buf = build_default(len, &so, s, n);
+    CHECK(parse_buffer(buf, len, &l, &t) == 0);
+    symtab_free(&t);
+    size_t pos = l.names;
+    for (int i = 0; i < 4; i++)
+        pos += buf[pos] & 0x80 ? (size_t)((buf[pos] & 0x7f) | (buf[pos + 1] << 7)) + 2
+                               : (size_t)buf[pos] + 1;
+    CHECK((buf[pos] & 0x80) && ((buf[pos] & 0x7f) | (buf[pos + 1] << 7)) == 201);
+    memset(buf + pos + 2, 5, 201); /* token 5: "per_cpu" */
+    CHECK(ksym_pick(buf, len, &l, want, 10, p) == XA_EBADDATA);
+    compare_pick(buf, len, &l, want, 10);
+    free(buf);
+
+    /* Random changes to the tables after validation (the lengths walk
+     * the same names): pick and decode agree on every one. */
+    uint8_t *clean = build_default(len, &so, s, n);
+    CHECK(parse_buffer(clean, len, &l, &t) == 0);
+    symtab_free(&t);
+    buf = malloc(len);
+    srand(4321);
+    for (int iter = 0; iter < 2000; iter++) {
+        memcpy(buf, clean, len);
+        int flips = 1 + rand() % 8;
+        for (int k = 0; k < flips; k++)
+            buf[1024 + (size_t)rand() % (so.end - 1024)] = (uint8_t)rand();
+        compare_pick(buf, len, &l, want, 10);
+    }
+    free(buf);
+    free(clean);
+    free(s);
+}
+
 /* ---- whole discovery through the core on a raw image ---------------------- */
 
 #define IMG_SIZE (64u << 20)
@@ -587,8 +695,16 @@ static void test_discover(bool la57, uint32_t flags)
         CHECK(rc == 0);
         if (rc == 0) {
             uint64_t a, pa;
-            CHECK(lx.syms.n == 900);
+            CHECK(symtab_count(&lx.syms) == 900);
             CHECK(symtab_lookup(&lx.syms, "linux_banner", &a) == 0 && a == k.banner);
+            /* Read in place: lazy until something past the start-up
+             * names is asked for; a copy is decoded at once. */
+            CHECK((lx.syms.lazy != NULL) == !(flags & XA_INIT_WRITE));
+            const char *name = NULL;
+            uint64_t off = 1;
+            CHECK(symtab_at(&lx.syms, k.banner, &name, &off) == 0 && name &&
+                  strcmp(name, "linux_banner") == 0 && off == 0);
+            CHECK(lx.syms.lazy == NULL && lx.syms.n == 900);
             CHECK(lx.phys_base == k.phys_base);
             CHECK(lx.kaslr_slide == 0x1e00000 && lx.text_start == k.text);
             CHECK(lx.kernel_dtb == k_pa(&k, k.pgt));
@@ -655,6 +771,38 @@ static void test_span_in_place(void)
     unlink(path);
 }
 
+/* A lazy table whose dump is cut before the rest is decoded: the file's
+ * error (mapguard), not a table decoded from the zeros read there; the
+ * start-up names keep their answers. */
+static void test_lazy_truncated(void)
+{
+    struct fake_kernel k;
+    uint8_t *img = build_kernel_image(&k, false, false);
+    char path[] = "/tmp/xa-test-kallsyms-XXXXXX";
+    CHECK(write_image(img, path) != NULL);
+    free(img);
+    char target[64];
+    snprintf(target, sizeof(target), "file:%s", path);
+    struct xa_instance *xa = NULL;
+    CHECK(xa_init(target, XA_INIT_NO_OS, &xa) == 0);
+    if (xa) {
+        struct linux_os lx;
+        memset(&lx, 0, sizeof(lx));
+        CHECK(linux_kallsyms_discover(xa, &lx) == 0 && lx.syms.lazy != NULL);
+        CHECK(truncate(path, 1u << 20) == 0);
+        const char *name = NULL;
+        uint64_t off, a = 0;
+        CHECK(symtab_at(&lx.syms, k.banner, &name, &off) == XA_EIO);
+        CHECK(strstr(xa_errmsg(xa), "shrank") != NULL);
+        CHECK(symtab_lookup(&lx.syms, "linux_banner", &a) == 0 && a == k.banner);
+        CHECK(symtab_lookup(&lx.syms, "startup_64", &a) == XA_EIO); /* kept */
+        symtab_free(&lx.syms);
+        free(lx.spare);
+    }
+    xa_destroy(xa);
+    unlink(path);
+}
+
 static void test_no_kernel(void)
 {
     uint8_t *img = calloc(1, IMG_SIZE);
@@ -690,10 +838,12 @@ int main(void)
     test_layouts();
     test_layouts32();
     test_hostile();
+    test_pick();
     test_discover(false, 0);
     test_discover(true, 0);
     test_discover(false, XA_INIT_WRITE);
     test_span_in_place();
+    test_lazy_truncated();
     test_no_kernel();
     if (check_failures)
         fprintf(stderr, "%d failure(s)\n", check_failures);

@@ -113,9 +113,130 @@ static void test_sorted_reserved(void)
     symtab_free(&t);
 }
 
+/* ---- a lazy table ----------------------------------------------------------- */
+
+static const char *const lazy_set[] = {"_text", "absent", "dup", "init_task"};
+
+struct fake_source {
+    int fills, releases;
+    int fail; /* fill's error, 0: none */
+    size_t extra; /* symbols added beyond the list (a count mismatch) */
+};
+
+static int fake_fill(void *arg, struct linux_symtab *t)
+{
+    struct fake_source *f = arg;
+    f->fills++;
+    if (f->fail)
+        return f->fail;
+    static const struct {
+        const char *name;
+        uint64_t addr;
+        char type;
+    } list[] = {{"_text", 0x1000, 'T'}, {"dup", 0x3000, 't'}, {"init_task", 0x9000, 'D'},
+                {"dup", 0x2000, 't'},   {"other", 0x4000, 'T'}, {"later", 0x5000, 'T'}};
+    for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++)
+        if (symtab_add(t, list[i].name, strlen(list[i].name), list[i].addr, list[i].type) < 0)
+            return XA_ENOMEM;
+    for (size_t i = 0; i < f->extra; i++)
+        if (symtab_add(t, "extra", 5, 0x6000 + i, 'T') < 0)
+            return XA_ENOMEM;
+    return 0;
+}
+
+static void fake_release(void *arg)
+{
+    ((struct fake_source *)arg)->releases++;
+}
+
+/* What a pass over fake_fill's list finds for lazy_set: the first "dup". */
+static void make_lazy(struct linux_symtab *t, struct fake_source *f)
+{
+    const struct symtab_pick picks[] = {{0x1000, 'T', true},
+                                        {0, 0, false},
+                                        {0x3000, 't', true},
+                                        {0x9000, 'D', true}};
+    struct symtab_source src = {.fill = fake_fill, .release = fake_release, .arg = f};
+    CHECK(symtab_set_lazy(t, lazy_set, 4, picks, 6, &src) == 0 && t->lazy);
+}
+
+static void test_lazy(void)
+{
+    struct linux_symtab t = {0};
+    struct fake_source f = {0};
+    const char *name;
+    uint64_t a = 0, off;
+
+    /* Names of the set answer without the table being built. */
+    make_lazy(&t, &f);
+    CHECK(symtab_count(&t) == 6 && t.n == 0);
+    CHECK(symtab_lookup(&t, "init_task", &a) == 0 && a == 0x9000);
+    CHECK(symtab_lookup(&t, "dup", &a) == 0 && a == 0x3000);
+    CHECK(symtab_lookup(&t, "absent", &a) == XA_ENOENT);
+    CHECK(f.fills == 0 && t.lazy != NULL);
+    CHECK(symtab_add(&t, "late", 4, 1, 'T') == XA_EINVAL); /* not a plain table */
+    CHECK(symtab_freeze(&t) == XA_EINVAL);
+    /* A name outside it builds the table once, with the same answers. */
+    CHECK(symtab_lookup(&t, "other", &a) == 0 && a == 0x4000);
+    CHECK(f.fills == 1 && f.releases == 1 && t.lazy == NULL && t.n == 6);
+    CHECK(symtab_lookup(&t, "dup", &a) == 0 && a == 0x3000); /* first added, as the pick said */
+    CHECK(symtab_lookup(&t, "nowhere", &a) == XA_ENOENT);
+    CHECK(symtab_lookup(&t, "absent", &a) == XA_ENOENT);
+    CHECK(symtab_count(&t) == 6 && f.fills == 1);
+    symtab_free(&t);
+    CHECK(f.releases == 1);
+
+    /* An address lookup builds it too. */
+    f = (struct fake_source){0};
+    make_lazy(&t, &f);
+    CHECK(symtab_at(&t, 0x4010, &name, &off) == 0 && strcmp(name, "other") == 0 && off == 0x10);
+    CHECK(f.fills == 1 && t.lazy == NULL);
+    CHECK(symtab_at(&t, 0x2004, &name, &off) == 0 && strcmp(name, "dup") == 0 && off == 4);
+    symtab_free(&t);
+
+    /* So does symtab_complete (a walk over all of it); an absent name
+     * outside the set after a lookup inside it. */
+    f = (struct fake_source){0};
+    make_lazy(&t, &f);
+    CHECK(symtab_lookup(&t, "_text", &a) == 0 && a == 0x1000 && f.fills == 0);
+    CHECK(symtab_lookup(&t, "nowhere", &a) == XA_ENOENT && f.fills == 1);
+    CHECK(symtab_complete(&t) == 0 && f.fills == 1 && t.n == 6);
+    symtab_free(&t);
+
+    /* A build that fails: its error, kept; the set still answers. */
+    f = (struct fake_source){.fail = XA_EBADDATA};
+    make_lazy(&t, &f);
+    CHECK(symtab_lookup(&t, "other", &a) == XA_EBADDATA);
+    CHECK(symtab_at(&t, 0x4000, &name, &off) == XA_EBADDATA);
+    CHECK(symtab_complete(&t) == XA_EBADDATA && f.fills == 1);
+    CHECK(symtab_lookup(&t, "init_task", &a) == 0 && a == 0x9000);
+    CHECK(t.n == 0 && t.syms == NULL && f.releases == 0);
+    symtab_free(&t);
+    CHECK(f.releases == 1 && t.lazy == NULL);
+
+    /* A source that does not give the symbols it was counted with. */
+    f = (struct fake_source){.extra = 3};
+    make_lazy(&t, &f);
+    CHECK(symtab_complete(&t) == XA_EBADDATA && t.n == 0);
+    symtab_free(&t);
+
+    /* Only an empty table becomes lazy, with a sorted set; the source is
+     * released either way. */
+    static const char *const unsorted[] = {"b", "a"};
+    struct symtab_pick none[2] = {{0}};
+    struct symtab_source src = {.fill = fake_fill, .release = fake_release, .arg = &f};
+    f = (struct fake_source){0};
+    CHECK(symtab_set_lazy(&t, unsorted, 2, none, 0, &src) == XA_EINVAL && f.releases == 1);
+    add(&t, "x", 1, 'T');
+    CHECK(symtab_set_lazy(&t, lazy_set, 1, none, 0, &src) == XA_EINVAL && f.releases == 2);
+    CHECK(t.lazy == NULL);
+    symtab_free(&t);
+}
+
 int main(void)
 {
     test_basic();
+    test_lazy();
     test_sorted_reserved();
     test_bad_input();
     test_many();
