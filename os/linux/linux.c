@@ -143,12 +143,21 @@ static int linux_get_info(struct xa_instance *xa, struct xa_os_info *out)
     return 0;
 }
 
+/* A lazy symbol table that could not be built (kallsyms.c): said again on
+ * every call that needs it, so the message is never another call's. */
+static int table_unbuilt(struct xa_instance *xa, int rc)
+{
+    return xa__set_error(xa, rc, "the kernel's symbol table could not be built: %s (the "
+                         "kallsyms tables no longer decode, or the dump was cut)",
+                         xa_strerror(rc));
+}
+
 static int linux_sym_lookup(struct xa_instance *xa, const char *name, uint64_t *addr)
 {
     int rc = symtab_lookup(&linux_os(xa)->syms, name, addr);
     if (rc == XA_ENOENT)
         return xa__set_error(xa, XA_ENOENT, "unknown kernel symbol '%s'", name);
-    return rc; /* or why the symbol table could not be built (kallsyms.c) */
+    return rc < 0 ? table_unbuilt(xa, rc) : 0;
 }
 
 static int linux_sym_at(struct xa_instance *xa, uint64_t addr, const char **name, uint64_t *off)
@@ -157,7 +166,7 @@ static int linux_sym_at(struct xa_instance *xa, uint64_t addr, const char **name
     if (rc == XA_ENOENT)
         return xa__set_error(xa, XA_ENOENT, "no kernel symbol at or below 0x%llx",
                              (unsigned long long)addr);
-    return rc;
+    return rc < 0 ? table_unbuilt(xa, rc) : 0;
 }
 
 static int linux_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx)
@@ -165,7 +174,7 @@ static int linux_sym_foreach(struct xa_instance *xa, xa_sym_fn fn, void *ctx)
     const struct linux_symtab *t = &linux_os(xa)->syms;
     int rc = symtab_complete(t);
     if (rc < 0)
-        return rc;
+        return table_unbuilt(xa, rc);
     for (size_t i = 0; i < t->n; i++) {
         const struct linux_sym *s = &t->syms[i];
         if (fn(symtab_name(t, s), s->addr, s->type, ctx))
