@@ -172,6 +172,17 @@ static size_t name_len_at(const uint8_t *buf, size_t end, size_t pos, size_t *ou
     return 2;
 }
 
+/* The next name's compressed bytes: *@pos moves past its length prefix,
+ * *@clen counts them, all of them before @end; false when they are not. */
+static inline bool next_name(const uint8_t *buf, size_t end, size_t *pos, size_t *clen)
+{
+    size_t used = name_len_at(buf, end, *pos, clen);
+    if (!used || *clen == 0 || *clen > end - *pos - used)
+        return false;
+    *pos += used;
+    return true;
+}
+
 /*
  * Walk the names region [names, names + size) for @n symbols, checking
  * every 256th against the markers. True when the walk lands on the end of
@@ -511,10 +522,9 @@ int ksym_decode(const uint8_t *buf, size_t len, const struct ksym_layout *l,
         return rc;
     size_t pos = l->names, end = l->names + l->names_size;
     for (uint32_t i = 0; i < l->num_syms; i++) {
-        size_t clen, used = name_len_at(buf, end, pos, &clen);
-        if (!used || clen == 0 || clen > end - pos - used)
+        size_t clen;
+        if (!next_name(buf, end, &pos, &clen))
             return XA_EBADDATA;
-        pos += used;
         char *name = symtab_names_tail(t, NAME_ROOM);
         if (!name)
             return XA_ENOMEM;
@@ -599,10 +609,9 @@ int ksym_pick(const uint8_t *buf, size_t len, const struct ksym_layout *l,
     char name[NAME_ROOM + 1];
     size_t pos = l->names, end = l->names + l->names_size;
     for (uint32_t i = 0; i < l->num_syms; i++) {
-        size_t clen, used = name_len_at(buf, end, pos, &clen);
-        if (!used || clen == 0 || clen > end - pos - used)
+        size_t clen;
+        if (!next_name(buf, end, &pos, &clen))
             return XA_EBADDATA;
-        pos += used;
         if (NAME_ROOM > UINT32_MAX - names_len)
             return XA_ENOMEM; /* where symtab_names_tail would refuse */
         const uint8_t *c = buf + pos;
