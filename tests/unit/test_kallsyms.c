@@ -603,6 +603,20 @@ static char *write_image(uint8_t *img, char *path_template)
     return done == IMG_SIZE ? path_template : NULL;
 }
 
+/* @img (freed) written to a new file named from @path_template, opened
+ * with @flags | XA_INIT_NO_OS: the handle, or NULL (a failed check). */
+static struct xa_instance *open_image(uint8_t *img, char *path_template, uint32_t flags)
+{
+    char *path = write_image(img, path_template);
+    free(img);
+    CHECK(path != NULL);
+    char target[64];
+    snprintf(target, sizeof(target), "file:%s", path_template);
+    struct xa_instance *xa = NULL;
+    CHECK(path && xa_init(target, XA_INIT_NO_OS | flags, &xa) == 0);
+    return xa;
+}
+
 /* A fake KASLR'd kernel: _text slid by 0x1e00000, loaded at physical 32 MiB
  * (so phys_base is "negative"), tables in its rodata, page tables mapping
  * the image with 2 MiB pages. */
@@ -679,17 +693,11 @@ static void test_discover(bool la57, uint32_t flags)
     struct fake_kernel k;
     uint8_t *img = build_kernel_image(&k, la57, true);
     char path[] = "/tmp/xa-test-kallsyms-XXXXXX";
-    CHECK(write_image(img, path) != NULL);
-    free(img);
-    char target[64];
-    snprintf(target, sizeof(target), "file:%s", path);
-    struct xa_instance *xa = NULL;
-    int rc = xa_init(target, XA_INIT_NO_OS | flags, &xa);
-    CHECK(rc == 0);
-    if (rc == 0) {
+    struct xa_instance *xa = open_image(img, path, flags);
+    if (xa) {
         struct linux_os lx;
         memset(&lx, 0, sizeof(lx));
-        rc = linux_kallsyms_discover(xa, &lx);
+        int rc = linux_kallsyms_discover(xa, &lx);
         if (rc < 0)
             fprintf(stderr, "discover: %s\n", xa_errmsg(xa));
         CHECK(rc == 0);
@@ -779,12 +787,7 @@ static void test_lazy_truncated(void)
     struct fake_kernel k;
     uint8_t *img = build_kernel_image(&k, false, false);
     char path[] = "/tmp/xa-test-kallsyms-XXXXXX";
-    CHECK(write_image(img, path) != NULL);
-    free(img);
-    char target[64];
-    snprintf(target, sizeof(target), "file:%s", path);
-    struct xa_instance *xa = NULL;
-    CHECK(xa_init(target, XA_INIT_NO_OS, &xa) == 0);
+    struct xa_instance *xa = open_image(img, path, 0);
     if (xa) {
         struct linux_os lx;
         memset(&lx, 0, sizeof(lx));
@@ -815,12 +818,7 @@ static void test_no_kernel(void)
     struct synth_out so = synth_tables(img, 40u << 20, &one, 1, &o, one.addr);
     memset(img + (40u << 20), 0, so.token_table - (40u << 20));
     char path[] = "/tmp/xa-test-kallsyms-XXXXXX";
-    CHECK(write_image(img, path) != NULL);
-    free(img);
-    char target[64];
-    snprintf(target, sizeof(target), "file:%s", path);
-    struct xa_instance *xa = NULL;
-    CHECK(xa_init(target, XA_INIT_NO_OS, &xa) == 0);
+    struct xa_instance *xa = open_image(img, path, 0);
     if (xa) {
         struct linux_os lx;
         memset(&lx, 0, sizeof(lx));
