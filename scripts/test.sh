@@ -68,9 +68,10 @@ if ! { sh tests/guest/deps-arm64.sh && /usr/bin/python3 tests/guest/arm64.py mak
     [ $strict = 1 ] && failed=$((failed + 1))
 fi
 
-# Other amd64 kernels (issue 14): the newest Debian 5.10 and 6.12, 4-level
-# (tests/guest/kernels.py; tests/kernels checks every view on them).
-for series in 5.10 6.12; do
+# Other amd64 kernels (issue 14): the newest Debian 5.10 and 6.12, and 6.1's
+# PREEMPT_RT and cloud flavours, 4-level (tests/guest/kernels.py;
+# tests/kernels checks every view on them).
+for series in 5.10 6.12 6.1-rt 6.1-cloud; do
     if /usr/bin/python3 tests/guest/kernels.py make-dumps --series $series \
         --out "$XA_TEST_DUMPS/linux-$series" >"$LOG/dumps-linux-$series.log" 2>&1; then
         tail -1 "$LOG/dumps-linux-$series.log"  # the package that ran

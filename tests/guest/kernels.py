@@ -3,8 +3,12 @@
 guest (same init.sh, truth.sh, workload.c, 4-level paging) booted with the
 newest Debian kernel of another series instead of linux-image-amd64's.
 
-  5.10  Debian 11's linux-image-amd64 (bullseye main);
-  6.12  linux-image-6.12-amd64 (bookworm-security).
+  5.10       Debian 11's linux-image-amd64 (bullseye main);
+  6.12       linux-image-6.12-amd64 (bookworm-security);
+  6.1-rt     Debian 12's PREEMPT_RT kernel, linux-image-rt-amd64 (bookworm
+             main): another task_struct, another scheduler's locks;
+  6.1-cloud  Debian 12's cloud kernel, linux-image-cloud-amd64 (bookworm
+             main): another configuration, few drivers and modules.
 
 Each comes from one apt source whose package lists are fetched into the
 cache with a private apt configuration (APT_CONFIG): bullseye is not in a
@@ -41,14 +45,33 @@ SOURCES = harness.SOURCES + ["kernels.py"]
 
 LISTS_FRESH_S = 3600
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-# series: (meta package, the one apt source it comes from)
+BOOKWORM = "deb [signed-by=%s] http://deb.debian.org/debian bookworm main" % KEYRING
+# series ("VERSION" or "VERSION-FLAVOUR"): (meta package, the one apt source it comes from)
 SERIES = {
     "5.10": ("linux-image-amd64",
              "deb [signed-by=%s] http://deb.debian.org/debian bullseye main" % KEYRING),
     "6.12": ("linux-image-6.12-amd64",
              "deb [signed-by=%s] http://deb.debian.org/debian-security bookworm-security main"
              % KEYRING),
+    "6.1-rt": ("linux-image-rt-amd64", BOOKWORM),
+    "6.1-cloud": ("linux-image-cloud-amd64", BOOKWORM),
 }
+
+
+def version_flavour(series):
+    """("6.1", "rt") for "6.1-rt", ("5.10", "") for "5.10"."""
+    version, _, flavour = series.partition("-")
+    return version, flavour
+
+
+def is_package_of(series, pkg):
+    """Whether @pkg (linux-image-6.1.0-50-rt-amd64) is a kernel of @series:
+    its version, and its flavour or none."""
+    version, flavour = version_flavour(series)
+    tail = (re.escape(flavour) + "-amd64") if flavour else "amd64"
+    if not re.fullmatch(r"linux-image-%s[.-][0-9][0-9A-Za-z.+~-]*-%s" % (re.escape(version), tail), pkg):
+        return False
+    return bool(flavour) or not re.search(r"-(rt|cloud)-amd64$", pkg)
 
 
 def dump_kind(series):
@@ -87,8 +110,9 @@ def _depends(meta, env):
 
 def _cached(series):
     """The newest unpacked package of @series in the cache, or None."""
-    done = glob.glob(os.path.join(CACHE, "kernel", "linux-image-%s[.-]*-amd64" % series, ".done"))
-    pkgs = sorted((os.path.basename(os.path.dirname(p)) for p in done),
+    done = glob.glob(os.path.join(CACHE, "kernel", "linux-image-*-amd64", ".done"))
+    pkgs = sorted((p for p in (os.path.basename(os.path.dirname(d)) for d in done)
+                   if is_package_of(series, p)),
                   key=lambda p: [int(x) for x in re.findall(r"\d+", p)])
     return pkgs[-1] if pkgs else None
 
@@ -111,7 +135,7 @@ def resolve(series):
             with open(stamp, "w"):
                 pass
     pkg = _depends(meta, env)
-    if pkg and not pkg.startswith("linux-image-" + series):
+    if pkg and not is_package_of(series, pkg):
         raise HarnessError("%s depends on %s, not a %s kernel" % (meta, pkg, series))
     if not pkg:
         pkg = _cached(series)  # offline: what is already unpacked

@@ -1,5 +1,6 @@
 """Other amd64 kernels (issue 14: Linux 5.10 to 6.12): every view of the
-tools on dumps of the newest Debian 5.10 and 6.12 kernels (tests/guest/
+tools on dumps of the newest Debian 5.10 and 6.12 kernels and of 6.1's
+PREEMPT_RT and cloud flavours (tests/guest/
 kernels.py; scripts/test.sh makes them as XA_TEST_DUMPS/linux-<series>),
 checked against the guest's own truth by the same checks the 6.1 dumps
 get: the tests of tests/tools are called on these sets as their "l4"
@@ -36,8 +37,10 @@ def kernel_set(series):
     with open(os.path.join(d, "truth.json")) as f:
         truth = json.load(f)
     # the series asked for, on 4-level paging (not linux-image-amd64's 6.1)
-    assert truth["kernel_release"].startswith(series + "."), truth["kernel_release"]
-    assert truth["boot"]["kernel_pkg"].startswith("linux-image-" + series)
+    version, flavour = kernels.version_flavour(series)
+    assert truth["kernel_release"].startswith(version + "."), truth["kernel_release"]
+    assert truth["kernel_release"].endswith("-%s-amd64" % flavour if flavour else "-amd64")
+    assert kernels.is_package_of(series, truth["boot"]["kernel_pkg"]), truth["boot"]
     assert truth["dump"]["la57"] is False
     return {"l4": {"dir": d, "truth": truth}}
 
