@@ -52,6 +52,21 @@ static void list_domains(struct xs_handle *xs, char *out, size_t len)
     free(ids);
 }
 
+/* Whether the hypervisor still runs domain @id, not one being destroyed
+ * (xenstore may keep a dying domain's name for a while). */
+static bool domid_live(struct xen_backend *xb, uint32_t id)
+{
+    xc_dominfo_t info;
+    return xc_domain_getinfo(xb->xch, id, 1, &info) == 1 && info.domid == id && !info.dying;
+}
+
+#define XEN_MAX_SAME_NAME 8 /* ids listed in the message when a name is ambiguous */
+
+/* The one domain that xenstore names @name and the hypervisor does not
+ * list as dying: a domain destroyed and made again under its name (as a
+ * toolstack retry does) can leave the old one's entry behind for a while.
+ * More than one live domain of that name is refused: which one is meant
+ * cannot be told. */
 static int find_by_name(struct xen_backend *xb, const char *name)
 {
     struct xs_handle *xs = xs_open(XS_OPEN_READONLY);
@@ -60,10 +75,10 @@ static int find_by_name(struct xen_backend *xb, const char *name)
                              "xen:%s: cannot open xenstore to look up the name (%s); "
                              "give the domain id instead",
                              name, strerror(errno));
-    unsigned n = 0;
+    unsigned n = 0, named = 0, live = 0;
+    uint32_t live_ids[XEN_MAX_SAME_NAME], dying_id = 0;
     char **ids = xs_directory(xs, XBT_NULL, "/local/domain", &n);
-    int found = -1;
-    for (unsigned i = 0; ids && i < n && i < XEN_MAX_DOMAINS && found < 0; i++) {
+    for (unsigned i = 0; ids && i < n && i < XEN_MAX_DOMAINS; i++) {
         uint32_t id;
         if (!xen_parse_domid(ids[i], &id))
             continue;
@@ -71,20 +86,39 @@ static int find_by_name(struct xen_backend *xb, const char *name)
         unsigned len = 0;
         snprintf(path, sizeof(path), "/local/domain/%u/name", id);
         char *v = xs_read(xs, XBT_NULL, path, &len);
-        if (v && len == strlen(name) && memcmp(v, name, len) == 0)
-            found = (int)id;
+        if (v && len == strlen(name) && memcmp(v, name, len) == 0) {
+            named++;
+            if (!domid_live(xb, id))
+                dying_id = id;
+            else if (live++ < XEN_MAX_SAME_NAME)
+                live_ids[live - 1] = id;
+        }
         free(v);
     }
     free(ids);
-    if (found < 0) {
+    if (live == 0) {
         char known[400];
         list_domains(xs, known, sizeof(known));
         xs_close(xs);
+        if (named)
+            return xa__set_error(xb->base.xa, XA_EGONE,
+                                 "xen:%s: domain %u is being destroyed, and no other domain has "
+                                 "that name (domains: %s)", name, dying_id, known);
         return xa__set_error(xb->base.xa, XA_ENOENT, "xen:%s: no such domain (domains: %s)",
                              name, known[0] ? known : "none listed in xenstore");
     }
     xs_close(xs);
-    xb->domid = (uint32_t)found;
+    if (live > 1) {
+        char list[XEN_MAX_SAME_NAME * 8] = "";
+        size_t used = 0;
+        for (unsigned i = 0; i < live && i < XEN_MAX_SAME_NAME; i++)
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%u", i ? ", " : "",
+                                     live_ids[i]);
+        return xa__set_error(xb->base.xa, XA_EINVAL,
+                             "xen:%s: %u running domains have this name (ids %s%s): give the id",
+                             name, live, list, live > XEN_MAX_SAME_NAME ? ", ..." : "");
+    }
+    xb->domid = live_ids[0];
     return 0;
 }
 
