@@ -72,6 +72,12 @@ create() { # name: creates it, prints the blob create-<name>, returns xl's exit 
         echo "XA-CREATE-RETRY $1 attempt=$create_try rc=$rc"
         timeout -k 5 60 xl destroy $1 > /dev/null 2>&1
         sleep 2
+        # An xl create killed by its timeout may have left a domain that
+        # booted and printed its truth before the destroy: that console log
+        # must not stand for the next domain's (wait_ready would take its
+        # XA-DOMU-READY, and the tools would read a domain still booting).
+        f=/var/log/xen/console/guest-$1.create-failed-$create_try
+        mv /var/log/xen/console/guest-$1.log $f 2>/dev/null && blob "console-$1.create-failed-$create_try" 0 0 $f
     done
     blob "create-$1" $rc "$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')" $OUT/create-$1
     return $rc
