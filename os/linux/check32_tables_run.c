@@ -17,27 +17,24 @@ static bool has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-struct run_ctx {
-    struct check_ctx *c;
-};
-
 /* Report that @entry ("sys_call_table[37]") points at @addr, outside the
  * text; its owner module (check.c's owner table: listed, in /sys/module or
  * carved) is the culprit. */
-static int report_hook(struct run_ctx *r, const char *technique, uint64_t addr, const char *entry)
+static int report_hook(struct check_ctx *c, const char *technique, uint64_t addr,
+                       const char *entry)
 {
     char where[128];
-    check_describe(r->c, addr, where, sizeof(where));
-    const char *owner = check_owner_of(r->c, addr);
-    return check_report(r->c, technique, owner ? owner : "", -1, addr,
+    check_describe(c, addr, where, sizeof(where));
+    const char *owner = check_owner_of(c, addr);
+    return check_report(c, technique, owner ? owner : "", -1, addr,
                         "%s -> %s, outside the kernel's text%s", entry, where,
                         owner ? "" : " and every module");
 }
 
 static int run_read(void *ctx, uint64_t va, void *buf, size_t len)
 {
-    const struct run_ctx *r = ctx;
-    return lx_read(r->c->xa, va, buf, len);
+    const struct check_ctx *c = ctx;
+    return lx_read(c->xa, va, buf, len);
 }
 
 /* A handler the i386 table holds: the start of __ia32_sys_* (5.7+),
@@ -45,11 +42,11 @@ static int run_read(void *ctx, uint64_t va, void *buf, size_t len)
  * wrapper the compiler merged with its body is named __do_sys_* too. */
 static bool run_is_handler(void *ctx, uint64_t va)
 {
-    const struct run_ctx *r = ctx;
+    const struct check_ctx *c = ctx;
     const char *name;
     uint64_t off;
-    if (!check_in_core_text(r->c, va) ||
-        symtab_at(&linux_os(r->c->xa)->syms, va, &name, &off) < 0 || off != 0)
+    if (!check_in_core_text(c, va) ||
+        symtab_at(&linux_os(c->xa)->syms, va, &name, &off) < 0 || off != 0)
         return false;
     return has_prefix(name, "__ia32_sys_") || has_prefix(name, "__ia32_compat_sys_") ||
            has_prefix(name, "__do_sys_") || has_prefix(name, "__se_sys_") ||
@@ -65,12 +62,11 @@ static uint64_t image_data_end(struct check_ctx *c)
     return end > c->text_end ? end : 0;
 }
 
-static struct c32_mem run_mem(struct check_ctx *c, struct run_ctx *r)
+static struct c32_mem run_mem(struct check_ctx *c)
 {
     uint64_t text = check_sym(c, "_text");
-    r->c = c;
     return (struct c32_mem){
-        .read = run_read, .is_handler = run_is_handler, .ctx = r,
+        .read = run_read, .is_handler = run_is_handler, .ctx = c,
         .page_offset = linux_os(c->xa)->page_offset,
         .image_lo = text ? text : c->text_start, .image_hi = image_data_end(c),
     };
@@ -82,9 +78,8 @@ static const char *const sys_anchor_names[C32_SYS_ANCHORS] = {
     "restart_syscall", "exit", "fork", "read", "write", "open", "close", "waitpid",
 };
 
-static int judge_syscalls(struct run_ctx *r, uint64_t table, uint32_t n)
+static int judge_syscalls(struct check_ctx *c, uint64_t table, uint32_t n)
 {
-    struct check_ctx *c = r->c;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t entry;
         if (lx_u32(c->xa, table + 4ull * i, &entry) < 0)
@@ -93,7 +88,7 @@ static int judge_syscalls(struct run_ctx *r, uint64_t table, uint32_t n)
             continue;
         char name[32];
         snprintf(name, sizeof(name), "sys_call_table[%u]", i);
-        int rc = report_hook(r, "syscall-hook", entry, name);
+        int rc = report_hook(c, "syscall-hook", entry, name);
         if (rc)
             return rc;
     }
@@ -102,8 +97,7 @@ static int judge_syscalls(struct run_ctx *r, uint64_t table, uint32_t n)
 
 int check_syscalls32(struct check_ctx *c)
 {
-    struct run_ctx r = {0};
-    struct c32_mem m = run_mem(c, &r);
+    struct c32_mem m = run_mem(c);
     uint64_t anchors[C32_SYS_ANCHORS];
     for (unsigned k = 0; k < C32_SYS_ANCHORS; k++) {
         char name[64];
@@ -136,7 +130,7 @@ int check_syscalls32(struct check_ctx *c)
     if (!named && (rc = check_note(c, "sys_call_table found by its shape at 0x%llx, %u entries",
                                    (unsigned long long)table, n)))
         return rc;
-    rc = judge_syscalls(&r, table, n);
+    rc = judge_syscalls(c, table, n);
     return rc;
 }
 
@@ -162,9 +156,8 @@ static const struct {
 #define EARLY_IDT_STUB 9u /* push $0 (2), push $vector (2), jmp (5); no ENDBR on i386 */
 
 /* Judge the @nr gates of the table @what read from @va. */
-static int judge_gates(struct run_ctx *r, uint64_t va, unsigned nr, const char *what)
+static int judge_gates(struct check_ctx *c, uint64_t va, unsigned nr, const char *what)
 {
-    struct check_ctx *c = r->c;
     uint8_t gates[C32_IDT_BYTES];
     if (nr > C32_IDT_ENTRIES)
         nr = C32_IDT_ENTRIES;
@@ -193,7 +186,7 @@ static int judge_gates(struct run_ctx *r, uint64_t va, unsigned nr, const char *
                 continue;
             char name[96];
             snprintf(name, sizeof(name), "%s vector %u", what, v);
-            int rc = report_hook(r, "idt-hook", g.handler, name);
+            int rc = report_hook(c, "idt-hook", g.handler, name);
             if (rc)
                 return rc;
             continue;
@@ -217,9 +210,8 @@ static bool is_idt_alias(struct check_ctx *c, uint64_t base, uint64_t idt)
            xa__translate(c->xa, 0, idt, &idt_pa) == 0 && base_pa == idt_pa;
 }
 
-static int judge_idtrs(struct run_ctx *r, uint64_t idt)
+static int judge_idtrs(struct check_ctx *c, uint64_t idt)
 {
-    struct check_ctx *c = r->c;
     unsigned n = xa_vcpu_count(c->xa);
     if (n == 0)
         return check_note(c, "no CPU's IDTR judged: the target gives no registers (idt_table "
@@ -248,7 +240,7 @@ static int judge_idtrs(struct run_ctx *r, uint64_t idt)
                           v, where, dt.idt_limit, (unsigned long long)idt);
         snprintf(what, sizeof(what), "CPU %u's IDT", v);
         if (rc == 0)
-            rc = judge_gates(r, dt.idt_base, (dt.idt_limit + 1u) / C32_GATE_SIZE, what);
+            rc = judge_gates(c, dt.idt_base, (dt.idt_limit + 1u) / C32_GATE_SIZE, what);
     }
     if (rc == 0 && unjudged[0])
         rc = check_note(c, "some CPU's IDTR not judged: %s", unjudged);
@@ -257,8 +249,7 @@ static int judge_idtrs(struct run_ctx *r, uint64_t idt)
 
 int check_idt32(struct check_ctx *c)
 {
-    struct run_ctx r = {0};
-    struct c32_mem m = run_mem(c, &r);
+    struct c32_mem m = run_mem(c);
     uint64_t anchors[C32_IDT_ENTRIES] = {0};
     for (size_t i = 0; i < sizeof(idt_anchor_names) / sizeof(idt_anchor_names[0]); i++)
         anchors[idt_anchor_names[i].vector] = check_sym(c, idt_anchor_names[i].name);
@@ -275,8 +266,8 @@ int check_idt32(struct check_ctx *c)
     if (!named && (rc = check_note(c, "idt_table found by its shape at 0x%llx",
                                    (unsigned long long)idt)))
         return rc;
-    rc = judge_gates(&r, idt, C32_IDT_ENTRIES, "IDT");
+    rc = judge_gates(c, idt, C32_IDT_ENTRIES, "IDT");
     if (rc == 0)
-        rc = judge_idtrs(&r, idt);
+        rc = judge_idtrs(c, idt);
     return rc;
 }

@@ -18,6 +18,7 @@
  * refused with one of the documented codes.
  */
 #include "fuzz_common.h"
+#include "patch32.h"
 
 #include "os/linux/fileread.h"
 #include "synthetic_files32.h"
@@ -111,28 +112,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     build(data[0] & 31);
     const uint64_t used = (A.top - SF_BASE) & ~3ull;
-    struct {
-        uint64_t va;
-        uint32_t old;
-    } undo[MAX_PATCHES];
-    size_t n = 0;
-    for (size_t at = 1; at + 8 <= size && n < MAX_PATCHES; at += 8) {
-        uint32_t off = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 |
-                       (uint32_t)data[at + 2] << 16;
-        uint8_t kind = data[at + 3];
-        uint32_t v;
-        memcpy(&v, data + at + 4, 4);
-        uint64_t va = SF_BASE + (off % used & ~3ull);
-        undo[n].va = va;
-        undo[n++].old = get32(va);
-        switch (kind & 3) {
-        case 1: v = (uint32_t)(SF_BASE + v % used); break;
-        case 2: v = (uint32_t)va; break;
-        case 3: v = (get32(va) & ~0xffu) | (v & 0xffu); break;
-        default: break;
-        }
-        put32(va, v);
-    }
+    struct patch32_undo undo[MAX_PATCHES];
+    size_t n = patch32_apply(&A, SF_BASE, used, data, size, undo, MAX_PATCHES);
     struct f32_mem m = {.read = arena_read, .ctx = &A, .page_offset = SF_PAGE_OFFSET};
     struct f32_known k = {.f_path = F_PATH, .mnt_root = V_ROOT,
                           .dnames = {SF_FN_PIPE, SF_FN_SOCK}};
@@ -144,9 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_layout(&l);
         walk_all(&l);
     }
-    while (n > 0) {
-        n--;
-        put32(undo[n].va, undo[n].old);
-    }
+    patch32_undo(&A, undo, n);
     return 0;
 }

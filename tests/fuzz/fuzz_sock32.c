@@ -19,6 +19,7 @@
  * of buckets inside 4 GiB, and its walk ends.
  */
 #include "fuzz_common.h"
+#include "patch32.h"
 
 #include "synthetic_sock32.h"
 
@@ -131,28 +132,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const size_t nfiles = 3 + data[0] % (SS_FILES - 2);
     const uint64_t used = (A.top - SS_BASE) & ~3ull;
-    struct {
-        uint64_t va;
-        uint32_t old;
-    } undo[MAX_PATCHES];
-    size_t n = 0;
-    for (size_t at = 1; at + 8 <= size && n < MAX_PATCHES; at += 8) {
-        uint32_t off = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 |
-                       (uint32_t)data[at + 2] << 16;
-        uint8_t kind = data[at + 3];
-        uint32_t v;
-        memcpy(&v, data + at + 4, 4);
-        uint32_t va = (uint32_t)(SS_BASE + (off % used & ~3ull));
-        undo[n].va = va;
-        undo[n++].old = ss_get32(va);
-        switch (kind & 3) {
-        case 1: v = (uint32_t)(SS_BASE + v % used); break;
-        case 2: v = va; break;
-        case 3: v = (ss_get32(va) & ~0xffu) | (v & 0xffu); break;
-        default: break;
-        }
-        arena_put32(&A, va, v);
-    }
+    struct patch32_undo undo[MAX_PATCHES];
+    size_t n = patch32_apply(&A, SS_BASE, used, data, size, undo, MAX_PATCHES);
     struct s32_layout l;
     char why[LX_WHY_LEN];
     int rc = s32_infer(arena_read, &A, SS_PAGE_OFFSET, ss_files, nfiles, I_INO, I_MODE, &l, why);
@@ -164,9 +145,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         walk_all(&l);
         walk_udp(&l);
     }
-    while (n > 0) {
-        n--;
-        arena_put32(&A, undo[n].va, undo[n].old);
-    }
+    patch32_undo(&A, undo, n);
     return 0;
 }
