@@ -307,6 +307,10 @@ int engine_resync(struct engine *e, uint64_t dropped, struct evq *q)
     size_t nlimbo = e->m.nlimbo, limbo_cap = e->m.limbo_cap;
     e->m.limbo = NULL;
     e->m.nlimbo = e->m.limbo_cap = 0;
+    struct xd_ahead *ahead = e->m.ahead; /* entries waiting for their inode, too */
+    size_t nahead = e->m.nahead, ahead_cap = e->m.ahead_cap;
+    e->m.ahead = NULL;
+    e->m.nahead = e->m.ahead_cap = 0;
     model_close(&e->m);
     e->opened = false;
     shadow_clear(&e->sh);
@@ -314,7 +318,8 @@ int engine_resync(struct engine *e, uint64_t dropped, struct evq *q)
     e->commit_seen = false;
     int rc = open_all(e);
     if (rc < 0) {
-        struct xd_model tmp = {.nodes = nodes, .limbo = limbo, .nlimbo = nlimbo};
+        struct xd_model tmp = {.nodes = nodes, .limbo = limbo, .nlimbo = nlimbo,
+                               .ahead = ahead, .nahead = nahead};
         model_free_nodes(&tmp);
         return rc;
     }
@@ -322,6 +327,9 @@ int engine_resync(struct engine *e, uint64_t dropped, struct evq *q)
     e->m.limbo = limbo;
     e->m.nlimbo = nlimbo;
     e->m.limbo_cap = limbo_cap;
+    e->m.ahead = ahead;
+    e->m.nahead = nahead;
+    e->m.ahead_cap = ahead_cap;
     e->m.bmap_dirty = true;
     return model_refresh(&e->m, NULL, 0, NULL, 0, true, e->last_txn, q);
 }

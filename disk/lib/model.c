@@ -43,6 +43,7 @@ void model_free_nodes(struct xd_model *m)
         model_node_free(v);
     u64map_free(&m->nodes);
     limbo_free(m);
+    ahead_free(m);
     free(m->bmap);
     m->bmap = NULL;
     m->nbmap = 0;

@@ -69,6 +69,13 @@ struct xd_limbo {
     uint64_t since_ms;
 };
 
+/* A directory entry naming an inode not yet live on disk: ext2 may write the
+ * directory's block a round before the inode's.  See model_ahead.c. */
+struct xd_ahead {
+    uint32_t dir, ino;
+    char *name;
+};
+
 struct xd_bmap_ent {
     uint64_t pblk, lblk;
     uint32_t len, ino;
@@ -90,6 +97,8 @@ struct xd_model {
     struct xd_limbo *limbo;
     size_t nlimbo, limbo_cap;
     uint32_t limbo_ms; /* how long a name is held (model_open: 10 s) */
+    struct xd_ahead *ahead;
+    size_t nahead, ahead_cap;
     uint64_t bad; /* hostile structures skipped */
     char err[160];
 };

@@ -8,7 +8,7 @@
 
 #include "model_priv.h"
 
-static int dvec_push(struct dvec *d, const struct delta *x)
+int dvec_push(struct dvec *d, const struct delta *x)
 {
     if (d->n == d->cap) {
         size_t ncap = d->cap ? d->cap * 2 : 16;
@@ -164,8 +164,9 @@ static int diff_link(struct refresh *rf)
 {
     struct xd_model *m = rf->m;
     /* 5. link added names; new inodes join the model (new directories with their
-     *    entries, which are appended to `added` so that the walk covers subtrees) */
-    int rc = 0;
+     *    entries, which are appended to `added` so that the walk covers subtrees);
+     *    an entry naming a free inode waits for it (model_ahead.c) */
+    int rc = ahead_resolve(rf); /* entries that came before their inode */
     for (size_t i = 0; i < rf->added.n && rc == 0; i++) {
         struct delta *x = &rf->added.v[i];
         if (!x->name)
@@ -173,10 +174,15 @@ static int diff_link(struct refresh *rf)
         struct xd_node *t = node_get(m, x->ino);
         if (!t) {
             struct istate st;
-            if (m->nodes.count >= m->inodes_count || model_read_state(m, x->ino, &st) < 0 ||
-                !st.alive) {
+            if (m->nodes.count >= m->inodes_count || model_read_state(m, x->ino, &st) < 0) {
                 m->bad++;
-                x->consumed = true; /* an entry naming a free inode: ignore */
+                x->consumed = true;
+                continue;
+            }
+            if (!st.alive) { /* its inode may reach the disk in a later round */
+                if (!ahead_hold(m, x->dir, x->ino, x->name))
+                    m->bad++;
+                x->consumed = true;
                 continue;
             }
             t = model_new_node(m, x->ino, &st);

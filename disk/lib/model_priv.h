@@ -99,6 +99,16 @@ bool limbo_expired(const struct xd_model *m, const struct xd_limbo *l);
 void limbo_remove(struct xd_model *m, size_t i, struct xd_node *t);
 void limbo_free(struct xd_model *m);
 
+/* model_diff.c */
+int dvec_push(struct dvec *d, const struct delta *x);
+
+/* model_ahead.c: entries that came before their inode was live. */
+bool ahead_hold(struct xd_model *m, uint32_t dir, uint32_t ino, const char *name);
+/* Entries whose inode is live now join rf->added (this round's new entries);
+ * those their directory no longer has are dropped. */
+int ahead_resolve(struct refresh *rf);
+void ahead_free(struct xd_model *m);
+
 /* model_events.c: the events of a round, by kind, then queued in order. */
 void model_events_names(struct refresh *rf);
 void model_events_deletes(struct refresh *rf);

@@ -35,8 +35,13 @@ int model_scan(struct xd_model *m)
                     rc = XA_ELIMIT;
                     break;
                 }
-                if (model_read_state(m, c, &st) < 0 || !st.alive) {
-                    m->bad++; /* entry naming a free inode */
+                if (model_read_state(m, c, &st) < 0) {
+                    m->bad++;
+                    continue;
+                }
+                if (!st.alive) { /* a file being made: its inode may come later */
+                    if (!ahead_hold(m, d->ino, c, d->ents[i].name))
+                        m->bad++;
                     continue;
                 }
                 cn = model_new_node(m, c, &st);
