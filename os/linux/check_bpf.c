@@ -33,16 +33,16 @@ static int on_prog(struct check_ctx *c, uint64_t index, uint64_t prog, void *arg
     uint32_t type, id = 0;
     uint64_t aux;
     char name[BPF_OBJ_NAME_LEN + 1] = "";
-    if (lx_u32(c->xa, prog + o->type, &type) < 0 || lx_u64(c->xa, prog + o->aux, &aux) < 0 ||
-        !lx_kernel_ptr(aux) || lx_read(c->xa, aux + o->aux_name, name, BPF_OBJ_NAME_LEN) < 0 ||
+    if (lx_u32(c->xa, prog + o->type, &type) < 0 || lx_ptr(c->xa, prog + o->aux, &aux) < 0 ||
+        !lx_kptr(c->xa, aux) || lx_read(c->xa, aux + o->aux_name, name, BPF_OBJ_NAME_LEN) < 0 ||
         lx_u32(c->xa, aux + o->aux_id, &id) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "eBPF program %llu at 0x%llx unreadable",
                              (unsigned long long)index, (unsigned long long)prog);
     name[BPF_OBJ_NAME_LEN] = '\0';
     char attach[64] = "";
     uint64_t fn;
-    if (o->aux_attach_name != LX_NO_OFFSET && lx_u64(c->xa, aux + o->aux_attach_name, &fn) == 0 &&
-        lx_kernel_ptr(fn) && lx_read(c->xa, fn, attach, sizeof(attach) - 1) == 0)
+    if (o->aux_attach_name != LX_NO_OFFSET && lx_ptr(c->xa, aux + o->aux_attach_name, &fn) == 0 &&
+        lx_kptr(c->xa, fn) && lx_read(c->xa, fn, attach, sizeof(attach) - 1) == 0)
         attach[sizeof(attach) - 1] = '\0';
     else
         attach[0] = '\0';

@@ -138,8 +138,8 @@ static int report_kprobe(struct check_ctx *c, const struct kp_offs *o, uint64_t 
 {
     uint64_t addr, pre, post;
     uint32_t flags = 0;
-    if (lx_u64(c->xa, kp + o->addr, &addr) < 0 || lx_u64(c->xa, kp + o->pre, &pre) < 0 ||
-        lx_u64(c->xa, kp + o->post, &post) < 0)
+    if (lx_ptr(c->xa, kp + o->addr, &addr) < 0 || lx_ptr(c->xa, kp + o->pre, &pre) < 0 ||
+        lx_ptr(c->xa, kp + o->post, &post) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "kprobe 0x%llx unreadable", (unsigned long long)kp);
     if (o->flags != LX_NO_OFFSET)
         (void)lx_u32(c->xa, kp + o->flags, &flags);
@@ -147,9 +147,9 @@ static int report_kprobe(struct check_ctx *c, const struct kp_offs *o, uint64_t 
     if (pre && pre == o->kretprobe_pre && o->rp_kp != LX_NO_OFFSET) {
         /* a kretprobe: its own handlers are in the struct kretprobe around it */
         uint64_t rp = kp - o->rp_kp;
-        (void)lx_u64(c->xa, rp + o->rp_handler, &handlers[2]);
+        (void)lx_ptr(c->xa, rp + o->rp_handler, &handlers[2]);
         if (o->rp_entry != LX_NO_OFFSET)
-            (void)lx_u64(c->xa, rp + o->rp_entry, &handlers[3]);
+            (void)lx_ptr(c->xa, rp + o->rp_entry, &handlers[3]);
     }
     uint64_t hook = 0;
     for (unsigned i = 0; i < 4 && !hook; i++)
@@ -189,12 +189,13 @@ int check_kprobes(struct check_ctx *c)
     int rc = 0;
     for (unsigned b = 0; rc == 0 && b < KPROBE_TABLE_SIZE; b++) {
         uint64_t node;
-        if (lx_u64(c->xa, table + 8ull * b, &node) < 0) {
+        /* kprobe_table[]: hlist_heads, one kernel word each */
+        if (lx_ptr(c->xa, table + lx_ptr_size(c->xa) * b, &node) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "kprobe_table unreadable");
             break;
         }
         for (unsigned n = 0; rc == 0 && node; n++) {
-            int added = n < MAX_CHAIN && lx_kernel_ptr(node) ? lx_ptrset_add(&seen, node) : 0;
+            int added = n < MAX_CHAIN && lx_kptr(c->xa, node) ? lx_ptrset_add(&seen, node) : 0;
             if (added <= 0) {
                 rc = added < 0 ? xa__set_error(c->xa, XA_ENOMEM, "out of memory")
                                : xa__set_error(c->xa, XA_EBADDATA,
@@ -202,7 +203,7 @@ int check_kprobes(struct check_ctx *c)
                 break;
             }
             uint64_t kp = node - hlist, pre;
-            if (lx_u64(c->xa, kp + o.pre, &pre) < 0) {
+            if (lx_ptr(c->xa, kp + o.pre, &pre) < 0) {
                 rc = xa__set_error(c->xa, XA_EFAULT, "kprobe 0x%llx unreadable",
                                    (unsigned long long)kp);
                 break;
@@ -221,7 +222,7 @@ int check_kprobes(struct check_ctx *c)
             } else {
                 rc = report_kprobe(c, &o, kp);
             }
-            if (rc == 0 && lx_u64(c->xa, node, &node) < 0)
+            if (rc == 0 && lx_ptr(c->xa, node, &node) < 0)
                 rc = xa__set_error(c->xa, XA_EFAULT, "kprobe_table chain %u broken", b);
         }
     }

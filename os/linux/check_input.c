@@ -103,7 +103,7 @@ static int judge_code(struct check_ctx *c, const char *technique, const char *ty
         uint64_t off = check_off(c, type, names[i]), fn;
         if (off == LX_NO_OFFSET)
             continue; /* not in this kernel's struct */
-        if (lx_u64(c->xa, table + off, &fn) < 0)
+        if (lx_ptr(c->xa, table + off, &fn) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "%s at 0x%llx unreadable", what,
                                  (unsigned long long)table);
         if (!fn || at_home(c, h, fn))
@@ -128,17 +128,18 @@ static int check_ldiscs(struct check_ctx *c)
     if (!table)
         return 0; /* no tty layer */
     const struct linux_symtab *t = &linux_os(c->xa)->syms;
+    uint64_t word = lx_ptr_size(c->xa); /* an array of pointers */
     for (unsigned i = 0; i < MAX_LDISCS; i++) {
         const char *name;
         uint64_t off, ops;
-        if (symtab_at(t, table + 8ull * i, &name, &off) < 0 || off != 8ull * i ||
+        if (symtab_at(t, table + word * i, &name, &off) < 0 || off != word * i ||
             strcmp(name, "tty_ldiscs") != 0)
             break;
-        if (lx_u64(c->xa, table + 8ull * i, &ops) < 0)
+        if (lx_ptr(c->xa, table + word * i, &ops) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "tty_ldiscs[%u] unreadable", i);
         if (!ops)
             continue;
-        if (!lx_kernel_ptr(ops))
+        if (!lx_kptr(c->xa, ops))
             return xa__set_error(c->xa, XA_EBADDATA, "tty_ldiscs[%u]: bad pointer 0x%llx", i,
                                  (unsigned long long)ops);
         struct home h = home_of_addr(c, ops);
@@ -172,19 +173,19 @@ static int check_tty_drivers(struct check_ctx *c)
     while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
         uint64_t drv = node - link, ops, owner, name_ptr;
         char name[32] = "";
-        if (lx_u64(c->xa, drv + ops_off, &ops) < 0 || lx_u64(c->xa, drv + owner_off, &owner) < 0 ||
-            lx_u64(c->xa, drv + name_off, &name_ptr) < 0) {
+        if (lx_ptr(c->xa, drv + ops_off, &ops) < 0 || lx_ptr(c->xa, drv + owner_off, &owner) < 0 ||
+            lx_ptr(c->xa, drv + name_off, &name_ptr) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "tty driver 0x%llx unreadable",
                                (unsigned long long)drv);
             break;
         }
-        if (lx_kernel_ptr(name_ptr) && lx_read(c->xa, name_ptr, name, sizeof(name) - 1) == 0)
+        if (lx_kptr(c->xa, name_ptr) && lx_read(c->xa, name_ptr, name, sizeof(name) - 1) == 0)
             name[sizeof(name) - 1] = '\0';
         else
             name[0] = '\0';
         if (!ops)
             continue;
-        if (!lx_kernel_ptr(ops)) {
+        if (!lx_kptr(c->xa, ops)) {
             rc = xa__set_error(c->xa, XA_EBADDATA, "tty driver 0x%llx: bad ops 0x%llx",
                                (unsigned long long)drv, (unsigned long long)ops);
             break;
@@ -238,12 +239,12 @@ static int check_input_handlers(struct check_ctx *c)
     while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
         uint64_t handler = node - link, name_ptr;
         char name[32];
-        if (lx_u64(c->xa, handler + name_off, &name_ptr) < 0) {
+        if (lx_ptr(c->xa, handler + name_off, &name_ptr) < 0) {
             rc = xa__set_error(c->xa, XA_EFAULT, "input handler 0x%llx unreadable",
                                (unsigned long long)handler);
             break;
         }
-        if (lx_kernel_ptr(name_ptr) && lx_read(c->xa, name_ptr, name, sizeof(name) - 1) == 0)
+        if (lx_kptr(c->xa, name_ptr) && lx_read(c->xa, name_ptr, name, sizeof(name) - 1) == 0)
             name[sizeof(name) - 1] = '\0';
         else
             snprintf(name, sizeof(name), "?");

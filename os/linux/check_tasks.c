@@ -16,6 +16,7 @@
 
 #include "os/linux/check.h"
 #include "os/linux/check32_views.h"
+#include "os/linux/word32.h"
 
 #define PIDTYPE_PID 0
 #define MAX_PIDS 4194304u   /* PID_MAX_LIMIT */
@@ -71,8 +72,8 @@ struct hide_state {
 static bool linked_now(struct check_ctx *c, const struct task_offs *o, uint64_t task)
 {
     uint64_t node = task + o->tasks, next, back;
-    return lx_u64(c->xa, node, &next) == 0 && next != node && lx_kernel_ptr(next) &&
-           lx_u64(c->xa, next + 8, &back) == 0 && back == node;
+    return lx_ptr(c->xa, node, &next) == 0 && next != node && lx_kptr(c->xa, next) &&
+           lx_ptr(c->xa, next + lx_ptr_size(c->xa), &back) == 0 && back == node;
 }
 
 /* Note @task's leader when it is not on the task list; @view reached it. */
@@ -80,7 +81,7 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
 {
     const struct task_offs *o = &s->o;
     uint64_t leader;
-    if (lx_u64(c->xa, task + o->group_leader, &leader) < 0 || !lx_kernel_ptr(leader))
+    if (lx_ptr(c->xa, task + o->group_leader, &leader) < 0 || !lx_kptr(c->xa, leader))
         return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx: group leader unreadable",
                              (unsigned long long)task);
     if (lx_ptrset_has(&s->listed, leader))
@@ -93,7 +94,7 @@ static int judge_task(struct check_ctx *c, struct hide_state *s, uint64_t task, 
      * pointer reaches must at least be a leader of its own group. */
     uint64_t self;
     if (xa_is_live(c->xa) &&
-        (lx_u64(c->xa, leader + o->group_leader, &self) < 0 || self != leader))
+        (lx_ptr(c->xa, leader + o->group_leader, &self) < 0 || self != leader))
         return 0;
     /* An exiting task leaves the list (and its pid) while it still runs
      * its last instructions on a CPU: not hidden, gone. */
@@ -110,12 +111,13 @@ static int on_pid(struct check_ctx *c, uint64_t index, uint64_t pid, void *arg)
 {
     struct hide_state *s = arg;
     uint64_t first;
-    if (lx_u64(c->xa, pid + s->o.pid_tasks + 8 * PIDTYPE_PID, &first) < 0)
+    /* pid->tasks[PIDTYPE_PID].first: an array of one-pointer hlist_heads */
+    if (lx_ptr(c->xa, pid + s->o.pid_tasks + lx_ptr_size(c->xa) * PIDTYPE_PID, &first) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "struct pid 0x%llx (pid %llu) unreadable",
                              (unsigned long long)pid, (unsigned long long)index);
     if (!first)
         return 0; /* a pid kept only as a process group or session id */
-    if (!lx_kernel_ptr(first))
+    if (!lx_kptr(c->xa, first))
         return xa__set_error(c->xa, XA_EBADDATA, "pid %llu: bad task link 0x%llx",
                              (unsigned long long)index, (unsigned long long)first);
     return judge_task(c, s, first - s->o.pid_links, V_IDR);
@@ -178,12 +180,12 @@ static int walk_groups(struct check_ctx *c, struct hide_state *s)
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < s->nr_listed; i++) {
         uint64_t leader = s->listed_tasks[i], signal;
-        if (lx_u64(c->xa, leader + o->signal, &signal) < 0)
+        if (lx_ptr(c->xa, leader + o->signal, &signal) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
                                  (unsigned long long)leader);
         if (!signal)
             continue; /* init_task's own signal is static, never NULL; a reaped task's is */
-        if (!lx_kernel_ptr(signal))
+        if (!lx_kptr(c->xa, signal))
             return xa__set_error(c->xa, XA_EBADDATA, "task 0x%llx: bad signal 0x%llx",
                                  (unsigned long long)leader, (unsigned long long)signal);
         /* the leader itself first, then its threads */
@@ -194,10 +196,10 @@ static int walk_groups(struct check_ctx *c, struct hide_state *s)
         while (rc == 0 && more == 1) {
             if (task != leader)
                 rc = judge_task(c, s, task, V_THREADS);
-            if (rc == 0 && lx_u64(c->xa, task + o->real_parent, &parent) < 0)
+            if (rc == 0 && lx_ptr(c->xa, task + o->real_parent, &parent) < 0)
                 rc = xa__set_error(c->xa, XA_EFAULT, "task 0x%llx unreadable",
                                    (unsigned long long)task);
-            if (rc == 0 && parent && parent != task && lx_kernel_ptr(parent))
+            if (rc == 0 && parent && parent != task && lx_kptr(c->xa, parent))
                 rc = judge_task(c, s, parent, V_PARENT);
             if (rc == 0)
                 rc = walk_ring(c, s, task + o->children, o->sibling, V_CHILDREN,
@@ -248,7 +250,7 @@ static int walk_rbtree(struct check_ctx *c, struct hide_state *s, const struct r
     struct lx_ptrset seen = {0};
     int rc = 0;
     uint64_t node, parent_color;
-    if (lx_u64(c->xa, queue + q->root_in_queue, &node) < 0)
+    if (lx_ptr(c->xa, queue + q->root_in_queue, &node) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "%s run queue of CPU %u unreadable", q->what,
                              cpu);
     if (node) {
@@ -259,7 +261,7 @@ static int walk_rbtree(struct check_ctx *c, struct hide_state *s, const struct r
         depth--;
         node = stack[depth][0];
         uint64_t parent = stack[depth][1];
-        if (lx_kernel_ptr(node) && lx_u64(c->xa, node + r->parent, &parent_color) == 0 &&
+        if (lx_kptr(c->xa, node) && lx_ptr(c->xa, node + r->parent, &parent_color) == 0 &&
             (parent_color & ~3ull) != parent) {
             /* a running guest rebalances its trees under the walk: there,
              * a subtree that moved is passed over; in a dump it is damage */
@@ -271,7 +273,7 @@ static int walk_rbtree(struct check_ctx *c, struct hide_state *s, const struct r
                                (unsigned long long)parent);
             break;
         }
-        int added = lx_kernel_ptr(node) ? lx_ptrset_add(&seen, node) : 0;
+        int added = lx_kptr(c->xa, node) ? lx_ptrset_add(&seen, node) : 0;
         if (added <= 0 || *budget == 0) {
             rc = added < 0 ? xa__set_error(c->xa, XA_ENOMEM, "out of memory")
                            : xa__set_error(c->xa, XA_EBADDATA,
@@ -282,16 +284,16 @@ static int walk_rbtree(struct check_ctx *c, struct hide_state *s, const struct r
         }
         (*budget)--;
         uint64_t kids[2], se = node - q->node_in_entity, my_q = 0;
-        if (lx_u64(c->xa, node + r->right, &kids[0]) < 0 ||
-            lx_u64(c->xa, node + r->left, &kids[1]) < 0 ||
-            (q->my_q != LX_NO_OFFSET && lx_u64(c->xa, se + q->my_q, &my_q) < 0)) {
+        if (lx_ptr(c->xa, node + r->right, &kids[0]) < 0 ||
+            lx_ptr(c->xa, node + r->left, &kids[1]) < 0 ||
+            (q->my_q != LX_NO_OFFSET && lx_ptr(c->xa, se + q->my_q, &my_q) < 0)) {
             rc = xa__set_error(c->xa, XA_EFAULT, "%s tree node 0x%llx unreadable", q->what,
                                (unsigned long long)node);
             break;
         }
         uint64_t next[3] = {kids[0], kids[1], 0};
         if (my_q) { /* a group: its queue's tree hangs below it */
-            if (!lx_kernel_ptr(my_q) || lx_u64(c->xa, my_q + q->root_in_queue, &next[2]) < 0) {
+            if (!lx_kptr(c->xa, my_q) || lx_ptr(c->xa, my_q + q->root_in_queue, &next[2]) < 0) {
                 rc = xa__set_error(c->xa, XA_EBADDATA, "%s group entity 0x%llx: bad queue",
                                    q->what, (unsigned long long)se);
                 break;
@@ -324,14 +326,20 @@ static int walk_rbtree(struct check_ctx *c, struct hide_state *s, const struct r
 static int walk_rt(struct check_ctx *c, struct hide_state *s, const struct rq_offs *r,
                    uint64_t rt_rq, uint32_t cpu, unsigned depth, uint64_t *budget)
 {
-    uint64_t heads[RT_PRIOS][2], bitmap[2];
+    /* list_heads of two kernel words; the bitmap's 101 bits are 2 longs or
+     * 4, the same 16 little-endian bytes either way */
+    size_t word = lx_ptr_size(c->xa);
+    uint8_t heads[RT_PRIOS * 2 * 8];
+    uint64_t bitmap[2];
     uint64_t queue = rt_rq + r->rt_queue;
-    if (lx_read(c->xa, queue, heads, sizeof(heads)) < 0 ||
+    if (lx_read(c->xa, queue, heads, RT_PRIOS * 2 * word) < 0 ||
         lx_read(c->xa, rt_rq + r->rt_bitmap, bitmap, sizeof(bitmap)) < 0)
         return xa__set_error(c->xa, XA_EFAULT, "RT run queue of CPU %u unreadable", cpu);
     for (unsigned prio = 0; prio < RT_PRIOS; prio++) {
-        uint64_t head = queue + 16ull * prio;
-        bool empty = heads[prio][0] == head, active = (bitmap[prio / 64] >> (prio % 64)) & 1;
+        uint64_t head = queue + 2 * word * prio;
+        const uint8_t *next = heads + 2 * word * prio;
+        uint64_t first = word == 4 ? w32_le32(next) : w32_le64(next);
+        bool empty = first == head, active = (bitmap[prio / 64] >> (prio % 64)) & 1;
         if (empty != !active && !xa_is_live(c->xa))
             return xa__set_error(c->xa, XA_EBADDATA,
                                  "RT run queue of CPU %u: priority %u is %s but its bit is %s",
@@ -344,14 +352,14 @@ static int walk_rt(struct check_ctx *c, struct hide_state *s, const struct rq_of
         int rc;
         while ((rc = lx_list_next(c->xa, &w, &node)) == 1) {
             uint64_t rt_se = node - r->rt_run_list, my_q = 0;
-            if (r->rt_my_q != LX_NO_OFFSET && lx_u64(c->xa, rt_se + r->rt_my_q, &my_q) < 0) {
+            if (r->rt_my_q != LX_NO_OFFSET && lx_ptr(c->xa, rt_se + r->rt_my_q, &my_q) < 0) {
                 rc = xa__set_error(c->xa, XA_EFAULT, "RT entity 0x%llx unreadable",
                                    (unsigned long long)rt_se);
                 break;
             }
             if (!my_q) {
                 rc = judge_task(c, s, rt_se - r->task_rt, V_RT);
-            } else if (!lx_kernel_ptr(my_q) || depth >= MAX_RT_DEPTH) {
+            } else if (!lx_kptr(c->xa, my_q) || depth >= MAX_RT_DEPTH) {
                 rc = xa__set_error(c->xa, XA_EBADDATA,
                                    "RT group entity 0x%llx: bad queue 0x%llx or nested deeper "
                                    "than %u", (unsigned long long)rt_se,
@@ -419,14 +427,17 @@ static int walk_run_queues(struct check_ctx *c, struct hide_state *s)
         return xa__set_error(c->xa, XA_EBADDATA, "implausible nr_cpu_ids");
     uint64_t budget = MAX_RQ_NODES;
     for (uint32_t cpu = 0; cpu < ncpus; cpu++) {
-        uint64_t base, curr;
-        if (lx_u64(c->xa, offsets + 8ull * cpu, &base) < 0 ||
-            lx_u64(c->xa, base + rqs + r.curr, &curr) < 0)
+        uint64_t base, curr, rq = 0;
+        /* __per_cpu_offset[] holds unsigned longs; on i386 they wrap round
+         * 4 GiB (the per-CPU area may lie below the static section) */
+        bool got = lx_ptr(c->xa, offsets + lx_ptr_size(c->xa) * cpu, &base) == 0;
+        if (got)
+            rq = lx_ptr_size(c->xa) == 4 ? (base + rqs) & 0xFFFFFFFFull : base + rqs;
+        if (!got || lx_ptr(c->xa, rq + r.curr, &curr) < 0)
             return xa__set_error(c->xa, XA_EFAULT, "run queue of CPU %u unreadable", cpu);
-        if (!lx_kernel_ptr(curr))
+        if (!lx_kptr(c->xa, curr))
             return xa__set_error(c->xa, XA_EBADDATA, "CPU %u runs a bad task 0x%llx", cpu,
                                  (unsigned long long)curr);
-        uint64_t rq = base + rqs;
         int rc = judge_task(c, s, curr, V_CPU);
         if (rc == 0 && cfs)
             rc = walk_rbtree(c, s, &r, &cfs_q, rq + r.cfs, cpu, &budget);
