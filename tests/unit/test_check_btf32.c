@@ -10,7 +10,10 @@
  * consistent, so the check finds nothing. Then one task at a time is
  * unlinked from the task list (LIST_POISON of its width in its links) and
  * the check must name exactly that task and exactly the views that still
- * reach it.
+ * reach it. The other checks that read kernel words through BTF on either
+ * width follow: a kprobe whose handler is outside the text, a loaded eBPF
+ * program, a hooked line discipline beside a clean tty driver and input
+ * handler: each exactly one finding.
  *
  * How the 32-bit kernel is made: the image is placed through a System.map
  * by its 64-bit anchors (the loader that places a System.map is x86-64's),
@@ -75,6 +78,27 @@ static unsigned W; /* the kernel's word: 4 or 8 */
 #define RT_QUEUE 16
 #define RQ_DL 0x800 /* dl_rq.root (rb_root_cached) first */
 #define RQ_SIZE 0x900
+#define KP_LIST (2 * W) /* struct kprobe: hlist first */
+#define KP_ADDR (4 * W)
+#define KP_PRE (5 * W)
+#define KP_POST (6 * W)
+#define BP_TYPE 4 /* struct bpf_prog */
+#define BP_AUX (2 * W)
+#define BA_ID 0x10 /* struct bpf_prog_aux */
+#define BA_NAME 0x40
+#define BA_ATTACH (0x40 + 16)
+#define LD_NAME 0 /* struct tty_ldisc_ops */
+#define LD_OPEN (2 * W)
+#define LD_RECEIVE_BUF (10 * W)
+#define TO_OPEN (3 * W) /* struct tty_operations */
+#define TD_OWNER W      /* struct tty_driver */
+#define TD_NAME (3 * W)
+#define TD_OPS (12 * W)
+#define TD_LIST (13 * W)
+#define IH_EVENT W /* struct input_handler */
+#define IH_NAME (10 * W)
+#define IH_NODE (14 * W)
+#define NR_LDISCS 31
 
 /* ---- the kernel's memory, by physical address and its W-byte VA ---------- */
 
@@ -193,6 +217,35 @@ static void *btf_words(uint32_t *size)
     btf__add_field(b, "rt", s_rt, RQ_RT * 8, 0);
     btf__add_field(b, "dl", s_dl, RQ_DL * 8, 0);
 
+    btf__add_struct(b, "kprobe", 8 * W);
+    btf__add_field(b, "hlist", t_ptr, 0, 0); /* hlist_node: next first */
+    btf__add_field(b, "list", s_list, KP_LIST * 8, 0);
+    btf__add_field(b, "addr", t_ptr, KP_ADDR * 8, 0);
+    btf__add_field(b, "pre_handler", t_ptr, KP_PRE * 8, 0);
+    btf__add_field(b, "post_handler", t_ptr, KP_POST * 8, 0);
+    btf__add_struct(b, "bpf_prog", 0x40);
+    btf__add_field(b, "type", t_uint, BP_TYPE * 8, 0);
+    btf__add_field(b, "aux", t_ptr, BP_AUX * 8, 0);
+    btf__add_struct(b, "bpf_prog_aux", 0x80);
+    btf__add_field(b, "id", t_uint, BA_ID * 8, 0);
+    btf__add_field(b, "name", a_comm, BA_NAME * 8, 0);
+    btf__add_field(b, "attach_func_name", t_ptr, BA_ATTACH * 8, 0);
+    btf__add_struct(b, "tty_ldisc_ops", 16 * W);
+    btf__add_field(b, "name", t_ptr, LD_NAME * 8, 0);
+    btf__add_field(b, "open", t_ptr, LD_OPEN * 8, 0);
+    btf__add_field(b, "receive_buf", t_ptr, LD_RECEIVE_BUF * 8, 0);
+    btf__add_struct(b, "tty_operations", 16 * W);
+    btf__add_field(b, "open", t_ptr, TO_OPEN * 8, 0);
+    btf__add_struct(b, "tty_driver", 16 * W);
+    btf__add_field(b, "owner", t_ptr, TD_OWNER * 8, 0);
+    btf__add_field(b, "name", t_ptr, TD_NAME * 8, 0);
+    btf__add_field(b, "ops", t_ptr, TD_OPS * 8, 0);
+    btf__add_field(b, "tty_drivers", s_list, TD_LIST * 8, 0);
+    btf__add_struct(b, "input_handler", 16 * W);
+    btf__add_field(b, "event", t_ptr, IH_EVENT * 8, 0);
+    btf__add_field(b, "name", t_ptr, IH_NAME * 8, 0);
+    btf__add_field(b, "node", s_list, IH_NODE * 8, 0);
+
     const void *raw = btf__raw_data(b, size);
     void *copy = malloc(*size);
     if (!copy)
@@ -214,6 +267,18 @@ static const char *const task_comm[NR_TASKS] = {"swapper/0", "init", "kthreadd",
 static const int task_parent[NR_TASKS] = {SWAPPER, SWAPPER, SWAPPER, INIT, INIT, INIT};
 static uint64_t task[NR_TASKS]; /* PAs */
 static uint64_t sym_init_pid_ns, sym_runqueues, sym_per_cpu_offset, sym_nr_cpu_ids;
+static uint64_t sym_kprobe_table, sym_prog_idr, sym_tty_ldiscs, sym_tty_drivers,
+    sym_input_handlers;
+static uint64_t kprobe_va, prog_va; /* what the hooks checks must name */
+
+/* Code in the kernel's text, and code outside it (a module's). */
+#define TEXT64 0x10000 /* _stext in the 64-bit image: above its other symbols */
+static uint64_t text_va(uint64_t off) { return (W == 8 ? KVIRT + TEXT64 : 0xC1000000ULL) + off; }
+static uint64_t module_va(uint64_t off)
+{
+    return (W == 8 ? 0xffffffffc0000000ULL : 0xF8000000ULL) + off;
+}
+static uint64_t string(const char *str) { return va(pa_of(gstr(str))); }
 
 static void put_task(int t)
 {
@@ -285,6 +350,47 @@ static void build_run_queues(void)
     put_word(area[1] + RQ_DL, va(task[WORKER] + TS_DL));
 }
 
+/* One kprobe (bucket 5) with its handler in a module; one eBPF program
+ * (a lone entry of prog_idr); n_tty as line discipline 0 with its
+ * receive_buf in a module, a clean tty driver and input handler. */
+static void build_hooks(void)
+{
+    sym_kprobe_table = alloc(64 * W);
+    uint64_t kp = alloc(8 * W);
+    kprobe_va = va(kp);
+    put_word(sym_kprobe_table + 5 * W, kprobe_va);
+    put_word(kp + KP_ADDR, text_va(0x3000));
+    put_word(kp + KP_PRE, module_va(0x40));
+    put_word(kp + KP_POST, text_va(0x3100));
+
+    sym_prog_idr = alloc(XA_HEAD + 3 * W);
+    uint64_t prog = alloc(0x40), aux = alloc(0x80);
+    prog_va = va(prog);
+    put_word(sym_prog_idr + XA_HEAD, prog_va);
+    put32(prog + BP_TYPE, 2); /* BPF_PROG_TYPE_KPROBE */
+    put_word(prog + BP_AUX, va(aux));
+    put32(aux + BA_ID, 7);
+    strcpy((char *)img + aux + BA_NAME, "hook_prog");
+    put_word(aux + BA_ATTACH, string("do_sys_open"));
+
+    sym_tty_ldiscs = alloc(NR_LDISCS * W + 8);
+    uint64_t ldisc = alloc(16 * W);
+    put_word(sym_tty_ldiscs, va(ldisc));
+    put_word(ldisc + LD_NAME, string("n_tty"));
+    put_word(ldisc + LD_OPEN, text_va(0x5000));
+    put_word(ldisc + LD_RECEIVE_BUF, module_va(0x80));
+    uint64_t ops = alloc(16 * W), drv = alloc(16 * W), handler = alloc(16 * W);
+    put_word(ops + TO_OPEN, text_va(0x5100));
+    put_word(drv + TD_NAME, string("ttyS"));
+    put_word(drv + TD_OPS, va(ops));
+    sym_tty_drivers = alloc(2 * W);
+    ring(sym_tty_drivers, &drv, 1, TD_LIST);
+    put_word(handler + IH_NAME, string("kbd"));
+    put_word(handler + IH_EVENT, text_va(0x5200));
+    sym_input_handlers = alloc(2 * W);
+    ring(sym_input_handlers, &handler, 1, IH_NODE);
+}
+
 /* The whole kernel, every task on the task list but @hidden (-1: none). */
 static void build_kernel(int hidden)
 {
@@ -325,6 +431,7 @@ static void build_kernel(int hidden)
     ring(task[INIT] + TS_CHILDREN, of_init, 2, TS_SIBLING);
     build_pid_idr();
     build_run_queues();
+    build_hooks();
 }
 
 /* ---- running the check ----------------------------------------------------- */
@@ -349,20 +456,27 @@ static void write_inputs(bool made)
     write_file(btf_path, made, btf, btf_size);
     free(btf);
     /* the text: the image's for 64 bits, 0xC1000000.. for 32 */
-    uint64_t stext = W == 8 ? KLINK : 0xC1000000ULL, etext = stext + 0x80000;
-    char text[2048];
+    uint64_t stext = W == 8 ? KLINK + TEXT64 : 0xC1000000ULL, etext = stext + 0x80000;
+    char text[4096];
     int n = snprintf(text, sizeof(text),
                      "%016llx T _text\n%016llx D init_top_pgt\n%016llx D linux_banner\n"
                      "%016llx T _stext\n%016llx T _etext\n%016llx D init_task\n"
                      "%016llx D init_pid_ns\n%016llx D runqueues\n%016llx D __per_cpu_offset\n"
-                     "%016llx D nr_cpu_ids\n",
+                     "%016llx D nr_cpu_ids\n%016llx d kprobe_table\n%016llx d prog_idr\n"
+                     "%016llx b tty_ldiscs\n%016llx b tty_ldiscs_lock\n%016llx D tty_drivers\n"
+                     "%016llx d input_handler_list\n",
                      (unsigned long long)KLINK, (unsigned long long)(KLINK + K_TOP_PGT),
                      (unsigned long long)(KLINK + K_BANNER), (unsigned long long)stext,
                      (unsigned long long)etext, (unsigned long long)va(task[SWAPPER]),
                      (unsigned long long)va(sym_init_pid_ns),
                      (unsigned long long)va(sym_runqueues),
                      (unsigned long long)va(sym_per_cpu_offset),
-                     (unsigned long long)va(sym_nr_cpu_ids));
+                     (unsigned long long)va(sym_nr_cpu_ids),
+                     (unsigned long long)va(sym_kprobe_table), (unsigned long long)va(sym_prog_idr),
+                     (unsigned long long)va(sym_tty_ldiscs),
+                     (unsigned long long)va(sym_tty_ldiscs + NR_LDISCS * W),
+                     (unsigned long long)va(sym_tty_drivers),
+                     (unsigned long long)va(sym_input_handlers));
     write_file(map_path, made, text, (size_t)n);
 }
 
@@ -420,20 +534,54 @@ static int collect(const struct xa_finding *f, void *ctx)
     return 0;
 }
 
-/* The check on the kernel with @hidden unlinked: its findings in @s. */
-static int run(int hidden, struct seen *s)
+/* @check on the kernel with @hidden unlinked: its findings in @s. */
+static int run_check(enum xa_check check, int hidden, struct seen *s)
 {
     memset(s, 0, sizeof(*s));
     build_kernel(hidden);
     struct xa_instance *xa = open_kernel();
     if (!xa)
         return -1000;
-    int rc = xa_check_run(xa, XA_CHECK_PROCESSES, collect, s);
+    int rc = xa_check_run(xa, check, collect, s);
     if (rc < 0)
-        fprintf(stderr, "  (%u-byte words: %s)\n", W, xa_errmsg(xa));
+        fprintf(stderr, "  (%u-byte words, %s: %s)\n", W, xa_check_name(check), xa_errmsg(xa));
     xa_destroy(xa);
     cur_xa = NULL;
     return rc;
+}
+
+static int run(int hidden, struct seen *s)
+{
+    return run_check(XA_CHECK_PROCESSES, hidden, s);
+}
+
+/* @check finds exactly one thing: @technique at @addr, its detail @want. */
+static void expect_one(enum xa_check check, const char *technique, uint64_t addr,
+                       const char *want)
+{
+    struct seen s;
+    int rc = run_check(check, -1, &s);
+    CHECK(rc == 1 && s.n == 1, "%u-byte words, %s: rc %d, %d findings", W, xa_check_name(check),
+          rc, s.n);
+    CHECK(s.last.technique && strcmp(s.last.technique, technique) == 0 && s.last.addr == addr,
+          "%u-byte words: %s at 0x%llx", W, s.last.technique ? s.last.technique : "no finding",
+          (unsigned long long)s.last.addr);
+    CHECK(strcmp(s.last.detail, want) == 0, "%u-byte words: \"%s\", want \"%s\"", W,
+          s.last.detail, want);
+}
+
+static void test_hooks(void)
+{
+    char want[256];
+    snprintf(want, sizeof(want), "kprobe 0x%llx on _stext+0x3000, handler 0x%llx",
+             (unsigned long long)kprobe_va, (unsigned long long)module_va(0x40));
+    expect_one(XA_CHECK_KPROBES, "kprobe", module_va(0x40), want);
+    expect_one(XA_CHECK_BPF, "bpf-program", prog_va,
+               "eBPF program id 7 \"hook_prog\", type kprobe, attached to do_sys_open");
+    snprintf(want, sizeof(want),
+             "line discipline 0 (tty_ldiscs[0]) .receive_buf -> 0x%llx, outside the kernel's text",
+             (unsigned long long)module_va(0x80));
+    expect_one(XA_CHECK_OPS, "tty-hook", module_va(0x80), want);
 }
 
 static void expect_hidden(int hidden, const char *views)
@@ -469,6 +617,7 @@ static void test_words(unsigned word)
     /* what CPU 1 runs, and the parent of listed tasks */
     expect_hidden(INIT, "in the PID IDR, running on a CPU, a listed task's child and a listed "
                         "task's parent");
+    test_hooks();
 }
 
 int main(void)
