@@ -264,3 +264,27 @@ def test_read_json_is_json(dump):
     assert bytes.fromhex("".join(r["hex"] for r in rows)) == raw.stdout
     assert len(raw.stdout) == 40
     assert tail["partial"] is True and tail["code"] < 0 and tail["error"]
+
+
+def test_two_tasks_claim_one_pid(dump):
+    """A task's pid and tgid rewritten to another process's: the list shows
+    the pid twice, and a lookup by that pid is refused (it picked the first
+    task on the list silently, and the pid index either one)."""
+    d = dump
+    users = [p for p in d.procs if not p["kthread"] and p["pid"] > 1]
+    a, b = users[2], users[3]
+    at = d.q(f"pa:{int(b['task'], 16) + d.q('off:task_struct.pid'):#x}")
+    with d.patched({at: struct.pack("<ii", a["pid"], a["pid"])}):
+        claim = f"pid {a['pid']} is claimed by two tasks ({a['task']} and {b['task']})"
+        ps = run("xa-ps", d.target, "--json")
+        lines = [json.loads(line) for line in ps.stdout.decode().splitlines()]
+        listed = [p for p in lines if p.get("pid") == a["pid"]]
+        assert [p["task"] for p in listed] == [a["task"], b["task"]]
+        # Their details (by pid) are refused: a partial list whose last line
+        # says why (it said "no error": the message of a later call).
+        assert ps.returncode == 3 and lines[-1]["partial"] is True
+        assert claim in lines[-1]["error"], lines[-1]
+        for tool, extra in (("xa-maps", []), ("xa-files", []), ("xa-ps", ["--threads"])):
+            p = run(tool, d.target, "--pid", a["pid"], *extra)
+            assert p.returncode == 1, (tool, p.returncode)
+            assert claim in p.stderr.decode(), p.stderr
