@@ -463,8 +463,9 @@ int main(int argc, char **argv)
         else if (trc < 0)
             code = tool_partial(xa, trc, o.json, "a thread list is partial");
         else if (detail_rc < 0) {
-            tool_warn("%s", detail_msg);
-            code = tool_partial(xa, detail_rc, o.json, "details of some processes are missing");
+            /* The first failure's own message: later calls have cleared xa's. */
+            code = tool_partial_msg(detail_rc, o.json, "details of some processes are missing",
+                                    detail_msg);
         }
         free(l.p);
     }

@@ -37,6 +37,26 @@ static void hexdump(uint64_t addr, const uint8_t *buf, size_t n)
     }
 }
 
+/* --json: one object per 16-byte row, as the hexdump's rows:
+ * {"address": "0x...", "hex": "..."} (the bytes as lower-case hex). */
+static void json_rows(uint64_t addr, const uint8_t *buf, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char hex[2 * 16 + 1];
+    for (size_t i = 0; i < n; i += 16) {
+        size_t row = n - i < 16 ? n - i : 16;
+        for (size_t j = 0; j < row; j++) {
+            hex[2 * j] = digits[buf[i + j] >> 4];
+            hex[2 * j + 1] = digits[buf[i + j] & 0xf];
+        }
+        hex[2 * row] = '\0';
+        json_object *o = json_object_new_object();
+        tool_json_hex(o, "address", addr + i);
+        json_object_object_add(o, "hex", json_object_new_string(hex));
+        tool_json_line(o);
+    }
+}
+
 /* Where to read: a physical address, or a virtual one of @pid (0: the kernel). */
 struct source {
     struct xa_instance *xa;
@@ -195,6 +215,8 @@ int main(int argc, char **argv)
     if (got > 0 && holes < got) {
         if (raw)
             fwrite(buf, 1, got, stdout);
+        else if (o.json)
+            json_rows(addr, buf, got);
         else
             hexdump(addr, buf, got);
     }
@@ -203,13 +225,15 @@ int main(int argc, char **argv)
         tool_warn("%s: nothing readable in 0x%" PRIx64 "-0x%" PRIx64, o.target, addr,
                   addr + len);
         code = TOOL_ERR;
+    } else if (rc < 0 && got == 0) {
+        tool_warn("%s: cannot read 0x%" PRIx64 ": %s", o.target, addr, xa_errmsg(xa));
+        code = TOOL_ERR;
     } else if (rc < 0) {
-        if (got == 0)
-            tool_warn("%s: cannot read 0x%" PRIx64 ": %s", o.target, addr, xa_errmsg(xa));
-        else
-            tool_warn("%s: read stopped after %zu of %" PRIu64 " bytes: %s", o.target, got, len,
-                      xa_errmsg(xa));
-        code = got ? TOOL_PARTIAL : TOOL_ERR;
+        char what[512];
+        snprintf(what, sizeof(what), "%s: read stopped after %zu of %" PRIu64 " bytes", o.target,
+                 got, len);
+        /* --raw writes guest bytes: no JSON line is mixed into them. */
+        code = tool_partial_msg(rc, o.json && !raw, what, xa_errmsg(xa));
     }
     free(buf);
     xa_destroy(xa);

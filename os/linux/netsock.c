@@ -750,14 +750,19 @@ static int cmp_sk(const void *a, const void *b)
 static struct xa_socket *find_sock(struct xa_net_iter *it, size_t n, uint64_t sk)
 {
     struct xa_socket key = {.sk = sk};
-    return bsearch(&key, it->socks, n, sizeof(key), cmp_sk);
+    /* No socket yet: it->socks may still be NULL, which bsearch must not get. */
+    return n ? bsearch(&key, it->socks, n, sizeof(key), cmp_sk) : NULL;
 }
 
 /* Sockets only an fd holds are decoded; owners attached to each socket. */
 static void merge_owners(struct xa_net_iter *it)
 {
-    qsort(it->socks, it->n, sizeof(*it->socks), cmp_sk);
-    qsort(it->owners, it->nowners, sizeof(*it->owners), cmp_owner);
+    /* A walk that found nothing (a task list broken at its start) leaves
+     * these arrays NULL; qsort must not be given NULL even with 0 items. */
+    if (it->n > 1)
+        qsort(it->socks, it->n, sizeof(*it->socks), cmp_sk);
+    if (it->nowners > 1)
+        qsort(it->owners, it->nowners, sizeof(*it->owners), cmp_owner);
     const size_t in_tables = it->n;
     it->table = NULL;
     size_t cur = SIZE_MAX; /* index of the socket of the current sk, SIZE_MAX: none */

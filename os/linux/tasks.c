@@ -708,7 +708,14 @@ static const struct linux_pid_entry *index_find(const struct linux_priv *p, int3
     struct linux_pid_entry key = {.pid = pid};
     if (!p->pid_index)
         return NULL;
-    return bsearch(&key, p->pid_index, p->nr_pid_index, sizeof(key), cmp_pid);
+    const struct linux_pid_entry *e =
+        bsearch(&key, p->pid_index, p->nr_pid_index, sizeof(key), cmp_pid);
+    /* Two tasks claiming one pid (a forged pid field): bsearch would pick
+     * either; the walk refuses the lookup instead. */
+    if (e && ((e > p->pid_index && e[-1].pid == pid) ||
+              (e + 1 < p->pid_index + p->nr_pid_index && e[1].pid == pid)))
+        return NULL;
+    return e;
 }
 
 /* Walk the whole list, remembering every pid's task; stop early at none:
@@ -723,12 +730,15 @@ static int walk_and_index(struct xa_instance *xa, int32_t pid, struct xa_process
     struct linux_pid_entry *idx = NULL;
     size_t n = 0, cap = 0, walked = 0;
     bool found = false, no_index = false;
+    uint64_t twin = 0; /* a second task claiming @pid */
     struct xa_process cur;
     while ((rc = linux_process_iter_next(it, &cur)) == 1) {
         walked++;
         if (cur.pid == pid && !found) {
             *out = cur;
             found = true;
+        } else if (cur.pid == pid && !twin) {
+            twin = cur.task;
         }
         if (no_index)
             continue;
@@ -753,6 +763,11 @@ static int walk_and_index(struct xa_instance *xa, int32_t pid, struct xa_process
     } else {
         free(idx);
     }
+    /* The kernel gives each thread group's leader its own pid: a second
+     * claim is forged, and either task could be the one asked for. */
+    if (twin)
+        return xa__set_error(xa, XA_EBADDATA, "pid %d is claimed by two tasks (0x%llx and 0x%llx)",
+                             (int)pid, (unsigned long long)out->task, (unsigned long long)twin);
     if (found)
         return 0;
     /* Say why the pid was not found: a walk that broke off may have missed it. */
