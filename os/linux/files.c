@@ -141,6 +141,10 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
     m->d.d_name_len = d_name + qstr_len;
     m->d.d_name_ptr = d_name + qstr_name;
     m->d.has_mounts = true;
+    if (lx_is32(lx)) { /* a 32-bit kernel with BTF: 4-byte pointers and longs */
+        m->d.ptr_size = 4;
+        m->d.kptr_min = lx->page_offset;
+    }
     f->d = m->d;
     f->s_dev = m->s_dev;
     f->f_path_mnt = f_path + o->path_mnt;
