@@ -56,6 +56,10 @@ static bool kptr_in(const struct lx_dpath_layout *d, uint64_t va)
     return kptr(va);
 }
 
+/* A string of the kernel at @va, as lx_read_cstr() but for either width. */
+static int cstr_in(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, uint64_t va,
+                   char *buf, size_t cap, char *why);
+
 /* ... and aligned to the word, as a pointer to a kernel object is. */
 static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
 {
@@ -251,7 +255,7 @@ static int pseudo_name(const struct lx_file_layout *l, lx_mem_fn read, void *ctx
                      (unsigned long long)dentry);
             return XA_EBADDATA;
         }
-        if ((rc = lx_read_cstr(read, ctx, sname, name, 32, why)) < 0)
+        if ((rc = cstr_in(d, read, ctx, sname, name, 32, why)) < 0)
             return rc;
         snprintf(out->path, sizeof(out->path), "%s:[%llu]", name,
                  (unsigned long long)out->inode);
@@ -309,14 +313,20 @@ int lx_file_read(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint
 #define FS_HAS_SUBTYPE 4u
 #define NO_OFFSET UINT64_MAX
 
-static int mount_cstr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
-                      char *buf, size_t cap, char *why)
+static int cstr_in(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, uint64_t va,
+                   char *buf, size_t cap, char *why)
 {
-    if (!kptr_in(&l->d, va)) {
+    if (!kptr_in(d, va)) {
         snprintf(why, LX_WHY_LEN, "bad string pointer 0x%llx", (unsigned long long)va);
         return XA_EBADDATA;
     }
     return cstr_at(read, ctx, va, buf, cap, why);
+}
+
+static int mount_cstr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
+                      char *buf, size_t cap, char *why)
+{
+    return cstr_in(&l->d, read, ctx, va, buf, cap, why);
 }
 
 static const struct {

@@ -79,6 +79,7 @@ static struct xa_instance *cur_xa;
 #define DE_FSDATA (0x40 + W)
 #define DE_SIZE 0x80
 #define DOP_DNAME (8 * W)
+#define NSOPS_NAME 0 /* struct proc_ns_operations */
 #define VM_ROOT 0 /* struct vfsmount */
 #define VM_SB W
 #define VM_FLAGS (2 * W)
@@ -162,6 +163,8 @@ static struct btf *btf_paths(void)
     btf__add_field(b, "fs_flags", t_int, FST_FLAGS * 8, 0);
     btf__add_struct(b, "dentry_operations", 16 * W);
     btf__add_field(b, "d_dname", t_ptr, DOP_DNAME * 8, 0);
+    btf__add_struct(b, "proc_ns_operations", 8 * W);
+    btf__add_field(b, "name", t_ptr, NSOPS_NAME * 8, 0);
     btf__add_struct(b, "nsproxy", 8 * W);
     btf__add_field(b, "mnt_ns", t_ptr, NSP_MNT_NS * 8, 0);
     btf__add_struct(b, "mnt_namespace", 8 * W);
@@ -198,6 +201,7 @@ static struct btf *btf_paths(void)
 
 #define DEV_ROOT ((254u << 20) | 1) /* vda1 */
 #define DEV_HOME ((254u << 20) | 16) /* vdb */
+#define DEV_NSFS 4u                      /* 0:4, nsfs */
 #define POS_BIG 0x123456789ULL /* above 4 GiB: loff_t is 8 bytes at either width */
 
 /* The two mounts as xa_mount_iter must give them (seen from init's root). */
@@ -218,9 +222,12 @@ static const struct {
 } files[] = {
     {0, 0100002, 0100644, DEV_HOME, POS_BIG, 131077, "/home/alice/docs/notes.txt"},
     {3, 0100000 | 02000000, 0100755, DEV_ROOT, 4096, 2049, "/bin/sh"},
+    {5, 0100000, 0100444, DEV_NSFS, 0, 4026531841ULL, "mnt:[4026531841]"}, /* a namespace */
 };
+#define NR_FILES (sizeof(files) / sizeof(files[0]))
+#define NS_DNAME_OFF 0x6200 /* ns_dname in the text */
 
-static uint64_t init_task_pa, mount_sb[2];
+static uint64_t init_task_pa, mount_sb[3];
 
 /* A hashed dentry named @name under @parent (0: its own root). */
 static uint64_t dentry(const char *name, uint64_t parent)
@@ -257,6 +264,10 @@ static void put_path(uint64_t at, uint64_t mnt, uint64_t d)
     put_word(at + PATH_MNT, va(mnt + MO_MNT));
     put_word(at + PATH_DENTRY, va(d));
 }
+
+/* ns_dname as linked (the System.map's) and as run (KASLR slides the 64-bit image). */
+static uint64_t ns_dname_link(void) { return (W == 8 ? KLINK + TEXT64 : 0xC1000000ULL) + NS_DNAME_OFF; }
+static uint64_t ns_dname_va(void) { return ns_dname_link() + (W == 8 ? KVIRT - KLINK : 0); }
 
 /* A struct file of files[@i] at (@mnt, @d), on the super block of mounts[@on]. */
 static uint64_t file(unsigned i, uint64_t mnt, uint64_t d, unsigned on)
@@ -327,10 +338,22 @@ static void build_kernel(void)
     put_word(fdt + FDT_FD, va(fd));
     put_word(fdt + FDT_OPEN, va(open));
     put_word(fdt + FDT_CLOEXEC, va(cloexec));
-    const uint64_t at[][2] = {{home_mnt, notes}, {top, sh}};
+    /* a namespace file: an anonymous dentry of nsfs, named through d_dname
+     * (ns_dname) and the proc_ns_operations in d_fsdata */
+    uint64_t nsfs = alloc(MO_SIZE), ns_file = dentry("x", 0), dops = alloc(16 * W);
+    uint64_t ns_ops = alloc(8 * W);
+    mount_sb[2] = alloc(0x80);
+    put32(mount_sb[2] + SB_DEV, DEV_NSFS);
+    put_word(nsfs + MO_PARENT, va(nsfs));
+    put_word(nsfs + MO_MNT + VM_ROOT, va(dentry("/", 0)));
+    put_word(ns_file + DE_OP, va(dops));
+    put_word(dops + DOP_DNAME, ns_dname_va());
+    put_word(ns_file + DE_FSDATA, va(ns_ops));
+    put_word(ns_ops + NSOPS_NAME, va(pa_of(gstr("mnt"))));
+    const uint64_t at[][3] = {{home_mnt, notes, 1}, {top, sh, 0}, {nsfs, ns_file, 2}};
     uint64_t open_bits = 0, cloexec_bits = 0;
-    for (unsigned i = 0; i < 2; i++) {
-        put_word(fd + W * (uint64_t)files[i].fd, va(file(i, at[i][0], at[i][1], 1 - i)));
+    for (unsigned i = 0; i < NR_FILES; i++) {
+        put_word(fd + W * (uint64_t)files[i].fd, va(file(i, at[i][0], at[i][1], (unsigned)at[i][2])));
         open_bits |= 1ULL << files[i].fd;
         if (files[i].flags & 02000000)
             cloexec_bits |= 1ULL << files[i].fd;
@@ -351,8 +374,8 @@ static struct xa_instance *open_kernel(void)
 {
     char map[1024];
     int n = btf32_map_anchors(map, sizeof(map));
-    snprintf(map + n, sizeof(map) - (size_t)n, "%016llx D init_task\n",
-             (unsigned long long)va(init_task_pa));
+    snprintf(map + n, sizeof(map) - (size_t)n, "%016llx D init_task\n%016llx t ns_dname\n",
+             (unsigned long long)va(init_task_pa), (unsigned long long)ns_dname_link());
     return cur_xa = btf32_open(btf_paths(), map);
 }
 
@@ -381,7 +404,7 @@ static void test_files(struct xa_instance *xa)
     static struct xa_open_file f;
     unsigned n = 0;
     while (it && (rc = xa_file_iter_next(it, &f)) == 1) {
-        if (n >= 2) {
+        if (n >= NR_FILES) {
             CHECK(false, "%u-byte words: fd %d past the last", W, (int)f.fd);
             break;
         }
@@ -395,7 +418,7 @@ static void test_files(struct xa_instance *xa)
               (unsigned long long)f.inode, f.mode, f.dev_major, f.dev_minor, f.state);
         n++;
     }
-    CHECK(rc == 0 && n == 2, "%u-byte words: files: rc %d after %u", W, rc, n);
+    CHECK(rc == 0 && n == NR_FILES, "%u-byte words: files: rc %d after %u", W, rc, n);
     xa_file_iter_free(it);
 }
 
