@@ -462,12 +462,25 @@ void lx_rb_init(struct lx_rb_walk *w, uint64_t root_node, uint64_t parent_color_
     w->max = max;
 }
 
+void lx_rb_words(struct lx_rb_walk *w, const struct lx_dpath_layout *d)
+{
+    w->d = d;
+}
+
+/* A link of a tree node: a word of the kernel's. */
+static int rb_link(const struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t va,
+                   uint64_t *out)
+{
+    return w->d ? rdword(w->d, read, ctx, va, out) : rd64(read, ctx, va, out);
+}
+
 /* Child @child of @parent (0 for the root): its parent link must point back. */
 static int rb_check(const struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t child,
                     uint64_t parent, char *why)
 {
     uint64_t pc;
-    if (!kptr(child) || (child & 3) || rd64(read, ctx, child + w->parent_color, &pc) < 0) {
+    if (!(w->d ? kptr_in(w->d, child) : kptr(child)) || (child & 3) ||
+        rb_link(w, read, ctx, child + w->parent_color, &pc) < 0) {
         snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)child);
         return XA_EFAULT;
     }
@@ -497,7 +510,7 @@ int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, 
         }
         w->stack[w->depth++] = cur;
         uint64_t left;
-        if (rd64(read, ctx, cur + w->left, &left) < 0) {
+        if (rb_link(w, read, ctx, cur + w->left, &left) < 0) {
             snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)cur);
             return XA_EFAULT;
         }
@@ -513,7 +526,8 @@ int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, 
         snprintf(why, LX_WHY_LEN, "tree of more than %llu nodes", (unsigned long long)w->max);
         return XA_ELIMIT;
     }
-    if (rd64(read, ctx, n + w->right, &right) < 0 || rd64(read, ctx, n + w->left, &left) < 0) {
+    if (rb_link(w, read, ctx, n + w->right, &right) < 0 ||
+        rb_link(w, read, ctx, n + w->left, &left) < 0) {
         snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)n);
         return XA_EFAULT;
     }

@@ -398,6 +398,7 @@ static int mount_iter_at(struct xa_instance *xa, const struct lx_files_offsets *
         it->in_tree = true;
         lx_rb_init(&it->tree, root_node, o->rb_parent_color, o->rb_left, o->rb_right,
                    MOUNTS_MAX);
+        lx_rb_words(&it->tree, &o->mount.d); /* 4-byte links on a 32-bit kernel */
     }
     lx_list_init(&it->walk, ns + o->ns_list, MOUNTS_MAX, "mount list");
     *out = it;

@@ -91,7 +91,10 @@ static struct xa_instance *cur_xa;
 #define MO_GROUP_ID (10 * W + 4)
 #define MO_DEVNAME (11 * W)
 #define MO_MASTER (12 * W)
+#define MO_NODE (13 * W) /* 6.8+: rb_node in the namespace's tree */
 #define MO_SIZE (16 * W)
+
+static bool tree_ns; /* 6.8+: a namespace's mounts in a red-black tree, not a list */
 
 static struct btf *btf_paths(void)
 {
@@ -108,6 +111,12 @@ static struct btf *btf_paths(void)
     int s_list = btf__add_struct(b, "list_head", 2 * W);
     btf__add_field(b, "next", t_ptr, 0, 0);
     btf__add_field(b, "prev", t_ptr, W * 8, 0);
+    int s_rb = btf__add_struct(b, "rb_node", 3 * W);
+    btf__add_field(b, "__rb_parent_color", t_ulong, 0, 0);
+    btf__add_field(b, "rb_right", t_ptr, W * 8, 0);
+    btf__add_field(b, "rb_left", t_ptr, 2 * W * 8, 0);
+    int s_rb_root = btf__add_struct(b, "rb_root", W);
+    btf__add_field(b, "rb_node", t_ptr, 0, 0);
     int a_comm = btf__add_array(b, t_int, t_char, 16);
     btf__add_struct(b, "task_struct", TS_SIZE);
     btf__add_field(b, "__state", t_uint, TS_STATE * 8, 0);
@@ -168,7 +177,11 @@ static struct btf *btf_paths(void)
     btf__add_struct(b, "nsproxy", 8 * W);
     btf__add_field(b, "mnt_ns", t_ptr, NSP_MNT_NS * 8, 0);
     btf__add_struct(b, "mnt_namespace", 8 * W);
-    btf__add_field(b, "list", s_list, NS_LIST * 8, 0);
+    if (tree_ns) {
+        btf__add_field(b, "mounts", s_rb_root, NS_LIST * 8, 0);
+    } else {
+        btf__add_field(b, "list", s_list, NS_LIST * 8, 0);
+    }
     int s_qstr = btf__add_struct(b, "qstr", QSTR_NAME + W);
     btf__add_field(b, "len", t_uint, QSTR_LEN * 8, 0);
     btf__add_field(b, "name", t_ptr, QSTR_NAME * 8, 0);
@@ -189,7 +202,10 @@ static struct btf *btf_paths(void)
     btf__add_field(b, "mnt_parent", t_ptr, MO_PARENT * 8, 0);
     btf__add_field(b, "mnt_mountpoint", t_ptr, MO_MOUNTPOINT * 8, 0);
     btf__add_field(b, "mnt", s_vfsmount, MO_MNT * 8, 0);
-    btf__add_field(b, "mnt_list", s_list, MO_LIST * 8, 0);
+    if (tree_ns)
+        btf__add_field(b, "mnt_node", s_rb, MO_NODE * 8, 0);
+    else
+        btf__add_field(b, "mnt_list", s_list, MO_LIST * 8, 0);
     btf__add_field(b, "mnt_id", t_int, MO_ID * 8, 0);
     btf__add_field(b, "mnt_group_id", t_int, MO_GROUP_ID * 8, 0);
     btf__add_field(b, "mnt_devname", t_ptr, MO_DEVNAME * 8, 0);
@@ -361,13 +377,20 @@ static void build_kernel(void)
     put_word(open, open_bits);
     put_word(cloexec, cloexec_bits);
 
-    /* the mount namespace: its list, the root's mount first */
+    /* the mount namespace: its list or tree, the root's mount first */
     uint64_t nsproxy = alloc(8 * W), ns = alloc(8 * W);
     put_word(init + TS_NSPROXY, va(nsproxy));
     put_word(init_task_pa + TS_NSPROXY, va(nsproxy));
     put_word(nsproxy + NSP_MNT_NS, va(ns));
-    const uint64_t mnts[] = {top + MO_LIST, home_mnt + MO_LIST};
-    ring2(ns + NS_LIST, mnts, 2);
+    if (tree_ns) { /* the root's mount at the root (black), home's its right child (red) */
+        put_word(ns + NS_LIST, va(top + MO_NODE));
+        put_word(top + MO_NODE, 1);
+        put_word(top + MO_NODE + W, va(home_mnt + MO_NODE));
+        put_word(home_mnt + MO_NODE, va(top + MO_NODE));
+    } else {
+        const uint64_t mnts[] = {top + MO_LIST, home_mnt + MO_LIST};
+        ring2(ns + NS_LIST, mnts, 2);
+    }
 }
 
 static struct xa_instance *open_kernel(void)
@@ -445,7 +468,7 @@ static void test_mounts(struct xa_instance *xa)
               m.root, m.options, m.fstype, m.source);
         n++;
     }
-    CHECK(rc == 0 && n == 2, "%u-byte words: mounts: rc %d after %u", W, rc, n);
+    CHECK(rc == 0 && n == 2, "%u-byte words, %s: mounts: rc %d after %u", W, tree_ns ? "tree" : "list", rc, n);
     xa_mount_iter_free(it);
 }
 
@@ -454,13 +477,17 @@ int main(void)
     img = calloc(1, IMG_SIZE);
     if (!img)
         return 1;
-    for (W = 8; W >= 4; W -= 4) {
+    for (unsigned k = 0; k < 4; k++) {
+        W = k < 2 ? 8 : 4;
+        tree_ns = k % 2;
         build_kernel();
         struct xa_instance *xa = open_kernel();
         if (!xa)
             continue;
-        test_paths(xa);
-        test_files(xa);
+        if (!tree_ns) {
+            test_paths(xa);
+            test_files(xa);
+        }
         test_mounts(xa);
         xa_destroy(xa);
         cur_xa = NULL;
