@@ -56,6 +56,10 @@ static bool kptr_in(const struct lx_dpath_layout *d, uint64_t va)
     return kptr(va);
 }
 
+/* A string of the kernel at @va, as lx_read_cstr() but for either width. */
+static int cstr_in(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, uint64_t va,
+                   char *buf, size_t cap, char *why);
+
 /* ... and aligned to the word, as a pointer to a kernel object is. */
 static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
 {
@@ -251,7 +255,7 @@ static int pseudo_name(const struct lx_file_layout *l, lx_mem_fn read, void *ctx
                      (unsigned long long)dentry);
             return XA_EBADDATA;
         }
-        if ((rc = lx_read_cstr(read, ctx, sname, name, 32, why)) < 0)
+        if ((rc = cstr_in(d, read, ctx, sname, name, 32, why)) < 0)
             return rc;
         snprintf(out->path, sizeof(out->path), "%s:[%llu]", name,
                  (unsigned long long)out->inode);
@@ -309,14 +313,20 @@ int lx_file_read(const struct lx_file_layout *l, lx_mem_fn read, void *ctx, uint
 #define FS_HAS_SUBTYPE 4u
 #define NO_OFFSET UINT64_MAX
 
-static int mount_cstr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
-                      char *buf, size_t cap, char *why)
+static int cstr_in(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, uint64_t va,
+                   char *buf, size_t cap, char *why)
 {
-    if (!kptr_in(&l->d, va)) {
+    if (!kptr_in(d, va)) {
         snprintf(why, LX_WHY_LEN, "bad string pointer 0x%llx", (unsigned long long)va);
         return XA_EBADDATA;
     }
     return cstr_at(read, ctx, va, buf, cap, why);
+}
+
+static int mount_cstr(const struct lx_mount_layout *l, lx_mem_fn read, void *ctx, uint64_t va,
+                      char *buf, size_t cap, char *why)
+{
+    return cstr_in(&l->d, read, ctx, va, buf, cap, why);
 }
 
 static const struct {
@@ -452,12 +462,25 @@ void lx_rb_init(struct lx_rb_walk *w, uint64_t root_node, uint64_t parent_color_
     w->max = max;
 }
 
+void lx_rb_words(struct lx_rb_walk *w, const struct lx_dpath_layout *d)
+{
+    w->d = d;
+}
+
+/* A link of a tree node: a word of the kernel's. */
+static int rb_link(const struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t va,
+                   uint64_t *out)
+{
+    return w->d ? rdword(w->d, read, ctx, va, out) : rd64(read, ctx, va, out);
+}
+
 /* Child @child of @parent (0 for the root): its parent link must point back. */
 static int rb_check(const struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t child,
                     uint64_t parent, char *why)
 {
     uint64_t pc;
-    if (!kptr(child) || (child & 3) || rd64(read, ctx, child + w->parent_color, &pc) < 0) {
+    if (!(w->d ? kptr_in(w->d, child) : kptr(child)) || (child & 3) ||
+        rb_link(w, read, ctx, child + w->parent_color, &pc) < 0) {
         snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)child);
         return XA_EFAULT;
     }
@@ -487,7 +510,7 @@ int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, 
         }
         w->stack[w->depth++] = cur;
         uint64_t left;
-        if (rd64(read, ctx, cur + w->left, &left) < 0) {
+        if (rb_link(w, read, ctx, cur + w->left, &left) < 0) {
             snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)cur);
             return XA_EFAULT;
         }
@@ -503,7 +526,8 @@ int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, 
         snprintf(why, LX_WHY_LEN, "tree of more than %llu nodes", (unsigned long long)w->max);
         return XA_ELIMIT;
     }
-    if (rd64(read, ctx, n + w->right, &right) < 0 || rd64(read, ctx, n + w->left, &left) < 0) {
+    if (rb_link(w, read, ctx, n + w->right, &right) < 0 ||
+        rb_link(w, read, ctx, n + w->left, &left) < 0) {
         snprintf(why, LX_WHY_LEN, "tree node 0x%llx unreadable", (unsigned long long)n);
         return XA_EFAULT;
     }

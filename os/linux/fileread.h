@@ -99,10 +99,13 @@ struct lx_rb_walk {
     uint64_t parent_color, left, right; /* offsets in struct rb_node */
     uint64_t steps, max;
     bool started;
+    const struct lx_dpath_layout *d; /* the kernel's word; NULL: 64-bit */
 };
 
 void lx_rb_init(struct lx_rb_walk *w, uint64_t root_node, uint64_t parent_color_off,
                 uint64_t left_off, uint64_t right_off, uint64_t max);
+/* The links of a tree of a 32-bit kernel are words of @d's width (kept). */
+void lx_rb_words(struct lx_rb_walk *w, const struct lx_dpath_layout *d);
 /* Next node: 1 with *node, 0 at the end, or an error (XA_ELIMIT too deep
  * or too many, XA_EBADDATA a link that does not point back, XA_EFAULT). */
 int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, char *why);

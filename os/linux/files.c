@@ -141,6 +141,10 @@ static struct lx_files_offsets *resolve(struct linux_os *lx)
     m->d.d_name_len = d_name + qstr_len;
     m->d.d_name_ptr = d_name + qstr_name;
     m->d.has_mounts = true;
+    if (lx_is32(lx)) { /* a 32-bit kernel with BTF: 4-byte pointers and longs */
+        m->d.ptr_size = 4;
+        m->d.kptr_min = lx->page_offset;
+    }
     f->d = m->d;
     f->s_dev = m->s_dev;
     f->f_path_mnt = f_path + o->path_mnt;
@@ -394,6 +398,7 @@ static int mount_iter_at(struct xa_instance *xa, const struct lx_files_offsets *
         it->in_tree = true;
         lx_rb_init(&it->tree, root_node, o->rb_parent_color, o->rb_left, o->rb_right,
                    MOUNTS_MAX);
+        lx_rb_words(&it->tree, &o->mount.d); /* 4-byte links on a 32-bit kernel */
     }
     lx_list_init(&it->walk, ns + o->ns_list, MOUNTS_MAX, "mount list");
     *out = it;

@@ -50,14 +50,19 @@ static int bitfield(const struct btf *btf, const char *type, const char *member,
     return -1;
 }
 
+/* The ring's layout from BTF, its words of the kernel's width (a 32-bit
+ * kernel with BTF: 4-byte longs and pointers, kernel space from
+ * PAGE_OFFSET). */
 static struct lx_kmsg_offsets *resolve(struct linux_os *lx)
 {
     struct lx_kmsg_offsets *o = calloc(1, sizeof(*o));
     if (!o)
         return NULL;
     struct lx_prb_layout *l = &o->l;
-    l->word = 8;
-    l->kptr_min = 0xff00000000000000ULL;
+    l->word = lx_is32(lx) ? 4 : 8;
+    l->kptr_min = lx_is32(lx) ? lx->page_offset : 0xff00000000000000ULL;
+    if (lx_is32(lx) && !lx->page_offset)
+        snprintf(o->missing, sizeof(o->missing), "32-bit kernel: no PAGE_OFFSET");
     const struct {
         uint64_t *dst;
         const char *type, *path;
@@ -145,7 +150,7 @@ int linux_kmsg_iter_new(struct xa_instance *xa, uint64_t from_seq, struct xa_kms
         /* found by its shape (resolve32) */
     } else if (symtab_lookup(&p->lx.syms, "prb", &prb_sym) < 0) {
         return xa__set_error(xa, XA_ENOENT, "cannot read the kernel log: no prb symbol");
-    } else if (lx_u64(xa, prb_sym, &rb) < 0 || !lx_kernel_ptr(rb)) {
+    } else if (lx_ptr(xa, prb_sym, &rb) < 0 || !lx_kptr(xa, rb)) {
         return xa__set_error(xa, XA_EBADDATA, "kernel log: bad prb pointer at 0x%llx",
                              (unsigned long long)prb_sym);
     }

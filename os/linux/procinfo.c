@@ -150,6 +150,10 @@ static struct lx_proc_offsets *resolve(struct linux_os *lx)
     d->d_name_ptr = d_name + qstr_name;
     d->has_mounts = d->mnt_root != LX_NO_OFFSET && d->mount_mnt != LX_NO_OFFSET &&
                     d->mount_parent != LX_NO_OFFSET && d->mount_mountpoint != LX_NO_OFFSET;
+    if (lx_is32(lx)) { /* a 32-bit kernel with BTF: the walk reads 4-byte pointers */
+        d->ptr_size = 4;
+        d->kptr_min = lx->page_offset;
+    }
     o->tk_in_core = tk_core_offset(lx->btf);
     return o;
 }

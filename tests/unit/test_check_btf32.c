@@ -15,20 +15,12 @@
  * program, a hooked line discipline beside a clean tty driver and input
  * handler: each exactly one finding.
  *
- * How the 32-bit kernel is made: the image is placed through a System.map
- * by its 64-bit anchors (the loader that places a System.map is x86-64's),
- * then the instance is switched to PAE paging over tables that map
- * 0xC0000000.. onto the image (a 32-bit direct map), and the Linux layer
- * to a 32-bit kernel (mode PAE, PAGE_OFFSET 0xC0000000), as kernel32.c
- * sets it for a real i386 guest. Every address the check reads is then a
- * 32-bit one, translated by PAE tables. Per-CPU offsets wrap round 4 GiB as
- * on i386 (the per-CPU areas lie below the static section).
+ * The 32-bit kernel is made as btf32_kernel.h says. Per-CPU offsets wrap
+ * round 4 GiB as on i386 (the per-CPU areas lie below the static section).
  */
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/internal.h"
 #include "os/linux/lxpriv.h"
@@ -39,12 +31,10 @@
 static struct xa_instance *cur_xa;
 #include "check.h"
 #include "synthetic_guest.h"
+#include "btf32_kernel.h"
 
-#define PAGE_OFFSET32 0xC0000000ULL
 #define NR_CPUS_W 2u
 #define RT_PRIOS 100u
-
-static unsigned W; /* the kernel's word: 4 or 8 */
 
 /* The layout (byte offsets), in kernel words where the kernel has words. */
 #define TS_FLAGS 0x10
@@ -102,16 +92,6 @@ static unsigned W; /* the kernel's word: 4 or 8 */
 
 /* ---- the kernel's memory, by physical address and its W-byte VA ---------- */
 
-static uint64_t va(uint64_t pa) { return W == 8 ? DM + pa : PAGE_OFFSET32 + pa; }
-static uint64_t alloc(uint64_t size) { return pa_of(galloc(size, 64)); }
-static void put_word(uint64_t pa, uint64_t v)
-{
-    if (W == 8)
-        put64(pa, v);
-    else
-        put32(pa, (uint32_t)v);
-}
-
 /* LIST_POISON1/2 of the kernel's width (POISON_POINTER_DELTA: 0 on i386). */
 static uint64_t poison(unsigned k)
 {
@@ -134,7 +114,7 @@ static void ring(uint64_t head, const uint64_t *objs, size_t n, uint64_t off)
 
 /* ---- the BTF of a W-byte kernel ------------------------------------------ */
 
-static void *btf_words(uint32_t *size)
+static struct btf *btf_words(void)
 {
     struct btf *b = btf__new_empty();
     btf__set_pointer_size(b, W);
@@ -246,13 +226,7 @@ static void *btf_words(uint32_t *size)
     btf__add_field(b, "name", t_ptr, IH_NAME * 8, 0);
     btf__add_field(b, "node", s_list, IH_NODE * 8, 0);
 
-    const void *raw = btf__raw_data(b, size);
-    void *copy = malloc(*size);
-    if (!copy)
-        abort();
-    memcpy(copy, raw, *size);
-    btf__free(b);
-    return copy;
+    return b;
 }
 
 /* ---- the kernel ------------------------------------------------------------ */
@@ -272,7 +246,6 @@ static uint64_t sym_kprobe_table, sym_prog_idr, sym_tty_ldiscs, sym_tty_drivers,
 static uint64_t kprobe_va, prog_va; /* what the hooks checks must name */
 
 /* Code in the kernel's text, and code outside it (a module's). */
-#define TEXT64 0x10000 /* _stext in the 64-bit image: above its other symbols */
 static uint64_t text_va(uint64_t off) { return (W == 8 ? KVIRT + TEXT64 : 0xC1000000ULL) + off; }
 static uint64_t module_va(uint64_t off)
 {
@@ -394,10 +367,7 @@ static void build_hooks(void)
 /* The whole kernel, every task on the task list but @hidden (-1: none). */
 static void build_kernel(int hidden)
 {
-    memset(img, 0, IMG_SIZE);
-    heap_top = 0x200000;
-    build_kernel_tables(); /* the 64-bit anchors the System.map is placed by */
-    strcpy((char *)img + kpa(K_BANNER), "Linux version 6.1.0-fake (test@xenaccess) #1 SMP\n");
+    btf32_reset();
     for (int t = 0; t < NR_TASKS; t++)
         task[t] = alloc(TS_SIZE);
     for (int t = 0; t < NR_TASKS; t++)
@@ -436,87 +406,29 @@ static void build_kernel(int hidden)
 
 /* ---- running the check ----------------------------------------------------- */
 
-static char img_path[] = "/tmp/xa-test-btf32-img-XXXXXX";
-static char map_path[] = "/tmp/xa-test-btf32-map-XXXXXX";
-static char btf_path[] = "/tmp/xa-test-btf32-btf-XXXXXX";
-static char target[128];
-
-static void write_file(char *path, bool made, const void *data, size_t len)
+/* The System.map: the anchors, then the symbols the checks read. */
+static void write_map(char *text, size_t size)
 {
-    int fd = made ? open(path, O_WRONLY | O_TRUNC) : mkstemp(path);
-    if (fd < 0 || write(fd, data, len) != (ssize_t)len)
-        abort();
-    close(fd);
-}
-
-static void write_inputs(bool made)
-{
-    uint32_t btf_size;
-    void *btf = btf_words(&btf_size);
-    write_file(btf_path, made, btf, btf_size);
-    free(btf);
-    /* the text: the image's for 64 bits, 0xC1000000.. for 32 */
-    uint64_t stext = W == 8 ? KLINK + TEXT64 : 0xC1000000ULL, etext = stext + 0x80000;
-    char text[4096];
-    int n = snprintf(text, sizeof(text),
-                     "%016llx T _text\n%016llx D init_top_pgt\n%016llx D linux_banner\n"
-                     "%016llx T _stext\n%016llx T _etext\n%016llx D init_task\n"
-                     "%016llx D init_pid_ns\n%016llx D runqueues\n%016llx D __per_cpu_offset\n"
-                     "%016llx D nr_cpu_ids\n%016llx d kprobe_table\n%016llx d prog_idr\n"
-                     "%016llx b tty_ldiscs\n%016llx b tty_ldiscs_lock\n%016llx D tty_drivers\n"
-                     "%016llx d input_handler_list\n",
-                     (unsigned long long)KLINK, (unsigned long long)(KLINK + K_TOP_PGT),
-                     (unsigned long long)(KLINK + K_BANNER), (unsigned long long)stext,
-                     (unsigned long long)etext, (unsigned long long)va(task[SWAPPER]),
-                     (unsigned long long)va(sym_init_pid_ns),
-                     (unsigned long long)va(sym_runqueues),
-                     (unsigned long long)va(sym_per_cpu_offset),
-                     (unsigned long long)va(sym_nr_cpu_ids),
-                     (unsigned long long)va(sym_kprobe_table), (unsigned long long)va(sym_prog_idr),
-                     (unsigned long long)va(sym_tty_ldiscs),
-                     (unsigned long long)va(sym_tty_ldiscs + NR_LDISCS * W),
-                     (unsigned long long)va(sym_tty_drivers),
-                     (unsigned long long)va(sym_input_handlers));
-    write_file(map_path, made, text, (size_t)n);
-}
-
-/* A 32-bit kernel: PAE tables mapping 0xC0000000.. onto the image. */
-static uint64_t pae_tables(void)
-{
-    uint64_t pdpt = pa_of(galloc(32, 32)), pd = pa_of(galloc(4096, 4096));
-    put64(pdpt + 3 * 8, pd | 1); /* PDPTEs: present, no RW/US */
-    for (uint64_t i = 0; i < IMG_SIZE / (2 * MIB); i++)
-        put64(pd + i * 8, (i * 2 * MIB) | 0x83);
-    return pdpt;
+    int n = btf32_map_anchors(text, size);
+    snprintf(text + n, size - (size_t)n,
+             "%016llx D init_task\n"
+             "%016llx D init_pid_ns\n%016llx D runqueues\n%016llx D __per_cpu_offset\n"
+             "%016llx D nr_cpu_ids\n%016llx d kprobe_table\n%016llx d prog_idr\n"
+             "%016llx b tty_ldiscs\n%016llx b tty_ldiscs_lock\n%016llx D tty_drivers\n"
+             "%016llx d input_handler_list\n",
+             (unsigned long long)va(task[SWAPPER]), (unsigned long long)va(sym_init_pid_ns),
+             (unsigned long long)va(sym_runqueues), (unsigned long long)va(sym_per_cpu_offset),
+             (unsigned long long)va(sym_nr_cpu_ids), (unsigned long long)va(sym_kprobe_table),
+             (unsigned long long)va(sym_prog_idr), (unsigned long long)va(sym_tty_ldiscs),
+             (unsigned long long)va(sym_tty_ldiscs + NR_LDISCS * W),
+             (unsigned long long)va(sym_tty_drivers), (unsigned long long)va(sym_input_handlers));
 }
 
 static struct xa_instance *open_kernel(void)
 {
-    uint64_t pdpt = W == 4 ? pae_tables() : 0;
-    static bool made;
-    write_inputs(made);
-    write_file(img_path, made, img, IMG_SIZE);
-    if (!made)
-        snprintf(target, sizeof(target), "file:%s", img_path);
-    made = true;
-    struct xa_init_opts o = XA_INIT_OPTS_INIT;
-    o.target = target;
-    o.sysmap = map_path;
-    o.btf = btf_path;
-    struct xa_instance *xa = NULL;
-    if (xa_init_opts(&o, &xa) != 0) {
-        CHECK(false, "open: %s", xa_last_init_error());
-        return NULL;
-    }
-    if (W == 4) { /* what kernel32.c finds on an i386 guest */
-        struct x86_paging pg = {.mode = XA_PM_PAE, .nxe = true};
-        xa__set_kernel_paging(xa, &pg, pdpt);
-        struct linux_os *lx = &linux_priv(xa)->lx;
-        lx->mode = XA_PM_PAE;
-        lx->page_offset = PAGE_OFFSET32;
-        CHECK(lx_is32(lx) && lx->btf && lx_ptr_size(xa) == 4);
-    }
-    return cur_xa = xa;
+    char map[4096];
+    write_map(map, sizeof(map));
+    return cur_xa = btf32_open(btf_words(), map);
 }
 
 struct seen {
@@ -627,9 +539,7 @@ int main(void)
         return 1;
     test_words(8);
     test_words(4);
-    unlink(img_path);
-    unlink(map_path);
-    unlink(btf_path);
+    btf32_cleanup();
     free(img);
     CHECK_DONE();
 }
