@@ -56,7 +56,7 @@ static bool kptr_in(const struct lx_dpath_layout *d, uint64_t va)
     return kptr(va);
 }
 
-/* A string of the kernel at @va, as lx_read_cstr() but for either width. */
+/* A string of the kernel at @va, its pointer checked for the layout's width. */
 static int cstr_in(const struct lx_dpath_layout *d, lx_mem_fn read, void *ctx, uint64_t va,
                    char *buf, size_t cap, char *why);
 
@@ -66,18 +66,9 @@ static bool kptr_of(const struct lx_dpath_layout *d, uint64_t va)
     return kptr_in(d, va) && (word_size(d) == 8 || (va & 3) == 0);
 }
 
-static int cstr_at(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why);
-
-int lx_read_cstr(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why)
-{
-    if (!kptr(va)) {
-        snprintf(why, LX_WHY_LEN, "bad string pointer 0x%llx", (unsigned long long)va);
-        return XA_EBADDATA;
-    }
-    return cstr_at(read, ctx, va, buf, cap, why);
-}
-
-/* lx_read_cstr() once the pointer is checked (for either pointer size). */
+/* A NUL-terminated string at @va (checked already) into @buf (at most
+ * @cap - 1 bytes), read a page at a time: XA_ELIMIT when longer, XA_EFAULT
+ * unreadable. */
 static int cstr_at(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why)
 {
     size_t got = 0;

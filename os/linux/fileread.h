@@ -110,8 +110,4 @@ void lx_rb_words(struct lx_rb_walk *w, const struct lx_dpath_layout *d);
  * or too many, XA_EBADDATA a link that does not point back, XA_EFAULT). */
 int lx_rb_next(struct lx_rb_walk *w, lx_mem_fn read, void *ctx, uint64_t *node, char *why);
 
-/* A NUL-terminated guest string at @va into @buf (at most @cap - 1 bytes),
- * read a page at a time: XA_ELIMIT when longer, XA_EFAULT unreadable. */
-int lx_read_cstr(lx_mem_fn read, void *ctx, uint64_t va, char *buf, size_t cap, char *why);
-
 #endif /* XA_OS_LINUX_FILEREAD_H */
