@@ -86,6 +86,37 @@ def test_cut_image_without_kernel_gets_a_hint(dumps, tmp_path):
     assert f"{size} bytes" in msg and "cut short" in msg, msg
 
 
+# ------------------------------------------------- --sysmap, --btf files ---
+
+def bad_file(kind, tmp_path):
+    if kind == "missing":
+        return tmp_path / "nosuch", "No such file or directory"
+    if kind == "directory":
+        return tmp_path, "directory"
+    path = tmp_path / kind
+    path.write_bytes(os.urandom(4096) if kind == "random" else b"")
+    return path, {"random": "", "empty": ""}[kind]
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "random", "empty"])
+@pytest.mark.parametrize("option", ["--sysmap", "--btf"])
+def test_bad_kernel_file_is_one_line_about_it(dumps, tmp_path, option, kind):
+    """A System.map or BTF file that is not one: one line naming it in words.
+    It used to come with libbpf's own line, "Unknown error 4001" or a bare
+    "Input/output error", and a hint that the dump may be cut short."""
+    img, _ = raw_dump(dumps)
+    path, words = bad_file(kind, tmp_path)
+    p = run_tool("xa-ps", f"file:{img}", option, path, check=False)
+    assert p.returncode == 1 and p.stdout == "", p.stderr
+    msg = one_line(p.stderr)
+    assert str(path) in msg and words in msg, msg
+    assert "cut short" not in msg and "Unknown error" not in msg, msg
+    if option == "--btf" and kind in ("directory", "empty"):
+        assert msg.endswith(f"BTF file {path} is {'empty' if kind == 'empty' else 'a directory'}")
+    if option == "--btf" and kind == "random":
+        assert "neither raw BTF nor an ELF file" in msg, msg
+
+
 # ---------------------------------------------------------- --watch -------
 
 def test_watch_on_a_dump_stops_at_once(dumps):
