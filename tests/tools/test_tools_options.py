@@ -84,6 +84,12 @@ def test_usage_errors(argv):
     usage_error(run_tool(argv[0], *argv[1:], check=False))
 
 
+def test_sym_empty_name():
+    # "" is all digits of none: it was taken for an address ("bad address ''")
+    msg = usage_error(run_tool("xa-sym", NOWHERE, "", check=False))
+    assert "empty NAME" in msg and "address ''" not in msg, msg
+
+
 @pytest.mark.parametrize("argv", [
     ["xa-maps", NOWHERE, "--pid", "0x10"],
     ["xa-maps", NOWHERE, "--pid=2147483647"],
