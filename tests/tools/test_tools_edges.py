@@ -117,6 +117,20 @@ def test_bad_kernel_file_is_one_line_about_it(dumps, tmp_path, option, kind):
         assert "neither raw BTF nor an ELF file" in msg, msg
 
 
+@pytest.mark.parametrize("size", [4096, 100000])
+def test_tiny_file_is_not_called_a_cut_dump(tmp_path, size):
+    """A few KiB of random bytes is no guest's memory: the error says so,
+    not that the dump "looks cut short" (it said so, for any size)."""
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(os.urandom(size))
+    for extra in ([], ["--json"]):
+        p = run_tool("xa-ps", f"file:{junk}", *extra, check=False)
+        assert p.returncode == 1 and p.stdout == "", p.stderr
+        msg = one_line(p.stderr)
+        assert "no Linux kernel found" in msg and "cut short" not in msg, msg
+        assert f"only {size} bytes of memory: too small to be a guest's" in msg, msg
+
+
 # ---------------------------------------------------------- --watch -------
 
 def test_watch_on_a_dump_stops_at_once(dumps):
