@@ -69,8 +69,14 @@ int main(int argc, char **argv)
         int k = 1;
         while (k < XA_CHECK_COUNT && strcmp(xa_check_name((enum xa_check)k), only.value[i]) != 0)
             k++;
-        if (k == XA_CHECK_COUNT)
-            tool_die(TOOL_USAGE, "--check: unknown check '%s'", only.value[i]);
+        if (k == XA_CHECK_COUNT) {
+            char names[256] = "";
+            for (int c = 1; c < XA_CHECK_COUNT; c++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                         c > 1 ? ", " : "", xa_check_name((enum xa_check)c));
+            tool_die(TOOL_USAGE, "--check: unknown check '%s' (the checks: %s)", only.value[i],
+                     names);
+        }
         want[k] = true;
     }
     struct xa_instance *xa = tool_open(&o);
