@@ -49,7 +49,10 @@ void short_image_hint(struct xa_instance *xa, char *out, size_t size)
     const char *method = xa_access_method(xa);
     if (method && strstr(method, "by kernel virtual address"))
         return; /* a triage dump keeps only some blocks by design */
-    if (method && !strcmp(method, "raw image") && bytes % MIB != 0)
+    if (bytes < MIB) /* no guest runs in less: not a dump cut short, not a dump */
+        snprintf(out, size, " (the image holds only %" PRIu64 " bytes of memory: too small to be a "
+                 "guest's)", bytes);
+    else if (method && !strcmp(method, "raw image") && bytes % MIB != 0)
         snprintf(out, size, " (the image is %" PRIu64 " bytes, not a whole number of MiB as guest "
                  "memory is: it looks cut short, and the kernel may lie past its end)", bytes);
     else

@@ -5,6 +5,7 @@
 #include "tool.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 /* The library's long work (the kernel search) as a progress line. */
 static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
@@ -13,6 +14,11 @@ static void show_progress(void *ctx, const char *what, uint64_t done, uint64_t t
     if (!p->what)
         progress_start(p, what, total);
     progress_update(p, done < total ? done : total); /* a span may be searched twice */
+}
+
+static bool names_file(const char *msg, const char *path)
+{
+    return path && strstr(msg, path);
 }
 
 struct xa_instance *tool_open(const struct tool_opts *o)
@@ -35,7 +41,9 @@ struct xa_instance *tool_open(const struct tool_opts *o)
         if (xa_os_get_info(xa, &info) < 0) {
             char msg[600], hint[256] = "";
             snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
-            if (xa_errcode(xa) == XA_ENOOS)
+            /* where the kernel may be: not when the error is about the user's own file */
+            if (xa_errcode(xa) == XA_ENOOS && !names_file(msg, o->sysmap) &&
+                !names_file(msg, o->btf))
                 short_image_hint(xa, hint, sizeof(hint));
             xa_destroy(xa);
             tool_die(TOOL_ERR, "%s: %s%s", o->target, msg, hint);

@@ -164,8 +164,6 @@ int main(int argc, char **argv)
     int rc = xadisk_init(&o, &xd);
     if (rc < 0)
         tool_die(TOOL_ERR, "%s", xadisk_last_init_error());
-    if (xadisk_qemu_args(xd))
-        tool_warn("QEMU options: %s", xadisk_qemu_args(xd));
     /* a watch that cannot be set is an error (exit 1), not a usage error:
      * the options were well formed */
     if (!watches.n && mask != XADISK_EV_ALL) { /* a mask alone: watch everything */
@@ -185,6 +183,9 @@ int main(int argc, char **argv)
         xadisk_destroy(xd);
         return TOOL_ERR;
     }
+    /* only once it works: a monitor that fails says one thing, its error */
+    if (xadisk_qemu_args(xd))
+        tool_warn("QEMU options: %s", xadisk_qemu_args(xd));
     struct xadisk_stats st;
     xadisk_get_stats(xd, &st);
     fprintf(stderr, "xa-disk-monitor: active, %llu inodes in the name cache\n",

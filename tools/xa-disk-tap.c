@@ -82,6 +82,9 @@ int main(int argc, char **argv)
     char *image = realpath(to.target, NULL);
     if (!image)
         tool_die(TOOL_ERR, "%s: %s", to.target, strerror(errno));
+    char why[4300];
+    if (tap_image_check(image, why, sizeof(why)) < 0)
+        tool_die(TOOL_ERR, "%s", why);
     char evbuf[4096];
     if (!events) {
         snprintf(evbuf, sizeof(evbuf), "%s.events", sock);

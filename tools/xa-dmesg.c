@@ -18,8 +18,16 @@ static const char *level_name(unsigned level)
     return names[level & 7];
 }
 
+static void print_header(void)
+{
+    printf("%8s %-14s %-6s %s\n", "SEQ", "TIME", "LEVEL", "TEXT");
+}
+
 static void print_record(const struct xa_kmsg *r, bool json, bool first)
 {
+    /* the header with the first record: a log that cannot be read prints nothing */
+    if (first && !json)
+        print_header();
     if (r->dropped && !first)
         tool_warn("%" PRIu64 " records lost (overwritten) before seq %" PRIu64, r->dropped, r->seq);
     if (json) {
@@ -89,8 +97,6 @@ int main(int argc, char **argv)
         tool_die(TOOL_USAGE, "%s is not a running guest, its log never grows: --follow needs a "
                  "live target (qemu:, xen:, libvirt:)", o.target);
     }
-    if (!o.json)
-        printf("%8s %-14s %-6s %s\n", "SEQ", "TIME", "LEVEL", "TEXT");
     uint64_t next = 0;
     size_t n = 0;
     bool first = true;
@@ -101,6 +107,8 @@ int main(int argc, char **argv)
         xa_destroy(xa);
         tool_die(TOOL_ERR, "%s: %s", o.target, msg);
     }
+    if (n == 0 && !o.json)
+        print_header(); /* an empty log: an empty table */
     int code = TOOL_OK;
     if (rc < 0 && !follow)
         code = tool_partial(xa, rc, o.json, "kernel log is partial after %zu records", n);

@@ -11,6 +11,7 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0]);
     tool_example = "file:guest.img";
+    tool_exit_codes = "0 fine, 1 error, 2 usage"; /* it walks no list: never partial */
     struct tool_opts o = {0};
     const char *pos[1];
     tool_parse(argc, argv, &o, NULL, pos, 1, "TARGET [--json]");

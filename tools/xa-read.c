@@ -133,6 +133,8 @@ int main(int argc, char **argv)
 {
     tool_init(argv[0]);
     tool_example = "file:guest.img --sym linux_banner --len 64";
+    tool_exit_codes = "0 fine, 1 error (nothing read), 2 usage, 3 the read stopped early "
+                      "(the bytes before it are printed)";
     struct tool_opts o = {0};
     uint64_t va = 0, pa = 0, pid_arg = 0, len = 0;
     const char *sym = NULL;

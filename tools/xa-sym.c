@@ -92,6 +92,8 @@ int main(int argc, char **argv)
     if (n < 2)
         tool_die(TOOL_USAGE, "give a symbol name, a pattern or an address, or --list");
     const char *q = pos[1];
+    if (q[0] == '\0') /* not an address, as the all-digits test below would take it */
+        tool_die(TOOL_USAGE, "an empty NAME: give a symbol name, a pattern or an address");
     uint64_t addr = 0, off;
     if (looks_like_address(q))
         addr = tool_parse_u64(q, "address"); /* before opening: a usage error is quick */

@@ -56,6 +56,9 @@ static int earlier_tap(struct xadisk *xd)
 
 int xd_tap_start(struct xadisk *xd)
 {
+    char why[4300];
+    if (tap_image_check(xd->image, why, sizeof(why)) < 0)
+        return xd_fail(xd, XA_EINVAL, "%s", why);
     int earlier = earlier_tap(xd);
     if (earlier != 0) {
         xd->tap_pid = 0; /* not ours to stop */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,32 @@ const char *tap_filter_path(void)
     if (access(XADISK_FILTER_BUILD, R_OK) == 0)
         return XADISK_FILTER_BUILD;
     return XADISK_FILTER_INSTALL;
+}
+
+int tap_image_check(const char *path, char *why, size_t size)
+{
+    struct stat st;
+    const char *what = NULL;
+    if (stat(path, &st) < 0) {
+        snprintf(why, size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode))
+        what = "is a directory";
+    else if (S_ISCHR(st.st_mode))
+        what = "is a character device";
+    else if (S_ISFIFO(st.st_mode))
+        what = "is a pipe";
+    else if (S_ISSOCK(st.st_mode))
+        what = "is a socket";
+    else if (S_ISREG(st.st_mode) && st.st_size == 0)
+        what = "is empty";
+    else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        what = "is not a regular file";
+    if (!what)
+        return 0;
+    snprintf(why, size, "%s: %s, not a disk image (a file or a block device)", path, what);
+    return -1;
 }
 
 void tap_pidfile(const char *nbd_socket, char *buf, size_t size)

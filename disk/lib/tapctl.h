@@ -20,6 +20,13 @@ struct tap_launch {
     const char *who; /* prefix of the child's message when nbdkit cannot run; NULL: none */
 };
 
+/*
+ * Whether @path can be served as a disk: a regular file that is not empty,
+ * or a block device. 0, or -1 with "PATH: what it is instead" in @why (one
+ * line), so that nbdkit is not started only to fail with its own message.
+ */
+int tap_image_check(const char *path, char *why, size_t size);
+
 /* The filter nbdkit loads: $XADISK_TAP_FILTER, the build tree's, or the installed one. */
 const char *tap_filter_path(void);
 

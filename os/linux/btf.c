@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -250,12 +251,25 @@ static int load_from_memory(struct xa_instance *xa, struct linux_os *lx, struct 
 static int load_from_file(struct xa_instance *xa, struct linux_os *lx, const char *path,
                           struct btf **out)
 {
+    /* What libbpf would only call an I/O error, said in words */
+    struct stat st;
+    if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_size == 0)))
+        return xa__set_error(xa, XA_EFORMAT, "BTF file %s is %s", path,
+                             S_ISDIR(st.st_mode) ? "a directory" : "empty");
+    /* libbpf's own messages would be lines of their own beside ours */
+    libbpf_print_fn_t print = libbpf_set_print(NULL);
     errno = 0;
     struct btf *btf = btf__parse(path, NULL); /* raw BTF or an ELF with .BTF */
+    int err = errno ? errno : EINVAL;
+    libbpf_set_print(print);
     if (!btf) {
-        int err = errno ? errno : EINVAL;
-        return xa__set_error(xa, err == ENOENT ? XA_ENOENT : XA_EFORMAT,
-                             "cannot load BTF file %s: %s", path, strerror(err));
+        if (err == ENOENT)
+            return xa__set_error(xa, XA_ENOENT, "cannot load BTF file %s: %s", path,
+                                 strerror(err));
+        char why[128]; /* libbpf's codes (4000 and up) in words too */
+        libbpf_strerror(err, why, sizeof(why));
+        return xa__set_error(xa, XA_EFORMAT, "cannot load BTF file %s: %s (it is neither raw "
+                             "BTF nor an ELF file with a .BTF section)", path, why);
     }
     *out = btf;
     snprintf(lx->types_from, sizeof(lx->types_from), "BTF file %s", path);

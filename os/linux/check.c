@@ -194,13 +194,19 @@ int linux_check(struct xa_instance *xa, enum xa_check which, xa_finding_fn fn, v
     c.text_end = check_sym(&c, "_etext");
     if (!c.text_start || c.text_end <= c.text_start)
         return xa__set_error(xa, XA_ENOTSUP, "no _stext/_etext symbols: kernel text unknown");
-    /* A kernel built without CONFIG_KALLSYMS_ALL (Debian's 686) lists no data
-     * symbols. The checks find their tables by name, and a table they cannot
-     * find reads as "not in this kernel": they would say clean unseen. */
-    if (!check_sym(&c, "init_task") && !check_needs_no_data_symbols(&c, which))
+    if (which == XA_CHECK_IDT && linux_os(xa)->mode == XA_PM_AARCH64)
+        return xa__set_error(xa, XA_ENOTSUP, "an AArch64 kernel has no IDT (x86's interrupt "
+                             "table); its exception vectors are not checked");
+    /* A kernel built without CONFIG_KALLSYMS_ALL (Debian's 686 and arm64)
+     * lists no data symbols. The checks find their tables by name, and a
+     * table they cannot find reads as "not in this kernel": they would say
+     * clean unseen. init_task alone does not tell: arm64 discovery finds it
+     * by its shape and adds it (arm64.c); init_pid_ns it never adds. */
+    bool data_symbols = check_sym(&c, "init_task") && check_sym(&c, "init_pid_ns");
+    if (!data_symbols && !check_needs_no_data_symbols(&c, which))
         return xa__set_error(xa, XA_ENOTSUP,
-                             "kallsyms lists no data symbols (no init_task): the tables this "
-                             "check reads cannot be found by name");
+                             "kallsyms lists no data symbols (no init_task or init_pid_ns): "
+                             "the tables this check reads cannot be found by name");
     int rc;
     switch (which) {
     case XA_CHECK_PROCESSES: rc = check_processes(&c); break;

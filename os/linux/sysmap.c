@@ -152,6 +152,7 @@ static int read_map(struct xa_instance *xa, const char *path, struct map *m)
     char line[SYSMAP_LINE_MAX];
     unsigned long lineno = 0;
     int rc = 0;
+    errno = 0;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
         size_t len = strlen(line);
@@ -179,7 +180,8 @@ static int read_map(struct xa_instance *xa, const char *path, struct map *m)
         }
     }
     if (rc == 0 && ferror(f))
-        rc = xa__set_error(xa, XA_EIO, "error reading System.map %s", path);
+        rc = xa__set_error(xa, XA_EIO, "error reading System.map %s: %s", path,
+                           errno ? strerror(errno) : "read error"); /* EISDIR: a directory */
     fclose(f);
     if (rc == 0 && m->n == 0)
         rc = xa__set_error(xa, XA_EFORMAT, "System.map %s has no symbols", path);

@@ -106,3 +106,20 @@ def test_maps(arm64):
 def test_banner_by_symbol(arm64):
     p = run_tool("xa-read", tgt(arm64, "raw.img"), "--sym", "linux_banner", "--len", 64, "--raw")
     assert arm64[1]["version"].startswith(p.stdout.split("\0")[0][:60])
+
+
+def test_check_never_clean_unseen(arm64):
+    """Debian's arm64 kallsyms lists no data symbols; discovery adds init_task
+    (found by its shape), which the checks took for a sign that data symbols
+    were there: kprobes, bpf, ops and ftrace then found none of their tables
+    and said "clean" without having looked. Each must stop early saying why,
+    and idt (x86's table) must say there is none to check."""
+    p = run_tool("xa-check", tgt(arm64, "core.elf"), "--json", check=False)
+    assert p.returncode == 3, p.stderr
+    rows = {r["check"]: r for r in json_lines(p.stdout) if "complete" in r}
+    for name in ("ftrace", "kprobes", "bpf", "ops"):
+        assert rows[name]["complete"] is False, rows[name]
+        assert "kallsyms lists no data symbols" in rows[name]["error"], rows[name]
+    assert rows["idt"]["complete"] is False and "AArch64" in rows["idt"]["error"], rows["idt"]
+    # one line per check that stopped, nothing else
+    assert len(p.stderr.strip().splitlines()) == sum(not r["complete"] for r in rows.values())

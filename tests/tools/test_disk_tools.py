@@ -114,10 +114,41 @@ def test_not_a_file_system_says_so(tmp_path):
     img = tmp_path / "text.img"
     img.write_text("not a disk image\n" * 1000)
     p = monitor_image(img)
-    assert p.returncode == 1
-    last = p.stderr.strip().splitlines()[-1]
-    assert last.startswith("xa-disk-monitor: ") and "ext2/3/4" in last, p.stderr
+    assert p.returncode == 1 and p.stdout == ""
+    # one line: the error alone (the QEMU options came first, once)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("xa-disk-monitor: ") and "ext2/3/4" in lines[0], p.stderr
     assert sockets_of(img) == [], sockets_of(img)
+
+
+def not_a_disk(kind, tmp_path):
+    """A path that is no disk image: (path, what the error says it is)."""
+    if kind == "directory":
+        return tmp_path, "is a directory"
+    if kind == "device":
+        return "/dev/null", "is a character device"
+    empty = tmp_path / "empty.img"
+    empty.write_bytes(b"")
+    return empty, "is empty"
+
+
+@pytest.mark.parametrize("kind", ["directory", "device", "empty"])
+@pytest.mark.parametrize("tool", ["xa-disk-monitor", "xa-disk-tap"])
+def test_not_a_disk_image_is_one_line(tool, kind, tmp_path):
+    """The tools used to start nbdkit on it anyway: nbdkit's own error, then
+    theirs (or, for an empty file, a tap serving a disk of no bytes)."""
+    path, what = not_a_disk(kind, tmp_path)
+    if tool == "xa-disk-tap":
+        p = run_tool(tool, str(path), "--socket", str(tmp_path / "t.sock"), check=False,
+                     timeout=60)
+    else:
+        p = monitor_image(path)
+    assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0] == f"{tool}: {path}: {what}, not a disk image (a file or a block device)"
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(("sock", ".pid"))]
 
 
 def test_disk_tools_are_built_with_the_others():

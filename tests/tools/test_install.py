@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from xatest import BUILD, DUMPS
+from xatest import BUILD, DUMPS, skip_or_fail
 
 
 def build_options():
@@ -175,3 +175,24 @@ def test_python_package(installed):
     mod, loaded = p.stdout.split()
     assert mod == os.path.join(pydir, "xenaccess", "__init__.py")
     assert os.path.realpath(loaded) == os.path.realpath(lib)
+
+
+def test_demo_says_why_its_build_failed(tmp_path):
+    """The README's first command builds quietly: a failing build must still
+    say why (meson and ninja print it on stdout, which demo.sh used to send
+    to /dev/null: it then ended with exit 1 and not a word)."""
+    if os.geteuid() != 0:
+        skip_or_fail("scripts/demo.sh runs scripts/deps.sh, which wants root")
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "build.ninja").write_text(
+        "rule broken\n  command = echo 'cc: error: the reason the build failed'; false\n"
+        "build all: broken\ndefault all\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, XA_BUILD=str(build))
+    p = subprocess.run(["bash", os.path.join(root, "scripts", "demo.sh")], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "cc: error: the reason the build failed" in p.stderr, p.stderr
+    assert "demo: the build failed" in p.stderr and str(build) in p.stderr, p.stderr
+    assert "booting" not in p.stdout  # it stopped there

@@ -87,3 +87,15 @@ def test_page_renders(page):
     assert "SEE ALSO" in text
     # scdoc would have refused a malformed source; make sure nothing leaked.
     assert "\\f" not in text and "*--" not in text
+
+
+@pytest.mark.parametrize("tool,codes", [("xa-info", "0 fine, 1 error, 2 usage"),
+                                        ("xa-read", "3 the read stopped early")])
+def test_exit_codes_as_the_tool_has_them(tool, codes):
+    """xa-info walks no list and never exits 3; xa-read's 3 is a read cut
+    short. Both used to list the walking tools' "3 partial result"."""
+    _, text = help_options(tool_path(tool))
+    line = next(ln for ln in text.splitlines() if ln.startswith("exit codes: "))
+    assert codes in line and "walk over guest data" not in line, line
+    page = " ".join(rendered(built_page(tool + ".1")).split())
+    assert "walk over guest data stopped early" not in page, tool

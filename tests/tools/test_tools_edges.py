@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from xatest import json_lines, run_tool, tool_path, skip_or_fail
+from xatest import DUMPS, json_lines, require, run_tool, tool_path, skip_or_fail
 
 
 def raw_dump(dumps):
@@ -84,6 +84,51 @@ def test_cut_image_without_kernel_gets_a_hint(dumps, tmp_path):
     msg = one_line(p.stderr)
     assert "no Linux kernel found" in msg, msg
     assert f"{size} bytes" in msg and "cut short" in msg, msg
+
+
+# ------------------------------------------------- --sysmap, --btf files ---
+
+def bad_file(kind, tmp_path):
+    if kind == "missing":
+        return tmp_path / "nosuch", "No such file or directory"
+    if kind == "directory":
+        return tmp_path, "directory"
+    path = tmp_path / kind
+    path.write_bytes(os.urandom(4096) if kind == "random" else b"")
+    return path, {"random": "", "empty": ""}[kind]
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "random", "empty"])
+@pytest.mark.parametrize("option", ["--sysmap", "--btf"])
+def test_bad_kernel_file_is_one_line_about_it(dumps, tmp_path, option, kind):
+    """A System.map or BTF file that is not one: one line naming it in words.
+    It used to come with libbpf's own line, "Unknown error 4001" or a bare
+    "Input/output error", and a hint that the dump may be cut short."""
+    img, _ = raw_dump(dumps)
+    path, words = bad_file(kind, tmp_path)
+    p = run_tool("xa-ps", f"file:{img}", option, path, check=False)
+    assert p.returncode == 1 and p.stdout == "", p.stderr
+    msg = one_line(p.stderr)
+    assert str(path) in msg and words in msg, msg
+    assert "cut short" not in msg and "Unknown error" not in msg, msg
+    if option == "--btf" and kind in ("directory", "empty"):
+        assert msg.endswith(f"BTF file {path} is {'empty' if kind == 'empty' else 'a directory'}")
+    if option == "--btf" and kind == "random":
+        assert "neither raw BTF nor an ELF file" in msg, msg
+
+
+@pytest.mark.parametrize("size", [4096, 100000])
+def test_tiny_file_is_not_called_a_cut_dump(tmp_path, size):
+    """A few KiB of random bytes is no guest's memory: the error says so,
+    not that the dump "looks cut short" (it said so, for any size)."""
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(os.urandom(size))
+    for extra in ([], ["--json"]):
+        p = run_tool("xa-ps", f"file:{junk}", *extra, check=False)
+        assert p.returncode == 1 and p.stdout == "", p.stderr
+        msg = one_line(p.stderr)
+        assert "no Linux kernel found" in msg and "cut short" not in msg, msg
+        assert f"only {size} bytes of memory: too small to be a guest's" in msg, msg
 
 
 # ---------------------------------------------------------- --watch -------
@@ -295,3 +340,27 @@ def test_files_of_no_such_pid_print_no_table(dumps):
     assert p.returncode == 1 and p.stdout == "", p.stdout
     msg = one_line(p.stderr)
     assert "pid 99999" in msg, msg
+
+
+# ------------------------------------------- a view the guest cannot give --
+
+def arm64_core():
+    path = os.path.join(DUMPS, "arm64", "core.elf")
+    require(os.path.exists(path), f"no arm64 dump set in {DUMPS} (make it: python3 "
+            f"tests/guest/arm64.py make-dumps --out {DUMPS}/arm64)")
+    return "file:" + path
+
+
+@pytest.mark.parametrize("tool,missing", [("xa-net", "init_net"), ("xa-dmesg", "prb")])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_view_without_its_symbols_is_one_error(tool, missing, json_flag):
+    """Debian's arm64 kernel lists no data symbols in kallsyms, so neither the
+    socket tables nor the printk ring can be found: an error (exit 1, one
+    line naming what is missing), not a table header on stdout, not an empty
+    "partial" list, and no sanitizer report on the way (xa-net once sorted a
+    NULL array of no sockets)."""
+    p = run_tool(tool, arm64_core(), *json_flag, check=False)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert p.stdout == "", p.stdout
+    msg = one_line(p.stderr)
+    assert msg.startswith(f"{tool}: file:") and f"no {missing} symbol" in msg, msg

@@ -84,6 +84,20 @@ def test_usage_errors(argv):
     usage_error(run_tool(argv[0], *argv[1:], check=False))
 
 
+def test_check_unknown_name_lists_the_checks():
+    msg = usage_error(run_tool("xa-check", NOWHERE, "--check", "kprobe", check=False))
+    assert "unknown check 'kprobe'" in msg, msg
+    # the names --help gives, so that the typo can be mended from the message alone
+    assert "(the checks: processes, modules, syscalls, idt, ftrace, kprobes, bpf, user, ops)" \
+        in msg, msg
+
+
+def test_sym_empty_name():
+    # "" is all digits of none: it was taken for an address ("bad address ''")
+    msg = usage_error(run_tool("xa-sym", NOWHERE, "", check=False))
+    assert "empty NAME" in msg and "address ''" not in msg, msg
+
+
 @pytest.mark.parametrize("argv", [
     ["xa-maps", NOWHERE, "--pid", "0x10"],
     ["xa-maps", NOWHERE, "--pid=2147483647"],

@@ -90,6 +90,19 @@ def test_drivers_not_in_the_dump_are_partial(triage):
     assert p.returncode == PARTIAL and "PsLoadedModuleList" in p.stderr
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_check_on_windows_is_one_error(triage, json_flag):
+    """The rootkit checks are Linux's: xa-check on a Windows dump said
+    "the windows layer has no rootkit checks" nine times, printed nine
+    "stopped early" sections and exited 3. One line, exit 1, empty stdout."""
+    path, _, _ = triage
+    p = run_tool("xa-check", path, *json_flag, check=False)
+    assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].endswith("the checks are for Linux guests; this one runs Windows"), lines
+
+
 def test_arm64_header_parsed():
     path = os.path.join(windows_data(), "triage_arm64.dmp")
     p = run_tool("xa-info", path, check=False)
