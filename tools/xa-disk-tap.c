@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +47,36 @@ static int can_connect(const char *path)
     int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
     close(fd);
     return ok;
+}
+
+/* A unix socket can be made at @path: its name fits and its directory is one. */
+static bool socket_path_bad(const char *path, char *why, size_t size)
+{
+    struct sockaddr_un sa;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        snprintf(why, size, "socket %s: longer than the %zu bytes a unix socket's path can have",
+                 path, sizeof(sa.sun_path) - 1);
+        return true;
+    }
+    char dir[sizeof(sa.sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return false; /* the working directory */
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) < 0) {
+        snprintf(why, size, "socket %s: directory %s: %s", path, dir, strerror(errno));
+        return true;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, size, "socket %s: %s is not a directory", path, dir);
+        return true;
+    }
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -90,6 +122,9 @@ int main(int argc, char **argv)
         snprintf(evbuf, sizeof(evbuf), "%s.events", sock);
         events = evbuf;
     }
+    /* nbdkit would say these in a line of its own before ours */
+    if (socket_path_bad(sock, why, sizeof(why)) || socket_path_bad(events, why, sizeof(why)))
+        tool_die(TOOL_ERR, "%s", why);
     /* In the background nbdkit daemonizes itself (a -f child would get
      * SIGTERM from nbdkit's parent-death signal when we exit). */
     const struct tap_launch l = {.image = image, .nbd_socket = sock, .event_socket = events,

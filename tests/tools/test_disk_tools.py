@@ -151,6 +151,25 @@ def test_not_a_disk_image_is_one_line(tool, kind, tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.endswith(("sock", ".pid"))]
 
 
+@pytest.mark.parametrize("where", ["missing", "file", "long"])
+def test_socket_that_cannot_be_made_is_one_line(where, tmp_path):
+    """nbdkit used to say it first, in a line of its own, then the tap."""
+    img = tmp_path / "disk.img"
+    img.write_bytes(b"\0" * 65536)
+    sock, want = {
+        "missing": (tmp_path / "no" / "t.sock", "directory %s: No such file or directory"
+                    % (tmp_path / "no")),
+        "file": (img / "t.sock", "%s is not a directory" % img),
+        "long": (tmp_path / ("s" * 120), "longer than the 107 bytes"),
+    }[where]
+    p = run_tool("xa-disk-tap", str(img), "--socket", str(sock), check=False, timeout=60)
+    assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"xa-disk-tap: socket {sock}: "), p.stderr
+    assert want in lines[0], p.stderr
+    assert sorted(os.listdir(tmp_path)) == ["disk.img"]
+
+
 def test_disk_tools_are_built_with_the_others():
     for tool in ("xa-disk-monitor", "xa-disk-tap"):
         assert os.access(tool_path(tool), os.X_OK)
