@@ -624,6 +624,29 @@ static void test_ext2_entry_before_inode(void)
     free(a), free(b);
 }
 
+/* The monitor starts while a file is half made: the root names a.txt, its
+ * inode is still free.  The scan keeps the entry waiting; the inode's
+ * write then gives the CREATE. */
+static void test_ext2_scan_entry_before_inode(void)
+{
+    struct ext2_pair p; /* before: a.txt whole; after: its inode cleared and freed */
+    make_ext2_pair(&p, "scanahead", "write /etc/hostname a.txt\n", "clri a.txt\nfreei a.txt\n");
+    sh("cp %s %s", p.after, p.work);
+    size_t la, lb;
+    uint8_t *whole = slurp(p.before, &la), *half = slurp(p.after, &lb);
+    struct engine e;
+    struct evq q = {0};
+    CHECK(engine_start(&e, p.work) == 0, "engine_start: %s", e.err);
+    CHECK(e.m.nahead == 1, "the entry waits from the scan (%zu)", e.m.nahead);
+    feed_blocks_where(&e, &q, p.work, half, whole, la, UINT64_MAX, true);
+    struct want w[] = {{XADISK_EV_CREATE, "/a.txt", NULL, 0}};
+    expect_events(&q, w, 1, "ext2 entry from the scan, inode later");
+    CHECK(e.m.nahead == 0, "no entry still waiting");
+    engine_stop(&e);
+    evq_clear(&q);
+    free(whole), free(half);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/xadisk-test-%d", (int)getpid());
@@ -633,6 +656,7 @@ int main(void)
     test_ext2_dropped_dir_block();
     test_ext2_rename_split_rounds();
     test_ext2_entry_before_inode();
+    test_ext2_scan_entry_before_inode();
     sh("rm -rf %s", dir);
     if (check_failures) {
         fprintf(stderr, "%d failure(s)\n", check_failures);
