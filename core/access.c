@@ -558,7 +558,7 @@ XA_API int xa_translate(struct xa_instance *xa, uint64_t dtb, uint64_t va, uint6
     return xa__translate_fast(xa, dtb, va, pa);
 }
 
-XA_API int xa_translate_kv(struct xa_instance *xa, uint64_t va, uint64_t *pa)
+XA_HOT XA_API int xa_translate_kv(struct xa_instance *xa, uint64_t va, uint64_t *pa)
 {
     if (!xa || !pa) /* checked here: xa_translate() would be a call through the PLT */
         return xa__set_error(xa, XA_EINVAL, "xa_translate_kv: NULL argument");
@@ -600,7 +600,7 @@ XA_API int xa_write_va(struct xa_instance *xa, uint64_t dtb, uint64_t va, const 
     return rc;
 }
 
-XA_API int xa_read_kva_u64(struct xa_instance *xa, uint64_t va, uint64_t *out)
+XA_HOT XA_API int xa_read_kva_u64(struct xa_instance *xa, uint64_t va, uint64_t *out)
 {
     if (!xa || !out)
         return xa__set_error(xa, XA_EINVAL, "NULL argument");

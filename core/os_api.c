@@ -179,7 +179,7 @@ XA_API const void *xa_access_kernel_symbol(struct xa_instance *xa, const char *n
     return xa_access_dtb_virtual_address(xa, 0, addr, offset);
 }
 
-XA_API int xa_read_ksym(struct xa_instance *xa, const char *name, void *buf, size_t len)
+XA_HOT XA_API int xa_read_ksym(struct xa_instance *xa, const char *name, void *buf, size_t len)
 {
     uint64_t addr;
     int rc = sym_lookup(xa, name, &addr);
@@ -237,7 +237,7 @@ XA_API int xa_process_iter_new(struct xa_instance *xa, struct xa_process_iter **
     return xa->os_ops->process_iter_new(xa, out);
 }
 
-XA_API int xa_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
+XA_HOT XA_API int xa_process_iter_next(struct xa_process_iter *it, struct xa_process *out)
 {
     if (!it || !out)
         return XA_EINVAL;
@@ -321,7 +321,7 @@ static int dtb_for_pid(struct xa_instance *xa, int32_t pid, uint64_t *dtb)
     return pid_to_dtb(xa, pid, dtb);
 }
 
-XA_API int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va, void *buf,
+XA_HOT XA_API int xa_read_pid_va(struct xa_instance *xa, int32_t pid, uint64_t va, void *buf,
                           size_t len, size_t *nread)
 {
     if (nread)
