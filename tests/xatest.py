@@ -1,6 +1,7 @@
 """Helpers shared by the Python tests: where the build and the dumps are, and
 how to run the xa-* tools. (A module of its own: each test folder may have a
 conftest.py, and `from conftest import` would pick whichever came first.)"""
+import contextlib
 import json
 import os
 import subprocess
@@ -171,3 +172,54 @@ def copy_for_anyone(files):
         shutil.copy(src, dst)  # follows symlinks (libxenaccess.so.0)
         os.chmod(dst, 0o755 if os.access(src, os.X_OK) else 0o644)
     return top
+
+
+def helper_path():
+    """tests/fuzz/hostile_helper: answers where a dump's structures are."""
+    import pytest
+    p = os.path.join(BUILD, "tests", "fuzz", "hostile_helper")
+    if not os.path.exists(p):
+        pytest.fail(f"{p} not built")
+    return p
+
+
+class DumpImage:
+    """A writable copy of a raw dump (file offset = physical address), its
+    addresses found by hostile_helper (helper_path()); patched() undoes
+    itself."""
+
+    def __init__(self, path, helper):
+        self.path = path
+        self.target = f"file:{path}"
+        self.helper = helper
+        self.f = open(path, "r+b")
+
+    def q(self, *queries):
+        out = subprocess.run([self.helper, self.target, *queries], capture_output=True,
+                             text=True, timeout=120, check=True).stdout.split()
+        assert len(out) == len(queries), out
+        vals = []
+        for query, v in zip(queries, out):
+            assert v != "?", f"helper could not answer {query}"
+            vals.append(int(v, 0))
+        return vals if len(vals) > 1 else vals[0]
+
+    def read(self, pa, n):
+        self.f.seek(pa)
+        return self.f.read(n)
+
+    @contextlib.contextmanager
+    def patched(self, patches):
+        """patches: {physical address: bytes}; undone on exit."""
+        saved = {pa: self.read(pa, len(b)) for pa, b in patches.items()}
+        try:
+            for pa, b in patches.items():
+                self.f.seek(pa)
+                self.f.write(b)
+            self.f.flush()
+            yield
+        finally:
+            for pa, b in saved.items():
+                self.f.seek(pa)
+                self.f.write(b)
+            self.f.flush()

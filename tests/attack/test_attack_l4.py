@@ -20,7 +20,6 @@ Addresses come from the tools' own JSON and tests/hostile/hostile_helper.c
 (offsets, kernel virtual -> physical) on the clean copy. Each mutant is
 undone before the next. About 30 s under ASan + UBSan.
 """
-import contextlib
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ import tempfile
 
 import pytest
 
-from xatest import BUILD, dump_set, tool_path
+from xatest import DumpImage, dump_set, helper_path, tool_path
 
 TIMEOUT = 60
 # ESC sequence, quote, backslash, invalid UTF-8, BEL, CR, C1 CSI, a lone lead byte
@@ -81,46 +80,16 @@ def run(name, *args):
     return p
 
 
-class Dump:
+class Dump(DumpImage):
     """A writable copy of the l4 raw dump (file offset = physical address)."""
 
     def __init__(self, path):
-        self.target = f"file:{path}"
-        self.f = open(path, "r+b")
-        self.helper = os.path.join(BUILD, "tests", "fuzz", "hostile_helper")
-        if not os.path.exists(self.helper):
-            pytest.fail(f"{self.helper} not built")
-
-    def q(self, *queries):
-        out = subprocess.run([self.helper, self.target, *queries], capture_output=True,
-                             text=True, timeout=120, check=True).stdout.split()
-        assert len(out) == len(queries) and "?" not in out, (queries, out)
-        vals = [int(v, 0) for v in out]
-        return vals if len(vals) > 1 else vals[0]
-
-    def read(self, pa, n):
-        self.f.seek(pa)
-        return self.f.read(n)
+        super().__init__(path, helper_path())
 
     def json(self, name, *args):
         p = run(name, self.target, *args, "--json")
         assert p.returncode == 0, p.stderr
         return [json.loads(line) for line in p.stdout.decode().splitlines() if line.strip()]
-
-    @contextlib.contextmanager
-    def patched(self, patches):
-        saved = {pa: self.read(pa, len(b)) for pa, b in patches.items()}
-        try:
-            for pa, b in patches.items():
-                self.f.seek(pa)
-                self.f.write(b)
-            self.f.flush()
-            yield
-        finally:
-            for pa, b in saved.items():
-                self.f.seek(pa)
-                self.f.write(b)
-            self.f.flush()
 
 
 @pytest.fixture(scope="module")

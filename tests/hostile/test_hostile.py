@@ -12,7 +12,6 @@ timeout; exit 0, 1 (a one-line error) or 3 (a partial result, with the
 reason on stderr); no signal, no sanitizer report; the largest child RSS
 stays bounded.
 """
-import contextlib
 import os
 import resource
 import shutil
@@ -22,17 +21,10 @@ import tempfile
 
 import pytest
 
-from xatest import BUILD, dump_set, json_lines, skip_or_fail, tool_path
+from xatest import BUILD, DumpImage as Image, dump_set, helper_path, json_lines, skip_or_fail, tool_path
 
 TOOL_TIMEOUT = 90  # seconds; a clean run of any tool takes a few
 RSS_LIMIT_KIB = 3 << 20  # the 512 MiB dump is mapped; ASan adds shadow
-
-
-def helper_path():
-    p = os.path.join(BUILD, "tests", "fuzz", "hostile_helper")
-    if not os.path.exists(p):
-        pytest.fail(f"{p} not built")
-    return p
 
 
 def sanitizer_env():
@@ -69,46 +61,6 @@ def run_bounded(name, *args):
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert rss < RSS_LIMIT_KIB, f"{where}: a child used {rss} KiB"
     return p
-
-
-class Image:
-    """A writable copy of a raw dump (file offset = physical address)."""
-
-    def __init__(self, path, helper):
-        self.path = path
-        self.target = f"file:{path}"
-        self.helper = helper
-        self.f = open(path, "r+b")
-
-    def q(self, *queries):
-        out = subprocess.run([self.helper, self.target, *queries], capture_output=True,
-                             text=True, timeout=120, check=True).stdout.split()
-        assert len(out) == len(queries), out
-        vals = []
-        for query, v in zip(queries, out):
-            assert v != "?", f"helper could not answer {query}"
-            vals.append(int(v, 0))
-        return vals if len(vals) > 1 else vals[0]
-
-    def read(self, pa, n):
-        self.f.seek(pa)
-        return self.f.read(n)
-
-    @contextlib.contextmanager
-    def patched(self, patches):
-        """patches: {physical address: bytes}; undone on exit."""
-        saved = {pa: self.read(pa, len(b)) for pa, b in patches.items()}
-        try:
-            for pa, b in patches.items():
-                self.f.seek(pa)
-                self.f.write(b)
-            self.f.flush()
-            yield
-        finally:
-            for pa, b in saved.items():
-                self.f.seek(pa)
-                self.f.write(b)
-            self.f.flush()
 
 
 @pytest.fixture(scope="module")
