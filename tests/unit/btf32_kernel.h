@@ -131,6 +131,35 @@ static struct xa_instance *btf32_open(struct btf *btf, const char *map)
     return xa;
 }
 
+/* The types every W-byte kernel's BTF here begins with: the integers, a
+ * pointer, list_head, rb_node and rb_root (W-byte words). */
+struct btf32_types {
+    int t_int, t_uint, t_ulong, t_u64, t_u16, t_char, t_ptr, s_list, s_rb, s_rb_root;
+};
+
+static struct btf *btf32_new(struct btf32_types *t)
+{
+    struct btf *b = btf__new_empty();
+    btf__set_pointer_size(b, W);
+    t->t_int = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+    t->t_uint = btf__add_int(b, "unsigned int", 4, 0);
+    t->t_ulong = btf__add_int(b, "long unsigned int", (size_t)W, 0);
+    t->t_u64 = btf__add_int(b, "long long unsigned int", 8, 0);
+    t->t_u16 = btf__add_int(b, "short unsigned int", 2, 0);
+    t->t_char = btf__add_int(b, "char", 1, BTF_INT_CHAR);
+    t->t_ptr = btf__add_ptr(b, 0);
+    t->s_list = btf__add_struct(b, "list_head", 2 * W);
+    btf__add_field(b, "next", t->t_ptr, 0, 0);
+    btf__add_field(b, "prev", t->t_ptr, W * 8, 0);
+    t->s_rb = btf__add_struct(b, "rb_node", 3 * W);
+    btf__add_field(b, "__rb_parent_color", t->t_ulong, 0, 0);
+    btf__add_field(b, "rb_right", t->t_ptr, W * 8, 0);
+    btf__add_field(b, "rb_left", t->t_ptr, 2 * W * 8, 0);
+    t->s_rb_root = btf__add_struct(b, "rb_root", W);
+    btf__add_field(b, "rb_node", t->t_ptr, 0, 0);
+    return b;
+}
+
 static void btf32_cleanup(void)
 {
     unlink(btf32_img_path);

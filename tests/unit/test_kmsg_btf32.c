@@ -62,32 +62,25 @@ static struct xa_instance *cur_xa;
 
 static struct btf *btf_printk(void)
 {
-    struct btf *b = btf__new_empty();
-    btf__set_pointer_size(b, W);
-    int t_int = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
-    int t_uint = btf__add_int(b, "unsigned int", 4, 0);
-    int t_ulong = btf__add_int(b, "long unsigned int", (size_t)W, 0);
+    struct btf32_types t;
+    struct btf *b = btf32_new(&t);
     int t_long = btf__add_int(b, "long int", (size_t)W, BTF_INT_SIGNED);
-    int t_u64 = btf__add_int(b, "long long unsigned int", 8, 0);
-    int t_u16 = btf__add_int(b, "short unsigned int", 2, 0);
     int t_u8 = btf__add_int(b, "unsigned char", 1, 0);
-    int t_char = btf__add_int(b, "char", 1, BTF_INT_CHAR);
-    int t_ptr = btf__add_ptr(b, 0);
     int s_atomic = btf__add_struct(b, "", W); /* atomic_long_t: atomic_t or atomic64_t */
     btf__add_field(b, "counter", t_long, 0, 0);
     int t_atomic = btf__add_typedef(b, "atomic_long_t", s_atomic);
 
     btf__add_struct(b, "prb_desc_ring", DR_SIZE);
-    btf__add_field(b, "count_bits", t_uint, DR_COUNT_BITS * 8, 0);
-    btf__add_field(b, "descs", t_ptr, DR_DESCS * 8, 0);
-    btf__add_field(b, "infos", t_ptr, DR_INFOS * 8, 0);
+    btf__add_field(b, "count_bits", t.t_uint, DR_COUNT_BITS * 8, 0);
+    btf__add_field(b, "descs", t.t_ptr, DR_DESCS * 8, 0);
+    btf__add_field(b, "infos", t.t_ptr, DR_INFOS * 8, 0);
     btf__add_field(b, "head_id", t_atomic, DR_HEAD_ID * 8, 0);
     btf__add_field(b, "tail_id", t_atomic, DR_TAIL_ID * 8, 0);
     btf__add_field(b, "last_finalized_id", t_atomic, DR_LAST_FINALIZED * 8, 0);
     int s_desc_ring = btf__find_by_name_kind(b, "prb_desc_ring", BTF_KIND_STRUCT);
     int s_text_ring = btf__add_struct(b, "prb_data_ring", TR_SIZE);
-    btf__add_field(b, "size_bits", t_uint, TR_SIZE_BITS * 8, 0);
-    btf__add_field(b, "data", t_ptr, TR_DATA * 8, 0);
+    btf__add_field(b, "size_bits", t.t_uint, TR_SIZE_BITS * 8, 0);
+    btf__add_field(b, "data", t.t_ptr, TR_DATA * 8, 0);
     btf__add_field(b, "head_lpos", t_atomic, TR_HEAD_LPOS * 8, 0);
     btf__add_field(b, "tail_lpos", t_atomic, TR_TAIL_LPOS * 8, 0);
     btf__add_struct(b, "printk_ringbuffer", RB_SIZE);
@@ -96,20 +89,20 @@ static struct btf *btf_printk(void)
     btf__add_field(b, "fail", t_atomic, RB_FAIL * 8, 0);
 
     int s_lpos = btf__add_struct(b, "prb_data_blk_lpos", 2 * W);
-    btf__add_field(b, "begin", t_ulong, 0, 0);
-    btf__add_field(b, "next", t_ulong, W * 8, 0);
+    btf__add_field(b, "begin", t.t_ulong, 0, 0);
+    btf__add_field(b, "next", t.t_ulong, W * 8, 0);
     btf__add_struct(b, "prb_desc", DESC_SIZE);
     btf__add_field(b, "state_var", t_atomic, DESC_STATE * 8, 0);
     btf__add_field(b, "text_blk_lpos", s_lpos, DESC_BEGIN * 8, 0);
-    int a_dev = btf__add_array(b, t_int, t_char, 64);
+    int a_dev = btf__add_array(b, t.t_int, t.t_char, 64);
     btf__add_struct(b, "printk_info", INFO_SIZE);
-    btf__add_field(b, "seq", t_u64, INFO_SEQ * 8, 0);
-    btf__add_field(b, "ts_nsec", t_u64, INFO_TS * 8, 0);
-    btf__add_field(b, "text_len", t_u16, INFO_TEXT_LEN * 8, 0);
+    btf__add_field(b, "seq", t.t_u64, INFO_SEQ * 8, 0);
+    btf__add_field(b, "ts_nsec", t.t_u64, INFO_TS * 8, 0);
+    btf__add_field(b, "text_len", t.t_u16, INFO_TEXT_LEN * 8, 0);
     btf__add_field(b, "facility", t_u8, INFO_FACILITY * 8, 0);
     btf__add_field(b, "flags", t_u8, 19 * 8, 5);
     btf__add_field(b, "level", t_u8, INFO_LEVEL_BITS, 3);
-    btf__add_field(b, "caller_id", t_uint, INFO_CALLER * 8, 0);
+    btf__add_field(b, "caller_id", t.t_uint, INFO_CALLER * 8, 0);
     btf__add_field(b, "dev_info", a_dev, INFO_DEV * 8, 0);
     return b;
 }
