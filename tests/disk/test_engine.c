@@ -538,44 +538,78 @@ static void feed_blocks_where(struct engine *e, struct evq *q, const char *work,
     CHECK(engine_record(e, &flush, NULL, q) == 0, "flush");
 }
 
+/* An engine on the work copy of an ext2 pair, both images in memory (a:
+ * before, b: after), and the root directory's first block. */
+struct ext2_run {
+    struct ext2_pair p;
+    uint8_t *a, *b;
+    size_t len;
+    uint64_t root_blk;
+    struct engine e;
+    struct evq q;
+};
+
+static void ext2_run_start(struct ext2_run *r, const char *tag, const char *populate,
+                           const char *ops)
+{
+    make_ext2_pair(&r->p, tag, populate, ops);
+    size_t lb;
+    r->a = slurp(r->p.before, &r->len);
+    r->b = slurp(r->p.after, &lb);
+    r->root_blk = first_block(r->p.before, "/");
+    r->q = (struct evq){0};
+    CHECK(engine_start(&r->e, r->p.work) == 0, "engine_start: %s", r->e.err);
+}
+
+/* Feed the blocks that differ from a to b: only the root's, or all others. */
+static void ext2_run_feed(struct ext2_run *r, bool root_only)
+{
+    feed_blocks_where(&r->e, &r->q, r->p.work, r->a, r->b, r->len, r->root_blk, !root_only);
+}
+
+/* `after` goes on with `cmds`: what it was becomes a, what it is now b. */
+static void ext2_run_more(struct ext2_run *r, const char *cmds)
+{
+    memcpy(r->a, r->b, r->len);
+    debugfs_run(&r->p, r->p.after, cmds);
+    free(r->b);
+    size_t lb;
+    r->b = slurp(r->p.after, &lb);
+}
+
+static void ext2_run_end(struct ext2_run *r)
+{
+    engine_stop(&r->e);
+    evq_clear(&r->q);
+    free(r->a), free(r->b);
+}
+
 /* `mv a.txt d/b.txt` on ext2 when the guest writes the root directory's
  * block a round before d's (a busy guest, a slow flusher): one RENAME, not a
  * DELETE and a CREATE.  And a name that goes while its inode still counts it,
  * and never comes back, is deleted when its time is up. */
 static void test_ext2_rename_split_rounds(void)
 {
-    struct ext2_pair p; /* ln + unlink is what rename(2) writes: no inode change */
-    make_ext2_pair(&p, "split", "write /etc/hostname a.txt\nmkdir d\n",
+    struct ext2_run r; /* ln + unlink is what rename(2) writes: no inode change */
+    ext2_run_start(&r, "split", "write /etc/hostname a.txt\nmkdir d\n",
                    "ln a.txt d/b.txt\nunlink a.txt\n");
-    const char *before = p.before, *after = p.after, *work = p.work;
-    uint64_t root_blk = first_block(before, "/");
-    size_t la, lb;
-    uint8_t *a = slurp(before, &la), *b = slurp(after, &lb);
-    struct engine e;
-    struct evq q = {0};
-    CHECK(engine_start(&e, work) == 0, "engine_start: %s", e.err);
-    feed_blocks_where(&e, &q, work, a, b, la, root_blk, false); /* the root's block alone */
-    CHECK(q.n == 0, "no event while the rename is half on disk (%zu)", q.n);
-    CHECK(engine_idle(&e, &q) == 0 && q.n == 0, "nothing due before the hold ends");
-    feed_blocks_where(&e, &q, work, a, b, la, root_blk, true); /* then d's */
+    ext2_run_feed(&r, true); /* the root's block alone */
+    CHECK(r.q.n == 0, "no event while the rename is half on disk (%zu)", r.q.n);
+    CHECK(engine_idle(&r.e, &r.q) == 0 && r.q.n == 0, "nothing due before the hold ends");
+    ext2_run_feed(&r, false); /* then d's */
     struct want w[] = {{XADISK_EV_RENAME, "/d/b.txt", "/a.txt", 0}};
-    expect_events(&q, w, 1, "ext2 rename split over two rounds");
-    CHECK(e.m.nlimbo == 0, "no name still held");
+    expect_events(&r.q, w, 1, "ext2 rename split over two rounds");
+    CHECK(r.e.m.nlimbo == 0, "no name still held");
 
     /* the second half never comes: DELETE once the hold ends */
-    memcpy(a, b, la);
-    debugfs_run(&p, after, "unlink d/b.txt\n");
-    free(b);
-    b = slurp(after, &lb);
-    feed_blocks_where(&e, &q, work, a, b, la, UINT64_MAX, true);
-    CHECK(q.n == 0, "held (%zu)", q.n);
-    e.m.limbo_ms = 0;
-    CHECK(engine_idle(&e, &q) == 0, "idle round");
+    ext2_run_more(&r, "unlink d/b.txt\n");
+    feed_blocks_where(&r.e, &r.q, r.p.work, r.a, r.b, r.len, UINT64_MAX, true);
+    CHECK(r.q.n == 0, "held (%zu)", r.q.n);
+    r.e.m.limbo_ms = 0;
+    CHECK(engine_idle(&r.e, &r.q) == 0, "idle round");
     struct want w2[] = {{XADISK_EV_DELETE, "/d/b.txt", NULL, 0}};
-    expect_events(&q, w2, 1, "ext2 held name expires");
-    engine_stop(&e);
-    evq_clear(&q);
-    free(a), free(b);
+    expect_events(&r.q, w2, 1, "ext2 held name expires");
+    ext2_run_end(&r);
 }
 
 /* `echo hello > a.txt; mkdir d` on ext2 when the root directory's block
@@ -585,18 +619,11 @@ static void test_ext2_rename_split_rounds(void)
  * comes and that goes again gives nothing. */
 static void test_ext2_entry_before_inode(void)
 {
-    struct ext2_pair p;
-    make_ext2_pair(&p, "ahead", "mkdir pre\n", "write /etc/hostname a.txt\nmkdir d\n");
-    const char *before = p.before, *after = p.after, *work = p.work;
-    uint64_t root_blk = first_block(before, "/");
-    size_t la, lb;
-    uint8_t *a = slurp(before, &la), *b = slurp(after, &lb);
-    struct engine e;
-    struct evq q = {0};
-    CHECK(engine_start(&e, work) == 0, "engine_start: %s", e.err);
-    feed_blocks_where(&e, &q, work, a, b, la, root_blk, false); /* the root's block alone */
-    CHECK(q.n == 0, "no event while the entries name free inodes (%zu)", q.n);
-    feed_blocks_where(&e, &q, work, a, b, la, root_blk, true); /* then the inodes */
+    struct ext2_run r;
+    ext2_run_start(&r, "ahead", "mkdir pre\n", "write /etc/hostname a.txt\nmkdir d\n");
+    ext2_run_feed(&r, true); /* the root's block alone */
+    CHECK(r.q.n == 0, "no event while the entries name free inodes (%zu)", r.q.n);
+    ext2_run_feed(&r, false); /* then the inodes */
     struct want w[] = {
         {XADISK_EV_CREATE, "/a.txt", NULL, 0},
         {XADISK_EV_WRITE, "/a.txt", NULL, 0, 0},
@@ -605,23 +632,18 @@ static void test_ext2_entry_before_inode(void)
     struct stat hs;
     CHECK(stat("/etc/hostname", &hs) == 0, "stat /etc/hostname");
     w[1].write_size = (uint64_t)hs.st_size;
-    expect_events(&q, w, sizeof(w) / sizeof(w[0]), "ext2 entries before their inodes");
-    CHECK(e.m.nahead == 0, "no entry still waiting");
+    expect_events(&r.q, w, sizeof(w) / sizeof(w[0]), "ext2 entries before their inodes");
+    CHECK(r.e.m.nahead == 0, "no entry still waiting");
 
     /* an entry that comes and goes before its inode is ever written */
-    memcpy(a, b, la);
-    debugfs_run(&p, after, "write /etc/hostname brief\n");
-    free(b);
-    b = slurp(after, &lb);
-    feed_blocks_where(&e, &q, work, a, b, la, root_blk, false);
-    CHECK(q.n == 0 && e.m.nahead == 1, "brief waits (%zu events, %zu waiting)", q.n,
-          e.m.nahead);
-    feed_blocks_where(&e, &q, work, b, a, la, root_blk, false); /* the root as it was */
-    CHECK(q.n == 0 && e.m.nahead == 0, "brief gone unreported (%zu events, %zu waiting)", q.n,
-          e.m.nahead);
-    engine_stop(&e);
-    evq_clear(&q);
-    free(a), free(b);
+    ext2_run_more(&r, "write /etc/hostname brief\n");
+    ext2_run_feed(&r, true);
+    CHECK(r.q.n == 0 && r.e.m.nahead == 1, "brief waits (%zu events, %zu waiting)", r.q.n,
+          r.e.m.nahead);
+    feed_blocks_where(&r.e, &r.q, r.p.work, r.b, r.a, r.len, r.root_blk, false); /* as it was */
+    CHECK(r.q.n == 0 && r.e.m.nahead == 0, "brief gone unreported (%zu events, %zu waiting)",
+          r.q.n, r.e.m.nahead);
+    ext2_run_end(&r);
 }
 
 /* The monitor starts while a file is half made: the root names a.txt, its
