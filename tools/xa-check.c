@@ -12,9 +12,9 @@
 
 enum { TOOL_FOUND = 4 };
 
-/* A check that stops before anything was printed is held back: when every
- * check run stops so, stdout stays empty and the run is an error (exit 1),
- * not a partial report of nothing. */
+/* A check that stops before anything was printed is held back, its stderr
+ * line too: when every check run stops so, stdout stays empty and the run is
+ * one error line (exit 1), not a partial report of nothing. */
 struct stopped {
     const char *name;
     int rc;
@@ -49,8 +49,10 @@ static void show_section(struct out *o)
 {
     if (!o->printed) {
         o->printed = true;
-        for (int i = 0; i < o->nheld; i++)
+        for (int i = 0; i < o->nheld; i++) {
+            tool_warn("%s check stopped early: %s", o->held[i].name, o->held[i].msg);
             print_stopped(o, o->held[i].name, o->held[i].rc, o->held[i].msg);
+        }
         o->nheld = 0;
     }
     if (!o->section_shown && !o->json)
@@ -156,7 +158,8 @@ int main(int argc, char **argv)
             continue;
         }
         stopped++;
-        tool_warn("%s check stopped early: %s", name, xa_errmsg(xa));
+        if (out.printed)
+            tool_warn("%s check stopped early: %s", name, xa_errmsg(xa));
         if (out.section_shown && !o.json) {
             printf("  stopped early (see stderr)\n"); /* after its notes */
         } else if (out.printed) {
@@ -171,7 +174,15 @@ int main(int argc, char **argv)
     xa_destroy(xa);
     if (found)
         return TOOL_FOUND;
-    if (stopped && !out.printed)
-        return TOOL_ERR; /* every check stopped before saying anything: said on stderr */
+    if (out.nheld == 1)
+        tool_die(TOOL_ERR, "%s check stopped early: %s", out.held[0].name, out.held[0].msg);
+    if (out.nheld > 1) { /* the first one's reason, the others named */
+        char others[256] = "";
+        for (int i = 1; i < out.nheld; i++)
+            snprintf(others + strlen(others), sizeof(others) - strlen(others), "%s%s",
+                     i > 1 ? ", " : "", out.held[i].name);
+        tool_die(TOOL_ERR, "none of the checks could finish: %s stopped early: %s (and %s)",
+                 out.held[0].name, out.held[0].msg, others);
+    }
     return stopped ? TOOL_PARTIAL : TOOL_OK;
 }

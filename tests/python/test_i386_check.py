@@ -183,9 +183,8 @@ def test_broken_shape_refused(kind, tmp_path):
     p = check(copy, "syscalls", "idt")
     assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout)
     lines = p.stderr.splitlines()
-    assert len(lines) == 2, p.stderr
-    assert "no i386 system call table found" in lines[0]
-    assert "no IDT found" in lines[1]
+    assert len(lines) == 1, p.stderr  # the first one's reason, the other named
+    assert "no i386 system call table found" in lines[0] and "(and idt)" in lines[0], lines
 
 
 def check_live_pae_tables(live32):
