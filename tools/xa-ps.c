@@ -276,7 +276,7 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
     struct xa_thread_iter *probe = NULL;
     int probe_rc = l->n ? xa_thread_iter_new_proc(xa, &l->p[0], &probe) : 0;
     if (probe_rc == XA_ENOTSUP)
-        tool_die(TOOL_ERR, "%s", xa_errmsg(xa));
+        tool_die(TOOL_ERR, "%s: %s", target, xa_errmsg(xa));
     if (probe_rc == 0 && probe)
         xa_thread_iter_free(probe);
     struct tool_rows rows;
