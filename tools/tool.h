@@ -132,4 +132,36 @@ int tool_partial(struct xa_instance *xa, int rc, bool json, const char *fmt, ...
 /* The same with the message given (one saved before later calls replaced it). */
 int tool_partial_msg(int rc, bool json, const char *what, const char *msg);
 
+/*
+ * A listing's rows. The text header comes with the first row (or at the
+ * end of a list that is whole and empty), so a walk that fails before its
+ * first row prints nothing on stdout and is one error line, exit 1; only a
+ * list with rows printed is partial (exit 3).
+ */
+struct tool_rows {
+    bool json;
+    char header[256]; /* text output's header line; "" for none */
+    size_t n;         /* rows printed so far */
+};
+/* @header_fmt: the header (printf format, without '\n'), or NULL for none. */
+void tool_rows_init(struct tool_rows *r, bool json, const char *header_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Call before printing each row. */
+void tool_row(struct tool_rows *r);
+/*
+ * The walk ended with @rc. rc < 0 before any row: "TARGET: error", exit 1
+ * (does not return). rc < 0 after rows: tool_partial() with @fmt (which
+ * says how far it got). Otherwise the header of an empty list, TOOL_OK.
+ */
+int tool_rows_end(struct tool_rows *r, struct xa_instance *xa, int rc, const char *target,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The same with the walk's message given (saved before later calls replaced it). */
+int tool_rows_end_msg(struct tool_rows *r, int rc, const char *target, const char *msg,
+                      const char *what);
+
+/* @msg about process @pid, as "pid N: msg", or @msg itself when it names
+ * the pid already (the library's "no process with pid N"): said once. The
+ * result may live in a static buffer, valid until the next call. */
+const char *tool_about_pid(int32_t pid, const char *msg);
+
 #endif /* XA_TOOL_H */

@@ -1,9 +1,11 @@
 /* tool_target.c -- what the memory tools share beyond the command line:
- * opening a target with its OS layer, and saying a walk stopped early. */
+ * opening a target with its OS layer, a listing's rows, and saying a walk
+ * stopped early. */
 #include "progress.h"
 #include "short_image.h"
 #include "tool.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -74,4 +76,64 @@ int tool_partial_msg(int rc, bool json, const char *what, const char *msg)
         tool_json_line(o);
     }
     return TOOL_PARTIAL;
+}
+
+void tool_rows_init(struct tool_rows *r, bool json, const char *header_fmt, ...)
+{
+    r->json = json;
+    r->n = 0;
+    r->header[0] = '\0';
+    if (header_fmt && !json) {
+        va_list ap;
+        va_start(ap, header_fmt);
+        vsnprintf(r->header, sizeof(r->header), header_fmt, ap);
+        va_end(ap);
+    }
+}
+
+static void print_header(const struct tool_rows *r)
+{
+    if (r->header[0])
+        printf("%s\n", r->header);
+}
+
+void tool_row(struct tool_rows *r)
+{
+    if (r->n++ == 0)
+        print_header(r);
+}
+
+int tool_rows_end_msg(struct tool_rows *r, int rc, const char *target, const char *msg,
+                      const char *what)
+{
+    if (rc < 0 && r->n == 0) /* nothing listed: an error, not a partial list of none */
+        tool_die(TOOL_ERR, "%s: %s", target, msg);
+    if (rc < 0)
+        return tool_partial_msg(rc, r->json, what, msg);
+    if (r->n == 0)
+        print_header(r); /* a list that is whole and empty: an empty table */
+    return TOOL_OK;
+}
+
+int tool_rows_end(struct tool_rows *r, struct xa_instance *xa, int rc, const char *target,
+                  const char *fmt, ...)
+{
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return tool_rows_end_msg(r, rc, target, xa_errmsg(xa), what);
+}
+
+const char *tool_about_pid(int32_t pid, const char *msg)
+{
+    static char out[700];
+    char name[24];
+    int len = snprintf(name, sizeof(name), "pid %d", (int)pid);
+    for (const char *at = strstr(msg, name); at; at = strstr(at + 1, name))
+        if ((at == msg || at[-1] == ' ' || at[-1] == '(') && !isdigit((unsigned char)at[len]))
+            return msg; /* names it already: "no process with pid 7 (...)" */
+    snprintf(out, sizeof(out), "%s: %s", name, msg);
+    return out;
 }

@@ -9,25 +9,12 @@
 #include "escape.h"
 #include "tool.h"
 
-/* The table's header, printed before its first row (or at the end of an
- * empty listing): a run that fails before any row prints nothing on stdout. */
-static bool header_due;
-
-static void header(void)
-{
-    if (!header_due)
-        return;
-    header_due = false;
-    printf("%7s %5s %-5s %9s %12s %-7s %10s %s\n", "PID", "FD", "TYPE", "FLAGS", "POS", "DEV",
-           "INODE", "PATH");
-}
-
 /* List the files of @p, as the process walk (or the pid lookup) found it:
  * the whole listing is that walk's one snapshot, with no walk and no flush
  * per process. 0, or the walk's error after printing what it found. The
  * first broken process ends the listing (exit 3), as xa-ps's first broken
  * link does. */
-static int list_files(struct xa_instance *xa, const struct xa_process *p, bool json, size_t *n)
+static int list_files(struct xa_instance *xa, const struct xa_process *p, struct tool_rows *rows)
 {
     struct xa_file_iter *it;
     int rc = xa_file_iter_new_proc(xa, p, &it);
@@ -35,10 +22,10 @@ static int list_files(struct xa_instance *xa, const struct xa_process *p, bool j
         return rc;
     static struct xa_open_file f;
     while ((rc = xa_file_iter_next(it, &f)) == 1) {
-        (*n)++;
+        tool_row(rows);
         char dev[32];
         snprintf(dev, sizeof(dev), "%u:%u", f.dev_major, f.dev_minor);
-        if (json) {
+        if (rows->json) {
             json_object *j = json_object_new_object();
             json_object_object_add(j, "pid", json_object_new_int(f.pid));
             json_object_object_add(j, "fd", json_object_new_int(f.fd));
@@ -54,7 +41,6 @@ static int list_files(struct xa_instance *xa, const struct xa_process *p, bool j
             tool_json_hex(j, "file", f.file);
             tool_json_line(j);
         } else {
-            header();
             /* The path is the last field: its spaces stay, as ls shows them. */
             printf("%7d %5d %-5s %#9o %12" PRId64 " %-7s %10" PRIu64 " %s\n", (int)f.pid,
                    (int)f.fd, xa_file_type_name(f.mode), f.flags, f.pos, dev, f.inode,
@@ -79,15 +65,16 @@ int main(int argc, char **argv)
     const char *pos[1];
     tool_parse(argc, argv, &o, opts, pos, 1, "TARGET [--pid PID] [--json]");
     struct xa_instance *xa = tool_open(&o);
-    header_due = !o.json;
-    size_t n = 0;
+    struct tool_rows rows;
+    tool_rows_init(&rows, o.json, "%7s %5s %-5s %9s %12s %-7s %10s %s", "PID", "FD", "TYPE",
+                   "FLAGS", "POS", "DEV", "INODE", "PATH");
     int rc;
     if (opts[0].seen) {
         int32_t pid = (int32_t)pid_arg; /* bounded by TOOL_PID_MAX */
         struct xa_process p;
         if (xa_process_by_pid(xa, pid, &p) < 0)
-            tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, (int)pid, xa_errmsg(xa));
-        rc = list_files(xa, &p, o.json, &n);
+            tool_die(TOOL_ERR, "%s: %s", o.target, tool_about_pid(pid, xa_errmsg(xa)));
+        rc = list_files(xa, &p, &rows);
     } else {
         struct xa_process_iter *pit;
         if (xa_process_iter_new(xa, &pit) < 0)
@@ -95,7 +82,7 @@ int main(int argc, char **argv)
         static struct xa_process p;
         bool live = xa_is_live(xa) == 1;
         while ((rc = xa_process_iter_next(pit, &p)) == 1) {
-            rc = list_files(xa, &p, o.json, &n);
+            rc = list_files(xa, &p, &rows);
             if (rc == XA_ENOENT && live)
                 continue; /* exited since the walk met it: no files left */
             if (rc < 0)
@@ -103,12 +90,8 @@ int main(int argc, char **argv)
         }
         xa_process_iter_free(pit);
     }
-    int code = TOOL_OK;
-    if (rc < 0 && n == 0 && rc != XA_ELIMIT && rc != XA_EBADDATA && rc != XA_EFAULT)
-        tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
-    header();
-    if (rc < 0)
-        code = tool_partial(xa, rc, o.json, "open files are partial after %zu files", n);
+    int code = tool_rows_end(&rows, xa, rc, o.target, "open files are partial after %zu files",
+                             rows.n);
     xa_destroy(xa);
     return code;
 }

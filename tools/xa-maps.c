@@ -25,7 +25,7 @@ int main(int argc, char **argv)
     struct xa_instance *xa = tool_open(&o);
     struct xa_process proc;
     if (xa_process_by_pid(xa, pid, &proc) < 0)
-        tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, pid, xa_errmsg(xa));
+        tool_die(TOOL_ERR, "%s: %s", o.target, tool_about_pid(pid, xa_errmsg(xa)));
     if (proc.mm == 0) {
         /* Like /proc/PID/maps of a kernel thread: empty, but say why. */
         tool_warn("%s: pid %d (%s) is a kernel thread: it has no user memory", o.target, pid,
@@ -35,12 +35,13 @@ int main(int argc, char **argv)
     }
     struct xa_vma_iter *it;
     if (xa_vma_iter_new(xa, pid, &it) < 0)
-        tool_die(TOOL_ERR, "%s: pid %d: %s", o.target, pid, xa_errmsg(xa));
+        tool_die(TOOL_ERR, "%s: %s", o.target, tool_about_pid(pid, xa_errmsg(xa)));
+    struct tool_rows rows;
+    tool_rows_init(&rows, o.json, NULL); /* no header, as /proc/PID/maps */
     static struct xa_vma v;
     int rc;
-    size_t n = 0;
     while ((rc = xa_vma_iter_next(it, &v)) == 1) {
-        n++;
+        tool_row(&rows);
         char perms[5] = {v.flags & XA_VMA_READ ? 'r' : '-', v.flags & XA_VMA_WRITE ? 'w' : '-',
                          v.flags & XA_VMA_EXEC ? 'x' : '-', v.flags & XA_VMA_SHARED ? 's' : 'p',
                          0};
@@ -59,9 +60,8 @@ int main(int argc, char **argv)
                    v.pgoff << 12, tool_text(v.path, 0));
         }
     }
-    int code = TOOL_OK;
-    if (rc < 0)
-        code = tool_partial(xa, rc, o.json, "memory map is partial after %zu areas", n);
+    int code = tool_rows_end(&rows, xa, rc, o.target, "memory map is partial after %zu areas",
+                             rows.n);
     xa_vma_iter_free(it);
     xa_destroy(xa);
     return code;

@@ -23,13 +23,13 @@ int main(int argc, char **argv)
     struct xa_module_iter *it;
     if (xa_module_iter_new(xa, &it) < 0)
         tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
-    if (!o.json)
-        printf("%-24s %10s %4s %-9s %s\n", "NAME", "SIZE", "REFS", "STATE", "BASE");
+    struct tool_rows rows;
+    tool_rows_init(&rows, o.json, "%-24s %10s %4s %-9s %s", "NAME", "SIZE", "REFS", "STATE",
+                   "BASE");
     struct xa_module m;
     int rc;
-    size_t n = 0;
     while ((rc = xa_module_iter_next(it, &m)) == 1) {
-        n++;
+        tool_row(&rows);
         if (o.json) {
             json_object *j = json_object_new_object();
             tool_json_str(j, "name", m.name);
@@ -46,9 +46,8 @@ int main(int argc, char **argv)
                    state_name(m.state), m.base);
         }
     }
-    int code = TOOL_OK;
-    if (rc < 0)
-        code = tool_partial(xa, rc, o.json, "module list is partial after %zu modules", n);
+    int code = tool_rows_end(&rows, xa, rc, o.target, "module list is partial after %zu modules",
+                             rows.n);
     xa_module_iter_free(it);
     xa_destroy(xa);
     return code;

@@ -27,14 +27,13 @@ int main(int argc, char **argv)
     struct xa_mount_iter *it;
     if (xa_mount_iter_new(xa, pid, &it) < 0)
         tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
-    if (!o.json)
-        printf("%5s %6s %-7s %-20s %-24s %-10s %s\n", "ID", "PARENT", "DEV", "ROOT",
-               "MOUNTPOINT", "TYPE", "SOURCE OPTIONS");
+    struct tool_rows rows;
+    tool_rows_init(&rows, o.json, "%5s %6s %-7s %-20s %-24s %-10s %s", "ID", "PARENT", "DEV",
+                   "ROOT", "MOUNTPOINT", "TYPE", "SOURCE OPTIONS");
     static struct xa_mount m;
     int rc;
-    size_t n = 0;
     while ((rc = xa_mount_iter_next(it, &m)) == 1) {
-        n++;
+        tool_row(&rows);
         char dev[32], prop[64] = "";
         snprintf(dev, sizeof(dev), "%u:%u", m.dev_major, m.dev_minor);
         if (m.shared_id)
@@ -64,9 +63,7 @@ int main(int argc, char **argv)
             printf(" %s%s%s\n", m.options, prop[0] ? " " : "", prop);
         }
     }
-    int code = TOOL_OK;
-    if (rc < 0)
-        code = tool_partial(xa, rc, o.json, "mounts are partial after %zu", n);
+    int code = tool_rows_end(&rows, xa, rc, o.target, "mounts are partial after %zu", rows.n);
     xa_mount_iter_free(it);
     xa_destroy(xa);
     return code;

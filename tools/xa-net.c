@@ -77,12 +77,6 @@ static void print_text(const struct xa_socket *s)
            s->remote[0] ? tool_text(s->remote, 0) : "*");
 }
 
-static void print_header(void)
-{
-    printf("%-6s %-11s %7s %7s %8s %10s %-14s %-40s %s\n", "PROTO", "STATE", "RECV-Q", "SEND-Q",
-           "INODE", "NETNS", "PIDS", "LOCAL", "REMOTE");
-}
-
 int main(int argc, char **argv)
 {
     tool_init(argv[0]);
@@ -94,14 +88,14 @@ int main(int argc, char **argv)
     struct xa_net_iter *it;
     if (xa_net_iter_new(xa, &it) < 0)
         tool_die(TOOL_ERR, "%s: %s", o.target, xa_errmsg(xa));
+    struct tool_rows rows;
+    tool_rows_init(&rows, o.json, "%-6s %-11s %7s %7s %8s %10s %-14s %-40s %s", "PROTO", "STATE",
+                   "RECV-Q", "SEND-Q", "INODE", "NETNS", "PIDS", "LOCAL", "REMOTE");
     struct xa_socket s;
     int rc;
-    size_t n = 0;
     bool noted = false;
     while ((rc = xa_net_iter_next(it, &s)) == 1) {
-        /* the header with the first row: a list that fails at once prints nothing */
-        if (n++ == 0 && !o.json)
-            print_header();
+        tool_row(&rows);
         if (s.flags & XA_NET_NO_QUEUES && !noted) {
             noted = true;
             fprintf(stderr, "note: 32-bit kernel without BTF: queues unknown; only sockets a "
@@ -112,18 +106,8 @@ int main(int argc, char **argv)
         else
             print_text(&s);
     }
-    if (rc < 0 && n == 0) { /* nothing found before the error: not a partial list */
-        char msg[600];
-        snprintf(msg, sizeof(msg), "%s", xa_errmsg(xa));
-        xa_net_iter_free(it);
-        xa_destroy(xa);
-        tool_die(TOOL_ERR, "%s: %s", o.target, msg); /* "sockets: ..." */
-    }
-    if (n == 0 && !o.json)
-        print_header(); /* a guest with no socket at all: an empty table */
-    int code = TOOL_OK;
-    if (rc < 0)
-        code = tool_partial(xa, rc, o.json, "socket list is partial after %zu sockets", n);
+    int code = tool_rows_end(&rows, xa, rc, o.target, "socket list is partial after %zu sockets",
+                             rows.n);
     xa_net_iter_free(it);
     xa_destroy(xa);
     return code;

@@ -265,8 +265,10 @@ static void print_tree(struct xa_instance *xa, const struct plist *l, bool json)
 }
 
 /* --threads: one line per thread of each listed process. Returns 0 or the
- * error that cut a thread walk short. */
-static int print_threads(struct xa_instance *xa, const struct plist *l, bool json)
+ * error that cut a thread walk short; one before any thread is listed is an
+ * error (exit 1), not a partial list of none. */
+static int print_threads(struct xa_instance *xa, const struct plist *l, bool json,
+                         const char *target)
 {
     int first_rc = 0;
     /* A kernel whose threads cannot be read at all (no BTF) is one error,
@@ -274,11 +276,11 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
     struct xa_thread_iter *probe = NULL;
     int probe_rc = l->n ? xa_thread_iter_new_proc(xa, &l->p[0], &probe) : 0;
     if (probe_rc == XA_ENOTSUP)
-        tool_die(TOOL_ERR, "%s", xa_errmsg(xa));
+        tool_die(TOOL_ERR, "%s: %s", target, xa_errmsg(xa));
     if (probe_rc == 0 && probe)
         xa_thread_iter_free(probe);
-    if (!json)
-        printf("%7s %7s %-2s %4s %s\n", "PID", "TID", "S", "CPU", "COMM");
+    struct tool_rows rows;
+    tool_rows_init(&rows, json, "%7s %7s %-2s %4s %s", "PID", "TID", "S", "CPU", "COMM");
     for (size_t i = 0; i < l->n; i++) {
         struct xa_thread_iter *it;
         struct xa_thread t;
@@ -288,6 +290,7 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
             continue; /* exited since the walk met it: no threads left */
         if (rc == 0) {
             while ((rc = xa_thread_iter_next(it, &t)) == 1) {
+                tool_row(&rows);
                 if (json) {
                     json_object *o = json_object_new_object();
                     json_object_object_add(o, "pid", json_object_new_int(l->p[i].pid));
@@ -305,12 +308,16 @@ static int print_threads(struct xa_instance *xa, const struct plist *l, bool jso
             }
             xa_thread_iter_free(it);
         }
+        if (rc < 0 && rows.n == 0)
+            tool_die(TOOL_ERR, "%s: pid %d: threads: %s", target, (int)l->p[i].pid,
+                     xa_errmsg(xa));
         if (rc < 0) {
             tool_warn("pid %d: threads: %s", (int)l->p[i].pid, xa_errmsg(xa));
             if (!first_rc)
                 first_rc = rc;
         }
     }
+    tool_rows_end_msg(&rows, 0, target, "", ""); /* the header of a list of none */
     return first_rc;
 }
 
@@ -453,7 +460,7 @@ int main(int argc, char **argv)
         }
         int trc = 0;
         if (a.threads)
-            trc = print_threads(xa, &l, o.json);
+            trc = print_threads(xa, &l, o.json, o.target);
         else if (a.tree)
             print_tree(xa, &l, o.json);
         else

@@ -55,6 +55,10 @@ static int list_symbols(struct xa_instance *xa, const struct tool_opts *o, const
 {
     struct listing l = {pattern, o->json, 0};
     int rc = xa_sym_foreach(xa, list_one, &l);
+    if (rc < 0 && l.matched == 0) { /* nothing listed: an error, not a partial list */
+        tool_warn("%s: %s", o->target, xa_errmsg(xa));
+        return TOOL_ERR;
+    }
     if (rc < 0)
         return tool_partial(xa, rc, o->json, "symbol listing stopped after %zu symbols",
                             l.matched);
@@ -101,9 +105,12 @@ int main(int argc, char **argv)
     int code = TOOL_OK;
     if (looks_like_address(q)) {
         const char *name;
-        if (xa_sym_at(xa, addr, &name, &off) < 0) {
-            tool_warn("%s: no symbol at or below 0x%" PRIx64 ": %s", o.target, addr,
-                      xa_errmsg(xa));
+        int rc = xa_sym_at(xa, addr, &name, &off);
+        if (rc == XA_ENOENT) { /* "no kernel symbol at or below 0x...": said once */
+            tool_warn("%s: %s", o.target, xa_errmsg(xa));
+            code = TOOL_ERR;
+        } else if (rc < 0) {
+            tool_warn("%s: the symbol at 0x%" PRIx64 ": %s", o.target, addr, xa_errmsg(xa));
             code = TOOL_ERR;
         } else if (o.json) {
             json_object *j = json_object_new_object();

@@ -173,6 +173,23 @@ def test_module_list_cut_after_first(image):
         assert "module list broken after 1 entries" in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_module_list_broken_before_first(image, json_flag):
+    """The first module's prev no longer names the head: nothing can be
+    listed, so it is an error (exit 1, one line, no table header), not a
+    partial list "after 0 modules"."""
+    mods = [m for m in json_lines(run_bounded("xa-modules", image.target, "--json").stdout)
+            if "name" in m]
+    list_off = image.q("off:module.list")
+    at = image.q(f"pa:{int(mods[0]['module'], 16) + list_off + 8:#x}")
+    with image.patched({at: struct.pack("<Q", int(mods[1]["module"], 16) + list_off)}):
+        r = run_bounded("xa-modules", image.target, *json_flag)
+        assert r.returncode == 1, r.stderr
+        assert r.stdout == "", r.stdout
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "module list broken after 0 entries" in lines[0], r.stderr
+
+
 def test_module_refcount_0x80000000(image):
     """atomic_t refcnt 0x80000000: no signed overflow (run_bounded fails on a
     UBSan report), and not shown as a count."""

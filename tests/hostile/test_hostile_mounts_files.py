@@ -10,6 +10,8 @@ flagged partial result (exit 3) after exactly what came before the damage.
 """
 import struct
 
+import pytest
+
 from test_hostile import image, run_bounded  # noqa: F401 (fixture)
 from xatest import json_lines
 
@@ -53,6 +55,22 @@ def test_mount_list_link_not_pointing_back(image):
         assert [m["mnt_id"] for m in rows(r, "mnt_id")] == [m["mnt_id"] for m in mounts[:3]]
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_mount_list_broken_before_first(image, json_flag):
+    """The first mount's prev does not name the namespace's list head:
+    nothing is listed, so exit 1 with one line and no table header (it was
+    the header, then "mounts are partial after 0", exit 3)."""
+    mounts = clean_mounts(image)
+    off = image.q("off:mount.mnt_list")
+    wrong = int(mounts[1]["mount"], 16) + off
+    with image.patched({node_pa(image, mounts[0], off) + 8: struct.pack("<Q", wrong)}):
+        r = run_bounded("xa-mounts", image.target, "--pid", "1", *json_flag)
+        assert r.returncode == 1, r.stderr
+        assert r.stdout == "", r.stdout
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "mount list broken after 0 entries" in lines[0], r.stderr
+
+
 def fdtable_of(img, pid):
     procs = {p["pid"]: p for p in json_lines(run_bounded("xa-ps", img.target, "--json").stdout)
              if "pid" in p}
@@ -86,11 +104,13 @@ def test_dentry_parent_loop(image):
     d_parent = image.q("off:dentry.d_parent")
     parent = image.q(f"u64:{dentry + d_parent:#x}")
     with image.patched({image.q(f"pa:{parent + d_parent:#x}"): struct.pack("<Q", dentry)}):
-        r = run_bounded("xa-files", image.target, "--json", "--pid", "1")
-        assert r.returncode == 3, r.stderr
-        assert f"fd {f0['fd']}" in r.stderr, r.stderr
-        assert [f["fd"] for f in rows(r, "fd")] == [f["fd"] for f in files if f["fd"] < f0["fd"]]
-        # all processes: the files up to the damage, then flagged
-        r = run_bounded("xa-files", image.target, "--json")
-        assert r.returncode == 3, r.stderr
-        assert json_lines(r.stdout)[-1].get("partial") is True
+        # the first file of pid 1 is the damaged one: nothing listed before
+        # it, so an error (exit 1, one line, empty stdout), not "partial
+        # after 0 files"
+        for args in (["--pid", "1"], []):
+            for json_flag in ([], ["--json"]):
+                r = run_bounded("xa-files", image.target, *json_flag, *args)
+                assert r.returncode == 1, (args, r.stderr)
+                assert r.stdout == "", r.stdout
+                assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+                assert f"fd {f0['fd']}" in r.stderr, r.stderr

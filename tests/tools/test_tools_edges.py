@@ -332,14 +332,27 @@ def test_kernel_search_progress_only_on_a_terminal(dumps):
 
 # ------------------------------------------------------------ xa-files ----
 
-def test_files_of_no_such_pid_print_no_table(dumps):
+@pytest.mark.parametrize("tool", ["xa-files", "xa-maps"])
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_no_such_pid_prints_no_table_and_says_it_once(dumps, tool, json_flag):
     """A listing that fails before its first row prints no table header:
-    stdout stays empty, one line on stderr."""
+    stdout stays empty, one line on stderr, naming the pid once (it said
+    "pid 99999: no process with pid 99999 (...)")."""
     img, _ = raw_dump(dumps)
-    p = run_tool("xa-files", f"file:{img}", "--pid", 99999, check=False)
+    p = run_tool(tool, f"file:{img}", "--pid", 99999, *json_flag, check=False)
     assert p.returncode == 1 and p.stdout == "", p.stdout
     msg = one_line(p.stderr)
-    assert "pid 99999" in msg, msg
+    assert msg.count("pid 99999") == 1 and "no process with pid 99999" in msg, msg
+
+
+def test_no_symbol_below_an_address_said_once(dumps):
+    """xa-sym 0x10 said "no symbol at or below 0x10: no kernel symbol at or
+    below 0x10"."""
+    img, _ = raw_dump(dumps)
+    p = run_tool("xa-sym", f"file:{img}", "0x10", check=False)
+    assert p.returncode == 1 and p.stdout == "", p.stdout
+    msg = one_line(p.stderr)
+    assert msg.count("at or below 0x10") == 1 and "no kernel symbol" in msg, msg
 
 
 # ------------------------------------------- a view the guest cannot give --
@@ -364,3 +377,25 @@ def test_view_without_its_symbols_is_one_error(tool, missing, json_flag):
     assert p.stdout == "", p.stdout
     msg = one_line(p.stderr)
     assert msg.startswith(f"{tool}: file:") and f"no {missing} symbol" in msg, msg
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_check_that_stops_before_saying_anything_is_an_error(json_flag):
+    """The ftrace check alone on the arm64 dump (no data symbols) stops before
+    any finding: that is an error (exit 1, one line, empty stdout), not a
+    report of one "stopped early" section with exit 3."""
+    p = run_tool("xa-check", arm64_core(), "--check", "ftrace", *json_flag, check=False)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert p.stdout == "", p.stdout
+    msg = one_line(p.stderr)
+    assert "ftrace check stopped early" in msg and "no data symbols" in msg, msg
+
+
+def test_check_stopped_section_still_shown_beside_a_finished_one():
+    """With a check that finishes, the one that stopped keeps its section
+    (exit 3): held back only while nothing else was printed."""
+    p = run_tool("xa-check", arm64_core(), "--check", "idt", "--check", "user", check=False)
+    assert p.returncode in (3, 4), (p.returncode, p.stderr)
+    lines = p.stdout.splitlines()
+    assert lines[:2] == ["idt:", "  stopped early (see stderr)"], lines
+    assert "user:" in lines, lines

@@ -84,10 +84,27 @@ def test_linux_only_tool_says_so(triage):
     assert len(p.stderr.strip().splitlines()) == 1 and "Windows" in p.stderr
 
 
-def test_drivers_not_in_the_dump_are_partial(triage):
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_threads_on_windows_are_one_error_naming_the_target(triage, json_flag):
+    """No thread walk for Windows: one line naming the target, as every
+    other error of the tools does (it began with the library's function)."""
     path, _, _ = triage
-    p = run_tool("xa-modules", path, check=False)
-    assert p.returncode == PARTIAL and "PsLoadedModuleList" in p.stderr
+    p = run_tool("xa-ps", path, "--threads", *json_flag, check=False)
+    assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"xa-ps: {path}: "), p.stderr
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_drivers_not_in_the_dump_are_one_error(triage, json_flag):
+    """The triage dump holds not even the list head's Flink: no driver is
+    listed, so this is an error (exit 1, one line, nothing on stdout), not
+    a table header and a partial list of none (exit 3)."""
+    path, _, _ = triage
+    p = run_tool("xa-modules", path, *json_flag, check=False)
+    assert p.returncode == 1 and p.stdout == "", (p.returncode, p.stdout)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PsLoadedModuleList" in lines[0], p.stderr
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
