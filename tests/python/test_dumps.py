@@ -257,6 +257,14 @@ def test_bad_types_raise_type_error(l4, call):
         call(l4[0])
 
 
+def vm_walk_to_end(tgt):
+    vm = xenaccess.open(tgt)
+    walk = vm.modules()
+    assert list(walk)
+    vm.close()
+    return walk
+
+
 def test_closed_handle(dumps):
     tgt, _ = target(dumps, "l4", "core.elf")
     vm = xenaccess.open(tgt)
@@ -265,7 +273,13 @@ def test_closed_handle(dumps):
     assert first.pid in (0, 1)
     vm.close()
     vm.close()  # idempotent
-    assert list(walk) == []  # the C walk was freed with the handle; no crash
+    # The C walk was freed with the handle: no crash, and no quiet end that
+    # would look like a complete list.
+    with pytest.raises(ValueError, match="process list used after its VM was closed"):
+        next(walk)
+    done = vm_walk_to_end(tgt)
+    with pytest.raises(StopIteration):
+        next(done)  # a walk that had ended before the close still just ends
     for call in (lambda: vm.info, lambda: vm.read(0, 8), lambda: vm.symbol("init_task"),
                  lambda: list(vm.processes()), lambda: vm.process(1), lambda: vm.flush(),
                  lambda: vm.cache_stats(), lambda: vm.pause(), lambda: vm.translate(0),
