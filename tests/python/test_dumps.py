@@ -403,3 +403,55 @@ def test_integrity_example_finds_hook_and_patch(tampered):
 def test_integrity_example_error(tmp_path):
     p = xa_py.run_example("kernel_integrity.py", "file:/nonexistent/a.img", "file:/b.img")
     assert p.returncode == 2 and "/nonexistent/a.img" in p.stderr
+
+
+# ---- the C example of README.md (and xenaccess(3)), compiled as a newcomer would ----
+
+def readme_c_example():
+    with open(os.path.join(xa_py.ROOT, "README.md")) as f:
+        return re.search(r"^## Using the library\n\n```c\n(.*?)^```", f.read(), re.M | re.S).group(1)
+
+
+def build_readme_example(tmp_path):
+    """The README's C snippet in a main() (its target from argv[1]), built with
+    the project's warning flags against the library the bindings use."""
+    lib = xenaccess.library_path()
+    body = readme_c_example().replace("#include <xenaccess.h>\n", "")
+    body = body.replace('"file:/var/tmp/guest.elf"', "argv[1]")
+    src = tmp_path / "readme.c"
+    src.write_text("#include <stdio.h>\n#include <xenaccess.h>\n\n"
+                   "int main(int argc, char **argv)\n{\n    (void)argc;\n%s    return 0;\n}\n" % body)
+    exe = tmp_path / "readme"
+    cmd = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(xa_py.ROOT, "include"),
+           str(src), "-o", str(exe), "-L" + os.path.dirname(lib), "-lxenaccess",
+           "-Wl,-rpath," + os.path.dirname(lib)]
+    if _lib.needs_asan(lib):
+        cmd.append("-fsanitize=address,undefined")
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return exe
+
+
+def test_readme_c_example(tampered, tmp_path):
+    """It lists the processes, and says so when a broken task list cut the
+    walk short instead of printing a partial list as if it were whole."""
+    exe = build_readme_example(tmp_path)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
+    env.pop("LD_PRELOAD", None)
+    with xenaccess.open(tampered["orig"]) as vm:
+        want = ["%d %s" % (p.pid, p.comm) for p in vm.processes()]
+    whole = subprocess.run([exe, tampered["orig"]], capture_output=True, text=True, env=env)
+    assert (whole.returncode, whole.stderr) == (0, "")
+    assert whole.stdout.splitlines() == want
+    cut = subprocess.run([exe, tampered["copy"]], capture_output=True, text=True, env=env)
+    assert cut.returncode == 0, cut.stderr
+    assert len(cut.stdout.splitlines()) < len(want)
+    assert re.fullmatch(r"process list: task list broken at 0x[0-9a-f]+: .+\n", cut.stderr), \
+        cut.stderr
+
+
+def test_man_page_example_is_the_readme_one():
+    with open(os.path.join(xa_py.ROOT, "docs", "man", "xenaccess.3.scd")) as f:
+        man = re.search(r"^# EXAMPLE\n\n```\n(.*?)^```", f.read(), re.M | re.S).group(1)
+    readme = readme_c_example().replace("#include <xenaccess.h>\n\n", "")
+    assert man.replace("\\\\n", "\\n") == readme.replace("/var/tmp/guest.elf", "guest.img")
