@@ -11,7 +11,7 @@ import pytest
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
 from xenaccess import _lib
-from xatest import dump_set
+from xatest import dump_set, require
 
 pytest_plugins = ["xa_py"]
 
@@ -412,19 +412,18 @@ def readme_c_example():
         return re.search(r"^## Using the library\n\n```c\n(.*?)^```", f.read(), re.M | re.S).group(1)
 
 
-def build_readme_example(tmp_path):
-    """The README's C snippet in a main() (its target from argv[1]), built with
-    the project's warning flags against the library the bindings use."""
-    lib = xenaccess.library_path()
-    body = readme_c_example().replace("#include <xenaccess.h>\n", "")
-    body = body.replace('"file:/var/tmp/guest.elf"', "argv[1]")
-    src = tmp_path / "readme.c"
-    src.write_text("#include <stdio.h>\n#include <xenaccess.h>\n\n"
-                   "int main(int argc, char **argv)\n{\n    (void)argc;\n%s    return 0;\n}\n" % body)
-    exe = tmp_path / "readme"
+def build_c_example(tmp_path, body, headers, lib, name):
+    """A documented C snippet in a main() (argv[1] available), built with the
+    project's warning flags against the library the bindings use."""
+    src = tmp_path / (name + ".c")
+    src.write_text("".join("#include <%s>\n" % h for h in headers) +
+                   "\nint main(int argc, char **argv)\n{\n    (void)argc;\n    (void)argv;\n"
+                   "%s    return 0;\n}\n" % body)
+    exe = tmp_path / name
+    libdir = os.path.dirname(lib)
     cmd = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(xa_py.ROOT, "include"),
-           str(src), "-o", str(exe), "-L" + os.path.dirname(lib), "-lxenaccess",
-           "-Wl,-rpath," + os.path.dirname(lib)]
+           str(src), "-o", str(exe), "-L" + libdir, "-l" + re.match(r"lib(\w+)\.so", os.path.basename(lib))[1],
+           "-Wl,-rpath," + libdir]
     if _lib.needs_asan(lib):
         cmd.append("-fsanitize=address,undefined")
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -432,12 +431,25 @@ def build_readme_example(tmp_path):
     return exe
 
 
+def example_env():
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
+def build_readme_example(tmp_path):
+    """The README's snippet, its target from argv[1]."""
+    body = readme_c_example().replace("#include <xenaccess.h>\n", "")
+    body = body.replace('"file:/var/tmp/guest.elf"', "argv[1]")
+    return build_c_example(tmp_path, body, ["stdio.h", "xenaccess.h"], xenaccess.library_path(),
+                           "readme")
+
+
 def test_readme_c_example(tampered, tmp_path):
     """It lists the processes, and says so when a broken task list cut the
     walk short instead of printing a partial list as if it were whole."""
     exe = build_readme_example(tmp_path)
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
-    env.pop("LD_PRELOAD", None)
+    env = example_env()
     with xenaccess.open(tampered["orig"]) as vm:
         want = ["%d %s" % (p.pid, p.comm) for p in vm.processes()]
     whole = subprocess.run([exe, tampered["orig"]], capture_output=True, text=True, env=env)
@@ -455,3 +467,21 @@ def test_man_page_example_is_the_readme_one():
         man = re.search(r"^# EXAMPLE\n\n```\n(.*?)^```", f.read(), re.M | re.S).group(1)
     readme = readme_c_example().replace("#include <xenaccess.h>\n\n", "")
     assert man.replace("\\\\n", "\\n") == readme.replace("/var/tmp/guest.elf", "guest.img")
+
+
+def test_disk_md_c_example(tmp_path):
+    """docs/disk.md's library snippet builds with -Wall -Wextra -Werror (it
+    ignored the results the header marks must be used) and, with no tap,
+    fails with one line."""
+    with open(os.path.join(xa_py.ROOT, "docs", "disk.md")) as f:
+        body = re.search(r"^## Library\n\n```c\n(.*?)^```", f.read(), re.M | re.S).group(1)
+    assert '"tap:/tmp/vm.nbd.events"' in body
+    body = body.replace('"tap:/tmp/vm.nbd.events"', "argv[1]")
+    lib = next((p for p in _lib.candidates("xadisk") if os.sep in p and os.path.exists(p)), None)
+    require(lib, "libxadisk.so is not built (meson -Ddisk=disabled?)")
+    exe = build_c_example(tmp_path, body, ["err.h", "stdio.h", "xadisk.h"], lib, "disk")
+    missing = tmp_path / "none.events"
+    out = subprocess.run([exe, "tap:%s" % missing], capture_output=True, text=True,
+                         env=example_env())
+    assert out.returncode == 1
+    assert out.stderr == "disk: cannot connect to the tap at %s: No such file or directory\n" % missing
