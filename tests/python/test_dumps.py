@@ -485,3 +485,16 @@ def test_disk_md_c_example(tmp_path):
                          env=example_env())
     assert out.returncode == 1
     assert out.stderr == "disk: cannot connect to the tap at %s: No such file or directory\n" % missing
+
+
+def test_disk_error_without_c_message_is_words(tmp_path):
+    """A file too small to be a disk: libxadisk fails activate() with ERANGE
+    and no message; the exception still says what is wrong in words."""
+    require(shutil.which("nbdkit"), "nbdkit is not installed")
+    img = tmp_path / "small.img"
+    img.write_bytes(b"not a disk\n" * 100)
+    with xenaccess.disk.open("image:%s" % img) as d:
+        with pytest.raises(xenaccess.XenaccessError) as e:
+            d.activate()
+    assert re.search(r"[a-z]{3,} [a-z]{3,}", str(e.value)), str(e.value)
+    assert not re.fullmatch(r"-?\d+", str(e.value))
