@@ -498,3 +498,28 @@ def test_disk_error_without_c_message_is_words(tmp_path):
             d.activate()
     assert re.search(r"[a-z]{3,} [a-z]{3,}", str(e.value)), str(e.value)
     assert not re.fullmatch(r"-?\d+", str(e.value))
+
+
+def test_undecodable_guest_names(dumps, tmp_path):
+    """comm and module names the guest chose that are not UTF-8 come back as
+    str with U+FFFD (docs/python.md), never an exception."""
+    tgt, _ = target(dumps, "l4", "raw.img")
+    copy = tmp_path / "raw.img"
+    shutil.copyfile(tgt[len("file:"):], copy)
+    with xenaccess.open(tgt) as vm:
+        victim = [p for p in vm.processes() if not p.kthread][5]
+        comm_pa = vm.translate(victim.task + vm.type_offset("task_struct", "comm"))
+        mod = next(iter(vm.modules()))
+        name_pa = vm.translate(mod.module + vm.type_offset("module", "name"))
+    with open(copy, "r+b") as f:
+        f.seek(comm_pa)
+        f.write(b"ev\xffil\xc3(\0")
+        f.seek(name_pa)
+        f.write(b"m\xfe\x80od\0")
+    with xenaccess.open("file:%s" % copy) as vm:
+        want = b"ev\xffil\xc3(".decode("utf-8", "replace")
+        assert vm.process(victim.pid).comm == want
+        assert [t.comm for t in vm.threads(victim.pid)] == [want]
+        assert [p.comm for p in vm.processes() if p.pid == victim.pid] == [want]
+        assert next(iter(vm.modules())).name == "m\ufffd\ufffdod"
+        assert list(vm.files(vm.process(victim.pid)))  # a Process with such a comm goes back to C
