@@ -409,7 +409,8 @@ def test_integrity_example_error(tmp_path):
 
 def readme_c_example():
     with open(os.path.join(xa_py.ROOT, "README.md")) as f:
-        return re.search(r"^## Using the library\n\n```c\n(.*?)^```", f.read(), re.M | re.S).group(1)
+        text = f.read()
+    return re.search(r"^## Using the library\n\n```c\n(.*?)^```", text, re.M | re.S).group(1)
 
 
 def build_c_example(tmp_path, body, headers, lib, name):
@@ -421,9 +422,10 @@ def build_c_example(tmp_path, body, headers, lib, name):
                    "%s    return 0;\n}\n" % body)
     exe = tmp_path / name
     libdir = os.path.dirname(lib)
-    cmd = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(xa_py.ROOT, "include"),
-           str(src), "-o", str(exe), "-L" + libdir, "-l" + re.match(r"lib(\w+)\.so", os.path.basename(lib))[1],
-           "-Wl,-rpath," + libdir]
+    lib_name = re.match(r"lib(\w+)\.so", os.path.basename(lib))[1]
+    cmd = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror",
+           "-I" + os.path.join(xa_py.ROOT, "include"), str(src), "-o", str(exe),
+           "-L" + libdir, "-l" + lib_name, "-Wl,-rpath," + libdir]
     if _lib.needs_asan(lib):
         cmd.append("-fsanitize=address,undefined")
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -484,7 +486,8 @@ def test_disk_md_c_example(tmp_path):
     out = subprocess.run([exe, "tap:%s" % missing], capture_output=True, text=True,
                          env=example_env())
     assert out.returncode == 1
-    assert out.stderr == "disk: cannot connect to the tap at %s: No such file or directory\n" % missing
+    assert out.stderr == \
+        "disk: cannot connect to the tap at %s: No such file or directory\n" % missing
 
 
 def test_disk_error_without_c_message_is_words(tmp_path):
