@@ -108,7 +108,7 @@ class Disk(Handle):
 
     def _check(self, rc):
         if rc < 0:
-            raise error_for(rc, _lib.text(self._lib.xadisk_errmsg(self._h)) or str(rc))
+            raise error_for(rc, _lib.text(self._lib.xadisk_errmsg(self._h)))
         return rc
 
     def close(self):

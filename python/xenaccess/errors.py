@@ -28,6 +28,19 @@ CODE_NAMES = {
     ELIMIT: "XA_ELIMIT", EPERM: "XA_EPERM", EGONE: "XA_EGONE",
 }
 
+# The C library's words for each code (xa_errors.h), for a failure that came
+# back without a message: an exception never says just "-34".
+CODE_TEXT = {
+    ENOENT: "not found", EIO: "input/output error", ENOMEM: "out of memory",
+    EACCES: "permission denied", EFAULT: "virtual address not mapped", EBUSY: "busy",
+    EINVAL: "invalid argument", ERANGE: "physical address outside guest memory",
+    ENOTSUP: "operation not supported by this target", ETIMEDOUT: "timed out",
+    EBADDATA: "corrupt or implausible guest data", ENOTBUILT: "backend not built in",
+    EFORMAT: "unrecognised target format", ENOOS: "guest operating system not recognised",
+    ELIMIT: "safety limit reached (guest data too large or looping)",
+    EPERM: "write access not enabled", EGONE: "target went away",
+}
+
 
 class XenaccessError(Exception):
     """A failed call.  .code is the negative XA_E* code, .message the C message."""
@@ -103,5 +116,8 @@ _BY_CODE = {
 
 
 def error_for(code, message):
-    """The exception for a negative C return code."""
+    """The exception for a negative C return code (message: the C message;
+    when empty, the code's words)."""
+    if not message:
+        message = "%s (%s)" % (CODE_TEXT.get(code, "unknown error"), CODE_NAMES.get(code, code))
     return _BY_CODE.get(code, XenaccessError)(message, code)

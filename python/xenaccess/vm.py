@@ -328,6 +328,7 @@ class _Walk:
     def __init__(self, vm, what, new, nxt, free, ctype, convert, *args):
         self._vm, self._what, self._next, self._free = vm, what, nxt, free
         self._buf, self._convert, self.count = ctype(), convert, 0
+        self._cut_by_close = False
         it = ctypes.c_void_p()
         with vm._lock:
             h = vm._handle()
@@ -342,6 +343,10 @@ class _Walk:
         vm = self._vm
         with vm._lock:
             if self._it is None:
+                if self._cut_by_close:
+                    # Ending quietly would pass a cut walk off as a complete one.
+                    raise ValueError("%s used after its VM was closed (stopped after %d)"
+                                     % (self._what, self.count))
                 raise StopIteration
             rc = self._next(self._it, ctypes.byref(self._buf))
             if rc == 1:
@@ -355,9 +360,10 @@ class _Walk:
         err.count = err.items = self.count
         raise err
 
-    def close(self):
+    def close(self, cut_by_vm_close=False):
         with self._vm._lock:
             if self._it is not None:
+                self._cut_by_close = cut_by_vm_close
                 self._free(self._it)
                 self._it = None
                 self._vm._walks.discard(self)
@@ -424,7 +430,7 @@ class VM(Handle):
         """Release the target (idempotent).  Open iterators are ended first."""
         with self._lock:
             for w in list(self._walks):
-                w.close()
+                w.close(cut_by_vm_close=True)
             if self._h is not None:
                 self._lib.xa_destroy(self._h)
                 self._h = None

@@ -11,7 +11,7 @@ import pytest
 import xa_py  # noqa: F401  (sets sys.path for the package)
 import xenaccess
 from xenaccess import _lib
-from xatest import dump_set
+from xatest import dump_set, require
 
 pytest_plugins = ["xa_py"]
 
@@ -257,6 +257,14 @@ def test_bad_types_raise_type_error(l4, call):
         call(l4[0])
 
 
+def vm_walk_to_end(tgt):
+    vm = xenaccess.open(tgt)
+    walk = vm.modules()
+    assert list(walk)
+    vm.close()
+    return walk
+
+
 def test_closed_handle(dumps):
     tgt, _ = target(dumps, "l4", "core.elf")
     vm = xenaccess.open(tgt)
@@ -265,7 +273,13 @@ def test_closed_handle(dumps):
     assert first.pid in (0, 1)
     vm.close()
     vm.close()  # idempotent
-    assert list(walk) == []  # the C walk was freed with the handle; no crash
+    # The C walk was freed with the handle: no crash, and no quiet end that
+    # would look like a complete list.
+    with pytest.raises(ValueError, match="process list used after its VM was closed"):
+        next(walk)
+    done = vm_walk_to_end(tgt)
+    with pytest.raises(StopIteration):
+        next(done)  # a walk that had ended before the close still just ends
     for call in (lambda: vm.info, lambda: vm.read(0, 8), lambda: vm.symbol("init_task"),
                  lambda: list(vm.processes()), lambda: vm.process(1), lambda: vm.flush(),
                  lambda: vm.cache_stats(), lambda: vm.pause(), lambda: vm.translate(0),
@@ -389,3 +403,126 @@ def test_integrity_example_finds_hook_and_patch(tampered):
 def test_integrity_example_error(tmp_path):
     p = xa_py.run_example("kernel_integrity.py", "file:/nonexistent/a.img", "file:/b.img")
     assert p.returncode == 2 and "/nonexistent/a.img" in p.stderr
+
+
+# ---- the C example of README.md (and xenaccess(3)), compiled as a newcomer would ----
+
+def readme_c_example():
+    with open(os.path.join(xa_py.ROOT, "README.md")) as f:
+        text = f.read()
+    return re.search(r"^## Using the library\n\n```c\n(.*?)^```", text, re.M | re.S).group(1)
+
+
+def build_c_example(tmp_path, body, headers, lib, name):
+    """A documented C snippet in a main() (argv[1] available), built with the
+    project's warning flags against the library the bindings use."""
+    src = tmp_path / (name + ".c")
+    src.write_text("".join("#include <%s>\n" % h for h in headers) +
+                   "\nint main(int argc, char **argv)\n{\n    (void)argc;\n    (void)argv;\n"
+                   "%s    return 0;\n}\n" % body)
+    exe = tmp_path / name
+    libdir = os.path.dirname(lib)
+    lib_name = re.match(r"lib(\w+)\.so", os.path.basename(lib))[1]
+    cmd = ["gcc", "-std=c11", "-Wall", "-Wextra", "-Werror",
+           "-I" + os.path.join(xa_py.ROOT, "include"), str(src), "-o", str(exe),
+           "-L" + libdir, "-l" + lib_name, "-Wl,-rpath," + libdir]
+    if _lib.needs_asan(lib):
+        cmd.append("-fsanitize=address,undefined")
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return exe
+
+
+def example_env():
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1")
+    env.pop("LD_PRELOAD", None)
+    return env
+
+
+def build_readme_example(tmp_path):
+    """The README's snippet, its target from argv[1]."""
+    body = readme_c_example().replace("#include <xenaccess.h>\n", "")
+    body = body.replace('"file:/var/tmp/guest.elf"', "argv[1]")
+    return build_c_example(tmp_path, body, ["stdio.h", "xenaccess.h"], xenaccess.library_path(),
+                           "readme")
+
+
+def test_readme_c_example(tampered, tmp_path):
+    """It lists the processes, and says so when a broken task list cut the
+    walk short instead of printing a partial list as if it were whole."""
+    exe = build_readme_example(tmp_path)
+    env = example_env()
+    with xenaccess.open(tampered["orig"]) as vm:
+        want = ["%d %s" % (p.pid, p.comm) for p in vm.processes()]
+    whole = subprocess.run([exe, tampered["orig"]], capture_output=True, text=True, env=env)
+    assert (whole.returncode, whole.stderr) == (0, "")
+    assert whole.stdout.splitlines() == want
+    cut = subprocess.run([exe, tampered["copy"]], capture_output=True, text=True, env=env)
+    assert cut.returncode == 0, cut.stderr
+    assert len(cut.stdout.splitlines()) < len(want)
+    assert re.fullmatch(r"process list: task list broken at 0x[0-9a-f]+: .+\n", cut.stderr), \
+        cut.stderr
+
+
+def test_man_page_example_is_the_readme_one():
+    with open(os.path.join(xa_py.ROOT, "docs", "man", "xenaccess.3.scd")) as f:
+        man = re.search(r"^# EXAMPLE\n\n```\n(.*?)^```", f.read(), re.M | re.S).group(1)
+    readme = readme_c_example().replace("#include <xenaccess.h>\n\n", "")
+    assert man.replace("\\\\n", "\\n") == readme.replace("/var/tmp/guest.elf", "guest.img")
+
+
+def test_disk_md_c_example(tmp_path):
+    """docs/disk.md's library snippet builds with -Wall -Wextra -Werror (it
+    ignored the results the header marks must be used) and, with no tap,
+    fails with one line."""
+    with open(os.path.join(xa_py.ROOT, "docs", "disk.md")) as f:
+        body = re.search(r"^## Library\n\n```c\n(.*?)^```", f.read(), re.M | re.S).group(1)
+    assert '"tap:/tmp/vm.nbd.events"' in body
+    body = body.replace('"tap:/tmp/vm.nbd.events"', "argv[1]")
+    lib = next((p for p in _lib.candidates("xadisk") if os.sep in p and os.path.exists(p)), None)
+    require(lib, "libxadisk.so is not built (meson -Ddisk=disabled?)")
+    exe = build_c_example(tmp_path, body, ["err.h", "stdio.h", "xadisk.h"], lib, "disk")
+    missing = tmp_path / "none.events"
+    out = subprocess.run([exe, "tap:%s" % missing], capture_output=True, text=True,
+                         env=example_env())
+    assert out.returncode == 1
+    assert out.stderr == \
+        "disk: cannot connect to the tap at %s: No such file or directory\n" % missing
+
+
+def test_disk_error_without_c_message_is_words(tmp_path):
+    """A file too small to be a disk: libxadisk fails activate() with ERANGE
+    and no message; the exception still says what is wrong in words."""
+    require(shutil.which("nbdkit"), "nbdkit is not installed")
+    img = tmp_path / "small.img"
+    img.write_bytes(b"not a disk\n" * 100)
+    with xenaccess.disk.open("image:%s" % img) as d:
+        with pytest.raises(xenaccess.XenaccessError) as e:
+            d.activate()
+    assert re.search(r"[a-z]{3,} [a-z]{3,}", str(e.value)), str(e.value)
+    assert not re.fullmatch(r"-?\d+", str(e.value))
+
+
+def test_undecodable_guest_names(dumps, tmp_path):
+    """comm and module names the guest chose that are not UTF-8 come back as
+    str with U+FFFD (docs/python.md), never an exception."""
+    tgt, _ = target(dumps, "l4", "raw.img")
+    copy = tmp_path / "raw.img"
+    shutil.copyfile(tgt[len("file:"):], copy)
+    with xenaccess.open(tgt) as vm:
+        victim = [p for p in vm.processes() if not p.kthread][5]
+        comm_pa = vm.translate(victim.task + vm.type_offset("task_struct", "comm"))
+        mod = next(iter(vm.modules()))
+        name_pa = vm.translate(mod.module + vm.type_offset("module", "name"))
+    with open(copy, "r+b") as f:
+        f.seek(comm_pa)
+        f.write(b"ev\xffil\xc3(\0")
+        f.seek(name_pa)
+        f.write(b"m\xfe\x80od\0")
+    with xenaccess.open("file:%s" % copy) as vm:
+        want = b"ev\xffil\xc3(".decode("utf-8", "replace")
+        assert vm.process(victim.pid).comm == want
+        assert [t.comm for t in vm.threads(victim.pid)] == [want]
+        assert [p.comm for p in vm.processes() if p.pid == victim.pid] == [want]
+        assert next(iter(vm.modules())).name == "m\ufffd\ufffdod"
+        assert list(vm.files(vm.process(victim.pid)))  # a Process with such a comm goes back to C
