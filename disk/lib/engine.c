@@ -219,8 +219,11 @@ static int open_all(struct engine *e)
     char name[64];
     uint8_t sb[1024];
     int rc = shadow_read(&e->sh, 1024, sb, sizeof(sb));
-    if (rc < 0)
+    if (rc < 0) {
+        snprintf(e->err, sizeof(e->err), "%s: no ext2/3/4 superblock (%s)", e->image,
+                 rc == XA_ERANGE ? "the image ends before it" : xd_strerror(rc));
         return rc;
+    }
     struct ext2_super_block *s = (struct ext2_super_block *)sb;
     if (s->s_magic != EXT2_SUPER_MAGIC || s->s_log_block_size > 6) {
         snprintf(e->err, sizeof(e->err), "%s: no ext2/3/4 superblock", e->image);
@@ -270,6 +273,8 @@ int engine_start(struct engine *e, const char *image)
             snprintf(e->err, sizeof(e->err), "scan failed: %s", e->m.err[0] ? e->m.err
                                                                               : xd_strerror(rc));
     }
+    if (rc < 0 && !e->err[0]) /* every failure says something */
+        snprintf(e->err, sizeof(e->err), "%s: %s", image, xd_strerror(rc));
     if (rc < 0)
         engine_stop(e);
     return rc;

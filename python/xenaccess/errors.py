@@ -28,19 +28,6 @@ CODE_NAMES = {
     ELIMIT: "XA_ELIMIT", EPERM: "XA_EPERM", EGONE: "XA_EGONE",
 }
 
-# The C library's words for each code (xa_errors.h), for a failure that came
-# back without a message: an exception never says just "-34".
-CODE_TEXT = {
-    ENOENT: "not found", EIO: "input/output error", ENOMEM: "out of memory",
-    EACCES: "permission denied", EFAULT: "virtual address not mapped", EBUSY: "busy",
-    EINVAL: "invalid argument", ERANGE: "physical address outside guest memory",
-    ENOTSUP: "operation not supported by this target", ETIMEDOUT: "timed out",
-    EBADDATA: "corrupt or implausible guest data", ENOTBUILT: "backend not built in",
-    EFORMAT: "unrecognised target format", ENOOS: "guest operating system not recognised",
-    ELIMIT: "safety limit reached (guest data too large or looping)",
-    EPERM: "write access not enabled", EGONE: "target went away",
-}
-
 
 class XenaccessError(Exception):
     """A failed call.  .code is the negative XA_E* code, .message the C message."""
@@ -118,6 +105,7 @@ _BY_CODE = {
 def error_for(code, message):
     """The exception for a negative C return code (message: the C message;
     when empty, the code's words)."""
-    if not message:
-        message = "%s (%s)" % (CODE_TEXT.get(code, "unknown error"), CODE_NAMES.get(code, code))
+    if not message:  # never just "-34": the C library's words for the code
+        from . import _lib
+        message = "%s (%s)" % (_lib.text(_lib.xa().xa_strerror(code)), CODE_NAMES.get(code, code))
     return _BY_CODE.get(code, XenaccessError)(message, code)

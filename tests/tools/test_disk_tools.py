@@ -122,6 +122,18 @@ def test_not_a_file_system_says_so(tmp_path):
     assert sockets_of(img) == [], sockets_of(img)
 
 
+def test_image_too_small_for_a_superblock_says_so(tmp_path):
+    """1000 bytes end before the superblock at 1024: the monitor said
+    "xa-disk-monitor: " and nothing more."""
+    img = tmp_path / "small.img"
+    img.write_bytes(os.urandom(1000))
+    p = monitor_image(img)
+    assert p.returncode == 1 and p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert lines == [f"xa-disk-monitor: {img}: no ext2/3/4 superblock (the image ends before it)"], \
+        p.stderr
+
+
 def not_a_disk(kind, tmp_path):
     """A path that is no disk image: (path, what the error says it is)."""
     if kind == "directory":
