@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "model_priv.h"
 
 #define MAX_AHEAD 1024
@@ -29,14 +30,10 @@ bool ahead_hold(struct xd_model *m, uint32_t dir, uint32_t ino, const char *name
             return true;
     if (m->nahead >= MAX_AHEAD)
         return false;
-    if (m->nahead == m->ahead_cap) {
-        size_t cap = m->ahead_cap ? m->ahead_cap * 2 : 8;
-        void *p = realloc(m->ahead, cap * sizeof(*m->ahead));
-        if (!p)
-            return false;
-        m->ahead = p;
-        m->ahead_cap = cap;
-    }
+    void *room = xd_room(m->ahead, m->nahead, &m->ahead_cap, sizeof(*m->ahead), 8);
+    if (!room)
+        return false;
+    m->ahead = room;
     char *nm = strdup(name);
     if (!nm)
         return false;

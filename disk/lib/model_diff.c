@@ -6,18 +6,15 @@
 
 #include <ext2fs/ext2_fs.h>
 
+#include "internal.h"
 #include "model_priv.h"
 
 int dvec_push(struct dvec *d, const struct delta *x)
 {
-    if (d->n == d->cap) {
-        size_t ncap = d->cap ? d->cap * 2 : 16;
-        void *p = realloc(d->v, ncap * sizeof(*d->v));
-        if (!p)
-            return XA_ENOMEM;
-        d->v = p;
-        d->cap = ncap;
-    }
+    void *room = xd_room(d->v, d->n, &d->cap, sizeof(*d->v), 16);
+    if (!room)
+        return XA_ENOMEM;
+    d->v = room;
     d->v[d->n++] = *x;
     return 0;
 }

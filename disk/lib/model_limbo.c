@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "model_priv.h"
 
 #define MAX_LIMBO 4096 /* beyond it, names go at once (as without limbo) */
@@ -39,14 +40,10 @@ bool limbo_hold(struct xd_model *m, struct xd_node *t, uint32_t dir, const char 
     size_t real = t->nlk - limbo_ghosts(m, t->ino);
     if (t->reused || t->links == 0 || t->links <= real || !*path || m->nlimbo >= MAX_LIMBO)
         return false;
-    if (m->nlimbo == m->limbo_cap) {
-        size_t cap = m->limbo_cap ? m->limbo_cap * 2 : 8;
-        void *p = realloc(m->limbo, cap * sizeof(*m->limbo));
-        if (!p)
-            return false;
-        m->limbo = p;
-        m->limbo_cap = cap;
-    }
+    void *room = xd_room(m->limbo, m->nlimbo, &m->limbo_cap, sizeof(*m->limbo), 8);
+    if (!room)
+        return false;
+    m->limbo = room;
     char *nm = strdup(name);
     if (!nm || model_add_link(t, dir, name) != 0) {
         free(nm);
